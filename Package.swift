@@ -1,0 +1,96 @@
+// swift-tools-version:6.2
+//
+// Cairn: a persistent key-value daemon that speaks Aerospike's client protocol.
+//
+// Dependencies point one way (DESIGN.md "Layout"):
+//   cairnd -> CairnServer -> CairnEngine -> CairnStorage/CairnIndex -> CairnIO -> CLiburing
+// CairnWire and CairnConfig depend on nothing of ours.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Cairn",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cairnd", targets: ["cairnd"]),
+        .executable(name: "cairnctl", targets: ["cairnctl"]),
+        .library(name: "CairnIO", targets: ["CairnIO"]),
+        .library(name: "CairnStorage", targets: ["CairnStorage"]),
+        .library(name: "CairnIndex", targets: ["CairnIndex"]),
+        .library(name: "CairnEngine", targets: ["CairnEngine"]),
+        .library(name: "CairnWire", targets: ["CairnWire"]),
+        .library(name: "CairnConfig", targets: ["CairnConfig"]),
+        .library(name: "CairnTesting", targets: ["CairnTesting"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C shim: the only place that includes <liburing.h>. Forwarding only, 0/-errno results.
+        .target(
+            name: "CLiburing",
+            linkerSettings: [.linkedLibrary("uring")]
+        ),
+        .target(name: "CairnIO", dependencies: ["CLiburing"], swiftSettings: swiftSettings),
+        .target(name: "CairnIndex", swiftSettings: swiftSettings),
+        .target(
+            name: "CairnStorage",
+            dependencies: ["CairnIO", "CairnIndex"],
+            exclude: ["FORMAT.md"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CairnEngine",
+            dependencies: ["CairnStorage", "CairnIndex", "CairnIO"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CairnWire", swiftSettings: swiftSettings),
+        .target(name: "CairnConfig", swiftSettings: swiftSettings),
+        .target(
+            name: "CairnServer",
+            dependencies: ["CairnEngine", "CairnWire", "CairnConfig"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CairnTesting",
+            dependencies: ["CairnIO"],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cairnd",
+            dependencies: [
+                "CairnServer", "CairnConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cairnctl",
+            dependencies: [
+                "CairnConfig", "CairnWire",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CairnIOTests", dependencies: ["CairnIO", "CairnTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnIndexTests", dependencies: ["CairnIndex"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CairnStorageTests",
+            dependencies: ["CairnStorage", "CairnTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CairnEngineTests",
+            dependencies: ["CairnEngine", "CairnTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CairnWireTests", dependencies: ["CairnWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,193 @@
+// The only file of Cairn that includes <liburing.h>. Forwarding only.
+#define _GNU_SOURCE
+#include "CLiburing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/uio.h>
+
+_Static_assert(sizeof(cairn_iovec) == sizeof(struct iovec), "cairn_iovec must match struct iovec");
+_Static_assert(offsetof(cairn_iovec, len) == offsetof(struct iovec, iov_len), "iovec layout");
+
+const int cairn_O_DIRECT = O_DIRECT;
+const int cairn_O_DSYNC = O_DSYNC;
+const int cairn_O_EXCL = O_EXCL;
+const int cairn_RWF_DSYNC = RWF_DSYNC;
+const unsigned cairn_IOSQE_IO_LINK = IOSQE_IO_LINK;
+const unsigned cairn_IOSQE_IO_DRAIN = IOSQE_IO_DRAIN;
+const unsigned cairn_IOSQE_ASYNC = IOSQE_ASYNC;
+const unsigned cairn_IORING_FSYNC_DATASYNC = IORING_FSYNC_DATASYNC;
+const int cairn_IORING_OP_READ = IORING_OP_READ;
+const int cairn_IORING_OP_WRITE = IORING_OP_WRITE;
+const int cairn_IORING_OP_READV = IORING_OP_READV;
+const int cairn_IORING_OP_WRITEV = IORING_OP_WRITEV;
+const int cairn_IORING_OP_FSYNC = IORING_OP_FSYNC;
+
+struct cairn_uring {
+    struct io_uring ring;
+};
+
+int cairn_uring_create(unsigned entries, unsigned flags, cairn_uring **out) {
+    if (out == NULL) return -EINVAL;
+    *out = NULL;
+    cairn_uring *r = calloc(1, sizeof(*r));
+    if (r == NULL) return -ENOMEM;
+    int rc = io_uring_queue_init(entries, &r->ring, flags);
+    if (rc < 0) {
+        free(r);
+        return rc;
+    }
+    *out = r;
+    return 0;
+}
+
+void cairn_uring_destroy(cairn_uring *ring) {
+    if (ring == NULL) return;
+    io_uring_queue_exit(&ring->ring);
+    free(ring);
+}
+
+unsigned cairn_uring_sq_entries(const cairn_uring *ring) { return ring->ring.sq.ring_entries; }
+unsigned cairn_uring_cq_entries(const cairn_uring *ring) { return ring->ring.cq.ring_entries; }
+unsigned cairn_uring_sq_space_left(cairn_uring *ring) { return io_uring_sq_space_left(&ring->ring); }
+unsigned cairn_uring_sq_ready(cairn_uring *ring) { return io_uring_sq_ready(&ring->ring); }
+unsigned cairn_uring_cq_ready(cairn_uring *ring) { return io_uring_cq_ready(&ring->ring); }
+
+static inline void finish_sqe(struct io_uring_sqe *sqe, int rw_flags, unsigned sqe_flags, uint64_t user_data) {
+    sqe->rw_flags = rw_flags;
+    io_uring_sqe_set_flags(sqe, sqe_flags);
+    io_uring_sqe_set_data64(sqe, user_data);
+}
+
+int cairn_uring_prep_read(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t offset,
+                          int rw_flags, unsigned sqe_flags, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_read(sqe, fd, buf, nbytes, offset);
+    finish_sqe(sqe, rw_flags, sqe_flags, user_data);
+    return 0;
+}
+
+int cairn_uring_prep_write(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t offset,
+                           int rw_flags, unsigned sqe_flags, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_write(sqe, fd, buf, nbytes, offset);
+    finish_sqe(sqe, rw_flags, sqe_flags, user_data);
+    return 0;
+}
+
+int cairn_uring_prep_readv(cairn_uring *ring, int fd, const cairn_iovec *iovecs, unsigned nr_vecs,
+                           uint64_t offset, int rw_flags, unsigned sqe_flags, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_readv(sqe, fd, (const struct iovec *)iovecs, nr_vecs, offset);
+    finish_sqe(sqe, rw_flags, sqe_flags, user_data);
+    return 0;
+}
+
+int cairn_uring_prep_writev(cairn_uring *ring, int fd, const cairn_iovec *iovecs, unsigned nr_vecs,
+                            uint64_t offset, int rw_flags, unsigned sqe_flags, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_writev(sqe, fd, (const struct iovec *)iovecs, nr_vecs, offset);
+    finish_sqe(sqe, rw_flags, sqe_flags, user_data);
+    return 0;
+}
+
+int cairn_uring_prep_fsync(cairn_uring *ring, int fd, unsigned fsync_flags, unsigned sqe_flags,
+                           uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_fsync(sqe, fd, fsync_flags);
+    io_uring_sqe_set_flags(sqe, sqe_flags);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cairn_uring_prep_nop(cairn_uring *ring, unsigned sqe_flags, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_nop(sqe);
+    io_uring_sqe_set_flags(sqe, sqe_flags);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cairn_uring_submit(cairn_uring *ring) { return io_uring_submit(&ring->ring); }
+
+int cairn_uring_submit_and_wait(cairn_uring *ring, unsigned wait_nr) {
+    return io_uring_submit_and_wait(&ring->ring, wait_nr);
+}
+
+static inline void copy_cqe(const struct io_uring_cqe *cqe, cairn_cqe *out) {
+    out->user_data = io_uring_cqe_get_data64(cqe);
+    out->res = cqe->res;
+    out->flags = cqe->flags;
+}
+
+int cairn_uring_peek_cqe(cairn_uring *ring, cairn_cqe *out) {
+    struct io_uring_cqe *cqe = NULL;
+    int rc = io_uring_peek_cqe(&ring->ring, &cqe);
+    if (rc < 0) return rc;
+    if (cqe == NULL) return -EAGAIN;
+    copy_cqe(cqe, out);
+    return 0;
+}
+
+int cairn_uring_wait_cqe(cairn_uring *ring, cairn_cqe *out) {
+    struct io_uring_cqe *cqe = NULL;
+    int rc = io_uring_wait_cqe(&ring->ring, &cqe);
+    if (rc < 0) return rc;
+    if (cqe == NULL) return -EAGAIN;
+    copy_cqe(cqe, out);
+    return 0;
+}
+
+void cairn_uring_cqe_seen(cairn_uring *ring) { io_uring_cq_advance(&ring->ring, 1); }
+
+void cairn_uring_cq_advance(cairn_uring *ring, unsigned nr) { io_uring_cq_advance(&ring->ring, nr); }
+
+unsigned cairn_uring_reap(cairn_uring *ring, cairn_cqe *out, unsigned max) {
+    unsigned head;
+    unsigned n = 0;
+    struct io_uring_cqe *cqe;
+    io_uring_for_each_cqe(&ring->ring, head, cqe) {
+        if (n == max) break;
+        copy_cqe(cqe, &out[n]);
+        n++;
+    }
+    if (n > 0) io_uring_cq_advance(&ring->ring, n);
+    return n;
+}
+
+int cairn_uring_probe_opcode(cairn_uring *ring, int opcode) {
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&ring->ring);
+    if (probe == NULL) return -ENOSYS;
+    int supported = io_uring_opcode_supported(probe, opcode) ? 1 : 0;
+    io_uring_free_probe(probe);
+    return supported;
+}
+
+int cairn_blkdev_size_bytes(int fd, uint64_t *out) {
+    return ioctl(fd, BLKGETSIZE64, out) < 0 ? -errno : 0;
+}
+
+int cairn_blkdev_logical_block_size(int fd, uint32_t *out) {
+    int v = 0;
+    if (ioctl(fd, BLKSSZGET, &v) < 0) return -errno;
+    *out = (uint32_t)v;
+    return 0;
+}
+
+int cairn_blkdev_physical_block_size(int fd, uint32_t *out) {
+    unsigned int v = 0;
+    if (ioctl(fd, BLKPBSZGET, &v) < 0) return -errno;
+    *out = (uint32_t)v;
+    return 0;
+}

@@ -1,0 +1,123 @@
+// CLiburing: an opaque, forwarding-only shim over liburing for Swift.
+//
+// This header must never include <liburing.h> (nor anything that defines _GNU_SOURCE /
+// _XOPEN_SOURCE): liburing 2.3 does, and a clean Swift build then fails with an `fd_set`
+// module conflict. Only CLiburing.c includes liburing. Every function returns 0 (or a
+// non-negative count) on success and -errno on failure, like liburing itself.
+#ifndef CAIRN_CLIBURING_H
+#define CAIRN_CLIBURING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One io_uring instance. Owned by exactly one thread at a time.
+typedef struct cairn_uring cairn_uring;
+
+/// A completion copied out of the CQ ring.
+typedef struct cairn_cqe {
+    uint64_t user_data;
+    int32_t res;
+    uint32_t flags;
+} cairn_cqe;
+
+/// An I/O vector with the layout of `struct iovec`.
+typedef struct cairn_iovec {
+    void *base;
+    size_t len;
+} cairn_iovec;
+
+// MARK: - constants Swift cannot see through Glibc
+
+extern const int cairn_O_DIRECT;
+extern const int cairn_O_DSYNC;
+extern const int cairn_O_EXCL;
+extern const int cairn_RWF_DSYNC;
+extern const unsigned cairn_IOSQE_IO_LINK;
+extern const unsigned cairn_IOSQE_IO_DRAIN;
+extern const unsigned cairn_IOSQE_ASYNC;
+extern const unsigned cairn_IORING_FSYNC_DATASYNC;
+extern const int cairn_IORING_OP_READ;
+extern const int cairn_IORING_OP_WRITE;
+extern const int cairn_IORING_OP_READV;
+extern const int cairn_IORING_OP_WRITEV;
+extern const int cairn_IORING_OP_FSYNC;
+
+// MARK: - ring lifetime
+
+/// io_uring_queue_init. On success `*out` owns the ring; release with cairn_uring_destroy.
+int cairn_uring_create(unsigned entries, unsigned flags, cairn_uring **out);
+/// io_uring_queue_exit and free.
+void cairn_uring_destroy(cairn_uring *ring);
+/// Number of SQ entries the ring was created with.
+unsigned cairn_uring_sq_entries(const cairn_uring *ring);
+/// Number of CQ entries the ring was created with.
+unsigned cairn_uring_cq_entries(const cairn_uring *ring);
+/// io_uring_sq_space_left.
+unsigned cairn_uring_sq_space_left(cairn_uring *ring);
+/// io_uring_sq_ready: SQEs prepared but not yet submitted.
+unsigned cairn_uring_sq_ready(cairn_uring *ring);
+/// io_uring_cq_ready: CQEs waiting to be reaped.
+unsigned cairn_uring_cq_ready(cairn_uring *ring);
+
+// MARK: - preparing requests (get SQE + prep + flags + user data in one call)
+// Each returns 0, or -EBUSY when the submission queue is full (nothing was consumed).
+
+int cairn_uring_prep_read(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t offset,
+                          int rw_flags, unsigned sqe_flags, uint64_t user_data);
+int cairn_uring_prep_write(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t offset,
+                           int rw_flags, unsigned sqe_flags, uint64_t user_data);
+int cairn_uring_prep_readv(cairn_uring *ring, int fd, const cairn_iovec *iovecs, unsigned nr_vecs,
+                           uint64_t offset, int rw_flags, unsigned sqe_flags, uint64_t user_data);
+int cairn_uring_prep_writev(cairn_uring *ring, int fd, const cairn_iovec *iovecs, unsigned nr_vecs,
+                            uint64_t offset, int rw_flags, unsigned sqe_flags, uint64_t user_data);
+int cairn_uring_prep_fsync(cairn_uring *ring, int fd, unsigned fsync_flags, unsigned sqe_flags,
+                           uint64_t user_data);
+int cairn_uring_prep_nop(cairn_uring *ring, unsigned sqe_flags, uint64_t user_data);
+
+// MARK: - submission and completion
+
+/// io_uring_submit: number of SQEs submitted, or -errno.
+int cairn_uring_submit(cairn_uring *ring);
+/// io_uring_submit_and_wait: submit and wait for at least `wait_nr` completions.
+int cairn_uring_submit_and_wait(cairn_uring *ring, unsigned wait_nr);
+/// io_uring_peek_cqe; copies the CQE to *out without consuming it. -EAGAIN when none.
+int cairn_uring_peek_cqe(cairn_uring *ring, cairn_cqe *out);
+/// io_uring_wait_cqe; copies the CQE to *out without consuming it.
+int cairn_uring_wait_cqe(cairn_uring *ring, cairn_cqe *out);
+/// io_uring_cqe_seen for the CQE at the head of the queue.
+void cairn_uring_cqe_seen(cairn_uring *ring);
+/// io_uring_cq_advance.
+void cairn_uring_cq_advance(cairn_uring *ring, unsigned nr);
+/// Copies up to `max` ready CQEs into `out` and consumes them. Returns the count (never waits).
+unsigned cairn_uring_reap(cairn_uring *ring, cairn_cqe *out, unsigned max);
+/// io_uring_get_probe_ring + io_uring_opcode_supported: 1 supported, 0 not, -errno on failure.
+int cairn_uring_probe_opcode(cairn_uring *ring, int opcode);
+
+// MARK: - block device ioctls (ioctl is variadic: Swift cannot call it)
+
+/// BLKGETSIZE64.
+int cairn_blkdev_size_bytes(int fd, uint64_t *out);
+/// BLKSSZGET.
+int cairn_blkdev_logical_block_size(int fd, uint32_t *out);
+/// BLKPBSZGET.
+int cairn_blkdev_physical_block_size(int fd, uint32_t *out);
+
+// MARK: - CRC32C (Castagnoli)
+
+/// CRC32C of `len` bytes, continuing from `crc` (pass 0 to start). Uses SSE4.2 when the CPU
+/// has it, a slicing-by-8 table otherwise. The result is the standard (finalised) CRC32C.
+uint32_t cairn_crc32c(uint32_t crc, const void *data, size_t len);
+/// The portable table implementation, always (for tests that compare the two paths).
+uint32_t cairn_crc32c_portable(uint32_t crc, const void *data, size_t len);
+/// 1 when the hardware path is in use.
+int cairn_crc32c_hardware(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,2 @@
+/// CairnConfig: the aerospike.conf-syntax configuration parser and the embedded default.
+public enum CairnConfigModule {}

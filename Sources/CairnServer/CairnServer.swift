@@ -1,0 +1,2 @@
+/// CairnServer: the network server (info commands, transactions, batch and scan streaming).
+public enum CairnServerModule {}

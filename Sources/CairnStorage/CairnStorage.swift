@@ -1,0 +1,4 @@
+/// CairnStorage: the on-device format, write buffers and flusher, defrag and the cold-start
+/// scanner (DESIGN.md "On-device format", "Write path", "Restarts"). The format is described for
+/// operators in FORMAT.md beside this file.
+public enum CairnStorageModule {}

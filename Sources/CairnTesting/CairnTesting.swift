@@ -1,0 +1,2 @@
+/// CairnTesting: helpers shared by test targets (temporary files, loop devices, seeded data).
+public enum CairnTestingModule {}

@@ -1,0 +1,8 @@
+import Testing
+@testable import CairnEngine
+
+@Suite struct CairnEngineModuleTests {
+    @Test func moduleLinks() {
+        #expect(String(describing: CairnEngineModule.self) == "CairnEngineModule")
+    }
+}

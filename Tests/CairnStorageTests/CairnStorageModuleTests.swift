@@ -1,0 +1,8 @@
+import Testing
+@testable import CairnStorage
+
+@Suite struct CairnStorageModuleTests {
+    @Test func moduleLinks() {
+        #expect(String(describing: CairnStorageModule.self) == "CairnStorageModule")
+    }
+}
