@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 _Static_assert(sizeof(cairn_iovec) == sizeof(struct iovec), "cairn_iovec must match struct iovec");
@@ -189,5 +190,14 @@ int cairn_blkdev_physical_block_size(int fd, uint32_t *out) {
     unsigned int v = 0;
     if (ioctl(fd, BLKPBSZGET, &v) < 0) return -errno;
     *out = (uint32_t)v;
+    return 0;
+}
+
+int cairn_path_stat(const char *path, uint32_t *mode, uint64_t *rdev, uint64_t *size_bytes) {
+    struct stat st;
+    if (stat(path, &st) != 0) return -errno;
+    *mode = (uint32_t)st.st_mode;
+    *rdev = (uint64_t)st.st_rdev;
+    *size_bytes = (uint64_t)st.st_size;
     return 0;
 }

@@ -106,6 +106,11 @@ int cairn_blkdev_logical_block_size(int fd, uint32_t *out);
 /// BLKPBSZGET.
 int cairn_blkdev_physical_block_size(int fd, uint32_t *out);
 
+// MARK: - stat (Swift cannot call stat(2): the function and the struct share a name)
+
+/// stat(2): file type and mode bits, device number of a device node, size. 0 or -errno.
+int cairn_path_stat(const char *path, uint32_t *mode, uint64_t *rdev, uint64_t *size_bytes);
+
 // MARK: - CRC32C (Castagnoli)
 
 /// CRC32C of `len` bytes, continuing from `crc` (pass 0 to start). Uses SSE4.2 when the CPU

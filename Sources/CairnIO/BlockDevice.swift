@@ -1,0 +1,337 @@
+import CLiburing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A raw block device or a regular file opened with O_DIRECT (and O_DSYNC on request).
+///
+/// Thread-safety: immutable after `open`; the file descriptor is closed on deinit. Any thread
+/// may validate requests, make queues (one per owning thread) and do synchronous header I/O.
+///
+/// Invariants: `alignmentBytes` is a power of two ≥ 4096 and ≥ the logical block size;
+/// `sizeBytes` is a multiple of `alignmentBytes`. Every request is checked against both
+/// before the kernel sees it (`validate`).
+public final class BlockDevice: Sendable {
+    public enum Kind: String, Sendable { case blockDevice = "block device", regularFile = "file" }
+
+    public struct OpenOptions: Sendable {
+        /// For regular files: create the file if missing and make it at least this big (sparse).
+        /// The usable size is then exactly this. Ignored for block devices.
+        public var fileSizeBytes: UInt64?
+        /// Open with O_DSYNC: every write is durable when it completes.
+        public var dsync: Bool
+        /// Open read-only (inspection tools).
+        public var readOnly: Bool
+
+        public init(fileSizeBytes: UInt64? = nil, dsync: Bool = false, readOnly: Bool = false) {
+            self.fileSizeBytes = fileSizeBytes
+            self.dsync = dsync
+            self.readOnly = readOnly
+        }
+    }
+
+    /// Smallest alignment Cairn uses, whatever the device reports.
+    public static let alignmentBytesMin = 4096
+    /// Largest single request (the kernel caps one read/write just under 2 GiB).
+    public static let requestSizeBytesMax = 1 << 30
+
+    public let path: String
+    public let kind: Kind
+    public let sizeBytes: UInt64
+    public let logicalBlockSizeBytes: Int
+    public let alignmentBytes: Int
+    public let readOnly: Bool
+    public let dsync: Bool
+    let fd: Int32
+
+    private init(path: String, kind: Kind, fd: Int32, sizeBytes: UInt64, logicalBlockSizeBytes: Int,
+                 readOnly: Bool, dsync: Bool) {
+        self.path = path
+        self.kind = kind
+        self.fd = fd
+        self.logicalBlockSizeBytes = logicalBlockSizeBytes
+        let alignment = max(BlockDevice.alignmentBytesMin, logicalBlockSizeBytes)
+        self.alignmentBytes = alignment
+        self.sizeBytes = sizeBytes - sizeBytes % UInt64(alignment)
+        self.readOnly = readOnly
+        self.dsync = dsync
+    }
+
+    deinit { _ = Glibc.close(fd) }
+
+    // MARK: - open
+
+    /// Opens `path`. Refuses a missing path, a directory, anything but a block device or regular
+    /// file, and a block device that is mounted or otherwise held (checked by O_EXCL and by
+    /// /proc/self/mountinfo, so the message names the mount point when there is one).
+    public static func open(path: String, options: OpenOptions = OpenOptions()) throws(IOError) -> BlockDevice {
+        var mode: UInt32 = 0
+        var rdev: UInt64 = 0
+        var fileSize: UInt64 = 0
+        let statResult = cairn_path_stat(path, &mode, &rdev, &fileSize)
+        if statResult != 0 {
+            let code = -statResult
+            if code == ENOENT, options.fileSizeBytes != nil {
+                return try openFile(path: path, options: options, create: true)
+            }
+            throw IOError(IOError.kindForOpen(code), operation: .open, path: path, errno: code)
+        }
+        switch mode & UInt32(S_IFMT) {
+        case UInt32(S_IFDIR):
+            throw IOError(.isDirectory, operation: .open, path: path)
+        case UInt32(S_IFREG):
+            return try openFile(path: path, options: options, create: false)
+        case UInt32(S_IFBLK):
+            return try openBlockDevice(path: path, rdev: rdev, options: options)
+        case UInt32(S_IFCHR):
+            throw IOError(.unsupportedFileType("character device"), operation: .open, path: path)
+        case UInt32(S_IFIFO):
+            throw IOError(.unsupportedFileType("FIFO"), operation: .open, path: path)
+        case UInt32(S_IFSOCK):
+            throw IOError(.unsupportedFileType("socket"), operation: .open, path: path)
+        default:
+            throw IOError(.unsupportedFileType("special file"), operation: .open, path: path)
+        }
+    }
+
+    private static func openFlags(_ options: OpenOptions) -> Int32 {
+        var flags = (options.readOnly ? O_RDONLY : O_RDWR) | O_CLOEXEC | cairn_O_DIRECT
+        if options.dsync { flags |= cairn_O_DSYNC }
+        return flags
+    }
+
+    private static func openFile(path: String, options: OpenOptions, create: Bool) throws(IOError) -> BlockDevice {
+        var flags = openFlags(options)
+        if create { flags |= O_CREAT | cairn_O_EXCL }
+        let fd = Glibc.open(path, flags, 0o644)
+        if fd < 0 {
+            let code = errno
+            let kind: IOError.Kind = code == EINVAL ? .directIONotSupported : IOError.kindForOpen(code)
+            throw IOError(kind, operation: .open, path: path, errno: code)
+        }
+        var st = Glibc.stat()
+        guard fstat(fd, &st) == 0 else {
+            let code = errno
+            _ = Glibc.close(fd)
+            throw IOError(.system, operation: .stat, path: path, errno: code)
+        }
+        var size = UInt64(st.st_size)
+        if let wanted = options.fileSizeBytes {
+            guard wanted >= UInt64(alignmentBytesMin), wanted % UInt64(alignmentBytesMin) == 0 else {
+                _ = Glibc.close(fd)
+                throw IOError(.invalidArgument("file size \(wanted) must be a positive multiple of \(alignmentBytesMin)"),
+                              operation: .truncate, path: path)
+            }
+            if size < wanted {
+                if ftruncate(fd, off_t(wanted)) != 0 {
+                    let code = errno
+                    _ = Glibc.close(fd)
+                    throw IOError(.system, operation: .truncate, path: path, offset: wanted, errno: code)
+                }
+            }
+            size = wanted
+        }
+        guard size >= UInt64(alignmentBytesMin) else {
+            _ = Glibc.close(fd)
+            throw IOError(.invalidArgument("file is \(size) bytes; give a size (at least \(alignmentBytesMin)) to use it"),
+                          operation: .open, path: path)
+        }
+        // Files: 4096 covers every Linux filesystem's O_DIRECT granularity; honour a larger
+        // st_blksize when it is a sane power of two.
+        let blksize = Int(st.st_blksize)
+        let logical = (blksize > 4096 && blksize <= 65536 && blksize & (blksize - 1) == 0) ? blksize : 4096
+        return BlockDevice(path: path, kind: .regularFile, fd: fd, sizeBytes: size, logicalBlockSizeBytes: logical,
+                           readOnly: options.readOnly, dsync: options.dsync)
+    }
+
+    private static func openBlockDevice(path: String, rdev: UInt64, options: OpenOptions) throws(IOError) -> BlockDevice {
+        if let mount = MountTable.mountPoint(ofDevice: rdev) {
+            throw IOError(.inUse("mounted at \(mount)"), operation: .open, path: path)
+        }
+        // O_EXCL on a block device fails with EBUSY while it is mounted or claimed by the kernel.
+        let fd = Glibc.open(path, openFlags(options) | (options.readOnly ? 0 : cairn_O_EXCL), 0)
+        if fd < 0 {
+            let code = errno
+            let kind: IOError.Kind = code == EINVAL ? .directIONotSupported : IOError.kindForOpen(code)
+            throw IOError(kind, operation: .open, path: path, errno: code)
+        }
+        var size: UInt64 = 0
+        var logical: UInt32 = 0
+        var rc = cairn_blkdev_size_bytes(fd, &size)
+        if rc == 0 { rc = cairn_blkdev_logical_block_size(fd, &logical) }
+        guard rc == 0 else {
+            _ = Glibc.close(fd)
+            throw IOError(.system, operation: .ioctl, path: path, errno: -rc)
+        }
+        guard logical >= 512, logical & (logical - 1) == 0 else {
+            _ = Glibc.close(fd)
+            throw IOError(.invalidArgument("logical block size \(logical) is not a power of two ≥ 512"),
+                          operation: .ioctl, path: path)
+        }
+        guard size >= UInt64(max(alignmentBytesMin, Int(logical))) else {
+            _ = Glibc.close(fd)
+            throw IOError(.invalidArgument("device is only \(size) bytes"), operation: .open, path: path)
+        }
+        return BlockDevice(path: path, kind: .blockDevice, fd: fd, sizeBytes: size,
+                           logicalBlockSizeBytes: Int(logical), readOnly: options.readOnly, dsync: options.dsync)
+    }
+
+    // MARK: - validation
+
+    /// Checks a request against the device before the kernel sees it: alignment of offset,
+    /// length, buffer address and buffer offset; bounds of the device and of the buffer.
+    public func validate(_ request: IORequest) throws(IOError) {
+        func fail(_ kind: IOError.Kind) -> IOError {
+            IOError(kind, operation: request.operation, path: path, offset: request.offset, lengthBytes: request.lengthBytes)
+        }
+        if request.kind == .dataSync {
+            if readOnly { throw fail(.invalidArgument("device is open read-only")) }
+            return
+        }
+        if request.kind == .write && readOnly { throw fail(.invalidArgument("device is open read-only")) }
+        guard let buffer = request.buffer else { throw fail(.invalidArgument("read or write without a buffer")) }
+        let alignment = UInt64(alignmentBytes)
+        guard request.lengthBytes > 0, request.lengthBytes <= BlockDevice.requestSizeBytesMax else {
+            throw fail(.invalidArgument("length must be 1...\(BlockDevice.requestSizeBytesMax) bytes"))
+        }
+        guard request.offset % alignment == 0 else {
+            throw fail(.misaligned("offset (must be a multiple of \(alignmentBytes))"))
+        }
+        guard UInt64(request.lengthBytes) % alignment == 0 else {
+            throw fail(.misaligned("length (must be a multiple of \(alignmentBytes))"))
+        }
+        guard request.bufferOffset >= 0, request.bufferOffset <= buffer.countBytes,
+              request.lengthBytes <= buffer.countBytes - request.bufferOffset else {
+            throw fail(.invalidArgument(
+                "buffer range \(request.bufferOffset)+\(request.lengthBytes) outside the \(buffer.countBytes)-byte buffer"))
+        }
+        let address = UInt(bitPattern: buffer.unsafeBaseAddress + request.bufferOffset)
+        guard address % UInt(alignmentBytes) == 0 else {
+            throw fail(.misaligned("buffer address (must be a multiple of \(alignmentBytes))"))
+        }
+        guard request.offset <= sizeBytes, UInt64(request.lengthBytes) <= sizeBytes - request.offset else {
+            throw fail(.outOfBounds(deviceSizeBytes: sizeBytes))
+        }
+    }
+
+    // MARK: - queues and synchronous I/O
+
+    /// Makes an io_uring-backed queue for the calling thread with up to `depth` requests in flight.
+    public func makeQueue(depth: Int) throws(IOError) -> RingQueue {
+        try RingQueue(device: self, depth: depth)
+    }
+
+    /// Reads synchronously (pread, retried on EINTR and short reads). For headers and tools;
+    /// bulk I/O goes through a queue.
+    public func readSync(into buffer: AlignedBuffer, bufferOffset: Int = 0, lengthBytes: Int? = nil,
+                         at offset: UInt64) throws(IOError) {
+        let request = IORequest.read(into: buffer, bufferOffset: bufferOffset, lengthBytes: lengthBytes, at: offset)
+        try validate(request)
+        try transferSync(request)
+    }
+
+    /// Writes synchronously (pwrite, retried on EINTR and short writes), durable when `durable`
+    /// (followed by fdatasync unless the device is O_DSYNC).
+    public func writeSync(from buffer: AlignedBuffer, bufferOffset: Int = 0, lengthBytes: Int? = nil,
+                          at offset: UInt64, durable: Bool = false) throws(IOError) {
+        let request = IORequest.write(from: buffer, bufferOffset: bufferOffset, lengthBytes: lengthBytes,
+                                      at: offset, durable: durable)
+        try validate(request)
+        try transferSync(request)
+        if durable && !dsync { try dataSyncSync() }
+    }
+
+    /// fdatasync, retried on EINTR.
+    public func dataSyncSync() throws(IOError) {
+        while fdatasync(fd) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            throw IOError(.system, operation: .fsync, path: path, errno: code)
+        }
+    }
+
+    private func transferSync(_ request: IORequest) throws(IOError) {
+        let base = request.buffer!.unsafeBaseAddress + request.bufferOffset
+        var done = 0
+        var attempts = 0
+        while done < request.lengthBytes {
+            let remaining = request.lengthBytes - done
+            let at = off_t(request.offset + UInt64(done))
+            let n = request.kind == .read ? pread(fd, base + done, remaining, at) : pwrite(fd, base + done, remaining, at)
+            if n < 0 {
+                let code = errno
+                attempts += 1
+                if (code == EINTR || code == EAGAIN) && attempts < Ring.transientRetriesMax { continue }
+                throw IOError(.system, operation: request.operation, path: path, offset: UInt64(at),
+                              lengthBytes: remaining, errno: code)
+            }
+            if n == 0 {
+                throw IOError(.shortTransfer(transferredBytes: done), operation: request.operation, path: path,
+                              offset: request.offset, lengthBytes: request.lengthBytes)
+            }
+            done += n
+        }
+    }
+}
+
+/// Reads /proc/self/mountinfo to tell whether a block device (or one of its partitions) is mounted.
+enum MountTable {
+    static func mountPoint(ofDevice rdev: UInt64) -> String? {
+        let major = ((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~UInt64(0xFFF))
+        let minor = (rdev & 0xFF) | ((rdev >> 12) & ~UInt64(0xFF))
+        guard let text = readSmallFile("/proc/self/mountinfo") else { return nil }
+        let partitions = partitionDevices(major: major, minor: minor)
+        for line in text.split(separator: "\n") {
+            // Fields: id parent major:minor root mountpoint ...
+            let fields = line.split(separator: " ", maxSplits: 5)
+            guard fields.count >= 5 else { continue }
+            let dev = String(fields[2])
+            if dev == "\(major):\(minor)" || partitions.contains(dev) { return String(fields[4]) }
+        }
+        return nil
+    }
+
+    /// "major:minor" of the partitions of a whole disk, from sysfs (empty when it has none).
+    private static func partitionDevices(major: UInt64, minor: UInt64) -> Set<String> {
+        let base = "/sys/dev/block/\(major):\(minor)"
+        guard let dir = opendir(base) else { return [] }
+        defer { closedir(dir) }
+        var result: Set<String> = []
+        var count = 0
+        while let entry = readdir(dir), count < 4096 {
+            count += 1
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard !name.hasPrefix(".") else { continue }
+            if let dev = readSmallFile("\(base)/\(name)/dev"), readSmallFile("\(base)/\(name)/partition") != nil {
+                result.insert(dev.trimmingNewlines())
+            }
+        }
+        return result
+    }
+
+    static func readSmallFile(_ path: String) -> String? {
+        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { _ = Glibc.close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while bytes.count < (16 << 20) {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension String {
+    func trimmingNewlines() -> String {
+        var s = Substring(self)
+        while let last = s.last, last == "\n" || last == "\r" || last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}

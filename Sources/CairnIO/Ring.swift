@@ -1,0 +1,133 @@
+import CLiburing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One io_uring instance: a thin, checked wrapper over the CLiburing shim.
+///
+/// Ownership: exactly one thread uses a `Ring` at a time (it is deliberately not `Sendable`);
+/// other threads hand work to that owner through bounded queues (STYLE.md rule 9).
+/// Higher layers use ``RingQueue``, which tracks every request in flight; `Ring` itself only
+/// prepares SQEs, submits and reaps.
+public final class Ring {
+    /// Entries in the submission queue (a power of two chosen by the kernel, ≥ the requested count).
+    public let submissionEntries: Int
+    /// Entries in the completion queue.
+    public let completionEntries: Int
+    /// Attempts for a transient `io_uring_enter` failure (EINTR/EAGAIN/EBUSY) before giving up.
+    public static let transientRetriesMax = 1000
+
+    private let raw: OpaquePointer
+
+    /// Creates a ring with at least `entries` submission slots (1...32768).
+    public init(entries: Int) throws(IOError) {
+        guard (1...32768).contains(entries) else {
+            throw IOError(.invalidArgument("ring size \(entries) outside 1...32768"), operation: .ringSetup, path: "io_uring")
+        }
+        var out: OpaquePointer?
+        let rc = cairn_uring_create(UInt32(entries), 0, &out)
+        guard rc == 0, let ring = out else {
+            let code = -rc
+            let kind: IOError.Kind = (code == ENOSYS || code == EPERM)
+                ? .invalidArgument("io_uring is not available (disabled by kernel.io_uring_disabled or a seccomp policy)")
+                : .system
+            throw IOError(kind, operation: .ringSetup, path: "io_uring", errno: code)
+        }
+        raw = ring
+        submissionEntries = Int(cairn_uring_sq_entries(ring))
+        completionEntries = Int(cairn_uring_cq_entries(ring))
+    }
+
+    deinit { cairn_uring_destroy(raw) }
+
+    // MARK: - state
+
+    /// Free SQE slots.
+    public var submissionSpaceLeft: Int { Int(cairn_uring_sq_space_left(raw)) }
+    /// SQEs prepared but not yet handed to the kernel.
+    public var submissionReady: Int { Int(cairn_uring_sq_ready(raw)) }
+    /// Completions waiting to be reaped.
+    public var completionReady: Int { Int(cairn_uring_cq_ready(raw)) }
+
+    /// Whether the kernel supports `opcode` (one of the `cairn_IORING_OP_*` values).
+    public func supports(opcode: Int32) -> Bool { cairn_uring_probe_opcode(raw, opcode) == 1 }
+
+    // MARK: - preparing (false when the submission queue is full: nothing was consumed)
+
+    /// Prepares a read of `lengthBytes` into `address`. Unsafe: the memory must stay valid until completion.
+    @inline(__always)
+    func unsafePrepareRead(fd: Int32, address: UnsafeMutableRawPointer, lengthBytes: UInt32, offset: UInt64,
+                           userData: UInt64) -> Bool {
+        cairn_uring_prep_read(raw, fd, address, lengthBytes, offset, 0, 0, userData) == 0
+    }
+
+    /// Prepares a write of `lengthBytes` from `address`, with RWF_DSYNC when `durable`.
+    /// Unsafe: the memory must stay valid until completion.
+    @inline(__always)
+    func unsafePrepareWrite(fd: Int32, address: UnsafeRawPointer, lengthBytes: UInt32, offset: UInt64,
+                            durable: Bool, userData: UInt64) -> Bool {
+        cairn_uring_prep_write(raw, fd, address, lengthBytes, offset, durable ? cairn_RWF_DSYNC : 0, 0, userData) == 0
+    }
+
+    /// Prepares an fdatasync.
+    @inline(__always)
+    func prepareDataSync(fd: Int32, userData: UInt64) -> Bool {
+        cairn_uring_prep_fsync(raw, fd, cairn_IORING_FSYNC_DATASYNC, 0, userData) == 0
+    }
+
+    /// Prepares a no-op (tests and wake-ups).
+    public func prepareNop(userData: UInt64) -> Bool { cairn_uring_prep_nop(raw, 0, userData) == 0 }
+
+    // MARK: - submit and reap
+
+    /// Hands every prepared SQE to the kernel and, when `waitCount > 0`, waits until at least
+    /// that many completions are ready. Retries EINTR, EAGAIN and EBUSY (bounded); anything else
+    /// is a typed error. Returns the number of SQEs the kernel took.
+    @discardableResult
+    public func submit(waitCount: Int = 0) throws(IOError) -> Int {
+        var attempts = 0
+        while true {
+            let rc = waitCount > 0
+                ? cairn_uring_submit_and_wait(raw, UInt32(waitCount))
+                : cairn_uring_submit(raw)
+            if rc >= 0 { return Int(rc) }
+            let code = -rc
+            if code == EINTR || code == EAGAIN || code == EBUSY {
+                attempts += 1
+                if attempts >= Ring.transientRetriesMax {
+                    throw IOError(.retriesExhausted(attempts: attempts), operation: .submit, path: "io_uring", errno: code)
+                }
+                if code != EINTR { sched_yield() }
+                continue
+            }
+            throw IOError(.system, operation: .submit, path: "io_uring", errno: code)
+        }
+    }
+
+    /// Copies up to `into.count` ready completions and consumes them. Never waits.
+    @inline(__always)
+    func reap(into cqes: UnsafeMutableBufferPointer<cairn_cqe>) -> Int {
+        Int(cairn_uring_reap(raw, cqes.baseAddress!, UInt32(cqes.count)))
+    }
+
+    /// Waits for one completion and returns it without consuming it (`consumeOne()` does).
+    public func waitCompletion() throws(IOError) -> (userData: UInt64, result: Int32) {
+        var cqe = cairn_cqe()
+        while true {
+            let rc = cairn_uring_wait_cqe(raw, &cqe)
+            if rc == 0 { return (cqe.user_data, cqe.res) }
+            if -rc == EINTR || -rc == EAGAIN { continue }
+            throw IOError(.system, operation: .wait, path: "io_uring", errno: -rc)
+        }
+    }
+
+    /// Returns the completion at the head of the queue without consuming it, or nil when none.
+    public func peekCompletion() -> (userData: UInt64, result: Int32)? {
+        var cqe = cairn_cqe()
+        return cairn_uring_peek_cqe(raw, &cqe) == 0 ? (cqe.user_data, cqe.res) : nil
+    }
+
+    /// Consumes the completion returned by `peekCompletion`/`waitCompletion`.
+    public func consumeOne() { cairn_uring_cqe_seen(raw) }
+}

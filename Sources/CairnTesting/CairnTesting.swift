@@ -1,2 +1,0 @@
-/// CairnTesting: helpers shared by test targets (temporary files, loop devices, seeded data).
-public enum CairnTestingModule {}
