@@ -50,6 +50,11 @@ public final class AlignedBufferPool: Sendable {
         }
     }
 
+    /// Takes a buffer if one is free or can still be allocated; nil when all are out.
+    public func takeIfAvailable() -> AlignedBuffer? {
+        do { return try take() } catch { return nil }  // exhaustion is the expected "no" here
+    }
+
     /// Returns a buffer taken from this pool. Traps on a foreign buffer or a double recycle.
     public func recycle(_ buffer: AlignedBuffer) {
         precondition(buffer.countBytes == bufferSizeBytes && buffer.alignmentBytes == alignmentBytes,

@@ -1,0 +1,447 @@
+import CairnIO
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The write side of one device: the current write buffer, the buffers waiting to be written,
+/// and the flusher thread that writes them through io_uring with several writes in flight.
+///
+/// ```
+///  writers ──append──▶ current buffer ──seal (full)──▶ sealed queue ──▶ flusher (RingQueue, depth N)
+///                         │                                                │
+///                         └── partial flush (flush-max-ms, or a commit) ───┘──▶ durable; waiters called
+/// ```
+///
+/// Threads: any thread may `append`, `readFromMemory` and `whenDurable`; one flusher thread owns
+/// the ring. All shared state is in `state` (a `ConditionLock`).
+///
+/// Invariants:
+/// - A buffer is in `buffersByBlock` from the moment its block is opened until its full write
+///   completed, so a reader always finds a record either in memory or on the device.
+/// - At most one write per buffer is in flight (a partial write must finish before the full one
+///   is issued), so writes to one block never race on the device.
+/// - A partial write is a snapshot copied under the lock into a staging buffer, so writers keep
+///   appending to the live buffer while it is on its way.
+/// - `durableBytes` of a buffer only grows; commit waiters whose record ends at or below it are
+///   called (outside the lock).
+public final class DeviceWriter: Sendable {
+    public struct Configuration: Sendable {
+        public var writeBlockSizeBytes: Int
+        public var flushMaxMs: Int
+        /// Writes durable before they complete (RWF_DSYNC); required for `whenDurable`.
+        public var commitToDevice: Bool
+        /// Writes in flight per device.
+        public var queueDepth: Int
+        /// Bytes of sealed-but-unwritten buffers above which appends fail with `.overloaded`.
+        public var maxWriteCacheBytes: Int
+
+        public init(writeBlockSizeBytes: Int, flushMaxMs: Int, commitToDevice: Bool, queueDepth: Int = 4,
+                    maxWriteCacheBytes: Int = 64 << 20) {
+            self.writeBlockSizeBytes = writeBlockSizeBytes
+            self.flushMaxMs = flushMaxMs
+            self.commitToDevice = commitToDevice
+            self.queueDepth = queueDepth
+            self.maxWriteCacheBytes = maxWriteCacheBytes
+        }
+    }
+
+    /// Called by `append` with the record's slice of the buffer and the block sequence.
+    public typealias Encoder = (UnsafeMutableRawBufferPointer, UInt64) throws -> Void
+    /// Called when a commit completes (nil) or fails.
+    public typealias DurableCallback = @Sendable (StorageError?) -> Void
+    /// Builds the block header bytes for a newly opened block (sequence, block index).
+    public typealias BlockHeaderWriter = @Sendable (UnsafeMutableRawBufferPointer, UInt64, UInt32) -> Void
+
+    final class WriteBuffer: @unchecked Sendable {
+        // @unchecked: every field is read and written only under DeviceWriter.state's lock;
+        // `buffer` bytes below `usedBytes` are immutable once written.
+        let buffer: AlignedBuffer
+        let blockIndex: UInt32
+        let sequence: UInt64
+        var usedBytes: Int
+        var durableBytes = 0
+        var writeInFlight = false
+        var sealed = false
+
+        init(buffer: AlignedBuffer, blockIndex: UInt32, sequence: UInt64, usedBytes: Int) {
+            self.buffer = buffer
+            self.blockIndex = blockIndex
+            self.sequence = sequence
+            self.usedBytes = usedBytes
+        }
+    }
+
+    struct Waiter {
+        let blockIndex: UInt32
+        let endBytes: Int
+        let callback: DurableCallback
+    }
+
+    struct State {
+        var current: WriteBuffer?
+        var buffersByBlock: [UInt32: WriteBuffer] = [:]
+        var sealed: [WriteBuffer] = []
+        var waiters: [Waiter] = []
+        var commitRequested = false
+        var inFlightWrites = 0
+        var lastFlushNs: UInt64 = 0
+        var stopping = false
+        var stopped = false
+        var failure: IOError?
+        var freeBlocks: [UInt32] = []
+        var nextPristineBlock: UInt32
+        var stats = Statistics()
+    }
+
+    /// Counters for statistics and tests.
+    public struct Statistics: Sendable, Equatable {
+        public var fullWrites = 0
+        public var partialWrites = 0
+        public var bytesWritten: UInt64 = 0
+        public var commitWaitersServed = 0
+        public var blocksOpened = 0
+    }
+
+    public let device: BlockDevice
+    public let deviceIndex: Int
+    public let configuration: Configuration
+    let state: ConditionLock<State>
+    private let pool: AlignedBufferPool
+    private let stagingPool: AlignedBufferPool
+    private let sequencer: BlockSequencer
+    private let writeBlockHeader: BlockHeaderWriter
+    private let headerSizeBytes: Int
+    private let blockCount: UInt32
+    private let finished = ConditionLock(false)
+
+    /// - Parameters:
+    ///   - firstPristineBlock: first block never written in this device's life (blocks from it up
+    ///     to the end are free); later issues add freed blocks.
+    public init(device: BlockDevice, deviceIndex: Int, configuration: Configuration, sequencer: BlockSequencer,
+                blockHeaderSizeBytes: Int, firstPristineBlock: UInt32,
+                writeBlockHeader: @escaping BlockHeaderWriter) {
+        precondition(configuration.writeBlockSizeBytes % device.alignmentBytes == 0, "block size vs alignment")
+        self.device = device
+        self.deviceIndex = deviceIndex
+        self.configuration = configuration
+        self.sequencer = sequencer
+        self.writeBlockHeader = writeBlockHeader
+        headerSizeBytes = blockHeaderSizeBytes
+        blockCount = UInt32(device.sizeBytes / UInt64(configuration.writeBlockSizeBytes))
+        let buffersMax = max(4, configuration.maxWriteCacheBytes / configuration.writeBlockSizeBytes + configuration.queueDepth + 2)
+        pool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes, alignmentBytes: device.alignmentBytes,
+                                 capacity: buffersMax)
+        stagingPool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes,
+                                        alignmentBytes: device.alignmentBytes, capacity: configuration.queueDepth)
+        state = ConditionLock(State(nextPristineBlock: firstPristineBlock))
+    }
+
+    /// Starts the flusher thread.
+    public func start() {
+        let thread = Thread { [self] in self.flusherMain() }
+        thread.name = "cairn-flush-\(deviceIndex)"
+        thread.start()
+    }
+
+    // MARK: - writers
+
+    /// Reserves `sizeBytes` (a multiple of 16) in the current buffer, opening a new block when it
+    /// does not fit, and lets `encode` fill them. Returns the record's location.
+    public func append(sizeBytes: Int, encode: Encoder) throws -> RecordLocation {
+        precondition(sizeBytes > 0 && sizeBytes % 16 == 0, "record size \(sizeBytes) must be a positive multiple of 16")
+        let capacity = configuration.writeBlockSizeBytes - headerSizeBytes
+        guard sizeBytes <= capacity else { throw StorageError.recordTooBig(sizeBytes: sizeBytes, maxBytes: capacity) }
+        var sealedOne = false
+        let location: RecordLocation = try state.withLock { s in
+            if let failure = s.failure { throw StorageError.io(failure) }
+            if s.stopping { throw StorageError.closed }
+            if let cur = s.current, cur.usedBytes + sizeBytes > configuration.writeBlockSizeBytes {
+                seal(cur, &s)
+                sealedOne = true
+            }
+            if s.current == nil { try openBlock(&s) }
+            let cur = s.current!
+            let offset = cur.usedBytes
+            try cur.buffer.withUnsafeMutableBytes { raw in
+                try encode(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)]), cur.sequence)
+            }
+            cur.usedBytes += sizeBytes
+            let byteOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(offset)
+            return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
+        }
+        if sealedOne { state.broadcast() }
+        return location
+    }
+
+    /// Calls `callback` once the bytes at `location` are durable (commit-to-device). If the
+    /// record's block is no longer in memory it was written durably already: called at once.
+    public func whenDurable(_ location: RecordLocation, _ callback: @escaping DurableCallback) {
+        let block = location.blockIndex(writeBlockSizeBytes: configuration.writeBlockSizeBytes)
+        let end = Int(location.byteOffset % UInt64(configuration.writeBlockSizeBytes)) + location.sizeBytes
+        let immediate: StorageError?? = state.withLock { s in
+            if let failure = s.failure { return .some(.io(failure)) }
+            guard let buffer = s.buffersByBlock[block], buffer.durableBytes < end else { return .some(nil) }
+            s.waiters.append(Waiter(blockIndex: block, endBytes: end, callback: callback))
+            s.commitRequested = true
+            return .none
+        }
+        if let result = immediate { callback(result) } else { state.broadcast() }
+    }
+
+    /// Copies the record at `location` out of memory if its block is still buffered; nil
+    /// otherwise (then it is on the device).
+    public func readFromMemory(_ location: RecordLocation, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        precondition(destination.count >= location.sizeBytes, "destination too small")
+        let block = location.blockIndex(writeBlockSizeBytes: configuration.writeBlockSizeBytes)
+        let offset = Int(location.byteOffset % UInt64(configuration.writeBlockSizeBytes))
+        return state.withLock { s in
+            guard let buffer = s.buffersByBlock[block] else { return false }
+            precondition(offset + location.sizeBytes <= buffer.usedBytes, "location \(location) beyond buffered bytes")
+            buffer.buffer.withUnsafeBytes { raw in
+                destination.baseAddress!.copyMemory(from: raw.baseAddress! + offset, byteCount: location.sizeBytes)
+            }
+            return true
+        }
+    }
+
+    /// Seals the current buffer, waits until every buffer is written, stops the flusher.
+    /// Throws the first device error if a write failed.
+    public func close() throws {
+        state.withLock { s in
+            s.stopping = true
+            if let cur = s.current {
+                if cur.usedBytes > headerSizeBytes { seal(cur, &s) } else {
+                    s.buffersByBlock[cur.blockIndex] = nil
+                    s.current = nil
+                    pool.recycle(cur.buffer)
+                }
+            }
+        }
+        state.broadcast()
+        finished.withLock { done, waiter in
+            while !done { waiter.wait() }
+        }
+        if let failure = state.withLock({ $0.failure }) { throw StorageError.io(failure) }
+    }
+
+    public var statistics: Statistics { state.withLock { $0.stats } }
+
+    /// Bytes of blocks waiting to be written (sealed, not yet written).
+    public var waitingBytes: Int { state.withLock { $0.sealed.count * configuration.writeBlockSizeBytes } }
+
+    /// The next never-written block (persisted in headers so a restart continues after it).
+    public var nextPristineBlock: UInt32 { state.withLock { $0.nextPristineBlock } }
+
+    // MARK: - under the lock
+
+    private func openBlock(_ s: inout State) throws {
+        let pendingBytes = s.sealed.count * configuration.writeBlockSizeBytes
+        if pendingBytes >= configuration.maxWriteCacheBytes {
+            throw StorageError.overloaded(path: device.path, waitingBytes: pendingBytes)
+        }
+        let block: UInt32
+        if let free = s.freeBlocks.popLast() {
+            block = free
+        } else if s.nextPristineBlock < blockCount {
+            block = s.nextPristineBlock
+            s.nextPristineBlock += 1
+        } else {
+            throw StorageError.deviceFull(path: device.path)
+        }
+        let buffer: AlignedBuffer
+        do { buffer = try pool.take() } catch {
+            throw StorageError.overloaded(path: device.path, waitingBytes: pendingBytes)
+        }
+        buffer.zero()
+        let sequence = sequencer.next()
+        buffer.withUnsafeMutableBytes { raw in
+            writeBlockHeader(UnsafeMutableRawBufferPointer(rebasing: raw[0..<headerSizeBytes]), sequence, block)
+        }
+        let wb = WriteBuffer(buffer: buffer, blockIndex: block, sequence: sequence, usedBytes: headerSizeBytes)
+        s.current = wb
+        s.buffersByBlock[block] = wb
+        s.stats.blocksOpened += 1
+    }
+
+    private func seal(_ buffer: WriteBuffer, _ s: inout State) {
+        buffer.sealed = true
+        s.sealed.append(buffer)
+        if s.current === buffer { s.current = nil }
+    }
+
+    // MARK: - flusher
+
+    private enum Work {
+        case full(WriteBuffer)
+        case partial(WriteBuffer, staging: AlignedBuffer, deviceOffset: UInt64, lengthBytes: Int, endBytes: Int)
+    }
+
+    private func flusherMain() {
+        let queue: RingQueue
+        do { queue = try device.makeQueue(depth: configuration.queueDepth) } catch {
+            failAll(error)
+            finished.withLock { $0 = true }
+            finished.broadcast()
+            return
+        }
+        var completions: [IOCompletion] = []
+        var work: [Work] = []
+        let flushIntervalNs = UInt64(max(1, configuration.flushMaxMs)) * 1_000_000
+        while true {
+            work.removeAll(keepingCapacity: true)
+            let exit: Bool = state.withLock { s, waiter in
+                while true {
+                    collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
+                    if !work.isEmpty { return false }
+                    if s.inFlightWrites > 0 { return false }  // go reap
+                    if s.stopping && s.sealed.isEmpty && s.current == nil { s.stopped = true; return true }
+                    if s.failure != nil && s.stopping { s.stopped = true; return true }
+                    // Idle: sleep until signalled or until the current buffer is due for a flush.
+                    if let cur = s.current, cur.usedBytes > cur.durableBytes {
+                        let now = MonotonicClock.nowNs()
+                        let due = s.lastFlushNs + flushIntervalNs
+                        if now < due { waiter.wait(timeoutNs: due - now) }
+                    } else {
+                        waiter.wait()
+                    }
+                }
+            }
+            if exit { break }
+            for w in work { submit(w, to: queue) }
+            do { try queue.submit() } catch { failAll(error) }
+            completions.removeAll(keepingCapacity: true)
+            if queue.inFlightCount > 0 {
+                do { try queue.reap(minimum: 1, into: &completions) } catch { failAll(error) }
+            }
+            for c in completions { complete(c) }
+        }
+        finished.withLock { $0 = true }
+        finished.broadcast()
+    }
+
+    /// Picks sealed buffers and, when due, a partial flush of the current buffer.
+    private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
+        guard s.failure == nil else { return }
+        var slots = queueDepth - s.inFlightWrites
+        var i = 0
+        while slots > 0 && i < s.sealed.count {
+            let b = s.sealed[i]
+            if b.writeInFlight { i += 1; continue }  // its partial write must finish first
+            s.sealed.remove(at: i)
+            b.writeInFlight = true
+            s.inFlightWrites += 1
+            slots -= 1
+            work.append(.full(b))
+        }
+        // Partial flush of the current buffer: for commit waiters at once, else every flush-max-ms.
+        guard slots > 0, let cur = s.current, !cur.writeInFlight, cur.usedBytes > cur.durableBytes else { return }
+        let now = MonotonicClock.nowNs()
+        let due = s.commitRequested || s.stopping || now >= s.lastFlushNs + flushIntervalNs
+        guard due else { return }
+        let alignment = device.alignmentBytes
+        let start = cur.durableBytes / alignment * alignment
+        let end = (cur.usedBytes + alignment - 1) / alignment * alignment
+        // All staging buffers in flight: the partial flush waits for the next round.
+        guard let staging = stagingPool.takeIfAvailable() else { return }
+        cur.buffer.withUnsafeBytes { raw in
+            staging.copyBytes(from: UnsafeRawBufferPointer(rebasing: raw[start..<cur.usedBytes]), at: 0)
+        }
+        staging.zero((cur.usedBytes - start)..<(end - start))
+        cur.writeInFlight = true
+        s.inFlightWrites += 1
+        s.commitRequested = false
+        s.lastFlushNs = now
+        let deviceOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(start)
+        work.append(.partial(cur, staging: staging, deviceOffset: deviceOffset, lengthBytes: end - start,
+                             endBytes: cur.usedBytes))
+    }
+
+    private func submit(_ w: Work, to queue: RingQueue) {
+        let durable = configuration.commitToDevice
+        let request: IORequest
+        switch w {
+        case .full(let b):
+            request = .write(from: b.buffer, at: UInt64(b.blockIndex) * UInt64(configuration.writeBlockSizeBytes),
+                             durable: durable, tag: UInt64(b.blockIndex))
+        case .partial(let b, let staging, let deviceOffset, let length, let endBytes):
+            request = .write(from: staging, lengthBytes: length, at: deviceOffset, durable: durable,
+                             tag: UInt64(b.blockIndex) | UInt64(endBytes) << 32 | 1 << 63)
+        }
+        do { try queue.enqueue(request) } catch {
+            complete(IOCompletion(request: request, error: error))
+        }
+    }
+
+    private func complete(_ c: IOCompletion) {
+        let isPartial = c.request.tag & (1 << 63) != 0
+        let block = UInt32(truncatingIfNeeded: c.request.tag)
+        let endBytes = isPartial ? Int((c.request.tag >> 32) & 0x7FFF_FFFF) : configuration.writeBlockSizeBytes
+        if isPartial { stagingPool.recycle(c.request.buffer!) }
+        var ready: [Waiter] = []
+        var failed: [Waiter] = []
+        var recycle: AlignedBuffer?
+        state.withLock { s in
+            s.inFlightWrites -= 1
+            guard let b = s.buffersByBlock[block] else { preconditionFailure("completion for unbuffered block \(block)") }
+            b.writeInFlight = false
+            if let error = c.error {
+                if s.failure == nil { s.failure = error }
+                failed = s.waiters
+                s.waiters.removeAll()
+                return
+            }
+            b.durableBytes = max(b.durableBytes, endBytes)
+            s.stats.bytesWritten += UInt64(c.request.lengthBytes)
+            if isPartial { s.stats.partialWrites += 1 } else { s.stats.fullWrites += 1 }
+            if !isPartial {
+                s.buffersByBlock[block] = nil
+                recycle = b.buffer
+            }
+            var kept: [Waiter] = []
+            for w in s.waiters {
+                if w.blockIndex == block && w.endBytes <= b.durableBytes || s.buffersByBlock[w.blockIndex] == nil {
+                    ready.append(w)
+                } else {
+                    kept.append(w)
+                }
+            }
+            s.waiters = kept
+            s.stats.commitWaitersServed += ready.count
+            if !kept.isEmpty { s.commitRequested = true }
+        }
+        if let recycle { pool.recycle(recycle) }
+        for w in ready { w.callback(nil) }
+        for w in failed { w.callback(.io(c.error!)) }
+        state.broadcast()
+    }
+
+    private func failAll(_ error: any Error) {
+        let ioError = (error as? IOError) ?? IOError(.invalidArgument("\(error)"), operation: .write, path: device.path)
+        let failed: [Waiter] = state.withLock { s in
+            if s.failure == nil { s.failure = ioError }
+            let w = s.waiters
+            s.waiters.removeAll()
+            return w
+        }
+        for w in failed { w.callback(.io(ioError)) }
+        state.broadcast()
+    }
+}
+
+/// The namespace-wide block sequence: strictly increasing each time any block of any device of
+/// the namespace is opened for writing. Thread-safe.
+public final class BlockSequencer: Sendable {
+    private let last: Atomic<UInt64>
+
+    public init(after highest: UInt64) { last = Atomic(highest) }
+
+    /// The next sequence number. Relaxed ordering suffices: the value is published to other
+    /// threads only through the device lock or the written block.
+    public func next() -> UInt64 { last.add(1, ordering: .relaxed).newValue }
+
+    /// The highest sequence handed out.
+    public var highest: UInt64 { last.load(ordering: .relaxed) }
+}
