@@ -64,8 +64,11 @@ struct StanzaReader {
     /// `argumentName` says what those words are.
     func requireStanza(_ node: ConfigNode, argumentCount: Int, argumentName: String) throws(ConfigError) {
         guard node.isStanza else {
-            let shape = argumentCount == 0 ? "'\(node.name) {'" : "'\(node.name) \(argumentName) {'"
-            throw error(node.line, "'\(node.title)' \(place) needs a '{ … }' block: write \(shape) and a '}' line")
+            throw error(
+                node.line,
+                "'\(node.title)' \(place) needs a '{ … }' block: end the line with '{' and close the "
+                    + "block with a '}' line"
+            )
         }
         guard node.arguments.count == argumentCount else {
             if argumentCount == 0 {
