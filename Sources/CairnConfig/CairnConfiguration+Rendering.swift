@@ -170,7 +170,8 @@ struct ConfigTextWriter {
     /// `words`, after checking that each would read back as the same single word.
     private func checked(_ words: [String]) -> [String] {
         for word in words {
-            let readsBack = !word.isEmpty
+            let readsBack =
+                !word.isEmpty
                 && word.utf8.allSatisfy { $0 > 0x20 && $0 != 0x7F && $0 != UInt8(ascii: "#") }
                 && word != "{" && word != "}" && !word.contains("{") && !word.contains("}")
             precondition(readsBack, "configuration word '\(word)' cannot be written: it would not read back")

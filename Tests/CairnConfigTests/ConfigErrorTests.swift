@@ -401,7 +401,9 @@ let errorCases: [ErrorCase] = [
     ),
     ErrorCase(
         name: "device tuning in a memory engine",
-        text: namespaceText(["    storage-engine memory {", "        data-size 1G", "        write-block-size 1M", "    }"]),
+        text: namespaceText([
+            "    storage-engine memory {", "        data-size 1G", "        write-block-size 1M", "    }",
+        ]),
         expected: "aerospike.conf:9: unsupported parameter 'write-block-size' in namespace test storage-engine "
             + "memory: in Cairn 'write-block-size' applies to 'storage-engine device' only"
     ),
@@ -455,7 +457,10 @@ let errorCases: [ErrorCase] = [
 
     @Test func errorCarriesTheFileNameItWasGiven() throws {
         let error = try #require(parseError("}\n", fileName: "/etc/cairn/cairn.conf"))
-        #expect(error == ConfigError(file: "/etc/cairn/cairn.conf", line: 1, message: "unexpected '}': no stanza is open here"))
+        #expect(
+            error
+                == ConfigError(
+                    file: "/etc/cairn/cairn.conf", line: 1, message: "unexpected '}': no stanza is open here"))
         #expect(error.description == "/etc/cairn/cairn.conf:1: unexpected '}': no stanza is open here")
     }
 

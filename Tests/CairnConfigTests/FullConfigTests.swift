@@ -250,7 +250,8 @@ let realisticConfigValue = CairnConfiguration(
     }
 
     @Test func windowsLineEndingsAndTabsAreAccepted() throws {
-        let text = "network {\r\n\tservice {\r\n\t\tport 3000\r\n\t}\r\n}\r\n"
+        let text =
+            "network {\r\n\tservice {\r\n\t\tport 3000\r\n\t}\r\n}\r\n"
             + "namespace test {\r\n\tstorage-engine memory {\r\n\t\tdata-size 1G\r\n\t}\r\n}\r\n"
         let parsed = try CairnConfiguration.parse(text: text, fileName: "crlf.conf")
         #expect(parsed.namespaces.first?.storage == .memory(MemoryStorageConfig(dataSizeBytes: 1 << 30)))

@@ -133,7 +133,8 @@ func loadError(_ path: String) -> ConfigError? {
         #expect(loaded.service.pidFile == directory + "/run/cairnd.pid")
         #expect(loaded.service.shmDirectory == "/dev/shm")
         #expect(loaded.logging.sinks.first?.destination == .file(directory + "/log/cairn.log"))
-        #expect(loaded.namespace(named: "test")?.storage.backing?.paths == [directory + "/data/test.dat", "/abs/other.dat"])
+        #expect(
+            loaded.namespace(named: "test")?.storage.backing?.paths == [directory + "/data/test.dat", "/abs/other.dat"])
         #expect(loaded.namespace(named: "mem")?.storage.backing?.paths == [directory + "/../devices/loop0"])
         let parsed = try CairnConfiguration.parse(text: text, fileName: path)
         #expect(loaded == parsed.resolvingPaths(relativeTo: directory))

@@ -67,7 +67,8 @@ struct RandomConfigurations {
     private mutating func logging() -> LoggingConfig {
         var sinks: [LogSink] = []
         if chance() {
-            sinks.append(LogSink(destination: .console, level: LogLevel.allCases.randomElement(using: &random) ?? .info))
+            sinks.append(
+                LogSink(destination: .console, level: LogLevel.allCases.randomElement(using: &random) ?? .info))
         }
         for index in 0..<Int.random(in: 0...3, using: &random) {
             let level = LogLevel.allCases.randomElement(using: &random) ?? .info
@@ -115,7 +116,8 @@ struct RandomConfigurations {
         if chance() {
             return .memory(MemoryStorageConfig(persistence: backing()))
         }
-        return .memory(MemoryStorageConfig(dataSizeBytes: Int.random(in: ConfigLimits.dataSizeBytesRange, using: &random)))
+        return .memory(
+            MemoryStorageConfig(dataSizeBytes: Int.random(in: ConfigLimits.dataSizeBytesRange, using: &random)))
     }
 
     private mutating func namespace(named name: String) -> NamespaceConfig {
@@ -124,7 +126,8 @@ struct RandomConfigurations {
             sets.append(
                 SetConfig(
                     name: "set\(index)",
-                    defaultTTLSeconds: chance() ? Int.random(in: ConfigLimits.defaultTTLSecondsRange, using: &random) : nil,
+                    defaultTTLSeconds: chance()
+                        ? Int.random(in: ConfigLimits.defaultTTLSecondsRange, using: &random) : nil,
                     stopWritesCount: chance() ? Int.random(in: 0...Int.max, using: &random) : 0
                 )
             )
@@ -180,7 +183,8 @@ struct RandomConfigurations {
             do {
                 parsed = try CairnConfiguration.parse(text: rendered, fileName: "random.conf")
             } catch {
-                Issue.record("seed \(seed) iteration \(iteration): \(error)\n\(rendered)\nreplay: CAIRN_CONFIG_SEED=\(seed)")
+                Issue.record(
+                    "seed \(seed) iteration \(iteration): \(error)\n\(rendered)\nreplay: CAIRN_CONFIG_SEED=\(seed)")
                 return
             }
             #expect(parsed == configuration, "seed \(seed) iteration \(iteration); replay: CAIRN_CONFIG_SEED=\(seed)")
@@ -207,7 +211,8 @@ struct RandomConfigurations {
 
     @Test func typedValueRoundTrips() throws {
         let rendered = CairnConfiguration.embeddedDefault.rendered()
-        #expect(try CairnConfiguration.parse(text: rendered, fileName: "embedded") == CairnConfiguration.embeddedDefault)
+        #expect(
+            try CairnConfiguration.parse(text: rendered, fileName: "embedded") == CairnConfiguration.embeddedDefault)
     }
 
     @Test func defaultIsALaptopSetup() throws {

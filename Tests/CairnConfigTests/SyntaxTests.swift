@@ -25,7 +25,8 @@ import Testing
     }
 
     @Test func hashStartsACommentEvenInsideAWord() throws {
-        let text = "network {\n    service {\n        port 3000#comment\n    }\n}#x\n"
+        let text =
+            "network {\n    service {\n        port 3000#comment\n    }\n}#x\n"
             + "namespace test {\n    storage-engine memory {\n        data-size 1G# no space\n    }\n}\n"
         let parsed = try CairnConfiguration.parse(text: text, fileName: "hash.conf")
         #expect(parsed.network.service.port == 3000)
@@ -50,7 +51,8 @@ import Testing
         let nodes = try ConfigTreeBuilder.build(lines: lines, lastLineNumber: 5, fileName: "x")
         let set = ConfigNode(line: 3, name: "set", arguments: ["s"], kind: .stanza(children: []))
         let ttl = ConfigNode(line: 2, name: "default-ttl", arguments: ["30d"], kind: .parameter)
-        #expect(nodes == [ConfigNode(line: 1, name: "namespace", arguments: ["test"], kind: .stanza(children: [ttl, set]))])
+        #expect(
+            nodes == [ConfigNode(line: 1, name: "namespace", arguments: ["test"], kind: .stanza(children: [ttl, set]))])
         #expect(nodes.first?.title == "namespace test")
     }
 

@@ -21,7 +21,8 @@ extension ConfigInterpreter {
                 let path = node.arguments[0]
                 let key = ConfigPath.normalized(path)
                 if let first = fileLines[key] {
-                    throw reader.error(node.line, "log file '\(path)' is given twice in logging (first on line \(first))")
+                    throw reader.error(
+                        node.line, "log file '\(path)' is given twice in logging (first on line \(first))")
                 }
                 guard fileLines.count < ConfigLimits.logFileSinkCountMax else {
                     throw reader.error(

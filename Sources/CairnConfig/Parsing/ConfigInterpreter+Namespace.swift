@@ -48,10 +48,12 @@ extension ConfigInterpreter {
                     bytesMax: ConfigLimits.setNameBytesMax
                 )
                 if let first = setLines[setName] {
-                    throw reader.error(node.line, "duplicate set '\(setName)' \(place) (first defined on line \(first))")
+                    throw reader.error(
+                        node.line, "duplicate set '\(setName)' \(place) (first defined on line \(first))")
                 }
                 guard setLines.count < ConfigLimits.setCountMax else {
-                    throw reader.error(node.line, "too many sets \(place): at most \(ConfigLimits.setCountMax) are allowed")
+                    throw reader.error(
+                        node.line, "too many sets \(place): at most \(ConfigLimits.setCountMax) are allowed")
                 }
                 setLines[setName] = node.line
                 namespace.sets.append(try setSection(node, name: setName, namespace: name))

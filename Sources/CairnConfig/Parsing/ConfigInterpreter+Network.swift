@@ -30,7 +30,8 @@ extension ConfigInterpreter {
             )
         }
         if let info, info.endpoint.port == service.port {
-            throw reader.error(info.line, "network info uses port \(info.endpoint.port), the service port: pick another")
+            throw reader.error(
+                info.line, "network info uses port \(info.endpoint.port), the service port: pick another")
         }
         return NetworkConfig(service: service, info: info?.endpoint)
     }
@@ -51,7 +52,8 @@ extension ConfigInterpreter {
                 try reader.noteOnce(node)
                 let text = try reader.word(node)
                 guard ConfigValue.isAddress(text) else {
-                    throw reader.badValue(node, text, expected: "'any' or an IPv4 or IPv6 address (like 127.0.0.1 or ::1)")
+                    throw reader.badValue(
+                        node, text, expected: "'any' or an IPv4 or IPv6 address (like 127.0.0.1 or ::1)")
                 }
                 address = text
             case "port":

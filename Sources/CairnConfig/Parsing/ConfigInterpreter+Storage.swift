@@ -27,7 +27,9 @@ extension ConfigInterpreter {
     // MARK: Private
 
     /// `storage-engine device { … }`.
-    private mutating func deviceStorage(_ stanza: ConfigNode, namespace: String) throws(ConfigError) -> DeviceStorageConfig {
+    private mutating func deviceStorage(_ stanza: ConfigNode, namespace: String) throws(ConfigError)
+        -> DeviceStorageConfig
+    {
         var reader = StanzaReader(
             fileName: fileName,
             place: "in namespace \(namespace) storage-engine device",
@@ -88,7 +90,9 @@ extension ConfigInterpreter {
     }
 
     /// `storage-engine memory { … }`.
-    private mutating func memoryStorage(_ stanza: ConfigNode, namespace: String) throws(ConfigError) -> MemoryStorageConfig {
+    private mutating func memoryStorage(_ stanza: ConfigNode, namespace: String) throws(ConfigError)
+        -> MemoryStorageConfig
+    {
         var reader = StanzaReader(
             fileName: fileName,
             place: "in namespace \(namespace) storage-engine memory",
@@ -191,7 +195,8 @@ private struct BackingLines {
         }
         if !devices.isEmpty {
             if let fileSize {
-                throw reader.error(fileSize.line, "'filesize' \(reader.place) applies to 'file' lines, and there are none")
+                throw reader.error(
+                    fileSize.line, "'filesize' \(reader.place) applies to 'file' lines, and there are none")
             }
             return .devices(devices.map(\.path))
         }

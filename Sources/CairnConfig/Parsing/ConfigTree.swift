@@ -99,7 +99,8 @@ enum ConfigTreeBuilder {
         }
         if stack.count > 1, let innermost = stack.last {
             let enclosing = stack.count - 2
-            let note = enclosing == 0 ? "" : " (and \(enclosing) enclosing stanza\(enclosing == 1 ? " is" : "s are") open too)"
+            let note =
+                enclosing == 0 ? "" : " (and \(enclosing) enclosing stanza\(enclosing == 1 ? " is" : "s are") open too)"
             throw ConfigError(
                 file: fileName,
                 line: innermost.line,
