@@ -12,29 +12,34 @@ extension ConfigInterpreter {
             unsupported: UnsupportedNames.namespace
         )
         var storage: StorageConfig?
-        var namespace = NamespaceConfig(name: name, storage: .memory(MemoryStorageConfig(dataSizeBytes: 0)))
+        var replicationFactor = ConfigLimits.replicationFactorRange.lowerBound
+        var defaultTTLSeconds = ConfigLimits.defaultTTLSecondsDefault
+        var nsupPeriodSeconds = ConfigLimits.nsupPeriodSecondsDefault
+        var partitionTreeSprigCount = ConfigLimits.partitionTreeSprigCountDefault
+        var forceDurableDeletes = ConfigLimits.forceDurableDeletesDefault
+        var sets: [SetConfig] = []
         var setLines: [String: Int] = [:]
         for node in stanza.children {
             switch node.name {
             case "replication-factor":
                 try reader.noteOnce(node)
-                namespace.replicationFactor = try reader.integer(
+                replicationFactor = try reader.integer(
                     node,
                     range: ConfigLimits.replicationFactorRange,
                     note: " (Cairn runs as a single node)"
                 )
             case "default-ttl":
                 try reader.noteOnce(node)
-                namespace.defaultTTLSeconds = try reader.seconds(node, range: ConfigLimits.defaultTTLSecondsRange)
+                defaultTTLSeconds = try reader.seconds(node, range: ConfigLimits.defaultTTLSecondsRange)
             case "nsup-period":
                 try reader.noteOnce(node)
-                namespace.nsupPeriodSeconds = try reader.seconds(node, range: ConfigLimits.nsupPeriodSecondsRange)
+                nsupPeriodSeconds = try reader.seconds(node, range: ConfigLimits.nsupPeriodSecondsRange)
             case "partition-tree-sprigs":
                 try reader.noteOnce(node)
-                namespace.partitionTreeSprigCount = try partitionTreeSprigs(node, reader: reader)
+                partitionTreeSprigCount = try partitionTreeSprigs(node, reader: reader)
             case "force-durable-deletes":
                 try reader.noteOnce(node)
-                namespace.forceDurableDeletes = try reader.boolean(node)
+                forceDurableDeletes = try reader.boolean(node)
             case "storage-engine":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
                 try reader.noteOnce(node)
@@ -56,7 +61,7 @@ extension ConfigInterpreter {
                         node.line, "too many sets \(place): at most \(ConfigLimits.setCountMax) are allowed")
                 }
                 setLines[setName] = node.line
-                namespace.sets.append(try setSection(node, name: setName, namespace: name))
+                sets.append(try setSection(node, name: setName, namespace: name))
             default:
                 throw reader.unknown(node)
             }
@@ -68,8 +73,16 @@ extension ConfigInterpreter {
                     + "'storage-engine memory { … }'"
             )
         }
-        namespace.storage = storage
-        return namespace
+        return NamespaceConfig(
+            name: name,
+            replicationFactor: replicationFactor,
+            defaultTTLSeconds: defaultTTLSeconds,
+            nsupPeriodSeconds: nsupPeriodSeconds,
+            partitionTreeSprigCount: partitionTreeSprigCount,
+            forceDurableDeletes: forceDurableDeletes,
+            storage: storage,
+            sets: sets
+        )
     }
 
     // MARK: Private
