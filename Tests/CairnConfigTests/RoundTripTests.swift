@@ -237,3 +237,16 @@ struct RandomConfigurations {
         #expect(resolved.resolvingPaths(relativeTo: "/elsewhere") == resolved)
     }
 }
+
+@Suite struct DocumentationTests {
+    /// docs/configuration.md shows the embedded default; it must not drift from the code.
+    @Test func referenceShowsTheEmbeddedDefaultVerbatim() throws {
+        let testFile = URL(fileURLWithPath: #filePath)
+        let root = testFile.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let reference = try String(contentsOf: root.appendingPathComponent("docs/configuration.md"), encoding: .utf8)
+        let text = CairnConfiguration.embeddedDefaultText
+        let body = try #require(text.range(of: "service {")).lowerBound
+        let stanzas = text[body...].trimmingCharacters(in: .newlines)
+        #expect(reference.contains("```\n" + stanzas + "\n```"))
+    }
+}
