@@ -78,3 +78,10 @@ import Testing
         #expect(NameSuggester.closest(to: String(repeating: "x", count: 100), among: known) == nil)
     }
 }
+
+@Suite struct ByteOrderMarkTests {
+    @Test func leadingByteOrderMarkIsSkipped() throws {
+        let text = "\u{FEFF}" + CairnConfiguration.embeddedDefaultText
+        #expect(try CairnConfiguration.parse(text: text, fileName: "bom.conf") == CairnConfiguration.embeddedDefault)
+    }
+}

@@ -11,6 +11,7 @@ struct ConfigInterpreter {
     /// Who uses each storage path so far, so no path serves two engines.
     var storagePaths = StoragePathRegistry()
 
+    /// Makes an interpreter for one file; `lastLineNumber` is where "missing" errors point.
     init(fileName: String, lastLineNumber: Int) {
         self.fileName = fileName
         self.lastLineNumber = lastLineNumber

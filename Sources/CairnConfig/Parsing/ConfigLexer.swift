@@ -8,7 +8,7 @@ struct ConfigLine: Sendable, Equatable {
 
 /// Splits configuration text into numbered lines of words, the way Aerospike does.
 ///
-/// Rules: a line ends at `\n` (a `\r` before it is dropped); `#` starts a comment that runs to
+/// Rules: a leading UTF-8 byte order mark is skipped; a line ends at `\n` (a `\r` before it is dropped); `#` starts a comment that runs to
 /// the end of the line, wherever it appears; words are separated by spaces, tabs, vertical tabs
 /// and form feeds; there is no quoting, so a value cannot contain blanks or `#`. Other control
 /// characters are refused, so nothing invisible can hide in a path.
@@ -27,10 +27,15 @@ enum ConfigLexer {
                     + "\(ConfigLimits.fileSizeBytesMax) are accepted"
             )
         }
+        var content = bytes[...]
+        // A UTF-8 byte order mark, as some editors write, is not part of the first word.
+        if content.starts(with: utf8ByteOrderMark) {
+            content = content.dropFirst(utf8ByteOrderMark.count)
+        }
         var lines: [ConfigLine] = []
         var lineNumber = 0
         // Bounded: each pass consumes at least the line break, and bytes.count <= 1 MiB.
-        for rawLine in bytes.split(separator: asciiNewline, omittingEmptySubsequences: false) {
+        for rawLine in content.split(separator: asciiNewline, omittingEmptySubsequences: false) {
             lineNumber += 1
             let words = try Self.words(of: rawLine, lineNumber: lineNumber, fileName: fileName)
             if !words.isEmpty {
@@ -60,6 +65,7 @@ enum ConfigLexer {
     private static let asciiReturn = UInt8(ascii: "\r")
     private static let asciiHash = UInt8(ascii: "#")
     private static let asciiDelete: UInt8 = 0x7F
+    private static let utf8ByteOrderMark: [UInt8] = [0xEF, 0xBB, 0xBF]
 
     /// Space, tab, vertical tab and form feed: Aerospike's word separators within a line.
     private static func isBlank(_ byte: UInt8) -> Bool {

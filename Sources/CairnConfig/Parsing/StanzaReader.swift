@@ -15,6 +15,7 @@ struct StanzaReader {
     /// The line each once-only name was first seen on.
     private var firstLines: [String: Int] = [:]
 
+    /// Makes a reader for one stanza; see the properties for what each argument is.
     init(fileName: String, place: String, knownNames: [String], unsupported: [String: String]) {
         self.fileName = fileName
         self.place = place
