@@ -8,10 +8,11 @@ struct ConfigLine: Sendable, Equatable {
 
 /// Splits configuration text into numbered lines of words, the way Aerospike does.
 ///
-/// Rules: a leading UTF-8 byte order mark is skipped; a line ends at `\n` (a `\r` before it is dropped); `#` starts a comment that runs to
-/// the end of the line, wherever it appears; words are separated by spaces, tabs, vertical tabs
-/// and form feeds; there is no quoting, so a value cannot contain blanks or `#`. Other control
-/// characters are refused, so nothing invisible can hide in a path.
+/// Rules: a leading UTF-8 byte order mark is skipped; a line ends at `\n` (a `\r` before it is
+/// dropped); `#` starts a comment that runs to the end of the line, wherever it appears; words
+/// are separated by spaces, tabs, vertical tabs and form feeds; there is no quoting, so a value
+/// cannot contain blanks or `#`. Other control characters are refused, so nothing invisible can
+/// hide in a path.
 enum ConfigLexer {
     /// The non-empty lines of `text`, each with its words.
     ///
