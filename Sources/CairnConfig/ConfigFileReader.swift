@@ -13,13 +13,14 @@
 enum ConfigFileReader {
     /// The text of the file at `path`.
     static func text(ofFileAt path: String) throws(ConfigError) -> String {
-        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        // `path` is passed as a temporary C string for the duration of the call.
+        let descriptor = unsafe open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw failure(path, "cannot open the configuration file", errno)
         }
         defer { close(descriptor) }
         var status = stat()
-        guard fstat(descriptor, &status) == 0 else {
+        guard unsafe fstat(descriptor, &status) == 0 else {
             throw failure(path, "cannot inspect the configuration file", errno)
         }
         guard status.st_mode & S_IFMT == S_IFREG else {
@@ -36,7 +37,7 @@ enum ConfigFileReader {
             return ConfigPath.normalized(directory)
         }
         var buffer = [CChar](repeating: 0, count: 4096)
-        guard getcwd(&buffer, buffer.count) != nil else {
+        guard unsafe getcwd(&buffer, buffer.count) != nil else {
             throw failure(path, "cannot find the current directory to resolve relative paths", errno)
         }
         let nulIndex = buffer.firstIndex(of: 0) ?? buffer.count
@@ -53,7 +54,8 @@ enum ConfigFileReader {
 
     /// An error for a failed system call, with the errno text and number.
     private static func failure(_ path: String, _ what: String, _ code: Int32) -> ConfigError {
-        let text = String(cString: strerror(code))
+        // strerror returns a NUL-terminated message that stays valid until the next call here.
+        let text = unsafe String(cString: strerror(code))
         return ConfigError(file: path, line: 0, message: "\(what): \(text) (errno \(code))")
     }
 
@@ -64,8 +66,9 @@ enum ConfigFileReader {
         var interruptedRetries = 0
         // Bounded: each pass adds at least one byte, ends, or counts one retry.
         while bytes.count <= ConfigLimits.fileSizeBytesMax {
-            let count = chunk.withUnsafeMutableBytes { buffer in
-                read(descriptor, buffer.baseAddress, buffer.count)
+            // read() writes at most buffer.count bytes into the array's own storage.
+            let count = unsafe chunk.withUnsafeMutableBytes { buffer in
+                unsafe read(descriptor, buffer.baseAddress, buffer.count)
             }
             if count == 0 {
                 return bytes

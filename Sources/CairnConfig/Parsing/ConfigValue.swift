@@ -58,11 +58,12 @@ enum ConfigValue {
             return true
         }
         var ipv4 = in_addr()
-        if inet_pton(AF_INET, word, &ipv4) == 1 {
+        // inet_pton reads the NUL-terminated word and writes at most sizeof(in_addr) bytes.
+        if unsafe inet_pton(AF_INET, word, &ipv4) == 1 {
             return true
         }
         var ipv6 = in6_addr()
-        return inet_pton(AF_INET6, word, &ipv6) == 1
+        return unsafe inet_pton(AF_INET6, word, &ipv6) == 1
     }
 
     /// True when `value` is a positive power of two.
