@@ -40,6 +40,7 @@ extension ConfigInterpreter {
             unsupported: UnsupportedNames.deviceStorage
         )
         var backing = BackingLines()
+        // The backing is set from the gathered device/file lines once the stanza is read.
         var config = DeviceStorageConfig(backing: .devices([]))
         for node in stanza.children {
             if try backing.take(node, reader: &reader, namespace: namespace, registry: &storagePaths) {
