@@ -1,0 +1,46 @@
+/// A whole Cairn configuration: what `cairnd` runs with.
+///
+/// It is the typed form of an `aerospike.conf`-style file:
+///
+/// ```
+/// service   { … }          -> service     (optional stanza; every parameter has a default)
+/// logging   { … }          -> logging     (optional stanza; default: console at info)
+/// network   { … }          -> network     (required)
+/// namespace NAME { … } …   -> namespaces  (at least one, at most 32, names unique)
+/// ```
+///
+/// Get one from `parse(text:fileName:)`, `load(path:)` or `embeddedDefault`; turn one back into
+/// text with `rendered()`. For every value `parse` returns, `parse(text: x.rendered(), …) == x`.
+///
+/// Paths are kept as written; `resolvingPaths(relativeTo:)` makes them absolute, and
+/// `load(path:)` does so against the configuration file's directory.
+///
+/// A plain value: any thread may create, copy and read it.
+public struct CairnConfiguration: Sendable, Equatable {
+    /// The `service` stanza: process-wide settings.
+    public var service: ServiceConfig
+    /// The `logging` stanza: where log lines go and how verbose they are.
+    public var logging: LoggingConfig
+    /// The `network` stanza: the addresses and ports cairnd listens on.
+    public var network: NetworkConfig
+    /// The `namespace` stanzas, in file order.
+    public var namespaces: [NamespaceConfig]
+
+    /// Makes a configuration from its sections.
+    public init(
+        service: ServiceConfig = ServiceConfig(),
+        logging: LoggingConfig = LoggingConfig(),
+        network: NetworkConfig = NetworkConfig(),
+        namespaces: [NamespaceConfig]
+    ) {
+        self.service = service
+        self.logging = logging
+        self.network = network
+        self.namespaces = namespaces
+    }
+
+    /// The namespace called `name`, if there is one.
+    public func namespace(named name: String) -> NamespaceConfig? {
+        namespaces.first { $0.name == name }
+    }
+}

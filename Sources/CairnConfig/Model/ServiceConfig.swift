@@ -1,0 +1,48 @@
+/// The `service` stanza: settings of the cairnd process as a whole.
+///
+/// ```
+/// service {
+///     work-directory /opt/cairn         # default /opt/cairn
+///     pidfile /var/run/cairnd.pid       # default: none
+///     cluster-name prod                 # default: none
+///     node-id a1b2c3                    # hex, non-zero; default: none (cairnd derives one)
+///     proto-fd-max 15000                # default 15000, range 64..1048576
+///     shm-directory /dev/shm            # default /dev/shm
+/// }
+/// ```
+///
+/// A plain value: any thread may create, copy and read it.
+public struct ServiceConfig: Sendable, Equatable {
+    /// `work-directory`: the directory cairnd keeps its own run-time files in.
+    public var workDirectory: String
+    /// `pidfile`: where cairnd writes its process id; `nil` writes none (as Aerospike).
+    public var pidFile: String?
+    /// `cluster-name`: reported by the info command `cluster-name`; `nil` when not set.
+    public var clusterName: String?
+    /// `node-id`: the 64-bit node id given in hex; `nil` lets cairnd derive one.
+    public var nodeID: UInt64?
+    /// `proto-fd-max`: most client connections open at once.
+    public var protoFDCountMax: Int
+    /// `shm-directory`: where the shared-memory index segments of every namespace live.
+    ///
+    /// It is a service parameter rather than a namespace one: all namespaces' segments share one
+    /// tmpfs, and one place is simpler to clean and to size.
+    public var shmDirectory: String
+
+    /// Makes a service section; every argument defaults as documented in `ConfigLimits`.
+    public init(
+        workDirectory: String = ConfigLimits.workDirectoryDefault,
+        pidFile: String? = nil,
+        clusterName: String? = nil,
+        nodeID: UInt64? = nil,
+        protoFDCountMax: Int = ConfigLimits.protoFDCountMaxDefault,
+        shmDirectory: String = ConfigLimits.shmDirectoryDefault
+    ) {
+        self.workDirectory = workDirectory
+        self.pidFile = pidFile
+        self.clusterName = clusterName
+        self.nodeID = nodeID
+        self.protoFDCountMax = protoFDCountMax
+        self.shmDirectory = shmDirectory
+    }
+}

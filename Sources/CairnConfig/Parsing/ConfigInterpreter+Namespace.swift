@@ -1,0 +1,127 @@
+extension ConfigInterpreter {
+    /// A `namespace NAME { … }` stanza.
+    mutating func namespaceSection(_ stanza: ConfigNode, name: String) throws(ConfigError) -> NamespaceConfig {
+        let place = "in namespace \(name)"
+        var reader = StanzaReader(
+            fileName: fileName,
+            place: place,
+            knownNames: [
+                "replication-factor", "default-ttl", "nsup-period", "partition-tree-sprigs",
+                "force-durable-deletes", "storage-engine", "set",
+            ],
+            unsupported: UnsupportedNames.namespace
+        )
+        var storage: StorageConfig?
+        var replicationFactor = ConfigLimits.replicationFactorRange.lowerBound
+        var defaultTTLSeconds = ConfigLimits.defaultTTLSecondsDefault
+        var nsupPeriodSeconds = ConfigLimits.nsupPeriodSecondsDefault
+        var partitionTreeSprigCount = ConfigLimits.partitionTreeSprigCountDefault
+        var forceDurableDeletes = ConfigLimits.forceDurableDeletesDefault
+        var sets: [SetConfig] = []
+        var setLines: [String: Int] = [:]
+        for node in stanza.children {
+            switch node.name {
+            case "replication-factor":
+                try reader.noteOnce(node)
+                replicationFactor = try reader.integer(
+                    node,
+                    range: ConfigLimits.replicationFactorRange,
+                    note: " (Cairn runs as a single node)"
+                )
+            case "default-ttl":
+                try reader.noteOnce(node)
+                defaultTTLSeconds = try reader.seconds(node, range: ConfigLimits.defaultTTLSecondsRange)
+            case "nsup-period":
+                try reader.noteOnce(node)
+                nsupPeriodSeconds = try reader.seconds(node, range: ConfigLimits.nsupPeriodSecondsRange)
+            case "partition-tree-sprigs":
+                try reader.noteOnce(node)
+                partitionTreeSprigCount = try partitionTreeSprigs(node, reader: reader)
+            case "force-durable-deletes":
+                try reader.noteOnce(node)
+                forceDurableDeletes = try reader.boolean(node)
+            case "storage-engine":
+                try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
+                try reader.noteOnce(node)
+                storage = try storageSection(node, namespace: name, reader: reader)
+            case "set":
+                try reader.requireStanza(node, argumentCount: 1, argumentName: "a set name")
+                let setName = try reader.name(
+                    node.arguments[0],
+                    line: node.line,
+                    of: "set",
+                    bytesMax: ConfigLimits.setNameBytesMax
+                )
+                if let first = setLines[setName] {
+                    throw reader.error(
+                        node.line, "duplicate set '\(setName)' \(place) (first defined on line \(first))")
+                }
+                guard setLines.count < ConfigLimits.setCountMax else {
+                    throw reader.error(
+                        node.line, "too many sets \(place): at most \(ConfigLimits.setCountMax) are allowed")
+                }
+                setLines[setName] = node.line
+                sets.append(try setSection(node, name: setName, namespace: name))
+            default:
+                throw reader.unknown(node)
+            }
+        }
+        guard let storage else {
+            throw reader.error(
+                stanza.line,
+                "namespace \(name) has no 'storage-engine': add 'storage-engine device { … }' or "
+                    + "'storage-engine memory { … }'"
+            )
+        }
+        return NamespaceConfig(
+            name: name,
+            replicationFactor: replicationFactor,
+            defaultTTLSeconds: defaultTTLSeconds,
+            nsupPeriodSeconds: nsupPeriodSeconds,
+            partitionTreeSprigCount: partitionTreeSprigCount,
+            forceDurableDeletes: forceDurableDeletes,
+            storage: storage,
+            sets: sets
+        )
+    }
+
+    // MARK: Private
+
+    /// `partition-tree-sprigs`: an integer that is a power of two within its range.
+    private func partitionTreeSprigs(_ node: ConfigNode, reader: StanzaReader) throws(ConfigError) -> Int {
+        let range = ConfigLimits.partitionTreeSprigCountRange
+        let value = try reader.integer(node, range: range)
+        guard ConfigValue.isPowerOfTwo(value) else {
+            throw reader.error(
+                node.line,
+                "'\(node.name)' \(value) is out of range \(reader.place): allowed a power of two from "
+                    + "\(range.lowerBound) to \(range.upperBound)"
+            )
+        }
+        return value
+    }
+
+    /// A `set NAME { … }` stanza.
+    private func setSection(_ stanza: ConfigNode, name: String, namespace: String) throws(ConfigError) -> SetConfig {
+        var reader = StanzaReader(
+            fileName: fileName,
+            place: "in namespace \(namespace) set \(name)",
+            knownNames: ["default-ttl", "stop-writes-count"],
+            unsupported: UnsupportedNames.set
+        )
+        var set = SetConfig(name: name)
+        for node in stanza.children {
+            switch node.name {
+            case "default-ttl":
+                try reader.noteOnce(node)
+                set.defaultTTLSeconds = try reader.seconds(node, range: ConfigLimits.defaultTTLSecondsRange)
+            case "stop-writes-count":
+                try reader.noteOnce(node)
+                set.stopWritesCount = try reader.integer(node, range: ConfigLimits.stopWritesCountRange)
+            default:
+                throw reader.unknown(node)
+            }
+        }
+        return set
+    }
+}

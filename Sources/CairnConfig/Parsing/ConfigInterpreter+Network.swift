@@ -1,0 +1,73 @@
+extension ConfigInterpreter {
+    /// The `network` stanza: `service { … }` (required) and `info { … }` (optional).
+    func networkSection(_ stanza: ConfigNode) throws(ConfigError) -> NetworkConfig {
+        var reader = StanzaReader(
+            fileName: fileName,
+            place: "in network",
+            knownNames: ["service", "info"],
+            unsupported: UnsupportedNames.network
+        )
+        var service: NetworkEndpoint?
+        var info: (endpoint: NetworkEndpoint, line: Int)?
+        for node in stanza.children {
+            switch node.name {
+            case "service":
+                try reader.requireStanza(node, argumentCount: 0, argumentName: "")
+                try reader.noteOnce(node)
+                service = try endpoint(node, place: "in network service")
+            case "info":
+                try reader.requireStanza(node, argumentCount: 0, argumentName: "")
+                try reader.noteOnce(node)
+                info = (try endpoint(node, place: "in network info"), node.line)
+            default:
+                throw reader.unknown(node)
+            }
+        }
+        guard let service else {
+            throw reader.error(
+                stanza.line,
+                "'network' opened here has no 'service' stanza: add 'service { port 3000 }'"
+            )
+        }
+        if let info, info.endpoint.port == service.port {
+            throw reader.error(
+                info.line, "network info uses port \(info.endpoint.port), the service port: pick another")
+        }
+        return NetworkConfig(service: service, info: info?.endpoint)
+    }
+
+    /// A `service { … }` or `info { … }` stanza: `address` (default any) and `port` (required).
+    private func endpoint(_ stanza: ConfigNode, place: String) throws(ConfigError) -> NetworkEndpoint {
+        var reader = StanzaReader(
+            fileName: fileName,
+            place: place,
+            knownNames: ["address", "port"],
+            unsupported: UnsupportedNames.endpoint
+        )
+        var address = ConfigLimits.addressDefault
+        var port: UInt16?
+        for node in stanza.children {
+            switch node.name {
+            case "address":
+                try reader.noteOnce(node)
+                let text = try reader.word(node)
+                guard ConfigValue.isAddress(text) else {
+                    throw reader.badValue(
+                        node, text, expected: "'any' or an IPv4 or IPv6 address (like 127.0.0.1 or ::1)")
+                }
+                address = text
+            case "port":
+                try reader.noteOnce(node)
+                let value = try reader.integer(node, range: 1...Int(UInt16.max))
+                // In range 1...65535 by the check above.
+                port = UInt16(value)
+            default:
+                throw reader.unknown(node)
+            }
+        }
+        guard let port else {
+            throw reader.error(stanza.line, "no 'port' \(place) (opened here): add a line like 'port 3000'")
+        }
+        return NetworkEndpoint(address: address, port: port)
+    }
+}

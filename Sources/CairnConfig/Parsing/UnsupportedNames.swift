@@ -1,0 +1,123 @@
+/// Aerospike parameters and stanzas Cairn refuses, with the reason the operator is told.
+///
+/// A configuration copied from Aerospike meets these first; each reason says what to do instead,
+/// so a refused line is never a mystery. Nothing is silently ignored: a setting Cairn would not
+/// honour must not look as if it were in force.
+enum UnsupportedNames {
+    /// Single-node wording shared by the clustering settings.
+    static let singleNode = "Cairn runs as a single node and does not form clusters: remove it"
+    /// Wording shared by Cairn's lack of eviction.
+    static let noEviction = "Cairn never evicts records; use 'stop-writes-avail-pct' and TTLs to bound usage"
+
+    /// At the top level.
+    static let topLevel: [String: String] = [
+        "xdr": "cross-datacenter replication is not supported",
+        "security": "access control is not supported: Cairn has no users or roles",
+        "mod-lua": "user-defined functions are not supported",
+    ]
+
+    /// In `service`.
+    static let service: [String: String] = [
+        "user": "cairnd does not switch users: run it as the user that owns the data (systemd User=)",
+        "group": "cairnd does not switch groups: run it as the group that owns the data (systemd Group=)",
+        "feature-key-file": "Cairn has no enterprise features and needs no feature key",
+        "service-threads": "Cairn sizes its threads from the core count",
+        "transaction-queues": "Cairn sizes its threads from the core count",
+        "transaction-threads-per-queue": "Cairn sizes its threads from the core count",
+        "paxos-single-replica-limit": singleNode,
+        "run-as-daemon": "cairnd stays in the foreground; 'cairnctl start' or systemd runs it in the background",
+        "nsup-period": "'nsup-period' is a namespace parameter",
+        "proto-fd-idle-ms": "idle client connections are not reaped",
+    ]
+
+    /// In `logging`.
+    static let logging: [String: String] = [
+        "syslog": "syslog sinks are not supported: use 'console' (journald collects it) or 'file'"
+    ]
+
+    /// In `network`.
+    static let network: [String: String] = [
+        "heartbeat": singleNode,
+        "fabric": singleNode,
+        "tls": "TLS is not supported",
+        "admin": "the admin port is not supported",
+    ]
+
+    /// In `network service` and `network info`.
+    static let endpoint: [String: String] = [
+        "access-address": "Cairn advertises the address it listens on",
+        "alternate-access-address": "Cairn advertises the address it listens on",
+        "access-port": "Cairn advertises the port it listens on",
+        "alternate-access-port": "Cairn advertises the port it listens on",
+        "tls-address": "TLS is not supported",
+        "tls-port": "TLS is not supported",
+        "tls-name": "TLS is not supported",
+        "tls-authenticate-client": "TLS is not supported",
+    ]
+
+    /// In `namespace`.
+    static let namespace: [String: String] = [
+        "memory-size": "an Aerospike 6 parameter: use 'storage-engine memory { data-size … }' for data in memory",
+        "data-in-memory": "an Aerospike 6 parameter: use 'storage-engine memory' for data in memory",
+        "strong-consistency": singleNode,
+        "allow-ttl-without-nsup": "not needed: Cairn accepts a 'default-ttl' with 'nsup-period 0'",
+        "index-type": "the index always lives in shared memory under the service's 'shm-directory'",
+        "sindex-type": "secondary indexes are not supported",
+        "high-water-disk-pct": noEviction,
+        "high-water-memory-pct": noEviction,
+        "evict-tenths-pct": noEviction,
+        "evict-used-pct": noEviction,
+        "stop-writes-pct": "use the storage engine's 'stop-writes-avail-pct'",
+        "single-bin": "records always have named bins",
+        "conflict-resolution-policy": singleNode,
+        "rack-id": singleNode,
+    ]
+
+    /// In `storage-engine device`.
+    static let deviceStorage: [String: String] = [
+        "flush-size": "Cairn writes whole write blocks: use 'write-block-size'",
+        "read-page-cache": "Cairn always reads with O_DIRECT",
+        "direct-files": "Cairn always writes files with O_DIRECT",
+        "disable-odsync": "use 'commit-to-device false' for asynchronous writes",
+        "data-in-memory": "use 'storage-engine memory' for data in memory",
+        "post-write-queue": "use 'post-write-cache' (in bytes)",
+        "min-avail-pct": "use 'stop-writes-avail-pct'",
+        "max-used-pct": "use 'stop-writes-avail-pct'",
+        "stop-writes-used-pct": "use 'stop-writes-avail-pct'",
+        "evict-used-pct": noEviction,
+        "cold-start-empty": "Cairn always reads its devices at a cold start",
+        "defrag-queue-min": "Cairn defragments every queued block",
+        "defrag-startup-minimum": "Cairn does not wait for defragmentation at startup",
+        "compression": "compression is not supported",
+        "encryption": "encryption at rest is not supported",
+        "encryption-key-file": "encryption at rest is not supported",
+        "scheduler-mode": "set the I/O scheduler through the operating system",
+        "data-size": "'data-size' belongs to 'storage-engine memory'",
+    ]
+
+    /// In `storage-engine memory`: the device engine's tuning does not apply here.
+    static let memoryStorage: [String: String] = {
+        var names: [String: String] = [
+            "evict-used-pct": noEviction,
+            "stop-writes-used-pct": "not supported for memory namespaces",
+            "compression": "compression is not supported",
+            "encryption": "encryption at rest is not supported",
+            "flush-size": "not supported for memory namespaces",
+        ]
+        let deviceOnly = [
+            "write-block-size", "flush-max-ms", "commit-to-device", "defrag-lwm-pct", "defrag-sleep",
+            "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
+        ]
+        for name in deviceOnly {
+            names[name] = "in Cairn '\(name)' applies to 'storage-engine device' only"
+        }
+        return names
+    }()
+
+    /// In `set`.
+    static let set: [String: String] = [
+        "disable-eviction": "Cairn never evicts records, so there is nothing to disable",
+        "enable-index": "set indexes are not supported",
+        "stop-writes-size": "use 'stop-writes-count'",
+    ]
+}
