@@ -203,3 +203,12 @@ extension Result {
         return nil
     }
 }
+
+import CairnIO
+
+/// CRC32C for tests that forge checksums.
+enum CRC32CForTests {
+    static func checksum(_ bytes: Slice<UnsafeRawBufferPointer>) -> UInt32 {
+        CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes))
+    }
+}
