@@ -1,0 +1,174 @@
+import CairnIO
+
+// MARK: - Encoding
+
+extension RecordFormat {
+    /// Bytes `record` occupies on device (a multiple of 16), after checking every limit.
+    ///
+    /// Call it to reserve space in a write buffer, then `encode` into that space.
+    /// - Parameter recordSizeBytesMax: the geometry's `recordSizeBytesMax` (block size − 48).
+    public static func encodedSize(
+        of record: StoredRecord, recordSizeBytesMax: Int = recordSizeBytesLimit
+    ) throws(FormatEncodingError) -> Int {
+        precondition(recordSizeBytesMax >= recordSizeBytesMin && recordSizeBytesMax <= recordSizeBytesLimit)
+        let sizeBytes = FormatLimits.alignedSizeBytes(try unpaddedSize(of: record, recordSizeBytesMax: recordSizeBytesMax))
+        guard sizeBytes <= recordSizeBytesMax else {
+            throw .recordTooLarge(sizeBytes: sizeBytes, sizeBytesMax: recordSizeBytesMax)
+        }
+        return sizeBytes
+    }
+
+    /// Serialises `record` into `buffer` at `offset` and returns the bytes written (its encoded size).
+    ///
+    /// Nothing is allocated. Invalid record contents throw before any byte is written. The space
+    /// `offset ..< offset + encodedSize(of:)` must lie inside `buffer` and `offset` must be a
+    /// multiple of 16: breaking that is a programmer error and traps.
+    /// - Parameters:
+    ///   - blockSequence: the sequence of the block this record is being written into; its low 32
+    ///     bits are stored so a scan can tell the record from a stale one left by an older write.
+    ///   - recordSizeBytesMax: the geometry's `recordSizeBytesMax` (block size − 48).
+    @discardableResult
+    public static func encode(
+        _ record: StoredRecord,
+        blockSequence: UInt64,
+        into buffer: UnsafeMutableRawBufferPointer,
+        at offset: Int,
+        recordSizeBytesMax: Int = recordSizeBytesLimit
+    ) throws(FormatEncodingError) -> Int {
+        let sizeBytes = try encodedSize(of: record, recordSizeBytesMax: recordSizeBytesMax)
+        encodeChecked(record, sizeBytes: sizeBytes, blockSequence: blockSequence, into: buffer, at: offset)
+        return sizeBytes
+    }
+
+    /// Encodes `record` into a new array (for tests, tools and cold paths; the write path uses
+    /// the in-place `encode`).
+    public static func encode(
+        _ record: StoredRecord, blockSequence: UInt64, recordSizeBytesMax: Int = recordSizeBytesLimit
+    ) throws(FormatEncodingError) -> [UInt8] {
+        let sizeBytes = try encodedSize(of: record, recordSizeBytesMax: recordSizeBytesMax)
+        var bytes = [UInt8](repeating: 0, count: sizeBytes)
+        bytes.withUnsafeMutableBytes { buffer in
+            encodeChecked(record, sizeBytes: sizeBytes, blockSequence: blockSequence, into: buffer, at: 0)
+        }
+        return bytes
+    }
+
+    /// Writes a record whose inputs `encodedSize` has accepted and whose size is `sizeBytes`.
+    private static func encodeChecked(
+        _ record: StoredRecord,
+        sizeBytes: Int,
+        blockSequence: UInt64,
+        into buffer: UnsafeMutableRawBufferPointer,
+        at offset: Int
+    ) {
+        precondition(offset >= 0 && offset % FormatLimits.recordAlignmentBytes == 0, "record offset \(offset) not 16-byte aligned")
+        precondition(offset <= buffer.count && sizeBytes <= buffer.count - offset, "record does not fit in the buffer")
+
+        let end = offset + sizeBytes
+        var writer = ByteWriter(buffer, cursor: offset, end: end - checksumSizeBytes)
+        // Fixed part, in the order of the layout table.
+        writer.put(magic)
+        writer.put(UInt32(sizeBytes))  // ≤ 8 MiB, checked by encodedSize
+        writer.put(record.flags.rawValue)
+        writer.put(UInt8(0))  // reserved
+        writer.put(record.generation)
+        writer.put(UInt16(record.bins.count))  // ≤ binCountMax, checked by encodedSize
+        writer.putUInt48(record.lastUpdateMs)  // < 2^48, checked by encodedSize
+        writer.put(digest: record.digest)
+        writer.put(blockSequenceTag(blockSequence))
+        assert(writer.cursor == offset + fixedPartSizeBytes)
+
+        // Variable part.
+        if record.voidTime != 0 { writer.put(record.voidTime) }
+        if let setName = record.setName {
+            writer.put(UInt8(setName.utf8.count))  // ≤ 63, checked
+            writer.put(utf8: setName)
+        }
+        if let key = record.userKey {
+            writer.put(key.particleType.rawValue)
+            writer.put(UInt32(key.bytes.count))  // < 8 MiB, checked
+            writer.put(bytes: key.bytes)
+        }
+        for bin in record.bins {
+            writer.put(UInt8(bin.name.utf8.count))  // ≤ 15, checked
+            writer.put(utf8: bin.name)
+            writer.put(bin.particleType.rawValue)
+            writer.put(UInt32(bin.bytes.count))  // < 8 MiB, checked
+            writer.put(bytes: bin.bytes)
+        }
+        precondition(writer.end - writer.cursor < FormatLimits.recordAlignmentBytes, "padding must be under 16 bytes")
+        writer.putZeros(writer.end - writer.cursor)
+
+        let checksum = CRC32C.checksum(UnsafeRawBufferPointer(buffer).slice(offset..<(end - checksumSizeBytes)))
+        buffer.storeLittleEndian(checksum, at: end - checksumSizeBytes)
+        assert(verifiesAfterEncode(buffer, offset: offset, sizeBytes: sizeBytes), "encoded record does not decode")
+    }
+
+    // MARK: Checks
+
+    /// Size before padding, with every input check of the format.
+    static func unpaddedSize(of record: StoredRecord, recordSizeBytesMax: Int) throws(FormatEncodingError) -> Int {
+        guard record.lastUpdateMs <= FormatLimits.lastUpdateMsMax else {
+            throw .invalidField(name: "lastUpdateMs", reason: "\(record.lastUpdateMs) does not fit in 48 bits")
+        }
+        if record.isTombstone {
+            guard record.bins.isEmpty else {
+                throw .invalidField(name: "bins", reason: "a tombstone has no bins (\(record.bins.count) given)")
+            }
+        } else {
+            guard !record.bins.isEmpty else {
+                throw .invalidField(name: "bins", reason: "a live record needs at least one bin")
+            }
+        }
+        guard record.bins.count <= FormatLimits.binCountMax else {
+            throw .tooManyBins(count: record.bins.count, countMax: FormatLimits.binCountMax)
+        }
+
+        var sizeBytes = fixedPartSizeBytes + checksumSizeBytes
+        if record.voidTime != 0 { sizeBytes += 4 }
+        if let setName = record.setName {
+            if let problem = nameProblem(setName, bytesMax: FormatLimits.setNameBytesMax) {
+                throw .badSetName(setName, reason: problem)
+            }
+            sizeBytes += 1 + setName.utf8.count
+        }
+        if let key = record.userKey {
+            guard key.particleType.isKeyType else {
+                throw .badKey(reason: "particle type \(key.particleType) cannot be a key (integer, string or blob)")
+            }
+            if key.particleType == .integer, key.bytes.count != 8 {
+                throw .badKey(reason: "an integer key is 8 bytes, got \(key.bytes.count)")
+            }
+            sizeBytes += 1 + 4 + key.bytes.count
+            guard sizeBytes <= recordSizeBytesMax else {
+                throw .recordTooLarge(sizeBytes: FormatLimits.alignedSizeBytes(sizeBytes), sizeBytesMax: recordSizeBytesMax)
+            }
+        }
+        for bin in record.bins {
+            if let problem = nameProblem(bin.name, bytesMax: FormatLimits.binNameBytesMax) {
+                throw .badBinName(bin.name, reason: problem)
+            }
+            if let fixed = bin.particleType.fixedValueSizeBytes, bin.bytes.count != fixed {
+                throw .badBinValue(binName: bin.name, reason: "a \(bin.particleType) value is \(fixed) bytes, got \(bin.bytes.count)")
+            }
+            sizeBytes += 1 + bin.name.utf8.count + 1 + 4 + bin.bytes.count
+            // Stop early so a huge record is refused without walking all of it, and so the u32
+            // length fields can never overflow.
+            guard sizeBytes <= recordSizeBytesMax else {
+                throw .recordTooLarge(sizeBytes: FormatLimits.alignedSizeBytes(sizeBytes), sizeBytesMax: recordSizeBytesMax)
+            }
+        }
+        return sizeBytes
+    }
+
+    /// The write-side half of the paired check: the bytes just written verify as a record.
+    private static func verifiesAfterEncode(_ buffer: UnsafeMutableRawBufferPointer, offset: Int, sizeBytes: Int) -> Bool {
+        do throws(FormatDecodingError) {
+            let summary = try decodeSummary(recordUntrusted: UnsafeRawBufferPointer(buffer), at: offset)
+            return summary.sizeBytes == sizeBytes
+        } catch {
+            assertionFailure("encoded record fails to decode: \(error)")
+            return false
+        }
+    }
+}

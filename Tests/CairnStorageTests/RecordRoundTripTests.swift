@@ -1,0 +1,129 @@
+import Testing
+@testable import CairnStorage
+
+@Suite struct RecordRoundTripTests {
+    static let digest = sequentialDigest(startingAt: 0xA0)
+
+    /// Encodes, decodes (full and summary) and checks both against the input.
+    func roundTrip(_ record: StoredRecord, blockSequence: UInt64 = 42, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let bytes = try RecordFormat.encode(record, blockSequence: blockSequence)
+        #expect(bytes.count == (try RecordFormat.encodedSize(of: record)), sourceLocation: sourceLocation)
+        #expect(bytes.count % 16 == 0, sourceLocation: sourceLocation)
+        let decoded = try decodeResult(bytes).get()
+        #expect(decoded.record == record, sourceLocation: sourceLocation)
+        #expect(decoded.sizeBytes == bytes.count, sourceLocation: sourceLocation)
+        #expect(decoded.blockSequenceTag == RecordFormat.blockSequenceTag(blockSequence), sourceLocation: sourceLocation)
+        let summary = try summaryResult(bytes).get()
+        #expect(summary.digest == record.digest, sourceLocation: sourceLocation)
+        #expect(summary.flags == record.flags, sourceLocation: sourceLocation)
+        #expect(summary.lastUpdateMs == record.lastUpdateMs, sourceLocation: sourceLocation)
+        #expect(summary.generation == record.generation, sourceLocation: sourceLocation)
+        #expect(summary.voidTime == record.voidTime, sourceLocation: sourceLocation)
+        #expect(Int(summary.binCount) == record.bins.count, sourceLocation: sourceLocation)
+        #expect(summary.sizeBytes == bytes.count, sourceLocation: sourceLocation)
+        let setBytes = summary.setNameRange.map { Array(bytes[$0]) }
+        #expect(setBytes == record.setName.map { Array($0.utf8) }, sourceLocation: sourceLocation)
+    }
+
+    @Test(arguments: ParticleType.allCases)
+    func everyParticleTypeRoundTrips(type: ParticleType) throws {
+        var generator = SeededGenerator(seed: UInt64(type.rawValue))
+        for length in [0, 1, 15, 16, 17, 300] {
+            let value = type.fixedValueSizeBytes.map { generator.bytes($0) } ?? generator.bytes(length)
+            let record = StoredRecord(
+                digest: Self.digest, lastUpdateMs: 1_000, generation: 1,
+                bins: [StoredBin(name: "v", particleType: type, bytes: value)])
+            try roundTrip(record)
+        }
+    }
+
+    @Test func tombstonesRoundTrip() throws {
+        try roundTrip(.tombstone(digest: Self.digest, lastUpdateMs: 5, generation: 2))
+        try roundTrip(.tombstone(digest: Self.digest, lastUpdateMs: 5, generation: 2, setName: "s", userKey: .integer(-1)))
+        var withVoidTime = StoredRecord.tombstone(digest: Self.digest, lastUpdateMs: 5, generation: 2)
+        withVoidTime.voidTime = 99
+        try roundTrip(withVoidTime)
+        #expect(try summaryResult(RecordFormat.encode(withVoidTime, blockSequence: 1)).get().isTombstone)
+    }
+
+    @Test func setKeyAndVoidTimeCombinationsRoundTrip() throws {
+        let keys: [StoredKey?] = [nil, .integer(0), .integer(.min), .string(""), .string("ключ"), .blob([]), .blob([0, 255, 7])]
+        for setName in [nil, "demo", "é"] as [String?] {
+            for key in keys {
+                for voidTime in [0, 1, UInt32.max] as [UInt32] {
+                    try roundTrip(StoredRecord(
+                        digest: Self.digest, lastUpdateMs: FormatLimits.lastUpdateMsMax, generation: .max, voidTime: voidTime,
+                        setName: setName, userKey: key,
+                        bins: [StoredBin(name: "n", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 1])]))
+                }
+            }
+        }
+    }
+
+    @Test func integerKeyIsBigEndian() {
+        #expect(StoredKey.integer(1).bytes == [0, 0, 0, 0, 0, 0, 0, 1])
+        #expect(StoredKey.integer(-1).bytes == [UInt8](repeating: 0xFF, count: 8))
+    }
+
+    @Test func maximumNamesRoundTrip() throws {
+        let setName = String(repeating: "s", count: FormatLimits.setNameBytesMax)
+        let binName = String(repeating: "é", count: 7) + "b"  // 15 bytes
+        #expect(binName.utf8.count == FormatLimits.binNameBytesMax)
+        try roundTrip(StoredRecord(
+            digest: Self.digest, lastUpdateMs: 1, generation: 1, setName: setName,
+            bins: [StoredBin(name: binName, particleType: .string, bytes: Array("x".utf8))]))
+    }
+
+    @Test(arguments: [FormatLimits.writeBlockSizeBytesMin, FormatLimits.writeBlockSizeBytesDefault, FormatLimits.writeBlockSizeBytesMax])
+    func largestRecordFillsTheBlockExactly(writeBlockSizeBytes: Int) throws {
+        let geometry = try DeviceGeometry(writeBlockSizeBytes: writeBlockSizeBytes)
+        // 44 fixed + 4 CRC + one bin "x" of 1 + 1 + 1 + 4 header bytes = 55 bytes around the value.
+        let valueBytes = geometry.recordSizeBytesMax - 55
+        var record = StoredRecord(
+            digest: Self.digest, lastUpdateMs: 1, generation: 1,
+            bins: [StoredBin(name: "x", particleType: .blob, bytes: [UInt8](repeating: 0xAB, count: valueBytes))])
+        #expect(try RecordFormat.encodedSize(of: record, recordSizeBytesMax: geometry.recordSizeBytesMax) == geometry.recordSizeBytesMax)
+        let bytes = try RecordFormat.encode(record, blockSequence: 9, recordSizeBytesMax: geometry.recordSizeBytesMax)
+        #expect(try decodeResult(bytes).get().record == record)
+
+        record.bins[0].bytes.append(0)
+        #expect(encodingError(record, recordSizeBytesMax: geometry.recordSizeBytesMax)
+            == .recordTooLarge(sizeBytes: geometry.recordSizeBytesMax + 16, sizeBytesMax: geometry.recordSizeBytesMax))
+    }
+
+    @Test func maximumBinCountRoundTrips() throws {
+        let bins = (0..<FormatLimits.binCountMax).map { StoredBin(name: "b\($0 % 1000)", particleType: .blob, bytes: []) }
+        let record = StoredRecord(digest: Self.digest, lastUpdateMs: 1, generation: 1, bins: bins)
+        try roundTrip(record)
+        let tooMany = StoredRecord(digest: Self.digest, lastUpdateMs: 1, generation: 1, bins: bins + [bins[0]])
+        #expect(encodingError(tooMany) == .tooManyBins(count: FormatLimits.binCountMax + 1, countMax: FormatLimits.binCountMax))
+    }
+
+    @Test func encodesInPlaceAtAnAlignedOffsetWithoutTouchingNeighbours() throws {
+        let record = GoldenBytesTests.goldenRecord
+        let sizeBytes = try RecordFormat.encodedSize(of: record)
+        var buffer = [UInt8](repeating: 0x5A, count: 4096)
+        let written = try buffer.withUnsafeMutableBytes { raw in
+            Result { () throws(FormatEncodingError) -> Int in
+                try RecordFormat.encode(record, blockSequence: 0x0000_0005_0000_0009, into: raw, at: 1024)
+            }
+        }.get()
+        #expect(written == sizeBytes)
+        #expect(buffer[..<1024].allSatisfy { $0 == 0x5A })
+        #expect(buffer[(1024 + sizeBytes)...].allSatisfy { $0 == 0x5A })
+        #expect(Array(buffer[1024..<(1024 + sizeBytes)]) == (try RecordFormat.encode(record, blockSequence: 0x0000_0005_0000_0009)))
+        let decoded = try buffer.withUnsafeBytes { raw in
+            Result { () throws(FormatDecodingError) -> DecodedRecord in try RecordFormat.decode(recordUntrusted: raw, at: 1024) }
+        }.get()
+        #expect(decoded.record == record)
+    }
+
+    @Test func digestBytesAndWordsAgree() {
+        let digest = key1Digest
+        #expect(digest.bytes == bytesFromHex("ec91192d4b7f8ce35d5d78d34bca65cbaaaac960"))
+        #expect(digest.description == "ec91192d4b7f8ce35d5d78d34bca65cbaaaac960")
+        #expect(RecordDigest(bytes: digest.bytes) == digest)
+        #expect(digest.partitionId == 492)  // PROTOCOL.md §4.3 table
+        #expect(RecordDigest(bytes: bytesFromHex("b7f4b83889e2da67de683e1df6919a1eacc446c8")).partitionId == 1207)
+    }
+}
