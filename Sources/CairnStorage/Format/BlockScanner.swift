@@ -110,6 +110,10 @@ public enum BlockScanner {
                 if record.isTombstone { report.tombstoneCount += 1 }
                 visit(.record(record))
             case .failure(let reason):
+                // The engine writes a block's header once, with usedBytes covering the whole
+                // block, and flushes the block several times as it fills: the records end where
+                // the zeroed tail begins. A zero tail is the end, not damage.
+                if records.isAllZero(offset..<end) { return report }
                 let next = resynchronise(records, after: offset)
                 let region = DamagedRegion(offset: offset, lengthBytes: next - offset, reason: reason)
                 report.damagedRegionCount += 1
