@@ -1,4 +1,5 @@
 import CairnIO
+import CairnIndex
 import Foundation
 
 /// The read side of one device: a thread that owns an io_uring queue and reads the aligned range

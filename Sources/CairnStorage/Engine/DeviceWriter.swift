@@ -1,4 +1,5 @@
 import CairnIO
+import CairnIndex
 import Foundation
 import Synchronization
 

@@ -1,23 +1,25 @@
 import CairnIO
 
-/// Where one record copy lives: device, absolute byte offset on that device, size.
-/// Offsets and sizes are multiples of 16 (records are 16-byte aligned and never span blocks).
-public struct RecordLocation: Sendable, Hashable, CustomStringConvertible {
-    public var deviceIndex: Int
-    public var byteOffset: UInt64
-    public var sizeBytes: Int
+import CairnIndex
 
+extension RecordLocation: CustomStringConvertible {
+    /// A location from a byte offset and size (both multiples of 16).
     public init(deviceIndex: Int, byteOffset: UInt64, sizeBytes: Int) {
-        self.deviceIndex = deviceIndex
-        self.byteOffset = byteOffset
-        self.sizeBytes = sizeBytes
+        precondition(byteOffset % 16 == 0 && sizeBytes % 16 == 0, "record locations are 16-byte aligned")
+        self.init(deviceIndex: UInt8(deviceIndex), offsetUnits: byteOffset / 16, sizeUnits: UInt32(sizeBytes / 16))
     }
 
+    /// Byte offset of the record on its device.
+    @inline(__always)
+    public var byteOffset: UInt64 { offsetBytes }
+
+    /// The write block holding the record.
+    @inline(__always)
     public func blockIndex(writeBlockSizeBytes: Int) -> UInt32 {
-        UInt32(truncatingIfNeeded: byteOffset / UInt64(writeBlockSizeBytes))
+        UInt32(truncatingIfNeeded: offsetBytes / UInt64(writeBlockSizeBytes))
     }
 
-    public var description: String { "device \(deviceIndex) offset \(byteOffset) size \(sizeBytes)" }
+    public var description: String { "device \(deviceIndex) offset \(offsetBytes) size \(sizeBytes)" }
 }
 
 /// Storage errors surfaced to the engine; each maps to an Aerospike result code there.
