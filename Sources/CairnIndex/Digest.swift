@@ -40,6 +40,17 @@ public struct Digest: Sendable, Hashable, Comparable {
     }
 
     /// A digest from exactly 20 bytes; `nil` for any other length.
+    /// A digest from its three words, each holding its bytes in big-endian order (bytes 0..<8,
+    /// 8..<16, 16..<20). Conversion from other 20-byte digest types without a byte loop.
+    @inline(__always)
+    public init(bigEndianWords word0: UInt64, _ word1: UInt64, _ word2: UInt32) {
+        self.init(word0: word0, word1: word1, word2: word2)
+    }
+
+    /// The three words (see `init(bigEndianWords:)`).
+    @inline(__always)
+    public var bigEndianWords: (UInt64, UInt64, UInt32) { (word0, word1, word2) }
+
     public init?(bytes: UnsafeRawBufferPointer) {
         guard bytes.count == Digest.byteCount else { return nil }
         var word0: UInt64 = 0

@@ -1,0 +1,80 @@
+import CairnIO
+import Synchronization
+
+/// One device of a namespace: the opened block device, its header state, its writer, reader and
+/// block usage. Owned by `NamespaceStorage`.
+public final class StorageDevice: Sendable {
+    public let index: Int
+    public let device: BlockDevice
+    public let blockCount: Int
+    public let usage: BlockUsage
+    /// Header as last written, and where the next header write goes.
+    let headerState: Mutex<HeaderState>
+    /// Set once the device is running (after a cold start determined the first pristine block).
+    let runtime: Mutex<Runtime?>
+
+    struct HeaderState {
+        var header: DeviceHeader
+        var nextSlot: HeaderCopySlot
+        var nextGeneration: UInt64
+    }
+
+    struct Runtime {
+        let writer: DeviceWriter
+        let reader: DeviceReader
+    }
+
+    init(index: Int, device: BlockDevice, blockCount: Int, header: DeviceHeader, nextSlot: HeaderCopySlot,
+         nextGeneration: UInt64) {
+        self.index = index
+        self.device = device
+        self.blockCount = blockCount
+        usage = BlockUsage(blockCount: blockCount)
+        headerState = Mutex(HeaderState(header: header, nextSlot: nextSlot, nextGeneration: nextGeneration))
+        runtime = Mutex(nil)
+    }
+
+    public var writer: DeviceWriter {
+        guard let w = runtime.withLock({ $0?.writer }) else { preconditionFailure("device \(index) not started") }
+        return w
+    }
+
+    public var reader: DeviceReader {
+        guard let r = runtime.withLock({ $0?.reader }) else { preconditionFailure("device \(index) not started") }
+        return r
+    }
+
+    public var header: DeviceHeader { headerState.withLock { $0.header } }
+
+    /// Writes `update`d header to the next copy slot, durably. The other copy stays intact, so a
+    /// torn write leaves the previous header readable.
+    func writeHeader(_ update: (inout DeviceHeader) -> Void) throws {
+        let (header, slot, generation) = headerState.withLock { s in
+            var h = s.header
+            update(&h)
+            return (h, s.nextSlot, s.nextGeneration)
+        }
+        let buffer = AlignedBuffer(countBytes: DeviceHeaderFormat.copySlotSizeBytes, alignmentBytes: device.alignmentBytes)
+        let encoded: Result<Void, FormatEncodingError> = buffer.withUnsafeMutableBytes { raw in
+            do throws(FormatEncodingError) {
+                try DeviceHeaderFormat.encodeCopy(header, writeGeneration: generation, slot: slot, into: raw)
+                return .success(())
+            } catch {
+                return .failure(error)
+            }
+        }
+        if case .failure(let error) = encoded {
+            throw StorageError.refused(path: device.path, reason: "header does not encode: \(error)")
+        }
+        do {
+            try device.writeSync(from: buffer, at: UInt64(slot.byteOffset), durable: true)
+        } catch {
+            throw StorageError.io(error)
+        }
+        headerState.withLock { s in
+            s.header = header
+            s.nextSlot = slot.other
+            s.nextGeneration = generation + 1
+        }
+    }
+}
