@@ -40,6 +40,10 @@ public indirect enum MessageError: Error, Sendable, Equatable {
     case particleValueInvalid(typeRaw: UInt8)
     /// A request `record_ttl` that is not a valid wire TTL (§6.6).
     case ttlInvalid(UInt32)
+    /// A text field (namespace, set, …) that is not valid UTF-8.
+    case fieldNotUTF8(typeRaw: UInt8)
+    /// A compressed frame's declared inflated size is impossible or above the frame limit (§1).
+    case uncompressedSizeInvalid(sizeBytes: UInt64)
 
     // MARK: Batch (§8.1)
     /// A batch message without a BATCH_INDEX field.

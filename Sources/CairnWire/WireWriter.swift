@@ -174,6 +174,50 @@ public struct WireWriter: Sendable {
         openMessageFieldCount += 1
     }
 
+    /// Appends a field whose data is written by `writeData` (used for the batch payload, whose
+    /// size is only known once the rows are written). The size prefix is patched afterwards.
+    mutating func appendField(typeRaw: UInt8, writingData writeData: (inout WireWriter) -> Void) {
+        precondition(openMessageIndex != nil, "appendField outside a message")
+        precondition(openMessageOpCount == 0, "fields must precede ops")
+        let sizeIndex = bytes.count
+        appendUInt32BE(0)
+        bytes.append(typeRaw)
+        writeData(&self)
+        guard let sizeBytes = UInt32(exactly: bytes.count - sizeIndex - 4) else {
+            preconditionFailure("field data too large")
+        }
+        for index in 0..<4 {
+            bytes[sizeIndex + index] = UInt8(truncatingIfNeeded: sizeBytes >> UInt32(24 - 8 * index))
+        }
+        openMessageFieldCount += 1
+    }
+
+    /// Writes a field's bytes without touching the open message's counts (batch rows carry
+    /// their own fields inside the batch field).
+    mutating func appendUncountedField<Data: Collection<UInt8>>(typeRaw: UInt8, data: Data) {
+        guard let sizeBytes = UInt32(exactly: data.count + 1) else {
+            preconditionFailure("field data too large")
+        }
+        appendUInt32BE(sizeBytes)
+        bytes.append(typeRaw)
+        bytes.append(contentsOf: data)
+    }
+
+    /// Writes an op's bytes without touching the open message's counts (batch rows).
+    mutating func appendUncountedOp(_ op: OwnedOp) {
+        precondition(op.name.count <= MessageLimits.binNameSizeBytesMax, "bin name longer than 15 bytes")
+        guard let sizeBytes = UInt32(exactly: Op.fixedSizeBytes + op.name.count + op.value.count) else {
+            preconditionFailure("op value too large")
+        }
+        appendUInt32BE(sizeBytes)
+        bytes.append(op.typeRaw)
+        bytes.append(op.particleTypeRaw)
+        bytes.append(op.flags)
+        bytes.append(UInt8(truncatingIfNeeded: op.name.count))
+        bytes.append(contentsOf: op.name)
+        bytes.append(contentsOf: op.value)
+    }
+
     /// Appends a field of a known type.
     public mutating func appendField<Data: Collection<UInt8>>(_ type: FieldType, data: Data) {
         appendField(typeRaw: type.rawValue, data: data)
