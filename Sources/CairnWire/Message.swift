@@ -36,9 +36,44 @@ public struct Message: Sendable, Equatable {
 
     // MARK: - Decoding
 
-    /// Decodes a type-3 frame body (everything after the 8-byte proto header).
+    /// Decodes a type-3 frame body (everything after the 8-byte proto header) holding exactly
+    /// one message.
     public static func decode(body: UnsafeRawBufferPointer, limits: MessageLimits = MessageLimits()) throws(MessageError) -> Message {
-        let header = try MessageHeader.decode(body)
+        var offset = 0
+        let message = try decode(body, offset: &offset, limits: limits, clampsBatchField: limits.acceptsOversizedBatchField)
+        guard offset == body.count else {
+            throw .trailingBytes(count: body.count - offset)
+        }
+        return message
+    }
+
+    /// Decodes a body holding back-to-back messages (batch reply rows, scan records, markers,
+    /// LAST; §8.2, §9.2), each ending where the next begins. Ranges stay 0-based from the start
+    /// of `body`. At most `messageCountMax` messages are decoded.
+    public static func decodeSequence(
+        body: UnsafeRawBufferPointer,
+        limits: MessageLimits = MessageLimits(),
+        messageCountMax: Int = 1_000_000
+    ) throws(MessageError) -> [Message] {
+        var messages: [Message] = []
+        var offset = 0
+        while offset < body.count {
+            guard messages.count < messageCountMax else { throw .messageCountAboveLimit(max: messageCountMax) }
+            // The batch-field leniency only makes sense for a single request message.
+            messages.append(try decode(body, offset: &offset, limits: limits, clampsBatchField: false))
+        }
+        return messages
+    }
+
+    /// Decodes one message starting at `offset`, advancing `offset` past it.
+    static func decode(
+        _ body: UnsafeRawBufferPointer,
+        offset: inout Int,
+        limits: MessageLimits,
+        clampsBatchField: Bool
+    ) throws(MessageError) -> Message {
+        precondition(offset >= 0 && offset <= body.count, "message offset outside body")
+        let header = try MessageHeader.decode(rebased(body, offset..<body.count))
         let fieldCount = Int(header.fieldCount)
         let opCount = Int(header.opCount)
         guard fieldCount <= limits.fieldCountMax else {
@@ -48,23 +83,31 @@ public struct Message: Sendable, Equatable {
             throw .opCountAboveLimit(count: opCount, max: limits.opCountMax)
         }
         // Rust 2.0 over-sizes the batch field when a filter precedes it (see MessageLimits).
-        let clampsLastBatchField = limits.acceptsOversizedBatchField && header.info1.contains(.batch) && opCount == 0
-        var offset = MessageHeader.sizeBytes
+        let clampsLastBatchField = clampsBatchField && header.info1.contains(.batch) && opCount == 0
+        offset += MessageHeader.sizeBytes
         var notes: DecodeNotes = []
         let fields = try decodeFields(
             body, offset: &offset, endOffset: body.count, count: fieldCount,
             clampsLastBatchField: clampsLastBatchField, notes: &notes
         )
         let ops = try decodeOps(body, offset: &offset, endOffset: body.count, count: opCount)
-        guard offset == body.count else {
-            throw .trailingBytes(count: body.count - offset)
-        }
         return Message(header: header, fields: fields, ops: ops, notes: notes)
     }
 
     /// Decodes a body held in an array or slice; ranges are 0-based from its first element.
     public static func decode<Bytes: Collection<UInt8>>(body: Bytes, limits: MessageLimits = MessageLimits()) throws(MessageError) -> Message {
         try withRawBytes(body) { (raw) throws(MessageError) -> Message in try decode(body: raw, limits: limits) }
+    }
+
+    /// ``decodeSequence(body:limits:messageCountMax:)`` for an array or slice.
+    public static func decodeSequence<Bytes: Collection<UInt8>>(
+        body: Bytes,
+        limits: MessageLimits = MessageLimits(),
+        messageCountMax: Int = 1_000_000
+    ) throws(MessageError) -> [Message] {
+        try withRawBytes(body) { (raw) throws(MessageError) -> [Message] in
+            try decodeSequence(body: raw, limits: limits, messageCountMax: messageCountMax)
+        }
     }
 
     /// Decodes `count` fields starting at `offset`, never reading at or past `endOffset`.

@@ -30,6 +30,8 @@ public indirect enum MessageError: Error, Sendable, Equatable {
     case binNameTooLong(index: Int, sizeBytes: Int)
     /// Bytes left over after the declared fields and ops.
     case trailingBytes(count: Int)
+    /// A message sequence holds more messages than allowed.
+    case messageCountAboveLimit(max: Int)
 
     // MARK: Values (§4.2, §5.3)
     /// A fixed-size field (digest, u32, u64, …) has the wrong data size.
