@@ -149,7 +149,10 @@ public struct BatchRequest: Sendable, Equatable {
     }
 
     /// Decodes a batch message body held in an array or slice (ranges 0-based).
-    public static func decode<Bytes: Collection<UInt8>>(body: Bytes, limits: MessageLimits = MessageLimits()) throws(MessageError) -> BatchRequest {
+    public static func decode<Bytes: Collection<UInt8>>(
+        body: Bytes,
+        limits: MessageLimits = MessageLimits()
+    ) throws(MessageError) -> BatchRequest {
         try withRawBytes(body) { (raw) throws(MessageError) -> BatchRequest in try decode(body: raw, limits: limits) }
     }
 
@@ -275,7 +278,13 @@ public struct BatchRowSpec: Sendable, Equatable {
         }
 
         /// A read row as the C client writes it: flags INFO|TTL, NAMESPACE and SET fields.
-        public static func read(namespace: String, setName: String, info1: Info1 = [.read, .getAll], readTouchTTLPercent: UInt32 = 0, ops: [OwnedOp] = []) -> Attributes {
+        public static func read(
+            namespace: String,
+            setName: String,
+            info1: Info1 = [.read, .getAll],
+            readTouchTTLPercent: UInt32 = 0,
+            ops: [OwnedOp] = []
+        ) -> Attributes {
             Attributes(
                 info1: info1, extraInfo: ExtraInfo(info2: [], info3: []), recordTTL: readTouchTTLPercent,
                 fields: [OwnedField(.namespace, string: namespace), OwnedField(.set, string: setName)], ops: ops
@@ -368,7 +377,13 @@ extension WireWriter {
     }
 
     /// Appends a complete batch reply row with `bins` as READ ops.
-    public mutating func appendBatchReplyRow(index: UInt32, resultCode: ResultCode, generation: UInt32 = 0, voidTime: UInt32 = 0, bins: [Bin] = []) {
+    public mutating func appendBatchReplyRow(
+        index: UInt32,
+        resultCode: ResultCode,
+        generation: UInt32 = 0,
+        voidTime: UInt32 = 0,
+        bins: [Bin] = []
+    ) {
         beginBatchReplyRow(index: index, resultCode: resultCode, generation: generation, voidTime: voidTime)
         for bin in bins {
             appendBin(bin)

@@ -95,7 +95,10 @@ public struct Message: Sendable, Equatable {
     }
 
     /// Decodes a body held in an array or slice; ranges are 0-based from its first element.
-    public static func decode<Bytes: Collection<UInt8>>(body: Bytes, limits: MessageLimits = MessageLimits()) throws(MessageError) -> Message {
+    public static func decode<Bytes: Collection<UInt8>>(
+        body: Bytes,
+        limits: MessageLimits = MessageLimits()
+    ) throws(MessageError) -> Message {
         try withRawBytes(body) { (raw) throws(MessageError) -> Message in try decode(body: raw, limits: limits) }
     }
 

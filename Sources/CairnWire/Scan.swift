@@ -131,7 +131,6 @@ public struct ScanRequest: Sendable, Equatable {
             )
         }
         let setName = try text(.set)
-        let indexTypes: Set<UInt8> = [21, 22, 23, 24, 26]
         return ScanRequest(
             namespace: try text(.namespace),
             setName: setName?.isEmpty == true ? nil : setName,
@@ -141,8 +140,16 @@ public struct ScanRequest: Sendable, Equatable {
             maxRecords: try uint64(.maxRecords),
             partitions: partitions,
             hasFilterExpression: message.field(.filterExpression) != nil,
-            hasIndexFields: message.fields.contains { indexTypes.contains($0.typeRaw) }
+            hasIndexFields: message.fields.contains { isIndexField($0.type) }
         )
+    }
+}
+
+/// Secondary-index query fields (§4.2, §9.5).
+private func isIndexField(_ type: FieldType?) -> Bool {
+    switch type {
+    case .indexName, .indexRange, .indexContext, .indexExpression, .indexType: true
+    default: false
     }
 }
 

@@ -35,7 +35,7 @@ public struct WireWriter: Sendable {
     }
 
     /// Number of bytes written.
-    public var countBytes: Int { bytes.count }
+    public var sizeBytes: Int { bytes.count }
 
     /// Whether a frame or message is still open.
     public var isIdle: Bool { openFrameIndex == nil && openMessageIndex == nil }

@@ -123,6 +123,6 @@ import Testing
         #expect(writer.isIdle)
         #expect(Array(writer.bytes[0..<8]) == hexBytes("02 03 00 00 00 00 00 2c"))
         writer.removeAll()
-        #expect(writer.countBytes == 0)
+        #expect(writer.sizeBytes == 0)
     }
 }
