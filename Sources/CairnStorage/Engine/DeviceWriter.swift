@@ -228,6 +228,11 @@ public final class DeviceWriter: Sendable {
         if let failure = state.withLock({ $0.failure }) { throw StorageError.io(failure) }
     }
 
+    /// Blocks that may be reused (no live record; everything that replaced their records is durable).
+    public func addFreeBlocks(_ blocks: [UInt32]) {
+        state.withLock { $0.freeBlocks.append(contentsOf: blocks.reversed()) }
+    }
+
     public var statistics: Statistics { state.withLock { $0.stats } }
 
     /// Bytes of blocks waiting to be written (sealed, not yet written).
@@ -442,6 +447,16 @@ public final class BlockSequencer: Sendable {
     /// The next sequence number. Relaxed ordering suffices: the value is published to other
     /// threads only through the device lock or the written block.
     public func next() -> UInt64 { last.add(1, ordering: .relaxed).newValue }
+
+    /// Makes sure the next sequence is above `sequence` (after a scan found it on a device).
+    public func advance(to sequence: UInt64) {
+        var current = last.load(ordering: .relaxed)
+        while current < sequence {
+            let (exchanged, original) = last.compareExchange(expected: current, desired: sequence, ordering: .relaxed)
+            if exchanged { return }
+            current = original
+        }
+    }
 
     /// The highest sequence handed out.
     public var highest: UInt64 { last.load(ordering: .relaxed) }

@@ -1,0 +1,404 @@
+import CairnIO
+import CairnIndex
+import Foundation
+import Synchronization
+
+/// What the cold start found, per outcome (DESIGN.md "Restarts").
+public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
+    /// Records whose digest was seen for the first time.
+    public var unique = 0
+    /// Records that replaced an older copy already in the index.
+    public var replaced = 0
+    /// Records older than the copy already in the index (skipped).
+    public var older = 0
+    /// Winners that had expired, dropped after the scan.
+    public var expired = 0
+    /// Records at or below their namespace's or set's truncate LUT (skipped).
+    public var truncated = 0
+    /// Tombstones read (they take part like records).
+    public var tombstones = 0
+    /// Damaged regions: bytes that held no verifiable record (counted and skipped, never trusted).
+    public var unparsable = 0
+    /// Records left by an older write of a reused block (skipped).
+    public var stale = 0
+    /// Blocks whose header was damaged or not ours.
+    public var badBlocks = 0
+    /// Blocks with a valid header of this namespace instance.
+    public var blocksScanned = 0
+    public var bytesRead: UInt64 = 0
+    public var seconds: Double = 0
+    /// Records left in the index (tombstones included) after the scan.
+    public var indexedRecords = 0
+
+    public var recordsPerSecond: Double { seconds > 0 ? Double(unique + replaced + older + truncated) / seconds : 0 }
+    public var bytesPerSecond: Double { seconds > 0 ? Double(bytesRead) / seconds : 0 }
+
+    mutating func merge(_ o: ColdStartReport) {
+        unique += o.unique; replaced += o.replaced; older += o.older; expired += o.expired
+        truncated += o.truncated; tombstones += o.tombstones; unparsable += o.unparsable; stale += o.stale
+        badBlocks += o.badBlocks; blocksScanned += o.blocksScanned
+    }
+
+    public var description: String {
+        "unique=\(unique) replaced=\(replaced) older=\(older) expired=\(expired) truncated=\(truncated) "
+            + "tombstones=\(tombstones) unparsable=\(unparsable) stale=\(stale) bad_blocks=\(badBlocks) "
+            + "blocks=\(blocksScanned) indexed=\(indexedRecords) bytes=\(bytesRead) "
+            + String(format: "seconds=%.3f records_per_s=%.0f mb_per_s=%.1f", seconds, recordsPerSecond, bytesPerSecond / 1e6)
+    }
+}
+
+/// Progress of a running cold start, reported every few seconds.
+public struct ColdStartProgress: Sendable {
+    public var fraction: Double
+    public var records: Int
+    public var recordsPerSecond: Double
+    public var bytesPerSecond: Double
+    public var etaSeconds: Double
+}
+
+/// How the scanner learns set ids and truncation (provided by the engine).
+public struct ColdStartContext: Sendable {
+    /// Set id for a set name (0 is the null set); called with the name's UTF-8 bytes.
+    public var setID: @Sendable (UnsafeRawBufferPointer) -> UInt16
+    /// Truncate LUT (ms) that applies to records of a set id (max of namespace and set).
+    public var truncateLutMs: @Sendable (UInt16) -> UInt64
+    /// Now, in seconds since 2010-01-01 (void times at or before it are expired).
+    public var nowVoidTimeSeconds: UInt32
+    public var progressIntervalMs: Int
+    public var progress: @Sendable (ColdStartProgress) -> Void
+
+    public init(setID: @escaping @Sendable (UnsafeRawBufferPointer) -> UInt16,
+                truncateLutMs: @escaping @Sendable (UInt16) -> UInt64, nowVoidTimeSeconds: UInt32,
+                progressIntervalMs: Int = 5000, progress: @escaping @Sendable (ColdStartProgress) -> Void = { _ in }) {
+        self.setID = setID
+        self.truncateLutMs = truncateLutMs
+        self.nowVoidTimeSeconds = nowVoidTimeSeconds
+        self.progressIntervalMs = progressIntervalMs
+        self.progress = progress
+    }
+}
+
+/// The result a cold start hands to `NamespaceStorage.start`.
+public struct ColdStartResult: Sendable {
+    public var report: ColdStartReport
+    public var firstPristineBlocks: [UInt32]
+    public var freeBlocks: [[UInt32]]
+}
+
+/// Block sequence of every scanned block, written once per block by the parser that scans it
+/// (before any of its records enter the index) and read by parsers comparing against an index
+/// entry in that block (under the entry's sprig lock, which orders the two).
+final class BlockSequenceTable: @unchecked Sendable {
+    // @unchecked: each element is written once, before the sprig lock that publishes records of
+    // its block; readers only read elements of blocks whose records they found in the index.
+    private let sequences: [UnsafeMutableBufferPointer<UInt64>]
+
+    init(blockCounts: [Int]) {
+        sequences = blockCounts.map {
+            let b = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: $0)
+            b.initialize(repeating: 0)
+            return b
+        }
+    }
+
+    deinit { for s in sequences { s.deallocate() } }
+
+    @inline(__always) func set(device: Int, block: Int, _ sequence: UInt64) { sequences[device][block] = sequence }
+    @inline(__always) func get(device: Int, block: Int) -> UInt64 { sequences[device][block] }
+}
+
+extension NamespaceStorage {
+    /// Rebuilds `index` by reading every block of every device with `scanQueueDepth` reads in
+    /// flight per device, parsing and inserting on `scanThreadCount` threads at once.
+    ///
+    /// Resolution of two copies of one digest: higher LUT, then higher generation, then higher
+    /// block sequence, then (same block) the later one. Records at or below their truncate LUT
+    /// are skipped; tombstones take part; an expired winner stays until the scan ends and is then
+    /// dropped, so an older unexpired copy can never come back.
+    public func coldStart(into index: PrimaryIndex, context: ColdStartContext) throws -> ColdStartResult {
+        let start = MonotonicClock.nowNs()
+        let blockSize = options.writeBlockSizeBytes
+        let sequences = BlockSequenceTable(blockCounts: devices.map(\.blockCount))
+        let totalBytes = devices.reduce(UInt64(0)) { $0 + UInt64($1.blockCount - 1) * UInt64(blockSize) }
+        let parserCount = options.scanThreadCount > 0 ? options.scanThreadCount : max(1, ProcessInfo.processInfo.activeProcessorCount)
+
+        struct Work { let device: Int; let block: UInt32; let buffer: AlignedBuffer }
+        struct Shared {
+            var work: [Work] = []
+            var readersRunning: Int
+            var failure: (any Error)?
+            var bytesRead: UInt64 = 0
+            var records = 0
+            var report = ColdStartReport()
+            var maxScannedBlock: [UInt32]
+            var highestSequence: UInt64 = 0
+            var parsersRunning: Int
+        }
+        let shared = ConditionLock(Shared(readersRunning: devices.count, maxScannedBlock: Array(repeating: 0, count: devices.count),
+                                          parsersRunning: parserCount))
+        let depth = options.scanQueueDepth
+        let freeLists = devices.map { d in
+            ConditionLock((0..<(2 * depth)).map { _ in AlignedBuffer(countBytes: blockSize, alignmentBytes: d.device.alignmentBytes) })
+        }
+
+        // Readers: one thread per device, whole blocks, `depth` in flight.
+        for d in devices {
+            let thread = Thread { [self] in
+                let free = freeLists[d.index]
+                do {
+                    let queue = try d.device.makeQueue(depth: depth)
+                    var next = UInt32(DeviceGeometry.firstDataBlockIndex)
+                    var completions: [IOCompletion] = []
+                    while Int(next) < d.blockCount || queue.inFlightCount > 0 {
+                        if shared.withLock({ $0.failure != nil }) { break }
+                        while queue.inFlightCount < depth && Int(next) < d.blockCount {
+                            let buffer: AlignedBuffer? = free.withLock { list, waiter in
+                                if list.isEmpty && queue.inFlightCount == 0 { while list.isEmpty { waiter.wait() } }
+                                return list.popLast()
+                            }
+                            guard let buffer else { break }
+                            try queue.enqueue(.read(into: buffer, at: self.geometry.byteOffset(ofBlock: next), tag: UInt64(next)))
+                            next += 1
+                        }
+                        completions.removeAll(keepingCapacity: true)
+                        try queue.submit()
+                        try queue.reap(minimum: 1, into: &completions)
+                        var ready: [Work] = []
+                        for c in completions {
+                            try c.get()
+                            ready.append(Work(device: d.index, block: UInt32(c.request.tag), buffer: c.request.buffer!))
+                        }
+                        shared.withLock { s in
+                            s.work.append(contentsOf: ready)
+                            s.bytesRead += UInt64(ready.count * blockSize)
+                        }
+                        shared.broadcast()
+                    }
+                    var rest: [IOCompletion] = []
+                    try queue.drain(into: &rest)
+                } catch {
+                    shared.withLock { s in if s.failure == nil { s.failure = error } }
+                }
+                shared.withLock { $0.readersRunning -= 1 }
+                shared.broadcast()
+            }
+            thread.name = "cairn-scan-read-\(d.index)"
+            thread.start()
+        }
+
+        // Parsers: scan blocks and resolve every record into the index.
+        let instance = instanceId
+        for _ in 0..<parserCount {
+            let thread = Thread { [self] in
+                var local = ColdStartReport()
+                var records = 0
+                var maxBlock = Array(repeating: UInt32(0), count: devices.count)
+                var highest: UInt64 = 0
+                while true {
+                    let item: Work? = shared.withLock { s, waiter in
+                        while s.work.isEmpty && s.readersRunning > 0 && s.failure == nil { waiter.wait() }
+                        if s.failure != nil { return nil }
+                        return s.work.popLast()
+                    }
+                    guard let item else { break }
+                    do {
+                        let scanned = try self.scanBlock(
+                            (item.device, item.block, item.buffer), instance: instance, index: index, sequences: sequences,
+                            context: context, report: &local)
+                        records += scanned.records
+                        if scanned.sequence > 0 {
+                            maxBlock[item.device] = max(maxBlock[item.device], item.block)
+                            highest = max(highest, scanned.sequence)
+                        }
+                    } catch {
+                        shared.withLock { s in if s.failure == nil { s.failure = error } }
+                        shared.broadcast()
+                    }
+                    freeLists[item.device].withLock { $0.append(item.buffer) }
+                    freeLists[item.device].signal()
+                    if records >= 4096 {
+                        let n = records
+                        records = 0
+                        shared.withLock { $0.records += n }
+                    }
+                }
+                shared.withLock { s in
+                    s.records += records
+                    s.report.merge(local)
+                    for i in 0..<maxBlock.count { s.maxScannedBlock[i] = max(s.maxScannedBlock[i], maxBlock[i]) }
+                    s.highestSequence = max(s.highestSequence, highest)
+                    s.parsersRunning -= 1
+                }
+                shared.broadcast()
+            }
+            thread.name = "cairn-scan-parse"
+            thread.start()
+        }
+
+        // Wait, reporting progress.
+        let intervalNs = UInt64(max(100, context.progressIntervalMs)) * 1_000_000
+        var lastReportNs = start
+        while true {
+            let (done, bytes, records) = shared.withLock { s, waiter in
+                if s.parsersRunning > 0 { waiter.wait(timeoutNs: intervalNs / 4) }
+                return (s.parsersRunning == 0, s.bytesRead, s.records)
+            }
+            if done { break }
+            let now = MonotonicClock.nowNs()
+            if now - lastReportNs >= intervalNs {
+                lastReportNs = now
+                let seconds = Double(now - start) / 1e9
+                let fraction = totalBytes > 0 ? Double(bytes) / Double(totalBytes) : 1
+                let bps = Double(bytes) / seconds
+                context.progress(ColdStartProgress(
+                    fraction: fraction, records: records, recordsPerSecond: Double(records) / seconds, bytesPerSecond: bps,
+                    etaSeconds: bps > 0 ? Double(totalBytes - bytes) / bps : 0))
+            }
+        }
+        let final = shared.withLock { $0 }
+        if let failure = final.failure { throw failure }
+        sequencer.advance(to: final.highestSequence)
+
+        var report = final.report
+        report.bytesRead = final.bytesRead
+
+        // Drop expired winners now that no older copy can replace them.
+        var expired: [Digest] = []
+        index.forEachRecord { r in
+            if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= context.nowVoidTimeSeconds { expired.append(r.digest) }
+        }
+        for digest in expired { index.remove(digest) }
+        report.expired = expired.count
+
+        let rebuilt = rebuildUsage(from: index, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 })
+        report.indexedRecords = rebuilt.records
+        report.seconds = Double(MonotonicClock.nowNs() - start) / 1e9
+        return ColdStartResult(report: report, firstPristineBlocks: rebuilt.firstPristine, freeBlocks: rebuilt.free)
+    }
+
+    /// Recomputes every block's live bytes from the index; blocks below the first pristine block
+    /// with no live bytes are free.
+    public func rebuildUsage(from index: PrimaryIndex, firstPristineBlocks: [UInt32])
+        -> (records: Int, firstPristine: [UInt32], free: [[UInt32]])
+    {
+        var counts = devices.map { [UInt32](repeating: 0, count: $0.blockCount) }
+        var records = 0
+        let blockSize = UInt64(options.writeBlockSizeBytes)
+        index.forEachRecord { r in
+            let block = Int(r.location.offsetBytes / blockSize)
+            counts[Int(r.location.deviceIndex)][block] += UInt32(r.location.sizeBytes)
+            records += 1
+        }
+        var firstPristine: [UInt32] = []
+        var free: [[UInt32]] = []
+        for d in devices {
+            var pristine = max(firstPristineBlocks[d.index], DeviceGeometry.firstDataBlockIndex)
+            // A live record beyond the scanned range cannot be, but never hand out its block.
+            if let lastLive = counts[d.index].lastIndex(where: { $0 > 0 }) { pristine = max(pristine, UInt32(lastLive + 1)) }
+            d.usage.replaceAll(counts[d.index])
+            firstPristine.append(pristine)
+            free.append((DeviceGeometry.firstDataBlockIndex..<pristine).filter { counts[d.index][Int($0)] == 0 })
+        }
+        return (records, firstPristine, free)
+    }
+
+    private struct ScannedBlock { var records: Int; var sequence: UInt64 }
+
+    private func scanBlock(_ item: (device: Int, block: UInt32, buffer: AlignedBuffer), instance: UInt64, index: PrimaryIndex,
+                           sequences: BlockSequenceTable, context: ColdStartContext,
+                           report: inout ColdStartReport) throws -> ScannedBlock {
+        let expectation = BlockScanExpectation(namespaceInstanceId: instance, deviceIndex: UInt16(item.device),
+                                               blockIndex: item.block, writeBlockSizeBytes: options.writeBlockSizeBytes)
+        let blockBase = UInt64(item.block) * UInt64(options.writeBlockSizeBytes)
+        var records = 0
+        var failure: (any Error)?
+        var sequence: UInt64 = 0
+        let scanReport = item.buffer.withUnsafeBytes { block in
+            BlockScanner.scan(blockUntrusted: block, expecting: expectation) { event in
+                guard failure == nil else { return }
+                switch event {
+                case .damaged:
+                    report.unparsable += 1
+                case .record(let summary):
+                    if sequence == 0, let s = headerSequence(block) {
+                        sequence = s
+                        sequences.set(device: item.device, block: Int(item.block), s)
+                    }
+                    records += 1
+                    do {
+                        try resolve(summary, block: block, location: RecordLocation(
+                            deviceIndex: item.device, byteOffset: blockBase + UInt64(summary.offset), sizeBytes: summary.sizeBytes),
+                            sequence: sequence, index: index, sequences: sequences, context: context, report: &report)
+                    } catch {
+                        failure = error
+                    }
+                }
+            }
+        }
+        if let failure { throw failure }
+        switch scanReport.outcome {
+        case .scanned(let header):
+            report.blocksScanned += 1
+            if sequence == 0 {
+                sequence = header.sequence
+                sequences.set(device: item.device, block: Int(item.block), header.sequence)
+            }
+        case .unwritten:
+            break
+        case .otherInstance, .misplaced, .badHeader:
+            report.badBlocks += 1
+        }
+        report.stale += scanReport.staleRecordCount
+        report.tombstones += scanReport.tombstoneCount
+        return ScannedBlock(records: records, sequence: sequence)
+    }
+
+    private func headerSequence(_ block: UnsafeRawBufferPointer) -> UInt64? {
+        do { return try BlockHeader(decodingUntrusted: block, at: 0).sequence } catch { return nil }
+    }
+
+    @inline(__always)
+    private func resolve(_ summary: RecordSummary, block: UnsafeRawBufferPointer, location: RecordLocation, sequence: UInt64,
+                         index: PrimaryIndex, sequences: BlockSequenceTable, context: ColdStartContext,
+                         report: inout ColdStartReport) throws {
+        var setID: UInt16 = 0
+        if let range = summary.setNameRange {
+            setID = context.setID(UnsafeRawBufferPointer(rebasing: block[range]))
+        }
+        if summary.lastUpdateMs <= context.truncateLutMs(setID) {
+            report.truncated += 1
+            return
+        }
+        let digest = summary.digest.indexDigest
+        let blockSize = UInt64(options.writeBlockSizeBytes)
+        var flags: IndexRecord.Flags = []
+        if summary.isTombstone { flags.insert(.tombstone) }
+        if summary.hasKey { flags.insert(.keyStored) }
+        let candidate = IndexRecord(digest: digest, generation: summary.generation, lastUpdateTimeMs: summary.lastUpdateMs,
+                                    voidTimeSeconds: summary.voidTime, setID: setID, location: location, flags: flags)
+        let outcome: Int = try index.withRecord(digest) { current in
+            guard let c = current else {
+                current = candidate
+                return 0
+            }
+            let cSeq = sequences.get(device: Int(c.location.deviceIndex), block: Int(c.location.offsetBytes / blockSize))
+            let newer: Bool
+            if candidate.lastUpdateTimeMs != c.lastUpdateTimeMs {
+                newer = candidate.lastUpdateTimeMs > c.lastUpdateTimeMs
+            } else if candidate.generation != c.generation {
+                newer = candidate.generation > c.generation
+            } else if sequence != cSeq {
+                newer = sequence > cSeq
+            } else {
+                newer = location.offsetBytes > c.location.offsetBytes
+            }
+            if newer { current = candidate }
+            return newer ? 1 : 2
+        }
+        switch outcome {
+        case 0: report.unique += 1
+        case 1: report.replaced += 1
+        default: report.older += 1
+        }
+    }
+}

@@ -1,0 +1,371 @@
+import CairnIO
+import CairnIndex
+import Synchronization
+
+/// The devices of one namespace: opened, checked and marked in use at `open`, scanned by a cold
+/// start, written and read while running, and marked clean by `close`.
+///
+/// Lifecycle: `open` → (`coldStart` when `needsColdStart`) → `start` → append/read/… → `close`.
+/// Thread-safety: every method may be called from any thread once started.
+public final class NamespaceStorage: Sendable {
+    public let options: StorageOptions
+    public let devices: [StorageDevice]
+    public let instanceId: UInt64
+    public let geometry: DeviceGeometry
+    public let sequencer: BlockSequencer
+    /// What `open` found.
+    public let openReport: OpenReport
+    private let truncationTable: Mutex<TruncationTable>
+    private let started = Atomic<Bool>(false)
+    private let closed = Atomic<Bool>(false)
+
+    public struct OpenReport: Sendable {
+        /// Every device was zeroed: a new namespace instance was created.
+        public var fresh: Bool
+        /// Every previously used device was closed cleanly.
+        public var priorShutdownClean: Bool
+        /// One line per device that was not clean, for the log.
+        public var notCleanDevices: [String]
+        /// Devices initialised in this open (zeroed, or foreign with explicit initialisation).
+        public var initializedDevices: [String]
+        /// Header copies found damaged (the other copy was used), for the log.
+        public var damagedHeaderCopies: [String]
+        /// The shared-index identity and flags of the headers as found (for warm restart).
+        public var headers: [DeviceHeader]
+    }
+
+    private init(options: StorageOptions, devices: [StorageDevice], instanceId: UInt64, geometry: DeviceGeometry,
+                 highestSequence: UInt64, truncation: TruncationTable, report: OpenReport) {
+        self.options = options
+        self.devices = devices
+        self.instanceId = instanceId
+        self.geometry = geometry
+        sequencer = BlockSequencer(after: highestSequence)
+        truncationTable = Mutex(truncation)
+        openReport = report
+    }
+
+    /// Whether the devices hold data that must be scanned to rebuild the index.
+    public var needsColdStart: Bool { !openReport.fresh }
+
+    // MARK: - open
+
+    /// Opens every device, reads and checks its header, and marks every device "in use, not
+    /// clean" (durably, before any data write), so a crash from here on forces a cold start.
+    ///
+    /// Refuses, naming the device and the reason: a device of another namespace, another
+    /// namespace instance or another block size; a device at another position in the list; a
+    /// device with both header copies damaged; foreign data (unless `initializeForeignDevices`).
+    public static func open(_ options: StorageOptions) throws -> NamespaceStorage {
+        guard !options.devices.isEmpty, options.devices.count <= FormatLimits.deviceCountMax else {
+            throw StorageError.refused(path: options.namespaceName,
+                                       reason: "a namespace needs 1...\(FormatLimits.deviceCountMax) devices")
+        }
+        let geometry: DeviceGeometry
+        do { geometry = try DeviceGeometry(writeBlockSizeBytes: options.writeBlockSizeBytes) } catch {
+            throw StorageError.refused(path: options.namespaceName, reason: "\(error)")
+        }
+        struct Found {
+            let device: BlockDevice
+            let classification: DeviceClassification
+        }
+        var found: [Found] = []
+        for spec in options.devices {
+            let device: BlockDevice
+            do {
+                device = try BlockDevice.open(path: spec.path, options: .init(fileSizeBytes: spec.fileSizeBytes))
+            } catch {
+                throw StorageError.io(error)
+            }
+            guard options.writeBlockSizeBytes % device.alignmentBytes == 0 else {
+                throw StorageError.refused(path: spec.path, reason:
+                    "write-block-size \(options.writeBlockSizeBytes) is not a multiple of the device's alignment \(device.alignmentBytes)")
+            }
+            let blocks = geometry.blockCount(deviceSizeBytes: device.sizeBytes)
+            guard blocks >= 2 else {
+                throw StorageError.refused(path: spec.path, reason:
+                    "device of \(device.sizeBytes) bytes holds no data block of \(options.writeBlockSizeBytes) bytes after the header block")
+            }
+            let region = AlignedBuffer(countBytes: DeviceHeaderFormat.regionSizeBytes, alignmentBytes: device.alignmentBytes)
+            do { try device.readSync(into: region, at: 0) } catch { throw StorageError.io(error) }
+            let classification = region.withUnsafeBytes { DeviceHeaderFormat.classify(headerRegionUntrusted: $0) }
+            found.append(Found(device: device, classification: classification))
+        }
+
+        var report = OpenReport(fresh: true, priorShutdownClean: true, notCleanDevices: [], initializedDevices: [],
+                                damagedHeaderCopies: [], headers: [])
+        var instanceId: UInt64?
+        var highestSequence: UInt64 = 0
+        var truncation = TruncationTable()
+        var readings: [DeviceHeaderReading?] = []
+        for (position, f) in found.enumerated() {
+            let path = f.device.path
+            switch f.classification {
+            case .zeroed:
+                readings.append(nil)
+            case .foreign:
+                guard options.initializeForeignDevices else {
+                    throw StorageError.refused(path: path, reason: f.classification.refusalMessage(devicePath: path)
+                        ?? "not a Cairn device and not zeroed")
+                }
+                readings.append(nil)
+            case .damaged:
+                throw StorageError.refused(path: path, reason: f.classification.refusalMessage(devicePath: path)
+                    ?? "both header copies are damaged")
+            case .cairn(let reading):
+                let h = reading.header
+                if h.namespaceName != options.namespaceName {
+                    throw StorageError.refused(path: path, reason:
+                        "device belongs to namespace '\(h.namespaceName)', not '\(options.namespaceName)'")
+                }
+                if Int(h.writeBlockSizeBytes) != options.writeBlockSizeBytes {
+                    throw StorageError.refused(path: path, reason:
+                        "device was written with write-block-size \(h.writeBlockSizeBytes), config says \(options.writeBlockSizeBytes)")
+                }
+                if Int(h.deviceIndex) != position || Int(h.deviceCount) != options.devices.count {
+                    throw StorageError.refused(path: path, reason:
+                        "device was device \(h.deviceIndex) of \(h.deviceCount) in this namespace; config lists it as \(position) of \(options.devices.count) (device order or count changed)")
+                }
+                if let id = instanceId, id != h.namespaceInstanceId {
+                    throw StorageError.refused(path: path, reason:
+                        "device belongs to another instance of namespace '\(h.namespaceName)' (instance \(h.namespaceInstanceId), others \(id))")
+                }
+                instanceId = h.namespaceInstanceId
+                report.fresh = false
+                if !h.cleanShutdown {
+                    report.priorShutdownClean = false
+                    report.notCleanDevices.append("device \(path) prior shutdown not clean")
+                }
+                if reading.hasDamagedCopy {
+                    report.damagedHeaderCopies.append("\(path): one header copy damaged (\(reading.copyA); \(reading.copyB)); using the other")
+                }
+                highestSequence = max(highestSequence, h.highestBlockSequence)
+                if h.truncation.namespaceLutMs > truncation.namespaceLutMs || !h.truncation.sets.isEmpty {
+                    truncation = mergeTruncation(truncation, h.truncation)
+                }
+                report.headers.append(h)
+                readings.append(reading)
+            }
+        }
+        if report.fresh { report.priorShutdownClean = true }
+        let id = instanceId ?? newInstanceId()
+        var devices: [StorageDevice] = []
+        for (position, f) in found.enumerated() {
+            let header = DeviceHeader(
+                namespaceName: options.namespaceName, namespaceInstanceId: id, deviceIndex: UInt16(position),
+                deviceCount: UInt16(options.devices.count), writeBlockSizeBytes: UInt32(options.writeBlockSizeBytes),
+                partitionTreeSprigs: UInt32(options.partitionTreeSprigs), cleanShutdown: false,
+                highestBlockSequence: highestSequence, truncation: truncation,
+                sharedIndex: readings[position]?.header.sharedIndex)
+            let slot = readings[position]?.nextWriteSlot ?? .a
+            let generation = readings[position]?.nextWriteGeneration ?? 1
+            let blocks = Int(geometry.blockCount(deviceSizeBytes: f.device.sizeBytes))
+            let sd = StorageDevice(index: position, device: f.device, blockCount: blocks, header: header,
+                                   nextSlot: slot, nextGeneration: generation)
+            if readings[position] == nil {
+                // A fresh (or explicitly initialised) device: both copies are written, so no stale
+                // or foreign copy can ever win over the new header.
+                try sd.writeHeader { _ in }
+                try sd.writeHeader { _ in }
+                report.initializedDevices.append(f.device.path)
+            } else {
+                try sd.writeHeader { _ in }  // not clean from now on
+            }
+            devices.append(sd)
+        }
+        return NamespaceStorage(options: options, devices: devices, instanceId: id, geometry: geometry,
+                                highestSequence: highestSequence, truncation: truncation, report: report)
+    }
+
+    private static func newInstanceId() -> UInt64 {
+        var g = SystemRandomNumberGenerator()
+        var id: UInt64 = 0
+        while id == 0 { id = g.next() }
+        return id
+    }
+
+    private static func mergeTruncation(_ a: TruncationTable, _ b: TruncationTable) -> TruncationTable {
+        var merged = a
+        merged.namespaceLutMs = max(a.namespaceLutMs, b.namespaceLutMs)
+        for set in b.sets where set.lutMs > merged.truncateLutMs(forSet: set.setName) {
+            do { try merged.setLutMs(set.lutMs, forSet: set.setName) } catch {
+                preconditionFailure("truncation table read from a device no longer fits: \(error)")
+            }
+        }
+        return merged
+    }
+
+    // MARK: - running
+
+    /// Starts the writers and readers. `firstPristineBlock[i]` and `freeBlocks[i]` tell device i
+    /// where it may write (from a cold start or a rebuild); fresh devices start at block 1.
+    public func start(firstPristineBlocks: [UInt32]? = nil, freeBlocks: [[UInt32]]? = nil) {
+        precondition(!started.exchange(true, ordering: .acquiringAndReleasing), "storage started twice")
+        let instance = instanceId
+        let blockSize = options.writeBlockSizeBytes
+        for d in devices {
+            let config = DeviceWriter.Configuration(
+                writeBlockSizeBytes: blockSize, flushMaxMs: options.flushMaxMs, commitToDevice: options.commitToDevice,
+                queueDepth: options.writeQueueDepth, maxWriteCacheBytes: options.maxWriteCacheBytes)
+            let deviceIndex = UInt16(d.index)
+            let writer = DeviceWriter(
+                device: d.device, deviceIndex: d.index, configuration: config, sequencer: sequencer,
+                blockHeaderSizeBytes: BlockHeader.sizeBytes,
+                firstPristineBlock: firstPristineBlocks?[d.index] ?? DeviceGeometry.firstDataBlockIndex
+            ) { raw, sequence, block in
+                let header = BlockHeader(
+                    sequence: sequence, namespaceInstanceId: instance, blockIndex: block, deviceIndex: deviceIndex,
+                    writeBlockSizeBytes: UInt32(blockSize), usedBytes: UInt32(blockSize - BlockHeader.sizeBytes),
+                    recordCount: 0)
+                do { try header.encode(into: raw) } catch {
+                    preconditionFailure("block header built by the writer does not encode: \(error)")
+                }
+            }
+            if let free = freeBlocks?[d.index] { writer.addFreeBlocks(free) }
+            let reader = DeviceReader(device: d.device, queueDepth: options.readQueueDepth)
+            d.runtime.withLock { $0 = StorageDevice.Runtime(writer: writer, reader: reader) }
+            writer.start()
+            reader.start()
+        }
+    }
+
+    /// The device a digest's records are written to (digest bits not used by partition or sprig).
+    @inline(__always)
+    public func deviceIndex(for digest: Digest) -> Int {
+        let (_, w1, _) = digest.bigEndianWords
+        return Int(w1 % UInt64(devices.count))
+    }
+
+    /// Encodes `record` into the current buffer of `deviceIndex`; returns where it went and
+    /// counts its bytes live in that block.
+    public func append(_ record: StoredRecord, deviceIndex: Int) throws -> RecordLocation {
+        let maxSize = geometry.recordSizeBytesMax
+        let size: Int
+        do { size = try RecordFormat.encodedSize(of: record, recordSizeBytesMax: maxSize) } catch {
+            if case .recordTooLarge(let s, let m) = error { throw StorageError.recordTooBig(sizeBytes: s, maxBytes: m) }
+            throw error
+        }
+        let device = devices[deviceIndex]
+        let location = try device.writer.append(sizeBytes: size) { raw, sequence in
+            try RecordFormat.encode(record, blockSequence: sequence, into: raw, at: 0, recordSizeBytesMax: maxSize)
+        }
+        device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
+        return location
+    }
+
+    /// Releases the bytes of a record copy the index no longer points at.
+    public func release(_ location: RecordLocation) {
+        devices[Int(location.deviceIndex)].usage.remove(
+            block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: location.sizeBytes)
+    }
+
+    /// Calls `callback` once the record at `location` is durable (commit-to-device).
+    public func whenDurable(_ location: RecordLocation, _ callback: @escaping DeviceWriter.DurableCallback) {
+        devices[Int(location.deviceIndex)].writer.whenDurable(location, callback)
+    }
+
+    /// Waits until the record at `location` is durable.
+    public func waitDurable(_ location: RecordLocation) throws(StorageError) {
+        let box = ConditionLock<StorageError??>(nil)
+        whenDurable(location) { error in
+            box.withLock { $0 = .some(error) }
+            box.broadcast()
+        }
+        let outcome = box.withLock { r, waiter in
+            while r == nil { waiter.wait() }
+            return r!
+        }
+        if let error = outcome { throw error }
+    }
+
+    /// Reads and fully checks the record at `location`: CRC, format, and that it is the record
+    /// the index expects (digest). From memory when its block is still buffered.
+    public func read(_ location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
+        let device = devices[Int(location.deviceIndex)]
+        var bytes = [UInt8](repeating: 0, count: location.sizeBytes)
+        let inMemory = bytes.withUnsafeMutableBytes { device.writer.readFromMemory(location, into: $0) }
+        if !inMemory { bytes = try device.reader.readSync(location) }
+        return try decode(bytes, location: location, expecting: digest)
+    }
+
+    /// Asynchronous read: `callback` gets the checked record (on a reader thread, or inline
+    /// when the block is in memory).
+    public func read(_ location: RecordLocation, expecting digest: Digest,
+                     callback: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
+        let device = devices[Int(location.deviceIndex)]
+        var bytes = [UInt8](repeating: 0, count: location.sizeBytes)
+        if bytes.withUnsafeMutableBytes({ device.writer.readFromMemory(location, into: $0) }) {
+            callback(Result { () throws(StorageError) in try self.decode(bytes, location: location, expecting: digest) })
+            return
+        }
+        device.reader.read(location) { result in
+            switch result {
+            case .failure(let e): callback(.failure(e))
+            case .success(let raw):
+                callback(Result { () throws(StorageError) in try self.decode(raw, location: location, expecting: digest) })
+            }
+        }
+    }
+
+    private func decode(_ bytes: [UInt8], location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
+        let path = devices[Int(location.deviceIndex)].device.path
+        let decoded: DecodedRecord
+        do { decoded = try RecordFormat.decode(recordUntrusted: bytes) } catch {
+            throw .corruptRecord(location: location, path: path, reason: error.description)
+        }
+        guard decoded.sizeBytes == location.sizeBytes else {
+            throw .corruptRecord(location: location, path: path,
+                                 reason: "record is \(decoded.sizeBytes) bytes, index says \(location.sizeBytes)")
+        }
+        guard decoded.record.digest.indexDigest == digest else {
+            throw .corruptRecord(location: location, path: path,
+                                 reason: "digest \(decoded.record.digest) is not the expected \(digest)")
+        }
+        return decoded.record
+    }
+
+    // MARK: - truncation
+
+    public var truncation: TruncationTable { truncationTable.withLock { $0 } }
+
+    /// Records a truncation and writes it to every device's header durably before returning.
+    public func truncate(setName: String?, lutMs: UInt64) throws {
+        let table: TruncationTable = try truncationTable.withLock { t in
+            if let setName {
+                if lutMs > t.truncateLutMs(forSet: setName) { try t.setLutMs(lutMs, forSet: setName) }
+            } else {
+                t.namespaceLutMs = max(t.namespaceLutMs, lutMs)
+            }
+            return t
+        }
+        for d in devices { try d.writeHeader { $0.truncation = table } }
+    }
+
+    // MARK: - close
+
+    /// Flushes every buffer, waits for the devices, then writes both header copies' next slot
+    /// with the clean flag and the highest block sequence. With `clean: false` (tests simulating
+    /// a crash) the headers are left not clean.
+    public func close(clean: Bool = true, sharedIndex: SharedIndexIdentity? = nil) throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var firstError: (any Error)?
+        if started.load(ordering: .acquiring) {
+            for d in devices {
+                do { try d.writer.close() } catch { firstError = firstError ?? error }
+                d.reader.close()
+            }
+        }
+        if let firstError { throw firstError }
+        guard clean else { return }
+        let highest = sequencer.highest
+        let table = truncation
+        for d in devices {
+            try d.writeHeader { h in
+                h.cleanShutdown = true
+                h.highestBlockSequence = highest
+                h.truncation = table
+                h.sharedIndex = sharedIndex
+            }
+        }
+    }
+}
