@@ -1,0 +1,180 @@
+import CairnStorage
+
+/// Aerospike result codes the engine produces (PROTOCOL.md §7); the server sends them as they are.
+public enum EngineResult: UInt8, Sendable, Equatable {
+    case ok = 0
+    case serverError = 1
+    case keyNotFound = 2
+    case generationError = 3
+    case parameterError = 4
+    case keyExists = 5
+    case binExists = 6
+    case outOfSpace = 8
+    case binTypeError = 12
+    case recordTooBig = 13
+    case binNotFound = 17
+    case deviceOverload = 18
+    case keyMismatch = 19
+    case binNameTooLong = 21
+    case unsupportedFeature = 16
+}
+
+/// A refused or failed engine operation: the result code for the client, and a message for logs.
+public struct EngineError: Error, Sendable, Equatable, CustomStringConvertible {
+    public var result: EngineResult
+    public var message: String
+
+    public init(_ result: EngineResult, _ message: String) {
+        self.result = result
+        self.message = message
+    }
+
+    public var description: String { "\(result) (\(result.rawValue)): \(message)" }
+
+    static func from(_ error: any Error) -> EngineError {
+        if let e = error as? EngineError { return e }
+        if let s = error as? StorageError {
+            switch s {
+            case .deviceFull: return EngineError(.outOfSpace, s.description)
+            case .overloaded: return EngineError(.deviceOverload, s.description)
+            case .recordTooBig: return EngineError(.recordTooBig, s.description)
+            default: return EngineError(.serverError, s.description)
+            }
+        }
+        if let f = error as? FormatEncodingError {
+            switch f {
+            case .recordTooLarge: return EngineError(.recordTooBig, f.description)
+            case .badBinName: return EngineError(.binNameTooLong, f.description)
+            default: return EngineError(.parameterError, f.description)
+            }
+        }
+        return EngineError(.serverError, "\(error)")
+    }
+}
+
+/// What a write does when the record exists or not (Aerospike's record-exists action).
+public enum RecordExistsAction: Sendable, Equatable {
+    /// Create or merge bins into the existing record (default).
+    case update
+    /// Merge bins; the record must exist.
+    case updateOnly
+    /// Create or replace every bin.
+    case replace
+    /// Replace every bin; the record must exist.
+    case replaceOnly
+    /// Create; the record must not exist.
+    case createOnly
+}
+
+/// Generation check of a write.
+public enum GenerationPolicy: Sendable, Equatable {
+    case none
+    case expectEqual(UInt16)
+    case expectGreater(UInt16)
+}
+
+/// The TTL a write asks for (PROTOCOL.md §6.6).
+public enum TTLRequest: Sendable, Equatable {
+    /// 0 on the wire: the namespace's (or set's) default-ttl.
+    case namespaceDefault
+    /// -1: never expire.
+    case never
+    /// -2: keep the record's current void time.
+    case keepExisting
+    case seconds(UInt32)
+}
+
+/// Options of one write.
+public struct WriteOptions: Sendable, Equatable {
+    public var exists: RecordExistsAction
+    public var generation: GenerationPolicy
+    public var ttl: TTLRequest
+    /// Write a tombstone on delete (also forced by the namespace's force-durable-deletes).
+    public var durableDelete: Bool
+    /// Whether the user key sent with the request is stored.
+    public var storeKey: Bool
+
+    public init(exists: RecordExistsAction = .update, generation: GenerationPolicy = .none,
+                ttl: TTLRequest = .namespaceDefault, durableDelete: Bool = false, storeKey: Bool = false) {
+        self.exists = exists
+        self.generation = generation
+        self.ttl = ttl
+        self.durableDelete = durableDelete
+        self.storeKey = storeKey
+    }
+}
+
+/// One operation of an `operate` call, in request order.
+public enum BinOperation: Sendable, Equatable {
+    case read(String)
+    case readAll
+    /// Metadata only (generation, void time).
+    case readHeader
+    /// Write a bin (replace its value).
+    case write(StoredBin)
+    /// Delete a bin (a write of NIL).
+    case deleteBin(String)
+    case incrementInteger(String, Int64)
+    case incrementFloat(String, Double)
+    case append(String, ParticleType, [UInt8])
+    case prepend(String, ParticleType, [UInt8])
+    /// Reset the TTL and bump the generation.
+    case touch
+    /// Delete the whole record.
+    case deleteRecord
+
+    var isWrite: Bool {
+        switch self {
+        case .read, .readAll, .readHeader: return false
+        default: return true
+        }
+    }
+
+    var needsExistingBins: Bool {
+        switch self {
+        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend: return true
+        default: return false
+        }
+    }
+}
+
+/// A record as read by a client.
+public struct EngineRecord: Sendable, Equatable {
+    public var generation: UInt16
+    /// Seconds since 2010-01-01; 0 = never expires.
+    public var voidTime: UInt32
+    public var lastUpdateMs: UInt64
+    public var setName: String?
+    public var userKey: StoredKey?
+    public var bins: [StoredBin]
+}
+
+/// The outcome of `operate`: metadata after the operation and one entry per read result
+/// (`(name, bin)`; a missing bin has a nil value), in operation order.
+public struct OperateResult: Sendable, Equatable {
+    public var generation: UInt16
+    public var voidTime: UInt32
+    public var bins: [(String, StoredBin?)]
+
+    public static func == (a: OperateResult, b: OperateResult) -> Bool {
+        a.generation == b.generation && a.voidTime == b.voidTime && a.bins.count == b.bins.count
+            && zip(a.bins, b.bins).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+    }
+}
+
+/// Time since the Citrusleaf epoch (2010-01-01T00:00:00Z), the base of LUTs and void times.
+public enum CitrusleafTime {
+    public static let epochUnixSeconds: UInt64 = 1_262_304_000
+
+    /// The wall clock in ms since 2010-01-01.
+    public static func nowMs() -> UInt64 {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        let unixMs = UInt64(t.tv_sec) * 1000 + UInt64(t.tv_nsec) / 1_000_000
+        return unixMs - epochUnixSeconds * 1000
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,417 @@
+import CairnIndex
+import CairnStorage
+import Synchronization
+
+/// One namespace: the primary index over a set of devices, with Aerospike's record semantics
+/// (existence and generation policies, TTL and void time, bin operations, durable deletes,
+/// truncation).
+///
+/// Thread-safety: every public method may be called from any thread concurrently. A write
+/// reads the current record without locks, computes the new one, and commits it under the
+/// record's sprig lock only if the index still holds the record it read (else it retries), so
+/// no device I/O ever happens under an index lock.
+public final class Namespace: Sendable {
+    public let options: NamespaceOptions
+    public let index: PrimaryIndex
+    public let storage: NamespaceStorage
+    public let sets: SetRegistry
+    /// How the namespace came up.
+    public let startReport: StartReport
+    private let closed = Atomic<Bool>(false)
+
+    /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
+    static let commitAttemptsMax = 64
+
+    public struct StartReport: Sendable {
+        public enum Mode: String, Sendable { case fresh, cold }
+        public var mode: Mode
+        public var priorShutdownClean: Bool
+        public var notCleanDevices: [String]
+        public var coldStart: ColdStartReport?
+        public var seconds: Double
+    }
+
+    // MARK: - open and close
+
+    /// Opens the devices, rebuilds the index with a cold start when they hold data, and starts
+    /// the writers and readers.
+    public static func open(_ options: NamespaceOptions) throws -> Namespace {
+        let startNs = MonotonicClockShim.nowNs()
+        let storage = try NamespaceStorage.open(options.storage)
+        let index: PrimaryIndex
+        do {
+            index = try PrimaryIndex(configuration: IndexConfiguration(
+                sprigsPerPartition: options.storage.partitionTreeSprigs, entryCountMax: options.indexEntryCountMax))
+        } catch {
+            try storage.close(clean: false)
+            throw error
+        }
+        let sets = SetRegistry()
+        var report = StartReport(mode: .fresh, priorShutdownClean: storage.openReport.priorShutdownClean,
+                                 notCleanDevices: storage.openReport.notCleanDevices, coldStart: nil, seconds: 0)
+        if storage.needsColdStart {
+            report.mode = .cold
+            let truncation = storage.truncation
+            let setTruncations = Mutex<[UInt16: UInt64]>([:])
+            let context = ColdStartContext(
+                setID: { bytes in
+                    let name = String(decoding: bytes, as: UTF8.self)
+                    guard let id = sets.id(for: name) else { return 0 }
+                    return id
+                },
+                truncateLutMs: { id in
+                    if id == 0 { return truncation.namespaceLutMs }
+                    if let cached = setTruncations.withLock({ $0[id] }) { return cached }
+                    let lut = truncation.truncateLutMs(forSet: sets.name(for: id))
+                    setTruncations.withLock { $0[id] = lut }
+                    return lut
+                },
+                nowVoidTimeSeconds: UInt32(truncatingIfNeeded: options.clockMs() / 1000),
+                progressIntervalMs: options.progressIntervalMs, progress: options.onColdStartProgress)
+            let result: ColdStartResult
+            do { result = try storage.coldStart(into: index, context: context) } catch {
+                try storage.close(clean: false)
+                throw error
+            }
+            report.coldStart = result.report
+            storage.start(firstPristineBlocks: result.firstPristineBlocks, freeBlocks: result.freeBlocks)
+        } else {
+            storage.start()
+        }
+        report.seconds = Double(MonotonicClockShim.nowNs() - startNs) / 1e9
+        return Namespace(options: options, index: index, storage: storage, sets: sets, report: report)
+    }
+
+    private init(options: NamespaceOptions, index: PrimaryIndex, storage: NamespaceStorage, sets: SetRegistry,
+                 report: StartReport) {
+        self.options = options
+        self.index = index
+        self.storage = storage
+        self.sets = sets
+        startReport = report
+    }
+
+    /// Graceful close: flush every buffer, wait for the devices, mark the headers clean.
+    public func close() throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try storage.close(clean: true)
+    }
+
+    /// Stops without marking the devices clean (tests: the next open must cold start as after a
+    /// crash). Buffers are still flushed.
+    public func closeWithoutCleanShutdown() throws {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        try storage.close(clean: false)
+    }
+
+    // MARK: - time and visibility
+
+    @inline(__always) var nowMs: UInt64 { options.clockMs() }
+    @inline(__always) var nowVoidTime: UInt32 { UInt32(truncatingIfNeeded: options.clockMs() / 1000) }
+
+    /// The truncate LUT that applies to a record of `setID`.
+    func truncateLutMs(setID: UInt16) -> UInt64 {
+        storage.truncation.truncateLutMs(forSet: sets.name(for: setID))
+    }
+
+    /// Whether an index record is a live record a client can see.
+    func isVisible(_ r: IndexRecord, nowVoidTime: UInt32) -> Bool {
+        if r.isTombstone { return false }
+        if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= nowVoidTime { return false }
+        return r.lastUpdateTimeMs > truncateLutMs(setID: r.setID)
+    }
+
+    // MARK: - reads
+
+    /// The record of `digest` with the named bins (all bins when `binNames` is nil), or nil.
+    public func get(_ digest: Digest, binNames: [String]? = nil) throws(EngineError) -> EngineRecord? {
+        do {
+            for _ in 0..<Namespace.commitAttemptsMax {
+                guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else { return nil }
+                let stored: StoredRecord
+                do { stored = try storage.read(current.location, expecting: digest) } catch {
+                    if index.lookup(digest) != current { continue }  // moved meanwhile: read again
+                    throw error
+                }
+                var bins = stored.bins
+                if let names = binNames { bins = bins.filter { names.contains($0.name) } }
+                return EngineRecord(generation: current.generation, voidTime: current.voidTimeSeconds,
+                                    lastUpdateMs: current.lastUpdateTimeMs, setName: stored.setName,
+                                    userKey: stored.userKey, bins: bins)
+            }
+            throw EngineError(.serverError, "record \(digest) kept moving while being read")
+        } catch {
+            throw EngineError.from(error)
+        }
+    }
+
+    /// Generation and void time of a visible record, or nil (reads no record data).
+    public func exists(_ digest: Digest) -> (generation: UInt16, voidTime: UInt32)? {
+        guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else { return nil }
+        return (current.generation, current.voidTimeSeconds)
+    }
+
+    // MARK: - writes
+
+    /// Writes `bins` (a bin with `nil` bytes deletes it) with `options`; returns the new
+    /// generation and void time.
+    @discardableResult
+    public func put(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil, bins: [StoredBin],
+                    options writeOptions: WriteOptions = WriteOptions()) throws(EngineError) -> OperateResult {
+        try operate(digest, setName: setName, userKey: userKey, operations: bins.map { .write($0) }, options: writeOptions)
+    }
+
+    /// Resets the TTL and bumps the generation of an existing record.
+    @discardableResult
+    public func touch(_ digest: Digest, options writeOptions: WriteOptions = WriteOptions()) throws(EngineError) -> OperateResult {
+        var o = writeOptions
+        o.exists = .updateOnly
+        return try operate(digest, operations: [.touch], options: o)
+    }
+
+    /// Deletes a record: a tombstone when durable (or forced by the namespace), else the index
+    /// entry only. Throws `keyNotFound` when there is no visible record.
+    public func delete(_ digest: Digest, options writeOptions: WriteOptions = WriteOptions()) throws(EngineError) {
+        _ = try operate(digest, operations: [.deleteRecord], options: writeOptions)
+    }
+
+    /// Runs `operations` on one record atomically, in order (Aerospike's operate).
+    public func operate(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
+                        operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions()) throws(EngineError) -> OperateResult {
+        guard !operations.isEmpty else { throw EngineError(.parameterError, "no operations") }
+        do {
+            if !operations.contains(where: \.isWrite) { return try readOnly(digest, operations: operations) }
+            for _ in 0..<Namespace.commitAttemptsMax {
+                if let result = try attemptWrite(digest, setName: setName, userKey: userKey, operations: operations,
+                                                 options: writeOptions) {
+                    return result
+                }
+            }
+            throw EngineError(.serverError, "record \(digest) is being written too often to commit (contention)")
+        } catch {
+            throw EngineError.from(error)
+        }
+    }
+
+    private func readOnly(_ digest: Digest, operations: [BinOperation]) throws -> OperateResult {
+        let needBins = operations.contains(where: \.needsExistingBins)
+        if !needBins {
+            guard let e = exists(digest) else { throw EngineError(.keyNotFound, "no record \(digest)") }
+            return OperateResult(generation: e.generation, voidTime: e.voidTime, bins: [])
+        }
+        guard let record = try get(digest) else { throw EngineError(.keyNotFound, "no record \(digest)") }
+        var results: [(String, StoredBin?)] = []
+        for op in operations {
+            switch op {
+            case .read(let name): results.append((name, record.bins.first { $0.name == name }))
+            case .readAll: for b in record.bins { results.append((b.name, b)) }
+            default: break
+            }
+        }
+        return OperateResult(generation: record.generation, voidTime: record.voidTime, bins: results)
+    }
+
+    /// One optimistic attempt: nil when the record changed under us (retry).
+    private func attemptWrite(_ digest: Digest, setName: String?, userKey: StoredKey?, operations: [BinOperation],
+                              options o: WriteOptions) throws -> OperateResult? {
+        let now = nowMs
+        let nowVT = UInt32(truncatingIfNeeded: now / 1000)
+        let current = index.lookup(digest)
+        let visible = current.flatMap { isVisible($0, nowVoidTime: nowVT) ? $0 : nil }
+
+        // Existence and generation policies.
+        switch o.exists {
+        case .updateOnly, .replaceOnly:
+            if visible == nil { throw EngineError(.keyNotFound, "record \(digest) does not exist") }
+        case .createOnly:
+            if visible != nil { throw EngineError(.keyExists, "record \(digest) already exists") }
+        case .update, .replace:
+            break
+        }
+        let generation = visible?.generation ?? 0
+        switch o.generation {
+        case .none: break
+        case .expectEqual(let g):
+            if generation != g { throw EngineError(.generationError, "generation is \(generation), expected \(g)") }
+        case .expectGreater(let g):
+            if g <= generation { throw EngineError(.generationError, "generation \(g) is not above \(generation)") }
+        }
+
+        // The existing record, when the operations or the policy need its bins or key.
+        let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
+        var existing: StoredRecord?
+        if let visible, !replaces || operations.contains(where: \.needsExistingBins) || userKey != nil {
+            do { existing = try storage.read(visible.location, expecting: digest) } catch {
+                if index.lookup(digest) != current { return nil }
+                throw error
+            }
+        }
+        if let key = userKey, let storedKey = existing?.userKey, storedKey != key {
+            throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
+        }
+
+        // Apply the operations.
+        var bins: [StoredBin] = replaces ? [] : (existing?.bins ?? [])
+        var results: [(String, StoredBin?)] = []
+        var deleteRecord = false
+        var touched = false
+        for op in operations {
+            switch op {
+            case .read(let name):
+                results.append((name, (existing?.bins ?? []).first { $0.name == name }))
+            case .readAll:
+                for b in bins { results.append((b.name, b)) }
+            case .readHeader:
+                break
+            case .write(let bin):
+                try BinMath.checkName(bin.name)
+                BinMath.set(&bins, bin)
+            case .deleteBin(let name):
+                bins.removeAll { $0.name == name }
+            case .incrementInteger(let name, let delta):
+                try BinMath.increment(&bins, name: name, by: delta)
+            case .incrementFloat(let name, let delta):
+                try BinMath.increment(&bins, name: name, by: delta)
+            case .append(let name, let type, let bytes):
+                try BinMath.concatenate(&bins, name: name, type: type, bytes: bytes, prepend: false)
+            case .prepend(let name, let type, let bytes):
+                try BinMath.concatenate(&bins, name: name, type: type, bytes: bytes, prepend: true)
+            case .touch:
+                touched = true
+            case .deleteRecord:
+                deleteRecord = true
+                bins.removeAll()
+            }
+        }
+        if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }
+        if bins.isEmpty {
+            // A write that leaves no bins deletes the record (Aerospike semantics).
+            guard let visible else {
+                if deleteRecord { throw EngineError(.keyNotFound, "no record \(digest) to delete") }
+                throw EngineError(.keyNotFound, "record \(digest) does not exist and the write leaves no bins")
+            }
+            let durable = o.durableDelete || options.forceDurableDeletes
+            return try commitDelete(digest, current: current!, visible: visible, durable: durable, now: now,
+                                    setName: existing?.setName ?? setName, userKey: existing?.userKey)
+                ? OperateResult(generation: 0, voidTime: 0, bins: results) : nil
+        }
+
+        // Metadata of the new copy. The LUT only grows per digest, and stays above any
+        // truncation, so resolution and truncation never mistake a new write for an old one.
+        var newGeneration = generation &+ 1
+        if newGeneration == 0 { newGeneration = 1 }
+        let effectiveSet = setName ?? existing?.setName
+        let setID: UInt16
+        if let effectiveSet {
+            guard let id = sets.id(for: effectiveSet) else {
+                throw EngineError(.parameterError, "too many sets (\(SetRegistry.setCountMax) at most)")
+            }
+            setID = id
+        } else {
+            setID = 0
+        }
+        var lut = max(now, truncateLutMs(setID: setID) + 1)
+        if let current { lut = max(lut, current.lastUpdateTimeMs + 1) }
+        let voidTime: UInt32
+        switch o.ttl {
+        case .never: voidTime = 0
+        case .seconds(let s): voidTime = nowVT &+ s
+        case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT)
+        case .namespaceDefault: voidTime = defaultVoidTime(nowVT)
+        }
+        let key = (o.storeKey ? userKey : nil) ?? existing?.userKey
+        let record = StoredRecord(digest: RecordDigest(digest), lastUpdateMs: lut, generation: newGeneration,
+                                  voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins)
+        guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return nil }
+        if options.storage.commitToDevice { try storage.waitDurable(location) }
+        // Reads after writes in the same call see the new values (Aerospike's operate order).
+        let finalResults = results.map { r -> (String, StoredBin?) in r }
+        return OperateResult(generation: newGeneration, voidTime: voidTime, bins: finalResults)
+    }
+
+    private func defaultVoidTime(_ nowVT: UInt32) -> UInt32 {
+        options.defaultTTLSeconds == 0 ? 0 : nowVT &+ options.defaultTTLSeconds
+    }
+
+    /// Appends `record` and points the index at it, if the index still holds `expected`.
+    private func commit(_ record: StoredRecord, digest: Digest, expected: IndexRecord?, setID: UInt16) throws -> RecordLocation? {
+        let device = storage.deviceIndex(for: digest)
+        return try index.withRecord(digest) { entry -> RecordLocation? in
+            guard entry == expected else { return nil }
+            let location = try storage.append(record, deviceIndex: device)
+            var flags: IndexRecord.Flags = []
+            if record.isTombstone { flags.insert(.tombstone) }
+            if record.userKey != nil { flags.insert(.keyStored) }
+            entry = IndexRecord(digest: digest, generation: record.generation, lastUpdateTimeMs: record.lastUpdateMs,
+                                voidTimeSeconds: record.voidTime, setID: setID, location: location, flags: flags)
+            if let old = expected { storage.release(old.location) }
+            return location
+        }
+    }
+
+    /// Deletes: a tombstone (durable) or just the index entry. False when the record changed.
+    private func commitDelete(_ digest: Digest, current: IndexRecord, visible: IndexRecord, durable: Bool, now: UInt64,
+                              setName: String?, userKey: StoredKey?) throws -> Bool {
+        if durable {
+            var generation = visible.generation &+ 1
+            if generation == 0 { generation = 1 }
+            let lut = max(now, current.lastUpdateTimeMs + 1, truncateLutMs(setID: visible.setID) + 1)
+            let tombstone = StoredRecord.tombstone(digest: RecordDigest(digest), lastUpdateMs: lut, generation: generation,
+                                                   setName: setName, userKey: userKey)
+            guard let location = try commit(tombstone, digest: digest, expected: current, setID: visible.setID) else {
+                return false
+            }
+            if options.storage.commitToDevice { try storage.waitDurable(location) }
+            return true
+        }
+        return try index.withRecord(digest) { entry -> Bool in
+            guard entry == current else { return false }
+            entry = nil
+            storage.release(current.location)
+            return true
+        }
+    }
+
+    // MARK: - truncation
+
+    /// Truncates the namespace (set nil) or one set: records last updated at or before `lutMs`
+    /// (default: now) disappear. Durable on every device before this returns; honoured by
+    /// reads at once and by every restart. Index entries are then removed.
+    public func truncate(setName: String?, lutMs: UInt64? = nil) throws(EngineError) {
+        let lut = lutMs ?? nowMs
+        do { try storage.truncate(setName: setName, lutMs: lut) } catch { throw EngineError.from(error) }
+        let setID = setName.flatMap { sets.existingID(for: $0) }
+        if setName != nil && setID == nil { return }
+        var doomed: [IndexRecord] = []
+        index.forEachRecord { r in
+            if (setID == nil || r.setID == setID) && r.lastUpdateTimeMs <= lut { doomed.append(r) }
+        }
+        do {
+            for r in doomed {
+                try index.withRecord(r.digest) { entry in
+                    guard entry == r else { return }
+                    entry = nil
+                    storage.release(r.location)
+                }
+            }
+        } catch {
+            throw EngineError.from(error)
+        }
+    }
+
+    // MARK: - statistics
+
+    public struct Statistics: Sendable {
+        public var objects: Int
+        public var tombstones: Int
+        public var liveBytes: UInt64
+        public var deviceTotalBytes: UInt64
+    }
+
+    public var statistics: Statistics {
+        let tombstones = index.tombstoneCount
+        return Statistics(objects: index.entryCount - tombstones, tombstones: tombstones,
+                          liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
+                          deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes })
+    }
+}

@@ -1,0 +1,38 @@
+import CairnEngine
+import CairnIndex
+import CairnStorage
+import CairnTesting
+import Testing
+
+@Suite struct NamespaceBasicTests {
+    @Test func putGetDeleteAndColdStart() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.file("ns.dat")
+        do {
+            let ns = try Namespace.open(namespaceOptions([path]))
+            #expect(ns.startReport.mode == .fresh)
+            let d = testDigest(1)
+            let r1 = try ns.put(d, setName: "users", bins: [intBin("a", 7), stringBin("s", "hello")])
+            #expect(r1.generation == 1)
+            let got = try #require(try ns.get(d))
+            #expect(got.generation == 1)
+            #expect(got.bins == [intBin("a", 7), stringBin("s", "hello")])
+            #expect(got.setName == "users")
+            let r2 = try ns.operate(d, operations: [.incrementInteger("a", 5), .append("s", .string, Array(" world".utf8)), .read("a"), .read("s")])
+            #expect(r2.generation == 2)
+            #expect(try ns.get(d)?.bins == [intBin("a", 12), stringBin("s", "hello world")])
+            try ns.delete(testDigest(1), options: WriteOptions(durableDelete: true))
+            #expect(try ns.get(d) == nil)
+            for i in 2..<1000 { try ns.put(testDigest(i), bins: [intBin("i", Int64(i))]) }
+            try ns.close()
+        }
+        let ns = try Namespace.open(namespaceOptions([path]))
+        #expect(ns.startReport.mode == .cold)
+        #expect(ns.startReport.priorShutdownClean)
+        let report = try #require(ns.startReport.coldStart)
+        print("cold start: \(report)")
+        #expect(try ns.get(testDigest(1)) == nil)
+        for i in 2..<1000 { #expect(try ns.get(testDigest(i))?.bins == [intBin("i", Int64(i))]) }
+        try ns.close()
+    }
+}
