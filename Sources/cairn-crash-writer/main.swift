@@ -1,0 +1,91 @@
+// cairn-crash-writer: a child process for crash tests. Opens a namespace over the given files
+// (commit-to-device unless --no-commit), writes and durably deletes keys from several threads,
+// and prints one line per acknowledged operation on stdout (line-buffered), until killed:
+//
+//   put <key> <value>      the write of <value> to key <key> was acknowledged
+//   del <key>              the durable delete of <key> was acknowledged
+//
+// Usage: cairn-crash-writer [--no-commit] [--threads N] [--keys N] FILE...
+import CairnEngine
+import CairnIndex
+import CairnStorage
+import Foundation
+
+struct Options {
+    var commit = true
+    var threads = 4
+    var keys = 2000
+    var files: [String] = []
+}
+
+func parseOptions() -> Options {
+    var o = Options()
+    var args = Array(CommandLine.arguments.dropFirst())
+    while let a = args.first {
+        args.removeFirst()
+        switch a {
+        case "--no-commit": o.commit = false
+        case "--threads": o.threads = Int(args.removeFirst()) ?? 4
+        case "--keys": o.keys = Int(args.removeFirst()) ?? 2000
+        default: o.files.append(a)
+        }
+    }
+    return o
+}
+
+let options = parseOptions()
+let keys = options.keys
+let outputLock = NSLock()
+
+/// One line straight to fd 1 (no stdio buffer), so every acknowledged operation is visible to
+/// the parent before the next one starts.
+func emit(_ line: String) {
+    outputLock.lock()
+    defer { outputLock.unlock() }
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+func digest(_ key: Int) -> Digest {
+    var bytes = [UInt8](repeating: 0, count: 20)
+    var x = UInt64(key) &* 0x9E37_79B9_7F4A_7C15
+    for i in 0..<20 {
+        x ^= x >> 29; x = x &* 0xBF58_476D_1CE4_E5B9
+        bytes[i] = UInt8(truncatingIfNeeded: x >> 24)
+    }
+    return Digest(bytes: bytes)!
+}
+
+let storage = StorageOptions(namespaceName: "test", devices: options.files.map { .init(path: $0, fileSizeBytes: 64 << 20) },
+                             writeBlockSizeBytes: 128 << 10, partitionTreeSprigs: 16, flushMaxMs: 100, commitToDevice: options.commit)
+let ns: Namespace
+do { ns = try Namespace.open(NamespaceOptions(storage: storage, indexEntryCountMax: 1 << 20)) } catch {
+    FileHandle.standardError.write(Data("open failed: \(error)\n".utf8))
+    exit(1)
+}
+emit("ready \(ns.startReport.mode.rawValue)")
+for t in 0..<options.threads {
+    Thread {
+        var rng = SystemRandomNumberGenerator()
+        var value = Int64(t) << 40
+        while true {
+            let key = Int.random(in: 0..<keys, using: &rng)
+            value += 1
+            do {
+                if Int.random(in: 0..<10, using: &rng) == 0 {
+                    try ns.delete(digest(key), options: WriteOptions(durableDelete: true))
+                    emit("del \(key)")
+                } else {
+                    let bin = StoredBin(name: "v", particleType: .integer,
+                                        bytes: (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: value) >> (56 - 8 * $0)) })
+                    try ns.put(digest(key), bins: [bin, StoredBin(name: "pad", particleType: .blob, bytes: [UInt8](repeating: 7, count: Int(value % 300)))])
+                    emit("put \(key) \(value)")
+                }
+            } catch let e as EngineError where e.result == .keyNotFound {
+                continue
+            } catch {
+                emit("error \(error)")
+            }
+        }
+    }.start()
+}
+while true { sleep(60) }
