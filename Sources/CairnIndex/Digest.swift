@@ -53,13 +53,10 @@ public struct Digest: Sendable, Hashable, Comparable {
 
     public init?(bytes: UnsafeRawBufferPointer) {
         guard bytes.count == Digest.byteCount else { return nil }
-        var word0: UInt64 = 0
-        var word1: UInt64 = 0
-        var word2: UInt32 = 0
-        for index in 0..<8 { word0 = word0 << 8 | UInt64(bytes[index]) }
-        for index in 8..<16 { word1 = word1 << 8 | UInt64(bytes[index]) }
-        for index in 16..<20 { word2 = word2 << 8 | UInt32(bytes[index]) }
-        self.init(word0: word0, word1: word1, word2: word2)
+        self.init(
+            word0: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+            word1: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
+            word2: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
     }
 
     /// A digest from a collection of exactly 20 bytes; `nil` for any other length.

@@ -122,15 +122,14 @@ extension PrimaryIndex {
         sumOverSprigs(of: partition) { Int($0.tombstoneCount) }
     }
 
-    /// Arena usage: `entryCapacity` = `entryCountMax`; `handlesUsed` = entries ever handed out
-    /// (live or free); `stageCount` = stages mapped; `globalFreeCount` = free entries in the
-    /// global tier (stripe caches hold a few more).
-    public var arenaStatistics: (entryCapacity: Int, handlesUsed: Int, stageCount: Int, globalFreeCount: Int) {
+    /// How much of the arena is in use.
+    public var arenaStatistics: ArenaStatistics {
         let statistics = arena.statistics
-        return (
-            configuration.entryCountMax, Int(statistics.nextUnusedHandle - 1), statistics.stageCount,
-            Int(statistics.globalFreeCount)
-        )
+        return ArenaStatistics(
+            entryCapacity: configuration.entryCountMax,
+            handlesUsed: Int(statistics.nextUnusedHandle - 1),
+            stageCount: statistics.stageCount,
+            globalFreeCount: Int(statistics.globalFreeCount))
     }
 
     private func sumOverSprigs(of partition: Int, _ value: (SprigSlot) -> Int) -> Int {
@@ -142,4 +141,16 @@ extension PrimaryIndex {
         }
         return total
     }
+}
+
+/// A snapshot of arena usage.
+public struct ArenaStatistics: Sendable, Equatable {
+    /// `entryCountMax`: the most entries the arena hands out.
+    public var entryCapacity: Int
+    /// Entries ever handed out (live, or free for reuse); never more than `entryCapacity`.
+    public var handlesUsed: Int
+    /// Stages mapped.
+    public var stageCount: Int
+    /// Free entries in the global tier (each lock stripe caches a few more).
+    public var globalFreeCount: Int
 }

@@ -68,6 +68,7 @@ public final class PrimaryIndex: Sendable {
     /// Creates an empty index with a chosen treap seed (tests use it to replay a shape).
     convenience init(configuration: IndexConfiguration, backing: IndexBacking, prioritySeed: UInt64) throws(IndexError) {
         try configuration.validate()
+        try backing.validate()
         var generator = SystemRandomNumberGenerator()
         let instanceID: UInt64 = generator.next()
         if let headerPath = backing.headerPath, MemoryRegion.fileExists(path: headerPath) {
@@ -124,6 +125,7 @@ public final class PrimaryIndex: Sendable {
     ) throws(IndexError) -> PrimaryIndex {
         try configuration.validate()
         let backing = IndexBacking.sharedFiles(directory: directory, name: name)
+        try backing.validate()
         guard let headerPath = backing.headerPath, let sprigTablePath = backing.sprigTablePath else {
             preconditionFailure("shared files have paths")
         }
@@ -240,6 +242,7 @@ public final class PrimaryIndex: Sendable {
     @discardableResult
     public static func removeSharedFiles(directory: String, name: String) throws(IndexError) -> Int {
         let backing = IndexBacking.sharedFiles(directory: directory, name: name)
+        try backing.validate()
         var removedCount = 0
         for path in [backing.headerPath, backing.sprigTablePath].compactMap({ $0 }) {
             if try MemoryRegion.remove(path: path) { removedCount += 1 }
@@ -259,12 +262,14 @@ public final class PrimaryIndex: Sendable {
     }
 
     private static func removeFilesBestEffort(directory: String, name: String) {
-        do {
-            try removeSharedFiles(directory: directory, name: name)
-        } catch {
-            // Cleanup after a failed create: the create error is what the caller needs; a leftover
-            // file is refused by the next create (O_EXCL) with its own clear error.
-            return
+        // Cleanup after a failed create: the create error is what the caller needs, so unlink
+        // results are not reported; a leftover file is refused by the next create with its own error.
+        let backing = IndexBacking.sharedFiles(directory: directory, name: name)
+        for path in [backing.headerPath, backing.sprigTablePath].compactMap({ $0 }) {
+            _ = unlink(path)
+        }
+        for stage in 0..<IndexConfiguration.stageCountLimit {
+            guard let path = backing.stagePath(stage), unlink(path) == 0 else { break }
         }
     }
 

@@ -3,6 +3,9 @@ import Testing
 
 @testable import CairnIndex
 
+/// Thread-safety checks against a model. (ThreadSanitizer cannot check this module on Linux:
+/// `Synchronization.Mutex`'s futex path is not instrumented, so TSan reports every access it
+/// guards as a race — it does the same for a four-line Mutex counter.)
 @Suite struct ConcurrencyTests {
     /// What one thread did, reported after it finished.
     struct ThreadLog: Sendable {

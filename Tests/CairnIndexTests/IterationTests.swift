@@ -148,4 +148,36 @@ import Testing
         for range in ranges { index.forEachRecord(partitions: range) { _ in union += 1 } }
         #expect(union == all.count)
     }
+
+    @Test func extremeDigestsSortFirstAndLast() throws {
+        let index = try makeTestIndex(sprigsPerPartition: 4096)
+        let low = try #require(Digest(hex: "00f0" + String(repeating: "00", count: 18)))  // partition 0, sprig 0xF00
+        let high = try #require(Digest(hex: "ff0f" + String(repeating: "ff", count: 18)))  // partition 4095, sprig 0x0FF
+        let lowest = try #require(Digest(hex: String(repeating: "00", count: 20)))
+        let highest = try #require(Digest(hex: String(repeating: "ff", count: 20)))
+        for digest in [low, high, lowest, highest] { try index.insertOrReplace(sampleRecord(digest, value: 1)) }
+        #expect(lowest.partitionID == 0 && highest.partitionID == 4095)
+        var partition0: [Digest] = []
+        index.forEach(partition: 0) { record in
+            partition0.append(record.digest)
+            return true
+        }
+        #expect(partition0 == [lowest, low])
+        var partition4095: [Digest] = []
+        index.forEach(partition: 4095, after: high) { record in
+            partition4095.append(record.digest)
+            return true
+        }
+        #expect(partition4095 == [highest])
+        #expect(index.entryCount(partition: 4095) == 2)
+        _ = try index.checkInvariants()
+    }
+
+    @Test func resumingWithADigestOfAnotherPartitionTraps() async {
+        await #expect(processExitsWith: .failure) {
+            let index = try makeTestIndex()
+            var generator = SplitMix64(seed: 12)
+            index.forEach(partition: 1, after: Digest.random(partition: 2, using: &generator)) { _ in true }
+        }
+    }
 }

@@ -149,6 +149,21 @@ import Darwin
         #expect(!PrimaryIndex.sharedFilesExist(directory: directory, name: name))
     }
 
+    @Test func badSharedFileNamesAreRefused() {
+        for name in ["", "../etc", "a/b", ".hidden", String(repeating: "x", count: 65), "sp ace"] {
+            #expect(throws: IndexError.self, "\(name)") {
+                _ = try PrimaryIndex(
+                    configuration: IndexConfiguration(), backing: .sharedFiles(directory: "/tmp", name: name))
+            }
+            #expect(throws: IndexError.self, "\(name)") {
+                _ = try PrimaryIndex.attach(configuration: IndexConfiguration(), directory: "/tmp", name: name)
+            }
+        }
+        #expect(throws: IndexError.self) {
+            _ = try PrimaryIndex(configuration: IndexConfiguration(), backing: .sharedFiles(directory: "", name: "x"))
+        }
+    }
+
     @Test func attachOfAbsentOrForeignFilesIsAClearError() throws {
         let directory = SharedFilesTests.directory
         let name = SharedFilesTests.uniqueName("foreign")
