@@ -15,11 +15,25 @@ let package = Package(
     platforms: [.macOS(.v15)],
     dependencies: [
         .package(name: "Cairn", path: ".."),
+        .package(url: "https://github.com/google/swift-benchmark", from: "0.1.2"),
     ],
     targets: [
         .executableTarget(
             name: "cairn-bench-io",
             dependencies: [.product(name: "CairnIO", package: "Cairn")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Micro benchmarks of the storage hot paths: record format, block scan, primary index
+        // (hack/bench-micro).
+        .executableTarget(
+            name: "cairn-bench-micro",
+            dependencies: [
+                .product(name: "CairnStorage", package: "Cairn"),
+                .product(name: "CairnIndex", package: "Cairn"),
+                .product(name: "CairnIO", package: "Cairn"),
+                .product(name: "CairnTesting", package: "Cairn"),
+                .product(name: "Benchmark", package: "swift-benchmark"),
+            ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
     ]
