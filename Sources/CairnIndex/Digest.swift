@@ -39,7 +39,6 @@ public struct Digest: Sendable, Hashable, Comparable {
         self.word2 = word2
     }
 
-    /// A digest from exactly 20 bytes; `nil` for any other length.
     /// A digest from its three words, each holding its bytes in big-endian order (bytes 0..<8,
     /// 8..<16, 16..<20). Conversion from other 20-byte digest types without a byte loop.
     @inline(__always)
@@ -51,6 +50,7 @@ public struct Digest: Sendable, Hashable, Comparable {
     @inline(__always)
     public var bigEndianWords: (UInt64, UInt64, UInt32) { (word0, word1, word2) }
 
+    /// A digest from exactly 20 bytes; `nil` for any other length.
     public init?(bytes: UnsafeRawBufferPointer) {
         guard bytes.count == Digest.byteCount else { return nil }
         self.init(

@@ -1,6 +1,8 @@
 // cairn-crash-writer: a child process for crash tests. Opens a namespace over the given files
 // (commit-to-device unless --no-commit), writes and durably deletes keys from several threads,
-// and prints one line per acknowledged operation on stdout (line-buffered), until killed:
+// and prints one line per acknowledged operation on stdout (unbuffered), until killed. Thread t
+// only writes keys k with k % threads == t, so per key the order of the lines is the order of
+// the commits, and values (t << 40 | counter) only grow per key:
 //
 //   put <key> <value>      the write of <value> to key <key> was acknowledged
 //   del <key>              the durable delete of <key> was acknowledged
@@ -68,7 +70,7 @@ for t in 0..<options.threads {
         var rng = SystemRandomNumberGenerator()
         var value = Int64(t) << 40
         while true {
-            let key = Int.random(in: 0..<keys, using: &rng)
+            let key = Int.random(in: 0..<(keys / options.threads), using: &rng) * options.threads + t
             value += 1
             do {
                 if Int.random(in: 0..<10, using: &rng) == 0 {

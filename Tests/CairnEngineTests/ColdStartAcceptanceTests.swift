@@ -165,18 +165,20 @@ enum BinBytes {
             #expect(!lines.contains { $0.hasPrefix("error") }, "writer errors: \(lines.filter { $0.hasPrefix("error") }.prefix(3))")
             acks.append(contentsOf: lines.dropFirst())
         }
-        // Per key, the last acknowledged operation (each key is written by one thread at a time? no:
-        // any thread may write any key, so compare values: puts carry thread<<40 | counter).
+        // Each key is written by one writer thread, so per key the ack lines are in commit order
+        // and put values only grow. After the crash a key must show its last acknowledged state,
+        // or a later (unacknowledged) write of the same thread: never an older one, never a
+        // resurrection of an acknowledged delete by an older value.
         var lastPut: [Int: Int64] = [:]
-        var deletedAfterLastPut: [Int: Bool] = [:]
+        var lastWasDelete: [Int: Bool] = [:]
         for line in acks {
             let parts = line.split(separator: " ")
             guard parts.count >= 2, let key = Int(parts[1]) else { continue }
-            if parts[0] == "put", let v = Int64(parts[2]) {
+            if parts[0] == "put", parts.count == 3, let v = Int64(parts[2]) {
                 lastPut[key] = v
-                deletedAfterLastPut[key] = false
+                lastWasDelete[key] = false
             } else if parts[0] == "del" {
-                deletedAfterLastPut[key] = true
+                lastWasDelete[key] = true
             }
         }
         let options = namespaceOptions(paths, fileSizeBytes: 64 << 20, blockSize: 128 << 10)
@@ -184,12 +186,19 @@ enum BinBytes {
         #expect(!ns.startReport.priorShutdownClean)
         print("round \(round): \(acks.count) acknowledged operations; cold start: \(ns.startReport.coldStart!)")
         var lost: [String] = []
-        for (key, value) in lastPut where deletedAfterLastPut[key] == false {
-            guard let got = try ns.get(crashDigest(key)) else { lost.append("key \(key) (put \(value)) missing"); continue }
-            let stored = got.bins.first { $0.name == "v" }.map { Int64(bitPattern: $0.bytes.reduce(0) { $0 << 8 | UInt64($1) }) }
-            // A later unacknowledged write (any thread) may have landed; it must be a value the writer made.
-            if stored == nil { lost.append("key \(key) has no value bin") }
+        var resurrected: [String] = []
+        for (key, wasDelete) in lastWasDelete {
+            let got = try ns.get(crashDigest(key))
+            let stored = got?.bins.first { $0.name == "v" }.map { Int64(bitPattern: $0.bytes.reduce(0) { $0 << 8 | UInt64($1) }) }
+            let acked = lastPut[key] ?? Int64.min
+            if wasDelete {
+                if let stored, stored <= acked { resurrected.append("key \(key): deleted after \(acked), found \(stored)") }
+            } else {
+                guard let stored else { lost.append("key \(key) (put \(acked)) missing"); continue }
+                if stored < acked { lost.append("key \(key): acknowledged \(acked), found older \(stored)") }
+            }
         }
+        #expect(resurrected.isEmpty, "\(resurrected.count) acknowledged durable deletes came back: \(resurrected.prefix(5))")
         #expect(lost.isEmpty, "\(lost.count) acknowledged writes lost: \(lost.prefix(5))")
         try ns.close()
     }
