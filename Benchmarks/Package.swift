@@ -23,6 +23,16 @@ let package = Package(
             dependencies: [.product(name: "CairnIO", package: "Cairn")],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Fills a device through the engine, then times a cold start (hack/bench-coldstart).
+        .executableTarget(
+            name: "cairn-bench-coldstart",
+            dependencies: [
+                .product(name: "CairnEngine", package: "Cairn"),
+                .product(name: "CairnStorage", package: "Cairn"),
+                .product(name: "CairnIndex", package: "Cairn"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Micro benchmarks of the storage hot paths: record format, block scan, primary index
         // (hack/bench-micro).
         .executableTarget(

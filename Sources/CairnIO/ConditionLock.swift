@@ -8,11 +8,17 @@ import Glibc
 /// thread changes shared state (flushers, readers, commit waiters) use this. Waits use the
 /// monotonic clock, so wall-clock jumps never stretch a `flush-max-ms` timer.
 ///
-/// `@unchecked Sendable`: `state` is only touched inside `withLock` (pthread mutex held).
+/// Waiting is only possible through `wait(until:then:)` and `withLockedScope`, where every read
+/// of the state after a wait is a new access (`LockedScope.access`). Never wait while holding an
+/// `inout` to the state: Swift treats an `inout` as exclusive for its whole duration, so an
+/// optimised build may read it once and never see another thread's change (a hang in release
+/// builds only).
+///
+/// `@unchecked Sendable`: `state` is only touched with the pthread mutex held.
 public final class ConditionLock<State>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let cond: UnsafeMutablePointer<pthread_cond_t>
-    private var state: State
+    fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    fileprivate let cond: UnsafeMutablePointer<pthread_cond_t>
+    fileprivate var state: State
 
     public init(_ initial: State) {
         state = initial
@@ -33,15 +39,7 @@ public final class ConditionLock<State>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    /// Runs `body` with the lock held. `body` may call `wait` on the passed waiter.
-    @inline(__always)
-    public func withLock<R, E: Error>(_ body: (inout State, Waiter) throws(E) -> R) throws(E) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return try body(&state, Waiter(cond: cond, mutex: mutex))
-    }
-
-    /// Runs `body` with the lock held.
+    /// Runs `body` with the lock held. `body` must not wait.
     @inline(__always)
     public func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
@@ -49,18 +47,38 @@ public final class ConditionLock<State>: @unchecked Sendable {
         return try body(&state)
     }
 
+    /// Sleeps until `ready` holds (checked with the lock held, on a fresh read of the state each
+    /// time), then runs `body` in the same lock hold.
+    public func wait<R>(until ready: (inout State) -> Bool, then body: (inout State) throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !ready(&state) { pthread_cond_wait(cond, mutex) }
+        return try body(&state)
+    }
+
+    /// Runs `body` with the lock held; `body` reads and writes the state only through
+    /// `scope.access` and may `scope.wait()` between accesses.
+    public func withLockedScope<R>(_ body: (LockedScope) throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(LockedScope(owner: self))
+    }
+
     /// Wakes one waiter.
     public func signal() { pthread_cond_signal(cond) }
     /// Wakes every waiter.
     public func broadcast() { pthread_cond_broadcast(cond) }
 
-    /// Lets code inside `withLock` sleep (releasing the lock) until signalled or a deadline.
-    public struct Waiter {
-        fileprivate let cond: UnsafeMutablePointer<pthread_cond_t>
-        fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    /// The lock held by `withLockedScope`: short accesses to the state, and waits between them.
+    public struct LockedScope {
+        fileprivate unowned(unsafe) let owner: ConditionLock<State>
 
-        /// Sleeps until signalled (spurious wake-ups possible: re-check the condition).
-        public func wait() { pthread_cond_wait(cond, mutex) }
+        /// One access to the state (a new read of it: never cached across a `wait`).
+        @inline(__always)
+        public func access<T>(_ body: (inout State) throws -> T) rethrows -> T { try body(&owner.state) }
+
+        /// Sleeps until signalled (spurious wake-ups possible: re-check with `access`).
+        public func wait() { pthread_cond_wait(owner.cond, owner.mutex) }
 
         /// Sleeps until signalled or until `nanoseconds` have passed. Returns false on timeout.
         @discardableResult
@@ -71,7 +89,7 @@ public final class ConditionLock<State>: @unchecked Sendable {
             var deadline = timespec()
             deadline.tv_sec = now.tv_sec + Int(nanoseconds / 1_000_000_000) + Int(total / 1_000_000_000)
             deadline.tv_nsec = Int(total % 1_000_000_000)
-            return pthread_cond_timedwait(cond, mutex, &deadline) == 0
+            return pthread_cond_timedwait(owner.cond, owner.mutex, &deadline) == 0
         }
     }
 }

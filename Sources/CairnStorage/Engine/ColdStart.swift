@@ -152,9 +152,13 @@ extension NamespaceStorage {
                     while Int(next) < d.blockCount || queue.inFlightCount > 0 {
                         if shared.withLock({ $0.failure != nil }) { break }
                         while queue.inFlightCount < depth && Int(next) < d.blockCount {
-                            let buffer: AlignedBuffer? = free.withLock { list, waiter in
-                                if list.isEmpty && queue.inFlightCount == 0 { while list.isEmpty { waiter.wait() } }
-                                return list.popLast()
+                            // With reads in flight, go reap instead of waiting for a free buffer.
+                            let buffer: AlignedBuffer? = free.withLockedScope { scope in
+                                while true {
+                                    if let b = scope.access({ $0.popLast() }) { return b }
+                                    if queue.inFlightCount > 0 { return nil }
+                                    scope.wait()
+                                }
                             }
                             guard let buffer else { break }
                             try queue.enqueue(.read(into: buffer, at: self.geometry.byteOffset(ofBlock: next), tag: UInt64(next)))
@@ -195,10 +199,10 @@ extension NamespaceStorage {
                 var maxBlock = Array(repeating: UInt32(0), count: devices.count)
                 var highest: UInt64 = 0
                 while true {
-                    let item: Work? = shared.withLock { s, waiter in
-                        while s.work.isEmpty && s.readersRunning > 0 && s.failure == nil { waiter.wait() }
-                        if s.failure != nil { return nil }
-                        return s.work.popLast()
+                    let item: Work? = shared.wait(until: { s in
+                        !s.work.isEmpty || s.readersRunning == 0 || s.failure != nil
+                    }) { s in
+                        s.failure != nil ? nil : s.work.popLast()
                     }
                     guard let item else { break }
                     do {
@@ -239,9 +243,9 @@ extension NamespaceStorage {
         let intervalNs = UInt64(max(100, context.progressIntervalMs)) * 1_000_000
         var lastReportNs = start
         while true {
-            let (done, bytes, records) = shared.withLock { s, waiter in
-                if s.parsersRunning > 0 { waiter.wait(timeoutNs: intervalNs / 4) }
-                return (s.parsersRunning == 0, s.bytesRead, s.records)
+            let (done, bytes, records) = shared.withLockedScope { scope in
+                if scope.access({ $0.parsersRunning > 0 }) { scope.wait(timeoutNs: intervalNs / 4) }
+                return scope.access { s in (s.parsersRunning == 0, s.bytesRead, s.records) }
             }
             if done { break }
             let now = MonotonicClock.nowNs()

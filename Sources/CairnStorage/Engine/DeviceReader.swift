@@ -68,10 +68,7 @@ public final class DeviceReader: Sendable {
             box.withLock { $0 = result }
             box.broadcast()
         }
-        let result = box.withLock { r, waiter in
-            while r == nil { waiter.wait() }
-            return r!
-        }
+        let result = box.wait(until: { $0 != nil }) { $0! }
         return try result.get()
     }
 
@@ -83,9 +80,7 @@ public final class DeviceReader: Sendable {
     public func close() {
         state.withLock { $0.stopping = true }
         state.broadcast()
-        finished.withLock { done, waiter in
-            while !done { waiter.wait() }
-        }
+        finished.wait(until: { $0 }) { _ in }
     }
 
     // MARK: - reader thread
@@ -106,17 +101,20 @@ public final class DeviceReader: Sendable {
         var taken: [Job] = []
         while true {
             taken.removeAll(keepingCapacity: true)
-            let stop: Bool = state.withLock { s, waiter in
+            let stop: Bool = state.withLockedScope { scope in
                 while true {
-                    let room = queueDepth - queue.inFlightCount
-                    while room > taken.count && s.head < s.jobs.count {
-                        taken.append(s.jobs[s.head])
-                        s.head += 1
+                    let decision: Bool? = scope.access { s in
+                        let room = queueDepth - queue.inFlightCount
+                        while room > taken.count && s.head < s.jobs.count {
+                            taken.append(s.jobs[s.head])
+                            s.head += 1
+                        }
+                        if s.head == s.jobs.count { s.jobs.removeAll(keepingCapacity: true); s.head = 0 }
+                        if !taken.isEmpty || queue.inFlightCount > 0 { return false }
+                        return s.stopping ? true : nil
                     }
-                    if s.head == s.jobs.count { s.jobs.removeAll(keepingCapacity: true); s.head = 0 }
-                    if !taken.isEmpty || queue.inFlightCount > 0 { return false }
-                    if s.stopping { return true }
-                    waiter.wait()
+                    if let decision { return decision }
+                    scope.wait()
                 }
             }
             if stop { break }

@@ -222,9 +222,7 @@ public final class DeviceWriter: Sendable {
             }
         }
         state.broadcast()
-        finished.withLock { done, waiter in
-            while !done { waiter.wait() }
-        }
+        finished.wait(until: { $0 }) { _ in }
         if let failure = state.withLock({ $0.failure }) { throw StorageError.io(failure) }
     }
 
@@ -298,20 +296,30 @@ public final class DeviceWriter: Sendable {
         let flushIntervalNs = UInt64(max(1, configuration.flushMaxMs)) * 1_000_000
         while true {
             work.removeAll(keepingCapacity: true)
-            let exit: Bool = state.withLock { s, waiter in
+            let exit: Bool = state.withLockedScope { scope in
                 while true {
-                    collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
-                    if !work.isEmpty { return false }
-                    if s.inFlightWrites > 0 { return false }  // go reap
-                    if s.stopping && s.sealed.isEmpty && s.current == nil { s.stopped = true; return true }
-                    if s.failure != nil && s.stopping { s.stopped = true; return true }
-                    // Idle: sleep until signalled or until the current buffer is due for a flush.
-                    if let cur = s.current, cur.usedBytes > cur.durableBytes {
-                        let now = MonotonicClock.nowNs()
-                        let due = s.lastFlushNs + flushIntervalNs
-                        if now < due { waiter.wait(timeoutNs: due - now) }
-                    } else {
-                        waiter.wait()
+                    // nil: sleep without a deadline; .some(ns): sleep at most ns.
+                    enum Next { case work, exit, sleep(UInt64?) }
+                    let next: Next = scope.access { s in
+                        collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
+                        if !work.isEmpty || s.inFlightWrites > 0 { return .work }  // submit, or go reap
+                        if s.stopping && (s.failure != nil || (s.sealed.isEmpty && s.current == nil)) {
+                            s.stopped = true
+                            return .exit
+                        }
+                        // Idle: sleep until signalled or until the current buffer is due for a flush.
+                        if let cur = s.current, cur.usedBytes > cur.durableBytes {
+                            let now = MonotonicClock.nowNs()
+                            let due = s.lastFlushNs + flushIntervalNs
+                            return .sleep(now < due ? due - now : 0)
+                        }
+                        return .sleep(nil)
+                    }
+                    switch next {
+                    case .work: return false
+                    case .exit: return true
+                    case .sleep(let ns?): if ns > 0 { scope.wait(timeoutNs: ns) }
+                    case .sleep(nil): scope.wait()
                     }
                 }
             }

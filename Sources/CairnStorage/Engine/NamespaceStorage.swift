@@ -271,10 +271,7 @@ public final class NamespaceStorage: Sendable {
             box.withLock { $0 = .some(error) }
             box.broadcast()
         }
-        let outcome = box.withLock { r, waiter in
-            while r == nil { waiter.wait() }
-            return r!
-        }
+        let outcome = box.wait(until: { $0 != nil }) { $0! }
         if let error = outcome { throw error }
     }
 

@@ -1,0 +1,103 @@
+// cairn-bench-coldstart: fill a device with ~500-byte records through the engine, or time a
+// cold start of it.
+//
+//   cairn-bench-coldstart fill --device PATH --records N [--threads T]
+//   cairn-bench-coldstart scan --device PATH
+//
+// Each prints one `key=value` line; `scan` prints the cold-start report.
+import CairnEngine
+import CairnIndex
+import CairnStorage
+import Foundation
+
+func fail(_ message: String) -> Never {
+    FileHandle.standardError.write(Data("cairn-bench-coldstart: \(message)\n".utf8))
+    exit(2)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+guard let mode = arguments.first, ["fill", "scan"].contains(mode) else { fail("usage: fill|scan --device PATH [--records N]") }
+struct Arguments {
+    var device = ""
+    var records = 1_000_000
+    var threads = 2
+}
+
+func parse(_ arguments: [String]) -> Arguments {
+    var a = Arguments()
+    var i = 1
+    while i < arguments.count {
+        let value = i + 1 < arguments.count ? arguments[i + 1] : ""
+        switch arguments[i] {
+        case "--device": a.device = value
+        case "--records": a.records = Int(value) ?? 0
+        case "--threads": a.threads = Int(value) ?? 2
+        default: fail("unknown argument \(arguments[i])")
+        }
+        i += 2
+    }
+    return a
+}
+
+let parsed = parse(arguments)
+let device = parsed.device
+let records = parsed.records
+let threads = parsed.threads
+guard !device.isEmpty, records > 0 else { fail("--device and a positive --records are required") }
+
+let storage = StorageOptions(namespaceName: "bench", devices: [.init(path: device)], writeBlockSizeBytes: 1 << 20,
+                             partitionTreeSprigs: 256, flushMaxMs: 1000, maxWriteCacheBytes: 256 << 20,
+                             scanQueueDepth: 8)
+let options = NamespaceOptions(storage: storage, indexEntryCountMax: max(1 << 20, records * 2), progressIntervalMs: 2000,
+                               onColdStartProgress: { p in
+    FileHandle.standardError.write(Data(String(format: "cold start %.1f%% records=%d records_per_s=%.0f mb_per_s=%.1f eta_s=%.1f\n",
+                                               p.fraction * 100, p.records, p.recordsPerSecond, p.bytesPerSecond / 1e6, p.etaSeconds).utf8))
+})
+
+@Sendable func digest(_ n: Int) -> Digest {
+    var x = UInt64(n) &+ 0x1234_5678
+    var bytes = [UInt8](repeating: 0, count: 20)
+    for k in 0..<20 {
+        x = x &* 6364136223846793005 &+ 1442695040888963407
+        bytes[k] = UInt8(truncatingIfNeeded: x >> 33)
+    }
+    return Digest(bytes: bytes)!
+}
+
+do {
+    switch mode {
+    case "fill":
+        let ns = try Namespace.open(options)
+        let start = Date()
+        let group = DispatchGroup()
+        let payload = [UInt8](repeating: 0x5C, count: 400)
+        for t in 0..<threads {
+            group.enter()
+            Thread {
+                do {
+                    for n in stride(from: t, to: records, by: threads) {
+                        try ns.put(digest(n), setName: "bench", bins: [
+                            StoredBin(name: "id", particleType: .integer, bytes: (0..<8).map { UInt8(truncatingIfNeeded: n >> (56 - 8 * $0)) }),
+                            StoredBin(name: "payload", particleType: .blob, bytes: payload),
+                        ])
+                    }
+                } catch {
+                    fail("fill: \(error)")
+                }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        try ns.close()
+        let seconds = Date().timeIntervalSince(start)
+        let stats = ns.statistics
+        print("fill records=\(records) seconds=\(String(format: "%.2f", seconds)) puts_per_s=\(Int(Double(records) / seconds)) live_bytes=\(stats.liveBytes)")
+    default:
+        let ns = try Namespace.open(options)
+        guard let report = ns.startReport.coldStart else { fail("the device held no data: nothing to scan") }
+        print("scan \(report)")
+        try ns.close()
+    }
+} catch {
+    fail("\(error)")
+}
