@@ -2,7 +2,7 @@
 // cold start of it.
 //
 //   cairn-bench-coldstart fill --device PATH --records N [--threads T]
-//   cairn-bench-coldstart scan --device PATH
+//   cairn-bench-coldstart scan --device PATH [--scan-threads N] [--scan-depth N]
 //
 // Each prints one `key=value` line; `scan` prints the cold-start report.
 import CairnEngine
@@ -21,6 +21,8 @@ struct Arguments {
     var device = ""
     var records = 1_000_000
     var threads = 2
+    var scanThreads = 0
+    var scanDepth = 16
 }
 
 func parse(_ arguments: [String]) -> Arguments {
@@ -32,6 +34,8 @@ func parse(_ arguments: [String]) -> Arguments {
         case "--device": a.device = value
         case "--records": a.records = Int(value) ?? 0
         case "--threads": a.threads = Int(value) ?? 2
+        case "--scan-threads": a.scanThreads = Int(value) ?? 0
+        case "--scan-depth": a.scanDepth = Int(value) ?? 16
         default: fail("unknown argument \(arguments[i])")
         }
         i += 2
@@ -47,7 +51,7 @@ guard !device.isEmpty, records > 0 else { fail("--device and a positive --record
 
 let storage = StorageOptions(namespaceName: "bench", devices: [.init(path: device)], writeBlockSizeBytes: 1 << 20,
                              partitionTreeSprigs: 256, flushMaxMs: 1000, maxWriteCacheBytes: 256 << 20,
-                             scanQueueDepth: 8)
+                             scanQueueDepth: parsed.scanDepth, scanThreadCount: parsed.scanThreads)
 let options = NamespaceOptions(storage: storage, indexEntryCountMax: max(1 << 20, records * 2), progressIntervalMs: 2000,
                                onColdStartProgress: { p in
     FileHandle.standardError.write(Data(String(format: "cold start %.1f%% records=%d records_per_s=%.0f mb_per_s=%.1f eta_s=%.1f\n",

@@ -26,7 +26,10 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     /// Blocks with a valid header of this namespace instance.
     public var blocksScanned = 0
     public var bytesRead: UInt64 = 0
+    /// Whole cold start, until the index and block usage are ready.
     public var seconds: Double = 0
+    /// The device scan alone (reading and resolving every block).
+    public var scanSeconds: Double = 0
     /// Records left in the index (tombstones included) after the scan.
     public var indexedRecords = 0
 
@@ -43,7 +46,8 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
         "unique=\(unique) replaced=\(replaced) older=\(older) expired=\(expired) truncated=\(truncated) "
             + "tombstones=\(tombstones) unparsable=\(unparsable) stale=\(stale) bad_blocks=\(badBlocks) "
             + "blocks=\(blocksScanned) indexed=\(indexedRecords) bytes=\(bytesRead) "
-            + String(format: "seconds=%.3f records_per_s=%.0f mb_per_s=%.1f", seconds, recordsPerSecond, bytesPerSecond / 1e6)
+            + String(format: "seconds=%.3f scan_seconds=%.3f records_per_s=%.0f mb_per_s=%.1f", seconds, scanSeconds,
+                     recordsPerSecond, bytesPerSecond / 1e6)
     }
 }
 
@@ -137,8 +141,11 @@ extension NamespaceStorage {
         let shared = ConditionLock(Shared(readersRunning: devices.count, maxScannedBlock: Array(repeating: 0, count: devices.count),
                                           parsersRunning: parserCount))
         let depth = options.scanQueueDepth
+        // Buffers per device: the reads in flight plus as many again and more waiting for a parser,
+        // so a slow parse does not stall the reads (at most 256 MiB per device).
+        let buffersPerDevice = max(2 * depth, min(4 * depth, (256 << 20) / blockSize))
         let freeLists = devices.map { d in
-            ConditionLock((0..<(2 * depth)).map { _ in AlignedBuffer(countBytes: blockSize, alignmentBytes: d.device.alignmentBytes) })
+            ConditionLock((0..<buffersPerDevice).map { _ in AlignedBuffer(countBytes: blockSize, alignmentBytes: d.device.alignmentBytes) })
         }
 
         // Readers: one thread per device, whole blocks, `depth` in flight.
@@ -198,6 +205,7 @@ extension NamespaceStorage {
                 var records = 0
                 var maxBlock = Array(repeating: UInt32(0), count: devices.count)
                 var highest: UInt64 = 0
+                var cache = SetCache()
                 while true {
                     let item: Work? = shared.wait(until: { s in
                         !s.work.isEmpty || s.readersRunning == 0 || s.failure != nil
@@ -208,7 +216,7 @@ extension NamespaceStorage {
                     do {
                         let scanned = try self.scanBlock(
                             (item.device, item.block, item.buffer), instance: instance, index: index, sequences: sequences,
-                            context: context, report: &local)
+                            context: context, report: &local, cache: &cache)
                         records += scanned.records
                         if scanned.sequence > 0 {
                             maxBlock[item.device] = max(maxBlock[item.device], item.block)
@@ -265,33 +273,57 @@ extension NamespaceStorage {
 
         var report = final.report
         report.bytesRead = final.bytesRead
+        report.scanSeconds = Double(MonotonicClock.nowNs() - start) / 1e9
 
-        // Drop expired winners now that no older copy can replace them.
-        var expired: [Digest] = []
-        index.forEachRecord { r in
-            if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= context.nowVoidTimeSeconds { expired.append(r.digest) }
-        }
-        for digest in expired { index.remove(digest) }
-        report.expired = expired.count
-
-        let rebuilt = rebuildUsage(from: index, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 })
+        // One pass over the index on every core: expired winners (dropped now that no older copy
+        // can replace them) and the live bytes of every block.
+        let rebuilt = rebuildUsage(from: index, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 },
+                                   threadCount: parserCount, expiredAtOrBefore: context.nowVoidTimeSeconds)
+        report.expired = rebuilt.expired
         report.indexedRecords = rebuilt.records
         report.seconds = Double(MonotonicClock.nowNs() - start) / 1e9
         return ColdStartResult(report: report, firstPristineBlocks: rebuilt.firstPristine, freeBlocks: rebuilt.free)
     }
 
-    /// Recomputes every block's live bytes from the index; blocks below the first pristine block
-    /// with no live bytes are free.
-    public func rebuildUsage(from index: PrimaryIndex, firstPristineBlocks: [UInt32])
-        -> (records: Int, firstPristine: [UInt32], free: [[UInt32]])
+    /// Recomputes every block's live bytes from the index, on `threadCount` threads (disjoint
+    /// partition ranges, per-thread counters merged at the end). With `expiredAtOrBefore`,
+    /// records whose void time has passed are removed first and not counted. Blocks below the
+    /// first pristine block with no live bytes are free.
+    public func rebuildUsage(from index: PrimaryIndex, firstPristineBlocks: [UInt32], threadCount: Int = 1,
+                             expiredAtOrBefore: UInt32? = nil)
+        -> (records: Int, expired: Int, firstPristine: [UInt32], free: [[UInt32]])
     {
-        var counts = devices.map { [UInt32](repeating: 0, count: $0.blockCount) }
-        var records = 0
+        struct Partial {
+            var counts: [[UInt32]]
+            var records = 0
+            var expired: [Digest] = []
+        }
         let blockSize = UInt64(options.writeBlockSizeBytes)
-        index.forEachRecord { r in
-            let block = Int(r.location.offsetBytes / blockSize)
-            counts[Int(r.location.deviceIndex)][block] += UInt32(r.location.sizeBytes)
-            records += 1
+        let ranges = PrimaryIndex.partitionRanges(count: max(1, min(threadCount, 64)))
+        let partials = ConditionLock<[Partial]>([])
+        let group = DispatchGroup()
+        for range in ranges {
+            group.enter()
+            Thread { [self] in
+                var p = Partial(counts: devices.map { [UInt32](repeating: 0, count: $0.blockCount) })
+                index.forEachRecord(partitions: range) { r in
+                    if let now = expiredAtOrBefore, r.voidTimeSeconds != 0, r.voidTimeSeconds <= now {
+                        p.expired.append(r.digest)
+                        return
+                    }
+                    p.counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
+                    p.records += 1
+                }
+                for digest in p.expired { index.remove(digest) }
+                partials.withLock { $0.append(p) }
+                group.leave()
+            }.start()
+        }
+        group.wait()
+        let all = partials.withLock { $0 }
+        var counts = all[0].counts
+        for p in all.dropFirst() {
+            for d in counts.indices { for b in counts[d].indices { counts[d][b] += p.counts[d][b] } }
         }
         var firstPristine: [UInt32] = []
         var free: [[UInt32]] = []
@@ -303,14 +335,46 @@ extension NamespaceStorage {
             firstPristine.append(pristine)
             free.append((DeviceGeometry.firstDataBlockIndex..<pristine).filter { counts[d.index][Int($0)] == 0 })
         }
-        return (records, firstPristine, free)
+        return (all.reduce(0) { $0 + $1.records }, all.reduce(0) { $0 + $1.expired.count }, firstPristine, free)
     }
 
     private struct ScannedBlock { var records: Int; var sequence: UInt64 }
 
+    /// A parser thread's own memo of set names → (set id, truncate LUT), so resolving a record
+    /// takes no shared lock and allocates nothing once its set was seen.
+    struct SetCache {
+        var names: [[UInt8]] = []
+        var ids: [UInt16] = []
+        var truncateLuts: [UInt64] = []
+        var last = -1
+        var namespaceLut: UInt64?
+
+        mutating func lookup(_ bytes: UnsafeRawBufferPointer, context: ColdStartContext) -> (UInt16, UInt64) {
+            if last >= 0, names[last].elementsEqual(bytes) { return (ids[last], truncateLuts[last]) }
+            if let i = names.firstIndex(where: { $0.elementsEqual(bytes) }) {
+                last = i
+                return (ids[i], truncateLuts[i])
+            }
+            let id = context.setID(bytes)
+            let lut = context.truncateLutMs(id)
+            names.append(Array(bytes))
+            ids.append(id)
+            truncateLuts.append(lut)
+            last = names.count - 1
+            return (id, lut)
+        }
+
+        mutating func nullSetLut(context: ColdStartContext) -> UInt64 {
+            if let l = namespaceLut { return l }
+            let l = context.truncateLutMs(0)
+            namespaceLut = l
+            return l
+        }
+    }
+
     private func scanBlock(_ item: (device: Int, block: UInt32, buffer: AlignedBuffer), instance: UInt64, index: PrimaryIndex,
                            sequences: BlockSequenceTable, context: ColdStartContext,
-                           report: inout ColdStartReport) throws -> ScannedBlock {
+                           report: inout ColdStartReport, cache: inout SetCache) throws -> ScannedBlock {
         let expectation = BlockScanExpectation(namespaceInstanceId: instance, deviceIndex: UInt16(item.device),
                                                blockIndex: item.block, writeBlockSizeBytes: options.writeBlockSizeBytes)
         let blockBase = UInt64(item.block) * UInt64(options.writeBlockSizeBytes)
@@ -332,7 +396,8 @@ extension NamespaceStorage {
                     do {
                         try resolve(summary, block: block, location: RecordLocation(
                             deviceIndex: item.device, byteOffset: blockBase + UInt64(summary.offset), sizeBytes: summary.sizeBytes),
-                            sequence: sequence, index: index, sequences: sequences, context: context, report: &report)
+                            sequence: sequence, index: index, sequences: sequences, context: context, report: &report,
+                            cache: &cache)
                     } catch {
                         failure = error
                     }
@@ -364,12 +429,15 @@ extension NamespaceStorage {
     @inline(__always)
     private func resolve(_ summary: RecordSummary, block: UnsafeRawBufferPointer, location: RecordLocation, sequence: UInt64,
                          index: PrimaryIndex, sequences: BlockSequenceTable, context: ColdStartContext,
-                         report: inout ColdStartReport) throws {
+                         report: inout ColdStartReport, cache: inout SetCache) throws {
         var setID: UInt16 = 0
+        var truncateLut: UInt64
         if let range = summary.setNameRange {
-            setID = context.setID(UnsafeRawBufferPointer(rebasing: block[range]))
+            (setID, truncateLut) = cache.lookup(UnsafeRawBufferPointer(rebasing: block[range]), context: context)
+        } else {
+            truncateLut = cache.nullSetLut(context: context)
         }
-        if summary.lastUpdateMs <= context.truncateLutMs(setID) {
+        if summary.lastUpdateMs <= truncateLut {
             report.truncated += 1
             return
         }

@@ -31,7 +31,7 @@ public struct StorageOptions: Sendable {
     public init(namespaceName: String, devices: [DevicePath], writeBlockSizeBytes: Int = 1 << 20,
                 partitionTreeSprigs: Int = 256, flushMaxMs: Int = 1000, commitToDevice: Bool = false,
                 maxWriteCacheBytes: Int = 64 << 20, writeQueueDepth: Int = 4, readQueueDepth: Int = 16,
-                scanQueueDepth: Int = 8, scanThreadCount: Int = 0, initializeForeignDevices: Bool = false) {
+                scanQueueDepth: Int = 16, scanThreadCount: Int = 0, initializeForeignDevices: Bool = false) {
         self.namespaceName = namespaceName
         self.devices = devices
         self.writeBlockSizeBytes = writeBlockSizeBytes
