@@ -28,6 +28,19 @@ const int cairn_IORING_OP_WRITE = IORING_OP_WRITE;
 const int cairn_IORING_OP_READV = IORING_OP_READV;
 const int cairn_IORING_OP_WRITEV = IORING_OP_WRITEV;
 const int cairn_IORING_OP_FSYNC = IORING_OP_FSYNC;
+// liburing 2.3's headers may predate some setup flags: the values are the kernel ABI's.
+#ifndef IORING_SETUP_COOP_TASKRUN
+#define IORING_SETUP_COOP_TASKRUN (1U << 8)
+#endif
+#ifndef IORING_SETUP_SINGLE_ISSUER
+#define IORING_SETUP_SINGLE_ISSUER (1U << 12)
+#endif
+#ifndef IORING_SETUP_DEFER_TASKRUN
+#define IORING_SETUP_DEFER_TASKRUN (1U << 13)
+#endif
+const unsigned cairn_IORING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
+const unsigned cairn_IORING_SETUP_SINGLE_ISSUER = IORING_SETUP_SINGLE_ISSUER;
+const unsigned cairn_IORING_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRUN;
 
 struct cairn_uring {
     struct io_uring ring;

@@ -13,8 +13,8 @@ public protocol IOQueue: AnyObject {
     func enqueue(_ request: IORequest) throws(IOError)
     /// Hands queued requests to the device without waiting.
     func submit() throws(IOError)
-    /// Waits until at least `minimum` requests have completed (clamped to `inFlightCount`), then
-    /// appends every completed request to `completions`. Transient failures and short transfers
+    /// Submits whatever is queued, waits until at least `minimum` requests have completed
+    /// (clamped to `inFlightCount`), then appends every completed request to `completions`. Transient failures and short transfers
     /// are retried inside; only final outcomes come out.
     func reap(minimum: Int, into completions: inout [IOCompletion]) throws(IOError)
 }
@@ -38,7 +38,8 @@ extension IOQueue {
                 try enqueue(next)
             }
             if inFlightCount == 0 { return }
-            try submit()
+            // `reap` submits what is queued and waits in the same system call (io_uring_enter
+            // with both to_submit and min_complete), so a separate `submit` would only add one.
             completions.removeAll(keepingCapacity: true)
             try reap(minimum: 1, into: &completions)
             for c in completions { try onCompletion(c) }

@@ -20,13 +20,37 @@ public final class Ring {
 
     private let raw: OpaquePointer
 
-    /// Creates a ring with at least `entries` submission slots (1...32768).
-    public init(entries: Int) throws(IOError) {
+    /// Setup flags (`IORING_SETUP_*`) asked for when the kernel supports them.
+    public struct SetupFlags: OptionSet, Sendable {
+        public let rawValue: UInt32
+        public init(rawValue: UInt32) { self.rawValue = rawValue }
+        /// Completions are run when the owner enters the kernel, not by interrupting it.
+        public static let cooperativeTaskRun = SetupFlags(rawValue: cairn_IORING_SETUP_COOP_TASKRUN)
+        /// Only the creating thread submits (the owner rule of this type, told to the kernel).
+        public static let singleIssuer = SetupFlags(rawValue: cairn_IORING_SETUP_SINGLE_ISSUER)
+        /// Completion work is deferred until the owner waits for completions.
+        public static let deferTaskRun = SetupFlags(rawValue: cairn_IORING_SETUP_DEFER_TASKRUN)
+        /// What Cairn uses: all three (kernels ≥ 6.1), falling back to none on older kernels.
+        public static let preferred: SetupFlags = [.cooperativeTaskRun, .singleIssuer, .deferTaskRun]
+    }
+
+    /// Flags the ring was created with (the preferred set, or none on a kernel that refused it).
+    public let setupFlags: SetupFlags
+
+    /// Creates a ring with at least `entries` submission slots (1...32768), owned by the calling
+    /// thread (with `.singleIssuer` the kernel refuses submissions from any other thread).
+    public init(entries: Int, flags: SetupFlags = .preferred) throws(IOError) {
         guard (1...32768).contains(entries) else {
             throw IOError(.invalidArgument("ring size \(entries) outside 1...32768"), operation: .ringSetup, path: "io_uring")
         }
         var out: OpaquePointer?
-        let rc = cairn_uring_create(UInt32(entries), 0, &out)
+        var rc = cairn_uring_create(UInt32(entries), flags.rawValue, &out)
+        var used = flags
+        if rc == -EINVAL && !flags.isEmpty {
+            // An older kernel without these setup flags: a plain ring behaves the same, slower.
+            rc = cairn_uring_create(UInt32(entries), 0, &out)
+            used = []
+        }
         guard rc == 0, let ring = out else {
             let code = -rc
             let kind: IOError.Kind = (code == ENOSYS || code == EPERM)
@@ -35,6 +59,7 @@ public final class Ring {
             throw IOError(kind, operation: .ringSetup, path: "io_uring", errno: code)
         }
         raw = ring
+        setupFlags = used
         submissionEntries = Int(cairn_uring_sq_entries(ring))
         completionEntries = Int(cairn_uring_cq_entries(ring))
     }

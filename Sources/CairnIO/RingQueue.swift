@@ -81,6 +81,10 @@ public final class RingQueue: IOQueue {
     public func reap(minimum: Int, into completions: inout [IOCompletion]) throws(IOError) {
         let target = min(max(minimum, 0), inFlightCount)
         var completed = 0
+        // Nothing can be complete that was never submitted: submit and wait in one call.
+        if target > 0 && ring.submissionReady == inFlightCount && ring.completionReady == 0 {
+            try ring.submit(waitCount: 1)
+        }
         while true {
             let n = ring.reap(into: cqes)
             for i in 0..<n {

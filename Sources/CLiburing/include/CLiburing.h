@@ -45,6 +45,9 @@ extern const int cairn_IORING_OP_WRITE;
 extern const int cairn_IORING_OP_READV;
 extern const int cairn_IORING_OP_WRITEV;
 extern const int cairn_IORING_OP_FSYNC;
+extern const unsigned cairn_IORING_SETUP_COOP_TASKRUN;
+extern const unsigned cairn_IORING_SETUP_SINGLE_ISSUER;
+extern const unsigned cairn_IORING_SETUP_DEFER_TASKRUN;
 
 // MARK: - ring lifetime
 
