@@ -29,6 +29,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C shim: the only place that includes <liburing.h>. Forwarding only, 0/-errno results.
@@ -53,7 +55,12 @@ let package = Package(
         .target(name: "CairnConfig", swiftSettings: swiftSettings),
         .target(
             name: "CairnServer",
-            dependencies: ["CairnEngine", "CairnWire", "CairnConfig"],
+            dependencies: [
+                "CairnEngine", "CairnWire", "CairnConfig",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -64,9 +71,12 @@ let package = Package(
         .executableTarget(
             name: "cairnd",
             dependencies: [
-                "CairnServer", "CairnConfig",
+                "CairnServer", "CairnConfig", "CairnEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -94,5 +104,10 @@ let package = Package(
         ),
         .testTarget(name: "CairnWireTests", dependencies: ["CairnWire"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CairnServerTests",
+            dependencies: ["CairnServer", "CairnWire", "CairnEngine", "CairnTesting"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -4,8 +4,10 @@
 // only writes keys k with k % threads == t, so per key the order of the lines is the order of
 // the commits, and values (t << 40 | counter) only grow per key:
 //
-//   put <key> <value>      the write of <value> to key <key> was acknowledged
-//   del <key>              the durable delete of <key> was acknowledged
+//   begin put <key> <value>   about to write <value> to <key> (may or may not land if killed)
+//   put <key> <value>         the write of <value> to key <key> was acknowledged
+//   begin del <key>           about to delete <key> durably
+//   del <key>                 the durable delete of <key> was acknowledged
 //
 // Usage: cairn-crash-writer [--no-commit] [--threads N] [--keys N] FILE...
 import CairnEngine
@@ -74,9 +76,11 @@ for t in 0..<options.threads {
             value += 1
             do {
                 if Int.random(in: 0..<10, using: &rng) == 0 {
+                    emit("begin del \(key)")
                     try ns.delete(digest(key), options: WriteOptions(durableDelete: true))
                     emit("del \(key)")
                 } else {
+                    emit("begin put \(key) \(value)")
                     let bin = StoredBin(name: "v", particleType: .integer,
                                         bytes: (0..<8).map { UInt8(truncatingIfNeeded: UInt64(bitPattern: value) >> (56 - 8 * $0)) })
                     try ns.put(digest(key), bins: [bin, StoredBin(name: "pad", particleType: .blob, bytes: [UInt8](repeating: 7, count: Int(value % 300)))])
