@@ -1,0 +1,31 @@
+import CairnEngine
+import CairnWire
+import NIOCore
+
+/// Routes a type-3 message to a single-record transaction, a batch or a scan (PROTOCOL.md §6.1).
+struct MessageDispatcher {
+    let processor: RequestProcessor
+
+    func answer(body: ByteBuffer) -> ReplyChunk {
+        let context = processor.context
+        return body.withUnsafeReadableBytes { raw -> ReplyChunk in
+            let message: Message
+            do throws(MessageError) {
+                message = try Message.decode(body: raw)
+            } catch {
+                context.counters.malformedRequests.add(1, ordering: .relaxed)
+                processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])
+                return ReplyChunk(processor.recordReplyBytes(error.resultCode))
+            }
+            _ = message
+            return ReplyChunk(processor.recordReplyBytes(.unsupportedFeature))
+        }
+    }
+}
+
+extension ResultCode {
+    /// The wire result code of an engine outcome (the engine uses Aerospike's codes).
+    init(engine result: EngineResult) {
+        self = ResultCode(rawValue: result.rawValue) ?? .serverError
+    }
+}
