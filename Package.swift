@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnServerTests",
-            dependencies: ["CairnServer", "CairnWire", "CairnEngine", "CairnTesting"],
+            dependencies: ["CairnServer", "CairnWire", "CairnEngine", "CairnIndex", "CairnStorage", "CairnTesting"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -234,9 +234,11 @@ func parseInfoBody(_ body: [UInt8]) -> [(String, String)] {
 
 // MARK: - Keys and bins
 
-/// A record key in namespace `test` with a deterministic digest for `index`.
+/// A record key in namespace `test` with a deterministic digest for `index` and `set` (a
+/// stand-in for RIPEMD-160: the digest depends on both, as a real one does).
 func testKey(_ index: Int, set: String = "demo", userKey: ParticleValue? = nil) -> RecordKey {
-    var generator = SplitMix64(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 ^ 0x5EED)
+    let setSeed = set.utf8.reduce(UInt64(0xCBF2_9CE4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+    var generator = SplitMix64(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 ^ setSeed)
     let digest = CairnWire.Digest(high: generator.next(), middle: generator.next(), low: UInt32(truncatingIfNeeded: generator.next()))
     return RecordKey(namespace: TestServer.namespaceName, setName: set, digest: digest, userKey: userKey)
 }
