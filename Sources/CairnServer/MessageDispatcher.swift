@@ -17,8 +17,17 @@ struct MessageDispatcher {
                 processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])
                 return ReplyChunk(processor.recordReplyBytes(error.resultCode))
             }
-            _ = message
-            return ReplyChunk(processor.recordReplyBytes(.unsupportedFeature))
+            if message.header.info1.contains(.batch) {
+                return ReplyChunk(processor.recordReplyBytes(.unsupportedFeature))
+            }
+            if message.field(.digest) == nil {
+                return ReplyChunk(processor.recordReplyBytes(.unsupportedFeature))
+            }
+            let outcome = RecordExecutor(context: context, logger: processor.logger)
+                .execute(RecordCommand(message: message), body: raw)
+            var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
+            writer.appendRecordReplyFrame(outcome)
+            return ReplyChunk(writer.bytes)
         }
     }
 }

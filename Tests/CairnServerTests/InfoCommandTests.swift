@@ -22,7 +22,8 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
             let client = try server.connect()
             let request = Array("node\npartition-generation\nbuild\n".utf8)
             let requestFrame: [UInt8] = [0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20] + request
-            #expect(requestFrame == frame { $0.appendInfoRequestFrame(["node", "partition-generation", "build"]) })
+            let encoded = frame { $0.appendInfoRequestFrame(["node", "partition-generation", "build"]) }
+            #expect(requestFrame == encoded)
             try client.send(requestFrame)
             let reply = try #require(try client.receiveFrame())
             let expectedBody = Array("node\tBB9A1B2C3D4E5F6\npartition-generation\t1\nbuild\t8.0.0.0\n".utf8)
