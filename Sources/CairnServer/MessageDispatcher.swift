@@ -17,14 +17,16 @@ struct MessageDispatcher {
                 processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])
                 return ReplyChunk(processor.recordReplyBytes(error.resultCode))
             }
+            let executor = RecordExecutor(context: context, logger: processor.logger)
+            let frameBytesTarget = context.configuration.streamFrameBytesTarget
             if message.header.info1.contains(.batch) {
-                return ReplyChunk(processor.recordReplyBytes(.unsupportedFeature))
+                return BatchReplyStream.start(
+                    message: message, body: body, raw: raw, executor: executor, frameBytesTarget: frameBytesTarget)
             }
             if message.field(.digest) == nil {
                 return ReplyChunk(processor.recordReplyBytes(.unsupportedFeature))
             }
-            let outcome = RecordExecutor(context: context, logger: processor.logger)
-                .execute(RecordCommand(message: message), body: raw)
+            let outcome = executor.execute(RecordCommand(message: message), body: raw)
             var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
             writer.appendRecordReplyFrame(outcome)
             return ReplyChunk(writer.bytes)

@@ -242,6 +242,13 @@ final class WireClient {
         return try request(writer.bytes)
     }
 
+    func batch(rows: [BatchRowSpec], filterExpression: [UInt8]? = nil) throws -> (messages: [OwnedMessage], frameCount: Int) {
+        var writer = WireWriter()
+        writer.appendBatchRequestFrame(rows: rows, filterExpression: filterExpression)
+        try send(writer.bytes)
+        return try receiveStream()
+    }
+
     /// Reads one frame holding exactly one message.
     func receiveMessage() throws -> OwnedMessage {
         guard let (header, body) = try receiveFrame() else { throw WireClientError("connection closed") }
