@@ -1,4 +1,5 @@
 import CairnWire
+import NIOCore
 
 /// Everything a ``CairnServer`` is started with. A plain value built by the daemon from its
 /// configuration file (or by tests); any thread may create, copy and read it.
@@ -27,7 +28,7 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var cairnVersion: String
     /// Threads that run transactions (engine calls may block on device I/O; never on an event loop).
     public var threadPoolSize: Int
-    /// Event loop threads that accept connections and parse frames.
+    /// Event loop threads that accept connections and parse frames (default: one per core).
     public var eventLoopCount: Int
     /// Most client connections open at once; further connections are closed at once.
     public var connectionCountMax: Int
@@ -60,7 +61,7 @@ public struct ServerConfiguration: Sendable, Equatable {
         edition: String = ServerConfiguration.editionDefault,
         cairnVersion: String = "0.1.0",
         threadPoolSize: Int = 16,
-        eventLoopCount: Int = 2,
+        eventLoopCount: Int = System.coreCount,
         connectionCountMax: Int = 15_000,
         pipelinedRequestCountMax: Int = 64,
         streamFrameBytesTarget: Int = 128 * 1024,

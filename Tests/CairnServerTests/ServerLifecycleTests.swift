@@ -1,4 +1,5 @@
 import CairnServer
+import CairnStorage
 import CairnWire
 import Foundation
 import Testing
@@ -16,6 +17,54 @@ import Testing
         // The idle connection was closed by the drain, and nobody listens any more.
         #expect(try client.isClosedByServer())
         #expect(throws: WireClientError.self) { try WireClient(port: server.port) }
+    }
+
+    /// Stopping while pipelined writes are queued: every reply the client receives is whole, the
+    /// connection then closes, and exactly the answered writes were applied.
+    @Test func stopFinishesReceivedRequestsThenCloses() async throws {
+        let server = try await TestServer.start()
+        let client = try server.connect()
+        var bytes: [UInt8] = []
+        for index in 0..<40 {
+            var writer = WireWriter()
+            writer.appendPutRequestFrame(key: testKey(index), bins: [Bin("a", .integer(Int64(index)))])
+            bytes += writer.bytes
+        }
+        try client.send(bytes)
+        try await server.server.stop()
+        var answered = 0
+        while let reply = try client.receiveFrame() {
+            let message = try reply.body.withUnsafeBytes { try Message.decode(body: $0) }
+            #expect(message.header.resultCode == .ok)
+            answered += 1
+        }
+        #expect(answered >= 1)
+        #expect(server.namespace.statistics.objects == answered)
+        try server.namespace.close()
+    }
+
+    /// Stopping while a scan waits on a client that reads nothing ends the scan at a frame
+    /// boundary instead of waiting for the client.
+    @Test func stopEndsAPausedScan() async throws {
+        var configuration = ServerConfiguration()
+        configuration.streamFrameBytesTarget = 16 * 1024
+        configuration.writeBufferBytesLow = 16 * 1024
+        configuration.writeBufferBytesHigh = 32 * 1024
+        configuration.stopGracePeriodMs = 60_000
+        let server = try await TestServer.start(configuration: configuration)
+        let value = [UInt8](repeating: 1, count: 4096)
+        for index in 0..<5000 {
+            try server.namespace.put(
+                indexDigest(testKey(index)), setName: "demo", bins: [StoredBin(name: "v", particleType: .blob, bytes: value)])
+        }
+        let client = try server.connect()
+        client.setReceiveBufferBytes(16 * 1024)
+        try client.send(client.scanFrame())
+        try await Task.sleep(for: .milliseconds(300))
+        let started = ContinuousClock.now
+        try await server.server.stop()
+        #expect(started.duration(to: .now) < .seconds(10))
+        try server.namespace.close()
     }
 
     @Test func invalidConfigurationIsRefused() async throws {
