@@ -16,7 +16,8 @@ struct DrainConnectionEvent: Sendable {}
 ///
 /// Back-pressure, both ways:
 /// - input: once ``ServerConfiguration/pipelinedRequestCountMax`` requests wait, `read` is held
-///   back until the queue shrinks;
+///   back until the queue shrinks; no new request is started while the channel is not writable
+///   (a client that pipelines without reading its replies);
 /// - output: a batch or scan produces its next frame only when the previous one is written and
 ///   the channel is writable (below the high write watermark), else it pauses until
 ///   `channelWritabilityChanged`.
@@ -45,6 +46,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var isClosed = false
     /// The output is closed after a refusal; input is read and discarded until the close.
     private var isLingering = false
+    /// `processNext` is on the stack (guards against re-entry from synchronous replies).
+    private var isInProcessLoop = false
     /// A stream waiting for the channel to become writable.
     private var pausedStream: (any ReplyStream)?
 
@@ -64,9 +67,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if context.channel.isWritable, let stream = pausedStream {
-            pausedStream = nil
-            produce(stream, context: context)
+        if context.channel.isWritable {
+            if let stream = pausedStream {
+                pausedStream = nil
+                produce(stream, context: context)
+            } else {
+                processNext(context: context)
+            }
         }
         context.fireChannelWritabilityChanged()
     }
@@ -111,18 +118,30 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     // MARK: - Request loop
 
-    /// Starts the next queued request if none is running.
+    /// Starts queued requests until one is in progress (an engine or info request on the pool) or
+    /// the queue is empty. A loop, not recursion: requests answered at once (admin, compressed)
+    /// re-enter through `deliver`, which finds the loop running and returns to it.
     private func processNext(context: ChannelHandlerContext) {
-        guard !isBusy, !isClosed else { return }
-        guard let item = queue.popFirst() else {
-            if isDraining { close(context: context) }
-            return
+        guard !isInProcessLoop else { return }
+        isInProcessLoop = true
+        defer { isInProcessLoop = false }
+        // A client that sends without reading gets no new answers until it reads: then the queue
+        // fills and reading stops, so its replies cannot pile up in memory.
+        while !isBusy && !isClosed && context.channel.isWritable {
+            guard let item = queue.popFirst() else {
+                if isDraining { close(context: context) }
+                return
+            }
+            if isReadHeld && !isDraining && queue.count < pipelinedRequestCountMax {
+                isReadHeld = false
+                context.read()
+            }
+            isBusy = true
+            start(item, context: context)
         }
-        if isReadHeld && !isDraining && queue.count < pipelinedRequestCountMax {
-            isReadHeld = false
-            context.read()
-        }
-        isBusy = true
+    }
+
+    private func start(_ item: InboundFrame, context: ChannelHandlerContext) {
         switch item {
         case .refused(let error, let typeRaw):
             refuse(error, typeRaw: typeRaw, context: context)

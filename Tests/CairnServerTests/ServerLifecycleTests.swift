@@ -130,6 +130,27 @@ import Testing
         }
     }
 
+    /// Thousands of requests answered without an engine call, pipelined in one write: all are
+    /// answered, in order, without deep recursion on the event loop.
+    @Test func manyPipelinedImmediateRequests() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let count = 20_000
+            var adminFrame: [UInt8] = []
+            ProtoHeader(type: .admin, bodySizeBytes: UInt64(AdminHeader.sizeBytes)).encode(into: &adminFrame)
+            adminFrame += [UInt8](repeating: 0, count: AdminHeader.sizeBytes)
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(adminFrame.count * count)
+            for _ in 0..<count { bytes += adminFrame }
+            try client.send(bytes)
+            for _ in 0..<count {
+                let reply = try #require(try client.receiveFrame())
+                #expect(reply.header.type == .admin)
+            }
+            #expect(try client.info("status") == "ok")
+        }
+    }
+
     @Test func oversizedFrameIsRefusedFromItsHeaderAndOthersKeepWorking() async throws {
         try await withTestServer { server in
             let other = try server.connect()
