@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "CairnServer",
             dependencies: [
-                "CairnEngine", "CairnWire", "CairnConfig",
+                "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnServerTests",
-            dependencies: ["CairnServer", "CairnWire", "CairnEngine", "CairnTesting"],
+            dependencies: ["CairnServer", "CairnWire", "CairnEngine", "CairnIndex", "CairnStorage", "CairnTesting"],
             swiftSettings: swiftSettings
         ),
     ]

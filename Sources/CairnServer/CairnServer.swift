@@ -1,2 +1,245 @@
+import CairnEngine
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
 /// CairnServer: the network server (info commands, transactions, batch and scan streaming).
 public enum CairnServerModule {}
+
+/// Why a server could not start.
+public enum CairnServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The configuration has problems (each described).
+    case invalidConfiguration([String])
+    /// `start()` was called on a server that was already started (servers are not restartable).
+    case alreadyStarted
+    /// Binding the listening socket failed.
+    case bindFailed(host: String, port: Int, reason: String)
+
+    public var description: String {
+        switch self {
+        case .invalidConfiguration(let problems): "invalid server configuration: " + problems.joined(separator: "; ")
+        case .alreadyStarted: "the server was already started"
+        case .bindFailed(let host, let port, let reason): "cannot listen on \(host):\(port): \(reason)"
+        }
+    }
+}
+
+/// The Aerospike-protocol server over a set of open namespaces (DESIGN.md "Threads").
+///
+/// ```
+/// let server = CairnServer(configuration: ServerConfiguration(port: 3000), namespaces: ["test": ns], logger: logger)
+/// let port = try await server.start()     // listening, `isReady` true
+/// ...
+/// try await server.stop()                 // stop accepting, finish in-flight requests, close
+/// try ns.close()                          // the caller owns the namespaces
+/// ```
+///
+/// SwiftNIO event loops accept connections and split frames; transactions, info answers and
+/// batch/scan frames are produced on a thread pool (engine calls may block on device reads) and
+/// written back on the connection's event loop. The server owns its event loop group and thread
+/// pool, not the namespaces. One `start()` and one `stop()` per instance; every method is
+/// thread-safe.
+public final class CairnServer: Sendable {
+    private let context: ServerContext
+    private let state = Mutex<LifecycleState>(.idle)
+    /// Set once the listening socket is bound, cleared when `stop()` begins. Acquire/release so a
+    /// reader that sees `true` also sees the bound port.
+    private let readyFlag = Atomic<Bool>(false)
+
+    private enum LifecycleState {
+        case idle
+        case starting
+        case running(Running)
+        case stopping
+        case stopped
+    }
+
+    private struct Running {
+        var group: MultiThreadedEventLoopGroup
+        var threadPool: NIOThreadPool
+        var serverChannel: any Channel
+    }
+
+    /// - Parameters:
+    ///   - configuration: address, limits and identity (see ``ServerConfiguration``).
+    ///   - namespaces: the open namespaces by name; the server uses them but does not close them.
+    ///   - logger: where connection and request problems are logged.
+    public init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger) {
+        context = ServerContext(configuration: configuration, namespaces: namespaces, logger: logger)
+    }
+
+    /// Whether the server is listening and answering (between `start()` and `stop()`).
+    public var isReady: Bool { readyFlag.load(ordering: .acquiring) }
+
+    /// The bound port once started, else nil.
+    public var port: Int? { isReady ? context.boundPort : nil }
+
+    /// Client connections open now.
+    public var connectionCount: Int { context.connections.count }
+
+    /// Binds the listening socket and starts serving. Returns the bound port (the configured
+    /// one, or the port picked when the configuration says 0).
+    @discardableResult
+    public func start() async throws -> Int {
+        let configuration = context.configuration
+        let problems = configuration.problems()
+        guard problems.isEmpty else { throw CairnServerError.invalidConfiguration(problems) }
+        try state.withLock { state in
+            guard case .idle = state else { throw CairnServerError.alreadyStarted }
+            state = .starting
+        }
+        let threadPool = NIOThreadPool(numberOfThreads: configuration.threadPoolSize)
+        threadPool.start()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopCount)
+        let bindHost = configuration.host == "any" ? "::" : configuration.host
+        let serverChannel: any Channel
+        do {
+            serverChannel = try await makeBootstrap(group: group, threadPool: threadPool)
+                .bind(host: bindHost, port: configuration.port).get()
+        } catch {
+            await shutDown(group: group, threadPool: threadPool)
+            state.withLock { $0 = .stopped }
+            throw CairnServerError.bindFailed(host: configuration.host, port: configuration.port, reason: "\(error)")
+        }
+        let port = serverChannel.localAddress?.port ?? configuration.port
+        context.setBoundPort(port)
+        state.withLock { $0 = .running(Running(group: group, threadPool: threadPool, serverChannel: serverChannel)) }
+        readyFlag.store(true, ordering: .releasing)
+        context.logger.info(
+            "service ready",
+            metadata: [
+                "host": "\(configuration.host)", "port": "\(port)", "node": "\(configuration.nodeName)",
+                "namespaces": "\(context.namespaceNames.joined(separator: ","))",
+            ])
+        return port
+    }
+
+    /// Graceful stop: stops accepting, lets every connection answer the requests it has already
+    /// received (a running scan or batch stops at its next frame boundary), closes the
+    /// connections, then stops the threads. Connections still busy after
+    /// ``ServerConfiguration/stopGracePeriodMs`` are closed. Calling it again, or before
+    /// `start()`, does nothing.
+    public func stop() async throws {
+        let running: Running? = state.withLock { state in
+            guard case .running(let running) = state else { return nil }
+            state = .stopping
+            return running
+        }
+        guard let running else { return }
+        readyFlag.store(false, ordering: .releasing)
+        do {
+            try await running.serverChannel.close()
+        } catch {
+            context.logger.warning("closing the listening socket failed", metadata: ["error": "\(error)"])
+        }
+        let open = context.connections.beginDrain()
+        for channel in open {
+            channel.pipeline.fireUserInboundEventTriggered(DrainConnectionEvent())
+        }
+        let registry = context.connections
+        let forceClose = running.group.next().scheduleTask(in: .milliseconds(context.configuration.stopGracePeriodMs)) {
+            for channel in registry.snapshot() {
+                channel.close(promise: nil)
+            }
+        }
+        for channel in open {
+            do {
+                try await channel.closeFuture.get()
+            } catch {
+                context.logger.debug("connection closed with an error", metadata: ["error": "\(error)"])
+            }
+        }
+        forceClose.cancel()
+        await shutDown(group: running.group, threadPool: running.threadPool)
+        state.withLock { $0 = .stopped }
+        context.logger.info("service stopped")
+    }
+
+    // MARK: - Helpers
+
+    private func makeBootstrap(group: MultiThreadedEventLoopGroup, threadPool: NIOThreadPool) -> ServerBootstrap {
+        let context = self.context
+        let registry = context.connections
+        let configuration = context.configuration
+        let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
+            low: configuration.writeBufferBytesLow, high: configuration.writeBufferBytesHigh)
+        return ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 512)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: waterMark)
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                guard registry.admit(channel, countMax: configuration.connectionCountMax) else {
+                    context.counters.connectionsRefused.add(1, ordering: .relaxed)
+                    context.logger.warning(
+                        "connection refused: limit reached or stopping",
+                        metadata: ["limit": "\(configuration.connectionCountMax)"])
+                    channel.close(promise: nil)
+                    return channel.eventLoop.makeSucceededVoidFuture()
+                }
+                context.counters.connectionsOpened.add(1, ordering: .relaxed)
+                channel.closeFuture.whenComplete { _ in registry.remove(channel) }
+                var logger = context.logger
+                logger[metadataKey: "client"] = "\(channel.remoteAddress.map { "\($0)" } ?? "unknown")"
+                let processor = RequestProcessor(context: context, logger: logger)
+                return channel.eventLoop.makeCompletedFuture {
+                    let decoder = ByteToMessageHandler(ProtoFrameDecoder(frameSizeBytesMax: configuration.frameSizeBytesMax))
+                    try channel.pipeline.syncOperations.addHandler(decoder)
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionHandler(processor: processor, threadPool: threadPool, logger: logger))
+                }
+            }
+    }
+
+    private func shutDown(group: MultiThreadedEventLoopGroup, threadPool: NIOThreadPool) async {
+        do {
+            try await threadPool.shutdownGracefully()
+        } catch {
+            context.logger.warning("thread pool shutdown failed", metadata: ["error": "\(error)"])
+        }
+        do {
+            try await group.shutdownGracefully()
+        } catch {
+            context.logger.warning("event loop shutdown failed", metadata: ["error": "\(error)"])
+        }
+    }
+}
+
+/// The open client connections, so `stop()` can drain them. Thread-safe (one mutex).
+final class ConnectionRegistry: Sendable {
+    private struct State {
+        var channels: [ObjectIdentifier: any Channel] = [:]
+        var isDraining = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Registers a new connection; false when `countMax` are open or the server is stopping.
+    func admit(_ channel: any Channel, countMax: Int) -> Bool {
+        state.withLock { state in
+            guard !state.isDraining, state.channels.count < countMax else { return false }
+            state.channels[ObjectIdentifier(channel)] = channel
+            return true
+        }
+    }
+
+    func remove(_ channel: any Channel) {
+        _ = state.withLock { $0.channels.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Refuses further connections and returns the open ones.
+    func beginDrain() -> [any Channel] {
+        state.withLock { state in
+            state.isDraining = true
+            return Array(state.channels.values)
+        }
+    }
+
+    func snapshot() -> [any Channel] {
+        state.withLock { Array($0.channels.values) }
+    }
+
+    var count: Int { state.withLock { $0.channels.count } }
+}

@@ -1,0 +1,235 @@
+import CairnWire
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Asks a connection to finish what it has received and close (sent by ``CairnServer/stop()``).
+struct DrainConnectionEvent: Sendable {}
+
+/// Answers the requests of one client connection, strictly in arrival order.
+///
+/// Owned by one channel pipeline; every method runs on that channel's event loop. Requests are
+/// queued as they arrive and handled one at a time: the work (decoding, engine calls, info
+/// answers) runs on the thread pool because engine calls may block on device I/O, and the reply
+/// comes back to the event loop to be written whole. So pipelined requests are answered in
+/// order and a reply is never interleaved with another.
+///
+/// Back-pressure, both ways:
+/// - input: once ``ServerConfiguration/pipelinedRequestCountMax`` requests wait, `read` is held
+///   back until the queue shrinks;
+/// - output: a batch or scan produces its next frame only when the previous one is written and
+///   the channel is writable (below the high write watermark), else it pauses until
+///   `channelWritabilityChanged`.
+///
+/// States: idle (nothing running) → busy (one request or stream in progress) → idle …; draining
+/// (server stopping: read nothing more, answer what is queued, stop streams at a frame boundary,
+/// then close); closed (channel inactive: drop everything, late results are discarded).
+final class ConnectionHandler: ChannelDuplexHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// How long a refused connection keeps reading (and discarding) after its last reply before
+    /// it is closed, so the client can read the reply instead of getting a reset.
+    static let refusalLingerMs: Int64 = 2_000
+
+    private let processor: RequestProcessor
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let pipelinedRequestCountMax: Int
+
+    private var queue = CircularBuffer<InboundFrame>()
+    private var isBusy = false
+    private var isReadHeld = false
+    private var isDraining = false
+    private var isClosed = false
+    /// The output is closed after a refusal; input is read and discarded until the close.
+    private var isLingering = false
+    /// A stream waiting for the channel to become writable.
+    private var pausedStream: (any ReplyStream)?
+
+    init(processor: RequestProcessor, threadPool: NIOThreadPool, logger: Logger) {
+        self.processor = processor
+        self.threadPool = threadPool
+        self.logger = logger
+        self.pipelinedRequestCountMax = processor.context.configuration.pipelinedRequestCountMax
+    }
+
+    // MARK: - Inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !isClosed else { return }
+        queue.append(unwrapInboundIn(data))
+        processNext(context: context)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let stream = pausedStream {
+            pausedStream = nil
+            produce(stream, context: context)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        isClosed = true
+        queue.removeAll()
+        pausedStream = nil
+        context.fireChannelInactive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is DrainConnectionEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        isDraining = true
+        if pausedStream != nil {
+            // A paused stream waits on a slow client; stop it at this frame boundary.
+            close(context: context)
+            return
+        }
+        if !isBusy && queue.isEmpty {
+            close(context: context)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        logger.debug("connection error, closing", metadata: ["error": "\(error)"])
+        close(context: context)
+    }
+
+    // MARK: - Outbound
+
+    func read(context: ChannelHandlerContext) {
+        if !isLingering && (isDraining || queue.count >= pipelinedRequestCountMax) {
+            isReadHeld = true
+            return
+        }
+        context.read()
+    }
+
+    // MARK: - Request loop
+
+    /// Starts the next queued request if none is running.
+    private func processNext(context: ChannelHandlerContext) {
+        guard !isBusy, !isClosed else { return }
+        guard let item = queue.popFirst() else {
+            if isDraining { close(context: context) }
+            return
+        }
+        if isReadHeld && !isDraining && queue.count < pipelinedRequestCountMax {
+            isReadHeld = false
+            context.read()
+        }
+        isBusy = true
+        switch item {
+        case .refused(let error, let typeRaw):
+            refuse(error, typeRaw: typeRaw, context: context)
+        case .frame(let type, let body):
+            switch type {
+            case .info:
+                let processor = self.processor
+                runOnPool(context: context) { processor.answerInfo(body: body) }
+            case .message:
+                let processor = self.processor
+                runOnPool(context: context) { processor.answerMessage(body: body) }
+            case .admin:
+                deliver(processor.answerAdmin(), context: context)
+            case .compressedMessage:
+                deliver(processor.answerCompressed(), context: context)
+            case .internalXDR:
+                // FrameDecoder refuses type 5; reaching here would be a decoder change.
+                refuse(.internalXDRType, typeRaw: type.rawValue, context: context)
+            }
+        }
+    }
+
+    /// Runs `work` on the thread pool and delivers its chunk on this event loop.
+    private func runOnPool(context: ChannelHandlerContext, _ work: @escaping @Sendable () -> ReplyChunk) {
+        threadPool.runIfActive(eventLoop: context.eventLoop, work).assumeIsolated().whenComplete { result in
+            switch result {
+            case .success(let chunk):
+                self.deliver(chunk, context: context)
+            case .failure(let error):
+                // Only when the pool is shut down: the server is stopping.
+                self.logger.debug("thread pool refused work, closing connection", metadata: ["error": "\(error)"])
+                self.close(context: context)
+            }
+        }
+    }
+
+    /// Writes a chunk whole, then continues its stream or starts the next request.
+    private func deliver(_ chunk: ReplyChunk, context: ChannelHandlerContext) {
+        guard !isClosed else { return }
+        context.writeAndFlush(wrapOutboundOut(chunk.bytes), promise: nil)
+        if chunk.closesConnection {
+            lingerThenClose(context: context)
+            return
+        }
+        guard let next = chunk.next else {
+            isBusy = false
+            processNext(context: context)
+            return
+        }
+        if isDraining {
+            // Server stopping: a long stream ends at this frame boundary; the client retries.
+            close(context: context)
+            return
+        }
+        if chunk.delayMs > 0 {
+            context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(chunk.delayMs)) {
+                self.continueStream(next, context: context)
+            }
+        } else {
+            continueStream(next, context: context)
+        }
+    }
+
+    private func continueStream(_ stream: any ReplyStream, context: ChannelHandlerContext) {
+        guard !isClosed else { return }
+        if context.channel.isWritable {
+            produce(stream, context: context)
+        } else {
+            pausedStream = stream
+        }
+    }
+
+    private func produce(_ stream: any ReplyStream, context: ChannelHandlerContext) {
+        runOnPool(context: context) { stream.nextChunk() }
+    }
+
+    /// Handles a refused frame header: answers a too-large message frame with RECORD_TOO_BIG,
+    /// then closes; anything else (bad version or type, TLS) is closed without an answer, since
+    /// the client speaks something else.
+    private func refuse(_ error: FrameError, typeRaw: UInt8?, context: ChannelHandlerContext) {
+        processor.noteRefusedFrame(error)
+        if case .bodyTooLarge = error, typeRaw == ProtoType.message.rawValue || typeRaw == ProtoType.compressedMessage.rawValue {
+            deliver(processor.answerTooLarge(), context: context)
+            return
+        }
+        close(context: context)
+    }
+
+    /// Closes the output after the last reply and reads (and discards) until the client closes
+    /// or ``refusalLingerMs`` pass, so the client can read that reply.
+    private func lingerThenClose(context: ChannelHandlerContext) {
+        isLingering = true
+        if isReadHeld {
+            isReadHeld = false
+            context.read()
+        }
+        context.close(mode: .output, promise: nil)
+        context.eventLoop.assumeIsolated().scheduleTask(in: .milliseconds(Self.refusalLingerMs)) {
+            self.close(context: context)
+        }
+    }
+
+    private func close(context: ChannelHandlerContext) {
+        guard !isClosed else { return }
+        isClosed = true
+        queue.removeAll()
+        pausedStream = nil
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,397 @@
+import CairnEngine
+import CairnIndex
+import CairnWire
+import Logging
+
+/// Answers info commands (PROTOCOL.md §2, §10, §11.2) for a single node that owns all 4096
+/// partitions of every namespace.
+///
+/// A value made per request on the thread pool (truncation and set statistics touch the engine).
+/// Identity answers (`node`, `build`, generations, peers, replicas) are constant for the life of
+/// the process, as clients require (§2.3 step 5, §2.8).
+struct InfoResponder {
+    let context: ServerContext
+    let logger: Logger
+
+    /// `partition-generation`, `peers-generation`, `rebalance-generation`: never change on a
+    /// single node, and never -1 (§2.8).
+    static let generation = "1"
+    /// The real server's `features` list; harmless for modern clients, needed by old ones (§2.7).
+    static let features =
+        "batch-any;batch-index;blob-bits;cdt-index;cdt-list;cdt-map;cluster-stable;float;geo;sindex-exists;peers;pipelining;pquery;pscans;query-show;relaxed-sc;replicas;replicas-all;replicas-master;replicas-max;truncate-namespace;udf"
+    /// Number of partitions of a namespace (§4.4).
+    static let partitionCount = CairnWire.Digest.partitionCount
+    /// `replicas` bitmap of a node owning every partition: 512 bytes of ones, base64 (§2.5).
+    static let ownedPartitionsBitmap = InfoText.base64([UInt8](repeating: 0xFF, count: partitionCount / 8))
+    /// Commands answered for an empty request, in the real server's order (§2.1).
+    static let summaryCommands = [
+        "features", "node", "edition", "build", "version", "statistics", "services-alumni", "services",
+        "partition-generation",
+    ]
+
+    /// One answer per request line, in request order; the summary for an empty request.
+    func answers(for request: InfoRequest) -> [InfoAnswer] {
+        let commands = request.isSummary ? Self.summaryCommands.map { InfoCommand(line: $0) } : request.commands
+        return commands.map { command in
+            InfoAnswer(line: command.line, value: InfoText.safe(value(for: command)))
+        }
+    }
+
+    /// The value for one command.
+    func value(for command: InfoCommand) -> String {
+        let configuration = context.configuration
+        switch command.name {
+        case "node":
+            return configuration.nodeName
+        case "build":
+            return configuration.buildVersion
+        case "version":
+            return "\(configuration.edition) build \(configuration.buildVersion)"
+        case "edition":
+            return configuration.edition
+        case "release":
+            return InfoText.pairs([
+                "edition": configuration.edition, "version": configuration.buildVersion, "os": "linux",
+                "arch": Self.architecture, "sha": "cairn-\(configuration.cairnVersion)",
+            ])
+        case "status", "STATUS":
+            return InfoReply.ok
+        case "partition-generation", "peers-generation", "rebalance-generation", "cluster-generation":
+            return Self.generation
+        case "cluster-name":
+            return configuration.clusterName ?? "null"
+        case "cluster-size", "cluster_size":
+            return "1"
+        case "service", "services", "services-alumni", "services-alternate", "service-clear-std",
+            "service-clear-alt", "service-tls-std", "service-tls-alt":
+            // Empty: clients keep using the address they connected to (§2.3, §2.4).
+            return ""
+        case "peers-clear-std", "peers-clear-alt", "peers-tls-std", "peers-tls-alt":
+            return "\(Self.generation),\(context.boundPort),[]"
+        case "partitions":
+            return "\(Self.partitionCount)"
+        case "replicas":
+            return context.namespaceNames.map { "\($0):0,1,\(Self.ownedPartitionsBitmap)" }.joined(separator: ";")
+        case "replicas-all":
+            return context.namespaceNames.map { "\($0):1,\(Self.ownedPartitionsBitmap)" }.joined(separator: ";")
+        case "replicas-master":
+            return context.namespaceNames.map { "\($0):\(Self.ownedPartitionsBitmap)" }.joined(separator: ";")
+        case "rack-ids":
+            return context.namespaceNames.map { "\($0):0" }.joined(separator: ";")
+        case "user-agent-set":
+            return InfoReply.ok
+        case "cluster-stable":
+            return clusterStable(command)
+        case "features":
+            return Self.features
+        case "namespaces":
+            return context.namespaceNames.joined(separator: ";")
+        case "namespace":
+            return namespaceStatistics(command)
+        case "sets":
+            return setStatistics(command)
+        case "statistics":
+            return statistics()
+        case "truncate":
+            return truncate(command, isNamespaceCommand: false)
+        case "truncate-namespace":
+            return truncate(command, isNamespaceCommand: true)
+        case "truncate-undo", "truncate-namespace-undo":
+            return InfoReply.errorValue(.unsupportedFeature, message: "truncation is durable and cannot be undone")
+        case "get-config":
+            return configurationValue(command)
+        default:
+            return InfoReply.unrecognizedCommand
+        }
+    }
+
+    #if arch(x86_64)
+    static let architecture = "x86_64"
+    #elseif arch(arm64)
+    static let architecture = "aarch64"
+    #else
+    static let architecture = "unknown"
+    #endif
+
+    // MARK: - Cluster
+
+    /// `cluster-stable[:size=n;ignore-migrations=…;namespace=ns]` → the cluster key (§2.3).
+    private func clusterStable(_ command: InfoCommand) -> String {
+        if let namespace = command.parameter("namespace"), context.namespaces[namespace] == nil {
+            return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace \(namespace)")
+        }
+        if let size = command.parameter("size"), size != "1" {
+            return InfoReply.errorValue(.serverError, message: "cluster size is 1, not \(size)")
+        }
+        return String(context.configuration.nodeID, radix: 16, uppercase: true)
+    }
+
+    // MARK: - Statistics
+
+    /// `statistics`: node-wide counters (§2.6).
+    private func statistics() -> String {
+        let counters = context.counters
+        var objects = 0
+        var tombstones = 0
+        for name in context.namespaceNames {
+            guard let namespace = context.namespaces[name] else { continue }
+            let statistics = namespace.statistics
+            objects += statistics.objects
+            tombstones += statistics.tombstones
+        }
+        return InfoText.pairs([
+            ("cluster_size", "1"),
+            ("cluster_key", String(context.configuration.nodeID, radix: 16, uppercase: true)),
+            ("cluster_integrity", "true"),
+            ("cluster_is_member", "true"),
+            ("cluster_name", context.configuration.clusterName ?? "null"),
+            ("uptime", "\(context.uptimeSeconds)"),
+            ("objects", "\(objects)"),
+            ("tombstones", "\(tombstones)"),
+            ("client_connections", "\(context.connections.count)"),
+            ("client_connections_opened", "\(counters.connectionsOpened.load(ordering: .relaxed))"),
+            ("client_connections_refused", "\(counters.connectionsRefused.load(ordering: .relaxed))"),
+            ("info_requests", "\(counters.infoRequests.load(ordering: .relaxed))"),
+            ("transactions", "\(counters.transactions.load(ordering: .relaxed))"),
+            ("transaction_errors", "\(counters.transactionErrors.load(ordering: .relaxed))"),
+            ("batch_index_initiate", "\(counters.batchRequests.load(ordering: .relaxed))"),
+            ("scans", "\(counters.scanRequests.load(ordering: .relaxed))"),
+            ("scan_records", "\(counters.scanRecords.load(ordering: .relaxed))"),
+            ("scan_records_unreadable", "\(counters.scanRecordsSkippedUnreadable.load(ordering: .relaxed))"),
+            ("malformed_requests", "\(counters.malformedRequests.load(ordering: .relaxed))"),
+            ("frames_refused", "\(counters.framesRefused.load(ordering: .relaxed))"),
+            ("cairn_version", context.configuration.cairnVersion),
+        ])
+    }
+
+    /// `namespace/<ns>`: the namespace's statistics and configuration (§2.6).
+    private func namespaceStatistics(_ command: InfoCommand) -> String {
+        guard let name = command.arguments.first, let namespace = context.namespaces[name] else {
+            return "type=unknown"
+        }
+        let statistics = namespace.statistics
+        let options = namespace.options
+        let storage = options.storage
+        let usedBytes = statistics.liveBytes
+        let totalBytes = statistics.deviceTotalBytes
+        let freePercent = totalBytes == 0 ? 0 : 100 - min(100, usedBytes * 100 / totalBytes)
+        return InfoText.pairs([
+            ("ns_cluster_size", "1"),
+            ("effective_replication_factor", "1"),
+            ("objects", "\(statistics.objects)"),
+            ("tombstones", "\(statistics.tombstones)"),
+            ("master_objects", "\(statistics.objects)"),
+            ("master_tombstones", "\(statistics.tombstones)"),
+            ("prole_objects", "0"),
+            ("prole_tombstones", "0"),
+            ("non_replica_objects", "0"),
+            ("stop_writes", "false"),
+            ("device_total_bytes", "\(totalBytes)"),
+            ("device_used_bytes", "\(usedBytes)"),
+            ("device_free_pct", "\(freePercent)"),
+            ("data_total_bytes", "\(totalBytes)"),
+            ("data_used_bytes", "\(usedBytes)"),
+            ("data_avail_pct", "\(freePercent)"),
+            ("index_used_entries", "\(namespace.index.entryCount)"),
+            ("set_count", "\(namespace.sets.all.count)"),
+            ("truncate_lut", "\(namespace.storage.truncation.namespaceLutMs)"),
+            ("replication-factor", "1"),
+            ("default-ttl", "\(options.defaultTTLSeconds)"),
+            ("nsup-period", "0"),
+            ("storage-engine", "device"),
+            ("storage-engine.device", storage.devices.map(\.path).joined(separator: ",")),
+            ("storage-engine.write-block-size", "\(storage.writeBlockSizeBytes)"),
+            ("storage-engine.commit-to-device", "\(storage.commitToDevice)"),
+            ("storage-engine.flush-max-ms", "\(storage.flushMaxMs)"),
+            ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
+            ("force-durable-deletes", "\(options.forceDurableDeletes)"),
+            ("strong-consistency", "false"),
+        ])
+    }
+
+    /// `sets`, `sets/<ns>`, `sets/<ns>/<set>`: one `:`-separated entry per set, each ending in
+    /// `;` (§2.6). Counting walks the namespace's index.
+    private func setStatistics(_ command: InfoCommand) -> String {
+        let arguments = command.arguments
+        var names = context.namespaceNames
+        if let namespaceName = arguments.first {
+            guard context.namespaces[namespaceName] != nil else {
+                return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace \(namespaceName)")
+            }
+            names = [namespaceName]
+        }
+        let setFilter = arguments.count > 1 ? arguments[1] : nil
+        var output = ""
+        for namespaceName in names {
+            guard let namespace = context.namespaces[namespaceName] else { continue }
+            let summaries = SetCensus.take(namespace)
+            for (id, setName) in namespace.sets.all {
+                if let setFilter, setFilter != setName { continue }
+                let summary = summaries[id] ?? SetCensus.Summary()
+                var items: [(String, String)] = []
+                if setFilter == nil {
+                    items.append(("ns", namespaceName))
+                    items.append(("set", setName))
+                }
+                items += [
+                    ("objects", "\(summary.objects)"),
+                    ("tombstones", "\(summary.tombstones)"),
+                    ("data_used_bytes", "\(summary.storedBytes)"),
+                    ("truncate_lut", "\(namespace.storage.truncation.setLutMs(forSet: setName) ?? 0)"),
+                    ("sindexes", "0"),
+                    ("index_populating", "false"),
+                    ("truncating", "false"),
+                    ("default-read-touch-ttl-pct", "0"),
+                    ("default-ttl", "\(namespace.options.defaultTTLSeconds)"),
+                    ("disable-eviction", "false"),
+                    ("enable-index", "false"),
+                    ("stop-writes-count", "0"),
+                    ("stop-writes-size", "0"),
+                ]
+                output += InfoText.pairs(items, separator: ":") + ";"
+            }
+        }
+        if let setFilter, output.isEmpty {
+            return InfoReply.errorValue(.parameter, message: "unknown set \(setFilter)")
+        }
+        return output
+    }
+
+    // MARK: - Truncation (§10)
+
+    /// `truncate:namespace=<ns>[;set=<set>][;lut=<ns since 1970>]` and
+    /// `truncate-namespace:namespace=<ns>[;lut=…]`. The truncation is durable on every device
+    /// before `ok` is answered (DESIGN.md "Deletes, expiry, truncation").
+    private func truncate(_ command: InfoCommand, isNamespaceCommand: Bool) -> String {
+        guard let namespaceName = command.parameter("namespace"), !namespaceName.isEmpty else {
+            return InfoReply.errorValue(.namespaceNotFound, message: "missing 'namespace'")
+        }
+        guard let namespace = context.namespaces[namespaceName] else {
+            return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace \(namespaceName)")
+        }
+        var setName = command.parameter("set")
+        if setName?.isEmpty == true { setName = nil }
+        if isNamespaceCommand && setName != nil {
+            return InfoReply.errorValue(.parameter, message: "unexpected set name")
+        }
+        var lutMs: UInt64?
+        if let lutText = command.parameter("lut"), lutText != "0" {
+            switch TruncateTime.lutMs(fromUnixNanosecondsText: lutText, nowMs: namespace.options.clockMs()) {
+            case .success(let value): lutMs = value
+            case .failure(let problem): return InfoReply.errorValue(.parameter, message: problem.message)
+            }
+        }
+        do {
+            try namespace.truncate(setName: setName, lutMs: lutMs)
+        } catch {
+            logger.warning(
+                "truncate failed",
+                metadata: ["namespace": "\(namespaceName)", "set": "\(setName ?? "")", "error": "\(error)"])
+            return InfoReply.errorValue(ResultCode(engine: error.result), message: "truncate failed: \(error.message)")
+        }
+        logger.info(
+            "truncated",
+            metadata: ["namespace": "\(namespaceName)", "set": "\(setName ?? "")", "lut_ms": "\(lutMs.map { "\($0)" } ?? "now")"])
+        return InfoReply.ok
+    }
+
+    // MARK: - Configuration
+
+    /// `get-config[:context=service|network|namespace;id=<ns>]`.
+    private func configurationValue(_ command: InfoCommand) -> String {
+        let configuration = context.configuration
+        switch command.parameter("context") ?? "service" {
+        case "service":
+            return InfoText.pairs([
+                ("cluster-name", configuration.clusterName ?? "null"),
+                ("node-id", configuration.nodeName),
+                ("proto-fd-max", "\(configuration.connectionCountMax)"),
+                ("service-threads", "\(configuration.threadPoolSize)"),
+            ])
+        case "network":
+            return InfoText.pairs([
+                ("service.address", configuration.host),
+                ("service.port", "\(context.boundPort)"),
+            ])
+        case "namespace":
+            guard let name = command.parameter("id"), let namespace = context.namespaces[name] else {
+                return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace")
+            }
+            let storage = namespace.options.storage
+            return InfoText.pairs([
+                ("replication-factor", "1"),
+                ("default-ttl", "\(namespace.options.defaultTTLSeconds)"),
+                ("force-durable-deletes", "\(namespace.options.forceDurableDeletes)"),
+                ("storage-engine", "device"),
+                ("storage-engine.write-block-size", "\(storage.writeBlockSizeBytes)"),
+                ("storage-engine.commit-to-device", "\(storage.commitToDevice)"),
+                ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
+            ])
+        default:
+            return InfoReply.errorValue(.parameter, message: "invalid context")
+        }
+    }
+}
+
+/// Converts the `lut` parameter of the truncate commands (§10): nanoseconds since the Unix
+/// epoch, to the engine's milliseconds since the Citrusleaf epoch.
+enum TruncateTime {
+    struct Problem: Error, Equatable {
+        var message: String
+    }
+
+    static func lutMs(fromUnixNanosecondsText text: String, nowMs: UInt64) -> Result<UInt64, Problem> {
+        guard let nanoseconds = UInt64(text) else {
+            return .failure(Problem(message: "invalid 'lut' \(text)"))
+        }
+        let unixMs = nanoseconds / 1_000_000
+        let epochMs = CitrusleafEpoch.unixSeconds * 1000
+        guard unixMs > epochMs else {
+            return .failure(Problem(message: "'lut' is before 2010-01-01"))
+        }
+        let lutMs = unixMs - epochMs
+        guard lutMs <= nowMs else {
+            return .failure(Problem(message: "would truncate in the future"))
+        }
+        return .success(lutMs)
+    }
+}
+
+/// Counts a namespace's live records per set by walking its index (for `sets`).
+enum SetCensus {
+    struct Summary {
+        var objects = 0
+        var tombstones = 0
+        /// Bytes of the stored copies (16-byte rounded), record headers included.
+        var storedBytes = 0
+    }
+
+    /// Summaries by set id (0 = no set). Expired and truncated records are not counted.
+    static func take(_ namespace: Namespace) -> [UInt16: Summary] {
+        let nowMs = namespace.options.clockMs()
+        let nowVoidTime = UInt32(truncatingIfNeeded: nowMs / 1000)
+        let truncation = namespace.storage.truncation
+        var truncateLutMs: [UInt16: UInt64] = [:]
+        var summaries: [UInt16: Summary] = [:]
+        namespace.index.forEachRecord { record in
+            var summary = summaries[record.setID] ?? Summary()
+            defer { summaries[record.setID] = summary }
+            if record.flags.contains(.tombstone) {
+                summary.tombstones += 1
+                return
+            }
+            if record.voidTimeSeconds != 0 && record.voidTimeSeconds <= nowVoidTime { return }
+            let lut: UInt64
+            if let cached = truncateLutMs[record.setID] {
+                lut = cached
+            } else {
+                lut = truncation.truncateLutMs(forSet: namespace.sets.name(for: record.setID))
+                truncateLutMs[record.setID] = lut
+            }
+            guard record.lastUpdateTimeMs > lut else { return }
+            summary.objects += 1
+            summary.storedBytes += record.location.sizeBytes
+        }
+        return summaries
+    }
+}

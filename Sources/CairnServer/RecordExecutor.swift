@@ -1,0 +1,421 @@
+import CairnEngine
+import CairnIndex
+import CairnStorage
+import CairnWire
+import Logging
+
+/// A request refused before or by the engine: the result code for the client and a reason for
+/// the debug log.
+struct Refusal: Error {
+    var resultCode: ResultCode
+    var reason: String
+
+    init(_ resultCode: ResultCode, _ reason: String) {
+        self.resultCode = resultCode
+        self.reason = reason
+    }
+}
+
+/// Runs single-record commands against the engine (PROTOCOL.md §6): read / exists, write and
+/// operate, delete, touch.
+///
+/// A value made per request on the thread pool; every call may block on device I/O. Requests are
+/// translated to ``Namespace`` calls; the engine applies Aerospike's record semantics (policies,
+/// generations, TTL, bin math) and this type maps its results back onto the wire.
+struct RecordExecutor {
+    let context: ServerContext
+    let logger: Logger
+
+    /// The record a command addresses, with what the request says about it.
+    struct Target {
+        var namespace: Namespace
+        var digest: CairnIndex.Digest
+        /// nil when the SET field is absent or empty.
+        var setName: String?
+        /// The KEY field (sent with policy key=SEND), stored on writes and checked against the
+        /// stored key (KEY_MISMATCH).
+        var userKey: StoredKey?
+    }
+
+    /// Executes `command` (decoded from `body`) and returns what to reply.
+    func execute(_ command: RecordCommand, body: UnsafeRawBufferPointer) -> RecordOutcome {
+        context.counters.transactions.add(1, ordering: .relaxed)
+        let outcome: RecordOutcome
+        do {
+            let target = try resolveTarget(command, body: body)
+            outcome = try dispatch(command, target: target, body: body)
+        } catch {
+            outcome = .failure(error.resultCode)
+            let level: Logger.Level = error.resultCode == .serverError ? .warning : .debug
+            logger.log(level: level, "request refused", metadata: ["result": "\(error.resultCode)", "reason": "\(error.reason)"])
+        }
+        if outcome.resultCode != .ok && outcome.resultCode != .keyNotFound {
+            context.counters.transactionErrors.add(1, ordering: .relaxed)
+        }
+        return outcome
+    }
+
+    // MARK: - Dispatch (§6.1)
+
+    private func dispatch(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordOutcome {
+        let header = command.header
+        if header.info2.contains(.write) {
+            if header.info2.contains(.delete) {
+                return try delete(header, target: target)
+            }
+            return try write(command, target: target, body: body)
+        }
+        if header.info1.contains(.read) {
+            return try read(command, target: target, body: body)
+        }
+        throw Refusal(.parameter, "neither READ nor WRITE is set")
+    }
+
+    /// Finds the namespace and digest and refuses what Cairn does not implement (§6.1, §11.2).
+    private func resolveTarget(_ command: RecordCommand, body: UnsafeRawBufferPointer) throws(Refusal) -> Target {
+        guard let namespaceField = command.field(.namespace) else {
+            throw Refusal(.namespaceNotFound, "no NAMESPACE field")
+        }
+        guard let namespaceName = namespaceField.string(in: body), let namespace = context.namespaces[namespaceName] else {
+            throw Refusal(.namespaceNotFound, "unknown namespace")
+        }
+        let wireDigest: CairnWire.Digest
+        if let rowDigest = command.rowDigest {
+            wireDigest = rowDigest
+        } else {
+            guard let digestField = command.field(.digest) else { throw Refusal(.parameter, "no DIGEST field") }
+            do {
+                wireDigest = try digestField.digest(in: body)
+            } catch {
+                throw Refusal(.parameter, "\(error)")
+            }
+        }
+        if !command.header.info4.intersection(.mrtBits).isEmpty {
+            throw Refusal(.unsupportedFeature, "multi-record transactions are not supported")
+        }
+        for field in command.fields {
+            if let feature = Self.unsupportedFeature(of: field.type) {
+                throw Refusal(.unsupportedFeature, "\(feature) is not supported")
+            }
+        }
+        var setName: String?
+        if let setField = command.field(.set) {
+            guard let name = setField.string(in: body) else { throw Refusal(.parameter, "SET is not UTF-8") }
+            setName = name.isEmpty ? nil : name
+        }
+        var userKey: StoredKey?
+        if let keyField = command.field(.key) {
+            userKey = try Self.storedKey(fieldData: keyField.data(in: body))
+        }
+        return Target(namespace: namespace, digest: wireDigest.indexDigest, setName: setName, userKey: userKey)
+    }
+
+    /// The feature a field asks for that Cairn does not implement, or nil.
+    static func unsupportedFeature(of type: FieldType?) -> String? {
+        switch type {
+        case .filterExpression: "filter expressions"
+        case .udfPackageName, .udfFunction, .udfArgList, .udfOp: "UDF"
+        case .recordVersion, .mrtID, .mrtDeadline: "multi-record transactions"
+        default: nil
+        }
+    }
+
+    /// A KEY field: particle type byte (integer, string or blob) + value (§4.2).
+    static func storedKey(fieldData: UnsafeRawBufferPointer) throws(Refusal) -> StoredKey {
+        let value: ParticleValue
+        do {
+            value = try UserKey.decode(fieldData: fieldData)
+        } catch {
+            throw Refusal(.parameter, "KEY field: \(error)")
+        }
+        switch value {
+        case .integer(let integer): return .integer(integer)
+        case .string(let text): return .string(text)
+        case .blob(let bytes): return .blob(bytes)
+        default: throw Refusal(.parameter, "a user key must be an integer, a string or a blob")
+        }
+    }
+
+    // MARK: - Read (§6.3)
+
+    private func read(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordOutcome {
+        let header = command.header
+        if header.info1.contains(.getNoBinData) {
+            // exists: metadata only; a Rust metadata read's empty-name READ op is ignored.
+            guard let metadata = target.namespace.exists(target.digest) else { return .failure(.keyNotFound) }
+            return RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)
+        }
+        for op in command.ops where op.type != .read {
+            throw Self.refusal(forReadOnlyOp: op)
+        }
+        guard header.info1.contains(.getAll) || !command.ops.isEmpty else {
+            throw Refusal(.parameter, "a read needs GET_ALL or bin names")
+        }
+        let found: EngineRecord?
+        do {
+            found = try target.namespace.get(target.digest)
+        } catch {
+            throw Refusal(ResultCode(engine: error.result), error.message)
+        }
+        guard let record = found else { return .failure(.keyNotFound) }
+        if let userKey = target.userKey, let storedKey = record.userKey, storedKey != userKey {
+            throw Refusal(.keyMismatch, "the request's key differs from the stored key")
+        }
+        let respondsAll = header.info2.contains(.respondAllOps)
+        var bins: [ReplyBin] = []
+        if command.ops.isEmpty {
+            bins = record.bins.map(ReplyBin.read)
+        }
+        for op in command.ops {
+            let name = op.name(in: body)
+            if name.isEmpty {
+                bins += record.bins.map(ReplyBin.read)
+            } else if let bin = record.bins.first(where: { $0.name == name }) {
+                bins.append(.read(bin))
+            } else if respondsAll {
+                bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: Array(name.utf8)))
+            }
+        }
+        return RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)
+    }
+
+    /// Why a non-READ op cannot be in a request without WRITE: read-class ops Cairn does not
+    /// implement are UNSUPPORTED_FEATURE, write-class ops are PARAMETER (§6.4).
+    private static func refusal(forReadOnlyOp op: Op) -> Refusal {
+        switch op.type {
+        case .cdtRead, .expRead, .bitsRead, .hllRead:
+            Refusal(.unsupportedFeature, "op \(op.typeRaw) is not supported")
+        case .none:
+            Refusal(.parameter, "unknown op \(op.typeRaw)")
+        default:
+            Refusal(.parameter, "write op \(op.typeRaw) without the WRITE flag")
+        }
+    }
+
+    // MARK: - Write and operate (§6.4, §6.5)
+
+    private func write(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordOutcome {
+        let header = command.header
+        guard !command.ops.isEmpty else { throw Refusal(.parameter, "a write needs at least one op") }
+        var options = try Self.writeOptions(header)
+        options.storeKey = target.userKey != nil
+        let replaces = options.exists == .replace || options.exists == .replaceOnly
+        let operations = try command.ops.map { (op) throws(Refusal) -> BinOperation in
+            try Self.operation(for: op, header: header, replaces: replaces, body: body)
+        }
+        let respondsAll = header.info2.contains(.respondAllOps)
+        let readAllCount = operations.count { $0 == .readAll }
+        if respondsAll && readAllCount > 1 {
+            throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
+        }
+        let result: OperateResult
+        do {
+            result = try target.namespace.operate(
+                target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options)
+        } catch {
+            throw Refusal(ResultCode(engine: error.result), error.message)
+        }
+        let bins = Self.replyBins(ops: command.ops, operations: operations, results: result.bins, respondsAll: respondsAll, body: body)
+        return RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)
+    }
+
+    /// Existence, generation and (when `readsTTL`) TTL policies of a write header (§6.4 table,
+    /// §6.6).
+    static func writeOptions(_ header: MessageHeader, readsTTL: Bool = true) throws(Refusal) -> WriteOptions {
+        var options = WriteOptions()
+        if header.info2.contains(.createOnly) {
+            options.exists = .createOnly
+        } else if header.info3.contains(.createOrReplace) {
+            options.exists = .replace
+        } else if header.info3.contains(.replaceOnly) {
+            options.exists = .replaceOnly
+        } else if header.info3.contains(.updateOnly) {
+            options.exists = .updateOnly
+        }
+        // Generations are 16 bits; a larger expected value can never be equal, and is always greater.
+        if header.info2.contains(.generation) {
+            guard let expected = UInt16(exactly: header.generation) else {
+                throw Refusal(.generation, "expected generation \(header.generation) exceeds 16 bits")
+            }
+            options.generation = .expectEqual(expected)
+        } else if header.info2.contains(.generationGT), let bound = UInt16(exactly: header.generation) {
+            options.generation = .expectGreater(bound)
+        }
+        options.durableDelete = header.info2.contains(.durableDelete)
+        guard readsTTL else { return options }
+        do {
+            switch try RecordTTL(wire: header.recordTTL) {
+            case .namespaceDefault: options.ttl = .namespaceDefault
+            case .neverExpire: options.ttl = .never
+            case .keepExisting: options.ttl = .keepExisting
+            case .seconds(let seconds): options.ttl = .seconds(seconds)
+            }
+        } catch {
+            throw Refusal(.parameter, "\(error)")
+        }
+        return options
+    }
+
+    /// The engine operation for one wire op.
+    static func operation(for op: Op, header: MessageHeader, replaces: Bool, body: UnsafeRawBufferPointer) throws(Refusal) -> BinOperation {
+        guard let type = op.type else { throw Refusal(.parameter, "unknown op \(op.typeRaw)") }
+        let name = op.name(in: body)
+        let value = UnsafeRawBufferPointer(rebasing: body[op.valueRange])
+        switch type {
+        case .read:
+            guard header.info1.contains(.read) else { throw Refusal(.parameter, "READ op without the READ flag") }
+            return name.isEmpty ? .readAll : .read(name)
+        case .write:
+            guard !name.isEmpty else { throw Refusal(.binName, "WRITE op without a bin name") }
+            if op.particleTypeRaw == CairnWire.ParticleType.null.rawValue {
+                guard value.isEmpty else { throw Refusal(.parameter, "NIL value with bytes") }
+                guard !replaces else { throw Refusal(.parameter, "bin delete with a replace policy") }
+                return .deleteBin(name)
+            }
+            return .write(try storedBin(name: name, particleTypeRaw: op.particleTypeRaw, value: value))
+        case .incr:
+            guard !replaces else { throw Refusal(.parameter, "increment with a replace policy") }
+            guard !name.isEmpty else { throw Refusal(.binName, "INCR op without a bin name") }
+            switch CairnWire.ParticleType(rawValue: op.particleTypeRaw) {
+            case .integer:
+                return .incrementInteger(name, try integer(value))
+            case .float:
+                guard value.count == ParticleValue.numberSizeBytes else { throw Refusal(.parameter, "float of \(value.count) bytes") }
+                return .incrementFloat(name, Double(bitPattern: bigEndianUInt64(value)))
+            default:
+                throw Refusal(.parameter, "increment by particle type \(op.particleTypeRaw)")
+            }
+        case .append, .prepend:
+            guard !replaces else { throw Refusal(.parameter, "append/prepend with a replace policy") }
+            guard !name.isEmpty else { throw Refusal(.binName, "\(type) op without a bin name") }
+            guard let particleType = CairnStorage.ParticleType(rawValue: op.particleTypeRaw),
+                particleType == .string || particleType == .blob
+            else {
+                throw Refusal(.incompatibleType, "append/prepend of particle type \(op.particleTypeRaw)")
+            }
+            return type == .append ? .append(name, particleType, Array(value)) : .prepend(name, particleType, Array(value))
+        case .touch:
+            guard !replaces else { throw Refusal(.parameter, "touch with a replace policy") }
+            return .touch
+        case .deleteAll:
+            guard !replaces else { throw Refusal(.parameter, "delete-all with a replace policy") }
+            return .deleteRecord
+        case .cdtRead, .cdtModify, .expRead, .expModify, .bitsRead, .bitsModify, .hllRead, .hllModify:
+            throw Refusal(.unsupportedFeature, "op \(type) is not supported")
+        }
+    }
+
+    /// A bin value as the engine stores it: integers widened to 8 bytes, fixed sizes checked,
+    /// everything else kept as the wire bytes (§5.3).
+    static func storedBin(name: String, particleTypeRaw: UInt8, value: UnsafeRawBufferPointer) throws(Refusal) -> StoredBin {
+        guard let particleType = CairnStorage.ParticleType(rawValue: particleTypeRaw) else {
+            throw Refusal(.parameter, "particle type \(particleTypeRaw) cannot be stored")
+        }
+        switch particleType {
+        case .integer:
+            return StoredBin(name: name, particleType: .integer, bytes: ParticleValue.integer(try integer(value)).wireBytes)
+        case .float:
+            guard value.count == ParticleValue.numberSizeBytes else { throw Refusal(.parameter, "float of \(value.count) bytes") }
+        case .bool:
+            guard value.count == 1, value[0] <= 1 else { throw Refusal(.parameter, "bool of \(value.count) bytes") }
+        default:
+            break
+        }
+        return StoredBin(name: name, particleType: particleType, bytes: Array(value))
+    }
+
+    private static func integer(_ value: UnsafeRawBufferPointer) throws(Refusal) -> Int64 {
+        do {
+            return try ParticleValue.decodeInteger(value)
+        } catch {
+            throw Refusal(.parameter, "\(error)")
+        }
+    }
+
+    private static func bigEndianUInt64(_ value: UnsafeRawBufferPointer) -> UInt64 {
+        value.reduce(0) { $0 << 8 | UInt64($1) }
+    }
+
+    /// The reply entries of an operate (§6.4, §6.5): read results as READ entries; with
+    /// RESPOND_ALL_OPS exactly one entry per op in op order (a read-all op contributes its bins),
+    /// writes as empty entries and missing bins as NIL.
+    ///
+    /// The engine returns one result per `.read` and one per bin for a `.readAll`, in op order;
+    /// with at most one `.readAll` its share is what the named reads leave.
+    static func replyBins(
+        ops: [Op],
+        operations: [BinOperation],
+        results: [(String, StoredBin?)],
+        respondsAll: Bool,
+        body: UnsafeRawBufferPointer
+    ) -> [ReplyBin] {
+        let readAllCount = operations.count { $0 == .readAll }
+        guard readAllCount <= 1 else {
+            // Order is irrelevant without RESPOND_ALL_OPS (checked by the caller).
+            return results.compactMap { $0.1.map(ReplyBin.read) }
+        }
+        let namedReadCount = operations.count { if case .read = $0 { true } else { false } }
+        let readAllShare = max(0, results.count - namedReadCount)
+        var bins: [ReplyBin] = []
+        var resultIndex = 0
+        for (op, operation) in zip(ops, operations) {
+            switch operation {
+            case .read(let name):
+                guard resultIndex < results.count else { continue }
+                if let bin = results[resultIndex].1 {
+                    bins.append(.read(bin))
+                } else if respondsAll {
+                    bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: Array(name.utf8)))
+                }
+                resultIndex += 1
+            case .readAll:
+                let end = min(results.count, resultIndex + readAllShare)
+                for result in results[resultIndex..<end] {
+                    if let bin = result.1 { bins.append(.read(bin)) }
+                }
+                resultIndex = end
+            default:
+                if respondsAll {
+                    bins.append(.empty(opTypeRaw: op.typeRaw, name: Array(UnsafeRawBufferPointer(rebasing: body[op.nameRange]))))
+                }
+            }
+        }
+        return bins
+    }
+
+    // MARK: - Delete (§6.5)
+
+    private func delete(_ header: MessageHeader, target: Target) throws(Refusal) -> RecordOutcome {
+        // A delete has no TTL, and its existence policy is implied (the record must exist).
+        var options = try Self.writeOptions(header, readsTTL: false)
+        options.exists = .update
+        do {
+            try target.namespace.delete(target.digest, options: options)
+        } catch {
+            throw Refusal(ResultCode(engine: error.result), error.message)
+        }
+        return RecordOutcome(resultCode: .ok)
+    }
+}
+
+extension ReplyBin {
+    /// A stored bin returned by a READ.
+    static func read(_ bin: StoredBin) -> ReplyBin {
+        ReplyBin(opTypeRaw: OpType.read.rawValue, name: Array(bin.name.utf8), particleTypeRaw: bin.particleType.rawValue, value: bin.bytes)
+    }
+}
+
+extension CairnWire.Digest {
+    /// The same 20 bytes as the index's digest type.
+    var indexDigest: CairnIndex.Digest {
+        CairnIndex.Digest(bigEndianWords: high, middle, low)
+    }
+}
+
+extension CairnIndex.Digest {
+    /// The same 20 bytes as the wire's digest type.
+    var wireDigest: CairnWire.Digest {
+        let words = bigEndianWords
+        return CairnWire.Digest(high: words.0, middle: words.1, low: words.2)
+    }
+}

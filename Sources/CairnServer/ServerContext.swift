@@ -1,0 +1,58 @@
+import CairnEngine
+import Logging
+import Synchronization
+
+/// What every connection of one server shares: the configuration, the namespaces, the bound
+/// port and the counters reported by the `statistics` info command.
+///
+/// Owned by ``CairnServer``; read from event loops and thread-pool threads alike. Immutable
+/// apart from atomics, so it is `Sendable` without locks.
+final class ServerContext: Sendable {
+    let configuration: ServerConfiguration
+    let namespaces: [String: Namespace]
+    /// Namespace names in a stable (sorted) order, as `namespaces` and `replicas` list them.
+    let namespaceNames: [String]
+    let logger: Logger
+    let counters = ServerCounters()
+    /// The open client connections.
+    let connections = ConnectionRegistry()
+    /// When the context was made, for `uptime`.
+    let startedAt: ContinuousClock.Instant
+    /// The port the listening socket is bound to (0 until bound).
+    private let boundPortStorage = Atomic<Int>(0)
+
+    init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger) {
+        self.configuration = configuration
+        self.namespaces = namespaces
+        self.namespaceNames = namespaces.keys.sorted()
+        self.logger = logger
+        self.startedAt = ContinuousClock.now
+    }
+
+    var boundPort: Int {
+        // Relaxed: a plain value published once before the server is reported ready.
+        boundPortStorage.load(ordering: .relaxed)
+    }
+
+    func setBoundPort(_ port: Int) {
+        boundPortStorage.store(port, ordering: .relaxed)
+    }
+
+    var uptimeSeconds: Int64 { startedAt.duration(to: ContinuousClock.now).components.seconds }
+}
+
+/// Counters of the server's activity. Relaxed atomics: each counter is independent and only
+/// read for reporting, so no ordering with other memory is needed.
+final class ServerCounters: Sendable {
+    let connectionsOpened = Atomic<UInt64>(0)
+    let connectionsRefused = Atomic<UInt64>(0)
+    let infoRequests = Atomic<UInt64>(0)
+    let transactions = Atomic<UInt64>(0)
+    let transactionErrors = Atomic<UInt64>(0)
+    let batchRequests = Atomic<UInt64>(0)
+    let scanRequests = Atomic<UInt64>(0)
+    let scanRecords = Atomic<UInt64>(0)
+    let scanRecordsSkippedUnreadable = Atomic<UInt64>(0)
+    let malformedRequests = Atomic<UInt64>(0)
+    let framesRefused = Atomic<UInt64>(0)
+}

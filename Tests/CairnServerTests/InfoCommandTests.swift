@@ -1,0 +1,165 @@
+import CairnEngine
+import CairnIndex
+import CairnServer
+import CairnStorage
+import CairnWire
+import Foundation
+import Testing
+
+/// The engine's digest for a test key.
+func indexDigest(_ key: RecordKey) -> CairnIndex.Digest {
+    CairnIndex.Digest(bigEndianWords: key.digest.high, key.digest.middle, key.digest.low)
+}
+
+func integerBin(_ name: String, _ value: Int64) -> StoredBin {
+    StoredBin(name: name, particleType: .integer, bytes: ParticleValue.integer(value).wireBytes)
+}
+
+@Suite struct InfoCommandTests {
+    /// PROTOCOL.md Appendix A: the C client's seed request and the expected reply, byte for byte.
+    @Test func appendixASeedHandshakeByteForByte() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let request = Array("node\npartition-generation\nbuild\n".utf8)
+            let requestFrame: [UInt8] = [0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x20] + request
+            let encoded = frame { $0.appendInfoRequestFrame(["node", "partition-generation", "build"]) }
+            #expect(requestFrame == encoded)
+            try client.send(requestFrame)
+            let reply = try #require(try client.receiveFrame())
+            let expectedBody = Array("node\tBB9A1B2C3D4E5F6\npartition-generation\t1\nbuild\t8.0.0.0\n".utf8)
+            #expect(reply.header == ProtoHeader(type: .info, bodySizeBytes: UInt64(expectedBody.count)))
+            #expect(reply.body == expectedBody)
+        }
+    }
+
+    @Test func rustSeedAndTendAnswers() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let seed = try client.info(["node", "cluster-name", "build", "service-clear-std"])
+            #expect(seed.map(\.0) == ["node", "cluster-name", "build", "service-clear-std"])
+            #expect(seed[0].1 == "BB9A1B2C3D4E5F6")
+            #expect(seed[1].1 == "null")
+            #expect(seed[2].1.split(separator: ".").count == 4)
+            #expect(seed[3].1 == "")
+            let tend = try client.info(["node", "cluster-name", "partition-generation", "peers-clear-std"])
+            #expect(tend[2].1 == "1")
+            #expect(tend[3].1 == "1,\(server.port),[]")
+            let partitions = try client.info(["replicas", "partition-generation"])
+            #expect(partitions.map(\.0) == ["replicas", "partition-generation"])
+            #expect(partitions[0].1 == "test:0,1," + String(repeating: "/", count: 682) + "8=")
+        }
+    }
+
+    @Test func cClientTendAndLegacyAnswers() async throws {
+        var configuration = ServerConfiguration()
+        configuration.clusterName = "cairn-test"
+        try await withTestServer(configuration: configuration) { server in
+            let client = try server.connect()
+            let answers = try client.info([
+                "node", "peers-generation", "partition-generation", "cluster-name", "partitions", "replicas-all",
+                "replicas-master", "rack-ids", "rebalance-generation", "services", "services-alumni",
+                "user-agent-set:value=MSxweXRob24tMTkuMCxub3Qtc2V0", "cluster-stable:size=1;namespace=test", "features",
+            ])
+            let values = Dictionary(uniqueKeysWithValues: answers)
+            #expect(values["peers-generation"] == "1")
+            #expect(values["cluster-name"] == "cairn-test")
+            #expect(values["partitions"] == "4096")
+            let bitmap = String(repeating: "/", count: 682) + "8="
+            #expect(values["replicas-all"] == "test:1,\(bitmap)")
+            #expect(values["replicas-master"] == "test:\(bitmap)")
+            #expect(values["rack-ids"] == "test:0")
+            #expect(values["rebalance-generation"] == "1")
+            #expect(values["services"] == "")
+            #expect(values["user-agent-set:value=MSxweXRob24tMTkuMCxub3Qtc2V0"] == "ok")
+            #expect(values["cluster-stable:size=1;namespace=test"] == "BB9A1B2C3D4E5F6")
+            #expect(values["features"]?.split(separator: ";").contains("pscans") == true)
+            #expect(try client.info("cluster-stable:namespace=nope").hasPrefix("ERROR:20:"))
+        }
+    }
+
+    @Test func operatorCommands() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            #expect(try client.info("status") == "ok")
+            #expect(try client.info("STATUS") == "ok")
+            #expect(try client.info("build") == "8.0.0.0")
+            #expect(try client.info("edition") == "Aerospike Community Edition")
+            #expect(try client.info("version") == "Aerospike Community Edition build 8.0.0.0")
+            #expect(try client.info("namespaces") == "test")
+            #expect(try client.info("no-such-command") == "ERROR:4:unrecognized command")
+            #expect(try client.info("namespace/nope") == "type=unknown")
+            let statistics = try client.info("statistics")
+            #expect(statistics.contains("cluster_size=1"))
+            #expect(statistics.contains("client_connections=1"))
+            // Answers come back in request order, one per line, even for errors and duplicates.
+            let answers = try client.info(["build", "bogus", "status", "build"])
+            #expect(answers.map(\.0) == ["build", "bogus", "status", "build"])
+            #expect(answers.map(\.1) == ["8.0.0.0", "ERROR:4:unrecognized command", "ok", "8.0.0.0"])
+        }
+    }
+
+    @Test func emptyRequestAnswersTheSummary() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            try client.send(ProtoHeaderBytes.make(type: .info, bodySizeBytes: 0))
+            let reply = try #require(try client.receiveFrame())
+            let names = parseInfoBody(reply.body).map(\.0)
+            #expect(names.contains("node"))
+            #expect(names.contains("build"))
+        }
+    }
+
+    @Test func namespaceAndSetStatisticsAreReal() async throws {
+        try await withTestServer { server in
+            for index in 0..<5 {
+                try server.namespace.put(indexDigest(testKey(index)), setName: "demo", bins: [integerBin("a", Int64(index))])
+            }
+            for index in 5..<7 {
+                try server.namespace.put(indexDigest(testKey(index, set: "other")), setName: "other", bins: [integerBin("a", 1)])
+            }
+            let client = try server.connect()
+            let namespace = try client.info("namespace/test")
+            let values = Dictionary(
+                uniqueKeysWithValues: namespace.split(separator: ";").map { item in
+                    let parts = item.split(separator: "=", maxSplits: 1)
+                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+                })
+            #expect(values["objects"] == "7")
+            #expect(values["tombstones"] == "0")
+            #expect(Int(values["device_used_bytes"] ?? "") ?? 0 > 0)
+            #expect(values["device_total_bytes"] == "\(64 << 20)")
+            let sets = try client.info("sets")
+            #expect(sets.contains("ns=test:set=demo:objects=5:"))
+            #expect(sets.contains("ns=test:set=other:objects=2:"))
+            #expect(sets.hasSuffix(";"))
+            #expect(try client.info("sets/test/other").hasPrefix("objects=2:tombstones=0:"))
+        }
+    }
+
+    @Test func truncateIsDurableAndValidated() async throws {
+        try await withTestServer { server in
+            let namespace = server.namespace
+            for index in 0..<4 {
+                try namespace.put(indexDigest(testKey(index)), setName: "demo", bins: [integerBin("a", 1)])
+                try namespace.put(indexDigest(testKey(index, set: "keep")), setName: "keep", bins: [integerBin("a", 1)])
+            }
+            server.clock.advance(seconds: 1)
+            let client = try server.connect()
+            #expect(try client.info("truncate:namespace=test;set=demo") == "ok")
+            #expect(try namespace.get(indexDigest(testKey(0))) == nil)
+            #expect(try namespace.get(indexDigest(testKey(0, set: "keep"))) != nil)
+            #expect(namespace.storage.truncation.setLutMs(forSet: "demo") != nil)
+
+            #expect(try client.info("truncate-namespace:namespace=test;set=demo") == "ERROR:4:unexpected set name")
+            #expect(try client.info("truncate:set=demo").hasPrefix("ERROR:20:"))
+            #expect(try client.info("truncate-namespace:namespace=nope").hasPrefix("ERROR:20:"))
+            let futureNanos = UInt64(Date().timeIntervalSince1970 + 3600) * 1_000_000_000
+            #expect(try client.info("truncate-namespace:namespace=test;lut=\(futureNanos)") == "ERROR:4:would truncate in the future")
+            #expect(try client.info("truncate-undo:namespace=test").hasPrefix("ERROR:16:"))
+
+            #expect(try client.info("truncate-namespace:namespace=test") == "ok")
+            #expect(try namespace.get(indexDigest(testKey(0, set: "keep"))) == nil)
+            #expect(namespace.storage.truncation.namespaceLutMs > 0)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CairnServer
+import CairnWire
+import Foundation
+import Testing
+
+@Suite struct ServerLifecycleTests {
+    @Test func startReportsPortAndReadinessThenStopsGracefully() async throws {
+        let server = try await TestServer.start()
+        #expect(server.server.isReady)
+        #expect(server.port > 0)
+        #expect(server.server.port == server.port)
+        let client = try server.connect()
+        #expect(try client.info("status") == "ok")
+        try await server.shutDown()
+        #expect(!server.server.isReady)
+        // The idle connection was closed by the drain, and nobody listens any more.
+        #expect(try client.isClosedByServer())
+        #expect(throws: WireClientError.self) { try WireClient(port: server.port) }
+    }
+
+    @Test func invalidConfigurationIsRefused() async throws {
+        var configuration = ServerConfiguration(port: 0)
+        configuration.buildVersion = "8.0.0"
+        configuration.nodeID = 0
+        let server = CairnServer(configuration: configuration, namespaces: [:], logger: .init(label: "test"))
+        await #expect(throws: CairnServerError.self) { try await server.start() }
+        #expect(!server.isReady)
+    }
+
+    @Test func adminFrameAnswersSecurityNotEnabled() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            var login = [UInt8](repeating: 0, count: 16)
+            login[2] = AdminHeader.loginCommand
+            try client.send(frame { $0.appendFrame(.admin, body: login) })
+            let reply = try #require(try client.receiveFrame())
+            #expect(reply.header.type == .admin)
+            #expect(reply.body.count == AdminHeader.sizeBytes)
+            #expect(reply.body[1] == ResultCode.securityNotEnabled.rawValue)
+        }
+    }
+
+    @Test func compressedFrameAnswersEnterpriseOnly() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            var body = [UInt8](repeating: 0, count: 8)
+            body[7] = 64
+            body += [0x78, 0x01, 0x03, 0x00]
+            let reply = try client.request(frame { $0.appendFrame(.compressedMessage, body: body) })
+            #expect(reply.resultCode == .enterpriseOnly)
+            #expect(try client.info("status") == "ok")
+        }
+    }
+
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            var bytes: [UInt8] = []
+            for index in 0..<20 {
+                var writer = WireWriter()
+                switch index % 3 {
+                case 0: writer.appendInfoRequestFrame(["node", "status"])
+                case 1: writer.appendFrame(.admin, body: [UInt8](repeating: 0, count: 16))
+                default: writer.appendInfoRequestFrame(["build"])
+                }
+                bytes += writer.bytes
+            }
+            try client.send(bytes)
+            for index in 0..<20 {
+                let reply = try #require(try client.receiveFrame())
+                switch index % 3 {
+                case 0:
+                    #expect(reply.header.type == .info)
+                    #expect(parseInfoBody(reply.body).map(\.0) == ["node", "status"])
+                case 1:
+                    #expect(reply.header.type == .admin)
+                default:
+                    #expect(parseInfoBody(reply.body).map(\.0) == ["build"])
+                }
+            }
+        }
+    }
+
+    @Test func oversizedFrameIsRefusedFromItsHeaderAndOthersKeepWorking() async throws {
+        try await withTestServer { server in
+            let other = try server.connect()
+            let client = try server.connect()
+            // 2^48 - 1 body bytes declared; only the header is sent.
+            try client.send(ProtoHeaderBytes.make(type: .message, bodySizeBytes: (1 << 48) - 1))
+            let reply = try client.receiveMessage()
+            #expect(reply.resultCode == .recordTooBig)
+            #expect(try client.isClosedByServer())
+            #expect(try other.info("status") == "ok")
+        }
+    }
+
+    @Test func badVersionAndUnknownTypeCloseTheConnection() async throws {
+        try await withTestServer { server in
+            let other = try server.connect()
+            for header in [[UInt8]([3, 1, 0, 0, 0, 0, 0, 0]), [2, 9, 0, 0, 0, 0, 0, 0], [2, 5, 0, 0, 0, 0, 0, 0]] {
+                let client = try server.connect()
+                try client.send(header)
+                #expect(try client.isClosedByServer())
+            }
+            #expect(try other.info("status") == "ok")
+        }
+    }
+
+    @Test func frameLimitIsConfigurable() async throws {
+        var configuration = ServerConfiguration()
+        configuration.frameSizeBytesMax = 1024
+        try await withTestServer(configuration: configuration) { server in
+            let client = try server.connect()
+            try client.send(ProtoHeaderBytes.make(type: .message, bodySizeBytes: 1025))
+            #expect(try client.receiveMessage().resultCode == .recordTooBig)
+            let info = try server.connect()
+            try info.send(ProtoHeaderBytes.make(type: .info, bodySizeBytes: 4096))
+            #expect(try info.isClosedByServer())
+        }
+    }
+}
+
+enum ProtoHeaderBytes {
+    static func make(type: ProtoType, bodySizeBytes: UInt64) -> [UInt8] {
+        var bytes: [UInt8] = []
+        ProtoHeader(type: type, bodySizeBytes: bodySizeBytes).encode(into: &bytes)
+        return bytes
+    }
+}
