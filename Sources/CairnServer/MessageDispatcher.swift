@@ -24,7 +24,7 @@ struct MessageDispatcher {
                     message: message, body: body, raw: raw, executor: executor, frameBytesTarget: frameBytesTarget)
             }
             if message.field(.digest) == nil {
-                return ReplyChunk(processor.recordReplyBytes(.unsupportedFeature))
+                return ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger)
             }
             let outcome = executor.execute(RecordCommand(message: message), body: raw)
             var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)

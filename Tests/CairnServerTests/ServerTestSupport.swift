@@ -249,6 +249,42 @@ final class WireClient {
         return try receiveStream()
     }
 
+    func scan(
+        setName: String? = nil,
+        partitionIDs: [UInt16] = Array(0..<4096),
+        resumeDigests: [CairnWire.Digest] = [],
+        maxRecords: UInt64 = 0,
+        binNames: [String] = [],
+        noBinData: Bool = false
+    ) throws -> (messages: [OwnedMessage], frameCount: Int) {
+        try send(
+            scanFrame(
+                setName: setName, partitionIDs: partitionIDs, resumeDigests: resumeDigests, maxRecords: maxRecords,
+                binNames: binNames, noBinData: noBinData))
+        return try receiveStream()
+    }
+
+    func scanFrame(
+        setName: String? = nil,
+        partitionIDs: [UInt16] = Array(0..<4096),
+        resumeDigests: [CairnWire.Digest] = [],
+        maxRecords: UInt64 = 0,
+        binNames: [String] = [],
+        noBinData: Bool = false
+    ) -> [UInt8] {
+        var writer = WireWriter()
+        writer.appendScanRequestFrame(
+            namespace: TestServer.namespaceName, setName: setName, partitionIDs: partitionIDs, resumeDigests: resumeDigests,
+            maxRecords: maxRecords, taskID: 42, binNames: binNames, noBinData: noBinData)
+        return writer.bytes
+    }
+
+    /// Sets the socket's receive buffer (before much data arrives) to slow a stream down.
+    func setReceiveBufferBytes(_ sizeBytes: Int32) {
+        var size = sizeBytes
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
     /// Reads one frame holding exactly one message.
     func receiveMessage() throws -> OwnedMessage {
         guard let (header, body) = try receiveFrame() else { throw WireClientError("connection closed") }

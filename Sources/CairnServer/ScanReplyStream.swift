@@ -1,0 +1,226 @@
+import CairnEngine
+import CairnIndex
+import CairnStorage
+import CairnWire
+import Logging
+import NIOCore
+
+/// Answers a partition scan or a query without a `where` clause (PROTOCOL.md §9), streaming
+/// records in frames of bounded size.
+///
+/// The requested partitions are walked in request order (PID_ARRAY, then DIGEST_ARRAY), each in
+/// the index's ascending digest order, starting strictly after the partition's resume digest
+/// when one is given. A chunk stops when its frame reaches the target size or MAX_RECORDS is
+/// reached; the next chunk resumes strictly after the last digest visited, so nothing is sent
+/// twice and a slow client holds back the walk instead of making the server buffer the
+/// namespace (see ``ReplyChunk``). The stream ends with a frame holding the LAST message.
+/// Partition-done markers are not sent: a single node owns every partition (§9.2).
+///
+/// A value: each chunk returns the stream positioned where it stopped.
+struct ScanReplyStream: ReplyStream {
+    /// What the request asks for, fixed for the whole scan.
+    struct Plan: Sendable {
+        var namespace: Namespace
+        var namespaceName: String
+        /// Set id to return, nil for every set.
+        var setID: UInt16?
+        /// Bins to return (a record with none of them is skipped); nil for all bins.
+        var binNames: [String]?
+        var noBinData: Bool
+        /// 0 for no limit.
+        var maxRecords: UInt64
+        /// 0 for no throttle.
+        var recordsPerSecond: UInt32
+        /// Partitions to walk, with the digest to resume strictly after.
+        var partitions: [(id: Int, after: CairnIndex.Digest?)]
+    }
+
+    let plan: Plan
+    let context: ServerContext
+    let logger: Logger
+    let frameBytesTarget: Int
+    /// Index in `plan.partitions` of the partition being walked.
+    let position: Int
+    /// Last digest sent (or skipped) in that partition, nil to start at its resume digest.
+    let resumeAfter: CairnIndex.Digest?
+    let recordsSent: UInt64
+
+    /// Starts answering a scan `message` (decoded from `raw`), or returns the one-frame reply of a
+    /// scan refused as a whole (LAST with the error, §9.2, §9.5).
+    static func start(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext, logger: Logger) -> ReplyChunk {
+        context.counters.scanRequests.add(1, ordering: .relaxed)
+        switch makePlan(message: message, raw: raw, context: context) {
+        case .failure(let refusal):
+            logger.debug("scan refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
+            return BatchReplyStream.lastOnly(refusal.resultCode)
+        case .success(let plan):
+            let stream = ScanReplyStream(
+                plan: plan, context: context, logger: logger, frameBytesTarget: context.configuration.streamFrameBytesTarget,
+                position: 0, resumeAfter: nil, recordsSent: 0)
+            return stream.nextChunk()
+        }
+    }
+
+    /// Checks the request and extracts what the scan needs from it (the body is not kept).
+    static func makePlan(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext) -> Result<Plan, Refusal> {
+        guard let namespaceField = message.field(.namespace), let namespaceName = namespaceField.string(in: raw),
+            let namespace = context.namespaces[namespaceName]
+        else {
+            return .failure(Refusal(.namespaceNotFound, "unknown namespace"))
+        }
+        let request: ScanRequest
+        do throws(MessageError) {
+            request = try ScanRequest.decode(message: message, body: raw)
+        } catch {
+            context.counters.malformedRequests.add(1, ordering: .relaxed)
+            return .failure(Refusal(error.resultCode, "\(error)"))
+        }
+        if request.hasIndexFields {
+            return .failure(Refusal(.indexNotFound, "secondary-index queries are not supported"))
+        }
+        if request.hasFilterExpression {
+            return .failure(Refusal(.unsupportedFeature, "filter expressions are not supported"))
+        }
+        if message.header.info2.contains(.write) {
+            return .failure(Refusal(.unsupportedFeature, "background scans and queries are not supported"))
+        }
+        for field in message.fields {
+            if let feature = RecordExecutor.unsupportedFeature(of: field.type) {
+                return .failure(Refusal(.unsupportedFeature, "\(feature) is not supported"))
+            }
+        }
+        var binNames: [String]?
+        if !message.ops.isEmpty {
+            var names: [String] = []
+            for op in message.ops {
+                guard op.type == .read, op.nameSizeBytes > 0 else {
+                    return .failure(Refusal(.parameter, "a scan takes only named READ ops, got op \(op.typeRaw)"))
+                }
+                names.append(op.name(in: raw))
+            }
+            binNames = names
+        }
+        var partitions: [(id: Int, after: CairnIndex.Digest?)] = []
+        if let selection = request.partitions {
+            partitions.reserveCapacity(selection.partitionIDs.count + selection.resumeDigests.count)
+            partitions += selection.partitionIDs.map { (Int($0), nil) }
+            partitions += selection.resumeDigests.map { (Int($0.partitionID), $0.indexDigest) }
+        } else {
+            partitions = (0..<CairnWire.Digest.partitionCount).map { ($0, nil) }
+        }
+        var setID: UInt16?
+        if let setName = request.setName {
+            guard let id = namespace.sets.existingID(for: setName) else {
+                // A set never written has no records: the scan is empty.
+                return .success(
+                    Plan(
+                        namespace: namespace, namespaceName: namespaceName, setID: nil, binNames: binNames,
+                        noBinData: false, maxRecords: 0, recordsPerSecond: 0, partitions: []))
+            }
+            setID = id
+        }
+        return .success(
+            Plan(
+                namespace: namespace, namespaceName: namespaceName, setID: setID, binNames: binNames,
+                noBinData: message.header.info1.contains(.getNoBinData), maxRecords: request.maxRecords ?? 0,
+                recordsPerSecond: request.recordsPerSecond ?? 0, partitions: partitions))
+    }
+
+    func nextChunk() -> ReplyChunk {
+        var records = WireWriter(capacityBytes: frameBytesTarget + frameBytesTarget / 8)
+        var position = self.position
+        var resumeAfter = self.resumeAfter
+        var recordsSent = self.recordsSent
+        var recordsInChunk = 0
+        var isFrameFull = false
+        var isLimitReached = plan.maxRecords > 0 && recordsSent >= plan.maxRecords
+        while position < plan.partitions.count && !isFrameFull && !isLimitReached {
+            let partition = plan.partitions[position]
+            let start = resumeAfter ?? partition.after
+            var lastVisited = start
+            let isPartitionDone = plan.namespace.index.forEach(partition: partition.id, after: start) { record in
+                guard !isFrameFull && !isLimitReached else { return false }
+                lastVisited = record.digest
+                if appendRecord(record, to: &records) {
+                    recordsSent += 1
+                    recordsInChunk += 1
+                    isLimitReached = plan.maxRecords > 0 && recordsSent >= plan.maxRecords
+                    isFrameFull = records.sizeBytes >= frameBytesTarget
+                }
+                return true
+            }
+            if isPartitionDone {
+                position += 1
+                resumeAfter = nil
+            } else {
+                resumeAfter = lastVisited
+            }
+        }
+        context.counters.scanRecords.add(UInt64(recordsInChunk), ordering: .relaxed)
+        var frames = ByteBuffer()
+        if records.sizeBytes > 0 {
+            var header: [UInt8] = []
+            ProtoHeader(type: .message, bodySizeBytes: UInt64(records.sizeBytes)).encode(into: &header)
+            frames.reserveCapacity(header.count + records.sizeBytes + ProtoHeaderSize.recordReplyBytes)
+            frames.writeBytes(header)
+            frames.writeBytes(records.bytes)
+        }
+        guard position < plan.partitions.count && !isLimitReached else {
+            var last = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
+            last.appendLastFrame(resultCode: .ok)
+            frames.writeBytes(last.bytes)
+            return ReplyChunk(bytes: frames)
+        }
+        let next = ScanReplyStream(
+            plan: plan, context: context, logger: logger, frameBytesTarget: frameBytesTarget, position: position,
+            resumeAfter: resumeAfter, recordsSent: recordsSent)
+        let delayMs = plan.recordsPerSecond > 0 ? Int64(recordsInChunk) * 1000 / Int64(plan.recordsPerSecond) : 0
+        return ReplyChunk(bytes: frames, next: next, delayMs: delayMs)
+    }
+
+    /// Appends the record message for an index entry if the record is visible and selected
+    /// (§9.2: NAMESPACE, DIGEST, SET, KEY fields, then the bins). Returns whether it was sent.
+    private func appendRecord(_ record: IndexRecord, to writer: inout WireWriter) -> Bool {
+        if let setID = plan.setID, record.setID != setID { return false }
+        if record.isTombstone { return false }
+        let namespace = plan.namespace
+        if plan.noBinData && !record.flags.contains(.keyStored) {
+            // Metadata only, and no key to return: no device read.
+            guard let metadata = namespace.exists(record.digest) else { return false }
+            writer.beginScanRecord(
+                namespace: plan.namespaceName.utf8, digest: record.digest.wireDigest, generation: UInt32(metadata.generation),
+                voidTime: metadata.voidTime, hasBinData: false)
+            if let setName = namespace.sets.name(for: record.setID) {
+                writer.appendField(.set, string: setName)
+            }
+            writer.endMessage()
+            return true
+        }
+        let found: EngineRecord?
+        do {
+            found = try namespace.get(record.digest, binNames: plan.noBinData ? [] : plan.binNames)
+        } catch {
+            context.counters.scanRecordsSkippedUnreadable.add(1, ordering: .relaxed)
+            logger.warning(
+                "scan skipped an unreadable record",
+                metadata: ["digest": "\(record.digest)", "result": "\(error.result)", "error": "\(error.message)"])
+            return false
+        }
+        guard let stored = found else { return false }
+        if plan.binNames != nil && !plan.noBinData && stored.bins.isEmpty { return false }
+        writer.beginScanRecord(
+            namespace: plan.namespaceName.utf8, digest: record.digest.wireDigest, generation: UInt32(stored.generation),
+            voidTime: stored.voidTime, hasBinData: !plan.noBinData)
+        if let setName = stored.setName, !setName.isEmpty {
+            writer.appendField(.set, string: setName)
+        }
+        if let userKey = stored.userKey {
+            writer.appendField(.key, data: [userKey.particleType.rawValue] + userKey.bytes)
+        }
+        if !plan.noBinData {
+            writer.appendReplyBins(stored.bins.map(ReplyBin.read))
+        }
+        writer.endMessage()
+        return true
+    }
+}

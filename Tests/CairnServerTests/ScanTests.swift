@@ -1,0 +1,187 @@
+import CairnEngine
+import CairnIndex
+import CairnServer
+import CairnStorage
+import CairnWire
+import Testing
+
+/// Scans and queries by partition (PROTOCOL.md §9) over a real socket.
+@Suite struct ScanTests {
+    /// Records of a scan reply (without the LAST message), checking the stream's shape.
+    static func records(_ messages: [OwnedMessage]) -> [OwnedMessage] {
+        guard let last = messages.last else {
+            Issue.record("empty stream")
+            return []
+        }
+        #expect(last.header.info3.contains(.last))
+        #expect(last.resultCode == .ok)
+        let records = Array(messages.dropLast())
+        for record in records {
+            #expect(record.resultCode == .ok)
+            #expect(record.fields.first?.typeRaw == FieldType.namespace.rawValue)
+            #expect(record.fields.dropFirst().first?.typeRaw == FieldType.digest.rawValue)
+            #expect(record.fields.allSatisfy { [0, 1, 2, 4].contains($0.typeRaw) })
+        }
+        return records
+    }
+
+    static func digest(_ record: OwnedMessage) -> CairnWire.Digest? {
+        record.field(.digest).flatMap { CairnWire.Digest(bytes: $0) }
+    }
+
+    @Test func scanNamespaceSetAndBinSelection() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            for index in 0..<20 {
+                #expect(try client.put(key: testKey(index), bins: [Bin("a", .integer(Int64(index))), Bin("b", .string("x"))]).resultCode == .ok)
+            }
+            for index in 0..<5 {
+                #expect(try client.put(key: testKey(index, set: "other"), bins: [Bin("c", .integer(1))]).resultCode == .ok)
+            }
+            let withKey = testKey(100, set: "keyed", userKey: .string("k100"))
+            #expect(try client.put(key: withKey, bins: [Bin("a", .integer(100))]).resultCode == .ok)
+
+            let all = Self.records(try client.scan().messages)
+            #expect(all.count == 26)
+            #expect(Set(all.compactMap(Self.digest)).count == 26)
+
+            let demo = Self.records(try client.scan(setName: "demo").messages)
+            #expect(demo.count == 20)
+            #expect(demo.allSatisfy { $0.field(.set) == Array("demo".utf8) && $0.bins["b"] == .string("x") })
+            let values = demo.compactMap { record -> Int64? in
+                if case .integer(let value) = record.bins["a"] { value } else { nil }
+            }
+            #expect(Set(values) == Set(0..<20))
+
+            let keyed = Self.records(try client.scan(setName: "keyed").messages)
+            #expect(keyed.count == 1)
+            #expect(keyed.first?.field(.key) == [CairnWire.ParticleType.string.rawValue] + Array("k100".utf8))
+
+            // Only the selected bins; records without any of them are skipped.
+            let selected = Self.records(try client.scan(binNames: ["c"]).messages)
+            #expect(selected.count == 5)
+            #expect(selected.allSatisfy { $0.bins.keys.sorted() == ["c"] })
+
+            let noBins = Self.records(try client.scan(setName: "demo", noBinData: true).messages)
+            #expect(noBins.count == 20)
+            #expect(noBins.allSatisfy { $0.ops.isEmpty && $0.header.info1.contains(.getNoBinData) && $0.header.generation == 1 })
+
+            #expect(Self.records(try client.scan(setName: "never-written").messages).isEmpty)
+        }
+    }
+
+    @Test func partitionSubsetAndHiddenRecords() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let keys = (0..<40).map { testKey($0) }
+            for key in keys {
+                #expect(try client.put(key: key, bins: [Bin("a", .integer(1))]).resultCode == .ok)
+            }
+            let chosen = Array(Set(keys.prefix(10).map(\.digest.partitionID)))
+            let expected = keys.filter { chosen.contains($0.digest.partitionID) }
+            let subset = Self.records(try client.scan(partitionIDs: chosen).messages)
+            #expect(Set(subset.compactMap(Self.digest)) == Set(expected.map(\.digest)))
+
+            // Deleted, expired and truncated records are not returned.
+            #expect(try client.delete(key: keys[0]).resultCode == .ok)
+            #expect(try client.put(key: keys[1], bins: [Bin("a", .integer(1))], ttl: .seconds(5)).resultCode == .ok)
+            server.clock.advance(seconds: 6)
+            let remaining = Self.records(try client.scan().messages)
+            #expect(remaining.count == 38)
+            #expect(try client.info("truncate:namespace=test;set=demo") == "ok")
+            #expect(Self.records(try client.scan().messages).isEmpty)
+        }
+    }
+
+    /// Pages of MAX_RECORDS resumed with DIGEST_ARRAY the way the C client does (§9.3): each
+    /// partition in which a record was seen resumes after its last digest, the others are
+    /// requested whole. Every record comes back exactly once.
+    @Test func paginationWithMaxRecordsAndDigestResumption() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let keys = (0..<57).map { testKey($0) }
+            for key in keys {
+                #expect(try client.put(key: key, bins: [Bin("a", .integer(1))]).resultCode == .ok)
+            }
+            var lastDigest: [UInt16: CairnWire.Digest] = [:]
+            var seen: [CairnWire.Digest] = []
+            var pageCount = 0
+            while pageCount < 20 {
+                pageCount += 1
+                let whole = (0..<UInt16(4096)).filter { lastDigest[$0] == nil }
+                let resume = lastDigest.keys.sorted().compactMap { lastDigest[$0] }
+                let page = Self.records(try client.scan(partitionIDs: whole, resumeDigests: resume, maxRecords: 10).messages)
+                #expect(page.count <= 10)
+                for record in page {
+                    let digest = try #require(Self.digest(record))
+                    seen.append(digest)
+                    lastDigest[digest.partitionID] = digest
+                }
+                if page.count < 10 { break }
+            }
+            #expect(pageCount == 6)
+            #expect(seen.count == 57)
+            #expect(Set(seen) == Set(keys.map(\.digest)))
+        }
+    }
+
+    @Test func refusedScansAndQueries() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let base: [OwnedField] = [OwnedField(.namespace, string: "test"), OwnedField(.set, string: "demo")]
+            var query = OwnedMessage(header: MessageHeader(info1: .read, info3: .partitionDone))
+            query.fields = base + [OwnedField(.indexRange, data: [1, 1, 0x61, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 9])]
+            let indexQuery = try client.message(query)
+            #expect(indexQuery.header.info3.contains(.last))
+            #expect(indexQuery.resultCode == .indexNotFound)
+
+            var filtered = OwnedMessage(header: MessageHeader(info1: .read, info3: .partitionDone))
+            filtered.fields = base + [OwnedField(.filterExpression, data: [0x93, 0x01, 0x02, 0x03])]
+            #expect(try client.message(filtered).resultCode == .unsupportedFeature)
+
+            var background = OwnedMessage(header: MessageHeader(info2: .write, info3: .partitionDone))
+            background.fields = base
+            background.ops = [OwnedOp(.write, name: "a", value: .integer(1))]
+            #expect(try client.message(background).resultCode == .unsupportedFeature)
+
+            var unknown = OwnedMessage(header: MessageHeader(info1: .read, info3: .partitionDone))
+            unknown.fields = [OwnedField(.namespace, string: "nope")]
+            #expect(try client.message(unknown).resultCode == .namespaceNotFound)
+
+            var duplicate = OwnedMessage(header: MessageHeader(info1: .read, info3: .partitionDone))
+            duplicate.fields = base + [OwnedField(.pidArray, data: [1, 0, 1, 0])]
+            #expect(try client.message(duplicate).resultCode == .parameter)
+            #expect(try client.info("status") == "ok")
+        }
+    }
+
+    /// A client that does not read must hold the scan back: the server produces frames only as
+    /// fast as the client reads them (plus socket buffers and the write watermark), never the
+    /// whole namespace at once.
+    @Test func slowClientHoldsTheScanBack() async throws {
+        var configuration = ServerConfiguration()
+        configuration.streamFrameBytesTarget = 16 * 1024
+        configuration.writeBufferBytesLow = 16 * 1024
+        configuration.writeBufferBytesHigh = 64 * 1024
+        try await withTestServer(configuration: configuration) { server in
+            let recordCount = 10_000
+            let value = [UInt8](repeating: 0xAB, count: 2048)
+            for index in 0..<recordCount {
+                try server.namespace.put(
+                    indexDigest(testKey(index)), setName: "demo", bins: [StoredBin(name: "v", particleType: .blob, bytes: value)])
+            }
+            let client = try server.connect()
+            client.setReceiveBufferBytes(32 * 1024)
+            try client.send(client.scanFrame())
+            try await Task.sleep(for: .milliseconds(500))
+            let observer = try server.connect()
+            let statistics = try observer.info("statistics")
+            let produced = statistics.split(separator: ";").first { $0.hasPrefix("scan_records=") }.flatMap { Int($0.dropFirst(13)) } ?? -1
+            #expect(produced >= 0)
+            #expect(produced < recordCount / 2, "the server produced \(produced) of \(recordCount) records for a client that read nothing")
+            let (messages, frameCount) = try client.receiveStream()
+            #expect(messages.count == recordCount + 1)
+            #expect(frameCount > recordCount * 2048 / (32 * 1024))
+        }
+    }
+}
