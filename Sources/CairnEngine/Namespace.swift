@@ -258,7 +258,8 @@ public final class Namespace: Sendable {
         for op in operations {
             switch op {
             case .read(let name):
-                results.append((name, (existing?.bins ?? []).first { $0.name == name }))
+                // Operations apply in order: a read sees the writes before it in this call.
+                results.append((name, bins.first { $0.name == name }))
             case .readAll:
                 for b in bins { results.append((b.name, b)) }
             case .readHeader:
@@ -324,9 +325,7 @@ public final class Namespace: Sendable {
                                   voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins)
         guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return nil }
         if options.storage.commitToDevice { try storage.waitDurable(location) }
-        // Reads after writes in the same call see the new values (Aerospike's operate order).
-        let finalResults = results.map { r -> (String, StoredBin?) in r }
-        return OperateResult(generation: newGeneration, voidTime: voidTime, bins: finalResults)
+        return OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
     }
 
     private func defaultVoidTime(_ nowVT: UInt32) -> UInt32 {

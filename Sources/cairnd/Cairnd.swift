@@ -1,17 +1,21 @@
 import ArgumentParser
 import CairnConfig
+import CairnEngine
 import CairnServer
+import Foundation
+import Logging
+import ServiceLifecycle
 
 /// The Cairn daemon. Operated like Aerospike's `asd` (DESIGN.md "Operations").
 @main
-struct Cairnd: ParsableCommand {
+struct Cairnd: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cairnd",
         abstract: "Cairn: a persistent key-value database that speaks Aerospike's client protocol.",
         version: CairnVersion.string
     )
 
-    @Option(name: .customLong("config-file"), help: "Path of the aerospike.conf-style configuration file.")
+    @Option(name: .customLong("config-file"), help: "Path of the aerospike.conf-style configuration file (default: the embedded configuration).")
     var configFile: String?
 
     @Flag(help: "Stay in the foreground (the only mode; cairnctl detaches the daemon).")
@@ -20,8 +24,20 @@ struct Cairnd: ParsableCommand {
     @Flag(name: .customLong("cold-start"), help: "Force a cold start: rebuild the index by scanning the devices.")
     var coldStart = false
 
-    func run() throws {
-        throw ValidationError("the server is not built yet in this version; only --version and --help work")
+    func run() async throws {
+        let config: CairnConfiguration
+        do {
+            if let configFile {
+                config = try CairnConfiguration.load(path: configFile)
+            } else {
+                config = CairnConfiguration.embeddedDefault.resolvingPaths(relativeTo: FileManager.default.currentDirectoryPath)
+            }
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let logger = Daemon.bootstrapLogging(config.logging)
+        let daemon = try Daemon(config: config, coldStart: coldStart, logger: logger)
+        try await daemon.run()
     }
 }
 

@@ -20,6 +20,10 @@ import Testing
             #expect(got.setName == "users")
             let r2 = try ns.operate(d, operations: [.incrementInteger("a", 5), .append("s", .string, Array(" world".utf8)), .read("a"), .read("s")])
             #expect(r2.generation == 2)
+            // Reads in an operate see the writes before them.
+            #expect(r2.bins.map(\.0) == ["a", "s"])
+            #expect(r2.bins[0].1 == intBin("a", 12))
+            #expect(r2.bins[1].1 == stringBin("s", "hello world"))
             #expect(try ns.get(d)?.bins == [intBin("a", 12), stringBin("s", "hello world")])
             try ns.delete(testDigest(1), options: WriteOptions(durableDelete: true))
             #expect(try ns.get(d) == nil)

@@ -272,8 +272,7 @@ import Testing
         }
     }
 
-    /// §6.5: reads after writes in the same operate see the written values. The engine's
-    /// `operate` currently answers a named read from the record as it was before the call.
+    /// §6.5: reads after writes in the same operate see the written values.
     @Test func operateReadSeesEarlierWrite() async throws {
         try await withTestServer { server in
             let client = try server.connect()
@@ -282,9 +281,7 @@ import Testing
             let ops = [OwnedOp(.incr, name: "n", value: .integer(1)), OwnedOp(.read, name: "n", value: .null)]
             let reply = try client.command(header: MessageHeader(info1: .read, info2: .write), key: key, ops: ops)
             #expect(reply.resultCode == .ok)
-            withKnownIssue("engine: Namespace.operate answers .read(name) from the bins before the call (Namespace.swift attemptWrite)") {
-                #expect(reply.bins["n"] == .integer(2))
-            }
+            #expect(reply.bins["n"] == .integer(2))
         }
     }
 

@@ -1,0 +1,105 @@
+"""Fixtures: a real cairnd process on a free 127.0.0.1 port over files in a temp dir, and the
+official Aerospike Python client connected to it."""
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import aerospike
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CAIRND = os.environ.get("CAIRND", os.path.join(ROOT, ".build", "debug", "cairnd"))
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Daemon:
+    """One cairnd process; start/stop/restart keep the same files and port."""
+
+    def __init__(self, directory, port, commit_to_device=False):
+        self.directory = directory
+        self.port = port
+        self.config = os.path.join(directory, "cairn.conf")
+        self.log = os.path.join(directory, "cairnd.log")
+        with open(self.config, "w") as f:
+            f.write(f"""
+service {{
+    work-directory {directory}
+    pidfile {directory}/cairnd.pid
+}}
+logging {{
+    console {{
+        context any info
+    }}
+}}
+network {{
+    service {{
+        address 127.0.0.1
+        port {port}
+    }}
+}}
+namespace test {{
+    replication-factor 1
+    storage-engine device {{
+        file {directory}/test.dat
+        filesize 256M
+        write-block-size 1M
+        flush-max-ms 100
+        commit-to-device {"true" if commit_to_device else "false"}
+    }}
+}}
+""")
+        self.process = None
+
+    def start(self):
+        self.process = subprocess.Popen([CAIRND, "--config-file", self.config, "--foreground"],
+                                        stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"cairnd exited with {self.process.returncode}: {open(self.log).read()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("cairnd did not become ready in 60 s")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        code = self.process.returncode if self.process else None
+        self.process = None
+        return code
+
+    def log_text(self):
+        with open(self.log) as f:
+            return f.read()
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    d = Daemon(str(tmp_path_factory.mktemp("cairnd")), free_port())
+    d.start()
+    yield d
+    code = d.stop()
+    assert code == 0, d.log_text()[-2000:]
+    assert "finished clean shutdown" in d.log_text()
+
+
+def connect(daemon):
+    return aerospike.client({"hosts": [("127.0.0.1", daemon.port)]}).connect()
+
+
+@pytest.fixture()
+def client(daemon):
+    c = connect(daemon)
+    yield c
+    c.close()
