@@ -1,4 +1,5 @@
 import CairnIndex
+import Foundation
 import CairnStorage
 import Synchronization
 
@@ -374,13 +375,22 @@ public final class Namespace: Sendable {
     // MARK: - truncation
 
     /// Truncates the namespace (set nil) or one set: records last updated at or before `lutMs`
-    /// (default: now) disappear. Durable on every device before this returns; honoured by
-    /// reads at once and by every restart. Index entries are then removed.
+    /// (default: now) disappear. Durable on every device before this returns, and honoured by
+    /// reads, scans and every restart from then on (they compare each record's LUT with the
+    /// truncate LUT). The index entries are then removed by a background sweep, so the caller
+    /// (an info `truncate`) is answered without waiting for a walk of the whole index.
     public func truncate(setName: String?, lutMs: UInt64? = nil) throws(EngineError) {
         let lut = lutMs ?? nowMs
         do { try storage.truncate(setName: setName, lutMs: lut) } catch { throw EngineError.from(error) }
         let setID = setName.flatMap { sets.existingID(for: $0) }
         if setName != nil && setID == nil { return }
+        let sweep = Thread { [self] in self.sweepTruncated(setID: setID, lutMs: lut) }
+        sweep.name = "cairn-truncate"
+        sweep.start()
+    }
+
+    /// Removes the index entries a truncation hid (and releases their space).
+    func sweepTruncated(setID: UInt16?, lutMs lut: UInt64) {
         var doomed: [IndexRecord] = []
         index.forEachRecord { r in
             if (setID == nil || r.setID == setID) && r.lastUpdateTimeMs <= lut { doomed.append(r) }
@@ -394,7 +404,9 @@ public final class Namespace: Sendable {
                 }
             }
         } catch {
-            throw EngineError.from(error)
+            // Removal never allocates, so the index cannot fail here; the records stay hidden
+            // by their LUT whatever happens to the sweep.
+            preconditionFailure("truncate sweep: \(error)")
         }
     }
 
