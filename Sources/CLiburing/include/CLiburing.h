@@ -1,8 +1,8 @@
 // CLiburing: an opaque, forwarding-only shim over liburing for Swift.
 //
-// This header must never include <liburing.h> (nor anything that defines _GNU_SOURCE /
+// This header must never pull in liburing's own header (nor anything that defines _GNU_SOURCE /
 // _XOPEN_SOURCE): liburing 2.3 does, and a clean Swift build then fails with an `fd_set`
-// module conflict. Only CLiburing.c includes liburing. Every function returns 0 (or a
+// module conflict. Only CLiburing.c includes it. Every function returns 0 (or a
 // non-negative count) on success and -errno on failure, like liburing itself.
 #ifndef CAIRN_CLIBURING_H
 #define CAIRN_CLIBURING_H
