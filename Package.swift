@@ -89,7 +89,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // A child process for crash tests (killed with SIGKILL by CairnEngineTests).
-        .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnEngine"], swiftSettings: swiftSettings),
+        .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnEngine", "CairnTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnIOTests", dependencies: ["CairnIO", "CairnTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnIndexTests", dependencies: ["CairnIndex"], swiftSettings: swiftSettings),
         .testTarget(

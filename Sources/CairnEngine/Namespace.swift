@@ -1,3 +1,4 @@
+import CairnIO
 import CairnIndex
 import Foundation
 import CairnStorage
@@ -37,7 +38,7 @@ public final class Namespace: Sendable {
     /// Opens the devices, rebuilds the index with a cold start when they hold data, and starts
     /// the writers and readers.
     public static func open(_ options: NamespaceOptions) throws -> Namespace {
-        let startNs = MonotonicClockShim.nowNs()
+        let startNs = MonotonicClock.nowNs()
         let storage = try NamespaceStorage.open(options.storage)
         let index: PrimaryIndex
         do {
@@ -79,7 +80,7 @@ public final class Namespace: Sendable {
         } else {
             storage.start()
         }
-        report.seconds = Double(MonotonicClockShim.nowNs() - startNs) / 1e9
+        report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
         return Namespace(options: options, index: index, storage: storage, sets: sets, report: report)
     }
 

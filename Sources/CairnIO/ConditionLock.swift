@@ -94,6 +94,17 @@ public final class ConditionLock<State>: @unchecked Sendable {
     }
 }
 
+/// Runs an operation that reports through a callback and blocks the calling thread until the
+/// callback delivered its value (the synchronous face of the asynchronous device APIs).
+public func waitForCallback<T: Sendable>(_ start: (@escaping @Sendable (T) -> Void) -> Void) -> T {
+    let box = ConditionLock<T?>(nil)
+    start { value in
+        box.withLock { $0 = value }
+        box.broadcast()
+    }
+    return box.wait(until: { $0 != nil }) { $0! }
+}
+
 /// Monotonic clock readings.
 public enum MonotonicClock {
     public static func nowNs() -> UInt64 {

@@ -13,6 +13,7 @@
 import CairnEngine
 import CairnIndex
 import CairnStorage
+import CairnTesting
 import Foundation
 
 struct Options {
@@ -49,15 +50,7 @@ func emit(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
 
-func digest(_ key: Int) -> Digest {
-    var bytes = [UInt8](repeating: 0, count: 20)
-    var x = UInt64(key) &* 0x9E37_79B9_7F4A_7C15
-    for i in 0..<20 {
-        x ^= x >> 29; x = x &* 0xBF58_476D_1CE4_E5B9
-        bytes[i] = UInt8(truncatingIfNeeded: x >> 24)
-    }
-    return Digest(bytes: bytes)!
-}
+func digest(_ key: Int) -> Digest { Digest(bytes: CrashWorkload.digestBytes(forKey: key))! }
 
 let storage = StorageOptions(namespaceName: "test", devices: options.files.map { .init(path: $0, fileSizeBytes: 64 << 20) },
                              writeBlockSizeBytes: 128 << 10, partitionTreeSprigs: 16, flushMaxMs: 100, commitToDevice: options.commit)

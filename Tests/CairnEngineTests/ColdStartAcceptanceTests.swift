@@ -208,13 +208,5 @@ enum BinBytes {
     }
 }
 
-/// The crash writer's digest function (same as Sources/cairn-crash-writer/main.swift).
-func crashDigest(_ key: Int) -> Digest {
-    var bytes = [UInt8](repeating: 0, count: 20)
-    var x = UInt64(key) &* 0x9E37_79B9_7F4A_7C15
-    for i in 0..<20 {
-        x ^= x >> 29; x = x &* 0xBF58_476D_1CE4_E5B9
-        bytes[i] = UInt8(truncatingIfNeeded: x >> 24)
-    }
-    return Digest(bytes: bytes)!
-}
+/// The crash writer's digest for a key (the same function, from CairnTesting).
+func crashDigest(_ key: Int) -> Digest { Digest(bytes: CrashWorkload.digestBytes(forKey: key))! }

@@ -63,12 +63,7 @@ public final class DeviceReader: Sendable {
 
     /// Reads synchronously through the reader thread (tests, tools, the embedded API).
     public func readSync(_ location: RecordLocation) throws(StorageError) -> [UInt8] {
-        let box = ConditionLock<Result<[UInt8], StorageError>?>(nil)
-        read(location) { result in
-            box.withLock { $0 = result }
-            box.broadcast()
-        }
-        let result = box.wait(until: { $0 != nil }) { $0! }
+        let result = waitForCallback { done in read(location, callback: done) }
         return try result.get()
     }
 

@@ -266,12 +266,7 @@ public final class NamespaceStorage: Sendable {
 
     /// Waits until the record at `location` is durable.
     public func waitDurable(_ location: RecordLocation) throws(StorageError) {
-        let box = ConditionLock<StorageError??>(nil)
-        whenDurable(location) { error in
-            box.withLock { $0 = .some(error) }
-            box.broadcast()
-        }
-        let outcome = box.wait(until: { $0 != nil }) { $0! }
+        let outcome: StorageError? = waitForCallback { done in whenDurable(location, done) }
         if let error = outcome { throw error }
     }
 

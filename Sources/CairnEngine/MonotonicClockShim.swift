@@ -1,6 +1,0 @@
-import CairnIO
-
-/// The monotonic clock, for durations in logs and reports.
-enum MonotonicClockShim {
-    static func nowNs() -> UInt64 { MonotonicClock.nowNs() }
-}
