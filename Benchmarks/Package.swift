@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(name: "Cairn", path: ".."),
         .package(url: "https://github.com/google/swift-benchmark", from: "0.1.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .executableTarget(
@@ -43,6 +44,16 @@ let package = Package(
                 .product(name: "CairnIO", package: "Cairn"),
                 .product(name: "CairnTesting", package: "Cairn"),
                 .product(name: "Benchmark", package: "swift-benchmark"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+            // An asbench-like load generator over the wire (hack/bench-load): N connections, key space,
+        // record size, read/update mix, duration; throughput and latency percentiles.
+        .executableTarget(
+            name: "cairn-bench-load",
+            dependencies: [
+                .product(name: "CairnWire", package: "Cairn"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
