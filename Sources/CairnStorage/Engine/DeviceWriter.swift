@@ -89,6 +89,9 @@ public final class DeviceWriter: Sendable {
         var commitRequested = false
         var inFlightWrites = 0
         var lastFlushNs: UInt64 = 0
+        /// The flusher sleeps with no deadline (nothing was dirty): the next append must wake it,
+        /// or a partly filled buffer would wait for the next sealed block instead of flush-max-ms.
+        var flusherIdle = false
         var stopping = false
         var stopped = false
         var failure: IOError?
@@ -155,13 +158,13 @@ public final class DeviceWriter: Sendable {
         precondition(sizeBytes > 0 && sizeBytes % 16 == 0, "record size \(sizeBytes) must be a positive multiple of 16")
         let capacity = configuration.writeBlockSizeBytes - headerSizeBytes
         guard sizeBytes <= capacity else { throw StorageError.recordTooBig(sizeBytes: sizeBytes, maxBytes: capacity) }
-        var sealedOne = false
+        var wakeFlusher = false
         let location: RecordLocation = try state.withLock { s in
             if let failure = s.failure { throw StorageError.io(failure) }
             if s.stopping { throw StorageError.closed }
             if let cur = s.current, cur.usedBytes + sizeBytes > configuration.writeBlockSizeBytes {
                 seal(cur, &s)
-                sealedOne = true
+                wakeFlusher = true
             }
             if s.current == nil { try openBlock(&s) }
             let cur = s.current!
@@ -170,10 +173,14 @@ public final class DeviceWriter: Sendable {
                 try encode(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)]), cur.sequence)
             }
             cur.usedBytes += sizeBytes
+            if s.flusherIdle {
+                s.flusherIdle = false
+                wakeFlusher = true  // wake the flusher so the flush-max-ms clock starts
+            }
             let byteOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(offset)
             return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
         }
-        if sealedOne { state.broadcast() }
+        if wakeFlusher { state.broadcast() }
         return location
     }
 
@@ -313,6 +320,7 @@ public final class DeviceWriter: Sendable {
                             let due = s.lastFlushNs + flushIntervalNs
                             return .sleep(now < due ? due - now : 0)
                         }
+                        s.flusherIdle = true
                         return .sleep(nil)
                     }
                     switch next {
