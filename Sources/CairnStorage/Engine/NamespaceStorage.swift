@@ -322,15 +322,17 @@ public final class NamespaceStorage: Sendable {
 
     /// Records a truncation and writes it to every device's header durably before returning.
     public func truncate(setName: String?, lutMs: UInt64) throws {
-        let table: TruncationTable = try truncationTable.withLock { t in
+        try truncationTable.withLock { t in
             if let setName {
                 if lutMs > t.truncateLutMs(forSet: setName) { try t.setLutMs(lutMs, forSet: setName) }
             } else {
                 t.namespaceLutMs = max(t.namespaceLutMs, lutMs)
             }
-            return t
         }
-        for d in devices { try d.writeHeader { $0.truncation = table } }
+        // The table is read inside each (serialised) header write, so of two truncations racing,
+        // the last header written holds both. Both copies: a truncation must survive damage to
+        // either one, or its records would come back.
+        for d in devices { try d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
     }
 
     // MARK: - close

@@ -12,6 +12,9 @@ public final class StorageDevice: Sendable {
     let headerState: Mutex<HeaderState>
     /// Set once the device is running (after a cold start determined the first pristine block).
     let runtime: Mutex<Runtime?>
+    /// Held across a whole header write, so two writers (two truncates at once, a truncate and
+    /// a close) can never pick the same slot and land out of order.
+    private let headerWrites = Mutex<Void>(())
 
     struct HeaderState {
         var header: DeviceHeader
@@ -47,8 +50,16 @@ public final class StorageDevice: Sendable {
     public var header: DeviceHeader { headerState.withLock { $0.header } }
 
     /// Writes `update`d header to the next copy slot, durably. The other copy stays intact, so a
-    /// torn write leaves the previous header readable.
-    func writeHeader(_ update: (inout DeviceHeader) -> Void) throws {
+    /// torn write leaves the previous header readable. With `bothCopies` the update goes to both
+    /// slots in turn (for what must survive damage to either copy, such as a truncation).
+    func writeHeader(bothCopies: Bool = false, _ update: (inout DeviceHeader) -> Void) throws {
+        try headerWrites.withLock { _ in
+            try writeNextCopy(update)
+            if bothCopies { try writeNextCopy { _ in } }
+        }
+    }
+
+    private func writeNextCopy(_ update: (inout DeviceHeader) -> Void) throws {
         let (header, slot, generation) = headerState.withLock { s in
             var h = s.header
             update(&h)
