@@ -286,7 +286,7 @@ public final class DeviceWriter: Sendable {
     // MARK: - flusher
 
     private enum Work {
-        case full(WriteBuffer)
+        case full(WriteBuffer, fromBytes: Int)
         case partial(WriteBuffer, staging: AlignedBuffer, deviceOffset: UInt64, lengthBytes: Int, endBytes: Int)
     }
 
@@ -314,6 +314,9 @@ public final class DeviceWriter: Sendable {
                             s.stopped = true
                             return .exit
                         }
+                        // Failed: nothing will be written again; sleep until stopped (never spin
+                        // on a dirty buffer while holding the lock).
+                        if s.failure != nil { return .sleep(nil) }
                         // Idle: sleep until signalled or until the current buffer is due for a flush.
                         if let cur = s.current, cur.usedBytes > cur.durableBytes {
                             let now = MonotonicClock.nowNs()
@@ -326,7 +329,9 @@ public final class DeviceWriter: Sendable {
                     switch next {
                     case .work: return false
                     case .exit: return true
-                    case .sleep(let ns?): if ns > 0 { scope.wait(timeoutNs: ns) }
+                    // Due now yet nothing collected cannot happen (see collectWork); should it,
+                    // a 1 ms wait keeps it from becoming a spin that holds the lock.
+                    case .sleep(let ns?): scope.wait(timeoutNs: max(ns, 1_000_000))
                     case .sleep(nil): scope.wait()
                     }
                 }
@@ -356,7 +361,7 @@ public final class DeviceWriter: Sendable {
             b.writeInFlight = true
             s.inFlightWrites += 1
             slots -= 1
-            work.append(.full(b))
+            work.append(.full(b, fromBytes: b.durableBytes))
         }
         // Partial flush of the current buffer: for commit waiters at once, else every flush-max-ms.
         guard slots > 0, let cur = s.current, !cur.writeInFlight, cur.usedBytes > cur.durableBytes else { return }
@@ -366,28 +371,40 @@ public final class DeviceWriter: Sendable {
         let alignment = device.alignmentBytes
         let start = cur.durableBytes / alignment * alignment
         let end = (cur.usedBytes + alignment - 1) / alignment * alignment
+        precondition(start == cur.durableBytes, "a partial flush would rewrite a flushed sector")
         // All staging buffers in flight: the partial flush waits for the next round.
         guard let staging = stagingPool.takeIfAvailable() else { return }
         cur.buffer.withUnsafeBytes { raw in
             staging.copyBytes(from: UnsafeRawBufferPointer(rebasing: raw[start..<cur.usedBytes]), at: 0)
         }
         staging.zero((cur.usedBytes - start)..<(end - start))
+        // Later records start at the next sector: a flushed sector is never written again, so a
+        // failed or torn write can only hurt records not yet acknowledged (the zero gap is
+        // padding to the scanner; FORMAT.md "Partial flushes").
+        cur.usedBytes = end
         cur.writeInFlight = true
         s.inFlightWrites += 1
         s.commitRequested = false
         s.lastFlushNs = now
         let deviceOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(start)
         work.append(.partial(cur, staging: staging, deviceOffset: deviceOffset, lengthBytes: end - start,
-                             endBytes: cur.usedBytes))
+                             endBytes: end))
     }
 
     private func submit(_ w: Work, to queue: RingQueue) {
         let durable = configuration.commitToDevice
         let request: IORequest
         switch w {
-        case .full(let b):
-            request = .write(from: b.buffer, at: UInt64(b.blockIndex) * UInt64(configuration.writeBlockSizeBytes),
-                             durable: durable, tag: UInt64(b.blockIndex))
+        case .full(let b, let fromBytes):
+            // Only what no partial flush wrote: flushed sectors are never written again.
+            let blockOffset = UInt64(b.blockIndex) * UInt64(configuration.writeBlockSizeBytes)
+            request = .write(from: b.buffer, bufferOffset: fromBytes,
+                             lengthBytes: configuration.writeBlockSizeBytes - fromBytes,
+                             at: blockOffset + UInt64(fromBytes), durable: durable, tag: UInt64(b.blockIndex))
+            if fromBytes == configuration.writeBlockSizeBytes {
+                complete(IOCompletion(request: request, error: nil))  // every byte already flushed
+                return
+            }
         case .partial(let b, let staging, let deviceOffset, let length, let endBytes):
             request = .write(from: staging, lengthBytes: length, at: deviceOffset, durable: durable,
                              tag: UInt64(b.blockIndex) | UInt64(endBytes) << 32 | 1 << 63)

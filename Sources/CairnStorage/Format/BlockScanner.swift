@@ -115,6 +115,16 @@ public enum BlockScanner {
                 // the zeroed tail begins. A zero tail is the end, not damage.
                 if records.isAllZero(offset..<end) { return report }
                 let next = resynchronise(records, after: offset)
+                // Padding: after each partial flush the writer moves on to the next sector so a
+                // flushed sector is never written again (FORMAT.md "Partial flushes"). The gap is
+                // zeros from a record's end up to a sector boundary, shorter than the largest
+                // sector; any other zero run (a lost sector) is damage and reported as such.
+                if next < end, next % paddingBoundaryBytes == 0, next - offset < paddingBytesMax,
+                    records.isAllZero(offset..<next)
+                {
+                    offset = next
+                    continue
+                }
                 let region = DamagedRegion(offset: offset, lengthBytes: next - offset, reason: reason)
                 report.damagedRegionCount += 1
                 report.bytesSkipped += region.lengthBytes
@@ -124,6 +134,11 @@ public enum BlockScanner {
         }
         return report
     }
+
+    /// Sector boundaries padding can end at (the smallest logical sector), and the longest padding
+    /// (the largest sector, 4 KiB).
+    static let paddingBoundaryBytes = 512
+    static let paddingBytesMax = 4096
 
     /// The block header if it is valid and where it belongs, else the outcome that says why not.
     private static func checkHeader(
