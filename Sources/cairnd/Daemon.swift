@@ -85,8 +85,22 @@ struct ServerService: Service {
         try await gracefulShutdown()
         logger.info("stopping: no new connections, finishing in-flight transactions")
         try await server.stop()
+        var failed: [String] = []
         for (name, ns) in namespaces {
-            do { try ns.close() } catch { logger.error("{\(name)} close failed: \(error)") }
+            do { try ns.close() } catch {
+                logger.error("{\(name)} close failed: \(error)")
+                failed.append("\(name): \(error)")
+            }
         }
+        // A namespace that could not flush is not clean: say so and exit non-zero (its headers
+        // stay not clean, so the next start is a cold start).
+        if !failed.isEmpty { throw UncleanShutdown(failures: failed) }
+    }
+}
+
+struct UncleanShutdown: Error, CustomStringConvertible {
+    let failures: [String]
+    var description: String {
+        "shutdown not clean (the next start will be a cold start): " + failures.joined(separator: "; ")
     }
 }

@@ -127,6 +127,8 @@ def test_write_errors_fail_requests_cleanly_and_a_restart_recovers(failing_devic
             raise AssertionError("cairnd did not stop within 60 s after a device error")
     print(f"cairnd exited with {code} after the device error")
     text = open(log).read()
+    assert code != 0, "a stop that could not flush must not exit 0"
+    assert "finished clean shutdown" not in text and "shutdown not clean" in text, text[-3000:]
     assert dev in text and "error" in text.lower(), text[-3000:]
 
     # Clear the fault, restart: a cold start finds every acknowledged write.
