@@ -145,12 +145,24 @@ public final class BlockDevice: Sendable {
                            readOnly: options.readOnly, dsync: options.dsync)
     }
 
+    /// How long an open waits for another holder's exclusive claim on a block device to go.
+    static let exclusiveClaimWaitMs = 5_000
+
     private static func openBlockDevice(path: String, rdev: UInt64, options: OpenOptions) throws(IOError) -> BlockDevice {
         if let mount = MountTable.mountPoint(ofDevice: rdev) {
             throw IOError(.inUse("mounted at \(mount)"), operation: .open, path: path)
         }
         // O_EXCL on a block device fails with EBUSY while it is mounted or claimed by the kernel.
-        let fd = Glibc.open(path, openFlags(options) | (options.readOnly ? 0 : cairn_O_EXCL), 0)
+        // A process killed with SIGKILL keeps its claim until the kernel has torn down its
+        // io_uring (asynchronously, after the process is reaped): an immediate restart would
+        // see EBUSY. Not mounted, so wait up to `exclusiveClaimWaitMs` for the claim to go.
+        var fd = Glibc.open(path, openFlags(options) | (options.readOnly ? 0 : cairn_O_EXCL), 0)
+        var waitedMs = 0
+        while fd < 0 && errno == EBUSY && waitedMs < exclusiveClaimWaitMs {
+            usleep(50_000)
+            waitedMs += 50
+            fd = Glibc.open(path, openFlags(options) | (options.readOnly ? 0 : cairn_O_EXCL), 0)
+        }
         if fd < 0 {
             let code = errno
             let kind: IOError.Kind = code == EINVAL ? .directIONotSupported : IOError.kindForOpen(code)

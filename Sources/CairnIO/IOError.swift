@@ -98,7 +98,7 @@ public struct IOError: Error, Sendable, Equatable, CustomStringConvertible {
         case ENOENT, ENOTDIR: return .notFound
         case EISDIR: return .isDirectory
         case EACCES, EPERM, EROFS: return .permissionDenied
-        case EBUSY: return .inUse("opened exclusively by the kernel: mounted, swap or a device-mapper holder")
+        case EBUSY: return .inUse("opened exclusively by another holder for 5 s: another process (a cairnd?), a mount, swap or a device-mapper target")
         default: return .system
         }
     }
