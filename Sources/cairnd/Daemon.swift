@@ -15,14 +15,19 @@ final class Daemon: Sendable {
     let config: CairnConfiguration
     let coldStart: Bool
     let logger: Logger
+    let sinks: LogSinks
 
-    init(config: CairnConfiguration, coldStart: Bool, logger: Logger) throws {
+    init(config: CairnConfiguration, coldStart: Bool, logger: Logger, sinks: LogSinks) throws {
         self.config = config
         self.coldStart = coldStart
         self.logger = logger
+        self.sinks = sinks
     }
 
     func run() async throws {
+        let hangup = LogReopener.install(sinks: sinks, logger: logger)
+        defer { hangup.cancel() }
+        try DeviceAccess.check(config)
         let pidFile = config.service.pidFile
         if let pidFile { try PidFile.claim(pidFile) }
         defer { if let pidFile { PidFile.remove(pidFile) } }

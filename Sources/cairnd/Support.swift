@@ -32,23 +32,10 @@ enum PidFile {
 }
 
 extension Daemon {
-    /// swift-log to the configured sinks (console: stderr; file: appended), at the most verbose
-    /// level any sink asks for.
-    static func bootstrapLogging(_ logging: LoggingConfig) -> Logger {
-        let level: Logger.Level = logging.sinks.map { sink -> Logger.Level in
-            switch sink.level {
-            case .critical: return .critical
-            case .warning: return .warning
-            case .info: return .info
-            case .debug: return .debug
-            case .detail: return .trace
-            }
-        }.min() ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        return Logger(label: "cairnd")
+    /// swift-log to the configured sinks (console: stderr; file: appended, reopened on SIGHUP).
+    static func bootstrapLogging(_ logging: LoggingConfig) throws -> (Logger, LogSinks) {
+        let sinks = try LogSinks(logging)
+        LoggingSystem.bootstrap { label in SinkLogHandler(label: label, sinks: sinks) }
+        return (Logger(label: "cairnd"), sinks)
     }
 }
