@@ -62,9 +62,12 @@ extension Cairnctl {
         @OptionGroup var config: ConfigOption
         @OptionGroup var options: StartOptions
 
+        @Flag(name: .customLong("cold-start"), help: "Start with --cold-start (what coldstart does; for the systemd unit).")
+        var coldStart = false
+
         func run() throws {
             let node = try config.node()
-            do { try Verbs.start(node, coldStart: false, cairnd: options.cairndPath(), timeoutSeconds: options.timeout) } catch {
+            do { try Verbs.start(node, coldStart: coldStart, cairnd: options.cairndPath(), timeoutSeconds: options.timeout) } catch {
                 throw fail(error)
             }
         }
