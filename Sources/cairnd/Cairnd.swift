@@ -45,7 +45,7 @@ struct Cairnd: AsyncParsableCommand {
             throw ExitCode.failure
         }
         do {
-            let daemon = try Daemon(config: config, coldStart: coldStart, logger: logger, sinks: sinks)
+            let daemon = try Daemon(config: config, configSource: configFile ?? "embedded default", coldStart: coldStart, logger: logger, sinks: sinks)
             try await daemon.run()
         } catch {
             logger.critical("startup failed: \(error)")

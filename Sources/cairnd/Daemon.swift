@@ -16,9 +16,12 @@ final class Daemon: Sendable {
     let coldStart: Bool
     let logger: Logger
     let sinks: LogSinks
+    /// The config file's path, or "embedded default".
+    let configSource: String
 
-    init(config: CairnConfiguration, coldStart: Bool, logger: Logger, sinks: LogSinks) throws {
+    init(config: CairnConfiguration, configSource: String, coldStart: Bool, logger: Logger, sinks: LogSinks) throws {
         self.config = config
+        self.configSource = configSource
         self.coldStart = coldStart
         self.logger = logger
         self.sinks = sinks
@@ -27,6 +30,7 @@ final class Daemon: Sendable {
     func run() async throws {
         let hangup = LogReopener.install(sinks: sinks, logger: logger)
         defer { hangup.cancel() }
+        logger.info("cairnd \(CairnVersion.string) starting: pid \(getpid()), config \(configSource)\(coldStart ? ", --cold-start" : "")")
         try DeviceAccess.check(config)
         let pidFile = config.service.pidFile
         if let pidFile { try PidFile.claim(pidFile) }
@@ -61,6 +65,7 @@ final class Daemon: Sendable {
         let options = try NamespaceMapping.options(for: ns, coldStart: coldStart) { p in
             logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
         }
+        logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", "))")
         for device in options.storage.devices where device.fileSizeBytes != nil {
             let dir = (device.path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
