@@ -90,11 +90,23 @@ struct ServerService: Service {
     let logger: Logger
 
     func run() async throws {
-        let port = try await server.start()
+        let port: Int
+        do {
+            port = try await server.start()
+        } catch {
+            // The port is taken or not allowed: close the namespaces cleanly before failing, so
+            // the failed start does not turn the next one into a cold start.
+            closeNamespaces()
+            throw error
+        }
         logger.info("service ready: listening on port \(port)")
         try await gracefulShutdown()
         logger.info("stopping: no new connections, finishing in-flight transactions")
         try await server.stop()
+        closeNamespaces()
+    }
+
+    private func closeNamespaces() {
         for (name, ns) in namespaces {
             do { try ns.close() } catch { logger.error("{\(name)} close failed: \(error)") }
         }
