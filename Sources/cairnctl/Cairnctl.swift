@@ -133,7 +133,7 @@ extension Cairnctl {
             abstract: "Send one info command and print its value, as asinfo -v does.",
             helpNames: [.long])
 
-        @Option(name: .customShort("v"), help: "The info command, e.g. status, namespaces, namespace/test.")
+        @Option(name: [.customShort("v"), .customLong("value")], help: "The info command, e.g. status, namespaces, namespace/test.")
         var command: String
 
         @Option(name: [.customShort("h"), .long], help: "Host (default: the configured service address, loopback for 'any').")
