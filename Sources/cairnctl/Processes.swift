@@ -46,7 +46,7 @@ enum ProcessProbe {
             if rest.hasPrefix("Z") || rest.hasPrefix("X") { return false }
         }
         if let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) {
-            return comm.trimmingCharacters(in: .whitespacesAndNewlines) == "cairnd"
+            return comm.contains("cairnd")  // an installed copy may be renamed, e.g. cairnd-0.1
         }
         return true
     }

@@ -26,7 +26,7 @@ enum PidFile {
     }
 
     /// True when `pid` runs, is not a zombie (a killed daemon whose parent has not reaped it yet),
-    /// and, where /proc tells, is a cairnd (not a reused pid).
+    /// and, where /proc tells, runs a program whose name contains "cairnd" (not a reused pid).
     static func isLiveCairnd(_ pid: Int32) -> Bool {
         if kill(pid, 0) != 0 && errno != EPERM { return false }
         if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
@@ -34,7 +34,7 @@ enum PidFile {
             if state.hasPrefix("Z") || state.hasPrefix("X") { return false }
         }
         if let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) {
-            return comm.trimmingCharacters(in: .whitespacesAndNewlines) == "cairnd"
+            return comm.contains("cairnd")  // an installed copy may be renamed, e.g. cairnd-0.1
         }
         return true
     }
