@@ -33,11 +33,30 @@ struct Cairnd: AsyncParsableCommand {
                 config = CairnConfiguration.embeddedDefault.resolvingPaths(relativeTo: FileManager.default.currentDirectoryPath)
             }
         } catch {
-            throw ValidationError("\(error)")
+            Self.complain("\(error)")
+            throw ExitCode.failure
         }
-        let logger = Daemon.bootstrapLogging(config.logging)
-        let daemon = try Daemon(config: config, coldStart: coldStart, logger: logger)
-        try await daemon.run()
+        let logger: Logger
+        let sinks: LogSinks
+        do {
+            (logger, sinks) = try Daemon.bootstrapLogging(config.logging)
+        } catch {
+            Self.complain("\(error)")
+            throw ExitCode.failure
+        }
+        do {
+            let daemon = try Daemon(config: config, configSource: configFile ?? "embedded default", coldStart: coldStart, logger: logger, sinks: sinks)
+            try await daemon.run()
+        } catch {
+            logger.critical("startup failed: \(error)")
+            if !sinks.hasConsole { Self.complain("\(error)") }
+            throw ExitCode.failure
+        }
+    }
+
+    /// A line on stderr, for failures before (or besides) the log sinks.
+    static func complain(_ text: String) {
+        FileHandle.standardError.write(Data("cairnd: \(text)\n".utf8))
     }
 }
 

@@ -15,14 +15,23 @@ final class Daemon: Sendable {
     let config: CairnConfiguration
     let coldStart: Bool
     let logger: Logger
+    let sinks: LogSinks
+    /// The config file's path, or "embedded default".
+    let configSource: String
 
-    init(config: CairnConfiguration, coldStart: Bool, logger: Logger) throws {
+    init(config: CairnConfiguration, configSource: String, coldStart: Bool, logger: Logger, sinks: LogSinks) throws {
         self.config = config
+        self.configSource = configSource
         self.coldStart = coldStart
         self.logger = logger
+        self.sinks = sinks
     }
 
     func run() async throws {
+        let hangup = LogReopener.install(sinks: sinks, logger: logger)
+        defer { hangup.cancel() }
+        logger.info("cairnd \(CairnVersion.string) starting: pid \(getpid()), config \(configSource)\(coldStart ? ", --cold-start" : "")")
+        try DeviceAccess.check(config)
         let pidFile = config.service.pidFile
         if let pidFile { try PidFile.claim(pidFile) }
         defer { if let pidFile { PidFile.remove(pidFile) } }
@@ -56,6 +65,7 @@ final class Daemon: Sendable {
         let options = try NamespaceMapping.options(for: ns, coldStart: coldStart) { p in
             logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
         }
+        logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", "))")
         for device in options.storage.devices where device.fileSizeBytes != nil {
             let dir = (device.path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -80,11 +90,28 @@ struct ServerService: Service {
     let logger: Logger
 
     func run() async throws {
-        let port = try await server.start()
+        let port: Int
+        do {
+            port = try await server.start()
+        } catch {
+            // The port is taken or not allowed: close the namespaces cleanly before failing, so
+            // the failed start does not turn the next one into a cold start.
+            closeNamespaces()
+            throw error
+        }
         logger.info("service ready: listening on port \(port)")
         try await gracefulShutdown()
         logger.info("stopping: no new connections, finishing in-flight transactions")
         try await server.stop()
+        // A namespace that could not flush is not clean: say so and exit non-zero (its headers
+        // stay not clean, so the next start is a cold start).
+        let failed = closeNamespaces()
+        if !failed.isEmpty { throw UncleanShutdown(failures: failed) }
+    }
+
+    /// Closes every namespace; returns the failures ("name: error"), already logged.
+    @discardableResult
+    private func closeNamespaces() -> [String] {
         var failed: [String] = []
         for (name, ns) in namespaces {
             do { try ns.close() } catch {
@@ -92,9 +119,7 @@ struct ServerService: Service {
                 failed.append("\(name): \(error)")
             }
         }
-        // A namespace that could not flush is not clean: say so and exit non-zero (its headers
-        // stay not clean, so the next start is a cold start).
-        if !failed.isEmpty { throw UncleanShutdown(failures: failed) }
+        return failed
     }
 }
 

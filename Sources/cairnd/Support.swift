@@ -14,7 +14,8 @@ enum PidFile {
     static func claim(_ path: String) throws {
         if FileManager.default.fileExists(atPath: path) {
             let text = try String(contentsOfFile: path, encoding: .utf8)
-            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, kill(pid, 0) == 0 {
+            if let pid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 0, pid != getpid(),
+               isLiveCairnd(pid) {
                 throw Held(path: path, pid: pid)
             }
             // A pid file left by a daemon that is gone: taken over below.
@@ -22,6 +23,20 @@ enum PidFile {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         try "\(getpid())\n".write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    /// True when `pid` runs, is not a zombie (a killed daemon whose parent has not reaped it yet),
+    /// and, where /proc tells, runs a program whose name contains "cairnd" (not a reused pid).
+    static func isLiveCairnd(_ pid: Int32) -> Bool {
+        if kill(pid, 0) != 0 && errno != EPERM { return false }
+        if let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") {
+            let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces)
+            if state.hasPrefix("Z") || state.hasPrefix("X") { return false }
+        }
+        if let comm = try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8) {
+            return comm.contains("cairnd")  // an installed copy may be renamed, e.g. cairnd-0.1
+        }
+        return true
     }
 
     static func remove(_ path: String) {
@@ -32,23 +47,10 @@ enum PidFile {
 }
 
 extension Daemon {
-    /// swift-log to the configured sinks (console: stderr; file: appended), at the most verbose
-    /// level any sink asks for.
-    static func bootstrapLogging(_ logging: LoggingConfig) -> Logger {
-        let level: Logger.Level = logging.sinks.map { sink -> Logger.Level in
-            switch sink.level {
-            case .critical: return .critical
-            case .warning: return .warning
-            case .info: return .info
-            case .debug: return .debug
-            case .detail: return .trace
-            }
-        }.min() ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        return Logger(label: "cairnd")
+    /// swift-log to the configured sinks (console: stderr; file: appended, reopened on SIGHUP).
+    static func bootstrapLogging(_ logging: LoggingConfig) throws -> (Logger, LogSinks) {
+        let sinks = try LogSinks(logging)
+        LoggingSystem.bootstrap { label in SinkLogHandler(label: label, sinks: sinks) }
+        return (Logger(label: "cairnd"), sinks)
     }
 }
