@@ -49,6 +49,7 @@ public final class Namespace: Sendable {
         let startNs = MonotonicClock.nowNs()
         let layout = options.sharedMemory.map { SharedMemoryLayout($0) }
         var storageOptions = options.storage
+        var emptyReason: String?
         if case .unpersisted(let dataSize) = options.memory {
             guard let layout else {
                 throw StorageError.refused(path: options.name,
@@ -57,7 +58,16 @@ public final class Namespace: Sendable {
             storageOptions.devices = [.init(path: layout.dataPath, fileSizeBytes: dataSize)]
             // Nothing to keep unless a warm restart may use it.
             let stateExists = FileManager.default.fileExists(atPath: layout.statePath)
-            if options.coldStart || !stateExists { try layout.removeAll(deviceCount: 1) }
+            if options.coldStart || !stateExists {
+                if options.coldStart {
+                    emptyReason = "cold start requested (--cold-start)"
+                } else if FileManager.default.fileExists(atPath: layout.dataPath) {
+                    emptyReason = "prior shutdown not clean (no shared-memory state)"
+                } else {
+                    emptyReason = "shared memory not found in \(layout.directory)"
+                }
+                try layout.removeAll(deviceCount: 1)
+            }
         }
         var storage = try NamespaceStorage.open(storageOptions)
         var decision = WarmStart.decide(options, storage: storage, layout: layout)
@@ -66,6 +76,9 @@ public final class Namespace: Sendable {
             try layout.removeAll(deviceCount: 1)
             storage = try NamespaceStorage.open(storageOptions)
             decision = .cold("memory namespace without persistence starts empty: \(reason)")
+        }
+        if let emptyReason, case .cold = decision {
+            decision = .cold("memory namespace without persistence starts empty: \(emptyReason)")
         }
         let indexConfiguration = IndexConfiguration(
             sprigsPerPartition: options.storage.partitionTreeSprigs, entryCountMax: options.indexEntryCountMax)
@@ -87,6 +100,7 @@ public final class Namespace: Sendable {
             if let (attached, state, mirrors) = warm {
                 report.mode = .warm
                 report.reason = "clean shutdown, shared memory \(layout!.directory)/\(layout!.name) matches the devices"
+                options.onStartDecision(.warm, report.reason)
                 index = attached
                 sets = SetRegistry(names: state.setNames)
                 // From here a crash must force a cold start: the index is in use, the devices
@@ -97,6 +111,7 @@ public final class Namespace: Sendable {
             } else {
                 guard case .cold(let reason) = decision else { preconditionFailure("warm decision without an index") }
                 report.reason = reason
+                options.onStartDecision(storage.needsColdStart ? .cold : .fresh, reason)
                 if let layout { try layout.removeSegments(deviceCount: storage.devices.count) }
                 index = try PrimaryIndex(
                     configuration: indexConfiguration,

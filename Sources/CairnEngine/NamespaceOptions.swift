@@ -15,6 +15,8 @@ public struct NamespaceOptions: Sendable {
     public var sharedMemory: SharedMemoryOptions?
     /// `storage-engine memory` namespaces: where the records are kept.
     public var memory: MemoryStorageMode
+    /// Called once the restart mode is chosen, before any scan (the daemon logs the reason).
+    public var onStartDecision: @Sendable (Namespace.StartReport.Mode, String) -> Void = { _, _ in }
     /// Progress of a cold start, every `progressIntervalMs`.
     public var progressIntervalMs: Int
     public var onColdStartProgress: @Sendable (ColdStartProgress) -> Void

@@ -97,6 +97,16 @@ public struct WarmState: Sendable, Equatable {
     /// Set names in id order (id 1 first).
     public var setNames: [String]
 
+    public init(sprigsPerPartition: Int, identity: SharedIndexIdentity, namespaceInstanceId: UInt64,
+                nextPristineBlocks: [UInt32], mirrored: Bool, setNames: [String]) {
+        self.sprigsPerPartition = sprigsPerPartition
+        self.identity = identity
+        self.namespaceInstanceId = namespaceInstanceId
+        self.nextPristineBlocks = nextPristineBlocks
+        self.mirrored = mirrored
+        self.setNames = setNames
+    }
+
     static let magic: UInt64 = 0x4341_4952_4E57_5354  // "CAIRNWST"
     static let version: UInt32 = 1
     static let sizeBytesMax = 1 << 20
