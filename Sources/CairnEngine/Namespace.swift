@@ -21,6 +21,9 @@ public final class Namespace: Sendable {
     public let startReport: StartReport
     private let closed = Atomic<Bool>(false)
     private let layout: SharedMemoryLayout?
+    /// Truncate sweeps still running; `close` waits for them (the index must not change after
+    /// it is marked clean).
+    private let runningSweeps = ConditionLock(0)
     private let priorCleanStopSequence: UInt64
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
@@ -214,6 +217,7 @@ public final class Namespace: Sendable {
     /// next start to be warm. Every user of the namespace must have stopped.
     public func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        runningSweeps.wait(until: { $0 == 0 }) { _ in }
         guard let layout else {
             try storage.close(clean: true)
             return
@@ -515,7 +519,12 @@ public final class Namespace: Sendable {
         do { try storage.truncate(setName: setName, lutMs: lut) } catch { throw EngineError.from(error) }
         let setID = setName.flatMap { sets.existingID(for: $0) }
         if setName != nil && setID == nil { return }
-        let sweep = Thread { [self] in self.sweepTruncated(setID: setID, lutMs: lut) }
+        runningSweeps.withLock { $0 += 1 }
+        let sweep = Thread { [self] in
+            self.sweepTruncated(setID: setID, lutMs: lut)
+            runningSweeps.withLock { $0 -= 1 }
+            runningSweeps.broadcast()
+        }
         sweep.name = "cairn-truncate"
         sweep.start()
     }

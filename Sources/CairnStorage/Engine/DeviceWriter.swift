@@ -160,6 +160,7 @@ public final class DeviceWriter: Sendable {
         let capacity = configuration.writeBlockSizeBytes - headerSizeBytes
         guard sizeBytes <= capacity else { throw StorageError.recordTooBig(sizeBytes: sizeBytes, maxBytes: capacity) }
         var sealedOne = false
+        var wake = false
         let location: RecordLocation = try state.withLock { s in
             if let failure = s.failure { throw StorageError.io(failure) }
             if s.stopping { throw StorageError.closed }
@@ -167,8 +168,14 @@ public final class DeviceWriter: Sendable {
                 seal(cur, &s)
                 sealedOne = true
             }
-            if s.current == nil { try openBlock(&s) }
+            if s.current == nil {
+                try openBlock(&s)
+                wake = true
+            }
             let cur = s.current!
+            // The flusher sleeps without a deadline while nothing is pending: wake it when this
+            // append makes the buffer pending, so the partial flush happens within flush-max-ms.
+            if cur.usedBytes <= cur.durableBytes { wake = true }
             let offset = cur.usedBytes
             try cur.buffer.withUnsafeMutableBytes { raw in
                 try encode(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)]), cur.sequence)
@@ -177,7 +184,7 @@ public final class DeviceWriter: Sendable {
             let byteOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(offset)
             return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
         }
-        if sealedOne { state.broadcast() }
+        if sealedOne || wake { state.broadcast() }
         return location
     }
 
