@@ -122,7 +122,7 @@ def test_warm_after_clean_stop_cold_after_kill_flag_sprigs_and_missing_segments(
 def test_memory_namespace_with_persistence(tmp_path):
     d = Daemon(str(tmp_path), free_port(), storage=f"""storage-engine memory {{
         file {tmp_path}/mem.dat
-        filesize 64M
+        filesize 128M
     }}""")
     try:
         start_and_read_log(d)
