@@ -20,21 +20,30 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 guard let mode = arguments.first, ["fill", "start"].contains(mode) else {
     fail("usage: fill|start --file PATH --size-mib N --shm DIR [--records N] [--threads T] [--cold-start]")
 }
-var file = "", shm = "", sizeMiB = 0, records = 0, threads = 2, coldStart = false
-var i = 1
-while i < arguments.count {
-    let value = i + 1 < arguments.count ? arguments[i + 1] : ""
-    switch arguments[i] {
-    case "--file": file = value
-    case "--shm": shm = value
-    case "--size-mib": sizeMiB = Int(value) ?? 0
-    case "--records": records = Int(value) ?? 0
-    case "--threads": threads = Int(value) ?? 2
-    case "--cold-start": coldStart = true; i -= 1
-    default: fail("unknown argument \(arguments[i])")
-    }
-    i += 2
+struct Arguments {
+    var file = "", shm = "", sizeMiB = 0, records = 0, threads = 2, coldStart = false
 }
+func parse(_ arguments: [String]) -> Arguments {
+    var a = Arguments()
+    var i = 1
+    while i < arguments.count {
+        let value = i + 1 < arguments.count ? arguments[i + 1] : ""
+        switch arguments[i] {
+        case "--file": a.file = value
+        case "--shm": a.shm = value
+        case "--size-mib": a.sizeMiB = Int(value) ?? 0
+        case "--records": a.records = Int(value) ?? 0
+        case "--threads": a.threads = Int(value) ?? 2
+        case "--cold-start": a.coldStart = true; i -= 1
+        default: fail("unknown argument \(arguments[i])")
+        }
+        i += 2
+    }
+    return a
+}
+let parsed = parse(arguments)
+let file = parsed.file, shm = parsed.shm, sizeMiB = parsed.sizeMiB, records = parsed.records
+let threads = parsed.threads, coldStart = parsed.coldStart
 guard !file.isEmpty, !shm.isEmpty, sizeMiB > 0 else { fail("--file, --shm and --size-mib are required") }
 if mode == "fill" && records <= 0 { fail("fill needs a positive --records") }
 
