@@ -91,7 +91,7 @@ public final class Namespace: Sendable {
             if case .warm(let state) = decision, let layout {
                 do {
                     warm = try attachWarm(options, layout: layout, state: state, configuration: indexConfiguration,
-                                          deviceCount: storage.devices.count)
+                                          deviceSizes: storage.devices.map { Int($0.device.sizeBytes) })
                 } catch {
                     decision = .cold("shared memory unusable: \(error)")
                 }
@@ -151,9 +151,10 @@ public final class Namespace: Sendable {
         }
     }
 
-    /// Attaches the index and the memory copies a clean stop left.
+    /// Attaches the index and the memory copies (one per device, of the device's size) a clean
+    /// stop left.
     private static func attachWarm(_ options: NamespaceOptions, layout: SharedMemoryLayout, state: WarmState,
-                                   configuration: IndexConfiguration, deviceCount: Int) throws
+                                   configuration: IndexConfiguration, deviceSizes: [Int]) throws
         -> (PrimaryIndex, WarmState, [MemoryMirror]?)
     {
         let index = try PrimaryIndex.attach(configuration: configuration, directory: layout.directory, name: layout.name)
@@ -163,18 +164,11 @@ public final class Namespace: Sendable {
         }
         var mirrors: [MemoryMirror]?
         if case .persisted = options.memory {
-            mirrors = try (0..<deviceCount).map { i in
-                let size = Int(options.storage.devices[i].fileSizeBytes ?? 0)
-                let path = layout.mirrorPath(i)
-                return size > 0 ? try MemoryMirror.attach(path: path, sizeBytes: size) : try attachMirrorAnySize(path)
+            mirrors = try deviceSizes.enumerated().map { i, size in
+                try MemoryMirror.attach(path: layout.mirrorPath(i), sizeBytes: size)
             }
         }
         return (index, state, mirrors)
-    }
-
-    private static func attachMirrorAnySize(_ path: String) throws -> MemoryMirror {
-        let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
-        return try MemoryMirror.attach(path: path, sizeBytes: size)
     }
 
     /// The cold start: every device scanned into `index`.
@@ -557,12 +551,18 @@ public final class Namespace: Sendable {
         public var tombstones: Int
         public var liveBytes: UInt64
         public var deviceTotalBytes: UInt64
+        /// How this namespace came up (warm, cold or fresh), why, and how long it took.
+        public var startMode: StartReport.Mode
+        public var startReason: String
+        public var startSeconds: Double
     }
 
     public var statistics: Statistics {
         let tombstones = index.tombstoneCount
         return Statistics(objects: index.entryCount - tombstones, tombstones: tombstones,
                           liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
-                          deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes })
+                          deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
+                          startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds)
     }
 }
+

@@ -79,6 +79,10 @@ def test_warm_after_clean_stop_cold_after_kill_flag_sprigs_and_missing_segments(
     print(f"warm restart of {objects} records: {seconds}s")
     assert objects == COUNT
     assert reads == 0 and read_bytes == 0
+    c = connect(node)
+    stats = dict(kv.split("=", 1) for kv in c.info_random_node("namespace/test").split("\t")[-1].strip().split(";"))
+    c.close()
+    assert stats["start_mode"] == "warm", stats
     check(node, COUNT)
 
     # Writes after the warm start, then a crash: the cold start sees them all.
