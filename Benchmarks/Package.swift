@@ -34,6 +34,16 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Fills a file with a shared-memory index, then times warm and cold starts (hack/bench-restart).
+        .executableTarget(
+            name: "cairn-bench-restart",
+            dependencies: [
+                .product(name: "CairnEngine", package: "Cairn"),
+                .product(name: "CairnStorage", package: "Cairn"),
+                .product(name: "CairnIndex", package: "Cairn"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Micro benchmarks of the storage hot paths: record format, block scan, primary index
         // (hack/bench-micro).
         .executableTarget(

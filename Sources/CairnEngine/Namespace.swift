@@ -20,72 +20,184 @@ public final class Namespace: Sendable {
     /// How the namespace came up.
     public let startReport: StartReport
     private let closed = Atomic<Bool>(false)
+    private let layout: SharedMemoryLayout?
+    /// Truncate sweeps still running; `close` waits for them (the index must not change after
+    /// it is marked clean).
+    private let runningSweeps = ConditionLock(0)
+    private let priorCleanStopSequence: UInt64
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
     static let commitAttemptsMax = 64
 
     public struct StartReport: Sendable {
-        public enum Mode: String, Sendable { case fresh, cold }
+        public enum Mode: String, Sendable { case fresh, cold, warm }
         public var mode: Mode
+        /// Why this mode ran (for a cold or fresh start: why not warm).
+        public var reason: String
         public var priorShutdownClean: Bool
         public var notCleanDevices: [String]
         public var coldStart: ColdStartReport?
         public var seconds: Double
+        /// Device reads beyond the header regions during the start (a warm start reads none).
+        public var recordDataReads: UInt64 = 0
+        public var recordDataBytesRead: UInt64 = 0
     }
 
     // MARK: - open and close
 
-    /// Opens the devices, rebuilds the index with a cold start when they hold data, and starts
-    /// the writers and readers.
+    /// Opens the devices and brings the index up: warm (re-attached from shared memory, no record
+    /// data read) when every condition holds, else cold (device scan) or fresh; then starts the
+    /// writers and readers.
     public static func open(_ options: NamespaceOptions) throws -> Namespace {
         let startNs = MonotonicClock.nowNs()
-        let storage = try NamespaceStorage.open(options.storage)
-        let index: PrimaryIndex
-        do {
-            index = try PrimaryIndex(configuration: IndexConfiguration(
-                sprigsPerPartition: options.storage.partitionTreeSprigs, entryCountMax: options.indexEntryCountMax))
-        } catch {
+        let layout = options.sharedMemory.map { SharedMemoryLayout($0) }
+        var storageOptions = options.storage
+        var emptyReason: String?
+        if case .unpersisted(let dataSize) = options.memory {
+            guard let layout else {
+                throw StorageError.refused(path: options.name,
+                                           reason: "a memory namespace without persistence needs a shared-memory directory")
+            }
+            storageOptions.devices = [.init(path: layout.dataPath, fileSizeBytes: dataSize)]
+            // Nothing to keep unless a warm restart may use it.
+            let stateExists = FileManager.default.fileExists(atPath: layout.statePath)
+            if options.coldStart || !stateExists {
+                if options.coldStart {
+                    emptyReason = "cold start requested (--cold-start)"
+                } else if FileManager.default.fileExists(atPath: layout.dataPath) {
+                    emptyReason = "prior shutdown not clean (no shared-memory state)"
+                } else {
+                    emptyReason = "shared memory not found in \(layout.directory)"
+                }
+                try layout.removeAll(deviceCount: 1)
+            }
+        }
+        var storage = try NamespaceStorage.open(storageOptions)
+        var decision = WarmStart.decide(options, storage: storage, layout: layout)
+        if case .unpersisted = options.memory, case .cold(let reason) = decision, !storage.openReport.fresh, let layout {
             try storage.close(clean: false)
+            try layout.removeAll(deviceCount: 1)
+            storage = try NamespaceStorage.open(storageOptions)
+            decision = .cold("memory namespace without persistence starts empty: \(reason)")
+        }
+        if let emptyReason, case .cold = decision {
+            decision = .cold("memory namespace without persistence starts empty: \(emptyReason)")
+        }
+        let indexConfiguration = IndexConfiguration(
+            sprigsPerPartition: options.storage.partitionTreeSprigs, entryCountMax: options.indexEntryCountMax)
+        let priorCleanStopSequence = storage.openReport.headers.compactMap(\.sharedIndex).map(\.cleanStopSequence).max() ?? 0
+        do {
+            var warm: (PrimaryIndex, WarmState, [MemoryMirror]?)?
+            if case .warm(let state) = decision, let layout {
+                do {
+                    warm = try attachWarm(options, layout: layout, state: state, configuration: indexConfiguration,
+                                          deviceSizes: storage.devices.map { Int($0.device.sizeBytes) })
+                } catch {
+                    decision = .cold("shared memory unusable: \(error)")
+                }
+            }
+            var report = StartReport(mode: .fresh, reason: "", priorShutdownClean: storage.openReport.priorShutdownClean,
+                                     notCleanDevices: storage.openReport.notCleanDevices, coldStart: nil, seconds: 0)
+            let index: PrimaryIndex
+            let sets: SetRegistry
+            if let (attached, state, mirrors) = warm {
+                report.mode = .warm
+                report.reason = "clean shutdown, shared memory \(layout!.directory)/\(layout!.name) matches the devices"
+                options.onStartDecision(.warm, report.reason)
+                index = attached
+                sets = SetRegistry(names: state.setNames)
+                // From here a crash must force a cold start: the index is in use, the devices
+                // not clean (open), and the state file that completed the pair is gone.
+                try WarmState.remove(path: layout!.statePath)
+                let space = WarmStart.rebuildSpace(storage: storage, index: index, state: state)
+                storage.start(firstPristineBlocks: space.firstPristine, freeBlocks: space.free, mirrors: mirrors)
+            } else {
+                guard case .cold(let reason) = decision else { preconditionFailure("warm decision without an index") }
+                report.reason = reason
+                options.onStartDecision(storage.needsColdStart ? .cold : .fresh, reason)
+                if let layout { try layout.removeSegments(deviceCount: storage.devices.count) }
+                index = try PrimaryIndex(
+                    configuration: indexConfiguration,
+                    backing: layout.map { .sharedFiles(directory: $0.directory, name: $0.name) } ?? .anonymous)
+                sets = SetRegistry()
+                var firstPristine: [UInt32]?
+                var free: [[UInt32]]?
+                if storage.needsColdStart {
+                    report.mode = .cold
+                    let result = try coldStart(options, storage: storage, index: index, sets: sets)
+                    report.coldStart = result.report
+                    firstPristine = result.firstPristineBlocks
+                    free = result.freeBlocks
+                }
+                var mirrors: [MemoryMirror]?
+                if case .persisted = options.memory, let layout {
+                    mirrors = try storage.devices.map { d in
+                        try MemoryMirror.create(path: layout.mirrorPath(d.index), sizeBytes: Int(d.device.sizeBytes))
+                    }
+                    if let firstPristine { try storage.fillMirrors(mirrors!, firstPristineBlocks: firstPristine) }
+                }
+                storage.start(firstPristineBlocks: firstPristine, freeBlocks: free, mirrors: mirrors)
+            }
+            let reads = storage.deviceReads
+            let headerReads = UInt64(storage.devices.count)
+            report.recordDataReads = reads.count - min(reads.count, headerReads)
+            report.recordDataBytesRead = reads.bytes - min(reads.bytes, headerReads * UInt64(DeviceHeaderFormat.regionSizeBytes))
+            report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
+            return Namespace(options: options, index: index, storage: storage, sets: sets, report: report,
+                             layout: layout, priorCleanStopSequence: priorCleanStopSequence)
+        } catch {
+            try? storage.close(clean: false)
             throw error
         }
-        let sets = SetRegistry()
-        var report = StartReport(mode: .fresh, priorShutdownClean: storage.openReport.priorShutdownClean,
-                                 notCleanDevices: storage.openReport.notCleanDevices, coldStart: nil, seconds: 0)
-        if storage.needsColdStart {
-            report.mode = .cold
-            let truncation = storage.truncation
-            let setTruncations = Mutex<[UInt16: UInt64]>([:])
-            let context = ColdStartContext(
-                setID: { bytes in
-                    let name = String(decoding: bytes, as: UTF8.self)
-                    guard let id = sets.id(for: name) else { return 0 }
-                    return id
-                },
-                truncateLutMs: { id in
-                    if id == 0 { return truncation.namespaceLutMs }
-                    if let cached = setTruncations.withLock({ $0[id] }) { return cached }
-                    let lut = truncation.truncateLutMs(forSet: sets.name(for: id))
-                    setTruncations.withLock { $0[id] = lut }
-                    return lut
-                },
-                nowVoidTimeSeconds: UInt32(truncatingIfNeeded: options.clockMs() / 1000),
-                progressIntervalMs: options.progressIntervalMs, progress: options.onColdStartProgress)
-            let result: ColdStartResult
-            do { result = try storage.coldStart(into: index, context: context) } catch {
-                try storage.close(clean: false)
-                throw error
-            }
-            report.coldStart = result.report
-            storage.start(firstPristineBlocks: result.firstPristineBlocks, freeBlocks: result.freeBlocks)
-        } else {
-            storage.start()
+    }
+
+    /// Attaches the index and the memory copies (one per device, of the device's size) a clean
+    /// stop left.
+    private static func attachWarm(_ options: NamespaceOptions, layout: SharedMemoryLayout, state: WarmState,
+                                   configuration: IndexConfiguration, deviceSizes: [Int]) throws
+        -> (PrimaryIndex, WarmState, [MemoryMirror]?)
+    {
+        let index = try PrimaryIndex.attach(configuration: configuration, directory: layout.directory, name: layout.name)
+        guard index.instanceID == state.identity.instanceId else {
+            throw StorageError.refused(path: layout.statePath, reason:
+                "index instance \(index.instanceID) is not the one the state names (\(state.identity.instanceId))")
         }
-        report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
-        return Namespace(options: options, index: index, storage: storage, sets: sets, report: report)
+        var mirrors: [MemoryMirror]?
+        if case .persisted = options.memory {
+            mirrors = try deviceSizes.enumerated().map { i, size in
+                try MemoryMirror.attach(path: layout.mirrorPath(i), sizeBytes: size)
+            }
+        }
+        return (index, state, mirrors)
+    }
+
+    /// The cold start: every device scanned into `index`.
+    private static func coldStart(_ options: NamespaceOptions, storage: NamespaceStorage, index: PrimaryIndex,
+                                  sets: SetRegistry) throws -> ColdStartResult {
+        let truncation = storage.truncation
+        let setTruncations = Mutex<[UInt16: UInt64]>([:])
+        let context = ColdStartContext(
+            setID: { bytes in
+                let name = String(decoding: bytes, as: UTF8.self)
+                guard let id = sets.id(for: name) else { return 0 }
+                return id
+            },
+            truncateLutMs: { id in
+                if id == 0 { return truncation.namespaceLutMs }
+                if let cached = setTruncations.withLock({ $0[id] }) { return cached }
+                let lut = truncation.truncateLutMs(forSet: sets.name(for: id))
+                setTruncations.withLock { $0[id] = lut }
+                return lut
+            },
+            nowVoidTimeSeconds: UInt32(truncatingIfNeeded: options.clockMs() / 1000),
+            progressIntervalMs: options.progressIntervalMs, progress: options.onColdStartProgress)
+        return try storage.coldStart(into: index, context: context)
     }
 
     private init(options: NamespaceOptions, index: PrimaryIndex, storage: NamespaceStorage, sets: SetRegistry,
-                 report: StartReport) {
+                 report: StartReport, layout: SharedMemoryLayout?, priorCleanStopSequence: UInt64) {
+        self.layout = layout
+        self.priorCleanStopSequence = priorCleanStopSequence
         self.options = options
         self.index = index
         self.storage = storage
@@ -93,10 +205,26 @@ public final class Namespace: Sendable {
         startReport = report
     }
 
-    /// Graceful close: flush every buffer, wait for the devices, mark the headers clean.
+    /// Graceful close: flush every buffer, wait for the devices, mark the headers clean. With
+    /// shared memory, the headers name the index (instance and a new clean-stop sequence), the
+    /// index is marked clean, and the state file is written last: all three must agree for the
+    /// next start to be warm. Every user of the namespace must have stopped.
     public func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        try storage.close(clean: true)
+        runningSweeps.wait(until: { $0 == 0 }) { _ in }
+        guard let layout else {
+            try storage.close(clean: true)
+            return
+        }
+        let identity = SharedIndexIdentity(instanceId: index.instanceID, cleanStopSequence: priorCleanStopSequence + 1)
+        try storage.close(clean: true, sharedIndex: identity)
+        let mirrored = storage.devices.allSatisfy { $0.mirror != nil }
+        let state = WarmState(
+            sprigsPerPartition: options.storage.partitionTreeSprigs, identity: identity,
+            namespaceInstanceId: storage.instanceId, nextPristineBlocks: storage.devices.map { $0.writer.nextPristineBlock },
+            mirrored: mirrored, setNames: sets.all.map(\.name))
+        index.markCleanShutdown()
+        try state.write(to: layout.statePath)
     }
 
     /// Stops without marking the devices clean (tests: the next open must cold start as after a
@@ -385,7 +513,12 @@ public final class Namespace: Sendable {
         do { try storage.truncate(setName: setName, lutMs: lut) } catch { throw EngineError.from(error) }
         let setID = setName.flatMap { sets.existingID(for: $0) }
         if setName != nil && setID == nil { return }
-        let sweep = Thread { [self] in self.sweepTruncated(setID: setID, lutMs: lut) }
+        runningSweeps.withLock { $0 += 1 }
+        let sweep = Thread { [self] in
+            self.sweepTruncated(setID: setID, lutMs: lut)
+            runningSweeps.withLock { $0 -= 1 }
+            runningSweeps.broadcast()
+        }
         sweep.name = "cairn-truncate"
         sweep.start()
     }
@@ -418,12 +551,18 @@ public final class Namespace: Sendable {
         public var tombstones: Int
         public var liveBytes: UInt64
         public var deviceTotalBytes: UInt64
+        /// How this namespace came up (warm, cold or fresh), why, and how long it took.
+        public var startMode: StartReport.Mode
+        public var startReason: String
+        public var startSeconds: Double
     }
 
     public var statistics: Statistics {
         let tombstones = index.tombstoneCount
         return Statistics(objects: index.entryCount - tombstones, tombstones: tombstones,
                           liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
-                          deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes })
+                          deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
+                          startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds)
     }
 }
+

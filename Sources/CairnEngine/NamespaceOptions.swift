@@ -8,8 +8,15 @@ public struct NamespaceOptions: Sendable {
     public var forceDurableDeletes: Bool
     /// Maximum index entries (records + tombstones).
     public var indexEntryCountMax: Int
-    /// Cold start even when a warm restart would be possible (always cold until warm restart exists).
+    /// Cold start even when a warm restart would be possible (`--cold-start`).
     public var coldStart: Bool
+    /// Where the index (and memory data) lives across a clean stop; nil: a private index, and
+    /// every restart is cold.
+    public var sharedMemory: SharedMemoryOptions?
+    /// `storage-engine memory` namespaces: where the records are kept.
+    public var memory: MemoryStorageMode
+    /// Called once the restart mode is chosen, before any scan (the daemon logs the reason).
+    public var onStartDecision: @Sendable (Namespace.StartReport.Mode, String) -> Void = { _, _ in }
     /// Progress of a cold start, every `progressIntervalMs`.
     public var progressIntervalMs: Int
     public var onColdStartProgress: @Sendable (ColdStartProgress) -> Void
@@ -19,7 +26,10 @@ public struct NamespaceOptions: Sendable {
     public init(storage: StorageOptions, defaultTTLSeconds: UInt32 = 0, forceDurableDeletes: Bool = false,
                 indexEntryCountMax: Int = 1 << 24, coldStart: Bool = false, progressIntervalMs: Int = 5000,
                 onColdStartProgress: @escaping @Sendable (ColdStartProgress) -> Void = { _ in },
-                clockMs: @escaping @Sendable () -> UInt64 = { CitrusleafTime.nowMs() }) {
+                clockMs: @escaping @Sendable () -> UInt64 = { CitrusleafTime.nowMs() },
+                sharedMemory: SharedMemoryOptions? = nil, memory: MemoryStorageMode = .none) {
+        self.sharedMemory = sharedMemory
+        self.memory = memory
         self.storage = storage
         self.defaultTTLSeconds = defaultTTLSeconds
         self.forceDurableDeletes = forceDurableDeletes

@@ -14,6 +14,20 @@ public final class SetRegistry: Sendable {
 
     public init() {}
 
+    /// A registry holding `names` with ids 1, 2, … in order (a warm restart restores the table
+    /// the previous process left). Duplicates or more than `setCountMax` names trap: the caller
+    /// read them from a CRC-checked file written by `all`.
+    public init(names: [String]) {
+        precondition(names.count <= SetRegistry.setCountMax, "\(names.count) set names")
+        var s = State()
+        for name in names {
+            precondition(s.idsByName[name] == nil, "set name \(name) twice")
+            s.idsByName[name] = UInt16(s.names.count)
+            s.names.append(name)
+        }
+        state.withLock { $0 = s }
+    }
+
     /// The id of `name`, assigned if new; nil when the registry is full.
     public func id(for name: String) -> UInt16? {
         state.withLock { s in

@@ -1,4 +1,5 @@
 import CLiburing
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -44,6 +45,10 @@ public final class BlockDevice: Sendable {
     public let readOnly: Bool
     public let dsync: Bool
     let fd: Int32
+    /// Reads issued on this device (queued or synchronous) and their bytes, since it was opened.
+    /// Lets tests and start reports prove what a start read (a warm restart reads no record data).
+    private let readCounters = Atomic<UInt64>(0)
+    private let readByteCounter = Atomic<UInt64>(0)
 
     private init(path: String, kind: Kind, fd: Int32, sizeBytes: UInt64, logicalBlockSizeBytes: Int,
                  readOnly: Bool, dsync: Bool) {
@@ -59,6 +64,17 @@ public final class BlockDevice: Sendable {
     }
 
     deinit { _ = Glibc.close(fd) }
+
+    /// Reads issued on this device since it was opened (through any queue or `readSync`).
+    public var readCount: UInt64 { readCounters.load(ordering: .relaxed) }
+    /// Bytes requested by those reads.
+    public var readBytes: UInt64 { readByteCounter.load(ordering: .relaxed) }
+
+    /// Counts one read of `lengthBytes` (called when a read is issued).
+    func countRead(lengthBytes: Int) {
+        readCounters.add(1, ordering: .relaxed)
+        readByteCounter.add(UInt64(lengthBytes), ordering: .relaxed)
+    }
 
     // MARK: - open
 
@@ -240,6 +256,7 @@ public final class BlockDevice: Sendable {
                          at offset: UInt64) throws(IOError) {
         let request = IORequest.read(into: buffer, bufferOffset: bufferOffset, lengthBytes: lengthBytes, at: offset)
         try validate(request)
+        countRead(lengthBytes: request.lengthBytes)
         try transferSync(request)
     }
 

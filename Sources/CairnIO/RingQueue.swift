@@ -68,6 +68,7 @@ public final class RingQueue: IOQueue {
                           offset: request.offset, lengthBytes: request.lengthBytes)
         }
         try device.validate(request)
+        if request.operation == .read { device.countRead(lengthBytes: request.lengthBytes) }
         let index = freeSlots.removeLast()
         slots[index] = Slot(request: request, doneBytes: 0, attempts: 0)
         inFlightCount += 1

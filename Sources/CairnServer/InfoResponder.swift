@@ -195,6 +195,8 @@ struct InfoResponder {
             ("index_used_entries", "\(namespace.index.entryCount)"),
             ("set_count", "\(namespace.sets.all.count)"),
             ("truncate_lut", "\(namespace.storage.truncation.namespaceLutMs)"),
+            ("start_mode", statistics.startMode.rawValue),
+            ("start_ms", "\(Int(statistics.startSeconds * 1000))"),
             ("replication-factor", "1"),
             ("default-ttl", "\(options.defaultTTLSeconds)"),
             ("nsup-period", "0"),

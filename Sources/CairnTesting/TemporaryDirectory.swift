@@ -6,8 +6,9 @@ public final class TemporaryDirectory: @unchecked Sendable {
     // @unchecked: `path` is immutable; removal happens once, in deinit.
     public let path: String
 
-    public init(prefix: String = "cairn-test") throws {
-        let base = FileManager.default.isWritableFile(atPath: "/var/tmp") ? "/var/tmp" : NSTemporaryDirectory()
+    /// `base` overrides the parent directory (tests of shared memory use /dev/shm).
+    public init(prefix: String = "cairn-test", base chosenBase: String? = nil) throws {
+        let base = chosenBase ?? (FileManager.default.isWritableFile(atPath: "/var/tmp") ? "/var/tmp" : NSTemporaryDirectory())
         var template = Array("\(base)/\(prefix).XXXXXX".utf8CString)
         guard let made = mkdtemp(&template) else {
             throw TestEnvironmentError("mkdtemp in \(base) failed: errno \(errno)")

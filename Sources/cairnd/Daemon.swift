@@ -49,7 +49,7 @@ final class Daemon: Sendable {
         let endpoint = config.network.service
         let server = CairnServer(
             configuration: ServerConfiguration(host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address,
-                                               port: Int(endpoint.port), nodeID: config.service.nodeID ?? 0xBB9_A1B2_C3D4_E5F6,
+                                               port: Int(endpoint.port), nodeID: config.service.nodeID ?? Daemon.nodeIDDefault,
                                                clusterName: config.service.clusterName, cairnVersion: CairnVersion.string),
             namespaces: namespaces, logger: logger)
         let service = ServerService(server: server, namespaces: namespaces, logger: logger)
@@ -62,25 +62,44 @@ final class Daemon: Sendable {
     private func openNamespace(_ ns: NamespaceConfig) throws -> Namespace {
         let logger = self.logger
         let name = ns.name
-        let options = try NamespaceMapping.options(for: ns, coldStart: coldStart) { p in
+        let shmDirectory = config.service.shmDirectory
+        var options = try NamespaceMapping.options(
+            for: ns, coldStart: coldStart, shmDirectory: shmDirectory, nodeID: config.service.nodeID ?? Daemon.nodeIDDefault
+        ) { p in
             logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
         }
         logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", "))")
+        options.onStartDecision = { mode, reason in
+            switch mode {
+            case .warm: logger.info("{\(name)} warm restart: \(reason)")
+            case .cold: logger.info("{\(name)} cold start begins: \(reason)")
+            case .fresh: logger.info("{\(name)} fresh start: \(reason)")
+            }
+        }
         for device in options.storage.devices where device.fileSizeBytes != nil {
             let dir = (device.path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         }
+        try FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
         let namespace = try Namespace.open(options)
         let report = namespace.startReport
         for line in report.notCleanDevices { logger.warning("{\(name)} \(line)") }
         if !report.priorShutdownClean { logger.warning("{\(name)} prior shutdown not clean: cold start") }
-        if let cold = report.coldStart {
-            logger.info("{\(name)} cold start finished in \(String(format: "%.3f", report.seconds))s: \(cold)")
-        } else {
-            logger.info("{\(name)} fresh namespace created")
+        let seconds = String(format: "%.3f", report.seconds)
+        let stats = namespace.statistics
+        switch report.mode {
+        case .warm:
+            logger.info("{\(name)} warm restart finished in \(seconds)s: objects=\(stats.objects) tombstones=\(stats.tombstones) record_data_reads=\(report.recordDataReads) record_data_bytes=\(report.recordDataBytesRead)")
+        case .cold:
+            logger.info("{\(name)} cold start finished in \(seconds)s (\(report.reason)): \(report.coldStart.map { "\($0)" } ?? "")")
+        case .fresh:
+            logger.info("{\(name)} fresh namespace created in \(seconds)s (\(report.reason))")
         }
         return namespace
     }
+
+    /// The node id the server advertises when the config names none (also names shared memory).
+    static let nodeIDDefault: UInt64 = 0xBB9_A1B2_C3D4_E5F6
 }
 
 /// Runs the server until a graceful shutdown, then stops it and closes the namespaces.

@@ -8,25 +8,56 @@ enum NamespaceMapping {
         let description: String
     }
 
-    /// The engine options for `config`, with cold-start progress going to `progress`.
-    static func options(for config: NamespaceConfig, coldStart: Bool,
+    /// The engine options for `config`, with cold-start progress going to `progress`. The index
+    /// (and a memory namespace's data) lives in `shmDirectory` under a name derived from the
+    /// namespace and `nodeID`, so a clean restart can be warm.
+    static func options(for config: NamespaceConfig, coldStart: Bool, shmDirectory: String, nodeID: UInt64,
                         progress: @escaping @Sendable (ColdStartProgress) -> Void) throws -> NamespaceOptions {
-        guard case .device(let device) = config.storage else {
-            throw Unsupported(description:
-                "namespace \(config.name): storage-engine memory is not supported by this version (use storage-engine device)")
+        var paths: [StorageOptions.DevicePath] = []
+        var memory = MemoryStorageMode.none
+        let writeBlockSizeBytes: Int
+        let flushMaxMs: Int
+        let commitToDevice: Bool
+        let writeCacheBytesMax: Int
+        func devicePaths(_ backing: StorageBacking) -> [StorageOptions.DevicePath] {
+            switch backing {
+            case .devices(let list): return list.map { StorageOptions.DevicePath(path: $0) }
+            case .files(let list, let size): return list.map { StorageOptions.DevicePath(path: $0, fileSizeBytes: UInt64(size)) }
+            }
         }
-        let paths: [StorageOptions.DevicePath]
-        switch device.backing {
-        case .devices(let list): paths = list.map { StorageOptions.DevicePath(path: $0) }
-        case .files(let list, let size): paths = list.map { StorageOptions.DevicePath(path: $0, fileSizeBytes: UInt64(size)) }
+        switch config.storage {
+        case .device(let device):
+            paths = devicePaths(device.backing)
+            writeBlockSizeBytes = device.writeBlockSizeBytes
+            flushMaxMs = device.flushMaxMs
+            commitToDevice = device.commitToDevice
+            writeCacheBytesMax = device.writeCacheBytesMax
+        case .memory(let memoryConfig):
+            // The block format and write path of device namespaces, with Aerospike's defaults.
+            let defaults = DeviceStorageConfig(backing: .devices([]))
+            writeBlockSizeBytes = defaults.writeBlockSizeBytes
+            flushMaxMs = defaults.flushMaxMs
+            commitToDevice = false
+            writeCacheBytesMax = defaults.writeCacheBytesMax
+            if let persistence = memoryConfig.persistence {
+                paths = devicePaths(persistence)
+                memory = .persisted
+            } else if let size = memoryConfig.dataSizeBytes {
+                memory = .unpersisted(dataSizeBytes: UInt64(size))
+            } else {
+                throw Unsupported(description: "namespace \(config.name): storage-engine memory without data-size or persistence")
+            }
         }
         let storage = StorageOptions(
-            namespaceName: config.name, devices: paths, writeBlockSizeBytes: device.writeBlockSizeBytes,
-            partitionTreeSprigs: config.partitionTreeSprigCount, flushMaxMs: device.flushMaxMs,
-            commitToDevice: device.commitToDevice, maxWriteCacheBytes: device.writeCacheBytesMax)
+            namespaceName: config.name, devices: paths, writeBlockSizeBytes: writeBlockSizeBytes,
+            partitionTreeSprigs: config.partitionTreeSprigCount, flushMaxMs: flushMaxMs,
+            commitToDevice: commitToDevice, maxWriteCacheBytes: writeCacheBytesMax)
         return NamespaceOptions(
             storage: storage, defaultTTLSeconds: UInt32(clamping: config.defaultTTLSeconds),
             forceDurableDeletes: config.forceDurableDeletes, coldStart: coldStart, progressIntervalMs: 5000,
-            onColdStartProgress: progress)
+            onColdStartProgress: progress,
+            sharedMemory: SharedMemoryOptions(directory: shmDirectory,
+                                              name: SharedMemoryOptions.name(namespace: config.name, nodeID: nodeID)),
+            memory: memory)
     }
 }

@@ -3,7 +3,9 @@ official Aerospike Python client connected to it."""
 import os
 import signal
 import socket
+import shutil
 import subprocess
+import tempfile
 import time
 
 import aerospike
@@ -22,16 +24,36 @@ def free_port():
 class Daemon:
     """One cairnd process; start/stop/restart keep the same files and port."""
 
-    def __init__(self, directory, port, commit_to_device=False):
+    def __init__(self, directory, port, commit_to_device=False, storage=None, sprigs=None):
         self.directory = directory
         self.port = port
         self.config = os.path.join(directory, "cairn.conf")
         self.log = os.path.join(directory, "cairnd.log")
+        # Shared memory (warm restarts) in a directory of this daemon's own, removed by cleanup().
+        self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
+        if storage is None:
+            storage = f"""storage-engine device {{
+        file {directory}/test.dat
+        filesize 256M
+        write-block-size 1M
+        flush-max-ms 100
+        commit-to-device {"true" if commit_to_device else "false"}
+    }}"""
+        self.storage = storage
+        self.sprigs = sprigs
+        self.write_config()
+        self.process = None
+
+    def write_config(self):
+        directory = self.directory
+        port = self.port
+        sprigs = f"partition-tree-sprigs {self.sprigs}" if self.sprigs else ""
         with open(self.config, "w") as f:
             f.write(f"""
 service {{
     work-directory {directory}
     pidfile {directory}/cairnd.pid
+    shm-directory {self.shm}
 }}
 logging {{
     console {{
@@ -46,19 +68,13 @@ network {{
 }}
 namespace test {{
     replication-factor 1
-    storage-engine device {{
-        file {directory}/test.dat
-        filesize 256M
-        write-block-size 1M
-        flush-max-ms 100
-        commit-to-device {"true" if commit_to_device else "false"}
-    }}
+    {sprigs}
+    {self.storage}
 }}
 """)
-        self.process = None
 
-    def start(self):
-        self.process = subprocess.Popen([CAIRND, "--config-file", self.config, "--foreground"],
+    def start(self, *args):
+        self.process = subprocess.Popen([CAIRND, "--config-file", self.config, "--foreground", *args],
                                         stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -79,6 +95,15 @@ namespace test {{
         self.process = None
         return code
 
+    def kill(self):
+        """SIGKILL: no clean shutdown."""
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=60)
+        self.process = None
+
+    def cleanup(self):
+        shutil.rmtree(self.shm, ignore_errors=True)
+
     def log_text(self):
         with open(self.log) as f:
             return f.read()
@@ -90,6 +115,7 @@ def daemon(tmp_path_factory):
     d.start()
     yield d
     code = d.stop()
+    d.cleanup()
     assert code == 0, d.log_text()[-2000:]
     assert "finished clean shutdown" in d.log_text()
 

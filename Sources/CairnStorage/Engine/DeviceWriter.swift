@@ -120,14 +120,18 @@ public final class DeviceWriter: Sendable {
     private let headerSizeBytes: Int
     private let blockCount: UInt32
     private let finished = ConditionLock(false)
+    /// Memory copy of the device (persisted memory namespaces): every block is stored there
+    /// when its full write completes, before it leaves `buffersByBlock`.
+    public let mirror: MemoryMirror?
 
     /// - Parameters:
     ///   - firstPristineBlock: first block never written in this device's life (blocks from it up
     ///     to the end are free); later issues add freed blocks.
     public init(device: BlockDevice, deviceIndex: Int, configuration: Configuration, sequencer: BlockSequencer,
-                blockHeaderSizeBytes: Int, firstPristineBlock: UInt32,
+                blockHeaderSizeBytes: Int, firstPristineBlock: UInt32, mirror: MemoryMirror? = nil,
                 writeBlockHeader: @escaping BlockHeaderWriter) {
         precondition(configuration.writeBlockSizeBytes % device.alignmentBytes == 0, "block size vs alignment")
+        self.mirror = mirror
         self.device = device
         self.deviceIndex = deviceIndex
         self.configuration = configuration
@@ -419,6 +423,12 @@ public final class DeviceWriter: Sendable {
         let block = UInt32(truncatingIfNeeded: c.request.tag)
         let endBytes = isPartial ? Int((c.request.tag >> 32) & 0x7FFF_FFFF) : configuration.writeBlockSizeBytes
         if isPartial { stagingPool.recycle(c.request.buffer!) }
+        if !isPartial, c.error == nil, let mirror {
+            // The sealed buffer is no longer written to; it leaves buffersByBlock only below.
+            // The whole block, at the block's start (the request may cover only its unflushed tail).
+            let blockOffset = UInt64(block) * UInt64(configuration.writeBlockSizeBytes)
+            c.request.buffer!.withUnsafeBytes { mirror.store(at: blockOffset, $0) }
+        }
         var ready: [Waiter] = []
         var failed: [Waiter] = []
         var recycle: AlignedBuffer?

@@ -199,7 +199,8 @@ public final class NamespaceStorage: Sendable {
 
     /// Starts the writers and readers. `firstPristineBlock[i]` and `freeBlocks[i]` tell device i
     /// where it may write (from a cold start or a rebuild); fresh devices start at block 1.
-    public func start(firstPristineBlocks: [UInt32]? = nil, freeBlocks: [[UInt32]]? = nil) {
+    /// `mirrors[i]`, when given, is device i's memory copy: reads are served from it.
+    public func start(firstPristineBlocks: [UInt32]? = nil, freeBlocks: [[UInt32]]? = nil, mirrors: [MemoryMirror]? = nil) {
         precondition(!started.exchange(true, ordering: .acquiringAndReleasing), "storage started twice")
         let instance = instanceId
         let blockSize = options.writeBlockSizeBytes
@@ -211,7 +212,8 @@ public final class NamespaceStorage: Sendable {
             let writer = DeviceWriter(
                 device: d.device, deviceIndex: d.index, configuration: config, sequencer: sequencer,
                 blockHeaderSizeBytes: BlockHeader.sizeBytes,
-                firstPristineBlock: firstPristineBlocks?[d.index] ?? DeviceGeometry.firstDataBlockIndex
+                firstPristineBlock: firstPristineBlocks?[d.index] ?? DeviceGeometry.firstDataBlockIndex,
+                mirror: mirrors?[d.index]
             ) { raw, sequence, block in
                 let header = BlockHeader(
                     sequence: sequence, namespaceInstanceId: instance, blockIndex: block, deviceIndex: deviceIndex,
@@ -275,7 +277,13 @@ public final class NamespaceStorage: Sendable {
     public func read(_ location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
         let device = devices[Int(location.deviceIndex)]
         var bytes = [UInt8](repeating: 0, count: location.sizeBytes)
-        let inMemory = bytes.withUnsafeMutableBytes { device.writer.readFromMemory(location, into: $0) }
+        let writer = device.writer
+        let inMemory = bytes.withUnsafeMutableBytes { raw in
+            if writer.readFromMemory(location, into: raw) { return true }
+            guard let mirror = writer.mirror else { return false }
+            mirror.read(location, into: raw)
+            return true
+        }
         if !inMemory { bytes = try device.reader.readSync(location) }
         return try decode(bytes, location: location, expecting: digest)
     }
@@ -286,7 +294,14 @@ public final class NamespaceStorage: Sendable {
                      callback: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
         let device = devices[Int(location.deviceIndex)]
         var bytes = [UInt8](repeating: 0, count: location.sizeBytes)
-        if bytes.withUnsafeMutableBytes({ device.writer.readFromMemory(location, into: $0) }) {
+        let writer = device.writer
+        let inMemory = bytes.withUnsafeMutableBytes { raw in
+            if writer.readFromMemory(location, into: raw) { return true }
+            guard let mirror = writer.mirror else { return false }
+            mirror.read(location, into: raw)
+            return true
+        }
+        if inMemory {
             callback(Result { () throws(StorageError) in try self.decode(bytes, location: location, expecting: digest) })
             return
         }
@@ -314,6 +329,11 @@ public final class NamespaceStorage: Sendable {
                                  reason: "digest \(decoded.record.digest) is not the expected \(digest)")
         }
         return decoded.record
+    }
+
+    /// Reads issued on every device since open (headers included) and their bytes.
+    public var deviceReads: (count: UInt64, bytes: UInt64) {
+        devices.reduce((UInt64(0), UInt64(0))) { ($0.0 + $1.device.readCount, $0.1 + $1.device.readBytes) }
     }
 
     // MARK: - truncation

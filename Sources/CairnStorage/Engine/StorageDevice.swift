@@ -27,6 +27,9 @@ public final class StorageDevice: Sendable {
         let reader: DeviceReader
     }
 
+    /// The memory copy reads are served from (persisted memory namespaces), if any.
+    public var mirror: MemoryMirror? { runtime.withLock { $0?.writer.mirror } }
+
     init(index: Int, device: BlockDevice, blockCount: Int, header: DeviceHeader, nextSlot: HeaderCopySlot,
          nextGeneration: UInt64) {
         self.index = index
