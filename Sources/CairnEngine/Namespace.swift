@@ -20,6 +20,8 @@ public final class Namespace: Sendable {
     /// How the namespace came up.
     public let startReport: StartReport
     private let closed = Atomic<Bool>(false)
+    let defragger: Defragger
+    let supervisor: ExpirySupervisor
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
     static let commitAttemptsMax = 64
@@ -81,7 +83,9 @@ public final class Namespace: Sendable {
             storage.start()
         }
         report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
-        return Namespace(options: options, index: index, storage: storage, sets: sets, report: report)
+        let ns = Namespace(options: options, index: index, storage: storage, sets: sets, report: report)
+        ns.startSpaceManagement()
+        return ns
     }
 
     private init(options: NamespaceOptions, index: PrimaryIndex, storage: NamespaceStorage, sets: SetRegistry,
@@ -91,11 +95,16 @@ public final class Namespace: Sendable {
         self.storage = storage
         self.sets = sets
         startReport = report
+        defragger = Defragger(index: index, storage: storage)
+        let clock = options.clockMs
+        supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
+                                      nowVoidTime: { UInt32(truncatingIfNeeded: clock() / 1000) })
     }
 
     /// Graceful close: flush every buffer, wait for the devices, mark the headers clean.
     public func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        stopSpaceManagement()
         try storage.close(clean: true)
     }
 
@@ -103,6 +112,7 @@ public final class Namespace: Sendable {
     /// crash). Buffers are still flushed.
     public func closeWithoutCleanShutdown() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        stopSpaceManagement()
         try storage.close(clean: false)
     }
 
@@ -322,6 +332,10 @@ public final class Namespace: Sendable {
         case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT)
         case .namespaceDefault: voidTime = defaultVoidTime(nowVT)
         }
+        let device = storage.deviceIndex(for: digest)
+        if storage.stopWrites(deviceIndex: device) {
+            throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.stopWritesAvailPct)")
+        }
         let key = (o.storeKey ? userKey : nil) ?? existing?.userKey
         let record = StoredRecord(digest: RecordDigest(digest), lastUpdateMs: lut, generation: newGeneration,
                                   voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins)
@@ -339,7 +353,7 @@ public final class Namespace: Sendable {
         let device = storage.deviceIndex(for: digest)
         return try index.withRecord(digest) { entry -> RecordLocation? in
             guard entry == expected else { return nil }
-            let location = try storage.append(record, deviceIndex: device)
+            let location = try storage.append(record, deviceIndex: device, purpose: record.isTombstone ? .delete : .client)
             var flags: IndexRecord.Flags = []
             if record.isTombstone { flags.insert(.tombstone) }
             if record.userKey != nil { flags.insert(.keyStored) }
@@ -418,12 +432,15 @@ public final class Namespace: Sendable {
         public var tombstones: Int
         public var liveBytes: UInt64
         public var deviceTotalBytes: UInt64
+        /// Space management (every device summed; available pct is the lowest device's).
+        public var space: SpaceStatistics
     }
 
     public var statistics: Statistics {
         let tombstones = index.tombstoneCount
         return Statistics(objects: index.entryCount - tombstones, tombstones: tombstones,
                           liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
-                          deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes })
+                          deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
+                          space: spaceStatistics)
     }
 }
