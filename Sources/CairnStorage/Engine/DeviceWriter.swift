@@ -322,6 +322,9 @@ public final class DeviceWriter: Sendable {
     public var bufferedBlocks: Set<UInt32> { state.withLock { Set($0.buffersByBlock.keys) } }
     public var statistics: Statistics { state.withLock { $0.stats } }
 
+    /// Write buffers allocated so far, and the most there can ever be (memory stays bounded).
+    public var buffersAllocated: (count: Int, capacity: Int) { (pool.allocatedCount, pool.capacity) }
+
     /// Bytes of blocks waiting to be written (sealed, not yet written).
     public var waitingBytes: Int { state.withLock { $0.sealed.count * configuration.writeBlockSizeBytes } }
 
