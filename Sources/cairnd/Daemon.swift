@@ -53,9 +53,10 @@ final class Daemon: Sendable {
     private func openNamespace(_ ns: NamespaceConfig) throws -> Namespace {
         let logger = self.logger
         let name = ns.name
-        let options = try NamespaceMapping.options(for: ns, coldStart: coldStart) { p in
+        var options = try NamespaceMapping.options(for: ns, coldStart: coldStart) { p in
             logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
         }
+        options.storage.log = { [logger] line in logger.warning("{\(name)} \(line)") }  // stop-writes, defrag trouble
         for device in options.storage.devices where device.fileSizeBytes != nil {
             let dir = (device.path as NSString).deletingLastPathComponent
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)

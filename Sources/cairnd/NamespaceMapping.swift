@@ -20,13 +20,19 @@ enum NamespaceMapping {
         case .devices(let list): paths = list.map { StorageOptions.DevicePath(path: $0) }
         case .files(let list, let size): paths = list.map { StorageOptions.DevicePath(path: $0, fileSizeBytes: UInt64(size)) }
         }
-        let storage = StorageOptions(
+        var storage = StorageOptions(
             namespaceName: config.name, devices: paths, writeBlockSizeBytes: device.writeBlockSizeBytes,
             partitionTreeSprigs: config.partitionTreeSprigCount, flushMaxMs: device.flushMaxMs,
             commitToDevice: device.commitToDevice, maxWriteCacheBytes: device.writeCacheBytesMax)
-        return NamespaceOptions(
+        storage.defragLWMPct = device.defragLWMPct
+        storage.defragSleepUs = device.defragSleepUs
+        storage.postWriteCacheBytes = device.postWriteCacheBytes
+        storage.stopWritesAvailPct = device.stopWritesAvailPct
+        var options = NamespaceOptions(
             storage: storage, defaultTTLSeconds: UInt32(clamping: config.defaultTTLSeconds),
             forceDurableDeletes: config.forceDurableDeletes, coldStart: coldStart, progressIntervalMs: 5000,
             onColdStartProgress: progress)
+        options.nsupPeriodSeconds = config.nsupPeriodSeconds
+        return options
     }
 }

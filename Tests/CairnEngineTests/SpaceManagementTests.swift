@@ -39,9 +39,10 @@ import Testing
     /// the free space stays bounded away from zero, and a cold start finds the newest versions.
     @Test func overwritingTheSameKeysNeverFillsTheDevice() throws {
         let dir = try TemporaryDirectory()
-        var options = namespaceOptions([dir.file("o.dat")], fileSizeBytes: 16 << 20, blockSize: 128 << 10)
+        var options = namespaceOptions([dir.file("o.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10)
         options.storage.defragSleepUs = 0
-        let keys = 10_000, rounds = 24  // 240,000 writes of ~170-byte records (1.7 MB live) on 16 MiB
+        // 120,000 writes of ~180-byte records (1.8 MB live) on 8 MiB; the benchmark does a million.
+        let keys = 10_000, rounds = 12
         let lowest: Int
         do {
             let ns = try Namespace.open(options)
@@ -189,7 +190,9 @@ import Testing
         }
         let ns = try Namespace.open(options)
         #expect(try ns.get(victim) == nil, "the durably deleted record came back")
-        #expect(ns.index.lookup(victim) == nil)
+        // A copy of the tombstone itself may still be on the device (defrag moved it, its old
+        // block was not reused yet): then it is back as a tombstone, never as the record.
+        #expect(ns.index.lookup(victim)?.isTombstone ?? true)
         try ns.close()
     }
 
