@@ -236,8 +236,8 @@ public final class DeviceWriter: Sendable {
         if let result = immediate { callback(result) } else { state.broadcast() }
     }
 
-    /// Copies the record at `location` out of memory if its block is still buffered; nil
-    /// otherwise (then it is on the device).
+    /// Copies the record at `location` out of memory if its block is still buffered or in the
+    /// post-write cache; false otherwise (then it is on the device).
     public func readFromMemory(_ location: RecordLocation, into destination: UnsafeMutableRawBufferPointer) -> Bool {
         precondition(destination.count >= location.sizeBytes, "destination too small")
         let block = location.blockIndex(writeBlockSizeBytes: configuration.writeBlockSizeBytes)
@@ -245,7 +245,10 @@ public final class DeviceWriter: Sendable {
         return state.withLock { s in
             let bytes: AlignedBuffer
             if let buffer = s.buffersByBlock[block] {
-                precondition(offset + location.sizeBytes <= buffer.usedBytes, "location \(location) beyond buffered bytes")
+                // Beyond the filled part: the location is from before the block was freed and
+                // reused (a reader that raced a move). Read the device; the record check fails
+                // and the reader looks the index up again.
+                guard offset + location.sizeBytes <= buffer.usedBytes else { return false }
                 bytes = buffer.buffer
             } else if let cached = s.cached[block] {
                 s.stats.postWriteCacheHits += 1
