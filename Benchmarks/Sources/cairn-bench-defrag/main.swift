@@ -34,6 +34,7 @@ struct Arguments {
     var blockKiB = 128
 }
 
+func parseArguments() -> Arguments {
 var a = Arguments()
 let argv = Array(CommandLine.arguments.dropFirst())
 var i = 0
@@ -54,6 +55,9 @@ while i < argv.count {
     i += 2
 }
 guard !a.device.isEmpty, a.keys > 0, a.writes > 0, a.threads > 0 else { fail("--device is required; counts must be positive") }
+return a
+}
+let a = parseArguments()
 
 func digest(_ k: Int) -> Digest {
     var x = UInt64(k) &* 0x9E37_79B9_7F4A_7C15 &+ 1
@@ -106,11 +110,11 @@ func runWrites(_ count: Int) -> Double {
             while n < count / a.threads {
                 let k = Int.random(in: 0..<(a.keys / a.threads), using: &rng) * a.threads + t
                 let version = (local[k] ?? versions.withLock { $0[k] }) + 1
-                do {
-                    try ns.put(digest(k), bins: bins(k, version))
+                switch Result(catching: { () throws(EngineError) in try ns.put(digest(k), bins: bins(k, version)) }) {
+                case .success:
                     local[k] = version
                     n += 1
-                } catch {
+                case .failure(let error):
                     if error.result == .outOfSpace { refused8.add(1, ordering: .relaxed); usleep(1000) }
                     else if error.result == .deviceOverload { refused18.add(1, ordering: .relaxed); usleep(100) }
                     else { fail("write: \(error)") }
