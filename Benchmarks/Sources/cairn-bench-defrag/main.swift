@@ -75,13 +75,24 @@ func bins(_ k: Int, _ version: Int) -> [StoredBin] {
             StoredBin(name: "p", particleType: .blob, bytes: [UInt8](repeating: UInt8(truncatingIfNeeded: k), count: a.valueBytes))]
 }
 
-var storage = StorageOptions(namespaceName: "bench", devices: [.init(path: a.device)], writeBlockSizeBytes: a.blockKiB << 10,
-                             partitionTreeSprigs: 64, flushMaxMs: 1000, maxWriteCacheBytes: 64 << 20)
-storage.defragLWMPct = a.lwm
-storage.defragSleepUs = a.defragSleep
-storage.stopWritesAvailPct = 5
-var options = NamespaceOptions(storage: storage, indexEntryCountMax: max(1 << 20, a.keys * 2))
-options.nsupPeriodSeconds = 0
+func makeOptions() -> NamespaceOptions {
+    var storage = StorageOptions(namespaceName: "bench", devices: [.init(path: a.device)], writeBlockSizeBytes: a.blockKiB << 10,
+                                 partitionTreeSprigs: 64, flushMaxMs: 1000, maxWriteCacheBytes: 64 << 20)
+    storage.defragLWMPct = a.lwm
+    storage.defragSleepUs = a.defragSleep
+    storage.stopWritesAvailPct = 5
+    var options = NamespaceOptions(storage: storage, indexEntryCountMax: max(1 << 20, a.keys * 2))
+    options.nsupPeriodSeconds = 0
+    return options
+}
+let options = makeOptions()
+let refused8 = Atomic<Int>(0)
+let refused18 = Atomic<Int>(0)
+let minAvailable = Atomic<Int>(100)
+
+/// The run itself; returns each key's newest version and the figures line. The namespace is
+/// gone when it returns (its devices closed), so the cold start can open them again.
+func firstLife() -> ([Int], String) {
 let ns: Namespace
 do { ns = try Namespace.open(options) } catch { fail("open: \(error)") }
 
@@ -91,12 +102,8 @@ for k in 0..<a.keys {
     do { try ns.put(digest(k), bins: bins(k, 1)) } catch { fail("load: \(error)") }
 }
 versions.withLock { for k in 0..<a.keys { $0[k] = 1 } }
-let deviceDataBytes = ns.storage.devices.reduce(0) { $0 + UInt64($1.blockCount - 1) * UInt64(storage.writeBlockSizeBytes) }
+let deviceDataBytes = ns.storage.devices.reduce(0) { $0 + UInt64($1.blockCount - 1) * UInt64(options.storage.writeBlockSizeBytes) }
 
-let refused8 = Atomic<Int>(0)
-let refused18 = Atomic<Int>(0)
-let done = Atomic<Int>(0)
-let minAvailable = Atomic<Int>(100)
 
 func runWrites(_ count: Int) -> Double {
     let start = Date()
@@ -110,7 +117,10 @@ func runWrites(_ count: Int) -> Double {
             while n < count / a.threads {
                 let k = Int.random(in: 0..<(a.keys / a.threads), using: &rng) * a.threads + t
                 let version = (local[k] ?? versions.withLock { $0[k] }) + 1
-                switch Result(catching: { () throws(EngineError) in try ns.put(digest(k), bins: bins(k, version)) }) {
+                switch Result(catching: { () throws(EngineError) in
+                    // Replace: a pure write (update would read the old record first).
+                    try ns.put(digest(k), bins: bins(k, version), options: WriteOptions(exists: .replace))
+                }) {
                 case .success:
                     local[k] = version
                     n += 1
@@ -130,7 +140,6 @@ func runWrites(_ count: Int) -> Double {
                 }
             }
             versions.withLock { for (k, v) in local { $0[k] = v } }
-            done.add(n, ordering: .relaxed)
             group.leave()
         }.start()
     }
@@ -154,9 +163,15 @@ print(String(format: "steady state: %d writes in %.2f s; defragged %d blocks, re
              measured, seconds, after.blocksDefragged - before.blocksDefragged, after.blocksReused - before.blocksReused))
 
 do { try ns.closeWithoutCleanShutdown() } catch { fail("close: \(error)") }
+let line = String(format: "writes_per_s=%.0f write_amp_device=%.3f write_amp_defrag=%.3f live_fraction=%.3f min_available_pct=%d out_of_space=%d overloaded=%d",
+             Double(measured) / seconds, deviceWritten / client, (client + defrag) / client, Double(live) / Double(deviceDataBytes),
+             minAvailable.load(ordering: .relaxed), refused8.load(ordering: .relaxed), refused18.load(ordering: .relaxed))
+return (versions.withLock { $0 }, line)
+}
+
+let (expected, line) = firstLife()
 let reopened: Namespace
 do { reopened = try Namespace.open(options) } catch { fail("reopen: \(error)") }
-let expected = versions.withLock { $0 }
 var wrong = 0
 for k in 0..<a.keys {
     let got = (try? reopened.get(digest(k)))??.bins.first { $0.name == "v" }
@@ -164,7 +179,5 @@ for k in 0..<a.keys {
     if v != expected[k] { wrong += 1 }
 }
 try? reopened.close()
-print(String(format: "writes_per_s=%.0f write_amp_device=%.3f write_amp_defrag=%.3f live_fraction=%.3f min_available_pct=%d out_of_space=%d overloaded=%d cold_start_wrong=%d",
-             Double(measured) / seconds, deviceWritten / client, (client + defrag) / client, Double(live) / Double(deviceDataBytes),
-             minAvailable.load(ordering: .relaxed), refused8.load(ordering: .relaxed), refused18.load(ordering: .relaxed), wrong))
+print("\(line) cold_start_wrong=\(wrong)")
 if wrong > 0 { exit(1) }
