@@ -25,7 +25,13 @@ final class Defragger: Sendable {
 
     func start() {
         control.withLock { $0.finished = false }
-        let thread = Thread { [self] in self.main() }
+        let control = self.control
+        // Weak: once stopped, the thread no longer keeps the storage (and its devices) open.
+        let thread = Thread { [weak self] in
+            self?.main()
+            control.withLock { $0.finished = true }
+            control.broadcast()
+        }
         thread.name = "cairn-defrag"
         thread.start()
     }
@@ -38,23 +44,38 @@ final class Defragger: Sendable {
 
     private var stopping: Bool { control.withLock { $0.stop } }
 
+    /// Blocks read at once (io_uring, one queue per device owned by this thread).
+    static let batchBlocks = 8
+
     private func main() {
-        let buffers = storage.devices.map {
-            AlignedBuffer(countBytes: storage.options.writeBlockSizeBytes, alignmentBytes: $0.device.alignmentBytes)
+        let buffers = storage.devices.map { d in
+            (0..<Defragger.batchBlocks).map { _ in
+                AlignedBuffer(countBytes: storage.options.writeBlockSizeBytes, alignmentBytes: d.device.alignmentBytes)
+            }
         }
+        var queues: [Int: RingQueue] = [:]
         let sleepNs = UInt64(max(0, storage.options.defragSleepUs)) * 1000
         while !stopping {
             var worked = false
             for d in storage.devices where !stopping {
-                guard let block = pick(d) else { continue }
+                let blocks = pick(d, count: Defragger.batchBlocks)
+                guard !blocks.isEmpty else { continue }
                 worked = true
-                defragment(block: block, device: d, buffer: buffers[d.index])
-                if sleepNs > 0 { pause(ns: sleepNs) }
+                do {
+                    if queues[d.index] == nil { queues[d.index] = try d.device.makeQueue(depth: Defragger.batchBlocks) }
+                    try storage.readBlocks(deviceIndex: d.index, blocks: blocks, into: buffers[d.index], queue: queues[d.index]!)
+                } catch {
+                    storage.options.log("defrag: reading blocks of \(d.device.path) failed: \(error); left queued")
+                    pause(ns: 1_000_000_000)
+                    continue
+                }
+                for (i, block) in blocks.enumerated() where !stopping {
+                    rewrite(block: block, device: d, buffer: buffers[d.index][i])
+                    if sleepNs > 0 { pause(ns: sleepNs) }
+                }
             }
             if !worked { pause(ns: 20_000_000) }
         }
-        control.withLock { $0.finished = true }
-        control.broadcast()
     }
 
     private func pause(ns: UInt64) {
@@ -63,29 +84,25 @@ final class Defragger: Sendable {
         }
     }
 
-    /// The emptiest queued block that is still below the low-water mark and not buffered.
-    private func pick(_ d: StorageDevice) -> UInt32? {
+    /// Up to `count` of the emptiest queued blocks still below the low-water mark and not buffered.
+    private func pick(_ d: StorageDevice, count: Int) -> [UInt32] {
         let queued = d.defragQueue.snapshot
-        guard !queued.isEmpty else { return nil }
+        guard !queued.isEmpty else { return [] }
         let lwm = (storage.options.writeBlockSizeBytes - BlockHeader.sizeBytes) * storage.options.defragLWMPct / 100
-        let buffered = d.writer.bufferedBlocks
-        var excluded = buffered
-        while let (block, live) = d.usage.emptiest(of: queued, excluding: excluded) {
-            if live > 0 && live < lwm { return block }
-            d.defragQueue.remove(block)  // refilled (cannot be, unbuffered) or emptied: not defrag's
+        var excluded = d.writer.bufferedBlocks
+        var picked: [UInt32] = []
+        while picked.count < count, let (block, live) = d.usage.emptiest(of: queued, excluding: excluded) {
             excluded.insert(block)
+            if live > 0 && live < lwm { picked.append(block) } else { d.defragQueue.remove(block) }
         }
-        return nil
+        return picked
     }
 
-    /// Runs one block now (tests); false when the block could not be finished.
+    /// Rewrites the live records of `block`, read into `buffer`; false when the block could
+    /// not be finished (it stays queued).
     @discardableResult
-    func defragment(block: UInt32, device d: StorageDevice, buffer: AlignedBuffer) -> Bool {
-        let found: (sequence: UInt64, records: [StoredBlockRecord])?
-        do { found = try storage.readStoredBlock(deviceIndex: d.index, block: block, into: buffer) } catch {
-            storage.options.log("defrag: reading block \(block) of \(d.device.path) failed: \(error); left queued")
-            return false
-        }
+    func rewrite(block: UInt32, device d: StorageDevice, buffer: AlignedBuffer) -> Bool {
+        let found = storage.parseStoredBlock(deviceIndex: d.index, block: block, buffer: buffer)
         var records = 0
         var bytes: UInt64 = 0
         for r in found?.records ?? [] {
@@ -134,9 +151,13 @@ final class Defragger: Sendable {
         for d in storage.devices {
             let buffer = AlignedBuffer(countBytes: storage.options.writeBlockSizeBytes, alignmentBytes: d.device.alignmentBytes)
             var tried: Set<UInt32> = []
-            while let block = pick(d), !tried.contains(block) {
+            while let block = pick(d, count: 1).first, !tried.contains(block) {
                 tried.insert(block)
-                if defragment(block: block, device: d, buffer: buffer) { done += 1 }
+                do { _ = try storage.readStoredBlock(deviceIndex: d.index, block: block, into: buffer) } catch {
+                    storage.options.log("defrag: reading block \(block) of \(d.device.path) failed: \(error); left queued")
+                    continue
+                }
+                if rewrite(block: block, device: d, buffer: buffer) { done += 1 }
             }
         }
         return done

@@ -45,14 +45,17 @@ final class ExpirySupervisor: Sendable {
     func start() {
         guard periodSeconds > 0 else { return }
         control.withLock { $0.finished = false }
-        let thread = Thread { [self] in
+        let control = self.control
+        let periodNs = UInt64(periodSeconds) * 1_000_000_000
+        // Weak: once stopped, the thread no longer keeps the storage (and its devices) open.
+        let thread = Thread { [weak self] in
             while true {
                 let stop: Bool = control.withLockedScope { scope in
-                    if !scope.access({ $0.stop }) { _ = scope.wait(timeoutNs: UInt64(periodSeconds) * 1_000_000_000) }
+                    if !scope.access({ $0.stop }) { _ = scope.wait(timeoutNs: periodNs) }
                     return scope.access { $0.stop }
                 }
                 if stop { break }
-                _ = runOnce()
+                _ = self?.runOnce()
             }
             control.withLock { $0.finished = true }
             control.broadcast()

@@ -129,6 +129,9 @@ func runWrites(_ count: Int) -> Double {
                     else if error.result == .deviceOverload { refused18.add(1, ordering: .relaxed); usleep(100) }
                     else { fail("write: \(error)") }
                 }
+                if n % 4096 == 0 && t == 0 && ProcessInfo.processInfo.environment["CAIRN_BENCH_TRACE"] != nil {
+                    FileHandle.standardError.write(Data("\(ns.spaceStatistics)\n".utf8))
+                }
                 if n % 4096 == 0 {
                     let avail = ns.spaceStatistics.deviceAvailablePct
                     var cur = minAvailable.load(ordering: .relaxed)
@@ -170,8 +173,16 @@ return (versions.withLock { $0 }, line)
 }
 
 let (expected, line) = firstLife()
-let reopened: Namespace
-do { reopened = try Namespace.open(options) } catch { fail("reopen: \(error)") }
+// The writer threads of the first life may still hold their last reference for a moment (the
+// device is opened exclusively): retry a busy device briefly.
+var reopenedOrNil: Namespace?
+for attempt in 0..<50 where reopenedOrNil == nil {
+    do { reopenedOrNil = try Namespace.open(options) } catch {
+        if attempt == 49 || !"\(error)".contains("errno 16") { fail("reopen: \(error)") }
+        usleep(100_000)
+    }
+}
+let reopened = reopenedOrNil!
 var wrong = 0
 for k in 0..<a.keys {
     let got = (try? reopened.get(digest(k)))??.bins.first { $0.name == "v" }

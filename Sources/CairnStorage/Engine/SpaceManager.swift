@@ -114,6 +114,37 @@ extension NamespaceStorage {
     {
         let d = devices[deviceIndex]
         do { try d.device.readSync(into: buffer, at: geometry.byteOffset(ofBlock: block)) } catch { throw StorageError.io(error) }
+        return parseStoredBlock(deviceIndex: deviceIndex, block: block, buffer: buffer)
+    }
+
+    /// Reads several whole blocks at once through `queue` (one of this device's queues, owned
+    /// by the calling thread), `buffers[i]` receiving `blocks[i]`.
+    public func readBlocks(deviceIndex: Int, blocks: [UInt32], into buffers: [AlignedBuffer], queue: RingQueue) throws {
+        precondition(buffers.count >= blocks.count, "a buffer per block")
+        var next = 0
+        var completions: [IOCompletion] = []
+        do {
+            while next < blocks.count || queue.inFlightCount > 0 {
+                while next < blocks.count && queue.inFlightCount < queue.depth {
+                    try queue.enqueue(.read(into: buffers[next], at: geometry.byteOffset(ofBlock: blocks[next]), tag: UInt64(next)))
+                    next += 1
+                }
+                try queue.submit()
+                completions.removeAll(keepingCapacity: true)
+                try queue.reap(minimum: 1, into: &completions)
+                for c in completions { try c.get() }
+            }
+        } catch {
+            var rest: [IOCompletion] = []
+            try? queue.drain(into: &rest)
+            throw StorageError.io(error)
+        }
+    }
+
+    /// Lists the valid records of `block` read into `buffer` (see `readStoredBlock`).
+    public func parseStoredBlock(deviceIndex: Int, block: UInt32, buffer: AlignedBuffer)
+        -> (sequence: UInt64, records: [StoredBlockRecord])?
+    {
         let expectation = BlockScanExpectation(namespaceInstanceId: instanceId, deviceIndex: UInt16(deviceIndex),
                                                blockIndex: block, writeBlockSizeBytes: options.writeBlockSizeBytes)
         let base = UInt64(block) * UInt64(options.writeBlockSizeBytes)
