@@ -333,6 +333,7 @@ public final class Namespace: Sendable {
         case .namespaceDefault: voidTime = defaultVoidTime(nowVT)
         }
         let device = storage.deviceIndex(for: digest)
+        if storage.defragUrgent(deviceIndex: device) { sched_yield() }  // let defrag catch up
         if storage.stopWrites(deviceIndex: device) {
             throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.stopWritesAvailPct)")
         }

@@ -69,6 +69,14 @@ extension NamespaceStorage {
         return stop
     }
 
+    /// Whether `deviceIndex` is short of space (less than twice `stop-writes-avail-pct`
+    /// available) while defrag has work: client writes then yield the CPU to the defragmenter.
+    public func defragUrgent(deviceIndex: Int) -> Bool {
+        let d = devices[deviceIndex]
+        let w = d.writer
+        return w.availableBlocks * 100 < 2 * max(1, options.stopWritesAvailPct) * w.dataBlockCount && d.defragQueue.count > 0
+    }
+
     /// Space figures of every device.
     public var space: [DeviceSpace] {
         devices.map { d in
