@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnIndex
 import CairnStorage
 import CairnTesting
@@ -296,5 +297,65 @@ import Testing
         let ns = try Namespace.open(options)
         try checkNewest(ns, keys: 5000, round: 19)
         try ns.close()
+    }
+}
+
+/// The block-reuse rule at the storage level: an emptied block is not reused while the record
+/// that replaced its contents is only in memory; once that is durable it is, with a higher sequence.
+@Suite struct BlockReuseRuleTests {
+    @Test func emptiedBlockWaitsForItsReplacementsToBeDurable() throws {
+        let dir = try TemporaryDirectory()
+        let blockSize = 128 << 10
+        let options = StorageOptions(namespaceName: "test", devices: [.init(path: dir.file("r.dat"), fileSizeBytes: 8 << 20)],
+                                     writeBlockSizeBytes: blockSize, partitionTreeSprigs: 16, flushMaxMs: 600_000)
+        let storage = try NamespaceStorage.open(options)
+        storage.start()
+        let writer = storage.devices[0].writer
+        func record(_ key: Int, _ version: Int) -> StoredRecord {
+            StoredRecord(digest: RecordDigest(testDigest(key)), lastUpdateMs: UInt64(version), generation: UInt16(version),
+                         bins: [blobBin("p", [UInt8](repeating: UInt8(version), count: 1000))])
+        }
+        // Fill block b1 with records 0..<n, then go on into the next block.
+        var first: [RecordLocation] = []
+        var key = 0
+        while true {
+            let l = try storage.append(record(key, 1), deviceIndex: 0)
+            if let b1 = first.first?.blockIndex(writeBlockSizeBytes: blockSize), l.blockIndex(writeBlockSizeBytes: blockSize) != b1 {
+                break  // the first record of the next block (stays live)
+            }
+            first.append(l)
+            key += 1
+        }
+        let b1 = first[0].blockIndex(writeBlockSizeBytes: blockSize)
+        for _ in 0..<500 where writer.isBuffered(b1) { usleep(10_000) }
+        #expect(!writer.isBuffered(b1), "block \(b1) was never written whole")
+        // Replace every record of b1 (the replacements stay in memory: flush-max-ms is long).
+        var replacements: [RecordLocation] = []
+        for (k, old) in first.enumerated() {
+            replacements.append(try storage.append(record(k, 2), deviceIndex: 0))
+            storage.release(old)
+        }
+        let b2 = replacements.last!.blockIndex(writeBlockSizeBytes: blockSize)
+        #expect(storage.devices[0].usage.liveBytes(block: b1) == 0)
+        #expect(writer.statistics.blocksFreed == 0, "block freed while its replacements were only in memory")
+        #expect(writer.pendingFreeCount == 1)
+        // Make the replacements durable: then b1 is free.
+        try storage.waitDurable(replacements.last!)
+        #expect(writer.statistics.blocksFreed == 1)
+        // The next block opened is b1, with a sequence above b2's.
+        var reused: RecordLocation?
+        while reused == nil {
+            key += 1
+            let l = try storage.append(record(key, 1), deviceIndex: 0)
+            if l.blockIndex(writeBlockSizeBytes: blockSize) != b2 { reused = l }
+        }
+        #expect(reused!.blockIndex(writeBlockSizeBytes: blockSize) == b1)
+        #expect(writer.statistics.blocksReused == 1)
+        try storage.waitDurable(reused!)
+        let buffer = AlignedBuffer(countBytes: blockSize, alignmentBytes: storage.devices[0].device.alignmentBytes)
+        let seq1 = try #require(try storage.readStoredBlock(deviceIndex: 0, block: b1, into: buffer)).sequence
+        let seq2 = try #require(try storage.readStoredBlock(deviceIndex: 0, block: b2, into: buffer)).sequence
+        #expect(seq1 > seq2)
+        try storage.close(clean: true)
     }
 }
