@@ -44,6 +44,16 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Steady-state overwrite with defrag: throughput, write amplification (hack/bench-defrag).
+        .executableTarget(
+            name: "cairn-bench-defrag",
+            dependencies: [
+                .product(name: "CairnEngine", package: "Cairn"),
+                .product(name: "CairnStorage", package: "Cairn"),
+                .product(name: "CairnIndex", package: "Cairn"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Micro benchmarks of the storage hot paths: record format, block scan, primary index
         // (hack/bench-micro).
         .executableTarget(

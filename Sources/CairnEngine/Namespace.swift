@@ -25,6 +25,8 @@ public final class Namespace: Sendable {
     /// it is marked clean).
     private let runningSweeps = ConditionLock(0)
     private let priorCleanStopSequence: UInt64
+    let defragger: Defragger
+    let supervisor: ExpirySupervisor
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
     static let commitAttemptsMax = 64
@@ -143,8 +145,10 @@ public final class Namespace: Sendable {
             report.recordDataReads = reads.count - min(reads.count, headerReads)
             report.recordDataBytesRead = reads.bytes - min(reads.bytes, headerReads * UInt64(DeviceHeaderFormat.regionSizeBytes))
             report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
-            return Namespace(options: options, index: index, storage: storage, sets: sets, report: report,
-                             layout: layout, priorCleanStopSequence: priorCleanStopSequence)
+            let ns = Namespace(options: options, index: index, storage: storage, sets: sets, report: report,
+                               layout: layout, priorCleanStopSequence: priorCleanStopSequence)
+            ns.startSpaceManagement()
+            return ns
         } catch {
             try? storage.close(clean: false)
             throw error
@@ -203,6 +207,10 @@ public final class Namespace: Sendable {
         self.storage = storage
         self.sets = sets
         startReport = report
+        defragger = Defragger(index: index, storage: storage)
+        let clock = options.clockMs
+        supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
+                                      nowVoidTime: { UInt32(truncatingIfNeeded: clock() / 1000) })
     }
 
     /// Graceful close: flush every buffer, wait for the devices, mark the headers clean. With
@@ -211,6 +219,7 @@ public final class Namespace: Sendable {
     /// next start to be warm. Every user of the namespace must have stopped.
     public func close() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        stopSpaceManagement()
         runningSweeps.wait(until: { $0 == 0 }) { _ in }
         guard let layout else {
             try storage.close(clean: true)
@@ -231,6 +240,7 @@ public final class Namespace: Sendable {
     /// crash). Buffers are still flushed.
     public func closeWithoutCleanShutdown() throws {
         guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        stopSpaceManagement()
         try storage.close(clean: false)
     }
 
@@ -450,6 +460,11 @@ public final class Namespace: Sendable {
         case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT)
         case .namespaceDefault: voidTime = defaultVoidTime(nowVT)
         }
+        let device = storage.deviceIndex(for: digest)
+        if storage.defragUrgent(deviceIndex: device) { sched_yield() }  // let defrag catch up
+        if storage.stopWrites(deviceIndex: device) {
+            throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.stopWritesAvailPct)")
+        }
         let key = (o.storeKey ? userKey : nil) ?? existing?.userKey
         let record = StoredRecord(digest: RecordDigest(digest), lastUpdateMs: lut, generation: newGeneration,
                                   voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins)
@@ -467,7 +482,7 @@ public final class Namespace: Sendable {
         let device = storage.deviceIndex(for: digest)
         return try index.withRecord(digest) { entry -> RecordLocation? in
             guard entry == expected else { return nil }
-            let location = try storage.append(record, deviceIndex: device)
+            let location = try storage.append(record, deviceIndex: device, purpose: record.isTombstone ? .delete : .client)
             var flags: IndexRecord.Flags = []
             if record.isTombstone { flags.insert(.tombstone) }
             if record.userKey != nil { flags.insert(.keyStored) }
@@ -555,6 +570,8 @@ public final class Namespace: Sendable {
         public var startMode: StartReport.Mode
         public var startReason: String
         public var startSeconds: Double
+        /// Space management (every device summed; available pct is the lowest device's).
+        public var space: SpaceStatistics
     }
 
     public var statistics: Statistics {
@@ -562,7 +579,8 @@ public final class Namespace: Sendable {
         return Statistics(objects: index.entryCount - tombstones, tombstones: tombstones,
                           liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
                           deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
-                          startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds)
+                          startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds,
+                          space: spaceStatistics)
     }
 }
 

@@ -22,6 +22,10 @@ public struct NamespaceOptions: Sendable {
     public var onColdStartProgress: @Sendable (ColdStartProgress) -> Void
     /// Wall clock in ms since 2010-01-01 (tests substitute their own to move time).
     public var clockMs: @Sendable () -> UInt64
+    /// Seconds between expiry-supervisor / tomb-raider passes; 0 = no background passes.
+    public var nsupPeriodSeconds: Int = 120
+    /// Run the background defragmenter (tests turn it off to drive `defragmentOnce`).
+    public var backgroundDefrag: Bool = true
 
     public init(storage: StorageOptions, defaultTTLSeconds: UInt32 = 0, forceDurableDeletes: Bool = false,
                 indexEntryCountMax: Int = 1 << 24, coldStart: Bool = false, progressIntervalMs: Int = 5000,

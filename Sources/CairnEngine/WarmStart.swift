@@ -314,15 +314,7 @@ enum WarmStart {
         for p in all.dropFirst() {
             for d in counts.indices { for b in counts[d].indices { counts[d][b] += p[d][b] } }
         }
-        var firstPristine: [UInt32] = []
-        var free: [[UInt32]] = []
-        for d in storage.devices {
-            var pristine = max(state.nextPristineBlocks[d.index], DeviceGeometry.firstDataBlockIndex)
-            if let lastLive = counts[d.index].lastIndex(where: { $0 > 0 }) { pristine = max(pristine, UInt32(lastLive + 1)) }
-            d.usage.replaceAll(counts[d.index])
-            firstPristine.append(pristine)
-            free.append((DeviceGeometry.firstDataBlockIndex..<pristine).filter { counts[d.index][Int($0)] == 0 })
-        }
-        return (firstPristine, free)
+        // Usage, free blocks and the defrag queue, as a cold start derives them.
+        return storage.applySpace(liveBytes: counts, firstPristineBlocks: state.nextPristineBlocks)
     }
 }

@@ -9,7 +9,9 @@
 //   begin del <key>           about to delete <key> durably
 //   del <key>                 the durable delete of <key> was acknowledged
 //
-// Usage: cairn-crash-writer [--no-commit] [--threads N] [--keys N] FILE...
+// Usage: cairn-crash-writer [--no-commit] [--threads N] [--keys N] [--file-mb N] [--nsup-period S] FILE...
+// (--file-mb: file size, default 64; a small one keeps defrag, block reuse and, with
+// --nsup-period, the tomb raider busy while the process is killed.)
 import CairnEngine
 import CairnIndex
 import CairnStorage
@@ -21,6 +23,8 @@ struct Options {
     var threads = 4
     var keys = 2000
     var files: [String] = []
+    var fileMB = 64
+    var nsupPeriod = 0
 }
 
 func parseOptions() -> Options {
@@ -32,6 +36,8 @@ func parseOptions() -> Options {
         case "--no-commit": o.commit = false
         case "--threads": o.threads = Int(args.removeFirst()) ?? 4
         case "--keys": o.keys = Int(args.removeFirst()) ?? 2000
+        case "--file-mb": o.fileMB = Int(args.removeFirst()) ?? 64
+        case "--nsup-period": o.nsupPeriod = Int(args.removeFirst()) ?? 0
         default: o.files.append(a)
         }
     }
@@ -52,10 +58,14 @@ func emit(_ line: String) {
 
 func digest(_ key: Int) -> Digest { Digest(bytes: CrashWorkload.digestBytes(forKey: key))! }
 
-let storage = StorageOptions(namespaceName: "test", devices: options.files.map { .init(path: $0, fileSizeBytes: 64 << 20) },
+var storage = StorageOptions(namespaceName: "test",
+                             devices: options.files.map { .init(path: $0, fileSizeBytes: UInt64(options.fileMB) << 20) },
                              writeBlockSizeBytes: 128 << 10, partitionTreeSprigs: 16, flushMaxMs: 100, commitToDevice: options.commit)
+storage.defragSleepUs = 0
+var namespaceOptions = NamespaceOptions(storage: storage, indexEntryCountMax: 1 << 20)
+namespaceOptions.nsupPeriodSeconds = options.nsupPeriod
 let ns: Namespace
-do { ns = try Namespace.open(NamespaceOptions(storage: storage, indexEntryCountMax: 1 << 20)) } catch {
+do { ns = try Namespace.open(namespaceOptions) } catch {
     FileHandle.standardError.write(Data("open failed: \(error)\n".utf8))
     exit(1)
 }

@@ -68,6 +68,7 @@ final class Daemon: Sendable {
         ) { p in
             logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
         }
+        options.storage.log = { [logger] line in logger.warning("{\(name)} \(line)") }  // stop-writes, defrag trouble
         logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", "))")
         options.onStartDecision = { mode, reason in
             switch mode {

@@ -25,8 +25,12 @@ enum NamespaceMapping {
             case .files(let list, let size): return list.map { StorageOptions.DevicePath(path: $0, fileSizeBytes: UInt64(size)) }
             }
         }
+        // Defrag, post-write cache and stop-writes settings: the device stanza's, or Aerospike's
+        // defaults for a memory namespace's write path.
+        let space: DeviceStorageConfig
         switch config.storage {
         case .device(let device):
+            space = device
             paths = devicePaths(device.backing)
             writeBlockSizeBytes = device.writeBlockSizeBytes
             flushMaxMs = device.flushMaxMs
@@ -35,6 +39,7 @@ enum NamespaceMapping {
         case .memory(let memoryConfig):
             // The block format and write path of device namespaces, with Aerospike's defaults.
             let defaults = DeviceStorageConfig(backing: .devices([]))
+            space = defaults
             writeBlockSizeBytes = defaults.writeBlockSizeBytes
             flushMaxMs = defaults.flushMaxMs
             commitToDevice = false
@@ -48,16 +53,22 @@ enum NamespaceMapping {
                 throw Unsupported(description: "namespace \(config.name): storage-engine memory without data-size or persistence")
             }
         }
-        let storage = StorageOptions(
+        var storage = StorageOptions(
             namespaceName: config.name, devices: paths, writeBlockSizeBytes: writeBlockSizeBytes,
             partitionTreeSprigs: config.partitionTreeSprigCount, flushMaxMs: flushMaxMs,
             commitToDevice: commitToDevice, maxWriteCacheBytes: writeCacheBytesMax)
-        return NamespaceOptions(
+        storage.defragLWMPct = space.defragLWMPct
+        storage.defragSleepUs = space.defragSleepUs
+        storage.postWriteCacheBytes = space.postWriteCacheBytes
+        storage.stopWritesAvailPct = space.stopWritesAvailPct
+        var options = NamespaceOptions(
             storage: storage, defaultTTLSeconds: UInt32(clamping: config.defaultTTLSeconds),
             forceDurableDeletes: config.forceDurableDeletes, coldStart: coldStart, progressIntervalMs: 5000,
             onColdStartProgress: progress,
             sharedMemory: SharedMemoryOptions(directory: shmDirectory,
                                               name: SharedMemoryOptions.name(namespace: config.name, nodeID: nodeID)),
             memory: memory)
+        options.nsupPeriodSeconds = config.nsupPeriodSeconds
+        return options
     }
 }

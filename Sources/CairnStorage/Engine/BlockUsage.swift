@@ -18,10 +18,26 @@ public final class BlockUsage: Sendable {
         liveBytes.withLock { $0[Int(block)] += UInt32(bytes) }
     }
 
-    public func remove(block: UInt32, bytes: Int) {
+    /// Removes `bytes` from `block`; returns the block's live bytes left.
+    @discardableResult
+    public func remove(block: UInt32, bytes: Int) -> Int {
         liveBytes.withLock { counts in
             precondition(counts[Int(block)] >= UInt32(bytes), "live bytes of block \(block) would go negative")
             counts[Int(block)] -= UInt32(bytes)
+            return Int(counts[Int(block)])
+        }
+    }
+
+    /// Of `blocks`, the one with the fewest live bytes (ties: lowest index), skipping `excluded`.
+    public func emptiest(of blocks: Set<UInt32>, excluding excluded: Set<UInt32>) -> (block: UInt32, liveBytes: Int)? {
+        liveBytes.withLock { counts in
+            var best: (UInt32, Int)?
+            for b in blocks where !excluded.contains(b) {
+                let live = Int(counts[Int(b)])
+                if let cur = best, cur.1 < live || (cur.1 == live && cur.0 < b) { continue }
+                best = (b, live)
+            }
+            return best.map { (block: $0.0, liveBytes: $0.1) }
         }
     }
 

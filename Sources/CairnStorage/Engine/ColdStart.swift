@@ -275,9 +275,10 @@ extension NamespaceStorage {
         report.bytesRead = final.bytesRead
         report.scanSeconds = Double(MonotonicClock.nowNs() - start) / 1e9
 
-        // One pass over the index on every core: expired winners (dropped now that no older copy
-        // can replace them) and the live bytes of every block.
-        let rebuilt = rebuildUsage(from: index, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 },
+        // One pass over the index on every core: expired winners (counted; they stay in the index,
+        // invisible, until the expiry supervisor finds no older copy on the devices) and the live
+        // bytes, free blocks and defrag candidates of every block.
+        let rebuilt = rebuildSpace(from: index, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 },
                                    threadCount: parserCount, expiredAtOrBefore: context.nowVoidTimeSeconds)
         report.expired = rebuilt.expired
         report.indexedRecords = rebuilt.records
@@ -285,18 +286,23 @@ extension NamespaceStorage {
         return ColdStartResult(report: report, firstPristineBlocks: rebuilt.firstPristine, freeBlocks: rebuilt.free)
     }
 
-    /// Recomputes every block's live bytes from the index, on `threadCount` threads (disjoint
-    /// partition ranges, per-thread counters merged at the end). With `expiredAtOrBefore`,
-    /// records whose void time has passed are removed first and not counted. Blocks below the
-    /// first pristine block with no live bytes are free.
-    public func rebuildUsage(from index: PrimaryIndex, firstPristineBlocks: [UInt32], threadCount: Int = 1,
+    /// Rebuilds the space state of every device from `index` (cold start, and warm restart
+    /// after attaching the index): every block's live bytes (on `threadCount` threads, disjoint
+    /// partition ranges, per-thread counters merged at the end), the free blocks (no live bytes,
+    /// below the first pristine block — everything on the devices is durable at startup, so they
+    /// may be reused at once) and the defrag queue (live bytes below the low-water mark).
+    /// Call before `start`, and pass the returned `firstPristine` and `free` to it.
+    /// With `expiredAtOrBefore`, records whose void time has passed are counted in `expired`;
+    /// they stay in the index (invisible) and keep their bytes until the expiry supervisor has
+    /// checked that no older copy could come back in their place (FORMAT.md "Tomb raider").
+    public func rebuildSpace(from index: PrimaryIndex, firstPristineBlocks: [UInt32], threadCount: Int = 1,
                              expiredAtOrBefore: UInt32? = nil)
         -> (records: Int, expired: Int, firstPristine: [UInt32], free: [[UInt32]])
     {
         struct Partial {
             var counts: [[UInt32]]
             var records = 0
-            var expired: [Digest] = []
+            var expired = 0
         }
         let blockSize = UInt64(options.writeBlockSizeBytes)
         let ranges = PrimaryIndex.partitionRanges(count: max(1, min(threadCount, 64)))
@@ -308,13 +314,11 @@ extension NamespaceStorage {
                 var p = Partial(counts: devices.map { [UInt32](repeating: 0, count: $0.blockCount) })
                 index.forEachRecord(partitions: range) { r in
                     if let now = expiredAtOrBefore, r.voidTimeSeconds != 0, r.voidTimeSeconds <= now {
-                        p.expired.append(r.digest)
-                        return
+                        p.expired += 1
                     }
                     p.counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
                     p.records += 1
                 }
-                for digest in p.expired { index.remove(digest) }
                 partials.withLock { $0.append(p) }
                 group.leave()
             }.start()
@@ -325,6 +329,16 @@ extension NamespaceStorage {
         for p in all.dropFirst() {
             for d in counts.indices { for b in counts[d].indices { counts[d][b] += p.counts[d][b] } }
         }
+        let space = applySpace(liveBytes: counts, firstPristineBlocks: firstPristineBlocks)
+        return (all.reduce(0) { $0 + $1.records }, all.reduce(0) { $0 + $1.expired }, space.firstPristine, space.free)
+    }
+
+    /// Installs every device's per-block live bytes (`liveBytes[device][block]`, however they
+    /// were counted: a cold start's digest-order walk or a warm start's arena walk) and derives
+    /// the free blocks and the defrag queue from them. Returns what `start` needs.
+    public func applySpace(liveBytes counts: [[UInt32]], firstPristineBlocks: [UInt32])
+        -> (firstPristine: [UInt32], free: [[UInt32]])
+    {
         var firstPristine: [UInt32] = []
         var free: [[UInt32]] = []
         for d in devices {
@@ -334,8 +348,13 @@ extension NamespaceStorage {
             d.usage.replaceAll(counts[d.index])
             firstPristine.append(pristine)
             free.append((DeviceGeometry.firstDataBlockIndex..<pristine).filter { counts[d.index][Int($0)] == 0 })
+            let lwm = defragLWMBytes
+            d.defragQueue.replaceAll(Set((DeviceGeometry.firstDataBlockIndex..<pristine).filter {
+                let live = Int(counts[d.index][Int($0)])
+                return live > 0 && live < lwm
+            }))
         }
-        return (all.reduce(0) { $0 + $1.records }, all.reduce(0) { $0 + $1.expired.count }, firstPristine, free)
+        return (firstPristine, free)
     }
 
     private struct ScannedBlock { var records: Int; var sequence: UInt64 }

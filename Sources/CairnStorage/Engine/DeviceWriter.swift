@@ -38,15 +38,28 @@ public final class DeviceWriter: Sendable {
         public var queueDepth: Int
         /// Bytes of sealed-but-unwritten buffers above which appends fail with `.overloaded`.
         public var maxWriteCacheBytes: Int
+        /// Bytes of fully written blocks kept in memory to serve reads (post-write cache).
+        public var postWriteCacheBytes: Int
+        /// Blocks only defrag may open (client writes stop before them, deletes at half of them),
+        /// so a full device can always be defragmented as data is deleted.
+        public var defragReserveBlocks: Int
 
         public init(writeBlockSizeBytes: Int, flushMaxMs: Int, commitToDevice: Bool, queueDepth: Int = 4,
-                    maxWriteCacheBytes: Int = 64 << 20) {
+                    maxWriteCacheBytes: Int = 64 << 20, postWriteCacheBytes: Int = 0, defragReserveBlocks: Int = 0) {
             self.writeBlockSizeBytes = writeBlockSizeBytes
             self.flushMaxMs = flushMaxMs
             self.commitToDevice = commitToDevice
             self.queueDepth = queueDepth
             self.maxWriteCacheBytes = maxWriteCacheBytes
+            self.postWriteCacheBytes = postWriteCacheBytes
+            self.defragReserveBlocks = defragReserveBlocks
         }
+    }
+
+    /// Who opens a block: client writes may not take the defrag reserve, deletes half of it,
+    /// defrag all of it.
+    public enum Purpose: Sendable {
+        case client, delete, defrag
     }
 
     /// Called by `append` with the record's slice of the buffer and the block sequence.
@@ -98,6 +111,26 @@ public final class DeviceWriter: Sendable {
         var freeBlocks: [UInt32] = []
         var nextPristineBlock: UInt32
         var stats = Statistics()
+        /// Empty blocks waiting until everything appended before they emptied is durable
+        /// (FIFO: marks only grow). See FORMAT.md "Block reuse".
+        var pendingFree: [(block: UInt32, mark: DurableMark)] = []
+        var pendingFreeHead = 0
+        /// Blocks that emptied while still buffered: considered again when their full write completes.
+        var emptiedWhileBuffered: Set<UInt32> = []
+        /// Sequence of the last block this device opened.
+        var lastOpenedSequence: UInt64 = 0
+        /// Post-write cache: fully written blocks, oldest first.
+        var cached: [UInt32: AlignedBuffer] = [:]
+        var cacheOrder: [UInt32] = []
+        var cacheOrderHead = 0
+    }
+
+    /// "Everything appended up to here": the device's newest block then (its sequence) and how
+    /// far it was filled. Satisfied once no older block is buffered and that block is durable
+    /// up to `usedBytes` (or written whole).
+    struct DurableMark {
+        let sequence: UInt64
+        let usedBytes: Int
     }
 
     /// Counters for statistics and tests.
@@ -107,6 +140,11 @@ public final class DeviceWriter: Sendable {
         public var bytesWritten: UInt64 = 0
         public var commitWaitersServed = 0
         public var blocksOpened = 0
+        /// Blocks opened from the free list (reused) rather than never-written space.
+        public var blocksReused = 0
+        /// Blocks that became free at runtime (emptied, and their replacements durable).
+        public var blocksFreed = 0
+        public var postWriteCacheHits = 0
     }
 
     public let device: BlockDevice
@@ -123,13 +161,17 @@ public final class DeviceWriter: Sendable {
     /// Memory copy of the device (persisted memory namespaces): every block is stored there
     /// when its full write completes, before it leaves `buffersByBlock`.
     public let mirror: MemoryMirror?
+    /// Whether a block has no live bytes (the storage's block usage).
+    private let isBlockEmpty: @Sendable (UInt32) -> Bool
 
     /// - Parameters:
     ///   - firstPristineBlock: first block never written in this device's life (blocks from it up
     ///     to the end are free); later issues add freed blocks.
     public init(device: BlockDevice, deviceIndex: Int, configuration: Configuration, sequencer: BlockSequencer,
                 blockHeaderSizeBytes: Int, firstPristineBlock: UInt32, mirror: MemoryMirror? = nil,
+                isBlockEmpty: @escaping @Sendable (UInt32) -> Bool = { _ in false },
                 writeBlockHeader: @escaping BlockHeaderWriter) {
+        self.isBlockEmpty = isBlockEmpty
         precondition(configuration.writeBlockSizeBytes % device.alignmentBytes == 0, "block size vs alignment")
         self.mirror = mirror
         self.device = device
@@ -139,7 +181,9 @@ public final class DeviceWriter: Sendable {
         self.writeBlockHeader = writeBlockHeader
         headerSizeBytes = blockHeaderSizeBytes
         blockCount = UInt32(device.sizeBytes / UInt64(configuration.writeBlockSizeBytes))
+        let cacheBlocks = configuration.postWriteCacheBytes / configuration.writeBlockSizeBytes
         let buffersMax = max(4, configuration.maxWriteCacheBytes / configuration.writeBlockSizeBytes + configuration.queueDepth + 2)
+            + cacheBlocks
         pool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes, alignmentBytes: device.alignmentBytes,
                                  capacity: buffersMax)
         stagingPool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes,
@@ -158,7 +202,7 @@ public final class DeviceWriter: Sendable {
 
     /// Reserves `sizeBytes` (a multiple of 16) in the current buffer, opening a new block when it
     /// does not fit, and lets `encode` fill them. Returns the record's location.
-    public func append(sizeBytes: Int, encode: Encoder) throws -> RecordLocation {
+    public func append(sizeBytes: Int, purpose: Purpose = .client, encode: Encoder) throws -> RecordLocation {
         precondition(sizeBytes > 0 && sizeBytes % 16 == 0, "record size \(sizeBytes) must be a positive multiple of 16")
         let capacity = configuration.writeBlockSizeBytes - headerSizeBytes
         guard sizeBytes <= capacity else { throw StorageError.recordTooBig(sizeBytes: sizeBytes, maxBytes: capacity) }
@@ -170,7 +214,7 @@ public final class DeviceWriter: Sendable {
                 seal(cur, &s)
                 wakeFlusher = true
             }
-            if s.current == nil { try openBlock(&s) }
+            if s.current == nil { try openBlock(&s, purpose: purpose) }
             let cur = s.current!
             let offset = cur.usedBytes
             try cur.buffer.withUnsafeMutableBytes { raw in
@@ -203,21 +247,33 @@ public final class DeviceWriter: Sendable {
         if let result = immediate { callback(result) } else { state.broadcast() }
     }
 
-    /// Copies the record at `location` out of memory if its block is still buffered; nil
-    /// otherwise (then it is on the device).
+    /// Copies the record at `location` out of memory if its block is still buffered or in the
+    /// post-write cache; false otherwise (then it is on the device).
     public func readFromMemory(_ location: RecordLocation, into destination: UnsafeMutableRawBufferPointer) -> Bool {
         precondition(destination.count >= location.sizeBytes, "destination too small")
         let block = location.blockIndex(writeBlockSizeBytes: configuration.writeBlockSizeBytes)
         let offset = Int(location.byteOffset % UInt64(configuration.writeBlockSizeBytes))
         return state.withLock { s in
-            guard let buffer = s.buffersByBlock[block] else { return false }
-            precondition(offset + location.sizeBytes <= buffer.usedBytes, "location \(location) beyond buffered bytes")
-            buffer.buffer.withUnsafeBytes { raw in
+            let bytes: AlignedBuffer
+            if let buffer = s.buffersByBlock[block] {
+                // Beyond the filled part: the location is from before the block was freed and
+                // reused (a reader that raced a move). Read the device; the record check fails
+                // and the reader looks the index up again.
+                guard offset + location.sizeBytes <= buffer.usedBytes else { return false }
+                bytes = buffer.buffer
+            } else if let cached = s.cached[block] {
+                s.stats.postWriteCacheHits += 1
+                bytes = cached
+            } else {
+                return false
+            }
+            bytes.withUnsafeBytes { raw in
                 destination.baseAddress!.copyMemory(from: raw.baseAddress! + offset, byteCount: location.sizeBytes)
             }
             return true
         }
     }
+
 
     /// Seals the current buffer, waits until every buffer is written, stops the flusher.
     /// Throws the first device error if a write failed.
@@ -242,7 +298,46 @@ public final class DeviceWriter: Sendable {
         state.withLock { $0.freeBlocks.append(contentsOf: blocks.reversed()) }
     }
 
+    /// The live bytes of `block` reached zero. It is reused only once every record appended
+    /// before now (among them whatever replaced its records) is durable and the block itself
+    /// is no longer buffered; `isStillEmpty` is asked again then (a buffered block can refill).
+    public func blockEmptied(_ block: UInt32) {
+        var freed = false
+        state.withLock { s in
+            if s.buffersByBlock[block] != nil {
+                s.emptiedWhileBuffered.insert(block)
+                return
+            }
+            s.pendingFree.append((block, currentMark(s)))
+            freed = promotePending(&s)
+        }
+        if freed { state.broadcast() }
+    }
+
+    /// Free blocks plus never-written blocks: what new writes can still take.
+    public var availableBlocks: Int {
+        state.withLock { s in s.freeBlocks.count + Int(blockCount - min(s.nextPristineBlock, blockCount)) }
+    }
+
+    /// Data blocks of the device (all but the header block).
+    public var dataBlockCount: Int { Int(blockCount) - Int(DeviceGeometry.firstDataBlockIndex) }
+
+    /// Blocks emptied but not yet free (waiting for durability).
+    public var pendingFreeCount: Int { state.withLock { $0.pendingFree.count - $0.pendingFreeHead + $0.emptiedWhileBuffered.count } }
+
+    /// Blocks held in memory (being filled, or waiting for / in their full write).
+    public func isBuffered(_ block: UInt32) -> Bool { state.withLock { $0.buffersByBlock[block] != nil } }
+
+    /// The lowest sequence of a buffered block (nil when none is): every block of this device
+    /// with a lower sequence is written whole.
+    public var oldestBufferedSequence: UInt64? { state.withLock { s in s.buffersByBlock.values.map(\.sequence).min() } }
+
+    /// The blocks buffered now.
+    public var bufferedBlocks: Set<UInt32> { state.withLock { Set($0.buffersByBlock.keys) } }
     public var statistics: Statistics { state.withLock { $0.stats } }
+
+    /// Write buffers allocated so far, and the most there can ever be (memory stays bounded).
+    public var buffersAllocated: (count: Int, capacity: Int) { (pool.allocatedCount, pool.capacity) }
 
     /// Bytes of blocks waiting to be written (sealed, not yet written).
     public var waitingBytes: Int { state.withLock { $0.sealed.count * configuration.writeBlockSizeBytes } }
@@ -252,26 +347,75 @@ public final class DeviceWriter: Sendable {
 
     // MARK: - under the lock
 
-    private func openBlock(_ s: inout State) throws {
+    private func currentMark(_ s: State) -> DurableMark {
+        if let cur = s.current { return DurableMark(sequence: cur.sequence, usedBytes: cur.usedBytes) }
+        return DurableMark(sequence: s.lastOpenedSequence, usedBytes: configuration.writeBlockSizeBytes)
+    }
+
+    private func markSatisfied(_ mark: DurableMark, _ s: State) -> Bool {
+        for b in s.buffersByBlock.values {
+            if b.sequence < mark.sequence { return false }
+            if b.sequence == mark.sequence && b.durableBytes < mark.usedBytes { return false }
+        }
+        return true
+    }
+
+    /// Moves pending blocks whose mark is satisfied to the free list; true when any moved.
+    private func promotePending(_ s: inout State) -> Bool {
+        var moved = false
+        while s.pendingFreeHead < s.pendingFree.count {
+            let p = s.pendingFree[s.pendingFreeHead]
+            guard markSatisfied(p.mark, s) else { break }
+            s.pendingFreeHead += 1
+            if s.buffersByBlock[p.block] == nil && isBlockEmpty(p.block) {
+                s.freeBlocks.append(p.block)
+                s.stats.blocksFreed += 1
+                moved = true
+            }
+        }
+        if s.pendingFreeHead > 1024 && s.pendingFreeHead * 2 > s.pendingFree.count {
+            s.pendingFree.removeFirst(s.pendingFreeHead)
+            s.pendingFreeHead = 0
+        }
+        return moved
+    }
+
+    private func openBlock(_ s: inout State, purpose: Purpose) throws {
         let pendingBytes = s.sealed.count * configuration.writeBlockSizeBytes
-        if pendingBytes >= configuration.maxWriteCacheBytes {
+        if pendingBytes >= configuration.maxWriteCacheBytes && purpose != .defrag {
             throw StorageError.overloaded(path: device.path, waitingBytes: pendingBytes)
         }
+        let available = s.freeBlocks.count + Int(blockCount - min(s.nextPristineBlock, blockCount))
+        let reserve: Int
+        switch purpose {
+        case .client: reserve = configuration.defragReserveBlocks
+        case .delete: reserve = configuration.defragReserveBlocks / 2
+        case .defrag: reserve = 0
+        }
+        if available <= reserve { throw StorageError.deviceFull(path: device.path) }
         let block: UInt32
+        var fromPristine = false
         if let free = s.freeBlocks.popLast() {
             block = free
+            s.stats.blocksReused += 1
+            if let stale = s.cached.removeValue(forKey: block) { pool.recycle(stale) }
         } else if s.nextPristineBlock < blockCount {
             block = s.nextPristineBlock
             s.nextPristineBlock += 1
+            fromPristine = true
         } else {
             throw StorageError.deviceFull(path: device.path)
         }
-        let buffer: AlignedBuffer
-        do { buffer = try pool.take() } catch {
+        var taken = pool.takeIfAvailable()
+        if taken == nil, let evicted = evictCached(&s) { taken = evicted }
+        guard let buffer = taken else {
+            // Give the block back: nothing was written to it.
+            if fromPristine { s.nextPristineBlock -= 1 } else { s.freeBlocks.append(block) }
             throw StorageError.overloaded(path: device.path, waitingBytes: pendingBytes)
         }
         buffer.zero()
         let sequence = sequencer.next()
+        s.lastOpenedSequence = sequence
         buffer.withUnsafeMutableBytes { raw in
             writeBlockHeader(UnsafeMutableRawBufferPointer(rebasing: raw[0..<headerSizeBytes]), sequence, block)
         }
@@ -279,6 +423,20 @@ public final class DeviceWriter: Sendable {
         s.current = wb
         s.buffersByBlock[block] = wb
         s.stats.blocksOpened += 1
+    }
+
+    /// Drops the oldest post-write-cache block and returns its buffer.
+    private func evictCached(_ s: inout State) -> AlignedBuffer? {
+        while s.cacheOrderHead < s.cacheOrder.count {
+            let block = s.cacheOrder[s.cacheOrderHead]
+            s.cacheOrderHead += 1
+            if s.cacheOrderHead > 256 && s.cacheOrderHead * 2 > s.cacheOrder.count {
+                s.cacheOrder.removeFirst(s.cacheOrderHead)
+                s.cacheOrderHead = 0
+            }
+            if let b = s.cached.removeValue(forKey: block) { return b }
+        }
+        return nil
     }
 
     private func seal(_ buffer: WriteBuffer, _ s: inout State) {
@@ -447,8 +605,19 @@ public final class DeviceWriter: Sendable {
             if isPartial { s.stats.partialWrites += 1 } else { s.stats.fullWrites += 1 }
             if !isPartial {
                 s.buffersByBlock[block] = nil
-                recycle = b.buffer
+                let cacheBlocks = configuration.postWriteCacheBytes / configuration.writeBlockSizeBytes
+                if cacheBlocks > 0 {
+                    s.cached[block] = b.buffer
+                    s.cacheOrder.append(block)
+                    if s.cached.count > cacheBlocks { recycle = evictCached(&s) }
+                } else {
+                    recycle = b.buffer
+                }
+                if s.emptiedWhileBuffered.remove(block) != nil {
+                    s.pendingFree.append((block, currentMark(s)))
+                }
             }
+            _ = promotePending(&s)
             var kept: [Waiter] = []
             for w in s.waiters {
                 if w.blockIndex == block && w.endBytes <= b.durableBytes || s.buffersByBlock[w.blockIndex] == nil {

@@ -13,6 +13,8 @@ public final class NamespaceStorage: Sendable {
     public let instanceId: UInt64
     public let geometry: DeviceGeometry
     public let sequencer: BlockSequencer
+    /// Bytes appended by clients and by defrag.
+    public let appended = AppendCounters()
     /// What `open` found.
     public let openReport: OpenReport
     private let truncationTable: Mutex<TruncationTable>
@@ -207,13 +209,17 @@ public final class NamespaceStorage: Sendable {
         for d in devices {
             let config = DeviceWriter.Configuration(
                 writeBlockSizeBytes: blockSize, flushMaxMs: options.flushMaxMs, commitToDevice: options.commitToDevice,
-                queueDepth: options.writeQueueDepth, maxWriteCacheBytes: options.maxWriteCacheBytes)
+                queueDepth: options.writeQueueDepth, maxWriteCacheBytes: options.maxWriteCacheBytes,
+                postWriteCacheBytes: options.postWriteCacheBytes,
+                defragReserveBlocks: NamespaceStorage.defragReserveBlocks(dataBlocks: d.blockCount - Int(DeviceGeometry.firstDataBlockIndex)))
             let deviceIndex = UInt16(d.index)
+            let usage = d.usage
             let writer = DeviceWriter(
                 device: d.device, deviceIndex: d.index, configuration: config, sequencer: sequencer,
                 blockHeaderSizeBytes: BlockHeader.sizeBytes,
                 firstPristineBlock: firstPristineBlocks?[d.index] ?? DeviceGeometry.firstDataBlockIndex,
-                mirror: mirrors?[d.index]
+                mirror: mirrors?[d.index],
+                isBlockEmpty: { usage.liveBytes(block: $0) == 0 }
             ) { raw, sequence, block in
                 let header = BlockHeader(
                     sequence: sequence, namespaceInstanceId: instance, blockIndex: block, deviceIndex: deviceIndex,
@@ -240,7 +246,8 @@ public final class NamespaceStorage: Sendable {
 
     /// Encodes `record` into the current buffer of `deviceIndex`; returns where it went and
     /// counts its bytes live in that block.
-    public func append(_ record: StoredRecord, deviceIndex: Int) throws -> RecordLocation {
+    public func append(_ record: StoredRecord, deviceIndex: Int,
+                       purpose: DeviceWriter.Purpose = .client) throws -> RecordLocation {
         let maxSize = geometry.recordSizeBytesMax
         let size: Int
         do { size = try RecordFormat.encodedSize(of: record, recordSizeBytesMax: maxSize) } catch {
@@ -248,17 +255,27 @@ public final class NamespaceStorage: Sendable {
             throw error
         }
         let device = devices[deviceIndex]
-        let location = try device.writer.append(sizeBytes: size) { raw, sequence in
+        let location = try device.writer.append(sizeBytes: size, purpose: purpose) { raw, sequence in
             try RecordFormat.encode(record, blockSequence: sequence, into: raw, at: 0, recordSizeBytesMax: maxSize)
         }
         device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
+        appended.count(UInt64(size), defrag: purpose == .defrag)
         return location
     }
 
     /// Releases the bytes of a record copy the index no longer points at.
+    /// A block left with no live bytes goes the free-block way (reused once what replaced its
+    /// records is durable); one left below the defrag low-water mark is queued for defrag.
     public func release(_ location: RecordLocation) {
-        devices[Int(location.deviceIndex)].usage.remove(
-            block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: location.sizeBytes)
+        let d = devices[Int(location.deviceIndex)]
+        let block = location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes)
+        let live = d.usage.remove(block: block, bytes: location.sizeBytes)
+        if live == 0 {
+            d.defragQueue.remove(block)
+            d.writer.blockEmptied(block)
+        } else if live < defragLWMBytes {
+            d.defragQueue.insert(block)
+        }
     }
 
     /// Calls `callback` once the record at `location` is durable (commit-to-device).

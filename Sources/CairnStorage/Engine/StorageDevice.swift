@@ -8,6 +8,10 @@ public final class StorageDevice: Sendable {
     public let device: BlockDevice
     public let blockCount: Int
     public let usage: BlockUsage
+    /// Blocks below the defrag low-water mark.
+    public let defragQueue = DefragQueue()
+    /// Last stop-writes state (to log changes only).
+    let stopWritesFlag = Atomic<Bool>(false)
     /// Header as last written, and where the next header write goes.
     let headerState: Mutex<HeaderState>
     /// Set once the device is running (after a cold start determined the first pristine block).

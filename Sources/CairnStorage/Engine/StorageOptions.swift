@@ -27,6 +27,16 @@ public struct StorageOptions: Sendable {
     public var scanThreadCount: Int
     /// Initialise devices that hold foreign data (never done unless asked for).
     public var initializeForeignDevices: Bool
+    /// A block whose live bytes fall below this share of its data bytes is defragmented.
+    public var defragLWMPct: Int = 50
+    /// Microseconds the defragmenter pauses after each block (it yields to client writes).
+    public var defragSleepUs: Int = 1000
+    /// Bytes of recently written blocks per device kept in memory for reads.
+    public var postWriteCacheBytes: Int = 0
+    /// Client writes get OUT_OF_SPACE when less than this share of a device's blocks is available.
+    public var stopWritesAvailPct: Int = 5
+    /// Space state changes (stop-writes on/off) for the log.
+    public var log: @Sendable (String) -> Void = { _ in }
 
     public init(namespaceName: String, devices: [DevicePath], writeBlockSizeBytes: Int = 1 << 20,
                 partitionTreeSprigs: Int = 256, flushMaxMs: Int = 1000, commitToDevice: Bool = false,

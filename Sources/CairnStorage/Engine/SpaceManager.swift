@@ -1,0 +1,185 @@
+import Synchronization
+import CairnIO
+import CairnIndex
+
+/// Defrag candidates of one device and the defragmenter's counters.
+///
+/// A block enters the queue when a release leaves it with live bytes below the low-water mark
+/// (or when a rebuild finds it so); the defragmenter takes the emptiest one that is not buffered.
+/// A block that emptied completely leaves the queue by itself (it goes the free-block way).
+/// Thread-safe.
+public final class DefragQueue: Sendable {
+    private let blocks = Mutex<Set<UInt32>>([])
+    private let counters = Mutex(DefragStatistics())
+
+    public init() {}
+
+    public func insert(_ block: UInt32) { _ = blocks.withLock { $0.insert(block) } }
+    public func remove(_ block: UInt32) { _ = blocks.withLock { $0.remove(block) } }
+    public func replaceAll(_ new: Set<UInt32>) { blocks.withLock { $0 = new } }
+    public var count: Int { blocks.withLock { $0.count } }
+    public var snapshot: Set<UInt32> { blocks.withLock { $0 } }
+
+    public func record(_ update: (inout DefragStatistics) -> Void) { counters.withLock { update(&$0) } }
+    public var statistics: DefragStatistics { counters.withLock { $0 } }
+}
+
+public struct DefragStatistics: Sendable, Equatable {
+    /// Blocks whose live records were all rewritten elsewhere.
+    public var blocksDefragged = 0
+    public var recordsRewritten = 0
+    public var bytesRewritten: UInt64 = 0
+}
+
+/// Space figures of one device, for statistics and the info answer.
+public struct DeviceSpace: Sendable, Equatable {
+    public var dataBlocks: Int
+    /// Free (reusable) plus never-written blocks.
+    public var availableBlocks: Int
+    /// Emptied blocks waiting until what replaced their records is durable.
+    public var pendingFreeBlocks: Int
+    public var availablePct: Int
+    public var stopWrites: Bool
+    public var defragQueue: Int
+    public var liveBytes: UInt64
+    public var writer: DeviceWriter.Statistics
+    public var defrag: DefragStatistics
+}
+
+extension NamespaceStorage {
+    /// Blocks a device keeps for defrag alone (client writes fail before taking them).
+    static func defragReserveBlocks(dataBlocks: Int) -> Int { max(2, min(64, dataBlocks / 50)) }
+
+    /// Live bytes below which a block is queued for defrag.
+    var defragLWMBytes: Int {
+        (options.writeBlockSizeBytes - BlockHeader.sizeBytes) * max(0, min(99, options.defragLWMPct)) / 100
+    }
+
+    /// Whether client writes to `deviceIndex` must fail with OUT_OF_SPACE (available space below
+    /// `stop-writes-avail-pct`). Logs each change of state.
+    public func stopWrites(deviceIndex: Int) -> Bool {
+        let d = devices[deviceIndex]
+        let w = d.writer
+        let stop = w.availableBlocks * 100 < options.stopWritesAvailPct * w.dataBlockCount
+        if d.stopWritesFlag.exchange(stop, ordering: .relaxed) != stop {
+            options.log(stop
+                ? "namespace \(options.namespaceName) device \(d.device.path): stop-writes on (available \(w.availableBlocks) of \(w.dataBlockCount) blocks, below stop-writes-avail-pct \(options.stopWritesAvailPct))"
+                : "namespace \(options.namespaceName) device \(d.device.path): stop-writes off (available \(w.availableBlocks) of \(w.dataBlockCount) blocks)")
+        }
+        return stop
+    }
+
+    /// Whether `deviceIndex` is short of space (less than twice `stop-writes-avail-pct`
+    /// available) while defrag has work: client writes then yield the CPU to the defragmenter.
+    public func defragUrgent(deviceIndex: Int) -> Bool {
+        let d = devices[deviceIndex]
+        let w = d.writer
+        return w.availableBlocks * 100 < 2 * max(1, options.stopWritesAvailPct) * w.dataBlockCount && d.defragQueue.count > 0
+    }
+
+    /// Space figures of every device.
+    public var space: [DeviceSpace] {
+        devices.map { d in
+            let w = d.writer
+            let available = w.availableBlocks
+            return DeviceSpace(
+                dataBlocks: w.dataBlockCount, availableBlocks: available, pendingFreeBlocks: w.pendingFreeCount,
+                availablePct: w.dataBlockCount > 0 ? available * 100 / w.dataBlockCount : 0,
+                stopWrites: stopWrites(deviceIndex: d.index), defragQueue: d.defragQueue.count,
+                liveBytes: d.usage.totalLiveBytes, writer: w.statistics, defrag: d.defragQueue.statistics)
+        }
+    }
+}
+
+/// Bytes appended per purpose, namespace-wide (write amplification = device bytes written ÷
+/// client bytes appended).
+public final class AppendCounters: Sendable {
+    let client = Atomic<UInt64>(0)
+    let defrag = Atomic<UInt64>(0)
+    init() {}
+    func count(_ bytes: UInt64, defrag: Bool) {
+        if defrag { self.defrag.add(bytes, ordering: .relaxed) } else { client.add(bytes, ordering: .relaxed) }
+    }
+    public var clientBytes: UInt64 { client.load(ordering: .relaxed) }
+    public var defragBytes: UInt64 { defrag.load(ordering: .relaxed) }
+}
+
+/// A record found by `NamespaceStorage.readStoredBlock`.
+public struct StoredBlockRecord: Sendable {
+    public var location: RecordLocation
+    public var digest: Digest
+    /// Offset of the record in the block buffer.
+    public var offset: Int
+}
+
+extension NamespaceStorage {
+    /// Reads `block` of `deviceIndex` whole from the device into `buffer` (one write block) and
+    /// lists its valid records (stale records of an older use of the block and damaged regions
+    /// are left out). Returns the block's sequence, or nil when it holds no valid block of this
+    /// namespace instance.
+    public func readStoredBlock(deviceIndex: Int, block: UInt32, into buffer: AlignedBuffer)
+        throws -> (sequence: UInt64, records: [StoredBlockRecord])?
+    {
+        let d = devices[deviceIndex]
+        do { try d.device.readSync(into: buffer, at: geometry.byteOffset(ofBlock: block)) } catch { throw StorageError.io(error) }
+        return parseStoredBlock(deviceIndex: deviceIndex, block: block, buffer: buffer)
+    }
+
+    /// Reads several whole blocks at once through `queue` (one of this device's queues, owned
+    /// by the calling thread), `buffers[i]` receiving `blocks[i]`.
+    public func readBlocks(deviceIndex: Int, blocks: [UInt32], into buffers: [AlignedBuffer], queue: RingQueue) throws {
+        precondition(buffers.count >= blocks.count, "a buffer per block")
+        var next = 0
+        var completions: [IOCompletion] = []
+        do {
+            while next < blocks.count || queue.inFlightCount > 0 {
+                while next < blocks.count && queue.inFlightCount < queue.depth {
+                    try queue.enqueue(.read(into: buffers[next], at: geometry.byteOffset(ofBlock: blocks[next]), tag: UInt64(next)))
+                    next += 1
+                }
+                try queue.submit()
+                completions.removeAll(keepingCapacity: true)
+                try queue.reap(minimum: 1, into: &completions)
+                for c in completions { try c.get() }
+            }
+        } catch {
+            var rest: [IOCompletion] = []
+            try? queue.drain(into: &rest)
+            throw StorageError.io(error)
+        }
+    }
+
+    /// Lists the valid records of `block` read into `buffer` (see `readStoredBlock`).
+    public func parseStoredBlock(deviceIndex: Int, block: UInt32, buffer: AlignedBuffer)
+        -> (sequence: UInt64, records: [StoredBlockRecord])?
+    {
+        let expectation = BlockScanExpectation(namespaceInstanceId: instanceId, deviceIndex: UInt16(deviceIndex),
+                                               blockIndex: block, writeBlockSizeBytes: options.writeBlockSizeBytes)
+        let base = UInt64(block) * UInt64(options.writeBlockSizeBytes)
+        var records: [StoredBlockRecord] = []
+        let report = buffer.withUnsafeBytes { raw in
+            BlockScanner.scan(blockUntrusted: raw, expecting: expectation) { event in
+                if case .record(let r) = event {
+                    records.append(StoredBlockRecord(
+                        location: RecordLocation(deviceIndex: deviceIndex, byteOffset: base + UInt64(r.offset), sizeBytes: r.sizeBytes),
+                        digest: r.digest.indexDigest, offset: r.offset))
+                }
+            }
+        }
+        guard case .scanned(let header) = report.outcome else { return nil }
+        return (header.sequence, records)
+    }
+
+    /// Decodes the record at `offset` of a block read by `readStoredBlock`.
+    public func decodeStoredRecord(in buffer: AlignedBuffer, at offset: Int, location: RecordLocation) throws -> StoredRecord {
+        let result = buffer.withUnsafeBytes { raw in
+            Result { () throws(FormatDecodingError) -> DecodedRecord in try RecordFormat.decode(recordUntrusted: raw, at: offset) }
+        }
+        switch result {
+        case .success(let decoded): return decoded.record
+        case .failure(let error):
+            throw StorageError.corruptRecord(location: location, path: devices[Int(location.deviceIndex)].device.path,
+                                             reason: error.description)
+        }
+    }
+}
