@@ -33,6 +33,7 @@ def node_config(directory, port, file_log=True, device=None, commit_to_device=Tr
     return f"""service {{
     work-directory {directory}
     pidfile {directory}/run/cairnd.pid
+    shm-directory {directory}/shm
 }}
 logging {{{logging}
 }}

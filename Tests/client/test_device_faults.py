@@ -47,10 +47,13 @@ def failing_device(tmp_path):
 
 def config(directory, port, dev):
     path = os.path.join(directory, "cairn.conf")
+    shm = os.path.join(directory, "shm")
+    os.makedirs(shm, exist_ok=True)
     with open(path, "w") as f:
         f.write(f"""service {{
     work-directory {directory}
     pidfile {directory}/cairnd.pid
+    shm-directory {shm}
 }}
 logging {{
     console {{
