@@ -16,7 +16,7 @@ final class Defragger: Sendable {
     private let index: PrimaryIndex
     private let storage: NamespaceStorage
     /// true once asked to stop; the thread sets `finished`.
-    private let control = ConditionLock((stop: false, finished: true))
+    private let worker = StoppableThread(name: "cairn-defrag")
 
     init(index: PrimaryIndex, storage: NamespaceStorage) {
         self.index = index
@@ -24,25 +24,13 @@ final class Defragger: Sendable {
     }
 
     func start() {
-        control.withLock { $0.finished = false }
-        let control = self.control
         // Weak: once stopped, the thread no longer keeps the storage (and its devices) open.
-        let thread = Thread { [weak self] in
-            self?.main()
-            control.withLock { $0.finished = true }
-            control.broadcast()
-        }
-        thread.name = "cairn-defrag"
-        thread.start()
+        worker.start { [weak self] in self?.main() }
     }
 
-    func stop() {
-        control.withLock { $0.stop = true }
-        control.broadcast()
-        control.wait(until: { $0.finished }) { _ in }
-    }
+    func stop() { worker.stop() }
 
-    private var stopping: Bool { control.withLock { $0.stop } }
+    private var stopping: Bool { worker.isStopping }
 
     /// Blocks read at once (io_uring, one queue per device owned by this thread).
     static let batchBlocks = 8
@@ -78,11 +66,7 @@ final class Defragger: Sendable {
         }
     }
 
-    private func pause(ns: UInt64) {
-        control.withLockedScope { scope in
-            if !scope.access({ $0.stop }) { _ = scope.wait(timeoutNs: ns) }
-        }
-    }
+    private func pause(ns: UInt64) { worker.pause(ns: ns) }
 
     /// Up to `count` of the emptiest queued blocks still below the low-water mark and not buffered.
     private func pick(_ d: StorageDevice, count: Int) -> [UInt32] {

@@ -30,7 +30,7 @@ final class ExpirySupervisor: Sendable {
     private let storage: NamespaceStorage
     private let nowVoidTime: @Sendable () -> UInt32
     private let periodSeconds: Int
-    private let control = ConditionLock((stop: false, finished: true))
+    private let worker = StoppableThread(name: "cairn-nsup")
     private let totals = ConditionLock(SupervisorPass())
 
     init(index: PrimaryIndex, storage: NamespaceStorage, periodSeconds: Int, nowVoidTime: @escaping @Sendable () -> UInt32) {
@@ -44,33 +44,17 @@ final class ExpirySupervisor: Sendable {
 
     func start() {
         guard periodSeconds > 0 else { return }
-        control.withLock { $0.finished = false }
-        let control = self.control
         let periodNs = UInt64(periodSeconds) * 1_000_000_000
+        let worker = self.worker
         // Weak: once stopped, the thread no longer keeps the storage (and its devices) open.
-        let thread = Thread { [weak self] in
-            while true {
-                let stop: Bool = control.withLockedScope { scope in
-                    if !scope.access({ $0.stop }) { _ = scope.wait(timeoutNs: periodNs) }
-                    return scope.access { $0.stop }
-                }
-                if stop { break }
-                _ = self?.runOnce()
-            }
-            control.withLock { $0.finished = true }
-            control.broadcast()
+        worker.start { [weak self] in
+            while !worker.pause(ns: periodNs) { _ = self?.runOnce() }
         }
-        thread.name = "cairn-nsup"
-        thread.start()
     }
 
-    func stop() {
-        control.withLock { $0.stop = true }
-        control.broadcast()
-        control.wait(until: { $0.finished }) { _ in }
-    }
+    func stop() { worker.stop() }
 
-    private var stopping: Bool { control.withLock { $0.stop } }
+    private var stopping: Bool { worker.isStopping }
 
     /// One pass over the index and, where candidates exist, over the devices.
     func runOnce() -> SupervisorPass {
