@@ -11,7 +11,9 @@ import pytest
 from conftest import Daemon, connect, free_port
 
 NS = "test"
-COUNT = int(os.environ.get("CAIRN_RESTART_TEST_RECORDS", "100000"))
+# 30k through the client keeps the suite inside its time budget; the engine test warm-restarts
+# 100k and hack/bench-restart 10M. CAIRN_RESTART_TEST_RECORDS=1000000 for the full size.
+COUNT = int(os.environ.get("CAIRN_RESTART_TEST_RECORDS", "30000"))
 
 
 def load(daemon, count, s="r", value=lambda i: i):
