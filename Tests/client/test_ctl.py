@@ -5,6 +5,7 @@ Every test runs its own node in a temp dir on a free 127.0.0.1 port and stops it
 its pid file) in teardown."""
 import hashlib
 import os
+import re
 import shutil
 import signal
 import stat
@@ -169,7 +170,10 @@ def test_lifecycle_start_stop_kill_coldstart_restart(node):
     assert not os.path.exists(node.pid_file)
     expect(node.ctl("status"), 3, "not running")
 
+    # Start after a clean stop: warm (the shared-memory index re-attached, no record data read).
+    mark = len(node.log_text())
     expect(node.ctl("start"), 0, "ready")
+    assert re.search(r"warm restart finished in .* record_data_reads=0", node.log_text()[mark:]), node.log_text()[mark:]
     check_records(node)
 
     # kill -9: status 1 (dead, pid file left), then a cold start finds every acked write
@@ -180,13 +184,17 @@ def test_lifecycle_start_stop_kill_coldstart_restart(node):
     while alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
     expect(node.ctl("status"), 1, "dead but pid file", str(pid))
+    mark = len(node.log_text())
     expect(node.ctl("coldstart"), 0, "cold start", "ready")
+    assert "cold start begins: cold start requested (--cold-start)" in node.log_text()[mark:]
     assert "--cold-start" in open(f"/proc/{node.pid()}/cmdline").read().replace("\0", " ")
     check_records(node)
 
     before = node.pid()
+    mark = len(node.log_text())
     expect(node.ctl("restart"), 0, "finished clean shutdown", "ready")
     assert node.pid() != before
+    assert "warm restart finished" in node.log_text()[mark:]
     check_records(node)
     expect(node.ctl("stop"), 0, "finished clean shutdown")
     expect(node.ctl("status"), 3)
