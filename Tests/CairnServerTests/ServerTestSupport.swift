@@ -125,6 +125,7 @@ final class WireClient {
         var offset = 0
         while offset < bytes.count {
             let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent < 0 && errno == EINTR { continue }  // a signal (e.g. SIGCHLD of another test's child)
             guard sent > 0 else { throw WireClientError("send: errno \(errno)") }
             offset += sent
         }
@@ -140,6 +141,7 @@ final class WireClient {
                 if offset == 0 { return nil }
                 throw WireClientError("EOF after \(offset) of \(count) bytes")
             }
+            if received < 0 && errno == EINTR { continue }  // a signal (e.g. SIGCHLD of another test's child)
             guard received > 0 else { throw WireClientError("recv: errno \(errno)") }
             offset += received
         }
@@ -160,7 +162,8 @@ final class WireClient {
     /// Whether the server closed the connection (EOF) within the receive timeout.
     func isClosedByServer() throws -> Bool {
         var byte: UInt8 = 0
-        let received = recv(fd, &byte, 1, 0)
+        var received = recv(fd, &byte, 1, 0)
+        while received < 0 && errno == EINTR { received = recv(fd, &byte, 1, 0) }
         if received == 0 { return true }
         if received < 0 && (errno == ECONNRESET) { return true }
         if received < 0 { throw WireClientError("recv: errno \(errno)") }
