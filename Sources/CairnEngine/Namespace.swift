@@ -461,8 +461,10 @@ public final class Namespace: Sendable {
         case .namespaceDefault: voidTime = defaultVoidTime(nowVT)
         }
         let device = storage.deviceIndex(for: digest)
-        if storage.defragUrgent(deviceIndex: device) { sched_yield() }  // let defrag catch up
-        if storage.stopWrites(deviceIndex: device) {
+        switch storage.writeAdmission(deviceIndex: device) {
+        case .accept: break
+        case .yieldFirst: sched_yield()  // let defrag catch up
+        case .stopWrites:
             throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.stopWritesAvailPct)")
         }
         let key = (o.storeKey ? userKey : nil) ?? existing?.userKey

@@ -55,26 +55,43 @@ extension NamespaceStorage {
         (options.writeBlockSizeBytes - BlockHeader.sizeBytes) * max(0, min(99, options.defragLWMPct)) / 100
     }
 
-    /// Whether client writes to `deviceIndex` must fail with OUT_OF_SPACE (available space below
-    /// `stop-writes-avail-pct`). Logs each change of state.
-    public func stopWrites(deviceIndex: Int) -> Bool {
-        let d = devices[deviceIndex]
-        let w = d.writer
-        let stop = w.availableBlocks * 100 < options.stopWritesAvailPct * w.dataBlockCount
-        if d.stopWritesFlag.exchange(stop, ordering: .relaxed) != stop {
-            options.log(stop
-                ? "namespace \(options.namespaceName) device \(d.device.path): stop-writes on (available \(w.availableBlocks) of \(w.dataBlockCount) blocks, below stop-writes-avail-pct \(options.stopWritesAvailPct))"
-                : "namespace \(options.namespaceName) device \(d.device.path): stop-writes off (available \(w.availableBlocks) of \(w.dataBlockCount) blocks)")
-        }
-        return stop
+    /// What a client write to a device may do, from one reading of its available blocks.
+    public enum WriteAdmission: Sendable, Equatable {
+        /// Go ahead.
+        case accept
+        /// Go ahead after yielding the CPU: the device is short of space (less than twice
+        /// `stop-writes-avail-pct` available) and defrag has work.
+        case yieldFirst
+        /// Fail with OUT_OF_SPACE: available space below `stop-writes-avail-pct`.
+        case stopWrites
     }
 
-    /// Whether `deviceIndex` is short of space (less than twice `stop-writes-avail-pct`
-    /// available) while defrag has work: client writes then yield the CPU to the defragmenter.
-    public func defragUrgent(deviceIndex: Int) -> Bool {
+    /// The admission of a client write to `deviceIndex` (the write hot path: one lock of the
+    /// device's writer). Logs each change of the stop-writes state.
+    public func writeAdmission(deviceIndex: Int) -> WriteAdmission {
         let d = devices[deviceIndex]
         let w = d.writer
-        return w.availableBlocks * 100 < 2 * max(1, options.stopWritesAvailPct) * w.dataBlockCount && d.defragQueue.count > 0
+        let available = w.availableBlocks
+        if stopWrites(d, available: available) { return .stopWrites }
+        let short = available * 100 < 2 * max(1, options.stopWritesAvailPct) * w.dataBlockCount
+        return short && d.defragQueue.count > 0 ? .yieldFirst : .accept
+    }
+
+    /// Whether client writes to `deviceIndex` must fail with OUT_OF_SPACE (statistics).
+    public func stopWrites(deviceIndex: Int) -> Bool {
+        let d = devices[deviceIndex]
+        return stopWrites(d, available: d.writer.availableBlocks)
+    }
+
+    private func stopWrites(_ d: StorageDevice, available: Int) -> Bool {
+        let w = d.writer
+        let stop = available * 100 < options.stopWritesAvailPct * w.dataBlockCount
+        if d.stopWritesFlag.exchange(stop, ordering: .relaxed) != stop {
+            options.log(stop
+                ? "namespace \(options.namespaceName) device \(d.device.path): stop-writes on (available \(available) of \(w.dataBlockCount) blocks, below stop-writes-avail-pct \(options.stopWritesAvailPct))"
+                : "namespace \(options.namespaceName) device \(d.device.path): stop-writes off (available \(available) of \(w.dataBlockCount) blocks)")
+        }
+        return stop
     }
 
     /// Space figures of every device.
@@ -85,7 +102,7 @@ extension NamespaceStorage {
             return DeviceSpace(
                 dataBlocks: w.dataBlockCount, availableBlocks: available, pendingFreeBlocks: w.pendingFreeCount,
                 availablePct: w.dataBlockCount > 0 ? available * 100 / w.dataBlockCount : 0,
-                stopWrites: stopWrites(deviceIndex: d.index), defragQueue: d.defragQueue.count,
+                stopWrites: stopWrites(d, available: available), defragQueue: d.defragQueue.count,
                 liveBytes: d.usage.totalLiveBytes, writer: w.statistics, defrag: d.defragQueue.statistics)
         }
     }
