@@ -292,37 +292,34 @@ public final class NamespaceStorage: Sendable {
     /// Reads and fully checks the record at `location`: CRC, format, and that it is the record
     /// the index expects (digest). From memory when its block is still buffered.
     public func read(_ location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
-        let device = devices[Int(location.deviceIndex)]
+        if let bytes = memoryCopy(location) { return try decode(bytes, location: location, expecting: digest) }
+        let bytes = try devices[Int(location.deviceIndex)].reader.readSync(location)
+        return try decode(bytes, location: location, expecting: digest)
+    }
+
+    /// The record's bytes from memory (its buffered block, the post-write cache, or a memory
+    /// namespace's copy), or nil when only the device has them.
+    private func memoryCopy(_ location: RecordLocation) -> [UInt8]? {
+        let writer = devices[Int(location.deviceIndex)].writer
         var bytes = [UInt8](repeating: 0, count: location.sizeBytes)
-        let writer = device.writer
         let inMemory = bytes.withUnsafeMutableBytes { raw in
             if writer.readFromMemory(location, into: raw) { return true }
             guard let mirror = writer.mirror else { return false }
             mirror.read(location, into: raw)
             return true
         }
-        if !inMemory { bytes = try device.reader.readSync(location) }
-        return try decode(bytes, location: location, expecting: digest)
+        return inMemory ? bytes : nil
     }
 
     /// Asynchronous read: `callback` gets the checked record (on a reader thread, or inline
     /// when the block is in memory).
     public func read(_ location: RecordLocation, expecting digest: Digest,
                      callback: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
-        let device = devices[Int(location.deviceIndex)]
-        var bytes = [UInt8](repeating: 0, count: location.sizeBytes)
-        let writer = device.writer
-        let inMemory = bytes.withUnsafeMutableBytes { raw in
-            if writer.readFromMemory(location, into: raw) { return true }
-            guard let mirror = writer.mirror else { return false }
-            mirror.read(location, into: raw)
-            return true
-        }
-        if inMemory {
+        if let bytes = memoryCopy(location) {
             callback(Result { () throws(StorageError) in try self.decode(bytes, location: location, expecting: digest) })
             return
         }
-        device.reader.read(location) { result in
+        devices[Int(location.deviceIndex)].reader.read(location) { result in
             switch result {
             case .failure(let e): callback(.failure(e))
             case .success(let raw):
