@@ -21,42 +21,29 @@ def free_port():
         return s.getsockname()[1]
 
 
-class Daemon:
-    """One cairnd process; start/stop/restart keep the same files and port."""
-
-    def __init__(self, directory, port, commit_to_device=False, storage=None, sprigs=None):
-        self.directory = directory
-        self.port = port
-        self.config = os.path.join(directory, "cairn.conf")
-        self.log = os.path.join(directory, "cairnd.log")
-        # Shared memory (warm restarts) in a directory of this daemon's own, removed by cleanup().
-        self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
-        if storage is None:
-            storage = f"""storage-engine device {{
-        file {directory}/test.dat
-        filesize 256M
+def device_storage(backing, commit_to_device=False):
+    """A `storage-engine device` stanza over `backing` (`file PATH\n filesize N` or `device PATH`)."""
+    return f"""storage-engine device {{
+        {backing}
         write-block-size 1M
         flush-max-ms 100
         commit-to-device {"true" if commit_to_device else "false"}
     }}"""
-        self.storage = storage
-        self.sprigs = sprigs
-        self.write_config()
-        self.process = None
 
-    def write_config(self):
-        directory = self.directory
-        port = self.port
-        sprigs = f"partition-tree-sprigs {self.sprigs}" if self.sprigs else ""
-        with open(self.config, "w") as f:
-            f.write(f"""
-service {{
+
+def config_text(directory, port, storage, shm, pidfile, sprigs=None, file_log=None):
+    """A cairnd config for tests: namespace `test` with `storage`, service on 127.0.0.1:`port`,
+    shared memory in `shm` (never the default /dev/shm name, which parallel daemons would share),
+    console logging, or a file sink at `file_log`."""
+    sink = f"file {file_log}" if file_log else "console"
+    sprig_line = f"partition-tree-sprigs {sprigs}" if sprigs else ""
+    return f"""service {{
     work-directory {directory}
-    pidfile {directory}/cairnd.pid
-    shm-directory {self.shm}
+    pidfile {pidfile}
+    shm-directory {shm}
 }}
 logging {{
-    console {{
+    {sink} {{
         context any info
     }}
 }}
@@ -68,10 +55,33 @@ network {{
 }}
 namespace test {{
     replication-factor 1
-    {sprigs}
-    {self.storage}
+    {sprig_line}
+    {storage}
 }}
-""")
+"""
+
+
+class Daemon:
+    """One cairnd process; start/stop/restart keep the same files and port."""
+
+    def __init__(self, directory, port, commit_to_device=False, storage=None, sprigs=None):
+        self.directory = directory
+        self.port = port
+        self.config = os.path.join(directory, "cairn.conf")
+        self.log = os.path.join(directory, "cairnd.log")
+        # Shared memory (warm restarts) in a directory of this daemon's own, removed by cleanup().
+        self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
+        if storage is None:
+            storage = device_storage(f"file {directory}/test.dat\n        filesize 256M", commit_to_device)
+        self.storage = storage
+        self.sprigs = sprigs
+        self.write_config()
+        self.process = None
+
+    def write_config(self):
+        with open(self.config, "w") as f:
+            f.write(config_text(self.directory, self.port, storage=self.storage, shm=self.shm,
+                                pidfile=f"{self.directory}/cairnd.pid", sprigs=self.sprigs))
 
     def start(self, *args):
         self.process = subprocess.Popen([CAIRND, "--config-file", self.config, "--foreground", *args],

@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import signal
-import stat
 import subprocess
 import tempfile
 import time
@@ -16,44 +15,17 @@ import time
 import aerospike
 import pytest
 
-from conftest import CAIRND, ROOT, free_port
+from conftest import CAIRND, ROOT, config_text, device_storage, free_port
 
 CAIRNCTL = os.environ.get("CAIRNCTL", os.path.join(os.path.dirname(CAIRND), "cairnctl"))
 NS = "test"
 
 
 def node_config(directory, port, file_log=True, device=None, commit_to_device=True):
-    logging = f"""
-    file {directory}/log/cairnd.log {{
-        context any info
-    }}""" if file_log else """
-    console {
-        context any info
-    }"""
     backing = f"device {device}" if device else f"file {directory}/data/test.dat\n        filesize 128M"
-    return f"""service {{
-    work-directory {directory}
-    pidfile {directory}/run/cairnd.pid
-    shm-directory {directory}/shm
-}}
-logging {{{logging}
-}}
-network {{
-    service {{
-        address 127.0.0.1
-        port {port}
-    }}
-}}
-namespace test {{
-    replication-factor 1
-    storage-engine device {{
-        {backing}
-        write-block-size 1M
-        flush-max-ms 100
-        commit-to-device {"true" if commit_to_device else "false"}
-    }}
-}}
-"""
+    return config_text(directory, port, storage=device_storage(backing, commit_to_device), shm=f"{directory}/shm",
+                       pidfile=f"{directory}/run/cairnd.pid",
+                       file_log=f"{directory}/log/cairnd.log" if file_log else None)
 
 
 class Node:

@@ -4,7 +4,6 @@ log must name the device, nothing acknowledged may be lost, and after the fault 
 restart recovers everything."""
 import os
 import shutil
-import signal
 import subprocess
 import time
 
@@ -12,7 +11,7 @@ import aerospike
 import pytest
 from aerospike import exception as ex
 
-from conftest import CAIRND, free_port
+from conftest import Daemon, device_storage, free_port
 
 
 def run(*cmd):
@@ -45,68 +44,23 @@ def failing_device(tmp_path):
             print(f"warning: could not unmount {mnt}")
 
 
-def config(directory, port, dev):
-    path = os.path.join(directory, "cairn.conf")
-    shm = os.path.join(directory, "shm")
-    os.makedirs(shm, exist_ok=True)
-    with open(path, "w") as f:
-        f.write(f"""service {{
-    work-directory {directory}
-    pidfile {directory}/cairnd.pid
-    shm-directory {shm}
-}}
-logging {{
-    console {{
-        context any info
-    }}
-}}
-network {{
-    service {{
-        address 127.0.0.1
-        port {port}
-    }}
-}}
-namespace test {{
-    replication-factor 1
-    storage-engine device {{
-        device {dev}
-        write-block-size 1M
-        flush-max-ms 50
-        commit-to-device true
-    }}
-}}
-""")
-    return path
-
-
-def start(conf, log, port):
-    proc = subprocess.Popen([CAIRND, "--config-file", conf, "--foreground"], stdout=open(log, "a"),
-                            stderr=subprocess.STDOUT)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        assert proc.poll() is None, open(log).read()[-3000:]
-        try:
-            c = aerospike.client({"hosts": [("127.0.0.1", port)], "policies": {"timeout": 5000}}).connect()
-            return proc, c
-        except Exception:
-            time.sleep(0.1)
-    raise AssertionError("cairnd not ready in 60 s")
+def client(daemon):
+    return aerospike.client({"hosts": [("127.0.0.1", daemon.port)], "policies": {"timeout": 5000}}).connect()
 
 
 def test_write_errors_fail_requests_cleanly_and_a_restart_recovers(failing_device, tmp_path):
     dev, mnt = failing_device
-    port = free_port()
-    conf = config(str(tmp_path), port, dev)
-    log = str(tmp_path / "cairnd.log")
-    proc, c = start(conf, log, port)
-    acked = {}
-    failure = None
+    d = Daemon(str(tmp_path), free_port(), storage=device_storage(f"device {dev}", commit_to_device=True))
     try:
+        d.start()
+        c = client(d)
+        acked = []
+        failure = None
         value = b"v" * 4000
         for i in range(20_000):
             try:
                 c.put(("test", "fault", i), {"i": i, "b": value})
-                acked[i] = True
+                acked.append(i)
             except ex.AerospikeError as e:
                 failure = e
                 break
@@ -116,28 +70,22 @@ def test_write_errors_fail_requests_cleanly_and_a_restart_recovers(failing_devic
         # Later writes keep failing cleanly (no hang, no crash); acknowledged records stay readable.
         with pytest.raises(ex.AerospikeError):
             c.put(("test", "fault", "after"), {"i": -1})
-        assert proc.poll() is None, "cairnd died on a device error"
-        for i in list(acked)[::97]:
+        assert d.process.poll() is None, "cairnd died on a device error"
+        for i in acked[::97]:
             assert c.get(("test", "fault", i))[2]["i"] == i
         c.close()
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError("cairnd did not stop within 60 s after a device error")
-    print(f"cairnd exited with {code} after the device error")
-    text = open(log).read()
-    assert code != 0, "a stop that could not flush must not exit 0"
-    assert "finished clean shutdown" not in text and "shutdown not clean" in text, text[-3000:]
-    assert dev in text and "error" in text.lower(), text[-3000:]
 
-    # Clear the fault, restart: a cold start finds every acknowledged write.
-    run("mount", "-o", "remount,size=300M", str(mnt))
-    proc, c = start(conf, log, port)
-    try:
+        code = d.stop()
+        print(f"cairnd exited with {code} after the device error")
+        text = d.log_text()
+        assert code != 0, "a stop that could not flush must not exit 0"
+        assert "finished clean shutdown" not in text and "shutdown not clean" in text, text[-3000:]
+        assert dev in text and "error" in text.lower(), text[-3000:]
+
+        # Clear the fault, restart: a cold start finds every acknowledged write.
+        run("mount", "-o", "remount,size=300M", str(mnt))
+        d.start()
+        c = client(d)
         keys = [("test", "fault", i) for i in acked]
         found = {}
         for j in range(0, len(keys), 500):
@@ -145,17 +93,12 @@ def test_write_errors_fail_requests_cleanly_and_a_restart_recovers(failing_devic
                 if r.record is not None and r.record[2] is not None:
                     found[r.key[2]] = r.record[2]["i"]
         missing = [i for i in acked if found.get(i) != i]
-        print("".join(l for l in open(log) if "cold start" in l or "warning" in l or "error" in l))
-        if missing:
-            try:
-                print("get of a missing key:", c.get(("test", "fault", missing[0])))
-            except Exception as e:
-                print("get of a missing key failed:", repr(e))
         assert not missing, f"{len(missing)} acknowledged writes lost, e.g. {missing[:10]}"
         c.put(("test", "fault", "healed"), {"i": 1})
         assert c.get(("test", "fault", "healed"))[2]["i"] == 1
         c.close()
-        print([l for l in open(log) if "cold start finished" in l][-1])
+        print([l for l in d.log_text().splitlines() if "cold start finished" in l][-1])
+        assert d.stop() == 0
     finally:
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=60) == 0
+        d.stop()
+        d.cleanup()

@@ -3,7 +3,6 @@ records loaded through the official client: the log says which mode ran and why,
 reads no record data, and every record is there afterwards."""
 import os
 import re
-import shutil
 import time
 
 import pytest

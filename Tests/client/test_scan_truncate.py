@@ -1,9 +1,6 @@
 """Scans, queries by partition, pagination, and truncation through the official Python client."""
 import time
 
-import aerospike
-import pytest
-from aerospike import exception as ex
 
 from conftest import connect
 
