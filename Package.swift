@@ -56,7 +56,7 @@ let package = Package(
         .target(
             name: "CairnServer",
             dependencies: [
-                "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig",
+                "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig", "CairnIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -178,3 +178,25 @@ public enum CitrusleafTime {
 #if canImport(Glibc)
 import Glibc
 #endif
+
+/// Reports an engine operation's outcome: called exactly once, before the operation returns when
+/// memory answered it, else later from the continuation of its device I/O.
+public typealias EngineCompletion<T> = @Sendable (Result<T, EngineError>) -> Void
+
+/// Where an operation continues after device I/O completes: the server passes its connection's
+/// event loop (the transaction resumes on the thread that owns it); blocking callers pass
+/// ``inline`` (continue on the I/O completion thread). The memory-only parts of an operation
+/// never go through it.
+public struct Resume: Sendable {
+    private let schedule: @Sendable (@escaping @Sendable () -> Void) -> Void
+
+    public init(_ schedule: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+        self.schedule = schedule
+    }
+
+    /// Continue on whichever thread completed the I/O.
+    public static let inline = Resume { $0() }
+
+    @inline(__always)
+    public func run(_ work: @escaping @Sendable () -> Void) { schedule(work) }
+}

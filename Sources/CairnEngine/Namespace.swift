@@ -27,6 +27,10 @@ public final class Namespace: Sendable {
     private let priorCleanStopSequence: UInt64
     let defragger: Defragger
     let supervisor: ExpirySupervisor
+    /// Truncate LUTs by set id, read by every visibility check without a lock.
+    let truncationLuts: TruncationLuts
+    /// Record reads that had to go to the device (the rest were answered from memory).
+    let deviceReadsStarted = Atomic<UInt64>(0)
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
     static let commitAttemptsMax = 64
@@ -207,6 +211,8 @@ public final class Namespace: Sendable {
         self.storage = storage
         self.sets = sets
         startReport = report
+        truncationLuts = TruncationLuts(setCountMax: SetRegistry.setCountMax, table: { storage.truncation },
+                                        setName: { sets.name(for: $0) })
         defragger = Defragger(index: index, storage: storage)
         let clock = options.clockMs
         supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
@@ -249,12 +255,14 @@ public final class Namespace: Sendable {
     @inline(__always) var nowMs: UInt64 { options.clockMs() }
     @inline(__always) var nowVoidTime: UInt32 { UInt32(truncatingIfNeeded: options.clockMs() / 1000) }
 
-    /// The truncate LUT that applies to a record of `setID`.
+    /// The truncate LUT that applies to a record of `setID` (lock-free: ``TruncationLuts``).
+    @inline(__always)
     func truncateLutMs(setID: UInt16) -> UInt64 {
-        storage.truncation.truncateLutMs(forSet: sets.name(for: setID))
+        truncationLuts.lutMs(setID: setID)
     }
 
-    /// Whether an index record is a live record a client can see.
+    /// Whether an index record is a live record a client can see. Takes no lock.
+    @inline(__always)
     func isVisible(_ r: IndexRecord, nowVoidTime: UInt32) -> Bool {
         if r.isTombstone { return false }
         if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= nowVoidTime { return false }
@@ -262,26 +270,71 @@ public final class Namespace: Sendable {
     }
 
     // MARK: - reads
+    //
+    // Every operation has a completion form and a blocking form. The completion form never waits:
+    // what memory can answer (the index, a buffered block, the post-write cache, a memory copy)
+    // completes before it returns, on the caller's thread; what needs the device is submitted to
+    // the device's reader and continues through `resume` when the read completes, so no thread
+    // is parked meanwhile. With commit-to-device a write completes from the durability
+    // completion. The blocking forms (tests, tools, scans) wait for the completion form.
 
     /// The record of `digest` with the named bins (all bins when `binNames` is nil), or nil.
     public func get(_ digest: Digest, binNames: [String]? = nil) throws(EngineError) -> EngineRecord? {
-        do {
-            for _ in 0..<Namespace.commitAttemptsMax {
-                guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else { return nil }
-                let stored: StoredRecord
-                do { stored = try storage.read(current.location, expecting: digest) } catch {
-                    if index.lookup(digest) != current { continue }  // moved meanwhile: read again
-                    throw error
-                }
+        try waitForCallback { done in get(digest, binNames: binNames, resume: Resume.inline, completion: done) }.get()
+    }
+
+    /// The record of `digest`, or nil, through `completion`: before this returns when memory
+    /// holds it, else after a device read, continued through `resume`.
+    public func get(_ digest: Digest, binNames: [String]? = nil, resume: Resume,
+                    completion: @escaping EngineCompletion<EngineRecord?>) {
+        getAttempt(digest, binNames: binNames, attempt: 0, resume: resume, completion: completion)
+    }
+
+    private func getAttempt(_ digest: Digest, binNames: [String]?, attempt: Int, resume: Resume,
+                            completion: @escaping EngineCompletion<EngineRecord?>) {
+        guard attempt < Namespace.commitAttemptsMax else {
+            completion(.failure(EngineError(.serverError, "record \(digest) kept moving while being read")))
+            return
+        }
+        guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else {
+            completion(.success(nil))
+            return
+        }
+        let finish: @Sendable (Result<StoredRecord, StorageError>) -> Void = { [self] result in
+            switch result {
+            case .success(let stored):
                 var bins = stored.bins
                 if let names = binNames { bins = bins.filter { names.contains($0.name) } }
-                return EngineRecord(generation: current.generation, voidTime: current.voidTimeSeconds,
-                                    lastUpdateMs: current.lastUpdateTimeMs, setName: stored.setName,
-                                    userKey: stored.userKey, bins: bins)
+                completion(.success(EngineRecord(generation: current.generation, voidTime: current.voidTimeSeconds,
+                                                 lastUpdateMs: current.lastUpdateTimeMs, setName: stored.setName,
+                                                 userKey: stored.userKey, bins: bins)))
+            case .failure(let error):
+                // Moved meanwhile (defrag, an overwrite and block reuse): look it up again.
+                if index.lookup(digest) != current {
+                    getAttempt(digest, binNames: binNames, attempt: attempt + 1, resume: resume, completion: completion)
+                } else {
+                    completion(.failure(EngineError.from(error)))
+                }
             }
-            throw EngineError(.serverError, "record \(digest) kept moving while being read")
+        }
+        readRecord(current.location, digest: digest, resume: resume, finish)
+    }
+
+    /// Reads a record copy: at once from memory, else from the device, continued through `resume`.
+    private func readRecord(_ location: RecordLocation, digest: Digest, resume: Resume,
+                            _ finish: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
+        do {
+            if let stored = try storage.readFromMemory(location, expecting: digest) {
+                finish(.success(stored))
+                return
+            }
         } catch {
-            throw EngineError.from(error)
+            finish(.failure(error))
+            return
+        }
+        deviceReadsStarted.add(1, ordering: .relaxed)
+        storage.read(location, expecting: digest) { result in
+            resume.run { finish(result) }
         }
     }
 
@@ -315,87 +368,184 @@ public final class Namespace: Sendable {
         _ = try operate(digest, operations: [.deleteRecord], options: writeOptions)
     }
 
-    /// Runs `operations` on one record atomically, in order (Aerospike's operate).
+    /// Runs `operations` on one record atomically, in order (Aerospike's operate), and waits.
     public func operate(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
                         operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions()) throws(EngineError) -> OperateResult {
-        guard !operations.isEmpty else { throw EngineError(.parameterError, "no operations") }
-        do {
-            if !operations.contains(where: \.isWrite) { return try readOnly(digest, operations: operations) }
-            for _ in 0..<Namespace.commitAttemptsMax {
-                if let result = try attemptWrite(digest, setName: setName, userKey: userKey, operations: operations,
-                                                 options: writeOptions) {
-                    return result
+        try waitForCallback { done in
+            operate(digest, setName: setName, userKey: userKey, operations: operations, options: writeOptions,
+                    resume: Resume.inline, completion: done)
+        }.get()
+    }
+
+    /// Runs `operations` on one record atomically, in order, and reports through `completion`:
+    /// before this returns when no device I/O is needed (the old record in memory, or not
+    /// needed; no commit-to-device), else from the device read's or the durability completion,
+    /// continued through `resume`.
+    ///
+    /// The optimistic rule holds across the wait: the old record is read with no lock held, the
+    /// new one is committed under the sprig lock only if the index still holds what was read,
+    /// else the whole attempt runs again.
+    public func operate(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
+                        operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions(),
+                        resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+        guard !operations.isEmpty else {
+            completion(.failure(EngineError(.parameterError, "no operations")))
+            return
+        }
+        let request = WriteRequest(digest: digest, setName: setName, userKey: userKey, operations: operations,
+                                   options: writeOptions)
+        if !operations.contains(where: \.isWrite) {
+            readOnly(request, resume: resume, completion: completion)
+            return
+        }
+        writeAttempt(request, attempt: 0, resume: resume, completion: completion)
+    }
+
+    /// What one write asks for, kept across its attempts.
+    struct WriteRequest: Sendable {
+        var digest: Digest
+        var setName: String?
+        var userKey: StoredKey?
+        var operations: [BinOperation]
+        var options: WriteOptions
+    }
+
+    private func readOnly(_ r: WriteRequest, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+        let digest = r.digest
+        if !r.operations.contains(where: \.needsExistingBins) {
+            guard let e = exists(digest) else {
+                completion(.failure(EngineError(.keyNotFound, "no record \(digest)")))
+                return
+            }
+            completion(.success(OperateResult(generation: e.generation, voidTime: e.voidTime, bins: [])))
+            return
+        }
+        get(digest, resume: resume) { result in
+            switch result {
+            case .failure(let error): completion(.failure(error))
+            case .success(nil): completion(.failure(EngineError(.keyNotFound, "no record \(digest)")))
+            case .success(let record?):
+                var results: [(String, StoredBin?)] = []
+                for op in r.operations {
+                    switch op {
+                    case .read(let name): results.append((name, record.bins.first { $0.name == name }))
+                    case .readAll: for b in record.bins { results.append((b.name, b)) }
+                    default: break
+                    }
                 }
+                completion(.success(OperateResult(generation: record.generation, voidTime: record.voidTime, bins: results)))
             }
-            throw EngineError(.serverError, "record \(digest) is being written too often to commit (contention)")
-        } catch {
-            throw EngineError.from(error)
         }
     }
 
-    private func readOnly(_ digest: Digest, operations: [BinOperation]) throws -> OperateResult {
-        let needBins = operations.contains(where: \.needsExistingBins)
-        if !needBins {
-            guard let e = exists(digest) else { throw EngineError(.keyNotFound, "no record \(digest)") }
-            return OperateResult(generation: e.generation, voidTime: e.voidTime, bins: [])
+    /// One optimistic attempt: policies on the index entry, then the old record when needed
+    /// (memory at once, or the device), then `finishWrite`.
+    private func writeAttempt(_ r: WriteRequest, attempt: Int, resume: Resume,
+                              completion: @escaping EngineCompletion<OperateResult>) {
+        guard attempt < Namespace.commitAttemptsMax else {
+            completion(.failure(EngineError(.serverError, "record \(r.digest) is being written too often to commit (contention)")))
+            return
         }
-        guard let record = try get(digest) else { throw EngineError(.keyNotFound, "no record \(digest)") }
-        var results: [(String, StoredBin?)] = []
-        for op in operations {
-            switch op {
-            case .read(let name): results.append((name, record.bins.first { $0.name == name }))
-            case .readAll: for b in record.bins { results.append((b.name, b)) }
-            default: break
-            }
-        }
-        return OperateResult(generation: record.generation, voidTime: record.voidTime, bins: results)
-    }
-
-    /// One optimistic attempt: nil when the record changed under us (retry).
-    private func attemptWrite(_ digest: Digest, setName: String?, userKey: StoredKey?, operations: [BinOperation],
-                              options o: WriteOptions) throws -> OperateResult? {
-        let now = nowMs
-        let nowVT = UInt32(truncatingIfNeeded: now / 1000)
+        let digest = r.digest
+        let o = r.options
         let current = index.lookup(digest)
-        let visible = current.flatMap { isVisible($0, nowVoidTime: nowVT) ? $0 : nil }
+        let visible = current.flatMap { isVisible($0, nowVoidTime: nowVoidTime) ? $0 : nil }
 
         // Existence and generation policies.
-        switch o.exists {
-        case .updateOnly, .replaceOnly:
-            if visible == nil { throw EngineError(.keyNotFound, "record \(digest) does not exist") }
-        case .createOnly:
-            if visible != nil { throw EngineError(.keyExists, "record \(digest) already exists") }
-        case .update, .replace:
-            break
-        }
-        let generation = visible?.generation ?? 0
-        switch o.generation {
-        case .none: break
-        case .expectEqual(let g):
-            if generation != g { throw EngineError(.generationError, "generation is \(generation), expected \(g)") }
-        case .expectGreater(let g):
-            if g <= generation { throw EngineError(.generationError, "generation \(g) is not above \(generation)") }
+        do throws(EngineError) {
+            switch o.exists {
+            case .updateOnly, .replaceOnly:
+                if visible == nil { throw EngineError(.keyNotFound, "record \(digest) does not exist") }
+            case .createOnly:
+                if visible != nil { throw EngineError(.keyExists, "record \(digest) already exists") }
+            case .update, .replace:
+                break
+            }
+            let generation = visible?.generation ?? 0
+            switch o.generation {
+            case .none: break
+            case .expectEqual(let g):
+                if generation != g { throw EngineError(.generationError, "generation is \(generation), expected \(g)") }
+            case .expectGreater(let g):
+                if g <= generation { throw EngineError(.generationError, "generation \(g) is not above \(generation)") }
+            }
+        } catch {
+            completion(.failure(error))
+            return
         }
 
         // The existing record, when the operations or the policy need its bins or key.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
-        var existing: StoredRecord?
-        if let visible, !replaces || operations.contains(where: \.needsExistingBins) || userKey != nil {
-            do { existing = try storage.read(visible.location, expecting: digest) } catch {
-                if index.lookup(digest) != current { return nil }
-                throw error
+        guard let visible, !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil else {
+            finishWrite(r, current: current, visible: visible, existing: nil, attempt: attempt, resume: resume,
+                        completion: completion)
+            return
+        }
+        readRecord(visible.location, digest: digest, resume: resume) { [self] result in
+            switch result {
+            case .success(let existing):
+                finishWrite(r, current: current, visible: visible, existing: existing, attempt: attempt, resume: resume,
+                            completion: completion)
+            case .failure(let error):
+                if index.lookup(digest) != current {
+                    writeAttempt(r, attempt: attempt + 1, resume: resume, completion: completion)
+                } else {
+                    completion(.failure(EngineError.from(error)))
+                }
             }
         }
-        if let key = userKey, let storedKey = existing?.userKey, storedKey != key {
+    }
+
+    /// Applies the operations to the old record and commits the new copy if the index still
+    /// holds `current` (else a new attempt); with commit-to-device, completes once it is durable.
+    private func finishWrite(_ r: WriteRequest, current: IndexRecord?, visible: IndexRecord?, existing: StoredRecord?,
+                             attempt: Int, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+        let outcome: WriteOutcome
+        do {
+            outcome = try applyAndCommit(r, current: current, visible: visible, existing: existing)
+        } catch {
+            completion(.failure(EngineError.from(error)))
+            return
+        }
+        switch outcome {
+        case .retry:
+            writeAttempt(r, attempt: attempt + 1, resume: resume, completion: completion)
+        case .done(let result, nil):
+            completion(.success(result))
+        case .done(let result, let location?):
+            storage.whenDurable(location) { error in
+                resume.run {
+                    if let error { completion(.failure(EngineError.from(error))) } else { completion(.success(result)) }
+                }
+            }
+        }
+    }
+
+    /// The result of one commit: retry (the record changed), or done, with the location to wait
+    /// for when the namespace commits to the device.
+    private enum WriteOutcome {
+        case retry
+        case done(OperateResult, durableAt: RecordLocation?)
+    }
+
+    private func applyAndCommit(_ r: WriteRequest, current: IndexRecord?, visible: IndexRecord?,
+                                existing: StoredRecord?) throws -> WriteOutcome {
+        let digest = r.digest
+        let o = r.options
+        let now = nowMs
+        let nowVT = UInt32(truncatingIfNeeded: now / 1000)
+        let generation = visible?.generation ?? 0
+        if let key = r.userKey, let storedKey = existing?.userKey, storedKey != key {
             throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
         }
 
         // Apply the operations.
+        let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
         var bins: [StoredBin] = replaces ? [] : (existing?.bins ?? [])
         var results: [(String, StoredBin?)] = []
         var deleteRecord = false
         var touched = false
-        for op in operations {
+        for op in r.operations {
             switch op {
             case .read(let name):
                 // Operations apply in order: a read sees the writes before it in this call.
@@ -427,21 +577,23 @@ public final class Namespace: Sendable {
         if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }
         if bins.isEmpty {
             // A write that leaves no bins deletes the record (Aerospike semantics).
-            guard let visible else {
+            guard let visible, let current else {
                 if deleteRecord { throw EngineError(.keyNotFound, "no record \(digest) to delete") }
                 throw EngineError(.keyNotFound, "record \(digest) does not exist and the write leaves no bins")
             }
             let durable = o.durableDelete || options.forceDurableDeletes
-            return try commitDelete(digest, current: current!, visible: visible, durable: durable, now: now,
-                                    setName: existing?.setName ?? setName, userKey: existing?.userKey)
-                ? OperateResult(generation: 0, voidTime: 0, bins: results) : nil
+            guard let tombstoneAt = try commitDelete(digest, current: current, visible: visible, durable: durable, now: now,
+                                                     setName: existing?.setName ?? r.setName, userKey: existing?.userKey)
+            else { return .retry }
+            let result = OperateResult(generation: 0, voidTime: 0, bins: results)
+            return .done(result, durableAt: options.storage.commitToDevice ? tombstoneAt : nil)
         }
 
         // Metadata of the new copy. The LUT only grows per digest, and stays above any
         // truncation, so resolution and truncation never mistake a new write for an old one.
         var newGeneration = generation &+ 1
         if newGeneration == 0 { newGeneration = 1 }
-        let effectiveSet = setName ?? existing?.setName
+        let effectiveSet = r.setName ?? existing?.setName
         let setID: UInt16
         if let effectiveSet {
             guard let id = sets.id(for: effectiveSet) else {
@@ -467,12 +619,12 @@ public final class Namespace: Sendable {
         case .stopWrites:
             throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.stopWritesAvailPct)")
         }
-        let key = (o.storeKey ? userKey : nil) ?? existing?.userKey
+        let key = (o.storeKey ? r.userKey : nil) ?? existing?.userKey
         let record = StoredRecord(digest: RecordDigest(digest), lastUpdateMs: lut, generation: newGeneration,
                                   voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins)
-        guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return nil }
-        if options.storage.commitToDevice { try storage.waitDurable(location) }
-        return OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
+        guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return .retry }
+        let result = OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
+        return .done(result, durableAt: options.storage.commitToDevice ? location : nil)
     }
 
     private func defaultVoidTime(_ nowVT: UInt32) -> UInt32 {
@@ -495,9 +647,10 @@ public final class Namespace: Sendable {
         }
     }
 
-    /// Deletes: a tombstone (durable) or just the index entry. False when the record changed.
+    /// Deletes: a tombstone (durable) or just the index entry. Nil when the record changed;
+    /// else the tombstone's location (nil for a plain delete).
     private func commitDelete(_ digest: Digest, current: IndexRecord, visible: IndexRecord, durable: Bool, now: UInt64,
-                              setName: String?, userKey: StoredKey?) throws -> Bool {
+                              setName: String?, userKey: StoredKey?) throws -> RecordLocation?? {
         if durable {
             var generation = visible.generation &+ 1
             if generation == 0 { generation = 1 }
@@ -505,16 +658,15 @@ public final class Namespace: Sendable {
             let tombstone = StoredRecord.tombstone(digest: RecordDigest(digest), lastUpdateMs: lut, generation: generation,
                                                    setName: setName, userKey: userKey)
             guard let location = try commit(tombstone, digest: digest, expected: current, setID: visible.setID) else {
-                return false
+                return nil
             }
-            if options.storage.commitToDevice { try storage.waitDurable(location) }
-            return true
+            return .some(location)
         }
-        return try index.withRecord(digest) { entry -> Bool in
-            guard entry == current else { return false }
+        return try index.withRecord(digest) { entry -> RecordLocation?? in
+            guard entry == current else { return nil }
             entry = nil
             storage.release(current.location)
-            return true
+            return .some(nil)
         }
     }
 
@@ -529,6 +681,7 @@ public final class Namespace: Sendable {
         let lut = lutMs ?? nowMs
         do { try storage.truncate(setName: setName, lutMs: lut) } catch { throw EngineError.from(error) }
         let setID = setName.flatMap { sets.existingID(for: $0) }
+        truncationLuts.raise(setID: setID)
         if setName != nil && setID == nil { return }
         runningSweeps.withLock { $0 += 1 }
         let sweep = Thread { [self] in
@@ -574,6 +727,8 @@ public final class Namespace: Sendable {
         public var startSeconds: Double
         /// Space management (every device summed; available pct is the lowest device's).
         public var space: SpaceStatistics
+        /// Record reads that went to the device (not answered from memory).
+        public var deviceReads: UInt64 = 0
     }
 
     public var statistics: Statistics {
@@ -582,7 +737,7 @@ public final class Namespace: Sendable {
                           liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
                           deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
                           startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds,
-                          space: spaceStatistics)
+                          space: spaceStatistics, deviceReads: deviceReadsStarted.load(ordering: .relaxed))
     }
 }
 

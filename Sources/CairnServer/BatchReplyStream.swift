@@ -53,7 +53,7 @@ struct BatchReplyStream: ReplyStream {
             var position = nextRowPosition
             while position < request.rows.count {
                 let row = request.rows[position]
-                let outcome = executor.execute(RecordCommand(row: row, transactionTTL: request.transactionTTL), body: raw)
+                let outcome = executor.executeBlocking(RecordCommand(row: row, transactionTTL: request.transactionTTL), body: body)
                 writer.appendBatchReplyRow(index: row.index, outcome)
                 position += 1
                 if let sizeBytes = writer.openFrameBodySizeBytes, sizeBytes >= frameBytesTarget { break }

@@ -167,7 +167,9 @@ public final class CairnServer: Sendable {
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // TCP_NODELAY is a TCP-level option (`.socketOption(.tcp_nodelay)` would set
+            // SOL_SOCKET option 1, SO_DEBUG, which needs CAP_NET_ADMIN).
+            .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: waterMark)
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in

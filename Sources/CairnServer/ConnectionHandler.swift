@@ -1,3 +1,4 @@
+import CairnEngine
 import CairnWire
 import Logging
 import NIOCore
@@ -9,10 +10,11 @@ struct DrainConnectionEvent: Sendable {}
 /// Answers the requests of one client connection, strictly in arrival order.
 ///
 /// Owned by one channel pipeline; every method runs on that channel's event loop. Requests are
-/// queued as they arrive and handled one at a time: the work (decoding, engine calls, info
-/// answers) runs on the thread pool because engine calls may block on device I/O, and the reply
-/// comes back to the event loop to be written whole. So pipelined requests are answered in
-/// order and a reply is never interleaved with another.
+/// queued as they arrive and handled one at a time. A single-record transaction runs on this
+/// event loop to completion (or to its device I/O, whose completion resumes it here), and so
+/// do info requests; batches, scans and the info commands that may block run on the thread
+/// pool, and their replies come back to the event loop to be written whole. So pipelined
+/// requests are answered in order and a reply is never interleaved with another.
 ///
 /// Back-pressure, both ways:
 /// - input: once ``ServerConfiguration/pipelinedRequestCountMax`` requests wait, `read` is held
@@ -149,10 +151,21 @@ final class ConnectionHandler: ChannelDuplexHandler {
             switch type {
             case .info:
                 let processor = self.processor
-                runOnPool(context: context) { processor.answerInfo(body: body) }
+                if processor.infoNeedsThreadPool(body: body) {
+                    runOnPool(context: context) { processor.answerInfo(body: body) }
+                } else {
+                    deliver(processor.answerInfo(body: body), context: context)
+                }
             case .message:
-                let processor = self.processor
-                runOnPool(context: context) { processor.answerMessage(body: body) }
+                let dispatcher = MessageDispatcher(processor: processor)
+                switch dispatcher.route(body: body) {
+                case .reply(let chunk):
+                    deliver(chunk, context: context)
+                case .stream:
+                    runOnPool(context: context) { dispatcher.answerStream(body: body) }
+                case .record(let command):
+                    runToCompletion(command, body: body, dispatcher: dispatcher, context: context)
+                }
             case .admin:
                 deliver(processor.answerAdmin(), context: context)
             case .compressedMessage:
@@ -164,8 +177,40 @@ final class ConnectionHandler: ChannelDuplexHandler {
         }
     }
 
+    /// Executes a single-record command on this event loop (the thread that read it). It
+    /// completes before `execute` returns when memory answers it; otherwise its device read or
+    /// durability completion resumes it on this loop. Either way the reply is written here and no
+    /// thread waits for the device.
+    private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, dispatcher: MessageDispatcher,
+                                 context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let counters = processor.context.counters
+        let handler = NIOLoopBound(self, eventLoop: loop)
+        let boundContext = NIOLoopBound(context, eventLoop: loop)
+        // Whether `execute` has returned: a completion before that ran inline, one after it was
+        // resumed by I/O.
+        let returned = NIOLoopBoundBox(false, eventLoop: loop)
+        let readingThread = ThreadIdentity.current
+        dispatcher.execute(command, body: body, resume: Resume { work in loop.execute(work) }) { chunk in
+            if ThreadIdentity.current != readingThread { counters.transactionsOffThread.add(1, ordering: .relaxed) }
+            guard loop.inEventLoop else {
+                // Only an engine path that skipped `resume` gets here; keep the reply on the loop.
+                loop.execute { handler.value.deliver(chunk, context: boundContext.value) }
+                return
+            }
+            if returned.value {
+                counters.transactionsResumed.add(1, ordering: .relaxed)
+            } else {
+                counters.transactionsInline.add(1, ordering: .relaxed)
+            }
+            handler.value.deliver(chunk, context: boundContext.value)
+        }
+        returned.value = true
+    }
+
     /// Runs `work` on the thread pool and delivers its chunk on this event loop.
     private func runOnPool(context: ChannelHandlerContext, _ work: @escaping @Sendable () -> ReplyChunk) {
+        processor.context.counters.threadPoolJobs.add(1, ordering: .relaxed)
         threadPool.runIfActive(eventLoop: context.eventLoop, work).assumeIsolated().whenComplete { result in
             switch result {
             case .success(let chunk):

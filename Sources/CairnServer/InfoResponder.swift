@@ -159,6 +159,10 @@ struct InfoResponder {
             ("scan_records", "\(counters.scanRecords.load(ordering: .relaxed))"),
             ("scan_records_unreadable", "\(counters.scanRecordsSkippedUnreadable.load(ordering: .relaxed))"),
             ("malformed_requests", "\(counters.malformedRequests.load(ordering: .relaxed))"),
+            ("transactions_inline", "\(counters.transactionsInline.load(ordering: .relaxed))"),
+            ("transactions_resumed", "\(counters.transactionsResumed.load(ordering: .relaxed))"),
+            ("transactions_off_thread", "\(counters.transactionsOffThread.load(ordering: .relaxed))"),
+            ("thread_pool_jobs", "\(counters.threadPoolJobs.load(ordering: .relaxed))"),
             ("frames_refused", "\(counters.framesRefused.load(ordering: .relaxed))"),
             ("cairn_version", context.configuration.cairnVersion),
         ])
@@ -188,6 +192,7 @@ struct InfoResponder {
             ("non_replica_objects", "0"),
             ("stop_writes", "\(space.stopWrites)"),
             ("device_available_pct", "\(space.deviceAvailablePct)"),
+            ("device_record_reads", "\(statistics.deviceReads)"),
             ("data_avail_pct", "\(space.deviceAvailablePct)"),
             ("defrag_q", "\(space.defragQueue)"),
             ("defrag_reads", "\(space.blocksDefragged)"),

@@ -2,34 +2,67 @@ import CairnEngine
 import CairnWire
 import NIOCore
 
+/// How a type-3 message is answered (PROTOCOL.md §6.1).
+enum MessageRoute {
+    /// Answered already (a malformed message's error reply).
+    case reply(ReplyChunk)
+    /// A single-record command: executed on the connection's event loop, to completion or to
+    /// its device I/O.
+    case record(RecordCommand)
+    /// A batch or a scan: a stream of frames produced on the thread pool.
+    case stream
+}
+
 /// Routes a type-3 message to a single-record transaction, a batch or a scan (PROTOCOL.md §6.1).
 struct MessageDispatcher {
     let processor: RequestProcessor
 
-    func answer(body: ByteBuffer) -> ReplyChunk {
+    /// Decodes `body` and says how to answer it. Cheap (no engine call): runs on the event loop.
+    func route(body: ByteBuffer) -> MessageRoute {
         let context = processor.context
-        return body.withUnsafeReadableBytes { raw -> ReplyChunk in
+        return body.withUnsafeReadableBytes { raw -> MessageRoute in
             let message: Message
             do throws(MessageError) {
                 message = try Message.decode(body: raw)
             } catch {
                 context.counters.malformedRequests.add(1, ordering: .relaxed)
                 processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])
+                return .reply(ReplyChunk(processor.recordReplyBytes(error.resultCode)))
+            }
+            if message.header.info1.contains(.batch) || message.field(.digest) == nil { return .stream }
+            return .record(RecordCommand(message: message))
+        }
+    }
+
+    /// Executes a single-record command; `completion` gets its reply (see
+    /// ``RecordExecutor/execute(_:body:resume:completion:)`` for the threads).
+    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping @Sendable (ReplyChunk) -> Void) {
+        let executor = RecordExecutor(context: processor.context, logger: processor.logger)
+        executor.execute(command, body: body, resume: resume) { outcome in
+            var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
+            writer.appendRecordReplyFrame(outcome)
+            completion(ReplyChunk(writer.bytes))
+        }
+    }
+
+    /// The first chunk of a batch or scan reply (thread pool: rows and records may block on
+    /// device reads).
+    func answerStream(body: ByteBuffer) -> ReplyChunk {
+        let context = processor.context
+        return body.withUnsafeReadableBytes { raw -> ReplyChunk in
+            let message: Message
+            do throws(MessageError) {
+                message = try Message.decode(body: raw)
+            } catch {
                 return ReplyChunk(processor.recordReplyBytes(error.resultCode))
             }
             let executor = RecordExecutor(context: context, logger: processor.logger)
-            let frameBytesTarget = context.configuration.streamFrameBytesTarget
             if message.header.info1.contains(.batch) {
                 return BatchReplyStream.start(
-                    message: message, body: body, raw: raw, executor: executor, frameBytesTarget: frameBytesTarget)
+                    message: message, body: body, raw: raw, executor: executor,
+                    frameBytesTarget: context.configuration.streamFrameBytesTarget)
             }
-            if message.field(.digest) == nil {
-                return ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger)
-            }
-            let outcome = executor.execute(RecordCommand(message: message), body: raw)
-            var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
-            writer.appendRecordReplyFrame(outcome)
-            return ReplyChunk(writer.bytes)
+            return ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger)
         }
     }
 }

@@ -1,8 +1,10 @@
 import CairnEngine
+import CairnIO
 import CairnIndex
 import CairnStorage
 import CairnWire
 import Logging
+import NIOCore
 
 /// A request refused before or by the engine: the result code for the client and a reason for
 /// the debug log.
@@ -19,10 +21,11 @@ struct Refusal: Error {
 /// Runs single-record commands against the engine (PROTOCOL.md §6): read / exists, write and
 /// operate, delete, touch.
 ///
-/// A value made per request on the thread pool; every call may block on device I/O. Requests are
-/// translated to ``Namespace`` calls; the engine applies Aerospike's record semantics (policies,
-/// generations, TTL, bin math) and this type maps its results back onto the wire.
-struct RecordExecutor {
+/// A value made per request, used on the connection's event loop (or, for batch rows, on the
+/// thread pool through `executeBlocking`). Requests are translated to ``Namespace`` calls; the
+/// engine applies Aerospike's record semantics (policies, generations, TTL, bin math) and this
+/// type maps its results back onto the wire.
+struct RecordExecutor: Sendable {
     let context: ServerContext
     let logger: Logger
 
@@ -37,36 +40,59 @@ struct RecordExecutor {
         var userKey: StoredKey?
     }
 
-    /// Executes `command` (decoded from `body`) and returns what to reply.
-    func execute(_ command: RecordCommand, body: UnsafeRawBufferPointer) -> RecordOutcome {
+    /// What a command's completion receives.
+    typealias Completion = @Sendable (RecordOutcome) -> Void
+
+    /// Executes `command` (decoded from `body`) and reports what to reply through `completion`:
+    /// before this returns when the engine answers from memory, else from the continuation of
+    /// its device I/O, which runs through `resume` (the connection's event loop). No thread
+    /// waits either way.
+    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping Completion) {
         context.counters.transactions.add(1, ordering: .relaxed)
-        let outcome: RecordOutcome
-        do {
-            let target = try resolveTarget(command, body: body)
-            outcome = try dispatch(command, target: target, body: body)
-        } catch {
-            outcome = .failure(error.resultCode)
-            let level: Logger.Level = error.resultCode == .serverError ? .warning : .debug
-            logger.log(level: level, "request refused", metadata: ["result": "\(error.resultCode)", "reason": "\(error.reason)"])
+        let finish: @Sendable (Result<RecordOutcome, Refusal>) -> Void = { [context, logger] result in
+            let outcome: RecordOutcome
+            switch result {
+            case .success(let o):
+                outcome = o
+            case .failure(let error):
+                outcome = .failure(error.resultCode)
+                let level: Logger.Level = error.resultCode == .serverError ? .warning : .debug
+                logger.log(level: level, "request refused", metadata: ["result": "\(error.resultCode)", "reason": "\(error.reason)"])
+            }
+            if outcome.resultCode != .ok && outcome.resultCode != .keyNotFound {
+                context.counters.transactionErrors.add(1, ordering: .relaxed)
+            }
+            completion(outcome)
         }
-        if outcome.resultCode != .ok && outcome.resultCode != .keyNotFound {
-            context.counters.transactionErrors.add(1, ordering: .relaxed)
+        let started: Result<Void, Refusal> = body.withUnsafeReadableBytes { raw in
+            Result { () throws(Refusal) in
+                let target = try resolveTarget(command, body: raw)
+                try dispatch(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
+            }
         }
-        return outcome
+        if case .failure(let refusal) = started { finish(.failure(refusal)) }
+    }
+
+    /// Executes `command` and waits for its outcome (batch rows on the thread pool).
+    func executeBlocking(_ command: RecordCommand, body: ByteBuffer) -> RecordOutcome {
+        waitForCallback { done in execute(command, body: body, resume: .inline, completion: done) }
     }
 
     // MARK: - Dispatch (§6.1)
 
-    private func dispatch(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordOutcome {
+    private typealias Finish = @Sendable (Result<RecordOutcome, Refusal>) -> Void
+
+    private func dispatch(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
+                          resume: Resume, finish: @escaping Finish) throws(Refusal) {
         let header = command.header
         if header.info2.contains(.write) {
             if header.info2.contains(.delete) {
-                return try delete(header, target: target)
+                return try delete(header, target: target, resume: resume, finish: finish)
             }
-            return try write(command, target: target, body: body)
+            return try write(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
         }
         if header.info1.contains(.read) {
-            return try read(command, target: target, body: body)
+            return try read(command, target: target, body: body, resume: resume, finish: finish)
         }
         throw Refusal(.parameter, "neither READ nor WRITE is set")
     }
@@ -138,12 +164,13 @@ struct RecordExecutor {
 
     // MARK: - Read (§6.3)
 
-    private func read(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordOutcome {
+    private func read(_ command: RecordCommand, target: Target, body: ByteBuffer, resume: Resume,
+                      finish: @escaping Finish) throws(Refusal) {
         let header = command.header
         if header.info1.contains(.getNoBinData) {
             // exists: metadata only; a Rust metadata read's empty-name READ op is ignored.
-            guard let metadata = target.namespace.exists(target.digest) else { return .failure(.keyNotFound) }
-            return RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)
+            guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
+            return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
         }
         for op in command.ops where op.type != .read {
             throw Self.refusal(forReadOnlyOp: op)
@@ -151,32 +178,36 @@ struct RecordExecutor {
         guard header.info1.contains(.getAll) || !command.ops.isEmpty else {
             throw Refusal(.parameter, "a read needs GET_ALL or bin names")
         }
-        let found: EngineRecord?
-        do {
-            found = try target.namespace.get(target.digest)
-        } catch {
-            throw Refusal(ResultCode(engine: error.result), error.message)
-        }
-        guard let record = found else { return .failure(.keyNotFound) }
-        if let userKey = target.userKey, let storedKey = record.userKey, storedKey != userKey {
-            throw Refusal(.keyMismatch, "the request's key differs from the stored key")
-        }
-        let respondsAll = header.info2.contains(.respondAllOps)
-        var bins: [ReplyBin] = []
-        if command.ops.isEmpty {
-            bins = record.bins.map(ReplyBin.read)
-        }
-        for op in command.ops {
-            let name = op.name(in: body)
-            if name.isEmpty {
-                bins += record.bins.map(ReplyBin.read)
-            } else if let bin = record.bins.first(where: { $0.name == name }) {
-                bins.append(.read(bin))
-            } else if respondsAll {
-                bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: Array(name.utf8)))
+        let userKey = target.userKey
+        target.namespace.get(target.digest, resume: resume) { result in
+            let found: EngineRecord?
+            switch result {
+            case .failure(let error): return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
+            case .success(let record): found = record
             }
+            guard let record = found else { return finish(.success(.failure(.keyNotFound))) }
+            if let userKey, let storedKey = record.userKey, storedKey != userKey {
+                return finish(.failure(Refusal(.keyMismatch, "the request's key differs from the stored key")))
+            }
+            let respondsAll = header.info2.contains(.respondAllOps)
+            var bins: [ReplyBin] = []
+            if command.ops.isEmpty {
+                bins = record.bins.map(ReplyBin.read)
+            }
+            body.withUnsafeReadableBytes { raw in
+                for op in command.ops {
+                    let name = op.name(in: raw)
+                    if name.isEmpty {
+                        bins += record.bins.map(ReplyBin.read)
+                    } else if let bin = record.bins.first(where: { $0.name == name }) {
+                        bins.append(.read(bin))
+                    } else if respondsAll {
+                        bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: Array(name.utf8)))
+                    }
+                }
+            }
+            finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)))
         }
-        return RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)
     }
 
     /// Why a non-READ op cannot be in a request without WRITE: read-class ops Cairn does not
@@ -194,29 +225,35 @@ struct RecordExecutor {
 
     // MARK: - Write and operate (§6.4, §6.5)
 
-    private func write(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordOutcome {
+    private func write(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
+                       resume: Resume, finish: @escaping Finish) throws(Refusal) {
         let header = command.header
         guard !command.ops.isEmpty else { throw Refusal(.parameter, "a write needs at least one op") }
         var options = try Self.writeOptions(header)
         options.storeKey = target.userKey != nil
         let replaces = options.exists == .replace || options.exists == .replaceOnly
         let operations = try command.ops.map { (op) throws(Refusal) -> BinOperation in
-            try Self.operation(for: op, header: header, replaces: replaces, body: body)
+            try Self.operation(for: op, header: header, replaces: replaces, body: raw)
         }
         let respondsAll = header.info2.contains(.respondAllOps)
         let readAllCount = operations.count { $0 == .readAll }
         if respondsAll && readAllCount > 1 {
             throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
         }
-        let result: OperateResult
-        do {
-            result = try target.namespace.operate(
-                target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options)
-        } catch {
-            throw Refusal(ResultCode(engine: error.result), error.message)
+        target.namespace.operate(
+            target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options,
+            resume: resume
+        ) { outcome in
+            switch outcome {
+            case .failure(let error):
+                finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
+            case .success(let result):
+                let bins = body.withUnsafeReadableBytes { raw in
+                    Self.replyBins(ops: command.ops, operations: operations, results: result.bins, respondsAll: respondsAll, body: raw)
+                }
+                finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)))
+            }
         }
-        let bins = Self.replyBins(ops: command.ops, operations: operations, results: result.bins, respondsAll: respondsAll, body: body)
-        return RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)
     }
 
     /// Existence, generation and (when `readsTTL`) TTL policies of a write header (§6.4 table,
@@ -385,16 +422,16 @@ struct RecordExecutor {
 
     // MARK: - Delete (§6.5)
 
-    private func delete(_ header: MessageHeader, target: Target) throws(Refusal) -> RecordOutcome {
+    private func delete(_ header: MessageHeader, target: Target, resume: Resume, finish: @escaping Finish) throws(Refusal) {
         // A delete has no TTL, and its existence policy is implied (the record must exist).
         var options = try Self.writeOptions(header, readsTTL: false)
         options.exists = .update
-        do {
-            try target.namespace.delete(target.digest, options: options)
-        } catch {
-            throw Refusal(ResultCode(engine: error.result), error.message)
+        target.namespace.operate(target.digest, operations: [.deleteRecord], options: options, resume: resume) { outcome in
+            switch outcome {
+            case .failure(let error): finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
+            case .success: finish(.success(RecordOutcome(resultCode: .ok)))
+            }
         }
-        return RecordOutcome(resultCode: .ok)
     }
 }
 

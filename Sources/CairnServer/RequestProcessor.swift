@@ -4,9 +4,9 @@ import NIOCore
 
 /// Turns one request frame into its reply (PROTOCOL.md §1, §2, §6.1).
 ///
-/// A value shared by one connection's handler and the thread-pool work it submits; it holds only
-/// `Sendable` references. The `answer…` methods that may touch the engine run on the thread pool;
-/// the others are cheap and run on the event loop.
+/// A value shared by one connection's handler and the work it starts; it holds only `Sendable`
+/// references. Single-record transactions and most info requests run on the connection's event
+/// loop; batches, scans and the info commands that may block run on the thread pool.
 struct RequestProcessor: Sendable {
     let context: ServerContext
     /// The server logger with this connection's client address.
@@ -40,7 +40,7 @@ struct RequestProcessor: Sendable {
         logger.warning("refused a frame header, closing the connection", metadata: ["reason": "\(error)"])
     }
 
-    // MARK: - Frames answered on the thread pool
+    // MARK: - Frames answered on the event loop, or the thread pool when they may block
 
     /// An info request (§2): one answer line per request line, in request order.
     func answerInfo(body: ByteBuffer) -> ReplyChunk {
@@ -64,9 +64,15 @@ struct RequestProcessor: Sendable {
         return ReplyChunk(writer.bytes)
     }
 
-    /// A type-3 message (§6.1): single-record transaction, batch or scan.
-    func answerMessage(body: ByteBuffer) -> ReplyChunk {
-        MessageDispatcher(processor: self).answer(body: body)
+    /// Info commands that may block (a durable header write, a walk of the whole index): their
+    /// requests go to the thread pool; every other info request is answered on the event loop.
+    static let blockingInfoCommands: Set<String> = ["truncate", "truncate-namespace", "sets", "set"]
+
+    /// Whether an info request must run on the thread pool (see ``blockingInfoCommands``). A
+    /// malformed request does not: its answer is a close.
+    func infoNeedsThreadPool(body: ByteBuffer) -> Bool {
+        guard let request = try? body.withUnsafeReadableBytes({ try InfoRequest.parse(body: $0) }) else { return false }
+        return request.commands.contains { Self.blockingInfoCommands.contains($0.name) }
     }
 
     // MARK: - Helpers

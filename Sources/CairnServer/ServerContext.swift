@@ -1,6 +1,9 @@
 import CairnEngine
 import Logging
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What every connection of one server shares: the configuration, the namespaces, the bound
 /// port and the counters reported by the `statistics` info command.
@@ -54,5 +57,21 @@ final class ServerCounters: Sendable {
     let scanRecords = Atomic<UInt64>(0)
     let scanRecordsSkippedUnreadable = Atomic<UInt64>(0)
     let malformedRequests = Atomic<UInt64>(0)
+    /// Single-record transactions completed on the thread that read them before the engine
+    /// call returned (no hand-off, no wait).
+    let transactionsInline = Atomic<UInt64>(0)
+    /// Single-record transactions resumed on their event loop by a device read or durability
+    /// completion (no thread waited meanwhile).
+    let transactionsResumed = Atomic<UInt64>(0)
+    /// Engine completions that ran on a thread other than the one that read the request
+    /// (before the hop back); 0 for memory-served work.
+    let transactionsOffThread = Atomic<UInt64>(0)
+    /// Work handed to the thread pool (batches, scans, blocking info commands).
+    let threadPoolJobs = Atomic<UInt64>(0)
     let framesRefused = Atomic<UInt64>(0)
+}
+
+/// The calling thread's identity (pthread_self), for the thread-identity counters.
+enum ThreadIdentity {
+    static var current: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self()))) ) }
 }

@@ -297,6 +297,14 @@ public final class NamespaceStorage: Sendable {
         return try decode(bytes, location: location, expecting: digest)
     }
 
+    /// The checked record at `location` if its bytes are in memory (its buffered block, the
+    /// post-write cache, or a memory namespace's copy); nil when only the device has them. Never
+    /// does device I/O, so a transaction can run to completion on the thread that asks.
+    public func readFromMemory(_ location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord? {
+        guard let bytes = memoryCopy(location) else { return nil }
+        return try decode(bytes, location: location, expecting: digest)
+    }
+
     /// The record's bytes from memory (its buffered block, the post-write cache, or a memory
     /// namespace's copy), or nil when only the device has them.
     private func memoryCopy(_ location: RecordLocation) -> [UInt8]? {
