@@ -41,13 +41,15 @@ final class TestServer: Sendable {
     static func start(
         configuration: ServerConfiguration = ServerConfiguration(),
         defaultTTLSeconds: UInt32 = 0,
-        fileSizeBytes: UInt64 = 64 << 20
+        fileSizeBytes: UInt64 = 64 << 20,
+        adjustStorage: (inout StorageOptions) -> Void = { _ in }
     ) async throws -> TestServer {
         let directory = try TemporaryDirectory(prefix: "cairn-server-test")
         let clock = TestClock()
-        let storage = StorageOptions(
+        var storage = StorageOptions(
             namespaceName: namespaceName, devices: [.init(path: directory.file("test.dat"), fileSizeBytes: fileSizeBytes)],
             writeBlockSizeBytes: 128 << 10, partitionTreeSprigs: 16, flushMaxMs: 50)
+        adjustStorage(&storage)
         var options = NamespaceOptions(storage: storage, defaultTTLSeconds: defaultTTLSeconds, indexEntryCountMax: 1 << 20)
         options.clockMs = { clock.now() }
         let namespace = try Namespace.open(options)
@@ -76,9 +78,11 @@ final class TestServer: Sendable {
 func withTestServer(
     configuration: ServerConfiguration = ServerConfiguration(),
     defaultTTLSeconds: UInt32 = 0,
+    adjustStorage: (inout StorageOptions) -> Void = { _ in },
     _ body: (TestServer) async throws -> Void
 ) async throws {
-    let server = try await TestServer.start(configuration: configuration, defaultTTLSeconds: defaultTTLSeconds)
+    let server = try await TestServer.start(configuration: configuration, defaultTTLSeconds: defaultTTLSeconds,
+                                            adjustStorage: adjustStorage)
     do {
         try await body(server)
     } catch {

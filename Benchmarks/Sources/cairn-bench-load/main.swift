@@ -31,6 +31,8 @@ struct Options {
     var insert = false
     var durationS = 10.0
     var timeoutMs: UInt32 = 5000
+    /// The server's pid: its CPU time (utime + stime from /proc) per transaction is reported.
+    var serverPid: Int?
 
     static func parse(_ arguments: [String]) -> Options {
         var o = Options()
@@ -57,6 +59,7 @@ struct Options {
             case "--record-size": o.recordSize = int(a)
             case "--duration": o.durationS = Double(int(a))
             case "--timeout-ms": o.timeoutMs = UInt32(clamping: int(a))
+            case "--server-pid": o.serverPid = int(a)
             case "--workload":
                 let w = value(a)
                 if w == "I" {
@@ -68,7 +71,7 @@ struct Options {
                 }
             case "-h", "--help":
                 print("usage: cairn-bench-load [--host H] [--port P] [--namespace NS] [--set S] [--connections N] "
-                    + "[--keys K] [--record-size BYTES] [--workload I|RU,<read%>] [--duration S] [--timeout-ms MS]")
+                    + "[--keys K] [--record-size BYTES] [--workload I|RU,<read%>] [--duration S] [--timeout-ms MS] [--server-pid PID]")
                 exit(0)
             default: fail("unknown argument '\(a)' (see --help)")
             }
@@ -246,7 +249,20 @@ func runWorker(_ w: Int, _ run: Run) {
     run.store(result, worker: w)
 }
 
+/// CPU seconds (user + system) a process has used, from /proc/PID/stat (fields 14 and 15).
+func processCPUSeconds(_ pid: Int) -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+        let close = text.lastIndex(of: ")")
+    else { return nil }
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let utime = Double(fields[11]), let stime = Double(fields[12]) else { return nil }
+    return (utime + stime) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
 let options = Options.parse(Array(CommandLine.arguments.dropFirst()))
+let cpuBefore = options.serverPid.flatMap(processCPUSeconds)
+if let pid = options.serverPid, cpuBefore == nil { fail("cannot read /proc/\(pid)/stat") }
 let run = Run(options)
 let begin = nowNs()
 var threads: [Thread] = []
@@ -264,6 +280,7 @@ while finished.wait(timeout: .now() + 1) == .timedOut {
     FileHandle.standardError.write(Data("  t=\(second)s ops/s=\(run.progress.take())\n".utf8))
 }
 let elapsedS = Double(nowNs() - begin) / 1e9
+let cpuAfter = options.serverPid.flatMap(processCPUSeconds)
 
 var reads = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
 var writes = reads
@@ -287,4 +304,7 @@ let errorText = errors.isEmpty ? "0" : errors.sorted { $0.key < $1.key }.map { "
 let workload = options.insert ? "I" : "RU,\(options.readPercent)"
 print(String(format: "load workload=%@ connections=%d record_size=%d seconds=%.2f tps=%.0f errors=%@ ",
              workload, options.connections, options.recordSize, elapsedS, Double(total) / elapsedS, errorText)
-    + describe("read", reads) + " " + describe("write", writes))
+    + describe("read", reads) + " " + describe("write", writes)
+    + ((cpuBefore != nil && cpuAfter != nil && total > 0)
+        ? String(format: " server_cpu_s=%.2f server_cpu_us_per_tx=%.2f", cpuAfter! - cpuBefore!, (cpuAfter! - cpuBefore!) * 1e6 / Double(total))
+        : ""))

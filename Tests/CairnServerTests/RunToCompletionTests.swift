@@ -1,0 +1,93 @@
+import CairnEngine
+import CairnServer
+import CairnStorage
+import CairnWire
+import Testing
+
+/// Thread-identity probes of the transaction path (the server's counters, reported by info
+/// `statistics`): a transaction that memory can answer completes on the thread that read its
+/// request, and one that needs the device (a read that misses memory, a commit-to-device write)
+/// is resumed on that thread by its completion, with no thread parked meanwhile.
+@Suite struct RunToCompletionTests {
+    /// The server counters a test compares before and after its requests.
+    struct Probe: Equatable {
+        var inline: Int
+        var resumed: Int
+        var offThread: Int
+        var poolJobs: Int
+        var deviceReads: Int
+
+        static func read(_ client: WireClient) throws -> Probe {
+            let stats = Dictionary(uniqueKeysWithValues: try client.info("statistics").split(separator: ";").compactMap { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                return parts.count == 2 ? (String(parts[0]), Int(parts[1]) ?? -1) : nil
+            })
+            let namespace = Dictionary(uniqueKeysWithValues: try client.info("namespace/test").split(separator: ";").compactMap { pair in
+                let parts = pair.split(separator: "=", maxSplits: 1)
+                return parts.count == 2 ? (String(parts[0]), Int(parts[1]) ?? -1) : nil
+            })
+            return Probe(inline: stats["transactions_inline"] ?? -1, resumed: stats["transactions_resumed"] ?? -1,
+                         offThread: stats["transactions_off_thread"] ?? -1, poolJobs: stats["thread_pool_jobs"] ?? -1,
+                         deviceReads: namespace["device_record_reads"] ?? -1)
+        }
+    }
+
+    @Test func putsAndMemoryReadsRunOnTheThreadThatReadThem() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let before = try Probe.read(client)
+            let count = 200
+            for i in 0..<count {
+                let reply = try client.put(key: testKey(i), bins: [Bin("v", .integer(Int64(i))), Bin("s", .string("x\(i)"))])
+                #expect(reply.header.resultCode == .ok)
+            }
+            for i in 0..<count {
+                let reply = try client.get(key: testKey(i))
+                #expect(reply.header.resultCode == .ok)
+                #expect(reply.ops.count == 2)
+            }
+            let after = try Probe.read(client)
+            // Every put and every get (their blocks are still in the write buffer) completed
+            // before the engine call returned, on the reading thread; nothing went to the pool
+            // (the two statistics requests are answered on the loop too).
+            #expect(after.inline - before.inline == 2 * count)
+            #expect(after.resumed == before.resumed)
+            #expect(after.offThread == before.offThread)
+            #expect(after.poolJobs == before.poolJobs)
+            #expect(after.deviceReads == before.deviceReads)
+        }
+    }
+
+    @Test func deviceReadsAndCommitToDeviceWritesParkNoThread() async throws {
+        try await withTestServer(adjustStorage: { storage in
+            storage.commitToDevice = true
+            storage.postWriteCacheBytes = 0
+        }) { server in
+            let client = try server.connect()
+            let before = try Probe.read(client)
+            // 1 KiB records in 128 KiB blocks: 600 of them fill several blocks, so the early ones
+            // are only on the device once their blocks are written whole.
+            let count = 600
+            let payload = [UInt8](repeating: 0x5A, count: 1024)
+            for i in 0..<count {
+                let reply = try client.put(key: testKey(i), bins: [Bin("p", .blob(payload))])
+                #expect(reply.header.resultCode == .ok)
+            }
+            let afterWrites = try Probe.read(client)
+            // Each commit-to-device write completed from its durability completion, resumed on
+            // the loop (none on a pool thread, none waited for by a thread).
+            #expect(afterWrites.resumed - before.resumed == count)
+            #expect(afterWrites.poolJobs == before.poolJobs)
+            for i in 0..<100 {
+                let reply = try client.get(key: testKey(i))
+                #expect(reply.header.resultCode == .ok)
+                #expect(reply.ops.first?.value == payload)
+            }
+            let afterReads = try Probe.read(client)
+            #expect(afterReads.deviceReads - afterWrites.deviceReads == 100)
+            #expect(afterReads.resumed - afterWrites.resumed == 100)
+            #expect(afterReads.inline == afterWrites.inline)
+            #expect(afterReads.poolJobs == before.poolJobs)
+        }
+    }
+}
