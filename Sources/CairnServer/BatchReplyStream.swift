@@ -1,3 +1,4 @@
+import CairnIO
 import CairnWire
 import NIOCore
 
@@ -5,6 +6,8 @@ import NIOCore
 ///
 /// Each row runs as the single-record command it describes (``RecordExecutor``), so reads,
 /// exists, writes, operates and deletes in a batch behave exactly as their single-record forms.
+/// Consecutive read rows run concurrently (many device reads in flight); a write row runs on
+/// its own, in order.
 /// Every row gets a reply row carrying its index in `transaction_ttl` (REPEAT rows included);
 /// after the last row a frame with the LAST message ends the reply, as the real server sends it.
 ///
@@ -51,11 +54,34 @@ struct BatchReplyStream: ReplyStream {
             var writer = WireWriter(capacityBytes: frameBytesTarget + frameBytesTarget / 8)
             writer.beginFrame(.message)
             var position = nextRowPosition
+            var rowsInFrame = 0
             while position < request.rows.count {
-                let row = request.rows[position]
-                let outcome = executor.executeBlocking(RecordCommand(row: row, transactionTTL: request.transactionTTL), body: body)
-                writer.appendBatchReplyRow(index: row.index, outcome)
-                position += 1
+                // A run of reads executes concurrently (each with its device read in flight); a
+                // write row runs alone, after the rows before it, so rows that write a key
+                // another row reads keep their request order. The run is sized from the rows
+                // so far to end the frame near its byte target.
+                let frameBytes = writer.openFrameBodySizeBytes ?? 0
+                var window = Self.rowsInFlightFirst
+                if rowsInFrame > 0 {
+                    let rowBytes = max(1, frameBytes / rowsInFrame)
+                    window = max(1, min(Self.rowsInFlightMax, (frameBytesTarget - frameBytes) / rowBytes + 1))
+                }
+                let first = request.rows[position]
+                var end = position + 1
+                if !first.info2.contains(.write) {
+                    while end < request.rows.count && end - position < window
+                        && !request.rows[end].info2.contains(.write)
+                    {
+                        end += 1
+                    }
+                }
+                let commands = request.rows[position..<end].map { RecordCommand(row: $0, transactionTTL: request.transactionTTL) }
+                let outcomes = Self.executeConcurrently(commands, executor: executor, body: body)
+                for (row, outcome) in zip(request.rows[position..<end], outcomes) {
+                    writer.appendBatchReplyRow(index: row.index, outcome)
+                }
+                rowsInFrame += end - position
+                position = end
                 if let sizeBytes = writer.openFrameBodySizeBytes, sizeBytes >= frameBytesTarget { break }
             }
             writer.endFrame()
@@ -66,6 +92,37 @@ struct BatchReplyStream: ReplyStream {
             let next = BatchReplyStream(
                 executor: executor, body: body, request: request, nextRowPosition: position, frameBytesTarget: frameBytesTarget)
             return ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes), next: next)
+        }
+    }
+
+    /// Rows of one batch executing at once (their replies are written in request order).
+    static let rowsInFlightMax = 128
+    /// Rows started at once at the beginning of a frame, before their reply size is known.
+    static let rowsInFlightFirst = 16
+
+    /// Starts every command at once and waits (once) for all of their outcomes, in order.
+    static func executeConcurrently(_ commands: [RecordCommand], executor: RecordExecutor, body: ByteBuffer) -> [RecordOutcome] {
+        if commands.count == 1 { return [executor.executeBlocking(commands[0], body: body)] }
+        let slots = ConditionLock(OutcomeSlots(count: commands.count))
+        for (i, command) in commands.enumerated() {
+            executor.execute(command, body: body, resume: .inline) { outcome in
+                let done = slots.withLock { s in
+                    s.outcomes[i] = outcome
+                    s.remaining -= 1
+                    return s.remaining == 0
+                }
+                if done { slots.broadcast() }
+            }
+        }
+        return slots.wait(until: { $0.remaining == 0 }) { s in s.outcomes.map { $0! } }
+    }
+
+    struct OutcomeSlots {
+        var outcomes: [RecordOutcome?]
+        var remaining: Int
+        init(count: Int) {
+            outcomes = Array(repeating: nil, count: count)
+            remaining = count
         }
     }
 

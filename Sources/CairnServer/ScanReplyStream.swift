@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnIndex
 import CairnStorage
 import CairnWire
@@ -137,17 +138,36 @@ struct ScanReplyStream: ReplyStream {
         while position < plan.partitions.count && !isFrameFull && !isLimitReached {
             let partition = plan.partitions[position]
             let start = resumeAfter ?? partition.after
+            // Walk the partition for a window of candidates, then read them all at once (many
+            // device reads in flight) and append them in index order.
+            var candidates: [IndexRecord] = []
             var lastVisited = start
+            // Sized from the records so far, to end the frame near its byte target.
+            var window = Self.recordsInFlightFirst
+            if recordsInChunk > 0 {
+                let recordBytes = max(1, records.sizeBytes / recordsInChunk)
+                window = max(1, min(Self.recordsInFlightMax, (frameBytesTarget - records.sizeBytes) / recordBytes + 1))
+            }
             let isPartitionDone = plan.namespace.index.forEach(partition: partition.id, after: start) { record in
-                guard !isFrameFull && !isLimitReached else { return false }
+                guard candidates.count < window else { return false }
                 lastVisited = record.digest
-                if appendRecord(record, to: &records) {
+                if let setID = plan.setID, record.setID != setID { return true }
+                if record.isTombstone { return true }
+                candidates.append(record)
+                return true
+            }
+            let fetched = fetch(candidates)
+            for (record, found) in zip(candidates, fetched) where !isLimitReached {
+                if appendRecord(record, found, to: &records) {
                     recordsSent += 1
                     recordsInChunk += 1
                     isLimitReached = plan.maxRecords > 0 && recordsSent >= plan.maxRecords
                     isFrameFull = records.sizeBytes >= frameBytesTarget
                 }
-                return true
+            }
+            if isLimitReached {
+                // Stopped inside the window: the rest of it was never sent; nothing resumes.
+                break
             }
             if isPartitionDone {
                 position += 1
@@ -180,12 +200,69 @@ struct ScanReplyStream: ReplyStream {
 
     /// Appends the record message for an index entry if the record is visible and selected
     /// (§9.2: NAMESPACE, DIGEST, SET, KEY fields, then the bins). Returns whether it was sent.
-    private func appendRecord(_ record: IndexRecord, to writer: inout WireWriter) -> Bool {
-        if let setID = plan.setID, record.setID != setID { return false }
-        if record.isTombstone { return false }
+    /// Records of one scan read at once.
+    static let recordsInFlightMax = 64
+    /// Records read at once at the start of a chunk, before their size is known.
+    static let recordsInFlightFirst = 16
+
+    /// What a scan candidate needs from the engine: nothing more (metadata only, no key), or
+    /// its record read (nil when it disappeared or could not be read).
+    enum Fetched: Sendable {
+        case metadataOnly
+        case record(EngineRecord?)
+    }
+
+    /// Reads every candidate that needs its record, all at once, and waits once for them.
+    private func fetch(_ candidates: [IndexRecord]) -> [Fetched] {
         let namespace = plan.namespace
-        if plan.noBinData && !record.flags.contains(.keyStored) {
-            // Metadata only, and no key to return: no device read.
+        let binNames = plan.noBinData ? [] : plan.binNames
+        let slots = ConditionLock(FetchSlots(count: candidates.count))
+        var started = 0
+        for (i, record) in candidates.enumerated() {
+            if plan.noBinData && !record.flags.contains(.keyStored) {
+                // Metadata only, and no key to return: no device read.
+                slots.withLock { $0.results[i] = .metadataOnly }
+                continue
+            }
+            started += 1
+            let counters = context.counters
+            let logger = self.logger
+            namespace.get(record.digest, binNames: binNames, resume: .inline) { result in
+                let fetched: Fetched
+                switch result {
+                case .success(let found): fetched = .record(found)
+                case .failure(let error):
+                    counters.scanRecordsSkippedUnreadable.add(1, ordering: .relaxed)
+                    logger.warning(
+                        "scan skipped an unreadable record",
+                        metadata: ["digest": "\(record.digest)", "result": "\(error.result)", "error": "\(error.message)"])
+                    fetched = .record(nil)
+                }
+                let done = slots.withLock { s in
+                    s.results[i] = fetched
+                    s.finished += 1
+                    return s.finished == s.expected
+                }
+                if done { slots.broadcast() }
+            }
+        }
+        return slots.wait(until: { s in s.expected = started; return s.finished == started }) { s in
+            s.results.map { $0 ?? .record(nil) }
+        }
+    }
+
+    struct FetchSlots {
+        var results: [Fetched?]
+        var finished = 0
+        var expected = Int.max
+        init(count: Int) { results = Array(repeating: nil, count: count) }
+    }
+
+    private func appendRecord(_ record: IndexRecord, _ fetched: Fetched, to writer: inout WireWriter) -> Bool {
+        let namespace = plan.namespace
+        let found: EngineRecord?
+        switch fetched {
+        case .metadataOnly:
             guard let metadata = namespace.exists(record.digest) else { return false }
             writer.beginScanRecord(
                 namespace: plan.namespaceName.utf8, digest: record.digest.wireDigest, generation: UInt32(metadata.generation),
@@ -195,16 +272,8 @@ struct ScanReplyStream: ReplyStream {
             }
             writer.endMessage()
             return true
-        }
-        let found: EngineRecord?
-        do {
-            found = try namespace.get(record.digest, binNames: plan.noBinData ? [] : plan.binNames)
-        } catch {
-            context.counters.scanRecordsSkippedUnreadable.add(1, ordering: .relaxed)
-            logger.warning(
-                "scan skipped an unreadable record",
-                metadata: ["digest": "\(record.digest)", "result": "\(error.result)", "error": "\(error.message)"])
-            return false
+        case .record(let record):
+            found = record
         }
         guard let stored = found else { return false }
         if plan.binNames != nil && !plan.noBinData && stored.bins.isEmpty { return false }
