@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// The running daemon: pid file, namespaces, server, and the graceful stop.
 ///
-/// Startup order: config valid → pid file → namespaces opened (cold start with progress) →
+/// Startup order: config valid → pid file → service port bindable → namespaces opened (cold start with progress) →
 /// server listening → "service ready". Stop (SIGTERM/SIGINT): stop accepting, finish in-flight
 /// transactions, close every namespace (flush, headers clean) → "finished clean shutdown" →
 /// pid file removed → exit 0.
@@ -35,6 +35,8 @@ final class Daemon: Sendable {
         let pidFile = config.service.pidFile
         if let pidFile { try PidFile.claim(pidFile) }
         defer { if let pidFile { PidFile.remove(pidFile) } }
+        // Fail fast on a taken port, before a namespace opens (a cold start can be long).
+        try PortCheck.check(config.network.service)
         var namespaces: [String: Namespace] = [:]
         do {
             for ns in config.namespaces {
