@@ -37,10 +37,21 @@ final class Daemon: Sendable {
         defer { if let pidFile { PidFile.remove(pidFile) } }
         // Fail fast on a taken port, before a namespace opens (a cold start can be long).
         try PortCheck.check(config.network.service)
+        let node = try NodeIdentity.resolve(config)
+        logger.info("node id \(String(node.nodeID, radix: 16, uppercase: true)) (from \(node.source))")
+        let shmDirectory = config.service.shmDirectory
+        try FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
+        if SharedMemoryLock.isTmpfs(shmDirectory) == false {
+            logger.warning("shm-directory \(shmDirectory) is not a tmpfs: the index is written through to its filesystem; use /dev/shm or another tmpfs")
+        }
+        var shmLocks: [SharedMemoryLock] = []  // held until the process exits
+        defer { withExtendedLifetime(shmLocks) {} }
         var namespaces: [String: Namespace] = [:]
         do {
             for ns in config.namespaces {
-                namespaces[ns.name] = try openNamespace(ns)
+                shmLocks.append(try SharedMemoryLock.claim(
+                    directory: shmDirectory, name: SharedMemoryOptions.name(namespace: ns.name, nodeID: node.nodeID)))
+                namespaces[ns.name] = try openNamespace(ns, nodeID: node.nodeID)
             }
         } catch {
             for (name, ns) in namespaces {
@@ -51,7 +62,7 @@ final class Daemon: Sendable {
         let endpoint = config.network.service
         let server = CairnServer(
             configuration: ServerConfiguration(host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address,
-                                               port: Int(endpoint.port), nodeID: config.service.nodeID ?? Daemon.nodeIDDefault,
+                                               port: Int(endpoint.port), nodeID: node.nodeID,
                                                clusterName: config.service.clusterName, cairnVersion: CairnVersion.string),
             namespaces: namespaces, logger: logger)
         let service = ServerService(server: server, namespaces: namespaces, logger: logger)
@@ -61,12 +72,12 @@ final class Daemon: Sendable {
         logger.info("finished clean shutdown")
     }
 
-    private func openNamespace(_ ns: NamespaceConfig) throws -> Namespace {
+    private func openNamespace(_ ns: NamespaceConfig, nodeID: UInt64) throws -> Namespace {
         let logger = self.logger
         let name = ns.name
         let shmDirectory = config.service.shmDirectory
         var options = try NamespaceMapping.options(
-            for: ns, coldStart: coldStart, shmDirectory: shmDirectory, nodeID: config.service.nodeID ?? Daemon.nodeIDDefault
+            for: ns, coldStart: coldStart, shmDirectory: shmDirectory, nodeID: nodeID
         ) { p in
             logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
         }
@@ -100,9 +111,6 @@ final class Daemon: Sendable {
         }
         return namespace
     }
-
-    /// The node id the server advertises when the config names none (also names shared memory).
-    static let nodeIDDefault: UInt64 = 0xBB9_A1B2_C3D4_E5F6
 }
 
 /// Runs the server until a graceful shutdown, then stops it and closes the namespaces.
