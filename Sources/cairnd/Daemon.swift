@@ -63,7 +63,8 @@ final class Daemon: Sendable {
         let server = CairnServer(
             configuration: ServerConfiguration(host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address,
                                                port: Int(endpoint.port), nodeID: node.nodeID,
-                                               clusterName: config.service.clusterName, cairnVersion: CairnVersion.string),
+                                               clusterName: config.service.clusterName, cairnVersion: CairnVersion.string,
+                                               connectionCountMax: config.service.protoFDCountMax),
             namespaces: namespaces, logger: logger)
         let service = ServerService(server: server, namespaces: namespaces, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
@@ -96,6 +97,11 @@ final class Daemon: Sendable {
         }
         try FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
         let namespace = try Namespace.open(options)
+        // Configured sets exist from the start (info `sets` lists them with their settings).
+        for setName in options.setPolicies.keys.sorted() where namespace.sets.id(for: setName) == nil {
+            logger.warning("{\(name)} set \(setName): the set table is full")
+        }
+        namespace.setLimits.prime(namespace)  // stop-writes-count: the sets' record counts
         let report = namespace.startReport
         for line in report.notCleanDevices { logger.warning("{\(name)} \(line)") }
         if !report.priorShutdownClean { logger.warning("{\(name)} prior shutdown not clean: cold start") }

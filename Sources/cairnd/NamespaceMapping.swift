@@ -69,6 +69,10 @@ enum NamespaceMapping {
                                               name: SharedMemoryOptions.name(namespace: config.name, nodeID: nodeID)),
             memory: memory)
         options.nsupPeriodSeconds = config.nsupPeriodSeconds
+        for set in config.sets {
+            options.setPolicies[set.name] = SetPolicy(defaultTTLSeconds: set.defaultTTLSeconds.map { UInt32(clamping: $0) },
+                                                      stopWritesCount: set.stopWritesCount)
+        }
         return options
     }
 }
