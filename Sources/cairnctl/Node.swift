@@ -39,6 +39,9 @@ struct Node {
     let configPath: String?
     let pidFile: String
     let logFile: String
+    /// True when `logFile` is `<default work-directory>/cairnd.log` only because the
+    /// configuration names neither a file sink nor a work-directory.
+    let logFileIsDefaultWorkDirectory: Bool
     /// Where cairnctl asks `status` (the service endpoint; `any` is asked on loopback).
     let probeHost: String
     let probePort: UInt16
@@ -64,9 +67,11 @@ struct Node {
                 code: LSB.notConfigured)
         }
         var logFile = config.service.workDirectory + "/cairnd.log"
+        var logFileIsDefaultWorkDirectory = config.service.workDirectory == ConfigLimits.workDirectoryDefault
         for sink in config.logging.sinks {
             if case .file(let path) = sink.destination {
                 logFile = path
+                logFileIsDefaultWorkDirectory = false
                 break
             }
         }
@@ -78,7 +83,7 @@ struct Node {
         default: host = endpoint.address
         }
         return Node(config: config, configPath: absolute, pidFile: pidFile, logFile: logFile,
-                    probeHost: host, probePort: endpoint.port)
+                    logFileIsDefaultWorkDirectory: logFileIsDefaultWorkDirectory, probeHost: host, probePort: endpoint.port)
     }
 
     func state() throws(CtlFailure) -> DaemonState {

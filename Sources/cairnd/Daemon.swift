@@ -35,6 +35,17 @@ final class Daemon: Sendable {
         let pidFile = config.service.pidFile
         if let pidFile { try PidFile.claim(pidFile) }
         defer { if let pidFile { PidFile.remove(pidFile) } }
+        do {
+            try await runClaimed()
+            if let pidFile { PidFile.writeExitRecord(pidFile, clean: true) }
+        } catch {
+            if let pidFile { PidFile.writeExitRecord(pidFile, clean: false, reason: "\(error)") }
+            throw error
+        }
+    }
+
+    /// Everything after the pid file is claimed.
+    private func runClaimed() async throws {
         // Fail fast on a taken port, before a namespace opens (a cold start can be long).
         try PortCheck.check(config.network.service)
         let node = try NodeIdentity.resolve(config)
