@@ -92,6 +92,26 @@ struct Node {
         }
     }
 
+    /// While cairnd starts, info `cold-start` on the service port: one line per namespace, e.g.
+    /// `{test} cold start 42.0%: 1234 records found, 5000 records/s, eta 3 s`; nil when not answered.
+    func startupProgress() -> String? {
+        guard let connection = try? InfoConnection(host: probeHost, port: probePort, timeoutSeconds: 1) else { return nil }
+        defer { connection.close() }
+        guard let value = try? connection.value(of: "cold-start"), !value.isEmpty, !value.hasPrefix("ERROR") else { return nil }
+        return value.split(separator: ";").map { entry -> String in
+            var fields: [String: String] = [:]
+            for item in entry.split(separator: ":") {
+                let pair = item.split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { fields[pair[0]] = pair[1] }
+            }
+            let name = fields["ns"] ?? "?"
+            let phase = fields["phase"] ?? "?"
+            guard let percent = fields["percent"] else { return "{\(name)} \(phase)" }
+            return "{\(name)} \(phase) \(percent)%: \(fields["records"] ?? "0") records found, "
+                + "\(fields["records_per_s"] ?? "0") records/s, eta \(fields["eta_s"] ?? "?") s"
+        }.joined(separator: "; ")
+    }
+
     /// Info `status` on the service port: "ok" once the node is ready; otherwise why not.
     func readiness(timeoutSeconds: Double = 2) -> (ready: Bool, detail: String) {
         do {

@@ -68,7 +68,9 @@ enum Verbs {
             waited += step
             if waited >= nextProgress {
                 nextProgress += 10
-                if let line = log.lastLines(200).last(where: { $0.contains("cold start") }) {
+                if let progress = node.startupProgress() {
+                    Console.say("\n  \(progress)", terminator: "")
+                } else if let line = log.lastLines(200).last(where: { $0.contains("cold start") }) {
                     Console.say("\n  \(line)", terminator: "")
                 }
             } else if waited >= nextDot {
@@ -159,7 +161,11 @@ enum Verbs {
             if probe.ready {
                 Console.say("cairnd is running (pid \(pid)) and ready: \(probe.detail)")
             } else {
-                Console.say("cairnd is running (pid \(pid)) but not ready (starting or stopping): \(probe.detail)")
+                if let progress = node.startupProgress() {
+                    Console.say("cairnd is running (pid \(pid)) and starting: \(progress)")
+                } else {
+                    Console.say("cairnd is running (pid \(pid)) but not ready (starting or stopping): \(probe.detail)")
+                }
             }
             return LSB.success
         }

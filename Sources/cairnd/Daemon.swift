@@ -46,8 +46,14 @@ final class Daemon: Sendable {
 
     /// Everything after the pid file is claimed.
     private func runClaimed() async throws {
-        // Fail fast on a taken port, before a namespace opens (a cold start can be long).
-        try PortCheck.check(config.network.service)
+        // Bind the service port first: a taken port fails here, before a namespace opens (a cold
+        // start can be long); until the server takes over, the port answers info `status`
+        // (`starting`) and `cold-start` (progress).
+        let progress = StartupProgress(namespaces: config.namespaces.map(\.name))
+        let endpoint = config.network.service
+        let startupInfo = try StartupInfoListener(address: PortCheck.bindAddress(endpoint), port: endpoint.port,
+                                                  progress: progress)
+        defer { startupInfo?.close() }
         let node = try NodeIdentity.resolve(config)
         logger.info("node id \(String(node.nodeID, radix: 16, uppercase: true)) (from \(node.source))")
         let shmDirectory = config.service.shmDirectory
@@ -62,7 +68,9 @@ final class Daemon: Sendable {
             for ns in config.namespaces {
                 shmLocks.append(try SharedMemoryLock.claim(
                     directory: shmDirectory, name: SharedMemoryOptions.name(namespace: ns.name, nodeID: node.nodeID)))
-                namespaces[ns.name] = try openNamespace(ns, nodeID: node.nodeID)
+                progress.update(ns.name, phase: "opening")
+                namespaces[ns.name] = try openNamespace(ns, nodeID: node.nodeID, progress: progress)
+                progress.update(ns.name, phase: "ready")
             }
         } catch {
             for (name, ns) in namespaces {
@@ -70,7 +78,7 @@ final class Daemon: Sendable {
             }
             throw error
         }
-        let endpoint = config.network.service
+        startupInfo?.close()  // the server binds the port now
         let server = CairnServer(
             configuration: ServerConfiguration(host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address,
                                                port: Int(endpoint.port), nodeID: node.nodeID,
@@ -84,14 +92,16 @@ final class Daemon: Sendable {
         logger.info("finished clean shutdown")
     }
 
-    private func openNamespace(_ ns: NamespaceConfig, nodeID: UInt64) throws -> Namespace {
+    private func openNamespace(_ ns: NamespaceConfig, nodeID: UInt64, progress: StartupProgress) throws -> Namespace {
         let logger = self.logger
         let name = ns.name
         let shmDirectory = config.service.shmDirectory
         var options = try NamespaceMapping.options(
             for: ns, coldStart: coldStart, shmDirectory: shmDirectory, nodeID: nodeID
         ) { p in
-            logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
+            // Every second for info `cold-start`; every 5 s in the log.
+            progress.update(name, phase: "cold start", progress: p)
+            if ColdStartLogPacer.shared.due(name) { logger.info("\(StartupProgress.logLine(name, p))") }
         }
         options.storage.log = { [logger] line in logger.warning("{\(name)} \(line)") }  // stop-writes, defrag trouble
         logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", "))")

@@ -63,7 +63,7 @@ enum NamespaceMapping {
         storage.stopWritesAvailPct = space.stopWritesAvailPct
         var options = NamespaceOptions(
             storage: storage, defaultTTLSeconds: UInt32(clamping: config.defaultTTLSeconds),
-            forceDurableDeletes: config.forceDurableDeletes, coldStart: coldStart, progressIntervalMs: 5000,
+            forceDurableDeletes: config.forceDurableDeletes, coldStart: coldStart, progressIntervalMs: 1000,
             onColdStartProgress: progress,
             sharedMemory: SharedMemoryOptions(directory: shmDirectory,
                                               name: SharedMemoryOptions.name(namespace: config.name, nodeID: nodeID)),

@@ -31,11 +31,18 @@ enum PortCheck {
     }
 
     static func check(_ endpoint: NetworkEndpoint) throws {
-        let address = endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address
-        try bindOnce(address: address, port: endpoint.port)
+        let fd = try listeningSocket(address: bindAddress(endpoint), port: endpoint.port)
+        if fd >= 0 { close(fd) }
     }
 
-    private static func bindOnce(address: String, port: UInt16) throws {
+    /// The address the server binds for `endpoint` (`any` is 0.0.0.0, as the daemon passes it).
+    static func bindAddress(_ endpoint: NetworkEndpoint) -> String {
+        endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address
+    }
+
+    /// A socket bound to `address`:`port` and listening (SO_REUSEADDR, close-on-exec), or -1 when
+    /// the address is not a literal or no socket can be made (the server then reports it).
+    static func listeningSocket(address: String, port: UInt16) throws -> Int32 {
         var v4 = sockaddr_in()
         var v6 = sockaddr_in6()
         let family: Int32
@@ -48,11 +55,12 @@ enum PortCheck {
             v6.sin6_family = sa_family_t(AF_INET6)
             v6.sin6_port = port.bigEndian
         } else {
-            return  // not a literal: the server reports it
+            return -1  // not a literal: the server reports it
         }
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return }  // no socket at all: the server reports it
-        defer { close(fd) }
+        guard fd >= 0 else { return -1 }  // no socket at all: the server reports it
+        var keep = false
+        defer { if !keep { close(fd) } }
         var one: Int32 = 1
         _ = setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
         let rc: Int32
@@ -67,6 +75,8 @@ enum PortCheck {
         }
         if rc != 0 { throw Unavailable(address: address, port: port, errno: errno) }
         // listen too: with SO_REUSEADDR, bind alone can succeed beside a socket that only binds.
-        if listen(fd, 1) != 0 { throw Unavailable(address: address, port: port, errno: errno) }
+        if listen(fd, 16) != 0 { throw Unavailable(address: address, port: port, errno: errno) }
+        keep = true
+        return fd
     }
 }

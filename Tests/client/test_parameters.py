@@ -18,7 +18,7 @@ import time
 import aerospike
 import pytest
 
-from conftest import CAIRND, ROOT, free_port
+from conftest import CAIRND, ROOT, free_port, ready
 
 CAIRNCTL = os.path.join(os.path.dirname(CAIRND), "cairnctl")
 
@@ -89,12 +89,8 @@ namespace test {{
                 if expect_failure:
                     return self.output()
                 raise RuntimeError(f"cairnd exited with {self.process.returncode}: {self.output()[-2000:]}")
-            if not expect_failure:
-                try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                        return self.output()
-                except OSError:
-                    pass
+            if not expect_failure and ready(self.port):
+                return self.output()
             time.sleep(0.05)
         raise RuntimeError(f"cairnd neither started nor failed in 60 s: {self.output()[-2000:]}")
 
