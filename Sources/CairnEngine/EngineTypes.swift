@@ -16,6 +16,7 @@ public enum EngineResult: UInt8, Sendable, Equatable {
     case deviceOverload = 18
     case keyMismatch = 19
     case binNameTooLong = 21
+    case forbidden = 22
     case unsupportedFeature = 16
 }
 

@@ -17,6 +17,8 @@ public final class Namespace: Sendable {
     public let index: PrimaryIndex
     public let storage: NamespaceStorage
     public let sets: SetRegistry
+    /// `stop-writes-count` of the sets that have one (SetLimits.swift).
+    public let setLimits = SetLimits()
     /// How the namespace came up.
     public let startReport: StartReport
     private let closed = Atomic<Bool>(false)
@@ -609,9 +611,10 @@ public final class Namespace: Sendable {
         switch o.ttl {
         case .never: voidTime = 0
         case .seconds(let s): voidTime = nowVT &+ s
-        case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT)
-        case .namespaceDefault: voidTime = defaultVoidTime(nowVT)
+        case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT, set: effectiveSet)
+        case .namespaceDefault: voidTime = defaultVoidTime(nowVT, set: effectiveSet)
         }
+        if visible == nil, let effectiveSet { try setLimits.admitCreate(setName: effectiveSet, setID: setID, namespace: self) }
         let device = storage.deviceIndex(for: digest)
         switch storage.writeAdmission(deviceIndex: device) {
         case .accept: break
@@ -627,8 +630,9 @@ public final class Namespace: Sendable {
         return .done(result, durableAt: options.storage.commitToDevice ? location : nil)
     }
 
-    private func defaultVoidTime(_ nowVT: UInt32) -> UInt32 {
-        options.defaultTTLSeconds == 0 ? 0 : nowVT &+ options.defaultTTLSeconds
+    private func defaultVoidTime(_ nowVT: UInt32, set: String?) -> UInt32 {
+        let ttl = options.defaultTTLSeconds(forSet: set)  // the set's default-ttl, else the namespace's
+        return ttl == 0 ? 0 : nowVT &+ ttl
     }
 
     /// Appends `record` and points the index at it, if the index still holds `expected`.

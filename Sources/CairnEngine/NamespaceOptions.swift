@@ -6,6 +6,8 @@ public struct NamespaceOptions: Sendable {
     /// Default TTL in seconds (0 = never expire).
     public var defaultTTLSeconds: UInt32
     public var forceDurableDeletes: Bool
+    /// `set NAME { default-ttl, stop-writes-count }` by set name (SetLimits.swift).
+    public var setPolicies: [String: SetPolicy] = [:]
     /// Maximum index entries (records + tombstones).
     public var indexEntryCountMax: Int
     /// Cold start even when a warm restart would be possible (`--cold-start`).

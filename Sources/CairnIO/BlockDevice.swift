@@ -45,14 +45,18 @@ public final class BlockDevice: Sendable {
     public let readOnly: Bool
     public let dsync: Bool
     let fd: Int32
+    /// The exclusive owner lock of a writable device (nil when read-only): held as long as this
+    /// device is open.
+    let ownerLock: DeviceOwnerLock?
     /// Reads issued on this device (queued or synchronous) and their bytes, since it was opened.
     /// Lets tests and start reports prove what a start read (a warm restart reads no record data).
     private let readCounters = Atomic<UInt64>(0)
     private let readByteCounter = Atomic<UInt64>(0)
 
     private init(path: String, kind: Kind, fd: Int32, sizeBytes: UInt64, logicalBlockSizeBytes: Int,
-                 readOnly: Bool, dsync: Bool) {
+                 readOnly: Bool, dsync: Bool, ownerLock: DeviceOwnerLock?) {
         self.path = path
+        self.ownerLock = ownerLock
         self.kind = kind
         self.fd = fd
         self.logicalBlockSizeBytes = logicalBlockSizeBytes
@@ -81,6 +85,11 @@ public final class BlockDevice: Sendable {
     /// Opens `path`. Refuses a missing path, a directory, anything but a block device or regular
     /// file, and a block device that is mounted or otherwise held (checked by O_EXCL and by
     /// /proc/self/mountinfo, so the message names the mount point when there is one).
+    ///
+    /// A writable open takes the device's exclusive owner lock (``DeviceOwnerLock``) before
+    /// anything is read or written: a device or file another process holds is refused, naming
+    /// that process's pid. A file larger than `fileSizeBytes` is refused when it holds data past
+    /// that size (a shrink below the highest block ever written), naming both sizes.
     public static func open(path: String, options: OpenOptions = OpenOptions()) throws(IOError) -> BlockDevice {
         var mode: UInt32 = 0
         var rdev: UInt64 = 0
@@ -126,6 +135,13 @@ public final class BlockDevice: Sendable {
             let kind: IOError.Kind = code == EINVAL ? .directIONotSupported : IOError.kindForOpen(code)
             throw IOError(kind, operation: .open, path: path, errno: code)
         }
+        var ownerLock: DeviceOwnerLock? = nil
+        if !options.readOnly {
+            do { ownerLock = try DeviceOwnerLock.claim(path: path, matching: fd) } catch {
+                _ = Glibc.close(fd)
+                throw error
+            }
+        }
         var st = Glibc.stat()
         guard fstat(fd, &st) == 0 else {
             let code = errno
@@ -138,6 +154,13 @@ public final class BlockDevice: Sendable {
                 _ = Glibc.close(fd)
                 throw IOError(.invalidArgument("file size \(wanted) must be a positive multiple of \(alignmentBytesMin)"),
                               operation: .truncate, path: path)
+            }
+            if size > wanted, let dataEnd = dataEnd(fd: fd, from: wanted, fileSize: size) {
+                _ = Glibc.close(fd)
+                throw IOError(.invalidArgument(
+                    "the configured size \(wanted) bytes (\(mebibytes(wanted))) is below data already written: the file is \(size) bytes "
+                    + "and holds data up to byte \(dataEnd) (\(mebibytes(dataEnd))); refusing to shrink it (nothing was changed): "
+                    + "set the size to at least \(dataEnd) bytes"), operation: .open, path: path)
             }
             if size < wanted {
                 if ftruncate(fd, off_t(wanted)) != 0 {
@@ -158,7 +181,29 @@ public final class BlockDevice: Sendable {
         let blksize = Int(st.st_blksize)
         let logical = (blksize > 4096 && blksize <= 65536 && blksize & (blksize - 1) == 0) ? blksize : 4096
         return BlockDevice(path: path, kind: .regularFile, fd: fd, sizeBytes: size, logicalBlockSizeBytes: logical,
-                           readOnly: options.readOnly, dsync: options.dsync)
+                           readOnly: options.readOnly, dsync: options.dsync, ownerLock: ownerLock)
+    }
+
+    /// The end of the last data extent at or after `offset` (SEEK_DATA / SEEK_HOLE), nil when
+    /// everything from `offset` to the end is a hole. Where the filesystem does not report holes
+    /// the whole file counts as data (a shrink is then refused whenever the tail is not empty).
+    static func dataEnd(fd: Int32, from offset: UInt64, fileSize: UInt64) -> UInt64? {
+        var position = off_t(offset)
+        var end: UInt64? = nil
+        while UInt64(position) < fileSize {
+            let data = lseek(fd, position, 3 /* SEEK_DATA */)
+            if data < 0 { return errno == ENXIO ? end : fileSize }
+            let hole = lseek(fd, data, 4 /* SEEK_HOLE */)
+            if hole < 0 { return fileSize }
+            end = UInt64(hole)
+            position = hole
+        }
+        return end
+    }
+
+    static func mebibytes(_ bytes: UInt64) -> String {
+        let tenths = bytes * 10 / 1_048_576
+        return "\(tenths / 10).\(tenths % 10) MiB"
     }
 
     /// How long an open waits for another holder's exclusive claim on a block device to go.
@@ -168,6 +213,8 @@ public final class BlockDevice: Sendable {
         if let mount = MountTable.mountPoint(ofDevice: rdev) {
             throw IOError(.inUse("mounted at \(mount)"), operation: .open, path: path)
         }
+        // Another cairnd holding the device is named at once (its pid), before O_EXCL's wait.
+        let ownerLock = options.readOnly ? nil : try DeviceOwnerLock.claim(path: path)
         // O_EXCL on a block device fails with EBUSY while it is mounted or claimed by the kernel.
         // A process killed with SIGKILL keeps its claim until the kernel has torn down its
         // io_uring (asynchronously, after the process is reaped): an immediate restart would
@@ -202,7 +249,8 @@ public final class BlockDevice: Sendable {
             throw IOError(.invalidArgument("device is only \(size) bytes"), operation: .open, path: path)
         }
         return BlockDevice(path: path, kind: .blockDevice, fd: fd, sizeBytes: size,
-                           logicalBlockSizeBytes: Int(logical), readOnly: options.readOnly, dsync: options.dsync)
+                           logicalBlockSizeBytes: Int(logical), readOnly: options.readOnly, dsync: options.dsync,
+                           ownerLock: ownerLock)
     }
 
     // MARK: - validation

@@ -4,7 +4,7 @@ import Glibc
 
 /// The operation an ``IOError`` happened in.
 public enum IOOperation: String, Sendable, Equatable {
-    case open, stat, ioctl, read, write, fsync, submit, wait, ringSetup = "ring setup", allocate, truncate
+    case open, stat, ioctl, read, write, fsync, submit, wait, ringSetup = "ring setup", allocate, truncate, lock
 }
 
 /// An error at the I/O edge: it always names the operation and the path, and where it applies
@@ -19,6 +19,9 @@ public struct IOError: Error, Sendable, Equatable, CustomStringConvertible {
         case unsupportedFileType(String)
         /// The block device is mounted (or held by swap / device-mapper) elsewhere.
         case inUse(String)
+        /// Another live process owns the device or file (holds its exclusive lock); its pid when
+        /// `/proc/locks` tells.
+        case ownedByAnotherProcess(pid: Int32?)
         /// Permission to open or use the device was denied.
         case permissionDenied
         /// The filesystem under a file does not support O_DIRECT.
@@ -71,6 +74,9 @@ public struct IOError: Error, Sendable, Equatable, CustomStringConvertible {
         case .isDirectory: s += "is a directory, not a device or file"
         case .unsupportedFileType(let t): s += "is a \(t), not a block device or regular file"
         case .inUse(let by): s += "block device is in use (\(by)); refusing to open it"
+        case .ownedByAnotherProcess(let pid):
+            s += "already in use by another process (\(pid.map { "pid \($0)" } ?? "pid unknown"), holding its exclusive lock); "
+                + "one cairnd per device or file: stop that process or give this one other storage"
         case .permissionDenied: s += "permission denied (run as root or give this user access to the device)"
         case .directIONotSupported:
             s += "the filesystem does not support O_DIRECT (tmpfs cannot hold Cairn files; use a disk-backed path)"

@@ -266,10 +266,10 @@ struct InfoResponder {
                     ("index_populating", "false"),
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),
-                    ("default-ttl", "\(namespace.options.defaultTTLSeconds)"),
+                    ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName))"),
                     ("disable-eviction", "false"),
                     ("enable-index", "false"),
-                    ("stop-writes-count", "0"),
+                    ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName))"),
                     ("stop-writes-size", "0"),
                 ]
                 output += InfoText.pairs(items, separator: ":") + ";"

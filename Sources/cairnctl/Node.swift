@@ -39,6 +39,9 @@ struct Node {
     let configPath: String?
     let pidFile: String
     let logFile: String
+    /// True when `logFile` is `<default work-directory>/cairnd.log` only because the
+    /// configuration names neither a file sink nor a work-directory.
+    let logFileIsDefaultWorkDirectory: Bool
     /// Where cairnctl asks `status` (the service endpoint; `any` is asked on loopback).
     let probeHost: String
     let probePort: UInt16
@@ -64,9 +67,11 @@ struct Node {
                 code: LSB.notConfigured)
         }
         var logFile = config.service.workDirectory + "/cairnd.log"
+        var logFileIsDefaultWorkDirectory = config.service.workDirectory == ConfigLimits.workDirectoryDefault
         for sink in config.logging.sinks {
             if case .file(let path) = sink.destination {
                 logFile = path
+                logFileIsDefaultWorkDirectory = false
                 break
             }
         }
@@ -78,13 +83,33 @@ struct Node {
         default: host = endpoint.address
         }
         return Node(config: config, configPath: absolute, pidFile: pidFile, logFile: logFile,
-                    probeHost: host, probePort: endpoint.port)
+                    logFileIsDefaultWorkDirectory: logFileIsDefaultWorkDirectory, probeHost: host, probePort: endpoint.port)
     }
 
     func state() throws(CtlFailure) -> DaemonState {
         do { return try PidFileReader.state(of: pidFile) } catch {
             throw CtlFailure(message: "\(error)", code: LSB.statusUnknown)
         }
+    }
+
+    /// While cairnd starts, info `cold-start` on the service port: one line per namespace, e.g.
+    /// `{test} cold start 42.0%: 1234 records found, 5000 records/s, eta 3 s`; nil when not answered.
+    func startupProgress() -> String? {
+        guard let connection = try? InfoConnection(host: probeHost, port: probePort, timeoutSeconds: 1) else { return nil }
+        defer { connection.close() }
+        guard let value = try? connection.value(of: "cold-start"), !value.isEmpty, !value.hasPrefix("ERROR") else { return nil }
+        return value.split(separator: ";").map { entry -> String in
+            var fields: [String: String] = [:]
+            for item in entry.split(separator: ":") {
+                let pair = item.split(separator: "=", maxSplits: 1).map(String.init)
+                if pair.count == 2 { fields[pair[0]] = pair[1] }
+            }
+            let name = fields["ns"] ?? "?"
+            let phase = fields["phase"] ?? "?"
+            guard let percent = fields["percent"] else { return "{\(name)} \(phase)" }
+            return "{\(name)} \(phase) \(percent)%: \(fields["records"] ?? "0") records found, "
+                + "\(fields["records_per_s"] ?? "0") records/s, eta \(fields["eta_s"] ?? "?") s"
+        }.joined(separator: "; ")
     }
 
     /// Info `status` on the service port: "ok" once the node is ready; otherwise why not.

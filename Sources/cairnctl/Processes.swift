@@ -90,7 +90,20 @@ struct DetachedChild {
         cArgs.append(nil)
         defer { for p in cArgs { free(p) } }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, executable, &actions, &attributes, cArgs, environ)
+        // CAIRND_STDIO_LOG: the file stdout and stderr go to, which cairnd reopens by this name on
+        // SIGHUP (log rotation), as it does its file sinks.
+        var environment: [String] = []
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if !text.hasPrefix("CAIRND_STDIO_LOG=") { environment.append(text) }
+            entry += 1
+        }
+        environment.append("CAIRND_STDIO_LOG=\(logPath)")
+        var cEnv: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) }
+        cEnv.append(nil)
+        defer { for p in cEnv { free(p) } }
+        let rc = posix_spawn(&pid, executable, &actions, &attributes, cArgs, cEnv)
         guard rc == 0 else {
             throw SpawnFailure(description: "cannot start \(executable): \(InfoConnection.errnoText(rc))")
         }

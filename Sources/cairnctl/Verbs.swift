@@ -17,6 +17,16 @@ enum Verbs {
         guard FileManager.default.isExecutableFile(atPath: cairnd) else {
             throw CtlFailure(message: "cairnd executable not found at \(cairnd) (give --cairnd PATH or set CAIRND)", code: LSB.notInstalled)
         }
+        if node.logFileIsDefaultWorkDirectory {
+            let directory = (node.logFile as NSString).deletingLastPathComponent
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw CtlFailure(message: "\(node.configPath ?? "the configuration") has no 'logging { file PATH { … } }' sink and no 'service { work-directory … }', "
+                                 + "and the default work directory \(directory) does not exist: cairnctl would put cairnd's output in \(node.logFile); "
+                                 + "add a file sink or a work-directory (or create \(directory))", code: LSB.notConfigured)
+            }
+            Console.say("no file sink and no work-directory in the configuration: cairnd's output goes to \(node.logFile)")
+        }
         let logDirectory = (node.logFile as NSString).deletingLastPathComponent
         do {
             try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
@@ -58,7 +68,9 @@ enum Verbs {
             waited += step
             if waited >= nextProgress {
                 nextProgress += 10
-                if let line = log.lastLines(200).last(where: { $0.contains("cold start") }) {
+                if let progress = node.startupProgress() {
+                    Console.say("\n  \(progress)", terminator: "")
+                } else if let line = log.lastLines(200).last(where: { $0.contains("cold start") }) {
                     Console.say("\n  \(line)", terminator: "")
                 }
             } else if waited >= nextDot {
@@ -104,6 +116,20 @@ enum Verbs {
             }
         }
         Console.say("")
+        // cairnd's own record of how it ended (independent of the log level).
+        let exitRecord = node.pidFile + ".exit"
+        if let record = try? String(contentsOfFile: exitRecord, encoding: .utf8) {
+            let line = record.trimmingCharacters(in: .whitespacesAndNewlines)
+            if line == "clean \(pid)" {
+                Console.say("cairnd stopped: finished clean shutdown (pid \(pid), recorded in \(exitRecord))")
+                return
+            }
+            if line.hasPrefix("failed \(pid):") {
+                throw CtlFailure(message: "cairnd (pid \(pid)) did not stop cleanly (the next start is a cold start): "
+                                 + line.dropFirst("failed \(pid): ".count) + "; last lines of \(node.logFile):\n"
+                                 + indent(log.lastLines(20)), code: LSB.genericFailure)
+            }
+        }
         let text = log.newText()
         if text.contains("finished clean shutdown") {
             Console.say("cairnd stopped: finished clean shutdown")
@@ -135,7 +161,11 @@ enum Verbs {
             if probe.ready {
                 Console.say("cairnd is running (pid \(pid)) and ready: \(probe.detail)")
             } else {
-                Console.say("cairnd is running (pid \(pid)) but not ready (starting or stopping): \(probe.detail)")
+                if let progress = node.startupProgress() {
+                    Console.say("cairnd is running (pid \(pid)) and starting: \(progress)")
+                } else {
+                    Console.say("cairnd is running (pid \(pid)) but not ready (starting or stopping): \(probe.detail)")
+                }
             }
             return LSB.success
         }

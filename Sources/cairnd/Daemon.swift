@@ -7,7 +7,7 @@ import ServiceLifecycle
 
 /// The running daemon: pid file, namespaces, server, and the graceful stop.
 ///
-/// Startup order: config valid → pid file → namespaces opened (cold start with progress) →
+/// Startup order: config valid → pid file → service port bindable → namespaces opened (cold start with progress) →
 /// server listening → "service ready". Stop (SIGTERM/SIGINT): stop accepting, finish in-flight
 /// transactions, close every namespace (flush, headers clean) → "finished clean shutdown" →
 /// pid file removed → exit 0.
@@ -35,10 +35,42 @@ final class Daemon: Sendable {
         let pidFile = config.service.pidFile
         if let pidFile { try PidFile.claim(pidFile) }
         defer { if let pidFile { PidFile.remove(pidFile) } }
+        do {
+            try await runClaimed()
+            if let pidFile { PidFile.writeExitRecord(pidFile, clean: true) }
+        } catch {
+            if let pidFile { PidFile.writeExitRecord(pidFile, clean: false, reason: "\(error)") }
+            throw error
+        }
+    }
+
+    /// Everything after the pid file is claimed.
+    private func runClaimed() async throws {
+        // Bind the service port first: a taken port fails here, before a namespace opens (a cold
+        // start can be long); until the server takes over, the port answers info `status`
+        // (`starting`) and `cold-start` (progress).
+        let progress = StartupProgress(namespaces: config.namespaces.map(\.name))
+        let endpoint = config.network.service
+        let startupInfo = try StartupInfoListener(address: PortCheck.bindAddress(endpoint), port: endpoint.port,
+                                                  progress: progress)
+        defer { startupInfo?.close() }
+        let node = try NodeIdentity.resolve(config)
+        logger.info("node id \(String(node.nodeID, radix: 16, uppercase: true)) (from \(node.source))")
+        let shmDirectory = config.service.shmDirectory
+        try FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
+        if SharedMemoryLock.isTmpfs(shmDirectory) == false {
+            logger.warning("shm-directory \(shmDirectory) is not a tmpfs: the index is written through to its filesystem; use /dev/shm or another tmpfs")
+        }
+        var shmLocks: [SharedMemoryLock] = []  // held until the process exits
+        defer { withExtendedLifetime(shmLocks) {} }
         var namespaces: [String: Namespace] = [:]
         do {
             for ns in config.namespaces {
-                namespaces[ns.name] = try openNamespace(ns)
+                shmLocks.append(try SharedMemoryLock.claim(
+                    directory: shmDirectory, name: SharedMemoryOptions.name(namespace: ns.name, nodeID: node.nodeID)))
+                progress.update(ns.name, phase: "opening")
+                namespaces[ns.name] = try openNamespace(ns, nodeID: node.nodeID, progress: progress)
+                progress.update(ns.name, phase: "ready")
             }
         } catch {
             for (name, ns) in namespaces {
@@ -46,11 +78,12 @@ final class Daemon: Sendable {
             }
             throw error
         }
-        let endpoint = config.network.service
+        startupInfo?.close()  // the server binds the port now
         let server = CairnServer(
             configuration: ServerConfiguration(host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address,
-                                               port: Int(endpoint.port), nodeID: config.service.nodeID ?? Daemon.nodeIDDefault,
-                                               clusterName: config.service.clusterName, cairnVersion: CairnVersion.string),
+                                               port: Int(endpoint.port), nodeID: node.nodeID,
+                                               clusterName: config.service.clusterName, cairnVersion: CairnVersion.string,
+                                               connectionCountMax: config.service.protoFDCountMax),
             namespaces: namespaces, logger: logger)
         let service = ServerService(server: server, namespaces: namespaces, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
@@ -59,14 +92,16 @@ final class Daemon: Sendable {
         logger.info("finished clean shutdown")
     }
 
-    private func openNamespace(_ ns: NamespaceConfig) throws -> Namespace {
+    private func openNamespace(_ ns: NamespaceConfig, nodeID: UInt64, progress: StartupProgress) throws -> Namespace {
         let logger = self.logger
         let name = ns.name
         let shmDirectory = config.service.shmDirectory
         var options = try NamespaceMapping.options(
-            for: ns, coldStart: coldStart, shmDirectory: shmDirectory, nodeID: config.service.nodeID ?? Daemon.nodeIDDefault
+            for: ns, coldStart: coldStart, shmDirectory: shmDirectory, nodeID: nodeID
         ) { p in
-            logger.info("{\(name)} cold start: \(String(format: "%.1f", p.fraction * 100))% records \(p.records) \(Int(p.recordsPerSecond)) records/s \(String(format: "%.1f", p.bytesPerSecond / 1e6)) MB/s eta \(Int(p.etaSeconds))s")
+            // Every second for info `cold-start`; every 5 s in the log.
+            progress.update(name, phase: "cold start", progress: p)
+            if ColdStartLogPacer.shared.due(name) { logger.info("\(StartupProgress.logLine(name, p))") }
         }
         options.storage.log = { [logger] line in logger.warning("{\(name)} \(line)") }  // stop-writes, defrag trouble
         logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", "))")
@@ -83,6 +118,11 @@ final class Daemon: Sendable {
         }
         try FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
         let namespace = try Namespace.open(options)
+        // Configured sets exist from the start (info `sets` lists them with their settings).
+        for setName in options.setPolicies.keys.sorted() where namespace.sets.id(for: setName) == nil {
+            logger.warning("{\(name)} set \(setName): the set table is full")
+        }
+        namespace.setLimits.prime(namespace)  // stop-writes-count: the sets' record counts
         let report = namespace.startReport
         for line in report.notCleanDevices { logger.warning("{\(name)} \(line)") }
         if !report.priorShutdownClean { logger.warning("{\(name)} prior shutdown not clean: cold start") }
@@ -98,9 +138,6 @@ final class Daemon: Sendable {
         }
         return namespace
     }
-
-    /// The node id the server advertises when the config names none (also names shared memory).
-    static let nodeIDDefault: UInt64 = 0xBB9_A1B2_C3D4_E5F6
 }
 
 /// Runs the server until a graceful shutdown, then stops it and closes the namespaces.

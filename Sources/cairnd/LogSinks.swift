@@ -31,6 +31,11 @@ final class LogSinks: Sendable {
     let mostVerbose: Logger.Level
     /// Whether one sink is the console (stderr).
     let hasConsole: Bool
+    /// Standard output and error when they are a log file by path (cairnctl points them at the
+    /// first file sink or `<work-directory>/cairnd.log`, and says which in `CAIRND_STDIO_LOG`):
+    /// `reopen()` points them at a new file of that name too, so nothing keeps writing into a
+    /// rotated file.
+    let stdioTargets: [(fd: Int32, path: String)]
 
     init(_ config: LoggingConfig) throws {
         var opened: [Sink] = []
@@ -51,6 +56,23 @@ final class LogSinks: Sendable {
         mostVerbose = opened.map(\.threshold).min() ?? .critical
         hasConsole = opened.contains { $0.destination == .console }
         sinks = Mutex(opened)
+        var candidates: [String] = config.sinks.compactMap {
+            if case .file(let path) = $0.destination { return path } else { return nil }
+        }
+        if let path = ProcessInfo.processInfo.environment["CAIRND_STDIO_LOG"], !path.isEmpty { candidates.append(path) }
+        var targets: [(fd: Int32, path: String)] = []
+        for fd in [STDOUT_FILENO, STDERR_FILENO] {
+            var st = Glibc.stat()
+            guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG else { continue }
+            for path in candidates {
+                var other = Glibc.stat()
+                if stat(path, &other) == 0, other.st_dev == st.st_dev, other.st_ino == st.st_ino {
+                    targets.append((fd, path))
+                    break
+                }
+            }
+        }
+        stdioTargets = targets
     }
 
     deinit {
@@ -81,6 +103,17 @@ final class LogSinks: Sendable {
                     let fd = try Self.open(path)
                     _ = Glibc.close(list[index].fd)
                     list[index].fd = fd
+                } catch let failure as OpenFailure {
+                    failures.append(failure)
+                } catch {
+                    failures.append(OpenFailure(path: path, errno: EIO))
+                }
+            }
+            for (target, path) in stdioTargets {
+                do {
+                    let fd = try Self.open(path)
+                    if dup2(fd, target) < 0 { failures.append(OpenFailure(path: path, errno: errno)) }
+                    _ = Glibc.close(fd)
                 } catch let failure as OpenFailure {
                     failures.append(failure)
                 } catch {

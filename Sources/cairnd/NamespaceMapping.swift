@@ -63,12 +63,16 @@ enum NamespaceMapping {
         storage.stopWritesAvailPct = space.stopWritesAvailPct
         var options = NamespaceOptions(
             storage: storage, defaultTTLSeconds: UInt32(clamping: config.defaultTTLSeconds),
-            forceDurableDeletes: config.forceDurableDeletes, coldStart: coldStart, progressIntervalMs: 5000,
+            forceDurableDeletes: config.forceDurableDeletes, coldStart: coldStart, progressIntervalMs: 1000,
             onColdStartProgress: progress,
             sharedMemory: SharedMemoryOptions(directory: shmDirectory,
                                               name: SharedMemoryOptions.name(namespace: config.name, nodeID: nodeID)),
             memory: memory)
         options.nsupPeriodSeconds = config.nsupPeriodSeconds
+        for set in config.sets {
+            options.setPolicies[set.name] = SetPolicy(defaultTTLSeconds: set.defaultTTLSeconds.map { UInt32(clamping: $0) },
+                                                      stopWritesCount: set.stopWritesCount)
+        }
         return options
     }
 }

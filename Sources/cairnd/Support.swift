@@ -23,6 +23,7 @@ enum PidFile {
         let dir = (path as NSString).deletingLastPathComponent
         if !dir.isEmpty { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) }
         try "\(getpid())\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try? FileManager.default.removeItem(atPath: exitRecordPath(path))  // the previous daemon's
     }
 
     /// True when `pid` runs, is not a zombie (a killed daemon whose parent has not reaped it yet),
@@ -37,6 +38,18 @@ enum PidFile {
             return comm.contains("cairnd")  // an installed copy may be renamed, e.g. cairnd-0.1
         }
         return true
+    }
+
+    /// `<pidfile>.exit`: how the daemon that had this pid file ended, written as it exits and
+    /// read by `cairnctl stop` (so the confirmation does not depend on the log level):
+    /// `clean <pid>` or `failed <pid>: <reason>`.
+    static func exitRecordPath(_ pidFile: String) -> String { pidFile + ".exit" }
+
+    static func writeExitRecord(_ pidFile: String, clean: Bool, reason: String = "") {
+        let text = clean ? "clean \(getpid())\n" : "failed \(getpid()): \(reason.replacingOccurrences(of: "\n", with: " "))\n"
+        do { try text.write(toFile: exitRecordPath(pidFile), atomically: true, encoding: .utf8) } catch {
+            FileHandle.standardError.write(Data("warning: could not write \(exitRecordPath(pidFile)): \(error)\n".utf8))
+        }
     }
 
     static func remove(_ path: String) {

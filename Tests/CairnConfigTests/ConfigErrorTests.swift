@@ -419,7 +419,7 @@ let errorCases: [ErrorCase] = [
     ),
     ErrorCase(
         name: "network without service",
-        text: "network {\n    info {\n        port 3003\n    }\n}\n",
+        text: "network {\n    # nothing\n}\n",
         expected: "aerospike.conf:1: 'network' opened here has no 'service' stanza: add 'service { port 3000 }'"
     ),
     ErrorCase(
@@ -428,9 +428,9 @@ let errorCases: [ErrorCase] = [
         expected: "aerospike.conf:2: no 'port' in network service (opened here): add a line like 'port 3000'"
     ),
     ErrorCase(
-        name: "info port equal to service port",
-        text: "network {\n    service {\n        port 3000\n    }\n    info {\n        port 3000\n    }\n}\n",
-        expected: "aerospike.conf:5: network info uses port 3000, the service port: pick another"
+        name: "info port refused (nothing would listen on it)",
+        text: "network {\n    service {\n        port 3000\n    }\n    info {\n        port 3003\n    }\n}\n",
+        expected: "aerospike.conf:5: unsupported stanza 'info' in network: Cairn has no separate info port; info commands are answered on the service port (asinfo -p <service port>): remove this stanza"
     ),
     ErrorCase(
         name: "control character",

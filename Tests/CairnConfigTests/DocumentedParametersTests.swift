@@ -56,7 +56,6 @@ import Testing
         Sample(section: "logging", name: "file", text: config(logging: "file /var/log/cairn.log {\ncontext any info\n}")),
         Sample(section: "logging", name: "context", text: config(logging: "console {\ncontext any warning\n}")),
         Sample(section: "network", name: "service", text: config(network: "service {\nport 4000\n}")),
-        Sample(section: "network", name: "info", text: config(network: "service {\nport 3000\n}\ninfo {\nport 3003\n}")),
         Sample(section: "network", name: "address", text: config(network: "service {\naddress 127.0.0.1\nport 3000\n}")),
         Sample(section: "network", name: "port", text: config(network: "service {\nport 3100\n}")),
         Sample(section: "namespace NAME", name: "replication-factor", text: config(namespace: "replication-factor 1"),

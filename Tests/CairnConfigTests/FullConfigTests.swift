@@ -31,10 +31,6 @@ let realisticConfigText = """
             address any
             port 3000
         }
-        info {
-            address 127.0.0.1
-            port 3003
-        }
     }
 
     namespace users {
@@ -95,8 +91,7 @@ let realisticConfigValue = CairnConfiguration(
         LogSink(destination: .console, level: .warning),
     ]),
     network: NetworkConfig(
-        service: NetworkEndpoint(address: "any", port: 3000),
-        info: NetworkEndpoint(address: "127.0.0.1", port: 3003)
+        service: NetworkEndpoint(address: "any", port: 3000)
     ),
     namespaces: [
         NamespaceConfig(

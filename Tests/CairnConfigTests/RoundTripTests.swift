@@ -81,8 +81,8 @@ struct RandomConfigurations {
         let servicePort = UInt16.random(in: 1...30_000, using: &random)
         let addresses = ["any", "127.0.0.1", "::1", "10.1.2.3"]
         let service = NetworkEndpoint(address: addresses.randomElement(using: &random) ?? "any", port: servicePort)
-        let info = chance() ? NetworkEndpoint(address: "127.0.0.1", port: servicePort + 1) : nil
-        return NetworkConfig(service: service, info: info)
+        // `network info` is refused by the parser (nothing would listen on it).
+        return NetworkConfig(service: service, info: nil)
     }
 
     private mutating func backing() -> StorageBacking {

@@ -21,6 +21,24 @@ def free_port():
         return s.getsockname()[1]
 
 
+def ready(port, host="127.0.0.1"):
+    """True once cairnd answers info `status` with `ok` (while namespaces open, the port already
+    listens and answers `starting`)."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as s:
+            body = b"status\n"
+            s.sendall(((2 << 56) | (1 << 48) | len(body)).to_bytes(8, "big") + body)
+            data = b""
+            while len(data) < 8 or len(data) < 8 + (int.from_bytes(data[:8], "big") & 0xFFFFFFFFFFFF):
+                chunk = s.recv(4096)
+                if not chunk:
+                    return False
+                data += chunk
+            return b"status\tok\n" in data[8:]
+    except OSError:
+        return False
+
+
 def device_storage(backing, commit_to_device=False):
     """A `storage-engine device` stanza over `backing` (`file PATH\n filesize N` or `device PATH`)."""
     return f"""storage-engine device {{
@@ -90,11 +108,9 @@ class Daemon:
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"cairnd exited with {self.process.returncode}: {open(self.log).read()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.1)
+            if ready(self.port):
+                return
+            time.sleep(0.1)
         raise RuntimeError("cairnd did not become ready in 60 s")
 
     def stop(self):

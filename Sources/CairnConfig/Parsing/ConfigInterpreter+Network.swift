@@ -1,5 +1,5 @@
 extension ConfigInterpreter {
-    /// The `network` stanza: `service { … }` (required) and `info { … }` (optional).
+    /// The `network` stanza: `service { … }` (required); `info { … }` is refused at its line.
     func networkSection(_ stanza: ConfigNode) throws(ConfigError) -> NetworkConfig {
         var reader = StanzaReader(
             fileName: fileName,
@@ -8,7 +8,6 @@ extension ConfigInterpreter {
             unsupported: UnsupportedNames.network
         )
         var service: NetworkEndpoint?
-        var info: (endpoint: NetworkEndpoint, line: Int)?
         for node in stanza.children {
             switch node.name {
             case "service":
@@ -16,9 +15,12 @@ extension ConfigInterpreter {
                 try reader.noteOnce(node)
                 service = try endpoint(node, place: "in network service")
             case "info":
-                try reader.requireStanza(node, argumentCount: 0, argumentName: "")
-                try reader.noteOnce(node)
-                info = (try endpoint(node, place: "in network info"), node.line)
+                // Aerospike's plain-text info port: nothing would listen on it, so it is refused
+                // here rather than accepted and ignored.
+                throw reader.error(
+                    node.line,
+                    "unsupported stanza 'info' in network: Cairn has no separate info port; info commands are "
+                        + "answered on the service port (asinfo -p <service port>): remove this stanza")
             default:
                 throw reader.unknown(node)
             }
@@ -29,11 +31,7 @@ extension ConfigInterpreter {
                 "'network' opened here has no 'service' stanza: add 'service { port 3000 }'"
             )
         }
-        if let info, info.endpoint.port == service.port {
-            throw reader.error(
-                info.line, "network info uses port \(info.endpoint.port), the service port: pick another")
-        }
-        return NetworkConfig(service: service, info: info?.endpoint)
+        return NetworkConfig(service: service, info: nil)
     }
 
     /// A `service { … }` or `info { … }` stanza: `address` (default any) and `port` (required).

@@ -123,7 +123,11 @@ extension NamespaceStorage {
         let start = MonotonicClock.nowNs()
         let blockSize = options.writeBlockSizeBytes
         let sequences = BlockSequenceTable(blockCounts: devices.map(\.blockCount))
-        let totalBytes = devices.reduce(UInt64(0)) { $0 + UInt64($1.blockCount - 1) * UInt64(blockSize) }
+        // Only blocks below each device's blocks-written mark can hold records (FORMAT.md).
+        let firstData = Int(DeviceGeometry.firstDataBlockIndex)
+        let scanEnds: [Int] = devices.map { max(firstData, $0.scanEndBlock) }
+        var totalBytes: UInt64 = 0
+        for end in scanEnds { totalBytes += UInt64(end - firstData) * UInt64(blockSize) }
         let parserCount = options.scanThreadCount > 0 ? options.scanThreadCount : max(1, ProcessInfo.processInfo.activeProcessorCount)
 
         struct Work { let device: Int; let block: UInt32; let buffer: AlignedBuffer }
@@ -156,9 +160,10 @@ extension NamespaceStorage {
                     let queue = try d.device.makeQueue(depth: depth)
                     var next = UInt32(DeviceGeometry.firstDataBlockIndex)
                     var completions: [IOCompletion] = []
-                    while Int(next) < d.blockCount || queue.inFlightCount > 0 {
+                    let end = scanEnds[d.index]
+                    while Int(next) < end || queue.inFlightCount > 0 {
                         if shared.withLock({ $0.failure != nil }) { break }
-                        while queue.inFlightCount < depth && Int(next) < d.blockCount {
+                        while queue.inFlightCount < depth && Int(next) < end {
                             // With reads in flight, go reap instead of waiting for a free buffer.
                             let buffer: AlignedBuffer? = free.withLockedScope { scope in
                                 while true {
@@ -228,7 +233,7 @@ extension NamespaceStorage {
                     }
                     freeLists[item.device].withLock { $0.append(item.buffer) }
                     freeLists[item.device].signal()
-                    if records >= 4096 {
+                    if records > 0 {  // per block: progress counts records as they are found
                         let n = records
                         records = 0
                         shared.withLock { $0.records += n }
@@ -269,6 +274,11 @@ extension NamespaceStorage {
         }
         let final = shared.withLock { $0 }
         if let failure = final.failure { throw failure }
+        // The scan's last word (the index pass below can still take a while).
+        let scanSeconds = max(1e-9, Double(MonotonicClock.nowNs() - start) / 1e9)
+        context.progress(ColdStartProgress(
+            fraction: 1, records: final.records, recordsPerSecond: Double(final.records) / scanSeconds,
+            bytesPerSecond: Double(final.bytesRead) / scanSeconds, etaSeconds: 0))
         sequencer.advance(to: final.highestSequence)
 
         var report = final.report

@@ -163,6 +163,9 @@ public final class DeviceWriter: Sendable {
     public let mirror: MemoryMirror?
     /// Whether a block has no live bytes (the storage's block usage).
     private let isBlockEmpty: @Sendable (UInt32) -> Bool
+    /// Called with a never-written block before it is first used (the device header's
+    /// blocks-written mark is made to cover it, durably: FORMAT.md).
+    private let beforeFirstUse: @Sendable (UInt32) throws -> Void
 
     /// - Parameters:
     ///   - firstPristineBlock: first block never written in this device's life (blocks from it up
@@ -170,8 +173,10 @@ public final class DeviceWriter: Sendable {
     public init(device: BlockDevice, deviceIndex: Int, configuration: Configuration, sequencer: BlockSequencer,
                 blockHeaderSizeBytes: Int, firstPristineBlock: UInt32, mirror: MemoryMirror? = nil,
                 isBlockEmpty: @escaping @Sendable (UInt32) -> Bool = { _ in false },
+                beforeFirstUse: @escaping @Sendable (UInt32) throws -> Void = { _ in },
                 writeBlockHeader: @escaping BlockHeaderWriter) {
         self.isBlockEmpty = isBlockEmpty
+        self.beforeFirstUse = beforeFirstUse
         precondition(configuration.writeBlockSizeBytes % device.alignmentBytes == 0, "block size vs alignment")
         self.mirror = mirror
         self.device = device
@@ -401,6 +406,7 @@ public final class DeviceWriter: Sendable {
             if let stale = s.cached.removeValue(forKey: block) { pool.recycle(stale) }
         } else if s.nextPristineBlock < blockCount {
             block = s.nextPristineBlock
+            try beforeFirstUse(block)  // the header's blocks-written mark covers it first
             s.nextPristineBlock += 1
             fromPristine = true
         } else {

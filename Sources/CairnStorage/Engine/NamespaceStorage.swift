@@ -157,8 +157,10 @@ public final class NamespaceStorage: Sendable {
                 namespaceName: options.namespaceName, namespaceInstanceId: id, deviceIndex: UInt16(position),
                 deviceCount: UInt16(options.devices.count), writeBlockSizeBytes: UInt32(options.writeBlockSizeBytes),
                 partitionTreeSprigs: UInt32(options.partitionTreeSprigs), cleanShutdown: false,
-                highestBlockSequence: highestSequence, truncation: truncation,
-                sharedIndex: readings[position]?.header.sharedIndex)
+                highestBlockSequence: highestSequence,
+                // Kept from the device; a new device has nothing written past its header block.
+                blocksWrittenMark: readings[position]?.header.blocksWrittenMark ?? UInt32(DeviceGeometry.firstDataBlockIndex),
+                truncation: truncation, sharedIndex: readings[position]?.header.sharedIndex)
             let slot = readings[position]?.nextWriteSlot ?? .a
             let generation = readings[position]?.nextWriteGeneration ?? 1
             let blocks = Int(geometry.blockCount(deviceSizeBytes: f.device.sizeBytes))
@@ -219,7 +221,8 @@ public final class NamespaceStorage: Sendable {
                 blockHeaderSizeBytes: BlockHeader.sizeBytes,
                 firstPristineBlock: firstPristineBlocks?[d.index] ?? DeviceGeometry.firstDataBlockIndex,
                 mirror: mirrors?[d.index],
-                isBlockEmpty: { usage.liveBytes(block: $0) == 0 }
+                isBlockEmpty: { usage.liveBytes(block: $0) == 0 },
+                beforeFirstUse: { [weak d] block in try d?.coverWithMark(block) }  // weak: d owns the writer
             ) { raw, sequence, block in
                 let header = BlockHeader(
                     sequence: sequence, namespaceInstanceId: instance, blockIndex: block, deviceIndex: deviceIndex,

@@ -56,6 +56,28 @@ public final class StorageDevice: Sendable {
 
     public var header: DeviceHeader { headerState.withLock { $0.header } }
 
+    /// Blocks a cold start reads: those below the header's blocks-written mark (every block when
+    /// the mark is unknown, 0).
+    public var scanEndBlock: Int {
+        let mark = Int(header.blocksWrittenMark)
+        return mark == 0 ? blockCount : min(blockCount, mark)
+    }
+
+    /// Blocks the mark moves ahead of the first never-written block at a time: one header write
+    /// per this many new blocks (64 MiB of 1 MiB blocks).
+    static let blocksWrittenMarkStep: UInt32 = 64
+
+    /// Makes the blocks-written mark cover `block` durably before it is first written (the
+    /// writer calls this when it takes a never-written block). A device with an unknown mark
+    /// (0) gets one now: every block ever written is below the first never-written one.
+    func coverWithMark(_ block: UInt32) throws {
+        let mark = header.blocksWrittenMark
+        guard block >= mark else { return }
+        let next = UInt32(min(UInt64(blockCount), UInt64(block) + UInt64(Self.blocksWrittenMarkStep)))
+        // Both copies: should the newest copy be damaged later, the other still covers the block.
+        try writeHeader(bothCopies: true) { h in h.blocksWrittenMark = max(h.blocksWrittenMark, next) }
+    }
+
     /// Writes `update`d header to the next copy slot, durably. The other copy stays intact, so a
     /// torn write leaves the previous header readable. With `bothCopies` the update goes to both
     /// slots in turn (for what must survive damage to either copy, such as a truncation).

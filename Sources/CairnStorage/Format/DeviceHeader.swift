@@ -22,6 +22,10 @@ public struct DeviceHeader: Sendable, Equatable, Hashable {
     public var cleanShutdown: Bool
     /// The highest block sequence number written to this namespace when the header was written.
     public var highestBlockSequence: UInt64
+    /// High-water mark: no block at or above this index has ever been written to this device
+    /// (durable before the block is first used). 0 = unknown (a device written before the mark
+    /// existed): every block may hold data. A cold start scans only below it.
+    public var blocksWrittenMark: UInt32
     /// Durable truncations.
     public var truncation: TruncationTable
     /// The shared-memory index a warm restart may re-attach, or `nil` if none.
@@ -36,6 +40,7 @@ public struct DeviceHeader: Sendable, Equatable, Hashable {
         partitionTreeSprigs: UInt32,
         cleanShutdown: Bool = false,
         highestBlockSequence: UInt64 = 0,
+        blocksWrittenMark: UInt32 = 0,
         truncation: TruncationTable = TruncationTable(),
         sharedIndex: SharedIndexIdentity? = nil
     ) {
@@ -47,6 +52,7 @@ public struct DeviceHeader: Sendable, Equatable, Hashable {
         self.partitionTreeSprigs = partitionTreeSprigs
         self.cleanShutdown = cleanShutdown
         self.highestBlockSequence = highestBlockSequence
+        self.blocksWrittenMark = blocksWrittenMark
         self.truncation = truncation
         self.sharedIndex = sharedIndex
     }

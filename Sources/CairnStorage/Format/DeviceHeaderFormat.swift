@@ -33,7 +33,7 @@ public enum HeaderCopySlot: UInt8, Sendable, CaseIterable, CustomStringConvertib
 ///  44     1   copy slot (0 = A, 1 = B; must match where the copy is read)
 ///  45     3   reserved, 0
 ///  48     4   flags: bit0 clean shutdown; other bits 0
-///  52     4   reserved, 0
+///  52     4   blocks-written mark: no block at or above it was ever written (0 = unknown)
 ///  56     8   highest block sequence written
 ///  64     8   shared-memory index instance id (0 = none)
 ///  72     8   shared-memory index clean-stop sequence (0 when none)
@@ -100,7 +100,7 @@ public enum DeviceHeaderFormat {
         writer.put(slot.rawValue)
         writer.putZeros(3)
         writer.put(header.cleanShutdown ? flagCleanShutdown : 0)
-        writer.putZeros(4)
+        writer.put(header.blocksWrittenMark)
         writer.put(header.highestBlockSequence)
         writer.put(header.sharedIndex?.instanceId ?? 0)
         writer.put(header.sharedIndex?.cleanStopSequence ?? 0)
@@ -178,7 +178,7 @@ public enum DeviceHeaderFormat {
         guard slotByte == slot.rawValue else {
             throw .badField(name: "copySlot", reason: "copy written for slot \(slotByte) found in \(slot)")
         }
-        guard buffer.isAllZero(45..<48), buffer.isAllZero(52..<56), buffer.isAllZero(122..<128) else {
+        guard buffer.isAllZero(45..<48), buffer.isAllZero(122..<128) else {
             throw .badField(name: "reserved", reason: "reserved bytes are not zero")
         }
         let flags = buffer.loadLittleEndian(at: 48, as: UInt32.self)
@@ -215,6 +215,7 @@ public enum DeviceHeaderFormat {
             partitionTreeSprigs: buffer.loadLittleEndian(at: 36, as: UInt32.self),
             cleanShutdown: flags & flagCleanShutdown != 0,
             highestBlockSequence: buffer.loadLittleEndian(at: 56, as: UInt64.self),
+            blocksWrittenMark: buffer.loadLittleEndian(at: 52, as: UInt32.self),
             truncation: TruncationTable(
                 namespaceLutMs: buffer.loadLittleEndian(at: 80, as: UInt64.self), sortedUniqueSets: sets),
             sharedIndex: sharedIndex

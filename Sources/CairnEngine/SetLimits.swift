@@ -1,0 +1,128 @@
+import CairnIndex
+import Foundation
+import Synchronization
+
+/// The `set NAME { … }` settings of a namespace (config `set` stanzas).
+public struct SetPolicy: Sendable, Equatable {
+    /// `default-ttl` for writes to this set that give no TTL; nil: the namespace's.
+    public var defaultTTLSeconds: UInt32?
+    /// `stop-writes-count`: most records the set may hold; a write creating one more is refused
+    /// with FORBIDDEN (22), as Aerospike does. 0 = no limit.
+    public var stopWritesCount: Int
+
+    public init(defaultTTLSeconds: UInt32? = nil, stopWritesCount: Int = 0) {
+        self.defaultTTLSeconds = defaultTTLSeconds
+        self.stopWritesCount = stopWritesCount
+    }
+}
+
+extension NamespaceOptions {
+    /// The default TTL that applies to a write to `setName` (the set's, else the namespace's).
+    public func defaultTTLSeconds(forSet setName: String?) -> UInt32 {
+        if let setName, let ttl = setPolicies[setName]?.defaultTTLSeconds { return ttl }
+        return defaultTTLSeconds
+    }
+
+    /// The set's `stop-writes-count` (0 = no limit).
+    public func stopWritesCount(forSet setName: String?) -> Int {
+        guard let setName else { return 0 }
+        return setPolicies[setName]?.stopWritesCount ?? 0
+    }
+}
+
+/// Enforces `stop-writes-count` without walking the index on a write: per limited set, a count
+/// taken by a census of the index (at open, ``prime(_:)``) plus the records created since. When
+/// that estimate reaches the limit, creates are refused (FORBIDDEN) and a recount runs in the
+/// background (at most one at a time, at most once per `recountIntervalMs` per namespace), so
+/// deletes, expiries and truncations free room once it has run. Sets without a limit cost one
+/// dictionary lookup.
+///
+/// Thread-safety: a `Mutex` guards the counts; a census runs outside it.
+public final class SetLimits: Sendable {
+    struct Count {
+        var counted: Int
+        var createdSince: Int
+    }
+
+    struct State {
+        var counts: [UInt16: Count] = [:]
+        var recounting = false
+        var countedAtMs: UInt64 = 0
+    }
+
+    static let recountIntervalMs: UInt64 = 1000
+    private let state = Mutex(State())
+
+    public init() {}
+
+    /// Counts the records of every set with a `stop-writes-count` (one walk of the index).
+    public func prime(_ namespace: Namespace) {
+        let limited = namespace.options.setPolicies.filter { $0.value.stopWritesCount > 0 }.keys
+            .compactMap { namespace.sets.id(for: $0) }
+        guard !limited.isEmpty else { return }
+        let nowMs = namespace.options.clockMs()
+        let counted = namespace.liveObjectCounts(setIDs: Set(limited))
+        state.withLock { s in
+            for id in limited { s.counts[id] = Count(counted: counted[id] ?? 0, createdSince: 0) }
+            s.countedAtMs = nowMs
+        }
+    }
+
+    /// Admits the creation of one record in `setName` (id `setID`) of `namespace`, or throws
+    /// FORBIDDEN when the set holds its `stop-writes-count` by the latest count.
+    func admitCreate(setName: String, setID: UInt16, namespace: Namespace) throws {
+        let limit = namespace.options.stopWritesCount(forSet: setName)
+        guard limit > 0 else { return }
+        if state.withLock({ $0.counts[setID] == nil }) { prime(namespace) }  // not primed (tests), or a new id
+        let nowMs = namespace.options.clockMs()
+        let (admitted, recount): (Bool, Bool) = state.withLock { s in
+            var count = s.counts[setID] ?? Count(counted: 0, createdSince: 0)
+            if count.counted + count.createdSince < limit {
+                count.createdSince += 1
+                s.counts[setID] = count
+                return (true, false)
+            }
+            let recount = !s.recounting && nowMs &- s.countedAtMs >= Self.recountIntervalMs
+            if recount { s.recounting = true }
+            return (false, recount)
+        }
+        if admitted { return }
+        if recount {
+            let thread = Thread { [self] in
+                let start = namespace.options.clockMs()
+                // Creates admitted before the walk are in it; those admitted during it may or may
+                // not be: they stay counted (conservative) until the next recount.
+                let before = state.withLock { $0.counts.mapValues(\.createdSince) }
+                let counted = namespace.liveObjectCounts(setIDs: Set(before.keys))
+                state.withLock { s in
+                    for (id, createdBefore) in before {
+                        let since = s.counts[id]?.createdSince ?? 0
+                        s.counts[id] = Count(counted: counted[id] ?? 0, createdSince: max(0, since - createdBefore))
+                    }
+                    s.countedAtMs = start
+                    s.recounting = false
+                }
+            }
+            thread.name = "cairn-set-count"
+            thread.start()
+        }
+        throw EngineError(.forbidden, "set \(setName) of namespace \(namespace.options.name) holds its stop-writes-count \(limit) records")
+    }
+}
+
+extension Namespace {
+    /// Records (not tombstones, not expired, not truncated) of each set in `setIDs`, by one walk
+    /// of the index.
+    public func liveObjectCounts(setIDs: Set<UInt16>) -> [UInt16: Int] {
+        let nowVoidTime = UInt32(truncatingIfNeeded: options.clockMs() / 1000)
+        var truncateLutMs: [UInt16: UInt64] = [:]
+        for id in setIDs { truncateLutMs[id] = storage.truncation.truncateLutMs(forSet: sets.name(for: id)) }
+        var counts: [UInt16: Int] = [:]
+        index.forEachRecord { record in
+            guard let lut = truncateLutMs[record.setID], !record.flags.contains(.tombstone) else { return }
+            if record.voidTimeSeconds != 0 && record.voidTimeSeconds <= nowVoidTime { return }
+            if record.lastUpdateTimeMs > lut { counts[record.setID, default: 0] += 1 }
+        }
+        return counts
+    }
+}

@@ -1,0 +1,148 @@
+"""One owner per device: a second cairnd on the same data file is refused (naming the file and the
+holder's pid) and nothing the first acknowledged is lost; a shrink of `filesize` below data
+already written is refused with both sizes; a taken service port fails the start within a second."""
+import os
+import re
+import socket
+import subprocess
+import time
+
+import aerospike
+import pytest
+
+from conftest import CAIRND, Daemon, config_text, connect, device_storage, free_port
+
+
+def write_records(daemon, count, prefix="k", pad=400):
+    c = connect(daemon)
+    try:
+        for i in range(count):
+            c.put(("test", "s", f"{prefix}{i}"), {"v": i, "pad": "x" * pad})
+    finally:
+        c.close()
+
+
+def count_records(daemon, count, prefix="k"):
+    c = connect(daemon)
+    found = 0
+    try:
+        for i in range(count):
+            try:
+                _, _, bins = c.get(("test", "s", f"{prefix}{i}"))
+                if bins["v"] == i:
+                    found += 1
+            except aerospike.exception.RecordNotFound:
+                pass
+    finally:
+        c.close()
+    return found
+
+
+def second_config(first, directory, port, storage=None):
+    """The first daemon's config copied: same data file, another port, pid file and shm dir."""
+    path = os.path.join(directory, "second.conf")
+    with open(path, "w") as f:
+        f.write(config_text(directory, port, storage=storage or first.storage, shm=first.shm + "-second",
+                            pidfile=os.path.join(directory, "second.pid")))
+    return path
+
+
+def test_second_daemon_on_the_same_file_is_refused_and_nothing_is_lost(tmp_path):
+    first = Daemon(str(tmp_path), free_port(), commit_to_device=True)
+    first.start()
+    try:
+        write_records(first, 400)
+        other = tmp_path / "other"
+        other.mkdir()
+        config = second_config(first, str(other), free_port())
+        started = time.time()
+        result = subprocess.run([CAIRND, "--config-file", config], capture_output=True, text=True, timeout=60)
+        elapsed = time.time() - started
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        data_file = os.path.join(str(tmp_path), "test.dat")
+        assert data_file in output, output
+        assert f"pid {first.process.pid}" in output, output
+        assert "already in use by another process" in output, output
+        assert elapsed < 10, f"refusal took {elapsed:.1f} s"
+        # The first daemon is untouched and still serves every record.
+        assert count_records(first, 400) == 400
+        write_records(first, 10, prefix="after")
+    finally:
+        assert first.stop() == 0, first.log_text()[-2000:]
+    # A cold start reads back everything the first daemon acknowledged.
+    first.start("--cold-start")
+    try:
+        assert count_records(first, 400) == 400
+        assert count_records(first, 10, prefix="after") == 10
+    finally:
+        assert first.stop() == 0
+        first.cleanup()
+
+
+def test_file_is_free_again_after_the_owner_is_killed(tmp_path):
+    first = Daemon(str(tmp_path), free_port(), commit_to_device=True)
+    first.start()
+    write_records(first, 50)
+    first.kill()
+    # SIGKILL releases the lock with the process: the next start (cold) owns the file.
+    first.start()
+    try:
+        assert count_records(first, 50) == 50
+    finally:
+        assert first.stop() == 0
+        first.cleanup()
+
+
+def test_shrinking_filesize_below_written_data_is_refused_and_records_stay(tmp_path):
+    directory = str(tmp_path)
+    big = device_storage(f"file {directory}/test.dat\n        filesize 256M", commit_to_device=True)
+    d = Daemon(directory, free_port(), storage=big)
+    d.start()
+    try:
+        write_records(d, 200)
+        # 900 kB records, one per 1 MiB block: 160 of them reach past 128 MiB.
+        write_records(d, 160, prefix="fill", pad=900_000)
+    finally:
+        assert d.stop() == 0
+    size_before = os.path.getsize(f"{directory}/test.dat")
+    d.storage = device_storage(f"file {directory}/test.dat\n        filesize 128M", commit_to_device=True)
+    d.write_config()
+    result = subprocess.run([CAIRND, "--config-file", d.config], capture_output=True, text=True, timeout=60)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert f"{directory}/test.dat" in output, output
+    assert "the configured size 134217728 bytes (128.0 MiB) is below data already written" in output, output
+    assert re.search(r"holds data up to byte \d+", output), output
+    assert "refusing to shrink" in output, output
+    assert os.path.getsize(f"{directory}/test.dat") == size_before
+    # Back to the real size: every record is there (the header stayed clean: a warm restart).
+    d.storage = big
+    d.write_config()
+    d.start()
+    try:
+        assert count_records(d, 200) == 200
+        assert count_records(d, 160, prefix="fill") == 160
+    finally:
+        assert d.stop() == 0
+        d.cleanup()
+
+
+def test_a_taken_service_port_fails_within_a_second(tmp_path):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        d = Daemon(str(tmp_path), port)
+        started = time.time()
+        result = subprocess.run([CAIRND, "--config-file", d.config], capture_output=True, text=True, timeout=60)
+        elapsed = time.time() - started
+    output = result.stdout + result.stderr
+    d.cleanup()
+    assert result.returncode != 0, output
+    assert f"service port {port} on 127.0.0.1 is already in use" in output, output
+    assert "bind(descriptor" not in output, output
+    assert elapsed < 1.0 + 0.5, f"took {elapsed:.2f} s"  # (process start of a debug build included)
+    # Nothing was opened: no data file created, the pid file gone.
+    assert not os.path.exists(os.path.join(str(tmp_path), "test.dat"))
+    assert not os.path.exists(os.path.join(str(tmp_path), "cairnd.pid"))

@@ -1,0 +1,465 @@
+"""Every parameter the config parser accepts takes effect in a running cairnd, and the ones it
+does not honour are refused at their line. The table below has one row per parameter documented
+in docs/configuration.md (DocumentedParametersTests proves the document and the parser accept the
+same names); `test_every_documented_parameter_has_a_row` fails when a name has no row.
+
+Each row starts a real cairnd with the parameter set and checks an effect a client or operator
+can see: a record's TTL, a refused write, a file on disk, a log line, an info value."""
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+
+import aerospike
+import pytest
+
+from conftest import CAIRND, ROOT, free_port, ready
+
+CAIRNCTL = os.path.join(os.path.dirname(CAIRND), "cairnctl")
+
+
+def info(port, command):
+    """One info request over the wire (as asinfo does); the value of `command`."""
+    body = (command + "\n").encode()
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(struct.pack(">Q", (2 << 56) | (1 << 48) | len(body)) + body)
+        header = b""
+        while len(header) < 8:
+            header += s.recv(8 - len(header))
+        length = struct.unpack(">Q", header)[0] & 0xFFFFFFFFFFFF
+        data = b""
+        while len(data) < length:
+            data += s.recv(length - len(data))
+    for line in data.decode().split("\n"):
+        if line.startswith(command + "\t"):
+            return line[len(command) + 1:]
+    return ""
+
+
+def pairs(text, separator=";"):
+    return dict(item.split("=", 1) for item in text.strip(separator).split(separator) if "=" in item)
+
+
+class Run:
+    """A cairnd started on a config built from the base plus one row's changes."""
+
+    def __init__(self, directory, service="", logging=None, network=None, namespace="", storage=None,
+                 device=""):
+        self.directory = directory
+        self.port = free_port()
+        self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
+        self.log = os.path.join(directory, "out.log")
+        self.config = os.path.join(directory, "cairn.conf")
+        engine = storage or f"storage-engine device {{\n        file {directory}/test.dat\n        filesize 128M\n        {device}\n    }}"
+        if "shm-directory" in service:
+            self.shm = service.split("shm-directory", 1)[1].split()[0]
+        base = "" if "pidfile" in service else f"pidfile {directory}/cairnd.pid\n    "
+        base += "" if "shm-directory" in service else f"shm-directory {self.shm}\n    "
+        logging = logging or "console {\n        context any info\n    }"
+        network = network or f"service {{\n        address 127.0.0.1\n        port {self.port}\n    }}"
+        text = f"""service {{
+    {base}{service}
+}}
+logging {{
+    {logging}
+}}
+network {{
+    {network}
+}}
+namespace test {{
+    {namespace}
+    {engine}
+}}
+"""
+        with open(self.config, "w") as f:
+            f.write(text)
+        self.process = None
+
+    def start(self, expect_failure=False):
+        self.process = subprocess.Popen([CAIRND, "--config-file", self.config], stdout=open(self.log, "a"),
+                                        stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                if expect_failure:
+                    return self.output()
+                raise RuntimeError(f"cairnd exited with {self.process.returncode}: {self.output()[-2000:]}")
+            if not expect_failure and ready(self.port):
+                return self.output()
+            time.sleep(0.05)
+        raise RuntimeError(f"cairnd neither started nor failed in 60 s: {self.output()[-2000:]}")
+
+    def output(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def client(self):
+        return aerospike.client({"hosts": [("127.0.0.1", self.port)]}).connect()
+
+    def namespace(self):
+        return pairs(info(self.port, "namespace/test"))
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+            assert self.process.returncode == 0, self.output()[-2000:]
+        self.process = None
+
+    def cleanup(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=60)
+        shutil.rmtree(self.shm, ignore_errors=True)
+
+
+def ttl_of(run, key_set, key="k", bins=None):
+    c = run.client()
+    try:
+        c.put(("test", key_set, key), bins or {"v": 1})
+        _, meta, _ = c.get(("test", key_set, key))
+        return meta["ttl"]
+    finally:
+        c.close()
+
+
+NEVER = (0xFFFFFFFF, -1)
+
+
+# --- checks: each gets a started Run (or the failure output) ------------------------------------
+
+def check_work_directory(run, tmp):
+    # cairnctl puts cairnd's stdout/stderr in <work-directory>/cairnd.log when no file sink is set.
+    run.stop()
+    env = dict(os.environ, CAIRND=CAIRND)
+    result = subprocess.run([CAIRNCTL, "start", "--config-file", run.config], capture_output=True, text=True,
+                            timeout=120, env=env)
+    try:
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert os.path.getsize(os.path.join(tmp, "wd", "cairnd.log")) > 0
+    finally:
+        stop = subprocess.run([CAIRNCTL, "stop", "--config-file", run.config], capture_output=True, text=True,
+                              timeout=120, env=env)
+        assert stop.returncode == 0, stop.stdout + stop.stderr
+
+
+def check_pidfile(run, tmp):
+    with open(os.path.join(tmp, "run", "x.pid")) as f:
+        assert int(f.read()) == run.process.pid
+
+
+def check_cluster_name(run, tmp):
+    assert info(run.port, "cluster-name") == "prod"
+
+
+def check_node_id(run, tmp):
+    assert info(run.port, "node") == "A1B2"
+
+
+def check_proto_fd_max(run, tmp):
+    sockets = [socket.create_connection(("127.0.0.1", run.port)) for _ in range(70)]
+    try:
+        time.sleep(0.3)
+        closed = 0
+        for s in sockets:
+            s.settimeout(0.2)
+            try:
+                if s.recv(1) == b"":
+                    closed += 1
+            except socket.timeout:
+                pass
+            except OSError:
+                closed += 1
+        assert closed >= 70 - 64, f"{closed} of 70 connections closed with proto-fd-max 64"
+    finally:
+        for s in sockets:
+            s.close()
+    assert pairs(info(run.port, "get-config:context=service"))["proto-fd-max"] == "64"
+
+
+def check_shm_directory(run, tmp):
+    run.stop()
+    assert any(name.startswith("cairn-test-") and name.endswith(".state") for name in os.listdir(os.path.join(tmp, "shm")))
+
+
+def check_console(run, tmp):
+    assert "DEBUG" in run.output() or "debug" in run.output().lower()
+
+
+def check_file_sink(run, tmp):
+    with open(os.path.join(tmp, "file.log")) as f:
+        assert "service ready" in f.read()
+    assert "service ready" not in run.output()
+
+
+def check_context(run, tmp):
+    run.stop()
+    assert "service ready" not in run.output()  # info lines hidden at warning
+
+
+def check_service(run, tmp):
+    assert run.client().is_connected()
+
+
+def check_address(run, tmp):
+    assert pairs(info(run.port, "get-config:context=network"))["service.address"] == "127.0.0.1"
+    with pytest.raises(OSError):
+        socket.create_connection(("::1", run.port), timeout=1).close()
+
+
+def check_port(run, tmp):
+    with socket.create_connection(("127.0.0.1", run.port), timeout=1):
+        pass
+
+
+def check_replication_factor(run, tmp):
+    assert run.namespace()["replication-factor"] == "1"
+
+
+def check_default_ttl(run, tmp):
+    assert 3500 < ttl_of(run, "s") <= 3600
+    assert run.namespace()["default-ttl"] == "3600"
+
+
+def check_nsup_period(run, tmp):
+    c = run.client()
+    c.put(("test", "s", "short"), {"v": 1}, meta={"ttl": 1})
+    # The supervisor drops an expired record once its block is written out: fill two blocks.
+    for i in range(3):
+        c.put(("test", "s", f"fill{i}"), {"b": b"x" * 900_000})
+    c.close()
+    deadline = time.time() + 15
+    while time.time() < deadline and int(run.namespace()["expired_objects"]) < 1:
+        time.sleep(0.5)
+    assert int(run.namespace()["expired_objects"]) >= 1, run.namespace()
+
+
+def check_sprigs(run, tmp):
+    assert run.namespace()["partition-tree-sprigs"] == "512"
+
+
+def check_force_durable_deletes(run, tmp):
+    c = run.client()
+    c.put(("test", "s", "d"), {"v": 1})
+    c.remove(("test", "s", "d"))
+    c.close()
+    assert run.namespace()["tombstones"] == "1"
+
+
+def check_storage_engine(run, tmp):
+    assert ttl_of(run, "s") in NEVER
+    assert not os.path.exists(os.path.join(tmp, "test.dat"))
+
+
+def check_set(run, tmp):
+    sets = info(run.port, "sets/test/users")
+    assert "default-ttl=86400" in sets, sets
+    assert 86300 < ttl_of(run, "users") <= 86400
+    assert ttl_of(run, "other") in NEVER
+
+
+def check_set_stop_writes_count(run, tmp):
+    sets = info(run.port, "sets/test/users")
+    assert "stop-writes-count=3" in sets, sets
+    c = run.client()
+    try:
+        for i in range(3):
+            c.put(("test", "users", f"u{i}"), {"v": i})
+        with pytest.raises(aerospike.exception.AerospikeError) as refused:
+            c.put(("test", "users", "u3"), {"v": 3})
+        assert refused.value.code == 22  # FORBIDDEN, as Aerospike answers
+        c.put(("test", "users", "u0"), {"v": 10})  # an update is not a new record
+        c.put(("test", "other", "o"), {"v": 1})  # other sets are not limited
+        c.remove(("test", "users", "u1"))
+        # A refused create starts a recount (at most once a second); once it has run, the room
+        # the delete made is used.
+        deadline = time.time() + 10
+        while True:
+            try:
+                c.put(("test", "users", "u3"), {"v": 3})
+                break
+            except aerospike.exception.AerospikeError as e:
+                assert e.code == 22 and time.time() < deadline, e
+                time.sleep(0.3)
+        with pytest.raises(aerospike.exception.AerospikeError) as again:
+            c.put(("test", "users", "u4"), {"v": 4})
+        assert again.value.code == 22
+    finally:
+        c.close()
+
+
+def check_device(run_output, tmp):
+    assert "/nonexistent-cairn-device" in run_output and "No such file or directory" in run_output, run_output
+
+
+def check_file(run, tmp):
+    assert os.path.exists(os.path.join(tmp, "other.dat"))
+
+
+def check_filesize(run, tmp):
+    assert os.path.getsize(os.path.join(tmp, "test.dat")) == 192 << 20
+
+
+def check_write_block_size(run, tmp):
+    assert run.namespace()["storage-engine.write-block-size"] == str(128 << 10)
+    c = run.client()
+    try:
+        with pytest.raises(aerospike.exception.AerospikeError) as refused:
+            c.put(("test", "s", "big"), {"b": b"x" * (200 << 10)})
+        assert refused.value.code == 13  # RECORD_TOO_BIG
+    finally:
+        c.close()
+
+
+def namespace_value(key, value):
+    def check(run, tmp):
+        assert run.namespace()[key] == value, run.namespace()
+    return check
+
+
+def check_stop_writes_avail_pct(run, tmp):
+    c = run.client()
+    codes = []
+    try:
+        for i in range(12):
+            try:
+                c.put(("test", "s", f"big{i}"), {"b": b"x" * 900_000})
+            except aerospike.exception.AerospikeError as e:
+                codes.append(e.code)
+    finally:
+        c.close()
+    assert 8 in codes, codes  # OUT_OF_SPACE once available space is below 99%
+    assert run.namespace()["stop_writes"] == "true"
+
+
+def check_memory_data_size(run, tmp):
+    assert ttl_of(run, "s") in NEVER
+    data = [n for n in os.listdir(run.shm) if n.endswith(".data")]
+    assert data and os.path.getsize(os.path.join(run.shm, data[0])) == 128 << 20, os.listdir(run.shm)
+
+
+def check_memory_file(run, tmp):
+    assert ttl_of(run, "s") in NEVER
+    assert os.path.getsize(os.path.join(tmp, "m.dat")) == 128 << 20
+
+
+def refused(line_pattern):
+    def check(output, tmp):
+        assert re.search(line_pattern, output), output
+    return check
+
+
+# (section, name, Run keyword arguments (format {tmp} / {port}), check, the start fails)
+ROWS = [
+    ("service", "work-directory", dict(service="work-directory {tmp}/wd"), check_work_directory, False),
+    ("service", "pidfile", dict(service="pidfile {tmp}/run/x.pid"), check_pidfile, False),
+    ("service", "cluster-name", dict(service="cluster-name prod"), check_cluster_name, False),
+    ("service", "node-id", dict(service="node-id a1b2"), check_node_id, False),
+    ("service", "proto-fd-max", dict(service="proto-fd-max 64"), check_proto_fd_max, False),
+    ("service", "shm-directory", dict(service="shm-directory {tmp}/shm"), check_shm_directory, False),
+    ("logging", "console", dict(logging="console {{\n context any debug\n }}"), check_console, False),
+    ("logging", "file", dict(logging="file {tmp}/file.log {{\n context any info\n }}"), check_file_sink, False),
+    ("logging", "context", dict(logging="console {{\n context any warning\n }}"), check_context, False),
+    ("network", "service", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}"), check_service, False),
+    ("network", "address", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}"), check_address, False),
+    ("network", "port", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}"), check_port, False),
+    ("network", "info (refused)", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}\n info {{\n port 3003\n }}"),
+     refused(r"cairn\.conf:\d+: unsupported stanza 'info' in network"), True),
+    ("namespace NAME", "replication-factor", dict(namespace="replication-factor 1"), check_replication_factor, False),
+    ("namespace NAME", "replication-factor 2 (refused)", dict(namespace="replication-factor 2"),
+     refused(r"cairn\.conf:\d+: .*replication-factor"), True),
+    ("namespace NAME", "default-ttl", dict(namespace="default-ttl 1h"), check_default_ttl, False),
+    ("namespace NAME", "nsup-period", dict(namespace="nsup-period 1"), check_nsup_period, False),
+    ("namespace NAME", "partition-tree-sprigs", dict(namespace="partition-tree-sprigs 512"), check_sprigs, False),
+    ("namespace NAME", "force-durable-deletes", dict(namespace="force-durable-deletes true"),
+     check_force_durable_deletes, False),
+    ("namespace NAME", "storage-engine", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),
+     check_storage_engine, False),
+    ("namespace NAME", "set", dict(namespace="set users {{\n default-ttl 1d\n }}"), check_set, False),
+    ("storage-engine device", "device", dict(storage="storage-engine device {{\n device /nonexistent-cairn-device\n }}"),
+     check_device, True),
+    ("storage-engine device", "file", dict(storage="storage-engine device {{\n file {tmp}/other.dat\n filesize 128M\n }}"),
+     check_file, False),
+    ("storage-engine device", "filesize", dict(storage="storage-engine device {{\n file {tmp}/test.dat\n filesize 192M\n }}"),
+     check_filesize, False),
+    ("storage-engine device", "write-block-size", dict(device="write-block-size 128K"), check_write_block_size, False),
+    ("storage-engine device", "flush-max-ms", dict(device="flush-max-ms 50"),
+     namespace_value("storage-engine.flush-max-ms", "50"), False),
+    ("storage-engine device", "commit-to-device", dict(device="commit-to-device true"),
+     namespace_value("storage-engine.commit-to-device", "true"), False),
+    ("storage-engine device", "defrag-lwm-pct", dict(device="defrag-lwm-pct 60"),
+     namespace_value("storage-engine.defrag-lwm-pct", "60"), False),
+    ("storage-engine device", "defrag-sleep", dict(device="defrag-sleep 500"),
+     namespace_value("storage-engine.defrag-sleep", "500"), False),
+    ("storage-engine device", "max-write-cache", dict(device="max-write-cache 128M"),
+     namespace_value("storage-engine.max-write-cache", str(128 << 20)), False),
+    ("storage-engine device", "post-write-cache", dict(device="post-write-cache 0"),
+     namespace_value("storage-engine.post-write-cache", "0"), False),
+    ("storage-engine device", "stop-writes-avail-pct", dict(device="stop-writes-avail-pct 99"),
+     check_stop_writes_avail_pct, False),
+    ("storage-engine memory", "data-size", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),
+     check_memory_data_size, False),
+    ("storage-engine memory", "device", dict(storage="storage-engine memory {{\n device /nonexistent-cairn-device\n }}"),
+     check_device, True),
+    ("storage-engine memory", "file", dict(storage="storage-engine memory {{\n file {tmp}/m.dat\n filesize 128M\n }}"),
+     check_memory_file, False),
+    ("storage-engine memory", "filesize", dict(storage="storage-engine memory {{\n file {tmp}/m.dat\n filesize 128M\n }}"),
+     check_memory_file, False),
+    ("set NAME", "default-ttl", dict(namespace="set users {{\n default-ttl 1d\n }}"), check_set, False),
+    ("set NAME", "stop-writes-count", dict(namespace="set users {{\n stop-writes-count 3\n }}"),
+     check_set_stop_writes_count, False),
+]
+
+
+def documented_names():
+    """Section heading → first word of each backticked name in its tables (as DocumentedParametersTests)."""
+    sections = {"service", "logging", "network", "namespace NAME", "storage-engine device", "storage-engine memory",
+                "set NAME"}
+    result, current = {}, None
+    with open(os.path.join(ROOT, "docs", "configuration.md")) as f:
+        for line in f:
+            if line.startswith("#"):
+                name = line.lstrip("#").strip().strip("`")
+                current = name if name in sections else None
+                continue
+            if current and line.startswith("| `"):
+                word = line[3:].split("`", 1)[0].split(" ")[0]
+                result.setdefault(current, set()).add(word)
+    return result
+
+
+def test_every_documented_parameter_has_a_row():
+    rows = {}
+    for section, name, *_ in ROWS:
+        if "(refused)" not in name:
+            rows.setdefault(section, set()).add(name.split(" ")[0])
+    documented = documented_names()
+    assert set(documented) == set(rows)
+    for section, names in documented.items():
+        assert names == rows[section], f"{section}: no row for {sorted(names - rows[section])}, " \
+                                       f"undocumented rows {sorted(rows[section] - names)}"
+
+
+@pytest.mark.parametrize("section,name,changes,check,fails", ROWS, ids=[f"{r[0]}:{r[1]}" for r in ROWS])
+def test_parameter_takes_effect_or_is_refused(tmp_path, section, name, changes, check, fails):
+    tmp = str(tmp_path)
+    port = free_port()
+    kwargs = {k: v.format(tmp=tmp, port=port) for k, v in changes.items()}
+    run = Run(tmp, **kwargs)
+    if "network" in kwargs:
+        run.port = port
+    try:
+        output = run.start(expect_failure=fails)
+        if fails:
+            assert run.process.returncode != 0, output
+            check(output, tmp)
+        else:
+            check(run, tmp)
+            run.stop()
+    finally:
+        run.cleanup()
