@@ -234,7 +234,7 @@ public final class NamespaceStorage: Sendable {
             }
             if let free = freeBlocks?[d.index] { writer.addFreeBlocks(free) }
             let reader = DeviceReader(device: d.device, queueDepth: options.readQueueDepth)
-            d.runtime.withLock { $0 = StorageDevice.Runtime(writer: writer, reader: reader) }
+            d.runtime.publish(StorageDevice.Runtime(writer: writer, reader: reader))
             writer.start()
             reader.start()
         }

@@ -15,7 +15,8 @@ public final class StorageDevice: Sendable {
     /// Header as last written, and where the next header write goes.
     let headerState: Mutex<HeaderState>
     /// Set once the device is running (after a cold start determined the first pristine block).
-    let runtime: Mutex<Runtime?>
+    /// The writer and reader, set once by `start` and read lock-free by every transaction.
+    let runtime = PublishedOnce<Runtime>()
     /// Held across a whole header write, so two writers (two truncates at once, a truncate and
     /// a close) can never pick the same slot and land out of order.
     private let headerWrites = Mutex<Void>(())
@@ -26,13 +27,18 @@ public final class StorageDevice: Sendable {
         var nextGeneration: UInt64
     }
 
-    struct Runtime {
+    final class Runtime: Sendable {
         let writer: DeviceWriter
         let reader: DeviceReader
+
+        init(writer: DeviceWriter, reader: DeviceReader) {
+            self.writer = writer
+            self.reader = reader
+        }
     }
 
     /// The memory copy reads are served from (persisted memory namespaces), if any.
-    public var mirror: MemoryMirror? { runtime.withLock { $0?.writer.mirror } }
+    public var mirror: MemoryMirror? { runtime.value?.writer.mirror }
 
     init(index: Int, device: BlockDevice, blockCount: Int, header: DeviceHeader, nextSlot: HeaderCopySlot,
          nextGeneration: UInt64) {
@@ -41,16 +47,15 @@ public final class StorageDevice: Sendable {
         self.blockCount = blockCount
         usage = BlockUsage(blockCount: blockCount)
         headerState = Mutex(HeaderState(header: header, nextSlot: nextSlot, nextGeneration: nextGeneration))
-        runtime = Mutex(nil)
     }
 
     public var writer: DeviceWriter {
-        guard let w = runtime.withLock({ $0?.writer }) else { preconditionFailure("device \(index) not started") }
+        guard let w = runtime.value?.writer else { preconditionFailure("device \(index) not started") }
         return w
     }
 
     public var reader: DeviceReader {
-        guard let r = runtime.withLock({ $0?.reader }) else { preconditionFailure("device \(index) not started") }
+        guard let r = runtime.value?.reader else { preconditionFailure("device \(index) not started") }
         return r
     }
 
