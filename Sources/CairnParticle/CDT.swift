@@ -124,7 +124,7 @@ public struct CDTOperation: Sendable, Equatable {
 
 /// Runs CDT operations.
 public enum CDTExecutor {
-    /// Whether `command` is a list command (0 ..< 64) or a map command (64 ..< 128).
+    /// Whether `command` is a list command (0 ..< 64); map commands are 64 ..< 128.
     public static func isListCommand(_ command: Int) -> Bool { command < 64 }
 
     /// Runs the operation `payload` on `bin`. `isWrite` tells whether it came as a CDT_MODIFY
@@ -135,12 +135,19 @@ public enum CDTExecutor {
     }
 
     public static func execute(_ op: CDTOperation, bin: CDTBin, isWrite: Bool) throws(CDTError) -> CDTOutcome {
-        guard isListCommand(op.command) else {
-            throw CDTError(CDTError.unsupported, "map command \(op.command) is not supported yet")
+        let commandIsWrite: Bool
+        let run: (inout Value?) throws(CDTError) -> Value?
+        if isListCommand(op.command) {
+            guard let kind = ListCommand(rawValue: op.command) else { throw .param("unknown list command \(op.command)") }
+            commandIsWrite = kind.isWrite
+            run = { (target: inout Value?) throws(CDTError) -> Value? in try ListExecutor.run(kind, args: op.args, target: &target) }
+        } else {
+            guard let kind = MapCommand(rawValue: op.command) else { throw .param("unknown map command \(op.command)") }
+            commandIsWrite = kind.isWrite
+            run = { (target: inout Value?) throws(CDTError) -> Value? in try MapExecutor.run(kind, args: op.args, target: &target) }
         }
-        guard let kind = ListCommand(rawValue: op.command) else { throw .param("unknown list command \(op.command)") }
-        if kind.isWrite != isWrite {
-            throw .param("list command \(op.command) \(kind.isWrite ? "needs CDT_MODIFY" : "needs CDT_READ")")
+        if commandIsWrite != isWrite {
+            throw .param("command \(op.command) \(commandIsWrite ? "needs CDT_MODIFY" : "needs CDT_READ")")
         }
         var root: Value?
         switch bin {
@@ -150,14 +157,14 @@ public enum CDTExecutor {
         }
         if op.context.isEmpty {
             var target = root
-            let result = try ListExecutor.run(kind, args: op.args, target: &target)
-            let changed = kind.isWrite && target != root
+            let result = try run(&target)
+            let changed = commandIsWrite && target != root
             return CDTOutcome(newValue: changed ? target : nil, result: result)
         }
-        if !kind.isWrite {
+        if !commandIsWrite {
             guard let root else { return CDTOutcome(newValue: nil, result: nil) }
             var target: Value? = try Context.resolve(root, op.context[...])
-            return CDTOutcome(newValue: nil, result: try ListExecutor.run(kind, args: op.args, target: &target))
+            return CDTOutcome(newValue: nil, result: try run(&target))
         }
         var top: Value
         if let root {
@@ -170,9 +177,7 @@ public enum CDTExecutor {
             }
             top = first.base & 0xf0 == 0x10 ? .list([], flags: 0) : .map([], flags: 0)
         }
-        let result = try Context.modify(&top, op.context[...]) { (target: inout Value?) throws(CDTError) -> Value? in
-            try ListExecutor.run(kind, args: op.args, target: &target)
-        }
+        let result = try Context.modify(&top, op.context[...], run)
         return CDTOutcome(newValue: top == root ? nil : top, result: result)
     }
 }

@@ -83,11 +83,11 @@ enum ListExecutor {
 
     struct Args {
         let values: [Value]
-        let command: ListCommand
+        let name: String
 
         func count(_ min: Int, _ max: Int) throws(CDTError) {
             guard values.count >= min && values.count <= max else {
-                throw .param("list command \(command) takes \(min)...\(max) arguments, got \(values.count)")
+                throw .param("\(name) takes \(min)...\(max) arguments, got \(values.count)")
             }
         }
 
@@ -134,7 +134,7 @@ enum ListExecutor {
     /// Runs `command` on `target` (nil: the bin or element does not exist). Writes update
     /// `target`; the result is nil when the command returns nothing.
     static func run(_ command: ListCommand, args raw: [Value], target: inout Value?) throws(CDTError) -> Value? {
-        let a = Args(values: raw, command: command)
+        let a = Args(values: raw, name: "list command \(command.rawValue)")
         var items: [Value]
         var flags: UInt8
         switch target {
@@ -392,6 +392,20 @@ enum ListExecutor {
         return Int(start)..<Int(end)
     }
 
+    /// A range relative to position `base` (value-relative rank, key-relative index): unlike
+    /// an index range, a start before the beginning is not counted from the end; the part
+    /// before the beginning is dropped.
+    static func relativeRange(base: Int64, offset: Int64, count: Int64?, _ n: Int) -> Range<Int> {
+        var start = base &+ offset
+        var c = count ?? Int64.max
+        if start < 0 {
+            if c != Int64.max { c = max(0, c &+ start) }
+            start = 0
+        }
+        guard start < Int64(n), c > 0 else { return n..<n }
+        return Int(start)..<Int(c >= Int64(n) - start ? Int64(n) : start + c)
+    }
+
     // MARK: - get/remove by index, rank, value
 
     /// The result, and the list left when elements were removed.
@@ -454,14 +468,7 @@ enum ListExecutor {
             let count = try a.optionalCount(3)
             let order = rankOrder(items)
             let base = Int64(order.firstIndex { Value.compare(items[$0], v) >= 0 } ?? n)
-            var start = base &+ rank
-            var c = count ?? Int64.max
-            if start < 0 {
-                if c != Int64.max { c = max(0, c &+ start) }
-                start = 0
-            }
-            let r = start >= Int64(n) || c == 0 ? n..<n : Int(start)..<Int(c >= Int64(n) - start ? Int64(n) : start + c)
-            selected = r.map { order[$0] }.sorted()
+            selected = relativeRange(base: base, offset: rank, count: count, n).map { order[$0] }.sorted()
         default:
             throw .param("unknown list command \(command.rawValue)")
         }

@@ -176,8 +176,9 @@ let inverted = ReturnType.inverted
         #expect(code { _ = try CDTExecutor.execute(payload: [0x92, 0x01], bin: .missing, isWrite: false) } == 4)
     }
 
-    @Test func mapCommandsAreUnsupported() {
-        #expect(code { _ = try CDTExecutor.execute(payload: Value.list([.int(97)]).encoded, bin: .missing, isWrite: false) } == 16)
+    @Test func mapCommandOnAListIsATypeError() {
+        #expect(code { _ = try CDTExecutor.execute(payload: Value.list([.int(96)]).encoded, bin: .collection(ints(1)), isWrite: false) } == 12)
+        #expect(code { _ = try CDTExecutor.execute(payload: Value.list([.int(127)]).encoded, bin: .missing, isWrite: false) } == 4)
     }
 
     @Test func oldTwoByteCommandForm() throws {
