@@ -4,6 +4,9 @@ public enum MapFlags {
     /// Key-value ordered maps carry both bits.
     public static let keyValueOrdered: UInt8 = 0x03
     public static let persistIndex: UInt8 = 0x10
+    /// Results only: a map whose pairs keep their order (KEY_VALUE results); clients read it as
+    /// a list of pairs.
+    public static let preserveOrder: UInt8 = 0x08
 }
 
 /// Map write flags (policy).
@@ -276,7 +279,8 @@ enum MapExecutor {
             switch rt {
             case .count: return .int(0)
             case .exists: return .bool(false)
-            case .keyValue, .unorderedMap: return .map([], flags: 0)
+            case .keyValue: return .map([], flags: MapFlags.preserveOrder)
+            case .unorderedMap: return .map([], flags: 0)
             case .orderedMap: return .map([], flags: MapFlags.keyOrdered)
             default: return nil
             }
@@ -296,7 +300,8 @@ enum MapExecutor {
             return many { .int(Int64(rt == .rank ? ranks[$0] : n - 1 - ranks[$0])) }
         case .key: return many { entries[$0].key }
         case .value: return many { entries[$0].value }
-        case .keyValue, .unorderedMap: return .map(selected.map { entries[$0] }, flags: 0)
+        case .keyValue: return .map(selected.map { entries[$0] }, flags: MapFlags.preserveOrder)
+        case .unorderedMap: return .map(selected.map { entries[$0] }, flags: 0)
         case .orderedMap: return .map(selected.map { entries[$0] }, flags: MapFlags.keyOrdered)
         }
     }
