@@ -153,3 +153,16 @@ def test_empty_bin_name_is_bin_name_error(client):
     client.put(k, {"a": 1})
     assert error_code(client, k, [lo.list_append("", 1)]) == 21
     client.remove(k)
+
+
+def test_batch_operate_with_list_ops(client):
+    keys = [key(f"batch-{i}") for i in range(3)]
+    for i, k in enumerate(keys):
+        client.put(k, {"l": list(range(i + 1))})
+    res = client.batch_operate(keys, [lo.list_append("l", 99), lo.list_get_by_rank("l", -1, aerospike.LIST_RETURN_VALUE)])
+    assert [r.result for r in res.batch_records] == [0, 0, 0]
+    assert [r.record[2]["l"] for r in res.batch_records] == [99, 99, 99]
+    res = client.batch_operate(keys, [lo.list_size("l")])
+    assert [r.record[2]["l"] for r in res.batch_records] == [2, 3, 4]
+    for k in keys:
+        client.remove(k)
