@@ -158,8 +158,8 @@ public enum CDTExecutor {
         if op.context.isEmpty {
             var target = root
             let result = try run(&target)
-            let changed = commandIsWrite && target != root
-            return CDTOutcome(newValue: changed ? target : nil, result: result)
+            // A write stores the bin again (no deep comparison with the old value: O(1) here).
+            return CDTOutcome(newValue: commandIsWrite ? target : nil, result: result)
         }
         if !commandIsWrite {
             guard let root else { return CDTOutcome(newValue: nil, result: nil) }
@@ -178,6 +178,6 @@ public enum CDTExecutor {
             top = first.base & 0xf0 == 0x10 ? .list([], flags: 0) : .map([], flags: 0)
         }
         let result = try Context.modify(&top, op.context[...], run)
-        return CDTOutcome(newValue: top == root ? nil : top, result: result)
+        return CDTOutcome(newValue: top, result: result)
     }
 }

@@ -45,19 +45,15 @@ enum Context {
         case (.listIndex(let i), .list(var items, let flags)):
             var child = items[i]
             let result = try modify(&child, rest, body)
-            if child != items[i] {
-                items[i] = child
-                if flags & ListFlags.ordered != 0 { items = ListExecutor.sorted(items) }
-                value = .list(items, flags: flags)
-            }
+            items[i] = child
+            if flags & ListFlags.ordered != 0 { items = ListExecutor.sorted(items) }
+            value = .list(items, flags: flags)
             return result
         case (.mapIndex(let i), .map(var entries, let flags)):
             var child = entries[i].value
             let result = try modify(&child, rest, body)
-            if child != entries[i].value {
-                entries[i].value = child
-                value = .map(entries, flags: flags)
-            }
+            entries[i].value = child
+            value = .map(entries, flags: flags)
             return result
         default:
             throw .notApplicable("context does not match the collection")

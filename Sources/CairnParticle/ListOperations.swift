@@ -64,6 +64,16 @@ enum ListExecutor {
         rankOrder(items).map { items[$0] }
     }
 
+    /// The first position in the ordered `items` whose value is above `v`.
+    static func upperBound(_ items: [Value], _ v: Value) -> Int {
+        var low = 0, high = items.count
+        while low < high {
+            let mid = (low + high) / 2
+            if Value.compare(items[mid], v) <= 0 { low = mid + 1 } else { high = mid }
+        }
+        return low
+    }
+
     /// Indexes of `items` in rank order (ties keep index order).
     static func rankOrder(_ items: [Value]) -> [Int] {
         items.indices.sorted { a, b in
@@ -169,7 +179,12 @@ enum ListExecutor {
             }
             guard let accepted = try unique(newItems, into: items, flags: wf) else { return .int(Int64(items.count)) }
             if flags & ListFlags.ordered != 0 {
-                items = sorted(items + accepted)
+                if exists && ordered {
+                    // Already in order: each new value goes after its equals (binary search).
+                    for v in accepted { items.insert(v, at: upperBound(items, v)) }
+                } else {
+                    items = sorted(items + accepted)
+                }
             } else {
                 items += accepted
             }

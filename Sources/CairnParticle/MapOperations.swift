@@ -60,6 +60,19 @@ enum MapExecutor {
         }
     }
 
+    /// The position of `key`: a binary search in a key-ordered map, a scan otherwise.
+    static func find(_ key: Value, in entries: [MapEntry], keyOrdered: Bool) -> Int? {
+        guard keyOrdered else { return entries.firstIndex { Value.compare($0.key, key) == 0 } }
+        var low = 0, high = entries.count
+        while low < high {
+            let mid = (low + high) / 2
+            let c = Value.compare(entries[mid].key, key)
+            if c == 0 { return mid }
+            if c < 0 { low = mid + 1 } else { high = mid }
+        }
+        return nil
+    }
+
     static func run(_ command: MapCommand, args raw: [Value], target: inout Value?) throws(CDTError) -> Value? {
         let a = ListExecutor.Args(values: raw, name: "map command \(command.rawValue)")
         var entries: [MapEntry]
@@ -75,8 +88,10 @@ enum MapExecutor {
             throw CDTError(CDTError.binTypeError, "map operation on a non-map")
         }
         let exists = target != nil
+        // Set when keys were added or the order changed: a key-ordered map is sorted again.
+        var keysAdded = false
         func store() {
-            if flags & MapFlags.keyOrdered != 0 { sortByKey(&entries) }
+            if keysAdded && flags & MapFlags.keyOrdered != 0 { sortByKey(&entries) }
             target = .map(entries, flags: flags)
         }
 
@@ -84,6 +99,7 @@ enum MapExecutor {
         case .setType:
             try a.count(1, 1)
             flags = orderFlags(try a.int(0))
+            keysAdded = true
             store()
             return nil
 
@@ -112,7 +128,7 @@ enum MapExecutor {
             for e in newEntries { try MapKeys.check(e.key) }
             var updated = entries
             for e in newEntries {
-                let at = updated.firstIndex { Value.compare($0.key, e.key) == 0 }
+                let at = find(e.key, in: updated, keyOrdered: flags & MapFlags.keyOrdered != 0 && !keysAdded)
                 if at != nil && wf.contains(.createOnly) || at == nil && wf.contains(.updateOnly) {
                     if wf.contains(.noFail) {
                         if wf.contains(.partial) { continue }
@@ -121,7 +137,12 @@ enum MapExecutor {
                     throw at != nil ? CDTError(CDTError.elementExists, "key exists (create-only)")
                         : CDTError(CDTError.elementNotFound, "key not found (update-only)")
                 }
-                if let at { updated[at].value = e.value } else { updated.append(e) }
+                if let at {
+                    updated[at].value = e.value
+                } else {
+                    updated.append(e)
+                    keysAdded = true
+                }
             }
             entries = updated
             store()
@@ -146,12 +167,13 @@ enum MapExecutor {
             }
             if !exists, let attrs = try a.optionalInt(2) { flags = orderFlags(attrs) }
             let newValue: Value
-            if let at = entries.firstIndex(where: { Value.compare($0.key, key) == 0 }) {
+            if let at = find(key, in: entries, keyOrdered: flags & MapFlags.keyOrdered != 0) {
                 newValue = try ListExecutor.add(entries[at].value, delta)
                 entries[at].value = newValue
             } else {
                 newValue = delta
                 entries.append(MapEntry(key, delta))
+                keysAdded = true
             }
             store()
             return newValue
