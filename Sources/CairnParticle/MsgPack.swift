@@ -21,7 +21,7 @@ public struct MsgPackError: Error, Sendable, Equatable, CustomStringConvertible 
 public let msgPackDepthMax = 256
 
 /// A decoded msgpack value in Aerospike's dialect.
-public indirect enum Value: Sendable, Hashable {
+public enum Value: Sendable, Hashable {
     case null
     case bool(Bool)
     case int(Int64)
