@@ -355,20 +355,29 @@ enum ListExecutor {
     }
 
     /// The items of `newItems` to add under the write flags; nil when the whole operation is a
-    /// no-op (NO_FAIL without PARTIAL on a duplicate).
+    /// no-op. Under ADD_UNIQUE (Aerospike's rules): a value already in the list is skipped with
+    /// PARTIAL, else the op is a no-op with NO_FAIL, else 24 (ELEMENT_EXISTS); a value repeated
+    /// among the new items is 26 without NO_FAIL, a no-op without PARTIAL, else skipped; when
+    /// every item was skipped, the op is a no-op with NO_FAIL, else 24.
     private static func unique(_ newItems: [Value], into items: [Value], flags: ListWriteFlags) throws(CDTError) -> [Value]? {
         guard flags.contains(.addUnique) else { return newItems }
         var accepted: [Value] = []
         for v in newItems {
-            let duplicate = items.contains { Value.compare($0, v) == 0 } || accepted.contains { Value.compare($0, v) == 0 }
-            if duplicate {
-                if flags.contains(.noFail) {
-                    if flags.contains(.partial) { continue }
-                    return nil
-                }
+            if items.contains(where: { Value.compare($0, v) == 0 }) {
+                if flags.contains(.partial) { continue }
+                if flags.contains(.noFail) { return nil }
                 throw CDTError(CDTError.elementExists, "value already in the list (ADD_UNIQUE)")
             }
+            if accepted.contains(where: { Value.compare($0, v) == 0 }) {
+                if !flags.contains(.noFail) { throw .notApplicable("value repeated among the items (ADD_UNIQUE)") }
+                if !flags.contains(.partial) { return nil }
+                continue
+            }
             accepted.append(v)
+        }
+        if accepted.isEmpty && !newItems.isEmpty {
+            if flags.contains(.noFail) { return nil }
+            throw CDTError(CDTError.elementExists, "every value already in the list (ADD_UNIQUE)")
         }
         return accepted
     }
@@ -428,28 +437,30 @@ enum ListExecutor {
         let (rt, inverted) = try a.returnType()
         let n = items.count
         var single = false
-        var selected: [Int]  // ascending indexes
+        // Selected by rank: VALUE results come in rank order (Aerospike's), others by index.
+        var byRank = false
+        var selected: [Int]  // indexes (in rank order when byRank)
         switch command {
         case .getByIndex, .removeByIndex:
             try a.count(2, 2)
             guard exists else { return (nil, nil) }
             let index = try a.int(1)
+            if inverted { throw .notApplicable("INVERTED on a single-element operation") }
             guard let i = singleIndex(index, n) else {
-                if inverted { selected = []; break }
                 throw .notApplicable("index \(index) out of bounds of a list of \(n)")
             }
             selected = [i]
-            single = !inverted
+            single = true
         case .getByRank, .removeByRank:
             try a.count(2, 2)
             guard exists else { return (nil, nil) }
             let rank = try a.int(1)
+            if inverted { throw .notApplicable("INVERTED on a single-element operation") }
             guard let r = singleIndex(rank, n) else {
-                if inverted { selected = []; break }
                 throw .notApplicable("rank \(rank) out of bounds of a list of \(n)")
             }
             selected = [rankOrder(items)[r]]
-            single = !inverted
+            single = true
         case .getByIndexRange, .removeByIndexRange:
             try a.count(2, 3)
             guard exists else { return (nil, nil) }
@@ -458,7 +469,8 @@ enum ListExecutor {
             try a.count(2, 3)
             guard exists else { return (nil, nil) }
             let order = rankOrder(items)
-            selected = indexRange(try a.int(1), try a.optionalCount(2), n).map { order[$0] }.sorted()
+            selected = indexRange(try a.int(1), try a.optionalCount(2), n).map { order[$0] }
+            byRank = true
         case .getByValue, .removeByValue:
             try a.count(2, 2)
             guard exists else { return (nil, nil) }
@@ -483,15 +495,20 @@ enum ListExecutor {
             let count = try a.optionalCount(3)
             let order = rankOrder(items)
             let base = Int64(order.firstIndex { Value.compare(items[$0], v) >= 0 } ?? n)
-            selected = relativeRange(base: base, offset: rank, count: count, n).map { order[$0] }.sorted()
+            selected = relativeRange(base: base, offset: rank, count: count, n).map { order[$0] }
+            byRank = true
         default:
             throw .param("unknown list command \(command.rawValue)")
         }
         if inverted {
+            if byRank && (rt == .rank || rt == .reverseRank) {
+                throw .notApplicable("rank return types with INVERTED on a rank range")
+            }
             let chosen = Set(selected)
             selected = items.indices.filter { !chosen.contains($0) }
+            byRank = false
         }
-        let result = try Self.result(rt, selected: selected, single: single, items: items)
+        let result = try Self.result(rt, selected: selected, single: single, byRank: byRank, items: items)
         if command.isWrite && !selected.isEmpty {
             let doomed = Set(selected)
             return (result, items.indices.filter { !doomed.contains($0) }.map { items[$0] })
@@ -499,8 +516,13 @@ enum ListExecutor {
         return (result, nil)
     }
 
-    private static func result(_ rt: ReturnType, selected: [Int], single: Bool, items: [Value]) throws(CDTError) -> Value? {
+    /// The result of a selection. Multi-element results: VALUE in rank order when selected by
+    /// rank, else index order; INDEX and REVERSE_INDEX by ascending index; RANK and
+    /// REVERSE_RANK ascending (the selection's ranks as a range, as Aerospike answers them).
+    private static func result(_ rt: ReturnType, selected unordered: [Int], single: Bool, byRank: Bool,
+                               items: [Value]) throws(CDTError) -> Value? {
         let n = items.count
+        let selected = byRank && rt == .value ? unordered : unordered.sorted()
         func many(_ f: (Int) -> Value) -> Value {
             single ? f(selected[0]) : .list(selected.map(f))
         }
@@ -512,7 +534,8 @@ enum ListExecutor {
         case .reverseIndex: return many { .int(Int64(n - 1 - $0)) }
         case .rank, .reverseRank:
             let r = ranks(items)
-            return many { .int(Int64(rt == .rank ? r[$0] : n - 1 - r[$0])) }
+            if single { return .int(Int64(rt == .rank ? r[selected[0]] : n - 1 - r[selected[0]])) }
+            return .list(selected.map { rt == .rank ? r[$0] : n - 1 - r[$0] }.sorted().map { .int(Int64($0)) })
         case .value: return many { items[$0] }
         default: throw .param("return type \(rt) is for maps")
         }

@@ -73,7 +73,12 @@ let inverted = ReturnType.inverted
         #expect(b.ints == [1, 2])
         #expect(try b.run(.appendItems, ints(2, 3, 3), .int(0), .int(1 | 4 | 8)) == .int(3))
         #expect(b.ints == [1, 2, 3])
-        #expect(code { try b.run(.appendItems, ints(4, 4), .int(0), .int(1)) } == 24)
+        // a value repeated among the new items: 26 without NO_FAIL
+        #expect(code { try b.run(.appendItems, ints(4, 4), .int(0), .int(1)) } == 26)
+        #expect(try b.run(.appendItems, ints(4, 4), .int(0), .int(1 | 4)) == .int(3))
+        // PARTIAL alone skips values already present; all skipped is 24
+        #expect(try b.run(.appendItems, ints(1, 7), .int(0), .int(1 | 8)) == .int(4))
+        #expect(code { try b.run(.appendItems, ints(1, 7), .int(0), .int(1 | 8)) } == 24)
     }
 
     @Test func insertPadsAndHonoursBounds() throws {
@@ -220,7 +225,9 @@ let inverted = ReturnType.inverted
         #expect(try b.run(.getByIndex, .int(13), .int(0)) == .bool(true))
         #expect(code { try b.run(.getByIndex, .int(7), .int(5)) } == 26)
         #expect(code { try b.run(.getByIndex, .int(6), .int(0)) } == 4)  // KEY is for maps
-        #expect(try b.run(.getByIndex, .int(7 | inverted), .int(0)) == ints(3, 9, 3, 1))
+        // INVERTED on a single-element operation: 26, as Aerospike answers
+        #expect(code { try b.run(.getByIndex, .int(7 | inverted), .int(0)) } == 26)
+        #expect(code { try b.run(.getByRank, .int(7 | inverted), .int(0)) } == 26)
     }
 
     @Test func byIndexRange() throws {
@@ -242,8 +249,10 @@ let inverted = ReturnType.inverted
         #expect(try b.run(.getByRank, .int(1), .int(1)) == .int(1))  // first 3 (index 1)
         #expect(try b.run(.getByRank, .int(1), .int(2)) == .int(3))  // second 3 (index 3)
         #expect(code { try b.run(.getByRank, .int(7), .int(5)) } == 26)
-        // rank range: results in list order
-        #expect(try b.run(.getByRankRange, .int(7), .int(0), .int(3)) == ints(3, 3, 1))
+        // rank range: values in rank order, ranks ascending, indexes ascending
+        #expect(try b.run(.getByRankRange, .int(7), .int(0), .int(3)) == ints(1, 3, 3))
+        #expect(try b.run(.getByRankRange, .int(1), .int(0), .int(3)) == ints(1, 3, 4))
+        #expect(code { try b.run(.getByRankRange, .int(3 | inverted), .int(0), .int(3)) } == 26)
         #expect(try b.run(.getByRankRange, .int(3), .int(-2)) == ints(3, 4))
         #expect(try b.run(.getByRankRange, .int(7 | inverted), .int(0), .int(3)) == ints(7, 9))
     }
@@ -281,6 +290,12 @@ let inverted = ReturnType.inverted
         #expect(try b.run(.getByValueRelRankRange, .int(7), .int(3), .int(-3)) == ints(0, 4, 5, 9, 11, 15))
         #expect(try b.run(.getByValueRelRankRange, .int(7), .int(3), .int(-3), .int(2)) == ints())
         #expect(try b.run(.getByValueRelRankRange, .int(7 | inverted), .int(5), .int(0), .int(2)) == ints(0, 4, 11, 15))
+        // the remaining documented examples
+        #expect(try b.run(.getByValueRelRankRange, .int(7), .int(5), .int(1), .int(1)) == ints(9))
+        #expect(try b.run(.getByValueRelRankRange, .int(7), .int(3), .int(0), .int(1)) == ints(4))
+        #expect(try b.run(.getByValueRelRankRange, .int(7), .int(3), .int(3), .int(7)) == ints(11, 15))
+        #expect(try b.run(.getByValueRelRankRange, .int(7), .int(5), .int(1)) == ints(9, 11, 15))
+        #expect(try b.run(.getByValueRelRankRange, .int(7), .int(5), .int(-1)) == ints(4, 5, 9, 11, 15))
     }
 
     @Test func removeByReturnsAndRemoves() throws {

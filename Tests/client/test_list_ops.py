@@ -82,8 +82,10 @@ def test_reads(client, numbers):
     assert client.operate(k, [lo.list_get_by_value_range("l", aerospike.LIST_RETURN_VALUE, 3, 8)])[2] == {"l": [7, 3, 3]}
     assert client.operate(k, [lo.list_get_by_index_range("l", 1, aerospike.LIST_RETURN_VALUE, 2)])[2] == {"l": [3, 9]}
     assert client.operate(k, [lo.list_get_by_index_range("l", 1, aerospike.LIST_RETURN_VALUE, 2, inverted=True)])[2] == {"l": [7, 3, 1]}
-    assert client.operate(k, [lo.list_get_by_rank_range("l", 0, aerospike.LIST_RETURN_VALUE, 3)])[2] == {"l": [3, 3, 1]}
-    assert client.operate(k, [lo.list_get_by_value_rank_range_relative("l", 5, -1, aerospike.LIST_RETURN_VALUE, 2)])[2] == {"l": [7, 3]}
+    # values selected by rank come in rank order
+    assert client.operate(k, [lo.list_get_by_rank_range("l", 0, aerospike.LIST_RETURN_VALUE, 3)])[2] == {"l": [1, 3, 3]}
+    assert client.operate(k, [lo.list_get_by_value_rank_range_relative("l", 5, -1, aerospike.LIST_RETURN_VALUE, 2)])[2] == {"l": [3, 7]}
+    assert error_code(client, k, [lo.list_get_by_rank_range("l", 0, aerospike.LIST_RETURN_RANK, 2, inverted=True)]) == 26
     assert client.operate(k, [lo.list_get_by_index("l", 0, aerospike.LIST_RETURN_EXISTS)])[2] == {"l": True}
     # out of range single index: OP_NOT_APPLICABLE
     assert error_code(client, k, [lo.list_get_by_index("l", 5, aerospike.LIST_RETURN_VALUE)]) == 26
