@@ -305,6 +305,7 @@ struct RecordExecutor {
             return .deleteRecord
         case .cdtRead, .cdtModify:
             guard !name.isEmpty else { throw Refusal(.binName, "CDT op without a bin name") }
+            guard type == .cdtRead || !replaces else { throw Refusal(.parameter, "CDT modify with a replace policy") }
             return .cdt(name, Array(value), isWrite: type == .cdtModify)
         case .expRead, .expModify, .bitsRead, .bitsModify, .hllRead, .hllModify:
             throw Refusal(.unsupportedFeature, "op \(type) is not supported")

@@ -168,3 +168,13 @@ def test_batch_operate_with_list_ops(client):
     assert [r.record[2]["l"] for r in res.batch_records] == [2, 3, 4]
     for k in keys:
         client.remove(k)
+
+
+def test_list_modify_with_replace_policy_is_parameter_error(client):
+    k = key("replace-policy")
+    client.put(k, {"l": [1]})
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(k, [lo.list_append("l", 2)], policy={"exists": aerospike.POLICY_EXISTS_REPLACE})
+    assert info.value.code == 4
+    assert client.get(k)[2]["l"] == [1]
+    client.remove(k)
