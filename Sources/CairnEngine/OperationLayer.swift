@@ -58,11 +58,11 @@ public enum OperationLayer {
         case .double(let d):
             return StoredBin(name: name, particleType: .float, bytes: bigEndian(d.bitPattern))
         case .string(let s):
-            return StoredBin(name: name, particleType: .string, bytes: s)
+            return StoredBin(name: name, particleType: .string, bytes: Array(s))
         case .geojson(let g):
-            return StoredBin(name: name, particleType: .geoJSON, bytes: g)
+            return StoredBin(name: name, particleType: .geoJSON, bytes: Array(g))
         case .blob(let t, let data):
-            return StoredBin(name: name, particleType: ParticleType(rawValue: t) ?? .blob, bytes: data)
+            return StoredBin(name: name, particleType: ParticleType(rawValue: t) ?? .blob, bytes: Array(data))
         case .list:
             return StoredBin(name: name, particleType: .list, bytes: value.encoded)
         case .map:

@@ -20,6 +20,9 @@ public struct MsgPackError: Error, Sendable, Equatable, CustomStringConvertible 
 /// The deepest nesting accepted (Aerospike's own limit for comparisons is 256).
 public let msgPackDepthMax = 256
 
+/// Byte payloads of values: slices of the buffer they were decoded from (no copy).
+public typealias Bytes = ArraySlice<UInt8>
+
 /// A decoded msgpack value in Aerospike's dialect.
 public enum Value: Sendable, Hashable {
     case null
@@ -27,11 +30,11 @@ public enum Value: Sendable, Hashable {
     case int(Int64)
     case double(Double)
     /// UTF-8 bytes, without the leading particle type byte.
-    case string([UInt8])
+    case string(Bytes)
     /// A blob: its particle type byte (4 = generic blob) and bytes.
-    case blob(UInt8, [UInt8])
+    case blob(UInt8, Bytes)
     /// GeoJSON text.
-    case geojson([UInt8])
+    case geojson(Bytes)
     /// A list; `flags` from its leading ext element (0 when it has none).
     case list([Value], flags: UInt8)
     /// A map as its pairs in stored order; `flags` from its leading ext key (0 when none).
@@ -41,13 +44,13 @@ public enum Value: Sendable, Hashable {
     /// Range operand: above everything.
     case infinity
     /// Any other ext value (kept so that it round-trips).
-    case ext(UInt8, [UInt8])
+    case ext(UInt8, Bytes)
 
     public static let particleTypeString: UInt8 = 3
     public static let particleTypeBlob: UInt8 = 4
     public static let particleTypeGeoJSON: UInt8 = 23
 
-    public static func string(_ s: String) -> Value { .string(Array(s.utf8)) }
+    public static func string(_ s: String) -> Value { .string(Bytes(s.utf8)) }
     public static func list(_ items: [Value]) -> Value { .list(items, flags: 0) }
 }
 
@@ -95,10 +98,10 @@ public struct MsgPackReader {
         return v
     }
 
-    mutating func take(_ count: Int) throws(MsgPackError) -> [UInt8] {
+    mutating func take(_ count: Int) throws(MsgPackError) -> Bytes {
         guard count >= 0, count <= end - offset else { throw MsgPackError("truncated") }
         defer { offset += count }
-        return Array(bytes[offset..<offset + count])
+        return bytes[offset..<offset + count]
     }
 
     /// The element count of a list header at the cursor, or nil when it is not a list.
@@ -179,7 +182,7 @@ public struct MsgPackReader {
     }
 
     /// Reads an ext value: (type, data).
-    mutating func ext(_ b: UInt8) throws(MsgPackError) -> (UInt8, [UInt8]) {
+    mutating func ext(_ b: UInt8) throws(MsgPackError) -> (UInt8, Bytes) {
         let size: Int
         switch b {
         case 0xd4: size = 1
@@ -228,8 +231,8 @@ public struct MsgPackReader {
         case 0xc7, 0xc8, 0xc9, 0xd4...0xd8:
             let (type, data) = try ext(b)
             if type == 0xff && data.count == 1 {
-                if data[0] == 0 { return .wildcard }
-                if data[0] == 1 { return .infinity }
+                if data.first == 0 { return .wildcard }
+                if data.first == 1 { return .infinity }
             }
             return .ext(type, data)
         default:
@@ -238,9 +241,9 @@ public struct MsgPackReader {
     }
 
     private mutating func blob(_ n: Int) throws(MsgPackError) -> Value {
-        var data = try take(n)
-        guard !data.isEmpty else { return .blob(Value.particleTypeBlob, []) }
-        let type = data.removeFirst()
+        guard n > 0 else { return .blob(Value.particleTypeBlob, []) }
+        let type = try byte()
+        let data = try take(n - 1)
         switch type {
         case Value.particleTypeString: return .string(data)
         case Value.particleTypeGeoJSON: return .geojson(data)
@@ -295,9 +298,19 @@ extension Value {
 
     /// The canonical encoding (what Aerospike's packer writes).
     public var encoded: [UInt8] {
-        var w = MsgPackWriter()
+        var w = MsgPackWriter(capacity: encodedSizeEstimate)
         w.write(self)
         return w.bytes
+    }
+
+    /// A cheap upper-bound-ish guess of the encoded size, to allocate the buffer once.
+    var encodedSizeEstimate: Int {
+        switch self {
+        case .list(let items, _): return 8 + items.count * 10
+        case .map(let entries, _): return 8 + entries.count * 20
+        case .string(let b), .geojson(let b), .blob(_, let b): return 6 + b.count
+        default: return 10
+        }
     }
 }
 
@@ -353,7 +366,7 @@ public struct MsgPackWriter: Sendable {
         if n < 32 { bytes.append(0xa0 | UInt8(n)) } else if n < 256 { typed(0xd9, UInt64(n), 1) } else if n < 65536 { typed(0xda, UInt64(n), 2) } else { typed(0xdb, UInt64(n), 4) }
     }
 
-    mutating func writeTyped(_ type: UInt8, _ data: [UInt8]) {
+    mutating func writeTyped(_ type: UInt8, _ data: Bytes) {
         writeStrHeader(data.count + 1)
         bytes.append(type)
         bytes.append(contentsOf: data)

@@ -64,9 +64,13 @@ extension Value {
         }
     }
 
-    private static func bytes(_ x: [UInt8], _ y: [UInt8]) -> Int {
-        let n = min(x.count, y.count)
-        for i in 0..<n where x[i] != y[i] { return x[i] < y[i] ? -1 : 1 }
+    private static func bytes(_ x: Bytes, _ y: Bytes) -> Int {
+        var i = x.startIndex, j = y.startIndex
+        while i < x.endIndex && j < y.endIndex {
+            if x[i] != y[j] { return x[i] < y[j] ? -1 : 1 }
+            i += 1
+            j += 1
+        }
         return x.count < y.count ? -1 : (x.count > y.count ? 1 : 0)
     }
 
