@@ -102,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnEngineTests",
-            dependencies: ["CairnEngine", "CairnTesting"],
+            dependencies: ["CairnEngine", "CairnTesting", "CairnParticle"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CairnParticleTests", dependencies: ["CairnParticle"], swiftSettings: swiftSettings),
