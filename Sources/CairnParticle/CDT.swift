@@ -170,14 +170,22 @@ public enum CDTExecutor {
         if let root {
             top = root
         } else {
-            // A missing bin is created by a create-flagged first context item, as the kind of
-            // collection that item addresses (unordered).
+            // A missing bin is created by a create-flagged first context item, as the kind (and
+            // order) of collection that item addresses.
             guard let first = op.context.first, first.createFlag != 0 else {
                 throw .notApplicable("context on a missing bin")
             }
-            top = first.base & 0xf0 == 0x10 ? .list([], flags: 0) : .map([], flags: 0)
+            top = Context.emptyContainer(for: first)
         }
-        let result = try Context.modify(&top, op.context[...], run)
-        return CDTOutcome(newValue: top, result: result)
+        let leafKind: Value = isListCommand(op.command) ? .list([], flags: 0) : .map([], flags: 0)
+        do {
+            let result = try Context.modify(&top, op.context[...], leafKind: leafKind, run)
+            return CDTOutcome(newValue: top, result: result)
+        } catch {
+            // The operation did nothing on a collection the context would have created: keep
+            // nothing of the path.
+            if error == Context.nothingCreated { return CDTOutcome(newValue: nil, result: nil) }
+            throw error
+        }
     }
 }

@@ -22,36 +22,58 @@ enum Context {
         return current
     }
 
+    /// The error `modify` throws when the operation created nothing: a path created only for an
+    /// operation that then did nothing (a remove or clear) is not kept.
+    static let nothingCreated = CDTError(0, "nothing to create")
+
+    /// An empty collection of the kind a create-flagged context item addresses: a list (ordered
+    /// with flag 0xc0) for list items, a map (key-ordered 0x80, key-value-ordered 0xc0) for map
+    /// items.
+    static func emptyContainer(for item: CDTContextItem) -> Value {
+        if item.base & 0xf0 == 0x10 {
+            return .list([], flags: item.createFlag == 0xc0 ? ListFlags.ordered : 0)
+        }
+        let flags: UInt8 = item.createFlag == 0xc0 ? MapFlags.keyValueOrdered : (item.createFlag == 0x80 ? MapFlags.keyOrdered : 0)
+        return .map([], flags: flags)
+    }
+
     /// Follows `path` and runs `body` on the collection it leads to (nil when it was just
-    /// created empty), writing the changes back up the path.
-    static func modify(_ value: inout Value, _ path: ArraySlice<CDTContextItem>,
+    /// created), writing the changes back up the path. A missing element on the path is created
+    /// when its context item has a create flag: as the kind the next item addresses (or
+    /// `leafKind`, for the operation's own collection). `created`: `value` itself was just
+    /// created.
+    static func modify(_ value: inout Value, _ path: ArraySlice<CDTContextItem>, created: Bool = false, leafKind: Value,
                        _ body: (inout Value?) throws(CDTError) -> Value?) throws(CDTError) -> Value? {
         guard let item = path.first else {
-            var target: Value? = value
+            var target: Value? = created ? nil : value
             let result = try body(&target)
-            if let target { value = target }
+            guard let target else { throw nothingCreated }
+            value = target
             return result
         }
         let rest = path.dropFirst()
         let slot: Slot
+        var childCreated = false
         if let found = try find(item, in: value) {
             slot = found
         } else if item.createFlag != 0 {
-            slot = try create(item, in: &value)
+            let child = rest.first.map(emptyContainer(for:)) ?? leafKind
+            slot = try create(item, child: child, in: &value)
+            childCreated = true
         } else {
             throw .notApplicable("context element \(item.type) not found")
         }
         switch (slot, value) {
         case (.listIndex(let i), .list(var items, let flags)):
             var child = items[i]
-            let result = try modify(&child, rest, body)
+            let result = try modify(&child, rest, created: childCreated, leafKind: leafKind, body)
             items[i] = child
             if flags & ListFlags.ordered != 0 { items = ListExecutor.sorted(items) }
             value = .list(items, flags: flags)
             return result
         case (.mapIndex(let i), .map(var entries, let flags)):
             var child = entries[i].value
-            let result = try modify(&child, rest, body)
+            let result = try modify(&child, rest, created: childCreated, leafKind: leafKind, body)
             entries[i].value = child
             value = .map(entries, flags: flags)
             return result
@@ -116,44 +138,40 @@ enum Context {
         }
     }
 
-    /// Creates the element a create-flagged list index or map key selects: an empty list or map
-    /// of the flag's order.
-    private static func create(_ item: CDTContextItem, in container: inout Value) throws(CDTError) -> Slot {
+    /// Creates `child` where a create-flagged list index or map key selects it. In an ordered
+    /// list the new element goes where its value belongs (the index only has to be
+    /// non-negative); in an unordered list at the index, which must not be past the end unless
+    /// the item pads (0x80) with nils; an index before the start is refused.
+    private static func create(_ item: CDTContextItem, child: Value, in container: inout Value) throws(CDTError) -> Slot {
         switch item.base {
         case CDTContextItem.listIndex:
             guard case .list(var items, let flags) = container else { throw CDTError(CDTError.binTypeError, "list context on a non-list") }
             guard case .int(let raw) = item.value else { throw .param("context index is not an integer") }
-            let ordered = item.createFlag == 0xc0
-            let child: Value = .list([], flags: ordered ? ListFlags.ordered : 0)
             let n = Int64(items.count)
-            if flags & ListFlags.ordered != 0 {
-                // An ordered list places the new element by value, so only appending is meaningful.
-                guard raw == n || raw == -1 && n == 0 else {
-                    throw .notApplicable("context create at index \(raw) of an ordered list of \(n)")
-                }
-                items.append(child)
-                items = ListExecutor.sorted(items)
-                container = .list(items, flags: flags)
-                guard let i = items.firstIndex(of: child) else { throw .notApplicable("created element lost") }
-                return .listIndex(i)
-            }
-            // A negative index before the start of the list cannot be created (with or without pad).
+            // A negative index before the start of the list cannot be created (with or without
+            // pad, ordered or not).
             guard raw >= 0 else { throw .notApplicable("context create at index \(raw) of a list of \(n)") }
-            let pad = item.createFlag == 0x80
+            if flags & ListFlags.ordered != 0 {
+                let at = ListExecutor.upperBound(items, child)
+                items.insert(child, at: at)
+                container = .list(items, flags: flags)
+                return .listIndex(at)
+            }
             if raw > n {
-                guard pad else { throw .notApplicable("context create at index \(raw) beyond a list of \(n) without pad") }
+                guard item.createFlag == 0x80 else {
+                    throw .notApplicable("context create at index \(raw) beyond a list of \(n) without pad")
+                }
                 guard raw <= ListExecutor.elementsMax else { throw .param("context index \(raw) too large") }
                 items.append(contentsOf: repeatElement(Value.null, count: Int(raw - n)))
             }
-            items.append(child)
+            items.insert(child, at: Int(raw))
             container = .list(items, flags: flags)
             return .listIndex(Int(raw))
         case CDTContextItem.mapKey:
             guard case .map(var entries, let flags) = container else { throw CDTError(CDTError.binTypeError, "map context on a non-map") }
             try MapKeys.check(item.value)
-            let childFlags: UInt8 = item.createFlag == 0xc0 ? 3 : (item.createFlag == 0x80 ? 1 : 0)
-            entries.append(MapEntry(item.value, .map([], flags: childFlags)))
-            if flags & 1 != 0 { entries.sort { Value.compare($0.key, $1.key) < 0 } }
+            entries.append(MapEntry(item.value, child))
+            if flags & MapFlags.keyOrdered != 0 { entries.sort { Value.compare($0.key, $1.key) < 0 } }
             container = .map(entries, flags: flags)
             guard let i = entries.firstIndex(where: { Value.compare($0.key, item.value) == 0 }) else {
                 throw .notApplicable("created key lost")

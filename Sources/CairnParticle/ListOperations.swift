@@ -345,7 +345,7 @@ enum ListExecutor {
             }
 
         default:
-            let (result, remaining) = try selectAndApply(command, a, items: items, exists: exists)
+            let (result, remaining) = try selectAndApply(command, a, items: items, exists: exists, ordered: ordered)
             if let remaining {
                 items = remaining
                 store()
@@ -433,13 +433,15 @@ enum ListExecutor {
     // MARK: - get/remove by index, rank, value
 
     /// The result, and the list left when elements were removed.
-    private static func selectAndApply(_ command: ListCommand, _ a: Args, items: [Value], exists: Bool) throws(CDTError) -> (Value?, [Value]?) {
+    private static func selectAndApply(_ command: ListCommand, _ a: Args, items: [Value], exists: Bool,
+                                       ordered: Bool) throws(CDTError) -> (Value?, [Value]?) {
         let (rt, inverted) = try a.returnType()
         let n = items.count
         var single = false
         // Selected by rank: VALUE results come in rank order (Aerospike's), others by index.
         var byRank = false
-        var selected: [Int]  // indexes (in rank order when byRank)
+        var byValueList = false
+        var selected: [Int]  // indexes (in rank order when byRank, value-list order when byValueList)
         switch command {
         case .getByIndex, .removeByIndex:
             try a.count(2, 2)
@@ -480,7 +482,17 @@ enum ListExecutor {
             try a.count(2, 2)
             guard exists else { return (nil, nil) }
             let list = try a.list(1)
-            selected = items.indices.filter { i in list.contains { Value.compare(items[i], $0) == 0 } }
+            // Grouped by the value list's order (each value's matches ascending), as Aerospike
+            // answers RANK (and, on ordered lists, every return type) for a value list.
+            var seen = Set<Int>()
+            selected = []
+            for v in list {
+                for i in items.indices where !seen.contains(i) && Value.compare(items[i], v) == 0 {
+                    seen.insert(i)
+                    selected.append(i)
+                }
+            }
+            byValueList = true
         case .getByValueInterval, .removeByValueInterval:
             try a.count(2, 3)
             guard exists else { return (nil, nil) }
@@ -507,8 +519,11 @@ enum ListExecutor {
             let chosen = Set(selected)
             selected = items.indices.filter { !chosen.contains($0) }
             byRank = false
+            byValueList = false
         }
-        let result = try Self.result(rt, selected: selected, single: single, byRank: byRank, items: items)
+        let keepOrder = byRank && rt == .value
+            || byValueList && (ordered || rt == .rank || rt == .reverseRank)
+        let result = try Self.result(rt, selected: selected, single: single, keepOrder: keepOrder, items: items)
         if command.isWrite && !selected.isEmpty {
             let doomed = Set(selected)
             return (result, items.indices.filter { !doomed.contains($0) }.map { items[$0] })
@@ -516,13 +531,13 @@ enum ListExecutor {
         return (result, nil)
     }
 
-    /// The result of a selection. Multi-element results: VALUE in rank order when selected by
-    /// rank, else index order; INDEX and REVERSE_INDEX by ascending index; RANK and
-    /// REVERSE_RANK ascending (the selection's ranks as a range, as Aerospike answers them).
-    private static func result(_ rt: ReturnType, selected unordered: [Int], single: Bool, byRank: Bool,
+    /// The result of a selection. Multi-element results in the selection's own order when
+    /// `keepOrder` (VALUE selected by rank; a value list's RANK, and every type on an ordered
+    /// list), else INDEX / VALUE by ascending index and RANK ascending, as Aerospike answers.
+    private static func result(_ rt: ReturnType, selected unordered: [Int], single: Bool, keepOrder: Bool,
                                items: [Value]) throws(CDTError) -> Value? {
         let n = items.count
-        let selected = byRank && rt == .value ? unordered : unordered.sorted()
+        let selected = keepOrder ? unordered : unordered.sorted()
         func many(_ f: (Int) -> Value) -> Value {
             single ? f(selected[0]) : .list(selected.map(f))
         }
@@ -535,7 +550,8 @@ enum ListExecutor {
         case .rank, .reverseRank:
             let r = ranks(items)
             if single { return .int(Int64(rt == .rank ? r[selected[0]] : n - 1 - r[selected[0]])) }
-            return .list(selected.map { rt == .rank ? r[$0] : n - 1 - r[$0] }.sorted().map { .int(Int64($0)) })
+            let ranks = selected.map { rt == .rank ? r[$0] : n - 1 - r[$0] }
+            return .list((keepOrder ? ranks : ranks.sorted()).map { .int(Int64($0)) })
         case .value: return many { items[$0] }
         default: throw .param("return type \(rt) is for maps")
         }

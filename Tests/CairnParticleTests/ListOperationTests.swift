@@ -346,11 +346,29 @@ let inverted = ReturnType.inverted
         // without pad, beyond the end: refused
         let create5 = CDTContextItem(type: CDTContextItem.listIndex | 0x40, value: .int(5))
         #expect(code { try b.run(.append, .int(1), context: [create5]) } == 26)
-        // ordered child
+        // The create flag's order is the order of the list it indexes (when that list is
+        // created); the new element is the kind the next item (or the operation) works on.
         let createOrdered = CDTContextItem(type: CDTContextItem.listIndex | 0xc0, value: .int(3))
         try b.run(.appendItems, ints(3, 1), context: [createOrdered])
         guard case .list(let items, _)? = b.value else { Issue.record("no list"); return }
-        #expect(items[3] == .list([.int(1), .int(3)], flags: 1))
+        #expect(items[3] == ints(3, 1))
+        // Two ordered levels on a missing bin: index 3 is ignored in an ordered list.
+        var c = ListBin(missing: ())
+        try c.run(.append, .int(10), context: [createOrdered, createOrdered])
+        #expect(c.value == .list([.list([ints(10)], flags: 1)], flags: 1))
+    }
+
+    @Test func aNoOpCreatesNothing() throws {
+        // clear / remove through a create context on a missing bin: no bin is created.
+        let create = CDTContextItem(type: CDTContextItem.listIndex | 0xc0, value: .int(3))
+        var m = ListBin(missing: ())
+        #expect(try m.run(.clear, context: [create]) == nil)
+        #expect(m.value == nil)
+        #expect(try m.run(.removeByIndex, .int(7), .int(0), context: [create]) == nil)
+        #expect(m.value == nil)
+        // set_type through a create context does create the path.
+        try m.run(.setType, .int(0), context: [CDTContextItem(type: CDTContextItem.listIndex | 0x40, value: .int(0))])
+        #expect(m.value == .list([.list([])]))
     }
 
     @Test func negativeCreateIndexBeforeTheStart() throws {
