@@ -122,7 +122,11 @@ enum MapExecutor {
             if command == .replace || command == .replaceItems { wf.insert(.updateOnly) }
             if !exists, let attrs = try a.optionalInt(rest) { flags = orderFlags(attrs) }
             if !exists && wf.contains(.updateOnly) && !newEntries.isEmpty {
-                if wf.contains(.noFail) { return nil }
+                // With NO_FAIL the bin is still created, empty (Aerospike's answer).
+                if wf.contains(.noFail) {
+                    store()
+                    return .int(0)
+                }
                 throw CDTError(CDTError.elementNotFound, "update-only put on a missing map")
             }
             for e in newEntries { try MapKeys.check(e.key) }
@@ -208,7 +212,8 @@ enum MapExecutor {
         let n = entries.count
         let byKey = keyOrder(entries)
         var single = false
-        var selected: [Int]  // entry positions
+        var byRank = false
+        var selected: [Int]  // entry positions (in value order when byRank)
         switch command {
         case .getByKey, .removeByKey:
             try a.count(2, 2)
@@ -265,6 +270,7 @@ enum MapExecutor {
             try a.count(2, 3)
             let order = valueOrder(entries)
             selected = ListExecutor.indexRange(try a.int(1), try a.optionalCount(2), n).map { order[$0] }
+            byRank = true
         case .getByKeyRelIndexRange, .removeByKeyRelIndexRange, .getByValueRelRankRange, .removeByValueRelRankRange:
             try a.count(3, 4)
             let anchor = try a.value(1)
@@ -276,16 +282,19 @@ enum MapExecutor {
                 Value.compare(onKeys ? entries[$0].key : entries[$0].value, anchor) >= 0
             } ?? n)
             selected = ListExecutor.relativeRange(base: base, offset: offset, count: count, n).map { order[$0] }
+            byRank = !onKeys
         default:
             throw .param("unknown map command \(command.rawValue)")
         }
         if inverted {
             let chosen = Set(selected)
             selected = entries.indices.filter { !chosen.contains($0) }
+            byRank = false
         }
-        // Multi-entry results come in key order.
+        // Multi-entry results come in key order, except what was selected by value rank, which
+        // comes in rank order (as Aerospike answers).
         let rank = byKey.enumerated().reduce(into: [Int](repeating: 0, count: n)) { $0[$1.element] = $1.offset }
-        if !single { selected.sort { rank[$0] < rank[$1] } }
+        if !single && !byRank { selected.sort { rank[$0] < rank[$1] } }
         let result = try Self.result(rt, selected: selected, single: single, entries: entries, keyIndex: rank, flags: flags)
         if command.isWrite && !selected.isEmpty {
             let doomed = Set(selected)
@@ -319,7 +328,9 @@ enum MapExecutor {
         case .rank, .reverseRank:
             var ranks = [Int](repeating: 0, count: n)
             for (r, i) in valueOrder(entries).enumerated() { ranks[i] = r }
-            return many { .int(Int64(rt == .rank ? ranks[$0] : n - 1 - ranks[$0])) }
+            if single { return .int(Int64(rt == .rank ? ranks[selected[0]] : n - 1 - ranks[selected[0]])) }
+            // Ranks ascending, as Aerospike answers them.
+            return .list(selected.map { rt == .rank ? ranks[$0] : n - 1 - ranks[$0] }.sorted().map { .int(Int64($0)) })
         case .key: return many { entries[$0].key }
         case .value: return many { entries[$0].value }
         case .keyValue: return .map(selected.map { entries[$0] }, flags: MapFlags.preserveOrder)
