@@ -38,10 +38,3 @@ def test_generation_policy_on_missing_record_is_not_found(client):
     client.put(k, {"a": 1})
     client.put(k, {"a": 2}, meta={"gen": 1}, policy={"gen": aerospike.POLICY_GEN_EQ})
     client.remove(k)
-
-
-def test_empty_bin_name_is_21(client):
-    k = (NS, "policies", "empty-name")
-    with pytest.raises(ex.AerospikeError) as info_:
-        client.put(k, {"": 1})
-    assert info_.value.code == 21

@@ -150,13 +150,6 @@ def test_list_create_with_ctx_create_and_crash_inputs(client):
     client.remove(k)
 
 
-def test_empty_bin_name_is_bin_name_error(client):
-    k = key("noname")
-    client.put(k, {"a": 1})
-    assert error_code(client, k, [lo.list_append("", 1)]) == 21
-    client.remove(k)
-
-
 def test_batch_operate_with_list_ops(client):
     keys = [key(f"batch-{i}") for i in range(3)]
     for i, k in enumerate(keys):
