@@ -4,7 +4,7 @@
 //
 // Dependencies point one way (DESIGN.md "Layout"):
 //   cairnd -> CairnServer -> CairnEngine -> CairnStorage/CairnIndex -> CairnIO -> CLiburing
-// CairnWire and CairnConfig depend on nothing of ours.
+// CairnWire, CairnConfig and CairnParticle depend on nothing of ours (CairnEngine uses CairnParticle).
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "CairnIndex", targets: ["CairnIndex"]),
         .library(name: "CairnEngine", targets: ["CairnEngine"]),
         .library(name: "CairnWire", targets: ["CairnWire"]),
+        .library(name: "CairnParticle", targets: ["CairnParticle"]),
         .library(name: "CairnConfig", targets: ["CairnConfig"]),
         .library(name: "CairnTesting", targets: ["CairnTesting"]),
     ],
@@ -48,10 +49,12 @@ let package = Package(
         ),
         .target(
             name: "CairnEngine",
-            dependencies: ["CairnStorage", "CairnIndex", "CairnIO"],
+            dependencies: ["CairnStorage", "CairnIndex", "CairnIO", "CairnParticle"],
             swiftSettings: swiftSettings
         ),
         .target(name: "CairnWire", swiftSettings: swiftSettings),
+        // Aerospike's msgpack dialect and the collection (CDT) operations; pure.
+        .target(name: "CairnParticle", swiftSettings: swiftSettings),
         .target(name: "CairnConfig", swiftSettings: swiftSettings),
         .target(
             name: "CairnServer",
@@ -99,9 +102,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CairnEngineTests",
-            dependencies: ["CairnEngine", "CairnTesting"],
+            dependencies: ["CairnEngine", "CairnTesting", "CairnParticle"],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CairnParticleTests", dependencies: ["CairnParticle"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnWireTests", dependencies: ["CairnWire"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
         .testTarget(

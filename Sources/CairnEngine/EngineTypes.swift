@@ -18,6 +18,9 @@ public enum EngineResult: UInt8, Sendable, Equatable {
     case binNameTooLong = 21
     case forbidden = 22
     case unsupportedFeature = 16
+    case elementNotFound = 23
+    case elementExists = 24
+    case opNotApplicable = 26
 }
 
 /// A refused or failed engine operation: the result code for the client, and a message for logs.
@@ -123,17 +126,22 @@ public enum BinOperation: Sendable, Equatable {
     case touch
     /// Delete the whole record.
     case deleteRecord
+    /// A collection (list/map) operation on a bin: the op's msgpack payload, and whether it
+    /// came as CDT_MODIFY. Evaluated by ``OperationLayer``; its result is one entry of the
+    /// operate's results (nil when it returns nothing).
+    case cdt(String, [UInt8], isWrite: Bool)
 
     var isWrite: Bool {
         switch self {
         case .read, .readAll, .readHeader: return false
+        case .cdt(_, _, let isWrite): return isWrite
         default: return true
         }
     }
 
     var needsExistingBins: Bool {
         switch self {
-        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend: return true
+        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt: return true
         default: return false
         }
     }

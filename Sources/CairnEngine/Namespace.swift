@@ -428,12 +428,20 @@ public final class Namespace: Sendable {
             case .success(nil): completion(.failure(EngineError(.keyNotFound, "no record \(digest)")))
             case .success(let record?):
                 var results: [(String, StoredBin?)] = []
-                for op in r.operations {
-                    switch op {
-                    case .read(let name): results.append((name, record.bins.first { $0.name == name }))
-                    case .readAll: for b in record.bins { results.append((b.name, b)) }
-                    default: break
+                do {
+                    for op in r.operations {
+                        switch op {
+                        case .read(let name): results.append((name, record.bins.first { $0.name == name }))
+                        case .readAll: for b in record.bins { results.append((b.name, b)) }
+                        case .cdt(let name, let payload, _):
+                            var bins = record.bins
+                            results.append((name, try OperationLayer.applyCDT(&bins, name: name, payload: payload, isWrite: false)))
+                        default: break
+                        }
                     }
+                } catch {
+                    completion(.failure(EngineError.from(error)))
+                    return
                 }
                 completion(.success(OperateResult(generation: record.generation, voidTime: record.voidTime, bins: results)))
             }
@@ -464,6 +472,8 @@ public final class Namespace: Sendable {
                 break
             }
             let generation = visible?.generation ?? 0
+            // Aerospike answers a generation check on a missing record with not-found.
+            if visible == nil && o.generation != .none { throw EngineError(.keyNotFound, "record \(digest) does not exist") }
             switch o.generation {
             case .none: break
             case .expectEqual(let g):
@@ -574,6 +584,8 @@ public final class Namespace: Sendable {
             case .deleteRecord:
                 deleteRecord = true
                 bins.removeAll()
+            case .cdt(let name, let payload, let isWrite):
+                results.append((name, try OperationLayer.applyCDT(&bins, name: name, payload: payload, isWrite: isWrite)))
             }
         }
         if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }

@@ -16,9 +16,20 @@ struct InfoResponder {
     /// `partition-generation`, `peers-generation`, `rebalance-generation`: never change on a
     /// single node, and never -1 (§2.8).
     static let generation = "1"
-    /// The real server's `features` list; harmless for modern clients, needed by old ones (§2.7).
+    /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
+    /// Not named until they work: blob-bits (bit operations), geo, sindex-exists,
+    /// query-show, relaxed-sc, replicas-max, udf.
     static let features =
-        "batch-any;batch-index;blob-bits;cdt-index;cdt-list;cdt-map;cluster-stable;float;geo;sindex-exists;peers;pipelining;pquery;pscans;query-show;relaxed-sc;replicas;replicas-all;replicas-master;replicas-max;truncate-namespace;udf"
+        "batch-any;batch-index;cdt-list;cdt-map;cluster-stable;float;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;truncate-namespace"
+    /// The commands `help` lists (every command `value(for:)` answers).
+    static let helpCommands = [
+        "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
+        "get-config", "help", "namespace", "namespaces", "node", "partition-generation", "partitions", "peers-clear-alt",
+        "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
+        "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
+        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "sets", "statistics",
+        "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
+    ]
     /// Number of partitions of a namespace (§4.4).
     static let partitionCount = CairnWire.Digest.partitionCount
     /// `replicas` bitmap of a node owning every partition: 512 bytes of ones, base64 (§2.5).
@@ -84,6 +95,8 @@ struct InfoResponder {
             return clusterStable(command)
         case "features":
             return Self.features
+        case "help":
+            return Self.helpCommands.joined(separator: ";")
         case "namespaces":
             return context.namespaceNames.joined(separator: ";")
         case "namespace":
@@ -321,7 +334,7 @@ struct InfoResponder {
 
     // MARK: - Configuration
 
-    /// `get-config[:context=service|network|namespace;id=<ns>]`.
+    /// `get-config[:context=service|network|namespace;id=<ns>]` (or `namespace=<ns>`).
     private func configurationValue(_ command: InfoCommand) -> String {
         let configuration = context.configuration
         switch command.parameter("context") ?? "service" {
@@ -338,7 +351,10 @@ struct InfoResponder {
                 ("service.port", "\(context.boundPort)"),
             ])
         case "namespace":
-            guard let name = command.parameter("id"), let namespace = context.namespaces[name] else {
+            // `id=<ns>`, or `namespace=<ns>` (the form clients use with servers 8.1 and later).
+            guard let name = command.parameter("id") ?? command.parameter("namespace"),
+                let namespace = context.namespaces[name]
+            else {
                 return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace")
             }
             let storage = namespace.options.storage
@@ -346,6 +362,7 @@ struct InfoResponder {
                 ("replication-factor", "1"),
                 ("default-ttl", "\(namespace.options.defaultTTLSeconds)"),
                 ("force-durable-deletes", "\(namespace.options.forceDurableDeletes)"),
+                ("nsup-period", "\(namespace.options.nsupPeriodSeconds)"),
                 ("storage-engine", "device"),
                 ("storage-engine.write-block-size", "\(storage.writeBlockSizeBytes)"),
                 ("storage-engine.commit-to-device", "\(storage.commitToDevice)"),

@@ -172,6 +172,11 @@ struct RecordExecutor: Sendable {
             guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
         }
+        if command.ops.contains(where: { $0.type == .cdtRead }) {
+            return try body.withUnsafeReadableBytes { raw throws(Refusal) in
+                try operateReadOnly(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
+            }
+        }
         for op in command.ops where op.type != .read {
             throw Self.refusal(forReadOnlyOp: op)
         }
@@ -337,7 +342,11 @@ struct RecordExecutor: Sendable {
         case .deleteAll:
             guard !replaces else { throw Refusal(.parameter, "delete-all with a replace policy") }
             return .deleteRecord
-        case .cdtRead, .cdtModify, .expRead, .expModify, .bitsRead, .bitsModify, .hllRead, .hllModify:
+        case .cdtRead, .cdtModify:
+            guard !name.isEmpty else { throw Refusal(.binName, "CDT op without a bin name") }
+            guard type == .cdtRead || !replaces else { throw Refusal(.parameter, "CDT modify with a replace policy") }
+            return .cdt(name, Array(value), isWrite: type == .cdtModify)
+        case .expRead, .expModify, .bitsRead, .bitsModify, .hllRead, .hllModify:
             throw Refusal(.unsupportedFeature, "op \(type) is not supported")
         }
     }
@@ -391,13 +400,18 @@ struct RecordExecutor: Sendable {
             // Order is irrelevant without RESPOND_ALL_OPS (checked by the caller).
             return results.compactMap { $0.1.map(ReplyBin.read) }
         }
-        let namedReadCount = operations.count { if case .read = $0 { true } else { false } }
+        let namedReadCount = operations.count {
+            switch $0 {
+            case .read, .cdt: true
+            default: false
+            }
+        }
         let readAllShare = max(0, results.count - namedReadCount)
         var bins: [ReplyBin] = []
         var resultIndex = 0
         for (op, operation) in zip(ops, operations) {
             switch operation {
-            case .read(let name):
+            case .read(let name), .cdt(let name, _, _):
                 guard resultIndex < results.count else { continue }
                 if let bin = results[resultIndex].1 {
                     bins.append(.read(bin))

@@ -77,6 +77,39 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
         }
     }
 
+    @Test func featuresNameOnlyWhatWorks() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let features = Set(try client.info("features").split(separator: ";").map(String.init))
+            #expect(features.contains("cdt-list") && features.contains("cdt-map"))
+            for missing in ["blob-bits", "udf", "geo", "sindex-exists", "query-show", "replicas-max"] {
+                #expect(!features.contains(missing), "\(missing)")
+            }
+        }
+    }
+
+    @Test func helpListsTheCommands() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let commands = Set(try client.info("help").split(separator: ";").map(String.init))
+            for name in ["help", "get-config", "namespace", "statistics", "truncate", "features"] {
+                #expect(commands.contains(name), "\(name)")
+            }
+        }
+    }
+
+    @Test func namespaceConfigInBothForms() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            for request in ["get-config:context=namespace;id=test", "get-config:context=namespace;namespace=test"] {
+                let answer = try client.info(request)
+                #expect(answer.split(separator: ";").contains("nsup-period=120"), "\(request): \(answer)")
+                #expect(answer.contains("default-ttl="))
+            }
+            #expect(try client.info("get-config:context=namespace;namespace=nope").hasPrefix("ERROR:20:"))
+        }
+    }
+
     @Test func operatorCommands() async throws {
         try await withTestServer { server in
             let client = try server.connect()

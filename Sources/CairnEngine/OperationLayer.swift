@@ -1,0 +1,78 @@
+import CairnParticle
+import CairnStorage
+
+/// The operation layer for collection (CDT) operations: given a record's bins, computes the new
+/// bins and the operation's result. The engine keeps record semantics (existence, generation,
+/// TTL); this layer only knows values.
+public enum OperationLayer {
+    /// Runs the CDT operation `payload` (the op's value bytes) on bin `name` of `bins`.
+    ///
+    /// A write replaces the bin (a list or map particle) when the operation changed it; the
+    /// result is the reply's bin, or nil when the operation returns nothing.
+    static func applyCDT(_ bins: inout [StoredBin], name: String, payload: [UInt8], isWrite: Bool) throws(EngineError) -> StoredBin? {
+        if isWrite {
+            do { try BinMath.checkName(name) } catch { throw EngineError.from(error) }
+        }
+        let index = bins.firstIndex { $0.name == name }
+        let bin: CDTBin
+        if let index {
+            let stored = bins[index]
+            switch stored.particleType {
+            case .list, .map:
+                do {
+                    bin = .collection(try Value.decode(stored.bytes))
+                } catch {
+                    throw EngineError(.serverError, "bin \(name): stored collection does not decode: \(error)")
+                }
+            default:
+                bin = .otherType
+            }
+        } else {
+            bin = .missing
+        }
+        let outcome: CDTOutcome
+        do {
+            outcome = try CDTExecutor.execute(payload: payload, bin: bin, isWrite: isWrite)
+        } catch {
+            throw EngineError(EngineResult(rawValue: error.code) ?? .parameterError, error.reason)
+        }
+        if let newValue = outcome.newValue {
+            let type: ParticleType
+            if case .map = newValue { type = .map } else { type = .list }
+            let newBin = StoredBin(name: name, particleType: type, bytes: newValue.encoded)
+            if let index { bins[index] = newBin } else { bins.append(newBin) }
+        }
+        return outcome.result.flatMap { resultBin(name: name, $0) }
+    }
+
+    /// A result value as the reply bin Aerospike sends: scalars as their particle types, lists
+    /// and maps as msgpack; nil has no bin.
+    static func resultBin(name: String, _ value: Value) -> StoredBin? {
+        switch value {
+        case .null, .wildcard, .infinity:
+            return nil
+        case .bool(let b):
+            return StoredBin(name: name, particleType: .bool, bytes: [b ? 1 : 0])
+        case .int(let i):
+            return StoredBin(name: name, particleType: .integer, bytes: bigEndian(UInt64(bitPattern: i)))
+        case .double(let d):
+            return StoredBin(name: name, particleType: .float, bytes: bigEndian(d.bitPattern))
+        case .string(let s):
+            return StoredBin(name: name, particleType: .string, bytes: Array(s))
+        case .geojson(let g):
+            return StoredBin(name: name, particleType: .geoJSON, bytes: Array(g))
+        case .blob(let t, let data):
+            return StoredBin(name: name, particleType: ParticleType(rawValue: t) ?? .blob, bytes: Array(data))
+        case .list:
+            return StoredBin(name: name, particleType: .list, bytes: value.encoded)
+        case .map:
+            return StoredBin(name: name, particleType: .map, bytes: value.encoded)
+        case .ext:
+            return StoredBin(name: name, particleType: .blob, bytes: value.encoded)
+        }
+    }
+
+    private static func bigEndian(_ v: UInt64) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: v >> (UInt64(7 - $0) * 8)) }
+    }
+}

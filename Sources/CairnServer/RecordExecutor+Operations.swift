@@ -1,0 +1,38 @@
+import CairnEngine
+import CairnWire
+import NIOCore
+
+extension RecordExecutor {
+    /// A read-only operate (no WRITE flag) with collection reads among its ops: every op must be
+    /// a READ or a CDT_READ. Runs through the engine's operate, which evaluates them on one
+    /// consistent copy of the record.
+    func operateReadOnly(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
+                         resume: Resume, finish: @escaping @Sendable (Result<RecordOutcome, Refusal>) -> Void) throws(Refusal) {
+        let header = command.header
+        for op in command.ops where op.type != .read && op.type != .cdtRead {
+            switch op.type {
+            case .expRead, .bitsRead, .hllRead: throw Refusal(.unsupportedFeature, "op \(op.typeRaw) is not supported")
+            case .none: throw Refusal(.parameter, "unknown op \(op.typeRaw)")
+            default: throw Refusal(.parameter, "write op \(op.typeRaw) without the WRITE flag")
+            }
+        }
+        let operations = try command.ops.map { (op) throws(Refusal) -> BinOperation in
+            try Self.operation(for: op, header: header, replaces: false, body: raw)
+        }
+        let respondsAll = header.info2.contains(.respondAllOps)
+        if respondsAll && operations.count(where: { $0 == .readAll }) > 1 {
+            throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
+        }
+        target.namespace.operate(target.digest, operations: operations, resume: resume) { outcome in
+            switch outcome {
+            case .failure(let error):
+                finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
+            case .success(let result):
+                let bins = body.withUnsafeReadableBytes { raw in
+                    Self.replyBins(ops: command.ops, operations: operations, results: result.bins, respondsAll: respondsAll, body: raw)
+                }
+                finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)))
+            }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import CairnParticle
+import CairnStorage
+import CairnTesting
+import Testing
+@testable import CairnEngine
+
+/// Collection operations through `Namespace.operate`: the engine keeps record semantics, the
+/// operation layer computes bins and results.
+@Suite struct OperationLayerTests {
+    func payload(_ command: Int, _ args: Value...) -> [UInt8] { Value.list([.int(Int64(command))] + args).encoded }
+
+    func code(_ body: () throws -> Void) -> EngineResult? {
+        do { try body(); return nil } catch let e as EngineError { return e.result } catch { return .serverError }
+    }
+
+    @Test func listAppendCreatesTheBinAndResultsAreParticles() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        let d = testDigest(1)
+        var result = try ns.operate(d, operations: [
+            .cdt("l", payload(2, .list([.int(3), .string("x")])), isWrite: true),
+            .cdt("l", payload(17, .int(1)), isWrite: false),
+            .cdt("l", payload(18, .int(0)), isWrite: false),
+        ])
+        #expect(result.generation == 1)
+        #expect(result.bins[0].1 == StoredBin(name: "l", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 2]))
+        #expect(result.bins[1].1 == StoredBin(name: "l", particleType: .string, bytes: Array("x".utf8)))
+        #expect(result.bins[2].1 == StoredBin(name: "l", particleType: .list, bytes: [0x92, 0x03, 0xa2, 0x03, 0x78]))
+        // The stored bin is the list, byte for byte.
+        #expect(try ns.get(d)?.bins == [StoredBin(name: "l", particleType: .list, bytes: [0x92, 0x03, 0xa2, 0x03, 0x78])])
+        // A read-only operate (no write) sees it too, and a missing bin reads as nothing.
+        result = try ns.operate(d, operations: [.cdt("l", payload(16), isWrite: false), .cdt("none", payload(16), isWrite: false)])
+        #expect(result.bins[0].1?.bytes == [0, 0, 0, 0, 0, 0, 0, 2])
+        #expect(result.bins[1].1 == nil)
+        try ns.close()
+    }
+
+    @Test func failuresLeaveTheRecordAlone() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        let d = testDigest(2)
+        try ns.put(d, bins: [intBin("i", 5)])
+        #expect(code { _ = try ns.operate(d, operations: [.cdt("i", payload(1, .int(1)), isWrite: true)]) } == .binTypeError)
+        #expect(code {
+            _ = try ns.operate(d, operations: [
+                .cdt("l", payload(1, .int(1)), isWrite: true), .cdt("l", payload(17, .int(5)), isWrite: false),
+            ])
+        } == .opNotApplicable)
+        #expect(code { _ = try ns.operate(d, operations: [.cdt("m", payload(67, .double(1.5), .int(1)), isWrite: true)]) } == .parameterError)
+        #expect(code { _ = try ns.operate(d, operations: [.cdt("", payload(1, .int(1)), isWrite: true)]) } == .binNameTooLong)
+        let record = try #require(try ns.get(d))
+        #expect(record.bins == [intBin("i", 5)])
+        #expect(record.generation == 1)
+        // A CDT read of a missing record is not found.
+        #expect(code { _ = try ns.operate(testDigest(3), operations: [.cdt("l", payload(16), isWrite: false)]) } == .keyNotFound)
+        try ns.close()
+    }
+
+    @Test func generationCheckOnAMissingRecordIsNotFound() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        #expect(code { try ns.put(testDigest(4), bins: [intBin("a", 1)], options: WriteOptions(generation: .expectEqual(0))) } == .keyNotFound)
+        #expect(code { try ns.put(testDigest(4), bins: [intBin("a", 1)], options: WriteOptions(generation: .expectGreater(0))) } == .keyNotFound)
+        try ns.close()
+    }
+}

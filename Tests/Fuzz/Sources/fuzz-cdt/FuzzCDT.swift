@@ -1,0 +1,39 @@
+// Feeds arbitrary bytes to the msgpack decoder and the collection (CDT) executor: the bytes are
+// read as a msgpack stream whose first value is a bin (a list or map, or nothing) and whose
+// following values are operation payloads, run in order as reads and as writes, each write's
+// new value becoming the next operation's bin. Any crash, over-read (ASan) or hang is a bug; a
+// CDTError is the expected answer to garbage. Checked: the canonical encoding of anything that
+// decodes decodes again, and every new bin value re-decodes.
+import CairnParticle
+
+func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
+    guard let data else { return 0 }
+    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    if let whole = try? Value.decode(bytes) {
+        guard (try? Value.decode(whole.encoded)) != nil else { fatalError("canonical encoding does not decode") }
+    }
+    var reader = MsgPackReader(bytes)
+    var bin: CDTBin = .missing
+    if !reader.isAtEnd, let range = try? reader.skip() {
+        switch try? Value.decode(Array(bytes[range])) {
+        case .list(let i, let f)?: bin = .collection(.list(i, flags: f))
+        case .map(let e, let f)?: bin = .collection(.map(e, flags: f))
+        case nil: return 0
+        default: bin = .otherType
+        }
+    }
+    var ops = 0
+    while !reader.isAtEnd && ops < 64 {
+        guard let range = try? reader.skip() else { break }
+        ops += 1
+        let payload = Array(bytes[range])
+        for isWrite in [false, true] {
+            guard let outcome = try? CDTExecutor.execute(payload: payload, bin: bin, isWrite: isWrite) else { continue }
+            if let newValue = outcome.newValue {
+                guard (try? Value.decode(newValue.encoded)) != nil else { fatalError("new bin value does not decode") }
+                bin = .collection(newValue)
+            }
+        }
+    }
+    return 0
+}
