@@ -19,18 +19,30 @@ struct MessageDispatcher {
 
     /// Decodes `body` and says how to answer it. Cheap (no engine call): runs on the event loop.
     func route(body: ByteBuffer) -> MessageRoute {
-        let context = processor.context
-        return body.withUnsafeReadableBytes { raw -> MessageRoute in
-            let message: Message
-            do throws(MessageError) {
-                message = try Message.decode(body: raw)
-            } catch {
-                context.counters.malformedRequests.add(1, ordering: .relaxed)
-                processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])
-                return .reply(ReplyChunk(processor.recordReplyBytes(error.resultCode)))
+        body.withUnsafeReadableBytes { raw -> MessageRoute in
+            switch decode(raw) {
+            case .malformed(let reply): return .reply(reply)
+            case .message(let message):
+                if message.header.info1.contains(.batch) || message.field(.digest) == nil { return .stream }
+                return .record(RecordCommand(message: message))
             }
-            if message.header.info1.contains(.batch) || message.field(.digest) == nil { return .stream }
-            return .record(RecordCommand(message: message))
+        }
+    }
+
+    private enum Decoded {
+        case message(Message)
+        /// The error reply of a malformed message.
+        case malformed(ReplyChunk)
+    }
+
+    /// The decoded message, or the error reply of a malformed one (counted and logged).
+    private func decode(_ raw: UnsafeRawBufferPointer) -> Decoded {
+        do throws(MessageError) {
+            return .message(try Message.decode(body: raw))
+        } catch {
+            processor.context.counters.malformedRequests.add(1, ordering: .relaxed)
+            processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])
+            return .malformed(ReplyChunk(processor.recordReplyBytes(error.resultCode)))
         }
     }
 
@@ -51,10 +63,9 @@ struct MessageDispatcher {
         let context = processor.context
         return body.withUnsafeReadableBytes { raw -> ReplyChunk in
             let message: Message
-            do throws(MessageError) {
-                message = try Message.decode(body: raw)
-            } catch {
-                return ReplyChunk(processor.recordReplyBytes(error.resultCode))
+            switch decode(raw) {
+            case .malformed(let reply): return reply
+            case .message(let decoded): message = decoded
             }
             let executor = RecordExecutor(context: context, logger: processor.logger)
             if message.header.info1.contains(.batch) {

@@ -23,16 +23,8 @@ extension RecordExecutor {
         if respondsAll && operations.count(where: { $0 == .readAll }) > 1 {
             throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
         }
-        target.namespace.operate(target.digest, operations: operations, resume: resume) { outcome in
-            switch outcome {
-            case .failure(let error):
-                finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
-            case .success(let result):
-                let bins = body.withUnsafeReadableBytes { raw in
-                    Self.replyBins(ops: command.ops, operations: operations, results: result.bins, respondsAll: respondsAll, body: raw)
-                }
-                finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)))
-            }
-        }
+        target.namespace.operate(
+            target.digest, operations: operations, resume: resume,
+            completion: Self.operateReply(command, operations: operations, respondsAll: respondsAll, body: body, finish: finish))
     }
 }

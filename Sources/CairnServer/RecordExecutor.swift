@@ -247,14 +247,20 @@ struct RecordExecutor: Sendable {
         }
         target.namespace.operate(
             target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options,
-            resume: resume
-        ) { outcome in
+            resume: resume,
+            completion: Self.operateReply(command, operations: operations, respondsAll: respondsAll, body: body, finish: finish))
+    }
+
+    /// The completion of an operate: its reply entries (see `replyBins`), or the engine's refusal.
+    static func operateReply(_ command: RecordCommand, operations: [BinOperation], respondsAll: Bool, body: ByteBuffer,
+                             finish: @escaping @Sendable (Result<RecordOutcome, Refusal>) -> Void) -> EngineCompletion<OperateResult> {
+        { outcome in
             switch outcome {
             case .failure(let error):
                 finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
             case .success(let result):
                 let bins = body.withUnsafeReadableBytes { raw in
-                    Self.replyBins(ops: command.ops, operations: operations, results: result.bins, respondsAll: respondsAll, body: raw)
+                    replyBins(ops: command.ops, operations: operations, results: result.bins, respondsAll: respondsAll, body: raw)
                 }
                 finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)))
             }
