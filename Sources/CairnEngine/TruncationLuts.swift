@@ -1,3 +1,4 @@
+import CairnIO
 import CairnStorage
 import Synchronization
 
@@ -10,16 +11,16 @@ import Synchronization
 /// lazily, possibly after that set was truncated), and `raise` after a truncation re-reads the
 /// table, so a cell never ends below the table whatever the interleaving.
 final class TruncationLuts: Sendable {
-    /// A cell not loaded from the table yet.
-    private static let unloaded = UInt64.max
 
     private let namespaceLut: Atomic<UInt64>
     private let cells: [Cell]
     private let table: @Sendable () -> TruncationTable
     private let setName: @Sendable (UInt16) -> String?
 
+    /// A set's truncate LUT plus one, so that 0 means "not loaded from the table yet" and
+    /// loading and raising are both a raise.
     private final class Cell: Sendable {
-        let lut = Atomic<UInt64>(TruncationLuts.unloaded)
+        let stored = Atomic<UInt64>(0)
     }
 
     /// - Parameters:
@@ -39,46 +40,28 @@ final class TruncationLuts: Sendable {
     func lutMs(setID: UInt16) -> UInt64 {
         let namespace = namespaceLut.load(ordering: .acquiring)
         guard setID != 0, Int(setID) < cells.count else { return namespace }
-        var set = cells[Int(setID)].lut.load(ordering: .acquiring)
-        if set == TruncationLuts.unloaded { set = load(setID) }
+        let stored = cells[Int(setID)].stored.load(ordering: .acquiring)
+        let set = stored == 0 ? load(setID) : stored - 1
         return max(namespace, set)
     }
 
     /// Re-reads the table after a truncation (of the namespace, or of `setID` when known).
     func raise(setID: UInt16?) {
         let t = table()
-        raiseNamespace(to: t.namespaceLutMs)
+        namespaceLut.raise(to: t.namespaceLutMs)
         if let setID, setID != 0, Int(setID) < cells.count {
             store(setID, t.truncateLutMs(forSet: setName(setID)))
         }
     }
 
     private func load(_ setID: UInt16) -> UInt64 {
-        let value = table().truncateLutMs(forSet: setName(setID))
-        store(setID, value)
-        let now = cells[Int(setID)].lut.load(ordering: .acquiring)
-        return now == TruncationLuts.unloaded ? value : now
+        store(setID, table().truncateLutMs(forSet: setName(setID)))
+        return cells[Int(setID)].stored.load(ordering: .acquiring) - 1
     }
 
     /// Fills an unloaded cell with `value`, or raises a loaded one to it. Values come from the
     /// table, which only grows, so the highest one written is the newest.
     private func store(_ setID: UInt16, _ value: UInt64) {
-        let cell = cells[Int(setID)]
-        var current = cell.lut.load(ordering: .relaxed)
-        while true {
-            if current != TruncationLuts.unloaded && current >= value { return }
-            let (exchanged, original) = cell.lut.compareExchange(expected: current, desired: value, ordering: .acquiringAndReleasing)
-            if exchanged { return }
-            current = original
-        }
-    }
-
-    private func raiseNamespace(to value: UInt64) {
-        var current = namespaceLut.load(ordering: .relaxed)
-        while current < value {
-            let (exchanged, original) = namespaceLut.compareExchange(expected: current, desired: value, ordering: .acquiringAndReleasing)
-            if exchanged { return }
-            current = original
-        }
+        cells[Int(setID)].stored.raise(to: value + 1)
     }
 }

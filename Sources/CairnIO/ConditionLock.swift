@@ -105,6 +105,24 @@ public func waitForCallback<T: Sendable>(_ start: (@escaping @Sendable (T) -> Vo
     return box.wait(until: { $0 != nil }) { $0! }
 }
 
+/// Starts `count` operations that each report once through their callback (`start(i, done)`),
+/// then blocks the calling thread once until all of them have reported; their values in index
+/// order. The fan-out face of `waitForCallback` (a batch's rows, a scan's window of records).
+public func waitForAll<T: Sendable>(_ count: Int, _ start: (Int, @escaping @Sendable (T) -> Void) -> Void) -> [T] {
+    let slots = ConditionLock<(values: [T?], remaining: Int)>((Array(repeating: nil, count: count), count))
+    for i in 0..<count {
+        start(i) { value in
+            let done = slots.withLock { s in
+                s.values[i] = value
+                s.remaining -= 1
+                return s.remaining == 0
+            }
+            if done { slots.broadcast() }
+        }
+    }
+    return slots.wait(until: { $0.remaining == 0 }) { s in s.values.map { $0! } }
+}
+
 /// Monotonic clock readings.
 public enum MonotonicClock {
     public static func nowNs() -> UInt64 {

@@ -102,27 +102,8 @@ struct BatchReplyStream: ReplyStream {
 
     /// Starts every command at once and waits (once) for all of their outcomes, in order.
     static func executeConcurrently(_ commands: [RecordCommand], executor: RecordExecutor, body: ByteBuffer) -> [RecordOutcome] {
-        if commands.count == 1 { return [executor.executeBlocking(commands[0], body: body)] }
-        let slots = ConditionLock(OutcomeSlots(count: commands.count))
-        for (i, command) in commands.enumerated() {
-            executor.execute(command, body: body, resume: .inline) { outcome in
-                let done = slots.withLock { s in
-                    s.outcomes[i] = outcome
-                    s.remaining -= 1
-                    return s.remaining == 0
-                }
-                if done { slots.broadcast() }
-            }
-        }
-        return slots.wait(until: { $0.remaining == 0 }) { s in s.outcomes.map { $0! } }
-    }
-
-    struct OutcomeSlots {
-        var outcomes: [RecordOutcome?]
-        var remaining: Int
-        init(count: Int) {
-            outcomes = Array(repeating: nil, count: count)
-            remaining = count
+        waitForAll(commands.count) { i, done in
+            executor.execute(commands[i], body: body, resume: .inline, completion: done)
         }
     }
 

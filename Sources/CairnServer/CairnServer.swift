@@ -167,8 +167,8 @@ public final class CairnServer: Sendable {
         return ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 512)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            // TCP_NODELAY is a TCP-level option (`.socketOption(.tcp_nodelay)` would set
-            // SOL_SOCKET option 1, SO_DEBUG, which needs CAP_NET_ADMIN).
+            // TCP_NODELAY lives at IPPROTO_TCP level; at SOL_SOCKET level its number (1) is
+            // SO_DEBUG, which needs CAP_NET_ADMIN.
             .childChannelOption(.tcpOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark, value: waterMark)
             .childChannelOption(.maxMessagesPerRead, value: 16)

@@ -1,5 +1,4 @@
 import CairnEngine
-import CairnIO
 import CairnIndex
 import CairnStorage
 import CairnWire
@@ -21,8 +20,8 @@ struct Refusal: Error {
 /// Runs single-record commands against the engine (PROTOCOL.md §6): read / exists, write and
 /// operate, delete, touch.
 ///
-/// A value made per request, used on the connection's event loop (or, for batch rows, on the
-/// thread pool through `executeBlocking`). Requests are translated to ``Namespace`` calls; the
+/// A value made per request, used on the connection's event loop (or on the thread pool, where
+/// a batch waits for its rows with `waitForAll`). Requests are translated to ``Namespace`` calls; the
 /// engine applies Aerospike's record semantics (policies, generations, TTL, bin math) and this
 /// type maps its results back onto the wire.
 struct RecordExecutor: Sendable {
@@ -71,11 +70,6 @@ struct RecordExecutor: Sendable {
             }
         }
         if case .failure(let refusal) = started { finish(.failure(refusal)) }
-    }
-
-    /// Executes `command` and waits for its outcome (batch rows on the thread pool).
-    func executeBlocking(_ command: RecordCommand, body: ByteBuffer) -> RecordOutcome {
-        waitForCallback { done in execute(command, body: body, resume: .inline, completion: done) }
     }
 
     // MARK: - Dispatch (§6.1)

@@ -216,46 +216,26 @@ struct ScanReplyStream: ReplyStream {
     private func fetch(_ candidates: [IndexRecord]) -> [Fetched] {
         let namespace = plan.namespace
         let binNames = plan.noBinData ? [] : plan.binNames
-        let slots = ConditionLock(FetchSlots(count: candidates.count))
-        var started = 0
-        for (i, record) in candidates.enumerated() {
+        let counters = context.counters
+        let logger = self.logger
+        return waitForAll(candidates.count) { i, done in
+            let record = candidates[i]
             if plan.noBinData && !record.flags.contains(.keyStored) {
                 // Metadata only, and no key to return: no device read.
-                slots.withLock { $0.results[i] = .metadataOnly }
-                continue
+                return done(.metadataOnly)
             }
-            started += 1
-            let counters = context.counters
-            let logger = self.logger
             namespace.get(record.digest, binNames: binNames, resume: .inline) { result in
-                let fetched: Fetched
                 switch result {
-                case .success(let found): fetched = .record(found)
+                case .success(let found): done(.record(found))
                 case .failure(let error):
                     counters.scanRecordsSkippedUnreadable.add(1, ordering: .relaxed)
                     logger.warning(
                         "scan skipped an unreadable record",
                         metadata: ["digest": "\(record.digest)", "result": "\(error.result)", "error": "\(error.message)"])
-                    fetched = .record(nil)
+                    done(.record(nil))
                 }
-                let done = slots.withLock { s in
-                    s.results[i] = fetched
-                    s.finished += 1
-                    return s.finished == s.expected
-                }
-                if done { slots.broadcast() }
             }
         }
-        return slots.wait(until: { s in s.expected = started; return s.finished == started }) { s in
-            s.results.map { $0 ?? .record(nil) }
-        }
-    }
-
-    struct FetchSlots {
-        var results: [Fetched?]
-        var finished = 0
-        var expected = Int.max
-        init(count: Int) { results = Array(repeating: nil, count: count) }
     }
 
     private func appendRecord(_ record: IndexRecord, _ fetched: Fetched, to writer: inout WireWriter) -> Bool {

@@ -10,6 +10,7 @@ import time
 
 import aerospike
 import pytest
+from aerospike import exception as ex
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAIRND = os.environ.get("CAIRND", os.path.join(ROOT, ".build", "debug", "cairnd"))
@@ -155,3 +156,10 @@ def client(daemon):
     c = connect(daemon)
     yield c
     c.close()
+
+
+def operate_error_code(client, key, operations):
+    """The result code of an operate that must fail."""
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(key, operations)
+    return info.value.code

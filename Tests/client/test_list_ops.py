@@ -7,17 +7,13 @@ from aerospike_helpers import cdt_ctx
 from aerospike_helpers.operations import list_operations as lo
 from aerospike_helpers.operations import operations as ops
 
+from conftest import operate_error_code as error_code
+
 NS = "test"
 
 
 def key(name):
     return (NS, "lists", name)
-
-
-def error_code(client, k, operations):
-    with pytest.raises(ex.AerospikeError) as info:
-        client.operate(k, operations)
-    return info.value.code
 
 
 @pytest.fixture()

@@ -2,9 +2,10 @@
 real cairnd, with the answers Aerospike gives."""
 import aerospike
 import pytest
-from aerospike import exception as ex
 from aerospike_helpers import cdt_ctx
 from aerospike_helpers.operations import map_operations as mo
+
+from conftest import operate_error_code as error_code
 
 NS = "test"
 KEY_ORDERED = {"map_order": aerospike.MAP_KEY_ORDERED}
@@ -12,12 +13,6 @@ KEY_ORDERED = {"map_order": aerospike.MAP_KEY_ORDERED}
 
 def key(name):
     return (NS, "maps", name)
-
-
-def error_code(client, k, operations):
-    with pytest.raises(ex.AerospikeError) as info:
-        client.operate(k, operations)
-    return info.value.code
 
 
 @pytest.fixture()

@@ -668,12 +668,7 @@ public final class BlockSequencer: Sendable {
 
     /// Makes sure the next sequence is above `sequence` (after a scan found it on a device).
     public func advance(to sequence: UInt64) {
-        var current = last.load(ordering: .relaxed)
-        while current < sequence {
-            let (exchanged, original) = last.compareExchange(expected: current, desired: sequence, ordering: .relaxed)
-            if exchanged { return }
-            current = original
-        }
+        last.raise(to: sequence)
     }
 
     /// The highest sequence handed out.
