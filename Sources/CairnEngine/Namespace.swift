@@ -302,7 +302,9 @@ public final class Namespace: Sendable {
             completion(.success(nil))
             return
         }
-        let finish: @Sendable (Result<StoredRecord, StorageError>) -> Void = { [self] result in
+        // A local function, not a closure value: memory answers call it directly, and only a
+        // device read forms the escaping closure (and its allocation).
+        @Sendable func finish(_ result: Result<StoredRecord, StorageError>) {
             switch result {
             case .success(let stored):
                 var bins = stored.bins
@@ -319,21 +321,24 @@ public final class Namespace: Sendable {
                 }
             }
         }
-        readRecord(current.location, digest: digest, resume: resume, finish)
+        if let inMemory = readFromMemory(current.location, digest: digest) { return finish(inMemory) }
+        readFromDevice(current.location, digest: digest, resume: resume) { finish($0) }
     }
 
-    /// Reads a record copy: at once from memory, else from the device, continued through `resume`.
-    private func readRecord(_ location: RecordLocation, digest: Digest, resume: Resume,
-                            _ finish: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
+    /// The record copy at `location` if memory holds it (or its check failed), nil when only the
+    /// device has it. No I/O.
+    private func readFromMemory(_ location: RecordLocation, digest: Digest) -> Result<StoredRecord, StorageError>? {
         do {
-            if let stored = try storage.readFromMemory(location, expecting: digest) {
-                finish(.success(stored))
-                return
-            }
+            guard let stored = try storage.readFromMemory(location, expecting: digest) else { return nil }
+            return .success(stored)
         } catch {
-            finish(.failure(error))
-            return
+            return .failure(error)
         }
+    }
+
+    /// Reads a record copy from the device; `finish` runs through `resume` once it is read.
+    private func readFromDevice(_ location: RecordLocation, digest: Digest, resume: Resume,
+                                _ finish: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
         deviceReadsStarted.add(1, ordering: .relaxed)
         storage.read(location, expecting: digest) { result in
             resume.run { finish(result) }
@@ -493,7 +498,7 @@ public final class Namespace: Sendable {
                         completion: completion)
             return
         }
-        readRecord(visible.location, digest: digest, resume: resume) { [self] result in
+        @Sendable func withExisting(_ result: Result<StoredRecord, StorageError>) {
             switch result {
             case .success(let existing):
                 finishWrite(r, current: current, visible: visible, existing: existing, attempt: attempt, resume: resume,
@@ -506,6 +511,8 @@ public final class Namespace: Sendable {
                 }
             }
         }
+        if let inMemory = readFromMemory(visible.location, digest: digest) { return withExisting(inMemory) }
+        readFromDevice(visible.location, digest: digest, resume: resume) { withExisting($0) }
     }
 
     /// Applies the operations to the old record and commits the new copy if the index still

@@ -73,5 +73,5 @@ final class ServerCounters: Sendable {
 
 /// The calling thread's identity (pthread_self), for the thread-identity counters.
 enum ThreadIdentity {
-    static var current: UInt { UInt(bitPattern: Int(bitPattern: UnsafeRawPointer(bitPattern: UInt(pthread_self()))) ) }
+    static var current: UInt { UInt(pthread_self()) }
 }
