@@ -30,8 +30,15 @@ def test_cairnd_as_an_unprivileged_user_serves_puts_and_gets():
     uid, gid = unprivileged_ids()
     directory = tempfile.mkdtemp(prefix="cairn-nonroot-", dir="/tmp")
     shm = tempfile.mkdtemp(prefix="cairn-nonroot-", dir="/dev/shm")
+    # Installed as an operator installs it: the build tree may sit where that user cannot reach
+    # (a checkout under a 0700 directory, such as a mktemp -d).
+    bindir = tempfile.mkdtemp(prefix="cairn-nonroot-bin-", dir="/tmp")
     process = None
     try:
+        os.chmod(bindir, 0o755)
+        binary = os.path.join(bindir, "cairnd")
+        shutil.copy2(CAIRND, binary)
+        os.chmod(binary, 0o755)
         for path in (directory, shm):
             os.chown(path, uid, gid) if os.geteuid() == 0 else None
             os.chmod(path, 0o700)
@@ -46,7 +53,7 @@ def test_cairnd_as_an_unprivileged_user_serves_puts_and_gets():
         if os.geteuid() == 0:
             os.chown(config, uid, gid)
             os.chown(log, uid, gid)
-        process = subprocess.Popen([CAIRND, "--config-file", config], stdout=open(log, "a"), stderr=subprocess.STDOUT,
+        process = subprocess.Popen([binary, "--config-file", config], stdout=open(log, "a"), stderr=subprocess.STDOUT,
                                    user=uid, group=gid, extra_groups=[] if os.geteuid() == 0 else None)
         deadline = time.time() + 60
         while True:
@@ -76,6 +83,7 @@ def test_cairnd_as_an_unprivileged_user_serves_puts_and_gets():
             process.wait(timeout=60)
         shutil.rmtree(directory, ignore_errors=True)
         shutil.rmtree(shm, ignore_errors=True)
+        shutil.rmtree(bindir, ignore_errors=True)
 
 
 def test_example_production_config_parses(tmp_path):
