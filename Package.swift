@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "CairnServer",
             dependencies: [
-                "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig", "CairnIO",
+                "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig", "CairnIO", "CLiburing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

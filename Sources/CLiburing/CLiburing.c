@@ -10,6 +10,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 _Static_assert(sizeof(cairn_iovec) == sizeof(struct iovec), "cairn_iovec must match struct iovec");
@@ -166,6 +169,37 @@ int cairn_uring_wait_cqe(cairn_uring *ring, cairn_cqe *out) {
 void cairn_uring_cqe_seen(cairn_uring *ring) { io_uring_cq_advance(&ring->ring, 1); }
 
 void cairn_uring_cq_advance(cairn_uring *ring, unsigned nr) { io_uring_cq_advance(&ring->ring, nr); }
+
+int cairn_uring_prep_accept(cairn_uring *ring, int fd, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_accept(sqe, fd, NULL, NULL, SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_recv(sqe, fd, buf, nbytes, 0);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+int cairn_uring_prep_send(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_send(sqe, fd, buf, nbytes, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
+void cairn_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int cairn_eventfd_create(void) {
+    int fd = eventfd(0, EFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
 
 unsigned cairn_uring_reap(cairn_uring *ring, cairn_cqe *out, unsigned max) {
     unsigned head;

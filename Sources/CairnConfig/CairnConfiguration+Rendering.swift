@@ -38,6 +38,10 @@ extension CairnConfiguration {
         }
         writer.parameter("proto-fd-max", String(service.protoFDCountMax))
         writer.parameter("shm-directory", service.shmDirectory)
+        if let serviceThreads = service.serviceThreads {
+            writer.parameter("service-threads", String(serviceThreads))
+        }
+        writer.parameter("network-io-model", service.networkIOModel.rawValue)
         writer.close()
     }
 

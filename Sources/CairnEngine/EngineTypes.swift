@@ -1,3 +1,4 @@
+import CairnIO
 import CairnStorage
 
 /// Aerospike result codes the engine produces (PROTOCOL.md §7); the server sends them as they are.
@@ -198,9 +199,14 @@ public typealias EngineCompletion<T> = @Sendable (Result<T, EngineError>) -> Voi
 /// never go through it.
 public struct Resume: Sendable {
     private let schedule: @Sendable (@escaping @Sendable () -> Void) -> Void
+    /// The continuing thread's own ring, when it has one (an io_uring service thread): device
+    /// reads go on it and complete on that thread, with no reader thread and no hand-off.
+    public let deviceReads: (any OwnedRingReads)?
 
-    public init(_ schedule: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+    public init(deviceReads: (any OwnedRingReads)? = nil,
+                _ schedule: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         self.schedule = schedule
+        self.deviceReads = deviceReads
     }
 
     /// Continue on whichever thread completed the I/O.

@@ -340,6 +340,11 @@ public final class Namespace: Sendable {
     private func readFromDevice(_ location: RecordLocation, digest: Digest, resume: Resume,
                                 _ finish: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
         deviceReadsStarted.add(1, ordering: .relaxed)
+        if let reads = resume.deviceReads {
+            // Submitted on the continuing thread's own ring; completes on that thread.
+            storage.read(location, expecting: digest, through: reads, callback: finish)
+            return
+        }
         storage.read(location, expecting: digest) { result in
             resume.run { finish(result) }
         }

@@ -101,6 +101,36 @@ public final class Ring {
         cairn_uring_prep_fsync(raw, fd, cairn_IORING_FSYNC_DATASYNC, 0, userData) == 0
     }
 
+    /// Prepares an accept on listening socket `fd` (the completion's result is the new socket, with
+    /// close-on-exec set).
+    public func prepareAccept(fd: Int32, userData: UInt64) -> Bool {
+        cairn_uring_prep_accept(raw, fd, userData) == 0
+    }
+
+    /// Prepares a `recv` of up to `lengthBytes` into `address`. Unsafe: the memory must stay
+    /// valid and unmoved until the completion.
+    @inline(__always)
+    public func unsafePrepareReceive(fd: Int32, address: UnsafeMutableRawPointer, lengthBytes: UInt32,
+                                     userData: UInt64) -> Bool {
+        cairn_uring_prep_recv(raw, fd, address, lengthBytes, userData) == 0
+    }
+
+    /// Prepares a `send` (MSG_NOSIGNAL) of `lengthBytes` from `address`. Unsafe: the memory must
+    /// stay valid and unchanged until the completion.
+    @inline(__always)
+    public func unsafePrepareSend(fd: Int32, address: UnsafeRawPointer, lengthBytes: UInt32,
+                                  userData: UInt64) -> Bool {
+        cairn_uring_prep_send(raw, fd, address, lengthBytes, userData) == 0
+    }
+
+    /// Prepares a read of `lengthBytes` at the file's current position (an eventfd, a pipe).
+    /// Unsafe: the memory must stay valid until the completion.
+    @inline(__always)
+    public func unsafePrepareStreamRead(fd: Int32, address: UnsafeMutableRawPointer, lengthBytes: UInt32,
+                                        userData: UInt64) -> Bool {
+        cairn_uring_prep_read(raw, fd, address, lengthBytes, UInt64.max, 0, 0, userData) == 0
+    }
+
     /// Prepares a no-op (tests and wake-ups).
     public func prepareNop(userData: UInt64) -> Bool { cairn_uring_prep_nop(raw, 0, userData) == 0 }
 
@@ -132,7 +162,7 @@ public final class Ring {
 
     /// Copies up to `into.count` ready completions and consumes them. Never waits.
     @inline(__always)
-    func reap(into cqes: UnsafeMutableBufferPointer<cairn_cqe>) -> Int {
+    public func reap(into cqes: UnsafeMutableBufferPointer<cairn_cqe>) -> Int {
         Int(cairn_uring_reap(raw, cqes.baseAddress!, UInt32(cqes.count)))
     }
 

@@ -1,4 +1,5 @@
 import CairnEngine
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -58,7 +59,9 @@ public final class CairnServer: Sendable {
     private struct Running {
         var group: MultiThreadedEventLoopGroup
         var threadPool: NIOThreadPool
-        var serverChannel: any Channel
+        /// The listening channel (epoll model), or nil with the io_uring service.
+        var serverChannel: (any Channel)?
+        var uring: UringService?
     }
 
     /// - Parameters:
@@ -91,6 +94,19 @@ public final class CairnServer: Sendable {
         }
         let threadPool = NIOThreadPool(numberOfThreads: configuration.threadPoolSize)
         threadPool.start()
+        if configuration.ioModel == .ioUring {
+            // The NIO group only serves timers of shared code here; one thread is enough.
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let service: UringService
+            do {
+                service = try UringService.start(context: context, threadPool: threadPool)
+            } catch {
+                await shutDown(group: group, threadPool: threadPool)
+                state.withLock { $0 = .stopped }
+                throw error
+            }
+            return ready(port: service.port, Running(group: group, threadPool: threadPool, serverChannel: nil, uring: service))
+        }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopCount)
         let bindHost = configuration.host == "any" ? "::" : configuration.host
         let serverChannel: any Channel
@@ -103,14 +119,20 @@ public final class CairnServer: Sendable {
             throw CairnServerError.bindFailed(host: configuration.host, port: configuration.port, reason: "\(error)")
         }
         let port = serverChannel.localAddress?.port ?? configuration.port
+        return ready(port: port, Running(group: group, threadPool: threadPool, serverChannel: serverChannel, uring: nil))
+    }
+
+    private func ready(port: Int, _ running: Running) -> Int {
+        let configuration = context.configuration
         context.setBoundPort(port)
-        state.withLock { $0 = .running(Running(group: group, threadPool: threadPool, serverChannel: serverChannel)) }
+        state.withLock { $0 = .running(running) }
         readyFlag.store(true, ordering: .releasing)
         context.logger.info(
             "service ready",
             metadata: [
                 "host": "\(configuration.host)", "port": "\(port)", "node": "\(configuration.nodeName)",
                 "namespaces": "\(context.namespaceNames.joined(separator: ","))",
+                "network-io-model": "\(configuration.ioModel.rawValue)", "service-threads": "\(configuration.eventLoopCount)",
             ])
         return port
     }
@@ -128,8 +150,20 @@ public final class CairnServer: Sendable {
         }
         guard let running else { return }
         readyFlag.store(false, ordering: .releasing)
+        if let service = running.uring {
+            let grace = context.configuration.stopGracePeriodMs
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                // Joins threads: off the caller's executor.
+                Thread { service.stop(graceMs: grace); continuation.resume() }.start()
+            }
+            await shutDown(group: running.group, threadPool: running.threadPool)
+            state.withLock { $0 = .stopped }
+            context.logger.info("service stopped")
+            return
+        }
+        guard let serverChannel = running.serverChannel else { return }
         do {
-            try await running.serverChannel.close()
+            try await serverChannel.close()
         } catch {
             context.logger.warning("closing the listening socket failed", metadata: ["error": "\(error)"])
         }
@@ -214,6 +248,7 @@ final class ConnectionRegistry: Sendable {
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var isDraining = false
+        var externalCount = 0
     }
 
     private let state = Mutex(State())
@@ -239,9 +274,23 @@ final class ConnectionRegistry: Sendable {
         }
     }
 
+    /// Registers a connection served outside SwiftNIO (the io_uring service); false when
+    /// `countMax` are open or the server is stopping.
+    func admitExternal(countMax: Int) -> Bool {
+        state.withLock { state in
+            guard !state.isDraining, state.channels.count + state.externalCount < countMax else { return false }
+            state.externalCount += 1
+            return true
+        }
+    }
+
+    func removeExternal() {
+        state.withLock { $0.externalCount -= 1 }
+    }
+
     func snapshot() -> [any Channel] {
         state.withLock { Array($0.channels.values) }
     }
 
-    var count: Int { state.withLock { $0.channels.count } }
+    var count: Int { state.withLock { $0.channels.count + $0.externalCount } }
 }

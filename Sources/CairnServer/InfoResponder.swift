@@ -343,7 +343,8 @@ struct InfoResponder {
                 ("cluster-name", configuration.clusterName ?? "null"),
                 ("node-id", configuration.nodeName),
                 ("proto-fd-max", "\(configuration.connectionCountMax)"),
-                ("service-threads", "\(configuration.threadPoolSize)"),
+                ("service-threads", "\(configuration.eventLoopCount)"),
+                ("network-io-model", configuration.ioModel.rawValue),
             ])
         case "network":
             return InfoText.pairs([

@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threadPoolSize: Int
     /// Event loop threads that accept connections and parse frames (default: one per core).
     public var eventLoopCount: Int
+    /// How client sockets are served: SwiftNIO event loops (epoll) or Cairn's own service
+    /// threads on io_uring. Both run single-record transactions on the thread that read them.
+    public var ioModel: IOModel
     /// Most client connections open at once; further connections are closed at once.
     public var connectionCountMax: Int
     /// Requests read ahead on one connection while an earlier one is still being answered; above
@@ -67,8 +70,10 @@ public struct ServerConfiguration: Sendable, Equatable {
         streamFrameBytesTarget: Int = 128 * 1024,
         writeBufferBytesHigh: Int = 512 * 1024,
         writeBufferBytesLow: Int = 128 * 1024,
-        stopGracePeriodMs: Int64 = 30_000
+        stopGracePeriodMs: Int64 = 30_000,
+        ioModel: IOModel = .ioUring
     ) {
+        self.ioModel = ioModel
         self.host = host
         self.port = port
         self.frameSizeBytesMax = frameSizeBytesMax
@@ -85,6 +90,15 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.writeBufferBytesHigh = writeBufferBytesHigh
         self.writeBufferBytesLow = writeBufferBytesLow
         self.stopGracePeriodMs = stopGracePeriodMs
+    }
+
+    /// The network I/O model (`service { network-io-model epoll | io_uring }`).
+    public enum IOModel: String, Sendable, Equatable, CaseIterable {
+        /// SwiftNIO event loops over epoll: one `read` and one `write` syscall per transaction.
+        case epoll
+        /// Thread-per-core service threads, each with an io_uring ring for its sockets and an
+        /// eventfd for work finished elsewhere: sends and receives are batched per wake-up.
+        case ioUring = "io_uring"
     }
 
     /// The node name clients see: the node id in upper-case hex (SRV prints `%lX`).

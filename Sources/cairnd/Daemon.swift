@@ -83,7 +83,9 @@ final class Daemon: Sendable {
             configuration: ServerConfiguration(host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address,
                                                port: Int(endpoint.port), nodeID: node.nodeID,
                                                clusterName: config.service.clusterName, cairnVersion: CairnVersion.string,
-                                               connectionCountMax: config.service.protoFDCountMax),
+                                               eventLoopCount: config.service.serviceThreads ?? ProcessInfo.processInfo.activeProcessorCount,
+                                               connectionCountMax: config.service.protoFDCountMax,
+                                               ioModel: config.service.networkIOModel == .epoll ? .epoll : .ioUring),
             namespaces: namespaces, logger: logger)
         let service = ServerService(server: server, namespaces: namespaces, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],

@@ -251,6 +251,16 @@ let errorCases: [ErrorCase] = [
         text: "service {\n    proto-fd-max 10\n}\n",
         expected: "aerospike.conf:2: 'proto-fd-max' 10 is out of range in service: allowed 64 to 1048576"
     ),
+    ErrorCase(
+        name: "service-threads zero",
+        text: "service {\n    service-threads 0\n}\n",
+        expected: "aerospike.conf:2: 'service-threads' 0 is out of range in service: allowed 1 to 256"
+    ),
+    ErrorCase(
+        name: "unknown network-io-model",
+        text: "service {\n    network-io-model kqueue\n}\n",
+        expected: "aerospike.conf:2: bad value 'kqueue' for 'network-io-model' in service: expected epoll or io_uring"
+    ),
 
     // MARK: Braces
     ErrorCase(

@@ -12,6 +12,8 @@ let realisticConfigText = """
         cluster-name prod-eu1
         node-id A1B2C3
         proto-fd-max 20000
+        service-threads 6
+        network-io-model epoll
 
         shm-directory /dev/shm/cairn
     }
@@ -84,7 +86,9 @@ let realisticConfigValue = CairnConfiguration(
         clusterName: "prod-eu1",
         nodeID: 0xA1B2C3,
         protoFDCountMax: 20_000,
-        shmDirectory: "/dev/shm/cairn"
+        shmDirectory: "/dev/shm/cairn",
+        serviceThreads: 6,
+        networkIOModel: .epoll
     ),
     logging: LoggingConfig(sinks: [
         LogSink(destination: .file("/var/log/cairn/cairn.log"), level: .info),
@@ -174,6 +178,8 @@ let realisticConfigValue = CairnConfiguration(
         #expect(parsed.service.workDirectory == "/opt/cairn")
         #expect(parsed.service.shmDirectory == "/dev/shm")
         #expect(parsed.service.protoFDCountMax == 15_000)
+        #expect(parsed.service.serviceThreads == nil)
+        #expect(parsed.service.networkIOModel == .ioUring)
         #expect(parsed.service.pidFile == nil)
         #expect(parsed.logging.sinks == [LogSink(destination: .console, level: .info)])
         #expect(parsed.network.service == NetworkEndpoint(address: "any", port: 3000))

@@ -60,7 +60,9 @@ struct RandomConfigurations {
             clusterName: chance() ? "cluster-\(Int.random(in: 0...99, using: &random))" : nil,
             nodeID: chance() ? UInt64.random(in: 1...UInt64.max, using: &random) : nil,
             protoFDCountMax: Int.random(in: ConfigLimits.protoFDCountMaxRange, using: &random),
-            shmDirectory: chance() ? "/dev/shm" : "/dev/shm/cairn"
+            shmDirectory: chance() ? "/dev/shm" : "/dev/shm/cairn",
+            serviceThreads: chance() ? Int.random(in: ConfigLimits.serviceThreadsRange, using: &random) : nil,
+            networkIOModel: chance() ? .ioUring : .epoll
         )
     }
 

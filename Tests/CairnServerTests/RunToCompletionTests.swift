@@ -32,8 +32,9 @@ import Testing
         }
     }
 
-    @Test func putsAndMemoryReadsRunOnTheThreadThatReadThem() async throws {
-        try await withTestServer { server in
+    @Test(arguments: ServerConfiguration.IOModel.allCases)
+    func putsAndMemoryReadsRunOnTheThreadThatReadThem(model: ServerConfiguration.IOModel) async throws {
+        try await withTestServer(configuration: ServerConfiguration(port: 0, ioModel: model)) { server in
             let client = try server.connect()
             let before = try Probe.read(client)
             let count = 200
@@ -58,8 +59,9 @@ import Testing
         }
     }
 
-    @Test func deviceReadsAndCommitToDeviceWritesParkNoThread() async throws {
-        try await withTestServer(adjustStorage: { storage in
+    @Test(arguments: ServerConfiguration.IOModel.allCases)
+    func deviceReadsAndCommitToDeviceWritesParkNoThread(model: ServerConfiguration.IOModel) async throws {
+        try await withTestServer(configuration: ServerConfiguration(port: 0, ioModel: model), adjustStorage: { storage in
             storage.commitToDevice = true
             storage.postWriteCacheBytes = 0
         }) { server in

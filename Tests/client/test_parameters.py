@@ -182,6 +182,28 @@ def check_proto_fd_max(run, tmp):
     assert pairs(info(run.port, "get-config:context=service"))["proto-fd-max"] == "64"
 
 
+def service_thread_names(pid):
+    names = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/comm") as f:
+            names.append(f.read().strip())
+    return names
+
+
+def check_service_threads(run, tmp):
+    assert pairs(info(run.port, "get-config:context=service"))["service-threads"] == "3"
+    names = service_thread_names(run.process.pid)
+    assert sum(1 for n in names if n.startswith("cairn-svc-")) == 3, names
+
+
+def check_network_io_model(run, tmp):
+    assert pairs(info(run.port, "get-config:context=service"))["network-io-model"] == "epoll"
+    names = service_thread_names(run.process.pid)
+    assert not any(n.startswith("cairn-svc-") for n in names), names
+    assert any(n.startswith("NIO-ELT-") for n in names), names
+    assert info(run.port, "status") == "ok"
+
+
 def check_shm_directory(run, tmp):
     run.stop()
     assert any(name.startswith("cairn-test-") and name.endswith(".state") for name in os.listdir(os.path.join(tmp, "shm")))
@@ -362,6 +384,10 @@ ROWS = [
     ("service", "node-id", dict(service="node-id a1b2"), check_node_id, False),
     ("service", "proto-fd-max", dict(service="proto-fd-max 64"), check_proto_fd_max, False),
     ("service", "shm-directory", dict(service="shm-directory {tmp}/shm"), check_shm_directory, False),
+    ("service", "service-threads", dict(service="service-threads 3"), check_service_threads, False),
+    ("service", "network-io-model", dict(service="network-io-model epoll"), check_network_io_model, False),
+    ("service", "network-io-model (refused)", dict(service="network-io-model kqueue"),
+     refused(r"cairn\.conf:\d+: .*network-io-model.*epoll or io_uring"), True),
     ("logging", "console", dict(logging="console {{\n context any debug\n }}"), check_console, False),
     ("logging", "file", dict(logging="file {tmp}/file.log {{\n context any info\n }}"), check_file_sink, False),
     ("logging", "context", dict(logging="console {{\n context any warning\n }}"), check_context, False),

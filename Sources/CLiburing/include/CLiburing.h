@@ -80,6 +80,17 @@ int cairn_uring_prep_writev(cairn_uring *ring, int fd, const cairn_iovec *iovecs
 int cairn_uring_prep_fsync(cairn_uring *ring, int fd, unsigned fsync_flags, unsigned sqe_flags,
                            uint64_t user_data);
 int cairn_uring_prep_nop(cairn_uring *ring, unsigned sqe_flags, uint64_t user_data);
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC) as a request (the CQE's result is the new socket).
+int cairn_uring_prep_accept(cairn_uring *ring, int fd, uint64_t user_data);
+/// recv(fd, buf, nbytes, 0) as a request.
+int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t user_data);
+/// send(fd, buf, nbytes, MSG_NOSIGNAL) as a request.
+int cairn_uring_prep_send(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t user_data);
+
+/// Names the calling thread for ps, top and perf (prctl PR_SET_NAME; at most 15 bytes kept).
+void cairn_set_thread_name(const char *name);
+/// eventfd(0, EFD_CLOEXEC): a counter a ring can watch with a read. The fd or -errno.
+int cairn_eventfd_create(void);
 
 // MARK: - submission and completion
 

@@ -8,6 +8,8 @@
 ///     node-id a1b2c3                    # hex, non-zero; default: none (cairnd derives one)
 ///     proto-fd-max 15000                # default 15000, range 64..1048576
 ///     shm-directory /dev/shm            # default /dev/shm
+///     service-threads 4                 # default: one per core, range 1..256
+///     network-io-model io_uring         # Cairn's own: io_uring (default) or epoll
 /// }
 /// ```
 ///
@@ -28,6 +30,19 @@ public struct ServiceConfig: Sendable, Equatable {
     /// It is a service parameter rather than a namespace one: all namespaces' segments share one
     /// tmpfs, and one place is simpler to clean and to size.
     public var shmDirectory: String
+    /// `service-threads`: threads that serve client sockets and run transactions; nil means
+    /// one per core.
+    public var serviceThreads: Int?
+    /// `network-io-model` (Cairn's own parameter): how client sockets are served.
+    public var networkIOModel: NetworkIOModel
+
+    /// How the service threads serve client sockets.
+    public enum NetworkIOModel: String, Sendable, Equatable {
+        /// One io_uring ring per service thread: sends and receives batched per wake-up.
+        case ioUring = "io_uring"
+        /// SwiftNIO event loops over epoll (for kernels where io_uring is disabled).
+        case epoll
+    }
 
     /// Makes a service section; every argument defaults as documented in `ConfigLimits`.
     public init(
@@ -36,8 +51,12 @@ public struct ServiceConfig: Sendable, Equatable {
         clusterName: String? = nil,
         nodeID: UInt64? = nil,
         protoFDCountMax: Int = ConfigLimits.protoFDCountMaxDefault,
-        shmDirectory: String = ConfigLimits.shmDirectoryDefault
+        shmDirectory: String = ConfigLimits.shmDirectoryDefault,
+        serviceThreads: Int? = nil,
+        networkIOModel: NetworkIOModel = .ioUring
     ) {
+        self.serviceThreads = serviceThreads
+        self.networkIOModel = networkIOModel
         self.workDirectory = workDirectory
         self.pidFile = pidFile
         self.clusterName = clusterName

@@ -4,7 +4,8 @@ extension ConfigInterpreter {
         var reader = StanzaReader(
             fileName: fileName,
             place: "in service",
-            knownNames: ["work-directory", "pidfile", "cluster-name", "node-id", "proto-fd-max", "shm-directory"],
+            knownNames: ["work-directory", "pidfile", "cluster-name", "node-id", "proto-fd-max", "shm-directory",
+                         "service-threads", "network-io-model"],
             unsupported: UnsupportedNames.service
         )
         var service = ServiceConfig()
@@ -38,6 +39,16 @@ extension ConfigInterpreter {
             case "shm-directory":
                 try reader.noteOnce(node)
                 service.shmDirectory = try reader.path(node)
+            case "service-threads":
+                try reader.noteOnce(node)
+                service.serviceThreads = try reader.integer(node, range: ConfigLimits.serviceThreadsRange)
+            case "network-io-model":
+                try reader.noteOnce(node)
+                let text = try reader.word(node)
+                guard let model = ServiceConfig.NetworkIOModel(rawValue: text) else {
+                    throw reader.badValue(node, text, expected: "epoll or io_uring")
+                }
+                service.networkIOModel = model
             default:
                 throw reader.unknown(node)
             }

@@ -21,7 +21,6 @@ enum UnsupportedNames {
         "user": "cairnd does not switch users: run it as the user that owns the data (systemd User=)",
         "group": "cairnd does not switch groups: run it as the group that owns the data (systemd Group=)",
         "feature-key-file": "Cairn has no enterprise features and needs no feature key",
-        "service-threads": "Cairn sizes its threads from the core count",
         "transaction-queues": "Cairn sizes its threads from the core count",
         "transaction-threads-per-queue": "Cairn sizes its threads from the core count",
         "paxos-single-replica-limit": singleNode,

@@ -339,6 +339,24 @@ public final class NamespaceStorage: Sendable {
         }
     }
 
+    /// Asynchronous read on a thread's own ring: `callback` gets the checked record on the
+    /// thread that owns `reads` (inline when the block is in memory).
+    public func read(_ location: RecordLocation, expecting digest: Digest, through reads: any OwnedRingReads,
+                     callback: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
+        if let bytes = memoryCopy(location) {
+            callback(Result { () throws(StorageError) in try self.decode(bytes, location: location, expecting: digest) })
+            return
+        }
+        let device = devices[Int(location.deviceIndex)].device
+        reads.read(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes) { result in
+            switch result {
+            case .failure(let e): callback(.failure(.io(e)))
+            case .success(let raw):
+                callback(Result { () throws(StorageError) in try self.decode(raw, location: location, expecting: digest) })
+            }
+        }
+    }
+
     private func decode(_ bytes: [UInt8], location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
         let path = devices[Int(location.deviceIndex)].device.path
         let decoded: DecodedRecord

@@ -1,0 +1,151 @@
+import CLiburing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Device reads that a thread owning an io_uring ring (a network service thread) submits on its
+/// own ring and completes on itself: no reader thread, no hand-off, no wait.
+public protocol OwnedRingReads: AnyObject, Sendable {
+    /// Reads the `sizeBytes` bytes at `byteOffset` of `device` (any alignment: the covering
+    /// aligned range is read) and calls `completion` on the owning thread with exactly those
+    /// bytes. Callable from any thread; a call from another thread is forwarded to the owner.
+    func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
+              completion: @escaping @Sendable (Result<[UInt8], IOError>) -> Void)
+}
+
+/// The ``OwnedRingReads`` of one ring.
+///
+/// Ownership: the thread that owns `ring`; every method but `read` must run there. The owner
+/// gives each completion whose user data has ``userDataTag`` in its top byte to `complete`.
+/// Requests in flight occupy slots; a short read or EINTR/EAGAIN is resubmitted for the rest
+/// (bounded), so only final outcomes reach the callbacks.
+public final class RingReads: OwnedRingReads, @unchecked Sendable {
+    /// The top byte of the user data of this object's requests.
+    public let userDataTag: UInt64
+    private let ring: Ring
+    private let ownerThread: UInt
+    private let forward: @Sendable (@escaping @Sendable () -> Void) -> Void
+
+    private struct Slot {
+        var device: BlockDevice
+        var buffer: AlignedBuffer
+        /// Aligned start of the transfer and its length.
+        var alignedOffset: UInt64
+        var lengthBytes: Int
+        var doneBytes: Int
+        var attempts: Int
+        /// What the caller asked for, within the transfer.
+        var skipBytes: Int
+        var sizeBytes: Int
+        var completion: @Sendable (Result<[UInt8], IOError>) -> Void
+    }
+
+    private var slots: [Slot?] = []
+    private var freeSlots: [Int] = []
+    public private(set) var inFlightCount = 0
+
+    /// - Parameters:
+    ///   - ring: the owner's ring (created on the calling thread, which becomes the owner).
+    ///   - userDataTag: top byte that marks this object's completions (1...255).
+    ///   - forward: runs work on the owner thread (its inbox), for calls from other threads.
+    public init(ring: Ring, userDataTag: UInt64, forward: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+        precondition((1...255).contains(userDataTag), "user data tag \(userDataTag) outside 1...255")
+        self.ring = ring
+        self.userDataTag = userDataTag
+        self.ownerThread = UInt(pthread_self())
+        self.forward = forward
+    }
+
+    public func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
+                     completion: @escaping @Sendable (Result<[UInt8], IOError>) -> Void) {
+        guard UInt(pthread_self()) == ownerThread else {
+            forward { [self] in read(from: device, byteOffset: byteOffset, sizeBytes: sizeBytes, completion: completion) }
+            return
+        }
+        let alignment = UInt64(device.alignmentBytes)
+        let start = byteOffset / alignment * alignment
+        let end = (byteOffset + UInt64(sizeBytes) + alignment - 1) / alignment * alignment
+        let length = Int(end - start)
+        let buffer = AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
+        let request = IORequest.read(into: buffer, lengthBytes: length, at: start)
+        do throws(IOError) {
+            try device.validate(request)
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        device.countRead(lengthBytes: length)
+        let index: Int
+        if let free = freeSlots.popLast() {
+            index = free
+        } else {
+            slots.append(nil)
+            index = slots.count - 1
+        }
+        slots[index] = Slot(device: device, buffer: buffer, alignedOffset: start, lengthBytes: length, doneBytes: 0,
+                            attempts: 0, skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
+        inFlightCount += 1
+        prepare(index)
+    }
+
+    /// Handles a completion of this object (its user data carries ``userDataTag``).
+    public func complete(userData: UInt64, result: Int32) {
+        precondition(UInt(pthread_self()) == ownerThread, "ring reads completed off their owner thread")
+        let index = Int(userData & 0xFFFF_FFFF)
+        guard index < slots.count, var slot = slots[index] else {
+            preconditionFailure("device read completion for empty slot \(index)")
+        }
+        var failure: IOError?
+        if result < 0 {
+            let code = -result
+            slot.attempts += 1
+            if (code == EINTR || code == EAGAIN) && slot.attempts < RingQueue.transientRetriesMax {
+                slots[index] = slot
+                prepare(index)
+                return
+            }
+            failure = IOError(.system, operation: .read, path: slot.device.path,
+                              offset: slot.alignedOffset + UInt64(slot.doneBytes),
+                              lengthBytes: slot.lengthBytes - slot.doneBytes, errno: code)
+        } else if result == 0 {
+            failure = IOError(.shortTransfer(transferredBytes: slot.doneBytes), operation: .read, path: slot.device.path,
+                              offset: slot.alignedOffset + UInt64(slot.doneBytes),
+                              lengthBytes: slot.lengthBytes - slot.doneBytes, errno: 0)
+        } else {
+            slot.doneBytes += Int(result)
+            if slot.doneBytes < slot.lengthBytes {
+                slots[index] = slot
+                prepare(index)
+                return
+            }
+        }
+        slots[index] = nil
+        freeSlots.append(index)
+        inFlightCount -= 1
+        if let failure {
+            slot.completion(.failure(failure))
+            return
+        }
+        let skip = slot.skipBytes
+        let count = slot.sizeBytes
+        let bytes = slot.buffer.withUnsafeBytes { raw in [UInt8](UnsafeRawBufferPointer(rebasing: raw[skip..<(skip + count)])) }
+        slot.completion(.success(bytes))
+    }
+
+    private func prepare(_ index: Int) {
+        let slot = slots[index]!
+        let address = slot.buffer.unsafeBaseAddress + slot.doneBytes
+        let userData = userDataTag << 56 | UInt64(index)
+        let fd = slot.device.fd
+        let length = UInt32(slot.lengthBytes - slot.doneBytes)
+        let offset = slot.alignedOffset + UInt64(slot.doneBytes)
+        if ring.unsafePrepareRead(fd: fd, address: address, lengthBytes: length, offset: offset, userData: userData) { return }
+        // Submission queue full: hand what is prepared to the kernel, then there is room.
+        do { try ring.submit() } catch {
+            preconditionFailure("io_uring submit failed with a full submission queue: \(error)")
+        }
+        let prepared = ring.unsafePrepareRead(fd: fd, address: address, lengthBytes: length, offset: offset, userData: userData)
+        precondition(prepared, "submission queue full right after a submit")
+    }
+}

@@ -1,0 +1,814 @@
+import CLiburing
+import CairnEngine
+import CairnIO
+import CairnWire
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The thread-per-core network service on io_uring (``ServerConfiguration/IOModel/ioUring``).
+///
+/// One thread per service thread, each owning one ring. A thread accepts connections from the
+/// shared listening socket, receives their bytes, splits frames, runs each single-record
+/// transaction to completion (or to its device I/O) and queues the reply; all the sends and
+/// receives prepared while handling a batch of completions go to the kernel in one
+/// `io_uring_enter`, which also waits for the next completions. So a transaction costs no
+/// syscall of its own, and a thread is preempted by the clients it wakes at most once per batch
+/// instead of once per reply.
+///
+/// Work that finishes on another thread (a device read, a durability completion, a batch or
+/// scan frame from the thread pool) comes back through the loop's inbox, whose eventfd the
+/// ring watches: a `Resume` for this loop is "append to the inbox, write the eventfd once".
+///
+/// Requests of one connection are answered strictly in order, one at a time, as on the NIO
+/// path; batch, scan and blocking info requests run on the thread pool.
+final class UringService: Sendable {
+    private let loops: [UringLoop]
+    private let listenSocket: Int32
+    let port: Int
+
+    private init(loops: [UringLoop], listenSocket: Int32, port: Int) {
+        self.loops = loops
+        self.listenSocket = listenSocket
+        self.port = port
+    }
+
+    /// Binds the listening socket and starts `configuration.eventLoopCount` service threads.
+    static func start(context: ServerContext, threadPool: NIOThreadPool) throws -> UringService {
+        let configuration = context.configuration
+        let (fd, port) = try bindListener(host: configuration.host, port: configuration.port)
+        var loops: [UringLoop] = []
+        for index in 0..<configuration.eventLoopCount {
+            let loop = UringLoop(index: index, listenSocket: fd, context: context, threadPool: threadPool)
+            do {
+                try loop.start()
+            } catch {
+                for started in loops { started.requestStop(graceMs: 0) }
+                for started in loops { started.join() }
+                close(fd)
+                throw error
+            }
+            loops.append(loop)
+        }
+        return UringService(loops: loops, listenSocket: fd, port: port)
+    }
+
+    /// Stops accepting, lets each connection finish what it received (streams stop at a frame
+    /// boundary), closes connections still busy after `graceMs`, and joins the threads.
+    func stop(graceMs: Int64) {
+        // Wakes the accepts in flight (they complete with an error) and refuses new connections.
+        shutdown(listenSocket, Int32(SHUT_RDWR))
+        for loop in loops { loop.requestStop(graceMs: graceMs) }
+        for loop in loops { loop.join() }
+        close(listenSocket)
+    }
+
+    /// socket + SO_REUSEADDR + bind + listen; `any` binds `::` for IPv4 and IPv6.
+    private static func bindListener(host: String, port: Int) throws -> (Int32, Int) {
+        let bindHost = host == "any" ? "::" : host
+        let isV6 = bindHost.contains(":")
+        let fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw CairnServerError.bindFailed(host: host, port: port, reason: "socket: \(errnoText())") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var rc: Int32
+        if isV6 {
+            var zero: Int32 = 0
+            setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = in_port_t(UInt16(port).bigEndian)
+            guard inet_pton(AF_INET6, bindHost, &address.sin6_addr) == 1 else {
+                close(fd)
+                throw CairnServerError.bindFailed(host: host, port: port, reason: "not an IPv6 address")
+            }
+            rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        } else {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            guard inet_pton(AF_INET, bindHost, &address.sin_addr) == 1 else {
+                close(fd)
+                throw CairnServerError.bindFailed(host: host, port: port, reason: "not an IPv4 address")
+            }
+            rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+        }
+        guard rc == 0, listen(fd, 512) == 0 else {
+            let reason = errnoText()
+            close(fd)
+            throw CairnServerError.bindFailed(host: host, port: port, reason: reason)
+        }
+        var bound = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &bound) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        let boundPort: UInt16 = withUnsafePointer(to: &bound) { pointer in
+            isV6 ? pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee.sin6_port }
+                 : pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee.sin_port }
+        }
+        return (fd, Int(UInt16(bigEndian: boundPort)))
+    }
+}
+
+private func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// One service thread: its ring, its connections and its inbox.
+///
+/// Everything but the inbox, the stop request and the thread handle is confined to the loop's
+/// own thread (checked with `assertOnLoop` in debug builds); that is why the type may be
+/// `@unchecked Sendable`: closures that capture it on other threads only call `enqueue`.
+final class UringLoop: @unchecked Sendable {
+    /// What a completion is for (the top byte of its user data; the low 32 bits are a slot).
+    private enum Tag: UInt64 {
+        case accept = 1, inbox = 2, receive = 3, send = 4, deviceRead = 5
+    }
+
+    static let receiveBytesMin = 16 * 1024
+    static let bufferBytesInitial = 64 * 1024
+    static let ringEntries = 4096
+    /// Received bytes held for requests not yet started, above which a connection is not read
+    /// (unless a frame is still incomplete).
+    static let inputBytesHeldMax = 256 * 1024
+
+    let index: Int
+    private let listenSocket: Int32
+    private let context: ServerContext
+    private let threadPool: NIOThreadPool
+    private let logger: Logger
+    private let frameDecoder: FrameDecoder
+
+    // Cross-thread state.
+    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inboxSignalled = Atomic<Bool>(false)
+    private let eventFD: Int32
+    private let stopRequest = Atomic<Int64>(-1)  // grace in ms once stopping, else -1
+    private let finished = ConditionLock(false)
+
+    // Loop-confined state.
+    private var ring: Ring?
+    private var connections: [UringConnection?] = []
+    private var freeSlots: [Int] = []
+    private var openCount = 0
+    private var isAccepting = false
+    private var acceptInFlight = false
+    private var isDraining = false
+    private var forceCloseAt: ContinuousClock.Instant?
+    private var drainStartedAt: ContinuousClock.Instant?
+    /// How long after a stop begins idle connections stay open, so requests already sent are
+    /// received (their completions are only reaped when the loop next waits).
+    static let drainIdleCloseMs = 20
+    private var eventValue = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private var threadID: UInt = 0
+    /// Connections whose input should be looked at again before the next wait.
+    private var ready: [UringConnection] = []
+
+    init(index: Int, listenSocket: Int32, context: ServerContext, threadPool: NIOThreadPool) {
+        self.index = index
+        self.listenSocket = listenSocket
+        self.context = context
+        self.threadPool = threadPool
+        self.logger = context.logger
+        self.frameDecoder = FrameDecoder(bodySizeBytesMax: context.configuration.frameSizeBytesMax)
+        self.eventFD = cairn_eventfd_create()
+    }
+
+    deinit {
+        if eventFD >= 0 { close(eventFD) }
+        eventValue.deallocate()
+    }
+
+    // MARK: - lifecycle (any thread)
+
+    func start() throws {
+        guard eventFD >= 0 else {
+            throw CairnServerError.invalidConfiguration(["eventfd: \(String(cString: strerror(-eventFD)))"])
+        }
+        let setup = ConditionLock<Result<Void, CairnIO.IOError>?>(nil)
+        finished.withLock { $0 = false }
+        let name = "cairn-svc-\(index)"
+        let thread = Thread { [self] in
+            // Named for ps/top/perf (Foundation's name does not reach the kernel's comm).
+            cairn_set_thread_name(name)
+            do throws(CairnIO.IOError) {
+                ring = try Ring(entries: Self.ringEntries)
+                setup.withLock { $0 = .success(()) }
+                setup.broadcast()
+            } catch {
+                setup.withLock { $0 = .failure(error) }
+                setup.broadcast()
+                finished.withLock { $0 = true }
+                finished.broadcast()
+                return
+            }
+            run()
+            ring = nil
+            finished.withLock { $0 = true }
+            finished.broadcast()
+        }
+        thread.name = name
+        thread.start()
+        let outcome = setup.wait(until: { $0 != nil }) { $0! }
+        if case .failure(let error) = outcome {
+            throw CairnServerError.invalidConfiguration([
+                "network-io-model io_uring: cannot set up a ring for service thread \(index): \(error); "
+                    + "set `network-io-model epoll` in the service stanza to serve sockets with epoll"])
+        }
+    }
+
+    func requestStop(graceMs: Int64) {
+        stopRequest.store(max(graceMs, 0), ordering: .releasing)
+        wake()
+    }
+
+    func join() {
+        finished.wait(until: { $0 }) { _ in }
+    }
+
+    /// Runs `work` on this loop's thread, soon (from any thread).
+    func enqueue(_ work: @escaping @Sendable () -> Void) {
+        inbox.withLock { $0.append(work) }
+        wake()
+    }
+
+    private func wake() {
+        if !inboxSignalled.exchange(true, ordering: .acquiringAndReleasing) {
+            var one: UInt64 = 1
+            _ = write(eventFD, &one, 8)
+        }
+    }
+
+    /// The engine's continuation onto this loop, with device reads on this loop's ring (set
+    /// once the ring exists, on the loop's thread).
+    private var resume = Resume.inline
+    private var deviceReads: RingReads?
+
+    // MARK: - the loop (its own thread)
+
+    private func run() {
+        threadID = ThreadIdentity.current
+        let ring = self.ring!
+        let reads = RingReads(ring: ring, userDataTag: Tag.deviceRead.rawValue) { [self] work in enqueue(work) }
+        deviceReads = reads
+        resume = Resume(deviceReads: reads) { [self] work in enqueue(work) }
+        let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 1024)
+        defer { cqes.deallocate() }
+        isAccepting = true
+        armAccept()
+        armInbox()
+        while true {
+            do {
+                try ring.submit(waitCount: 1)
+            } catch {
+                logger.critical("io_uring wait failed on a service thread", metadata: ["error": "\(error)"])
+                return
+            }
+            while true {
+                let count = ring.reap(into: cqes)
+                if count == 0 { break }
+                for i in 0..<count { handle(cqes[i]) }
+            }
+            processReady()
+            if checkStop() { break }
+        }
+    }
+
+    private func handle(_ cqe: cairn_cqe) {
+        let slot = Int(cqe.user_data & 0xFFFF_FFFF)
+        switch Tag(rawValue: cqe.user_data >> 56) {
+        case .accept:
+            acceptInFlight = false
+            accepted(result: cqe.res)
+        case .inbox:
+            drainInbox()
+            armInbox()
+        case .receive:
+            guard let connection = connections[slot] else { preconditionFailure("receive for empty slot \(slot)") }
+            received(connection, result: cqe.res)
+        case .send:
+            guard let connection = connections[slot] else { preconditionFailure("send for empty slot \(slot)") }
+            sent(connection, result: cqe.res)
+        case .deviceRead:
+            deviceReads!.complete(userData: cqe.user_data, result: cqe.res)
+        case nil:
+            preconditionFailure("completion with unknown user data \(cqe.user_data)")
+        }
+    }
+
+    private func userData(_ tag: Tag, _ slot: Int) -> UInt64 { tag.rawValue << 56 | UInt64(slot) }
+
+    private func prepare(_ body: (Ring) -> Bool) {
+        let ring = self.ring!
+        if body(ring) { return }
+        // Submission queue full: hand what is prepared to the kernel and try again.
+        do { try ring.submit() } catch {
+            logger.critical("io_uring submit failed on a service thread", metadata: ["error": "\(error)"])
+        }
+        precondition(body(ring), "submission queue full right after a submit")
+    }
+
+    // MARK: accept
+
+    private func armAccept() {
+        guard isAccepting, !acceptInFlight else { return }
+        acceptInFlight = true
+        let data = userData(.accept, 0)
+        prepare { $0.prepareAccept(fd: listenSocket, userData: data) }
+    }
+
+    private func accepted(result: Int32) {
+        guard result >= 0 else {
+            if result == -EINVAL || result == -EBADF || stopRequest.load(ordering: .acquiring) >= 0 {
+                isAccepting = false  // the listening socket was shut down: the server is stopping
+                return
+            }
+            if result != -EAGAIN && result != -EINTR && result != -ECONNABORTED {
+                logger.warning("accept failed", metadata: ["errno": "\(-result)"])
+            }
+            armAccept()
+            return
+        }
+        let fd = result
+        armAccept()
+        guard !isDraining, context.connections.admitExternal(countMax: context.configuration.connectionCountMax) else {
+            context.counters.connectionsRefused.add(1, ordering: .relaxed)
+            logger.warning("connection refused: limit reached or stopping",
+                           metadata: ["limit": "\(context.configuration.connectionCountMax)"])
+            close(fd)
+            return
+        }
+        context.counters.connectionsOpened.add(1, ordering: .relaxed)
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        let slot = freeSlots.popLast() ?? {
+            connections.append(nil)
+            return connections.count - 1
+        }()
+        let processor = RequestProcessor(context: context, logger: logger)
+        let connection = UringConnection(fd: fd, slot: slot, processor: processor,
+                                         bufferBytes: Self.bufferBytesInitial)
+        connections[slot] = connection
+        openCount += 1
+        armReceive(connection)
+    }
+
+    // MARK: receive
+
+    private func armReceive(_ connection: UringConnection) {
+        guard !connection.receiveInFlight, !connection.inputClosed, !connection.isClosing else { return }
+        // Back-pressure: a client that pipelines without reading gets no more reads until its
+        // queued requests and replies shrink.
+        if connection.output.countBytes + connection.sending.countBytes >= context.configuration.writeBufferBytesHigh {
+            return
+        }
+        if connection.neededBytes == 0 && connection.input.countBytes >= Self.inputBytesHeldMax { return }
+        connection.input.reserve(max(Self.receiveBytesMin, connection.neededBytes))
+        connection.input.isLent = true
+        connection.receiveInFlight = true
+        let fd = connection.fd
+        let address = connection.input.writableTail
+        let length = UInt32(min(connection.input.freeBytes, Int(Int32.max)))
+        let data = userData(.receive, connection.slot)
+        prepare { $0.unsafePrepareReceive(fd: fd, address: address, lengthBytes: length, userData: data) }
+    }
+
+    private func received(_ connection: UringConnection, result: Int32) {
+        connection.receiveInFlight = false
+        connection.input.isLent = false
+        if result <= 0 {
+            // EOF or an error: nothing more will be read. What was received is still answered
+            // unless the peer reset the connection.
+            connection.inputClosed = true
+            if result < 0 {
+                beginClose(connection)
+            } else if connection.isIdle {
+                closeWhenIdle(connection)
+            } else {
+                markReady(connection)
+            }
+            return
+        }
+        connection.input.didFill(Int(result))
+        if connection.lingering {
+            connection.input.consume(connection.input.countBytes)
+            armReceive(connection)
+            return
+        }
+        processInput(connection)
+        armReceive(connection)
+    }
+
+    // MARK: requests
+
+    private func markReady(_ connection: UringConnection) {
+        if !connection.isQueuedReady {
+            connection.isQueuedReady = true
+            ready.append(connection)
+        }
+    }
+
+    private func processReady() {
+        while let connection = ready.popLast() {
+            connection.isQueuedReady = false
+            if connection.isClosing { continue }
+            processInput(connection)
+            if (connection.inputClosed || connection.closeWhenFlushed) && connection.isIdle {
+                closeWhenIdle(connection)
+            } else {
+                armReceive(connection)
+            }
+        }
+    }
+
+    /// Starts the connection's next requests until one is in progress or no whole frame is left.
+    private func processInput(_ connection: UringConnection) {
+        guard !connection.inProcessLoop else { return }
+        connection.inProcessLoop = true
+        defer { connection.inProcessLoop = false }
+        while !connection.isBusy && !connection.isClosing && !connection.refusedFrame && !connection.lingering
+                && !connection.closeWhenFlushed {
+            if connection.output.countBytes >= context.configuration.writeBufferBytesHigh { return }
+            let result = frameDecoder.decode(connection.input.readable)
+            switch result {
+            case .needMore(let bytes):
+                connection.neededBytes = bytes
+                if connection.inputClosed { closeWhenIdle(connection) }
+                return
+            case .error(let error):
+                connection.refusedFrame = true
+                let typeRaw = ProtoHeader.peek(connection.input.readable)?.typeRaw
+                connection.input.consume(connection.input.countBytes)
+                connection.processor.noteRefusedFrame(error)
+                if case .bodyTooLarge = error,
+                   typeRaw == ProtoType.message.rawValue || typeRaw == ProtoType.compressedMessage.rawValue {
+                    connection.isBusy = true
+                    deliver(connection.processor.answerTooLarge(), to: connection)
+                } else {
+                    // Replies already queued still go out first.
+                    closeWhenIdle(connection)
+                }
+                return
+            case .frame(let type, let bodyRange):
+                connection.neededBytes = 0
+                let body = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: connection.input.readable[bodyRange]))
+                connection.input.consume(bodyRange.upperBound)
+                connection.isBusy = true
+                start(type: type, body: body, connection: connection)
+            }
+        }
+    }
+
+    private func start(type: ProtoType, body: ByteBuffer, connection: UringConnection) {
+        let processor = connection.processor
+        switch type {
+        case .info:
+            if processor.infoNeedsThreadPool(body: body) {
+                runOnPool(connection) { processor.answerInfo(body: body) }
+            } else {
+                deliver(processor.answerInfo(body: body), to: connection)
+            }
+        case .message:
+            let dispatcher = MessageDispatcher(processor: processor)
+            switch dispatcher.route(body: body) {
+            case .reply(let chunk):
+                deliver(chunk, to: connection)
+            case .stream:
+                runOnPool(connection) { dispatcher.answerStream(body: body) }
+            case .record(let command):
+                runToCompletion(command, body: body, dispatcher: dispatcher, connection: connection)
+            }
+        case .admin:
+            deliver(processor.answerAdmin(), to: connection)
+        case .compressedMessage:
+            deliver(processor.answerCompressed(), to: connection)
+        case .internalXDR:
+            connection.refusedFrame = true
+            processor.noteRefusedFrame(.internalXDRType)
+            connection.isBusy = false
+            closeWhenIdle(connection)
+        }
+    }
+
+    private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, dispatcher: MessageDispatcher,
+                                 connection: UringConnection) {
+        let counters = context.counters
+        let loopThread = threadID
+        let box = LoopBound(connection)
+        let returned = LoopBound(false)
+        dispatcher.execute(command, body: body, resume: resume) { [self] chunk in
+            guard ThreadIdentity.current == loopThread else {
+                counters.transactionsOffThread.add(1, ordering: .relaxed)
+                enqueue { [self] in deliver(chunk, to: box.value) }
+                return
+            }
+            if returned.value {
+                counters.transactionsResumed.add(1, ordering: .relaxed)
+            } else {
+                counters.transactionsInline.add(1, ordering: .relaxed)
+            }
+            deliver(chunk, to: box.value)
+        }
+        returned.value = true
+    }
+
+    private func runOnPool(_ connection: UringConnection, _ work: @escaping @Sendable () -> ReplyChunk) {
+        context.counters.threadPoolJobs.add(1, ordering: .relaxed)
+        let box = LoopBound(connection)
+        threadPool.submit { [self] state in
+            guard case .active = state else {
+                enqueue { [self] in beginClose(box.value) }
+                return
+            }
+            let chunk = work()
+            enqueue { [self] in deliver(chunk, to: box.value) }
+        }
+    }
+
+    // MARK: replies
+
+    /// Queues a chunk whole, then continues its stream or frees the connection for its next request.
+    private func deliver(_ chunk: ReplyChunk, to connection: UringConnection) {
+        assertOnLoop()
+        guard !connection.isClosing else {
+            connection.isBusy = false
+            finishClose(connection)
+            return
+        }
+        chunk.bytes.withUnsafeReadableBytes { connection.output.append($0) }
+        armSend(connection)
+        if chunk.closesConnection {
+            connection.lingering = true
+            connection.isBusy = false
+            connection.closeAfterSend = true
+            if !connection.sendInFlight && connection.output.isEmpty { lingerThenClose(connection) }
+            return
+        }
+        if let next = chunk.next {
+            if isDraining {
+                beginClose(connection)
+                return
+            }
+            connection.pendingStream = (next, chunk.delayMs)
+            continueStreamIfWritten(connection)
+            return
+        }
+        connection.isBusy = false
+        markReady(connection)
+    }
+
+    private func continueStreamIfWritten(_ connection: UringConnection) {
+        guard let (stream, delayMs) = connection.pendingStream else { return }
+        // The next frame is made only once this one is written (a slow client never makes the
+        // server buffer more than a frame).
+        guard connection.output.isEmpty && !connection.sendInFlight else { return }
+        connection.pendingStream = nil
+        if delayMs > 0 {
+            let box = LoopBound(connection)
+            threadPool.submit { [self] _ in
+                usleep(UInt32(min(delayMs, 60_000)) * 1000)
+                enqueue { [self] in
+                    let connection = box.value
+                    if connection.isClosing { connection.isBusy = false; finishClose(connection); return }
+                    runOnPool(connection) { stream.nextChunk() }
+                }
+            }
+        } else {
+            runOnPool(connection) { stream.nextChunk() }
+        }
+    }
+
+    private func armSend(_ connection: UringConnection) {
+        guard !connection.sendInFlight, !connection.output.isEmpty, !connection.isClosing else { return }
+        // Swap: what was accumulated goes out; new replies accumulate in the other area.
+        swap(&connection.output, &connection.sending)
+        connection.sending.isLent = true
+        connection.sendInFlight = true
+        let fd = connection.fd
+        let readable = connection.sending.readable
+        let data = userData(.send, connection.slot)
+        prepare {
+            $0.unsafePrepareSend(fd: fd, address: readable.baseAddress!, lengthBytes: UInt32(readable.count), userData: data)
+        }
+    }
+
+    private func sent(_ connection: UringConnection, result: Int32) {
+        connection.sendInFlight = false
+        connection.sending.isLent = false
+        if result <= 0 {
+            connection.sending.consume(connection.sending.countBytes)
+            beginClose(connection)
+            return
+        }
+        connection.sending.consume(Int(result))
+        if connection.isClosing {
+            finishClose(connection)
+            return
+        }
+        if !connection.sending.isEmpty {
+            // A short send: the rest goes first, before anything accumulated since.
+            let rest = connection.sending.readable
+            connection.sendInFlight = true
+            connection.sending.isLent = true
+            let fd = connection.fd
+            let data = userData(.send, connection.slot)
+            prepare { $0.unsafePrepareSend(fd: fd, address: rest.baseAddress!, lengthBytes: UInt32(rest.count), userData: data) }
+            return
+        }
+        connection.sending.trim(to: Self.bufferBytesInitial)
+        if !connection.output.isEmpty {
+            armSend(connection)
+            return
+        }
+        if connection.closeAfterSend {
+            lingerThenClose(connection)
+            return
+        }
+        if connection.closeWhenFlushed && connection.isIdle {
+            beginClose(connection)
+            return
+        }
+        continueStreamIfWritten(connection)
+        markReady(connection)
+    }
+
+    // MARK: close
+
+    private func lingerThenClose(_ connection: UringConnection) {
+        shutdown(connection.fd, Int32(SHUT_WR))
+        connection.lingerUntil = ContinuousClock.now + .milliseconds(ConnectionHandler.refusalLingerMs)
+        armReceive(connection)
+        let box = LoopBound(connection)
+        threadPool.submit { [self] _ in
+            usleep(UInt32(ConnectionHandler.refusalLingerMs) * 1000)
+            enqueue { [self] in beginClose(box.value) }
+        }
+    }
+
+    /// Closes the connection once it has no request in progress and its replies are written.
+    private func closeWhenIdle(_ connection: UringConnection) {
+        if connection.isIdle && connection.output.isEmpty && !connection.sendInFlight {
+            beginClose(connection)
+        } else {
+            connection.closeWhenFlushed = true
+        }
+    }
+
+    /// Stops all I/O on the connection; the slot is freed once nothing is in flight.
+    private func beginClose(_ connection: UringConnection) {
+        if connection.pendingStream != nil {
+            // A stream waiting for its frame to be written: nothing runs for it elsewhere.
+            connection.pendingStream = nil
+            connection.isBusy = false
+        }
+        if !connection.isClosing {
+            connection.isClosing = true
+            // Ends a receive or send in flight: each completes with 0 or an error.
+            shutdown(connection.fd, Int32(SHUT_RDWR))
+        }
+        finishClose(connection)
+    }
+
+    private func finishClose(_ connection: UringConnection) {
+        guard connection.isClosing, !connection.receiveInFlight, !connection.sendInFlight, !connection.isBusy,
+              connections[connection.slot] === connection else { return }
+        close(connection.fd)
+        connections[connection.slot] = nil
+        freeSlots.append(connection.slot)
+        openCount -= 1
+        context.connections.removeExternal()
+    }
+
+    // MARK: inbox and stop
+
+    private func armInbox() {
+        let address = UnsafeMutableRawPointer(eventValue)
+        let fd = eventFD
+        let data = userData(.inbox, 0)
+        prepare { $0.unsafePrepareStreamRead(fd: fd, address: address, lengthBytes: 8, userData: data) }
+    }
+
+    private func drainInbox() {
+        // Reset before taking the work: an enqueue after this point writes the eventfd again.
+        inboxSignalled.store(false, ordering: .releasing)
+        let work = inbox.withLock { pending -> [@Sendable () -> Void] in
+            let taken = pending
+            pending.removeAll(keepingCapacity: true)
+            return taken
+        }
+        for item in work { item() }
+    }
+
+    /// Handles a stop request; true when the loop is done.
+    private func checkStop() -> Bool {
+        let grace = stopRequest.load(ordering: .acquiring)
+        guard grace >= 0 else { return false }
+        let now = ContinuousClock.now
+        if !isDraining {
+            isDraining = true
+            drainStartedAt = now
+            forceCloseAt = now + .milliseconds(grace)
+            for case let connection? in connections {
+                if connection.pendingStream != nil {
+                    // A stream paused on a slow client stops at this frame boundary.
+                    beginClose(connection)
+                } else {
+                    markReady(connection)
+                }
+            }
+            processReady()
+        }
+        if let started = drainStartedAt, now >= started + .milliseconds(Self.drainIdleCloseMs) {
+            // Requests that were on their way when the stop came have been received by now;
+            // connections with nothing left to answer close.
+            for case let connection? in connections where !connection.isClosing {
+                closeWhenIdle(connection)
+            }
+        }
+        if let deadline = forceCloseAt, now >= deadline {
+            for case let connection? in connections { beginClose(connection) }
+            // A transaction still waiting for the device cannot be cancelled; its reply is
+            // dropped when it arrives.
+            for case let connection? in connections where connection.isBusy && !connection.receiveInFlight && !connection.sendInFlight {
+                connection.isBusy = false
+                finishClose(connection)
+            }
+        }
+        if openCount == 0 && !acceptInFlight && (deviceReads?.inFlightCount ?? 0) == 0 { return true }
+        // Come back soon to check the deadline even if nothing completes.
+        wakeLater()
+        return false
+    }
+
+    private var wakePending = false
+
+    private func wakeLater() {
+        guard !wakePending else { return }
+        wakePending = true
+        threadPool.submit { [self] _ in
+            usleep(20_000)
+            enqueue { [self] in wakePending = false }
+        }
+    }
+
+    @inline(__always)
+    private func assertOnLoop() {
+        assert(ThreadIdentity.current == threadID, "service loop \(index) touched off its thread")
+    }
+}
+
+/// A loop-confined value carried through `@Sendable` closures that only run on that loop (the
+/// engine's completion runs there, or is sent there through the inbox).
+private final class LoopBound<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// One client connection of a ``UringLoop`` (confined to that loop's thread).
+final class UringConnection {
+    let fd: Int32
+    let slot: Int
+    let processor: RequestProcessor
+    var input: SocketBytes
+    /// Replies accumulated while `sending` is with the kernel.
+    var output: SocketBytes
+    /// The bytes of the send in flight.
+    var sending: SocketBytes
+    var receiveInFlight = false
+    var sendInFlight = false
+    /// A request is in progress (engine, pool or stream).
+    var isBusy = false
+    var inputClosed = false
+    var isClosing = false
+    var refusedFrame = false
+    var lingering = false
+    var closeAfterSend = false
+    /// Close once idle and every queued reply is written.
+    var closeWhenFlushed = false
+    var lingerUntil: ContinuousClock.Instant?
+    var inProcessLoop = false
+    var isQueuedReady = false
+    /// Bytes the decoder needs before the next frame is whole.
+    var neededBytes = 0
+    var pendingStream: ((any ReplyStream), Int64)?
+
+    init(fd: Int32, slot: Int, processor: RequestProcessor, bufferBytes: Int) {
+        self.fd = fd
+        self.slot = slot
+        self.processor = processor
+        input = SocketBytes(capacityBytes: bufferBytes)
+        output = SocketBytes(capacityBytes: bufferBytes)
+        sending = SocketBytes(capacityBytes: bufferBytes)
+    }
+
+    var isIdle: Bool { !isBusy && pendingStream == nil }
+}
