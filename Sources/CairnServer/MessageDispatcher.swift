@@ -57,6 +57,14 @@ struct MessageDispatcher {
         }
     }
 
+    /// Executes a single-record command; `completion` gets its outcome, for a caller that encodes
+    /// the reply straight into its own output (the io_uring service threads).
+    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume,
+                 outcome completion: @escaping @Sendable (RecordOutcome) -> Void) {
+        RecordExecutor(context: processor.context, logger: processor.logger)
+            .execute(command, body: body, resume: resume, completion: completion)
+    }
+
     /// The first chunk of a batch or scan reply (thread pool: rows and records may block on
     /// device reads).
     func answerStream(body: ByteBuffer) -> ReplyChunk {

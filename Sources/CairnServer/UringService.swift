@@ -170,6 +170,8 @@ final class UringLoop: @unchecked Sendable {
     static let drainIdleCloseMs = 20
     private var eventValue = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
     private var threadID: UInt = 0
+    /// Encodes single-record replies (keeps its capacity across replies).
+    private var replyWriter = WireWriter(capacityBytes: 4096)
     /// Connections whose input should be looked at again before the next wait.
     private var ready: [UringConnection] = []
 
@@ -460,7 +462,10 @@ final class UringLoop: @unchecked Sendable {
                 return
             case .frame(let type, let bodyRange):
                 connection.neededBytes = 0
-                let body = ByteBuffer(bytes: UnsafeRawBufferPointer(rebasing: connection.input.readable[bodyRange]))
+                // The connection's body buffer is reused once the previous request let go of it.
+                connection.body.clear()
+                connection.body.writeBytes(UnsafeRawBufferPointer(rebasing: connection.input.readable[bodyRange]))
+                let body = connection.body
                 connection.input.consume(bodyRange.upperBound)
                 connection.isBusy = true
                 start(type: type, body: body, connection: connection)
@@ -503,34 +508,50 @@ final class UringLoop: @unchecked Sendable {
                                  connection: UringConnection) {
         let counters = context.counters
         let loopThread = threadID
-        let box = LoopBound(connection)
-        let returned = LoopBound(false)
-        dispatcher.execute(command, body: body, resume: resume) { [self] chunk in
+        // While `execute` runs, a completion is inline; after it returned, it was resumed by I/O.
+        connection.isExecuting = true
+        dispatcher.execute(command, body: body, resume: resume) { [self] (outcome: RecordOutcome) in
             guard ThreadIdentity.current == loopThread else {
                 counters.transactionsOffThread.add(1, ordering: .relaxed)
-                enqueue { [self] in deliver(chunk, to: box.value) }
+                enqueue { [self] in deliverRecord(outcome, to: connection) }
                 return
             }
-            if returned.value {
-                counters.transactionsResumed.add(1, ordering: .relaxed)
-            } else {
+            if connection.isExecuting {
                 counters.transactionsInline.add(1, ordering: .relaxed)
+            } else {
+                counters.transactionsResumed.add(1, ordering: .relaxed)
             }
-            deliver(chunk, to: box.value)
+            deliverRecord(outcome, to: connection)
         }
-        returned.value = true
+        connection.isExecuting = false
+    }
+
+    /// Encodes a single-record reply straight into the connection's output (no intermediate
+    /// buffer: the loop's writer keeps its capacity).
+    private func deliverRecord(_ outcome: RecordOutcome, to connection: UringConnection) {
+        assertOnLoop()
+        guard !connection.isClosing else {
+            connection.isBusy = false
+            finishClose(connection)
+            return
+        }
+        replyWriter.removeAll()
+        replyWriter.appendRecordReplyFrame(outcome)
+        replyWriter.bytes.withUnsafeBytes { connection.output.append($0) }
+        armSend(connection)
+        connection.isBusy = false
+        markReady(connection)
     }
 
     private func runOnPool(_ connection: UringConnection, _ work: @escaping @Sendable () -> ReplyChunk) {
         context.counters.threadPoolJobs.add(1, ordering: .relaxed)
-        let box = LoopBound(connection)
         threadPool.submit { [self] state in
             guard case .active = state else {
-                enqueue { [self] in beginClose(box.value) }
+                enqueue { [self] in beginClose(connection) }
                 return
             }
             let chunk = work()
-            enqueue { [self] in deliver(chunk, to: box.value) }
+            enqueue { [self] in deliver(chunk, to: connection) }
         }
     }
 
@@ -573,11 +594,9 @@ final class UringLoop: @unchecked Sendable {
         guard connection.output.isEmpty && !connection.sendInFlight else { return }
         connection.pendingStream = nil
         if delayMs > 0 {
-            let box = LoopBound(connection)
-            threadPool.submit { [self] _ in
+                threadPool.submit { [self] _ in
                 usleep(UInt32(min(delayMs, 60_000)) * 1000)
                 enqueue { [self] in
-                    let connection = box.value
                     if connection.isClosing { connection.isBusy = false; finishClose(connection); return }
                     runOnPool(connection) { stream.nextChunk() }
                 }
@@ -647,10 +666,9 @@ final class UringLoop: @unchecked Sendable {
         shutdown(connection.fd, Int32(SHUT_WR))
         connection.lingerUntil = ContinuousClock.now + .milliseconds(ConnectionHandler.refusalLingerMs)
         armReceive(connection)
-        let box = LoopBound(connection)
         threadPool.submit { [self] _ in
             usleep(UInt32(ConnectionHandler.refusalLingerMs) * 1000)
-            enqueue { [self] in beginClose(box.value) }
+            enqueue { [self] in beginClose(connection) }
         }
     }
 
@@ -766,15 +784,11 @@ final class UringLoop: @unchecked Sendable {
     }
 }
 
-/// A loop-confined value carried through `@Sendable` closures that only run on that loop (the
-/// engine's completion runs there, or is sent there through the inbox).
-private final class LoopBound<Value>: @unchecked Sendable {
-    var value: Value
-    init(_ value: Value) { self.value = value }
-}
-
-/// One client connection of a ``UringLoop`` (confined to that loop's thread).
-final class UringConnection {
+/// One client connection of a ``UringLoop``.
+///
+/// Confined to that loop's thread: closures that capture it run there (the engine's completion
+/// on the loop, or through the loop's inbox), which is why it may be `@unchecked Sendable`.
+final class UringConnection: @unchecked Sendable {
     let fd: Int32
     let slot: Int
     let processor: RequestProcessor
@@ -797,6 +811,10 @@ final class UringConnection {
     var lingerUntil: ContinuousClock.Instant?
     var inProcessLoop = false
     var isQueuedReady = false
+    /// A transaction's `execute` is on the stack (its completion is inline, not resumed).
+    var isExecuting = false
+    /// The current request's body; its storage is reused when no earlier request holds it.
+    var body = ByteBuffer()
     /// Bytes the decoder needs before the next frame is whole.
     var neededBytes = 0
     var pendingStream: ((any ReplyStream), Int64)?
@@ -806,6 +824,7 @@ final class UringConnection {
         self.slot = slot
         self.processor = processor
         input = SocketBytes(capacityBytes: bufferBytes)
+        body = ByteBufferAllocator().buffer(capacity: 4096)
         output = SocketBytes(capacityBytes: bufferBytes)
         sending = SocketBytes(capacityBytes: bufferBytes)
     }
