@@ -194,6 +194,11 @@ int cairn_uring_prep_send(cairn_uring *ring, int fd, const void *buf, unsigned n
     return 0;
 }
 
+int cairn_accept_now(int fd) {
+    int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+    return s < 0 ? -errno : s;
+}
+
 void cairn_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
 int cairn_eventfd_create(void) {

@@ -62,9 +62,14 @@ final class UringService: Sendable {
     /// Stops accepting, lets each connection finish what it received (streams stop at a frame
     /// boundary), closes connections still busy after `graceMs`, and joins the threads.
     func stop(graceMs: Int64) {
+        for loop in loops { loop.requestStop(graceMs: graceMs) }
+        // Connections already in the listen backlog were accepted by the client's kernel and may
+        // have sent requests: the loops take them in before the socket is shut down (which would
+        // reset them), and answer them like the others.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while !loops.allSatisfy(\.hasTakenBacklog) && ContinuousClock.now < deadline { usleep(1000) }
         // Wakes the accepts in flight (they complete with an error) and refuses new connections.
         shutdown(listenSocket, Int32(SHUT_RDWR))
-        for loop in loops { loop.requestStop(graceMs: graceMs) }
         for loop in loops { loop.join() }
         close(listenSocket)
     }
@@ -73,7 +78,10 @@ final class UringService: Sendable {
     private static func bindListener(host: String, port: Int) throws -> (Int32, Int) {
         let bindHost = host == "any" ? "::" : host
         let isV6 = bindHost.contains(":")
-        let fd = socket(isV6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // Non-blocking, so a stopping loop can take the backlog with accept4 until EAGAIN
+        // (io_uring's accept waits by itself either way).
+        let fd = socket(isV6 ? AF_INET6 : AF_INET,
+                        Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw CairnServerError.bindFailed(host: host, port: port, reason: "socket: \(errnoText())") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -153,6 +161,7 @@ final class UringLoop: @unchecked Sendable {
     private let inboxSignalled = Atomic<Bool>(false)
     private let eventFD: Int32
     private let stopRequest = Atomic<Int64>(-1)  // grace in ms once stopping, else -1
+    private let backlogTaken = Atomic<Bool>(false)
     private let finished = ConditionLock(false)
 
     // Loop-confined state.
@@ -227,6 +236,9 @@ final class UringLoop: @unchecked Sendable {
                     + "set `network-io-model epoll` in the service stanza to serve sockets with epoll"])
         }
     }
+
+    /// Whether this loop has accepted what was in the listen backlog when the stop came.
+    var hasTakenBacklog: Bool { backlogTaken.load(ordering: .acquiring) }
 
     func requestStop(graceMs: Int64) {
         stopRequest.store(max(graceMs, 0), ordering: .releasing)
@@ -340,9 +352,13 @@ final class UringLoop: @unchecked Sendable {
             armAccept()
             return
         }
-        let fd = result
         armAccept()
-        guard !isDraining, context.connections.admitExternal(countMax: context.configuration.connectionCountMax) else {
+        admit(socket: result)
+    }
+
+    /// Takes a new connection (refused when the connection limit is reached).
+    private func admit(socket fd: Int32) {
+        guard context.connections.admitExternal(countMax: context.configuration.connectionCountMax) else {
             context.counters.connectionsRefused.add(1, ordering: .relaxed)
             logger.warning("connection refused: limit reached or stopping",
                            metadata: ["limit": "\(context.configuration.connectionCountMax)"])
@@ -733,6 +749,13 @@ final class UringLoop: @unchecked Sendable {
         let now = ContinuousClock.now
         if !isDraining {
             isDraining = true
+            // Connections the kernel completed before the stop: serve and drain them too.
+            while true {
+                let fd = cairn_accept_now(listenSocket)
+                if fd < 0 { break }
+                admit(socket: fd)
+            }
+            backlogTaken.store(true, ordering: .releasing)
             drainStartedAt = now
             forceCloseAt = now + .milliseconds(grace)
             for case let connection? in connections {

@@ -87,6 +87,9 @@ int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes,
 /// send(fd, buf, nbytes, MSG_NOSIGNAL) as a request.
 int cairn_uring_prep_send(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t user_data);
 
+/// accept4(fd, NULL, NULL, SOCK_CLOEXEC): the new socket, or -errno (-EAGAIN when none waits
+/// on a non-blocking listening socket).
+int cairn_accept_now(int fd);
 /// Names the calling thread for ps, top and perf (prctl PR_SET_NAME; at most 15 bytes kept).
 void cairn_set_thread_name(const char *name);
 /// eventfd(0, EFD_CLOEXEC): a counter a ring can watch with a read. The fd or -errno.

@@ -252,30 +252,41 @@ public final class DeviceWriter: Sendable {
         if let result = immediate { callback(result) } else { state.broadcast() }
     }
 
+    /// The record's bytes if its block is buffered or cached, else nil — allocating only when
+    /// found, so a read that must go to the device costs no copy here.
+    public func memoryCopy(_ location: RecordLocation) -> [UInt8]? {
+        withMemoryBytes(location) { [UInt8]($0) }
+    }
+
     /// Copies the record at `location` out of memory if its block is still buffered or in the
     /// post-write cache; false otherwise (then it is on the device).
     public func readFromMemory(_ location: RecordLocation, into destination: UnsafeMutableRawBufferPointer) -> Bool {
         precondition(destination.count >= location.sizeBytes, "destination too small")
+        return withMemoryBytes(location) { raw in
+            destination.baseAddress!.copyMemory(from: raw.baseAddress!, byteCount: location.sizeBytes)
+        } != nil
+    }
+
+    /// Runs `body` on the record's bytes in its buffered or cached block, under the lock; nil
+    /// when memory does not hold them.
+    private func withMemoryBytes<R>(_ location: RecordLocation, _ body: (UnsafeRawBufferPointer) -> R) -> R? {
         let block = location.blockIndex(writeBlockSizeBytes: configuration.writeBlockSizeBytes)
         let offset = Int(location.byteOffset % UInt64(configuration.writeBlockSizeBytes))
-        return state.withLock { s in
-            let bytes: AlignedBuffer
+        return state.withLock { s -> R? in
+            let source: AlignedBuffer
             if let buffer = s.buffersByBlock[block] {
                 // Beyond the filled part: the location is from before the block was freed and
                 // reused (a reader that raced a move). Read the device; the record check fails
                 // and the reader looks the index up again.
-                guard offset + location.sizeBytes <= buffer.usedBytes else { return false }
-                bytes = buffer.buffer
+                guard offset + location.sizeBytes <= buffer.usedBytes else { return nil }
+                source = buffer.buffer
             } else if let cached = s.cached[block] {
                 s.stats.postWriteCacheHits += 1
-                bytes = cached
+                source = cached
             } else {
-                return false
+                return nil
             }
-            bytes.withUnsafeBytes { raw in
-                destination.baseAddress!.copyMemory(from: raw.baseAddress! + offset, byteCount: location.sizeBytes)
-            }
-            return true
+            return source.withUnsafeBytes { raw in body(UnsafeRawBufferPointer(rebasing: raw[offset..<(offset + location.sizeBytes)])) }
         }
     }
 

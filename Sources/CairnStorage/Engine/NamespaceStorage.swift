@@ -312,14 +312,12 @@ public final class NamespaceStorage: Sendable {
     /// namespace's copy), or nil when only the device has them.
     private func memoryCopy(_ location: RecordLocation) -> [UInt8]? {
         let writer = devices[Int(location.deviceIndex)].writer
-        var bytes = [UInt8](repeating: 0, count: location.sizeBytes)
-        let inMemory = bytes.withUnsafeMutableBytes { raw in
-            if writer.readFromMemory(location, into: raw) { return true }
-            guard let mirror = writer.mirror else { return false }
-            mirror.read(location, into: raw)
-            return true
+        if let bytes = writer.memoryCopy(location) { return bytes }
+        guard let mirror = writer.mirror else { return nil }
+        return [UInt8](unsafeUninitializedCapacity: location.sizeBytes) { destination, initialized in
+            mirror.read(location, into: UnsafeMutableRawBufferPointer(destination))
+            initialized = location.sizeBytes
         }
-        return inMemory ? bytes : nil
     }
 
     /// Asynchronous read: `callback` gets the checked record (on a reader thread, or inline
