@@ -103,7 +103,7 @@ struct BatchReplyStream: ReplyStream {
     /// Starts every command at once and waits (once) for all of their outcomes, in order.
     static func executeConcurrently(_ commands: [RecordCommand], executor: RecordExecutor, body: ByteBuffer) -> [RecordOutcome] {
         waitForAll(commands.count) { i, done in
-            executor.execute(commands[i], body: body, resume: .inline, completion: done)
+            executor.execute(commands[i], body: body, resume: executor.streamResume, completion: done)
         }
     }
 

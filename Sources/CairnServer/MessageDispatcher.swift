@@ -67,7 +67,7 @@ struct MessageDispatcher {
 
     /// The first chunk of a batch or scan reply (thread pool: rows and records may block on
     /// device reads).
-    func answerStream(body: ByteBuffer) -> ReplyChunk {
+    func answerStream(body: ByteBuffer, resume: Resume = .inline) -> ReplyChunk {
         let context = processor.context
         return body.withUnsafeReadableBytes { raw -> ReplyChunk in
             let message: Message
@@ -75,13 +75,14 @@ struct MessageDispatcher {
             case .malformed(let reply): return reply
             case .message(let decoded): message = decoded
             }
-            let executor = RecordExecutor(context: context, logger: processor.logger)
+            var executor = RecordExecutor(context: context, logger: processor.logger)
+            executor.streamResume = resume
             if message.header.info1.contains(.batch) {
                 return BatchReplyStream.start(
                     message: message, body: body, raw: raw, executor: executor,
                     frameBytesTarget: context.configuration.streamFrameBytesTarget)
             }
-            return ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger)
+            return ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger, resume: resume)
         }
     }
 }

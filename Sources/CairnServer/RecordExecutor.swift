@@ -27,6 +27,10 @@ struct Refusal: Error {
 struct RecordExecutor: Sendable {
     let context: ServerContext
     let logger: Logger
+    /// How the rows of a batch continue after their device I/O (their waits are on the thread
+    /// pool): on the completing thread, with device reads on an io_uring service thread's own
+    /// ring when the request came through one.
+    var streamResume: Resume = .inline
 
     /// The record a command addresses, with what the request says about it.
     struct Target {

@@ -45,10 +45,13 @@ struct ScanReplyStream: ReplyStream {
     /// Last digest sent (or skipped) in that partition, nil to start at its resume digest.
     let resumeAfter: CairnIndex.Digest?
     let recordsSent: UInt64
+    /// How record reads continue (see ``RecordExecutor/streamResume``).
+    var resume: Resume = .inline
 
     /// Starts answering a scan `message` (decoded from `raw`), or returns the one-frame reply of a
     /// scan refused as a whole (LAST with the error, §9.2, §9.5).
-    static func start(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext, logger: Logger) -> ReplyChunk {
+    static func start(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext, logger: Logger,
+                      resume: Resume = .inline) -> ReplyChunk {
         context.counters.scanRequests.add(1, ordering: .relaxed)
         switch makePlan(message: message, raw: raw, context: context) {
         case .failure(let refusal):
@@ -57,7 +60,7 @@ struct ScanReplyStream: ReplyStream {
         case .success(let plan):
             let stream = ScanReplyStream(
                 plan: plan, context: context, logger: logger, frameBytesTarget: context.configuration.streamFrameBytesTarget,
-                position: 0, resumeAfter: nil, recordsSent: 0)
+                position: 0, resumeAfter: nil, recordsSent: 0, resume: resume)
             return stream.nextChunk()
         }
     }
@@ -193,7 +196,7 @@ struct ScanReplyStream: ReplyStream {
         }
         let next = ScanReplyStream(
             plan: plan, context: context, logger: logger, frameBytesTarget: frameBytesTarget, position: position,
-            resumeAfter: resumeAfter, recordsSent: recordsSent)
+            resumeAfter: resumeAfter, recordsSent: recordsSent, resume: resume)
         let delayMs = plan.recordsPerSecond > 0 ? Int64(recordsInChunk) * 1000 / Int64(plan.recordsPerSecond) : 0
         return ReplyChunk(bytes: frames, next: next, delayMs: delayMs)
     }
@@ -224,7 +227,7 @@ struct ScanReplyStream: ReplyStream {
                 // Metadata only, and no key to return: no device read.
                 return done(.metadataOnly)
             }
-            namespace.get(record.digest, binNames: binNames, resume: .inline) { result in
+            namespace.get(record.digest, binNames: binNames, resume: resume) { result in
                 switch result {
                 case .success(let found): done(.record(found))
                 case .failure(let error):

@@ -265,6 +265,7 @@ final class UringLoop: @unchecked Sendable {
     /// The engine's continuation onto this loop, with device reads on this loop's ring (set
     /// once the ring exists, on the loop's thread).
     private var resume = Resume.inline
+    private var streamResume = Resume.inline
     private var deviceReads: RingReads?
 
     // MARK: - the loop (its own thread)
@@ -275,6 +276,9 @@ final class UringLoop: @unchecked Sendable {
         let reads = RingReads(ring: ring, userDataTag: Tag.deviceRead.rawValue) { [self] work in enqueue(work) }
         deviceReads = reads
         resume = Resume(deviceReads: reads) { [self] work in enqueue(work) }
+        // Batch rows and scan records wait on the pool; their reads go on this ring and their
+        // continuations run where the read completes (this thread), with no reader thread.
+        streamResume = Resume(deviceReads: reads) { $0() }
         let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 1024)
         defer { cqes.deallocate() }
         isAccepting = true
@@ -504,7 +508,8 @@ final class UringLoop: @unchecked Sendable {
             case .reply(let chunk):
                 deliver(chunk, to: connection)
             case .stream:
-                runOnPool(connection) { dispatcher.answerStream(body: body) }
+                let resume = streamResume
+                runOnPool(connection) { dispatcher.answerStream(body: body, resume: resume) }
             case .record(let command):
                 runToCompletion(command, body: body, dispatcher: dispatcher, connection: connection)
             }
