@@ -24,7 +24,7 @@ struct InfoResponder {
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "namespace", "namespaces", "node", "partition-generation", "partitions", "peers-clear-alt",
+        "get-config", "help", "latencies", "latency", "namespace", "namespaces", "node", "partition-generation", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "sets", "statistics",
@@ -113,6 +113,10 @@ struct InfoResponder {
             return InfoReply.errorValue(.unsupportedFeature, message: "truncation is durable and cannot be undone")
         case "get-config":
             return configurationValue(command)
+        case "latencies":
+            return context.latencies.latenciesValue(histogram: command.parameter("hist"))
+        case "latency":
+            return context.latencies.legacyLatencyValue(histogram: command.parameter("hist"))
         default:
             return InfoReply.unrecognizedCommand
         }

@@ -50,10 +50,24 @@ struct MessageDispatcher {
     /// ``RecordExecutor/execute(_:body:resume:completion:)`` for the threads).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping @Sendable (ReplyChunk) -> Void) {
         let executor = RecordExecutor(context: processor.context, logger: processor.logger)
+        let histogram = latencyHistogram(command, body: body)
+        let startNanoseconds = MonotonicClock.nanoseconds()
         executor.execute(command, body: body, resume: resume) { outcome in
             var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
             writer.appendRecordReplyFrame(outcome)
+            histogram?.record(since: startNanoseconds)
             completion(ReplyChunk(writer.bytes))
+        }
+    }
+
+    /// The read or write histogram of a single-record command's namespace (nil when the
+    /// namespace is missing or unknown; the command fails anyway). No allocation.
+    private func latencyHistogram(_ command: RecordCommand, body: ByteBuffer) -> LatencyHistogram? {
+        guard let field = command.field(.namespace) else { return nil }
+        let kind: LatencyBook.Kind = command.header.info2.contains(.write) ? .write : .read
+        return body.withUnsafeReadableBytes { raw in
+            guard field.dataRange.upperBound <= raw.count else { return nil }
+            return processor.context.latencies.histogram(kind, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
         }
     }
 
@@ -68,13 +82,43 @@ struct MessageDispatcher {
             case .message(let decoded): message = decoded
             }
             let executor = RecordExecutor(context: context, logger: processor.logger)
+            let startNanoseconds = MonotonicClock.nanoseconds()
             if message.header.info1.contains(.batch) {
-                return BatchReplyStream.start(
+                let first = BatchReplyStream.start(
                     message: message, body: body, raw: raw, executor: executor,
                     frameBytesTarget: context.configuration.streamFrameBytesTarget)
+                return TimedReplyStream.timing(first, histogram: context.latencies.batchIndex, since: startNanoseconds)
             }
-            return ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger)
+            let first = ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger)
+            let histogram = message.field(.namespace).flatMap { field -> LatencyHistogram? in
+                guard field.dataRange.upperBound <= raw.count else { return nil }
+                return context.latencies.histogram(.query, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+            }
+            guard let histogram else { return first }
+            return TimedReplyStream.timing(first, histogram: histogram, since: startNanoseconds)
         }
+    }
+}
+
+/// Records a batch's or scan's latency (first request byte handled to last chunk made) in a
+/// histogram: wraps each continuation until the chunk that ends the reply.
+struct TimedReplyStream: ReplyStream {
+    let inner: any ReplyStream
+    let histogram: LatencyHistogram
+    let startNanoseconds: UInt64
+
+    func nextChunk() -> ReplyChunk {
+        Self.timing(inner.nextChunk(), histogram: histogram, since: startNanoseconds)
+    }
+
+    static func timing(_ chunk: ReplyChunk, histogram: LatencyHistogram, since startNanoseconds: UInt64) -> ReplyChunk {
+        var chunk = chunk
+        if let next = chunk.next {
+            chunk.next = TimedReplyStream(inner: next, histogram: histogram, startNanoseconds: startNanoseconds)
+        } else {
+            histogram.record(since: startNanoseconds)
+        }
+        return chunk
     }
 }
 

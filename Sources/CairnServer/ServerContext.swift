@@ -17,6 +17,8 @@ final class ServerContext: Sendable {
     let namespaceNames: [String]
     let logger: Logger
     let counters = ServerCounters()
+    /// Transaction latency histograms (`latencies:`, the metrics endpoint).
+    let latencies: LatencyBook
     /// The open client connections.
     let connections = ConnectionRegistry()
     /// When the context was made, for `uptime`.
@@ -28,6 +30,7 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.namespaces = namespaces
         self.namespaceNames = namespaces.keys.sorted()
+        self.latencies = LatencyBook(namespaceNames: namespaceNames)
         self.logger = logger
         self.startedAt = ContinuousClock.now
     }

@@ -1,0 +1,262 @@
+import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A transaction latency histogram with Aerospike's buckets: bucket 0 counts latencies below
+/// 1 ms, bucket b (1…) counts [2^(b-1), 2^b) ms, and the last bucket everything from 2^16 ms up.
+///
+/// Recording is one relaxed atomic increment (no lock, no allocation); reading sums are taken
+/// without stopping writers, so a snapshot is consistent to within the transactions that finish
+/// while it is read.
+final class LatencyHistogram: Sendable {
+    /// 18 buckets: <1 ms, then 16 powers of two up to 2^16 ms, then the rest.
+    static let bucketCount = 18
+    private let counts: InlineArray<18, Atomic<UInt64>>
+
+    init() {
+        counts = InlineArray { _ in Atomic<UInt64>(0) }
+    }
+
+    /// The bucket of a latency of `nanoseconds`.
+    @inline(__always)
+    static func bucket(nanoseconds: UInt64) -> Int {
+        let milliseconds = nanoseconds / 1_000_000
+        if milliseconds == 0 { return 0 }
+        return min(64 - milliseconds.leadingZeroBitCount, bucketCount - 1)
+    }
+
+    @inline(__always)
+    func record(nanoseconds: UInt64) {
+        counts[Self.bucket(nanoseconds: nanoseconds)].add(1, ordering: .relaxed)
+    }
+
+    /// Records the time from `startNanoseconds` (``MonotonicClock/nanoseconds()``) to now.
+    @inline(__always)
+    func record(since startNanoseconds: UInt64) {
+        let now = MonotonicClock.nanoseconds()
+        record(nanoseconds: now >= startNanoseconds ? now - startNanoseconds : 0)
+    }
+
+    /// The bucket counts, cumulative since start.
+    func snapshot() -> [UInt64] {
+        (0..<Self.bucketCount).map { counts[$0].load(ordering: .relaxed) }
+    }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds (a vDSO call, no system call).
+enum MonotonicClock {
+    @inline(__always)
+    static func nanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
+    }
+}
+
+/// The latency slice reported for one histogram: operations per second over the slice and, for
+/// each threshold 2^k ms (k = 0…16), the percentage of those operations that took longer.
+struct LatencySlice: Equatable {
+    /// Thresholds of the `latencies:` columns: 1, 2, 4 … 65536 ms (Aerospike's 17 columns).
+    static let thresholdExponents = 0...16
+    /// The older `latency:` command's columns: >1 ms, >8 ms, >64 ms.
+    static let legacyThresholdExponents = [0, 3, 6]
+
+    var operations: UInt64
+    var seconds: Double
+    /// Per-bucket counts of the slice (the difference of two snapshots).
+    var counts: [UInt64]
+
+    init(from older: [UInt64], to newer: [UInt64], seconds: Double) {
+        counts = zip(newer, older).map { $0 >= $1 ? $0 - $1 : 0 }
+        operations = counts.reduce(0, +)
+        self.seconds = seconds
+    }
+
+    var opsPerSecond: Double { seconds > 0 ? Double(operations) / seconds : 0 }
+
+    /// The percentage of the slice's operations above 2^exponent ms: those not in buckets
+    /// 0…exponent (as Aerospike computes its "overs").
+    func percentOver(exponent: Int) -> Double {
+        guard operations > 0 else { return 0 }
+        let atOrBelow = counts.prefix(exponent + 1).reduce(0, +)
+        return Double(operations - atOrBelow) * 100 / Double(operations)
+    }
+
+    /// `msec,<ops/sec>,<%>1ms>,<%>2ms>,…,<%>65536ms>`: one `latencies:` value.
+    var latenciesValue: String {
+        var text = "msec," + Self.format(opsPerSecond, decimals: 1)
+        for exponent in Self.thresholdExponents {
+            text += "," + Self.format(percentOver(exponent: exponent), decimals: 2)
+        }
+        return text
+    }
+
+    /// `<ops/sec>,<%>1ms>,<%>8ms>,<%>64ms>`: the data row of the older `latency:` command.
+    var legacyRow: String {
+        var text = Self.format(opsPerSecond, decimals: 1)
+        for exponent in Self.legacyThresholdExponents {
+            text += "," + Self.format(percentOver(exponent: exponent), decimals: 2)
+        }
+        return text
+    }
+
+    /// `value` with a fixed number of decimals (as C's `%.1f` / `%.2f`), without Foundation.
+    static func format(_ value: Double, decimals: Int) -> String {
+        var scale = 1.0
+        for _ in 0..<decimals { scale *= 10 }
+        let scaled = (max(0, value) * scale).rounded()
+        guard scaled < 1e18 else { return "\(value)" }
+        let units = UInt64(scaled)
+        let factor = UInt64(scale)
+        let whole = units / factor
+        var fraction = String(units % factor)
+        while fraction.count < decimals { fraction = "0" + fraction }
+        return decimals == 0 ? "\(whole)" : "\(whole).\(fraction)"
+    }
+}
+
+/// Every transaction latency histogram of a server: per namespace read, write, udf and query,
+/// and the node-wide batch-index; and the slices the `latencies:` and `latency:` info commands
+/// report.
+///
+/// Slices: as Aerospike reports the latest 10-second slice, the book keeps a snapshot; a query
+/// at least ``sliceSeconds`` after it closes the slice from that snapshot to now and starts the
+/// next. Until the first slice closes, a query reports from the start to now.
+final class LatencyBook: Sendable {
+    static let sliceSeconds: Double = 10
+
+    enum Kind: String, CaseIterable, Sendable {
+        case read, write, udf, query
+    }
+
+    /// A histogram's name as `latencies:hist=` takes it: `{ns}-read`, or `batch-index`.
+    struct Entry: Sendable {
+        var name: String
+        var histogram: LatencyHistogram
+    }
+
+    let namespaceNames: [String]
+    /// The UTF-8 bytes of each name, to find a request's namespace without making a String.
+    private let namespaceNameBytes: [[UInt8]]
+    /// Per namespace (in `namespaceNames` order), per kind (in `Kind.allCases` order).
+    private let perNamespace: [[LatencyHistogram]]
+    let batchIndex = LatencyHistogram()
+    /// Every histogram in the order `latencies:` lists them.
+    let entries: [Entry]
+
+    private struct Snapshot {
+        var nanoseconds: UInt64
+        var wallSeconds: Int
+        var counts: [[UInt64]]
+    }
+
+    private struct State {
+        var base: Snapshot
+        /// The latest closed slice: its start and end snapshots.
+        var closed: (from: Snapshot, to: Snapshot)?
+    }
+
+    private let state: Mutex<State>
+
+    init(namespaceNames: [String]) {
+        self.namespaceNames = namespaceNames
+        namespaceNameBytes = namespaceNames.map { Array($0.utf8) }
+        let perNamespace = namespaceNames.map { _ in Kind.allCases.map { _ in LatencyHistogram() } }
+        self.perNamespace = perNamespace
+        var entries = [Entry(name: "batch-index", histogram: batchIndex)]
+        for (index, name) in namespaceNames.enumerated() {
+            for (kindIndex, kind) in Kind.allCases.enumerated() {
+                entries.append(Entry(name: "{\(name)}-\(kind.rawValue)", histogram: perNamespace[index][kindIndex]))
+            }
+        }
+        self.entries = entries
+        let start = Snapshot(
+            nanoseconds: MonotonicClock.nanoseconds(), wallSeconds: Self.wallSeconds(),
+            counts: entries.map { _ in [UInt64](repeating: 0, count: LatencyHistogram.bucketCount) })
+        state = Mutex(State(base: start, closed: nil))
+    }
+
+    /// The histogram of `kind` for the namespace named by `nameBytes` (a request's NAMESPACE
+    /// field), or nil for an unknown namespace.
+    func histogram(_ kind: Kind, namespaceBytes nameBytes: UnsafeRawBufferPointer) -> LatencyHistogram? {
+        for (index, candidate) in namespaceNameBytes.enumerated() where candidate.count == nameBytes.count {
+            if candidate.withUnsafeBytes({ $0.elementsEqual(nameBytes) }) {
+                return perNamespace[index][Kind.allCases.firstIndex(of: kind)!]
+            }
+        }
+        return nil
+    }
+
+    func histogram(_ kind: Kind, namespace: String) -> LatencyHistogram? {
+        guard let index = namespaceNames.firstIndex(of: namespace) else { return nil }
+        return perNamespace[index][Kind.allCases.firstIndex(of: kind)!]
+    }
+
+    /// The slice to report now, per entry, and the wall-clock second its start was taken.
+    func currentSlices() -> (startWallSeconds: Int, endWallSeconds: Int, slices: [LatencySlice]) {
+        let now = Snapshot(
+            nanoseconds: MonotonicClock.nanoseconds(), wallSeconds: Self.wallSeconds(),
+            counts: entries.map { $0.histogram.snapshot() })
+        let (from, to) = state.withLock { state -> (Snapshot, Snapshot) in
+            let age = Double(now.nanoseconds &- state.base.nanoseconds) / 1e9
+            if age >= Self.sliceSeconds {
+                state.closed = (state.base, now)
+                state.base = now
+            }
+            return state.closed ?? (state.base, now)
+        }
+        let seconds = Double(to.nanoseconds &- from.nanoseconds) / 1e9
+        let slices = zip(from.counts, to.counts).map { LatencySlice(from: $0, to: $1, seconds: seconds) }
+        return (from.wallSeconds, to.wallSeconds, slices)
+    }
+
+    /// Cumulative counts since start, per entry (for the metrics endpoint).
+    func cumulative() -> [(entry: Entry, counts: [UInt64])] {
+        entries.map { ($0, $0.histogram.snapshot()) }
+    }
+
+    private static func wallSeconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return now.tv_sec
+    }
+
+    // MARK: - Info answers
+
+    /// `latencies:[hist=<name>]`: `<name>:msec,<ops/sec>,<pct>…` per histogram, `;`-separated;
+    /// a histogram that has never recorded a transaction answers `<name>:` (as Aerospike does for
+    /// a histogram with no data). An unknown `hist` answers `error-no-data-yet-or-back-too-small`
+    /// (asadm drops answers starting with `error`).
+    func latenciesValue(histogram filter: String?) -> String {
+        let (_, _, slices) = currentSlices()
+        var parts: [String] = []
+        for (entry, slice) in zip(entries, slices) {
+            if let filter, filter != entry.name { continue }
+            let everRecorded = entry.histogram.snapshot().contains { $0 != 0 }
+            parts.append(entry.name + ":" + (everRecorded ? slice.latenciesValue : ""))
+        }
+        if parts.isEmpty { return "error-no-data-yet-or-back-too-small" }
+        return parts.joined(separator: ";")
+    }
+
+    /// The older `latency:[hist=<name>]`: per histogram a header
+    /// `<name>:<HH:MM:SS>-GMT,ops/sec,>1ms,>8ms,>64ms;` and one row `<HH:MM:SS>,<ops>,<pct>…;`.
+    func legacyLatencyValue(histogram filter: String?) -> String {
+        let (start, end, slices) = currentSlices()
+        var text = ""
+        for (entry, slice) in zip(entries, slices) {
+            if let filter, filter != entry.name { continue }
+            text += "\(entry.name):\(Self.clockText(start))-GMT,ops/sec,>1ms,>8ms,>64ms;"
+            text += "\(Self.clockText(end)),\(slice.legacyRow);"
+        }
+        return text.isEmpty ? "error-no-data-yet-or-back-too-small" : text
+    }
+
+    /// `HH:MM:SS` of a Unix time, UTC.
+    static func clockText(_ unixSeconds: Int) -> String {
+        let daySeconds = ((unixSeconds % 86_400) + 86_400) % 86_400
+        func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(two(daySeconds / 3600)):\(two(daySeconds / 60 % 60)):\(two(daySeconds % 60))"
+    }
+}
