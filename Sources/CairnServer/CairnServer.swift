@@ -65,8 +65,10 @@ public final class CairnServer: Sendable {
     ///   - configuration: address, limits and identity (see ``ServerConfiguration``).
     ///   - namespaces: the open namespaces by name; the server uses them but does not close them.
     ///   - logger: where connection and request problems are logged.
-    public init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger) {
-        context = ServerContext(configuration: configuration, namespaces: namespaces, logger: logger)
+    ///   - logControl: the log sinks the log info commands show and change (nil: none).
+    public init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger,
+                logControl: (any LogControl)? = nil) {
+        context = ServerContext(configuration: configuration, namespaces: namespaces, logger: logger, logControl: logControl)
     }
 
     /// Whether the server is listening and answering (between `start()` and `stop()`).

@@ -24,10 +24,10 @@ struct InfoResponder {
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "latencies", "latency", "namespace", "namespaces", "node", "partition-generation", "partitions", "peers-clear-alt",
+        "get-config", "help", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
-        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "sets", "statistics",
+        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
     ]
     /// Number of partitions of a namespace (§4.4).
@@ -113,6 +113,16 @@ struct InfoResponder {
             return InfoReply.errorValue(.unsupportedFeature, message: "truncation is durable and cannot be undone")
         case "get-config":
             return configurationValue(command)
+        case "set-config", "config-set":
+            return RuntimeControl(context: context, logger: logger).setConfig(command)
+        case "logs":
+            return RuntimeControl(context: context, logger: logger).logs()
+        case "log":
+            return RuntimeControl(context: context, logger: logger).logLevels(command)
+        case "log-set":
+            return RuntimeControl(context: context, logger: logger).logSet(command)
+        case "log-rotate":
+            return RuntimeControl(context: context, logger: logger).logRotate()
         case "latencies":
             return context.latencies.latenciesValue(histogram: command.parameter("hist"))
         case "latency":
@@ -191,8 +201,6 @@ struct InfoResponder {
             return "type=unknown"
         }
         let statistics = namespace.statistics
-        let options = namespace.options
-        let storage = options.storage
         let usedBytes = statistics.liveBytes
         let totalBytes = statistics.deviceTotalBytes
         let freePercent = totalBytes == 0 ? 0 : 100 - min(100, usedBytes * 100 / totalBytes)
@@ -231,23 +239,32 @@ struct InfoResponder {
             ("truncate_lut", "\(namespace.storage.truncation.namespaceLutMs)"),
             ("start_mode", statistics.startMode.rawValue),
             ("start_ms", "\(Int(statistics.startSeconds * 1000))"),
+        ] + Self.namespaceConfiguration(namespace))
+    }
+
+    /// A namespace's configuration as `get-config:context=namespace` and `namespace/<ns>` show
+    /// it: the values in force now (set-config changes the dynamic ones).
+    static func namespaceConfiguration(_ namespace: Namespace) -> [(String, String)] {
+        let options = namespace.options
+        let storage = options.storage
+        return [
             ("replication-factor", "1"),
-            ("default-ttl", "\(options.defaultTTLSeconds)"),
-            ("nsup-period", "\(options.nsupPeriodSeconds)"),
-            ("storage-engine.defrag-lwm-pct", "\(storage.defragLWMPct)"),
+            ("default-ttl", "\(options.currentDefaultTTLSeconds)"),
+            ("nsup-period", "\(options.currentNsupPeriodSeconds)"),
+            ("storage-engine.defrag-lwm-pct", "\(storage.currentDefragLWMPct)"),
             ("storage-engine.defrag-sleep", "\(storage.defragSleepUs)"),
             ("storage-engine.max-write-cache", "\(storage.maxWriteCacheBytes)"),
-            ("storage-engine.post-write-cache", "\(storage.postWriteCacheBytes)"),
-            ("storage-engine.stop-writes-avail-pct", "\(storage.stopWritesAvailPct)"),
+            ("storage-engine.post-write-cache", "\(storage.currentPostWriteCacheBytes)"),
+            ("storage-engine.stop-writes-avail-pct", "\(storage.currentStopWritesAvailPct)"),
             ("storage-engine", "device"),
             ("storage-engine.device", storage.devices.map(\.path).joined(separator: ",")),
             ("storage-engine.write-block-size", "\(storage.writeBlockSizeBytes)"),
             ("storage-engine.commit-to-device", "\(storage.commitToDevice)"),
-            ("storage-engine.flush-max-ms", "\(storage.flushMaxMs)"),
+            ("storage-engine.flush-max-ms", "\(storage.currentFlushMaxMs)"),
             ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
             ("force-durable-deletes", "\(options.forceDurableDeletes)"),
             ("strong-consistency", "false"),
-        ])
+        ]
     }
 
     /// `sets`, `sets/<ns>`, `sets/<ns>/<set>`: one `:`-separated entry per set, each ending in
@@ -361,17 +378,7 @@ struct InfoResponder {
             else {
                 return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace")
             }
-            let storage = namespace.options.storage
-            return InfoText.pairs([
-                ("replication-factor", "1"),
-                ("default-ttl", "\(namespace.options.defaultTTLSeconds)"),
-                ("force-durable-deletes", "\(namespace.options.forceDurableDeletes)"),
-                ("nsup-period", "\(namespace.options.nsupPeriodSeconds)"),
-                ("storage-engine", "device"),
-                ("storage-engine.write-block-size", "\(storage.writeBlockSizeBytes)"),
-                ("storage-engine.commit-to-device", "\(storage.commitToDevice)"),
-                ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
-            ])
+            return InfoText.pairs(Self.namespaceConfiguration(namespace))
         default:
             return InfoReply.errorValue(.parameter, message: "invalid context")
         }

@@ -1,3 +1,4 @@
+import CairnIO
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -31,26 +32,16 @@ final class LatencyHistogram: Sendable {
         counts[Self.bucket(nanoseconds: nanoseconds)].add(1, ordering: .relaxed)
     }
 
-    /// Records the time from `startNanoseconds` (``MonotonicClock/nanoseconds()``) to now.
+    /// Records the time from `startNanoseconds` (CairnIO's `MonotonicClock.nowNs()`) to now.
     @inline(__always)
     func record(since startNanoseconds: UInt64) {
-        let now = MonotonicClock.nanoseconds()
+        let now = MonotonicClock.nowNs()
         record(nanoseconds: now >= startNanoseconds ? now - startNanoseconds : 0)
     }
 
     /// The bucket counts, cumulative since start.
     func snapshot() -> [UInt64] {
         (0..<Self.bucketCount).map { counts[$0].load(ordering: .relaxed) }
-    }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (a vDSO call, no system call).
-enum MonotonicClock {
-    @inline(__always)
-    static func nanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return UInt64(now.tv_sec) &* 1_000_000_000 &+ UInt64(now.tv_nsec)
     }
 }
 
@@ -172,7 +163,7 @@ final class LatencyBook: Sendable {
         }
         self.entries = entries
         let start = Snapshot(
-            nanoseconds: MonotonicClock.nanoseconds(), wallSeconds: Self.wallSeconds(),
+            nanoseconds: MonotonicClock.nowNs(), wallSeconds: Self.wallSeconds(),
             counts: entries.map { _ in [UInt64](repeating: 0, count: LatencyHistogram.bucketCount) })
         state = Mutex(State(base: start, closed: nil))
     }
@@ -196,7 +187,7 @@ final class LatencyBook: Sendable {
     /// The slice to report now, per entry, and the wall-clock second its start was taken.
     func currentSlices() -> (startWallSeconds: Int, endWallSeconds: Int, slices: [LatencySlice]) {
         let now = Snapshot(
-            nanoseconds: MonotonicClock.nanoseconds(), wallSeconds: Self.wallSeconds(),
+            nanoseconds: MonotonicClock.nowNs(), wallSeconds: Self.wallSeconds(),
             counts: entries.map { $0.histogram.snapshot() })
         let (from, to) = state.withLock { state -> (Snapshot, Snapshot) in
             let age = Double(now.nanoseconds &- state.base.nanoseconds) / 1e9

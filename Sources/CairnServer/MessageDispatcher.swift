@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnWire
 import NIOCore
 
@@ -51,7 +52,7 @@ struct MessageDispatcher {
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping @Sendable (ReplyChunk) -> Void) {
         let executor = RecordExecutor(context: processor.context, logger: processor.logger)
         let histogram = latencyHistogram(command, body: body)
-        let startNanoseconds = MonotonicClock.nanoseconds()
+        let startNanoseconds = MonotonicClock.nowNs()
         executor.execute(command, body: body, resume: resume) { outcome in
             var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
             writer.appendRecordReplyFrame(outcome)
@@ -82,7 +83,7 @@ struct MessageDispatcher {
             case .message(let decoded): message = decoded
             }
             let executor = RecordExecutor(context: context, logger: processor.logger)
-            let startNanoseconds = MonotonicClock.nanoseconds()
+            let startNanoseconds = MonotonicClock.nowNs()
             if message.header.info1.contains(.batch) {
                 let first = BatchReplyStream.start(
                     message: message, body: body, raw: raw, executor: executor,

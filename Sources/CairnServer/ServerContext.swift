@@ -16,6 +16,8 @@ final class ServerContext: Sendable {
     /// Namespace names in a stable (sorted) order, as `namespaces` and `replicas` list them.
     let namespaceNames: [String]
     let logger: Logger
+    /// The daemon's log sinks, for the log info commands (nil: none to control).
+    let logControl: (any LogControl)?
     let counters = ServerCounters()
     /// Transaction latency histograms (`latencies:`, the metrics endpoint).
     let latencies: LatencyBook
@@ -26,7 +28,9 @@ final class ServerContext: Sendable {
     /// The port the listening socket is bound to (0 until bound).
     private let boundPortStorage = Atomic<Int>(0)
 
-    init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger) {
+    init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger,
+         logControl: (any LogControl)? = nil) {
+        self.logControl = logControl
         self.configuration = configuration
         self.namespaces = namespaces
         self.namespaceNames = namespaces.keys.sorted()

@@ -84,7 +84,7 @@ final class Daemon: Sendable {
                                                port: Int(endpoint.port), nodeID: node.nodeID,
                                                clusterName: config.service.clusterName, cairnVersion: CairnVersion.string,
                                                connectionCountMax: config.service.protoFDCountMax),
-            namespaces: namespaces, logger: logger)
+            namespaces: namespaces, logger: logger, logControl: sinks)
         let service = ServerService(server: server, namespaces: namespaces, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))

@@ -2,6 +2,9 @@
 with the rules asadm applies), `set-config` and its effects, the log commands, and the metrics
 endpoint."""
 import re
+import socket
+import struct
+import time
 
 import aerospike
 import pytest
@@ -87,3 +90,129 @@ def test_legacy_latency(daemon):
     header, row = text.strip(";").split(";")
     assert re.fullmatch(r"\{test\}-write:\d\d:\d\d:\d\d-GMT,ops/sec,>1ms,>8ms,>64ms", header), text
     assert re.fullmatch(r"\d\d:\d\d:\d\d,\d+\.\d,\d+\.\d\d,\d+\.\d\d,\d+\.\d\d", row), text
+
+
+# --- set-config ---------------------------------------------------------------------------------
+
+def set_config(port, parameter, value, namespace="test", form="id"):
+    return info(port, f"set-config:context=namespace;{form}={namespace};{parameter}={value}")
+
+
+def ns_config(port, form="id"):
+    return pairs(info(port, f"get-config:context=namespace;{form}=test"))
+
+
+def test_set_config_default_ttl_takes_effect(daemon):
+    assert set_config(daemon.port, "default-ttl", "1000") == "ok"
+    try:
+        assert ns_config(daemon.port)["default-ttl"] == "1000"
+        assert ns_config(daemon.port, form="namespace")["default-ttl"] == "1000"
+        assert pairs(info(daemon.port, "namespace/test"))["default-ttl"] == "1000"
+        c = connect(daemon)
+        try:
+            c.put(("test", "ttl", 1), {"v": 1})
+            _, meta, _ = c.get(("test", "ttl", 1))
+            assert 990 <= meta["ttl"] <= 1000
+        finally:
+            c.close()
+        assert set_config(daemon.port, "default-ttl", "1d", form="namespace") == "ok"
+        assert ns_config(daemon.port)["default-ttl"] == "86400"
+    finally:
+        assert set_config(daemon.port, "default-ttl", "0") == "ok"
+
+
+def test_set_config_stop_writes_avail_pct_takes_effect(daemon):
+    c = connect(daemon)
+    try:
+        # 12 MiB in a 256 MiB file: less than 99 % of the blocks stay available.
+        for i in range(120):
+            c.put(("test", "fill", i), {"b": b"x" * 100_000})
+        assert set_config(daemon.port, "stop-writes-avail-pct", "99") == "ok"
+        assert ns_config(daemon.port)["storage-engine.stop-writes-avail-pct"] == "99"
+        with pytest.raises(aerospike.exception.AerospikeError) as refused:
+            c.put(("test", "fill", "one-more"), {"v": 1})
+        assert refused.value.code == 8  # OUT_OF_SPACE
+        assert pairs(info(daemon.port, "namespace/test"))["stop_writes"] == "true"
+        assert set_config(daemon.port, "storage-engine.stop-writes-avail-pct", "5") == "ok"
+        c.put(("test", "fill", "one-more"), {"v": 1})
+    finally:
+        set_config(daemon.port, "stop-writes-avail-pct", "5")
+        c.close()
+
+
+def test_set_config_nsup_period_takes_effect(daemon):
+    before = int(pairs(info(daemon.port, "namespace/test"))["expired_objects"])
+    c = connect(daemon)
+    try:
+        for i in range(20):
+            c.put(("test", "short", i), {"v": i}, meta={"ttl": 1})
+        # The supervisor drops an expired record once its block is written out: fill two blocks.
+        for i in range(3):
+            c.put(("test", "short-fill", i), {"b": b"x" * 900_000})
+    finally:
+        c.close()
+    assert set_config(daemon.port, "nsup-period", "1") == "ok"
+    try:
+        assert ns_config(daemon.port)["nsup-period"] == "1"
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if int(pairs(info(daemon.port, "namespace/test"))["expired_objects"]) >= before + 20:
+                break
+            time.sleep(0.5)
+        assert int(pairs(info(daemon.port, "namespace/test"))["expired_objects"]) >= before + 20
+    finally:
+        assert set_config(daemon.port, "nsup-period", "120") == "ok"
+
+
+def test_set_config_other_dynamic_parameters(daemon):
+    for parameter, value, shown in [("defrag-lwm-pct", "40", "storage-engine.defrag-lwm-pct"),
+                                    ("storage-engine.flush-max-ms", "250", "storage-engine.flush-max-ms"),
+                                    ("post-write-cache", "0", "storage-engine.post-write-cache")]:
+        old = ns_config(daemon.port)[shown]
+        assert set_config(daemon.port, parameter, value) == "ok"
+        assert ns_config(daemon.port)[shown] == value
+        assert set_config(daemon.port, parameter, old) == "ok"
+
+
+@pytest.mark.parametrize("command", [
+    "set-config:context=namespace;id=test;defrag-lwm-pct=0",
+    "set-config:context=namespace;id=test;defrag-lwm-pct=abc",
+    "set-config:context=namespace;id=test;flush-max-ms=20000",
+    "set-config:context=namespace;id=test;post-write-cache=1G",  # configured 0: the pool has no room
+    "set-config:context=namespace;id=test;replication-factor=2",
+    "set-config:context=namespace;id=test;no-such-thing=1",
+    "set-config:context=namespace;id=nope;default-ttl=10",
+    "set-config:context=namespace;id=test",
+    "set-config:context=service;proto-fd-max=100",
+    "set-config:id=test;default-ttl=10",
+])
+def test_set_config_errors(daemon, command):
+    before = ns_config(daemon.port)
+    assert info(daemon.port, command).startswith("ERROR::")
+    assert ns_config(daemon.port) == before
+
+
+# --- logs ---------------------------------------------------------------------------------------
+
+def test_log_commands(daemon):
+    assert info(daemon.port, "logs") == "0:stderr"
+    assert info(daemon.port, "log/0") == "any:INFO"
+    assert info(daemon.port, "log/7").startswith("ERROR::")
+    assert info(daemon.port, "log-set:id=0;any=debug") == "ok"
+    try:
+        assert info(daemon.port, "log/0") == "any:DEBUG"
+        # A message too short for its header: answered with an error and logged at debug.
+        with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
+            s.sendall(struct.pack(">Q", (2 << 56) | (3 << 48) | 5) + b"\0" * 5)
+            s.recv(64)
+        deadline = time.time() + 5
+        while "malformed message" not in daemon.log_text() and time.time() < deadline:
+            time.sleep(0.1)
+        assert "malformed message" in daemon.log_text()
+    finally:
+        assert info(daemon.port, "log-set:id=0;any=info") == "ok"
+    assert info(daemon.port, "log/0") == "any:INFO"
+    assert info(daemon.port, "log-set:id=0;misc=debug").startswith("ERROR::")
+    assert info(daemon.port, "log-set:id=0;any=loud").startswith("ERROR::")
+    assert info(daemon.port, "log-set:id=3;any=info").startswith("ERROR::")
+    assert info(daemon.port, "log-rotate") == "ok"
