@@ -15,12 +15,15 @@ public enum CairnServerError: Error, Sendable, Equatable, CustomStringConvertibl
     case alreadyStarted
     /// Binding the listening socket failed.
     case bindFailed(host: String, port: Int, reason: String)
+    /// `startMetrics` was called on a server that is not running.
+    case notRunning
 
     public var description: String {
         switch self {
         case .invalidConfiguration(let problems): "invalid server configuration: " + problems.joined(separator: "; ")
         case .alreadyStarted: "the server was already started"
         case .bindFailed(let host, let port, let reason): "cannot listen on \(host):\(port): \(reason)"
+        case .notRunning: "the server is not running"
         }
     }
 }
@@ -59,6 +62,8 @@ public final class CairnServer: Sendable {
         var group: MultiThreadedEventLoopGroup
         var threadPool: NIOThreadPool
         var serverChannel: any Channel
+        /// The metrics endpoint's listener, once started.
+        var metricsChannel: (any Channel)?
     }
 
     /// - Parameters:
@@ -130,6 +135,9 @@ public final class CairnServer: Sendable {
         }
         guard let running else { return }
         readyFlag.store(false, ordering: .releasing)
+        if let metricsChannel = running.metricsChannel {
+            try? await metricsChannel.close()
+        }
         do {
             try await running.serverChannel.close()
         } catch {
@@ -156,6 +164,42 @@ public final class CairnServer: Sendable {
         await shutDown(group: running.group, threadPool: running.threadPool)
         state.withLock { $0 = .stopped }
         context.logger.info("service stopped")
+    }
+
+    /// Serves `GET /metrics` over HTTP on `host`:`port` (Prometheus exposition format), on the
+    /// server's event loops, until `stop()`. Returns the bound port.
+    @discardableResult
+    public func startMetrics(host: String, port: Int) async throws -> Int {
+        guard case .running(let running) = state.withLock({ $0 }) else { throw CairnServerError.notRunning }
+        let exposition = MetricsExposition(context: context)
+        let bindHost = host == "any" ? "::" : host
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: running.group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(exposition: exposition))
+                    }
+                }
+                .bind(host: bindHost, port: port).get()
+        } catch {
+            throw CairnServerError.bindFailed(host: host, port: port, reason: "\(error)")
+        }
+        let stillRunning = state.withLock { state -> Bool in
+            guard case .running(var current) = state else { return false }
+            current.metricsChannel = channel
+            state = .running(current)
+            return true
+        }
+        guard stillRunning else {
+            try? await channel.close()
+            throw CairnServerError.notRunning
+        }
+        let boundPort = channel.localAddress?.port ?? port
+        context.logger.info("metrics endpoint ready", metadata: ["host": "\(host)", "port": "\(boundPort)", "path": "/metrics"])
+        return boundPort
     }
 
     // MARK: - Helpers

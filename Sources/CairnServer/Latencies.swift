@@ -7,17 +7,22 @@ import Glibc
 /// A transaction latency histogram with Aerospike's buckets: bucket 0 counts latencies below
 /// 1 ms, bucket b (1…) counts [2^(b-1), 2^b) ms, and the last bucket everything from 2^16 ms up.
 ///
-/// Recording is one relaxed atomic increment (no lock, no allocation); reading sums are taken
+/// Recording is two relaxed atomic adds, the bucket and the sum of latencies (no lock, no
+/// allocation); reading sums are taken
 /// without stopping writers, so a snapshot is consistent to within the transactions that finish
 /// while it is read.
 final class LatencyHistogram: Sendable {
     /// 18 buckets: <1 ms, then 16 powers of two up to 2^16 ms, then the rest.
     static let bucketCount = 18
     private let counts: InlineArray<18, Atomic<UInt64>>
+    /// The sum of the recorded latencies, in nanoseconds (for the metrics endpoint's `_sum`).
+    private let sumNanoseconds = Atomic<UInt64>(0)
 
     init() {
         counts = InlineArray { _ in Atomic<UInt64>(0) }
     }
+
+    var totalNanoseconds: UInt64 { sumNanoseconds.load(ordering: .relaxed) }
 
     /// The bucket of a latency of `nanoseconds`.
     @inline(__always)
@@ -30,6 +35,7 @@ final class LatencyHistogram: Sendable {
     @inline(__always)
     func record(nanoseconds: UInt64) {
         counts[Self.bucket(nanoseconds: nanoseconds)].add(1, ordering: .relaxed)
+        sumNanoseconds.add(nanoseconds, ordering: .relaxed)
     }
 
     /// Records the time from `startNanoseconds` (CairnIO's `MonotonicClock.nowNs()`) to now.

@@ -1,15 +1,20 @@
 """Observability and runtime control: `latencies:` / `latency:` in Aerospike's format (parsed
 with the rules asadm applies), `set-config` and its effects, the log commands, and the metrics
 endpoint."""
+import json
+import os
 import re
 import socket
 import struct
+import threading
 import time
+import urllib.error
+import urllib.request
 
 import aerospike
 import pytest
 
-from conftest import connect
+from conftest import ROOT, Daemon, connect, free_port
 from test_parameters import info, pairs
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
@@ -216,3 +221,160 @@ def test_log_commands(daemon):
     assert info(daemon.port, "log-set:id=0;any=loud").startswith("ERROR::")
     assert info(daemon.port, "log-set:id=3;any=info").startswith("ERROR::")
     assert info(daemon.port, "log-rotate") == "ok"
+
+
+# --- metrics endpoint ---------------------------------------------------------------------------
+
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: (-?\d+))?")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_exposition(text):
+    """The Prometheus text format (0.0.4), parsed strictly: every line is a comment, a HELP or
+    TYPE line, or a sample `name{labels} value`. Returns ({name: type}, [(name, labels, value)])."""
+    assert text.endswith("\n")
+    types, samples = {}, []
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# HELP "):
+            assert METRIC_NAME.fullmatch(line.split(" ")[2])
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert METRIC_NAME.fullmatch(name)
+            assert kind in ("counter", "gauge", "histogram", "summary", "untyped")
+            assert name not in types, f"two TYPE lines for {name}"
+            types[name] = kind
+            continue
+        assert not line.startswith("#") or line.startswith("# "), line
+        if line.startswith("#"):
+            continue
+        m = SAMPLE.fullmatch(line)
+        assert m, f"not a sample line: {line!r}"
+        name, label_text, value = m.group(1), m.group(2) or "", m.group(3)
+        labels = dict(LABEL.findall(label_text))
+        rebuilt = ",".join(f'{k}="{v}"' for k, v in LABEL.findall(label_text))
+        assert rebuilt == label_text.rstrip(","), f"bad labels in {line!r}"
+        samples.append((name, labels, float(value)))
+    for name, _, _ in samples:
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in types or base in types, f"{name} has no TYPE"
+    return types, samples
+
+
+def value(samples, name, **labels):
+    found = [v for n, l, v in samples if n == name and all(l.get(k) == w for k, w in labels.items())]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return parse_exposition(response.read().decode())
+
+
+class MetricsDaemon(Daemon):
+    """A daemon with a `metrics` stanza."""
+
+    def __init__(self, directory, port):
+        self.metrics_port = free_port()
+        super().__init__(directory, port)
+
+    def write_config(self):
+        super().write_config()
+        with open(self.config, "a") as f:
+            f.write(f"metrics {{\n    address 127.0.0.1\n    port {self.metrics_port}\n}}\n")
+
+
+@pytest.fixture(scope="module")
+def metrics_daemon(tmp_path_factory):
+    d = MetricsDaemon(str(tmp_path_factory.mktemp("cairnd-metrics")), free_port())
+    d.start()
+    yield d
+    code = d.stop()
+    d.cleanup()
+    assert code == 0, d.log_text()[-2000:]
+
+
+def test_metrics_scraped_under_load(metrics_daemon):
+    d = metrics_daemon
+    stop = threading.Event()
+    errors = []
+
+    def load():
+        c = connect(d)
+        try:
+            i = 0
+            while not stop.is_set():
+                c.put(("test", "m", i % 500), {"v": i})
+                c.get(("test", "m", i % 500))
+                i += 1
+        except Exception as e:  # reported below
+            errors.append(e)
+        finally:
+            c.close()
+
+    workers = [threading.Thread(target=load) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.5)
+        scrapes = []
+        for _ in range(3):
+            scrapes.append(scrape(d.metrics_port))
+            time.sleep(0.7)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert not errors, errors
+    types, first = scrapes[0]
+    _, last = scrapes[-1]
+    assert types["cairn_transactions_total"] == "counter"
+    assert types["cairn_latency_seconds"] == "histogram"
+    assert value(last, "cairn_transactions_total") > value(first, "cairn_transactions_total") > 0
+    for kind in ("read", "write"):
+        before = value(first, "cairn_latency_seconds_count", namespace="test", type=kind)
+        after = value(last, "cairn_latency_seconds_count", namespace="test", type=kind)
+        assert after > before > 0
+        buckets = [(l["le"], v) for n, l, v in last
+                   if n == "cairn_latency_seconds_bucket" and l["namespace"] == "test" and l["type"] == kind]
+        assert buckets[-1][0] == "+Inf" and buckets[-1][1] == after
+        counts = [v for _, v in buckets]
+        assert counts == sorted(counts), "cumulative buckets never decrease"
+        bounds = [float(le) for le, _ in buckets[:-1]]
+        assert bounds == sorted(bounds) and bounds[0] == 0.001
+        assert value(last, "cairn_latency_seconds_sum", namespace="test", type=kind) > 0
+    assert value(last, "cairn_device_total_bytes", namespace="test") == 256 << 20
+    assert value(last, "cairn_objects", namespace="test") >= 1
+    assert value(last, "cairn_index_entries", namespace="test") >= value(last, "cairn_objects", namespace="test")
+    assert 0 <= value(last, "cairn_cache_hit_ratio", namespace="test") <= 1
+    assert 0 <= value(last, "cairn_device_available_pct", namespace="test") <= 100
+    for name in ("cairn_defrag_queue", "cairn_defrag_blocks_total", "cairn_device_bytes_written_total",
+                 "cairn_cold_start_records", "cairn_client_connections"):
+        assert any(n == name for n, _, _ in last), name
+    # The latencies: histograms count the same transactions.
+    lat = parse_latencies(info(d.port, "latencies:"))
+    assert lat[("test", "write")]["ops"] > 0
+
+
+def test_metrics_other_paths(metrics_daemon):
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_daemon.metrics_port}/", timeout=10)
+    assert missing.value.code == 404
+
+
+def test_dashboard_uses_only_served_metrics(metrics_daemon):
+    """hack/dist/grafana-dashboard.json queries only metrics the endpoint serves."""
+    with open(os.path.join(ROOT, "hack", "dist", "grafana-dashboard.json")) as f:
+        dashboard = json.load(f)
+    types, _ = scrape(metrics_daemon.metrics_port)
+    used = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            used |= {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"cairn_[a-z_]+", target["expr"])}
+    assert used and used <= set(types), sorted(used - set(types))
