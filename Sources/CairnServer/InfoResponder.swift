@@ -24,7 +24,7 @@ struct InfoResponder {
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partitions", "peers-clear-alt",
+        "get-config", "help", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
@@ -123,6 +123,8 @@ struct InfoResponder {
             return RuntimeControl(context: context, logger: logger).logSet(command)
         case "log-rotate":
             return RuntimeControl(context: context, logger: logger).logRotate()
+        case "partition-info":
+            return partitionInfo()
         case "latencies":
             return context.latencies.latenciesValue(histogram: command.parameter("hist"))
         case "latency":
@@ -151,6 +153,39 @@ struct InfoResponder {
             return InfoReply.errorValue(.serverError, message: "cluster size is 1, not \(size)")
         }
         return String(context.configuration.nodeID, radix: 16, uppercase: true)
+    }
+
+    // MARK: - Partitions
+
+    /// The `partition-info` header: Aerospike's columns up to the record counts (asadm's
+    /// `show pmap` finds its columns by these names).
+    static let partitionInfoHeader =
+        "namespace:partition:state:n_replicas:replica:n_dupl:working_master:emigrates:lead_emigrates:immigrates:records:tombstones"
+
+    /// `partition-info`: the header, then one row per partition of every namespace, `;`-separated.
+    /// This node is every partition's only replica and its working master, in state S (synced),
+    /// with nothing migrating; records and tombstones are counted by walking the index (so the
+    /// command runs on the thread pool).
+    private func partitionInfo() -> String {
+        let node = context.configuration.nodeName
+        var rows = [Self.partitionInfoHeader]
+        rows.reserveCapacity(1 + context.namespaceNames.count * Self.partitionCount)
+        for name in context.namespaceNames {
+            guard let namespace = context.namespaces[name] else { continue }
+            var records = [Int](repeating: 0, count: Self.partitionCount)
+            var tombstones = [Int](repeating: 0, count: Self.partitionCount)
+            namespace.index.forEachRecord { record in
+                if record.flags.contains(.tombstone) {
+                    tombstones[record.digest.partitionID] += 1
+                } else {
+                    records[record.digest.partitionID] += 1
+                }
+            }
+            for partition in 0..<Self.partitionCount {
+                rows.append("\(name):\(partition):S:1:0:0:\(node):0:0:0:\(records[partition]):\(tombstones[partition])")
+            }
+        }
+        return rows.joined(separator: ";")
     }
 
     // MARK: - Statistics
@@ -239,7 +274,58 @@ struct InfoResponder {
             ("truncate_lut", "\(namespace.storage.truncation.namespaceLutMs)"),
             ("start_mode", statistics.startMode.rawValue),
             ("start_ms", "\(Int(statistics.startSeconds * 1000))"),
-        ] + Self.namespaceConfiguration(namespace))
+            ("cache_read_pct", "\(Self.cacheReadPercent(hits: UInt64(space.postWriteCacheHits), deviceReads: statistics.deviceReads))"),
+            // One node owns every partition: none is dead, unavailable or migrating.
+            ("dead_partitions", "0"),
+            ("unavailable_partitions", "0"),
+            ("migrate_tx_partitions_remaining", "0"),
+            ("migrate_rx_partitions_remaining", "0"),
+        ] + clientStatistics(name) + Self.namespaceConfiguration(namespace))
+    }
+
+    /// Share of reads that needed a device copy served from the post-write cache (Aerospike's
+    /// `cache_read_pct`), whole percent.
+    static func cacheReadPercent(hits: UInt64, deviceReads: UInt64) -> UInt64 {
+        let reads = hits + deviceReads
+        return reads == 0 ? 0 : hits * 100 / reads
+    }
+
+    /// Aerospike's `client_read_*`, `client_write_*` and `client_delete_*` counters, from the
+    /// latency histograms (every transaction is timed) and the failure counts. Deletes are timed
+    /// in the write histogram and counted apart; a write's KEY_NOT_FOUND (update-only) is an error.
+    private func clientStatistics(_ name: String) -> [(String, String)] {
+        let book = context.latencies
+        guard let read = book.histogram(.read, namespace: name), let write = book.histogram(.write, namespace: name),
+              let deletes = book.deleteCounts(namespace: name) else { return [] }
+        func total(_ histogram: LatencyHistogram) -> UInt64 { histogram.snapshot().reduce(0, +) }
+        let r = read.failures
+        let w = write.failures
+        let readTotal = total(read)
+        let readNotFound = r.load(r.notFound), readFiltered = r.load(r.filteredOut), readErrors = r.load(r.errors)
+        let deleteTotal = deletes.load(deletes.total)
+        let deleteNotFound = deletes.load(deletes.notFound), deleteFiltered = deletes.load(deletes.filteredOut)
+        let deleteErrors = deletes.load(deletes.errors)
+        // Counters are read one by one while transactions run: never let a difference go below 0.
+        func minus(_ a: UInt64, _ b: UInt64) -> UInt64 { a > b ? a - b : 0 }
+        let writeTotal = minus(total(write), deleteTotal)
+        let writeFiltered = minus(w.load(w.filteredOut), deleteFiltered)
+        let writeErrors = minus(w.load(w.errors) + w.load(w.notFound), deleteErrors + deleteNotFound)
+        return [
+            ("client_read_success", "\(minus(readTotal, readNotFound + readFiltered + readErrors))"),
+            ("client_read_not_found", "\(readNotFound)"),
+            ("client_read_filtered_out", "\(readFiltered)"),
+            ("client_read_error", "\(readErrors)"),
+            ("client_read_timeout", "0"),
+            ("client_write_success", "\(minus(writeTotal, writeFiltered + writeErrors))"),
+            ("client_write_filtered_out", "\(writeFiltered)"),
+            ("client_write_error", "\(writeErrors)"),
+            ("client_write_timeout", "0"),
+            ("client_delete_success", "\(minus(deleteTotal, deleteNotFound + deleteFiltered + deleteErrors))"),
+            ("client_delete_not_found", "\(deleteNotFound)"),
+            ("client_delete_filtered_out", "\(deleteFiltered)"),
+            ("client_delete_error", "\(deleteErrors)"),
+            ("client_delete_timeout", "0"),
+        ]
     }
 
     /// A namespace's configuration as `get-config:context=namespace` and `namespace/<ns>` show

@@ -17,6 +17,8 @@ final class LatencyHistogram: Sendable {
     private let counts: InlineArray<18, Atomic<UInt64>>
     /// The sum of the recorded latencies, in nanoseconds (for the metrics endpoint's `_sum`).
     private let sumNanoseconds = Atomic<UInt64>(0)
+    /// The transactions that did not succeed (touched only for those).
+    let failures = OutcomeCounts()
 
     init() {
         counts = InlineArray { _ in Atomic<UInt64>(0) }
@@ -49,6 +51,30 @@ final class LatencyHistogram: Sendable {
     func snapshot() -> [UInt64] {
         (0..<Self.bucketCount).map { counts[$0].load(ordering: .relaxed) }
     }
+}
+
+/// Counts of transactions that did not succeed, by kind of failure, and optionally of all of
+/// them (for deletes, which have no histogram of their own). Relaxed atomics, touched only when
+/// there is something to count.
+final class OutcomeCounts: Sendable {
+    let total = Atomic<UInt64>(0)
+    let notFound = Atomic<UInt64>(0)
+    let filteredOut = Atomic<UInt64>(0)
+    let errors = Atomic<UInt64>(0)
+
+    /// Counts a transaction's result code (success costs nothing unless `countingTotal`).
+    @inline(__always)
+    func note(resultCodeRaw code: UInt8, countingTotal: Bool = false) {
+        if countingTotal { total.add(1, ordering: .relaxed) }
+        switch code {
+        case 0: return
+        case 2: notFound.add(1, ordering: .relaxed)  // KEY_NOT_FOUND
+        case 27: filteredOut.add(1, ordering: .relaxed)  // FILTERED_OUT
+        default: errors.add(1, ordering: .relaxed)
+        }
+    }
+
+    func load(_ counter: borrowing Atomic<UInt64>) -> UInt64 { counter.load(ordering: .relaxed) }
 }
 
 /// The latency slice reported for one histogram: operations per second over the slice and, for
@@ -138,6 +164,9 @@ final class LatencyBook: Sendable {
     private let namespaceNameBytes: [[UInt8]]
     /// Per namespace (in `namespaceNames` order), per kind (in `Kind.allCases` order).
     private let perNamespace: [[LatencyHistogram]]
+    /// Per namespace: deletes (timed in the write histogram, counted here too, as Aerospike's
+    /// client_delete_* statistics).
+    private let deletes: [OutcomeCounts]
     let batchIndex = LatencyHistogram()
     /// Every histogram in the order `latencies:` lists them.
     let entries: [Entry]
@@ -161,6 +190,7 @@ final class LatencyBook: Sendable {
         namespaceNameBytes = namespaceNames.map { Array($0.utf8) }
         let perNamespace = namespaceNames.map { _ in Kind.allCases.map { _ in LatencyHistogram() } }
         self.perNamespace = perNamespace
+        deletes = namespaceNames.map { _ in OutcomeCounts() }
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
         for (index, name) in namespaceNames.enumerated() {
             for (kindIndex, kind) in Kind.allCases.enumerated() {
@@ -177,17 +207,30 @@ final class LatencyBook: Sendable {
     /// The histogram of `kind` for the namespace named by `nameBytes` (a request's NAMESPACE
     /// field), or nil for an unknown namespace.
     func histogram(_ kind: Kind, namespaceBytes nameBytes: UnsafeRawBufferPointer) -> LatencyHistogram? {
-        for (index, candidate) in namespaceNameBytes.enumerated() where candidate.count == nameBytes.count {
-            if candidate.withUnsafeBytes({ $0.elementsEqual(nameBytes) }) {
-                return perNamespace[index][Kind.allCases.firstIndex(of: kind)!]
-            }
-        }
-        return nil
+        namespaceIndex(nameBytes).map { perNamespace[$0][Kind.allCases.firstIndex(of: kind)!] }
     }
 
     func histogram(_ kind: Kind, namespace: String) -> LatencyHistogram? {
         guard let index = namespaceNames.firstIndex(of: namespace) else { return nil }
         return perNamespace[index][Kind.allCases.firstIndex(of: kind)!]
+    }
+
+    /// A single-record transaction's meter: its histogram, and the delete counts for a delete.
+    func meter(_ kind: Kind, isDelete: Bool, namespaceBytes nameBytes: UnsafeRawBufferPointer) -> TransactionMeter? {
+        guard let index = namespaceIndex(nameBytes) else { return nil }
+        return TransactionMeter(histogram: perNamespace[index][Kind.allCases.firstIndex(of: kind)!],
+                                deletes: isDelete ? deletes[index] : nil)
+    }
+
+    func deleteCounts(namespace: String) -> OutcomeCounts? {
+        namespaceNames.firstIndex(of: namespace).map { deletes[$0] }
+    }
+
+    private func namespaceIndex(_ nameBytes: UnsafeRawBufferPointer) -> Int? {
+        for (index, candidate) in namespaceNameBytes.enumerated() where candidate.count == nameBytes.count {
+            if candidate.withUnsafeBytes({ $0.elementsEqual(nameBytes) }) { return index }
+        }
+        return nil
     }
 
     /// The slice to report now, per entry, and the wall-clock second its start was taken.
@@ -255,5 +298,19 @@ final class LatencyBook: Sendable {
         let daySeconds = ((unixSeconds % 86_400) + 86_400) % 86_400
         func two(_ value: Int) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(two(daySeconds / 3600)):\(two(daySeconds / 60 % 60)):\(two(daySeconds % 60))"
+    }
+}
+
+/// What one single-record transaction records when it completes: its latency (two relaxed
+/// adds), a failure count when it failed, and for a delete the delete counts.
+struct TransactionMeter: Sendable {
+    let histogram: LatencyHistogram
+    let deletes: OutcomeCounts?
+
+    @inline(__always)
+    func finish(since startNanoseconds: UInt64, resultCodeRaw code: UInt8) {
+        histogram.record(since: startNanoseconds)
+        if code != 0 { histogram.failures.note(resultCodeRaw: code) }
+        deletes?.note(resultCodeRaw: code, countingTotal: true)
     }
 }

@@ -51,24 +51,26 @@ struct MessageDispatcher {
     /// ``RecordExecutor/execute(_:body:resume:completion:)`` for the threads).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping @Sendable (ReplyChunk) -> Void) {
         let executor = RecordExecutor(context: processor.context, logger: processor.logger)
-        let histogram = latencyHistogram(command, body: body)
+        let meter = transactionMeter(command, body: body)
         let startNanoseconds = MonotonicClock.nowNs()
         executor.execute(command, body: body, resume: resume) { outcome in
             var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
             writer.appendRecordReplyFrame(outcome)
-            histogram?.record(since: startNanoseconds)
+            meter?.finish(since: startNanoseconds, resultCodeRaw: outcome.resultCode.rawValue)
             completion(ReplyChunk(writer.bytes))
         }
     }
 
-    /// The read or write histogram of a single-record command's namespace (nil when the
-    /// namespace is missing or unknown; the command fails anyway). No allocation.
-    private func latencyHistogram(_ command: RecordCommand, body: ByteBuffer) -> LatencyHistogram? {
+    /// The read or write meter of a single-record command's namespace (nil when the namespace is
+    /// missing or unknown; the command fails anyway). No allocation.
+    private func transactionMeter(_ command: RecordCommand, body: ByteBuffer) -> TransactionMeter? {
         guard let field = command.field(.namespace) else { return nil }
-        let kind: LatencyBook.Kind = command.header.info2.contains(.write) ? .write : .read
+        let info2 = command.header.info2
+        let kind: LatencyBook.Kind = info2.contains(.write) ? .write : .read
         return body.withUnsafeReadableBytes { raw in
             guard field.dataRange.upperBound <= raw.count else { return nil }
-            return processor.context.latencies.histogram(kind, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+            return processor.context.latencies.meter(
+                kind, isDelete: info2.contains(.delete), namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
         }
     }
 

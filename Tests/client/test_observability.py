@@ -378,3 +378,69 @@ def test_dashboard_uses_only_served_metrics(metrics_daemon):
         for target in panel["targets"]:
             used |= {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"cairn_[a-z_]+", target["expr"])}
     assert used and used <= set(types), sorted(used - set(types))
+
+
+# --- namespace statistics and partition-info ----------------------------------------------------
+
+def test_namespace_client_statistics(daemon):
+    before = pairs(info(daemon.port, "namespace/test"))
+    c = connect(daemon)
+    try:
+        for i in range(10):
+            c.put(("test", "cs", i), {"v": i})
+        for i in range(10):
+            c.get(("test", "cs", i))
+        for i in range(3):
+            with pytest.raises(aerospike.exception.RecordNotFound):
+                c.get(("test", "cs", 100 + i))
+        with pytest.raises(aerospike.exception.RecordExistsError):
+            c.put(("test", "cs", 0), {"v": 0}, policy={"exists": aerospike.POLICY_EXISTS_CREATE})
+        c.remove(("test", "cs", 1))
+        with pytest.raises(aerospike.exception.RecordNotFound):
+            c.remove(("test", "cs", 1))
+    finally:
+        c.close()
+    after = pairs(info(daemon.port, "namespace/test"))
+
+    def moved(name):
+        return int(after[name]) - int(before[name])
+
+    assert moved("client_read_success") == 10
+    assert moved("client_read_not_found") == 3
+    assert moved("client_read_error") == 0
+    assert moved("client_write_success") == 10
+    assert moved("client_write_error") == 1
+    assert moved("client_delete_success") == 1
+    assert moved("client_delete_not_found") == 1
+    for name in ("dead_partitions", "unavailable_partitions", "migrate_tx_partitions_remaining"):
+        assert after[name] == "0"
+    assert 0 <= int(after["cache_read_pct"]) <= 100
+    assert 0 <= int(after["device_free_pct"]) <= 100
+
+
+def test_partition_info_as_asadm_reads_it(daemon):
+    """asadm's `show pmap` (get_controller.py, _get_pmap_data): the first row is a header naming
+    the columns; each row counts for this node as master when working_master is its node id."""
+    c = connect(daemon)
+    try:
+        c.put(("test", "pmap", 1), {"v": 1})
+    finally:
+        c.close()
+    node_id = info(daemon.port, "node")
+    rows = [r.split(":") for r in info(daemon.port, "partition-info").split(";")]
+    header, rows = rows[0], rows[1:]
+    for column in ("namespace", "partition", "state", "replica", "working_master"):
+        assert column in header
+    index = {name: header.index(name) for name in header}
+    assert index["working_master"]  # asadm tests the index for truth
+    assert len(rows) == 4096
+    masters = 0
+    for row in rows:
+        assert row[index["namespace"]] == "test"
+        assert int(row[index["partition"]]) in range(4096)
+        assert int(row[index["replica"]]) == 0
+        if row[index["working_master"]] == node_id:
+            masters += 1
+    assert masters == 4096
+    assert sum(int(r[index["records"]]) for r in rows) == int(pairs(info(daemon.port, "namespace/test"))["index_used_entries"]) \
+        - sum(int(r[index["tombstones"]]) for r in rows)
