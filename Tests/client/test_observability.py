@@ -14,7 +14,7 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import ROOT, Daemon, connect, free_port
+from conftest import ROOT, Daemon, connect, free_port, serve
 from test_parameters import info, pairs
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
@@ -47,13 +47,25 @@ def parse_latencies(text):
     return result
 
 
+def write_then_read(c, set_name, count):
+    for i in range(count):
+        c.put(("test", set_name, i), {"v": i})
+    for i in range(count):
+        c.get(("test", set_name, i))
+
+
+def put_one(daemon, set_name):
+    c = connect(daemon)
+    try:
+        c.put(("test", set_name, 1), {"v": 1})
+    finally:
+        c.close()
+
+
 def test_latencies_format_and_counts(daemon):
     c = connect(daemon)
     try:
-        for i in range(300):
-            c.put(("test", "lat", i), {"v": i})
-        for i in range(300):
-            c.get(("test", "lat", i))
+        write_then_read(c, "lat", 300)
         for _ in range(20):
             c.batch_read([("test", "lat", i) for i in range(10)])
         c.scan("test", "lat").results()
@@ -79,11 +91,7 @@ def test_latencies_format_and_counts(daemon):
 
 
 def test_latencies_single_histogram_and_unknown(daemon):
-    c = connect(daemon)
-    try:
-        c.put(("test", "lat1", 1), {"v": 1})
-    finally:
-        c.close()
+    put_one(daemon, "lat1")
     one = info(daemon.port, "latencies:hist={test}-write")
     assert one.startswith("{test}-write:msec,")
     assert ";" not in one
@@ -292,12 +300,7 @@ class MetricsDaemon(Daemon):
 
 @pytest.fixture(scope="module")
 def metrics_daemon(tmp_path_factory):
-    d = MetricsDaemon(str(tmp_path_factory.mktemp("cairnd-metrics")), free_port())
-    d.start()
-    yield d
-    code = d.stop()
-    d.cleanup()
-    assert code == 0, d.log_text()[-2000:]
+    yield from serve(MetricsDaemon(str(tmp_path_factory.mktemp("cairnd-metrics")), free_port()))
 
 
 def test_metrics_scraped_under_load(metrics_daemon):
@@ -386,10 +389,7 @@ def test_namespace_client_statistics(daemon):
     before = pairs(info(daemon.port, "namespace/test"))
     c = connect(daemon)
     try:
-        for i in range(10):
-            c.put(("test", "cs", i), {"v": i})
-        for i in range(10):
-            c.get(("test", "cs", i))
+        write_then_read(c, "cs", 10)
         for i in range(3):
             with pytest.raises(aerospike.exception.RecordNotFound):
                 c.get(("test", "cs", 100 + i))
@@ -421,11 +421,7 @@ def test_namespace_client_statistics(daemon):
 def test_partition_info_as_asadm_reads_it(daemon):
     """asadm's `show pmap` (get_controller.py, _get_pmap_data): the first row is a header naming
     the columns; each row counts for this node as master when working_master is its node id."""
-    c = connect(daemon)
-    try:
-        c.put(("test", "pmap", 1), {"v": 1})
-    finally:
-        c.close()
+    put_one(daemon, "pmap")
     node_id = info(daemon.port, "node")
     rows = [r.split(":") for r in info(daemon.port, "partition-info").split(";")]
     header, rows = rows[0], rows[1:]
