@@ -85,4 +85,32 @@ import Testing
         #expect(book.latenciesValue(histogram: "{zzz}-read").hasPrefix("error"))
         #expect(book.legacyLatencyValue(histogram: "{test}-write").contains(",ops/sec,>1ms,>8ms,>64ms;"))
     }
+
+    @Test func prometheusLabelsOfHistogramNames() {
+        #expect(MetricsExposition.latencyLabels("{test}-read") == "namespace=\"test\",type=\"read\"")
+        #expect(MetricsExposition.latencyLabels("{a-b}-query") == "namespace=\"a-b\",type=\"query\"")
+        #expect(MetricsExposition.latencyLabels("batch-index") == "namespace=\"\",type=\"batch-index\"")
+        #expect(MetricsExposition.latencyBucketBounds.first == 0.001)
+        #expect(MetricsExposition.latencyBucketBounds.count == 17)
+    }
+
+    @Test func meterCountsFailuresByKindAndDeletesApart() {
+        let book = LatencyBook(namespaceNames: ["test"])
+        let bytes = Array("test".utf8)
+        let write = bytes.withUnsafeBytes { book.meter(.write, isDelete: false, namespaceBytes: $0) }
+        let delete = bytes.withUnsafeBytes { book.meter(.write, isDelete: true, namespaceBytes: $0) }
+        write?.finish(since: 0, resultCodeRaw: 0)
+        write?.finish(since: 0, resultCodeRaw: 5)
+        delete?.finish(since: 0, resultCodeRaw: 2)
+        delete?.finish(since: 0, resultCodeRaw: 0)
+        let histogram = book.histogram(.write, namespace: "test")!
+        #expect(histogram.snapshot().reduce(0, +) == 4)
+        #expect(histogram.failures.load(histogram.failures.errors) == 1)
+        #expect(histogram.failures.load(histogram.failures.notFound) == 1)
+        let deletes = book.deleteCounts(namespace: "test")!
+        #expect(deletes.load(deletes.total) == 2)
+        #expect(deletes.load(deletes.notFound) == 1)
+        #expect(InfoResponder.cacheReadPercent(hits: 1, deviceReads: 3) == 25)
+        #expect(InfoResponder.cacheReadPercent(hits: 0, deviceReads: 0) == 0)
+    }
 }
