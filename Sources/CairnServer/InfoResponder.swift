@@ -290,42 +290,14 @@ struct InfoResponder {
         return reads == 0 ? 0 : hits * 100 / reads
     }
 
-    /// Aerospike's `client_read_*`, `client_write_*` and `client_delete_*` counters, from the
-    /// latency histograms (every transaction is timed) and the failure counts. Deletes are timed
-    /// in the write histogram and counted apart; a write's KEY_NOT_FOUND (update-only) is an error.
+    /// Aerospike's `client_read_*`, `client_write_*` and `client_delete_*` counters
+    /// (``LatencyBook/clientOutcomes(namespace:)``), and their timeouts: 0, as Cairn never times a
+    /// transaction out.
     private func clientStatistics(_ name: String) -> [(String, String)] {
-        let book = context.latencies
-        guard let read = book.histogram(.read, namespace: name), let write = book.histogram(.write, namespace: name),
-              let deletes = book.deleteCounts(namespace: name) else { return [] }
-        func total(_ histogram: LatencyHistogram) -> UInt64 { histogram.snapshot().reduce(0, +) }
-        let r = read.failures
-        let w = write.failures
-        let readTotal = total(read)
-        let readNotFound = r.load(r.notFound), readFiltered = r.load(r.filteredOut), readErrors = r.load(r.errors)
-        let deleteTotal = deletes.load(deletes.total)
-        let deleteNotFound = deletes.load(deletes.notFound), deleteFiltered = deletes.load(deletes.filteredOut)
-        let deleteErrors = deletes.load(deletes.errors)
-        // Counters are read one by one while transactions run: never let a difference go below 0.
-        func minus(_ a: UInt64, _ b: UInt64) -> UInt64 { a > b ? a - b : 0 }
-        let writeTotal = minus(total(write), deleteTotal)
-        let writeFiltered = minus(w.load(w.filteredOut), deleteFiltered)
-        let writeErrors = minus(w.load(w.errors) + w.load(w.notFound), deleteErrors + deleteNotFound)
-        return [
-            ("client_read_success", "\(minus(readTotal, readNotFound + readFiltered + readErrors))"),
-            ("client_read_not_found", "\(readNotFound)"),
-            ("client_read_filtered_out", "\(readFiltered)"),
-            ("client_read_error", "\(readErrors)"),
-            ("client_read_timeout", "0"),
-            ("client_write_success", "\(minus(writeTotal, writeFiltered + writeErrors))"),
-            ("client_write_filtered_out", "\(writeFiltered)"),
-            ("client_write_error", "\(writeErrors)"),
-            ("client_write_timeout", "0"),
-            ("client_delete_success", "\(minus(deleteTotal, deleteNotFound + deleteFiltered + deleteErrors))"),
-            ("client_delete_not_found", "\(deleteNotFound)"),
-            ("client_delete_filtered_out", "\(deleteFiltered)"),
-            ("client_delete_error", "\(deleteErrors)"),
-            ("client_delete_timeout", "0"),
-        ]
+        guard let outcomes = context.latencies.clientOutcomes(namespace: name) else { return [] }
+        var items = outcomes.map { ("client_\($0.kind)_\($0.result)", "\($0.count)") }
+        items += ["read", "write", "delete"].map { ("client_\($0)_timeout", "0") }
+        return items
     }
 
     /// A namespace's configuration as `get-config:context=namespace` and `namespace/<ns>` show

@@ -226,6 +226,39 @@ final class LatencyBook: Sendable {
         namespaceNames.firstIndex(of: namespace).map { deletes[$0] }
     }
 
+    /// A namespace's single-record transactions by kind (read, write, delete) and result
+    /// (success, not_found, filtered_out, error), as Aerospike's `client_*` statistics count
+    /// them: from the histograms (every transaction is timed) and the failure counts. Deletes are
+    /// timed in the write histogram and counted apart; a write's KEY_NOT_FOUND (update-only) is
+    /// an error. Nil for an unknown namespace.
+    func clientOutcomes(namespace name: String) -> [(kind: String, result: String, count: UInt64)]? {
+        guard let read = histogram(.read, namespace: name), let write = histogram(.write, namespace: name),
+              let deletes = deleteCounts(namespace: name) else { return nil }
+        func total(_ histogram: LatencyHistogram) -> UInt64 { histogram.snapshot().reduce(0, +) }
+        // Counters are read one by one while transactions run: never let a difference go below 0.
+        func minus(_ a: UInt64, _ b: UInt64) -> UInt64 { a > b ? a - b : 0 }
+        let r = read.failures, w = write.failures, d = deletes
+        let readNotFound = r.load(r.notFound), readFiltered = r.load(r.filteredOut), readErrors = r.load(r.errors)
+        let deleteTotal = d.load(d.total)
+        let deleteNotFound = d.load(d.notFound), deleteFiltered = d.load(d.filteredOut), deleteErrors = d.load(d.errors)
+        let writeTotal = minus(total(write), deleteTotal)
+        let writeFiltered = minus(w.load(w.filteredOut), deleteFiltered)
+        let writeErrors = minus(w.load(w.errors) + w.load(w.notFound), deleteErrors + deleteNotFound)
+        return [
+            ("read", "success", minus(total(read), readNotFound + readFiltered + readErrors)),
+            ("read", "not_found", readNotFound),
+            ("read", "filtered_out", readFiltered),
+            ("read", "error", readErrors),
+            ("write", "success", minus(writeTotal, writeFiltered + writeErrors)),
+            ("write", "filtered_out", writeFiltered),
+            ("write", "error", writeErrors),
+            ("delete", "success", minus(deleteTotal, deleteNotFound + deleteFiltered + deleteErrors)),
+            ("delete", "not_found", deleteNotFound),
+            ("delete", "filtered_out", deleteFiltered),
+            ("delete", "error", deleteErrors),
+        ]
+    }
+
     private func namespaceIndex(_ nameBytes: UnsafeRawBufferPointer) -> Int? {
         for (index, candidate) in namespaceNameBytes.enumerated() where candidate.count == nameBytes.count {
             if candidate.withUnsafeBytes({ $0.elementsEqual(nameBytes) }) { return index }

@@ -66,6 +66,11 @@ final class MetricsExposition: Sendable {
         for name in context.namespaceNames {
             guard let namespace = context.namespaces[name] else { continue }
             let labels = [("namespace", name)]
+            for outcome in context.latencies.clientOutcomes(namespace: name) ?? [] {
+                counter("cairn_client_transactions_total", outcome.count,
+                        labels: labels + [("type", outcome.kind), ("result", outcome.result)],
+                        help: "Single-record transactions by type (read, write, delete) and result, as Aerospike's client_* statistics.")
+            }
             let statistics = namespace.statistics
             let space = statistics.space
             gauge("cairn_objects", Double(statistics.objects), labels: labels, help: "Live records.")

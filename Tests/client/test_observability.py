@@ -352,6 +352,9 @@ def test_metrics_scraped_under_load(metrics_daemon):
         bounds = [float(le) for le, _ in buckets[:-1]]
         assert bounds == sorted(bounds) and bounds[0] == 0.001
         assert value(last, "cairn_latency_seconds_sum", namespace="test", type=kind) > 0
+    assert value(last, "cairn_client_transactions_total", namespace="test", type="read", result="success") > \
+        value(first, "cairn_client_transactions_total", namespace="test", type="read", result="success") > 0
+    assert value(last, "cairn_client_transactions_total", namespace="test", type="write", result="error") == 0
     assert value(last, "cairn_device_total_bytes", namespace="test") == 256 << 20
     assert value(last, "cairn_objects", namespace="test") >= 1
     assert value(last, "cairn_index_entries", namespace="test") >= value(last, "cairn_objects", namespace="test")
