@@ -30,10 +30,12 @@ final class LogSinks: Sendable {
     }
 
     private let sinks: Mutex<[Sink]>
-    /// The least severe level any sink writes (the index in `Logger.Level.allCases`): the
-    /// handler's `logLevel`, read on every log call, changed by `log-set`.
+    /// The least severe level any sink writes (the index in ``levels``): the handler's
+    /// `logLevel`, read on every log call, changed by `log-set`.
     private let mostVerboseIndex: Atomic<Int>
-    var mostVerbose: Logger.Level { Logger.Level.allCases[mostVerboseIndex.load(ordering: .relaxed)] }
+    var mostVerbose: Logger.Level { Self.levels[mostVerboseIndex.load(ordering: .relaxed)] }
+    /// swift-log's levels, least severe first (made once: a log call reads it).
+    private static let levels = Logger.Level.allCases
     /// Whether one sink is the console (stderr).
     let hasConsole: Bool
     /// Standard output and error when they are a log file by path (cairnctl points them at the
@@ -180,7 +182,7 @@ final class LogSinks: Sendable {
     }
 
     private static func verbosityIndex(_ sinks: [Sink]) -> Int {
-        Logger.Level.allCases.firstIndex(of: sinks.map(\.threshold).min() ?? .critical) ?? 0
+        levels.firstIndex(of: sinks.map(\.threshold).min() ?? .critical) ?? 0
     }
 
     /// Aerospike's level names onto swift-log's: a sink at `info` shows notice and above too,
