@@ -15,6 +15,13 @@ extension CairnConfiguration {
         renderLogging(into: &writer)
         writer.blankLine()
         renderNetwork(into: &writer)
+        if let metrics {
+            writer.blankLine()
+            writer.open("metrics")
+            writer.parameter("address", metrics.address)
+            writer.parameter("port", String(metrics.port))
+            writer.close()
+        }
         for namespace in namespaces {
             writer.blankLine()
             Self.renderNamespace(namespace, into: &writer)

@@ -72,7 +72,7 @@ final class Defragger: Sendable {
     private func pick(_ d: StorageDevice, count: Int) -> [UInt32] {
         let queued = d.defragQueue.snapshot
         guard !queued.isEmpty else { return [] }
-        let lwm = (storage.options.writeBlockSizeBytes - BlockHeader.sizeBytes) * storage.options.defragLWMPct / 100
+        let lwm = (storage.options.writeBlockSizeBytes - BlockHeader.sizeBytes) * storage.options.currentDefragLWMPct / 100
         var excluded = d.writer.bufferedBlocks
         var picked: [UInt32] = []
         while picked.count < count, let (block, live) = d.usage.emptiest(of: queued, excluding: excluded) {

@@ -30,13 +30,17 @@ final class ExpirySupervisor: Sendable {
     private let storage: NamespaceStorage
     private let nowVoidTime: @Sendable () -> UInt32
     private let periodSeconds: Int
+    /// The period now (set-config's nsup-period); read before each wait. 0 pauses the passes.
+    private let currentPeriodSeconds: @Sendable () -> Int
     private let worker = StoppableThread(name: "cairn-nsup")
     private let totals = ConditionLock(SupervisorPass())
 
-    init(index: PrimaryIndex, storage: NamespaceStorage, periodSeconds: Int, nowVoidTime: @escaping @Sendable () -> UInt32) {
+    init(index: PrimaryIndex, storage: NamespaceStorage, periodSeconds: Int,
+         currentPeriodSeconds: (@Sendable () -> Int)? = nil, nowVoidTime: @escaping @Sendable () -> UInt32) {
         self.index = index
         self.storage = storage
         self.periodSeconds = periodSeconds
+        self.currentPeriodSeconds = currentPeriodSeconds ?? { periodSeconds }
         self.nowVoidTime = nowVoidTime
     }
 
@@ -44,11 +48,21 @@ final class ExpirySupervisor: Sendable {
 
     func start() {
         guard periodSeconds > 0 else { return }
-        let periodNs = UInt64(periodSeconds) * 1_000_000_000
         let worker = self.worker
+        let currentPeriodSeconds = self.currentPeriodSeconds
         // Weak: once stopped, the thread no longer keeps the storage (and its devices) open.
         worker.start { [weak self] in
-            while !worker.pause(ns: periodNs) { _ = self?.runOnce() }
+            // Waits in one-second steps so that a period set-config changes applies at once;
+            // 0 pauses the passes.
+            var waitedSeconds = 0
+            while !worker.pause(ns: 1_000_000_000) {
+                waitedSeconds += 1
+                let period = currentPeriodSeconds()
+                if period > 0 && waitedSeconds >= period {
+                    waitedSeconds = 0
+                    _ = self?.runOnce()
+                }
+            }
         }
     }
 

@@ -218,6 +218,7 @@ public final class Namespace: Sendable {
         defragger = Defragger(index: index, storage: storage)
         let clock = options.clockMs
         supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
+                                      currentPeriodSeconds: { [options] in options.currentNsupPeriodSeconds },
                                       nowVoidTime: { UInt32(truncatingIfNeeded: clock() / 1000) })
     }
 
@@ -644,7 +645,7 @@ public final class Namespace: Sendable {
         case .accept: break
         case .yieldFirst: sched_yield()  // let defrag catch up
         case .stopWrites:
-            throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.stopWritesAvailPct)")
+            throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.currentStopWritesAvailPct)")
         }
         let key = (o.storeKey ? r.userKey : nil) ?? existing?.userKey
         let record = StoredRecord(digest: RecordDigest(digest), lastUpdateMs: lut, generation: newGeneration,

@@ -20,7 +20,17 @@ extension NamespaceOptions {
     /// The default TTL that applies to a write to `setName` (the set's, else the namespace's).
     public func defaultTTLSeconds(forSet setName: String?) -> UInt32 {
         if let setName, let ttl = setPolicies[setName]?.defaultTTLSeconds { return ttl }
-        return defaultTTLSeconds
+        return currentDefaultTTLSeconds
+    }
+
+    /// The namespace's `default-ttl` now (set-config may have changed it).
+    public var currentDefaultTTLSeconds: UInt32 {
+        UInt32(clamping: storage.tunables.value(.defaultTTLSeconds, configured: Int(defaultTTLSeconds)))
+    }
+
+    /// The namespace's `nsup-period` now (set-config may have changed it; 0 pauses the passes).
+    public var currentNsupPeriodSeconds: Int {
+        storage.tunables.value(.nsupPeriodSeconds, configured: nsupPeriodSeconds)
     }
 
     /// The set's `stop-writes-count` (0 = no limit).

@@ -16,12 +16,15 @@ public enum CairnServerError: Error, Sendable, Equatable, CustomStringConvertibl
     case alreadyStarted
     /// Binding the listening socket failed.
     case bindFailed(host: String, port: Int, reason: String)
+    /// `startMetrics` was called on a server that is not running.
+    case notRunning
 
     public var description: String {
         switch self {
         case .invalidConfiguration(let problems): "invalid server configuration: " + problems.joined(separator: "; ")
         case .alreadyStarted: "the server was already started"
         case .bindFailed(let host, let port, let reason): "cannot listen on \(host):\(port): \(reason)"
+        case .notRunning: "the server is not running"
         }
     }
 }
@@ -62,14 +65,18 @@ public final class CairnServer: Sendable {
         /// The listening channel (epoll model), or nil with the io_uring service.
         var serverChannel: (any Channel)?
         var uring: UringService?
+        /// The metrics endpoint's listener, once started.
+        var metricsChannel: (any Channel)?
     }
 
     /// - Parameters:
     ///   - configuration: address, limits and identity (see ``ServerConfiguration``).
     ///   - namespaces: the open namespaces by name; the server uses them but does not close them.
     ///   - logger: where connection and request problems are logged.
-    public init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger) {
-        context = ServerContext(configuration: configuration, namespaces: namespaces, logger: logger)
+    ///   - logControl: the log sinks the log info commands show and change (nil: none).
+    public init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger,
+                logControl: (any LogControl)? = nil) {
+        context = ServerContext(configuration: configuration, namespaces: namespaces, logger: logger, logControl: logControl)
     }
 
     /// Whether the server is listening and answering (between `start()` and `stop()`).
@@ -95,7 +102,7 @@ public final class CairnServer: Sendable {
         let threadPool = NIOThreadPool(numberOfThreads: configuration.threadPoolSize)
         threadPool.start()
         if configuration.ioModel == .ioUring {
-            // The NIO group only serves timers of shared code here; one thread is enough.
+            // The NIO group serves only the metrics endpoint here; one thread is enough.
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let service: UringService
             do {
@@ -105,7 +112,7 @@ public final class CairnServer: Sendable {
                 state.withLock { $0 = .stopped }
                 throw error
             }
-            return ready(port: service.port, Running(group: group, threadPool: threadPool, serverChannel: nil, uring: service))
+            return ready(port: service.port, Running(group: group, threadPool: threadPool, serverChannel: nil, uring: service, metricsChannel: nil))
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopCount)
         let bindHost = configuration.host == "any" ? "::" : configuration.host
@@ -119,7 +126,7 @@ public final class CairnServer: Sendable {
             throw CairnServerError.bindFailed(host: configuration.host, port: configuration.port, reason: "\(error)")
         }
         let port = serverChannel.localAddress?.port ?? configuration.port
-        return ready(port: port, Running(group: group, threadPool: threadPool, serverChannel: serverChannel, uring: nil))
+        return ready(port: port, Running(group: group, threadPool: threadPool, serverChannel: serverChannel, uring: nil, metricsChannel: nil))
     }
 
     private func ready(port: Int, _ running: Running) -> Int {
@@ -150,6 +157,9 @@ public final class CairnServer: Sendable {
         }
         guard let running else { return }
         readyFlag.store(false, ordering: .releasing)
+        if let metricsChannel = running.metricsChannel {
+            try? await metricsChannel.close()
+        }
         if let service = running.uring {
             let grace = context.configuration.stopGracePeriodMs
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
@@ -188,6 +198,42 @@ public final class CairnServer: Sendable {
         await shutDown(group: running.group, threadPool: running.threadPool)
         state.withLock { $0 = .stopped }
         context.logger.info("service stopped")
+    }
+
+    /// Serves `GET /metrics` over HTTP on `host`:`port` (Prometheus exposition format), on the
+    /// server's event loops, until `stop()`. Returns the bound port.
+    @discardableResult
+    public func startMetrics(host: String, port: Int) async throws -> Int {
+        guard case .running(let running) = state.withLock({ $0 }) else { throw CairnServerError.notRunning }
+        let exposition = MetricsExposition(context: context)
+        let bindHost = host == "any" ? "::" : host
+        let channel: any Channel
+        do {
+            channel = try await ServerBootstrap(group: running.group)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                        try channel.pipeline.syncOperations.addHandler(MetricsHTTPHandler(exposition: exposition))
+                    }
+                }
+                .bind(host: bindHost, port: port).get()
+        } catch {
+            throw CairnServerError.bindFailed(host: host, port: port, reason: "\(error)")
+        }
+        let stillRunning = state.withLock { state -> Bool in
+            guard case .running(var current) = state else { return false }
+            current.metricsChannel = channel
+            state = .running(current)
+            return true
+        }
+        guard stillRunning else {
+            try? await channel.close()
+            throw CairnServerError.notRunning
+        }
+        let boundPort = channel.localAddress?.port ?? port
+        context.logger.info("metrics endpoint ready", metadata: ["host": "\(host)", "port": "\(boundPort)", "path": "/metrics"])
+        return boundPort
     }
 
     // MARK: - Helpers

@@ -24,10 +24,10 @@ struct InfoResponder {
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "namespace", "namespaces", "node", "partition-generation", "partitions", "peers-clear-alt",
+        "get-config", "help", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
-        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "sets", "statistics",
+        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
     ]
     /// Number of partitions of a namespace (§4.4).
@@ -113,6 +113,22 @@ struct InfoResponder {
             return InfoReply.errorValue(.unsupportedFeature, message: "truncation is durable and cannot be undone")
         case "get-config":
             return configurationValue(command)
+        case "set-config", "config-set":
+            return RuntimeControl(context: context, logger: logger).setConfig(command)
+        case "logs":
+            return RuntimeControl(context: context, logger: logger).logs()
+        case "log":
+            return RuntimeControl(context: context, logger: logger).logLevels(command)
+        case "log-set":
+            return RuntimeControl(context: context, logger: logger).logSet(command)
+        case "log-rotate":
+            return RuntimeControl(context: context, logger: logger).logRotate()
+        case "partition-info":
+            return partitionInfo()
+        case "latencies":
+            return context.latencies.latenciesValue(histogram: command.parameter("hist"))
+        case "latency":
+            return context.latencies.legacyLatencyValue(histogram: command.parameter("hist"))
         default:
             return InfoReply.unrecognizedCommand
         }
@@ -137,6 +153,39 @@ struct InfoResponder {
             return InfoReply.errorValue(.serverError, message: "cluster size is 1, not \(size)")
         }
         return String(context.configuration.nodeID, radix: 16, uppercase: true)
+    }
+
+    // MARK: - Partitions
+
+    /// The `partition-info` header: Aerospike's columns up to the record counts (asadm's
+    /// `show pmap` finds its columns by these names).
+    static let partitionInfoHeader =
+        "namespace:partition:state:n_replicas:replica:n_dupl:working_master:emigrates:lead_emigrates:immigrates:records:tombstones"
+
+    /// `partition-info`: the header, then one row per partition of every namespace, `;`-separated.
+    /// This node is every partition's only replica and its working master, in state S (synced),
+    /// with nothing migrating; records and tombstones are counted by walking the index (so the
+    /// command runs on the thread pool).
+    private func partitionInfo() -> String {
+        let node = context.configuration.nodeName
+        var rows = [Self.partitionInfoHeader]
+        rows.reserveCapacity(1 + context.namespaceNames.count * Self.partitionCount)
+        for name in context.namespaceNames {
+            guard let namespace = context.namespaces[name] else { continue }
+            var records = [Int](repeating: 0, count: Self.partitionCount)
+            var tombstones = [Int](repeating: 0, count: Self.partitionCount)
+            namespace.index.forEachRecord { record in
+                if record.flags.contains(.tombstone) {
+                    tombstones[record.digest.partitionID] += 1
+                } else {
+                    records[record.digest.partitionID] += 1
+                }
+            }
+            for partition in 0..<Self.partitionCount {
+                rows.append("\(name):\(partition):S:1:0:0:\(node):0:0:0:\(records[partition]):\(tombstones[partition])")
+            }
+        }
+        return rows.joined(separator: ";")
     }
 
     // MARK: - Statistics
@@ -187,8 +236,6 @@ struct InfoResponder {
             return "type=unknown"
         }
         let statistics = namespace.statistics
-        let options = namespace.options
-        let storage = options.storage
         let usedBytes = statistics.liveBytes
         let totalBytes = statistics.deviceTotalBytes
         let freePercent = totalBytes == 0 ? 0 : 100 - min(100, usedBytes * 100 / totalBytes)
@@ -227,23 +274,55 @@ struct InfoResponder {
             ("truncate_lut", "\(namespace.storage.truncation.namespaceLutMs)"),
             ("start_mode", statistics.startMode.rawValue),
             ("start_ms", "\(Int(statistics.startSeconds * 1000))"),
+            ("cache_read_pct", "\(Self.cacheReadPercent(hits: UInt64(space.postWriteCacheHits), deviceReads: statistics.deviceReads))"),
+            // One node owns every partition: none is dead, unavailable or migrating.
+            ("dead_partitions", "0"),
+            ("unavailable_partitions", "0"),
+            ("migrate_tx_partitions_remaining", "0"),
+            ("migrate_rx_partitions_remaining", "0"),
+        ] + clientStatistics(name) + Self.namespaceConfiguration(namespace))
+    }
+
+    /// Share of reads that needed a device copy served from the post-write cache (Aerospike's
+    /// `cache_read_pct`), whole percent.
+    static func cacheReadPercent(hits: UInt64, deviceReads: UInt64) -> UInt64 {
+        let reads = hits + deviceReads
+        return reads == 0 ? 0 : hits * 100 / reads
+    }
+
+    /// Aerospike's `client_read_*`, `client_write_*` and `client_delete_*` counters
+    /// (``LatencyBook/clientOutcomes(namespace:)``), and their timeouts: 0, as Cairn never times a
+    /// transaction out.
+    private func clientStatistics(_ name: String) -> [(String, String)] {
+        guard let outcomes = context.latencies.clientOutcomes(namespace: name) else { return [] }
+        var items = outcomes.map { ("client_\($0.kind)_\($0.result)", "\($0.count)") }
+        items += ["read", "write", "delete"].map { ("client_\($0)_timeout", "0") }
+        return items
+    }
+
+    /// A namespace's configuration as `get-config:context=namespace` and `namespace/<ns>` show
+    /// it: the values in force now (set-config changes the dynamic ones).
+    static func namespaceConfiguration(_ namespace: Namespace) -> [(String, String)] {
+        let options = namespace.options
+        let storage = options.storage
+        return [
             ("replication-factor", "1"),
-            ("default-ttl", "\(options.defaultTTLSeconds)"),
-            ("nsup-period", "\(options.nsupPeriodSeconds)"),
-            ("storage-engine.defrag-lwm-pct", "\(storage.defragLWMPct)"),
+            ("default-ttl", "\(options.currentDefaultTTLSeconds)"),
+            ("nsup-period", "\(options.currentNsupPeriodSeconds)"),
+            ("storage-engine.defrag-lwm-pct", "\(storage.currentDefragLWMPct)"),
             ("storage-engine.defrag-sleep", "\(storage.defragSleepUs)"),
             ("storage-engine.max-write-cache", "\(storage.maxWriteCacheBytes)"),
-            ("storage-engine.post-write-cache", "\(storage.postWriteCacheBytes)"),
-            ("storage-engine.stop-writes-avail-pct", "\(storage.stopWritesAvailPct)"),
+            ("storage-engine.post-write-cache", "\(storage.currentPostWriteCacheBytes)"),
+            ("storage-engine.stop-writes-avail-pct", "\(storage.currentStopWritesAvailPct)"),
             ("storage-engine", "device"),
             ("storage-engine.device", storage.devices.map(\.path).joined(separator: ",")),
             ("storage-engine.write-block-size", "\(storage.writeBlockSizeBytes)"),
             ("storage-engine.commit-to-device", "\(storage.commitToDevice)"),
-            ("storage-engine.flush-max-ms", "\(storage.flushMaxMs)"),
+            ("storage-engine.flush-max-ms", "\(storage.currentFlushMaxMs)"),
             ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
             ("force-durable-deletes", "\(options.forceDurableDeletes)"),
             ("strong-consistency", "false"),
-        ])
+        ]
     }
 
     /// `sets`, `sets/<ns>`, `sets/<ns>/<set>`: one `:`-separated entry per set, each ending in
@@ -358,17 +437,7 @@ struct InfoResponder {
             else {
                 return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace")
             }
-            let storage = namespace.options.storage
-            return InfoText.pairs([
-                ("replication-factor", "1"),
-                ("default-ttl", "\(namespace.options.defaultTTLSeconds)"),
-                ("force-durable-deletes", "\(namespace.options.forceDurableDeletes)"),
-                ("nsup-period", "\(namespace.options.nsupPeriodSeconds)"),
-                ("storage-engine", "device"),
-                ("storage-engine.write-block-size", "\(storage.writeBlockSizeBytes)"),
-                ("storage-engine.commit-to-device", "\(storage.commitToDevice)"),
-                ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
-            ])
+            return InfoText.pairs(Self.namespaceConfiguration(namespace))
         default:
             return InfoReply.errorValue(.parameter, message: "invalid context")
         }

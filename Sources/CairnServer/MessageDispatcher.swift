@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnWire
 import NIOCore
 
@@ -47,22 +48,35 @@ struct MessageDispatcher {
     }
 
     /// Executes a single-record command; `completion` gets its reply (see
-    /// ``RecordExecutor/execute(_:body:resume:completion:)`` for the threads).
+    /// ``RecordExecutor/execute(_:body:resume:meter:completion:)`` for the threads).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping @Sendable (ReplyChunk) -> Void) {
-        let executor = RecordExecutor(context: processor.context, logger: processor.logger)
-        executor.execute(command, body: body, resume: resume) { outcome in
+        execute(command, body: body, resume: resume) { (outcome: RecordOutcome) in
             var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
             writer.appendRecordReplyFrame(outcome)
             completion(ReplyChunk(writer.bytes))
         }
     }
 
-    /// Executes a single-record command; `completion` gets its outcome, for a caller that encodes
-    /// the reply straight into its own output (the io_uring service threads).
+    /// Executes a single-record command, timed into its namespace's read or write histogram;
+    /// `completion` gets its outcome, for a caller that encodes the reply straight into its own
+    /// output (the io_uring service threads).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume,
                  outcome completion: @escaping @Sendable (RecordOutcome) -> Void) {
         RecordExecutor(context: processor.context, logger: processor.logger)
-            .execute(command, body: body, resume: resume, completion: completion)
+            .execute(command, body: body, resume: resume, meter: transactionMeter(command, body: body), completion: completion)
+    }
+
+    /// The read or write meter of a single-record command's namespace (nil when the namespace is
+    /// missing or unknown; the command fails anyway). No allocation.
+    private func transactionMeter(_ command: RecordCommand, body: ByteBuffer) -> TransactionMeter? {
+        guard let field = command.field(.namespace) else { return nil }
+        let info2 = command.header.info2
+        let kind: LatencyBook.Kind = info2.contains(.write) ? .write : .read
+        return body.withUnsafeReadableBytes { raw in
+            guard field.dataRange.upperBound <= raw.count else { return nil }
+            return processor.context.latencies.meter(
+                kind, isDelete: info2.contains(.delete), namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+        }
     }
 
     /// The first chunk of a batch or scan reply (thread pool: rows and records may block on
@@ -77,13 +91,44 @@ struct MessageDispatcher {
             }
             var executor = RecordExecutor(context: context, logger: processor.logger)
             executor.streamResume = resume
+            let startNanoseconds = MonotonicClock.nowNs()
             if message.header.info1.contains(.batch) {
-                return BatchReplyStream.start(
+                let first = BatchReplyStream.start(
                     message: message, body: body, raw: raw, executor: executor,
                     frameBytesTarget: context.configuration.streamFrameBytesTarget)
+                return TimedReplyStream.timing(first, histogram: context.latencies.batchIndex, since: startNanoseconds)
             }
-            return ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger, resume: resume)
+            let first = ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger,
+                                              resume: resume)
+            let histogram = message.field(.namespace).flatMap { field -> LatencyHistogram? in
+                guard field.dataRange.upperBound <= raw.count else { return nil }
+                return context.latencies.histogram(.query, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+            }
+            guard let histogram else { return first }
+            return TimedReplyStream.timing(first, histogram: histogram, since: startNanoseconds)
         }
+    }
+}
+
+/// Records a batch's or scan's latency (first request byte handled to last chunk made) in a
+/// histogram: wraps each continuation until the chunk that ends the reply.
+struct TimedReplyStream: ReplyStream {
+    let inner: any ReplyStream
+    let histogram: LatencyHistogram
+    let startNanoseconds: UInt64
+
+    func nextChunk() -> ReplyChunk {
+        Self.timing(inner.nextChunk(), histogram: histogram, since: startNanoseconds)
+    }
+
+    static func timing(_ chunk: ReplyChunk, histogram: LatencyHistogram, since startNanoseconds: UInt64) -> ReplyChunk {
+        var chunk = chunk
+        if let next = chunk.next {
+            chunk.next = TimedReplyStream(inner: next, histogram: histogram, startNanoseconds: startNanoseconds)
+        } else {
+            histogram.record(since: startNanoseconds)
+        }
+        return chunk
     }
 }
 

@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnIndex
 import CairnStorage
 import CairnWire
@@ -50,8 +51,12 @@ struct RecordExecutor: Sendable {
     /// before this returns when the engine answers from memory, else from the continuation of
     /// its device I/O, which runs through `resume` (the connection's event loop). No thread
     /// waits either way.
-    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping Completion) {
+    /// With a `meter`, the transaction's latency and outcome are recorded in its namespace's
+    /// histogram (single-record transactions; batch rows are timed as their batch).
+    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, meter: TransactionMeter? = nil,
+                 completion: @escaping Completion) {
         context.counters.transactions.add(1, ordering: .relaxed)
+        let startNanoseconds = meter == nil ? 0 : MonotonicClock.nowNs()
         let finish: @Sendable (Result<RecordOutcome, Refusal>) -> Void = { [context, logger] result in
             let outcome: RecordOutcome
             switch result {
@@ -65,6 +70,7 @@ struct RecordExecutor: Sendable {
             if outcome.resultCode != .ok && outcome.resultCode != .keyNotFound {
                 context.counters.transactionErrors.add(1, ordering: .relaxed)
             }
+            meter?.finish(since: startNanoseconds, resultCodeRaw: outcome.resultCode.rawValue)
             completion(outcome)
         }
         let started: Result<Void, Refusal> = body.withUnsafeReadableBytes { raw in

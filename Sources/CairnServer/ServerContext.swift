@@ -16,7 +16,11 @@ final class ServerContext: Sendable {
     /// Namespace names in a stable (sorted) order, as `namespaces` and `replicas` list them.
     let namespaceNames: [String]
     let logger: Logger
+    /// The daemon's log sinks, for the log info commands (nil: none to control).
+    let logControl: (any LogControl)?
     let counters = ServerCounters()
+    /// Transaction latency histograms (`latencies:`, the metrics endpoint).
+    let latencies: LatencyBook
     /// The open client connections.
     let connections = ConnectionRegistry()
     /// When the context was made, for `uptime`.
@@ -24,10 +28,13 @@ final class ServerContext: Sendable {
     /// The port the listening socket is bound to (0 until bound).
     private let boundPortStorage = Atomic<Int>(0)
 
-    init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger) {
+    init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger,
+         logControl: (any LogControl)? = nil) {
+        self.logControl = logControl
         self.configuration = configuration
         self.namespaces = namespaces
         self.namespaceNames = namespaces.keys.sorted()
+        self.latencies = LatencyBook(namespaceNames: namespaceNames)
         self.logger = logger
         self.startedAt = ContinuousClock.now
     }

@@ -54,6 +54,12 @@ final class Daemon: Sendable {
         let startupInfo = try StartupInfoListener(address: PortCheck.bindAddress(endpoint), port: endpoint.port,
                                                   progress: progress)
         defer { startupInfo?.close() }
+        if let metrics = config.metrics {
+            // The metrics port too fails the start before a namespace opens.
+            do { try PortCheck.check(metrics) } catch let unavailable as PortCheck.Unavailable {
+                throw MetricsPortUnavailable(underlying: unavailable)
+            }
+        }
         let node = try NodeIdentity.resolve(config)
         logger.info("node id \(String(node.nodeID, radix: 16, uppercase: true)) (from \(node.source))")
         let shmDirectory = config.service.shmDirectory
@@ -86,8 +92,8 @@ final class Daemon: Sendable {
                                                eventLoopCount: config.service.serviceThreads ?? ProcessInfo.processInfo.activeProcessorCount,
                                                connectionCountMax: config.service.protoFDCountMax,
                                                ioModel: config.service.networkIOModel == .epoll ? .epoll : .ioUring),
-            namespaces: namespaces, logger: logger)
-        let service = ServerService(server: server, namespaces: namespaces, logger: logger)
+            namespaces: namespaces, logger: logger, logControl: sinks)
+        let service = ServerService(server: server, namespaces: namespaces, metrics: config.metrics, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
         try await group.run()
@@ -146,12 +152,22 @@ final class Daemon: Sendable {
 struct ServerService: Service {
     let server: CairnServer
     let namespaces: [String: Namespace]
+    /// The `metrics` stanza: where `/metrics` is served (nil: not served).
+    let metrics: NetworkEndpoint?
     let logger: Logger
 
     func run() async throws {
         let port: Int
         do {
             port = try await server.start()
+            if let metrics {
+                do {
+                    try await server.startMetrics(host: PortCheck.bindAddress(metrics), port: Int(metrics.port))
+                } catch {
+                    try? await server.stop()
+                    throw error
+                }
+            }
         } catch {
             // The port is taken or not allowed: close the namespaces cleanly before failing, so
             // the failed start does not turn the next one into a cold start.
@@ -186,5 +202,14 @@ struct UncleanShutdown: Error, CustomStringConvertible {
     let failures: [String]
     var description: String {
         "shutdown not clean (the next start will be a cold start): " + failures.joined(separator: "; ")
+    }
+}
+
+/// The `metrics` stanza's port cannot be bound (checked before any namespace opens).
+struct MetricsPortUnavailable: Error, CustomStringConvertible {
+    let underlying: PortCheck.Unavailable
+    var description: String {
+        "metrics port \(underlying.port) on \(underlying.address) cannot be bound: \(String(cString: strerror(underlying.errno))) "
+            + "(errno \(underlying.errno)): set 'metrics { port … }' to a free port"
     }
 }

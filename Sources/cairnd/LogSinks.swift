@@ -1,4 +1,5 @@
 import CairnConfig
+import CairnServer
 import Foundation
 import Glibc
 import Logging
@@ -21,14 +22,20 @@ final class LogSinks: Sendable {
 
     private struct Sink {
         let destination: LogDestination
+        /// The configured level (`log-set` changes it).
+        var level: LogLevel
         /// The least severe level written.
-        let threshold: Logger.Level
+        var threshold: Logger.Level
         var fd: Int32
     }
 
     private let sinks: Mutex<[Sink]>
-    /// The least severe level any sink writes: the handler's `logLevel`.
-    let mostVerbose: Logger.Level
+    /// The least severe level any sink writes (the index in ``levels``): the handler's
+    /// `logLevel`, read on every log call, changed by `log-set`.
+    private let mostVerboseIndex: Atomic<Int>
+    var mostVerbose: Logger.Level { Self.levels[mostVerboseIndex.load(ordering: .relaxed)] }
+    /// swift-log's levels, least severe first (made once: a log call reads it).
+    private static let levels = Logger.Level.allCases
     /// Whether one sink is the console (stderr).
     let hasConsole: Bool
     /// Standard output and error when they are a log file by path (cairnctl points them at the
@@ -44,16 +51,16 @@ final class LogSinks: Sendable {
                 let threshold = Self.threshold(sink.level)
                 switch sink.destination {
                 case .console:
-                    opened.append(Sink(destination: .console, threshold: threshold, fd: STDERR_FILENO))
+                    opened.append(Sink(destination: .console, level: sink.level, threshold: threshold, fd: STDERR_FILENO))
                 case .file(let path):
-                    opened.append(Sink(destination: .file(path), threshold: threshold, fd: try Self.open(path)))
+                    opened.append(Sink(destination: .file(path), level: sink.level, threshold: threshold, fd: try Self.open(path)))
                 }
             }
         } catch {
             for sink in opened where sink.fd != STDERR_FILENO { _ = Glibc.close(sink.fd) }
             throw error
         }
-        mostVerbose = opened.map(\.threshold).min() ?? .critical
+        mostVerboseIndex = Atomic(Self.verbosityIndex(opened))
         hasConsole = opened.contains { $0.destination == .console }
         sinks = Mutex(opened)
         var candidates: [String] = config.sinks.compactMap {
@@ -89,6 +96,34 @@ final class LogSinks: Sendable {
             for sink in list where level >= sink.threshold {
                 Self.writeAll(sink.fd, bytes)
             }
+        }
+    }
+
+    // MARK: - Info commands (logs, log/<id>, log-set, log-rotate)
+
+    /// Each sink as `logs` names it: `stderr` for the console, else the file's path.
+    func sinkNames() -> [String] {
+        sinks.withLock { list in
+            list.map { sink in
+                if case .file(let path) = sink.destination { return path }
+                return "stderr"
+            }
+        }
+    }
+
+    /// The level of sink `id`, or nil when there is none.
+    func level(ofSink id: Int) -> LogLevel? {
+        sinks.withLock { list in list.indices.contains(id) ? list[id].level : nil }
+    }
+
+    /// Sets the level of sink `id`; false when there is no such sink.
+    func setLevel(ofSink id: Int, to level: LogLevel) -> Bool {
+        sinks.withLock { list in
+            guard list.indices.contains(id) else { return false }
+            list[id].level = level
+            list[id].threshold = Self.threshold(level)
+            mostVerboseIndex.store(Self.verbosityIndex(list), ordering: .relaxed)
+            return true
         }
     }
 
@@ -146,6 +181,10 @@ final class LogSinks: Sendable {
         }
     }
 
+    private static func verbosityIndex(_ sinks: [Sink]) -> Int {
+        levels.firstIndex(of: sinks.map(\.threshold).min() ?? .critical) ?? 0
+    }
+
     /// Aerospike's level names onto swift-log's: a sink at `info` shows notice and above too,
     /// `warning` shows error, `detail` shows trace.
     static func threshold(_ level: LogLevel) -> Logger.Level {
@@ -165,12 +204,15 @@ struct SinkLogHandler: LogHandler {
     let label: String
     let sinks: LogSinks
     var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level
+    /// The most verbose sink's level, now (`log-set` changes it while running); not settable.
+    var logLevel: Logger.Level {
+        get { sinks.mostVerbose }
+        set {}
+    }
 
     init(label: String, sinks: LogSinks) {
         self.label = label
         self.sinks = sinks
-        self.logLevel = sinks.mostVerbose
     }
 
     subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -199,4 +241,8 @@ struct SinkLogHandler: LogHandler {
         return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1,
                       Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), now.tv_nsec / 1_000_000)
     }
+}
+
+extension LogSinks: LogControl {
+    func rotate() -> [String] { reopen().map(\.description) }
 }

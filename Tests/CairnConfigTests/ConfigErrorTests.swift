@@ -75,7 +75,7 @@ let errorCases: [ErrorCase] = [
         name: "parameter at top level",
         text: "proto-fd-max 100\n" + namespaceText([]),
         expected: "aerospike.conf:1: unexpected parameter 'proto-fd-max' at top level: only the stanzas service, "
-            + "logging, network and namespace may appear here"
+            + "logging, network, metrics and namespace may appear here"
     ),
     ErrorCase(
         name: "unsupported Aerospike heartbeat stanza",

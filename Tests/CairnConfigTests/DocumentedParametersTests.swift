@@ -12,7 +12,7 @@ import Testing
         .appendingPathComponent("docs/configuration.md").path
 
     /// The sections whose parameter tables are checked, by their heading in the document.
-    static let sections = ["service", "logging", "network", "namespace NAME", "storage-engine device",
+    static let sections = ["service", "logging", "network", "metrics", "namespace NAME", "storage-engine device",
                            "storage-engine memory", "set NAME"]
 
     /// Section heading → the first word of each backticked name in its tables.
@@ -60,6 +60,8 @@ import Testing
         Sample(section: "network", name: "service", text: config(network: "service {\nport 4000\n}")),
         Sample(section: "network", name: "address", text: config(network: "service {\naddress 127.0.0.1\nport 3000\n}")),
         Sample(section: "network", name: "port", text: config(network: "service {\nport 3100\n}")),
+        Sample(section: "metrics", name: "address", text: config(metrics: "address 127.0.0.1\nport 9145")),
+        Sample(section: "metrics", name: "port", text: config(metrics: "port 9145")),
         Sample(section: "namespace NAME", name: "replication-factor", text: config(namespace: "replication-factor 1"),
                changesValue: false),
         Sample(section: "namespace NAME", name: "default-ttl", text: config(namespace: "default-ttl 30d")),
@@ -98,8 +100,9 @@ import Testing
     /// A valid configuration with one stanza or line replaced or added.
     static func config(service: String = "", logging: String = "console {\ncontext any info\n}",
                        network: String = "service {\nport 3000\n}", namespace: String = "",
-                       storage: String? = nil, device: String = "") -> String {
+                       storage: String? = nil, device: String = "", metrics: String? = nil) -> String {
         let engine = storage ?? "storage-engine device {\nfile /data/a.dat\nfilesize 1G\n\(device)\n}"
+        let metricsStanza = metrics.map { "metrics {\n\($0)\n}" } ?? ""
         return """
             service {
             \(service)
@@ -110,6 +113,7 @@ import Testing
             network {
             \(network)
             }
+            \(metricsStanza)
             namespace test {
             \(namespace)
             \(engine)

@@ -136,15 +136,19 @@ class Daemon:
             return f.read()
 
 
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    d = Daemon(str(tmp_path_factory.mktemp("cairnd")), free_port())
+def serve(d):
+    """Starts `d`, yields it, then stops it and checks the stop was clean (for fixtures)."""
     d.start()
     yield d
     code = d.stop()
     d.cleanup()
     assert code == 0, d.log_text()[-2000:]
     assert "finished clean shutdown" in d.log_text()
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    yield from serve(Daemon(str(tmp_path_factory.mktemp("cairnd")), free_port()))
 
 
 def connect(daemon):

@@ -14,6 +14,7 @@ import struct
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import aerospike
 import pytest
@@ -49,7 +50,7 @@ class Run:
     """A cairnd started on a config built from the base plus one row's changes."""
 
     def __init__(self, directory, service="", logging=None, network=None, namespace="", storage=None,
-                 device=""):
+                 device="", metrics=None):
         self.directory = directory
         self.port = free_port()
         self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
@@ -76,6 +77,9 @@ namespace test {{
     {engine}
 }}
 """
+        if metrics is not None:
+            text += f"metrics {{\n    {metrics}\n}}\n"
+            self.metrics_port = int(re.search(r"port (\d+)", metrics).group(1))
         with open(self.config, "w") as f:
             f.write(text)
         self.process = None
@@ -239,6 +243,22 @@ def check_port(run, tmp):
         pass
 
 
+def scrape_status(host, port):
+    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=5) as response:
+        return response.status, response.read().decode()
+
+
+def check_metrics(run, tmp):
+    status, text = scrape_status("127.0.0.1", run.metrics_port)
+    assert status == 200 and "cairn_transactions_total" in text
+
+
+def check_metrics_address(run, tmp):
+    check_metrics(run, tmp)
+    with pytest.raises(OSError):
+        socket.create_connection(("::1", run.metrics_port), timeout=1).close()
+
+
 def check_replication_factor(run, tmp):
     assert run.namespace()["replication-factor"] == "1"
 
@@ -396,6 +416,11 @@ ROWS = [
     ("network", "port", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}"), check_port, False),
     ("network", "info (refused)", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}\n info {{\n port 3003\n }}"),
      refused(r"cairn\.conf:\d+: unsupported stanza 'info' in network"), True),
+    ("metrics", "address", dict(metrics="address 127.0.0.1\n    port {port}"), check_metrics_address, False),
+    ("metrics", "port", dict(metrics="port {port}"), check_metrics, False),
+    ("metrics", "port = service port (refused)",
+     dict(network="service {{\n address 127.0.0.1\n port {port}\n }}", metrics="port {port}"),
+     refused(r"cairn\.conf:\d+: metrics port \d+ is the service port"), True),
     ("namespace NAME", "replication-factor", dict(namespace="replication-factor 1"), check_replication_factor, False),
     ("namespace NAME", "replication-factor 2 (refused)", dict(namespace="replication-factor 2"),
      refused(r"cairn\.conf:\d+: .*replication-factor"), True),
@@ -444,7 +469,7 @@ ROWS = [
 
 def documented_names():
     """Section heading → first word of each backticked name in its tables (as DocumentedParametersTests)."""
-    sections = {"service", "logging", "network", "namespace NAME", "storage-engine device", "storage-engine memory",
+    sections = {"service", "logging", "network", "metrics", "namespace NAME", "storage-engine device", "storage-engine memory",
                 "set NAME"}
     result, current = {}, None
     with open(os.path.join(ROOT, "docs", "configuration.md")) as f:

@@ -6,6 +6,7 @@
 /// service   { … }          -> service     (optional stanza; every parameter has a default)
 /// logging   { … }          -> logging     (optional stanza; default: console at info)
 /// network   { … }          -> network     (required)
+/// metrics   { … }          -> metrics     (optional stanza: the Prometheus endpoint)
 /// namespace NAME { … } …   -> namespaces  (at least one, at most 32, names unique)
 /// ```
 ///
@@ -25,18 +26,23 @@ public struct CairnConfiguration: Sendable, Equatable {
     public var network: NetworkConfig
     /// The `namespace` stanzas, in file order.
     public var namespaces: [NamespaceConfig]
+    /// The `metrics { address … port … }` stanza: where `/metrics` is served over HTTP in the
+    /// Prometheus exposition format; nil (no stanza): not served.
+    public var metrics: NetworkEndpoint?
 
     /// Makes a configuration from its sections.
     public init(
         service: ServiceConfig = ServiceConfig(),
         logging: LoggingConfig = LoggingConfig(),
         network: NetworkConfig = NetworkConfig(),
-        namespaces: [NamespaceConfig]
+        namespaces: [NamespaceConfig],
+        metrics: NetworkEndpoint? = nil
     ) {
         self.service = service
         self.logging = logging
         self.network = network
         self.namespaces = namespaces
+        self.metrics = metrics
     }
 
     /// The namespace called `name`, if there is one.

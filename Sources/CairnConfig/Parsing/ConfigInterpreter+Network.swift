@@ -34,8 +34,8 @@ extension ConfigInterpreter {
         return NetworkConfig(service: service, info: nil)
     }
 
-    /// A `service { … }` or `info { … }` stanza: `address` (default any) and `port` (required).
-    private func endpoint(_ stanza: ConfigNode, place: String) throws(ConfigError) -> NetworkEndpoint {
+    /// A `service { … }`, `info { … }` or top-level `metrics { … }` stanza: `address` (default any) and `port` (required).
+    func endpoint(_ stanza: ConfigNode, place: String) throws(ConfigError) -> NetworkEndpoint {
         var reader = StanzaReader(
             fileName: fileName,
             place: place,

@@ -22,12 +22,13 @@ struct ConfigInterpreter {
         var reader = StanzaReader(
             fileName: fileName,
             place: "at top level",
-            knownNames: ["service", "logging", "network", "namespace"],
+            knownNames: ["service", "logging", "network", "namespace", "metrics"],
             unsupported: UnsupportedNames.topLevel
         )
         var service = ServiceConfig()
         var logging = LoggingConfig()
         var network: NetworkConfig?
+        var metrics: NetworkEndpoint?
         var namespaces: [NamespaceConfig] = []
         var namespaceLines: [String: Int] = [:]
         for node in nodes {
@@ -44,6 +45,10 @@ struct ConfigInterpreter {
                 try reader.requireStanza(node, argumentCount: 0, argumentName: "")
                 try reader.noteOnce(node)
                 network = try networkSection(node)
+            case "metrics":
+                try reader.requireStanza(node, argumentCount: 0, argumentName: "")
+                try reader.noteOnce(node)
+                metrics = try endpoint(node, place: "in metrics")
             case "namespace":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "a namespace name")
                 let name = try reader.name(
@@ -68,7 +73,7 @@ struct ConfigInterpreter {
                     throw reader.error(
                         node.line,
                         "unexpected parameter '\(node.name)' at top level: only the stanzas service, "
-                            + "logging, network and namespace may appear here"
+                            + "logging, network, metrics and namespace may appear here"
                     )
                 }
                 throw reader.unknown(node)
@@ -88,7 +93,13 @@ struct ConfigInterpreter {
                 message: "no namespace: at least one 'namespace NAME { … }' stanza is required"
             )
         }
-        return CairnConfiguration(service: service, logging: logging, network: network, namespaces: namespaces)
+        if let metrics, metrics.port == network.service.port,
+           metrics.address == network.service.address || [metrics.address, network.service.address].contains(ConfigLimits.addressDefault) {
+            throw ConfigError(
+                file: fileName, line: lastLineNumber,
+                message: "metrics port \(metrics.port) is the service port: give the metrics endpoint a port of its own")
+        }
+        return CairnConfiguration(service: service, logging: logging, network: network, namespaces: namespaces, metrics: metrics)
     }
 }
 

@@ -43,6 +43,16 @@ public final class DeviceWriter: Sendable {
         /// Blocks only defrag may open (client writes stop before them, deletes at half of them),
         /// so a full device can always be defragmented as data is deleted.
         public var defragReserveBlocks: Int
+        /// Overrides of flush-max-ms and post-write-cache made while running (set-config).
+        public var tunables: RuntimeTunables?
+
+        /// `flush-max-ms` now.
+        var currentFlushMaxMs: Int { tunables?.value(.flushMaxMs, configured: flushMaxMs) ?? flushMaxMs }
+        /// Blocks of the post-write cache now (at most the configured number: the pool holds those).
+        var currentPostWriteCacheBlocks: Int {
+            let bytes = tunables?.value(.postWriteCacheBytes, configured: postWriteCacheBytes) ?? postWriteCacheBytes
+            return min(bytes, postWriteCacheBytes) / writeBlockSizeBytes
+        }
 
         public init(writeBlockSizeBytes: Int, flushMaxMs: Int, commitToDevice: Bool, queueDepth: Int = 4,
                     maxWriteCacheBytes: Int = 64 << 20, postWriteCacheBytes: Int = 0, defragReserveBlocks: Int = 0) {
@@ -479,8 +489,9 @@ public final class DeviceWriter: Sendable {
         }
         var completions: [IOCompletion] = []
         var work: [Work] = []
-        let flushIntervalNs = UInt64(max(1, configuration.flushMaxMs)) * 1_000_000
         while true {
+            // Read each round: set-config may change flush-max-ms while the writer runs.
+            let flushIntervalNs = UInt64(max(1, configuration.currentFlushMaxMs)) * 1_000_000
             work.removeAll(keepingCapacity: true)
             let exit: Bool = state.withLockedScope { scope in
                 while true {
@@ -622,7 +633,7 @@ public final class DeviceWriter: Sendable {
             if isPartial { s.stats.partialWrites += 1 } else { s.stats.fullWrites += 1 }
             if !isPartial {
                 s.buffersByBlock[block] = nil
-                let cacheBlocks = configuration.postWriteCacheBytes / configuration.writeBlockSizeBytes
+                let cacheBlocks = configuration.currentPostWriteCacheBlocks
                 if cacheBlocks > 0 {
                     s.cached[block] = b.buffer
                     s.cacheOrder.append(block)

@@ -209,11 +209,12 @@ public final class NamespaceStorage: Sendable {
         let instance = instanceId
         let blockSize = options.writeBlockSizeBytes
         for d in devices {
-            let config = DeviceWriter.Configuration(
+            var config = DeviceWriter.Configuration(
                 writeBlockSizeBytes: blockSize, flushMaxMs: options.flushMaxMs, commitToDevice: options.commitToDevice,
                 queueDepth: options.writeQueueDepth, maxWriteCacheBytes: options.maxWriteCacheBytes,
                 postWriteCacheBytes: options.postWriteCacheBytes,
                 defragReserveBlocks: NamespaceStorage.defragReserveBlocks(dataBlocks: d.blockCount - Int(DeviceGeometry.firstDataBlockIndex)))
+            config.tunables = options.tunables
             let deviceIndex = UInt16(d.index)
             let usage = d.usage
             let writer = DeviceWriter(

@@ -52,7 +52,7 @@ extension NamespaceStorage {
 
     /// Live bytes below which a block is queued for defrag.
     var defragLWMBytes: Int {
-        (options.writeBlockSizeBytes - BlockHeader.sizeBytes) * max(0, min(99, options.defragLWMPct)) / 100
+        (options.writeBlockSizeBytes - BlockHeader.sizeBytes) * max(0, min(99, options.currentDefragLWMPct)) / 100
     }
 
     /// What a client write to a device may do, from one reading of its available blocks.
@@ -73,7 +73,7 @@ extension NamespaceStorage {
         let w = d.writer
         let available = w.availableBlocks
         if stopWrites(d, available: available) { return .stopWrites }
-        let short = available * 100 < 2 * max(1, options.stopWritesAvailPct) * w.dataBlockCount
+        let short = available * 100 < 2 * max(1, options.currentStopWritesAvailPct) * w.dataBlockCount
         return short && d.defragQueue.count > 0 ? .yieldFirst : .accept
     }
 
@@ -85,10 +85,11 @@ extension NamespaceStorage {
 
     private func stopWrites(_ d: StorageDevice, available: Int) -> Bool {
         let w = d.writer
-        let stop = available * 100 < options.stopWritesAvailPct * w.dataBlockCount
+        let stopWritesAvailPct = options.currentStopWritesAvailPct
+        let stop = available * 100 < stopWritesAvailPct * w.dataBlockCount
         if d.stopWritesFlag.exchange(stop, ordering: .relaxed) != stop {
             options.log(stop
-                ? "namespace \(options.namespaceName) device \(d.device.path): stop-writes on (available \(available) of \(w.dataBlockCount) blocks, below stop-writes-avail-pct \(options.stopWritesAvailPct))"
+                ? "namespace \(options.namespaceName) device \(d.device.path): stop-writes on (available \(available) of \(w.dataBlockCount) blocks, below stop-writes-avail-pct \(stopWritesAvailPct))"
                 : "namespace \(options.namespaceName) device \(d.device.path): stop-writes off (available \(available) of \(w.dataBlockCount) blocks)")
         }
         return stop

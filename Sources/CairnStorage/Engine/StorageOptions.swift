@@ -37,6 +37,8 @@ public struct StorageOptions: Sendable {
     public var stopWritesAvailPct: Int = 5
     /// Space state changes (stop-writes on/off) for the log.
     public var log: @Sendable (String) -> Void = { _ in }
+    /// What `set-config` changed since the namespace opened (shared by every copy of these options).
+    public let tunables = RuntimeTunables()
 
     public init(namespaceName: String, devices: [DevicePath], writeBlockSizeBytes: Int = 1 << 20,
                 partitionTreeSprigs: Int = 256, flushMaxMs: Int = 1000, commitToDevice: Bool = false,

@@ -1,0 +1,445 @@
+"""Observability and runtime control: `latencies:` / `latency:` in Aerospike's format (parsed
+with the rules asadm applies), `set-config` and its effects, the log commands, and the metrics
+endpoint."""
+import json
+import os
+import re
+import socket
+import struct
+import threading
+import time
+import urllib.error
+import urllib.request
+
+import aerospike
+import pytest
+
+from conftest import ROOT, Daemon, connect, free_port, serve
+from test_parameters import info, pairs
+
+# asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
+# entries split on ';', each `<name>:<data>`; data split on ','; entries of two fields or fewer are
+# empty histograms and skipped; `{ns}-<hist>` names a namespace histogram; the first field is the
+# time unit (msec or usec), the rest are floats: ops/sec, then the percentages over 1, 2, 4 … ms.
+NS_HIST = re.compile(r"{([A-Za-z_\d-]+)}-([A-Za-z_-]+)")
+ASADM_COLUMNS = [">1", ">2", ">4", ">8", ">16", ">32", ">64", ">128", ">256", ">512", ">1024", ">2048",
+                 ">4096", ">8192", ">16384", ">32768", ">65536"]
+
+
+def parse_latencies(text):
+    """{(namespace or None, histogram): {"unit": ..., "ops": float, "over": [float x 17]}}, as
+    asadm would read it (asserting every step asadm takes would succeed)."""
+    result = {}
+    for entry in text.split(";"):
+        if not entry:
+            continue
+        name, data = entry.split(":")  # asadm: exactly one ':' per entry
+        fields = data.split(",")
+        if len(fields) <= 2:
+            continue
+        m = re.search(NS_HIST, name)
+        ns, hist = (m.group(1), m.group(2)) if m else (None, name)
+        unit = fields.pop(0)
+        assert unit in ("msec", "usec")
+        values = [float(v) for v in fields]
+        assert len(values) == 1 + len(ASADM_COLUMNS), entry
+        result[(ns, hist)] = {"unit": unit, "ops": values[0], "over": values[1:]}
+    return result
+
+
+def write_then_read(c, set_name, count):
+    for i in range(count):
+        c.put(("test", set_name, i), {"v": i})
+    for i in range(count):
+        c.get(("test", set_name, i))
+
+
+def put_one(daemon, set_name):
+    c = connect(daemon)
+    try:
+        c.put(("test", set_name, 1), {"v": 1})
+    finally:
+        c.close()
+
+
+def test_latencies_format_and_counts(daemon):
+    c = connect(daemon)
+    try:
+        write_then_read(c, "lat", 300)
+        for _ in range(20):
+            c.batch_read([("test", "lat", i) for i in range(10)])
+        c.scan("test", "lat").results()
+    finally:
+        c.close()
+    text = info(daemon.port, "latencies:")
+    parsed = parse_latencies(text)
+    names = [entry.split(":")[0] for entry in text.split(";")]
+    assert names[0] == "batch-index"
+    assert {"{test}-read", "{test}-write", "{test}-udf", "{test}-query"} <= set(names)
+    for key in [("test", "read"), ("test", "write"), (None, "batch-index"), ("test", "query")]:
+        assert key in parsed, text
+        assert parsed[key]["unit"] == "msec"
+        assert parsed[key]["ops"] > 0, text
+        over = parsed[key]["over"]
+        assert all(0 <= p <= 100 for p in over)
+        assert over == sorted(over, reverse=True), "a percentage over a longer time is never larger"
+    # No UDFs in Cairn: the histogram is there, empty, as Aerospike shows one with no data.
+    assert "{test}-udf:" in text.split(";")
+    # Two decimals for percentages, one for ops/sec, as the server prints them.
+    read = [e for e in text.split(";") if e.startswith("{test}-read:")][0]
+    assert re.fullmatch(r"\{test\}-read:msec,\d+\.\d(,\d+\.\d\d){17}", read), read
+
+
+def test_latencies_single_histogram_and_unknown(daemon):
+    put_one(daemon, "lat1")
+    one = info(daemon.port, "latencies:hist={test}-write")
+    assert one.startswith("{test}-write:msec,")
+    assert ";" not in one
+    assert info(daemon.port, "latencies:hist={nope}-read").startswith("error")
+
+
+def test_legacy_latency(daemon):
+    text = info(daemon.port, "latency:hist={test}-write")
+    header, row = text.strip(";").split(";")
+    assert re.fullmatch(r"\{test\}-write:\d\d:\d\d:\d\d-GMT,ops/sec,>1ms,>8ms,>64ms", header), text
+    assert re.fullmatch(r"\d\d:\d\d:\d\d,\d+\.\d,\d+\.\d\d,\d+\.\d\d,\d+\.\d\d", row), text
+
+
+# --- set-config ---------------------------------------------------------------------------------
+
+def set_config(port, parameter, value, namespace="test", form="id"):
+    return info(port, f"set-config:context=namespace;{form}={namespace};{parameter}={value}")
+
+
+def ns_config(port, form="id"):
+    return pairs(info(port, f"get-config:context=namespace;{form}=test"))
+
+
+def test_set_config_default_ttl_takes_effect(daemon):
+    assert set_config(daemon.port, "default-ttl", "1000") == "ok"
+    try:
+        assert ns_config(daemon.port)["default-ttl"] == "1000"
+        assert ns_config(daemon.port, form="namespace")["default-ttl"] == "1000"
+        assert pairs(info(daemon.port, "namespace/test"))["default-ttl"] == "1000"
+        c = connect(daemon)
+        try:
+            c.put(("test", "ttl", 1), {"v": 1})
+            _, meta, _ = c.get(("test", "ttl", 1))
+            assert 990 <= meta["ttl"] <= 1000
+        finally:
+            c.close()
+        assert set_config(daemon.port, "default-ttl", "1d", form="namespace") == "ok"
+        assert ns_config(daemon.port)["default-ttl"] == "86400"
+    finally:
+        assert set_config(daemon.port, "default-ttl", "0") == "ok"
+
+
+def test_set_config_stop_writes_avail_pct_takes_effect(daemon):
+    c = connect(daemon)
+    try:
+        # 12 MiB in a 256 MiB file: less than 99 % of the blocks stay available.
+        for i in range(120):
+            c.put(("test", "fill", i), {"b": b"x" * 100_000})
+        assert set_config(daemon.port, "stop-writes-avail-pct", "99") == "ok"
+        assert ns_config(daemon.port)["storage-engine.stop-writes-avail-pct"] == "99"
+        with pytest.raises(aerospike.exception.AerospikeError) as refused:
+            c.put(("test", "fill", "one-more"), {"v": 1})
+        assert refused.value.code == 8  # OUT_OF_SPACE
+        assert pairs(info(daemon.port, "namespace/test"))["stop_writes"] == "true"
+        assert set_config(daemon.port, "storage-engine.stop-writes-avail-pct", "5") == "ok"
+        c.put(("test", "fill", "one-more"), {"v": 1})
+    finally:
+        set_config(daemon.port, "stop-writes-avail-pct", "5")
+        c.close()
+
+
+def test_set_config_nsup_period_takes_effect(daemon):
+    before = int(pairs(info(daemon.port, "namespace/test"))["expired_objects"])
+    c = connect(daemon)
+    try:
+        for i in range(20):
+            c.put(("test", "short", i), {"v": i}, meta={"ttl": 1})
+        # The supervisor drops an expired record once its block is written out: fill two blocks.
+        for i in range(3):
+            c.put(("test", "short-fill", i), {"b": b"x" * 900_000})
+    finally:
+        c.close()
+    assert set_config(daemon.port, "nsup-period", "1") == "ok"
+    try:
+        assert ns_config(daemon.port)["nsup-period"] == "1"
+        deadline = time.time() + 15
+        while time.time() < deadline:
+            if int(pairs(info(daemon.port, "namespace/test"))["expired_objects"]) >= before + 20:
+                break
+            time.sleep(0.5)
+        assert int(pairs(info(daemon.port, "namespace/test"))["expired_objects"]) >= before + 20
+    finally:
+        assert set_config(daemon.port, "nsup-period", "120") == "ok"
+
+
+def test_set_config_other_dynamic_parameters(daemon):
+    for parameter, value, shown in [("defrag-lwm-pct", "40", "storage-engine.defrag-lwm-pct"),
+                                    ("storage-engine.flush-max-ms", "250", "storage-engine.flush-max-ms"),
+                                    ("post-write-cache", "0", "storage-engine.post-write-cache")]:
+        old = ns_config(daemon.port)[shown]
+        assert set_config(daemon.port, parameter, value) == "ok"
+        assert ns_config(daemon.port)[shown] == value
+        assert set_config(daemon.port, parameter, old) == "ok"
+
+
+@pytest.mark.parametrize("command", [
+    "set-config:context=namespace;id=test;defrag-lwm-pct=0",
+    "set-config:context=namespace;id=test;defrag-lwm-pct=abc",
+    "set-config:context=namespace;id=test;flush-max-ms=20000",
+    "set-config:context=namespace;id=test;post-write-cache=1G",  # configured 0: the pool has no room
+    "set-config:context=namespace;id=test;replication-factor=2",
+    "set-config:context=namespace;id=test;no-such-thing=1",
+    "set-config:context=namespace;id=nope;default-ttl=10",
+    "set-config:context=namespace;id=test",
+    "set-config:context=service;proto-fd-max=100",
+    "set-config:id=test;default-ttl=10",
+])
+def test_set_config_errors(daemon, command):
+    before = ns_config(daemon.port)
+    assert info(daemon.port, command).startswith("ERROR::")
+    assert ns_config(daemon.port) == before
+
+
+# --- logs ---------------------------------------------------------------------------------------
+
+def test_log_commands(daemon):
+    assert info(daemon.port, "logs") == "0:stderr"
+    assert info(daemon.port, "log/0") == "any:INFO"
+    assert info(daemon.port, "log/7").startswith("ERROR::")
+    assert info(daemon.port, "log-set:id=0;any=debug") == "ok"
+    try:
+        assert info(daemon.port, "log/0") == "any:DEBUG"
+        # A message too short for its header: answered with an error and logged at debug.
+        with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
+            s.sendall(struct.pack(">Q", (2 << 56) | (3 << 48) | 5) + b"\0" * 5)
+            s.recv(64)
+        deadline = time.time() + 5
+        while "malformed message" not in daemon.log_text() and time.time() < deadline:
+            time.sleep(0.1)
+        assert "malformed message" in daemon.log_text()
+    finally:
+        assert info(daemon.port, "log-set:id=0;any=info") == "ok"
+    assert info(daemon.port, "log/0") == "any:INFO"
+    assert info(daemon.port, "log-set:id=0;misc=debug").startswith("ERROR::")
+    assert info(daemon.port, "log-set:id=0;any=loud").startswith("ERROR::")
+    assert info(daemon.port, "log-set:id=3;any=info").startswith("ERROR::")
+    assert info(daemon.port, "log-rotate") == "ok"
+
+
+# --- metrics endpoint ---------------------------------------------------------------------------
+
+METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+SAMPLE = re.compile(r"([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)(?: (-?\d+))?")
+LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_exposition(text):
+    """The Prometheus text format (0.0.4), parsed strictly: every line is a comment, a HELP or
+    TYPE line, or a sample `name{labels} value`. Returns ({name: type}, [(name, labels, value)])."""
+    assert text.endswith("\n")
+    types, samples = {}, []
+    for line in text.splitlines():
+        if not line:
+            continue
+        if line.startswith("# HELP "):
+            assert METRIC_NAME.fullmatch(line.split(" ")[2])
+            continue
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split(" ")
+            assert METRIC_NAME.fullmatch(name)
+            assert kind in ("counter", "gauge", "histogram", "summary", "untyped")
+            assert name not in types, f"two TYPE lines for {name}"
+            types[name] = kind
+            continue
+        assert not line.startswith("#") or line.startswith("# "), line
+        if line.startswith("#"):
+            continue
+        m = SAMPLE.fullmatch(line)
+        assert m, f"not a sample line: {line!r}"
+        name, label_text, value = m.group(1), m.group(2) or "", m.group(3)
+        labels = dict(LABEL.findall(label_text))
+        rebuilt = ",".join(f'{k}="{v}"' for k, v in LABEL.findall(label_text))
+        assert rebuilt == label_text.rstrip(","), f"bad labels in {line!r}"
+        samples.append((name, labels, float(value)))
+    for name, _, _ in samples:
+        base = re.sub(r"_(bucket|sum|count)$", "", name)
+        assert name in types or base in types, f"{name} has no TYPE"
+    return types, samples
+
+
+def value(samples, name, **labels):
+    found = [v for n, l, v in samples if n == name and all(l.get(k) == w for k, w in labels.items())]
+    assert len(found) == 1, (name, labels, found)
+    return found[0]
+
+
+def scrape(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+        return parse_exposition(response.read().decode())
+
+
+class MetricsDaemon(Daemon):
+    """A daemon with a `metrics` stanza."""
+
+    def __init__(self, directory, port):
+        self.metrics_port = free_port()
+        super().__init__(directory, port)
+
+    def write_config(self):
+        super().write_config()
+        with open(self.config, "a") as f:
+            f.write(f"metrics {{\n    address 127.0.0.1\n    port {self.metrics_port}\n}}\n")
+
+
+@pytest.fixture(scope="module")
+def metrics_daemon(tmp_path_factory):
+    yield from serve(MetricsDaemon(str(tmp_path_factory.mktemp("cairnd-metrics")), free_port()))
+
+
+def test_metrics_scraped_under_load(metrics_daemon):
+    d = metrics_daemon
+    stop = threading.Event()
+    errors = []
+
+    def load():
+        c = connect(d)
+        try:
+            i = 0
+            while not stop.is_set():
+                c.put(("test", "m", i % 500), {"v": i})
+                c.get(("test", "m", i % 500))
+                i += 1
+        except Exception as e:  # reported below
+            errors.append(e)
+        finally:
+            c.close()
+
+    workers = [threading.Thread(target=load) for _ in range(2)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.5)
+        scrapes = []
+        for _ in range(3):
+            scrapes.append(scrape(d.metrics_port))
+            time.sleep(0.7)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join()
+    assert not errors, errors
+    types, first = scrapes[0]
+    _, last = scrapes[-1]
+    assert types["cairn_transactions_total"] == "counter"
+    assert types["cairn_latency_seconds"] == "histogram"
+    assert value(last, "cairn_transactions_total") > value(first, "cairn_transactions_total") > 0
+    for kind in ("read", "write"):
+        before = value(first, "cairn_latency_seconds_count", namespace="test", type=kind)
+        after = value(last, "cairn_latency_seconds_count", namespace="test", type=kind)
+        assert after > before > 0
+        buckets = [(l["le"], v) for n, l, v in last
+                   if n == "cairn_latency_seconds_bucket" and l["namespace"] == "test" and l["type"] == kind]
+        assert buckets[-1][0] == "+Inf" and buckets[-1][1] == after
+        counts = [v for _, v in buckets]
+        assert counts == sorted(counts), "cumulative buckets never decrease"
+        bounds = [float(le) for le, _ in buckets[:-1]]
+        assert bounds == sorted(bounds) and bounds[0] == 0.001
+        assert value(last, "cairn_latency_seconds_sum", namespace="test", type=kind) > 0
+    assert value(last, "cairn_client_transactions_total", namespace="test", type="read", result="success") > \
+        value(first, "cairn_client_transactions_total", namespace="test", type="read", result="success") > 0
+    assert value(last, "cairn_client_transactions_total", namespace="test", type="write", result="error") == 0
+    assert value(last, "cairn_device_total_bytes", namespace="test") == 256 << 20
+    assert value(last, "cairn_objects", namespace="test") >= 1
+    assert value(last, "cairn_index_entries", namespace="test") >= value(last, "cairn_objects", namespace="test")
+    assert 0 <= value(last, "cairn_cache_hit_ratio", namespace="test") <= 1
+    assert 0 <= value(last, "cairn_device_available_pct", namespace="test") <= 100
+    for name in ("cairn_defrag_queue", "cairn_defrag_blocks_total", "cairn_device_bytes_written_total",
+                 "cairn_cold_start_records", "cairn_client_connections"):
+        assert any(n == name for n, _, _ in last), name
+    # The latencies: histograms count the same transactions.
+    lat = parse_latencies(info(d.port, "latencies:"))
+    assert lat[("test", "write")]["ops"] > 0
+
+
+def test_metrics_other_paths(metrics_daemon):
+    with pytest.raises(urllib.error.HTTPError) as missing:
+        urllib.request.urlopen(f"http://127.0.0.1:{metrics_daemon.metrics_port}/", timeout=10)
+    assert missing.value.code == 404
+
+
+def test_dashboard_uses_only_served_metrics(metrics_daemon):
+    """hack/dist/grafana-dashboard.json queries only metrics the endpoint serves."""
+    with open(os.path.join(ROOT, "hack", "dist", "grafana-dashboard.json")) as f:
+        dashboard = json.load(f)
+    types, _ = scrape(metrics_daemon.metrics_port)
+    used = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            used |= {re.sub(r"_(bucket|sum|count)$", "", n) for n in re.findall(r"cairn_[a-z_]+", target["expr"])}
+    assert used and used <= set(types), sorted(used - set(types))
+
+
+# --- namespace statistics and partition-info ----------------------------------------------------
+
+def test_namespace_client_statistics(daemon):
+    before = pairs(info(daemon.port, "namespace/test"))
+    c = connect(daemon)
+    try:
+        write_then_read(c, "cs", 10)
+        for i in range(3):
+            with pytest.raises(aerospike.exception.RecordNotFound):
+                c.get(("test", "cs", 100 + i))
+        with pytest.raises(aerospike.exception.RecordExistsError):
+            c.put(("test", "cs", 0), {"v": 0}, policy={"exists": aerospike.POLICY_EXISTS_CREATE})
+        c.remove(("test", "cs", 1))
+        with pytest.raises(aerospike.exception.RecordNotFound):
+            c.remove(("test", "cs", 1))
+    finally:
+        c.close()
+    after = pairs(info(daemon.port, "namespace/test"))
+
+    def moved(name):
+        return int(after[name]) - int(before[name])
+
+    assert moved("client_read_success") == 10
+    assert moved("client_read_not_found") == 3
+    assert moved("client_read_error") == 0
+    assert moved("client_write_success") == 10
+    assert moved("client_write_error") == 1
+    assert moved("client_delete_success") == 1
+    assert moved("client_delete_not_found") == 1
+    for name in ("dead_partitions", "unavailable_partitions", "migrate_tx_partitions_remaining"):
+        assert after[name] == "0"
+    assert 0 <= int(after["cache_read_pct"]) <= 100
+    assert 0 <= int(after["device_free_pct"]) <= 100
+
+
+def test_partition_info_as_asadm_reads_it(daemon):
+    """asadm's `show pmap` (get_controller.py, _get_pmap_data): the first row is a header naming
+    the columns; each row counts for this node as master when working_master is its node id."""
+    put_one(daemon, "pmap")
+    node_id = info(daemon.port, "node")
+    rows = [r.split(":") for r in info(daemon.port, "partition-info").split(";")]
+    header, rows = rows[0], rows[1:]
+    for column in ("namespace", "partition", "state", "replica", "working_master"):
+        assert column in header
+    index = {name: header.index(name) for name in header}
+    assert index["working_master"]  # asadm tests the index for truth
+    assert len(rows) == 4096
+    masters = 0
+    for row in rows:
+        assert row[index["namespace"]] == "test"
+        assert int(row[index["partition"]]) in range(4096)
+        assert int(row[index["replica"]]) == 0
+        if row[index["working_master"]] == node_id:
+            masters += 1
+    assert masters == 4096
+    assert sum(int(r[index["records"]]) for r in rows) == int(pairs(info(daemon.port, "namespace/test"))["index_used_entries"]) \
+        - sum(int(r[index["tombstones"]]) for r in rows)
