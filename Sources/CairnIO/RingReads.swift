@@ -43,6 +43,12 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
 
     private var slots: [Slot?] = []
     private var freeSlots: [Int] = []
+    /// Buffers of finished reads, by length / 512 (an array: a dictionary's in-place mutation
+    /// allocates its accessor's frame), reused by the next reads of that length (at most
+    /// ``reusedBuffersPerLengthMax`` each, for lengths up to ``reusedBufferBytesMax``).
+    private var freeBuffers = [[AlignedBuffer]](repeating: [], count: RingReads.reusedBufferBytesMax / 512 + 1)
+    static let reusedBuffersPerLengthMax = 32
+    static let reusedBufferBytesMax = 128 << 10
     public private(set) var inFlightCount = 0
 
     /// - Parameters:
@@ -67,7 +73,13 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         let start = byteOffset / alignment * alignment
         let end = (byteOffset + UInt64(sizeBytes) + alignment - 1) / alignment * alignment
         let length = Int(end - start)
-        let buffer = AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
+        let buffer: AlignedBuffer
+        if length <= Self.reusedBufferBytesMax, let reused = freeBuffers[length / 512].popLast(),
+           reused.alignmentBytes == device.alignmentBytes {
+            buffer = reused
+        } else {
+            buffer = AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
+        }
         let request = IORequest.read(into: buffer, lengthBytes: length, at: start)
         do throws(IOError) {
             try device.validate(request)
@@ -123,6 +135,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         slots[index] = nil
         freeSlots.append(index)
         inFlightCount -= 1
+        defer { recycle(slot.buffer) }
         if let failure {
             slot.completion(.failure(failure))
             return
@@ -131,6 +144,14 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         let count = slot.sizeBytes
         let bytes = slot.buffer.withUnsafeBytes { raw in [UInt8](UnsafeRawBufferPointer(rebasing: raw[skip..<(skip + count)])) }
         slot.completion(.success(bytes))
+    }
+
+    private func recycle(_ buffer: AlignedBuffer) {
+        guard buffer.countBytes <= Self.reusedBufferBytesMax else { return }
+        // Lengths are multiples of the alignment (at least 512), so length / 512 names the class.
+        let lengthClass = buffer.countBytes / 512
+        guard freeBuffers[lengthClass].count < Self.reusedBuffersPerLengthMax else { return }
+        freeBuffers[lengthClass].append(buffer)
     }
 
     private func prepare(_ index: Int) {
