@@ -34,12 +34,13 @@ struct RecordCommand {
 /// One bin entry of a reply (§6.2): the op code, the bin name, the particle type and the value.
 struct ReplyBin: Equatable {
     var opTypeRaw: UInt8
-    var name: [UInt8]
+    /// At most 15 bytes: a small string, so a reply bin allocates nothing for its name.
+    var name: String
     var particleTypeRaw: UInt8
     var value: [UInt8]
 
     /// An entry with no value (particle NIL), for RESPOND_ALL_OPS write results and missing bins.
-    static func empty(opTypeRaw: UInt8, name: [UInt8]) -> ReplyBin {
+    static func empty(opTypeRaw: UInt8, name: String) -> ReplyBin {
         ReplyBin(opTypeRaw: opTypeRaw, name: name, particleTypeRaw: ParticleType.null.rawValue, value: [])
     }
 }
@@ -68,7 +69,7 @@ extension WireWriter {
     /// Appends the bins of an outcome to the open message.
     mutating func appendReplyBins(_ bins: [ReplyBin]) {
         for bin in bins {
-            appendOp(typeRaw: bin.opTypeRaw, particleTypeRaw: bin.particleTypeRaw, name: bin.name, value: bin.value)
+            appendOp(typeRaw: bin.opTypeRaw, particleTypeRaw: bin.particleTypeRaw, name: bin.name.utf8, value: bin.value)
         }
     }
 

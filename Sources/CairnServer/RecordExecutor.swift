@@ -211,7 +211,7 @@ struct RecordExecutor: Sendable {
                     } else if let bin = record.bins.first(where: { $0.name == name }) {
                         bins.append(.read(bin))
                     } else if respondsAll {
-                        bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: Array(name.utf8)))
+                        bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: name))
                     }
                 }
             }
@@ -426,7 +426,7 @@ struct RecordExecutor: Sendable {
                 if let bin = results[resultIndex].1 {
                     bins.append(.read(bin))
                 } else if respondsAll {
-                    bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: Array(name.utf8)))
+                    bins.append(.empty(opTypeRaw: OpType.read.rawValue, name: name))
                 }
                 resultIndex += 1
             case .readAll:
@@ -437,7 +437,7 @@ struct RecordExecutor: Sendable {
                 resultIndex = end
             default:
                 if respondsAll {
-                    bins.append(.empty(opTypeRaw: op.typeRaw, name: Array(UnsafeRawBufferPointer(rebasing: body[op.nameRange]))))
+                    bins.append(.empty(opTypeRaw: op.typeRaw, name: op.name(in: body)))
                 }
             }
         }
@@ -462,7 +462,7 @@ struct RecordExecutor: Sendable {
 extension ReplyBin {
     /// A stored bin returned by a READ.
     static func read(_ bin: StoredBin) -> ReplyBin {
-        ReplyBin(opTypeRaw: OpType.read.rawValue, name: Array(bin.name.utf8), particleTypeRaw: bin.particleType.rawValue, value: bin.bytes)
+        ReplyBin(opTypeRaw: OpType.read.rawValue, name: bin.name, particleTypeRaw: bin.particleType.rawValue, value: bin.bytes)
     }
 }
 
