@@ -50,7 +50,7 @@ def device_storage(backing, commit_to_device=False):
     }}"""
 
 
-def config_text(directory, port, storage, shm, pidfile, sprigs=None, file_log=None):
+def config_text(directory, port, storage, shm, pidfile, sprigs=None, file_log=None, service_extra=""):
     """A cairnd config for tests: namespace `test` with `storage`, service on 127.0.0.1:`port`,
     shared memory in `shm` (never the default /dev/shm name, which parallel daemons would share),
     console logging, or a file sink at `file_log`."""
@@ -60,6 +60,7 @@ def config_text(directory, port, storage, shm, pidfile, sprigs=None, file_log=No
     work-directory {directory}
     pidfile {pidfile}
     shm-directory {shm}
+    {service_extra}
 }}
 logging {{
     {sink} {{
@@ -83,7 +84,7 @@ namespace test {{
 class Daemon:
     """One cairnd process; start/stop/restart keep the same files and port."""
 
-    def __init__(self, directory, port, commit_to_device=False, storage=None, sprigs=None):
+    def __init__(self, directory, port, commit_to_device=False, storage=None, sprigs=None, service_extra=""):
         self.directory = directory
         self.port = port
         self.config = os.path.join(directory, "cairn.conf")
@@ -94,13 +95,15 @@ class Daemon:
             storage = device_storage(f"file {directory}/test.dat\n        filesize 256M", commit_to_device)
         self.storage = storage
         self.sprigs = sprigs
+        self.service_extra = service_extra
         self.write_config()
         self.process = None
 
     def write_config(self):
         with open(self.config, "w") as f:
             f.write(config_text(self.directory, self.port, storage=self.storage, shm=self.shm,
-                                pidfile=f"{self.directory}/cairnd.pid", sprigs=self.sprigs))
+                                pidfile=f"{self.directory}/cairnd.pid", sprigs=self.sprigs,
+                                service_extra=self.service_extra))
 
     def start(self, *args):
         self.process = subprocess.Popen([CAIRND, "--config-file", self.config, "--foreground", *args],
