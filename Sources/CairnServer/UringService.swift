@@ -145,6 +145,12 @@ final class UringLoop: @unchecked Sendable {
     static let receiveBytesMin = 16 * 1024
     static let bufferBytesInitial = 64 * 1024
     static let ringEntries = 4096
+    /// Without DEFER_TASKRUN: completions (socket data, device reads finished by io_uring's
+    /// workers) are run whenever the thread enters the kernel, not only when it waits. Measured
+    /// side by side (hack/bench, 16 connections, 1 KiB, alternating, two runs each): RU,50
+    /// 54k tps, read p99 1.8-2.0 ms, against 33-47k tps and p99 2.9-3.3 ms with DEFER_TASKRUN,
+    /// at the same CPU per transaction.
+    static let ringFlags: Ring.SetupFlags = [.cooperativeTaskRun, .singleIssuer]
     /// Received bytes held for requests not yet started, above which a connection is not read
     /// (unless a frame is still incomplete).
     static let inputBytesHeldMax = 256 * 1024
@@ -212,7 +218,7 @@ final class UringLoop: @unchecked Sendable {
             // Named for ps/top/perf (Foundation's name does not reach the kernel's comm).
             cairn_set_thread_name(name)
             do throws(CairnIO.IOError) {
-                ring = try Ring(entries: Self.ringEntries)
+                ring = try Ring(entries: Self.ringEntries, flags: Self.ringFlags)
                 setup.withLock { $0 = .success(()) }
                 setup.broadcast()
             } catch {
