@@ -130,18 +130,21 @@ public enum BinOperation: Sendable, Equatable {
     /// came as CDT_MODIFY. Evaluated by ``OperationLayer``; its result is one entry of the
     /// operate's results (nil when it returns nothing).
     case cdt(String, [UInt8], isWrite: Bool)
+    /// A bitwise operation on a blob bin (BIT_READ / BIT_MODIFY): the op's msgpack payload, and
+    /// whether it came as BIT_MODIFY. Evaluated by ``OperationLayer`` like `.cdt`.
+    case bits(String, [UInt8], isWrite: Bool)
 
     var isWrite: Bool {
         switch self {
         case .read, .readAll, .readHeader: return false
-        case .cdt(_, _, let isWrite): return isWrite
+        case .cdt(_, _, let isWrite), .bits(_, _, let isWrite): return isWrite
         default: return true
         }
     }
 
     var needsExistingBins: Bool {
         switch self {
-        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt: return true
+        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt, .bits: return true
         default: return false
         }
     }

@@ -438,9 +438,9 @@ public final class Namespace: Sendable {
                         switch op {
                         case .read(let name): results.append((name, record.bins.first { $0.name == name }))
                         case .readAll: for b in record.bins { results.append((b.name, b)) }
-                        case .cdt(let name, let payload, _):
+                        case .cdt(let name, _, _), .bits(let name, _, _):
                             var bins = record.bins
-                            results.append((name, try OperationLayer.applyCDT(&bins, name: name, payload: payload, isWrite: false)))
+                            results.append((name, try OperationLayer.apply(op, to: &bins)))
                         default: break
                         }
                     }
@@ -591,8 +591,8 @@ public final class Namespace: Sendable {
             case .deleteRecord:
                 deleteRecord = true
                 bins.removeAll()
-            case .cdt(let name, let payload, let isWrite):
-                results.append((name, try OperationLayer.applyCDT(&bins, name: name, payload: payload, isWrite: isWrite)))
+            case .cdt(let name, _, _), .bits(let name, _, _):
+                results.append((name, try OperationLayer.apply(op, to: &bins)))
             }
         }
         if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }

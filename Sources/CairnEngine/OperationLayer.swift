@@ -5,6 +5,48 @@ import CairnStorage
 /// bins and the operation's result. The engine keeps record semantics (existence, generation,
 /// TTL); this layer only knows values.
 public enum OperationLayer {
+    /// Runs a particle operation (`.cdt` or `.bits`) on `bins`; other operations return nil.
+    static func apply(_ op: BinOperation, to bins: inout [StoredBin]) throws(EngineError) -> StoredBin? {
+        switch op {
+        case .cdt(let name, let payload, let isWrite):
+            return try applyCDT(&bins, name: name, payload: payload, isWrite: isWrite)
+        case .bits(let name, let payload, let isWrite):
+            return try applyBits(&bins, name: name, payload: payload, isWrite: isWrite)
+        default:
+            return nil
+        }
+    }
+
+    /// Runs the bit operation `payload` on bin `name`: a write replaces (or creates) the blob
+    /// bin when the operation changed it.
+    static func applyBits(_ bins: inout [StoredBin], name: String, payload: [UInt8], isWrite: Bool) throws(EngineError) -> StoredBin? {
+        if isWrite {
+            do { try BinMath.checkName(name) } catch { throw EngineError.from(error) }
+        }
+        let index = bins.firstIndex { $0.name == name }
+        let bin: BlobBin
+        if let index {
+            bin = bins[index].particleType == .blob ? .bytes(bins[index].bytes) : .otherType
+        } else {
+            bin = .missing
+        }
+        let outcome: BlobOutcome
+        do {
+            outcome = try BitExecutor.execute(payload: payload, bin: bin, isWrite: isWrite)
+        } catch {
+            throw engineError(error)
+        }
+        if let newValue = outcome.newValue {
+            let newBin = StoredBin(name: name, particleType: .blob, bytes: newValue)
+            if let index { bins[index] = newBin } else { bins.append(newBin) }
+        }
+        return outcome.result.flatMap { resultBin(name: name, $0) }
+    }
+
+    private static func engineError(_ error: CDTError) -> EngineError {
+        EngineError(EngineResult(rawValue: error.code) ?? .parameterError, error.reason)
+    }
+
     /// Runs the CDT operation `payload` (the op's value bytes) on bin `name` of `bins`.
     ///
     /// A write replaces the bin (a list or map particle) when the operation changed it; the
@@ -34,7 +76,7 @@ public enum OperationLayer {
         do {
             outcome = try CDTExecutor.execute(payload: payload, bin: bin, isWrite: isWrite)
         } catch {
-            throw EngineError(EngineResult(rawValue: error.code) ?? .parameterError, error.reason)
+            throw engineError(error)
         }
         if let newValue = outcome.newValue {
             let type: ParticleType

@@ -166,7 +166,7 @@ struct RecordExecutor: Sendable {
             guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
         }
-        if command.ops.contains(where: { $0.type == .cdtRead }) {
+        if command.ops.contains(where: { $0.type == .cdtRead || $0.type == .bitsRead }) {
             return try body.withUnsafeReadableBytes { raw throws(Refusal) in
                 try operateReadOnly(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
             }
@@ -346,7 +346,15 @@ struct RecordExecutor: Sendable {
             guard !name.isEmpty else { throw Refusal(.binName, "CDT op without a bin name") }
             guard type == .cdtRead || !replaces else { throw Refusal(.parameter, "CDT modify with a replace policy") }
             return .cdt(name, Array(value), isWrite: type == .cdtModify)
-        case .expRead, .expModify, .bitsRead, .bitsModify, .hllRead, .hllModify:
+        case .bitsRead, .bitsModify:
+            guard !name.isEmpty else { throw Refusal(.binName, "bit op without a bin name") }
+            guard type == .bitsRead || !replaces else { throw Refusal(.parameter, "bit modify with a replace policy") }
+            // Aerospike takes bit ops only as blob particles.
+            guard op.particleTypeRaw == CairnWire.ParticleType.blob.rawValue else {
+                throw Refusal(.incompatibleType, "bit op of particle type \(op.particleTypeRaw)")
+            }
+            return .bits(name, Array(value), isWrite: type == .bitsModify)
+        case .expRead, .expModify, .hllRead, .hllModify:
             throw Refusal(.unsupportedFeature, "op \(type) is not supported")
         }
     }
@@ -402,7 +410,7 @@ struct RecordExecutor: Sendable {
         }
         let namedReadCount = operations.count {
             switch $0 {
-            case .read, .cdt: true
+            case .read, .cdt, .bits: true
             default: false
             }
         }
@@ -411,7 +419,7 @@ struct RecordExecutor: Sendable {
         var resultIndex = 0
         for (op, operation) in zip(ops, operations) {
             switch operation {
-            case .read(let name), .cdt(let name, _, _):
+            case .read(let name), .cdt(let name, _, _), .bits(let name, _, _):
                 guard resultIndex < results.count else { continue }
                 if let bin = results[resultIndex].1 {
                     bins.append(.read(bin))

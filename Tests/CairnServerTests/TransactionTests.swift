@@ -323,7 +323,12 @@ import Testing
             #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [cdtRead]).resultCode == .ok)
             let mapSize = OwnedOp(typeRaw: OpType.cdtRead.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x91, 0x60])
             #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [mapSize]).resultCode == .incompatibleType)
-            for opType in [OpType.bitsModify, .hllModify, .expModify] {
+            // Bit operations work: an empty one is a parameter error, a read on a list a type error.
+            let emptyBits = OwnedOp(typeRaw: OpType.bitsModify.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
+            #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [emptyBits]).resultCode == .parameter)
+            let bitGet = OwnedOp(typeRaw: OpType.bitsRead.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x93, 0x32, 0x00, 0x08])
+            #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [bitGet]).resultCode == .incompatibleType)
+            for opType in [OpType.hllModify, .expModify] {
                 let op = OwnedOp(typeRaw: opType.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
                 #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [op]).resultCode == .unsupportedFeature)
             }
