@@ -133,18 +133,20 @@ public enum BinOperation: Sendable, Equatable {
     /// A bitwise operation on a blob bin (BIT_READ / BIT_MODIFY): the op's msgpack payload, and
     /// whether it came as BIT_MODIFY. Evaluated by ``OperationLayer`` like `.cdt`.
     case bits(String, [UInt8], isWrite: Bool)
+    /// A HyperLogLog operation on an HLL bin (HLL_READ / HLL_MODIFY), like `.bits`.
+    case hll(String, [UInt8], isWrite: Bool)
 
     var isWrite: Bool {
         switch self {
         case .read, .readAll, .readHeader: return false
-        case .cdt(_, _, let isWrite), .bits(_, _, let isWrite): return isWrite
+        case .cdt(_, _, let isWrite), .bits(_, _, let isWrite), .hll(_, _, let isWrite): return isWrite
         default: return true
         }
     }
 
     var needsExistingBins: Bool {
         switch self {
-        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt, .bits: return true
+        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt, .bits, .hll: return true
         default: return false
         }
     }

@@ -438,7 +438,7 @@ public final class Namespace: Sendable {
                         switch op {
                         case .read(let name): results.append((name, record.bins.first { $0.name == name }))
                         case .readAll: for b in record.bins { results.append((b.name, b)) }
-                        case .cdt(let name, _, _), .bits(let name, _, _):
+                        case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _):
                             var bins = record.bins
                             results.append((name, try OperationLayer.apply(op, to: &bins)))
                         default: break
@@ -591,7 +591,7 @@ public final class Namespace: Sendable {
             case .deleteRecord:
                 deleteRecord = true
                 bins.removeAll()
-            case .cdt(let name, _, _), .bits(let name, _, _):
+            case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _):
                 results.append((name, try OperationLayer.apply(op, to: &bins)))
             }
         }

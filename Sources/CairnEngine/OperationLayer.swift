@@ -5,39 +5,44 @@ import CairnStorage
 /// bins and the operation's result. The engine keeps record semantics (existence, generation,
 /// TTL); this layer only knows values.
 public enum OperationLayer {
-    /// Runs a particle operation (`.cdt` or `.bits`) on `bins`; other operations return nil.
+    /// Runs a particle operation (`.cdt`, `.bits` or `.hll`) on `bins`; other operations return nil.
     static func apply(_ op: BinOperation, to bins: inout [StoredBin]) throws(EngineError) -> StoredBin? {
         switch op {
         case .cdt(let name, let payload, let isWrite):
             return try applyCDT(&bins, name: name, payload: payload, isWrite: isWrite)
         case .bits(let name, let payload, let isWrite):
-            return try applyBits(&bins, name: name, payload: payload, isWrite: isWrite)
+            return try applyBlob(&bins, name: name, type: .blob, payload: payload, isWrite: isWrite, BitExecutor.execute)
+        case .hll(let name, let payload, let isWrite):
+            return try applyBlob(&bins, name: name, type: .hll, payload: payload, isWrite: isWrite, HLLExecutor.execute)
         default:
             return nil
         }
     }
 
-    /// Runs the bit operation `payload` on bin `name`: a write replaces (or creates) the blob
-    /// bin when the operation changed it.
-    static func applyBits(_ bins: inout [StoredBin], name: String, payload: [UInt8], isWrite: Bool) throws(EngineError) -> StoredBin? {
+    /// Runs a bit or HLL operation `payload` on bin `name`, whose particle type must be `type`:
+    /// a write replaces (or creates) the bin when the operation changed it.
+    static func applyBlob(
+        _ bins: inout [StoredBin], name: String, type: ParticleType, payload: [UInt8], isWrite: Bool,
+        _ execute: (_ payload: [UInt8], _ bin: BlobBin, _ isWrite: Bool) throws(CDTError) -> BlobOutcome
+    ) throws(EngineError) -> StoredBin? {
         if isWrite {
             do { try BinMath.checkName(name) } catch { throw EngineError.from(error) }
         }
         let index = bins.firstIndex { $0.name == name }
         let bin: BlobBin
         if let index {
-            bin = bins[index].particleType == .blob ? .bytes(bins[index].bytes) : .otherType
+            bin = bins[index].particleType == type ? .bytes(bins[index].bytes) : .otherType
         } else {
             bin = .missing
         }
         let outcome: BlobOutcome
         do {
-            outcome = try BitExecutor.execute(payload: payload, bin: bin, isWrite: isWrite)
+            outcome = try execute(payload, bin, isWrite)
         } catch {
             throw engineError(error)
         }
         if let newValue = outcome.newValue {
-            let newBin = StoredBin(name: name, particleType: .blob, bytes: newValue)
+            let newBin = StoredBin(name: name, particleType: type, bytes: newValue)
             if let index { bins[index] = newBin } else { bins.append(newBin) }
         }
         return outcome.result.flatMap { resultBin(name: name, $0) }

@@ -166,7 +166,7 @@ struct RecordExecutor: Sendable {
             guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
         }
-        if command.ops.contains(where: { $0.type == .cdtRead || $0.type == .bitsRead }) {
+        if command.ops.contains(where: { $0.type == .cdtRead || $0.type == .bitsRead || $0.type == .hllRead }) {
             return try body.withUnsafeReadableBytes { raw throws(Refusal) in
                 try operateReadOnly(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
             }
@@ -354,7 +354,11 @@ struct RecordExecutor: Sendable {
                 throw Refusal(.incompatibleType, "bit op of particle type \(op.particleTypeRaw)")
             }
             return .bits(name, Array(value), isWrite: type == .bitsModify)
-        case .expRead, .expModify, .hllRead, .hllModify:
+        case .hllRead, .hllModify:
+            guard !name.isEmpty else { throw Refusal(.binName, "HLL op without a bin name") }
+            guard type == .hllRead || !replaces else { throw Refusal(.parameter, "HLL modify with a replace policy") }
+            return .hll(name, Array(value), isWrite: type == .hllModify)
+        case .expRead, .expModify:
             throw Refusal(.unsupportedFeature, "op \(type) is not supported")
         }
     }
@@ -410,7 +414,7 @@ struct RecordExecutor: Sendable {
         }
         let namedReadCount = operations.count {
             switch $0 {
-            case .read, .cdt, .bits: true
+            case .read, .cdt, .bits, .hll: true
             default: false
             }
         }
@@ -419,7 +423,7 @@ struct RecordExecutor: Sendable {
         var resultIndex = 0
         for (op, operation) in zip(ops, operations) {
             switch operation {
-            case .read(let name), .cdt(let name, _, _), .bits(let name, _, _):
+            case .read(let name), .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _):
                 guard resultIndex < results.count else { continue }
                 if let bin = results[resultIndex].1 {
                     bins.append(.read(bin))

@@ -328,7 +328,10 @@ import Testing
             #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [emptyBits]).resultCode == .parameter)
             let bitGet = OwnedOp(typeRaw: OpType.bitsRead.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x93, 0x32, 0x00, 0x08])
             #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [bitGet]).resultCode == .incompatibleType)
-            for opType in [OpType.hllModify, .expModify] {
+            // HLL operations too: an HLL op on a list is a type error (the bin is checked first).
+            let hllOnList = OwnedOp(typeRaw: OpType.hllModify.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
+            #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [hllOnList]).resultCode == .incompatibleType)
+            for opType in [OpType.expModify] {
                 let op = OwnedOp(typeRaw: opType.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
                 #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [op]).resultCode == .unsupportedFeature)
             }
