@@ -400,7 +400,7 @@ public enum BitExecutor {
 
     private static func integerOrRead(_ op: BitOperation, range: BitRange, blob: [UInt8]) throws(CDTError) -> BlobOutcome {
         let n = range.count
-        let mask: UInt64 = n == 64 ? .max : (1 << UInt64(n)) - 1
+        let mask: UInt64 = n >= 64 ? .max : (1 << UInt64(n)) - 1  // reads take wider ranges
         switch op.command {
         case .get:
             return BlobOutcome(result: .blob(Value.particleTypeBlob, Bytes(range.read(blob))))

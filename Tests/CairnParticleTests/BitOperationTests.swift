@@ -75,6 +75,10 @@ private let partial: Int64 = 8
         #expect(try b.run(.getInt, .int(8), .int(16)) == .int(0x4203))
         #expect(try b.run(.getInt, .int(8), .int(2), .int(1)) == .int(1))
         #expect(try b.run(.getInt, .int(9), .int(2), .int(1)) == .int(-2))
+        // Ranges wider than 64 bits (a count over 112 bits crashed before the fuzzer found it).
+        var wide = BitBin([UInt8](repeating: 0xff, count: 35))
+        #expect(try wide.run(.count, .int(79), .int(112)) == .int(112))
+        #expect(try wide.run(.get, .int(3), .int(70)) == blob([UInt8](repeating: 0xff, count: 8) + [0xfc]))
         #expect(b.bytes == sample)
         // rscan as Aerospike answers: a match before the offset in the range's first byte.
         var quirk = BitBin([0x80, 0x00])
