@@ -16,8 +16,38 @@
 /// range's byte, which for a range that does not start in byte 0 shifts in bytes outside the
 /// range (and crashes CE 8.1 for an rshift on a short blob).
 
+/// The commands of a family of `[command, args...]` ops (bit, HLL).
+protocol PayloadCommand: RawRepresentable<Int> {
+    /// Whether it comes as the family's MODIFY op.
+    var isWrite: Bool { get }
+    /// How many arguments it takes (after the command itself).
+    var arity: ClosedRange<Int> { get }
+}
+
+/// Decodes a `[command, args...]` payload: the command must be one of `C`, come as the op
+/// (read or modify) it belongs to, and have as many arguments as it takes; else 4.
+func decodeCommand<C: PayloadCommand>(_ payload: [UInt8], isWrite: Bool, family: String) throws(CDTError) -> (C, [Value]) {
+    let items: [Value]
+    do {
+        guard case .list(let list, _) = try Value.decode(payload), !list.isEmpty else {
+            throw CDTError.param("\(family) op is not a non-empty list")
+        }
+        items = list
+    } catch let e as CDTError {
+        throw e
+    } catch {
+        throw .param("\(family) op: \(error)")
+    }
+    guard case .int(let code) = items[0], let command = C(rawValue: Int(truncatingIfNeeded: code)), command.isWrite == isWrite else {
+        throw .param("\(family) op \(items[0]) is not a \(family) \(isWrite ? "modify" : "read") command")
+    }
+    let args = Array(items.dropFirst())
+    guard command.arity.contains(args.count) else { throw .param("\(family) op \(command): \(args.count) arguments") }
+    return (command, args)
+}
+
 /// Bit operation commands.
-public enum BitCommand: Int, Sendable, CaseIterable {
+public enum BitCommand: Int, Sendable, CaseIterable, PayloadCommand {
     case resize = 0, insert = 1, remove = 2, set = 3, or = 4, xor = 5, and = 6, not = 7
     case lshift = 8, rshift = 9, add = 10, subtract = 11, setInt = 12
     case get = 50, count = 51, lscan = 52, rscan = 53, getInt = 54
@@ -34,7 +64,6 @@ public enum BitCommand: Int, Sendable, CaseIterable {
         }
     }
 
-    /// How many arguments the command takes (after the command itself).
     var arity: ClosedRange<Int> {
         switch self {
         case .resize: 1...3
@@ -118,22 +147,7 @@ public struct BitOperation: Sendable, Equatable {
 
     /// Decodes an op payload; `isWrite` tells whether it came as BIT_MODIFY.
     public static func decode(_ payload: [UInt8], isWrite: Bool) throws(CDTError) -> BitOperation {
-        let items: [Value]
-        do {
-            guard case .list(let list, _) = try Value.decode(payload), !list.isEmpty else {
-                throw CDTError.param("bit op is not a non-empty list")
-            }
-            items = list
-        } catch let e as CDTError {
-            throw e
-        } catch {
-            throw .param("bit op: \(error)")
-        }
-        guard case .int(let code) = items[0], let command = BitCommand(rawValue: Int(truncatingIfNeeded: code)),
-            command.isWrite == isWrite
-        else { throw .param("bit op \(items[0]) is not a bit \(isWrite ? "modify" : "read") command") }
-        let args = items.dropFirst()
-        guard command.arity.contains(args.count) else { throw .param("bit op \(command): \(args.count) arguments") }
+        let (command, args): (BitCommand, [Value]) = try decodeCommand(payload, isWrite: isWrite, family: "bit")
         var op = BitOperation(command: command)
         var rest = args.makeIterator()
         switch command {

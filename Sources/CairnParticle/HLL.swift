@@ -18,7 +18,7 @@ import Foundation
 /// otherwise.
 
 /// HLL operation commands.
-public enum HLLCommand: Int, Sendable, CaseIterable {
+public enum HLLCommand: Int, Sendable, CaseIterable, PayloadCommand {
     case initialize = 0, add = 1, setUnion = 2, refreshCount = 3, fold = 4
     case getCount = 50, getUnion = 51, getUnionCount = 52, getIntersectCount = 53, getSimilarity = 54
     case describe = 55, mayContain = 56
@@ -453,22 +453,7 @@ struct HLLOperation {
     var sketches: [HLLSketch] = []
 
     static func decode(_ payload: [UInt8], isWrite: Bool) throws(CDTError) -> HLLOperation {
-        let items: [Value]
-        do {
-            guard case .list(let list, _) = try Value.decode(payload), !list.isEmpty else {
-                throw CDTError.param("HLL op is not a non-empty list")
-            }
-            items = list
-        } catch let e as CDTError {
-            throw e
-        } catch {
-            throw .param("HLL op: \(error)")
-        }
-        guard case .int(let code) = items[0], let command = HLLCommand(rawValue: Int(truncatingIfNeeded: code)),
-            command.isWrite == isWrite
-        else { throw .param("HLL op \(items[0]) is not an HLL \(isWrite ? "modify" : "read") command") }
-        let args = Array(items.dropFirst())
-        guard command.arity.contains(args.count) else { throw .param("HLL op \(command): \(args.count) arguments") }
+        let (command, args): (HLLCommand, [Value]) = try decodeCommand(payload, isWrite: isWrite, family: "HLL")
         var op = HLLOperation(command: command)
         var i = 0
         func next() -> Value? {

@@ -1,12 +1,11 @@
 import Testing
 @testable import CairnParticle
 
-/// A blob bin under test: runs bit operations the way the engine does (payload, then executor).
-struct BitBin {
-    var bin: BlobBin
-
-    init(_ bytes: [UInt8]) { bin = .bytes(bytes) }
-    init(missing: Void) { bin = .missing }
+/// A bit or HLL bin under test: runs operations the way the engine does (payload, then
+/// executor), keeping what a write leaves.
+struct PayloadBin<C: PayloadCommand> {
+    var bin: BlobBin = .missing
+    let execute: (_ payload: [UInt8], _ bin: BlobBin, _ isWrite: Bool) throws(CDTError) -> BlobOutcome
 
     var bytes: [UInt8]? {
         if case .bytes(let b) = bin { return b }
@@ -14,12 +13,19 @@ struct BitBin {
     }
 
     @discardableResult
-    mutating func run(_ command: BitCommand, _ args: Value...) throws(CDTError) -> Value? {
+    mutating func run(_ command: C, _ args: Value...) throws(CDTError) -> Value? {
         let payload = Value.list([.int(Int64(command.rawValue))] + args).encoded
-        let outcome = try BitExecutor.execute(payload: payload, bin: bin, isWrite: command.isWrite)
+        let outcome = try execute(payload, bin, command.isWrite)
         if let v = outcome.newValue { bin = .bytes(v) }
         return outcome.result
     }
+}
+
+typealias BitBin = PayloadBin<BitCommand>
+
+extension PayloadBin where C == BitCommand {
+    init(_ bytes: [UInt8]) { self.init(bin: .bytes(bytes), execute: BitExecutor.execute) }
+    init(missing: Void) { self.init(bin: .missing, execute: BitExecutor.execute) }
 }
 
 private func blob(_ bytes: [UInt8]) -> Value { .blob(Value.particleTypeBlob, Bytes(bytes)) }

@@ -1,22 +1,12 @@
 import Testing
 @testable import CairnParticle
 
-/// An HLL bin under test: runs HLL operations the way the engine does (payload, then executor).
-private struct HLLBin {
-    var bin: BlobBin = .missing
+private typealias HLLBin = PayloadBin<HLLCommand>
 
-    var sketch: HLLSketch? {
-        if case .bytes(let b) = bin { return HLLSketch(validating: b) }
-        return nil
-    }
+extension PayloadBin where C == HLLCommand {
+    init(bin: BlobBin = .missing) { self.init(bin: bin, execute: HLLExecutor.execute) }
 
-    @discardableResult
-    mutating func run(_ command: HLLCommand, _ args: Value...) throws(CDTError) -> Value? {
-        let payload = Value.list([.int(Int64(command.rawValue))] + args).encoded
-        let outcome = try HLLExecutor.execute(payload: payload, bin: bin, isWrite: command.isWrite)
-        if let v = outcome.newValue { bin = .bytes(v) }
-        return outcome.result
-    }
+    var sketch: HLLSketch? { bytes.flatMap { HLLSketch(validating: $0) } }
 }
 
 private func code(_ body: () throws(CDTError) -> Void) -> UInt8? {
