@@ -95,12 +95,32 @@ public struct HLLSketch: Sendable, Equatable {
     static func validMinhashBits(_ n: Int) -> Bool { n == 0 || (4...minhashBitsMax).contains(n) }
     static func validCombination(_ i: Int, _ m: Int) -> Bool { validIndexBits(i) && validMinhashBits(m) && i + m <= 64 }
 
+    /// Register `r`'s place: its first byte, how many bytes it touches, and the shift that
+    /// left-aligns it in a 64-bit word of those bytes (a register is at most 57 bits and starts
+    /// at most 7 bits into its first byte, so 8 bytes always hold it).
+    private func place(_ r: Int) -> (first: Int, count: Int, shift: UInt64) {
+        let bit = r * registerBits
+        let inByte = bit & 7
+        return (Self.headerSize + bit >> 3, (inByte + registerBits + 7) >> 3, UInt64(inByte))
+    }
+
     func register(_ r: Int) -> UInt64 {
-        BitRange(start: Self.headerSize * 8 + r * registerBits, count: registerBits).loadInteger(bytes)
+        let (first, count, shift) = place(r)
+        var word: UInt64 = 0
+        for i in 0..<count { word |= UInt64(bytes[first + i]) << UInt64(56 - 8 * i) }
+        return (word << shift) >> UInt64(64 - registerBits)
     }
 
     mutating func setRegister(_ r: Int, _ value: UInt64) {
-        BitRange(start: Self.headerSize * 8 + r * registerBits, count: registerBits).storeInteger(&bytes, value)
+        let (first, count, shift) = place(r)
+        let width = UInt64(64 - registerBits)
+        let mask = ((UInt64.max >> width) << width) >> shift
+        let bits = (value << width) >> shift
+        for i in 0..<count {
+            let down = UInt64(56 - 8 * i)
+            let m = UInt8(truncatingIfNeeded: mask >> down)
+            bytes[first + i] = bytes[first + i] & ~m | UInt8(truncatingIfNeeded: bits >> down) & m
+        }
     }
 
     func hllValue(_ register: UInt64) -> Int { Int(truncatingIfNeeded: UInt8(truncatingIfNeeded: register >> UInt64(minhashBits))) }
