@@ -56,6 +56,33 @@ import Testing
         try ns.close()
     }
 
+    @Test func bitAndHLLOperationsStoreTheirParticleTypes() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        let d = testDigest(5)
+        // Resize creates a blob bin; set_int, then get_int reads it back in the same call.
+        var result = try ns.operate(d, operations: [
+            .bits("b", payload(0, .int(2)), isWrite: true),
+            .bits("b", payload(12, .int(4), .int(8), .int(0xab)), isWrite: true),
+            .bits("b", payload(54, .int(4), .int(8)), isWrite: false),
+            .hll("h", payload(1, .list([.string("a"), .string("b")]), .int(4)), isWrite: true),
+        ])
+        #expect(result.bins.map(\.1) == [nil, nil, StoredBin(name: "b", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 0xab]),
+                                          StoredBin(name: "h", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 2])])
+        let record = try #require(try ns.get(d))
+        #expect(record.bins.first { $0.name == "b" } == StoredBin(name: "b", particleType: .blob, bytes: [0x0a, 0xb0]))
+        #expect(record.bins.first { $0.name == "h" }?.particleType == .hll)
+        // A read-only operate counts the HLL; a bit op on the HLL bin (not a blob) is a type error,
+        // and leaves the record alone.
+        result = try ns.operate(d, operations: [.hll("h", payload(50), isWrite: false)])
+        #expect(result.bins[0].1 == StoredBin(name: "h", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 2]))
+        #expect(code { _ = try ns.operate(d, operations: [.bits("h", payload(0, .int(2)), isWrite: true)]) } == .binTypeError)
+        #expect(code { _ = try ns.operate(d, operations: [.bits("b", payload(3, .int(12), .int(8), .blob(4, [0xff])), isWrite: true)]) }
+            == .opNotApplicable)
+        #expect(try ns.get(d)?.generation == 1)
+        try ns.close()
+    }
+
     @Test func generationCheckOnAMissingRecordIsNotFound() throws {
         let dir = try TemporaryDirectory()
         let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
