@@ -123,3 +123,35 @@ public enum OperationLayer {
         (0..<8).map { UInt8(truncatingIfNeeded: v >> (UInt64(7 - $0) * 8)) }
     }
 }
+
+/// A decoded filter expression (the FILTER_EXPRESSION field), evaluated on a record read.
+public struct RecordFilter: Sendable {
+    let expression: Value
+
+    /// Decodes the field; a malformed filter is PARAMETER.
+    public init(_ bytes: [UInt8]) throws(EngineError) {
+        do {
+            expression = try Expression.decode(bytes)
+        } catch {
+            throw EngineError(.parameterError, error.reason)
+        }
+    }
+
+    /// Whether `record` passes: only a true filter does. An unsupported expression is
+    /// UNSUPPORTED_FEATURE, a malformed one PARAMETER.
+    public func passes(_ record: EngineRecord) throws(EngineError) -> Bool {
+        let key: Value? = record.userKey.map { key in
+            switch key.particleType {
+            case .integer: .int(Int64(bitPattern: key.bytes.reduce(0) { $0 << 8 | UInt64($1) }))
+            case .string: .string(Bytes(key.bytes))
+            default: .blob(Value.particleTypeBlob, Bytes(key.bytes))
+            }
+        }
+        let bins = record.bins.map { ExpressionRecord.Bin(name: $0.name, particleType: $0.particleType.rawValue, bytes: $0.bytes) }
+        do {
+            return try Expression.passes(expression, ExpressionRecord(bins: bins, setName: record.setName, key: key))
+        } catch {
+            throw EngineError(EngineResult(rawValue: error.code) ?? .parameterError, error.reason)
+        }
+    }
+}

@@ -113,7 +113,7 @@ struct RecordExecutor: Sendable {
         if !command.header.info4.intersection(.mrtBits).isEmpty {
             throw Refusal(.unsupportedFeature, "multi-record transactions are not supported")
         }
-        for field in command.fields {
+        for field in command.fields where !(field.type == .filterExpression && Self.filtersAsARead(command)) {
             if let feature = Self.unsupportedFeature(of: field.type) {
                 throw Refusal(.unsupportedFeature, "\(feature) is not supported")
             }
@@ -128,6 +128,15 @@ struct RecordExecutor: Sendable {
             userKey = try Self.storedKey(fieldData: keyField.data(in: body))
         }
         return Target(namespace: namespace, digest: wireDigest.indexDigest, setName: setName, userKey: userKey)
+    }
+
+    /// Whether a filter expression can be evaluated for this command: a plain single-record read
+    /// (READ without WRITE, bins or metadata wanted, only READ ops). Other commands with a filter
+    /// still answer UNSUPPORTED_FEATURE.
+    static func filtersAsARead(_ command: RecordCommand) -> Bool {
+        let header = command.header
+        return command.rowDigest == nil && header.info1.contains(.read) && !header.info2.contains(.write)
+            && !header.info1.contains(.getNoBinData) && command.ops.allSatisfy { $0.type == .read }
     }
 
     /// The feature a field asks for that Cairn does not implement, or nil.
@@ -177,6 +186,7 @@ struct RecordExecutor: Sendable {
         guard header.info1.contains(.getAll) || !command.ops.isEmpty else {
             throw Refusal(.parameter, "a read needs GET_ALL or bin names")
         }
+        let filter = try Self.filter(of: command, body: body)
         let userKey = target.userKey
         target.namespace.get(target.digest, resume: resume) { result in
             let found: EngineRecord?
@@ -187,6 +197,13 @@ struct RecordExecutor: Sendable {
             guard let record = found else { return finish(.success(.failure(.keyNotFound))) }
             if let userKey, let storedKey = record.userKey, storedKey != userKey {
                 return finish(.failure(Refusal(.keyMismatch, "the request's key differs from the stored key")))
+            }
+            if let filter {
+                do throws(EngineError) {
+                    guard try filter.passes(record) else { return finish(.success(.failure(.filteredOut))) }
+                } catch {
+                    return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
+                }
             }
             let respondsAll = header.info2.contains(.respondAllOps)
             var bins: [ReplyBin] = []
@@ -206,6 +223,17 @@ struct RecordExecutor: Sendable {
                 }
             }
             finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)))
+        }
+    }
+
+    /// The request's decoded filter expression, if it has one.
+    private static func filter(of command: RecordCommand, body: ByteBuffer) throws(Refusal) -> RecordFilter? {
+        guard let field = command.field(.filterExpression) else { return nil }
+        let bytes = body.withUnsafeReadableBytes { Array(field.data(in: $0)) }
+        do throws(EngineError) {
+            return try RecordFilter(bytes)
+        } catch {
+            throw Refusal(ResultCode(engine: error.result), error.message)
         }
     }
 

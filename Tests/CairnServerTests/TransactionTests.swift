@@ -335,14 +335,22 @@ import Testing
                 let op = OwnedOp(typeRaw: opType.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
                 #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [op]).resultCode == .unsupportedFeature)
             }
-            // A filter expression or UDF field, and MRT bits.
-            for field in [OwnedField(.filterExpression, data: [0x93, 0x01]), OwnedField(.udfPackageName, string: "pkg")] {
-                var message = OwnedMessage(header: MessageHeader(info1: [.read, .getAll]))
+            // A filter expression is evaluated on a plain read (malformed: 4; false: 27), and is
+            // unsupported on anything else (a delete here); a UDF field; MRT bits.
+            func withField(_ header: MessageHeader, _ field: OwnedField) -> OwnedMessage {
+                var message = OwnedMessage(header: header)
                 message.fields = [
                     OwnedField(.namespace, string: "test"), OwnedField(.set, string: "demo"), OwnedField(.digest, data: key.digest.bytes), field,
                 ]
-                #expect(try client.message(message).resultCode == .unsupportedFeature)
+                return message
             }
+            let read = MessageHeader(info1: [.read, .getAll])
+            #expect(try client.message(withField(read, OwnedField(.filterExpression, data: [0x93, 0x01]))).resultCode == .parameter)
+            #expect(try client.message(withField(read, OwnedField(.filterExpression, data: [0xc2]))).resultCode == .filteredOut)
+            #expect(try client.message(withField(read, OwnedField(.filterExpression, data: [0xc3]))).resultCode == .ok)
+            let delete = MessageHeader(info2: [.write, .delete])
+            #expect(try client.message(withField(delete, OwnedField(.filterExpression, data: [0xc3]))).resultCode == .unsupportedFeature)
+            #expect(try client.message(withField(read, OwnedField(.udfPackageName, string: "pkg"))).resultCode == .unsupportedFeature)
             let mrt = MessageHeader(info1: [.read, .getAll], info4: .mrtVerifyRead)
             #expect(try client.command(header: mrt, key: key).resultCode == .unsupportedFeature)
             // Op ids 17-19 (string ops of newer clients) are unknown: PARAMETER.

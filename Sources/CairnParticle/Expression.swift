@@ -1,0 +1,260 @@
+/// Filter expressions (Aerospike's FILTER_EXPRESSION field, 43): a subset, evaluated on a record.
+///
+/// An expression is msgpack: a node is a list `[op, args...]`, anything else is a literal
+/// (strings and blobs carry their particle type byte; a list literal is quoted, `[126, list]`).
+/// Implemented:
+/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, and 16, or 17, not 18, exclusive 19;
+/// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
+///   name a raw msgpack string), bin_type 82 `[82, name]`;
+/// - call 127 `[127, result type, system, [command, args...], bin]` of bit (system 1), HLL (2)
+///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
+///   copy whose new value is the call's value; an argument that is a node is evaluated first.
+/// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
+/// of different types is "unknown"; `and` is false when any operand is false, `or` true when
+/// any is true, else unknown. A filter passes only when it is true. Anything else (other ops,
+/// metadata, arithmetic, let / cond) is 16 (UNSUPPORTED_FEATURE); a malformed expression is 4.
+
+/// The record an expression looks at.
+public struct ExpressionRecord: Sendable {
+    public struct Bin: Sendable {
+        public var name: String
+        /// Aerospike particle type (1 integer, 2 float, 3 string, 4 blob, 17 bool, 18 HLL, 19
+        /// map, 20 list, 23 GeoJSON).
+        public var particleType: UInt8
+        public var bytes: [UInt8]
+
+        public init(name: String, particleType: UInt8, bytes: [UInt8]) {
+            self.name = name
+            self.particleType = particleType
+            self.bytes = bytes
+        }
+    }
+
+    public var bins: [Bin]
+    public var setName: String?
+    /// The stored user key as a value (integer, string or blob), nil when not stored.
+    public var key: Value?
+
+    public init(bins: [Bin], setName: String?, key: Value?) {
+        self.bins = bins
+        self.setName = setName
+        self.key = key
+    }
+}
+
+/// Expression value types (`AS_EXP_TYPE_*`).
+enum ExpressionType: Int64 {
+    case nil_ = 0, bool = 1, int = 2, string = 3, list = 4, map = 5, blob = 6, float = 7, geojson = 8, hll = 9
+}
+
+public enum Expression {
+    public static let unsupported: UInt8 = 16
+
+    /// Decodes a filter; 4 when it is not msgpack.
+    public static func decode(_ bytes: [UInt8]) throws(CDTError) -> Value {
+        do {
+            return try Value.decode(bytes)
+        } catch {
+            throw .param("filter expression: \(error)")
+        }
+    }
+
+    /// Whether `record` passes `filter` (true only when the filter is true).
+    public static func passes(_ filter: Value, _ record: ExpressionRecord) throws(CDTError) -> Bool {
+        switch try evaluate(filter, record) {
+        case .known(.bool(let b)): return b
+        case .known: throw .param("filter expression is not boolean")
+        case .unknown: return false
+        }
+    }
+
+    enum Outcome: Equatable {
+        case known(Value)
+        case unknown
+    }
+
+    static func evaluate(_ node: Value, _ record: ExpressionRecord) throws(CDTError) -> Outcome {
+        guard case .list(let items, _) = node else { return .known(node) }
+        guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
+        let args = Array(items.dropFirst())
+        switch op {
+        case 1...6:
+            guard args.count == 2 else { throw .param("comparison of \(args.count) operands") }
+            guard case .known(let a) = try evaluate(args[0], record), case .known(let b) = try evaluate(args[1], record) else {
+                return .unknown
+            }
+            guard let order = compare(a, b) else { return .unknown }
+            let result: Bool
+            switch op {
+            case 1: result = order == 0
+            case 2: result = order != 0
+            case 3: result = order > 0
+            case 4: result = order >= 0
+            case 5: result = order < 0
+            default: result = order <= 0
+            }
+            return .known(.bool(result))
+        case 16, 17:
+            guard !args.isEmpty else { throw .param("logic without operands") }
+            let decisive = op == 17
+            var unknown = false
+            for arg in args {
+                switch try evaluate(arg, record) {
+                case .known(.bool(let b)): if b == decisive { return .known(.bool(decisive)) }
+                case .known: throw .param("logic operand is not boolean")
+                case .unknown: unknown = true
+                }
+            }
+            return unknown ? .unknown : .known(.bool(!decisive))
+        case 18:
+            guard args.count == 1 else { throw .param("not of \(args.count) operands") }
+            switch try evaluate(args[0], record) {
+            case .known(.bool(let b)): return .known(.bool(!b))
+            case .known: throw .param("not operand is not boolean")
+            case .unknown: return .unknown
+            }
+        case 19:
+            var trues = 0
+            for arg in args {
+                switch try evaluate(arg, record) {
+                case .known(.bool(let b)): if b { trues += 1 }
+                case .known: throw .param("exclusive operand is not boolean")
+                case .unknown: return .unknown
+                }
+            }
+            return .known(.bool(trues == 1))
+        case 70:
+            return .known(.string(record.setName ?? ""))
+        case 71:
+            return .known(.bool(record.key != nil))
+        case 80:
+            guard args.count == 1, case .int(let t) = args[0], let type = ExpressionType(rawValue: t) else {
+                throw .param("malformed key expression")
+            }
+            guard let key = record.key, matches(key, type) else { return .unknown }
+            return .known(key)
+        case 81:
+            guard args.count == 2, case .int(let t) = args[0], let type = ExpressionType(rawValue: t) else {
+                throw .param("malformed bin expression")
+            }
+            guard let bin = record.bins.first(where: { $0.name == rawString(args[1]) }) else { return .unknown }
+            guard let value = value(of: bin), matches(value, type) else { return .unknown }
+            return .known(value)
+        case 82:
+            guard args.count == 1 else { throw .param("malformed bin_type expression") }
+            let bin = record.bins.first { $0.name == rawString(args[0]) }
+            return .known(.int(Int64(bin?.particleType ?? 0)))
+        case 126:
+            guard args.count == 1 else { throw .param("malformed quote") }
+            return .known(args[0])
+        case 127:
+            return try call(args, record)
+        default:
+            throw CDTError(unsupported, "expression op \(op) is not supported")
+        }
+    }
+
+    /// `[result type, system, [command, args...], bin]`.
+    private static func call(_ args: [Value], _ record: ExpressionRecord) throws(CDTError) -> Outcome {
+        guard args.count == 4, case .int(let system) = args[1], case .list(let opItems, _) = args[2], !opItems.isEmpty else {
+            throw .param("malformed call")
+        }
+        guard case .known(let subject) = try evaluate(args[3], record) else { return .unknown }
+        var payloadItems: [Value] = [opItems[0]]
+        if opItems[0] == .int(0xff) {
+            payloadItems = opItems  // a CDT op with a context: [0xff, context, [command, args...]]
+        } else {
+            for arg in opItems.dropFirst() {
+                guard case .known(let v) = try evaluate(arg, record) else { return .unknown }
+                payloadItems.append(v)
+            }
+        }
+        let payload = Value.list(payloadItems).encoded
+        let modify = system & 0x40 != 0
+        switch system & 0x3f {
+        case 0:
+            let bin: CDTBin
+            switch subject {
+            case .list, .map: bin = .collection(subject)
+            default: return .unknown
+            }
+            let outcome = try CDTExecutor.execute(payload: payload, bin: bin, isWrite: modify)
+            if modify { return .known(outcome.newValue ?? subject) }
+            return outcome.result.map { .known($0) } ?? .unknown
+        case 1, 2:
+            let particle: UInt8 = system & 0x3f == 1 ? Value.particleTypeBlob : HLLSketch.particleType
+            guard case .blob(let t, let bytes) = subject, t == particle else { return .unknown }
+            let bin = BlobBin.bytes(Array(bytes))
+            let outcome = particle == Value.particleTypeBlob
+                ? try BitExecutor.execute(payload: payload, bin: bin, isWrite: modify)
+                : try HLLExecutor.execute(payload: payload, bin: bin, isWrite: modify)
+            if modify { return .known(.blob(particle, Bytes(outcome.newValue ?? Array(bytes)))) }
+            return outcome.result.map { .known($0) } ?? .unknown
+        default:
+            throw CDTError(unsupported, "call of system \(system) is not supported")
+        }
+    }
+
+    /// A bin name as sent: a raw msgpack string (decoded as if its first byte were a type).
+    private static func rawString(_ v: Value) -> String {
+        switch v {
+        case .string(let b): return String(decoding: [Value.particleTypeString] + b, as: UTF8.self)
+        case .geojson(let b): return String(decoding: [Value.particleTypeGeoJSON] + b, as: UTF8.self)
+        case .blob(let t, let b): return b.isEmpty && t == Value.particleTypeBlob ? "" : String(decoding: [t] + b, as: UTF8.self)
+        default: return ""
+        }
+    }
+
+    /// A bin's value as an expression sees it.
+    static func value(of bin: ExpressionRecord.Bin) -> Value? {
+        let b = bin.bytes
+        switch bin.particleType {
+        case 1:
+            guard b.count == 8 else { return nil }
+            return .int(Int64(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) }))
+        case 2:
+            guard b.count == 8 else { return nil }
+            return .double(Double(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) }))
+        case 3: return .string(Bytes(b))
+        case 17: return .bool(b.first == 1)
+        case 19, 20: return try? Value.decode(b)
+        case 23: return .geojson(Bytes(b))
+        default: return .blob(bin.particleType, Bytes(b))
+        }
+    }
+
+    private static func matches(_ v: Value, _ type: ExpressionType) -> Bool {
+        switch (v, type) {
+        case (.int, .int), (.double, .float), (.string, .string), (.bool, .bool), (.list, .list), (.map, .map),
+            (.geojson, .geojson), (.null, .nil_):
+            return true
+        case (.blob(let t, _), .blob): return t != HLLSketch.particleType
+        case (.blob(let t, _), .hll): return t == HLLSketch.particleType
+        default: return false
+        }
+    }
+
+    /// -1, 0 or 1 for values of one kind; nil for values of different kinds.
+    static func compare(_ a: Value, _ b: Value) -> Int? {
+        func sign<T: Comparable>(_ x: T, _ y: T) -> Int { x < y ? -1 : (x == y ? 0 : 1) }
+        func bytes(_ x: Bytes, _ y: Bytes) -> Int {
+            for (p, q) in zip(x, y) where p != q { return p < q ? -1 : 1 }
+            return sign(x.count, y.count)
+        }
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return sign(x, y)
+        case (.double(let x), .double(let y)): return sign(x, y)
+        case (.bool(let x), .bool(let y)): return sign(x ? 1 : 0, y ? 1 : 0)
+        case (.string(let x), .string(let y)), (.geojson(let x), .geojson(let y)): return bytes(x, y)
+        case (.blob(let s, let x), .blob(let t, let y)):
+            // A literal blob (type 4) compares with an HLL value by bytes, as Aerospike's blob
+            // and HLL particles do.
+            guard s == t || s == Value.particleTypeBlob || t == Value.particleTypeBlob else { return nil }
+            return bytes(x, y)
+        case (.null, .null): return 0
+        case (.list, .list), (.map, .map):
+            return a == b ? 0 : (Value.compare(a, b) < 0 ? -1 : 1)
+        default: return nil
+        }
+    }
+}

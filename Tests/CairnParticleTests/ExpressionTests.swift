@@ -1,0 +1,69 @@
+import Testing
+@testable import CairnParticle
+
+@Suite struct ExpressionTests {
+    let record = ExpressionRecord(
+        bins: [
+            .init(name: "i", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 5]),
+            .init(name: "s", particleType: 3, bytes: Array("abc".utf8)),
+            .init(name: "b", particleType: 4, bytes: [0x01, 0x42]),
+            .init(name: "l", particleType: 20, bytes: Value.list([.int(1), .int(2)]).encoded),
+        ],
+        setName: "demo", key: .int(9))
+
+    /// A bin read node: the name as a raw msgpack string, as clients send it.
+    func bin(_ type: Int64, _ name: String) -> [UInt8] {
+        [0x93, 81, UInt8(type), 0xa0 | UInt8(name.utf8.count)] + Array(name.utf8)
+    }
+
+    func node(_ op: Int64, _ parts: [UInt8]...) -> [UInt8] {
+        [0x90 | UInt8(parts.count + 1), UInt8(op)] + parts.flatMap { $0 }
+    }
+
+    func passes(_ bytes: [UInt8]) throws -> Bool { try Expression.passes(try Expression.decode(bytes), record) }
+
+    func code(_ bytes: [UInt8]) -> UInt8? {
+        do { _ = try passes(bytes) } catch let e as CDTError { return e.code } catch { return 0 }
+        return nil
+    }
+
+    @Test func comparisonsAndLogic() throws {
+        let five = [UInt8(5)], six = [UInt8(6)]
+        #expect(try passes(node(1, bin(2, "i"), five)))
+        #expect(try !passes(node(1, bin(2, "i"), six)))
+        #expect(try passes(node(3, bin(2, "i"), [4])))
+        #expect(try passes(node(5, bin(3, "s"), Value.string("abd").encoded)))
+        #expect(try passes(node(16, node(1, bin(2, "i"), five), node(18, node(1, bin(2, "i"), six)))))
+        #expect(try passes(node(17, node(1, bin(2, "i"), six), node(1, bin(2, "i"), five))))
+        #expect(try !passes(node(19, node(1, bin(2, "i"), five), node(1, bin(2, "i"), five))))
+        // Unknown: a missing bin, a bin of another type, different types compared.
+        #expect(try !passes(node(1, bin(2, "none"), five)))
+        #expect(try !passes(node(18, node(1, bin(2, "none"), five))))
+        #expect(try !passes(node(1, bin(2, "s"), five)))
+        // Or with one true operand is true even when another is unknown; and with a false one false.
+        #expect(try passes(node(17, node(1, bin(2, "none"), five), node(1, bin(2, "i"), five))))
+        #expect(try !passes(node(16, node(1, bin(2, "none"), five), node(1, bin(2, "i"), six))))
+    }
+
+    @Test func recordMetadataAndCalls() throws {
+        #expect(try passes(node(71)))
+        #expect(try passes(node(1, node(80, [2]), [9])))
+        #expect(try passes(node(1, node(70), Value.string("demo").encoded)))
+        #expect(try passes(node(1, [0x92, 82, 0xa1, UInt8(ascii: "s")], [3])))
+        // bit_count(0, 16) of b, as a call: [127, INT, BITS, [51, 0, 16], bin].
+        #expect(try passes(node(1, node(127, [2], [1], [0x93, 51, 0, 16], bin(6, "b")), [3])))
+        // A modify-local call returns the modified copy: set_int then get_int of the result.
+        let setInt = node(127, [6], [0x41], [0x94, 12, 0, 8, 0xcc, 0xff], bin(6, "b"))
+        #expect(try passes(node(1, node(127, [2], [1], [0x93, 54, 0, 8], setInt), [0xcc, 0xff])))
+        // list size through a CDT call.
+        #expect(try passes(node(1, node(127, [2], [0], [0x91, 16], bin(4, "l")), [2])))
+    }
+
+    @Test func errors() {
+        #expect(code([0x93, 0x01]) == 4)  // not msgpack
+        #expect(code(node(1, [1])) == 4)  // one operand
+        #expect(code(node(20, [1], [2])) == 16)  // arithmetic is not evaluated yet
+        #expect(code([5]) == 4)  // not boolean
+        #expect(code(node(16, [5])) == 4)
+    }
+}

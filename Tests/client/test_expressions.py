@@ -1,0 +1,90 @@
+"""Filter expressions through the official Python client's `expressions` helpers against a real
+cairnd: the subset Cairn evaluates (single-record reads; comparisons, logic, bins, key, set name,
+bit / HLL / list / map calls). A record filtered out answers 27; a filter on any other command,
+or an expression Cairn does not evaluate, answers 16."""
+import aerospike
+import pytest
+from aerospike import exception as ex
+from aerospike_helpers import expressions as exp
+from aerospike_helpers.operations import hll_operations as ho
+from aerospike_helpers.operations import operations as ops
+
+NS = "test"
+
+
+def key(name):
+    return (NS, "exp", name)
+
+
+@pytest.fixture()
+def record(client):
+    k = key("record")
+    client.put(k, {"i": 5, "s": "abc", "f": 1.5, "b": bytearray([1, 0x42, 3, 4, 5]), "l": [1, 2, 3], "m": {"k": 7}},
+               policy={"key": aerospike.POLICY_KEY_SEND})
+    client.operate(k, [ho.hll_add("h", ["x", "y", "z"], 8)])
+    yield k
+    client.remove(k)
+
+
+def get_code(client, k, expression):
+    """0 when the record is read, else the result code."""
+    try:
+        client.get(k, policy={"expressions": expression.compile()})
+        return 0
+    except ex.AerospikeError as e:
+        return e.code
+
+
+@pytest.mark.parametrize("expression, passes", [
+    (exp.Eq(exp.IntBin("i"), 5), True),
+    (exp.Eq(exp.IntBin("i"), 6), False),
+    (exp.GT(exp.IntBin("i"), 4), True),
+    (exp.LE(exp.FloatBin("f"), 1.0), False),
+    (exp.Eq(exp.StrBin("s"), "abc"), True),
+    (exp.NE(exp.StrBin("s"), "abd"), True),
+    (exp.Eq(exp.BlobBin("b"), bytearray([1, 0x42, 3, 4, 5])), True),
+    (exp.And(exp.Eq(exp.IntBin("i"), 5), exp.Not(exp.Eq(exp.StrBin("s"), "x"))), True),
+    (exp.Or(exp.Eq(exp.IntBin("i"), 6), exp.Eq(exp.StrBin("s"), "x")), False),
+    (exp.Exclusive(exp.Eq(exp.IntBin("i"), 5), exp.Eq(exp.StrBin("s"), "abc")), False),
+    (exp.Eq(exp.BinType("s"), aerospike.AS_BYTES_STRING), True),
+    (exp.KeyExists(), True),
+    (exp.Eq(exp.KeyStr(), "record"), True),
+    (exp.Eq(exp.IntBin("missing"), 5), False),
+    (exp.Not(exp.Eq(exp.IntBin("missing"), 5)), False),
+    (exp.Eq(exp.IntBin("s"), 5), False),
+    (exp.Eq(exp.BitCount(0, 8, exp.BlobBin("b")), 1), True),
+    (exp.Eq(exp.BitGetInt(8, 16, False, exp.BlobBin("b")), 0x4203), True),
+    (exp.Eq(exp.BitGet(9, 5, exp.BitSetInt(None, 9, 5, 31, exp.BlobBin("b"))), bytearray([0xF8])), True),
+    (exp.Eq(exp.HLLGetCount(exp.HLLBin("h")), 3), True),
+    (exp.Eq(exp.HLLGetCount(exp.HLLAdd(None, ["w"], -1, -1, exp.HLLBin("h"))), 4), True),
+    (exp.Eq(exp.ListSize(None, exp.ListBin("l")), 3), True),
+    (exp.Eq(exp.MapGetByKey(None, aerospike.MAP_RETURN_VALUE, exp.ResultType.INTEGER, "k", exp.MapBin("m")), 7), True),
+])
+def test_filtered_reads(client, record, expression, passes):
+    assert get_code(client, record, expression) == (0 if passes else 27)
+
+
+def test_a_filtered_out_read_reads_nothing_and_a_passing_one_everything(client, record):
+    _, _, bins = client.get(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+    assert bins["i"] == 5 and bins["s"] == "abc"
+    _, _, bins = client.select(record, ["s"], policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+    assert bins == {"s": "abc"}
+
+
+def test_not_yet_evaluated_answers_16(client, record):
+    assert get_code(client, record, exp.Eq(exp.Add(exp.IntBin("i"), 1), 6)) == 16
+    with pytest.raises(ex.AerospikeError) as info:
+        client.put(record, {"i": 6}, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+    assert info.value.code == 16
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [ops.write("i", 6)], policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+    assert info.value.code == 16
+    assert client.get(record)[2]["i"] == 5
+
+
+def test_an_operate_of_reads_is_a_filtered_read(client, record):
+    _, _, bins = client.operate(record, [ops.read("i")], policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+    assert bins == {"i": 5}
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [ops.read("i")], policy={"expressions": exp.Eq(exp.IntBin("i"), 6).compile()})
+    assert info.value.code == 27
