@@ -114,15 +114,18 @@ public enum Expression {
             case .unknown: return .unknown
             }
         case 19:
-            var trues = 0
+            // In order, as Aerospike: an unknown operand is unknown, a second true is false.
+            var seenTrue = false
             for arg in args {
                 switch try evaluate(arg, record) {
-                case .known(.bool(let b)): if b { trues += 1 }
+                case .known(.bool(let b)):
+                    if b && seenTrue { return .known(.bool(false)) }
+                    seenTrue = seenTrue || b
                 case .known: throw .param("exclusive operand is not boolean")
                 case .unknown: return .unknown
                 }
             }
-            return .known(.bool(trues == 1))
+            return .known(.bool(seenTrue))
         case 70:
             return .known(.string(record.setName ?? ""))
         case 71:

@@ -40,6 +40,11 @@ import Testing
         #expect(try !passes(node(1, bin(2, "none"), five)))
         #expect(try !passes(node(18, node(1, bin(2, "none"), five))))
         #expect(try !passes(node(1, bin(2, "s"), five)))
+        // Exclusive decides in order: a second true is false before a later unknown.
+        let twoTrues = try Expression.decode(node(19, node(1, bin(2, "i"), five), node(1, bin(2, "i"), five), node(1, bin(2, "none"), five)))
+        #expect(try Expression.evaluate(twoTrues, record) == .known(.bool(false)))
+        let unknownFirst = try Expression.decode(node(19, node(1, bin(2, "none"), five), node(1, bin(2, "i"), five)))
+        #expect(try Expression.evaluate(unknownFirst, record) == .unknown)
         // Or with one true operand is true even when another is unknown; and with a false one false.
         #expect(try passes(node(17, node(1, bin(2, "none"), five), node(1, bin(2, "i"), five))))
         #expect(try !passes(node(16, node(1, bin(2, "none"), five), node(1, bin(2, "i"), six))))
