@@ -140,13 +140,8 @@ public struct RecordFilter: Sendable {
     /// Whether `record` passes: only a true filter does. An unsupported expression is
     /// UNSUPPORTED_FEATURE, a malformed one PARAMETER.
     public func passes(_ record: EngineRecord) throws(EngineError) -> Bool {
-        let key: Value? = record.userKey.map { key in
-            switch key.particleType {
-            case .integer: .int(Int64(bitPattern: key.bytes.reduce(0) { $0 << 8 | UInt64($1) }))
-            case .string: .string(Bytes(key.bytes))
-            default: .blob(Value.particleTypeBlob, Bytes(key.bytes))
-            }
-        }
+        // A stored key is an integer, string or blob particle, read like a bin of that type.
+        let key = record.userKey.flatMap { ExpressionRecord.Bin(name: "", particleType: $0.particleType.rawValue, bytes: $0.bytes).value }
         let bins = record.bins.map { ExpressionRecord.Bin(name: $0.name, particleType: $0.particleType.rawValue, bytes: $0.bytes) }
         do {
             return try Expression.passes(expression, ExpressionRecord(bins: bins, setName: record.setName, key: key))

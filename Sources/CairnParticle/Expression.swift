@@ -141,7 +141,7 @@ public enum Expression {
                 throw .param("malformed bin expression")
             }
             guard let bin = record.bins.first(where: { $0.name == rawString(args[1]) }) else { return .unknown }
-            guard let value = value(of: bin), matches(value, type) else { return .unknown }
+            guard let value = bin.value, matches(value, type) else { return .unknown }
             return .known(value)
         case 82:
             guard args.count == 1 else { throw .param("malformed bin_type expression") }
@@ -208,10 +208,13 @@ public enum Expression {
         }
     }
 
-    /// A bin's value as an expression sees it.
-    static func value(of bin: ExpressionRecord.Bin) -> Value? {
-        let b = bin.bytes
-        switch bin.particleType {
+}
+
+extension ExpressionRecord.Bin {
+    /// The value as an expression sees it (nil when the bytes do not fit the type).
+    public var value: Value? {
+        let b = bytes
+        switch particleType {
         case 1:
             guard b.count == 8 else { return nil }
             return .int(Int64(bitPattern: b.reduce(0) { $0 << 8 | UInt64($1) }))
@@ -222,10 +225,12 @@ public enum Expression {
         case 17: return .bool(b.first == 1)
         case 19, 20: return try? Value.decode(b)
         case 23: return .geojson(Bytes(b))
-        default: return .blob(bin.particleType, Bytes(b))
+        default: return .blob(particleType, Bytes(b))
         }
     }
+}
 
+extension Expression {
     private static func matches(_ v: Value, _ type: ExpressionType) -> Bool {
         switch (v, type) {
         case (.int, .int), (.double, .float), (.string, .string), (.bool, .bool), (.list, .list), (.map, .map),
