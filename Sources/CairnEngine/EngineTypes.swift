@@ -21,6 +21,7 @@ public enum EngineResult: UInt8, Sendable, Equatable {
     case elementNotFound = 23
     case elementExists = 24
     case opNotApplicable = 26
+    case filteredOut = 27
 }
 
 /// A refused or failed engine operation: the result code for the client, and a message for logs.
@@ -97,6 +98,9 @@ public struct WriteOptions: Sendable, Equatable {
     public var durableDelete: Bool
     /// Whether the user key sent with the request is stored.
     public var storeKey: Bool
+    /// A filter the existing record must pass (else FILTERED_OUT, nothing written); a write that
+    /// creates the record is not filtered (as Aerospike).
+    public var filter: RecordFilter?
 
     public init(exists: RecordExistsAction = .update, generation: GenerationPolicy = .none,
                 ttl: TTLRequest = .namespaceDefault, durableDelete: Bool = false, storeKey: Bool = false) {

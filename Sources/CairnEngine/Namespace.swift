@@ -557,6 +557,11 @@ public final class Namespace: Sendable {
         if let key = r.userKey, let storedKey = existing?.userKey, storedKey != key {
             throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
         }
+        if let filter = o.filter, visible != nil, let existing,
+            try !filter.passes(bins: existing.bins, setName: existing.setName, userKey: existing.userKey)
+        {
+            throw EngineError(.filteredOut, "record \(digest) is filtered out")
+        }
 
         // Apply the operations.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly

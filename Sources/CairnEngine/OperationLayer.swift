@@ -125,7 +125,7 @@ public enum OperationLayer {
 }
 
 /// A decoded filter expression (the FILTER_EXPRESSION field), evaluated on a record read.
-public struct RecordFilter: Sendable {
+public struct RecordFilter: Sendable, Equatable {
     let expression: Value
 
     /// Decodes the field; a malformed filter is PARAMETER.
@@ -140,11 +140,15 @@ public struct RecordFilter: Sendable {
     /// Whether `record` passes: only a true filter does. An unsupported expression is
     /// UNSUPPORTED_FEATURE, a malformed one PARAMETER.
     public func passes(_ record: EngineRecord) throws(EngineError) -> Bool {
+        try passes(bins: record.bins, setName: record.setName, userKey: record.userKey)
+    }
+
+    func passes(bins stored: [StoredBin], setName: String?, userKey: StoredKey?) throws(EngineError) -> Bool {
         // A stored key is an integer, string or blob particle, read like a bin of that type.
-        let key = record.userKey.flatMap { ExpressionRecord.Bin(name: "", particleType: $0.particleType.rawValue, bytes: $0.bytes).value }
-        let bins = record.bins.map { ExpressionRecord.Bin(name: $0.name, particleType: $0.particleType.rawValue, bytes: $0.bytes) }
+        let key = userKey.flatMap { ExpressionRecord.Bin(name: "", particleType: $0.particleType.rawValue, bytes: $0.bytes).value }
+        let bins = stored.map { ExpressionRecord.Bin(name: $0.name, particleType: $0.particleType.rawValue, bytes: $0.bytes) }
         do {
-            return try Expression.passes(expression, ExpressionRecord(bins: bins, setName: record.setName, key: key))
+            return try Expression.passes(expression, ExpressionRecord(bins: bins, setName: setName, key: key))
         } catch {
             throw EngineError(EngineResult(rawValue: error.code) ?? .parameterError, error.reason)
         }

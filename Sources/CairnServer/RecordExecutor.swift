@@ -113,7 +113,7 @@ struct RecordExecutor: Sendable {
         if !command.header.info4.intersection(.mrtBits).isEmpty {
             throw Refusal(.unsupportedFeature, "multi-record transactions are not supported")
         }
-        for field in command.fields where !(field.type == .filterExpression && Self.filtersAsARead(command)) {
+        for field in command.fields where !(field.type == .filterExpression && Self.evaluatesFilter(command)) {
             if let feature = Self.unsupportedFeature(of: field.type) {
                 throw Refusal(.unsupportedFeature, "\(feature) is not supported")
             }
@@ -130,13 +130,15 @@ struct RecordExecutor: Sendable {
         return Target(namespace: namespace, digest: wireDigest.indexDigest, setName: setName, userKey: userKey)
     }
 
-    /// Whether a filter expression can be evaluated for this command: a plain single-record read
-    /// (READ without WRITE, bins or metadata wanted, only READ ops). Other commands with a filter
-    /// still answer UNSUPPORTED_FEATURE.
-    static func filtersAsARead(_ command: RecordCommand) -> Bool {
+    /// Whether a filter expression is evaluated for this command: a plain single-record read
+    /// (READ without WRITE, bins or metadata wanted, only READ ops), or a single-record write or
+    /// operate (WRITE without DELETE). Other commands with a filter (deletes, exists, read-only
+    /// collection operates, batch rows) still answer UNSUPPORTED_FEATURE.
+    static func evaluatesFilter(_ command: RecordCommand) -> Bool {
         let header = command.header
-        return command.rowDigest == nil && header.info1.contains(.read) && !header.info2.contains(.write)
-            && !header.info1.contains(.getNoBinData) && command.ops.allSatisfy { $0.type == .read }
+        guard command.rowDigest == nil else { return false }
+        if header.info2.contains(.write) { return !header.info2.contains(.delete) }
+        return header.info1.contains(.read) && !header.info1.contains(.getNoBinData) && command.ops.allSatisfy { $0.type == .read }
     }
 
     /// The feature a field asks for that Cairn does not implement, or nil.
@@ -186,7 +188,7 @@ struct RecordExecutor: Sendable {
         guard header.info1.contains(.getAll) || !command.ops.isEmpty else {
             throw Refusal(.parameter, "a read needs GET_ALL or bin names")
         }
-        let filter = try Self.filter(of: command, body: body)
+        let filter = try body.withUnsafeReadableBytes { (raw) throws(Refusal) in try Self.filter(of: command, body: raw) }
         let userKey = target.userKey
         target.namespace.get(target.digest, resume: resume) { result in
             let found: EngineRecord?
@@ -227,9 +229,9 @@ struct RecordExecutor: Sendable {
     }
 
     /// The request's decoded filter expression, if it has one.
-    private static func filter(of command: RecordCommand, body: ByteBuffer) throws(Refusal) -> RecordFilter? {
+    private static func filter(of command: RecordCommand, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordFilter? {
         guard let field = command.field(.filterExpression) else { return nil }
-        let bytes = body.withUnsafeReadableBytes { Array(field.data(in: $0)) }
+        let bytes = Array(field.data(in: body))
         do throws(EngineError) {
             return try RecordFilter(bytes)
         } catch {
@@ -258,6 +260,7 @@ struct RecordExecutor: Sendable {
         guard !command.ops.isEmpty else { throw Refusal(.parameter, "a write needs at least one op") }
         var options = try Self.writeOptions(header)
         options.storeKey = target.userKey != nil
+        options.filter = try Self.filter(of: command, body: raw)
         let replaces = options.exists == .replace || options.exists == .replaceOnly
         let operations = try command.ops.map { (op) throws(Refusal) -> BinOperation in
             try Self.operation(for: op, header: header, replaces: replaces, body: raw)

@@ -83,6 +83,23 @@ import Testing
         try ns.close()
     }
 
+    @Test func aFilteredWriteChangesNothingAndACreateIsNotFiltered() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        let d = testDigest(6)
+        // [1, [81, 2, "i"], 6]: bin i == 6.
+        var options = WriteOptions()
+        options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 6])
+        try ns.put(d, bins: [intBin("i", 5)], options: options)  // created: not filtered
+        #expect(code { try ns.put(d, bins: [intBin("i", 7)], options: options) } == .filteredOut)
+        let record = try #require(try ns.get(d))
+        #expect(record.bins == [intBin("i", 5)] && record.generation == 1)
+        options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 5])
+        try ns.put(d, bins: [intBin("i", 7)], options: options)
+        #expect(try ns.get(d)?.bins == [intBin("i", 7)])
+        try ns.close()
+    }
+
     @Test func generationCheckOnAMissingRecordIsNotFound() throws {
         let dir = try TemporaryDirectory()
         let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))

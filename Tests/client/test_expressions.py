@@ -1,7 +1,7 @@
 """Filter expressions through the official Python client's `expressions` helpers against a real
 cairnd: the subset Cairn evaluates (single-record reads; comparisons, logic, bins, key, set name,
-bit / HLL / list / map calls). A record filtered out answers 27; a filter on any other command,
-or an expression Cairn does not evaluate, answers 16."""
+bit / HLL / list / map calls) on single-record reads and writes. A record filtered out answers
+27; a filter on any other command, or an expression Cairn does not evaluate, answers 16."""
 import aerospike
 import pytest
 from aerospike import exception as ex
@@ -74,12 +74,29 @@ def test_a_filtered_out_read_reads_nothing_and_a_passing_one_everything(client, 
 def test_not_yet_evaluated_answers_16(client, record):
     assert get_code(client, record, exp.Eq(exp.Add(exp.IntBin("i"), 1), 6)) == 16
     with pytest.raises(ex.AerospikeError) as info:
-        client.put(record, {"i": 6}, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
-    assert info.value.code == 16
-    with pytest.raises(ex.AerospikeError) as info:
-        client.operate(record, [ops.write("i", 6)], policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+        client.remove(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
     assert info.value.code == 16
     assert client.get(record)[2]["i"] == 5
+
+
+def test_filtered_writes(client, record):
+    passing = {"expressions": exp.Eq(exp.IntBin("i"), 5).compile()}
+    failing = {"expressions": exp.Eq(exp.IntBin("i"), 6).compile()}
+    with pytest.raises(ex.AerospikeError) as info:
+        client.put(record, {"i": 7}, policy=failing)
+    assert info.value.code == 27
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [ops.increment("i", 1), ops.read("i")], policy=failing)
+    assert info.value.code == 27
+    _, meta, bins = client.get(record)
+    assert bins["i"] == 5 and meta["gen"] == 2
+    _, _, bins = client.operate(record, [ops.increment("i", 1), ops.read("i")], policy=passing)
+    assert bins == {"i": 6}
+    # A write that creates the record is not filtered (as Aerospike).
+    k = key("created")
+    client.put(k, {"i": 1}, policy=failing)
+    assert client.get(k)[2] == {"i": 1}
+    client.remove(k)
 
 
 def test_an_operate_of_reads_is_a_filtered_read(client, record):
