@@ -419,7 +419,7 @@ public final class Namespace: Sendable {
 
     private func readOnly(_ r: WriteRequest, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
         let digest = r.digest
-        if !r.operations.contains(where: \.needsExistingBins) {
+        if r.options.filter == nil && !r.operations.contains(where: \.needsExistingBins) {
             guard let e = exists(digest) else {
                 completion(.failure(EngineError(.keyNotFound, "no record \(digest)")))
                 return
@@ -434,6 +434,9 @@ public final class Namespace: Sendable {
             case .success(let record?):
                 var results: [(String, StoredBin?)] = []
                 do {
+                    if let filter = r.options.filter, try !filter.passes(record) {
+                        throw EngineError(.filteredOut, "record \(digest) is filtered out")
+                    }
                     for op in r.operations {
                         switch op {
                         case .read(let name): results.append((name, record.bins.first { $0.name == name }))

@@ -23,8 +23,10 @@ extension RecordExecutor {
         if respondsAll && operations.count(where: { $0 == .readAll }) > 1 {
             throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
         }
+        var options = WriteOptions()
+        options.filter = try Self.filter(of: command, body: raw)
         target.namespace.operate(
-            target.digest, operations: operations, resume: resume,
+            target.digest, operations: operations, options: options, resume: resume,
             completion: Self.operateReply(command, operations: operations, respondsAll: respondsAll, body: body, finish: finish))
     }
 }

@@ -131,14 +131,17 @@ struct RecordExecutor: Sendable {
     }
 
     /// Whether a filter expression is evaluated for this command: a plain single-record read
-    /// (READ without WRITE, bins or metadata wanted, only READ ops), or a single-record write or
+    /// (READ without WRITE, bins wanted, only READ and collection / bit / HLL read ops), or a
+    /// single-record write or
     /// operate (WRITE without DELETE). Other commands with a filter (deletes, exists, read-only
     /// collection operates, batch rows) still answer UNSUPPORTED_FEATURE.
     static func evaluatesFilter(_ command: RecordCommand) -> Bool {
         let header = command.header
         guard command.rowDigest == nil else { return false }
         if header.info2.contains(.write) { return !header.info2.contains(.delete) }
-        return header.info1.contains(.read) && !header.info1.contains(.getNoBinData) && command.ops.allSatisfy { $0.type == .read }
+        let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead]
+        return header.info1.contains(.read) && !header.info1.contains(.getNoBinData)
+            && command.ops.allSatisfy { $0.type.map(readOps.contains) ?? false }
     }
 
     /// The feature a field asks for that Cairn does not implement, or nil.
@@ -229,7 +232,7 @@ struct RecordExecutor: Sendable {
     }
 
     /// The request's decoded filter expression, if it has one.
-    private static func filter(of command: RecordCommand, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordFilter? {
+    static func filter(of command: RecordCommand, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordFilter? {
         guard let field = command.field(.filterExpression) else { return nil }
         let bytes = Array(field.data(in: body))
         do throws(EngineError) {

@@ -97,6 +97,10 @@ import Testing
         options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 5])
         try ns.put(d, bins: [intBin("i", 7)], options: options)
         #expect(try ns.get(d)?.bins == [intBin("i", 7)])
+        // A read-only operate is filtered too (i is 7 now, the filter wants 5).
+        #expect(code { _ = try ns.operate(d, operations: [.read("i")], options: options) } == .filteredOut)
+        options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 7])
+        #expect(try ns.operate(d, operations: [.read("i")], options: options).bins.first?.1 == intBin("i", 7))
         try ns.close()
     }
 

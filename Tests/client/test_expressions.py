@@ -79,6 +79,17 @@ def test_not_yet_evaluated_answers_16(client, record):
     assert client.get(record)[2]["i"] == 5
 
 
+def test_filtered_operates_of_collection_bit_and_hll_reads(client, record):
+    from aerospike_helpers.operations import bitwise_operations as bo
+    passing = {"expressions": exp.Eq(exp.IntBin("i"), 5).compile()}
+    failing = {"expressions": exp.Eq(exp.IntBin("i"), 6).compile()}
+    _, _, bins = client.operate(record, [bo.bit_count("b", 0, 8), ho.hll_get_count("h")], policy=passing)
+    assert bins == {"b": 1, "h": 3}
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [bo.bit_count("b", 0, 8)], policy=failing)
+    assert info.value.code == 27
+
+
 def test_filtered_writes(client, record):
     passing = {"expressions": exp.Eq(exp.IntBin("i"), 5).compile()}
     failing = {"expressions": exp.Eq(exp.IntBin("i"), 6).compile()}
