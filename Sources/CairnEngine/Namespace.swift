@@ -434,7 +434,7 @@ public final class Namespace: Sendable {
             case .success(let record?):
                 var results: [(String, StoredBin?)] = []
                 do {
-                    if let filter = r.options.filter, try !filter.passes(record) {
+                    if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: self.nowMs) {
                         throw EngineError(.filteredOut, "record \(digest) is filtered out")
                     }
                     for op in r.operations {
@@ -560,9 +560,7 @@ public final class Namespace: Sendable {
         if let key = r.userKey, let storedKey = existing?.userKey, storedKey != key {
             throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
         }
-        if let filter = o.filter, visible != nil, let existing,
-            try !filter.passes(bins: existing.bins, setName: existing.setName, userKey: existing.userKey)
-        {
+        if let filter = o.filter, visible != nil, let existing, try !filter.passes(existing, digest: digest, nowMs: now) {
             throw EngineError(.filteredOut, "record \(digest) is filtered out")
         }
 

@@ -1,3 +1,4 @@
+import CairnIndex
 import CairnParticle
 import CairnStorage
 
@@ -139,16 +140,23 @@ public struct RecordFilter: Sendable, Equatable {
 
     /// Whether `record` passes: only a true filter does. An unsupported expression is
     /// UNSUPPORTED_FEATURE, a malformed one PARAMETER.
-    public func passes(_ record: EngineRecord) throws(EngineError) -> Bool {
-        try passes(bins: record.bins, setName: record.setName, userKey: record.userKey)
+    public func passes(_ record: EngineRecord, digest: Digest, nowMs: UInt64 = CitrusleafTime.nowMs()) throws(EngineError) -> Bool {
+        let metadata = ExpressionRecord.Metadata(digest: digest.bytes, lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs)
+        return try passes(bins: record.bins, setName: record.setName, userKey: record.userKey, metadata: metadata)
     }
 
-    func passes(bins stored: [StoredBin], setName: String?, userKey: StoredKey?) throws(EngineError) -> Bool {
+    func passes(_ record: StoredRecord, digest: Digest, nowMs: UInt64) throws(EngineError) -> Bool {
+        let metadata = ExpressionRecord.Metadata(digest: digest.bytes, lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs)
+        return try passes(bins: record.bins, setName: record.setName, userKey: record.userKey, metadata: metadata)
+    }
+
+    private func passes(bins stored: [StoredBin], setName: String?, userKey: StoredKey?,
+                        metadata: ExpressionRecord.Metadata) throws(EngineError) -> Bool {
         // A stored key is an integer, string or blob particle, read like a bin of that type.
         let key = userKey.flatMap { ExpressionRecord.Bin(name: "", particleType: $0.particleType.rawValue, bytes: $0.bytes).value }
         let bins = stored.map { ExpressionRecord.Bin(name: $0.name, particleType: $0.particleType.rawValue, bytes: $0.bytes) }
         do {
-            return try Expression.passes(expression, ExpressionRecord(bins: bins, setName: setName, key: key))
+            return try Expression.passes(expression, ExpressionRecord(bins: bins, setName: setName, key: key, metadata: metadata))
         } catch {
             throw EngineError(EngineResult(rawValue: error.code) ?? .parameterError, error.reason)
         }

@@ -6,6 +6,8 @@
 /// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, and 16, or 17, not 18, exclusive 19;
 /// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
+/// - metadata: digest_modulo 64 `[64, mod]`, last_update 66 (ns since 1970), since_update 67
+///   (ms), void_time 68 (ns since 1970, -1 for never), ttl 69 (s, -1 for never), is_tombstone 72;
 /// - call 127 `[127, result type, system, [command, args...], bin]` of bit (system 1), HLL (2)
 ///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
 ///   copy whose new value is the call's value; an argument that is a node is evaluated first.
@@ -30,15 +32,36 @@ public struct ExpressionRecord: Sendable {
         }
     }
 
+    /// Times and the digest, for the metadata ops (unknown without them).
+    public struct Metadata: Sendable {
+        /// The 20 digest bytes in wire order.
+        public var digest: [UInt8]
+        /// Last update, ms since 2010-01-01 (the Citrusleaf epoch).
+        public var lastUpdateMs: UInt64
+        /// Expiry, s since 2010-01-01; 0 = never.
+        public var voidTime: UInt32
+        /// Now, ms since 2010-01-01.
+        public var nowMs: UInt64
+
+        public init(digest: [UInt8], lastUpdateMs: UInt64, voidTime: UInt32, nowMs: UInt64) {
+            self.digest = digest
+            self.lastUpdateMs = lastUpdateMs
+            self.voidTime = voidTime
+            self.nowMs = nowMs
+        }
+    }
+
     public var bins: [Bin]
     public var setName: String?
     /// The stored user key as a value (integer, string or blob), nil when not stored.
     public var key: Value?
+    public var metadata: Metadata?
 
-    public init(bins: [Bin], setName: String?, key: Value?) {
+    public init(bins: [Bin], setName: String?, key: Value?, metadata: Metadata? = nil) {
         self.bins = bins
         self.setName = setName
         self.key = key
+        self.metadata = metadata
     }
 }
 
@@ -126,6 +149,10 @@ public enum Expression {
                 }
             }
             return .known(.bool(seenTrue))
+        case 64, 66, 67, 68, 69:
+            return try metadata(op, args, record.metadata)
+        case 72:
+            return .known(.bool(false))  // a filter only sees live records
         case 70:
             return .known(.string(record.setName ?? ""))
         case 71:
@@ -154,6 +181,37 @@ public enum Expression {
             return try call(args, record)
         default:
             throw CDTError(unsupported, "expression op \(op) is not supported")
+        }
+    }
+
+    static let epochUnixMs: Int64 = 1_262_304_000_000
+
+    private static func metadata(_ op: Int64, _ args: [Value], _ m: ExpressionRecord.Metadata?) throws(CDTError) -> Outcome {
+        var modulus: Int64 = 0
+        if op == 64 {
+            guard args.count == 1, case .int(let mod) = args[0], mod > 0 else { throw .param("digest_modulo needs a positive modulus") }
+            modulus = mod
+        } else if !args.isEmpty {
+            throw .param("metadata op \(op) takes no arguments")
+        }
+        guard let m else { return .unknown }
+        switch op {
+        case 64:
+            guard m.digest.count >= 20 else { return .unknown }
+            // Digest bytes 16-19 as a little-endian (host order) 32-bit word, as Aerospike.
+            let word = (0..<4).reduce(UInt32(0)) { $0 | UInt32(m.digest[16 + $1]) << UInt32(8 * $1) }
+            return .known(.int(Int64(word) % modulus))
+        case 66:
+            return .known(.int((Int64(m.lastUpdateMs) + epochUnixMs) * 1_000_000))
+        case 67:
+            return .known(.int(m.nowMs > m.lastUpdateMs ? Int64(m.nowMs - m.lastUpdateMs) : 0))
+        case 68:
+            return .known(.int(m.voidTime == 0 ? -1 : (Int64(m.voidTime) * 1000 + epochUnixMs) * 1_000_000))
+        default:
+            // ttl: -1 for never; a record at or past its void time has 1 s left (Aerospike's rule).
+            if m.voidTime == 0 { return .known(.int(-1)) }
+            let now = UInt32(truncatingIfNeeded: m.nowMs / 1000)
+            return .known(.int(m.voidTime > now ? Int64(m.voidTime - now) : 1))
         }
     }
 

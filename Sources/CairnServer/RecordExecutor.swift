@@ -205,7 +205,7 @@ struct RecordExecutor: Sendable {
             }
             if let filter {
                 do throws(EngineError) {
-                    guard try filter.passes(record) else { return finish(.success(.failure(.filteredOut))) }
+                    guard try filter.passes(record, digest: target.digest) else { return finish(.success(.failure(.filteredOut))) }
                 } catch {
                     return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
                 }

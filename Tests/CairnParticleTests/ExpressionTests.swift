@@ -64,6 +64,29 @@ import Testing
         #expect(try passes(node(1, node(127, [2], [0], [0x91, 16], bin(4, "l")), [2])))
     }
 
+    @Test func metadata() throws {
+        var r = record
+        r.metadata = .init(digest: [UInt8](repeating: 0, count: 16) + [4, 1, 0, 0, 0, 0, 0, 0].prefix(4), lastUpdateMs: 1000, voidTime: 100, nowMs: 50_000)
+        func value(_ op: Int64, _ args: [UInt8]...) throws -> Expression.Outcome {
+            var bytes: [UInt8] = [0x90 | UInt8(args.count + 1), UInt8(op)]
+            for a in args { bytes += a }
+            return try Expression.evaluate(try Expression.decode(bytes), r)
+        }
+        #expect(try value(64, [7]) == .known(.int(260 % 7)))  // bytes 16-19 little-endian: 0x0104
+        #expect(try value(66) == .known(.int((1000 + 1_262_304_000_000) * 1_000_000)))
+        #expect(try value(67) == .known(.int(49_000)))
+        #expect(try value(68) == .known(.int((100_000 + 1_262_304_000_000) * 1_000_000)))
+        #expect(try value(69) == .known(.int(50)))
+        r.metadata?.voidTime = 10
+        #expect(try value(69) == .known(.int(1)))
+        r.metadata?.voidTime = 0
+        #expect(try value(69) == .known(.int(-1)) && value(68) == .known(.int(-1)))
+        #expect(try value(72) == .known(.bool(false)))
+        r.metadata = nil
+        #expect(try value(69) == .unknown)
+        #expect(code([0x92, 64, 0]) == 4)  // modulus 0
+    }
+
     @Test func errors() {
         #expect(code([0x93, 0x01]) == 4)  // not msgpack
         #expect(code(node(1, [1])) == 4)  // one operand

@@ -116,3 +116,31 @@ def test_an_operate_of_reads_is_a_filtered_read(client, record):
     with pytest.raises(ex.AerospikeError) as info:
         client.operate(record, [ops.read("i")], policy={"expressions": exp.Eq(exp.IntBin("i"), 6).compile()})
     assert info.value.code == 27
+
+
+def test_metadata(client, record):
+    import time
+    _, meta, _ = client.get(record)
+    lut_ns = time.time_ns()
+    assert get_code(client, record, exp.GT(exp.LastUpdateTime(), lut_ns - 60 * 10**9)) == 0
+    assert get_code(client, record, exp.LT(exp.LastUpdateTime(), lut_ns + 60 * 10**9)) == 0
+    assert get_code(client, record, exp.LT(exp.SinceUpdateTime(), 60_000)) == 0
+    assert get_code(client, record, exp.Eq(exp.IsTombstone(), False)) == 0
+    assert get_code(client, record, exp.Eq(exp.SetName(), "exp")) == 0
+    ttl = meta["ttl"]
+    if ttl in (-1, 0xFFFFFFFF):  # the namespace default: never expires
+        assert get_code(client, record, exp.Eq(exp.TTL(), -1)) == 0
+        assert get_code(client, record, exp.Eq(exp.VoidTime(), -1)) == 0
+    else:
+        assert get_code(client, record, exp.LE(exp.TTL(), ttl)) == 0
+    k = key("ttl")
+    client.put(k, {"i": 1}, meta={"ttl": 1000})
+    assert get_code(client, k, exp.And(exp.GT(exp.TTL(), 990), exp.LE(exp.TTL(), 1000))) == 0
+    assert get_code(client, k, exp.GT(exp.VoidTime(), time.time_ns() + 990 * 10**9)) == 0
+    # The digest's bytes 16-19 (little-endian) modulo 3, as Aerospike.
+    digest = aerospike.calc_digest(NS, "exp", "ttl")
+    expected = int.from_bytes(bytes(digest[16:20]), "little") % 3
+    assert get_code(client, k, exp.Eq(exp.DigestMod(3), expected)) == 0
+    assert get_code(client, k, exp.Eq(exp.DigestMod(3), (expected + 1) % 3)) == 27
+    client.remove(k)
+
