@@ -1,3 +1,5 @@
+import Foundation
+
 /// Filter expressions (Aerospike's FILTER_EXPRESSION field, 43): a subset, evaluated on a record.
 ///
 /// An expression is msgpack: a node is a list `[op, args...]`, anything else is a literal
@@ -11,10 +13,13 @@
 /// - call 127 `[127, result type, system, [command, args...], bin]` of bit (system 1), HLL (2)
 ///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
 ///   copy whose new value is the call's value; an argument that is a node is evaluated first.
+/// - arithmetic add 20 ... to_float 31, integer bit ops 32 ... 41, min 50, max 51, cond 123,
+///   var 124, let 125.
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
-/// any is true, else unknown. A filter passes only when it is true. Anything else (other ops,
-/// metadata, arithmetic, let / cond) is 16 (UNSUPPORTED_FEATURE); a malformed expression is 4.
+/// any is true, else unknown. A filter passes only when it is true. Anything else (regex and geo
+/// compares, in_list, record sizes, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed
+/// expression is 4.
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
@@ -96,14 +101,14 @@ public enum Expression {
         case unknown
     }
 
-    static func evaluate(_ node: Value, _ record: ExpressionRecord) throws(CDTError) -> Outcome {
+    static func evaluate(_ node: Value, _ record: ExpressionRecord, _ vars: [String: Outcome] = [:]) throws(CDTError) -> Outcome {
         guard case .list(let items, _) = node else { return .known(node) }
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
         let args = Array(items.dropFirst())
         switch op {
         case 1...6:
             guard args.count == 2 else { throw .param("comparison of \(args.count) operands") }
-            guard case .known(let a) = try evaluate(args[0], record), case .known(let b) = try evaluate(args[1], record) else {
+            guard case .known(let a) = try evaluate(args[0], record, vars), case .known(let b) = try evaluate(args[1], record, vars) else {
                 return .unknown
             }
             guard let order = compare(a, b) else { return .unknown }
@@ -122,7 +127,7 @@ public enum Expression {
             let decisive = op == 17
             var unknown = false
             for arg in args {
-                switch try evaluate(arg, record) {
+                switch try evaluate(arg, record, vars) {
                 case .known(.bool(let b)): if b == decisive { return .known(.bool(decisive)) }
                 case .known: throw .param("logic operand is not boolean")
                 case .unknown: unknown = true
@@ -131,7 +136,7 @@ public enum Expression {
             return unknown ? .unknown : .known(.bool(!decisive))
         case 18:
             guard args.count == 1 else { throw .param("not of \(args.count) operands") }
-            switch try evaluate(args[0], record) {
+            switch try evaluate(args[0], record, vars) {
             case .known(.bool(let b)): return .known(.bool(!b))
             case .known: throw .param("not operand is not boolean")
             case .unknown: return .unknown
@@ -140,7 +145,7 @@ public enum Expression {
             // In order, as Aerospike: an unknown operand is unknown, a second true is false.
             var seenTrue = false
             for arg in args {
-                switch try evaluate(arg, record) {
+                switch try evaluate(arg, record, vars) {
                 case .known(.bool(let b)):
                     if b && seenTrue { return .known(.bool(false)) }
                     seenTrue = seenTrue || b
@@ -177,10 +182,127 @@ public enum Expression {
         case 126:
             guard args.count == 1 else { throw .param("malformed quote") }
             return .known(args[0])
+        case 20...41, 50, 51:
+            var values: [Value] = []
+            for arg in args {
+                guard case .known(let v) = try evaluate(arg, record, vars) else { return .unknown }
+                values.append(v)
+            }
+            return try arithmetic(op, values)
+        case 123:
+            // [123, condition, value, ..., default]: the first true condition's value.
+            guard args.count % 2 == 1 else { throw .param("cond without a default") }
+            for i in stride(from: 0, to: args.count - 1, by: 2) {
+                switch try evaluate(args[i], record, vars) {
+                case .known(.bool(true)): return try evaluate(args[i + 1], record, vars)
+                case .known(.bool(false)): continue
+                case .known: throw .param("cond condition is not boolean")
+                case .unknown: return .unknown
+                }
+            }
+            return try evaluate(args[args.count - 1], record, vars)
+        case 124:
+            guard args.count == 1, let value = vars[rawString(args[0])] else { throw .param("var of an undefined name") }
+            return value
+        case 125:
+            // [125, name, value, ..., body]: each definition sees the ones before it.
+            guard args.count % 2 == 1 else { throw .param("let without a body") }
+            var scope = vars
+            for i in stride(from: 0, to: args.count - 1, by: 2) {
+                scope[rawString(args[i])] = try evaluate(args[i + 1], record, scope)
+            }
+            return try evaluate(args[args.count - 1], record, scope)
         case 127:
-            return try call(args, record)
+            return try call(args, record, vars)
         default:
             throw CDTError(unsupported, "expression op \(op) is not supported")
+        }
+    }
+
+    /// Arithmetic, integer bit ops, min and max on known operands, as Aerospike computes them
+    /// (integers wrap, shifts take their count modulo 64 as x86 does, integer division or
+    /// modulo by zero is unknown). Operands of mixed types are 4 (Aerospike refuses them when it
+    /// builds the expression).
+    private static func arithmetic(_ op: Int64, _ values: [Value]) throws(CDTError) -> Outcome {
+        guard !values.isEmpty else { throw .param("arithmetic without operands") }
+        var ints: [Int64] = [], floats: [Double] = []
+        for v in values {
+            switch v {
+            case .int(let i): ints.append(i)
+            case .double(let d): floats.append(d)
+            case .bool where op == 40 || op == 41: break
+            default: throw .param("arithmetic operand \(v) is not a number")
+            }
+        }
+        let isFloat = !floats.isEmpty
+        if isFloat && !ints.isEmpty && op != 30 && op != 31 { throw .param("arithmetic on mixed int and float") }
+        func arity(_ n: Int) throws(CDTError) { if values.count != n { throw .param("op \(op) takes \(n) operands") } }
+        func needInts() throws(CDTError) { if isFloat { throw .param("op \(op) takes integers") } }
+        func needFloats() throws(CDTError) { if !isFloat { throw .param("op \(op) takes floats") } }
+        switch op {
+        case 20: return isFloat ? .known(.double(floats.dropFirst().reduce(floats[0], +))) : .known(.int(ints.dropFirst().reduce(ints[0], &+)))
+        case 21:
+            if values.count == 1 { return isFloat ? .known(.double(0 - floats[0])) : .known(.int(0 &- ints[0])) }
+            return isFloat ? .known(.double(floats.dropFirst().reduce(floats[0], -))) : .known(.int(ints.dropFirst().reduce(ints[0], &-)))
+        case 22: return isFloat ? .known(.double(floats.dropFirst().reduce(floats[0], *))) : .known(.int(ints.dropFirst().reduce(ints[0], &*)))
+        case 23:
+            if isFloat {
+                let divisor = values.count == 1 ? floats[0] : floats.dropFirst().reduce(1, *)
+                return .known(.double((values.count == 1 ? 1.0 : floats[0]) / divisor))
+            }
+            let divisor = values.count == 1 ? ints[0] : ints.dropFirst().reduce(1, &*)
+            let dividend: Int64 = values.count == 1 ? 1 : ints[0]
+            if divisor == 0 || (dividend == .min && divisor == -1) { return divisor == 0 ? .unknown : .known(.int(.min)) }
+            return .known(.int(dividend / divisor))
+        case 24, 25:
+            try arity(2); try needFloats()
+            return .known(.double(op == 24 ? pow(floats[0], floats[1]) : log(floats[0]) / log(floats[1])))
+        case 26:
+            try arity(2); try needInts()
+            if ints[1] == 0 { return .unknown }
+            return .known(.int(ints[1] == -1 ? 0 : ints[0] % ints[1]))
+        case 27:
+            try arity(1)
+            return isFloat ? .known(.double(Swift.abs(floats[0]))) : .known(.int(ints[0] == .min ? .min : Swift.abs(ints[0])))
+        case 28, 29:
+            try arity(1); try needFloats()
+            return .known(.double(op == 28 ? floats[0].rounded(.down) : floats[0].rounded(.up)))
+        case 30:
+            try arity(1); try needFloats()
+            // x86's conversion: NaN and out-of-range values give the smallest integer.
+            let f = floats[0]
+            return .known(.int(f.isNaN || f >= 9.223372036854775807e18 || f < -9.223372036854775808e18 ? .min : Int64(f)))
+        case 31:
+            try arity(1); try needInts()
+            return .known(.double(Double(ints[0])))
+        case 32, 33, 34:
+            try needInts()
+            let combine: (Int64, Int64) -> Int64 = op == 32 ? { $0 & $1 } : op == 33 ? { $0 | $1 } : { $0 ^ $1 }
+            return .known(.int(ints.dropFirst().reduce(ints[0], combine)))
+        case 35:
+            try arity(1); try needInts()
+            return .known(.int(~ints[0]))
+        case 36, 37, 38:
+            try arity(2); try needInts()
+            let (v, n) = (ints[0], ints[1])
+            switch op {
+            case 36: return .known(.int(v &<< n))
+            case 37: return .known(.int(Int64(bitPattern: UInt64(bitPattern: v) &>> UInt64(bitPattern: n))))
+            default: return .known(.int(v &>> n))
+            }
+        case 39:
+            try arity(1); try needInts()
+            return .known(.int(Int64(ints[0].nonzeroBitCount)))
+        case 40, 41:
+            guard values.count == 2, case .int(let v) = values[0], case .bool(let set) = values[1] else {
+                throw .param("int scan takes an integer and a boolean")
+            }
+            let bits = UInt64(bitPattern: set ? v : ~v)
+            if op == 40 { return .known(.int(bits == 0 ? -1 : Int64(bits.leadingZeroBitCount))) }
+            return .known(.int(63 - Int64(bits == 0 ? 64 : bits.trailingZeroBitCount)))
+        default:  // 50 min, 51 max
+            if isFloat { return .known(.double(op == 50 ? floats.min()! : floats.max()!)) }
+            return .known(.int(op == 50 ? ints.min()! : ints.max()!))
         }
     }
 
@@ -216,17 +338,17 @@ public enum Expression {
     }
 
     /// `[result type, system, [command, args...], bin]`.
-    private static func call(_ args: [Value], _ record: ExpressionRecord) throws(CDTError) -> Outcome {
+    private static func call(_ args: [Value], _ record: ExpressionRecord, _ vars: [String: Outcome]) throws(CDTError) -> Outcome {
         guard args.count == 4, case .int(let system) = args[1], case .list(let opItems, _) = args[2], !opItems.isEmpty else {
             throw .param("malformed call")
         }
-        guard case .known(let subject) = try evaluate(args[3], record) else { return .unknown }
+        guard case .known(let subject) = try evaluate(args[3], record, vars) else { return .unknown }
         var payloadItems: [Value] = [opItems[0]]
         if opItems[0] == .int(0xff) {
             payloadItems = opItems  // a CDT op with a context: [0xff, context, [command, args...]]
         } else {
             for arg in opItems.dropFirst() {
-                guard case .known(let v) = try evaluate(arg, record) else { return .unknown }
+                guard case .known(let v) = try evaluate(arg, record, vars) else { return .unknown }
                 payloadItems.append(v)
             }
         }

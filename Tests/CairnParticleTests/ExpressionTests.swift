@@ -87,10 +87,57 @@ import Testing
         #expect(code([0x92, 64, 0]) == 4)  // modulus 0
     }
 
+    @Test func arithmeticCondAndLet() throws {
+        func value(_ bytes: [UInt8]) throws -> Expression.Outcome { try Expression.evaluate(try Expression.decode(bytes), record) }
+        func v(_ x: Value) -> [UInt8] { x.encoded }
+        #expect(try value(node(20, bin(2, "i"), [3], [0xff])) == .known(.int(7)))  // 5 + 3 - 1
+        #expect(try value(node(21, bin(2, "i"))) == .known(.int(-5)))
+        #expect(try value(node(21, [10], [3], [2])) == .known(.int(5)))
+        #expect(try value(node(22, v(.double(1.5)), v(.double(2)))) == .known(.double(3)))
+        #expect(try value(node(23, [7], [2])) == .known(.int(3)))
+        #expect(try value(node(23, [4])) == .known(.int(0)))  // 1 / 4
+        #expect(try value(node(23, [7], [0])) == .unknown)
+        #expect(try value(node(26, [7], [0])) == .unknown)
+        #expect(try value(node(26, [0xf9], [3])) == .known(.int(-1)))  // -7 % 3, C's sign
+        #expect(try value(node(24, v(.double(2)), v(.double(10)))) == .known(.double(1024)))
+        #expect(try value(node(25, v(.double(8)), v(.double(2)))) == .known(.double(3)))
+        #expect(try value(node(27, [0xfb])) == .known(.int(5)))
+        #expect(try value(node(28, v(.double(-1.5)))) == .known(.double(-2)))
+        #expect(try value(node(29, v(.double(1.2)))) == .known(.double(2)))
+        #expect(try value(node(30, v(.double(-2.7)))) == .known(.int(-2)))
+        #expect(try value(node(31, [3])) == .known(.double(3)))
+        #expect(try value(node(32, [0x0f], [0x3c])) == .known(.int(0x0c)))
+        #expect(try value(node(33, [0x0f], [0x30])) == .known(.int(0x3f)))
+        #expect(try value(node(34, [0x0f], [0x3c])) == .known(.int(0x33)))
+        #expect(try value(node(35, [0])) == .known(.int(-1)))
+        #expect(try value(node(36, [1], [65])) == .known(.int(2)))  // count modulo 64
+        #expect(try value(node(37, [0xff], [60])) == .known(.int(15)))  // logical
+        #expect(try value(node(38, [0xff], [60])) == .known(.int(-1)))  // arithmetic
+        #expect(try value(node(39, [0x0f])) == .known(.int(4)))
+        #expect(try value(node(40, [1], [0xc3])) == .known(.int(63)))
+        #expect(try value(node(40, [0], [0xc3])) == .known(.int(-1)))
+        #expect(try value(node(41, [2], [0xc3])) == .known(.int(62)))
+        #expect(try value(node(41, [0xff], [0xc2])) == .known(.int(-1)))
+        #expect(try value(node(50, [3], [1], [2])) == .known(.int(1)))
+        #expect(try value(node(51, [3], [1], [2])) == .known(.int(3)))
+        #expect(try value(node(20, bin(2, "none"), [1])) == .unknown)
+        #expect(code(node(20, [1], v(.double(1)))) == 4)  // mixed types
+        // cond: the first true condition's value, else the default.
+        let cond = node(123, node(1, bin(2, "i"), [6]), [10], node(1, bin(2, "i"), [5]), [20], [30])
+        #expect(try value(cond) == .known(.int(20)))
+        #expect(try value(node(123, node(1, bin(2, "none"), [6]), [10], [30])) == .unknown)
+        // let x = i + 1, y = x * 2 in y == 12.
+        let name: (String) -> [UInt8] = { [0xa0 | UInt8($0.utf8.count)] + Array($0.utf8) }
+        let letExp = node(125, name("x"), node(20, bin(2, "i"), [1]), name("y"), node(22, node(124, name("x")), [2]),
+                          node(1, node(124, name("y")), [12]))
+        #expect(try passes(letExp))
+        #expect(code(node(124, name("z"))) == 4)
+    }
+
     @Test func errors() {
         #expect(code([0x93, 0x01]) == 4)  // not msgpack
         #expect(code(node(1, [1])) == 4)  // one operand
-        #expect(code(node(20, [1], [2])) == 16)  // arithmetic is not evaluated yet
+        #expect(code(node(7, [1], [2])) == 16)  // regex compare is not evaluated yet
         #expect(code([5]) == 4)  // not boolean
         #expect(code(node(16, [5])) == 4)
     }

@@ -58,6 +58,16 @@ def get_code(client, k, expression):
     (exp.Eq(exp.HLLGetCount(exp.HLLBin("h")), 3), True),
     (exp.Eq(exp.HLLGetCount(exp.HLLAdd(None, ["w"], -1, -1, exp.HLLBin("h"))), 4), True),
     (exp.Eq(exp.ListSize(None, exp.ListBin("l")), 3), True),
+    (exp.Eq(exp.Add(exp.IntBin("i"), 1), 6), True),
+    (exp.Eq(exp.Sub(exp.IntBin("i"), 1, 1), 3), True),
+    (exp.Eq(exp.Mul(exp.FloatBin("f"), 2.0), 3.0), True),
+    (exp.Eq(exp.Div(exp.IntBin("i"), 0), 1), False),
+    (exp.Eq(exp.ToInt(exp.FloatBin("f")), 1), True),
+    (exp.Eq(exp.Max(exp.IntBin("i"), 9, 2), 9), True),
+    (exp.Eq(exp.IntAnd(exp.IntBin("i"), 4), 4), True),
+    (exp.Eq(exp.IntLeftShift(exp.IntBin("i"), 2), 20), True),
+    (exp.Eq(exp.Cond(exp.Eq(exp.IntBin("i"), 1), "one", exp.Eq(exp.IntBin("i"), 5), "five", "other"), "five"), True),
+    (exp.Let(exp.Def("x", exp.Add(exp.IntBin("i"), 1)), exp.Eq(exp.Var("x"), 6)), True),
     (exp.Eq(exp.MapGetByKey(None, aerospike.MAP_RETURN_VALUE, exp.ResultType.INTEGER, "k", exp.MapBin("m")), 7), True),
 ])
 def test_filtered_reads(client, record, expression, passes):
@@ -72,7 +82,7 @@ def test_a_filtered_out_read_reads_nothing_and_a_passing_one_everything(client, 
 
 
 def test_not_yet_evaluated_answers_16(client, record):
-    assert get_code(client, record, exp.Eq(exp.Add(exp.IntBin("i"), 1), 6)) == 16
+    assert get_code(client, record, exp.CmpRegex(0, "^a", exp.StrBin("s"))) == 16
     with pytest.raises(ex.AerospikeError) as info:
         client.remove(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
     assert info.value.code == 16
