@@ -139,18 +139,21 @@ public enum BinOperation: Sendable, Equatable {
     case bits(String, [UInt8], isWrite: Bool)
     /// A HyperLogLog operation on an HLL bin (HLL_READ / HLL_MODIFY), like `.bits`.
     case hll(String, [UInt8], isWrite: Bool)
+    /// An expression read (EXP_READ) or write (EXP_MODIFY) of a bin: the op's `[expression,
+    /// flags]` payload; it sees the record as the operations before it left it.
+    case expression(String, [UInt8], isWrite: Bool)
 
     var isWrite: Bool {
         switch self {
         case .read, .readAll, .readHeader: return false
-        case .cdt(_, _, let isWrite), .bits(_, _, let isWrite), .hll(_, _, let isWrite): return isWrite
+        case .cdt(_, _, let isWrite), .bits(_, _, let isWrite), .hll(_, _, let isWrite), .expression(_, _, let isWrite): return isWrite
         default: return true
         }
     }
 
     var needsExistingBins: Bool {
         switch self {
-        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt, .bits, .hll: return true
+        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt, .bits, .hll, .expression: return true
         default: return false
         }
     }

@@ -441,9 +441,11 @@ public final class Namespace: Sendable {
                         switch op {
                         case .read(let name): results.append((name, record.bins.first { $0.name == name }))
                         case .readAll: for b in record.bins { results.append((b.name, b)) }
-                        case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _):
+                        case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                             var bins = record.bins
-                            results.append((name, try OperationLayer.apply(op, to: &bins)))
+                            let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
+                                                    lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: self.nowMs)
+                            results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
                         default: break
                         }
                     }
@@ -597,8 +599,10 @@ public final class Namespace: Sendable {
             case .deleteRecord:
                 deleteRecord = true
                 bins.removeAll()
-            case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _):
-                results.append((name, try OperationLayer.apply(op, to: &bins)))
+            case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
+                let scope = RecordScope(setName: existing?.setName ?? r.setName, userKey: existing?.userKey ?? (o.storeKey ? r.userKey : nil),
+                                        digest: digest, lastUpdateMs: existing?.lastUpdateMs ?? now, voidTime: existing?.voidTime ?? 0, nowMs: now)
+                results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
             }
         }
         if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }

@@ -96,12 +96,13 @@ public enum Expression {
         }
     }
 
-    enum Outcome: Equatable {
+    /// An evaluated expression: a value, or Aerospike's "unknown".
+    public enum Outcome: Equatable, Sendable {
         case known(Value)
         case unknown
     }
 
-    static func evaluate(_ node: Value, _ record: ExpressionRecord, _ vars: [String: Outcome] = [:]) throws(CDTError) -> Outcome {
+    public static func evaluate(_ node: Value, _ record: ExpressionRecord, _ vars: [String: Outcome] = [:]) throws(CDTError) -> Outcome {
         guard case .list(let items, _) = node else { return .known(node) }
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
         let args = Array(items.dropFirst())
@@ -359,6 +360,7 @@ public enum Expression {
             let bin: CDTBin
             switch subject {
             case .list, .map: bin = .collection(subject)
+            case .null: bin = .missing  // a nil value works as a missing bin (a modify creates it)
             default: return .unknown
             }
             let outcome = try CDTExecutor.execute(payload: payload, bin: bin, isWrite: modify)
@@ -366,12 +368,20 @@ public enum Expression {
             return outcome.result.map { .known($0) } ?? .unknown
         case 1, 2:
             let particle: UInt8 = system & 0x3f == 1 ? Value.particleTypeBlob : HLLSketch.particleType
-            guard case .blob(let t, let bytes) = subject, t == particle else { return .unknown }
-            let bin = BlobBin.bytes(Array(bytes))
+            let bin: BlobBin
+            switch subject {
+            case .blob(let t, let bytes) where t == particle: bin = .bytes(Array(bytes))
+            case .null: bin = .missing  // a nil value works as a missing bin (a modify creates it)
+            default: return .unknown
+            }
             let outcome = particle == Value.particleTypeBlob
                 ? try BitExecutor.execute(payload: payload, bin: bin, isWrite: modify)
                 : try HLLExecutor.execute(payload: payload, bin: bin, isWrite: modify)
-            if modify { return .known(.blob(particle, Bytes(outcome.newValue ?? Array(bytes)))) }
+            if modify {
+                if let new = outcome.newValue { return .known(.blob(particle, Bytes(new))) }
+                if case .bytes(let old) = bin { return .known(.blob(particle, Bytes(old))) }
+                return .unknown
+            }
             return outcome.result.map { .known($0) } ?? .unknown
         default:
             throw CDTError(unsupported, "call of system \(system) is not supported")

@@ -9,9 +9,9 @@ extension RecordExecutor {
     func operateReadOnly(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
                          resume: Resume, finish: @escaping @Sendable (Result<RecordOutcome, Refusal>) -> Void) throws(Refusal) {
         let header = command.header
-        for op in command.ops where op.type != .read && op.type != .cdtRead && op.type != .bitsRead && op.type != .hllRead {
+        let readTypes: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
+        for op in command.ops where !(op.type.map(readTypes.contains) ?? false) {
             switch op.type {
-            case .expRead: throw Refusal(.unsupportedFeature, "op \(op.typeRaw) is not supported")
             case .none: throw Refusal(.parameter, "unknown op \(op.typeRaw)")
             default: throw Refusal(.parameter, "write op \(op.typeRaw) without the WRITE flag")
             }

@@ -139,7 +139,7 @@ struct RecordExecutor: Sendable {
         let header = command.header
         guard command.rowDigest == nil else { return false }
         if header.info2.contains(.write) { return !header.info2.contains(.delete) }
-        let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead]
+        let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
         return header.info1.contains(.read) && !header.info1.contains(.getNoBinData)
             && command.ops.allSatisfy { $0.type.map(readOps.contains) ?? false }
     }
@@ -180,7 +180,7 @@ struct RecordExecutor: Sendable {
             guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
         }
-        if command.ops.contains(where: { $0.type == .cdtRead || $0.type == .bitsRead || $0.type == .hllRead }) {
+        if command.ops.contains(where: { $0.type == .cdtRead || $0.type == .bitsRead || $0.type == .hllRead || $0.type == .expRead }) {
             return try body.withUnsafeReadableBytes { raw throws(Refusal) in
                 try operateReadOnly(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
             }
@@ -393,7 +393,9 @@ struct RecordExecutor: Sendable {
             guard type == .hllRead || !replaces else { throw Refusal(.parameter, "HLL modify with a replace policy") }
             return .hll(name, Array(value), isWrite: type == .hllModify)
         case .expRead, .expModify:
-            throw Refusal(.unsupportedFeature, "op \(type) is not supported")
+            guard !name.isEmpty else { throw Refusal(.binName, "expression op without a bin name") }
+            guard type == .expRead || !replaces else { throw Refusal(.parameter, "expression write with a replace policy") }
+            return .expression(name, Array(value), isWrite: type == .expModify)
         }
     }
 
@@ -448,7 +450,7 @@ struct RecordExecutor: Sendable {
         }
         let namedReadCount = operations.count {
             switch $0 {
-            case .read, .cdt, .bits, .hll: true
+            case .read, .cdt, .bits, .hll, .expression: true
             default: false
             }
         }
@@ -457,7 +459,7 @@ struct RecordExecutor: Sendable {
         var resultIndex = 0
         for (op, operation) in zip(ops, operations) {
             switch operation {
-            case .read(let name), .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _):
+            case .read(let name), .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                 guard resultIndex < results.count else { continue }
                 if let bin = results[resultIndex].1 {
                     bins.append(.read(bin))

@@ -331,10 +331,13 @@ import Testing
             // HLL operations too: an HLL op on a list is a type error (the bin is checked first).
             let hllOnList = OwnedOp(typeRaw: OpType.hllModify.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
             #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [hllOnList]).resultCode == .incompatibleType)
-            for opType in [OpType.expModify] {
-                let op = OwnedOp(typeRaw: opType.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
-                #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [op]).resultCode == .unsupportedFeature)
-            }
+            // Expression ops too: an empty one is a parameter error; an expression Cairn does not
+            // evaluate yet (a regex compare, [7, 0, "a", bin]) is 16.
+            let emptyExp = OwnedOp(typeRaw: OpType.expModify.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
+            #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [emptyExp]).resultCode == .parameter)
+            let regex = OwnedOp(typeRaw: OpType.expRead.rawValue, particleTypeRaw: 4, name: Array("r".utf8),
+                                value: [0x91, 0x94, 7, 0, 0xa2, 3, 0x61, 0x93, 81, 3, 0xa1, 0x6c])
+            #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [regex]).resultCode == .unsupportedFeature)
             // A filter expression is evaluated on a plain read (malformed: 4; false: 27), and is
             // unsupported on anything else (a delete here); a UDF field; MRT bits.
             func withField(_ header: MessageHeader, _ field: OwnedField) -> OwnedMessage {

@@ -154,3 +154,39 @@ def test_metadata(client, record):
     assert get_code(client, k, exp.Eq(exp.DigestMod(3), (expected + 1) % 3)) == 27
     client.remove(k)
 
+
+def test_expression_read_and_write_ops(client, record):
+    from aerospike_helpers.operations import expression_operations as eo
+    add10 = exp.Add(exp.IntBin("i"), 10).compile()
+    _, _, bins = client.operate(record, [eo.expression_read("sum", add10)])
+    assert bins == {"sum": 15}
+    # A write stores the value; a later op sees it (ops apply in order).
+    triple = exp.Mul(exp.IntBin("i"), 3).compile()
+    _, _, bins = client.operate(record, [eo.expression_write("j", triple), ops.read("j")])
+    assert bins["j"] == 15
+    assert client.get(record)[2]["j"] == 15
+    # Unknown (a missing bin) is 26, or nothing with EVAL_NO_FAIL.
+    missing = exp.IntBin("missing").compile()
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [eo.expression_read("x", missing)])
+    assert info.value.code == 26
+    _, _, bins = client.operate(record, [eo.expression_read("x", missing, aerospike.EXP_READ_EVAL_NO_FAIL), ops.read("i")])
+    assert bins.get("i") == 5 and bins.get("x") is None
+    # Write policies: CREATE_ONLY on an existing bin 6, UPDATE_ONLY on a missing one 17.
+    i = exp.IntBin("i").compile()
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [eo.expression_write("i", i, aerospike.EXP_WRITE_CREATE_ONLY)])
+    assert info.value.code == 6
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [eo.expression_write("new", i, aerospike.EXP_WRITE_UPDATE_ONLY)])
+    assert info.value.code == 17
+    # A nil result deletes the bin only with ALLOW_DELETE.
+    nil = exp.Cond(exp.Eq(exp.IntBin("i"), 5), None, None).compile()
+    with pytest.raises(ex.AerospikeError) as info:
+        client.operate(record, [eo.expression_write("j", nil)])
+    assert info.value.code == 26
+    client.operate(record, [eo.expression_write("j", nil, aerospike.EXP_WRITE_ALLOW_DELETE)])
+    assert "j" not in client.get(record)[2]
+    # A bit call on a copy, written to another bin.
+    client.operate(record, [eo.expression_write("b2", exp.BitNot(None, 0, 8, exp.BlobBin("b")).compile())])
+    assert client.get(record)[2]["b2"] == bytearray([0xFE, 0x42, 3, 4, 5])
