@@ -376,26 +376,27 @@ struct RecordExecutor: Sendable {
         case .deleteAll:
             guard !replaces else { throw Refusal(.parameter, "delete-all with a replace policy") }
             return .deleteRecord
-        case .cdtRead, .cdtModify:
-            guard !name.isEmpty else { throw Refusal(.binName, "CDT op without a bin name") }
-            guard type == .cdtRead || !replaces else { throw Refusal(.parameter, "CDT modify with a replace policy") }
-            return .cdt(name, Array(value), isWrite: type == .cdtModify)
-        case .bitsRead, .bitsModify:
-            guard !name.isEmpty else { throw Refusal(.binName, "bit op without a bin name") }
-            guard type == .bitsRead || !replaces else { throw Refusal(.parameter, "bit modify with a replace policy") }
-            // Aerospike takes bit ops only as blob particles.
-            guard op.particleTypeRaw == CairnWire.ParticleType.blob.rawValue else {
-                throw Refusal(.incompatibleType, "bit op of particle type \(op.particleTypeRaw)")
+        case .cdtRead, .cdtModify, .bitsRead, .bitsModify, .hllRead, .hllModify, .expRead, .expModify:
+            // Particle operations: a msgpack payload on a named bin, evaluated by the engine's
+            // operation layer; the modify forms are writes.
+            guard !name.isEmpty else { throw Refusal(.binName, "\(type) op without a bin name") }
+            let isWrite = type.kind != .read
+            guard !isWrite || !replaces else { throw Refusal(.parameter, "\(type) op with a replace policy") }
+            let payload = Array(value)
+            switch type {
+            case .cdtRead, .cdtModify:
+                return .cdt(name, payload, isWrite: isWrite)
+            case .bitsRead, .bitsModify:
+                // Aerospike takes bit ops only as blob particles.
+                guard op.particleTypeRaw == CairnWire.ParticleType.blob.rawValue else {
+                    throw Refusal(.incompatibleType, "bit op of particle type \(op.particleTypeRaw)")
+                }
+                return .bits(name, payload, isWrite: isWrite)
+            case .hllRead, .hllModify:
+                return .hll(name, payload, isWrite: isWrite)
+            default:
+                return .expression(name, payload, isWrite: isWrite)
             }
-            return .bits(name, Array(value), isWrite: type == .bitsModify)
-        case .hllRead, .hllModify:
-            guard !name.isEmpty else { throw Refusal(.binName, "HLL op without a bin name") }
-            guard type == .hllRead || !replaces else { throw Refusal(.parameter, "HLL modify with a replace policy") }
-            return .hll(name, Array(value), isWrite: type == .hllModify)
-        case .expRead, .expModify:
-            guard !name.isEmpty else { throw Refusal(.binName, "expression op without a bin name") }
-            guard type == .expRead || !replaces else { throw Refusal(.parameter, "expression write with a replace policy") }
-            return .expression(name, Array(value), isWrite: type == .expModify)
         }
     }
 
