@@ -130,14 +130,12 @@ struct RecordExecutor: Sendable {
         return Target(namespace: namespace, digest: wireDigest.indexDigest, setName: setName, userKey: userKey)
     }
 
-    /// Whether a filter expression is evaluated for this command: a plain single-record read
-    /// (READ without WRITE, bins wanted, only READ and collection / bit / HLL read ops), or a
-    /// single-record write or
-    /// operate (WRITE without DELETE). Other commands with a filter (deletes, exists, read-only
-    /// collection operates, batch rows) still answer UNSUPPORTED_FEATURE.
+    /// Whether a filter expression is evaluated for this command (a message or a batch row): a
+    /// read (READ without WRITE, bins wanted, only READ, collection, bit, HLL and expression read
+    /// ops), or a write or operate (WRITE without DELETE). Deletes and exists with a filter still
+    /// answer UNSUPPORTED_FEATURE.
     static func evaluatesFilter(_ command: RecordCommand) -> Bool {
         let header = command.header
-        guard command.rowDigest == nil else { return false }
         if header.info2.contains(.write) { return !header.info2.contains(.delete) }
         let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
         return header.info1.contains(.read) && !header.info1.contains(.getNoBinData)

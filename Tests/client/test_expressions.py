@@ -190,3 +190,13 @@ def test_expression_read_and_write_ops(client, record):
     # A bit call on a copy, written to another bin.
     client.operate(record, [eo.expression_write("b2", exp.BitNot(None, 0, 8, exp.BlobBin("b")).compile())])
     assert client.get(record)[2]["b2"] == bytearray([0xFE, 0x42, 3, 4, 5])
+
+
+def test_batch_rows_are_filtered_one_by_one(client, record):
+    other = key("other")
+    client.put(other, {"i": 6})
+    passing = exp.Eq(exp.IntBin("i"), 5).compile()
+    result = client.batch_read([record, other], policy={"expressions": passing})
+    assert [r.result for r in result.batch_records] == [0, 27]
+    assert result.batch_records[0].record[2]["i"] == 5
+    client.remove(other)
