@@ -156,12 +156,13 @@ extension EngineError {
 public struct RecordFilter: Sendable, Equatable {
     let expression: Value
 
-    /// Decodes the field; a malformed filter is PARAMETER.
+    /// Decodes the field; a malformed filter is PARAMETER, one with an op Cairn does not evaluate
+    /// UNSUPPORTED_FEATURE.
     public init(_ bytes: [UInt8]) throws(EngineError) {
         do {
             expression = try Expression.decode(bytes)
         } catch {
-            throw EngineError(.parameterError, error.reason)
+            throw .particle(error)
         }
     }
 
@@ -207,6 +208,7 @@ extension OperationLayer {
         } catch {
             throw EngineError(.parameterError, "expression op: \(error)")
         }
+        do throws(CDTError) { try Expression.check(items[0]) } catch { throw .particle(error) }
         var flags: Int64 = 0
         if items.count == 2, case .int(let f) = items[1] { flags = f }
         let allowed = isWrite ? expCreateOnly | expUpdateOnly | expAllowDelete | expPolicyNoFail | expEvalNoFail : expEvalNoFail

@@ -78,12 +78,38 @@ enum ExpressionType: Int64 {
 public enum Expression {
     public static let unsupported: UInt8 = 16
 
-    /// Decodes a filter; 4 when it is not msgpack.
+    /// Decodes an expression and checks that Cairn evaluates every op in it (16 when not, as
+    /// Aerospike refuses what it cannot build before running anything); 4 when it is not
+    /// msgpack.
     public static func decode(_ bytes: [UInt8]) throws(CDTError) -> Value {
+        let node: Value
         do {
-            return try Value.decode(bytes)
+            node = try Value.decode(bytes)
         } catch {
-            throw .param("filter expression: \(error)")
+            throw .param("expression: \(error)")
+        }
+        try check(node)
+        return node
+    }
+
+    static let supportedOps: Set<Int64> = Set([0] + Array(1...6) + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
+        + Array(123...127))
+
+    /// Walks the expression tree: every node's op must be one Cairn evaluates. Quoted values
+    /// and call payloads' commands are not nodes.
+    public static func check(_ node: Value) throws(CDTError) {
+        guard case .list(let items, _) = node else { return }
+        guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
+        guard supportedOps.contains(op) else { throw CDTError(unsupported, "expression op \(op) is not supported") }
+        let args = items.dropFirst()
+        switch op {
+        case 126: return
+        case 127:
+            guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
+            try check(args[args.startIndex + 3])
+            if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg) } }
+        default:
+            for arg in args { try check(arg) }
         }
     }
 
@@ -107,6 +133,8 @@ public enum Expression {
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
         let args = Array(items.dropFirst())
         switch op {
+        case 0:
+            return .unknown  // the explicit "unknown" value
         case 1...6:
             guard args.count == 2 else { throw .param("comparison of \(args.count) operands") }
             guard case .known(let a) = try evaluate(args[0], record, vars), case .known(let b) = try evaluate(args[1], record, vars) else {

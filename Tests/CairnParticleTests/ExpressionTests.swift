@@ -134,10 +134,12 @@ import Testing
         #expect(code(node(124, name("z"))) == 4)
     }
 
-    @Test func errors() {
+    @Test func errors() throws {
         #expect(code([0x93, 0x01]) == 4)  // not msgpack
         #expect(code(node(1, [1])) == 4)  // one operand
         #expect(code(node(7, [1], [2])) == 16)  // regex compare is not evaluated yet
+        #expect(code(node(16, node(1, [1], [1]), node(8, [1], [2]))) == 16)  // found before evaluation
+        #expect(try Expression.evaluate(try Expression.decode(node(0)), record) == .unknown)
         #expect(code([5]) == 4)  // not boolean
         #expect(code(node(16, [5])) == 4)
     }

@@ -200,3 +200,18 @@ def test_batch_rows_are_filtered_one_by_one(client, record):
     assert [r.result for r in result.batch_records] == [0, 27]
     assert result.batch_records[0].record[2]["i"] == 5
     client.remove(other)
+
+
+def test_scans_skip_records_filtered_out(client):
+    keys = [("test", "expscan", f"r{n}") for n in range(6)]
+    for n, k in enumerate(keys):
+        client.put(k, {"n": n, "s": "x"})
+    query = client.query("test", "expscan")
+    query.select("n")
+    records = query.results(policy={"expressions": exp.GE(exp.IntBin("n"), 3).compile()})
+    assert sorted(bins["n"] for _, _, bins in records) == [3, 4, 5]
+    assert all(set(bins) == {"n"} for _, _, bins in records)
+    scanned = client.scan("test", "expscan").results(policy={"expressions": exp.Eq(exp.IntBin("n"), 1).compile()})
+    assert [bins for _, _, bins in scanned] == [{"n": 1, "s": "x"}]
+    for k in keys:
+        client.remove(k)
