@@ -496,9 +496,10 @@ public final class Namespace: Sendable {
             return
         }
 
-        // The existing record, when the operations or the policy need its bins or key.
+        // The existing record, when the operations, the policy or a filter need its bins or key.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
-        guard let visible, !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil else {
+        guard let visible, !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil || o.filter != nil
+        else {
             finishWrite(r, current: current, visible: visible, existing: nil, attempt: attempt, resume: resume,
                         completion: completion)
             return

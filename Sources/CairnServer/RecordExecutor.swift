@@ -81,7 +81,7 @@ struct RecordExecutor: Sendable {
         let header = command.header
         if header.info2.contains(.write) {
             if header.info2.contains(.delete) {
-                return try delete(header, target: target, resume: resume, finish: finish)
+                return try delete(command, target: target, body: raw, resume: resume, finish: finish)
             }
             return try write(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
         }
@@ -132,11 +132,11 @@ struct RecordExecutor: Sendable {
 
     /// Whether a filter expression is evaluated for this command (a message or a batch row): a
     /// read (READ without WRITE, bins wanted, only READ, collection, bit, HLL and expression read
-    /// ops), or a write or operate (WRITE without DELETE). Deletes and exists with a filter still
-    /// answer UNSUPPORTED_FEATURE.
+    /// ops), or a write, operate or delete. Exists with a filter still answers
+    /// UNSUPPORTED_FEATURE.
     static func evaluatesFilter(_ command: RecordCommand) -> Bool {
         let header = command.header
-        if header.info2.contains(.write) { return !header.info2.contains(.delete) }
+        if header.info2.contains(.write) { return true }
         let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
         return header.info1.contains(.read) && !header.info1.contains(.getNoBinData)
             && command.ops.allSatisfy { $0.type.map(readOps.contains) ?? false }
@@ -483,10 +483,12 @@ struct RecordExecutor: Sendable {
 
     // MARK: - Delete (§6.5)
 
-    private func delete(_ header: MessageHeader, target: Target, resume: Resume, finish: @escaping Finish) throws(Refusal) {
+    private func delete(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer, resume: Resume,
+                        finish: @escaping Finish) throws(Refusal) {
         // A delete has no TTL, and its existence policy is implied (the record must exist).
-        var options = try Self.writeOptions(header, readsTTL: false)
+        var options = try Self.writeOptions(command.header, readsTTL: false)
         options.exists = .update
+        options.filter = try Self.filter(of: command, body: body)
         target.namespace.operate(target.digest, operations: [.deleteRecord], options: options, resume: resume) { outcome in
             switch outcome {
             case .failure(let error): finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))

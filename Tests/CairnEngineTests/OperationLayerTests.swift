@@ -92,6 +92,10 @@ import Testing
         options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 6])
         try ns.put(d, bins: [intBin("i", 5)], options: options)  // created: not filtered
         #expect(code { try ns.put(d, bins: [intBin("i", 7)], options: options) } == .filteredOut)
+        var replace = options
+        replace.exists = .replace  // a replace reads the record it filters too
+        #expect(code { try ns.put(d, bins: [intBin("i", 7)], options: replace) } == .filteredOut)
+        #expect(code { _ = try ns.operate(d, operations: [.deleteRecord], options: options) } == .filteredOut)
         let record = try #require(try ns.get(d))
         #expect(record.bins == [intBin("i", 5)] && record.generation == 1)
         options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 5])

@@ -84,9 +84,8 @@ def test_a_filtered_out_read_reads_nothing_and_a_passing_one_everything(client, 
 def test_not_yet_evaluated_answers_16(client, record):
     assert get_code(client, record, exp.CmpRegex(0, "^a", exp.StrBin("s"))) == 16
     with pytest.raises(ex.AerospikeError) as info:
-        client.remove(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+        client.exists(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
     assert info.value.code == 16
-    assert client.get(record)[2]["i"] == 5
 
 
 def test_filtered_operates_of_collection_bit_and_hll_reads(client, record):
@@ -113,6 +112,15 @@ def test_filtered_writes(client, record):
     assert bins["i"] == 5 and meta["gen"] == 2
     _, _, bins = client.operate(record, [ops.increment("i", 1), ops.read("i")], policy=passing)
     assert bins == {"i": 6}
+    # A replace is filtered too, and so is a delete (i is 6 now).
+    never = {"expressions": exp.Eq(exp.IntBin("i"), 99).compile()}
+    with pytest.raises(ex.AerospikeError) as info:
+        client.put(record, {"z": 1}, policy={**never, "exists": aerospike.POLICY_EXISTS_REPLACE})
+    assert info.value.code == 27
+    with pytest.raises(ex.AerospikeError) as info:
+        client.remove(record, policy=never)
+    assert info.value.code == 27
+    assert client.get(record)[2]["i"] == 6
     # A write that creates the record is not filtered (as Aerospike).
     k = key("created")
     client.put(k, {"i": 1}, policy=failing)
