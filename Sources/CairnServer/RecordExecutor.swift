@@ -132,14 +132,12 @@ struct RecordExecutor: Sendable {
 
     /// Whether a filter expression is evaluated for this command (a message or a batch row): a
     /// read (READ without WRITE, bins wanted, only READ, collection, bit, HLL and expression read
-    /// ops), or a write, operate or delete. Exists with a filter still answers
-    /// UNSUPPORTED_FEATURE.
+    /// ops; exists too), or a write, operate or delete.
     static func evaluatesFilter(_ command: RecordCommand) -> Bool {
         let header = command.header
         if header.info2.contains(.write) { return true }
         let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
-        return header.info1.contains(.read) && !header.info1.contains(.getNoBinData)
-            && command.ops.allSatisfy { $0.type.map(readOps.contains) ?? false }
+        return header.info1.contains(.read) && command.ops.allSatisfy { $0.type.map(readOps.contains) ?? false }
     }
 
     /// The feature a field asks for that Cairn does not implement, or nil.
@@ -173,7 +171,8 @@ struct RecordExecutor: Sendable {
     private func read(_ command: RecordCommand, target: Target, body: ByteBuffer, resume: Resume,
                       finish: @escaping Finish) throws(Refusal) {
         let header = command.header
-        if header.info1.contains(.getNoBinData) {
+        let metadataOnly = header.info1.contains(.getNoBinData)
+        if metadataOnly && command.field(.filterExpression) == nil {
             // exists: metadata only; a Rust metadata read's empty-name READ op is ignored.
             guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
@@ -186,7 +185,7 @@ struct RecordExecutor: Sendable {
         for op in command.ops where op.type != .read {
             throw Self.refusal(forReadOnlyOp: op)
         }
-        guard header.info1.contains(.getAll) || !command.ops.isEmpty else {
+        guard header.info1.contains(.getAll) || !command.ops.isEmpty || metadataOnly else {
             throw Refusal(.parameter, "a read needs GET_ALL or bin names")
         }
         let filter = try body.withUnsafeReadableBytes { (raw) throws(Refusal) in try Self.filter(of: command, body: raw) }
@@ -207,6 +206,10 @@ struct RecordExecutor: Sendable {
                 } catch {
                     return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
                 }
+            }
+            if metadataOnly {
+                // exists with a filter: the whole record was read to evaluate it; no bins.
+                return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime)))
             }
             let respondsAll = header.info2.contains(.respondAllOps)
             var bins: [ReplyBin] = []

@@ -83,9 +83,15 @@ def test_a_filtered_out_read_reads_nothing_and_a_passing_one_everything(client, 
 
 def test_not_yet_evaluated_answers_16(client, record):
     assert get_code(client, record, exp.CmpRegex(0, "^a", exp.StrBin("s"))) == 16
+
+
+
+def test_exists_is_filtered(client, record):
+    _, meta = client.exists(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
+    assert meta is not None and meta["gen"] == 2
     with pytest.raises(ex.AerospikeError) as info:
-        client.exists(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 5).compile()})
-    assert info.value.code == 16
+        client.exists(record, policy={"expressions": exp.Eq(exp.IntBin("i"), 6).compile()})
+    assert info.value.code == 27
 
 
 def test_filtered_operates_of_collection_bit_and_hll_reads(client, record):
