@@ -1,11 +1,14 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Filter expressions (Aerospike's FILTER_EXPRESSION field, 43): a subset, evaluated on a record.
 ///
 /// An expression is msgpack: a node is a list `[op, args...]`, anything else is a literal
 /// (strings and blobs carry their particle type byte; a list literal is quoted, `[126, list]`).
 /// Implemented:
-/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, and 16, or 17, not 18, exclusive 19;
+/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, regex 7, and 16, or 17, not 18, exclusive 19;
 /// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
 /// - metadata: digest_modulo 64 `[64, mod]`, last_update 66 (ns since 1970), since_update 67
@@ -17,9 +20,8 @@ import Foundation
 ///   var 124, let 125.
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
-/// any is true, else unknown. A filter passes only when it is true. Anything else (regex and geo
-/// compares, in_list, record sizes, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed
-/// expression is 4.
+/// any is true, else unknown. A filter passes only when it is true. Anything else (geo compares,
+/// in_list, record sizes, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression is 4.
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
@@ -92,7 +94,7 @@ public enum Expression {
         return node
     }
 
-    static let supportedOps: Set<Int64> = Set([0] + Array(1...6) + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
+    static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
         + Array(123...127))
 
     /// Walks the expression tree: every node's op must be one Cairn evaluates. Quoted values
@@ -103,6 +105,13 @@ public enum Expression {
         guard supportedOps.contains(op) else { throw CDTError(unsupported, "expression op \(op) is not supported") }
         let args = items.dropFirst()
         switch op {
+        case 7:
+            // [7, options, regex (a raw string), string]: the regex must compile (else 4).
+            guard args.count == 3, case .int(let options) = args[args.startIndex] else { throw .param("malformed regex compare") }
+            guard regexMatches(rawString(args[args.startIndex + 1]), options: options, "") != nil else {
+                throw .param("regex does not compile")
+            }
+            try check(args[args.startIndex + 2])
         case 126: return
         case 127:
             guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
@@ -151,6 +160,13 @@ public enum Expression {
             default: result = order <= 0
             }
             return .known(.bool(result))
+        case 7:
+            guard args.count == 3, case .int(let options) = args[0] else { throw .param("malformed regex compare") }
+            guard case .known(.string(let subject)) = try evaluate(args[2], record, vars) else { return .unknown }
+            guard let matches = regexMatches(rawString(args[1]), options: options, String(decoding: subject, as: UTF8.self)) else {
+                throw .param("regex does not compile")
+            }
+            return .known(.bool(matches))
         case 16, 17:
             guard !args.isEmpty else { throw .param("logic without operands") }
             let decisive = op == 17
@@ -414,6 +430,15 @@ public enum Expression {
         default:
             throw CDTError(unsupported, "call of system \(system) is not supported")
         }
+    }
+
+    /// POSIX extended-or-basic regex match with the client's `regcomp` options, as Aerospike
+    /// (nil when the pattern does not compile). The subject stops at a NUL byte, as in C.
+    static func regexMatches(_ pattern: String, options: Int64, _ subject: String) -> Bool? {
+        var compiled = regex_t()
+        guard regcomp(&compiled, pattern, Int32(truncatingIfNeeded: options)) == 0 else { return nil }
+        defer { regfree(&compiled) }
+        return regexec(&compiled, subject, 0, nil, 0) == 0
     }
 
     /// A bin name as sent: a raw msgpack string (decoded as if its first byte were a type).

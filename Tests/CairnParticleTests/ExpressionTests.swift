@@ -134,10 +134,20 @@ import Testing
         #expect(code(node(124, name("z"))) == 4)
     }
 
+    @Test func regexCompare() throws {
+        let raw: (String) -> [UInt8] = { [0xa0 | UInt8($0.utf8.count)] + Array($0.utf8) }
+        #expect(try passes(node(7, [0], raw("^ab"), bin(3, "s"))))
+        #expect(try !passes(node(7, [0], raw("^b"), bin(3, "s"))))
+        #expect(try passes(node(7, [1 | 2], raw("^A(B|X)c$"), bin(3, "s"))))  // REG_EXTENDED | REG_ICASE
+        #expect(try !passes(node(7, [0], raw("^a"), bin(3, "none"))))  // unknown
+        #expect(code(node(7, [1], raw("("), bin(3, "s"))) == 4)  // does not compile
+    }
+
     @Test func errors() throws {
         #expect(code([0x93, 0x01]) == 4)  // not msgpack
         #expect(code(node(1, [1])) == 4)  // one operand
-        #expect(code(node(7, [1], [2])) == 16)  // regex compare is not evaluated yet
+        #expect(code(node(8, [1], [2])) == 16)  // a geo compare is not evaluated yet
+        #expect(code(node(7, [1], [2])) == 4)  // a regex compare of two operands
         #expect(code(node(16, node(1, [1], [1]), node(8, [1], [2]))) == 16)  // found before evaluation
         #expect(try Expression.evaluate(try Expression.decode(node(0)), record) == .unknown)
         #expect(code([5]) == 4)  // not boolean

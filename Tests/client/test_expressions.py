@@ -47,6 +47,8 @@ def get_code(client, k, expression):
     (exp.Or(exp.Eq(exp.IntBin("i"), 6), exp.Eq(exp.StrBin("s"), "x")), False),
     (exp.Exclusive(exp.Eq(exp.IntBin("i"), 5), exp.Eq(exp.StrBin("s"), "abc")), False),
     (exp.Eq(exp.BinType("s"), aerospike.AS_BYTES_STRING), True),
+    (exp.CmpRegex(aerospike.REGEX_EXTENDED | aerospike.REGEX_ICASE, "^A(B|X)C$", exp.StrBin("s")), True),
+    (exp.CmpRegex(0, "^b", exp.StrBin("s")), False),
     (exp.KeyExists(), True),
     (exp.Eq(exp.KeyStr(), "record"), True),
     (exp.Eq(exp.IntBin("missing"), 5), False),
@@ -82,7 +84,7 @@ def test_a_filtered_out_read_reads_nothing_and_a_passing_one_everything(client, 
 
 
 def test_not_yet_evaluated_answers_16(client, record):
-    assert get_code(client, record, exp.CmpRegex(0, "^a", exp.StrBin("s"))) == 16
+    assert get_code(client, record, exp.CmpGeo(exp.GeoBin("g"), exp.GeoBin("g"))) == 16
 
 
 
