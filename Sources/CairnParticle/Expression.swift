@@ -8,7 +8,8 @@ import Glibc
 /// An expression is msgpack: a node is a list `[op, args...]`, anything else is a literal
 /// (strings and blobs carry their particle type byte; a list literal is quoted, `[126, list]`).
 /// Implemented:
-/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, regex 7, and 16, or 17, not 18, exclusive 19;
+/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, regex 7, in_list 9, and 16, or 17, not 18,
+///   exclusive 19;
 /// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
 /// - metadata: digest_modulo 64 `[64, mod]`, last_update 66 (ns since 1970), since_update 67
@@ -21,7 +22,7 @@ import Glibc
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
 /// any is true, else unknown. A filter passes only when it is true. Anything else (geo compares,
-/// in_list, record sizes, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression is 4.
+/// record sizes, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression is 4.
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
@@ -94,7 +95,7 @@ public enum Expression {
         return node
     }
 
-    static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
+    static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + [9] + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
         + Array(123...127))
 
     /// Walks the expression tree: every node's op must be one Cairn evaluates. Quoted values
@@ -167,6 +168,13 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             return .known(.bool(matches))
+        case 9:
+            // in_list: whether the value equals (in Aerospike's msgpack order) an element.
+            guard args.count == 2 else { throw .param("in_list of \(args.count) operands") }
+            guard case .known(let value) = try evaluate(args[0], record, vars),
+                case .known(.list(let items, _)) = try evaluate(args[1], record, vars)
+            else { return .unknown }
+            return .known(.bool(items.contains { Value.compare(value, $0) == 0 }))
         case 16, 17:
             guard !args.isEmpty else { throw .param("logic without operands") }
             let decisive = op == 17

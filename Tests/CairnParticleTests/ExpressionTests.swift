@@ -134,6 +134,13 @@ import Testing
         #expect(code(node(124, name("z"))) == 4)
     }
 
+    @Test func inList() throws {
+        #expect(try passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .int(5)]).encoded))))
+        #expect(try !passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .string("5")]).encoded))))
+        #expect(try passes(node(9, [2], bin(4, "l"))))
+        #expect(try !passes(node(9, bin(2, "none"), bin(4, "l"))))
+    }
+
     @Test func regexCompare() throws {
         let raw: (String) -> [UInt8] = { [0xa0 | UInt8($0.utf8.count)] + Array($0.utf8) }
         #expect(try passes(node(7, [0], raw("^ab"), bin(3, "s"))))
