@@ -22,6 +22,7 @@ public enum EngineResult: UInt8, Sendable, Equatable {
     case elementNotFound = 23
     case elementExists = 24
     case opNotApplicable = 26
+    case filteredOut = 27
 }
 
 /// A refused or failed engine operation: the result code for the client, and a message for logs.
@@ -98,6 +99,9 @@ public struct WriteOptions: Sendable, Equatable {
     public var durableDelete: Bool
     /// Whether the user key sent with the request is stored.
     public var storeKey: Bool
+    /// A filter the existing record must pass (else FILTERED_OUT, nothing written); a write that
+    /// creates the record is not filtered (as Aerospike).
+    public var filter: RecordFilter?
 
     public init(exists: RecordExistsAction = .update, generation: GenerationPolicy = .none,
                 ttl: TTLRequest = .namespaceDefault, durableDelete: Bool = false, storeKey: Bool = false) {
@@ -131,18 +135,26 @@ public enum BinOperation: Sendable, Equatable {
     /// came as CDT_MODIFY. Evaluated by ``OperationLayer``; its result is one entry of the
     /// operate's results (nil when it returns nothing).
     case cdt(String, [UInt8], isWrite: Bool)
+    /// A bitwise operation on a blob bin (BIT_READ / BIT_MODIFY): the op's msgpack payload, and
+    /// whether it came as BIT_MODIFY. Evaluated by ``OperationLayer`` like `.cdt`.
+    case bits(String, [UInt8], isWrite: Bool)
+    /// A HyperLogLog operation on an HLL bin (HLL_READ / HLL_MODIFY), like `.bits`.
+    case hll(String, [UInt8], isWrite: Bool)
+    /// An expression read (EXP_READ) or write (EXP_MODIFY) of a bin: the op's `[expression,
+    /// flags]` payload; it sees the record as the operations before it left it.
+    case expression(String, [UInt8], isWrite: Bool)
 
     var isWrite: Bool {
         switch self {
         case .read, .readAll, .readHeader: return false
-        case .cdt(_, _, let isWrite): return isWrite
+        case .cdt(_, _, let isWrite), .bits(_, _, let isWrite), .hll(_, _, let isWrite), .expression(_, _, let isWrite): return isWrite
         default: return true
         }
     }
 
     var needsExistingBins: Bool {
         switch self {
-        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt: return true
+        case .read, .readAll, .incrementInteger, .incrementFloat, .append, .prepend, .cdt, .bits, .hll, .expression: return true
         default: return false
         }
     }

@@ -425,7 +425,7 @@ public final class Namespace: Sendable {
 
     private func readOnly(_ r: WriteRequest, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
         let digest = r.digest
-        if !r.operations.contains(where: \.needsExistingBins) {
+        if r.options.filter == nil && !r.operations.contains(where: \.needsExistingBins) {
             guard let e = exists(digest) else {
                 completion(.failure(EngineError(.keyNotFound, "no record \(digest)")))
                 return
@@ -440,13 +440,18 @@ public final class Namespace: Sendable {
             case .success(let record?):
                 var results: [(String, StoredBin?)] = []
                 do {
+                    if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: self.nowMs) {
+                        throw EngineError(.filteredOut, "record \(digest) is filtered out")
+                    }
                     for op in r.operations {
                         switch op {
                         case .read(let name): results.append((name, record.bins.first { $0.name == name }))
                         case .readAll: for b in record.bins { results.append((b.name, b)) }
-                        case .cdt(let name, let payload, _):
+                        case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                             var bins = record.bins
-                            results.append((name, try OperationLayer.applyCDT(&bins, name: name, payload: payload, isWrite: false)))
+                            let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
+                                                    lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: self.nowMs)
+                            results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
                         default: break
                         }
                     }
@@ -497,9 +502,10 @@ public final class Namespace: Sendable {
             return
         }
 
-        // The existing record, when the operations or the policy need its bins or key.
+        // The existing record, when the operations, the policy or a filter need its bins or key.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
-        guard let visible, !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil else {
+        guard let visible, !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil || o.filter != nil
+        else {
             finishWrite(r, current: current, visible: visible, existing: nil, attempt: attempt, resume: resume,
                         completion: completion)
             return
@@ -563,6 +569,9 @@ public final class Namespace: Sendable {
         if let key = r.userKey, let storedKey = existing?.userKey, storedKey != key {
             throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
         }
+        if let filter = o.filter, visible != nil, let existing, try !filter.passes(existing, digest: digest, nowMs: now) {
+            throw EngineError(.filteredOut, "record \(digest) is filtered out")
+        }
 
         // Apply the operations.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
@@ -597,8 +606,10 @@ public final class Namespace: Sendable {
             case .deleteRecord:
                 deleteRecord = true
                 bins.removeAll()
-            case .cdt(let name, let payload, let isWrite):
-                results.append((name, try OperationLayer.applyCDT(&bins, name: name, payload: payload, isWrite: isWrite)))
+            case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
+                let scope = RecordScope(setName: existing?.setName ?? r.setName, userKey: existing?.userKey ?? (o.storeKey ? r.userKey : nil),
+                                        digest: digest, lastUpdateMs: existing?.lastUpdateMs ?? now, voidTime: existing?.voidTime ?? 0, nowMs: now)
+                results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
             }
         }
         if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }

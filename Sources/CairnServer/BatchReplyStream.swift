@@ -20,6 +20,8 @@ struct BatchReplyStream: ReplyStream {
     /// Position in `request.rows` of the first row not answered yet.
     let nextRowPosition: Int
     let frameBytesTarget: Int
+    /// The batch's filter expression: every row without one of its own is filtered by it.
+    let filter: Field?
 
     /// Starts answering `message` (decoded from `body`), or returns the one-frame reply of a
     /// batch refused as a whole (LAST with the error, §8.2).
@@ -32,10 +34,6 @@ struct BatchReplyStream: ReplyStream {
     ) -> ReplyChunk {
         let context = executor.context
         context.counters.batchRequests.add(1, ordering: .relaxed)
-        if message.field(.filterExpression) != nil {
-            executor.logger.debug("batch refused: filter expressions are not supported")
-            return lastOnly(.unsupportedFeature)
-        }
         let request: BatchRequest
         do throws(MessageError) {
             request = try BatchRequest.decode(message: message, body: raw)
@@ -45,7 +43,8 @@ struct BatchReplyStream: ReplyStream {
             return lastOnly(error.resultCode)
         }
         let stream = BatchReplyStream(
-            executor: executor, body: body, request: request, nextRowPosition: 0, frameBytesTarget: frameBytesTarget)
+            executor: executor, body: body, request: request, nextRowPosition: 0, frameBytesTarget: frameBytesTarget,
+            filter: message.field(.filterExpression))
         return stream.nextChunk()
     }
 
@@ -75,7 +74,9 @@ struct BatchReplyStream: ReplyStream {
                         end += 1
                     }
                 }
-                let commands = request.rows[position..<end].map { RecordCommand(row: $0, transactionTTL: request.transactionTTL) }
+                let commands = request.rows[position..<end].map {
+                    RecordCommand(row: $0, transactionTTL: request.transactionTTL, filter: filter)
+                }
                 let outcomes = Self.executeConcurrently(commands, executor: executor, body: body)
                 for (row, outcome) in zip(request.rows[position..<end], outcomes) {
                     writer.appendBatchReplyRow(index: row.index, outcome)
@@ -90,7 +91,8 @@ struct BatchReplyStream: ReplyStream {
                 return ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes))
             }
             let next = BatchReplyStream(
-                executor: executor, body: body, request: request, nextRowPosition: position, frameBytesTarget: frameBytesTarget)
+                executor: executor, body: body, request: request, nextRowPosition: position, frameBytesTarget: frameBytesTarget,
+                filter: filter)
             return ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes), next: next)
         }
     }

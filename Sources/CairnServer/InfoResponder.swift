@@ -17,10 +17,10 @@ struct InfoResponder {
     /// single node, and never -1 (§2.8).
     static let generation = "1"
     /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
-    /// Not named until they work: blob-bits (bit operations), geo, sindex-exists,
+    /// Not named until they work: geo, sindex-exists,
     /// query-show, relaxed-sc, replicas-max, udf.
     static let features =
-        "batch-any;batch-index;cdt-list;cdt-map;cluster-stable;float;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;truncate-namespace"
+        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;truncate-namespace"
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",

@@ -19,11 +19,15 @@ struct RecordCommand {
         rowDigest = nil
     }
 
-    init(row: BatchRow, transactionTTL: UInt32) {
+    /// A batch row; `filter` (the batch's filter expression) applies when the row has none.
+    init(row: BatchRow, transactionTTL: UInt32, filter: Field? = nil) {
         header = row.header(transactionTTL: transactionTTL)
         fields = row.fields
         ops = row.ops
         rowDigest = row.digest
+        if let filter, !fields.contains(where: { $0.typeRaw == FieldType.filterExpression.rawValue }) {
+            fields.append(filter)
+        }
     }
 
     func field(_ type: FieldType) -> Field? {

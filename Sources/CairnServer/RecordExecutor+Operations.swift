@@ -9,9 +9,9 @@ extension RecordExecutor {
     func operateReadOnly(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
                          resume: Resume, finish: @escaping @Sendable (Result<RecordOutcome, Refusal>) -> Void) throws(Refusal) {
         let header = command.header
-        for op in command.ops where op.type != .read && op.type != .cdtRead {
+        let readTypes: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
+        for op in command.ops where !(op.type.map(readTypes.contains) ?? false) {
             switch op.type {
-            case .expRead, .bitsRead, .hllRead: throw Refusal(.unsupportedFeature, "op \(op.typeRaw) is not supported")
             case .none: throw Refusal(.parameter, "unknown op \(op.typeRaw)")
             default: throw Refusal(.parameter, "write op \(op.typeRaw) without the WRITE flag")
             }
@@ -23,8 +23,10 @@ extension RecordExecutor {
         if respondsAll && operations.count(where: { $0 == .readAll }) > 1 {
             throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
         }
+        var options = WriteOptions()
+        options.filter = try Self.filter(of: command, body: raw)
         target.namespace.operate(
-            target.digest, operations: operations, resume: resume,
+            target.digest, operations: operations, options: options, resume: resume,
             completion: Self.operateReply(command, operations: operations, respondsAll: respondsAll, body: body, finish: finish))
     }
 }

@@ -91,7 +91,7 @@ struct RecordExecutor: Sendable {
         let header = command.header
         if header.info2.contains(.write) {
             if header.info2.contains(.delete) {
-                return try delete(header, target: target, resume: resume, finish: finish)
+                return try delete(command, target: target, body: raw, resume: resume, finish: finish)
             }
             return try write(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
         }
@@ -123,7 +123,7 @@ struct RecordExecutor: Sendable {
         if !command.header.info4.intersection(.mrtBits).isEmpty {
             throw Refusal(.unsupportedFeature, "multi-record transactions are not supported")
         }
-        for field in command.fields {
+        for field in command.fields where !(field.type == .filterExpression && Self.evaluatesFilter(command)) {
             if let feature = Self.unsupportedFeature(of: field.type) {
                 throw Refusal(.unsupportedFeature, "\(feature) is not supported")
             }
@@ -138,6 +138,16 @@ struct RecordExecutor: Sendable {
             userKey = try Self.storedKey(fieldData: keyField.data(in: body))
         }
         return Target(namespace: namespace, digest: wireDigest.indexDigest, setName: setName, userKey: userKey)
+    }
+
+    /// Whether a filter expression is evaluated for this command (a message or a batch row): a
+    /// read (READ without WRITE, bins wanted, only READ, collection, bit, HLL and expression read
+    /// ops; exists too), or a write, operate or delete.
+    static func evaluatesFilter(_ command: RecordCommand) -> Bool {
+        let header = command.header
+        if header.info2.contains(.write) { return true }
+        let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
+        return header.info1.contains(.read) && command.ops.allSatisfy { $0.type.map(readOps.contains) ?? false }
     }
 
     /// The feature a field asks for that Cairn does not implement, or nil.
@@ -171,12 +181,13 @@ struct RecordExecutor: Sendable {
     private func read(_ command: RecordCommand, target: Target, body: ByteBuffer, resume: Resume,
                       finish: @escaping Finish) throws(Refusal) {
         let header = command.header
-        if header.info1.contains(.getNoBinData) {
+        let metadataOnly = header.info1.contains(.getNoBinData)
+        if metadataOnly && command.field(.filterExpression) == nil {
             // exists: metadata only; a Rust metadata read's empty-name READ op is ignored.
             guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
         }
-        if command.ops.contains(where: { $0.type == .cdtRead }) {
+        if command.ops.contains(where: { $0.type == .cdtRead || $0.type == .bitsRead || $0.type == .hllRead || $0.type == .expRead }) {
             return try body.withUnsafeReadableBytes { raw throws(Refusal) in
                 try operateReadOnly(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
             }
@@ -184,9 +195,10 @@ struct RecordExecutor: Sendable {
         for op in command.ops where op.type != .read {
             throw Self.refusal(forReadOnlyOp: op)
         }
-        guard header.info1.contains(.getAll) || !command.ops.isEmpty else {
+        guard header.info1.contains(.getAll) || !command.ops.isEmpty || metadataOnly else {
             throw Refusal(.parameter, "a read needs GET_ALL or bin names")
         }
+        let filter = try body.withUnsafeReadableBytes { (raw) throws(Refusal) in try Self.filter(of: command, body: raw) }
         let userKey = target.userKey
         target.namespace.get(target.digest, resume: resume) { result in
             let found: EngineRecord?
@@ -197,6 +209,17 @@ struct RecordExecutor: Sendable {
             guard let record = found else { return finish(.success(.failure(.keyNotFound))) }
             if let userKey, let storedKey = record.userKey, storedKey != userKey {
                 return finish(.failure(Refusal(.keyMismatch, "the request's key differs from the stored key")))
+            }
+            if let filter {
+                do throws(EngineError) {
+                    guard try filter.passes(record, digest: target.digest) else { return finish(.success(.failure(.filteredOut))) }
+                } catch {
+                    return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
+                }
+            }
+            if metadataOnly {
+                // exists with a filter: the whole record was read to evaluate it; no bins.
+                return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime)))
             }
             let respondsAll = header.info2.contains(.respondAllOps)
             var bins: [ReplyBin] = []
@@ -216,6 +239,17 @@ struct RecordExecutor: Sendable {
                 }
             }
             finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)))
+        }
+    }
+
+    /// The request's decoded filter expression, if it has one.
+    static func filter(of command: RecordCommand, body: UnsafeRawBufferPointer) throws(Refusal) -> RecordFilter? {
+        guard let field = command.field(.filterExpression) else { return nil }
+        let bytes = Array(field.data(in: body))
+        do throws(EngineError) {
+            return try RecordFilter(bytes)
+        } catch {
+            throw Refusal(ResultCode(engine: error.result), error.message)
         }
     }
 
@@ -240,6 +274,7 @@ struct RecordExecutor: Sendable {
         guard !command.ops.isEmpty else { throw Refusal(.parameter, "a write needs at least one op") }
         var options = try Self.writeOptions(header)
         options.storeKey = target.userKey != nil
+        options.filter = try Self.filter(of: command, body: raw)
         let replaces = options.exists == .replace || options.exists == .replaceOnly
         let operations = try command.ops.map { (op) throws(Refusal) -> BinOperation in
             try Self.operation(for: op, header: header, replaces: replaces, body: raw)
@@ -352,12 +387,27 @@ struct RecordExecutor: Sendable {
         case .deleteAll:
             guard !replaces else { throw Refusal(.parameter, "delete-all with a replace policy") }
             return .deleteRecord
-        case .cdtRead, .cdtModify:
-            guard !name.isEmpty else { throw Refusal(.binName, "CDT op without a bin name") }
-            guard type == .cdtRead || !replaces else { throw Refusal(.parameter, "CDT modify with a replace policy") }
-            return .cdt(name, Array(value), isWrite: type == .cdtModify)
-        case .expRead, .expModify, .bitsRead, .bitsModify, .hllRead, .hllModify:
-            throw Refusal(.unsupportedFeature, "op \(type) is not supported")
+        case .cdtRead, .cdtModify, .bitsRead, .bitsModify, .hllRead, .hllModify, .expRead, .expModify:
+            // Particle operations: a msgpack payload on a named bin, evaluated by the engine's
+            // operation layer; the modify forms are writes.
+            guard !name.isEmpty else { throw Refusal(.binName, "\(type) op without a bin name") }
+            let isWrite = type.kind != .read
+            guard !isWrite || !replaces else { throw Refusal(.parameter, "\(type) op with a replace policy") }
+            let payload = Array(value)
+            switch type {
+            case .cdtRead, .cdtModify:
+                return .cdt(name, payload, isWrite: isWrite)
+            case .bitsRead, .bitsModify:
+                // Aerospike takes bit ops only as blob particles.
+                guard op.particleTypeRaw == CairnWire.ParticleType.blob.rawValue else {
+                    throw Refusal(.incompatibleType, "bit op of particle type \(op.particleTypeRaw)")
+                }
+                return .bits(name, payload, isWrite: isWrite)
+            case .hllRead, .hllModify:
+                return .hll(name, payload, isWrite: isWrite)
+            default:
+                return .expression(name, payload, isWrite: isWrite)
+            }
         }
     }
 
@@ -412,7 +462,7 @@ struct RecordExecutor: Sendable {
         }
         let namedReadCount = operations.count {
             switch $0 {
-            case .read, .cdt: true
+            case .read, .cdt, .bits, .hll, .expression: true
             default: false
             }
         }
@@ -421,7 +471,7 @@ struct RecordExecutor: Sendable {
         var resultIndex = 0
         for (op, operation) in zip(ops, operations) {
             switch operation {
-            case .read(let name), .cdt(let name, _, _):
+            case .read(let name), .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                 guard resultIndex < results.count else { continue }
                 if let bin = results[resultIndex].1 {
                     bins.append(.read(bin))
@@ -446,10 +496,12 @@ struct RecordExecutor: Sendable {
 
     // MARK: - Delete (§6.5)
 
-    private func delete(_ header: MessageHeader, target: Target, resume: Resume, finish: @escaping Finish) throws(Refusal) {
+    private func delete(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer, resume: Resume,
+                        finish: @escaping Finish) throws(Refusal) {
         // A delete has no TTL, and its existence policy is implied (the record must exist).
-        var options = try Self.writeOptions(header, readsTTL: false)
+        var options = try Self.writeOptions(command.header, readsTTL: false)
         options.exists = .update
+        options.filter = try Self.filter(of: command, body: body)
         target.namespace.operate(target.digest, operations: [.deleteRecord], options: options, resume: resume) { outcome in
             switch outcome {
             case .failure(let error): finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))

@@ -34,6 +34,9 @@ struct ScanReplyStream: ReplyStream {
         var recordsPerSecond: UInt32
         /// Partitions to walk, with the digest to resume strictly after.
         var partitions: [(id: Int, after: CairnIndex.Digest?)]
+        /// A filter expression: records it does not pass are skipped (whole records are read to
+        /// evaluate it, then cut to `binNames`).
+        var filter: RecordFilter? = nil
     }
 
     let plan: Plan
@@ -82,13 +85,18 @@ struct ScanReplyStream: ReplyStream {
         if request.hasIndexFields {
             return .failure(Refusal(.indexNotFound, "secondary-index queries are not supported"))
         }
-        if request.hasFilterExpression {
-            return .failure(Refusal(.unsupportedFeature, "filter expressions are not supported"))
+        var filter: RecordFilter?
+        if let field = message.field(.filterExpression) {
+            do throws(EngineError) {
+                filter = try RecordFilter(Array(field.data(in: raw)))
+            } catch {
+                return .failure(Refusal(ResultCode(engine: error.result), error.message))
+            }
         }
         if message.header.info2.contains(.write) {
             return .failure(Refusal(.unsupportedFeature, "background scans and queries are not supported"))
         }
-        for field in message.fields {
+        for field in message.fields where field.type != .filterExpression {
             if let feature = RecordExecutor.unsupportedFeature(of: field.type) {
                 return .failure(Refusal(.unsupportedFeature, "\(feature) is not supported"))
             }
@@ -127,7 +135,7 @@ struct ScanReplyStream: ReplyStream {
             Plan(
                 namespace: namespace, namespaceName: namespaceName, setID: setID, binNames: binNames,
                 noBinData: message.header.info1.contains(.getNoBinData), maxRecords: request.maxRecords ?? 0,
-                recordsPerSecond: request.recordsPerSecond ?? 0, partitions: partitions))
+                recordsPerSecond: request.recordsPerSecond ?? 0, partitions: partitions, filter: filter))
     }
 
     func nextChunk() -> ReplyChunk {
@@ -218,12 +226,12 @@ struct ScanReplyStream: ReplyStream {
     /// Reads every candidate that needs its record, all at once, and waits once for them.
     private func fetch(_ candidates: [IndexRecord]) -> [Fetched] {
         let namespace = plan.namespace
-        let binNames = plan.noBinData ? [] : plan.binNames
+        let binNames = plan.filter != nil ? nil : plan.noBinData ? [] : plan.binNames
         let counters = context.counters
         let logger = self.logger
         return waitForAll(candidates.count) { i, done in
             let record = candidates[i]
-            if plan.noBinData && !record.flags.contains(.keyStored) {
+            if plan.noBinData && plan.filter == nil && !record.flags.contains(.keyStored) {
                 // Metadata only, and no key to return: no device read.
                 return done(.metadataOnly)
             }
@@ -258,7 +266,12 @@ struct ScanReplyStream: ReplyStream {
         case .record(let record):
             found = record
         }
-        guard let stored = found else { return false }
+        guard var stored = found else { return false }
+        if let filter = plan.filter {
+            // A record the filter does not pass, or cannot evaluate, is skipped.
+            guard (try? filter.passes(stored, digest: record.digest)) == true else { return false }
+            if let names = plan.binNames { stored.bins = stored.bins.filter { names.contains($0.name) } }
+        }
         if plan.binNames != nil && !plan.noBinData && stored.bins.isEmpty { return false }
         writer.beginScanRecord(
             namespace: plan.namespaceName.utf8, digest: record.digest.wireDigest, generation: UInt32(stored.generation),

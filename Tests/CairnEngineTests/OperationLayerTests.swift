@@ -56,6 +56,58 @@ import Testing
         try ns.close()
     }
 
+    @Test func bitAndHLLOperationsStoreTheirParticleTypes() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        let d = testDigest(5)
+        // Resize creates a blob bin; set_int, then get_int reads it back in the same call.
+        var result = try ns.operate(d, operations: [
+            .bits("b", payload(0, .int(2)), isWrite: true),
+            .bits("b", payload(12, .int(4), .int(8), .int(0xab)), isWrite: true),
+            .bits("b", payload(54, .int(4), .int(8)), isWrite: false),
+            .hll("h", payload(1, .list([.string("a"), .string("b")]), .int(4)), isWrite: true),
+        ])
+        #expect(result.bins.map(\.1) == [nil, nil, StoredBin(name: "b", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 0xab]),
+                                          StoredBin(name: "h", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 2])])
+        let record = try #require(try ns.get(d))
+        #expect(record.bins.first { $0.name == "b" } == StoredBin(name: "b", particleType: .blob, bytes: [0x0a, 0xb0]))
+        #expect(record.bins.first { $0.name == "h" }?.particleType == .hll)
+        // A read-only operate counts the HLL; a bit op on the HLL bin (not a blob) is a type error,
+        // and leaves the record alone.
+        result = try ns.operate(d, operations: [.hll("h", payload(50), isWrite: false)])
+        #expect(result.bins[0].1 == StoredBin(name: "h", particleType: .integer, bytes: [0, 0, 0, 0, 0, 0, 0, 2]))
+        #expect(code { _ = try ns.operate(d, operations: [.bits("h", payload(0, .int(2)), isWrite: true)]) } == .binTypeError)
+        #expect(code { _ = try ns.operate(d, operations: [.bits("b", payload(3, .int(12), .int(8), .blob(4, [0xff])), isWrite: true)]) }
+            == .opNotApplicable)
+        #expect(try ns.get(d)?.generation == 1)
+        try ns.close()
+    }
+
+    @Test func aFilteredWriteChangesNothingAndACreateIsNotFiltered() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        let d = testDigest(6)
+        // [1, [81, 2, "i"], 6]: bin i == 6.
+        var options = WriteOptions()
+        options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 6])
+        try ns.put(d, bins: [intBin("i", 5)], options: options)  // created: not filtered
+        #expect(code { try ns.put(d, bins: [intBin("i", 7)], options: options) } == .filteredOut)
+        var replace = options
+        replace.exists = .replace  // a replace reads the record it filters too
+        #expect(code { try ns.put(d, bins: [intBin("i", 7)], options: replace) } == .filteredOut)
+        #expect(code { _ = try ns.operate(d, operations: [.deleteRecord], options: options) } == .filteredOut)
+        let record = try #require(try ns.get(d))
+        #expect(record.bins == [intBin("i", 5)] && record.generation == 1)
+        options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 5])
+        try ns.put(d, bins: [intBin("i", 7)], options: options)
+        #expect(try ns.get(d)?.bins == [intBin("i", 7)])
+        // A read-only operate is filtered too (i is 7 now, the filter wants 5).
+        #expect(code { _ = try ns.operate(d, operations: [.read("i")], options: options) } == .filteredOut)
+        options.filter = try RecordFilter([0x93, 0x01, 0x93, 81, 2, 0xa1, UInt8(ascii: "i"), 7])
+        #expect(try ns.operate(d, operations: [.read("i")], options: options).bins.first?.1 == intBin("i", 7))
+        try ns.close()
+    }
+
     @Test func generationCheckOnAMissingRecordIsNotFound() throws {
         let dir = try TemporaryDirectory()
         let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))

@@ -98,7 +98,7 @@ import Testing
         }
     }
 
-    @Test func batchRefusedAsAWhole() async throws {
+    @Test func batchRefusedAsAWholeOrFilteredByRow() async throws {
         try await withTestServer { server in
             let client = try server.connect()
             // REPEAT on the first row: PARAMETER, only the LAST message.
@@ -106,10 +106,15 @@ import Testing
             #expect(repeatFirst.count == 1)
             #expect(repeatFirst[0].header.info3.contains(.last))
             #expect(repeatFirst[0].resultCode == .parameter)
-            // A batch-level filter expression: UNSUPPORTED_FEATURE.
+            // A batch-level filter expression filters each row ([1, 2, 3]: 2 == 3, false): the row
+            // answers FILTERED_OUT, the batch is not refused.
+            _ = try client.put(key: testKey(0), bins: [Bin("a", .integer(1))])
             let (filtered, _) = try client.batch(rows: [Self.readRow(0, testKey(0))], filterExpression: [0x93, 0x01, 0x02, 0x03])
-            #expect(filtered.count == 1)
-            #expect(filtered[0].resultCode == .unsupportedFeature)
+            #expect(filtered.count == 2)
+            #expect(filtered[0].resultCode == .filteredOut)
+            #expect(filtered[1].header.info3.contains(.last) && filtered[1].resultCode == .ok)
+            let (passing, _) = try client.batch(rows: [Self.readRow(0, testKey(0))], filterExpression: [0xc3])
+            #expect(passing[0].resultCode == .ok)
             // The connection still works.
             #expect(try client.info("status") == "ok")
         }

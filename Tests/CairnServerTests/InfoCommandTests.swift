@@ -81,8 +81,8 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
         try await withTestServer { server in
             let client = try server.connect()
             let features = Set(try client.info("features").split(separator: ";").map(String.init))
-            #expect(features.contains("cdt-list") && features.contains("cdt-map"))
-            for missing in ["blob-bits", "udf", "geo", "sindex-exists", "query-show", "replicas-max"] {
+            #expect(features.contains("cdt-list") && features.contains("cdt-map") && features.contains("blob-bits") && features.contains("hll"))
+            for missing in ["udf", "geo", "sindex-exists", "query-show", "replicas-max"] {
                 #expect(!features.contains(missing), "\(missing)")
             }
         }

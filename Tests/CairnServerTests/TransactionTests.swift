@@ -323,18 +323,40 @@ import Testing
             #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [cdtRead]).resultCode == .ok)
             let mapSize = OwnedOp(typeRaw: OpType.cdtRead.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x91, 0x60])
             #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [mapSize]).resultCode == .incompatibleType)
-            for opType in [OpType.bitsModify, .hllModify, .expModify] {
-                let op = OwnedOp(typeRaw: opType.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
-                #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [op]).resultCode == .unsupportedFeature)
-            }
-            // A filter expression or UDF field, and MRT bits.
-            for field in [OwnedField(.filterExpression, data: [0x93, 0x01]), OwnedField(.udfPackageName, string: "pkg")] {
-                var message = OwnedMessage(header: MessageHeader(info1: [.read, .getAll]))
+            // Bit operations work: an empty one is a parameter error, a read on a list a type error.
+            let emptyBits = OwnedOp(typeRaw: OpType.bitsModify.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
+            #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [emptyBits]).resultCode == .parameter)
+            let bitGet = OwnedOp(typeRaw: OpType.bitsRead.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x93, 0x32, 0x00, 0x08])
+            #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [bitGet]).resultCode == .incompatibleType)
+            // HLL operations too: an HLL op on a list is a type error (the bin is checked first).
+            let hllOnList = OwnedOp(typeRaw: OpType.hllModify.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
+            #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [hllOnList]).resultCode == .incompatibleType)
+            // Expression ops too: an empty one is a parameter error; an expression Cairn does not
+            // evaluate yet (a geo compare, [8, bin, "a"]) is 16.
+            let emptyExp = OwnedOp(typeRaw: OpType.expModify.rawValue, particleTypeRaw: 4, name: Array("l".utf8), value: [0x90])
+            #expect(try client.command(header: MessageHeader(info2: .write), key: key, ops: [emptyExp]).resultCode == .parameter)
+            let geo = OwnedOp(typeRaw: OpType.expRead.rawValue, particleTypeRaw: 4, name: Array("r".utf8),
+                                value: [0x91, 0x93, 8, 0x93, 81, 8, 0xa1, 0x6c, 0xa2, 23, 0x61])
+            #expect(try client.command(header: MessageHeader(info1: .read), key: key, ops: [geo]).resultCode == .unsupportedFeature)
+            // A filter expression is evaluated on a plain read (malformed: 4; false: 27), and is
+            // unsupported on anything else (a delete here); a UDF field; MRT bits.
+            func withField(_ header: MessageHeader, _ field: OwnedField) -> OwnedMessage {
+                var message = OwnedMessage(header: header)
                 message.fields = [
                     OwnedField(.namespace, string: "test"), OwnedField(.set, string: "demo"), OwnedField(.digest, data: key.digest.bytes), field,
                 ]
-                #expect(try client.message(message).resultCode == .unsupportedFeature)
+                return message
             }
+            let read = MessageHeader(info1: [.read, .getAll])
+            #expect(try client.message(withField(read, OwnedField(.filterExpression, data: [0x93, 0x01]))).resultCode == .parameter)
+            #expect(try client.message(withField(read, OwnedField(.filterExpression, data: [0xc2]))).resultCode == .filteredOut)
+            #expect(try client.message(withField(read, OwnedField(.filterExpression, data: [0xc3]))).resultCode == .ok)
+            let delete = MessageHeader(info2: [.write, .delete])
+            #expect(try client.message(withField(delete, OwnedField(.filterExpression, data: [0xc2]))).resultCode == .filteredOut)
+            let exists = MessageHeader(info1: [.read, .getNoBinData])
+            #expect(try client.message(withField(exists, OwnedField(.filterExpression, data: [0xc3]))).resultCode == .ok)
+            #expect(try client.message(withField(exists, OwnedField(.filterExpression, data: [0xc2]))).resultCode == .filteredOut)
+            #expect(try client.message(withField(read, OwnedField(.udfPackageName, string: "pkg"))).resultCode == .unsupportedFeature)
             let mrt = MessageHeader(info1: [.read, .getAll], info4: .mrtVerifyRead)
             #expect(try client.command(header: mrt, key: key).resultCode == .unsupportedFeature)
             // Op ids 17-19 (string ops of newer clients) are unknown: PARAMETER.

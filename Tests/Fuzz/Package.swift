@@ -1,7 +1,7 @@
 // swift-tools-version:6.2
 // libFuzzer targets for Cairn's untrusted-input parsers (hack/fuzz builds and runs them):
 // the wire decoder, the info parser, the record decoder, the block scanner, the config parser and
-// the msgpack decoder with the collection (CDT) executor.
+// the msgpack decoder with the collection (CDT) executor, the bit and HLL operation executors, and filter expressions.
 //
 // A separate package because every target is built with `-sanitize=fuzzer`, which the main build
 // must not see. Each target's main.swift hands its input callback to libFuzzer's driver
@@ -37,5 +37,7 @@ let package = Package(
         fuzzTarget("fuzz-blockscan", ["CairnStorage", "CairnIO"]),
         fuzzTarget("fuzz-config", ["CairnConfig"]),
         fuzzTarget("fuzz-cdt", ["CairnParticle"]),
+        fuzzTarget("fuzz-bits", ["CairnParticle"]),
+        fuzzTarget("fuzz-exp", ["CairnParticle"]),
     ]
 )

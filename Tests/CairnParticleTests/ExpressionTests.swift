@@ -1,0 +1,163 @@
+import Testing
+@testable import CairnParticle
+
+@Suite struct ExpressionTests {
+    let record = ExpressionRecord(
+        bins: [
+            .init(name: "i", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 5]),
+            .init(name: "s", particleType: 3, bytes: Array("abc".utf8)),
+            .init(name: "b", particleType: 4, bytes: [0x01, 0x42]),
+            .init(name: "l", particleType: 20, bytes: Value.list([.int(1), .int(2)]).encoded),
+        ],
+        setName: "demo", key: .int(9))
+
+    /// A bin read node: the name as a raw msgpack string, as clients send it.
+    func bin(_ type: Int64, _ name: String) -> [UInt8] {
+        [0x93, 81, UInt8(type), 0xa0 | UInt8(name.utf8.count)] + Array(name.utf8)
+    }
+
+    func node(_ op: Int64, _ parts: [UInt8]...) -> [UInt8] {
+        [0x90 | UInt8(parts.count + 1), UInt8(op)] + parts.flatMap { $0 }
+    }
+
+    func passes(_ bytes: [UInt8]) throws -> Bool { try Expression.passes(try Expression.decode(bytes), record) }
+
+    func code(_ bytes: [UInt8]) -> UInt8? {
+        do { _ = try passes(bytes) } catch let e as CDTError { return e.code } catch { return 0 }
+        return nil
+    }
+
+    @Test func comparisonsAndLogic() throws {
+        let five = [UInt8(5)], six = [UInt8(6)]
+        #expect(try passes(node(1, bin(2, "i"), five)))
+        #expect(try !passes(node(1, bin(2, "i"), six)))
+        #expect(try passes(node(3, bin(2, "i"), [4])))
+        #expect(try passes(node(5, bin(3, "s"), Value.string("abd").encoded)))
+        #expect(try passes(node(16, node(1, bin(2, "i"), five), node(18, node(1, bin(2, "i"), six)))))
+        #expect(try passes(node(17, node(1, bin(2, "i"), six), node(1, bin(2, "i"), five))))
+        #expect(try !passes(node(19, node(1, bin(2, "i"), five), node(1, bin(2, "i"), five))))
+        // Unknown: a missing bin, a bin of another type, different types compared.
+        #expect(try !passes(node(1, bin(2, "none"), five)))
+        #expect(try !passes(node(18, node(1, bin(2, "none"), five))))
+        #expect(try !passes(node(1, bin(2, "s"), five)))
+        // Exclusive decides in order: a second true is false before a later unknown.
+        let twoTrues = try Expression.decode(node(19, node(1, bin(2, "i"), five), node(1, bin(2, "i"), five), node(1, bin(2, "none"), five)))
+        #expect(try Expression.evaluate(twoTrues, record) == .known(.bool(false)))
+        let unknownFirst = try Expression.decode(node(19, node(1, bin(2, "none"), five), node(1, bin(2, "i"), five)))
+        #expect(try Expression.evaluate(unknownFirst, record) == .unknown)
+        // Or with one true operand is true even when another is unknown; and with a false one false.
+        #expect(try passes(node(17, node(1, bin(2, "none"), five), node(1, bin(2, "i"), five))))
+        #expect(try !passes(node(16, node(1, bin(2, "none"), five), node(1, bin(2, "i"), six))))
+    }
+
+    @Test func recordMetadataAndCalls() throws {
+        #expect(try passes(node(71)))
+        #expect(try passes(node(1, node(80, [2]), [9])))
+        #expect(try passes(node(1, node(70), Value.string("demo").encoded)))
+        #expect(try passes(node(1, [0x92, 82, 0xa1, UInt8(ascii: "s")], [3])))
+        // bit_count(0, 16) of b, as a call: [127, INT, BITS, [51, 0, 16], bin].
+        #expect(try passes(node(1, node(127, [2], [1], [0x93, 51, 0, 16], bin(6, "b")), [3])))
+        // A modify-local call returns the modified copy: set_int then get_int of the result.
+        let setInt = node(127, [6], [0x41], [0x94, 12, 0, 8, 0xcc, 0xff], bin(6, "b"))
+        #expect(try passes(node(1, node(127, [2], [1], [0x93, 54, 0, 8], setInt), [0xcc, 0xff])))
+        // list size through a CDT call.
+        #expect(try passes(node(1, node(127, [2], [0], [0x91, 16], bin(4, "l")), [2])))
+    }
+
+    @Test func metadata() throws {
+        var r = record
+        r.metadata = .init(digest: [UInt8](repeating: 0, count: 16) + [4, 1, 0, 0, 0, 0, 0, 0].prefix(4), lastUpdateMs: 1000, voidTime: 100, nowMs: 50_000)
+        func value(_ op: Int64, _ args: [UInt8]...) throws -> Expression.Outcome {
+            var bytes: [UInt8] = [0x90 | UInt8(args.count + 1), UInt8(op)]
+            for a in args { bytes += a }
+            return try Expression.evaluate(try Expression.decode(bytes), r)
+        }
+        #expect(try value(64, [7]) == .known(.int(260 % 7)))  // bytes 16-19 little-endian: 0x0104
+        #expect(try value(66) == .known(.int((1000 + 1_262_304_000_000) * 1_000_000)))
+        #expect(try value(67) == .known(.int(49_000)))
+        #expect(try value(68) == .known(.int((100_000 + 1_262_304_000_000) * 1_000_000)))
+        #expect(try value(69) == .known(.int(50)))
+        r.metadata?.voidTime = 10
+        #expect(try value(69) == .known(.int(1)))
+        r.metadata?.voidTime = 0
+        #expect(try value(69) == .known(.int(-1)) && value(68) == .known(.int(-1)))
+        #expect(try value(72) == .known(.bool(false)))
+        r.metadata = nil
+        #expect(try value(69) == .unknown)
+        #expect(code([0x92, 64, 0]) == 4)  // modulus 0
+    }
+
+    @Test func arithmeticCondAndLet() throws {
+        func value(_ bytes: [UInt8]) throws -> Expression.Outcome { try Expression.evaluate(try Expression.decode(bytes), record) }
+        func v(_ x: Value) -> [UInt8] { x.encoded }
+        #expect(try value(node(20, bin(2, "i"), [3], [0xff])) == .known(.int(7)))  // 5 + 3 - 1
+        #expect(try value(node(21, bin(2, "i"))) == .known(.int(-5)))
+        #expect(try value(node(21, [10], [3], [2])) == .known(.int(5)))
+        #expect(try value(node(22, v(.double(1.5)), v(.double(2)))) == .known(.double(3)))
+        #expect(try value(node(23, [7], [2])) == .known(.int(3)))
+        #expect(try value(node(23, [4])) == .known(.int(0)))  // 1 / 4
+        #expect(try value(node(23, [7], [0])) == .unknown)
+        #expect(try value(node(26, [7], [0])) == .unknown)
+        #expect(try value(node(26, [0xf9], [3])) == .known(.int(-1)))  // -7 % 3, C's sign
+        #expect(try value(node(24, v(.double(2)), v(.double(10)))) == .known(.double(1024)))
+        #expect(try value(node(25, v(.double(8)), v(.double(2)))) == .known(.double(3)))
+        #expect(try value(node(27, [0xfb])) == .known(.int(5)))
+        #expect(try value(node(28, v(.double(-1.5)))) == .known(.double(-2)))
+        #expect(try value(node(29, v(.double(1.2)))) == .known(.double(2)))
+        #expect(try value(node(30, v(.double(-2.7)))) == .known(.int(-2)))
+        #expect(try value(node(31, [3])) == .known(.double(3)))
+        #expect(try value(node(32, [0x0f], [0x3c])) == .known(.int(0x0c)))
+        #expect(try value(node(33, [0x0f], [0x30])) == .known(.int(0x3f)))
+        #expect(try value(node(34, [0x0f], [0x3c])) == .known(.int(0x33)))
+        #expect(try value(node(35, [0])) == .known(.int(-1)))
+        #expect(try value(node(36, [1], [65])) == .known(.int(2)))  // count modulo 64
+        #expect(try value(node(37, [0xff], [60])) == .known(.int(15)))  // logical
+        #expect(try value(node(38, [0xff], [60])) == .known(.int(-1)))  // arithmetic
+        #expect(try value(node(39, [0x0f])) == .known(.int(4)))
+        #expect(try value(node(40, [1], [0xc3])) == .known(.int(63)))
+        #expect(try value(node(40, [0], [0xc3])) == .known(.int(-1)))
+        #expect(try value(node(41, [2], [0xc3])) == .known(.int(62)))
+        #expect(try value(node(41, [0xff], [0xc2])) == .known(.int(-1)))
+        #expect(try value(node(50, [3], [1], [2])) == .known(.int(1)))
+        #expect(try value(node(51, [3], [1], [2])) == .known(.int(3)))
+        #expect(try value(node(20, bin(2, "none"), [1])) == .unknown)
+        #expect(code(node(20, [1], v(.double(1)))) == 4)  // mixed types
+        // cond: the first true condition's value, else the default.
+        let cond = node(123, node(1, bin(2, "i"), [6]), [10], node(1, bin(2, "i"), [5]), [20], [30])
+        #expect(try value(cond) == .known(.int(20)))
+        #expect(try value(node(123, node(1, bin(2, "none"), [6]), [10], [30])) == .unknown)
+        // let x = i + 1, y = x * 2 in y == 12.
+        let name: (String) -> [UInt8] = { [0xa0 | UInt8($0.utf8.count)] + Array($0.utf8) }
+        let letExp = node(125, name("x"), node(20, bin(2, "i"), [1]), name("y"), node(22, node(124, name("x")), [2]),
+                          node(1, node(124, name("y")), [12]))
+        #expect(try passes(letExp))
+        #expect(code(node(124, name("z"))) == 4)
+    }
+
+    @Test func inList() throws {
+        #expect(try passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .int(5)]).encoded))))
+        #expect(try !passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .string("5")]).encoded))))
+        #expect(try passes(node(9, [2], bin(4, "l"))))
+        #expect(try !passes(node(9, bin(2, "none"), bin(4, "l"))))
+    }
+
+    @Test func regexCompare() throws {
+        let raw: (String) -> [UInt8] = { [0xa0 | UInt8($0.utf8.count)] + Array($0.utf8) }
+        #expect(try passes(node(7, [0], raw("^ab"), bin(3, "s"))))
+        #expect(try !passes(node(7, [0], raw("^b"), bin(3, "s"))))
+        #expect(try passes(node(7, [1 | 2], raw("^A(B|X)c$"), bin(3, "s"))))  // REG_EXTENDED | REG_ICASE
+        #expect(try !passes(node(7, [0], raw("^a"), bin(3, "none"))))  // unknown
+        #expect(code(node(7, [1], raw("("), bin(3, "s"))) == 4)  // does not compile
+    }
+
+    @Test func errors() throws {
+        #expect(code([0x93, 0x01]) == 4)  // not msgpack
+        #expect(code(node(1, [1])) == 4)  // one operand
+        #expect(code(node(8, [1], [2])) == 16)  // a geo compare is not evaluated yet
+        #expect(code(node(7, [1], [2])) == 4)  // a regex compare of two operands
+        #expect(code(node(16, node(1, [1], [1]), node(8, [1], [2]))) == 16)  // found before evaluation
+        #expect(try Expression.evaluate(try Expression.decode(node(0)), record) == .unknown)
+        #expect(code([5]) == 4)  // not boolean
+        #expect(code(node(16, [5])) == 4)
+    }
+}
