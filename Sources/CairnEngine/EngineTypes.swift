@@ -88,6 +88,10 @@ public enum TTLRequest: Sendable, Equatable {
     /// -2: keep the record's current void time.
     case keepExisting
     case seconds(UInt32)
+    /// A TTL the wire does not allow (above 10 years, or the client-side placeholder): refused
+    /// with PARAMETER, but only after the existence and generation checks, as Aerospike orders
+    /// them (a missing record or a generation mismatch is reported first).
+    case invalid(UInt32)
 }
 
 /// Options of one write.

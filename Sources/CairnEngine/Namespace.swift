@@ -497,6 +497,9 @@ public final class Namespace: Sendable {
             case .expectGreater(let g):
                 if g <= generation { throw EngineError(.generationError, "generation \(g) is not above \(generation)") }
             }
+            if case .invalid(let wire) = o.ttl {
+                throw EngineError(.parameterError, "TTL \(wire) is above 10 years or not a TTL")
+            }
         } catch {
             completion(.failure(error))
             return
@@ -649,6 +652,7 @@ public final class Namespace: Sendable {
         case .seconds(let s): voidTime = nowVT &+ s
         case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT, set: effectiveSet)
         case .namespaceDefault: voidTime = defaultVoidTime(nowVT, set: effectiveSet)
+        case .invalid(let wire): preconditionFailure("TTL \(wire) reached the commit: writeAttempt refuses it")
         }
         if visible == nil, let effectiveSet { try setLimits.admitCreate(setName: effectiveSet, setID: setID, namespace: self) }
         let device = storage.deviceIndex(for: digest)

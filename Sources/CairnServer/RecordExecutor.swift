@@ -338,7 +338,8 @@ struct RecordExecutor: Sendable {
             case .seconds(let seconds): options.ttl = .seconds(seconds)
             }
         } catch {
-            throw Refusal(.parameter, "\(error)")
+            // Refused by the engine after the existence and generation checks (Aerospike's order).
+            options.ttl = .invalid(header.recordTTL)
         }
         return options
     }

@@ -138,6 +138,16 @@ import Testing
                 let header = MessageHeader(info2: .write, recordTTL: wire)
                 let reply = try client.command(header: header, key: key, ops: [OwnedOp(.write, name: "a", value: .integer(1))])
                 #expect(reply.resultCode == .parameter)
+                // Aerospike checks existence and generation first: those errors win over the TTL.
+                let updateMissing = MessageHeader(info2: .write, info3: .updateOnly, recordTTL: wire)
+                #expect(try client.command(header: updateMissing, key: testKey(40), ops: [OwnedOp(.write, name: "a", value: .integer(1))])
+                    .resultCode == .keyNotFound)
+                let createExisting = MessageHeader(info2: [.write, .createOnly], recordTTL: wire)
+                #expect(try client.command(header: createExisting, key: key, ops: [OwnedOp(.write, name: "a", value: .integer(1))])
+                    .resultCode == .keyExists)
+                let wrongGeneration = MessageHeader(info2: [.write, .generation], generation: 999, recordTTL: wire)
+                #expect(try client.command(header: wrongGeneration, key: key, ops: [OwnedOp(.write, name: "a", value: .integer(1))])
+                    .resultCode == .generation)
             }
             // Touch of a missing record.
             #expect(try client.touch(key: testKey(5), ttl: .seconds(10)).resultCode == .keyNotFound)
