@@ -486,6 +486,10 @@ struct RecordExecutor: Sendable {
                     if let bin = result.1 { bins.append(.read(bin)) }
                 }
                 resultIndex = end
+            case .touch:
+                // Aerospike answers no entry for a touch, even with RESPOND_ALL_OPS (a batch
+                // write row always sets it).
+                continue
             default:
                 if respondsAll {
                     bins.append(.empty(opTypeRaw: op.typeRaw, name: op.name(in: body)))

@@ -76,3 +76,17 @@ def test_batch_operate_on_missing_keys_creates_or_reports(client):
     missing = [key(f"bo-none-{i}") for i in range(3)]
     result = client.batch_operate(missing, [ops.read("a")])
     assert all(r.result == 2 for r in result.batch_records)
+
+
+def test_touch_in_batch_operate_answers_no_bin(client):
+    """A touch row answers the record's metadata and no bin (Aerospike has no entry for a touch,
+    though a batch write row always asks for every op's result)."""
+    keys = [key(f"touch-{i}") for i in range(3)]
+    for i, k in enumerate(keys):
+        client.put(k, {"a": i})
+    rows = client.batch_operate(keys, [ops.touch(100)]).batch_records
+    assert [r.result for r in rows] == [0, 0, 0]
+    assert [r.record[2] for r in rows] == [{}, {}, {}] or [r.record[2] for r in rows] == [None, None, None]
+    assert all(r.record[1]["gen"] == 2 for r in rows)
+    rows = client.batch_operate(keys, [ops.touch(100), ops.read("a")]).batch_records
+    assert [r.record[2] for r in rows] == [{"a": 0}, {"a": 1}, {"a": 2}]
