@@ -87,6 +87,7 @@ extension CairnConfiguration {
         writer.parameter("nsup-period", ConfigValue.formatSeconds(namespace.nsupPeriodSeconds))
         writer.parameter("partition-tree-sprigs", String(namespace.partitionTreeSprigCount))
         writer.parameter("force-durable-deletes", ConfigValue.formatBoolean(namespace.forceDurableDeletes))
+        writer.parameter("default-read-touch-ttl-pct", String(namespace.readTouchTTLPercent))
         switch namespace.storage {
         case .device(let device):
             writer.open("storage-engine", "device")

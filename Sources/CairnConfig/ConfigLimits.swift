@@ -37,6 +37,8 @@ public enum ConfigLimits {
     public static let protoFDCountMaxDefault = 15_000
     /// `proto-fd-max` allowed range.
     public static let protoFDCountMaxRange = 64...1_048_576
+    /// `default-read-touch-ttl-pct` allowed range (0 turns it off).
+    public static let readTouchTTLPercentRange = 0...100
     /// `service-threads` allowed range.
     public static let serviceThreadsRange = 1...256
     /// Longest `cluster-name`, in bytes (Aerospike's limit).

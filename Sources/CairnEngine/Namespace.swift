@@ -33,6 +33,8 @@ public final class Namespace: Sendable {
     let truncationLuts: TruncationLuts
     /// Record reads that had to go to the device (the rest were answered from memory).
     let deviceReadsStarted = Atomic<UInt64>(0)
+    /// Touches started by reads (`readTouch`).
+    let readTouches = Atomic<UInt64>(0)
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
     static let commitAttemptsMax = 64
@@ -773,6 +775,8 @@ public final class Namespace: Sendable {
         public var space: SpaceStatistics
         /// Record reads that went to the device (not answered from memory).
         public var deviceReads: UInt64 = 0
+        /// Touches started by reads within the read-touch window.
+        public var readTouches: UInt64 = 0
     }
 
     public var statistics: Statistics {
@@ -781,7 +785,8 @@ public final class Namespace: Sendable {
                           liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
                           deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
                           startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds,
-                          space: spaceStatistics, deviceReads: deviceReadsStarted.load(ordering: .relaxed))
+                          space: spaceStatistics, deviceReads: deviceReadsStarted.load(ordering: .relaxed),
+                          readTouches: readTouches.load(ordering: .relaxed))
     }
 }
 

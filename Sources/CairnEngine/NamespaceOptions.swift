@@ -6,6 +6,9 @@ public struct NamespaceOptions: Sendable {
     /// Default TTL in seconds (0 = never expire).
     public var defaultTTLSeconds: UInt32
     public var forceDurableDeletes: Bool
+    /// `default-read-touch-ttl-pct`: 1...100 makes a read touch a record within this percentage
+    /// of its last write's TTL before its end of life; 0 is off (``Namespace/readTouch``).
+    public var readTouchTTLPercent: UInt32 = 0
     /// `set NAME { default-ttl, stop-writes-count }` by set name (SetLimits.swift).
     public var setPolicies: [String: SetPolicy] = [:]
     /// Maximum index entries (records + tombstones).

@@ -253,6 +253,7 @@ struct InfoResponder {
             ("stop_writes", "\(space.stopWrites)"),
             ("device_available_pct", "\(space.deviceAvailablePct)"),
             ("device_record_reads", "\(statistics.deviceReads)"),
+            ("read_touch_count", "\(statistics.readTouches)"),
             ("data_avail_pct", "\(space.deviceAvailablePct)"),
             ("defrag_q", "\(space.defragQueue)"),
             ("defrag_reads", "\(space.blocksDefragged)"),
@@ -321,6 +322,7 @@ struct InfoResponder {
             ("storage-engine.flush-max-ms", "\(storage.currentFlushMaxMs)"),
             ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
             ("force-durable-deletes", "\(options.forceDurableDeletes)"),
+            ("default-read-touch-ttl-pct", "\(options.readTouchTTLPercent)"),
             ("strong-consistency", "false"),
         ]
     }

@@ -182,9 +182,15 @@ struct RecordExecutor: Sendable {
                       finish: @escaping Finish) throws(Refusal) {
         let header = command.header
         let metadataOnly = header.info1.contains(.getNoBinData)
+        // A read's record_ttl is its read-touch percentage (0 namespace default, -1 never, 1...100).
+        guard let touch = Namespace.ReadTouchRequest(wire: header.recordTTL) else {
+            throw Refusal(.parameter, "read-touch-ttl-percent \(Int32(bitPattern: header.recordTTL)) is outside -1...100")
+        }
         if metadataOnly && command.field(.filterExpression) == nil {
             // exists: metadata only; a Rust metadata read's empty-name READ op is ignored.
-            guard let metadata = target.namespace.exists(target.digest) else { return finish(.success(.failure(.keyNotFound))) }
+            guard let metadata = target.namespace.exists(target.digest, request: touch, resume: resume) else {
+                return finish(.success(.failure(.keyNotFound)))
+            }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
         }
         if command.ops.contains(where: { $0.type == .cdtRead || $0.type == .bitsRead || $0.type == .hllRead || $0.type == .expRead }) {
@@ -200,6 +206,7 @@ struct RecordExecutor: Sendable {
         }
         let filter = try body.withUnsafeReadableBytes { (raw) throws(Refusal) in try Self.filter(of: command, body: raw) }
         let userKey = target.userKey
+        let namespace = target.namespace
         target.namespace.get(target.digest, resume: resume) { result in
             let found: EngineRecord?
             switch result {
@@ -217,6 +224,8 @@ struct RecordExecutor: Sendable {
                     return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
                 }
             }
+            // The reply carries the metadata that was read; a touch started here applies after it.
+            namespace.readTouch(record, digest: target.digest, request: touch, resume: resume)
             if metadataOnly {
                 // exists with a filter: the whole record was read to evaluate it; no bins.
                 return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime)))

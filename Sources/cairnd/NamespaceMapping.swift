@@ -69,6 +69,7 @@ enum NamespaceMapping {
                                               name: SharedMemoryOptions.name(namespace: config.name, nodeID: nodeID)),
             memory: memory)
         options.nsupPeriodSeconds = config.nsupPeriodSeconds
+        options.readTouchTTLPercent = UInt32(config.readTouchTTLPercent)
         for set in config.sets {
             options.setPolicies[set.name] = SetPolicy(defaultTTLSeconds: set.defaultTTLSeconds.map { UInt32(clamping: $0) },
                                                       stopWritesCount: set.stopWritesCount)

@@ -68,6 +68,8 @@ import Testing
         Sample(section: "namespace NAME", name: "nsup-period", text: config(namespace: "nsup-period 1h")),
         Sample(section: "namespace NAME", name: "partition-tree-sprigs", text: config(namespace: "partition-tree-sprigs 512")),
         Sample(section: "namespace NAME", name: "force-durable-deletes", text: config(namespace: "force-durable-deletes true")),
+        Sample(section: "namespace NAME", name: "default-read-touch-ttl-pct",
+               text: config(namespace: "default-read-touch-ttl-pct 80")),
         Sample(section: "namespace NAME", name: "storage-engine",
                text: config(storage: "storage-engine memory {\ndata-size 1G\n}")),
         Sample(section: "namespace NAME", name: "set", text: config(namespace: "set users {\ndefault-ttl 1d\n}")),

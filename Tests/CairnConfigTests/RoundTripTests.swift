@@ -141,7 +141,8 @@ struct RandomConfigurations {
             partitionTreeSprigCount: powerOfTwo(in: ConfigLimits.partitionTreeSprigCountRange),
             forceDurableDeletes: chance(),
             storage: storage(),
-            sets: sets
+            sets: sets,
+            readTouchTTLPercent: Int.random(in: ConfigLimits.readTouchTTLPercentRange, using: &random)
         )
     }
 }

@@ -384,3 +384,39 @@ func frameBytes(_ received: (header: ProtoHeader, body: [UInt8])) -> [UInt8] {
     return bytes + received.body
 }
 
+
+/// Read-touch (Aerospike 7.1+): a read inside the window touches the record once; -1 never
+/// touches; a value outside -1...100 is PARAMETER.
+@Suite struct ReadTouchTests {
+    @Test func aReadNearEndOfLifeRestartsTheTTL() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            let key = testKey(70)
+            let put = try client.put(key: key, bins: [Bin("a", .integer(1))], ttl: .seconds(100))
+            let firstVoidTime = put.header.recordTTL
+            func read(percent: UInt32) throws -> OwnedMessage {
+                try client.command(header: MessageHeader(info1: [.read, .getAll], recordTTL: percent), key: key)
+            }
+            // 10 s after the write, 90 s of 100 are left: outside an 80% window, no touch.
+            server.clock.advance(seconds: 10)
+            #expect(try read(percent: 80).resultCode == .ok)
+            #expect(try client.get(key: key).header.generation == 1)
+            // 30 s after the write, 70 s are left: inside it, touched to a fresh 100 s.
+            server.clock.advance(seconds: 20)
+            #expect(try read(percent: 80).header.generation == 1)  // the reply is what was read
+            var after = try client.get(key: key)
+            for _ in 0..<100 where after.header.generation == 1 {
+                try await Task.sleep(for: .milliseconds(10))
+                after = try client.get(key: key)
+            }
+            #expect(after.header.generation == 2)
+            #expect(after.header.recordTTL == firstVoidTime + 30)
+            // -1 never touches, even deep in the window.
+            server.clock.advance(seconds: 90)
+            #expect(try read(percent: 0xFFFF_FFFF).resultCode == .ok)
+            #expect(try client.get(key: key).header.generation == 2)
+            // Outside -1...100: PARAMETER.
+            #expect(try read(percent: 101).resultCode == .parameter)
+        }
+    }
+}

@@ -152,6 +152,31 @@ def check_work_directory(run, tmp):
         assert stop.returncode == 0, stop.stdout + stop.stderr
 
 
+def check_read_touch_ttl_pct(run, tmp):
+    assert run.namespace()["default-read-touch-ttl-pct"] == "80"
+    c = run.client()
+    try:
+        key = ("test", "s", "touched")
+        c.put(key, {"v": 1}, meta={"ttl": 10})
+        # 3 s after the write, 7 of 10 s are left: inside the 80% window, so this read touches.
+        time.sleep(3)
+        c.get(key)
+        deadline = time.time() + 5
+        meta = c.exists(key)[1]
+        while meta["gen"] == 1 and time.time() < deadline:
+            time.sleep(0.05)
+            meta = c.exists(key)[1]
+        assert meta["gen"] == 2 and meta["ttl"] >= 9, meta
+        # A client's -1 never touches.
+        c.put(key, {"v": 2}, meta={"ttl": 10})
+        time.sleep(3)
+        c.get(key, policy={"read_touch_ttl_percent": -1})
+        time.sleep(0.3)
+        assert c.exists(key)[1]["gen"] == 3
+    finally:
+        c.close()
+
+
 def check_pidfile(run, tmp):
     with open(os.path.join(tmp, "run", "x.pid")) as f:
         assert int(f.read()) == run.process.pid
@@ -429,6 +454,8 @@ ROWS = [
     ("namespace NAME", "partition-tree-sprigs", dict(namespace="partition-tree-sprigs 512"), check_sprigs, False),
     ("namespace NAME", "force-durable-deletes", dict(namespace="force-durable-deletes true"),
      check_force_durable_deletes, False),
+    ("namespace NAME", "default-read-touch-ttl-pct", dict(namespace="default-read-touch-ttl-pct 80"),
+     check_read_touch_ttl_pct, False),
     ("namespace NAME", "storage-engine", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),
      check_storage_engine, False),
     ("namespace NAME", "set", dict(namespace="set users {{\n default-ttl 1d\n }}"), check_set, False),

@@ -30,6 +30,9 @@ public struct NamespaceConfig: Sendable, Equatable {
     public var storage: StorageConfig
     /// `set` stanzas, in file order; sets not listed here get no per-set settings.
     public var sets: [SetConfig]
+    /// `default-read-touch-ttl-pct` (Aerospike 7.1+): a read within this percentage of the TTL
+    /// of the record's last write before its end of life touches it (resets its TTL); 0 is off.
+    public var readTouchTTLPercent: Int
 
     /// Makes a namespace; every argument but `name` and `storage` defaults as documented in
     /// `ConfigLimits`.
@@ -41,8 +44,10 @@ public struct NamespaceConfig: Sendable, Equatable {
         partitionTreeSprigCount: Int = ConfigLimits.partitionTreeSprigCountDefault,
         forceDurableDeletes: Bool = ConfigLimits.forceDurableDeletesDefault,
         storage: StorageConfig,
-        sets: [SetConfig] = []
+        sets: [SetConfig] = [],
+        readTouchTTLPercent: Int = 0
     ) {
+        self.readTouchTTLPercent = readTouchTTLPercent
         self.name = name
         self.replicationFactor = replicationFactor
         self.defaultTTLSeconds = defaultTTLSeconds

@@ -7,7 +7,7 @@ extension ConfigInterpreter {
             place: place,
             knownNames: [
                 "replication-factor", "default-ttl", "nsup-period", "partition-tree-sprigs",
-                "force-durable-deletes", "storage-engine", "set",
+                "force-durable-deletes", "storage-engine", "set", "default-read-touch-ttl-pct",
             ],
             unsupported: UnsupportedNames.namespace
         )
@@ -17,6 +17,7 @@ extension ConfigInterpreter {
         var nsupPeriodSeconds = ConfigLimits.nsupPeriodSecondsDefault
         var partitionTreeSprigCount = ConfigLimits.partitionTreeSprigCountDefault
         var forceDurableDeletes = ConfigLimits.forceDurableDeletesDefault
+        var readTouchTTLPercent = 0
         var sets: [SetConfig] = []
         var setLines: [String: Int] = [:]
         for node in stanza.children {
@@ -40,6 +41,9 @@ extension ConfigInterpreter {
             case "force-durable-deletes":
                 try reader.noteOnce(node)
                 forceDurableDeletes = try reader.boolean(node)
+            case "default-read-touch-ttl-pct":
+                try reader.noteOnce(node)
+                readTouchTTLPercent = try reader.integer(node, range: ConfigLimits.readTouchTTLPercentRange)
             case "storage-engine":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
                 try reader.noteOnce(node)
@@ -81,7 +85,8 @@ extension ConfigInterpreter {
             partitionTreeSprigCount: partitionTreeSprigCount,
             forceDurableDeletes: forceDurableDeletes,
             storage: storage,
-            sets: sets
+            sets: sets,
+            readTouchTTLPercent: readTouchTTLPercent
         )
     }
 
