@@ -4,9 +4,10 @@ import CairnStorage
 enum BinMath {
     static let binNameBytesMax = 15
 
+    /// At most 15 bytes; an empty name is allowed, as Aerospike allows it.
     static func checkName(_ name: String) throws {
-        guard !name.isEmpty, name.utf8.count <= binNameBytesMax else {
-            throw EngineError(.binNameTooLong, "bin name '\(name)' must be 1...\(binNameBytesMax) bytes")
+        guard name.utf8.count <= binNameBytesMax else {
+            throw EngineError(.binNameTooLong, "bin name '\(name)' must be at most \(binNameBytesMax) bytes")
         }
     }
 

@@ -363,7 +363,7 @@ struct RecordExecutor: Sendable {
             guard header.info1.contains(.read) else { throw Refusal(.parameter, "READ op without the READ flag") }
             return name.isEmpty ? .readAll : .read(name)
         case .write:
-            guard !name.isEmpty else { throw Refusal(.binName, "WRITE op without a bin name") }
+            // An empty bin name is allowed, as Aerospike allows it (its client suite checks it).
             if op.particleTypeRaw == CairnWire.ParticleType.null.rawValue {
                 guard value.isEmpty else { throw Refusal(.parameter, "NIL value with bytes") }
                 guard !replaces else { throw Refusal(.parameter, "bin delete with a replace policy") }

@@ -47,7 +47,7 @@ import Testing
             ])
         } == .opNotApplicable)
         #expect(code { _ = try ns.operate(d, operations: [.cdt("m", payload(67, .double(1.5), .int(1)), isWrite: true)]) } == .parameterError)
-        #expect(code { _ = try ns.operate(d, operations: [.cdt("", payload(1, .int(1)), isWrite: true)]) } == .binNameTooLong)
+        #expect(code { _ = try ns.operate(d, operations: [.cdt(String(repeating: "n", count: 16), payload(1, .int(1)), isWrite: true)]) } == .binNameTooLong)
         let record = try #require(try ns.get(d))
         #expect(record.bins == [intBin("i", 5)])
         #expect(record.generation == 1)

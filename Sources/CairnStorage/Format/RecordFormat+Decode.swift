@@ -155,7 +155,7 @@ extension RecordFormat {
         let nameLength = Int(try reader.read(UInt8.self, field: "binNameLength"))
         let nameRange = try reader.take(nameLength, field: "binName")
         let name: String
-        switch decodeName(buffer.slice(nameRange), bytesMax: FormatLimits.binNameBytesMax) {
+        switch decodeName(buffer.slice(nameRange), bytesMax: FormatLimits.binNameBytesMax, allowsEmpty: true) {
         case .success(let decoded): name = decoded
         case .failure(let problem): throw .badField(name: "binName", reason: problem.reason)
         }

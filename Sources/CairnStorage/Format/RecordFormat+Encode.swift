@@ -145,7 +145,7 @@ extension RecordFormat {
             }
         }
         for bin in record.bins {
-            if let problem = nameProblem(bin.name, bytesMax: FormatLimits.binNameBytesMax) {
+            if let problem = nameProblem(bin.name, bytesMax: FormatLimits.binNameBytesMax, allowsEmpty: true) {
                 throw .badBinName(bin.name, reason: problem)
             }
             if let fixed = bin.particleType.fixedValueSizeBytes, bin.bytes.count != fixed {

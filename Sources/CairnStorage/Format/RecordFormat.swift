@@ -16,7 +16,7 @@ import CairnIO
 /// 44      …    [void time u32]                           if has void time (never 0)
 ///              [set name length u8 (1...63), bytes]       if has set
 ///              [key type u8, key length u32, bytes]       if has key
-///              bins × [name length u8 (1...15), name, particle type u8, value length u32, value]
+///              bins × [name length u8 (0...15: Aerospike allows an empty bin name), name, particle type u8, value length u32, value]
 ///              zero padding to sizeBytes − 4 (0 ... 15 bytes)
 /// size−4  4    CRC32C of bytes [0, sizeBytes − 4)
 /// ```
@@ -58,9 +58,9 @@ public enum RecordFormat {
 // MARK: - Input checks shared by the record and header encoders
 
 /// Why `name` is not a valid stored name of at most `bytesMax` UTF-8 bytes, or `nil` if it is.
-func nameProblem(_ name: String, bytesMax: Int) -> String? {
+func nameProblem(_ name: String, bytesMax: Int, allowsEmpty: Bool = false) -> String? {
     let count = name.utf8.count
-    if count == 0 { return "empty" }
+    if count == 0 && !allowsEmpty { return "empty" }
     if count > bytesMax { return "\(count) UTF-8 bytes, at most \(bytesMax)" }
     if name.utf8.contains(0) { return "contains a NUL byte" }
     return nil
@@ -68,8 +68,8 @@ func nameProblem(_ name: String, bytesMax: Int) -> String? {
 
 /// Why `bytes` are not a valid stored name of at most `bytesMax` UTF-8 bytes, or `nil` if they are.
 /// Returns the decoded string on success.
-func decodeName(_ bytes: UnsafeRawBufferPointer, bytesMax: Int) -> Result<String, NameDecodingProblem> {
-    if bytes.isEmpty { return .failure(.init(reason: "empty")) }
+func decodeName(_ bytes: UnsafeRawBufferPointer, bytesMax: Int, allowsEmpty: Bool = false) -> Result<String, NameDecodingProblem> {
+    if bytes.isEmpty { return allowsEmpty ? .success("") : .failure(.init(reason: "empty")) }
     if bytes.count > bytesMax { return .failure(.init(reason: "\(bytes.count) bytes, at most \(bytesMax)")) }
     if bytes.contains(0) { return .failure(.init(reason: "contains a NUL byte")) }
     guard let name = String(validating: bytes, as: UTF8.self) else {
