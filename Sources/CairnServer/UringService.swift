@@ -85,32 +85,32 @@ final class UringService: Sendable {
         guard fd >= 0 else { throw CairnServerError.bindFailed(host: host, port: port, reason: "socket: \(errnoText())") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var rc: Int32
         if isV6 {
             var zero: Int32 = 0
             setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
-            var address = sockaddr_in6()
-            address.sin6_family = sa_family_t(AF_INET6)
-            address.sin6_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET6, bindHost, &address.sin6_addr) == 1 else {
-                close(fd)
-                throw CairnServerError.bindFailed(host: host, port: port, reason: "not an IPv6 address")
+        }
+        // The address in a sockaddr_storage, then one bind for either family.
+        var address = sockaddr_storage()
+        let parsed = withUnsafeMutablePointer(to: &address) { storage -> Bool in
+            if isV6 {
+                return storage.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
+                    v6.pointee.sin6_family = sa_family_t(AF_INET6)
+                    v6.pointee.sin6_port = in_port_t(UInt16(port).bigEndian)
+                    return inet_pton(AF_INET6, bindHost, &v6.pointee.sin6_addr) == 1
+                }
             }
-            rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
-            }
-        } else {
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            guard inet_pton(AF_INET, bindHost, &address.sin_addr) == 1 else {
-                close(fd)
-                throw CairnServerError.bindFailed(host: host, port: port, reason: "not an IPv4 address")
-            }
-            rc = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            return storage.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { v4 in
+                v4.pointee.sin_family = sa_family_t(AF_INET)
+                v4.pointee.sin_port = in_port_t(UInt16(port).bigEndian)
+                return inet_pton(AF_INET, bindHost, &v4.pointee.sin_addr) == 1
             }
         }
+        guard parsed else {
+            close(fd)
+            throw CairnServerError.bindFailed(host: host, port: port, reason: "not an IPv\(isV6 ? 6 : 4) address")
+        }
+        let addressLength = socklen_t(isV6 ? MemoryLayout<sockaddr_in6>.size : MemoryLayout<sockaddr_in>.size)
+        let rc = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, addressLength) } }
         guard rc == 0, listen(fd, 512) == 0 else {
             let reason = errnoText()
             close(fd)
