@@ -24,8 +24,9 @@ def test_help_and_features(client):
     commands = info(client, "help").split(";")
     assert "help" in commands and "get-config" in commands
     features = info(client, "features").split(";")
-    assert "cdt-list" in features and "cdt-map" in features
-    for missing in ("blob-bits", "udf", "geo"):
+    for present in ("cdt-list", "cdt-map", "blob-bits", "hll"):
+        assert present in features
+    for missing in ("udf", "geo"):
         assert missing not in features
 
 
