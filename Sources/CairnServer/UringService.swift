@@ -142,8 +142,12 @@ final class UringLoop: @unchecked Sendable {
         case accept = 1, inbox = 2, receive = 3, send = 4, deviceRead = 5
     }
 
-    static let receiveBytesMin = 16 * 1024
-    static let bufferBytesInitial = 64 * 1024
+    /// Free space a receive is given at least (the area grows for a bigger frame).
+    static let receiveBytesMin = 8 * 1024
+    /// A new connection's input area; its output areas start at ``outputBytesInitial`` and go
+    /// back to it after a big reply, so an idle connection holds about 24 KiB, not a frame's worth.
+    static let inputBytesInitial = 16 * 1024
+    static let outputBytesInitial = 4 * 1024
     static let ringEntries = 4096
     /// Without DEFER_TASKRUN: completions (socket data, device reads finished by io_uring's
     /// workers) are run whenever the thread enters the kernel, not only when it waits. Measured
@@ -384,7 +388,7 @@ final class UringLoop: @unchecked Sendable {
         }()
         let processor = RequestProcessor(context: context, logger: logger)
         let connection = UringConnection(fd: fd, slot: slot, processor: processor,
-                                         bufferBytes: Self.bufferBytesInitial)
+                                         inputBytes: Self.inputBytesInitial, outputBytes: Self.outputBytesInitial)
         connections[slot] = connection
         openCount += 1
         armReceive(connection)
@@ -400,6 +404,8 @@ final class UringLoop: @unchecked Sendable {
             return
         }
         if connection.neededBytes == 0 && connection.input.countBytes >= Self.inputBytesHeldMax { return }
+        // After a big frame, give the memory back before the next receive.
+        if connection.input.capacityBytes > 4 * Self.inputBytesInitial { connection.input.trim(to: Self.inputBytesInitial) }
         connection.input.reserve(max(Self.receiveBytesMin, connection.neededBytes))
         connection.input.isLent = true
         connection.receiveInFlight = true
@@ -670,7 +676,7 @@ final class UringLoop: @unchecked Sendable {
             prepare { $0.unsafePrepareSend(fd: fd, address: rest.baseAddress!, lengthBytes: UInt32(rest.count), userData: data) }
             return
         }
-        connection.sending.trim(to: Self.bufferBytesInitial)
+        connection.sending.trim(to: Self.outputBytesInitial)
         if !connection.output.isEmpty {
             armSend(connection)
             return
@@ -853,14 +859,14 @@ final class UringConnection: @unchecked Sendable {
     var neededBytes = 0
     var pendingStream: ((any ReplyStream), Int64)?
 
-    init(fd: Int32, slot: Int, processor: RequestProcessor, bufferBytes: Int) {
+    init(fd: Int32, slot: Int, processor: RequestProcessor, inputBytes: Int, outputBytes: Int) {
         self.fd = fd
         self.slot = slot
         self.processor = processor
-        input = SocketBytes(capacityBytes: bufferBytes)
+        input = SocketBytes(capacityBytes: inputBytes)
         body = ByteBufferAllocator().buffer(capacity: 4096)
-        output = SocketBytes(capacityBytes: bufferBytes)
-        sending = SocketBytes(capacityBytes: bufferBytes)
+        output = SocketBytes(capacityBytes: outputBytes)
+        sending = SocketBytes(capacityBytes: outputBytes)
     }
 
     var isIdle: Bool { !isBusy && pendingStream == nil }
