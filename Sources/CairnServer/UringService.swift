@@ -562,18 +562,25 @@ final class UringLoop: @unchecked Sendable {
     /// Encodes a single-record reply straight into the connection's output (no intermediate
     /// buffer: the loop's writer keeps its capacity).
     private func deliverRecord(_ outcome: RecordOutcome, to connection: UringConnection) {
+        replyWriter.removeAll()
+        replyWriter.appendRecordReplyFrame(outcome)
+        guard replyWriter.bytes.withUnsafeBytes({ queue($0, to: connection) }) else { return }
+        connection.isBusy = false
+        markReady(connection)
+    }
+
+    /// Appends reply bytes to the connection's output and starts a send if none is in flight;
+    /// false (and nothing queued) when the connection is closing: its request is over.
+    private func queue(_ bytes: UnsafeRawBufferPointer, to connection: UringConnection) -> Bool {
         assertOnLoop()
         guard !connection.isClosing else {
             connection.isBusy = false
             finishClose(connection)
-            return
+            return false
         }
-        replyWriter.removeAll()
-        replyWriter.appendRecordReplyFrame(outcome)
-        replyWriter.bytes.withUnsafeBytes { connection.output.append($0) }
+        connection.output.append(bytes)
         armSend(connection)
-        connection.isBusy = false
-        markReady(connection)
+        return true
     }
 
     private func runOnPool(_ connection: UringConnection, _ work: @escaping @Sendable () -> ReplyChunk) {
@@ -592,14 +599,7 @@ final class UringLoop: @unchecked Sendable {
 
     /// Queues a chunk whole, then continues its stream or frees the connection for its next request.
     private func deliver(_ chunk: ReplyChunk, to connection: UringConnection) {
-        assertOnLoop()
-        guard !connection.isClosing else {
-            connection.isBusy = false
-            finishClose(connection)
-            return
-        }
-        chunk.bytes.withUnsafeReadableBytes { connection.output.append($0) }
-        armSend(connection)
+        guard chunk.bytes.withUnsafeReadableBytes({ queue($0, to: connection) }) else { return }
         if chunk.closesConnection {
             connection.lingering = true
             connection.isBusy = false
