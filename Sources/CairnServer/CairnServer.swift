@@ -102,11 +102,12 @@ public final class CairnServer: Sendable {
         let threadPool = NIOThreadPool(numberOfThreads: configuration.threadPoolSize)
         threadPool.start()
         if configuration.ioModel == .ioUring {
-            // The NIO group serves only the metrics endpoint here; one thread is enough.
+            // The NIO group serves only the metrics endpoint and the service threads' timers here;
+            // one thread is enough.
             let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let service: UringService
             do {
-                service = try UringService.start(context: context, threadPool: threadPool)
+                service = try UringService.start(context: context, threadPool: threadPool, timers: group.next())
             } catch {
                 await shutDown(group: group, threadPool: threadPool)
                 state.withLock { $0 = .stopped }

@@ -40,12 +40,12 @@ final class UringService: Sendable {
     }
 
     /// Binds the listening socket and starts `configuration.eventLoopCount` service threads.
-    static func start(context: ServerContext, threadPool: NIOThreadPool) throws -> UringService {
+    static func start(context: ServerContext, threadPool: NIOThreadPool, timers: any EventLoop) throws -> UringService {
         let configuration = context.configuration
         let (fd, port) = try bindListener(host: configuration.host, port: configuration.port)
         var loops: [UringLoop] = []
         for index in 0..<configuration.eventLoopCount {
-            let loop = UringLoop(index: index, listenSocket: fd, context: context, threadPool: threadPool)
+            let loop = UringLoop(index: index, listenSocket: fd, context: context, threadPool: threadPool, timers: timers)
             do {
                 try loop.start()
             } catch {
@@ -163,6 +163,8 @@ final class UringLoop: @unchecked Sendable {
     private let listenSocket: Int32
     private let context: ServerContext
     private let threadPool: NIOThreadPool
+    /// Keeps this loop's timers (stream throttles, refusal lingers, the stop deadline's ticks).
+    private let timers: any EventLoop
     private let logger: Logger
     private let frameDecoder: FrameDecoder
 
@@ -194,7 +196,8 @@ final class UringLoop: @unchecked Sendable {
     /// Connections whose input should be looked at again before the next wait.
     private var ready: [UringConnection] = []
 
-    init(index: Int, listenSocket: Int32, context: ServerContext, threadPool: NIOThreadPool) {
+    init(index: Int, listenSocket: Int32, context: ServerContext, threadPool: NIOThreadPool, timers: any EventLoop) {
+        self.timers = timers
         self.index = index
         self.listenSocket = listenSocket
         self.context = context
@@ -627,12 +630,9 @@ final class UringLoop: @unchecked Sendable {
         guard connection.output.isEmpty && !connection.sendInFlight else { return }
         connection.pendingStream = nil
         if delayMs > 0 {
-                threadPool.submit { [self] _ in
-                usleep(UInt32(min(delayMs, 60_000)) * 1000)
-                enqueue { [self] in
-                    if connection.isClosing { connection.isBusy = false; finishClose(connection); return }
-                    runOnPool(connection) { stream.nextChunk() }
-                }
+            after(ms: delayMs) { [self] in
+                if connection.isClosing { connection.isBusy = false; finishClose(connection); return }
+                runOnPool(connection) { stream.nextChunk() }
             }
         } else {
             runOnPool(connection) { stream.nextChunk() }
@@ -697,12 +697,8 @@ final class UringLoop: @unchecked Sendable {
 
     private func lingerThenClose(_ connection: UringConnection) {
         shutdown(connection.fd, Int32(SHUT_WR))
-        connection.lingerUntil = ContinuousClock.now + .milliseconds(ConnectionHandler.refusalLingerMs)
         armReceive(connection)
-        threadPool.submit { [self] _ in
-            usleep(UInt32(ConnectionHandler.refusalLingerMs) * 1000)
-            enqueue { [self] in beginClose(connection) }
-        }
+        after(ms: ConnectionHandler.refusalLingerMs) { [self] in beginClose(connection) }
     }
 
     /// Closes the connection once it has no request in progress and its replies are written.
@@ -812,10 +808,13 @@ final class UringLoop: @unchecked Sendable {
     private func wakeLater() {
         guard !wakePending else { return }
         wakePending = true
-        threadPool.submit { [self] _ in
-            usleep(20_000)
-            enqueue { [self] in wakePending = false }
-        }
+        after(ms: 20) { [self] in wakePending = false }
+    }
+
+    /// Runs `work` on this loop after `ms` milliseconds: the server's NIO event loop keeps the
+    /// timer and hands the work to the inbox (no thread sleeps meanwhile).
+    private func after(ms: Int64, _ work: @escaping @Sendable () -> Void) {
+        timers.scheduleTask(in: .milliseconds(ms)) { [self] in enqueue(work) }
     }
 
     @inline(__always)
@@ -848,7 +847,6 @@ final class UringConnection: @unchecked Sendable {
     var closeAfterSend = false
     /// Close once idle and every queued reply is written.
     var closeWhenFlushed = false
-    var lingerUntil: ContinuousClock.Instant?
     var inProcessLoop = false
     var isQueuedReady = false
     /// A transaction's `execute` is on the stack (its completion is inline, not resumed).
