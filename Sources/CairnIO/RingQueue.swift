@@ -26,8 +26,7 @@ public final class RingQueue: IOQueue {
 
     private struct Slot {
         var request: IORequest?
-        var doneBytes = 0
-        var attempts = 0
+        var progress = TransferProgress()
     }
 
     private var slots: [Slot]
@@ -70,7 +69,7 @@ public final class RingQueue: IOQueue {
         try device.validate(request)
         if request.operation == .read { device.countRead(lengthBytes: request.lengthBytes) }
         let index = freeSlots.removeLast()
-        slots[index] = Slot(request: request, doneBytes: 0, attempts: 0)
+        slots[index] = Slot(request: request)
         inFlightCount += 1
         prepare(slot: index)
     }
@@ -114,15 +113,15 @@ public final class RingQueue: IOQueue {
         case .dataSync:
             ok = ring.prepareDataSync(fd: device.fd, userData: userData)
         case .read:
-            let address = request.buffer!.unsafeBaseAddress + request.bufferOffset + slot.doneBytes
+            let address = request.buffer!.unsafeBaseAddress + request.bufferOffset + slot.progress.doneBytes
             ok = ring.unsafePrepareRead(fd: device.fd, address: address,
-                                        lengthBytes: UInt32(request.lengthBytes - slot.doneBytes),
-                                        offset: request.offset + UInt64(slot.doneBytes), userData: userData)
+                                        lengthBytes: UInt32(request.lengthBytes - slot.progress.doneBytes),
+                                        offset: request.offset + UInt64(slot.progress.doneBytes), userData: userData)
         case .write:
-            let address = request.buffer!.unsafeBaseAddress + request.bufferOffset + slot.doneBytes
+            let address = request.buffer!.unsafeBaseAddress + request.bufferOffset + slot.progress.doneBytes
             ok = ring.unsafePrepareWrite(fd: device.fd, address: UnsafeRawPointer(address),
-                                         lengthBytes: UInt32(request.lengthBytes - slot.doneBytes),
-                                         offset: request.offset + UInt64(slot.doneBytes),
+                                         lengthBytes: UInt32(request.lengthBytes - slot.progress.doneBytes),
+                                         offset: request.offset + UInt64(slot.progress.doneBytes),
                                          durable: request.durable && !device.dsync, userData: userData)
         }
         precondition(ok, "submission queue full with \(inFlightCount) of \(depth) slots in use: ring sized wrong")
@@ -133,33 +132,17 @@ public final class RingQueue: IOQueue {
         let index = Int(cqe.user_data)
         precondition(index < depth && slots[index].request != nil, "completion for unknown slot \(index)")
         let request = slots[index].request!
-        let result = cqe.res
         var error: IOError?
-        if result < 0 {
-            let code = -result
-            if code == EINTR || code == EAGAIN {
-                slots[index].attempts += 1
-                if slots[index].attempts < RingQueue.transientRetriesMax {
-                    prepare(slot: index)
-                    return nil
-                }
-                error = failure(request, .retriesExhausted(attempts: slots[index].attempts), errno: code, index: index)
-            } else {
-                precondition(code != EBADF && code != EFAULT,
-                             "\(request.operation.rawValue) \(device.path) at \(request.offset): errno \(code) on a validated request")
-                let kind: IOError.Kind = (code == EACCES || code == EPERM) ? .permissionDenied : .system
-                error = failure(request, kind, errno: code, index: index)
-            }
-        } else if request.kind != .dataSync {
-            if result == 0 {
-                error = failure(request, .shortTransfer(transferredBytes: slots[index].doneBytes), errno: 0, index: index)
-            } else {
-                slots[index].doneBytes += Int(result)
-                if slots[index].doneBytes < request.lengthBytes {
-                    prepare(slot: index)
-                    return nil
-                }
-            }
+        let length = request.kind == .dataSync ? 0 : request.lengthBytes
+        switch slots[index].progress.apply(result: cqe.res, lengthBytes: length,
+                                           describe: { "\(request.operation.rawValue) \(device.path) at \(request.offset)" }) {
+        case .resubmit:
+            prepare(slot: index)
+            return nil
+        case .done:
+            break
+        case .failed(let kind, let code):
+            error = failure(request, kind, errno: code, index: index)
         }
         slots[index] = Slot()
         freeSlots.append(index)
@@ -168,7 +151,7 @@ public final class RingQueue: IOQueue {
     }
 
     private func failure(_ request: IORequest, _ kind: IOError.Kind, errno code: Int32, index: Int) -> IOError {
-        let done = slots[index].doneBytes
+        let done = slots[index].progress.doneBytes
         return IOError(kind, operation: request.operation, path: device.path, offset: request.offset + UInt64(done),
                        lengthBytes: request.lengthBytes - done, errno: code)
     }

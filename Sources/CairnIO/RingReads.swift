@@ -33,8 +33,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         /// Aligned start of the transfer and its length.
         var alignedOffset: UInt64
         var lengthBytes: Int
-        var doneBytes: Int
-        var attempts: Int
+        var progress = TransferProgress()
         /// What the caller asked for, within the transfer.
         var skipBytes: Int
         var sizeBytes: Int
@@ -95,8 +94,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             slots.append(nil)
             index = slots.count - 1
         }
-        slots[index] = Slot(device: device, buffer: buffer, alignedOffset: start, lengthBytes: length, doneBytes: 0,
-                            attempts: 0, skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
+        slots[index] = Slot(device: device, buffer: buffer, alignedOffset: start, lengthBytes: length, skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
         inFlightCount += 1
         prepare(index)
     }
@@ -109,28 +107,18 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             preconditionFailure("device read completion for empty slot \(index)")
         }
         var failure: IOError?
-        if result < 0 {
-            let code = -result
-            slot.attempts += 1
-            if (code == EINTR || code == EAGAIN) && slot.attempts < RingQueue.transientRetriesMax {
-                slots[index] = slot
-                prepare(index)
-                return
-            }
-            failure = IOError(.system, operation: .read, path: slot.device.path,
-                              offset: slot.alignedOffset + UInt64(slot.doneBytes),
-                              lengthBytes: slot.lengthBytes - slot.doneBytes, errno: code)
-        } else if result == 0 {
-            failure = IOError(.shortTransfer(transferredBytes: slot.doneBytes), operation: .read, path: slot.device.path,
-                              offset: slot.alignedOffset + UInt64(slot.doneBytes),
-                              lengthBytes: slot.lengthBytes - slot.doneBytes, errno: 0)
-        } else {
-            slot.doneBytes += Int(result)
-            if slot.doneBytes < slot.lengthBytes {
-                slots[index] = slot
-                prepare(index)
-                return
-            }
+        switch slot.progress.apply(result: result, lengthBytes: slot.lengthBytes,
+                                   describe: { "read \(slot.device.path) at \(slot.alignedOffset)" }) {
+        case .resubmit:
+            slots[index] = slot
+            prepare(index)
+            return
+        case .done:
+            break
+        case .failed(let kind, let code):
+            failure = IOError(kind, operation: .read, path: slot.device.path,
+                              offset: slot.alignedOffset + UInt64(slot.progress.doneBytes),
+                              lengthBytes: slot.lengthBytes - slot.progress.doneBytes, errno: code)
         }
         slots[index] = nil
         freeSlots.append(index)
@@ -156,11 +144,11 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
 
     private func prepare(_ index: Int) {
         let slot = slots[index]!
-        let address = slot.buffer.unsafeBaseAddress + slot.doneBytes
+        let address = slot.buffer.unsafeBaseAddress + slot.progress.doneBytes
         let userData = userDataTag << 56 | UInt64(index)
         let fd = slot.device.fd
-        let length = UInt32(slot.lengthBytes - slot.doneBytes)
-        let offset = slot.alignedOffset + UInt64(slot.doneBytes)
+        let length = UInt32(slot.lengthBytes - slot.progress.doneBytes)
+        let offset = slot.alignedOffset + UInt64(slot.progress.doneBytes)
         if ring.unsafePrepareRead(fd: fd, address: address, lengthBytes: length, offset: offset, userData: userData) { return }
         // Submission queue full: hand what is prepared to the kernel, then there is room.
         do { try ring.submit() } catch {
