@@ -95,6 +95,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // A child process for crash tests (killed with SIGKILL by CairnEngineTests).
+        .target(name: "CairnSimulation", dependencies: ["CairnEngine", "CairnTesting"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "cairn-sim",
+            dependencies: ["CairnSimulation", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: swiftSettings),
+        .testTarget(name: "CairnSimulationTests", dependencies: ["CairnSimulation", "CairnStorage"], swiftSettings: swiftSettings),
         .executableTarget(name: "cairn-crash-writer", dependencies: ["CairnEngine", "CairnTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnIOTests", dependencies: ["CairnIO", "CairnTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnIndexTests", dependencies: ["CairnIndex"], swiftSettings: swiftSettings),

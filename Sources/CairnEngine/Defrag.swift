@@ -41,7 +41,7 @@ final class Defragger: Sendable {
                 AlignedBuffer(countBytes: storage.options.writeBlockSizeBytes, alignmentBytes: d.device.alignmentBytes)
             }
         }
-        var queues: [Int: RingQueue] = [:]
+        var queues: [Int: DeviceQueue] = [:]
         let sleepNs = UInt64(max(0, storage.options.defragSleepUs)) * 1000
         while !stopping {
             var worked = false

@@ -26,6 +26,8 @@ public final class Namespace: Sendable {
     /// Truncate sweeps still running; `close` waits for them (the index must not change after
     /// it is marked clean).
     private let runningSweeps = ConditionLock(0)
+    /// Truncation sweeps waiting for `runDeferredSweeps` (`options.deferTruncationSweeps`).
+    private let deferredSweeps = Mutex<[(setID: UInt16?, lutMs: UInt64)]>([])
     private let priorCleanStopSequence: UInt64
     let defragger: Defragger
     let supervisor: ExpirySupervisor
@@ -729,6 +731,10 @@ public final class Namespace: Sendable {
         let setID = setName.flatMap { sets.existingID(for: $0) }
         truncationLuts.raise(setID: setID)
         if setName != nil && setID == nil { return }
+        if options.deferTruncationSweeps {
+            deferredSweeps.withLock { $0.append((setID, lut)) }
+            return
+        }
         runningSweeps.withLock { $0 += 1 }
         let sweep = Thread { [self] in
             self.sweepTruncated(setID: setID, lutMs: lut)
@@ -737,6 +743,18 @@ public final class Namespace: Sendable {
         }
         sweep.name = "cairn-truncate"
         sweep.start()
+    }
+
+    /// Runs the truncation sweeps waiting since `truncate` (the simulator interleaves them with
+    /// client work instead of sweep threads). Returns how many ran.
+    @discardableResult
+    public func runDeferredSweeps() -> Int {
+        let sweeps = deferredSweeps.withLock { s in
+            defer { s.removeAll() }
+            return s
+        }
+        for sweep in sweeps { sweepTruncated(setID: sweep.setID, lutMs: sweep.lutMs) }
+        return sweeps.count
     }
 
     /// Removes the index entries a truncation hid (and releases their space).

@@ -31,6 +31,8 @@ public struct NamespaceOptions: Sendable {
     public var nsupPeriodSeconds: Int = 120
     /// Run the background defragmenter (tests turn it off to drive `defragmentOnce`).
     public var backgroundDefrag: Bool = true
+    /// Truncation sweeps wait for `runDeferredSweeps` instead of a sweep thread (the simulator).
+    public var deferTruncationSweeps: Bool = false
 
     public init(storage: StorageOptions, defaultTTLSeconds: UInt32 = 0, forceDurableDeletes: Bool = false,
                 indexEntryCountMax: Int = 1 << 24, coldStart: Bool = false, progressIntervalMs: Int = 5000,

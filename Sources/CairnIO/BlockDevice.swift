@@ -48,15 +48,19 @@ public final class BlockDevice: Sendable {
     /// The exclusive owner lock of a writable device (nil when read-only): held as long as this
     /// device is open.
     let ownerLock: DeviceOwnerLock?
+    /// The simulated medium of a device made by ``simulated(path:medium:dsync:)`` (nil: a real
+    /// device, I/O on `fd`).
+    public let medium: (any SimulatedMedium)?
     /// Reads issued on this device (queued or synchronous) and their bytes, since it was opened.
     /// Lets tests and start reports prove what a start read (a warm restart reads no record data).
     private let readCounters = Atomic<UInt64>(0)
     private let readByteCounter = Atomic<UInt64>(0)
 
     private init(path: String, kind: Kind, fd: Int32, sizeBytes: UInt64, logicalBlockSizeBytes: Int,
-                 readOnly: Bool, dsync: Bool, ownerLock: DeviceOwnerLock?) {
+                 readOnly: Bool, dsync: Bool, ownerLock: DeviceOwnerLock?, medium: (any SimulatedMedium)? = nil) {
         self.path = path
         self.ownerLock = ownerLock
+        self.medium = medium
         self.kind = kind
         self.fd = fd
         self.logicalBlockSizeBytes = logicalBlockSizeBytes
@@ -67,7 +71,17 @@ public final class BlockDevice: Sendable {
         self.dsync = dsync
     }
 
-    deinit { _ = Glibc.close(fd) }
+    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+
+    /// A device whose I/O goes to a simulated medium (the deterministic simulator): the same
+    /// validation, counters and queues as a real device, no file descriptor.
+    public static func simulated(path: String, medium: any SimulatedMedium, dsync: Bool = false) -> BlockDevice {
+        precondition(medium.alignmentBytes >= alignmentBytesMin && medium.alignmentBytes & (medium.alignmentBytes - 1) == 0,
+                     "simulated alignment \(medium.alignmentBytes)")
+        return BlockDevice(path: path, kind: .regularFile, fd: -1, sizeBytes: medium.sizeBytes,
+                           logicalBlockSizeBytes: medium.alignmentBytes, readOnly: false, dsync: dsync, ownerLock: nil,
+                           medium: medium)
+    }
 
     /// Reads issued on this device since it was opened (through any queue or `readSync`).
     public var readCount: UInt64 { readCounters.load(ordering: .relaxed) }
@@ -293,9 +307,22 @@ public final class BlockDevice: Sendable {
 
     // MARK: - queues and synchronous I/O
 
-    /// Makes an io_uring-backed queue for the calling thread with up to `depth` requests in flight.
-    public func makeQueue(depth: Int) throws(IOError) -> RingQueue {
-        try RingQueue(device: self, depth: depth)
+    /// Makes a queue for the calling thread with up to `depth` requests in flight: io_uring for a
+    /// real device, the medium's queue for a simulated one.
+    public func makeQueue(depth: Int) throws(IOError) -> DeviceQueue {
+        if let medium {
+            guard (1...4096).contains(depth) else {
+                throw IOError(.invalidArgument("queue depth \(depth) outside 1...4096"), operation: .ringSetup, path: path)
+            }
+            return DeviceQueue(simulated: SimulatedQueueGuard(device: self, inner: medium.makeQueue(depth: depth, path: path)))
+        }
+        return DeviceQueue(ring: try RingQueue(device: self, depth: depth))
+    }
+
+    /// An io_uring queue (tests of the ring itself; storage uses ``makeQueue(depth:)``).
+    public func makeRingQueue(depth: Int) throws(IOError) -> RingQueue {
+        precondition(medium == nil, "a simulated device has no ring")
+        return try RingQueue(device: self, depth: depth)
     }
 
     /// Reads synchronously (pread, retried on EINTR and short reads). For headers and tools;
@@ -305,6 +332,7 @@ public final class BlockDevice: Sendable {
         let request = IORequest.read(into: buffer, bufferOffset: bufferOffset, lengthBytes: lengthBytes, at: offset)
         try validate(request)
         countRead(lengthBytes: request.lengthBytes)
+        if let medium { return try medium.transferSync(request, path: path) }
         try transferSync(request)
     }
 
@@ -315,12 +343,20 @@ public final class BlockDevice: Sendable {
         let request = IORequest.write(from: buffer, bufferOffset: bufferOffset, lengthBytes: lengthBytes,
                                       at: offset, durable: durable)
         try validate(request)
+        if let medium {  // as below: O_DSYNC makes this write durable; else fdatasync all
+            var r = request
+            r.durable = dsync
+            try medium.transferSync(r, path: path)
+            if durable && !dsync { try medium.dataSync(path: path) }
+            return
+        }
         try transferSync(request)
         if durable && !dsync { try dataSyncSync() }
     }
 
     /// fdatasync, retried on EINTR.
     public func dataSyncSync() throws(IOError) {
+        if let medium { return try medium.dataSync(path: path) }
         while fdatasync(fd) != 0 {
             let code = errno
             if code == EINTR { continue }
@@ -349,6 +385,38 @@ public final class BlockDevice: Sendable {
             }
             done += n
         }
+    }
+}
+
+/// The checks every queue of a device makes before a medium sees a request (validation, read
+/// counters): the simulated queue gets exactly what a ring would.
+final class SimulatedQueueGuard: IOQueue {
+    let device: BlockDevice
+    let inner: any IOQueue
+
+    init(device: BlockDevice, inner: any IOQueue) {
+        self.device = device
+        self.inner = inner
+    }
+
+    var depth: Int { inner.depth }
+    var inFlightCount: Int { inner.inFlightCount }
+
+    func enqueue(_ request: IORequest) throws(IOError) {
+        guard inner.inFlightCount < inner.depth else {
+            throw IOError(.queueFull(depth: inner.depth), operation: request.operation, path: device.path,
+                          offset: request.offset, lengthBytes: request.lengthBytes)
+        }
+        try device.validate(request)
+        if request.operation == .read { device.countRead(lengthBytes: request.lengthBytes) }
+        var r = request
+        if device.dsync && r.kind == .write { r.durable = true }
+        try inner.enqueue(r)
+    }
+
+    func submit() throws(IOError) { try inner.submit() }
+    func reap(minimum: Int, into completions: inout [IOCompletion]) throws(IOError) {
+        try inner.reap(minimum: minimum, into: &completions)
     }
 }
 

@@ -153,3 +153,12 @@ extension PrimaryIndex {
         return (count, tail)
     }
 }
+
+extension PrimaryIndex {
+    /// Checks every structural invariant (see `checkInvariants`) and throws the first violation,
+    /// for checkers outside this module (the simulator). Call it when no other thread changes
+    /// the index.
+    public func verifyInvariants() throws {
+        _ = try checkInvariants()
+    }
+}

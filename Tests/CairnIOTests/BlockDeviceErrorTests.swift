@@ -45,7 +45,7 @@ import Testing
     @Test func misalignedRequests() throws {
         let dir = try TemporaryDirectory()
         let device = try BlockDevice.open(path: dir.file("m.dat"), options: .init(fileSizeBytes: 1 << 20))
-        let queue = try device.makeQueue(depth: 4)
+        let queue = try device.makeRingQueue(depth: 4)
         let aligned = AlignedBuffer(countBytes: 16384, alignmentBytes: 4096)
         let loose = AlignedBuffer(countBytes: 16384, alignmentBytes: 512)
         func isMisaligned(_ what: String) -> (IOError.Kind) -> Bool {
@@ -78,7 +78,7 @@ import Testing
     @Test func offsetPastTheEnd() throws {
         let dir = try TemporaryDirectory()
         let device = try BlockDevice.open(path: dir.file("e.dat"), options: .init(fileSizeBytes: 1 << 20))
-        let queue = try device.makeQueue(depth: 4)
+        let queue = try device.makeRingQueue(depth: 4)
         let buffer = AlignedBuffer(countBytes: 8192, alignmentBytes: 4096)
         let error = expectIOError({ $0 == .outOfBounds(deviceSizeBytes: 1 << 20) }) {
             try queue.enqueue(.read(into: buffer, at: (1 << 20) - 4096))  // 8 KiB from 4 KiB before the end
@@ -93,7 +93,7 @@ import Testing
     @Test func queueFullAndPoolExhausted() throws {
         let dir = try TemporaryDirectory()
         let device = try BlockDevice.open(path: dir.file("q.dat"), options: .init(fileSizeBytes: 1 << 20))
-        let queue = try device.makeQueue(depth: 2)
+        let queue = try device.makeRingQueue(depth: 2)
         let pool = AlignedBufferPool(bufferSizeBytes: 4096, alignmentBytes: 4096, capacity: 2)
         let a = try pool.take()
         let b = try pool.take()
@@ -116,7 +116,7 @@ import Testing
         let dir = try TemporaryDirectory()
         let path = dir.file("f.dat")
         let device = try BlockDevice.open(path: path, options: .init(fileSizeBytes: 1 << 20))
-        let queue = try device.makeQueue(depth: 8)
+        let queue = try device.makeRingQueue(depth: 8)
         let sqEntries = queue.submissionSpaceLeft
         let pool = AlignedBufferPool(bufferSizeBytes: 65536, alignmentBytes: 4096, capacity: 8)
         #expect(truncate(path, 256 << 10) == 0)  // the device still believes it has 1 MiB

@@ -43,6 +43,10 @@ public final class DeviceReader: Sendable {
     }
 
     public func start() {
+        if device.medium != nil {  // simulated: reads run inline, no thread
+            finished.withLock { $0 = true }
+            return
+        }
         let thread = Thread { [self] in self.readerMain() }
         thread.name = "cairn-read"
         thread.start()
@@ -50,6 +54,7 @@ public final class DeviceReader: Sendable {
 
     /// Reads the `location.sizeBytes` bytes at `location` and passes them to `callback`.
     public func read(_ location: RecordLocation, callback: @escaping Callback) {
+        if device.medium != nil { return readInline(location, callback: callback) }
         let accepted: StorageError? = state.withLock { s in
             if s.stopping { return .closed }
             if s.jobs.count - s.head >= DeviceReader.queuedJobsMax {
@@ -78,6 +83,30 @@ public final class DeviceReader: Sendable {
         finished.wait(until: { $0 }) { _ in }
     }
 
+    /// A simulated device's read, on the caller's thread (the simulator's schedule stays the
+    /// only source of order).
+    private func readInline(_ location: RecordLocation, callback: Callback) {
+        if state.withLock({ $0.stopping }) { return callback(.failure(.closed)) }
+        let (start, length) = alignedRange(location)
+        let buffer = AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
+        do { try device.readSync(into: buffer, at: start) } catch { return callback(.failure(.io(error))) }
+        let skip = Int(location.byteOffset - start)
+        let bytes = buffer.withUnsafeBytes { Array($0[skip..<(skip + location.sizeBytes)]) }
+        state.withLock { s in
+            s.reads += 1
+            s.bytesRead += UInt64(length)
+        }
+        callback(.success(bytes))
+    }
+
+    /// The sector-aligned range that holds `location`.
+    private func alignedRange(_ location: RecordLocation) -> (start: UInt64, length: Int) {
+        let alignment = UInt64(device.alignmentBytes)
+        let start = location.byteOffset / alignment * alignment
+        let end = (location.byteOffset + UInt64(location.sizeBytes) + alignment - 1) / alignment * alignment
+        return (start, Int(end - start))
+    }
+
     // MARK: - reader thread
 
     private func readerMain() {
@@ -85,7 +114,7 @@ public final class DeviceReader: Sendable {
             finished.withLock { $0 = true }
             finished.broadcast()
         }
-        let queue: RingQueue
+        let queue: DeviceQueue
         do { queue = try device.makeQueue(depth: queueDepth) } catch {
             drainWithError(.io(error))
             return
@@ -114,10 +143,7 @@ public final class DeviceReader: Sendable {
             }
             if stop { break }
             for job in taken {
-                let alignment = UInt64(device.alignmentBytes)
-                let start = job.location.byteOffset / alignment * alignment
-                let end = (job.location.byteOffset + UInt64(job.location.sizeBytes) + alignment - 1) / alignment * alignment
-                let length = Int(end - start)
+                let (start, length) = alignedRange(job.location)
                 let pooledBuffer = length <= DeviceReader.pooledReadSizeBytes ? pool.takeIfAvailable() : nil
                 let buffer = pooledBuffer ?? AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
                 let tag = nextTag

@@ -45,6 +45,12 @@ public final class DeviceWriter: Sendable {
         public var defragReserveBlocks: Int
         /// Overrides of flush-max-ms and post-write-cache made while running (set-config).
         public var tunables: RuntimeTunables?
+        /// Set when a simulator drives this writer (no flusher thread; its clock; its bugs).
+        public var simulation: StorageSimulation?
+
+        /// The flusher's monotonic clock: the simulator's when simulated.
+        @inline(__always) func nowNs() -> UInt64 { simulation?.clockNs() ?? MonotonicClock.nowNs() }
+        @inline(__always) func has(_ bug: ReintroducedBugs) -> Bool { simulation?.bugs.contains(bug) ?? false }
 
         /// `flush-max-ms` now.
         var currentFlushMaxMs: Int { tunables?.value(.flushMaxMs, configured: flushMaxMs) ?? flushMaxMs }
@@ -168,6 +174,13 @@ public final class DeviceWriter: Sendable {
     private let headerSizeBytes: Int
     private let blockCount: UInt32
     private let finished = ConditionLock(false)
+    /// The queue of a simulated writer's flusher, used only by the thread driving `flushStep`.
+    private let steppedQueue = SteppedQueueBox()
+
+    final class SteppedQueueBox: @unchecked Sendable {
+        // @unchecked: only the single thread that drives the simulation touches it.
+        var queue: DeviceQueue?
+    }
     /// Memory copy of the device (persisted memory namespaces): every block is stored there
     /// when its full write completes, before it leaves `buffersByBlock`.
     public let mirror: MemoryMirror?
@@ -206,8 +219,9 @@ public final class DeviceWriter: Sendable {
         state = ConditionLock(State(nextPristineBlock: firstPristineBlock))
     }
 
-    /// Starts the flusher thread.
+    /// Starts the flusher thread (none when a simulator drives the writer through `flushStep`).
     public func start() {
+        if configuration.simulation != nil { return }
         let thread = Thread { [self] in self.flusherMain() }
         thread.name = "cairn-flush-\(deviceIndex)"
         thread.start()
@@ -236,7 +250,7 @@ public final class DeviceWriter: Sendable {
                 try encode(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)]), cur.sequence)
             }
             cur.usedBytes += sizeBytes
-            if s.flusherIdle {
+            if s.flusherIdle && !configuration.has(.idleFlusherSkipsPartialFlush) {
                 s.flusherIdle = false
                 wakeFlusher = true  // wake the flusher so the flush-max-ms clock starts
             }
@@ -315,7 +329,11 @@ public final class DeviceWriter: Sendable {
             }
         }
         state.broadcast()
-        finished.wait(until: { $0 }) { _ in }
+        if configuration.simulation != nil {
+            while !flushStep(reapMinimum: 1) {}
+        } else {
+            finished.wait(until: { $0 }) { _ in }
+        }
         if let failure = state.withLock({ $0.failure }) { throw StorageError.io(failure) }
     }
 
@@ -339,6 +357,9 @@ public final class DeviceWriter: Sendable {
         }
         if freed { state.broadcast() }
     }
+
+    /// The free list now (blocks new writes may take; checkers prove none holds a live record).
+    public var freeBlockList: [UInt32] { state.withLock { $0.freeBlocks } }
 
     /// Free blocks plus never-written blocks: what new writes can still take.
     public var availableBlocks: Int {
@@ -467,6 +488,7 @@ public final class DeviceWriter: Sendable {
     }
 
     private func seal(_ buffer: WriteBuffer, _ s: inout State) {
+        s.flusherIdle = false  // the seal's broadcast wakes the flusher
         buffer.sealed = true
         s.sealed.append(buffer)
         if s.current === buffer { s.current = nil }
@@ -480,7 +502,7 @@ public final class DeviceWriter: Sendable {
     }
 
     private func flusherMain() {
-        let queue: RingQueue
+        let queue: DeviceQueue
         do { queue = try device.makeQueue(depth: configuration.queueDepth) } catch {
             failAll(error)
             finished.withLock { $0 = true }
@@ -509,7 +531,7 @@ public final class DeviceWriter: Sendable {
                         if s.failure != nil { return .sleep(nil) }
                         // Idle: sleep until signalled or until the current buffer is due for a flush.
                         if let cur = s.current, cur.usedBytes > cur.durableBytes {
-                            let now = MonotonicClock.nowNs()
+                            let now = configuration.nowNs()
                             let due = s.lastFlushNs + flushIntervalNs
                             return .sleep(now < due ? due - now : 0)
                         }
@@ -539,6 +561,58 @@ public final class DeviceWriter: Sendable {
         finished.broadcast()
     }
 
+    /// One round of the flusher without sleeping, for a simulator (`configuration.simulation`):
+    /// when the flusher would be awake (work sealed, a commit waiting, a stop, a dirty buffer, or
+    /// no idle sleep), collects due work at the simulated clock and submits it, then reaps at
+    /// least `reapMinimum` completions (the queue picks which). Returns true once the writer
+    /// has stopped (after `close`).
+    @discardableResult
+    public func flushStep(reapMinimum: Int = 0) -> Bool {
+        precondition(configuration.simulation != nil, "flushStep drives a simulated writer only")
+        let queue: DeviceQueue
+        if let q = steppedQueue.queue { queue = q } else {
+            do { queue = try device.makeQueue(depth: configuration.queueDepth) } catch {
+                failAll(error)
+                state.withLock { $0.stopped = true }
+                return true
+            }
+            steppedQueue.queue = queue
+        }
+        let flushIntervalNs = UInt64(max(1, configuration.currentFlushMaxMs)) * 1_000_000
+        var work: [Work] = []
+        let exit: Bool = state.withLock { s in
+            if s.stopped { return true }
+            // Asleep without a deadline: only a seal, a commit, a stop or a completion wakes it.
+            if s.flusherIdle && s.sealed.isEmpty && !s.commitRequested && !s.stopping && s.inFlightWrites == 0 {
+                return false
+            }
+            s.flusherIdle = false
+            collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
+            if work.isEmpty && s.inFlightWrites == 0 {
+                if s.stopping && (s.failure != nil || (s.sealed.isEmpty && s.current == nil)) {
+                    s.stopped = true
+                    return true
+                }
+                if s.failure == nil, !(s.current.map { $0.usedBytes > $0.durableBytes } ?? false) { s.flusherIdle = true }
+            }
+            return false
+        }
+        if exit { return true }
+        for w in work { submit(w, to: queue) }
+        var completions: [IOCompletion] = []
+        do {
+            try queue.submit()
+            if queue.inFlightCount > 0 { try queue.reap(minimum: min(reapMinimum, queue.inFlightCount), into: &completions) }
+        } catch {
+            failAll(error)
+        }
+        for c in completions { complete(c) }
+        return false
+    }
+
+    /// Writes in flight on a simulated writer's queue.
+    public var steppedInFlight: Int { steppedQueue.queue?.inFlightCount ?? 0 }
+
     /// Picks sealed buffers and, when due, a partial flush of the current buffer.
     private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
         guard s.failure == nil else { return }
@@ -551,17 +625,21 @@ public final class DeviceWriter: Sendable {
             b.writeInFlight = true
             s.inFlightWrites += 1
             slots -= 1
-            work.append(.full(b, fromBytes: b.durableBytes))
+            // Sector-aligned: what a partial flush made durable is never written again (with
+            // `partialFlushRewritesSector` the durable mark can sit inside a sector).
+            work.append(.full(b, fromBytes: b.durableBytes / device.alignmentBytes * device.alignmentBytes))
         }
         // Partial flush of the current buffer: for commit waiters at once, else every flush-max-ms.
         guard slots > 0, let cur = s.current, !cur.writeInFlight, cur.usedBytes > cur.durableBytes else { return }
-        let now = MonotonicClock.nowNs()
+        let now = configuration.nowNs()
         let due = s.commitRequested || s.stopping || now >= s.lastFlushNs + flushIntervalNs
         guard due else { return }
         let alignment = device.alignmentBytes
         let start = cur.durableBytes / alignment * alignment
         let end = (cur.usedBytes + alignment - 1) / alignment * alignment
-        precondition(start == cur.durableBytes, "a partial flush would rewrite a flushed sector")
+        let rewritesSector = configuration.has(.partialFlushRewritesSector)
+        precondition(rewritesSector || start == cur.durableBytes, "a partial flush would rewrite a flushed sector")
+        let recordsEnd = cur.usedBytes
         // All staging buffers in flight: the partial flush waits for the next round.
         guard let staging = stagingPool.takeIfAvailable() else { return }
         cur.buffer.withUnsafeBytes { raw in
@@ -571,17 +649,17 @@ public final class DeviceWriter: Sendable {
         // Later records start at the next sector: a flushed sector is never written again, so a
         // failed or torn write can only hurt records not yet acknowledged (the zero gap is
         // padding to the scanner; FORMAT.md "Partial flushes").
-        cur.usedBytes = end
+        if !rewritesSector { cur.usedBytes = end }
         cur.writeInFlight = true
         s.inFlightWrites += 1
         s.commitRequested = false
         s.lastFlushNs = now
         let deviceOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(start)
         work.append(.partial(cur, staging: staging, deviceOffset: deviceOffset, lengthBytes: end - start,
-                             endBytes: end))
+                             endBytes: rewritesSector ? recordsEnd : end))
     }
 
-    private func submit(_ w: Work, to queue: RingQueue) {
+    private func submit(_ w: Work, to queue: DeviceQueue) {
         let durable = configuration.commitToDevice
         let request: IORequest
         switch w {

@@ -75,7 +75,7 @@ public final class NamespaceStorage: Sendable {
         for spec in options.devices {
             let device: BlockDevice
             do {
-                device = try BlockDevice.open(path: spec.path, options: .init(fileSizeBytes: spec.fileSizeBytes))
+                device = try options.openDevice(spec)
             } catch {
                 throw StorageError.io(error)
             }
@@ -165,7 +165,7 @@ public final class NamespaceStorage: Sendable {
             let generation = readings[position]?.nextWriteGeneration ?? 1
             let blocks = Int(geometry.blockCount(deviceSizeBytes: f.device.sizeBytes))
             let sd = StorageDevice(index: position, device: f.device, blockCount: blocks, header: header,
-                                   nextSlot: slot, nextGeneration: generation)
+                                   nextSlot: slot, nextGeneration: generation, bugs: options.simulation?.bugs ?? [])
             if readings[position] == nil {
                 // A fresh (or explicitly initialised) device: both copies are written, so no stale
                 // or foreign copy can ever win over the new header.
@@ -215,6 +215,7 @@ public final class NamespaceStorage: Sendable {
                 postWriteCacheBytes: options.postWriteCacheBytes,
                 defragReserveBlocks: NamespaceStorage.defragReserveBlocks(dataBlocks: d.blockCount - Int(DeviceGeometry.firstDataBlockIndex)))
             config.tunables = options.tunables
+            config.simulation = options.simulation
             let deviceIndex = UInt16(d.index)
             let usage = d.usage
             let writer = DeviceWriter(
@@ -347,6 +348,10 @@ public final class NamespaceStorage: Sendable {
             return
         }
         let device = devices[Int(location.deviceIndex)].device
+        if device.medium != nil {  // a simulated device has no file descriptor for the ring
+            read(location, expecting: digest, callback: callback)
+            return
+        }
         reads.read(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes) { result in
             switch result {
             case .failure(let e): callback(.failure(.io(e)))

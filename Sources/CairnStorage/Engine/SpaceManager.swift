@@ -145,7 +145,7 @@ extension NamespaceStorage {
 
     /// Reads several whole blocks at once through `queue` (one of this device's queues, owned
     /// by the calling thread), `buffers[i]` receiving `blocks[i]`.
-    public func readBlocks(deviceIndex: Int, blocks: [UInt32], into buffers: [AlignedBuffer], queue: RingQueue) throws {
+    public func readBlocks(deviceIndex: Int, blocks: [UInt32], into buffers: [AlignedBuffer], queue: DeviceQueue) throws {
         precondition(buffers.count >= blocks.count, "a buffer per block")
         var next = 0
         var completions: [IOCompletion] = []

@@ -20,6 +20,8 @@ public final class StorageDevice: Sendable {
     /// Held across a whole header write, so two writers (two truncates at once, a truncate and
     /// a close) can never pick the same slot and land out of order.
     private let headerWrites = Mutex<Void>(())
+    /// The simulator's reintroduced bugs (`unserialisedHeaderWrites` drops the lock above).
+    let bugs: ReintroducedBugs
 
     struct HeaderState {
         var header: DeviceHeader
@@ -41,7 +43,8 @@ public final class StorageDevice: Sendable {
     public var mirror: MemoryMirror? { runtime.value?.writer.mirror }
 
     init(index: Int, device: BlockDevice, blockCount: Int, header: DeviceHeader, nextSlot: HeaderCopySlot,
-         nextGeneration: UInt64) {
+         nextGeneration: UInt64, bugs: ReintroducedBugs = []) {
+        self.bugs = bugs
         self.index = index
         self.device = device
         self.blockCount = blockCount
@@ -87,6 +90,11 @@ public final class StorageDevice: Sendable {
     /// torn write leaves the previous header readable. With `bothCopies` the update goes to both
     /// slots in turn (for what must survive damage to either copy, such as a truncation).
     func writeHeader(bothCopies: Bool = false, _ update: (inout DeviceHeader) -> Void) throws {
+        if bugs.contains(.unserialisedHeaderWrites) {
+            try writeNextCopy(update)
+            if bothCopies { try writeNextCopy { _ in } }
+            return
+        }
         try headerWrites.withLock { _ in
             try writeNextCopy(update)
             if bothCopies { try writeNextCopy { _ in } }

@@ -1,3 +1,5 @@
+import CairnIO
+
 /// What a namespace's storage is opened with (from the namespace's `storage-engine device` stanza).
 public struct StorageOptions: Sendable {
     public struct DevicePath: Sendable, Equatable {
@@ -37,6 +39,12 @@ public struct StorageOptions: Sendable {
     public var stopWritesAvailPct: Int = 5
     /// Space state changes (stop-writes on/off) for the log.
     public var log: @Sendable (String) -> Void = { _ in }
+    /// Set by the deterministic simulator only: its clock, its bugs, no flusher threads.
+    public var simulation: StorageSimulation?
+    /// Opens one configured device (the simulator substitutes simulated devices).
+    public var openDevice: @Sendable (DevicePath) throws(IOError) -> BlockDevice = { spec throws(IOError) in
+        try BlockDevice.open(path: spec.path, options: .init(fileSizeBytes: spec.fileSizeBytes))
+    }
     /// What `set-config` changed since the namespace opened (shared by every copy of these options).
     public let tunables = RuntimeTunables()
 

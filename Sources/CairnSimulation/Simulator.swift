@@ -1,0 +1,563 @@
+import CairnEngine
+import CairnIO
+import CairnIndex
+import CairnStorage
+import CairnTesting
+import Foundation
+import Synchronization
+
+/// One simulation run's settings. Everything not given here is chosen by the seed.
+public struct SimulationOptions: Sendable {
+    public var seed: UInt64
+    /// Client operations (and interleaved background work, time steps, crashes) in the run.
+    public var operations: Int
+    public var deviceCount: Int
+    public var deviceSizeBytes: UInt64
+    public var keyCount: Int
+    public var bugs: ReintroducedBugs
+    /// Forces commit-to-device on or off (nil: the seed picks).
+    public var commitToDevice: Bool?
+    /// Forces the data-destroying faults (corruption, misdirected writes) on or off (nil: the
+    /// seed picks, one run in four).
+    public var destructiveFaults: Bool?
+    /// Where warm restarts keep the index (a fresh directory per run when nil).
+    public var sharedMemoryDirectory: String?
+    public var log: @Sendable (String) -> Void
+
+    public init(seed: UInt64, operations: Int = 600, deviceCount: Int = 2, deviceSizeBytes: UInt64 = 8 << 20,
+                keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
+                destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.seed = seed
+        self.operations = operations
+        self.deviceCount = deviceCount
+        self.deviceSizeBytes = deviceSizeBytes
+        self.keyCount = keyCount
+        self.bugs = bugs
+        self.commitToDevice = commitToDevice
+        self.destructiveFaults = destructiveFaults
+        self.sharedMemoryDirectory = sharedMemoryDirectory
+        self.log = log
+    }
+}
+
+/// What a run did, and the first invariant it found broken (nil: none).
+public struct SimulationResult: Sendable {
+    public var seed: UInt64
+    public var operations = 0
+    public var crashes = 0
+    /// Crashes that were power losses (unsynced bytes dropped).
+    public var powerLosses = 0
+    public var coldRestarts = 0
+    public var warmRestarts = 0
+    public var failedRestarts = 0
+    public var commitToDevice = false
+    public var destructiveFaults = false
+    public var failure: String?
+    /// The operation (0-based) after which the failure was found.
+    public var failedAtOperation: Int?
+    public var device = SimulatedDeviceCounters()
+}
+
+/// The virtual clock: wall milliseconds since 2010 for TTLs and LUTs, monotonic nanoseconds
+/// for flush-max-ms. Moved only by the simulator.
+final class VirtualClock: Sendable {
+    private let ns = Atomic<UInt64>(1_000_000_000)
+    static let wallBaseMs: UInt64 = 500_000_000_000  // 2025-11 in ms since 2010
+    var nowNs: UInt64 { ns.load(ordering: .relaxed) }
+    var wallMs: UInt64 { Self.wallBaseMs + nowNs / 1_000_000 }
+    var voidTime: UInt32 { UInt32(wallMs / 1000) }
+    func advance(ns delta: UInt64) { ns.add(delta, ordering: .relaxed) }
+}
+
+/// The deterministic simulator: the real namespace (index, engine, writers, cold start,
+/// defrag, supervisor, truncation) over simulated devices, one thread, every choice from the
+/// seed. See docs/simulation.md.
+public final class Simulator {
+    let options: SimulationOptions
+    var rng: SplitMix64
+    let clock = VirtualClock()
+    let devices: [SimulatedDevice]
+    var model: SimulationModel
+    var namespace: Namespace?
+    var result: SimulationResult
+    let commitToDevice: Bool
+    let flushMaxMs: Int
+    let faults: SimulatedFaults
+    let shmDirectory: String
+    var nextVersion: UInt32 = 1
+    /// Injected write errors counted at the last restart.
+    var writeErrorsAtStart = 0
+    var restartContext = "after a clean stop"
+    /// Commit-to-device completions land here (from flush steps on this same thread).
+    let completions = CompletionInbox()
+
+    final class CompletionInbox: Sendable {
+        typealias Entry = (key: Int, position: Int, status: SimulationModel.Status, voidTime: UInt32?)
+        private let entries = Mutex<[Entry]>([])
+        func post(_ e: Entry) { entries.withLock { $0.append(e) } }
+        func take() -> [Entry] { entries.withLock { e in defer { e.removeAll() }; return e } }
+    }
+    static let setNames: [String?] = [nil, "a", "b"]
+
+    public init(_ options: SimulationOptions) {
+        self.options = options
+        // Hashed: nearby seeds (1, 2, 3...) give unrelated runs.
+        var seeder = SplitMix64(seed: options.seed)
+        var rng = SplitMix64(seed: seeder.next())
+        let commitRoll = rng.next() % 2 == 0
+        commitToDevice = options.commitToDevice ?? commitRoll
+        flushMaxMs = [10, 50, 100, 250][Int(rng.next() % 4)]
+        let destructiveRoll = rng.next() % 4 == 0
+        let destructive = options.destructiveFaults ?? destructiveRoll
+        var f = SimulatedFaults()
+        f.latencyStepsMax = Int(rng.next() % 4)
+        f.shortTransferPPM = 20_000
+        f.readErrorPPM = rng.next() % 3 == 0 ? 2_000 : 0
+        f.writeErrorPPM = rng.next() % 3 == 0 ? 1_000 : 0
+        if destructive {
+            f.corruptSectorPPM = 5_000
+            f.misdirectedWritePPM = 2_000
+        }
+        faults = f
+        self.rng = rng
+        let seed = options.seed, size = options.deviceSizeBytes
+        devices = (0..<options.deviceCount).map { i in
+            var g = SplitMix64(seed: seed ^ UInt64(i + 1) << 56)
+            return SimulatedDevice(sizeBytes: size, seed: g.next(), faults: f)
+        }
+        model = SimulationModel(keyCount: options.keyCount)
+        result = SimulationResult(seed: options.seed)
+        result.commitToDevice = commitToDevice
+        result.destructiveFaults = destructive
+        shmDirectory = options.sharedMemoryDirectory
+            ?? NSTemporaryDirectory() + "cairn-sim-\(getpid())-\(options.seed)-\(UInt64.random(in: 0...UInt64.max))"
+    }
+
+    deinit {
+        namespace = nil
+        try? FileManager.default.removeItem(atPath: shmDirectory)
+    }
+
+    // MARK: - run
+
+    public func run() -> SimulationResult {
+        try? FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: shmDirectory) }
+        guard reopen(clean: true, firstOpen: true) else { return finish() }
+        for op in 0..<options.operations {
+            result.operations = op + 1
+            step(op)
+            if result.failure != nil {
+                result.failedAtOperation = op
+                return finish()
+            }
+        }
+        // The end of every run (and of every prefix a shrink tries) is a crash and its check.
+        crashAndRestart(powerLoss: rng.next() % 2 == 0)
+        if result.failure != nil { result.failedAtOperation = options.operations }
+        return finish()
+    }
+
+    private func finish() -> SimulationResult {
+        namespace = nil
+        var total = SimulatedDeviceCounters()
+        for d in devices {
+            let c = d.counters
+            total.reads += c.reads; total.writes += c.writes; total.syncs += c.syncs; total.crashes += c.crashes
+            total.tornWrites += c.tornWrites; total.readErrors += c.readErrors; total.writeErrors += c.writeErrors
+            total.shortTransfers += c.shortTransfers; total.corruptedSectors += c.corruptedSectors
+            total.misdirectedWrites += c.misdirectedWrites
+        }
+        result.device = total
+        return result
+    }
+
+    private func fail(_ message: String) {
+        if result.failure == nil { result.failure = message }
+    }
+
+    private func roll(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
+
+    /// One seeded step: a client operation, background work, time, or a crash.
+    private func step(_ op: Int) {
+        guard let ns = namespace else { return }
+        let r = roll(1000)
+        switch r {
+        case 0..<330: put(ns, key: roll(options.keyCount))
+        case 330..<400: touch(ns, key: roll(options.keyCount))
+        case 400..<450: delete(ns, key: roll(options.keyCount), durable: false)
+        case 450..<510: delete(ns, key: roll(options.keyCount), durable: true)
+        case 510..<680: read(ns, key: roll(options.keyCount))
+        case 680..<720: batchRead(ns)
+        case 720..<730: scan(ns)
+        case 730..<740: truncate(ns, sets: [Self.setNames[roll(Self.setNames.count)]])
+        case 740..<748: truncatePair(ns)
+        case 748..<800: ns.defragmentOnce()
+        case 800..<830: ns.superviseOnce()
+        case 830..<860: ns.runDeferredSweeps()
+        case 860..<960: clock.advance(ns: UInt64(roll(40)) * 1_000_000)
+        case 960..<963: clock.advance(ns: UInt64(1 + roll(20)) * 1_000_000_000)  // TTLs run out
+        case 963..<978: crashAndRestart(powerLoss: false)
+        case 978..<990: crashAndRestart(powerLoss: true)
+        default: cleanRestart()
+        }
+        tick()
+    }
+
+    /// Time moves 0...4 ms; every device's queue moves one step; every flusher gets a round.
+    private func tick() {
+        clock.advance(ns: UInt64(roll(5)) * 1_000_000)
+        for d in devices { d.tick() }
+        if let ns = namespace {
+            for d in ns.storage.devices { d.writer.flushStep(reapMinimum: 0) }
+        }
+        drainCompletions()
+    }
+
+    /// `CAIRN_SIM_TRACE_KEY=N`: print every event of key N (debugging a failing seed).
+    let traceKey: Int? = ProcessInfo.processInfo.environment["CAIRN_SIM_TRACE_KEY"].flatMap { Int($0) }
+
+    func trace(_ key: Int, _ text: @autoclosure () -> String) {
+        if key == traceKey { print("trace key \(key) @\(clock.nowNs / 1_000_000) ms: \(text())") }
+    }
+
+    private func drainCompletions() {
+        for c in completions.take() {
+            trace(c.key, "complete #\(c.position) \(c.status) voidTime \(c.voidTime.map { String($0) } ?? "-")")
+            model.complete(c.key, c.position, c.status, voidTime: c.voidTime)
+        }
+    }
+
+    // MARK: - client work
+
+    static func digest(_ key: Int) -> Digest {
+        var g = SplitMix64(seed: UInt64(key) &* 0xD1B5_4A32_D192_ED03 ^ 0x5EED)
+        var bytes: [UInt8] = []
+        for _ in 0..<3 { withUnsafeBytes(of: g.next()) { bytes.append(contentsOf: $0) } }
+        return Digest(bytes: bytes.prefix(20))!
+    }
+
+    static func setName(_ key: Int) -> String? { setNames[key % setNames.count] }
+
+    /// The value of `version` for `key`: its identity and a length the version picks.
+    static func value(key: Int, version: UInt32) -> [UInt8] {
+        var g = SplitMix64(seed: UInt64(version) &* 0x9E37_79B9_7F4A_7C15)
+        let length = 8 + Int(g.next() % 900)
+        var bytes = [UInt8](repeating: 0, count: length)
+        withUnsafeBytes(of: UInt32(key).bigEndian) { for i in 0..<4 { bytes[i] = $0[i] } }
+        withUnsafeBytes(of: version.bigEndian) { for i in 0..<4 { bytes[4 + i] = $0[i] } }
+        for i in 8..<length { bytes[i] = UInt8(truncatingIfNeeded: g.next()) }
+        return bytes
+    }
+
+    /// The version a read returned, checked to be a value this simulator wrote for that key.
+    private func version(of record: EngineRecord?, key: Int) -> UInt32?? {
+        guard let record else { return .some(nil) }
+        guard record.bins.count == 1, let bin = record.bins.first, bin.name == "v", bin.bytes.count >= 8 else {
+            fail("key \(key): record with bins \(record.bins.map(\.name)) was never written")
+            return nil
+        }
+        let k = bin.bytes[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
+        let v = bin.bytes[4..<8].reduce(0) { $0 << 8 | UInt32($1) }
+        guard k == UInt32(key), v > 0, v < nextVersion, bin.bytes == Self.value(key: key, version: v) else {
+            fail("key \(key): value (key \(k), version \(v), \(bin.bytes.count) bytes) was never written for it")
+            return nil
+        }
+        return .some(v)
+    }
+
+    private func put(_ ns: Namespace, key: Int) {
+        let version = nextVersion
+        nextVersion += 1
+        var o = WriteOptions()
+        o.ttl = roll(3) == 0 ? .seconds(UInt32(1 + roll(30))) : .never
+        let position = model.issue(key, .put(version: version, voidTime: 0), nowNs: clock.nowNs)
+        let bin = StoredBin(name: "v", particleType: .blob, bytes: Self.value(key: key, version: version))
+        submitWrite(ns, key: key, position: position, operations: [.write(bin)], options: o)
+    }
+
+    private func touch(_ ns: Namespace, key: Int) {
+        guard case .put(let v, _)? = model.keys[key].events.last?.kind ?? nil else { return }
+        var o = WriteOptions()
+        o.exists = .updateOnly
+        o.ttl = roll(2) == 0 ? .seconds(UInt32(1 + roll(30))) : .never
+        let position = model.issue(key, .put(version: v, voidTime: 0), nowNs: clock.nowNs)
+        submitWrite(ns, key: key, position: position, operations: [.touch], options: o)
+    }
+
+    private func delete(_ ns: Namespace, key: Int, durable: Bool) {
+        var o = WriteOptions()
+        o.durableDelete = durable
+        let position = model.issue(key, .delete(durable: durable), nowNs: clock.nowNs, versionFloor: nextVersion)
+        submitWrite(ns, key: key, position: position, operations: [.deleteRecord], options: o)
+    }
+
+    private func submitWrite(_ ns: Namespace, key: Int, position: Int, operations: [BinOperation], options o: WriteOptions) {
+        trace(key, "issue #\(position) \(model.keys[key].events[position].kind) \(operations.map { "\($0)".prefix(20) }) ttl \(o.ttl)")
+        let completions = self.completions
+        ns.operate(Self.digest(key), setName: Self.setName(key), operations: operations, options: o, resume: .inline) { r in
+            switch r {
+            case .success(let result):
+                completions.post((key, position, .acked, result.voidTime))
+            case .failure(let e) where e.result == .keyNotFound:
+                // Nothing to touch or delete: nothing changed (the model's state stands).
+                completions.post((key, position, .failed, nil))
+            case .failure:
+                completions.post((key, position, .failed, nil))
+            }
+        }
+        drainCompletions()
+    }
+
+    private func read(_ ns: Namespace, key: Int) {
+        let record: EngineRecord?
+        do { record = try ns.get(Self.digest(key)) } catch {
+            if tolerableReadError(error) { return }
+            return fail("key \(key): read failed: \(error)")
+        }
+        guard let seen = version(of: record, key: key) else { return }
+        let allowed = model.allowedWhileRunning(key, nowVoidTime: clock.voidTime)
+        if !allowed.contains(seen) {
+            fail("key \(key): read \(describe(seen)), expected one of \(allowed.map(describe).sorted())")
+        }
+    }
+
+    private func batchRead(_ ns: Namespace) {
+        for _ in 0..<(2 + roll(8)) { read(ns, key: roll(options.keyCount)) }
+    }
+
+    /// A scan: every live index entry read back and checked against the model.
+    private func scan(_ ns: Namespace) {
+        var byDigest: [Digest: Int] = [:]
+        for k in 0..<options.keyCount { byDigest[Self.digest(k)] = k }
+        var seen: [Digest] = []
+        ns.index.forEachRecord { r in if !r.isTombstone { seen.append(r.digest) } }
+        for d in seen {
+            guard let key = byDigest[d] else { return fail("scan found digest \(d) that was never written") }
+            read(ns, key: key)
+        }
+    }
+
+    private func truncate(_ ns: Namespace, sets: [String?]) {
+        for set in sets {
+            var status = SimulationModel.Status.acked
+            do { try ns.truncate(setName: set) } catch {
+                // An injected header write error: the truncation may or may not have taken.
+                guard faults.writeErrorPPM > 0 else { return fail("truncate \(set ?? "<namespace>") failed: \(error)") }
+                status = .failed
+            }
+            for k in 0..<options.keyCount where set == nil || Self.setName(k) == set {
+                _ = model.issue(k, .truncated, nowNs: clock.nowNs, status: status)
+            }
+        }
+        clock.advance(ns: 1_000_000)  // later writes have a later LUT than the truncation
+    }
+
+    /// Two truncations at once (an info client each): the second starts while the first is
+    /// inside its header write, on a second thread; it waits for the header lock, as the real
+    /// daemon's info threads do, unless a bug dropped that lock.
+    private func truncatePair(_ ns: Namespace) {
+        let first = Self.setNames[1 + roll(2)]
+        let second = first == "a" ? "b" : "a"
+        let device = devices[0]
+        let armed = Atomic<Bool>(true)
+        let secondDone = ConditionLock(false)
+        device.setHeaderWriteHook { [clock] in
+            guard armed.exchange(false, ordering: .relaxed) else { return }
+            _ = clock
+            let t = Thread {
+                try? ns.truncate(setName: second)
+                secondDone.withLock { $0 = true }
+                secondDone.broadcast()
+            }
+            t.start()
+            // The second either finishes (no lock held it back) or is waiting for the lock.
+            secondDone.withLockedScope { scope in
+                if !scope.access({ $0 }) { scope.wait(timeoutNs: 50_000_000) }
+            }
+        }
+        defer { device.setHeaderWriteHook(nil) }
+        var status = SimulationModel.Status.acked
+        do { try ns.truncate(setName: first) } catch {
+            guard faults.writeErrorPPM > 0 else { return fail("truncate \(first ?? "") failed: \(error)") }
+            status = .failed
+        }
+        secondDone.wait(until: { $0 || armed.load(ordering: .relaxed) }) { _ in }
+        if armed.load(ordering: .relaxed) {
+            // No header write reached the hook (an injected error first): run the second now.
+            device.setHeaderWriteHook(nil)
+            do { try ns.truncate(setName: second) } catch { status = .failed }
+        }
+        for k in 0..<options.keyCount where Self.setName(k) == first || Self.setName(k) == second {
+            _ = model.issue(k, .truncated, nowNs: clock.nowNs, status: status)
+        }
+        clock.advance(ns: 1_000_000)
+    }
+
+    private func tolerableReadError(_ error: any Error) -> Bool {
+        // Injected read errors, and (with destructive faults) records the faults destroyed.
+        let text = "\(error)"
+        if faults.readErrorPPM > 0 && text.contains("Input/output error") { return true }
+        if text.contains("errno 5") || text.contains("EIO") { return faults.readErrorPPM > 0 }
+        return faults.destroysWrittenData && (text.contains("corrupt") || text.contains("checksum"))
+    }
+
+    private func describe(_ v: UInt32?) -> String { v.map { "v\($0)" } ?? "absent" }
+
+    // MARK: - crashes and restarts
+
+    /// Drops the namespace object (its buffers, its index) with writes in flight torn, and on a
+    /// power loss every unsynced byte too; restarts (cold: the headers are not clean), and
+    /// checks every key and invariant. A buffered (not commit-to-device) write must survive a
+    /// process crash once older than the flush window; across a power loss only synced bytes
+    /// are promised, so only commit-to-device writes must.
+    private func crashAndRestart(powerLoss: Bool) {
+        result.crashes += 1
+        if powerLoss { result.powerLosses += 1 }
+        let crashNs = clock.nowNs
+        if let k = traceKey, let ns = namespace, let r = ns.index.lookup(Self.digest(k)) {
+            let w = ns.storage.devices[Int(r.location.deviceIndex)].writer
+            print("trace key \(k) at crash: \(r.location) buffered \(w.bufferedBlocks.sorted()) in flight \(w.steppedInFlight) stats \(w.statistics) device \(devices[Int(r.location.deviceIndex)].inFlightDescription)")
+        }
+        namespace = nil
+        for d in devices { d.crash(powerLoss: powerLoss) }
+        drainCompletions()
+        let windowNs = UInt64(flushMaxMs + 300) * 1_000_000
+        let commit = commitToDevice
+        // A write error stops the device's writes until restart: buffered writes after it wait
+        // in memory and die with the process (commit-to-device ones were never acknowledged).
+        let writeErrors = devices.reduce(0) { $0 + $1.counters.writeErrors }
+        let bufferedPromise = !powerLoss && writeErrors == writeErrorsAtStart
+        writeErrorsAtStart = writeErrors
+        restartContext = "after a \(powerLoss ? "power loss" : "process crash") at \(crashNs / 1_000_000) ms (flush window "
+            + "\(windowNs / 1_000_000) ms, write errors \(writeErrors))"
+        guard reopen(clean: false) else { return }
+        check { e in
+            switch e.kind {
+            case .truncated, .observed: return true
+            case .delete(durable: false): return false
+            case .put, .delete(durable: true):
+                return e.status == .acked && (commit || (bufferedPromise && crashNs >= e.issuedNs + windowNs))
+            }
+        }
+    }
+
+    /// A graceful stop (everything flushed, headers clean) and a warm restart: every write that
+    /// did not fail must be there.
+    private func cleanRestart() {
+        guard let ns = namespace else { return }
+        do { try ns.close() } catch {
+            // A device error stops writes until restart: that restart is a crash's.
+            namespace = nil
+            drainCompletions()
+            return crashAndRestart(powerLoss: false)
+        }
+        namespace = nil
+        drainCompletions()
+        writeErrorsAtStart = devices.reduce(0) { $0 + $1.counters.writeErrors }
+        restartContext = "after a clean stop"
+        guard reopen(clean: true) else { return }
+        check { e in
+            switch e.kind {
+            case .truncated, .observed, .put, .delete(durable: true): return e.status != .failed
+            case .delete(durable: false): return e.status != .failed
+            }
+        }
+    }
+
+    private func reopen(clean: Bool, firstOpen: Bool = false) -> Bool {
+        var storage = StorageOptions(
+            namespaceName: "sim", devices: (0..<devices.count).map { .init(path: "sim\($0)", fileSizeBytes: nil) },
+            writeBlockSizeBytes: 128 << 10, partitionTreeSprigs: 16, flushMaxMs: flushMaxMs,
+            commitToDevice: commitToDevice, writeQueueDepth: 4, readQueueDepth: 4, scanQueueDepth: 4, scanThreadCount: 1)
+        let devices = self.devices
+        storage.openDevice = { spec throws(IOError) in
+            let i = Int(spec.path.dropFirst(3))!
+            return BlockDevice.simulated(path: spec.path, medium: devices[i])
+        }
+        let clock = self.clock
+        storage.simulation = StorageSimulation(clockNs: { clock.nowNs }, bugs: options.bugs)
+        storage.defragSleepUs = 0
+        var o = NamespaceOptions(storage: storage, indexEntryCountMax: 1 << 16,
+                                 clockMs: { clock.wallMs },
+                                 sharedMemory: SharedMemoryOptions(directory: shmDirectory, name: "sim"))
+        o.nsupPeriodSeconds = 0
+        o.backgroundDefrag = false
+        o.deferTruncationSweeps = true
+        // Injected read errors can fail a cold start's scan: a real operator restarts again.
+        for attempt in 0..<8 {
+            do {
+                let ns = try Namespace.open(o)
+                if !firstOpen {
+                    if ns.startReport.mode == .warm { result.warmRestarts += 1 } else { result.coldRestarts += 1 }
+                    if clean && ns.startReport.mode != .warm && !faults.destroysWrittenData && faults.writeErrorPPM == 0
+                        && faults.readErrorPPM == 0 {
+                        fail("a clean stop was followed by a \(ns.startReport.mode) start: \(ns.startReport.reason)")
+                    }
+                }
+                namespace = ns
+                return true
+            } catch {
+                result.failedRestarts += 1
+                // Only injected faults may fail a start (and then only for a while).
+                if attempt == 7 || (faults.readErrorPPM == 0 && faults.writeErrorPPM == 0 && !faults.destroysWrittenData) {
+                    fail("restart failed: \(error)")
+                    return false
+                }
+            }
+        }
+        return false
+    }
+
+    /// After a restart: every key holds an allowed state; index, block usage and free list agree.
+    private func check(guaranteed: (SimulationModel.Event) -> Bool) {
+        guard let ns = namespace else { return }
+        let now = clock.voidTime
+        for key in 0..<options.keyCount {
+            var record: EngineRecord?
+            var readError: (any Error)?
+            for _ in 0..<4 {
+                do {
+                    record = try ns.get(Self.digest(key))
+                    readError = nil
+                    break
+                } catch { readError = error }
+            }
+            if let readError {
+                if tolerableReadError(readError) { continue }
+                return fail("key \(key) after restart: read failed: \(readError)")
+            }
+            guard let seen = version(of: record, key: key) else { return }
+            let allowed = model.allowedAfterRestart(key, nowVoidTime: now, guaranteed: guaranteed)
+            if !allowed.contains(seen) && !faults.destroysWrittenData {
+                return fail("key \(key) after restart: found \(describe(seen)), allowed \(allowed.map(describe).sorted()); "
+                    + "history \(model.keys[key].events.map { "\($0.kind)/\($0.status)@\($0.issuedNs / 1_000_000)ms" }) \(restartContext)")
+            }
+            // With destructive faults (a misdirected write can put an old block's records
+            // anywhere) only "never a value that was not written for this key" holds.
+            trace(key, "restart check: saw \(describe(seen)) allowed \(allowed.map(describe).sorted())")
+            model.settle(key, observed: seen, voidTime: record?.voidTime ?? 0)
+        }
+        checkInvariants(ns)
+    }
+
+    private func checkInvariants(_ ns: Namespace) {
+        do { try ns.index.verifyInvariants() } catch { return fail("index invariant: \(error)") }
+        let blockSize = ns.storage.options.writeBlockSizeBytes
+        var live = ns.storage.devices.map { [Int](repeating: 0, count: $0.blockCount) }
+        ns.index.forEachRecord { r in
+            let b = Int(r.location.byteOffset / UInt64(blockSize))
+            live[Int(r.location.deviceIndex)][b] += r.location.sizeBytes
+        }
+        for d in ns.storage.devices {
+            let usage = d.usage.snapshot
+            for b in 0..<d.blockCount where Int(usage[b]) != live[d.index][b] {
+                return fail("device \(d.index) block \(b): usage says \(usage[b]) live bytes, the index \(live[d.index][b])")
+            }
+            for b in d.writer.freeBlockList where live[d.index][Int(b)] > 0 {
+                return fail("device \(d.index): free block \(b) holds \(live[d.index][Int(b)]) live bytes")
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+import CairnIO
+
+/// How a simulator drives a namespace's storage instead of its threads (the I/O seam's second
+/// half: time and scheduling). Nil in every production configuration.
+///
+/// With it, no flusher thread starts: the simulator calls ``DeviceWriter/flushStep(reapMinimum:)``
+/// at moments its seed picks; reads of simulated devices run inline on the caller's thread; the
+/// flush-max-ms clock is `clockNs`.
+public struct StorageSimulation: Sendable {
+    /// Monotonic nanoseconds (the simulator's virtual clock).
+    public var clockNs: @Sendable () -> UInt64
+    /// Bugs this project had and fixed, put back on purpose to prove the simulator finds them.
+    public var bugs: ReintroducedBugs
+
+    public init(clockNs: @escaping @Sendable () -> UInt64, bugs: ReintroducedBugs = []) {
+        self.clockNs = clockNs
+        self.bugs = bugs
+    }
+}
+
+/// Test-only switches that reintroduce fixed bugs (the simulator must be able to fail). Only a
+/// ``StorageSimulation`` can carry them; no configuration file reaches them.
+public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
+    public let rawValue: Int
+    public init(rawValue: Int) { self.rawValue = rawValue }
+
+    /// An append does not wake an idle flusher, so a partly filled buffer waits for the next
+    /// sealed block instead of flush-max-ms (acknowledged buffered writes older than the flush
+    /// window are lost at a crash).
+    public static let idleFlusherSkipsPartialFlush = ReintroducedBugs(rawValue: 1 << 0)
+    /// A partial flush ends where the records end, not at the sector boundary, so the next one
+    /// rewrites the sector holding an acknowledged record (a torn rewrite destroys it).
+    public static let partialFlushRewritesSector = ReintroducedBugs(rawValue: 1 << 1)
+    /// Header writes are not serialised: two at once pick the same slot and generation, and the
+    /// one that lands last drops what the other wrote (a truncation comes back).
+    public static let unserialisedHeaderWrites = ReintroducedBugs(rawValue: 1 << 2)
+
+    public static let all: [(name: String, bug: ReintroducedBugs)] = [
+        ("idle-flusher", .idleFlusherSkipsPartialFlush),
+        ("partial-flush-rewrite", .partialFlushRewritesSector),
+        ("header-race", .unserialisedHeaderWrites),
+    ]
+}

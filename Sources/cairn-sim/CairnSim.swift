@@ -1,0 +1,109 @@
+import ArgumentParser
+import CairnSimulation
+import CairnStorage
+import Foundation
+
+/// `cairn-sim`: the deterministic simulator as a tool. Prints the seed of every failing run,
+/// shrinks it, and replays one run with `--seed`.
+@main
+struct CairnSim: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cairn-sim",
+        abstract: "Runs the storage engine over simulated faulty devices with seeded crashes and checks what survives.")
+
+    @Option(help: "Runs to do (seeds from --first-seed).")
+    var seeds: Int = 100
+
+    @Option(help: "The first seed of a campaign.")
+    var firstSeed: UInt64 = 1
+
+    @Option(help: "Replay exactly this seed (one run).")
+    var seed: UInt64?
+
+    @Option(help: "Stop starting new runs after this many seconds (0: no limit).")
+    var timeBudget: Double = 0
+
+    @Option(help: "Operations per run.")
+    var operations: Int = 600
+
+    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite or header-race.")
+    var bug: [String] = []
+
+    @Option(help: "Force commit-to-device: on or off (default: the seed picks).")
+    var commitToDevice: String?
+
+    @Flag(help: "Do not shrink a failing run.")
+    var noShrink = false
+
+    @Flag(help: "Exit 0 when a run fails and 1 when none does (proving a reintroduced bug is found).")
+    var expectFailure = false
+
+    mutating func run() throws {
+        Self.makeHashingDeterministic()
+        var bugs = ReintroducedBugs()
+        for name in bug {
+            guard let b = ReintroducedBugs.all.first(where: { $0.name == name }) else {
+                throw ValidationError("unknown bug '\(name)': one of \(ReintroducedBugs.all.map(\.name).joined(separator: ", "))")
+            }
+            bugs.insert(b.bug)
+        }
+        var commit: Bool?
+        if let c = commitToDevice {
+            guard c == "on" || c == "off" else { throw ValidationError("--commit-to-device takes on or off") }
+            commit = c == "on"
+        }
+        let list = seed.map { [$0] } ?? SimulationCampaign.seeds(first: firstSeed, count: seeds)
+        let start = Date()
+        var runs = 0, ops = 0, crashes = 0, cold = 0, warm = 0
+        var failures: [SimulationResult] = []
+        print("cairn-sim: \(list.count) run(s) of \(operations) operations" + (bugs.isEmpty ? "" : ", bugs: \(bug.joined(separator: ","))"))
+        for s in list {
+            if timeBudget > 0 && Date().timeIntervalSince(start) > timeBudget { break }
+            let options = SimulationOptions(seed: s, operations: operations, bugs: bugs, commitToDevice: commit)
+            let r = Simulator(options).run()
+            runs += 1
+            ops += r.operations
+            crashes += r.crashes
+            cold += r.coldRestarts
+            warm += r.warmRestarts
+            if let failure = r.failure {
+                print("FAIL seed \(s) at operation \(r.failedAtOperation ?? -1) (commit-to-device \(r.commitToDevice), "
+                      + "destructive faults \(r.destructiveFaults)): \(failure)")
+                failures.append(r)
+                if !noShrink {
+                    let shrunk = SimulationCampaign.shrink(options, failing: r)
+                    print("  shrunk: cairn-sim --seed \(s) --operations \(shrunk.operations)"
+                          + bug.map { " --bug \($0)" }.joined() + ": \(shrunk.failure ?? "")")
+                }
+                if expectFailure { break }
+            } else if seed != nil {
+                print("seed \(s): ok (\(r.operations) operations, \(r.crashes) crashes, \(r.coldRestarts) cold and "
+                      + "\(r.warmRestarts) warm restarts, commit-to-device \(r.commitToDevice), device \(r.device))")
+            }
+        }
+        let seconds = max(0.001, Date().timeIntervalSince(start))
+        print(String(format: "cairn-sim: %d runs, %d operations, %d crashes (%d cold, %d warm restarts) in %.1f s: "
+                     + "%.0f crashes/min, %.0f operations/min; %d failing",
+                     runs, ops, crashes, cold, warm, seconds, Double(crashes) * 60 / seconds, Double(ops) * 60 / seconds,
+                     failures.count))
+        if expectFailure {
+            if failures.isEmpty { throw ExitCode(1) }
+            return
+        }
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Swift seeds its hash tables per process, so a Dictionary's order (which the engine's
+    /// choices can follow) differs between two runs of one seed. SWIFT_DETERMINISTIC_HASHING
+    /// fixes it, but only when set before the process starts: set it and start again.
+    static func makeHashingDeterministic() {
+        guard ProcessInfo.processInfo.environment["SWIFT_DETERMINISTIC_HASHING"] == nil else { return }
+        setenv("SWIFT_DETERMINISTIC_HASHING", "1", 1)
+        let arguments = CommandLine.arguments
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        execv("/proc/self/exe", &argv)
+        // Still here: exec failed; runs are then replayable only within one process.
+        FileHandle.standardError.write("cairn-sim: could not restart with deterministic hashing (errno \(errno))\n".data(using: .utf8)!)
+    }
+}

@@ -1,0 +1,112 @@
+import CairnIO
+import CairnSimulation
+import CairnStorage
+import CairnTesting
+import Foundation
+import Testing
+
+/// The deterministic simulator in CI: a short fixed-seed slice must pass, and each reintroduced
+/// bug must be found at the seed that found it (`cairn-sim --bug NAME` finds them afresh).
+@Suite struct SimulationTests {
+    static var deterministic: Bool { ProcessInfo.processInfo.environment["SWIFT_DETERMINISTIC_HASHING"] != nil }
+
+    @Test func fixedSeedSlicePasses() {
+        if !Self.deterministic {
+            print("SimulationTests: SWIFT_DETERMINISTIC_HASHING is not set: a failure here may not replay in another process")
+        }
+        var crashes = 0
+        for seed in SimulationCampaign.seeds(first: 31, count: 12) {
+            let r = Simulator(SimulationOptions(seed: seed, operations: 400)).run()
+            crashes += r.crashes
+            #expect(r.failure == nil, "seed \(seed) (replay: cairn-sim --seed \(seed) --operations 400): \(r.failure ?? "")")
+        }
+        #expect(crashes > 50, "the slice crashed only \(crashes) times")
+    }
+
+    @Test(arguments: [
+        (ReintroducedBugs.idleFlusherSkipsPartialFlush, UInt64(4), 600),
+        (ReintroducedBugs.partialFlushRewritesSector, UInt64(8), 600),
+    ])
+    func reintroducedBugIsFound(bug: ReintroducedBugs, seed: UInt64, operations: Int) {
+        let withBug = Simulator(SimulationOptions(seed: seed, operations: operations, bugs: bug)).run()
+        #expect(withBug.failure != nil, "seed \(seed) no longer finds \(bug)")
+        let without = Simulator(SimulationOptions(seed: seed, operations: operations)).run()
+        #expect(without.failure == nil, "seed \(seed) fails without the bug: \(without.failure ?? "")")
+    }
+
+    @Test func aFailureShrinksToAShorterPrefix() {
+        let options = SimulationOptions(seed: 4, operations: 600, bugs: .idleFlusherSkipsPartialFlush)
+        let failing = Simulator(options).run()
+        #expect(failing.failure != nil)
+        let shrunk = SimulationCampaign.shrink(options, failing: failing)
+        #expect(shrunk.failure != nil)
+        #expect(shrunk.operations <= failing.operations)
+        // The shrunk length replays to the same verdict.
+        var replay = options
+        replay.operations = shrunk.operations
+        #expect(Simulator(replay).run().failure != nil)
+    }
+}
+
+/// The simulated device's own promises.
+@Suite struct SimulatedDeviceTests {
+    func buffer(_ byte: UInt8, _ count: Int = 4096) -> AlignedBuffer {
+        let b = AlignedBuffer(countBytes: count, alignmentBytes: 4096)
+        b.withUnsafeMutableBytes { for i in 0..<$0.count { $0[i] = byte } }
+        return b
+    }
+
+    func read(_ device: BlockDevice, at offset: UInt64) throws -> [UInt8] {
+        let b = AlignedBuffer(countBytes: 4096, alignmentBytes: 4096)
+        try device.readSync(into: b, at: offset)
+        return b.withUnsafeBytes { Array($0) }
+    }
+
+    @Test func unsyncedWritesDieInAPowerLossAndSurviveAProcessCrash() throws {
+        var faults = SimulatedFaults()
+        faults.tearWritesInFlight = false
+        let medium = SimulatedDevice(sizeBytes: 1 << 20, seed: 1, faults: faults, protectedBytes: 0)
+        let device = BlockDevice.simulated(path: "sim", medium: medium)
+        try device.writeSync(from: buffer(1), at: 8192)
+        try device.writeSync(from: buffer(2), at: 12288, durable: true)  // fdatasync: both durable
+        try device.writeSync(from: buffer(3), at: 16384)
+        #expect(try read(device, at: 16384).allSatisfy { $0 == 3 })  // reads see volatile bytes
+        medium.crash(powerLoss: true)
+        #expect(try read(device, at: 8192).allSatisfy { $0 == 1 })
+        #expect(try read(device, at: 12288).allSatisfy { $0 == 2 })
+        #expect(try read(device, at: 16384).allSatisfy { $0 == 0 })
+        try device.writeSync(from: buffer(4), at: 16384)
+        medium.crash(powerLoss: false)
+        #expect(try read(device, at: 16384).allSatisfy { $0 == 4 })
+    }
+
+    @Test func queuedWritesCompleteInSeededOrderAndTearAtACrash() throws {
+        var faults = SimulatedFaults()
+        faults.latencyStepsMax = 3
+        let medium = SimulatedDevice(sizeBytes: 1 << 20, seed: 7, faults: faults, protectedBytes: 0)
+        let device = BlockDevice.simulated(path: "sim", medium: medium)
+        let queue = try device.makeQueue(depth: 8)
+        for i in 0..<8 { try queue.enqueue(.write(from: buffer(UInt8(i + 1), 8192), at: UInt64(i) * 8192, durable: true, tag: UInt64(i))) }
+        var done: [IOCompletion] = []
+        try queue.reap(minimum: 3, into: &done)
+        #expect(done.count >= 3)
+        let torn = medium.crash()
+        #expect(queue.inFlightCount == 0)
+        // Completed durable writes are whole; the rest are absent, or torn at a sector.
+        for c in done { #expect(try read(device, at: c.request.offset).allSatisfy { $0 == UInt8(c.request.tag + 1) }) }
+        #expect(torn <= 8 - done.count)
+        // The same seed gives the same order.
+        let again = SimulatedDevice(sizeBytes: 1 << 20, seed: 7, faults: faults, protectedBytes: 0)
+        let q2 = try BlockDevice.simulated(path: "sim", medium: again).makeQueue(depth: 8)
+        for i in 0..<8 { try q2.enqueue(.write(from: buffer(UInt8(i + 1), 8192), at: UInt64(i) * 8192, durable: true, tag: UInt64(i))) }
+        var done2: [IOCompletion] = []
+        try q2.reap(minimum: 3, into: &done2)
+        #expect(done2.map(\.request.tag) == done.map(\.request.tag))
+    }
+
+    @Test func requestsAreValidatedLikeARealDevice() throws {
+        let device = BlockDevice.simulated(path: "sim", medium: SimulatedDevice(sizeBytes: 1 << 20, seed: 1))
+        #expect(throws: IOError.self) { try device.writeSync(from: self.buffer(1), at: 100) }
+        #expect(throws: IOError.self) { try device.writeSync(from: self.buffer(1), at: 1 << 20) }
+    }
+}
