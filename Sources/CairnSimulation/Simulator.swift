@@ -470,7 +470,10 @@ public final class Simulator {
         var storage = StorageOptions(
             namespaceName: "sim", devices: (0..<devices.count).map { .init(path: "sim\($0)", fileSizeBytes: nil) },
             writeBlockSizeBytes: 128 << 10, partitionTreeSprigs: 16, flushMaxMs: flushMaxMs,
-            commitToDevice: commitToDevice, writeQueueDepth: 4, readQueueDepth: 4, scanQueueDepth: 4, scanThreadCount: 1)
+            commitToDevice: commitToDevice, writeQueueDepth: 4, readQueueDepth: 4,
+            // One scan read in flight: a cold start's reader threads then draw from each device's seeded
+            // generator in the same order whatever the parser's speed (the run replays).
+            scanQueueDepth: 1, scanThreadCount: 1)
         let devices = self.devices
         storage.openDevice = { spec throws(IOError) in
             let i = Int(spec.path.dropFirst(3))!
