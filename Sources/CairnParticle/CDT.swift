@@ -95,7 +95,14 @@ public struct CDTOperation: Sendable, Equatable {
                     }
                     var context: [CDTContextItem] = []
                     for i in stride(from: 0, to: ctxItems.count, by: 2) {
-                        guard case .int(let t) = ctxItems[i], let type = UInt8(exactly: t) else {
+                        // 0x100 asks for a persisted index on a created top-level collection:
+                        // accepted on the first item (and dropped, like the flag), refused below
+                        // the top as Aerospike refuses it.
+                        guard case .int(var t) = ctxItems[i] else {
+                            throw CDTError.param("CDT context type is not a small integer")
+                        }
+                        if i == 0 && t & 0x100 != 0 && t & Int64(CDTContextItem.createMask) != 0 { t &= ~0x100 }
+                        guard let type = UInt8(exactly: t) else {
                             throw CDTError.param("CDT context type is not a small integer")
                         }
                         context.append(CDTContextItem(type: type, value: ctxItems[i + 1]))

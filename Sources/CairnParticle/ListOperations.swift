@@ -1,7 +1,9 @@
 /// List flags kept in an ordered list's leading ext element.
 public enum ListFlags {
     public static let ordered: UInt8 = 0x01
-    /// Persisted index (accepted and kept; Cairn builds its order in memory per operation).
+    /// Persisted index: accepted and dropped. Aerospike keeps the index to itself and never
+    /// returns the flag; Cairn builds its order in memory per operation, so storing nothing of it
+    /// gives the bytes Aerospike returns.
     public static let persistIndex: UInt8 = 0x10
 }
 
@@ -27,8 +29,8 @@ public enum ReturnType: Int64, Sendable {
     case value = 7
     case keyValue = 8
     case exists = 13
-    case orderedMap = 16
-    case unorderedMap = 17
+    case unorderedMap = 16
+    case orderedMap = 17
 
     public static let inverted: Int64 = 0x10000
 }
@@ -165,7 +167,7 @@ enum ListExecutor {
         case .setType:
             try a.count(1, 2)
             let f = try a.int(0)
-            flags = UInt8(truncatingIfNeeded: f) & (ListFlags.ordered | ListFlags.persistIndex)
+            flags = UInt8(truncatingIfNeeded: f) & ListFlags.ordered
             if flags & ListFlags.ordered != 0 { items = sorted(items) }
             store()
             return nil
@@ -175,7 +177,7 @@ enum ListExecutor {
             let newItems = command == .append ? [try a.value(0)] : try a.list(0)
             let wf = try a.flags(2)
             if !exists, let order = try a.optionalInt(1) {
-                flags = UInt8(truncatingIfNeeded: order) & (ListFlags.ordered | ListFlags.persistIndex)
+                flags = UInt8(truncatingIfNeeded: order) & ListFlags.ordered
             }
             guard let accepted = try unique(newItems, into: items, flags: wf) else { return .int(Int64(items.count)) }
             if flags & ListFlags.ordered != 0 {
@@ -249,7 +251,7 @@ enum ListExecutor {
             let delta = a.values.count > 1 ? try a.value(1) : .int(1)
             let wf = try a.flags(3)
             if !exists, let order = try a.optionalInt(2) {
-                flags = UInt8(truncatingIfNeeded: order) & (ListFlags.ordered | ListFlags.persistIndex)
+                flags = UInt8(truncatingIfNeeded: order) & ListFlags.ordered
             }
             switch delta {
             case .int, .double: break

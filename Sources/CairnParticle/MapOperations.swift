@@ -37,9 +37,9 @@ public enum MapCommand: Int, Sendable {
 /// positions in value order (ties in key order), whatever the map's own order.
 enum MapExecutor {
     static func orderFlags(_ raw: Int64) -> UInt8 {
+        // A persisted-index flag is dropped (see ListFlags.persistIndex).
         let order = UInt8(truncatingIfNeeded: raw) & MapFlags.keyValueOrdered
-        let persist = UInt8(truncatingIfNeeded: raw) & MapFlags.persistIndex
-        return (order == 2 ? MapFlags.keyValueOrdered : order) | persist
+        return order == 2 ? MapFlags.keyValueOrdered : order
     }
 
     static func sortByKey(_ entries: inout [MapEntry]) {

@@ -114,12 +114,12 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(try m.run(.getByKey, .int(4), s("e")) == .int(0))
         #expect(try m.run(.getByKey, .int(5), s("c")) == .int(1))
         #expect(try m.run(.getByKey, .int(8), s("c")) == .map([MapEntry(s("c"), .int(4))], flags: 0x08))
-        #expect(try m.run(.getByKey, .int(17), s("c")) == kv(("c", 4)))
+        #expect(try m.run(.getByKey, .int(16), s("c")) == kv(("c", 4)))  // UNORDERED_MAP
         #expect(try m.run(.getByKey, .int(13), s("c")) == .bool(true))
         #expect(try m.run(.getByKey, .int(13), s("zz")) == .bool(false))
         #expect(try m.run(.getByKey, .int(7), s("zz")) == nil)
         #expect(try m.run(.getByKey, .int(5), s("zz")) == .int(0))
-        #expect(try m.run(.getByKey, .int(16), s("c")) == .map([MapEntry(s("c"), .int(4))], flags: 1))
+        #expect(try m.run(.getByKey, .int(17), s("c")) == .map([MapEntry(s("c"), .int(4))], flags: 1))  // ORDERED_MAP
         #expect(try m.run(.getByKey, .int(7 | inverted), s("c")) == .list([.int(5), .int(3), .int(3), .int(9)]))
     }
 
@@ -173,7 +173,7 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(try m.run(.removeByKey, .int(7), s("a")) == .int(5))
         #expect(try m.run(.removeByValue, .int(5), .int(3)) == .int(2))
         #expect(m.pairs == ["c": .int(4), "e": .int(9)])
-        #expect(try m.run(.removeByRankRange, .int(17 | inverted), .int(0), .int(1)) == kv(("e", 9)))
+        #expect(try m.run(.removeByRankRange, .int(16 | inverted), .int(0), .int(1)) == kv(("e", 9)))
         #expect(m.pairs == ["c": .int(4)])
     }
 
@@ -196,5 +196,17 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(code { try m.run(.size, context: [missingKey]) } == 26)
         let byIndex = CDTContextItem(type: CDTContextItem.mapIndex, value: .int(0))
         #expect(try m.run(.size, context: [byIndex]) == .int(1))
+    }
+}
+
+@Suite struct MapResultMapTests {
+    @Test func unorderedMapIs16AndOrderedMapIs17() throws {
+        // Aerospike's RESULT_TYPE_UNORDERED_MAP = 16, RESULT_TYPE_ORDERED_MAP = 17 (proto.h);
+        // the C client's map_put_items and map_ordered_result check the flags they carry.
+        var m = MapBin([("c", 3), ("a", 1), ("b", 2)])
+        let unordered = try m.run(.getByKeyInterval, .int(16), s("a"), s("c"))
+        #expect(unordered == .map([MapEntry(s("a"), .int(1)), MapEntry(s("b"), .int(2))], flags: 0))
+        let ordered = try m.run(.getByKeyInterval, .int(17), s("a"), s("c"))
+        #expect(ordered == .map([MapEntry(s("a"), .int(1)), MapEntry(s("b"), .int(2))], flags: MapFlags.keyOrdered))
     }
 }
