@@ -144,6 +144,16 @@ public enum CDTExecutor {
     public static func execute(_ op: CDTOperation, bin: CDTBin, isWrite: Bool) throws(CDTError) -> CDTOutcome {
         let commandIsWrite: Bool
         let run: (inout Value?) throws(CDTError) -> Value?
+        if op.command == PathSelect.command && op.context.isEmpty {
+            var target: Value?
+            switch bin {
+            case .otherType: throw CDTError(CDTError.binTypeError, "bin is not a collection")
+            case .missing: target = nil
+            case .collection(let v): target = v
+            }
+            let result = try PathSelect.execute(op.args, target: &target, isWrite: isWrite)
+            return CDTOutcome(newValue: isWrite ? target : nil, result: result)
+        }
         if isListCommand(op.command) {
             guard let kind = ListCommand(rawValue: op.command) else { throw .param("unknown list command \(op.command)") }
             commandIsWrite = kind.isWrite

@@ -96,7 +96,11 @@ public enum Expression {
     }
 
     static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + [9] + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
-        + Array(123...127))
+        + [100] + Array(122...127))
+
+    /// What `remove_result` (op 100) evaluates to: the path apply removes the leaf it is
+    /// applied to (PathSelect).
+    static let removeResult = Value.ext(0xfe, Bytes())
 
     /// Walks the expression tree: every node's op must be one Cairn evaluates. Quoted values
     /// and call payloads' commands are not nodes.
@@ -254,6 +258,17 @@ public enum Expression {
                 }
             }
             return try evaluate(args[args.count - 1], record, vars)
+        case 100:
+            guard args.isEmpty else { throw .param("malformed remove_result") }
+            return .known(removeResult)
+        case 122:
+            // A path select's loop variable: [122, type, id] (key 0, value 1, index 2); unknown
+            // outside a path select or when the value is not of the type asked.
+            guard args.count == 2, case .int(let t) = args[0], let type = ExpressionType(rawValue: t), case .int(let id) = args[1],
+                (0...2).contains(id), id != 2 || type == .int
+            else { throw .param("malformed loop variable") }
+            guard case .known(let value)? = vars["\u{0}loop\(id)"], matches(value, type) else { return .unknown }
+            return .known(value)
         case 124:
             guard args.count == 1, let value = vars[rawString(args[0])] else { throw .param("var of an undefined name") }
             return value
