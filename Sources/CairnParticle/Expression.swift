@@ -117,6 +117,17 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             try check(args[args.startIndex + 2])
+        case 1...6:
+            // Aerospike builds a comparison only of two operands of one type, and never of
+            // GeoJSON or HLL values (build_compare): else 4 before anything runs. Checked where
+            // both types are known without running anything.
+            guard args.count == 2 else { throw .param("comparison of \(args.count) operands") }
+            let l = staticType(args[args.startIndex]), r = staticType(args[args.startIndex + 1])
+            if let l, let r, l != r { throw .param("comparison of a \(l) with a \(r)") }
+            if let l, l == ExpressionType.geojson.rawValue || l == ExpressionType.hll.rawValue {
+                throw .param("comparison of type \(l)")
+            }
+            for arg in args { try check(arg) }
         case 126: return
         case 127:
             guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
@@ -124,6 +135,40 @@ public enum Expression {
             if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg) } }
         default:
             for arg in args { try check(arg) }
+        }
+    }
+
+    /// The type (`AS_EXP_TYPE_*`) a node evaluates to as Aerospike's expression builder sees it,
+    /// or nil where Cairn does not infer it (variables, let, unknown).
+    static func staticType(_ node: Value) -> Int64? {
+        switch node {
+        case .null: return ExpressionType.nil_.rawValue
+        case .bool: return ExpressionType.bool.rawValue
+        case .int: return ExpressionType.int.rawValue
+        case .double: return ExpressionType.float.rawValue
+        case .string: return ExpressionType.string.rawValue
+        case .geojson: return ExpressionType.geojson.rawValue
+        case .blob(let t, _): return t == HLLSketch.particleType ? nil : ExpressionType.blob.rawValue
+        case .map: return ExpressionType.map.rawValue
+        case .list(let items, _):
+            guard case .int(let op)? = items.first else { return nil }
+            let args = items.dropFirst()
+            func declared() -> Int64? {
+                guard case .int(let t)? = args.first, ExpressionType(rawValue: t) != nil else { return nil }
+                return t
+            }
+            switch op {
+            case 1...9, 16...19, 71, 72: return ExpressionType.bool.rawValue
+            case 24, 25, 28, 29, 31: return ExpressionType.float.rawValue
+            case 26, 30, 32...41, 64...69, 73, 74, 82: return ExpressionType.int.rawValue
+            case 70: return ExpressionType.string.rawValue
+            case 126: return ExpressionType.list.rawValue
+            case 80, 81, 122, 127: return declared()
+            case 20...23, 27, 50, 51: return args.first.flatMap(staticType)
+            case 123: return args.count >= 2 ? staticType(args[args.startIndex + 1]) : nil
+            default: return nil
+            }
+        default: return nil
         }
     }
 

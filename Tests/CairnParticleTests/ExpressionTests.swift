@@ -161,3 +161,26 @@ import Testing
         #expect(code(node(16, [5])) == 4)
     }
 }
+
+@Suite struct ExpressionBuildTypeTests {
+    private func code(_ node: Value) -> UInt8? {
+        do { _ = try Expression.decode(node.encoded) } catch { return error.code }
+        return nil
+    }
+
+    private func bin(_ type: Int64, _ name: String) -> Value { .list([.int(81), .int(type), .blob(0x61, [])]) }
+
+    @Test func comparisonsOfTwoKnownTypesMustAgree() {
+        // Aerospike's build_compare refuses mismatched operand types (4) before running.
+        #expect(code(.list([.int(1), bin(2, "a"), .string("x")])) == 4)
+        #expect(code(.list([.int(3), bin(7, "a"), .int(1)])) == 4)
+        #expect(code(.list([.int(1), .list([.int(70)]), .int(1)])) == 4)  // set_name is a string
+        #expect(code(.list([.int(5), .list([.int(22), bin(2, "a"), .int(2)]), .double(1)])) == 4)
+        #expect(code(.list([.int(1), bin(8, "g"), bin(8, "h")])) == 4)  // GeoJSON cannot be compared
+        // Same types, or a type Cairn does not infer (a variable): built.
+        #expect(code(.list([.int(1), bin(2, "a"), .int(1)])) == nil)
+        #expect(code(.list([.int(4), .list([.int(122), .int(2), .int(1)]), .int(14)])) == nil)
+        #expect(code(.list([.int(1), .list([.int(124), .string("v")]), .string("x")])) == nil)
+        #expect(code(.list([.int(1), .list([.int(127), .int(7), .int(0), .list([.int(97)]), bin(5, "m")]), .double(1)])) == nil)
+    }
+}
