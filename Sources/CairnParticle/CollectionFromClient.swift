@@ -3,7 +3,8 @@
 /// collection particle from the wire.
 ///
 /// - the value must be one msgpack list (particle type 20) or map (19), nothing after it;
-/// - no range operand (wildcard, infinity, or any ext of type 0xff of 1 to 3 bytes) anywhere;
+/// - no range operand (wildcard, infinity, or any ext of type 0xff of 1 to 3 bytes) anywhere,
+///   and no ext value first in a list (it would read back as the list's flags);
 /// - map keys are integers, strings or generic blobs, never twice in one map;
 /// - an ordered list must already be in order, and so must a key-ordered map: else refused;
 /// - an unordered map whose keys are out of order is stored sorted by key (Aerospike does this);
@@ -36,6 +37,8 @@ public enum CollectionFromClient {
             var out: [Value] = []
             out.reserveCapacity(items.count)
             for item in items { out.append(try checked(item)) }
+            // An ext value first in the list would read back as the list's flags.
+            if case .ext? = out.first { throw MsgPackError("an ext value cannot start a list") }
             if flags & ListFlags.ordered != 0 {
                 for i in out.indices.dropFirst() where Value.compare(out[i - 1], out[i]) > 0 {
                     throw MsgPackError("ordered list out of order")

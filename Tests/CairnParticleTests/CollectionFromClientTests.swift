@@ -39,6 +39,8 @@ import Testing
         #expect(rewrite([0x92, 1, 0xd4, 0xff, 0x01], map: false) == nil)  // infinity
         #expect(rewrite([0x92, 1, 0xd4, 0xff, 0x00], map: false) == nil)  // wildcard
         #expect(rewrite([0x92, 1, 0xd6, 0xff, 0, 0, 0, 0], map: false) != nil)  // 4-byte ext is storable
+        // After the flags, an ext value would come first and read back as flags (fuzz-cdt).
+        #expect(rewrite([0x92, 0xd6, 0xd6, 0xff, 0xff, 0xff, 0xff, 0xd6, 0xd6, 0x92, 0x01, 0x02, 0x01], map: false) == nil)
     }
 
     @Test func compactsAndDropsIndexesAndPersistFlags() {
