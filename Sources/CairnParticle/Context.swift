@@ -186,9 +186,7 @@ enum Context {
 /// Map keys Aerospike accepts: integers, strings and blobs (not nil, bool, double, list or map).
 enum MapKeys {
     static func check(_ key: Value) throws(CDTError) {
-        switch key {
-        case .int, .string, .blob: return
-        default: throw .param("invalid map key type")
-        }
+        // Integers, strings and generic blobs (Aerospike's map_is_key: not other blob types).
+        guard CollectionFromClient.isMapKey(key) else { throw .param("invalid map key type") }
     }
 }

@@ -105,22 +105,51 @@ enum MapExecutor {
 
         case .add, .put, .replace, .addItems, .putItems, .replaceItems:
             let single = command == .add || command == .put || command == .replace
-            let newEntries: [MapEntry]
+            let rawEntries: [MapEntry]
             var rest: Int
             if single {
                 try a.count(2, 4)
-                newEntries = [MapEntry(try a.value(0), try a.value(1))]
+                rawEntries = [MapEntry(try a.value(0), try a.value(1))]
                 rest = 2
             } else {
                 try a.count(1, 3)
                 guard case .map(let m, _) = try a.value(0) else { throw .param("put_items needs a map") }
-                newEntries = m
+                rawEntries = m
                 rest = 1
             }
             var wf = MapWriteFlags(rawValue: try a.optionalInt(rest + 1) ?? 0)
             if command == .add || command == .addItems { wf.insert(.createOnly) }
             if command == .replace || command == .replaceItems { wf.insert(.updateOnly) }
             if !exists, let attrs = try a.optionalInt(rest) { flags = orderFlags(attrs) }
+            // Keys and values are checked (and made canonical) as Aerospike's map_add /
+            // map_add_items rewrite them: an invalid key, a range operand, an ordered list out of
+            // order, a key twice among the items: 4, before any existence rule.
+            var checkedEntries: [MapEntry] = []
+            checkedEntries.reserveCapacity(rawEntries.count)
+            for e in rawEntries {
+                try MapKeys.check(e.key)
+                do {
+                    checkedEntries.append(MapEntry(try CollectionFromClient.checked(e.key), try CollectionFromClient.checked(e.value)))
+                } catch {
+                    throw .param("map put: \(error)")
+                }
+            }
+            if !single {
+                let sortedKeys = checkedEntries.map(\.key).sorted { Value.compare($0, $1) < 0 }
+                for i in sortedKeys.indices.dropFirst() where Value.compare(sortedKeys[i - 1], sortedKeys[i]) == 0 {
+                    throw .param("put_items with a key twice")
+                }
+            }
+            let newEntries = checkedEntries
+            if !single && entries.isEmpty && !newEntries.isEmpty && wf.contains(.updateOnly) && wf.contains(.noFail) && wf.contains(.partial) {
+                // Aerospike's map_add_items_ordered on an empty (or missing) map: UPDATE_ONLY with
+                // NO_FAIL and PARTIAL adds every item (its empty-map branch only returns early
+                // without PARTIAL). Followed as Aerospike answers it, though it looks accidental.
+                entries = newEntries
+                keysAdded = true
+                store()
+                return .int(Int64(entries.count))
+            }
             if !exists && wf.contains(.updateOnly) && !newEntries.isEmpty {
                 // With NO_FAIL the bin is still created, empty (Aerospike's answer).
                 if wf.contains(.noFail) {
@@ -129,7 +158,6 @@ enum MapExecutor {
                 }
                 throw CDTError(CDTError.elementNotFound, "update-only put on a missing map")
             }
-            for e in newEntries { try MapKeys.check(e.key) }
             var updated = entries
             for e in newEntries {
                 let at = find(e.key, in: updated, keyOrdered: flags & MapFlags.keyOrdered != 0 && !keysAdded)

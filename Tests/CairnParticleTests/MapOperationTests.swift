@@ -210,3 +210,46 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(ordered == .map([MapEntry(s("a"), .int(1)), MapEntry(s("b"), .int(2))], flags: MapFlags.keyOrdered))
     }
 }
+
+@Suite struct MapPutCheckTests {
+    private let updateOnly: Int64 = 2, noFail: Int64 = 4, partial: Int64 = 8
+
+    @Test func keysAndValuesAreCheckedBeforeExistence() throws {
+        var m = MapBin([("a", 1)])
+        // A range operand, a key twice among the items, a non-generic blob key: 4 (map_add /
+        // map_add_items rewrite their operands as a put does), even where UPDATE_ONLY would
+        // answer 23.
+        #expect(code { try m.run(.put, s("b"), .wildcard) } == 4)
+        #expect(code { try m.run(.put, s("b"), .list([.int(1), .infinity])) } == 4)
+        #expect(code { try m.run(.putItems, .map([MapEntry(s("x"), .int(1)), MapEntry(s("x"), .int(2))], flags: 0)) } == 4)
+        #expect(code { try m.run(.put, .blob(7, [1]), .int(1)) } == 4)
+        #expect(code { try m.run(.put, .blob(4, [1]), .int(1), .int(0), .int(updateOnly)) } == 23)
+        var missing = MapBin(missing: ())
+        #expect(code { try missing.run(.put, .null, .int(1), .int(0), .int(updateOnly)) } == 4)
+        // An ordered list inside a value must be in order; an unordered map value is sorted.
+        #expect(code { try m.run(.put, s("b"), .list([.int(2), .int(1)], flags: 1)) } == 4)
+        try m.run(.put, s("c"), .map([MapEntry(.int(2), .int(0)), MapEntry(.int(1), .int(0))], flags: 0))
+        #expect(m.pairs["c"] == .map([MapEntry(.int(1), .int(0)), MapEntry(.int(2), .int(0))], flags: 0))
+    }
+
+    @Test func updateOnlyNoFailPartialItemsOnAnEmptyMapAddThemAll() throws {
+        // Aerospike's empty-map branch of map_add_items_ordered (followed as it answers).
+        let items = kv(("a", 1), ("b", 2))
+        var empty = MapBin([])
+        #expect(try empty.run(.putItems, items, .int(0), .int(updateOnly | noFail | partial)) == .int(2))
+        #expect(empty.pairs == ["a": .int(1), "b": .int(2)])
+        var missing = MapBin(missing: ())
+        #expect(try missing.run(.putItems, items, .int(0), .int(updateOnly | noFail | partial)) == .int(2))
+        // Without PARTIAL: nothing; without NO_FAIL: 23; a non-empty map skips the missing keys.
+        var e2 = MapBin([])
+        #expect(try e2.run(.putItems, items, .int(0), .int(updateOnly | noFail)) == .int(0))
+        #expect(e2.pairs.isEmpty)
+        #expect(code { try e2.run(.putItems, items, .int(0), .int(updateOnly)) } == 23)
+        var one = MapBin([("a", 0)])
+        #expect(try one.run(.putItems, items, .int(0), .int(updateOnly | noFail | partial)) == .int(1))
+        #expect(one.pairs == ["a": .int(1)])
+        // A single put has no such branch.
+        var e3 = MapBin([])
+        #expect(try e3.run(.put, s("a"), .int(1), .int(0), .int(updateOnly | noFail | partial)) == .int(0))
+    }
+}
