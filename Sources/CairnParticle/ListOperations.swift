@@ -58,6 +58,22 @@ public enum ListCommand: Int, Sendable {
 
 /// The list operations, on a decoded list.
 enum ListExecutor {
+    /// Values an append, insert or set stores, checked and made canonical as Aerospike's
+    /// list_append / list_insert / list_set rewrite them (a range operand, an ordered list out of
+    /// order, a map with a key twice or of an invalid type: 4).
+    static func storable(_ values: [Value]) throws(CDTError) -> [Value] {
+        var out: [Value] = []
+        out.reserveCapacity(values.count)
+        for v in values {
+            do {
+                out.append(try CollectionFromClient.checked(v))
+            } catch {
+                throw .param("list value: \(error)")
+            }
+        }
+        return out
+    }
+
     /// The most elements padding may create (a record cannot hold more nils anyway).
     static let elementsMax: Int64 = 1 << 23
 
@@ -174,7 +190,7 @@ enum ListExecutor {
 
         case .append, .appendItems:
             try a.count(1, 3)
-            let newItems = command == .append ? [try a.value(0)] : try a.list(0)
+            let newItems = try storable(command == .append ? [try a.value(0)] : try a.list(0))
             let wf = try a.flags(2)
             if !exists, let order = try a.optionalInt(1) {
                 flags = UInt8(truncatingIfNeeded: order) & ListFlags.ordered
@@ -196,7 +212,7 @@ enum ListExecutor {
         case .insert, .insertItems:
             try a.count(2, 3)
             let index = try a.int(0)
-            let newItems = command == .insert ? [try a.value(1)] : try a.list(1)
+            let newItems = try storable(command == .insert ? [try a.value(1)] : try a.list(1))
             let wf = try a.flags(2)
             if ordered { throw .param("insert into an ordered list") }
             let n = Int64(items.count)
@@ -219,7 +235,7 @@ enum ListExecutor {
         case .set:
             try a.count(2, 3)
             let index = try a.int(0)
-            let value = try a.value(1)
+            let value = try storable([try a.value(1)])[0]
             let wf = try a.flags(2)
             if ordered { throw .param("set on an ordered list") }
             let n = Int64(items.count)

@@ -386,3 +386,19 @@ let inverted = ReturnType.inverted
         }
     }
 }
+
+@Suite struct ListStorableValueTests {
+    @Test func appendInsertSetRefuseWhatCannotBeStored() throws {
+        // list_append / list_insert / list_set rewrite their values as a put does: 4.
+        var b = ListBin([1])
+        #expect(code { try b.run(.append, .wildcard) } == 4)
+        #expect(code { try b.run(.appendItems, .list([.int(2), .infinity])) } == 4)
+        #expect(code { try b.run(.insert, .int(0), .list([.int(3), .int(1)], flags: 1)) } == 4)
+        #expect(code { try b.run(.set, .int(0), .map([MapEntry(.null, .int(1))], flags: 0)) } == 4)
+        #expect(code { try b.run(.insertItems, .int(0), .list([.map([MapEntry(.int(1), .int(0)), MapEntry(.int(1), .int(1))], flags: 0)])) } == 4)
+        #expect(b.ints == [1])
+        // A nested unordered map is stored sorted by key.
+        try b.run(.append, .map([MapEntry(.int(2), .int(0)), MapEntry(.int(1), .int(0))], flags: 0))
+        #expect(b.value == .list([.int(1), .map([MapEntry(.int(1), .int(0)), MapEntry(.int(2), .int(0))], flags: 0)]))
+    }
+}
