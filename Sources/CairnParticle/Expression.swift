@@ -96,7 +96,7 @@ public enum Expression {
     }
 
     static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + [9] + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
-        + [100] + Array(122...127))
+        + [74, 100] + Array(122...127))
 
     /// What `remove_result` (op 100) evaluates to: the path apply removes the leaf it is
     /// applied to (PathSelect).
@@ -260,6 +260,9 @@ public enum Expression {
             return try metadata(op, args, record.metadata)
         case 72:
             return .known(.bool(false))  // a filter only sees live records
+        case 74:
+            guard args.isEmpty else { throw .param("record_size takes no arguments") }
+            return recordSize(record).map { .known(.int($0)) } ?? .unknown
         case 70:
             return .known(.string(record.setName ?? ""))
         case 71:
@@ -448,6 +451,51 @@ public enum Expression {
             let now = UInt32(truncatingIfNeeded: m.nowMs / 1000)
             return .known(.int(m.voidTime > now ? Int64(m.voidTime - now) : 1))
         }
+    }
+
+    /// record_size (op 74): the bytes Aerospike 8.1 stores the record in, computed from what the
+    /// record holds: its flat record (a 35-byte header; the void time, 4, when it expires; the
+    /// set name and a length byte; the stored key as type byte + value with a varint length;
+    /// a varint bin count; per bin a length byte, the name and the particle: integer 2 + 1, 2, 4
+    /// or 8 bytes by its unsigned value, float 9, bool 2, anything else 5 + its bytes) plus the
+    /// 4-byte end mark, rounded up to 16 (an rblock). Unknown without metadata, or with a
+    /// GeoJSON bin (Aerospike stores its cell ids, which Cairn does not compute).
+    static func recordSize(_ record: ExpressionRecord) -> Int64? {
+        guard let metadata = record.metadata else { return nil }
+        func varintSize(_ n: Int) -> Int {
+            var size = 1
+            var v = n >> 7
+            while v != 0 { size += 1; v >>= 7 }
+            return size
+        }
+        var size = 35
+        if metadata.voidTime != 0 { size += 4 }
+        if let set = record.setName, !set.isEmpty { size += 1 + set.utf8.count }
+        if let key = record.key {
+            let keySize: Int
+            switch key {
+            case .int: keySize = 9
+            case .string(let b), .blob(_, let b): keySize = 1 + b.count
+            default: return nil
+            }
+            size += varintSize(keySize) + keySize
+        }
+        if !record.bins.isEmpty { size += varintSize(record.bins.count) }
+        for bin in record.bins {
+            size += 1 + bin.name.utf8.count
+            switch bin.particleType {
+            case 1:
+                guard bin.bytes.count == 8 else { return nil }
+                let v = bin.bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                size += 2 + (v > 0xFFFF_FFFF ? 8 : v > 0xFFFF ? 4 : v > 0xFF ? 2 : 1)
+            case 2: size += 9
+            case 17: size += 2
+            case 23: return nil
+            default: size += 5 + bin.bytes.count
+            }
+        }
+        size += 4
+        return Int64((size + 15) / 16 * 16)
     }
 
     /// `[result type, system, [command, args...], bin]`.

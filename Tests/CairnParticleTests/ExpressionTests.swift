@@ -184,3 +184,33 @@ import Testing
         #expect(code(.list([.int(1), .list([.int(127), .int(7), .int(0), .list([.int(97)]), bin(5, "m")]), .double(1)])) == nil)
     }
 }
+
+@Suite struct RecordSizeTests {
+    private let meta = ExpressionRecord.Metadata(digest: Array(repeating: 0, count: 20), lastUpdateMs: 1, voidTime: 0, nowMs: 2)
+
+    private func size(_ record: ExpressionRecord) throws -> Expression.Outcome {
+        try Expression.evaluate(try Expression.decode(Value.list([.int(74)]).encoded), record)
+    }
+
+    @Test func aerospikesFlatRecordSizeRoundedToRblocks() throws {
+        // One int bin "a" = 1: header 35 + bin count 1 + name 2 + int 3 + end mark 4 = 45 -> 48.
+        let one = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 1])], setName: nil, key: nil, metadata: meta)
+        #expect(try size(one) == .known(.int(48)))
+        // A negative int takes 8 bytes: 52 -> 64. A set "demo" (5), an int key (1 + 9) and a TTL
+        // (4) add 19: 45 + 19 = 64 -> 64.
+        let negative = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: Array(repeating: 0xff, count: 8))], setName: nil, key: nil, metadata: meta)
+        #expect(try size(negative) == .known(.int(64)))
+        var expiring = meta
+        expiring.voidTime = 100
+        let full = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 1])], setName: "demo", key: .int(7), metadata: expiring)
+        #expect(try size(full) == .known(.int(64)))
+        // A 100-byte string bin "s": 35 + 1 + 2 + 5 + 100 + 4 = 147 -> 160.
+        let str = ExpressionRecord(bins: [.init(name: "s", particleType: 3, bytes: Array(repeating: 0x61, count: 100))], setName: nil, key: nil, metadata: meta)
+        #expect(try size(str) == .known(.int(160)))
+        // Unknown without metadata or with a GeoJSON bin; device / memory size are still 16.
+        #expect(try size(ExpressionRecord(bins: [], setName: nil, key: nil)) == .unknown)
+        let geo = ExpressionRecord(bins: [.init(name: "g", particleType: 23, bytes: Array("{}".utf8))], setName: nil, key: nil, metadata: meta)
+        #expect(try size(geo) == .unknown)
+        #expect(throws: CDTError.self) { try Expression.decode(Value.list([.int(65)]).encoded) }
+    }
+}
