@@ -13,7 +13,9 @@ import Glibc
 /// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
 /// - metadata: digest_modulo 64 `[64, mod]`, last_update 66 (ns since 1970), since_update 67
-///   (ms), void_time 68 (ns since 1970, -1 for never), ttl 69 (s, -1 for never), is_tombstone 72;
+///   (ms), void_time 68 (ns since 1970, -1 for never), ttl 69 (s, -1 for never), is_tombstone 72,
+///   record_size 74 (Aerospike's stored size, computed);
+/// - a path select's loop variables 122 `[122, type, id]` and remove_result 100 (PathSelect);
 /// - call 127 `[127, result type, system, [command, args...], bin]` of bit (system 1), HLL (2)
 ///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
 ///   copy whose new value is the call's value; an argument that is a node is evaluated first.
@@ -22,7 +24,8 @@ import Glibc
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
 /// any is true, else unknown. A filter passes only when it is true. Anything else (geo compares,
-/// record sizes, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression is 4.
+/// device / memory size, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
+/// comparison of two operands of known different types, is 4.
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
