@@ -108,6 +108,13 @@ public enum Expression {
     /// Walks the expression tree: every node's op must be one Cairn evaluates. Quoted values
     /// and call payloads' commands are not nodes.
     public static func check(_ node: Value) throws(CDTError) {
+        try check(node, [:])
+    }
+
+    /// The types of the let variables in scope (nil: defined, of a type Cairn does not infer).
+    typealias TypeScope = [String: Int64?]
+
+    static func check(_ node: Value, _ scope: TypeScope) throws(CDTError) {
         guard case .list(let items, _) = node else { return }
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
         guard supportedOps.contains(op) else { throw CDTError(unsupported, "expression op \(op) is not supported") }
@@ -119,31 +126,59 @@ public enum Expression {
             guard regexMatches(rawString(args[args.startIndex + 1]), options: options, "") != nil else {
                 throw .param("regex does not compile")
             }
-            try check(args[args.startIndex + 2])
+            try check(args[args.startIndex + 2], scope)
         case 1...6:
             // Aerospike builds a comparison only of two operands of one type, and never of
             // GeoJSON or HLL values (build_compare): else 4 before anything runs. Checked where
             // both types are known without running anything.
             guard args.count == 2 else { throw .param("comparison of \(args.count) operands") }
-            let l = staticType(args[args.startIndex]), r = staticType(args[args.startIndex + 1])
+            let l = staticType(args[args.startIndex], scope), r = staticType(args[args.startIndex + 1], scope)
             if let l, let r, l != r { throw .param("comparison of a \(l) with a \(r)") }
             if let l, l == ExpressionType.geojson.rawValue || l == ExpressionType.hll.rawValue {
                 throw .param("comparison of type \(l)")
             }
-            for arg in args { try check(arg) }
+            for arg in args { try check(arg, scope) }
+        case 123:
+            // build_cond: at least one case and a default; conditions are booleans, the values
+            // (unknown aside) of one type. Checked where the types are known.
+            guard args.count >= 3, args.count % 2 == 1 else { throw .param("cond needs cases and a default") }
+            var valueType: Int64?
+            for (i, arg) in args.enumerated() {
+                try check(arg, scope)
+                let isCondition = i % 2 == 0 && i != args.count - 1
+                guard let t = staticType(arg, scope) else { continue }
+                if isCondition {
+                    if t != ExpressionType.bool.rawValue { throw .param("cond condition of type \(t)") }
+                } else if arg != .list([.int(0)]) {
+                    if let v = valueType, v != t { throw .param("cond values of types \(v) and \(t)") }
+                    valueType = t
+                }
+            }
+        case 124:
+            guard args.count == 1, scope[rawString(args[args.startIndex])] != nil else { throw .param("var of an undefined name") }
+        case 125:
+            // [125, name, value, ..., body]: each definition sees the ones before it.
+            guard args.count % 2 == 1 else { throw .param("let without a body") }
+            var inner = scope
+            let list = Array(args)
+            for i in stride(from: 0, to: list.count - 1, by: 2) {
+                try check(list[i + 1], inner)
+                inner[rawString(list[i])] = .some(staticType(list[i + 1], inner))
+            }
+            try check(list[list.count - 1], inner)
         case 126: return
         case 127:
             guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
-            try check(args[args.startIndex + 3])
-            if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg) } }
+            try check(args[args.startIndex + 3], scope)
+            if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg, scope) } }
         default:
-            for arg in args { try check(arg) }
+            for arg in args { try check(arg, scope) }
         }
     }
 
     /// The type (`AS_EXP_TYPE_*`) a node evaluates to as Aerospike's expression builder sees it,
     /// or nil where Cairn does not infer it (variables, let, unknown).
-    static func staticType(_ node: Value) -> Int64? {
+    static func staticType(_ node: Value, _ scope: TypeScope = [:]) -> Int64? {
         switch node {
         case .null: return ExpressionType.nil_.rawValue
         case .bool: return ExpressionType.bool.rawValue
@@ -167,8 +202,25 @@ public enum Expression {
             case 70: return ExpressionType.string.rawValue
             case 126: return ExpressionType.list.rawValue
             case 80, 81, 122, 127: return declared()
-            case 20...23, 27, 50, 51: return args.first.flatMap(staticType)
-            case 123: return args.count >= 2 ? staticType(args[args.startIndex + 1]) : nil
+            case 20...23, 27, 50, 51: return args.first.flatMap { staticType($0, scope) }
+            case 123:
+                // The first value that is not unknown (the default included).
+                let list = Array(args)
+                for i in stride(from: 1, to: list.count, by: 2) where list[i] != .list([.int(0)]) {
+                    return staticType(list[i], scope)
+                }
+                return list.last.flatMap { staticType($0, scope) }
+            case 124:
+                guard let name = args.first, let t = scope[rawString(name)] else { return nil }
+                return t
+            case 125:
+                var inner = scope
+                let list = Array(args)
+                guard list.count % 2 == 1 else { return nil }
+                for i in stride(from: 0, to: list.count - 1, by: 2) {
+                    inner[rawString(list[i])] = .some(staticType(list[i + 1], inner))
+                }
+                return staticType(list[list.count - 1], inner)
             default: return nil
             }
         default: return nil

@@ -180,7 +180,8 @@ import Testing
         // Same types, or a type Cairn does not infer (a variable): built.
         #expect(code(.list([.int(1), bin(2, "a"), .int(1)])) == nil)
         #expect(code(.list([.int(4), .list([.int(122), .int(2), .int(1)]), .int(14)])) == nil)
-        #expect(code(.list([.int(1), .list([.int(124), .string("v")]), .string("x")])) == nil)
+        let v = Value.blob(0x76, [])  // the raw name "v"
+        #expect(code(.list([.int(125), v, .list([.int(0)]), .list([.int(1), .list([.int(124), v]), .string("x")])])) == nil)
         #expect(code(.list([.int(1), .list([.int(127), .int(7), .int(0), .list([.int(97)]), bin(5, "m")]), .double(1)])) == nil)
     }
 }
@@ -212,5 +213,35 @@ import Testing
         let geo = ExpressionRecord(bins: [.init(name: "g", particleType: 23, bytes: Array("{}".utf8))], setName: nil, key: nil, metadata: meta)
         #expect(try size(geo) == .unknown)
         #expect(throws: CDTError.self) { try Expression.decode(Value.list([.int(65)]).encoded) }
+    }
+}
+
+@Suite struct ExpressionBuildScopeTests {
+    private func code(_ node: Value) -> UInt8? {
+        do { _ = try Expression.decode(node.encoded) } catch { return error.code }
+        return nil
+    }
+
+    private let intBin = Value.list([.int(81), .int(2), .blob(0x61, [])])
+    private func v(_ name: String) -> Value { .list([.int(124), .blob(name.utf8.first!, Bytes(name.utf8.dropFirst()))]) }
+    private func name(_ n: String) -> Value { .blob(n.utf8.first!, Bytes(n.utf8.dropFirst())) }
+
+    @Test func letVariablesCarryTheirDefinitionsType() {
+        // let x = int bin in x == "s": 4 (build_var types a variable as its definition).
+        #expect(code(.list([.int(125), name("x"), intBin, .list([.int(1), v("x"), .string("s")])])) == 4)
+        #expect(code(.list([.int(125), name("x"), intBin, .list([.int(1), v("x"), .int(1)])])) == nil)
+        // A variable of another let's scope, or never defined: 4.
+        #expect(code(.list([.int(1), v("y"), .int(1)])) == 4)
+    }
+
+    @Test func condCasesAndValues() {
+        let isOne = Value.list([.int(1), intBin, .int(1)])
+        #expect(code(.list([.int(123), isOne, .int(1), .int(2)])) == nil)
+        #expect(code(.list([.int(123), isOne, .int(1), .list([.int(0)])])) == nil)  // unknown default
+        #expect(code(.list([.int(123), isOne, .int(1), .string("s")])) == 4)  // values of two types
+        #expect(code(.list([.int(123), .int(5), .int(1), .int(2)])) == 4)  // a condition that is not boolean
+        #expect(code(.list([.int(123), isOne, .int(1)])) == 4)  // no default
+        // The cond's type is its values' type.
+        #expect(code(.list([.int(1), .list([.int(123), isOne, .int(1), .int(2)]), .double(1)])) == 4)
     }
 }
