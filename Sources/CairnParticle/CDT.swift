@@ -141,7 +141,11 @@ public enum CDTExecutor {
         return try execute(op, bin: bin, isWrite: isWrite)
     }
 
-    public static func execute(_ op: CDTOperation, bin: CDTBin, isWrite: Bool) throws(CDTError) -> CDTOutcome {
+    /// The path select / apply command (0xfe).
+    public static let pathSelectCommand = PathSelect.command
+
+    /// `record`: what a path select's expressions see of the record (no bins when nil).
+    public static func execute(_ op: CDTOperation, bin: CDTBin, isWrite: Bool, record: ExpressionRecord? = nil) throws(CDTError) -> CDTOutcome {
         let commandIsWrite: Bool
         let run: (inout Value?) throws(CDTError) -> Value?
         if op.command == PathSelect.command && op.context.isEmpty {
@@ -151,7 +155,7 @@ public enum CDTExecutor {
             case .missing: target = nil
             case .collection(let v): target = v
             }
-            let result = try PathSelect.execute(op.args, target: &target, isWrite: isWrite)
+            let result = try PathSelect.execute(op.args, target: &target, isWrite: isWrite, record: record)
             return CDTOutcome(newValue: isWrite ? target : nil, result: result)
         }
         if isListCommand(op.command) {

@@ -37,6 +37,8 @@ enum PathSelect {
         var noFail: Bool
         var modify: Value?
         var leaves: [Value] = []
+        /// What the expressions see of the record (no bins when the caller has none).
+        var record = ExpressionRecord(bins: [], setName: nil, key: nil)
 
         var isLeafMode: Bool { mode != .tree && mode != .apply }
     }
@@ -45,7 +47,7 @@ enum PathSelect {
     static let loopValue = "\u{0}loop1"
     static let loopIndex = "\u{0}loop2"
 
-    static func execute(_ args: [Value], target: inout Value?, isWrite: Bool) throws(CDTError) -> Value? {
+    static func execute(_ args: [Value], target: inout Value?, isWrite: Bool, record: ExpressionRecord? = nil) throws(CDTError) -> Value? {
         guard args.count == 2 || args.count == 3, case .list(let ctx, _) = args[0], case .int(let flags) = args[1] else {
             throw .param("malformed select")
         }
@@ -81,6 +83,7 @@ enum PathSelect {
             levels.append(Level(type: type, value: value))
         }
         var run = Run(levels: levels, mode: mode, noFail: flags & 0x10 != 0)
+        if let record { run.record = record }
         if mode == .apply {
             run.modify = args[2]
             try Expression.check(args[2])
@@ -111,8 +114,7 @@ enum PathSelect {
     /// Whether a filter (nil: none) takes a child, with its loop variables.
     private static func test(_ filter: Value?, _ vars: [String: Expression.Outcome], _ run: Run) throws(CDTError) -> Bool {
         guard let filter, filter != .bool(true) else { return true }
-        let empty = ExpressionRecord(bins: [], setName: nil, key: nil)
-        switch try Expression.evaluate(filter, empty, vars) {
+        switch try Expression.evaluate(filter, run.record, vars) {
         case .known(.bool(let b)): return b
         default:
             if run.noFail { return false }
@@ -285,8 +287,7 @@ enum PathSelect {
 
     private static func modified(_ vars: [String: Expression.Outcome], _ run: Run) throws(CDTError) -> Change {
         guard let modify = run.modify else { return .keep }
-        let empty = ExpressionRecord(bins: [], setName: nil, key: nil)
-        switch try Expression.evaluate(modify, empty, vars) {
+        switch try Expression.evaluate(modify, run.record, vars) {
         case .unknown:
             if run.noFail { return .keep }
             throw CDTError(1, "apply expression is unknown")

@@ -53,6 +53,17 @@ import Testing
         #expect(code { _ = try CDTExecutor.execute(payload: Value.list([.int(0xfe), .list([.int(4), all]), .int(1)]).encoded, bin: .otherType, isWrite: false) } == 12)
     }
 
+    @Test func filtersReadTheRecordsBins() throws {
+        // ge(loop value, bin "min"): the record comes from the engine (CDTExecutor's record).
+        let record = ExpressionRecord(bins: [.init(name: "min", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 3])], setName: nil, key: nil)
+        let atLeastMin = Value.list([.int(4), loopValueInt, .list([.int(81), .int(2), .blob(0x6d, Bytes("in".utf8))])])
+        let op = CDTOperation(command: 0xfe, args: [.list([.int(4), atLeastMin]), .int(1)])
+        let out = try CDTExecutor.execute(op, bin: .collection(ints(1, 5, 3, 2)), isWrite: false, record: record)
+        #expect(out.result == ints(5, 3))
+        // Without the record the bin is missing: unknown, 4.
+        #expect(code { _ = try CDTExecutor.execute(op, bin: .collection(ints(1, 5)), isWrite: false) } == 4)
+    }
+
     @Test func applyReplacesRemovesAndSorts() throws {
         let timesMinusOne = Value.list([.int(22), loopValueInt, .int(-1)])
         let ordered = Value.list([ints(1, 5), ints(2, 6)], flags: ListFlags.ordered)
