@@ -73,6 +73,18 @@ enum MapExecutor {
         return nil
     }
 
+    /// Where Aerospike 8.1 puts a new key in an unordered map (packed_map_find_key_maybe_unordered):
+    /// before the first greater key while the keys seen so far are in order, else at the end.
+    /// Since whole-map puts and put_items store unordered maps sorted by key, such maps stay in
+    /// key order.
+    static func unorderedInsertIndex(_ key: Value, in entries: [MapEntry]) -> Int {
+        for i in entries.indices {
+            if i > 0 && Value.compare(entries[i - 1].key, entries[i].key) > 0 { break }
+            if Value.compare(key, entries[i].key) < 0 { return i }
+        }
+        return entries.count
+    }
+
     static func run(_ command: MapCommand, args raw: [Value], target: inout Value?) throws(CDTError) -> Value? {
         let a = ListExecutor.Args(values: raw, name: "map command \(command.rawValue)")
         var entries: [MapEntry]
@@ -159,6 +171,9 @@ enum MapExecutor {
                 throw CDTError(CDTError.elementNotFound, "update-only put on a missing map")
             }
             var updated = entries
+            let unordered = flags & MapFlags.keyOrdered == 0
+            // put_items first rewrites an unordered map in key order (packed_map_convert_to_iko).
+            if unordered && !single { sortByKey(&updated) }
             for e in newEntries {
                 let at = find(e.key, in: updated, keyOrdered: flags & MapFlags.keyOrdered != 0 && !keysAdded)
                 if at != nil && wf.contains(.createOnly) || at == nil && wf.contains(.updateOnly) {
@@ -171,6 +186,8 @@ enum MapExecutor {
                 }
                 if let at {
                     updated[at].value = e.value
+                } else if unordered {
+                    updated.insert(e, at: unorderedInsertIndex(e.key, in: updated))
                 } else {
                     updated.append(e)
                     keysAdded = true
@@ -204,8 +221,12 @@ enum MapExecutor {
                 entries[at].value = newValue
             } else {
                 newValue = delta
-                entries.append(MapEntry(key, delta))
-                keysAdded = true
+                if flags & MapFlags.keyOrdered == 0 {
+                    entries.insert(MapEntry(key, delta), at: unorderedInsertIndex(key, in: entries))
+                } else {
+                    entries.append(MapEntry(key, delta))
+                    keysAdded = true
+                }
             }
             store()
             return newValue

@@ -253,3 +253,34 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(try e3.run(.put, s("a"), .int(1), .int(0), .int(updateOnly | noFail | partial)) == .int(0))
     }
 }
+
+@Suite struct UnorderedMapKeyPlacementTests {
+    private func keys(_ m: MapBin) -> [String] {
+        guard case .map(let entries, _)? = m.value else { return [] }
+        return entries.map { if case .string(let k) = $0.key { String(decoding: k, as: UTF8.self) } else { "?" } }
+    }
+
+    @Test func newKeysGoWhereAerospikePutsThem() throws {
+        // A sorted unordered map keeps key order on put and increment (Aerospike 8.1's
+        // packed_map_find_key_maybe_unordered inserts before the first greater key).
+        var m = MapBin([("b", 1), ("d", 2)])
+        try m.run(.put, s("c"), .int(3))
+        try m.run(.increment, s("a"), .int(1))
+        try m.run(.put, s("e"), .int(5))
+        #expect(keys(m) == ["a", "b", "c", "d", "e"])
+        // Out of order after "d": a smaller key goes before the first greater key seen while in
+        // order, a key past the descent at the end.
+        var u = MapBin([("b", 1), ("d", 2), ("a", 3)])
+        try u.run(.put, s("c"), .int(0))
+        #expect(keys(u) == ["b", "c", "d", "a"])
+        try u.run(.put, s("z"), .int(0))
+        #expect(keys(u) == ["b", "c", "d", "a", "z"])
+        // put_items rewrites the map in key order first.
+        try u.run(.putItems, kv(("e", 1)))
+        #expect(keys(u) == ["a", "b", "c", "d", "e", "z"])
+        // A key-ordered map is unaffected (always in order).
+        var k = MapBin([("b", 1)], flags: 1)
+        try k.run(.put, s("a"), .int(0))
+        #expect(keys(k) == ["a", "b"])
+    }
+}
