@@ -278,6 +278,10 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         // put_items rewrites the map in key order first.
         try u.run(.putItems, kv(("e", 1)))
         #expect(keys(u) == ["a", "b", "c", "d", "e", "z"])
+        // A key created by a map_key_create context goes to the same place.
+        var c = MapBin([("b", 1), ("d", 2)])
+        try c.run(.put, s("x"), .int(1), context: [CDTContextItem(type: CDTContextItem.mapKey | 0x40, value: s("c"))])
+        #expect(keys(c) == ["b", "c", "d"])
         // A key-ordered map is unaffected (always in order).
         var k = MapBin([("b", 1)], flags: 1)
         try k.run(.put, s("a"), .int(0))
