@@ -7,7 +7,8 @@
 /// expression (type 0x04; `true` takes every child) evaluated with the loop variables key (0),
 /// value (1) and index (2, lists) bound to the child; `ctx | 0x200` with an expression adds an
 /// AND filter to the level before. A child picked above the last level goes down one more
-/// level when it is a list or map.
+/// level when it is a list or map. On maps, a key list (type 0x0a / 0x2a) takes the children
+/// whose key is in it.
 ///
 /// Modes (flags & 0x0f): 0 the matching tree (the bin's shape, only what was picked), 1 the
 /// picked leaves' values, 2 their map keys, 3 map keys and values (a flat list), 4 apply: every
@@ -73,7 +74,7 @@ enum PathSelect {
             switch type & 0x0f {
             case 0, 1:
                 guard case .int = value else { throw .param("select context index is not an integer") }
-            case 2, 3:
+            case 2, 3, 10:
                 break
             case 4:
                 try checkedFilter(value)
@@ -174,6 +175,13 @@ enum PathSelect {
                     case 2: take = Value.compare(entries[i].key, level.value) == 0
                     case 3: take = Value.compare(entries[i].value, level.value) == 0
                     case 4: take = try test(level.value, vars(i), run)
+                    case 10:
+                        // Keys in a list (an ordered one must be in order).
+                        guard case .list(let keys, let keyFlags) = level.value else { throw .param("key list context is not a list") }
+                        if keyFlags & ListFlags.ordered != 0, keys.indices.dropFirst().contains(where: { Value.compare(keys[$0 - 1], keys[$0]) > 0 }) {
+                            throw .param("key list not in order")
+                        }
+                        take = keys.contains { Value.compare(entries[i].key, $0) == 0 }
                     default: take = false
                     }
                     if take { take = try test(level.and, vars(i), run) }
@@ -243,6 +251,11 @@ enum PathSelect {
     /// Applies `run.modify` to the leaves picked under `container`, in place.
     private static func apply(_ container: inout Value, level: Int, _ run: inout Run) throws(CDTError) {
         let isLeafLevel = level + 1 == run.levels.count
+        switch container {
+        case .list(let items, _) where items.isEmpty: return
+        case .map(let entries, _) where entries.isEmpty: return
+        default: break
+        }
         let picked = try picks(container, run.levels[level], run)
         switch container {
         case .list(var items, let flags):

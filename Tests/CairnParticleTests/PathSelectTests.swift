@@ -16,6 +16,7 @@ import Testing
     }
 
     private func ints(_ xs: Int64...) -> Value { .list(xs.map { .int($0) }) }
+    private func s1(_ x: String) -> Value { .string(x) }
 
     @Test func treeAndLeafValues() throws {
         let bin = Value.list([ints(10, 14, 15, 16), ints(15, 3), .int(7)])
@@ -34,6 +35,12 @@ import Testing
         let isTitle = Value.list([.int(1), loopKeyString, .string("title")])
         #expect(try run(bin, [(4, all), (4, all), (4, isTitle)], 3).result == .list([.string("title"), .string("S")]))
         #expect(try run(bin, [(0x22, .string("books")), (4, all), (4, all)], 2).result == .list([.string("price"), .string("title")]))
+        // Keys in a list (map_keys_in); an ordered key list out of order is 4.
+        let m = Value.map([MapEntry(s1("a"), .int(1)), MapEntry(s1("b"), .int(2)), MapEntry(s1("c"), .int(3))], flags: 0)
+        #expect(try run(m, [(0x2a, .list([s1("c"), s1("a"), s1("x")]))], 1).result == .list([.int(1), .int(3)]))
+        #expect(code { _ = try run(m, [(0x2a, .list([s1("c"), s1("a")], flags: 1))], 1) } == 4)
+        // Apply on an empty collection does nothing, whatever the level's type.
+        #expect(try run(.list([]), [(0x22, s1("a"))], 4, apply: .int(1)).newValue == .list([]))
         // AND on a key level: the key matches but the filter does not.
         let never = Value.list([.int(1), loopKeyString, .string("x")])
         #expect(try run(bin, [(0x22, .string("books")), (0x204, never)], 1).result == .list([]))
