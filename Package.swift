@@ -60,7 +60,7 @@ let package = Package(
         .target(
             name: "CairnServer",
             dependencies: [
-                "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig", "CairnIO", "CLiburing",
+                "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig", "CairnIO", "CairnParticle", "CLiburing",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

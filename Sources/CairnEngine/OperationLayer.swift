@@ -12,7 +12,7 @@ public enum OperationLayer {
         case .expression(let name, let payload, let isWrite):
             return try applyExpression(&bins, name: name, payload: payload, isWrite: isWrite, scope: scope())
         case .cdt(let name, let payload, let isWrite):
-            return try applyCDT(&bins, name: name, payload: payload, isWrite: isWrite)
+            return try applyCDT(&bins, name: name, payload: payload, isWrite: isWrite, scope: scope())
         case .bits(let name, let payload, let isWrite):
             return try applyBlob(&bins, name: name, type: .blob, payload: payload, isWrite: isWrite, BitExecutor.execute)
         case .hll(let name, let payload, let isWrite):
@@ -55,7 +55,8 @@ public enum OperationLayer {
     ///
     /// A write replaces the bin (a list or map particle) when the operation changed it; the
     /// result is the reply's bin, or nil when the operation returns nothing.
-    static func applyCDT(_ bins: inout [StoredBin], name: String, payload: [UInt8], isWrite: Bool) throws(EngineError) -> StoredBin? {
+    static func applyCDT(_ bins: inout [StoredBin], name: String, payload: [UInt8], isWrite: Bool,
+                         scope: @autoclosure () -> RecordScope) throws(EngineError) -> StoredBin? {
         if isWrite {
             do { try BinMath.checkName(name) } catch { throw EngineError.from(error) }
         }
@@ -78,7 +79,10 @@ public enum OperationLayer {
         }
         let outcome: CDTOutcome
         do {
-            outcome = try CDTExecutor.execute(payload: payload, bin: bin, isWrite: isWrite)
+            let op = try CDTOperation.decode(payload)
+            // A path select's filters may read the record's bins (as they are now).
+            let record = op.command == CDTExecutor.pathSelectCommand ? scope().record(bins) : nil
+            outcome = try CDTExecutor.execute(op, bin: bin, isWrite: isWrite, record: record)
         } catch {
             throw .particle(error)
         }

@@ -95,7 +95,14 @@ public struct CDTOperation: Sendable, Equatable {
                     }
                     var context: [CDTContextItem] = []
                     for i in stride(from: 0, to: ctxItems.count, by: 2) {
-                        guard case .int(let t) = ctxItems[i], let type = UInt8(exactly: t) else {
+                        // 0x100 asks for a persisted index on a created top-level collection:
+                        // accepted on the first item (and dropped, like the flag), refused below
+                        // the top as Aerospike refuses it.
+                        guard case .int(var t) = ctxItems[i] else {
+                            throw CDTError.param("CDT context type is not a small integer")
+                        }
+                        if i == 0 && t & 0x100 != 0 && t & Int64(CDTContextItem.createMask) != 0 { t &= ~0x100 }
+                        guard let type = UInt8(exactly: t) else {
                             throw CDTError.param("CDT context type is not a small integer")
                         }
                         context.append(CDTContextItem(type: type, value: ctxItems[i + 1]))
@@ -134,9 +141,23 @@ public enum CDTExecutor {
         return try execute(op, bin: bin, isWrite: isWrite)
     }
 
-    public static func execute(_ op: CDTOperation, bin: CDTBin, isWrite: Bool) throws(CDTError) -> CDTOutcome {
+    /// The path select / apply command (0xfe).
+    public static let pathSelectCommand = PathSelect.command
+
+    /// `record`: what a path select's expressions see of the record (no bins when nil).
+    public static func execute(_ op: CDTOperation, bin: CDTBin, isWrite: Bool, record: ExpressionRecord? = nil) throws(CDTError) -> CDTOutcome {
         let commandIsWrite: Bool
         let run: (inout Value?) throws(CDTError) -> Value?
+        if op.command == PathSelect.command && op.context.isEmpty {
+            var target: Value?
+            switch bin {
+            case .otherType: throw CDTError(CDTError.binTypeError, "bin is not a collection")
+            case .missing: target = nil
+            case .collection(let v): target = v
+            }
+            let result = try PathSelect.execute(op.args, target: &target, isWrite: isWrite, record: record)
+            return CDTOutcome(newValue: isWrite ? target : nil, result: result)
+        }
         if isListCommand(op.command) {
             guard let kind = ListCommand(rawValue: op.command) else { throw .param("unknown list command \(op.command)") }
             commandIsWrite = kind.isWrite

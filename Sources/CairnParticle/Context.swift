@@ -170,8 +170,13 @@ enum Context {
         case CDTContextItem.mapKey:
             guard case .map(var entries, let flags) = container else { throw CDTError(CDTError.binTypeError, "map context on a non-map") }
             try MapKeys.check(item.value)
-            entries.append(MapEntry(item.value, child))
-            if flags & MapFlags.keyOrdered != 0 { entries.sort { Value.compare($0.key, $1.key) < 0 } }
+            if flags & MapFlags.keyOrdered != 0 {
+                entries.append(MapEntry(item.value, child))
+                entries.sort { Value.compare($0.key, $1.key) < 0 }
+            } else {
+                // Where Aerospike's map_subcontext_by_key creates it (as a put would).
+                entries.insert(MapEntry(item.value, child), at: MapExecutor.unorderedInsertIndex(item.value, in: entries))
+            }
             container = .map(entries, flags: flags)
             guard let i = entries.firstIndex(where: { Value.compare($0.key, item.value) == 0 }) else {
                 throw .notApplicable("created key lost")
@@ -186,9 +191,7 @@ enum Context {
 /// Map keys Aerospike accepts: integers, strings and blobs (not nil, bool, double, list or map).
 enum MapKeys {
     static func check(_ key: Value) throws(CDTError) {
-        switch key {
-        case .int, .string, .blob: return
-        default: throw .param("invalid map key type")
-        }
+        // Integers, strings and generic blobs (Aerospike's map_is_key: not other blob types).
+        guard CollectionFromClient.isMapKey(key) else { throw .param("invalid map key type") }
     }
 }

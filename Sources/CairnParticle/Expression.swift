@@ -13,7 +13,9 @@ import Glibc
 /// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
 /// - metadata: digest_modulo 64 `[64, mod]`, last_update 66 (ns since 1970), since_update 67
-///   (ms), void_time 68 (ns since 1970, -1 for never), ttl 69 (s, -1 for never), is_tombstone 72;
+///   (ms), void_time 68 (ns since 1970, -1 for never), ttl 69 (s, -1 for never), is_tombstone 72,
+///   record_size 74 (Aerospike's stored size, computed);
+/// - a path select's loop variables 122 `[122, type, id]` and remove_result 100 (PathSelect);
 /// - call 127 `[127, result type, system, [command, args...], bin]` of bit (system 1), HLL (2)
 ///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
 ///   copy whose new value is the call's value; an argument that is a node is evaluated first.
@@ -22,7 +24,8 @@ import Glibc
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
 /// any is true, else unknown. A filter passes only when it is true. Anything else (geo compares,
-/// record sizes, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression is 4.
+/// device / memory size, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
+/// comparison of two operands of known different types, is 4.
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
@@ -96,11 +99,22 @@ public enum Expression {
     }
 
     static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + [9] + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
-        + Array(123...127))
+        + [74, 100] + Array(122...127))
+
+    /// What `remove_result` (op 100) evaluates to: the path apply removes the leaf it is
+    /// applied to (PathSelect).
+    static let removeResult = Value.ext(0xfe, Bytes())
 
     /// Walks the expression tree: every node's op must be one Cairn evaluates. Quoted values
     /// and call payloads' commands are not nodes.
     public static func check(_ node: Value) throws(CDTError) {
+        try check(node, [:])
+    }
+
+    /// The types of the let variables in scope (nil: defined, of a type Cairn does not infer).
+    typealias TypeScope = [String: Int64?]
+
+    static func check(_ node: Value, _ scope: TypeScope) throws(CDTError) {
         guard case .list(let items, _) = node else { return }
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
         guard supportedOps.contains(op) else { throw CDTError(unsupported, "expression op \(op) is not supported") }
@@ -112,14 +126,104 @@ public enum Expression {
             guard regexMatches(rawString(args[args.startIndex + 1]), options: options, "") != nil else {
                 throw .param("regex does not compile")
             }
-            try check(args[args.startIndex + 2])
+            try check(args[args.startIndex + 2], scope)
+        case 1...6:
+            // Aerospike builds a comparison only of two operands of one type, and never of
+            // GeoJSON or HLL values (build_compare): else 4 before anything runs. Checked where
+            // both types are known without running anything.
+            guard args.count == 2 else { throw .param("comparison of \(args.count) operands") }
+            let l = staticType(args[args.startIndex], scope), r = staticType(args[args.startIndex + 1], scope)
+            if let l, let r, l != r { throw .param("comparison of a \(l) with a \(r)") }
+            if let l, l == ExpressionType.geojson.rawValue || l == ExpressionType.hll.rawValue {
+                throw .param("comparison of type \(l)")
+            }
+            for arg in args { try check(arg, scope) }
+        case 123:
+            // build_cond: at least one case and a default; conditions are booleans, the values
+            // (unknown aside) of one type. Checked where the types are known.
+            guard args.count >= 3, args.count % 2 == 1 else { throw .param("cond needs cases and a default") }
+            var valueType: Int64?
+            for (i, arg) in args.enumerated() {
+                try check(arg, scope)
+                let isCondition = i % 2 == 0 && i != args.count - 1
+                guard let t = staticType(arg, scope) else { continue }
+                if isCondition {
+                    if t != ExpressionType.bool.rawValue { throw .param("cond condition of type \(t)") }
+                } else if arg != .list([.int(0)]) {
+                    if let v = valueType, v != t { throw .param("cond values of types \(v) and \(t)") }
+                    valueType = t
+                }
+            }
+        case 124:
+            guard args.count == 1, scope[rawString(args[args.startIndex])] != nil else { throw .param("var of an undefined name") }
+        case 125:
+            // [125, name, value, ..., body]: each definition sees the ones before it.
+            guard args.count % 2 == 1 else { throw .param("let without a body") }
+            var inner = scope
+            let list = Array(args)
+            for i in stride(from: 0, to: list.count - 1, by: 2) {
+                try check(list[i + 1], inner)
+                inner[rawString(list[i])] = .some(staticType(list[i + 1], inner))
+            }
+            try check(list[list.count - 1], inner)
         case 126: return
         case 127:
             guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
-            try check(args[args.startIndex + 3])
-            if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg) } }
+            try check(args[args.startIndex + 3], scope)
+            if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg, scope) } }
         default:
-            for arg in args { try check(arg) }
+            for arg in args { try check(arg, scope) }
+        }
+    }
+
+    /// The type (`AS_EXP_TYPE_*`) a node evaluates to as Aerospike's expression builder sees it,
+    /// or nil where Cairn does not infer it (variables, let, unknown).
+    static func staticType(_ node: Value, _ scope: TypeScope = [:]) -> Int64? {
+        switch node {
+        case .null: return ExpressionType.nil_.rawValue
+        case .bool: return ExpressionType.bool.rawValue
+        case .int: return ExpressionType.int.rawValue
+        case .double: return ExpressionType.float.rawValue
+        case .string: return ExpressionType.string.rawValue
+        case .geojson: return ExpressionType.geojson.rawValue
+        case .blob(let t, _): return t == HLLSketch.particleType ? nil : ExpressionType.blob.rawValue
+        case .map: return ExpressionType.map.rawValue
+        case .list(let items, _):
+            guard case .int(let op)? = items.first else { return nil }
+            let args = items.dropFirst()
+            func declared() -> Int64? {
+                guard case .int(let t)? = args.first, ExpressionType(rawValue: t) != nil else { return nil }
+                return t
+            }
+            switch op {
+            case 1...9, 16...19, 71, 72: return ExpressionType.bool.rawValue
+            case 24, 25, 28, 29, 31: return ExpressionType.float.rawValue
+            case 26, 30, 32...41, 64...69, 73, 74, 82: return ExpressionType.int.rawValue
+            case 70: return ExpressionType.string.rawValue
+            case 126: return ExpressionType.list.rawValue
+            case 80, 81, 122, 127: return declared()
+            case 20...23, 27, 50, 51: return args.first.flatMap { staticType($0, scope) }
+            case 123:
+                // The first value that is not unknown (the default included).
+                let list = Array(args)
+                for i in stride(from: 1, to: list.count, by: 2) where list[i] != .list([.int(0)]) {
+                    return staticType(list[i], scope)
+                }
+                return list.last.flatMap { staticType($0, scope) }
+            case 124:
+                guard let name = args.first, let t = scope[rawString(name)] else { return nil }
+                return t
+            case 125:
+                var inner = scope
+                let list = Array(args)
+                guard list.count % 2 == 1 else { return nil }
+                for i in stride(from: 0, to: list.count - 1, by: 2) {
+                    inner[rawString(list[i])] = .some(staticType(list[i + 1], inner))
+                }
+                return staticType(list[list.count - 1], inner)
+            default: return nil
+            }
+        default: return nil
         }
     }
 
@@ -211,6 +315,9 @@ public enum Expression {
             return try metadata(op, args, record.metadata)
         case 72:
             return .known(.bool(false))  // a filter only sees live records
+        case 74:
+            guard args.isEmpty else { throw .param("record_size takes no arguments") }
+            return recordSize(record).map { .known(.int($0)) } ?? .unknown
         case 70:
             return .known(.string(record.setName ?? ""))
         case 71:
@@ -254,6 +361,17 @@ public enum Expression {
                 }
             }
             return try evaluate(args[args.count - 1], record, vars)
+        case 100:
+            guard args.isEmpty else { throw .param("malformed remove_result") }
+            return .known(removeResult)
+        case 122:
+            // A path select's loop variable: [122, type, id] (key 0, value 1, index 2); unknown
+            // outside a path select or when the value is not of the type asked.
+            guard args.count == 2, case .int(let t) = args[0], let type = ExpressionType(rawValue: t), case .int(let id) = args[1],
+                (0...2).contains(id), id != 2 || type == .int
+            else { throw .param("malformed loop variable") }
+            guard case .known(let value)? = vars["\u{0}loop\(id)"], matches(value, type) else { return .unknown }
+            return .known(value)
         case 124:
             guard args.count == 1, let value = vars[rawString(args[0])] else { throw .param("var of an undefined name") }
             return value
@@ -388,6 +506,51 @@ public enum Expression {
             let now = UInt32(truncatingIfNeeded: m.nowMs / 1000)
             return .known(.int(m.voidTime > now ? Int64(m.voidTime - now) : 1))
         }
+    }
+
+    /// record_size (op 74): the bytes Aerospike 8.1 stores the record in, computed from what the
+    /// record holds: its flat record (a 35-byte header; the void time, 4, when it expires; the
+    /// set name and a length byte; the stored key as type byte + value with a varint length;
+    /// a varint bin count; per bin a length byte, the name and the particle: integer 2 + 1, 2, 4
+    /// or 8 bytes by its unsigned value, float 9, bool 2, anything else 5 + its bytes) plus the
+    /// 4-byte end mark, rounded up to 16 (an rblock). Unknown without metadata, or with a
+    /// GeoJSON bin (Aerospike stores its cell ids, which Cairn does not compute).
+    static func recordSize(_ record: ExpressionRecord) -> Int64? {
+        guard let metadata = record.metadata else { return nil }
+        func varintSize(_ n: Int) -> Int {
+            var size = 1
+            var v = n >> 7
+            while v != 0 { size += 1; v >>= 7 }
+            return size
+        }
+        var size = 35
+        if metadata.voidTime != 0 { size += 4 }
+        if let set = record.setName, !set.isEmpty { size += 1 + set.utf8.count }
+        if let key = record.key {
+            let keySize: Int
+            switch key {
+            case .int: keySize = 9
+            case .string(let b), .blob(_, let b): keySize = 1 + b.count
+            default: return nil
+            }
+            size += varintSize(keySize) + keySize
+        }
+        if !record.bins.isEmpty { size += varintSize(record.bins.count) }
+        for bin in record.bins {
+            size += 1 + bin.name.utf8.count
+            switch bin.particleType {
+            case 1:
+                guard bin.bytes.count == 8 else { return nil }
+                let v = bin.bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+                size += 2 + (v > 0xFFFF_FFFF ? 8 : v > 0xFFFF ? 4 : v > 0xFF ? 2 : 1)
+            case 2: size += 9
+            case 17: size += 2
+            case 23: return nil
+            default: size += 5 + bin.bytes.count
+            }
+        }
+        size += 4
+        return Int64((size + 15) / 16 * 16)
     }
 
     /// `[result type, system, [command, args...], bin]`.

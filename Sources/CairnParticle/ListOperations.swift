@@ -1,7 +1,9 @@
 /// List flags kept in an ordered list's leading ext element.
 public enum ListFlags {
     public static let ordered: UInt8 = 0x01
-    /// Persisted index (accepted and kept; Cairn builds its order in memory per operation).
+    /// Persisted index: accepted and dropped. Aerospike keeps the index to itself and never
+    /// returns the flag; Cairn builds its order in memory per operation, so storing nothing of it
+    /// gives the bytes Aerospike returns.
     public static let persistIndex: UInt8 = 0x10
 }
 
@@ -27,8 +29,8 @@ public enum ReturnType: Int64, Sendable {
     case value = 7
     case keyValue = 8
     case exists = 13
-    case orderedMap = 16
-    case unorderedMap = 17
+    case unorderedMap = 16
+    case orderedMap = 17
 
     public static let inverted: Int64 = 0x10000
 }
@@ -56,6 +58,22 @@ public enum ListCommand: Int, Sendable {
 
 /// The list operations, on a decoded list.
 enum ListExecutor {
+    /// Values an append, insert or set stores, checked and made canonical as Aerospike's
+    /// list_append / list_insert / list_set rewrite them (a range operand, an ordered list out of
+    /// order, a map with a key twice or of an invalid type: 4).
+    static func storable(_ values: [Value]) throws(CDTError) -> [Value] {
+        var out: [Value] = []
+        out.reserveCapacity(values.count)
+        for v in values {
+            do {
+                out.append(try CollectionFromClient.checked(v))
+            } catch {
+                throw .param("list value: \(error)")
+            }
+        }
+        return out
+    }
+
     /// The most elements padding may create (a record cannot hold more nils anyway).
     static let elementsMax: Int64 = 1 << 23
 
@@ -165,17 +183,17 @@ enum ListExecutor {
         case .setType:
             try a.count(1, 2)
             let f = try a.int(0)
-            flags = UInt8(truncatingIfNeeded: f) & (ListFlags.ordered | ListFlags.persistIndex)
+            flags = UInt8(truncatingIfNeeded: f) & ListFlags.ordered
             if flags & ListFlags.ordered != 0 { items = sorted(items) }
             store()
             return nil
 
         case .append, .appendItems:
             try a.count(1, 3)
-            let newItems = command == .append ? [try a.value(0)] : try a.list(0)
+            let newItems = try storable(command == .append ? [try a.value(0)] : try a.list(0))
             let wf = try a.flags(2)
             if !exists, let order = try a.optionalInt(1) {
-                flags = UInt8(truncatingIfNeeded: order) & (ListFlags.ordered | ListFlags.persistIndex)
+                flags = UInt8(truncatingIfNeeded: order) & ListFlags.ordered
             }
             guard let accepted = try unique(newItems, into: items, flags: wf) else { return .int(Int64(items.count)) }
             if flags & ListFlags.ordered != 0 {
@@ -194,7 +212,7 @@ enum ListExecutor {
         case .insert, .insertItems:
             try a.count(2, 3)
             let index = try a.int(0)
-            let newItems = command == .insert ? [try a.value(1)] : try a.list(1)
+            let newItems = try storable(command == .insert ? [try a.value(1)] : try a.list(1))
             let wf = try a.flags(2)
             if ordered { throw .param("insert into an ordered list") }
             let n = Int64(items.count)
@@ -217,7 +235,7 @@ enum ListExecutor {
         case .set:
             try a.count(2, 3)
             let index = try a.int(0)
-            let value = try a.value(1)
+            let value = try storable([try a.value(1)])[0]
             let wf = try a.flags(2)
             if ordered { throw .param("set on an ordered list") }
             let n = Int64(items.count)
@@ -249,7 +267,7 @@ enum ListExecutor {
             let delta = a.values.count > 1 ? try a.value(1) : .int(1)
             let wf = try a.flags(3)
             if !exists, let order = try a.optionalInt(2) {
-                flags = UInt8(truncatingIfNeeded: order) & (ListFlags.ordered | ListFlags.persistIndex)
+                flags = UInt8(truncatingIfNeeded: order) & ListFlags.ordered
             }
             switch delta {
             case .int, .double: break

@@ -37,9 +37,9 @@ public enum MapCommand: Int, Sendable {
 /// positions in value order (ties in key order), whatever the map's own order.
 enum MapExecutor {
     static func orderFlags(_ raw: Int64) -> UInt8 {
+        // A persisted-index flag is dropped (see ListFlags.persistIndex).
         let order = UInt8(truncatingIfNeeded: raw) & MapFlags.keyValueOrdered
-        let persist = UInt8(truncatingIfNeeded: raw) & MapFlags.persistIndex
-        return (order == 2 ? MapFlags.keyValueOrdered : order) | persist
+        return order == 2 ? MapFlags.keyValueOrdered : order
     }
 
     static func sortByKey(_ entries: inout [MapEntry]) {
@@ -71,6 +71,18 @@ enum MapExecutor {
             if c < 0 { low = mid + 1 } else { high = mid }
         }
         return nil
+    }
+
+    /// Where Aerospike 8.1 puts a new key in an unordered map (packed_map_find_key_maybe_unordered):
+    /// before the first greater key while the keys seen so far are in order, else at the end.
+    /// Since whole-map puts and put_items store unordered maps sorted by key, such maps stay in
+    /// key order.
+    static func unorderedInsertIndex(_ key: Value, in entries: [MapEntry]) -> Int {
+        for i in entries.indices {
+            if i > 0 && Value.compare(entries[i - 1].key, entries[i].key) > 0 { break }
+            if Value.compare(key, entries[i].key) < 0 { return i }
+        }
+        return entries.count
     }
 
     static func run(_ command: MapCommand, args raw: [Value], target: inout Value?) throws(CDTError) -> Value? {
@@ -105,22 +117,51 @@ enum MapExecutor {
 
         case .add, .put, .replace, .addItems, .putItems, .replaceItems:
             let single = command == .add || command == .put || command == .replace
-            let newEntries: [MapEntry]
+            let rawEntries: [MapEntry]
             var rest: Int
             if single {
                 try a.count(2, 4)
-                newEntries = [MapEntry(try a.value(0), try a.value(1))]
+                rawEntries = [MapEntry(try a.value(0), try a.value(1))]
                 rest = 2
             } else {
                 try a.count(1, 3)
                 guard case .map(let m, _) = try a.value(0) else { throw .param("put_items needs a map") }
-                newEntries = m
+                rawEntries = m
                 rest = 1
             }
             var wf = MapWriteFlags(rawValue: try a.optionalInt(rest + 1) ?? 0)
             if command == .add || command == .addItems { wf.insert(.createOnly) }
             if command == .replace || command == .replaceItems { wf.insert(.updateOnly) }
             if !exists, let attrs = try a.optionalInt(rest) { flags = orderFlags(attrs) }
+            // Keys and values are checked (and made canonical) as Aerospike's map_add /
+            // map_add_items rewrite them: an invalid key, a range operand, an ordered list out of
+            // order, a key twice among the items: 4, before any existence rule.
+            var checkedEntries: [MapEntry] = []
+            checkedEntries.reserveCapacity(rawEntries.count)
+            for e in rawEntries {
+                try MapKeys.check(e.key)
+                do {
+                    checkedEntries.append(MapEntry(try CollectionFromClient.checked(e.key), try CollectionFromClient.checked(e.value)))
+                } catch {
+                    throw .param("map put: \(error)")
+                }
+            }
+            if !single {
+                let sortedKeys = checkedEntries.map(\.key).sorted { Value.compare($0, $1) < 0 }
+                for i in sortedKeys.indices.dropFirst() where Value.compare(sortedKeys[i - 1], sortedKeys[i]) == 0 {
+                    throw .param("put_items with a key twice")
+                }
+            }
+            let newEntries = checkedEntries
+            if !single && entries.isEmpty && !newEntries.isEmpty && wf.contains(.updateOnly) && wf.contains(.noFail) && wf.contains(.partial) {
+                // Aerospike's map_add_items_ordered on an empty (or missing) map: UPDATE_ONLY with
+                // NO_FAIL and PARTIAL adds every item (its empty-map branch only returns early
+                // without PARTIAL). Followed as Aerospike answers it, though it looks accidental.
+                entries = newEntries
+                keysAdded = true
+                store()
+                return .int(Int64(entries.count))
+            }
             if !exists && wf.contains(.updateOnly) && !newEntries.isEmpty {
                 // With NO_FAIL the bin is still created, empty (Aerospike's answer).
                 if wf.contains(.noFail) {
@@ -129,8 +170,10 @@ enum MapExecutor {
                 }
                 throw CDTError(CDTError.elementNotFound, "update-only put on a missing map")
             }
-            for e in newEntries { try MapKeys.check(e.key) }
             var updated = entries
+            let unordered = flags & MapFlags.keyOrdered == 0
+            // put_items first rewrites an unordered map in key order (packed_map_convert_to_iko).
+            if unordered && !single { sortByKey(&updated) }
             for e in newEntries {
                 let at = find(e.key, in: updated, keyOrdered: flags & MapFlags.keyOrdered != 0 && !keysAdded)
                 if at != nil && wf.contains(.createOnly) || at == nil && wf.contains(.updateOnly) {
@@ -143,6 +186,8 @@ enum MapExecutor {
                 }
                 if let at {
                     updated[at].value = e.value
+                } else if unordered {
+                    updated.insert(e, at: unorderedInsertIndex(e.key, in: updated))
                 } else {
                     updated.append(e)
                     keysAdded = true
@@ -176,8 +221,12 @@ enum MapExecutor {
                 entries[at].value = newValue
             } else {
                 newValue = delta
-                entries.append(MapEntry(key, delta))
-                keysAdded = true
+                if flags & MapFlags.keyOrdered == 0 {
+                    entries.insert(MapEntry(key, delta), at: unorderedInsertIndex(key, in: entries))
+                } else {
+                    entries.append(MapEntry(key, delta))
+                    keysAdded = true
+                }
             }
             store()
             return newValue

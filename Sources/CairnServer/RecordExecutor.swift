@@ -1,6 +1,7 @@
 import CairnEngine
 import CairnIO
 import CairnIndex
+import CairnParticle
 import CairnStorage
 import CairnWire
 import Logging
@@ -434,6 +435,14 @@ struct RecordExecutor: Sendable {
             guard value.count == ParticleValue.numberSizeBytes else { throw Refusal(.parameter, "float of \(value.count) bytes") }
         case .bool:
             guard value.count == 1, value[0] <= 1 else { throw Refusal(.parameter, "bool of \(value.count) bytes") }
+        case .list, .map:
+            // Checked and stored in canonical form, as Aerospike's list_from_wire / map_from_wire.
+            do {
+                let bytes = try CollectionFromClient.rewrite(Array(value), isMap: particleType == .map)
+                return StoredBin(name: name, particleType: particleType, bytes: bytes)
+            } catch {
+                throw Refusal(.serverError, "\(particleType) value refused: \(error)")
+            }
         default:
             break
         }

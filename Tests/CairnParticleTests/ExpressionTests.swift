@@ -161,3 +161,87 @@ import Testing
         #expect(code(node(16, [5])) == 4)
     }
 }
+
+@Suite struct ExpressionBuildTypeTests {
+    private func code(_ node: Value) -> UInt8? {
+        do { _ = try Expression.decode(node.encoded) } catch { return error.code }
+        return nil
+    }
+
+    private func bin(_ type: Int64, _ name: String) -> Value { .list([.int(81), .int(type), .blob(0x61, [])]) }
+
+    @Test func comparisonsOfTwoKnownTypesMustAgree() {
+        // Aerospike's build_compare refuses mismatched operand types (4) before running.
+        #expect(code(.list([.int(1), bin(2, "a"), .string("x")])) == 4)
+        #expect(code(.list([.int(3), bin(7, "a"), .int(1)])) == 4)
+        #expect(code(.list([.int(1), .list([.int(70)]), .int(1)])) == 4)  // set_name is a string
+        #expect(code(.list([.int(5), .list([.int(22), bin(2, "a"), .int(2)]), .double(1)])) == 4)
+        #expect(code(.list([.int(1), bin(8, "g"), bin(8, "h")])) == 4)  // GeoJSON cannot be compared
+        // Same types, or a type Cairn does not infer (a variable): built.
+        #expect(code(.list([.int(1), bin(2, "a"), .int(1)])) == nil)
+        #expect(code(.list([.int(4), .list([.int(122), .int(2), .int(1)]), .int(14)])) == nil)
+        let v = Value.blob(0x76, [])  // the raw name "v"
+        #expect(code(.list([.int(125), v, .list([.int(0)]), .list([.int(1), .list([.int(124), v]), .string("x")])])) == nil)
+        #expect(code(.list([.int(1), .list([.int(127), .int(7), .int(0), .list([.int(97)]), bin(5, "m")]), .double(1)])) == nil)
+    }
+}
+
+@Suite struct RecordSizeTests {
+    private let meta = ExpressionRecord.Metadata(digest: Array(repeating: 0, count: 20), lastUpdateMs: 1, voidTime: 0, nowMs: 2)
+
+    private func size(_ record: ExpressionRecord) throws -> Expression.Outcome {
+        try Expression.evaluate(try Expression.decode(Value.list([.int(74)]).encoded), record)
+    }
+
+    @Test func aerospikesFlatRecordSizeRoundedToRblocks() throws {
+        // One int bin "a" = 1: header 35 + bin count 1 + name 2 + int 3 + end mark 4 = 45 -> 48.
+        let one = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 1])], setName: nil, key: nil, metadata: meta)
+        #expect(try size(one) == .known(.int(48)))
+        // A negative int takes 8 bytes: 52 -> 64. A set "demo" (5), an int key (1 + 9) and a TTL
+        // (4) add 19: 45 + 19 = 64 -> 64.
+        let negative = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: Array(repeating: 0xff, count: 8))], setName: nil, key: nil, metadata: meta)
+        #expect(try size(negative) == .known(.int(64)))
+        var expiring = meta
+        expiring.voidTime = 100
+        let full = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 1])], setName: "demo", key: .int(7), metadata: expiring)
+        #expect(try size(full) == .known(.int(64)))
+        // A 100-byte string bin "s": 35 + 1 + 2 + 5 + 100 + 4 = 147 -> 160.
+        let str = ExpressionRecord(bins: [.init(name: "s", particleType: 3, bytes: Array(repeating: 0x61, count: 100))], setName: nil, key: nil, metadata: meta)
+        #expect(try size(str) == .known(.int(160)))
+        // Unknown without metadata or with a GeoJSON bin; device / memory size are still 16.
+        #expect(try size(ExpressionRecord(bins: [], setName: nil, key: nil)) == .unknown)
+        let geo = ExpressionRecord(bins: [.init(name: "g", particleType: 23, bytes: Array("{}".utf8))], setName: nil, key: nil, metadata: meta)
+        #expect(try size(geo) == .unknown)
+        #expect(throws: CDTError.self) { try Expression.decode(Value.list([.int(65)]).encoded) }
+    }
+}
+
+@Suite struct ExpressionBuildScopeTests {
+    private func code(_ node: Value) -> UInt8? {
+        do { _ = try Expression.decode(node.encoded) } catch { return error.code }
+        return nil
+    }
+
+    private let intBin = Value.list([.int(81), .int(2), .blob(0x61, [])])
+    private func v(_ name: String) -> Value { .list([.int(124), .blob(name.utf8.first!, Bytes(name.utf8.dropFirst()))]) }
+    private func name(_ n: String) -> Value { .blob(n.utf8.first!, Bytes(n.utf8.dropFirst())) }
+
+    @Test func letVariablesCarryTheirDefinitionsType() {
+        // let x = int bin in x == "s": 4 (build_var types a variable as its definition).
+        #expect(code(.list([.int(125), name("x"), intBin, .list([.int(1), v("x"), .string("s")])])) == 4)
+        #expect(code(.list([.int(125), name("x"), intBin, .list([.int(1), v("x"), .int(1)])])) == nil)
+        // A variable of another let's scope, or never defined: 4.
+        #expect(code(.list([.int(1), v("y"), .int(1)])) == 4)
+    }
+
+    @Test func condCasesAndValues() {
+        let isOne = Value.list([.int(1), intBin, .int(1)])
+        #expect(code(.list([.int(123), isOne, .int(1), .int(2)])) == nil)
+        #expect(code(.list([.int(123), isOne, .int(1), .list([.int(0)])])) == nil)  // unknown default
+        #expect(code(.list([.int(123), isOne, .int(1), .string("s")])) == 4)  // values of two types
+        #expect(code(.list([.int(123), .int(5), .int(1), .int(2)])) == 4)  // a condition that is not boolean
+        #expect(code(.list([.int(123), isOne, .int(1)])) == 4)  // no default
+        // The cond's type is its values' type.
+        #expect(code(.list([.int(1), .list([.int(123), isOne, .int(1), .int(2)]), .double(1)])) == 4)
+    }
+}

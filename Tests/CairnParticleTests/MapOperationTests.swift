@@ -114,12 +114,12 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(try m.run(.getByKey, .int(4), s("e")) == .int(0))
         #expect(try m.run(.getByKey, .int(5), s("c")) == .int(1))
         #expect(try m.run(.getByKey, .int(8), s("c")) == .map([MapEntry(s("c"), .int(4))], flags: 0x08))
-        #expect(try m.run(.getByKey, .int(17), s("c")) == kv(("c", 4)))
+        #expect(try m.run(.getByKey, .int(16), s("c")) == kv(("c", 4)))  // UNORDERED_MAP
         #expect(try m.run(.getByKey, .int(13), s("c")) == .bool(true))
         #expect(try m.run(.getByKey, .int(13), s("zz")) == .bool(false))
         #expect(try m.run(.getByKey, .int(7), s("zz")) == nil)
         #expect(try m.run(.getByKey, .int(5), s("zz")) == .int(0))
-        #expect(try m.run(.getByKey, .int(16), s("c")) == .map([MapEntry(s("c"), .int(4))], flags: 1))
+        #expect(try m.run(.getByKey, .int(17), s("c")) == .map([MapEntry(s("c"), .int(4))], flags: 1))  // ORDERED_MAP
         #expect(try m.run(.getByKey, .int(7 | inverted), s("c")) == .list([.int(5), .int(3), .int(3), .int(9)]))
     }
 
@@ -173,7 +173,7 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(try m.run(.removeByKey, .int(7), s("a")) == .int(5))
         #expect(try m.run(.removeByValue, .int(5), .int(3)) == .int(2))
         #expect(m.pairs == ["c": .int(4), "e": .int(9)])
-        #expect(try m.run(.removeByRankRange, .int(17 | inverted), .int(0), .int(1)) == kv(("e", 9)))
+        #expect(try m.run(.removeByRankRange, .int(16 | inverted), .int(0), .int(1)) == kv(("e", 9)))
         #expect(m.pairs == ["c": .int(4)])
     }
 
@@ -196,5 +196,95 @@ func kv(_ pairs: (String, Int64)...) -> Value { .map(pairs.map { MapEntry(.strin
         #expect(code { try m.run(.size, context: [missingKey]) } == 26)
         let byIndex = CDTContextItem(type: CDTContextItem.mapIndex, value: .int(0))
         #expect(try m.run(.size, context: [byIndex]) == .int(1))
+    }
+}
+
+@Suite struct MapResultMapTests {
+    @Test func unorderedMapIs16AndOrderedMapIs17() throws {
+        // Aerospike's RESULT_TYPE_UNORDERED_MAP = 16, RESULT_TYPE_ORDERED_MAP = 17 (proto.h);
+        // the C client's map_put_items and map_ordered_result check the flags they carry.
+        var m = MapBin([("c", 3), ("a", 1), ("b", 2)])
+        let unordered = try m.run(.getByKeyInterval, .int(16), s("a"), s("c"))
+        #expect(unordered == .map([MapEntry(s("a"), .int(1)), MapEntry(s("b"), .int(2))], flags: 0))
+        let ordered = try m.run(.getByKeyInterval, .int(17), s("a"), s("c"))
+        #expect(ordered == .map([MapEntry(s("a"), .int(1)), MapEntry(s("b"), .int(2))], flags: MapFlags.keyOrdered))
+    }
+}
+
+@Suite struct MapPutCheckTests {
+    private let updateOnly: Int64 = 2, noFail: Int64 = 4, partial: Int64 = 8
+
+    @Test func keysAndValuesAreCheckedBeforeExistence() throws {
+        var m = MapBin([("a", 1)])
+        // A range operand, a key twice among the items, a non-generic blob key: 4 (map_add /
+        // map_add_items rewrite their operands as a put does), even where UPDATE_ONLY would
+        // answer 23.
+        #expect(code { try m.run(.put, s("b"), .wildcard) } == 4)
+        #expect(code { try m.run(.put, s("b"), .list([.int(1), .infinity])) } == 4)
+        #expect(code { try m.run(.putItems, .map([MapEntry(s("x"), .int(1)), MapEntry(s("x"), .int(2))], flags: 0)) } == 4)
+        #expect(code { try m.run(.put, .blob(7, [1]), .int(1)) } == 4)
+        #expect(code { try m.run(.put, .blob(4, [1]), .int(1), .int(0), .int(updateOnly)) } == 23)
+        var missing = MapBin(missing: ())
+        #expect(code { try missing.run(.put, .null, .int(1), .int(0), .int(updateOnly)) } == 4)
+        // An ordered list inside a value must be in order; an unordered map value is sorted.
+        #expect(code { try m.run(.put, s("b"), .list([.int(2), .int(1)], flags: 1)) } == 4)
+        try m.run(.put, s("c"), .map([MapEntry(.int(2), .int(0)), MapEntry(.int(1), .int(0))], flags: 0))
+        #expect(m.pairs["c"] == .map([MapEntry(.int(1), .int(0)), MapEntry(.int(2), .int(0))], flags: 0))
+    }
+
+    @Test func updateOnlyNoFailPartialItemsOnAnEmptyMapAddThemAll() throws {
+        // Aerospike's empty-map branch of map_add_items_ordered (followed as it answers).
+        let items = kv(("a", 1), ("b", 2))
+        var empty = MapBin([])
+        #expect(try empty.run(.putItems, items, .int(0), .int(updateOnly | noFail | partial)) == .int(2))
+        #expect(empty.pairs == ["a": .int(1), "b": .int(2)])
+        var missing = MapBin(missing: ())
+        #expect(try missing.run(.putItems, items, .int(0), .int(updateOnly | noFail | partial)) == .int(2))
+        // Without PARTIAL: nothing; without NO_FAIL: 23; a non-empty map skips the missing keys.
+        var e2 = MapBin([])
+        #expect(try e2.run(.putItems, items, .int(0), .int(updateOnly | noFail)) == .int(0))
+        #expect(e2.pairs.isEmpty)
+        #expect(code { try e2.run(.putItems, items, .int(0), .int(updateOnly)) } == 23)
+        var one = MapBin([("a", 0)])
+        #expect(try one.run(.putItems, items, .int(0), .int(updateOnly | noFail | partial)) == .int(1))
+        #expect(one.pairs == ["a": .int(1)])
+        // A single put has no such branch.
+        var e3 = MapBin([])
+        #expect(try e3.run(.put, s("a"), .int(1), .int(0), .int(updateOnly | noFail | partial)) == .int(0))
+    }
+}
+
+@Suite struct UnorderedMapKeyPlacementTests {
+    private func keys(_ m: MapBin) -> [String] {
+        guard case .map(let entries, _)? = m.value else { return [] }
+        return entries.map { if case .string(let k) = $0.key { String(decoding: k, as: UTF8.self) } else { "?" } }
+    }
+
+    @Test func newKeysGoWhereAerospikePutsThem() throws {
+        // A sorted unordered map keeps key order on put and increment (Aerospike 8.1's
+        // packed_map_find_key_maybe_unordered inserts before the first greater key).
+        var m = MapBin([("b", 1), ("d", 2)])
+        try m.run(.put, s("c"), .int(3))
+        try m.run(.increment, s("a"), .int(1))
+        try m.run(.put, s("e"), .int(5))
+        #expect(keys(m) == ["a", "b", "c", "d", "e"])
+        // Out of order after "d": a smaller key goes before the first greater key seen while in
+        // order, a key past the descent at the end.
+        var u = MapBin([("b", 1), ("d", 2), ("a", 3)])
+        try u.run(.put, s("c"), .int(0))
+        #expect(keys(u) == ["b", "c", "d", "a"])
+        try u.run(.put, s("z"), .int(0))
+        #expect(keys(u) == ["b", "c", "d", "a", "z"])
+        // put_items rewrites the map in key order first.
+        try u.run(.putItems, kv(("e", 1)))
+        #expect(keys(u) == ["a", "b", "c", "d", "e", "z"])
+        // A key created by a map_key_create context goes to the same place.
+        var c = MapBin([("b", 1), ("d", 2)])
+        try c.run(.put, s("x"), .int(1), context: [CDTContextItem(type: CDTContextItem.mapKey | 0x40, value: s("c"))])
+        #expect(keys(c) == ["b", "c", "d"])
+        // A key-ordered map is unaffected (always in order).
+        var k = MapBin([("b", 1)], flags: 1)
+        try k.run(.put, s("a"), .int(0))
+        #expect(keys(k) == ["a", "b"])
     }
 }

@@ -3,7 +3,8 @@
 // following values are operation payloads, run in order as reads and as writes, each write's
 // new value becoming the next operation's bin. Any crash, over-read (ASan) or hang is a bug; a
 // CDTError is the expected answer to garbage. Checked: the canonical encoding of anything that
-// decodes decodes again, and every new bin value re-decodes.
+// decodes decodes again, every new bin value re-decodes, and a list or map put whole by a client
+// (CollectionFromClient) is stored in a form the same check takes back unchanged.
 import CairnParticle
 
 func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -11,6 +12,11 @@ func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     if let whole = try? Value.decode(bytes) {
         guard (try? Value.decode(whole.encoded)) != nil else { fatalError("canonical encoding does not decode") }
+    }
+    for isMap in [false, true] {
+        if let stored = try? CollectionFromClient.rewrite(bytes, isMap: isMap) {
+            guard (try? CollectionFromClient.rewrite(stored, isMap: isMap)) == stored else { fatalError("stored form is not canonical") }
+        }
     }
     var reader = MsgPackReader(bytes)
     var bin: CDTBin = .missing
