@@ -88,6 +88,8 @@ public final class Simulator {
     var nextVersion: UInt32 = 1
     /// Injected write errors counted at the last restart.
     var writeErrorsAtStart = 0
+    /// Opens tried so far (each reseeds the devices' fault generators afterwards).
+    var openEpoch: UInt64 = 0
     var restartContext = "after a clean stop"
     /// Commit-to-device completions land here (from flush steps on this same thread).
     let completions = CompletionInbox()
@@ -197,12 +199,24 @@ public final class Simulator {
         case 800..<830: ns.superviseOnce()
         case 830..<860: ns.runDeferredSweeps()
         case 860..<960: clock.advance(ns: UInt64(roll(40)) * 1_000_000)
-        case 960..<963: clock.advance(ns: UInt64(1 + roll(20)) * 1_000_000_000)  // TTLs run out
+        case 960..<963: passTime(ms: 1000 * (1 + roll(20)))  // TTLs run out
         case 963..<978: crashAndRestart(powerLoss: false)
         case 978..<990: crashAndRestart(powerLoss: true)
         default: cleanRestart()
         }
         tick()
+    }
+
+    /// A long stretch with no client work: time moves in 10 ms steps, each a tick, so the
+    /// flushers keep their flush-max-ms deadlines as a real flusher thread would.
+    private func passTime(ms: Int) {
+        var left = ms
+        while left > 0 {
+            let step = min(10, left)
+            clock.advance(ns: UInt64(step) * 1_000_000)
+            left -= step
+            tick()
+        }
     }
 
     /// Time moves 0...4 ms; every device's queue moves one step; every flusher gets a round.
@@ -211,6 +225,11 @@ public final class Simulator {
         for d in devices { d.tick() }
         if let ns = namespace {
             for d in ns.storage.devices { d.writer.flushStep(reapMinimum: 0) }
+            if let k = traceKey, let r = ns.index.lookup(Self.digest(k)) {
+                let w = ns.storage.devices[Int(r.location.deviceIndex)].writer
+                let block = UInt32(r.location.byteOffset / UInt64(w.configuration.writeBlockSizeBytes))
+                if w.isBuffered(block) { trace(k, "buffered in block \(block): \(w.flusherDescription)") }
+            }
         }
         drainCompletions()
     }
@@ -490,6 +509,10 @@ public final class Simulator {
         o.deferTruncationSweeps = true
         // Injected read errors can fail a cold start's scan: a real operator restarts again.
         for attempt in 0..<8 {
+            openEpoch += 1
+            defer {
+                for d in devices { d.reseed(epoch: openEpoch) }
+            }
             do {
                 let ns = try Namespace.open(o)
                 if !firstOpen {

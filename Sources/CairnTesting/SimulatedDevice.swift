@@ -46,6 +46,7 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
     public let alignmentBytes: Int
     public let faults: SimulatedFaults
     public let protectedBytes: Int
+    private let baseSeed: UInt64
     private let state: Mutex<State>
     /// Called (outside the lock) before a synchronous write to the header region: the
     /// simulator's point to interleave another header writer.
@@ -78,6 +79,7 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
         self.alignmentBytes = alignmentBytes
         self.faults = faults
         self.protectedBytes = protectedBytes
+        baseSeed = seed
         let zero = [UInt8](repeating: 0, count: Int(sizeBytes))
         state = Mutex(State(rng: SplitMix64(seed: seed), current: zero, durable: zero))
     }
@@ -95,6 +97,16 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
 
     /// Sets (or clears) the hook run before each synchronous header-region write.
     public func setHeaderWriteHook(_ hook: (@Sendable () -> Void)?) { headerHook.withLock { $0 = hook } }
+
+    /// Restarts the fault generator at `epoch` of this device's seed. Work spread over several
+    /// threads (a cold start's readers, one of which may stop the others early) draws a
+    /// timing-dependent count of values; reseeding after it keeps the rest of a run replayable.
+    public func reseed(epoch: UInt64) {
+        state.withLock { s in
+            var g = SplitMix64(seed: baseSeed ^ (epoch &* 0xD6E8_FEB8_6659_FD93))
+            s.rng = SplitMix64(seed: g.next())
+        }
+    }
 
     /// Moves the device's clock one step: queued requests become ready as their latency runs out.
     public func tick() { state.withLock { $0.step += 1 } }

@@ -610,6 +610,15 @@ public final class DeviceWriter: Sendable {
         return false
     }
 
+    /// The flusher's state in one line (tracing a simulated run).
+    public var flusherDescription: String {
+        state.withLock { s in
+            let cur = s.current.map { "block \($0.blockIndex) used \($0.usedBytes) durable \($0.durableBytes) inFlight \($0.writeInFlight)" } ?? "none"
+            return "current \(cur); sealed \(s.sealed.count); idle \(s.flusherIdle); writes in flight \(s.inFlightWrites); "
+                + "last flush \(s.lastFlushNs / 1_000_000) ms; commit requested \(s.commitRequested)"
+        }
+    }
+
     /// Writes in flight on a simulated writer's queue.
     public var steppedInFlight: Int { steppedQueue.queue?.inFlightCount ?? 0 }
 
