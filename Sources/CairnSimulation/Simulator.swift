@@ -11,7 +11,8 @@ public struct SimulationOptions: Sendable {
     public var seed: UInt64
     /// Client operations (and interleaved background work, time steps, crashes) in the run.
     public var operations: Int
-    public var deviceCount: Int
+    /// Devices of the namespace (nil: the seed picks 1 or 2).
+    public var deviceCount: Int?
     public var deviceSizeBytes: UInt64
     public var keyCount: Int
     public var bugs: ReintroducedBugs
@@ -24,7 +25,7 @@ public struct SimulationOptions: Sendable {
     public var sharedMemoryDirectory: String?
     public var log: @Sendable (String) -> Void
 
-    public init(seed: UInt64, operations: Int = 600, deviceCount: Int = 2, deviceSizeBytes: UInt64 = 8 << 20,
+    public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
                 destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -124,7 +125,8 @@ public final class Simulator {
         faults = f
         self.rng = rng
         let seed = options.seed, size = options.deviceSizeBytes
-        devices = (0..<options.deviceCount).map { i in
+        let deviceRoll = 1 + Int(rng.next() % 2)
+        devices = (0..<(options.deviceCount ?? deviceRoll)).map { i in
             var g = SplitMix64(seed: seed ^ UInt64(i + 1) << 56)
             return SimulatedDevice(sizeBytes: size, seed: g.next(), faults: f)
         }
@@ -373,9 +375,9 @@ public final class Simulator {
         clock.advance(ns: 1_000_000)  // later writes have a later LUT than the truncation
     }
 
-    /// Two truncations at once (an info client each): the second starts while the first is
-    /// inside its header write, on a second thread; it waits for the header lock, as the real
-    /// daemon's info threads do, unless a bug dropped that lock.
+    /// Two truncations at once (an info client each): the second starts, on a second thread,
+    /// when the first's header write has landed but before the first recorded it; it waits for
+    /// the header lock, as the real daemon's info threads do, unless a bug dropped that lock.
     private func truncatePair(_ ns: Namespace) {
         let first = Self.setNames[1 + roll(2)]
         let second = first == "a" ? "b" : "a"
@@ -563,6 +565,29 @@ public final class Simulator {
             // With destructive faults (a misdirected write can put an old block's records
             // anywhere) only "never a value that was not written for this key" holds.
             trace(key, "restart check: saw \(describe(seen)) allowed \(allowed.map(describe).sorted())")
+            if key == traceKey, let v = ProcessInfo.processInfo.environment["CAIRN_SIM_TRACE_VERSION"].flatMap({ UInt32($0) }) {
+                let needle = Array(Self.value(key: key, version: v).prefix(16))
+                trace(key, "copies of v\(v): " + devices.enumerated().map { "device \($0.offset) at \($0.element.offsets(of: needle))" }.joined(separator: "; "))
+                for (di, d) in devices.enumerated() {
+                    for at in d.offsets(of: needle) {
+                        let blockSize = 128 << 10
+                        let block = at / blockSize
+                        let bytes = d.bytes(at: block * blockSize, count: blockSize)
+                        var events: [String] = []
+                        let report = bytes.withUnsafeBytes { raw in
+                            BlockScanner.scan(blockUntrusted: raw, expecting: BlockScanExpectation(
+                                namespaceInstanceId: ns.storage.instanceId, deviceIndex: UInt16(di), blockIndex: UInt32(block),
+                                writeBlockSizeBytes: blockSize)) { e in
+                                switch e {
+                                case .record(let r): if abs(Int(r.offset) - (at % blockSize)) < 200 { events.append("record @\(r.offset)") }
+                                case .damaged(let d): events.append("damaged @\(d.offset)+\(d.lengthBytes) \(d.reason)")
+                                }
+                            }
+                        }
+                        trace(key, "block \(block) of device \(di): \(report.outcome) stale \(report.staleRecordCount) events \(events)")
+                    }
+                }
+            }
             model.settle(key, observed: seen, voidTime: record?.voidTime ?? 0)
         }
         checkInvariants(ns)

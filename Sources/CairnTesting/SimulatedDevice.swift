@@ -48,8 +48,8 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
     public let protectedBytes: Int
     private let baseSeed: UInt64
     private let state: Mutex<State>
-    /// Called (outside the lock) before a synchronous write to the header region: the
-    /// simulator's point to interleave another header writer.
+    /// Called (outside the lock) after a synchronous write to the header region landed and
+    /// before it returns: the simulator's point to interleave another header writer.
     private let headerHook = Mutex<(@Sendable () -> Void)?>(nil)
 
     struct InFlight {
@@ -86,6 +86,25 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
 
     public var counters: SimulatedDeviceCounters { state.withLock { $0.counters } }
 
+    /// The current bytes of a range (tracing).
+    public func bytes(at offset: Int, count: Int) -> [UInt8] {
+        state.withLock { s in Array(s.current[offset..<(offset + count)]) }
+    }
+
+    /// Offsets where `needle` occurs in the current bytes (tracing a failing seed).
+    public func offsets(of needle: [UInt8]) -> [Int] {
+        state.withLock { s in
+            var found: [Int] = []
+            guard let first = needle.first else { return found }
+            var i = 0
+            while i + needle.count <= s.current.count {
+                if s.current[i] == first && Array(s.current[i..<(i + needle.count)]) == needle { found.append(i) }
+                i += 1
+            }
+            return found
+        }
+    }
+
     /// Requests in flight (step ready, kind, offset, length), for tracing a failing seed.
     public var inFlightDescription: String {
         state.withLock { s in
@@ -95,7 +114,7 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
         }
     }
 
-    /// Sets (or clears) the hook run before each synchronous header-region write.
+    /// Sets (or clears) the hook run after each synchronous header-region write.
     public func setHeaderWriteHook(_ hook: (@Sendable () -> Void)?) { headerHook.withLock { $0 = hook } }
 
     /// Restarts the fault generator at `epoch` of this device's seed. Work spread over several
@@ -152,7 +171,9 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
     // MARK: - SimulatedMedium
 
     public func transferSync(_ request: IORequest, path: String) throws(IOError) {
-        if request.kind == .write, Int(request.offset) < protectedBytes, let hook = headerHook.withLock({ $0 }) { hook() }
+        defer {
+            if request.kind == .write, Int(request.offset) < protectedBytes, let hook = headerHook.withLock({ $0 }) { hook() }
+        }
         let result: IOError? = state.withLock { s in
             if let error = injectedError(request, path: path, &s) { return error }
             if request.kind == .read {

@@ -206,6 +206,12 @@ public final class NamespaceStorage: Sendable {
     /// `mirrors[i]`, when given, is device i's memory copy: reads are served from it.
     public func start(firstPristineBlocks: [UInt32]? = nil, freeBlocks: [[UInt32]]? = nil, mirrors: [MemoryMirror]? = nil) {
         precondition(!started.exchange(true, ordering: .acquiringAndReleasing), "storage started twice")
+        let devices = self.devices
+        sequencer.reserveDurably(step: NamespaceStorage.sequenceReservationStep) { through in
+            for d in devices {
+                try d.writeHeader(bothCopies: true) { $0.highestBlockSequence = max($0.highestBlockSequence, through) }
+            }
+        }
         let instance = instanceId
         let blockSize = options.writeBlockSizeBytes
         for d in devices {
@@ -241,6 +247,10 @@ public final class NamespaceStorage: Sendable {
             reader.start()
         }
     }
+
+    /// Block sequences made durable at a time (two header writes per device per this many
+    /// block opens; see ``BlockSequencer``).
+    static let sequenceReservationStep: UInt64 = 64
 
     /// The device a digest's records are written to (digest bits not used by partition or sprig).
     @inline(__always)
