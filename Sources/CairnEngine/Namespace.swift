@@ -31,6 +31,10 @@ public final class Namespace: Sendable {
     let supervisor: ExpirySupervisor
     /// Truncate LUTs by set id, read by every visibility check without a lock.
     let truncationLuts: TruncationLuts
+    /// The eviction mark, read by every visibility check without a lock (Eviction.swift).
+    let evictionMark: EvictionMark
+    /// Eviction and nsup-cycle figures.
+    let evictionTotals = Mutex(EvictionStatistics())
     /// Record reads that had to go to the device (the rest were answered from memory).
     let deviceReadsStarted = Atomic<UInt64>(0)
     /// Touches started by reads (`readTouch`).
@@ -217,6 +221,7 @@ public final class Namespace: Sendable {
         startReport = report
         truncationLuts = TruncationLuts(setCountMax: SetRegistry.setCountMax, table: { storage.truncation },
                                         setName: { sets.name(for: $0) })
+        evictionMark = EvictionMark(storage.truncation)
         defragger = Defragger(index: index, storage: storage)
         let clock = options.clockMs
         supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
@@ -271,6 +276,7 @@ public final class Namespace: Sendable {
     func isVisible(_ r: IndexRecord, nowVoidTime: UInt32) -> Bool {
         if r.isTombstone { return false }
         if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= nowVoidTime { return false }
+        if isEvicted(r) { return false }
         return r.lastUpdateTimeMs > truncateLutMs(setID: r.setID)
     }
 
@@ -646,7 +652,8 @@ public final class Namespace: Sendable {
         } else {
             setID = 0
         }
-        var lut = max(now, truncateLutMs(setID: setID) + 1)
+        // Above the eviction mark's LUT too: a new copy is never hidden by an earlier eviction.
+        var lut = max(now, truncateLutMs(setID: setID) + 1, evictionMark.lutMs + 1)
         if let current { lut = max(lut, current.lastUpdateTimeMs + 1) }
         let voidTime: UInt32
         switch o.ttl {

@@ -29,6 +29,8 @@ public struct NamespaceOptions: Sendable {
     public var clockMs: @Sendable () -> UInt64
     /// Seconds between expiry-supervisor / tomb-raider passes; 0 = no background passes.
     public var nsupPeriodSeconds: Int = 120
+    /// Eviction (Aerospike's namespace supervisor): thresholds and limits (``EvictionOptions``).
+    public var eviction = EvictionOptions()
     /// Run the background defragmenter (tests turn it off to drive `defragmentOnce`).
     public var backgroundDefrag: Bool = true
 
@@ -50,4 +52,41 @@ public struct NamespaceOptions: Sendable {
     }
 
     public var name: String { storage.namespaceName }
+}
+
+/// When and how much the namespace supervisor evicts (`evict-used-pct`, `evict-indexes-memory-pct`,
+/// `evict-sys-memory-pct`, `evict-tenths-pct`, `evict-hist-buckets`). A threshold of 0 is off.
+public struct EvictionOptions: Sendable, Equatable {
+    /// Evict when the devices' live bytes exceed this share of their size (percent; 0 = off).
+    public var usedPct: Int = 0
+    /// Evict when index entries exceed this share of the index's capacity (percent; 0 = off).
+    public var indexesMemoryPct: Int = 0
+    /// Evict when the machine's used memory exceeds this share of its memory (percent; 0 = off).
+    public var sysMemoryPct: Int = 0
+    /// At most this many tenths of a percent of the namespace's records are evicted per cycle.
+    public var tenthsPct: Int = 5
+    /// Buckets of the void-time histogram each evicting cycle builds.
+    public var histBuckets: Int = 10_000
+
+    public init(usedPct: Int = 0, indexesMemoryPct: Int = 0, sysMemoryPct: Int = 0, tenthsPct: Int = 5,
+                histBuckets: Int = 10_000) {
+        self.usedPct = usedPct
+        self.indexesMemoryPct = indexesMemoryPct
+        self.sysMemoryPct = sysMemoryPct
+        self.tenthsPct = tenthsPct
+        self.histBuckets = histBuckets
+    }
+}
+
+extension NamespaceOptions {
+    /// `evict-used-pct` now (set-config may have changed it).
+    public var currentEvictUsedPct: Int { storage.tunables.value(.evictUsedPct, configured: eviction.usedPct) }
+    /// `evict-indexes-memory-pct` now.
+    public var currentEvictIndexesMemoryPct: Int {
+        storage.tunables.value(.evictIndexesMemoryPct, configured: eviction.indexesMemoryPct)
+    }
+    /// `evict-sys-memory-pct` now.
+    public var currentEvictSysMemoryPct: Int { storage.tunables.value(.evictSysMemoryPct, configured: eviction.sysMemoryPct) }
+    /// `evict-tenths-pct` now.
+    public var currentEvictTenthsPct: Int { storage.tunables.value(.evictTenthsPct, configured: eviction.tenthsPct) }
 }

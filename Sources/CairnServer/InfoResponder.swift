@@ -240,6 +240,7 @@ struct InfoResponder {
         let totalBytes = statistics.deviceTotalBytes
         let freePercent = totalBytes == 0 ? 0 : 100 - min(100, usedBytes * 100 / totalBytes)
         let space = statistics.space
+        let eviction = namespace.evictionStatistics
         return InfoText.pairs([
             ("ns_cluster_size", "1"),
             ("effective_replication_factor", "1"),
@@ -264,6 +265,11 @@ struct InfoResponder {
             ("pending_free_wblocks", "\(space.pendingFreeBlocks)"),
             ("post_write_cache_hits", "\(space.postWriteCacheHits)"),
             ("expired_objects", "\(space.expiredRemoved)"),
+            ("evicted_objects", "\(eviction.evictedObjects)"),
+            ("evict_ttl", "\(eviction.evictTTL)"),
+            ("evict_void_time", "\(eviction.evictVoidTime)"),
+            ("nsup_cycle_duration", "\(eviction.lastCycleDurationMs)"),
+            ("nsup_cycle_deleted_pct", String(format: "%.3f", eviction.lastCycleDeletedPct)),
             ("tombstones_dropped", "\(space.tombstonesDropped)"),
             ("device_total_bytes", "\(totalBytes)"),
             ("device_used_bytes", "\(usedBytes)"),
@@ -323,6 +329,11 @@ struct InfoResponder {
             ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
             ("force-durable-deletes", "\(options.forceDurableDeletes)"),
             ("default-read-touch-ttl-pct", "\(options.readTouchTTLPercent)"),
+            ("storage-engine.evict-used-pct", "\(options.currentEvictUsedPct)"),
+            ("evict-indexes-memory-pct", "\(options.currentEvictIndexesMemoryPct)"),
+            ("evict-sys-memory-pct", "\(options.currentEvictSysMemoryPct)"),
+            ("evict-tenths-pct", "\(options.currentEvictTenthsPct)"),
+            ("evict-hist-buckets", "\(options.eviction.histBuckets)"),
             ("strong-consistency", "false"),
         ]
     }
@@ -361,7 +372,7 @@ struct InfoResponder {
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),
                     ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName))"),
-                    ("disable-eviction", "false"),
+                    ("disable-eviction", "\(namespace.options.setPolicies[setName]?.disableEviction ?? false)"),
                     ("enable-index", "false"),
                     ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName))"),
                     ("stop-writes-size", "0"),
@@ -494,6 +505,7 @@ enum SetCensus {
                 return
             }
             if record.voidTimeSeconds != 0 && record.voidTimeSeconds <= nowVoidTime { return }
+            if namespace.isEvictedRecord(record) { return }
             let lut: UInt64
             if let cached = truncateLutMs[record.setID] {
                 lut = cached

@@ -35,6 +35,10 @@ struct RuntimeControl {
         case flushMaxMs = "flush-max-ms"
         case postWriteCache = "post-write-cache"
         case stopWritesAvailPct = "stop-writes-avail-pct"
+        case evictUsedPct = "evict-used-pct"
+        case evictIndexesMemoryPct = "evict-indexes-memory-pct"
+        case evictSysMemoryPct = "evict-sys-memory-pct"
+        case evictTenthsPct = "evict-tenths-pct"
 
         var key: RuntimeTunables.Key {
             switch self {
@@ -44,10 +48,19 @@ struct RuntimeControl {
             case .flushMaxMs: .flushMaxMs
             case .postWriteCache: .postWriteCacheBytes
             case .stopWritesAvailPct: .stopWritesAvailPct
+            case .evictUsedPct: .evictUsedPct
+            case .evictIndexesMemoryPct: .evictIndexesMemoryPct
+            case .evictSysMemoryPct: .evictSysMemoryPct
+            case .evictTenthsPct: .evictTenthsPct
             }
         }
 
-        var isStorage: Bool { self != .defaultTTL && self != .nsupPeriod }
+        var isStorage: Bool {
+            switch self {
+            case .defaultTTL, .nsupPeriod, .evictIndexesMemoryPct, .evictSysMemoryPct, .evictTenthsPct: false
+            default: true
+            }
+        }
 
         init?(name: String) {
             let bare = name.hasPrefix("storage-engine.") ? String(name.dropFirst("storage-engine.".count)) : name
@@ -126,6 +139,12 @@ struct RuntimeControl {
             return integer(text, in: ConfigLimits.flushMaxMsRange, name: parameter.rawValue)
         case .stopWritesAvailPct:
             return integer(text, in: ConfigLimits.stopWritesAvailPctRange, name: parameter.rawValue)
+        case .evictUsedPct:
+            return integer(text, in: ConfigLimits.evictUsedPctRange, name: parameter.rawValue)
+        case .evictIndexesMemoryPct, .evictSysMemoryPct:
+            return integer(text, in: ConfigLimits.evictMemoryPctRange, name: parameter.rawValue)
+        case .evictTenthsPct:
+            return integer(text, in: ConfigLimits.evictTenthsPctRange, name: parameter.rawValue)
         case .postWriteCache:
             let configured = options.storage.postWriteCacheBytes
             guard let value = ValueText.bytes(text), value >= 0 else {
@@ -157,6 +176,10 @@ struct RuntimeControl {
         case .flushMaxMs: return storage.currentFlushMaxMs
         case .postWriteCache: return storage.currentPostWriteCacheBytes
         case .stopWritesAvailPct: return storage.currentStopWritesAvailPct
+        case .evictUsedPct: return options.currentEvictUsedPct
+        case .evictIndexesMemoryPct: return options.currentEvictIndexesMemoryPct
+        case .evictSysMemoryPct: return options.currentEvictSysMemoryPct
+        case .evictTenthsPct: return options.currentEvictTenthsPct
         }
     }
 

@@ -8,6 +8,7 @@ extension ConfigInterpreter {
             knownNames: [
                 "replication-factor", "default-ttl", "nsup-period", "partition-tree-sprigs",
                 "force-durable-deletes", "storage-engine", "set", "default-read-touch-ttl-pct",
+                "evict-indexes-memory-pct", "evict-sys-memory-pct", "evict-tenths-pct", "evict-hist-buckets",
             ],
             unsupported: UnsupportedNames.namespace
         )
@@ -18,6 +19,10 @@ extension ConfigInterpreter {
         var partitionTreeSprigCount = ConfigLimits.partitionTreeSprigCountDefault
         var forceDurableDeletes = ConfigLimits.forceDurableDeletesDefault
         var readTouchTTLPercent = 0
+        var evictIndexesMemoryPct = ConfigLimits.evictMemoryPctDefault
+        var evictSysMemoryPct = ConfigLimits.evictMemoryPctDefault
+        var evictTenthsPct = ConfigLimits.evictTenthsPctDefault
+        var evictHistBuckets = ConfigLimits.evictHistBucketsDefault
         var sets: [SetConfig] = []
         var setLines: [String: Int] = [:]
         for node in stanza.children {
@@ -44,6 +49,18 @@ extension ConfigInterpreter {
             case "default-read-touch-ttl-pct":
                 try reader.noteOnce(node)
                 readTouchTTLPercent = try reader.integer(node, range: ConfigLimits.readTouchTTLPercentRange)
+            case "evict-indexes-memory-pct":
+                try reader.noteOnce(node)
+                evictIndexesMemoryPct = try reader.integer(node, range: ConfigLimits.evictMemoryPctRange)
+            case "evict-sys-memory-pct":
+                try reader.noteOnce(node)
+                evictSysMemoryPct = try reader.integer(node, range: ConfigLimits.evictMemoryPctRange)
+            case "evict-tenths-pct":
+                try reader.noteOnce(node)
+                evictTenthsPct = try reader.integer(node, range: ConfigLimits.evictTenthsPctRange)
+            case "evict-hist-buckets":
+                try reader.noteOnce(node)
+                evictHistBuckets = try reader.integer(node, range: ConfigLimits.evictHistBucketsRange)
             case "storage-engine":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
                 try reader.noteOnce(node)
@@ -77,7 +94,7 @@ extension ConfigInterpreter {
                     + "'storage-engine memory { … }'"
             )
         }
-        return NamespaceConfig(
+        var namespace = NamespaceConfig(
             name: name,
             replicationFactor: replicationFactor,
             defaultTTLSeconds: defaultTTLSeconds,
@@ -88,6 +105,11 @@ extension ConfigInterpreter {
             sets: sets,
             readTouchTTLPercent: readTouchTTLPercent
         )
+        namespace.evictIndexesMemoryPct = evictIndexesMemoryPct
+        namespace.evictSysMemoryPct = evictSysMemoryPct
+        namespace.evictTenthsPct = evictTenthsPct
+        namespace.evictHistBuckets = evictHistBuckets
+        return namespace
     }
 
     // MARK: Private
@@ -111,7 +133,7 @@ extension ConfigInterpreter {
         var reader = StanzaReader(
             fileName: fileName,
             place: "in namespace \(namespace) set \(name)",
-            knownNames: ["default-ttl", "stop-writes-count"],
+            knownNames: ["default-ttl", "stop-writes-count", "disable-eviction"],
             unsupported: UnsupportedNames.set
         )
         var set = SetConfig(name: name)
@@ -123,6 +145,9 @@ extension ConfigInterpreter {
             case "stop-writes-count":
                 try reader.noteOnce(node)
                 set.stopWritesCount = try reader.integer(node, range: ConfigLimits.stopWritesCountRange)
+            case "disable-eviction":
+                try reader.noteOnce(node)
+                set.disableEviction = try reader.boolean(node)
             default:
                 throw reader.unknown(node)
             }

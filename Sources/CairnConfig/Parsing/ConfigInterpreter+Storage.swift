@@ -36,6 +36,7 @@ extension ConfigInterpreter {
             knownNames: [
                 "device", "file", "filesize", "write-block-size", "flush-max-ms", "commit-to-device",
                 "defrag-lwm-pct", "defrag-sleep", "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
+                "evict-used-pct",
             ],
             unsupported: UnsupportedNames.deviceStorage
         )
@@ -75,6 +76,9 @@ extension ConfigInterpreter {
             case "stop-writes-avail-pct":
                 try reader.noteOnce(node)
                 config.stopWritesAvailPct = try reader.integer(node, range: ConfigLimits.stopWritesAvailPctRange)
+            case "evict-used-pct":
+                try reader.noteOnce(node)
+                config.evictUsedPct = try reader.integer(node, range: ConfigLimits.evictUsedPctRange)
             default:
                 throw reader.unknown(node)
             }
@@ -97,11 +101,12 @@ extension ConfigInterpreter {
         var reader = StanzaReader(
             fileName: fileName,
             place: "in namespace \(namespace) storage-engine memory",
-            knownNames: ["data-size", "device", "file", "filesize"],
+            knownNames: ["data-size", "device", "file", "filesize", "evict-used-pct"],
             unsupported: UnsupportedNames.memoryStorage
         )
         var backing = BackingLines()
         var dataSize: (bytes: Int, line: Int)?
+        var evictUsedPct = ConfigLimits.evictUsedPctDefault
         for node in stanza.children {
             if try backing.take(node, reader: &reader, namespace: namespace, registry: &storagePaths) {
                 continue
@@ -110,6 +115,9 @@ extension ConfigInterpreter {
             case "data-size":
                 try reader.noteOnce(node)
                 dataSize = (try reader.sizeBytes(node, range: ConfigLimits.dataSizeBytesRange), node.line)
+            case "evict-used-pct":
+                try reader.noteOnce(node)
+                evictUsedPct = try reader.integer(node, range: ConfigLimits.evictUsedPctRange)
             default:
                 throw reader.unknown(node)
             }
@@ -120,9 +128,13 @@ extension ConfigInterpreter {
         }
         switch (dataSize, persistence) {
         case (let dataSize?, nil):
-            return MemoryStorageConfig(dataSizeBytes: dataSize.bytes)
+            var config = MemoryStorageConfig(dataSizeBytes: dataSize.bytes)
+            config.evictUsedPct = evictUsedPct
+            return config
         case (nil, let persistence?):
-            return MemoryStorageConfig(persistence: persistence)
+            var config = MemoryStorageConfig(persistence: persistence)
+            config.evictUsedPct = evictUsedPct
+            return config
         case (let dataSize?, .some):
             throw reader.error(
                 dataSize.line,
