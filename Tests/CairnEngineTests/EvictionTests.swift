@@ -1,0 +1,132 @@
+import CairnIndex
+import CairnStorage
+import CairnTesting
+import Foundation
+import Testing
+
+@testable import CairnEngine
+
+/// Eviction (Eviction.swift): the histogram's cut, an nsup cycle above `evict-used-pct`, set
+/// `disable-eviction`, records without a TTL, and the durable eviction mark across restarts.
+@Suite struct EvictionTests {
+    @Test func histogramTakesWholeBucketsFromTheSoonestWithinTheLimit() {
+        var h = EvictionHistogram(now: 1000, latestVoidTime: 1100, bucketCount: 10)  // 10 s buckets
+        for vt in [1001, 1005, 1010, 1011, 1020, 1021, 1022, 1090] { h.add(UInt32(vt)) }
+        h.add(1000)  // expired: not counted
+        #expect(h.total == 8)
+        // Bucket 0 (1001...1010) holds 3, bucket 1 (1011...1020) 2, bucket 2 (1021...1030) 2.
+        #expect(h.decide(limit: 5) == EvictionDecision(cutoffVoidTime: 1020, evictedCount: 5, refusal: nil))
+        #expect(h.decide(limit: 6) == EvictionDecision(cutoffVoidTime: 1020, evictedCount: 5, refusal: nil))
+        #expect(h.decide(limit: 100) == EvictionDecision(cutoffVoidTime: 1100, evictedCount: 8, refusal: nil))
+        let tooSmall = h.decide(limit: 2)
+        #expect(tooSmall.cutoffVoidTime == nil && tooSmall.evictedCount == 0)
+        #expect(tooSmall.refusal?.contains("evict-hist-buckets") == true)
+    }
+
+    @Test func headerEvictionMarkRoundTripsAsVersion2AndVersion1StaysUnchanged() throws {
+        var header = DeviceHeader(namespaceName: "test", namespaceInstanceId: 7, deviceIndex: 0, deviceCount: 1,
+                                  writeBlockSizeBytes: 1 << 20, partitionTreeSprigs: 256)
+        let plain = try DeviceHeaderFormat.encodeRegion(header)
+        #expect(plain[8] == 1)
+        header.truncation.raiseEvictionMark(voidTime: 123_456, lutMs: 999_000)
+        try header.truncation.setLutMs(5, forSet: "s")
+        let marked = try DeviceHeaderFormat.encodeRegion(header)
+        #expect(marked[8] == 2)
+        let decoded = try marked.withUnsafeBytes { try DeviceHeaderFormat.decodeCopy(untrusted: $0, slot: .a) }
+        #expect(decoded.header == header)
+        #expect(decoded.header.truncation.evictVoidTime == 123_456 && decoded.header.truncation.evictLutMs == 999_000)
+    }
+
+    /// A namespace over one small file with `evict-used-pct`, no background threads.
+    func evictingOptions(_ dir: TemporaryDirectory, clock: TestClock, usedPct: Int, tenthsPct: Int) -> NamespaceOptions {
+        var options = namespaceOptions([dir.file("ev.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10, clock: clock)
+        options.backgroundDefrag = false
+        options.nsupPeriodSeconds = 0
+        options.eviction = EvictionOptions(usedPct: usedPct, tenthsPct: tenthsPct, histBuckets: 10_000)
+        options.setPolicies = ["keep": SetPolicy(disableEviction: true)]
+        return options
+    }
+
+    @Test func cycleAboveThresholdEvictsSoonestVoidTimesOnlyAndTheMarkSurvivesRestarts() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let options = evictingOptions(dir, clock: clock, usedPct: 10, tenthsPct: 100)
+        let payload = [blobBin("p", [UInt8](repeating: 7, count: 1000))]
+        var ttlOf: [Int: UInt32] = [:]
+        var evicted: Set<Int> = []
+        var survivors: Set<Int> = []
+        do {
+            let ns = try Namespace.open(options)
+            // 1000 TTL'd records (TTLs 1000...1999 s, shuffled), 200 without a TTL, 200 in a set
+            // that disables eviction with the shortest TTLs of all.
+            var rng = SplitMix64(seed: 42)
+            var ttls = Array(1000..<2000).map { UInt32($0) }
+            for i in stride(from: ttls.count - 1, to: 0, by: -1) { ttls.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            for k in 0..<1000 {
+                ttlOf[k] = ttls[k]
+                try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(ttls[k])))
+            }
+            for k in 1000..<1200 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .never)) }
+            for k in 1200..<1400 {
+                try ns.put(testDigest(k), setName: "keep", bins: payload, options: WriteOptions(ttl: .seconds(10)))
+            }
+            #expect(ns.evictionTrigger() != nil, "about 1.4 MB live of 8 MB is above evict-used-pct 10")
+            ns.superviseOnce()
+            for k in 0..<1000 { if try ns.get(testDigest(k)) == nil { evicted.insert(k) } else { survivors.insert(k) } }
+            let stats = ns.evictionStatistics
+            print("eviction: \(evicted.count) evicted, stats \(stats)")
+            // At most 10 % of the 1400 records per cycle.
+            #expect(!evicted.isEmpty && evicted.count <= 140)
+            #expect(stats.evictedObjects == UInt64(evicted.count))
+            #expect(stats.evictVoidTime > 0 && stats.evictTTL > 0)
+            let latestEvicted = evicted.map { ttlOf[$0]! }.max()!
+            let soonestSurvivor = survivors.map { ttlOf[$0]! }.min()!
+            #expect(latestEvicted < soonestSurvivor, "an evicted record outlived a survivor")
+            for k in 1000..<1400 { #expect(try ns.get(testDigest(k)) != nil, "record \(k) (no TTL or disable-eviction) was evicted") }
+            // A record written after the cycle with a void time below the mark is not hidden by it.
+            try ns.put(testDigest(5000), bins: payload, options: WriteOptions(ttl: .seconds(1)))
+            #expect(try ns.get(testDigest(5000)) != nil)
+            try ns.closeWithoutCleanShutdown()
+        }
+        // A cold start (no clean shutdown) brings no evicted record back, and keeps every other.
+        let ns = try Namespace.open(options)
+        #expect(ns.startReport.mode == .cold)
+        #expect(ns.storage.truncation.evictVoidTime > 0)
+        for k in evicted { #expect(try ns.get(testDigest(k)) == nil, "evicted record \(k) came back") }
+        for k in survivors { #expect(try ns.get(testDigest(k)) != nil) }
+        for k in 1000..<1400 { #expect(try ns.get(testDigest(k)) != nil) }
+        #expect(try ns.get(testDigest(5000)) != nil)
+        try ns.close()
+        // And a clean restart too.
+        let again = try Namespace.open(options)
+        for k in evicted { #expect(try again.get(testDigest(k)) == nil, "evicted record \(k) came back") }
+        try again.close()
+    }
+
+    @Test func belowThresholdNothingIsEvicted() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let ns = try Namespace.open(evictingOptions(dir, clock: clock, usedPct: 90, tenthsPct: 1000))
+        for k in 0..<100 { try ns.put(testDigest(k), bins: [stringBin("v", "x")], options: WriteOptions(ttl: .seconds(100))) }
+        ns.superviseOnce()
+        #expect(ns.evictionStatistics.evictedObjects == 0)
+        #expect(ns.storage.truncation.evictVoidTime == 0)
+        for k in 0..<100 { #expect(try ns.get(testDigest(k)) != nil) }
+        try ns.close()
+    }
+
+    @Test func evictedEntriesAreRemovedAndTheirSpaceReleased() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let ns = try Namespace.open(evictingOptions(dir, clock: clock, usedPct: 5, tenthsPct: 500))
+        let payload = [blobBin("p", [UInt8](repeating: 1, count: 2000))]
+        for k in 0..<1000 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(UInt32(100 + k)))) }
+        usleep(200_000)  // flush-max-ms: the blocks leave the write buffers
+        let before = ns.statistics.liveBytes
+        let pass = ns.superviseOnce()
+        #expect(pass.evictedRemoved > 0)
+        #expect(ns.statistics.liveBytes < before)
+        #expect(ns.statistics.objects == 1000 - pass.evictedRemoved)
+        try ns.close()
+    }
+}
