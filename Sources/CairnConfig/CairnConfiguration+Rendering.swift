@@ -92,6 +92,7 @@ extension CairnConfiguration {
         writer.parameter("evict-sys-memory-pct", String(namespace.evictSysMemoryPct))
         writer.parameter("evict-tenths-pct", String(namespace.evictTenthsPct))
         writer.parameter("evict-hist-buckets", String(namespace.evictHistBuckets))
+        writer.parameter("disable-cold-start-eviction", ConfigValue.formatBoolean(namespace.disableColdStartEviction))
         switch namespace.storage {
         case .device(let device):
             writer.open("storage-engine", "device")

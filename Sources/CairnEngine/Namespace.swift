@@ -138,7 +138,12 @@ public final class Namespace: Sendable {
                 var free: [[UInt32]]?
                 if storage.needsColdStart {
                     report.mode = .cold
-                    let result = try coldStart(options, storage: storage, index: index, sets: sets)
+                    var result = try coldStart(options, storage: storage, index: index, sets: sets)
+                    if let evicted = try ColdStartEviction.run(options, storage: storage, index: index, sets: sets) {
+                        result.report.evicted = evicted.evicted
+                        storage.options.log("cold start: namespace \(options.name): \(evicted.reason); evicted "
+                            + "\(evicted.evicted) records with void times up to \(evicted.cutoffVoidTime)")
+                    }
                     report.coldStart = result.report
                     firstPristine = result.firstPristineBlocks
                     free = result.freeBlocks

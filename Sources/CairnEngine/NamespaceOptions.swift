@@ -67,6 +67,8 @@ public struct EvictionOptions: Sendable, Equatable {
     public var tenthsPct: Int = 5
     /// Buckets of the void-time histogram each evicting cycle builds.
     public var histBuckets: Int = 10_000
+    /// `disable-cold-start-eviction`: a cold start above a threshold evicts nothing.
+    public var disableColdStartEviction = false
 
     public init(usedPct: Int = 0, indexesMemoryPct: Int = 0, sysMemoryPct: Int = 0, tenthsPct: Int = 5,
                 histBuckets: Int = 10_000) {

@@ -334,6 +334,7 @@ struct InfoResponder {
             ("evict-sys-memory-pct", "\(options.currentEvictSysMemoryPct)"),
             ("evict-tenths-pct", "\(options.currentEvictTenthsPct)"),
             ("evict-hist-buckets", "\(options.eviction.histBuckets)"),
+            ("disable-cold-start-eviction", "\(options.eviction.disableColdStartEviction)"),
             ("strong-consistency", "false"),
         ]
     }

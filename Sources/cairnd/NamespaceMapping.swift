@@ -78,6 +78,7 @@ enum NamespaceMapping {
         options.eviction = EvictionOptions(
             usedPct: evictUsedPct, indexesMemoryPct: config.evictIndexesMemoryPct, sysMemoryPct: config.evictSysMemoryPct,
             tenthsPct: config.evictTenthsPct, histBuckets: config.evictHistBuckets)
+        options.eviction.disableColdStartEviction = config.disableColdStartEviction
         for set in config.sets {
             options.setPolicies[set.name] = SetPolicy(defaultTTLSeconds: set.defaultTTLSeconds.map { UInt32(clamping: $0) },
                                                       stopWritesCount: set.stopWritesCount,

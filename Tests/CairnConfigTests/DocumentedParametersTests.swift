@@ -74,6 +74,8 @@ import Testing
         Sample(section: "namespace NAME", name: "evict-sys-memory-pct", text: config(namespace: "evict-sys-memory-pct 90")),
         Sample(section: "namespace NAME", name: "evict-tenths-pct", text: config(namespace: "evict-tenths-pct 10")),
         Sample(section: "namespace NAME", name: "evict-hist-buckets", text: config(namespace: "evict-hist-buckets 100000")),
+        Sample(section: "namespace NAME", name: "disable-cold-start-eviction",
+               text: config(namespace: "disable-cold-start-eviction true")),
         Sample(section: "namespace NAME", name: "storage-engine",
                text: config(storage: "storage-engine memory {\ndata-size 1G\n}")),
         Sample(section: "namespace NAME", name: "set", text: config(namespace: "set users {\ndefault-ttl 1d\n}")),

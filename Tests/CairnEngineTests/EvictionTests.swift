@@ -50,7 +50,7 @@ import Testing
     @Test func cycleAboveThresholdEvictsSoonestVoidTimesOnlyAndTheMarkSurvivesRestarts() throws {
         let dir = try TemporaryDirectory()
         let clock = TestClock()
-        let options = evictingOptions(dir, clock: clock, usedPct: 10, tenthsPct: 100)
+        var options = evictingOptions(dir, clock: clock, usedPct: 10, tenthsPct: 100)
         let payload = [blobBin("p", [UInt8](repeating: 7, count: 1000))]
         var ttlOf: [Int: UInt32] = [:]
         var evicted: Set<Int> = []
@@ -88,7 +88,9 @@ import Testing
             #expect(try ns.get(testDigest(5000)) != nil)
             try ns.closeWithoutCleanShutdown()
         }
-        // A cold start (no clean shutdown) brings no evicted record back, and keeps every other.
+        // A cold start (no clean shutdown) brings no evicted record back, and keeps every other
+        // (the namespace is still above its threshold: cold-start eviction is off here).
+        options.eviction.disableColdStartEviction = true
         let ns = try Namespace.open(options)
         #expect(ns.startReport.mode == .cold)
         #expect(ns.storage.truncation.evictVoidTime > 0)
@@ -127,6 +129,54 @@ import Testing
         #expect(pass.evictedRemoved > 0)
         #expect(ns.statistics.liveBytes < before)
         #expect(ns.statistics.objects == 1000 - pass.evictedRemoved)
+        try ns.close()
+    }
+}
+
+@Suite struct ColdStartEvictionTests {
+    /// Fills a namespace with no threshold, crashes it, and cold starts it with `evict-used-pct 10`.
+    func crashedAndReopened(disable: Bool) throws -> (Namespace, evicted: [Int], TemporaryDirectory) {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        var options = namespaceOptions([dir.file("cs.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10, clock: clock)
+        options.backgroundDefrag = false
+        options.nsupPeriodSeconds = 0
+        options.setPolicies = ["keep": SetPolicy(disableEviction: true)]
+        let payload = [blobBin("p", [UInt8](repeating: 3, count: 2000))]
+        do {
+            let ns = try Namespace.open(options)
+            for k in 0..<1000 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(UInt32(1000 + k)))) }
+            for k in 1000..<1100 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .never)) }
+            for k in 1100..<1200 {
+                try ns.put(testDigest(k), setName: "keep", bins: payload, options: WriteOptions(ttl: .seconds(5)))
+            }
+            try ns.closeWithoutCleanShutdown()
+        }
+        options.eviction = EvictionOptions(usedPct: 10)
+        options.eviction.disableColdStartEviction = disable
+        let ns = try Namespace.open(options)
+        var evicted: [Int] = []
+        for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
+        return (ns, evicted, dir)
+    }
+
+    @Test func coldStartAboveThresholdEvictsSoonestFirstAndCountsIt() throws {
+        let (ns, evicted, _) = try crashedAndReopened(disable: false)
+        let report = try #require(ns.startReport.coldStart)
+        print("cold start: \(report)")
+        #expect(ns.startReport.mode == .cold)
+        #expect(report.evicted == evicted.count && !evicted.isEmpty)
+        // About 2.4 MB live of 8 MB, threshold 10 %: more than half the TTL'd records go, soonest first.
+        #expect(evicted == Array(0..<evicted.count), "not the soonest void times")
+        for k in 1000..<1200 { #expect(try ns.get(testDigest(k)) != nil) }
+        try ns.close()
+    }
+
+    @Test func disableColdStartEvictionEvictsNothing() throws {
+        let (ns, evicted, _) = try crashedAndReopened(disable: true)
+        #expect(evicted.isEmpty)
+        #expect(ns.startReport.coldStart?.evicted == 0)
+        #expect(ns.storage.truncation.evictVoidTime == 0)
         try ns.close()
     }
 }

@@ -503,6 +503,8 @@ ROWS = [
      namespace_value("evict-tenths-pct", "20"), False),
     ("namespace NAME", "evict-hist-buckets", dict(namespace="evict-hist-buckets 500"),
      namespace_value("evict-hist-buckets", "500"), False),
+    ("namespace NAME", "disable-cold-start-eviction", dict(namespace="disable-cold-start-eviction true"),
+     namespace_value("disable-cold-start-eviction", "true"), False),
     ("namespace NAME", "storage-engine", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),
      check_storage_engine, False),
     ("namespace NAME", "set", dict(namespace="set users {{\n default-ttl 1d\n }}"), check_set, False),

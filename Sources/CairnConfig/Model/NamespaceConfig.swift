@@ -42,6 +42,8 @@ public struct NamespaceConfig: Sendable, Equatable {
     public var evictTenthsPct: Int = ConfigLimits.evictTenthsPctDefault
     /// `evict-hist-buckets`: buckets of the void-time histogram an evicting cycle builds.
     public var evictHistBuckets: Int = ConfigLimits.evictHistBucketsDefault
+    /// `disable-cold-start-eviction`: a cold start above an eviction threshold evicts nothing.
+    public var disableColdStartEviction = false
 
     /// Makes a namespace; every argument but `name` and `storage` defaults as documented in
     /// `ConfigLimits`.

@@ -9,6 +9,7 @@ extension ConfigInterpreter {
                 "replication-factor", "default-ttl", "nsup-period", "partition-tree-sprigs",
                 "force-durable-deletes", "storage-engine", "set", "default-read-touch-ttl-pct",
                 "evict-indexes-memory-pct", "evict-sys-memory-pct", "evict-tenths-pct", "evict-hist-buckets",
+                "disable-cold-start-eviction",
             ],
             unsupported: UnsupportedNames.namespace
         )
@@ -23,6 +24,7 @@ extension ConfigInterpreter {
         var evictSysMemoryPct = ConfigLimits.evictMemoryPctDefault
         var evictTenthsPct = ConfigLimits.evictTenthsPctDefault
         var evictHistBuckets = ConfigLimits.evictHistBucketsDefault
+        var disableColdStartEviction = false
         var sets: [SetConfig] = []
         var setLines: [String: Int] = [:]
         for node in stanza.children {
@@ -61,6 +63,9 @@ extension ConfigInterpreter {
             case "evict-hist-buckets":
                 try reader.noteOnce(node)
                 evictHistBuckets = try reader.integer(node, range: ConfigLimits.evictHistBucketsRange)
+            case "disable-cold-start-eviction":
+                try reader.noteOnce(node)
+                disableColdStartEviction = try reader.boolean(node)
             case "storage-engine":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
                 try reader.noteOnce(node)
@@ -109,6 +114,7 @@ extension ConfigInterpreter {
         namespace.evictSysMemoryPct = evictSysMemoryPct
         namespace.evictTenthsPct = evictTenthsPct
         namespace.evictHistBuckets = evictHistBuckets
+        namespace.disableColdStartEviction = disableColdStartEviction
         return namespace
     }
 

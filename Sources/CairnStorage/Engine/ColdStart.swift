@@ -15,6 +15,9 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     public var expired = 0
     /// Records at or below their namespace's or set's truncate LUT (skipped).
     public var truncated = 0
+    /// Records evicted at the end of the scan because the namespace was above an eviction
+    /// threshold (set by the engine; they stay in the index, invisible, like expired winners).
+    public var evicted = 0
     /// Tombstones read (they take part like records).
     public var tombstones = 0
     /// Damaged regions: bytes that held no verifiable record (counted and skipped, never trusted).
@@ -43,7 +46,7 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "unique=\(unique) replaced=\(replaced) older=\(older) expired=\(expired) truncated=\(truncated) "
+        "unique=\(unique) replaced=\(replaced) older=\(older) expired=\(expired) truncated=\(truncated) evicted=\(evicted) "
             + "tombstones=\(tombstones) unparsable=\(unparsable) stale=\(stale) bad_blocks=\(badBlocks) "
             + "blocks=\(blocksScanned) indexed=\(indexedRecords) bytes=\(bytesRead) "
             + String(format: "seconds=%.3f scan_seconds=%.3f records_per_s=%.0f mb_per_s=%.1f", seconds, scanSeconds,
