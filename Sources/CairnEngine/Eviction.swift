@@ -165,13 +165,16 @@ extension Namespace {
         return options.setPolicies[name]?.disableEviction != true
     }
 
-    /// Which threshold the namespace is above now, as a message, or nil.
-    func evictionTrigger() -> String? {
+    /// Which threshold the namespace is above now, as a message, or nil. `hiddenBytes` are live
+    /// bytes of records already invisible (evicted or expired) that the supervisor has not
+    /// removed yet: they are not counted as used.
+    func evictionTrigger(hiddenBytes: UInt64 = 0) -> String? {
         let o = options
         let usedPct = o.currentEvictUsedPct
         if usedPct > 0 {
             let total = storage.devices.reduce(UInt64(0)) { $0 + $1.device.sizeBytes }
-            let live = storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }
+            let counted = storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }
+            let live = counted - min(counted, hiddenBytes)
             let used = total > 0 ? Double(live) * 100 / Double(total) : 0
             if used > Double(usedPct) { return String(format: "device used %.1f%% > evict-used-pct %d", used, usedPct) }
         }
@@ -196,17 +199,24 @@ extension Namespace {
     /// on; the supervisor removes their index entries (and frees their bytes) once no older copy
     /// of them can come back (as for expired records).
     func evictIfNeeded() -> EvictionDecision? {
-        guard let trigger = evictionTrigger() else { return nil }
+        guard evictionTrigger() != nil else { return nil }
         let nowMs = options.clockMs()
         let now = UInt32(truncatingIfNeeded: nowMs / 1000)
-        // Pass 1: how many records, and the latest void time.
+        // Pass 1: how many records, the latest void time, and the bytes of hidden records.
         var objects = 0
         var latest: UInt32 = 0
+        var hiddenBytes: UInt64 = 0
         index.forEachRecord { r in
-            guard !r.isTombstone, isVisible(r, nowVoidTime: now) else { return }
+            guard !r.isTombstone else { return }
+            guard isVisible(r, nowVoidTime: now) else {
+                hiddenBytes += UInt64(r.location.sizeBytes)
+                return
+            }
             objects += 1
             if r.voidTimeSeconds != 0 && isEvictable(setID: r.setID) { latest = max(latest, r.voidTimeSeconds) }
         }
+        // Earlier evictions (and expiries) not yet removed may already bring usage down.
+        guard let trigger = evictionTrigger(hiddenBytes: hiddenBytes) else { return nil }
         let limit = objects * options.currentEvictTenthsPct / 1000
         var decision: EvictionDecision
         if latest <= now {
@@ -218,7 +228,9 @@ extension Namespace {
             // Pass 2: the histogram.
             var histogram = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: options.eviction.histBuckets)
             index.forEachRecord { r in
-                guard !r.isTombstone, r.voidTimeSeconds != 0, isVisible(r, nowVoidTime: now), isEvictable(setID: r.setID)
+                // Records written since the cycle began are above the mark's LUT: never evicted by it.
+                guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= nowMs, isVisible(r, nowVoidTime: now),
+                      isEvictable(setID: r.setID)
                 else { return }
                 histogram.add(r.voidTimeSeconds)
             }
@@ -276,8 +288,24 @@ enum ColdStartEviction {
                     sets: SetRegistry) throws -> Outcome? {
         let o = options.eviction
         guard !o.disableColdStartEviction else { return nil }
+        let nowMs = options.clockMs()
+        let now = UInt32(truncatingIfNeeded: nowMs / 1000)
+        let mark = storage.truncation
+        // Records already hidden (expired, or below an earlier mark) stay in the index until the
+        // supervisor removes them: their bytes are not counted as used.
+        var hiddenBytes: UInt64 = 0
+        var hiddenEntries = 0
+        index.forEachRecord { r in
+            if !r.isTombstone && ((r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now)
+                || mark.isBelowEvictionMark(voidTime: r.voidTimeSeconds, lastUpdateMs: r.lastUpdateTimeMs))
+            {
+                hiddenBytes += UInt64(r.location.sizeBytes)
+                hiddenEntries += 1
+            }
+        }
         let totalBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.device.sizeBytes }
-        let liveBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }
+        let countedBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }
+        let liveBytes = countedBytes - min(countedBytes, hiddenBytes)
         var excessBytes: Int64 = 0
         var reasons: [String] = []
         if o.usedPct > 0 {
@@ -289,15 +317,12 @@ enum ColdStartEviction {
         }
         var excessEntries = 0
         if o.indexesMemoryPct > 0 {
-            excessEntries = index.entryCount - Int(Double(options.indexEntryCountMax) * Double(o.indexesMemoryPct) / 100)
+            excessEntries = index.entryCount - hiddenEntries - Int(Double(options.indexEntryCountMax) * Double(o.indexesMemoryPct) / 100)
             if excessEntries > 0 {
                 reasons.append("index entries \(index.entryCount) > evict-indexes-memory-pct \(o.indexesMemoryPct) of \(options.indexEntryCountMax)")
             }
         }
         guard excessBytes > 0 || excessEntries > 0 else { return nil }
-        let nowMs = options.clockMs()
-        let now = UInt32(truncatingIfNeeded: nowMs / 1000)
-        let mark = storage.truncation
         var exempt: [UInt16: Bool] = [:]
         func evictable(_ r: IndexRecord) -> Bool {
             guard !r.isTombstone, r.voidTimeSeconds > now,

@@ -1,0 +1,104 @@
+"""A cache workload on a small device with eviction (issue 16): records with random TTLs, written
+to about twice the device's size. No write fails with OUT_OF_SPACE (8); every evicted record's
+void time is at or below the namespace's evict void time; records without a TTL all survive; after
+kill -9 and a cold start no evicted record comes back."""
+import random
+import time
+
+import aerospike
+import pytest
+
+from test_parameters import Run, info, pairs
+
+CITRUSLEAF_EPOCH = 1262304000
+
+
+def void_time(ttl, written_at):
+    return int(written_at) - CITRUSLEAF_EPOCH + ttl
+
+
+def missing(client, keys):
+    gone = set()
+    for k in keys:
+        try:
+            client.get(("test", "c", k))
+        except aerospike.exception.RecordNotFound:
+            gone.add(k)
+    return gone
+
+
+def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
+    tmp = str(tmp_path)
+    # Defragmented blocks are at least 60 % live, so 40 % live bytes fit in two thirds of the
+    # device: a third stays free for writes between nsup cycles (each reads the device, 2-3 s).
+    run = Run(tmp, namespace="nsup-period 1\n    evict-tenths-pct 300",
+              device="write-block-size 128K\n        evict-used-pct 40\n        defrag-lwm-pct 60\n"
+                     "        post-write-cache 0")
+    try:
+        run.start()
+        client = run.client()
+        rng = random.Random(16)
+        payload = b"x" * 9000  # about 9 KiB a record: 128 MiB holds about 14 000
+        void_times = {}
+        failures = []
+        written = 0
+        for round_ in range(26):  # 26 x 1000 records: about 1.8 times the device
+            for i in range(1000):
+                key = f"r{written}"
+                ttl = rng.randint(3600, 36000)
+                try:
+                    client.put(("test", "c", key), {"p": payload}, meta={"ttl": ttl})
+                    void_times[key] = void_time(ttl, time.time())
+                except aerospike.exception.AerospikeError as e:
+                    failures.append(e.code)
+                written += 1
+            time.sleep(1.5)  # 9 MiB a round, about one nsup cycle
+            ns = run.namespace()
+            print(round_, {k: ns[k] for k in ("objects", "evicted_objects", "device_used_bytes", "device_available_pct",
+                                              "free_wblocks", "defrag_q", "evict_void_time", "nsup_cycle_duration")},
+                  len(failures))
+        forever = [f"n{i}" for i in range(200)]
+        for key in forever:
+            client.put(("test", "c", key), {"p": b"y" * 100}, meta={"ttl": -1})
+        ns = run.namespace()
+        assert 8 not in failures, f"{failures.count(8)} writes failed with OUT_OF_SPACE; {ns}"
+        assert not failures, failures[:5]
+        evicted_objects = int(ns["evicted_objects"])
+        mark = int(ns["evict_void_time"])
+        assert evicted_objects > 0 and mark > 0, ns
+        used = int(ns["device_used_bytes"]) / int(ns["device_total_bytes"])
+        print(f"evicted {evicted_objects}, used {used:.2f}, evict_ttl {ns['evict_ttl']}, "
+              f"cycle {ns['nsup_cycle_duration']} ms, deleted {ns['nsup_cycle_deleted_pct']} %")
+        assert used < 0.75, ns
+
+        gone = missing(client, void_times)
+        assert gone, "nothing was evicted"
+        # Cycles go on while usage is above the threshold: the mark read after the reads bounds
+        # every eviction before them (it only grows).
+        mark = int(run.namespace()["evict_void_time"])
+        # Every evicted record was at or below the evict void time (1 s of clock rounding).
+        late = [k for k in gone if void_times[k] > mark + 1]
+        assert not late, f"{len(late)} evicted records above the evict void time {mark}: {late[:5]}"
+        assert not missing(client, forever), "a record without a TTL was evicted"
+        client.close()
+
+        # kill -9, then a cold start: nothing evicted comes back.
+        time.sleep(2)  # flush-max-ms: every acknowledged write is on the device
+        run.process.kill()
+        run.process.wait()
+        run.start()
+        client = run.client()
+        gone_after = missing(client, void_times)
+        ns_after = run.namespace()  # after the reads: the mark bounds every eviction before them
+        assert gone <= gone_after, f"{len(gone - gone_after)} evicted records came back after kill -9"
+        # Whatever else is gone was evicted by the cold start: at or below the new mark.
+        mark_after = int(ns_after["evict_void_time"])
+        extra = [k for k in gone_after - gone if void_times[k] > mark_after + 1]
+        assert not extra, f"{len(extra)} records lost after kill -9 outside the eviction: {extra[:5]}"
+        assert not missing(client, forever)
+        client.close()
+        print(f"after kill -9: {len(gone_after - gone)} more evicted by the cold start; "
+              f"{info(run.port, 'namespace/test')[:0]}")
+        run.stop()
+    finally:
+        run.cleanup()
