@@ -156,6 +156,9 @@ extension Namespace {
         return isEvictable(setID: r.setID)
     }
 
+    /// Whether `r` is a record a client can see now (for walks of the index outside the engine).
+    public func isLiveRecord(_ r: IndexRecord) -> Bool { isVisible(r, nowVoidTime: nowVoidTime) }
+
     /// Whether the eviction mark hides `r` (for walks of the index outside the engine).
     public func isEvictedRecord(_ r: IndexRecord) -> Bool { isEvicted(r) }
 

@@ -24,7 +24,7 @@ struct InfoResponder {
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
+        "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
@@ -125,6 +125,8 @@ struct InfoResponder {
             return RuntimeControl(context: context, logger: logger).logRotate()
         case "partition-info":
             return partitionInfo()
+        case "histogram":
+            return InfoHistograms.value(command, context: context)
         case "latencies":
             return context.latencies.latenciesValue(histogram: command.parameter("hist"))
         case "latency":

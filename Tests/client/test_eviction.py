@@ -102,3 +102,31 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
         run.stop()
     finally:
         run.cleanup()
+
+
+def test_ttl_and_object_size_histograms(tmp_path):
+    run = Run(str(tmp_path))
+    try:
+        run.start()
+        client = run.client()
+        for i in range(100):
+            client.put(("test", "h", f"k{i}"), {"p": b"x" * (100 * i)}, meta={"ttl": 1000 * (i + 1)})
+        client.put(("test", "h", "forever"), {"p": 1}, meta={"ttl": -1})
+        client.put(("test", "other", "o"), {"p": b"x" * 20000}, meta={"ttl": 500000})
+        client.close()
+        ttl = pairs(info(run.port, "histogram:namespace=test;type=ttl;set=h"), ":")
+        assert ttl["units"] == "seconds"
+        buckets = [int(b) for b in ttl["buckets"].split(",")]
+        assert len(buckets) == 100 and sum(buckets) == 100, ttl  # the record without a TTL is not counted
+        width = int(ttl["bucket-width"])
+        assert int(ttl["hist-width"]) == 100 * width and 99_000 < 100 * width <= 101_000, ttl
+        size = pairs(info(run.port, "histogram:namespace=test;type=object-size"), ":")
+        assert size["units"] == "bytes"
+        counts = [int(b) for b in size["buckets"].split(",")]
+        assert sum(counts) == 102 and max(i for i, c in enumerate(counts) if c) >= 90, size  # the 20 KB record
+        assert int(size["bucket-width"]) % 16 == 0
+        assert info(run.port, "histogram:namespace=nope;type=ttl").startswith("ERROR")
+        assert info(run.port, "histogram:namespace=test;type=bogus").startswith("ERROR")
+        run.stop()
+    finally:
+        run.cleanup()
