@@ -132,6 +132,11 @@ struct RuntimeControl {
             if value == 0 && options.currentDefaultTTLSeconds != 0 {
                 return .failure(Problem(message: "must configure zero default-ttl to set zero nsup-period"))
             }
+            if value == 0 && (options.currentEvictUsedPct != 0 || options.currentEvictIndexesMemoryPct != 0
+                || options.currentEvictSysMemoryPct != 0)
+            {
+                return .failure(Problem(message: "eviction thresholds are set: eviction runs in the nsup cycle, so nsup-period cannot be 0"))
+            }
             return .success(value)
         case .defragLWMPct:
             return integer(text, in: ConfigLimits.defragLWMPctRange, name: parameter.rawValue)
@@ -139,10 +144,13 @@ struct RuntimeControl {
             return integer(text, in: ConfigLimits.flushMaxMsRange, name: parameter.rawValue)
         case .stopWritesAvailPct:
             return integer(text, in: ConfigLimits.stopWritesAvailPctRange, name: parameter.rawValue)
-        case .evictUsedPct:
-            return integer(text, in: ConfigLimits.evictUsedPctRange, name: parameter.rawValue)
-        case .evictIndexesMemoryPct, .evictSysMemoryPct:
-            return integer(text, in: ConfigLimits.evictMemoryPctRange, name: parameter.rawValue)
+        case .evictUsedPct, .evictIndexesMemoryPct, .evictSysMemoryPct:
+            let range = parameter == .evictUsedPct ? ConfigLimits.evictUsedPctRange : ConfigLimits.evictMemoryPctRange
+            let result = integer(text, in: range, name: parameter.rawValue)
+            if case .success(let value) = result, value != 0, options.currentNsupPeriodSeconds == 0 {
+                return .failure(Problem(message: "\(parameter.rawValue) needs a non-zero nsup-period: eviction runs in the nsup cycle"))
+            }
+            return result
         case .evictTenthsPct:
             return integer(text, in: ConfigLimits.evictTenthsPctRange, name: parameter.rawValue)
         case .postWriteCache:

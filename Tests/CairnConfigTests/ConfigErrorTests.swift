@@ -234,6 +234,15 @@ let errorCases: [ErrorCase] = [
         expected: "aerospike.conf:7: 'evict-hist-buckets' 99 is out of range in namespace test: allowed 100 to 10000000"
     ),
     ErrorCase(
+        name: "eviction threshold with nsup-period 0",
+        text: namespaceText([
+            "    nsup-period 0", "    storage-engine device {", "        file /tmp/a.dat", "        filesize 1G",
+            "        evict-used-pct 60", "    }",
+        ]),
+        expected: "aerospike.conf:11: 'evict-used-pct' in namespace test needs a non-zero 'nsup-period' (eviction "
+            + "runs in the nsup cycle; 'nsup-period 0' is on line 7)"
+    ),
+    ErrorCase(
         name: "evict-used-pct in the namespace",
         text: namespaceText(["    evict-used-pct 60"]),
         expected: "aerospike.conf:7: unsupported parameter 'evict-used-pct' in namespace test: "

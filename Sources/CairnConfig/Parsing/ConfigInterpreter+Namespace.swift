@@ -27,6 +27,8 @@ extension ConfigInterpreter {
         var disableColdStartEviction = false
         var sets: [SetConfig] = []
         var setLines: [String: Int] = [:]
+        var nsupPeriodLine: Int?
+        var evictionLines: [(name: String, line: Int)] = []
         for node in stanza.children {
             switch node.name {
             case "replication-factor":
@@ -42,6 +44,7 @@ extension ConfigInterpreter {
             case "nsup-period":
                 try reader.noteOnce(node)
                 nsupPeriodSeconds = try reader.seconds(node, range: ConfigLimits.nsupPeriodSecondsRange)
+                nsupPeriodLine = node.line
             case "partition-tree-sprigs":
                 try reader.noteOnce(node)
                 partitionTreeSprigCount = try partitionTreeSprigs(node, reader: reader)
@@ -54,9 +57,11 @@ extension ConfigInterpreter {
             case "evict-indexes-memory-pct":
                 try reader.noteOnce(node)
                 evictIndexesMemoryPct = try reader.integer(node, range: ConfigLimits.evictMemoryPctRange)
+                if evictIndexesMemoryPct > 0 { evictionLines.append((node.name, node.line)) }
             case "evict-sys-memory-pct":
                 try reader.noteOnce(node)
                 evictSysMemoryPct = try reader.integer(node, range: ConfigLimits.evictMemoryPctRange)
+                if evictSysMemoryPct > 0 { evictionLines.append((node.name, node.line)) }
             case "evict-tenths-pct":
                 try reader.noteOnce(node)
                 evictTenthsPct = try reader.integer(node, range: ConfigLimits.evictTenthsPctRange)
@@ -70,6 +75,9 @@ extension ConfigInterpreter {
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
                 try reader.noteOnce(node)
                 storage = try storageSection(node, namespace: name, reader: reader)
+                for child in node.children where child.name == "evict-used-pct" && child.arguments != ["0"] {
+                    evictionLines.append((child.name, child.line))
+                }
             case "set":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "a set name")
                 let setName = try reader.name(
@@ -91,6 +99,13 @@ extension ConfigInterpreter {
             default:
                 throw reader.unknown(node)
             }
+        }
+        if nsupPeriodSeconds == 0, let first = evictionLines.min(by: { $0.line < $1.line }) {
+            throw reader.error(
+                first.line,
+                "'\(first.name)' \(reader.place) needs a non-zero 'nsup-period' (eviction runs in the nsup cycle; "
+                    + "'nsup-period 0' is on line \(nsupPeriodLine ?? stanza.line))"
+            )
         }
         guard let storage else {
             throw reader.error(
