@@ -120,6 +120,8 @@ public enum ConfigLimits {
     public static let postWriteCacheBytesDefault = 256 * mebibyte
     /// `post-write-cache` range; 0 turns the cache off.
     public static let postWriteCacheBytesRange = 0...(64 * gibibyte)
+    /// `post-write-queue` (Aerospike before 7.1: the same cache in write blocks) range.
+    public static let postWriteQueueBlocksRange = 0...4096
     /// `stop-writes-avail-pct` default: writes stop when less than 5 % of the space is free.
     public static let stopWritesAvailPctDefault = 5
     /// `stop-writes-avail-pct` range (100 would refuse every write).

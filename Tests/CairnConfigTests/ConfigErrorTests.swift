@@ -243,6 +243,13 @@ let errorCases: [ErrorCase] = [
             + "runs in the nsup cycle; 'nsup-period 0' is on line 7)"
     ),
     ErrorCase(
+        name: "post-write-queue with post-write-cache",
+        text: deviceText(["        file /tmp/a.dat", "        filesize 1G", "        post-write-cache 8M",
+                          "        post-write-queue 8"]),
+        expected: "aerospike.conf:11: 'post-write-queue' and 'post-write-cache' in namespace test storage-engine device "
+            + "set the same cache: keep one (lines 10 and 11)"
+    ),
+    ErrorCase(
         name: "evict-used-pct in the namespace",
         text: namespaceText(["    evict-used-pct 60"]),
         expected: "aerospike.conf:7: unsupported parameter 'evict-used-pct' in namespace test: "

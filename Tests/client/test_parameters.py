@@ -529,6 +529,8 @@ ROWS = [
      namespace_value("storage-engine.post-write-cache", "0"), False),
     ("storage-engine device", "stop-writes-avail-pct", dict(device="stop-writes-avail-pct 99"),
      check_stop_writes_avail_pct, False),
+    ("storage-engine device", "post-write-queue", dict(device="write-block-size 128K\n post-write-queue 8"),
+     namespace_value("storage-engine.post-write-cache", str(8 * 128 << 10)), False),
     ("storage-engine device", "evict-used-pct", dict(namespace="nsup-period 1", device="evict-used-pct 1"),
      check_evicts, False),
     ("storage-engine memory", "data-size", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),

@@ -36,13 +36,15 @@ extension ConfigInterpreter {
             knownNames: [
                 "device", "file", "filesize", "write-block-size", "flush-max-ms", "commit-to-device",
                 "defrag-lwm-pct", "defrag-sleep", "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
-                "evict-used-pct",
+                "evict-used-pct", "post-write-queue",
             ],
             unsupported: UnsupportedNames.deviceStorage
         )
         var backing = BackingLines()
         // The backing is set from the gathered device/file lines once the stanza is read.
         var config = DeviceStorageConfig(backing: .devices([]))
+        var postWriteQueue: (blocks: Int, line: Int)?
+        var postWriteCacheLine: Int?
         for node in stanza.children {
             if try backing.take(node, reader: &reader, namespace: namespace, registry: &storagePaths) {
                 continue
@@ -73,6 +75,10 @@ extension ConfigInterpreter {
             case "post-write-cache":
                 try reader.noteOnce(node)
                 config.postWriteCacheBytes = try reader.sizeBytes(node, range: ConfigLimits.postWriteCacheBytesRange)
+                postWriteCacheLine = node.line
+            case "post-write-queue":
+                try reader.noteOnce(node)
+                postWriteQueue = (try reader.integer(node, range: ConfigLimits.postWriteQueueBlocksRange), node.line)
             case "stop-writes-avail-pct":
                 try reader.noteOnce(node)
                 config.stopWritesAvailPct = try reader.integer(node, range: ConfigLimits.stopWritesAvailPctRange)
@@ -82,6 +88,17 @@ extension ConfigInterpreter {
             default:
                 throw reader.unknown(node)
             }
+        }
+        if let postWriteQueue {
+            // The older name of the post-write cache, counted in write blocks (Aerospike before 7.1).
+            if let postWriteCacheLine {
+                throw reader.error(
+                    max(postWriteQueue.line, postWriteCacheLine),
+                    "'post-write-queue' and 'post-write-cache' \(reader.place) set the same cache: keep one "
+                        + "(lines \(min(postWriteQueue.line, postWriteCacheLine)) and \(max(postWriteQueue.line, postWriteCacheLine)))"
+                )
+            }
+            config.postWriteCacheBytes = postWriteQueue.blocks * config.writeBlockSizeBytes
         }
         guard let resolved = try backing.backing(reader: reader) else {
             throw reader.error(

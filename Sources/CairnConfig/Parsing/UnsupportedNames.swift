@@ -79,7 +79,6 @@ enum UnsupportedNames {
         "direct-files": "Cairn always writes files with O_DIRECT",
         "disable-odsync": "use 'commit-to-device false' for asynchronous writes",
         "data-in-memory": "use 'storage-engine memory' for data in memory",
-        "post-write-queue": "use 'post-write-cache' (in bytes)",
         "min-avail-pct": "use 'stop-writes-avail-pct'",
         "max-used-pct": "use 'stop-writes-avail-pct'",
         "stop-writes-used-pct": "use 'stop-writes-avail-pct'",
@@ -103,7 +102,7 @@ enum UnsupportedNames {
         ]
         let deviceOnly = [
             "write-block-size", "flush-max-ms", "commit-to-device", "defrag-lwm-pct", "defrag-sleep",
-            "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
+            "max-write-cache", "post-write-cache", "post-write-queue", "stop-writes-avail-pct",
         ]
         for name in deviceOnly {
             names[name] = "in Cairn '\(name)' applies to 'storage-engine device' only"
