@@ -228,7 +228,10 @@ extension Namespace {
             decision = EvictionDecision(cutoffVoidTime: nil, evictedCount: 0,
                                         refusal: "the cycle's limit is 0 records (\(objects) records, evict-tenths-pct \(options.currentEvictTenthsPct))")
         } else {
-            // Pass 2: the histogram.
+            // Pass 2: the histogram, and the records written since the last raise at or below
+            // the mark's void time (the mark only grows: they go whatever this cycle's cut).
+            let markVoidTime = evictionMark.voidTime
+            var atOrBelowMark = 0
             var histogram = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: options.eviction.histBuckets)
             index.forEachRecord { r in
                 // Records written since the cycle began are above the mark's LUT: never evicted by it.
@@ -236,8 +239,14 @@ extension Namespace {
                       isEvictable(setID: r.setID)
                 else { return }
                 histogram.add(r.voidTimeSeconds)
+                if r.voidTimeSeconds <= markVoidTime { atOrBelowMark += 1 }
             }
             decision = histogram.decide(limit: limit)
+            if let cutoff = decision.cutoffVoidTime, cutoff < markVoidTime {
+                // The raised mark keeps its void time: everything at or below it goes, which may
+                // be more than the limit (records written since the last raise with short TTLs).
+                decision.evictedCount = atOrBelowMark
+            }
         }
         if let cutoff = decision.cutoffVoidTime {
             do {
