@@ -106,6 +106,7 @@ extension CairnConfiguration {
             writer.parameter("post-write-cache", ConfigValue.formatSize(device.postWriteCacheBytes))
             writer.parameter("stop-writes-avail-pct", String(device.stopWritesAvailPct))
             writer.parameter("evict-used-pct", String(device.evictUsedPct))
+            writer.parameter("cold-start-empty", ConfigValue.formatBoolean(device.coldStartEmpty))
             writer.close()
         case .memory(let memory):
             writer.open("storage-engine", "memory")

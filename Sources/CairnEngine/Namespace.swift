@@ -138,7 +138,9 @@ public final class Namespace: Sendable {
                 var free: [[UInt32]]?
                 if storage.needsColdStart {
                     report.mode = .cold
-                    var result = try coldStart(options, storage: storage, index: index, sets: sets)
+                    var result = options.coldStartEmpty
+                        ? try emptyColdStart(options, storage: storage, index: index)
+                        : try coldStart(options, storage: storage, index: index, sets: sets)
                     if let evicted = try ColdStartEviction.run(options, storage: storage, index: index, sets: sets) {
                         result.report.evicted = evicted.evicted
                         storage.options.log("cold start: namespace \(options.name): \(evicted.reason); evicted "
@@ -190,6 +192,23 @@ public final class Namespace: Sendable {
             }
         }
         return (index, state, mirrors)
+    }
+
+    /// `cold-start-empty`: no device is read. Every record on the devices is truncated durably
+    /// (a namespace truncate at now), so no later start brings one back, and every block below
+    /// the devices' blocks-written marks is free for reuse.
+    private static func emptyColdStart(_ options: NamespaceOptions, storage: NamespaceStorage,
+                                       index: PrimaryIndex) throws -> ColdStartResult {
+        let startNs = MonotonicClock.nowNs()
+        try storage.truncate(setName: nil, lutMs: max(options.clockMs(), 1))
+        let firstData = Int(DeviceGeometry.firstDataBlockIndex)
+        let ends = storage.devices.map { UInt32(max(firstData, $0.scanEndBlock)) }
+        let rebuilt = storage.rebuildSpace(from: index, firstPristineBlocks: ends)
+        storage.options.log("cold-start-empty: namespace \(options.name) starts EMPTY: the records on its devices "
+            + "were not read and are truncated (gone for good)")
+        var report = ColdStartReport()
+        report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
+        return ColdStartResult(report: report, firstPristineBlocks: rebuilt.firstPristine, freeBlocks: rebuilt.free)
     }
 
     /// The cold start: every device scanned into `index`.

@@ -15,6 +15,9 @@ public struct NamespaceOptions: Sendable {
     public var indexEntryCountMax: Int
     /// Cold start even when a warm restart would be possible (`--cold-start`).
     public var coldStart: Bool
+    /// `cold-start-empty`: a cold start ignores the records on the devices and starts empty
+    /// (they are truncated durably, so no later start brings them back).
+    public var coldStartEmpty = false
     /// Where the index (and memory data) lives across a clean stop; nil: a private index, and
     /// every restart is cold.
     public var sharedMemory: SharedMemoryOptions?

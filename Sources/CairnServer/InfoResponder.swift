@@ -332,6 +332,7 @@ struct InfoResponder {
             ("force-durable-deletes", "\(options.forceDurableDeletes)"),
             ("default-read-touch-ttl-pct", "\(options.readTouchTTLPercent)"),
             ("storage-engine.evict-used-pct", "\(options.currentEvictUsedPct)"),
+            ("storage-engine.cold-start-empty", "\(options.coldStartEmpty)"),
             ("evict-indexes-memory-pct", "\(options.currentEvictIndexesMemoryPct)"),
             ("evict-sys-memory-pct", "\(options.currentEvictSysMemoryPct)"),
             ("evict-tenths-pct", "\(options.currentEvictTenthsPct)"),

@@ -72,7 +72,9 @@ enum NamespaceMapping {
         options.readTouchTTLPercent = UInt32(config.readTouchTTLPercent)
         var evictUsedPct = 0
         switch config.storage {
-        case .device(let device): evictUsedPct = device.evictUsedPct
+        case .device(let device):
+            evictUsedPct = device.evictUsedPct
+            options.coldStartEmpty = device.coldStartEmpty
         case .memory(let memory): evictUsedPct = memory.evictUsedPct
         }
         options.eviction = EvictionOptions(

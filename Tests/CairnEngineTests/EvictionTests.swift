@@ -180,3 +180,35 @@ import Testing
         try ns.close()
     }
 }
+
+@Suite struct ColdStartEmptyTests {
+    @Test func coldStartEmptyStartsEmptyAndTheOldRecordsNeverComeBack() throws {
+        let dir = try TemporaryDirectory()
+        var options = namespaceOptions([dir.file("empty.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10)
+        options.backgroundDefrag = false
+        let payload = [blobBin("p", [UInt8](repeating: 9, count: 3000))]
+        do {
+            let ns = try Namespace.open(options)
+            for k in 0..<1000 { try ns.put(testDigest(k), bins: payload) }
+            try ns.closeWithoutCleanShutdown()
+        }
+        options.coldStartEmpty = true
+        do {
+            let ns = try Namespace.open(options)
+            #expect(ns.startReport.mode == .cold)
+            #expect(ns.startReport.recordDataReads == 0, "cold-start-empty read record data")
+            #expect(ns.statistics.objects == 0)
+            for k in 0..<1000 { #expect(try ns.get(testDigest(k)) == nil) }
+            // The old blocks are free: about 3 MB of new records fit in the 8 MB file again.
+            for k in 1000..<2000 { try ns.put(testDigest(k), bins: payload) }
+            try ns.closeWithoutCleanShutdown()
+        }
+        // A normal cold start afterwards: only the records written since are back.
+        options.coldStartEmpty = false
+        let ns = try Namespace.open(options)
+        #expect(ns.statistics.objects == 1000)
+        for k in 0..<1000 { #expect(try ns.get(testDigest(k)) == nil, "record \(k) from before cold-start-empty came back") }
+        for k in 1000..<2000 { #expect(try ns.get(testDigest(k)) != nil) }
+        try ns.close()
+    }
+}

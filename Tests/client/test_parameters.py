@@ -454,6 +454,25 @@ def check_disable_eviction(run, tmp):
     check_evicts(run, tmp, keep_set="keep")
 
 
+def check_cold_start_empty(run, tmp):
+    c = run.client()
+    c.put(("test", "s", "old"), {"v": 1})
+    c.close()
+    time.sleep(1.5)  # flush-max-ms: the record is on the device
+    run.process.kill()  # not clean: the next start is cold
+    run.process.wait()
+    run.start()
+    assert "starts EMPTY" in run.output(), run.output()[-2000:]
+    c = run.client()
+    try:
+        with pytest.raises(aerospike.exception.RecordNotFound):
+            c.get(("test", "s", "old"))
+        c.put(("test", "s", "new"), {"v": 2})
+    finally:
+        c.close()
+    assert run.namespace()["storage-engine.cold-start-empty"] == "true"
+
+
 def refused(line_pattern):
     def check(output, tmp):
         assert re.search(line_pattern, output), output
@@ -529,6 +548,7 @@ ROWS = [
      namespace_value("storage-engine.post-write-cache", "0"), False),
     ("storage-engine device", "stop-writes-avail-pct", dict(device="stop-writes-avail-pct 99"),
      check_stop_writes_avail_pct, False),
+    ("storage-engine device", "cold-start-empty", dict(device="cold-start-empty true"), check_cold_start_empty, False),
     ("storage-engine device", "post-write-queue", dict(device="write-block-size 128K\n post-write-queue 8"),
      namespace_value("storage-engine.post-write-cache", str(8 * 128 << 10)), False),
     ("storage-engine device", "evict-used-pct", dict(namespace="nsup-period 1", device="evict-used-pct 1"),

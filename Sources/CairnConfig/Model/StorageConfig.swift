@@ -77,6 +77,8 @@ public struct DeviceStorageConfig: Sendable, Equatable {
     /// `evict-used-pct`: the namespace supervisor evicts when the live bytes exceed this share
     /// of the space; 0 turns it off.
     public var evictUsedPct: Int
+    /// `cold-start-empty`: a cold start ignores (and durably truncates) the records on the devices.
+    public var coldStartEmpty = false
 
     /// Makes a device storage section; every argument but `backing` defaults as documented in
     /// `ConfigLimits`.

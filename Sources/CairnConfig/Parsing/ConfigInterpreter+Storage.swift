@@ -36,7 +36,7 @@ extension ConfigInterpreter {
             knownNames: [
                 "device", "file", "filesize", "write-block-size", "flush-max-ms", "commit-to-device",
                 "defrag-lwm-pct", "defrag-sleep", "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
-                "evict-used-pct", "post-write-queue",
+                "evict-used-pct", "post-write-queue", "cold-start-empty",
             ],
             unsupported: UnsupportedNames.deviceStorage
         )
@@ -76,6 +76,9 @@ extension ConfigInterpreter {
                 try reader.noteOnce(node)
                 config.postWriteCacheBytes = try reader.sizeBytes(node, range: ConfigLimits.postWriteCacheBytesRange)
                 postWriteCacheLine = node.line
+            case "cold-start-empty":
+                try reader.noteOnce(node)
+                config.coldStartEmpty = try reader.boolean(node)
             case "post-write-queue":
                 try reader.noteOnce(node)
                 postWriteQueue = (try reader.integer(node, range: ConfigLimits.postWriteQueueBlocksRange), node.line)

@@ -82,7 +82,6 @@ enum UnsupportedNames {
         "min-avail-pct": "use 'stop-writes-avail-pct'",
         "max-used-pct": "use 'stop-writes-avail-pct'",
         "stop-writes-used-pct": "use 'stop-writes-avail-pct'",
-        "cold-start-empty": "Cairn always reads its devices at a cold start",
         "defrag-queue-min": "Cairn defragments every queued block",
         "defrag-startup-minimum": "Cairn does not wait for defragmentation at startup",
         "compression": "compression is not supported",
@@ -102,7 +101,7 @@ enum UnsupportedNames {
         ]
         let deviceOnly = [
             "write-block-size", "flush-max-ms", "commit-to-device", "defrag-lwm-pct", "defrag-sleep",
-            "max-write-cache", "post-write-cache", "post-write-queue", "stop-writes-avail-pct",
+            "max-write-cache", "post-write-cache", "post-write-queue", "stop-writes-avail-pct", "cold-start-empty",
         ]
         for name in deviceOnly {
             names[name] = "in Cairn '\(name)' applies to 'storage-engine device' only"

@@ -36,6 +36,8 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     /// Records left in the index (tombstones included) after the scan.
     public var indexedRecords = 0
 
+    public init() {}
+
     public var recordsPerSecond: Double { seconds > 0 ? Double(unique + replaced + older + truncated) / seconds : 0 }
     public var bytesPerSecond: Double { seconds > 0 ? Double(bytesRead) / seconds : 0 }
 
@@ -90,6 +92,12 @@ public struct ColdStartResult: Sendable {
     public var report: ColdStartReport
     public var firstPristineBlocks: [UInt32]
     public var freeBlocks: [[UInt32]]
+
+    public init(report: ColdStartReport, firstPristineBlocks: [UInt32], freeBlocks: [[UInt32]]) {
+        self.report = report
+        self.firstPristineBlocks = firstPristineBlocks
+        self.freeBlocks = freeBlocks
+    }
 }
 
 /// Block sequence of every scanned block, written once per block by the parser that scans it
