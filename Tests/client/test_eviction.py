@@ -161,3 +161,63 @@ def test_set_config_changes_eviction_parameters(tmp_path):
         run.stop()
     finally:
         run.cleanup()
+
+
+def test_kill_during_cache_workload_loses_nothing_outside_eviction(tmp_path):
+    """commit-to-device: after kill -9 in the middle of the writes, every acknowledged record is
+    back unless it was evicted (its void time at or below the evict void time), and nothing
+    evicted before the kill returns."""
+    import threading
+    tmp = str(tmp_path)
+    run = Run(tmp, namespace="nsup-period 1\n    evict-tenths-pct 300",
+              device="write-block-size 128K\n        evict-used-pct 40\n        defrag-lwm-pct 60\n"
+                     "        post-write-cache 0\n        commit-to-device true")
+    try:
+        run.start()
+        client = run.client()
+        rng = random.Random(7)
+        payload = b"z" * 9000
+        void_times = {}
+        written = [0]
+        full = []
+
+        def write(count, pause):
+            for n in range(count):
+                key = f"r{written[0]}"
+                ttl = rng.randint(3600, 36000)
+                try:
+                    client.put(("test", "c", key), {"p": payload}, meta={"ttl": ttl})
+                    void_times[key] = void_time(ttl, time.time())
+                except aerospike.exception.AerospikeError as e:
+                    if e.code == 8:
+                        full.append(key)
+                        continue
+                    # The connection dies with the server: the write was not acknowledged.
+                    return
+                written[0] += 1
+                if n % 1000 == 999:
+                    time.sleep(pause)
+
+        write(16000, 1.5)  # past the threshold: cycles are evicting
+        gone_before = missing(client, void_times)
+        assert gone_before, "nothing evicted before the kill"
+        writer = threading.Thread(target=write, args=(100000, 1.5))
+        writer.start()
+        time.sleep(4)
+        run.process.kill()
+        run.process.wait()
+        writer.join()
+        assert not full, f"{len(full)} writes failed with OUT_OF_SPACE"
+        client.close()
+        run.start()
+        client = run.client()
+        gone_after = missing(client, void_times)
+        mark = int(run.namespace()["evict_void_time"])
+        assert gone_before <= gone_after, f"{len(gone_before - gone_after)} evicted records came back"
+        lost = [k for k in gone_after if void_times[k] > mark + 1]
+        assert not lost, f"{len(lost)} acknowledged records lost outside the eviction: {lost[:5]}"
+        print(f"written {written[0]}, evicted before the kill {len(gone_before)}, missing after {len(gone_after)}")
+        client.close()
+        run.stop()
+    finally:
+        run.cleanup()
