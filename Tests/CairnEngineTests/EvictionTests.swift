@@ -105,6 +105,22 @@ import Testing
         try again.close()
     }
 
+    @Test func indexesMemoryThresholdEvictsToo() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        var options = evictingOptions(dir, clock: clock, usedPct: 0, tenthsPct: 100)
+        options.indexEntryCountMax = 4096
+        options.eviction.indexesMemoryPct = 10  // 409 entries
+        let ns = try Namespace.open(options)
+        for k in 0..<1000 { try ns.put(testDigest(k), bins: [intBin("v", Int64(k))], options: WriteOptions(ttl: .seconds(UInt32(500 + k)))) }
+        #expect(ns.evictionTrigger()?.contains("evict-indexes-memory-pct") == true)
+        ns.superviseOnce()
+        var evicted: [Int] = []
+        for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
+        #expect(evicted == Array(0..<100), "the 10 % with the soonest void times")
+        try ns.close()
+    }
+
     @Test func belowThresholdNothingIsEvicted() throws {
         let dir = try TemporaryDirectory()
         let clock = TestClock()
