@@ -121,6 +121,31 @@ import Testing
         try ns.close()
     }
 
+    /// With read-touch, what is read gets a new void time, so eviction takes the least recently
+    /// used records (Aerospike 7.1+).
+    @Test func readTouchMakesEvictionLeastRecentlyUsed() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let ns = try Namespace.open(evictingOptions(dir, clock: clock, usedPct: 1, tenthsPct: 100))
+        let payload = [blobBin("p", [UInt8](repeating: 5, count: 1000))]
+        for k in 0..<1000 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(UInt32(1000 + k)))) }
+        clock.advance(seconds: 500)
+        // Read the 100 records closest to their end of life: each read touches its record, whose
+        // void time moves from about now + 500 s to now + 1000 s and more.
+        for k in 0..<100 {
+            let record = try #require(try ns.get(testDigest(k)))
+            _ = ns.readTouch(record, digest: testDigest(k), request: .percent(100), resume: .inline)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while (0..<100).contains(where: { ns.exists(testDigest($0))?.generation != 2 }) && Date() < deadline { usleep(10_000) }
+        #expect((0..<100).allSatisfy { ns.exists(testDigest($0))?.generation == 2 }, "the reads did not touch")
+        ns.superviseOnce()
+        var evicted: [Int] = []
+        for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
+        #expect(evicted == Array(100..<200), "eviction did not take the least recently used records")
+        try ns.close()
+    }
+
     @Test func belowThresholdNothingIsEvicted() throws {
         let dir = try TemporaryDirectory()
         let clock = TestClock()
