@@ -205,6 +205,14 @@ extension Namespace {
         guard evictionTrigger() != nil else { return nil }
         let nowMs = options.clockMs()
         let now = UInt32(truncatingIfNeeded: nowMs / 1000)
+        // Set policies by set id, looked up once per set (not once per record).
+        var evictableSets: [UInt16: Bool] = [:]
+        func evictable(_ setID: UInt16) -> Bool {
+            if let known = evictableSets[setID] { return known }
+            let value = isEvictable(setID: setID)
+            evictableSets[setID] = value
+            return value
+        }
         // Pass 1: how many records, the latest void time, and the bytes of hidden records.
         var objects = 0
         var latest: UInt32 = 0
@@ -216,7 +224,7 @@ extension Namespace {
                 return
             }
             objects += 1
-            if r.voidTimeSeconds != 0 && isEvictable(setID: r.setID) { latest = max(latest, r.voidTimeSeconds) }
+            if r.voidTimeSeconds != 0 && evictable(r.setID) { latest = max(latest, r.voidTimeSeconds) }
         }
         // Earlier evictions (and expiries) not yet removed may already bring usage down.
         guard let trigger = evictionTrigger(hiddenBytes: hiddenBytes) else { return nil }
@@ -236,7 +244,7 @@ extension Namespace {
             index.forEachRecord { r in
                 // Records written since the cycle began are above the mark's LUT: never evicted by it.
                 guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= nowMs, isVisible(r, nowVoidTime: now),
-                      isEvictable(setID: r.setID)
+                      evictable(r.setID)
                 else { return }
                 histogram.add(r.voidTimeSeconds)
                 if r.voidTimeSeconds <= markVoidTime { atOrBelowMark += 1 }
