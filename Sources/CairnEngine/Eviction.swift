@@ -240,7 +240,7 @@ extension Namespace {
             // the mark's void time (the mark only grows: they go whatever this cycle's cut).
             let markVoidTime = evictionMark.voidTime
             var atOrBelowMark = 0
-            var histogram = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: options.eviction.histBuckets)
+            var histogram = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: options.currentEvictHistBuckets)
             index.forEachRecord { r in
                 // Records written since the cycle began are above the mark's LUT: never evicted by it.
                 guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= nowMs, isVisible(r, nowVoidTime: now),

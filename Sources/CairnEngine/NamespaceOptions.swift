@@ -92,6 +92,8 @@ extension NamespaceOptions {
     }
     /// `evict-sys-memory-pct` now.
     public var currentEvictSysMemoryPct: Int { storage.tunables.value(.evictSysMemoryPct, configured: eviction.sysMemoryPct) }
+    /// `evict-hist-buckets` now.
+    public var currentEvictHistBuckets: Int { storage.tunables.value(.evictHistBuckets, configured: eviction.histBuckets) }
     /// `evict-tenths-pct` now.
     public var currentEvictTenthsPct: Int { storage.tunables.value(.evictTenthsPct, configured: eviction.tenthsPct) }
 }

@@ -336,7 +336,7 @@ struct InfoResponder {
             ("evict-indexes-memory-pct", "\(options.currentEvictIndexesMemoryPct)"),
             ("evict-sys-memory-pct", "\(options.currentEvictSysMemoryPct)"),
             ("evict-tenths-pct", "\(options.currentEvictTenthsPct)"),
-            ("evict-hist-buckets", "\(options.eviction.histBuckets)"),
+            ("evict-hist-buckets", "\(options.currentEvictHistBuckets)"),
             ("disable-cold-start-eviction", "\(options.eviction.disableColdStartEviction)"),
             ("strong-consistency", "false"),
         ]

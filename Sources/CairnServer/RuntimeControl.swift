@@ -39,6 +39,7 @@ struct RuntimeControl {
         case evictIndexesMemoryPct = "evict-indexes-memory-pct"
         case evictSysMemoryPct = "evict-sys-memory-pct"
         case evictTenthsPct = "evict-tenths-pct"
+        case evictHistBuckets = "evict-hist-buckets"
 
         var key: RuntimeTunables.Key {
             switch self {
@@ -52,12 +53,14 @@ struct RuntimeControl {
             case .evictIndexesMemoryPct: .evictIndexesMemoryPct
             case .evictSysMemoryPct: .evictSysMemoryPct
             case .evictTenthsPct: .evictTenthsPct
+            case .evictHistBuckets: .evictHistBuckets
             }
         }
 
         var isStorage: Bool {
             switch self {
-            case .defaultTTL, .nsupPeriod, .evictIndexesMemoryPct, .evictSysMemoryPct, .evictTenthsPct: false
+            case .defaultTTL, .nsupPeriod, .evictIndexesMemoryPct, .evictSysMemoryPct, .evictTenthsPct, .evictHistBuckets:
+                false
             default: true
             }
         }
@@ -153,6 +156,8 @@ struct RuntimeControl {
             return result
         case .evictTenthsPct:
             return integer(text, in: ConfigLimits.evictTenthsPctRange, name: parameter.rawValue)
+        case .evictHistBuckets:
+            return integer(text, in: ConfigLimits.evictHistBucketsRange, name: parameter.rawValue)
         case .postWriteCache:
             let configured = options.storage.postWriteCacheBytes
             guard let value = ValueText.bytes(text), value >= 0 else {
@@ -188,6 +193,7 @@ struct RuntimeControl {
         case .evictIndexesMemoryPct: return options.currentEvictIndexesMemoryPct
         case .evictSysMemoryPct: return options.currentEvictSysMemoryPct
         case .evictTenthsPct: return options.currentEvictTenthsPct
+        case .evictHistBuckets: return options.currentEvictHistBuckets
         }
     }
 

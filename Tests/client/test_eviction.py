@@ -145,7 +145,9 @@ def test_set_config_changes_eviction_parameters(tmp_path):
         assert config["evict-sys-memory-pct"] == "95" and config["evict-indexes-memory-pct"] == "90", config
         assert info(run.port, "set-config:context=namespace;id=test;evict-used-pct=101").startswith("ERROR")
         assert info(run.port, "set-config:context=namespace;id=test;evict-tenths-pct=1001").startswith("ERROR")
-        assert info(run.port, "set-config:context=namespace;id=test;evict-hist-buckets=500").startswith("ERROR")
+        assert info(run.port, "set-config:context=namespace;id=test;evict-hist-buckets=500") == "ok"
+        assert pairs(info(run.port, "get-config:context=namespace;id=test"))["evict-hist-buckets"] == "500"
+        assert info(run.port, "set-config:context=namespace;id=test;evict-hist-buckets=99").startswith("ERROR")
         assert "nsup" in info(run.port, "set-config:context=namespace;id=test;nsup-period=0")
         # In force at once: the next nsup cycle (nsup-period 120 here: runs on demand only) sees 1 %.
         c = run.client()
