@@ -88,6 +88,11 @@ extension CairnConfiguration {
         writer.parameter("partition-tree-sprigs", String(namespace.partitionTreeSprigCount))
         writer.parameter("force-durable-deletes", ConfigValue.formatBoolean(namespace.forceDurableDeletes))
         writer.parameter("default-read-touch-ttl-pct", String(namespace.readTouchTTLPercent))
+        writer.parameter("evict-indexes-memory-pct", String(namespace.evictIndexesMemoryPct))
+        writer.parameter("evict-sys-memory-pct", String(namespace.evictSysMemoryPct))
+        writer.parameter("evict-tenths-pct", String(namespace.evictTenthsPct))
+        writer.parameter("evict-hist-buckets", String(namespace.evictHistBuckets))
+        writer.parameter("disable-cold-start-eviction", ConfigValue.formatBoolean(namespace.disableColdStartEviction))
         switch namespace.storage {
         case .device(let device):
             writer.open("storage-engine", "device")
@@ -100,6 +105,8 @@ extension CairnConfiguration {
             writer.parameter("max-write-cache", ConfigValue.formatSize(device.writeCacheBytesMax))
             writer.parameter("post-write-cache", ConfigValue.formatSize(device.postWriteCacheBytes))
             writer.parameter("stop-writes-avail-pct", String(device.stopWritesAvailPct))
+            writer.parameter("evict-used-pct", String(device.evictUsedPct))
+            writer.parameter("cold-start-empty", ConfigValue.formatBoolean(device.coldStartEmpty))
             writer.close()
         case .memory(let memory):
             writer.open("storage-engine", "memory")
@@ -109,6 +116,7 @@ extension CairnConfiguration {
             if let persistence = memory.persistence {
                 renderBacking(persistence, into: &writer)
             }
+            writer.parameter("evict-used-pct", String(memory.evictUsedPct))
             writer.close()
         }
         for set in namespace.sets {
@@ -117,6 +125,7 @@ extension CairnConfiguration {
                 writer.parameter("default-ttl", ConfigValue.formatSeconds(defaultTTLSeconds))
             }
             writer.parameter("stop-writes-count", String(set.stopWritesCount))
+            writer.parameter("disable-eviction", ConfigValue.formatBoolean(set.disableEviction))
             writer.close()
         }
         writer.close()

@@ -73,6 +73,18 @@ public enum ConfigLimits {
     public static let partitionTreeSprigCountRange = 16...4096
     /// `force-durable-deletes` default.
     public static let forceDurableDeletesDefault = false
+    /// `evict-indexes-memory-pct` and `evict-sys-memory-pct` default: 0 (off).
+    public static let evictMemoryPctDefault = 0
+    /// `evict-indexes-memory-pct` and `evict-sys-memory-pct` range (0 = off).
+    public static let evictMemoryPctRange = 0...100
+    /// `evict-tenths-pct` default: at most 0.5 % of the records per cycle (Aerospike's default).
+    public static let evictTenthsPctDefault = 5
+    /// `evict-tenths-pct` range, in tenths of a percent (1000 = every record).
+    public static let evictTenthsPctRange = 0...1000
+    /// `evict-hist-buckets` default (Aerospike's default).
+    public static let evictHistBucketsDefault = 10_000
+    /// `evict-hist-buckets` range (Aerospike's).
+    public static let evictHistBucketsRange = 100...10_000_000
 
     // MARK: storage-engine device
 
@@ -108,10 +120,16 @@ public enum ConfigLimits {
     public static let postWriteCacheBytesDefault = 256 * mebibyte
     /// `post-write-cache` range; 0 turns the cache off.
     public static let postWriteCacheBytesRange = 0...(64 * gibibyte)
+    /// `post-write-queue` (Aerospike before 7.1: the same cache in write blocks) range.
+    public static let postWriteQueueBlocksRange = 0...4096
     /// `stop-writes-avail-pct` default: writes stop when less than 5 % of the space is free.
     public static let stopWritesAvailPctDefault = 5
     /// `stop-writes-avail-pct` range (100 would refuse every write).
     public static let stopWritesAvailPctRange = 0...99
+    /// `evict-used-pct` default: 0 (no eviction on device use).
+    public static let evictUsedPctDefault = 0
+    /// `evict-used-pct` range (0 = off).
+    public static let evictUsedPctRange = 0...100
 
     // MARK: storage-engine memory
 

@@ -7,6 +7,8 @@ import Foundation
 public struct SupervisorPass: Sendable, Equatable {
     /// Expired records removed from the index (their bytes released).
     public var expiredRemoved = 0
+    /// Evicted records removed from the index (their bytes released).
+    public var evictedRemoved = 0
     /// Tombstones dropped (tomb raider).
     public var tombstonesDropped = 0
     /// Expired records and tombstones kept because an older copy may still be on a device.
@@ -46,7 +48,9 @@ final class ExpirySupervisor: Sendable {
 
     var statistics: SupervisorPass { totals.withLock { $0 } }
 
-    func start() {
+    /// Starts the passes; each runs `cycle` (the namespace's whole nsup cycle, which calls
+    /// `runOnce`).
+    func start(cycle: @escaping @Sendable () -> Void) {
         guard periodSeconds > 0 else { return }
         let worker = self.worker
         let currentPeriodSeconds = self.currentPeriodSeconds
@@ -60,7 +64,8 @@ final class ExpirySupervisor: Sendable {
                 let period = currentPeriodSeconds()
                 if period > 0 && waitedSeconds >= period {
                     waitedSeconds = 0
-                    _ = self?.runOnce()
+                    guard self != nil else { return }
+                    cycle()
                 }
             }
         }
@@ -71,11 +76,12 @@ final class ExpirySupervisor: Sendable {
     private var stopping: Bool { worker.isStopping }
 
     /// One pass over the index and, where candidates exist, over the devices.
-    func runOnce() -> SupervisorPass {
+    /// `isEvicted` tells records hidden by the eviction mark: they are candidates like expired ones.
+    func runOnce(isEvicted: (IndexRecord) -> Bool = { _ in false }) -> SupervisorPass {
         let now = nowVoidTime()
         var candidates = [[Digest: IndexRecord]](repeating: [:], count: storage.devices.count)
         index.forEachRecord { r in
-            if r.isTombstone || (r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now) {
+            if r.isTombstone || (r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now) || isEvicted(r) {
                 candidates[Int(r.location.deviceIndex)][r.digest] = r
             }
         }
@@ -123,12 +129,19 @@ final class ExpirySupervisor: Sendable {
                     preconditionFailure("removing an index entry cannot fail: \(error)")
                 }
                 if removed {
-                    if c.isTombstone { pass.tombstonesDropped += 1 } else { pass.expiredRemoved += 1 }
+                    if c.isTombstone {
+                        pass.tombstonesDropped += 1
+                    } else if c.voidTimeSeconds != 0 && c.voidTimeSeconds <= now {
+                        pass.expiredRemoved += 1
+                    } else {
+                        pass.evictedRemoved += 1
+                    }
                 }
             }
         }
         totals.withLock { t in
             t.expiredRemoved += pass.expiredRemoved
+            t.evictedRemoved += pass.evictedRemoved
             t.tombstonesDropped += pass.tombstonesDropped
             t.kept = pass.kept
             t.blocksRead += pass.blocksRead

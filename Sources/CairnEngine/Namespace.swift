@@ -33,6 +33,10 @@ public final class Namespace: Sendable {
     let supervisor: ExpirySupervisor
     /// Truncate LUTs by set id, read by every visibility check without a lock.
     let truncationLuts: TruncationLuts
+    /// The eviction mark, read by every visibility check without a lock (Eviction.swift).
+    let evictionMark: EvictionMark
+    /// Eviction and nsup-cycle figures.
+    let evictionTotals = Mutex(EvictionStatistics())
     /// Record reads that had to go to the device (the rest were answered from memory).
     let deviceReadsStarted = Atomic<UInt64>(0)
     /// Touches started by reads (`readTouch`).
@@ -136,7 +140,14 @@ public final class Namespace: Sendable {
                 var free: [[UInt32]]?
                 if storage.needsColdStart {
                     report.mode = .cold
-                    let result = try coldStart(options, storage: storage, index: index, sets: sets)
+                    var result = options.coldStartEmpty
+                        ? try emptyColdStart(options, storage: storage, index: index)
+                        : try coldStart(options, storage: storage, index: index, sets: sets)
+                    if let evicted = try ColdStartEviction.run(options, storage: storage, index: index, sets: sets) {
+                        result.report.evicted = evicted.evicted
+                        storage.options.log("cold start: namespace \(options.name): \(evicted.reason); evicted "
+                            + "\(evicted.evicted) records with void times up to \(evicted.cutoffVoidTime)")
+                    }
                     report.coldStart = result.report
                     firstPristine = result.firstPristineBlocks
                     free = result.freeBlocks
@@ -185,6 +196,23 @@ public final class Namespace: Sendable {
         return (index, state, mirrors)
     }
 
+    /// `cold-start-empty`: no device is read. Every record on the devices is truncated durably
+    /// (a namespace truncate at now), so no later start brings one back, and every block below
+    /// the devices' blocks-written marks is free for reuse.
+    private static func emptyColdStart(_ options: NamespaceOptions, storage: NamespaceStorage,
+                                       index: PrimaryIndex) throws -> ColdStartResult {
+        let startNs = MonotonicClock.nowNs()
+        try storage.truncate(setName: nil, lutMs: max(options.clockMs(), 1))
+        let firstData = Int(DeviceGeometry.firstDataBlockIndex)
+        let ends = storage.devices.map { UInt32(max(firstData, $0.scanEndBlock)) }
+        let rebuilt = storage.rebuildSpace(from: index, firstPristineBlocks: ends)
+        storage.options.log("cold-start-empty: namespace \(options.name) starts EMPTY: the records on its devices "
+            + "were not read and are truncated (gone for good)")
+        var report = ColdStartReport()
+        report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
+        return ColdStartResult(report: report, firstPristineBlocks: rebuilt.firstPristine, freeBlocks: rebuilt.free)
+    }
+
     /// The cold start: every device scanned into `index`.
     private static func coldStart(_ options: NamespaceOptions, storage: NamespaceStorage, index: PrimaryIndex,
                                   sets: SetRegistry) throws -> ColdStartResult {
@@ -219,6 +247,7 @@ public final class Namespace: Sendable {
         startReport = report
         truncationLuts = TruncationLuts(setCountMax: SetRegistry.setCountMax, table: { storage.truncation },
                                         setName: { sets.name(for: $0) })
+        evictionMark = EvictionMark(storage.truncation)
         defragger = Defragger(index: index, storage: storage)
         let clock = options.clockMs
         supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
@@ -273,6 +302,7 @@ public final class Namespace: Sendable {
     func isVisible(_ r: IndexRecord, nowVoidTime: UInt32) -> Bool {
         if r.isTombstone { return false }
         if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= nowVoidTime { return false }
+        if isEvicted(r) { return false }
         return r.lastUpdateTimeMs > truncateLutMs(setID: r.setID)
     }
 
@@ -648,7 +678,8 @@ public final class Namespace: Sendable {
         } else {
             setID = 0
         }
-        var lut = max(now, truncateLutMs(setID: setID) + 1)
+        // Above the eviction mark's LUT too: a new copy is never hidden by an earlier eviction.
+        var lut = max(now, truncateLutMs(setID: setID) + 1, evictionMark.lutMs + 1)
         if let current { lut = max(lut, current.lastUpdateTimeMs + 1) }
         let voidTime: UInt32
         switch o.ttl {

@@ -15,6 +15,9 @@ public struct NamespaceOptions: Sendable {
     public var indexEntryCountMax: Int
     /// Cold start even when a warm restart would be possible (`--cold-start`).
     public var coldStart: Bool
+    /// `cold-start-empty`: a cold start ignores the records on the devices and starts empty
+    /// (they are truncated durably, so no later start brings them back).
+    public var coldStartEmpty = false
     /// Where the index (and memory data) lives across a clean stop; nil: a private index, and
     /// every restart is cold.
     public var sharedMemory: SharedMemoryOptions?
@@ -29,6 +32,8 @@ public struct NamespaceOptions: Sendable {
     public var clockMs: @Sendable () -> UInt64
     /// Seconds between expiry-supervisor / tomb-raider passes; 0 = no background passes.
     public var nsupPeriodSeconds: Int = 120
+    /// Eviction (Aerospike's namespace supervisor): thresholds and limits (``EvictionOptions``).
+    public var eviction = EvictionOptions()
     /// Run the background defragmenter (tests turn it off to drive `defragmentOnce`).
     public var backgroundDefrag: Bool = true
     /// Truncation sweeps wait for `runDeferredSweeps` instead of a sweep thread (the simulator).
@@ -52,4 +57,45 @@ public struct NamespaceOptions: Sendable {
     }
 
     public var name: String { storage.namespaceName }
+}
+
+/// When and how much the namespace supervisor evicts (`evict-used-pct`, `evict-indexes-memory-pct`,
+/// `evict-sys-memory-pct`, `evict-tenths-pct`, `evict-hist-buckets`). A threshold of 0 is off.
+public struct EvictionOptions: Sendable, Equatable {
+    /// Evict when the devices' live bytes exceed this share of their size (percent; 0 = off).
+    public var usedPct: Int = 0
+    /// Evict when index entries exceed this share of the index's capacity (percent; 0 = off).
+    public var indexesMemoryPct: Int = 0
+    /// Evict when the machine's used memory exceeds this share of its memory (percent; 0 = off).
+    public var sysMemoryPct: Int = 0
+    /// At most this many tenths of a percent of the namespace's records are evicted per cycle.
+    public var tenthsPct: Int = 5
+    /// Buckets of the void-time histogram each evicting cycle builds.
+    public var histBuckets: Int = 10_000
+    /// `disable-cold-start-eviction`: a cold start above a threshold evicts nothing.
+    public var disableColdStartEviction = false
+
+    public init(usedPct: Int = 0, indexesMemoryPct: Int = 0, sysMemoryPct: Int = 0, tenthsPct: Int = 5,
+                histBuckets: Int = 10_000) {
+        self.usedPct = usedPct
+        self.indexesMemoryPct = indexesMemoryPct
+        self.sysMemoryPct = sysMemoryPct
+        self.tenthsPct = tenthsPct
+        self.histBuckets = histBuckets
+    }
+}
+
+extension NamespaceOptions {
+    /// `evict-used-pct` now (set-config may have changed it).
+    public var currentEvictUsedPct: Int { storage.tunables.value(.evictUsedPct, configured: eviction.usedPct) }
+    /// `evict-indexes-memory-pct` now.
+    public var currentEvictIndexesMemoryPct: Int {
+        storage.tunables.value(.evictIndexesMemoryPct, configured: eviction.indexesMemoryPct)
+    }
+    /// `evict-sys-memory-pct` now.
+    public var currentEvictSysMemoryPct: Int { storage.tunables.value(.evictSysMemoryPct, configured: eviction.sysMemoryPct) }
+    /// `evict-hist-buckets` now.
+    public var currentEvictHistBuckets: Int { storage.tunables.value(.evictHistBuckets, configured: eviction.histBuckets) }
+    /// `evict-tenths-pct` now.
+    public var currentEvictTenthsPct: Int { storage.tunables.value(.evictTenthsPct, configured: eviction.tenthsPct) }
 }

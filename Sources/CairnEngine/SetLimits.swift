@@ -9,10 +9,13 @@ public struct SetPolicy: Sendable, Equatable {
     /// `stop-writes-count`: most records the set may hold; a write creating one more is refused
     /// with FORBIDDEN (22), as Aerospike does. 0 = no limit.
     public var stopWritesCount: Int
+    /// `disable-eviction`: the set's records are never evicted.
+    public var disableEviction: Bool
 
-    public init(defaultTTLSeconds: UInt32? = nil, stopWritesCount: Int = 0) {
+    public init(defaultTTLSeconds: UInt32? = nil, stopWritesCount: Int = 0, disableEviction: Bool = false) {
         self.defaultTTLSeconds = defaultTTLSeconds
         self.stopWritesCount = stopWritesCount
+        self.disableEviction = disableEviction
     }
 }
 
@@ -131,6 +134,7 @@ extension Namespace {
         index.forEachRecord { record in
             guard let lut = truncateLutMs[record.setID], !record.flags.contains(.tombstone) else { return }
             if record.voidTimeSeconds != 0 && record.voidTimeSeconds <= nowVoidTime { return }
+            if isEvicted(record) { return }
             if record.lastUpdateTimeMs > lut { counts[record.setID, default: 0] += 1 }
         }
         return counts

@@ -1,3 +1,4 @@
+import CairnIO
 import CairnStorage
 
 /// Space figures of a namespace (for `namespace/<ns>` statistics and tests).
@@ -26,7 +27,7 @@ public struct SpaceStatistics: Sendable, Equatable {
 extension Namespace {
     func startSpaceManagement() {
         if options.backgroundDefrag { defragger.start() }
-        supervisor.start()
+        supervisor.start { [weak self] in _ = self?.nsupCycle() }
     }
 
     func stopSpaceManagement() {
@@ -41,7 +42,23 @@ extension Namespace {
 
     /// One expiry-supervisor and tomb-raider pass, now.
     @discardableResult
-    public func superviseOnce() -> SupervisorPass { supervisor.runOnce() }
+    public func superviseOnce() -> SupervisorPass { nsupCycle() }
+
+    /// One nsup cycle: eviction when usage is above a threshold, then the expiry supervisor and
+    /// tomb-raider pass (which also removes evicted records' entries); timed for the statistics.
+    func nsupCycle() -> SupervisorPass {
+        let startNs = MonotonicClock.nowNs()
+        let objects = index.entryCount - index.tombstoneCount
+        let decision = evictIfNeeded()
+        let pass = supervisor.runOnce(isEvicted: { isEvicted($0) })
+        let deleted = pass.expiredRemoved + (decision?.evictedCount ?? 0)
+        let durationMs = (MonotonicClock.nowNs() - startNs) / 1_000_000
+        evictionTotals.withLock { t in
+            t.lastCycleDurationMs = durationMs
+            t.lastCycleDeletedPct = objects > 0 ? Double(deleted) * 100 / Double(objects) : 0
+        }
+        return pass
+    }
 
     public var spaceStatistics: SpaceStatistics {
         let devices = storage.space

@@ -24,7 +24,7 @@ struct InfoResponder {
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
+        "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
@@ -125,6 +125,8 @@ struct InfoResponder {
             return RuntimeControl(context: context, logger: logger).logRotate()
         case "partition-info":
             return partitionInfo()
+        case "histogram":
+            return InfoHistograms.value(command, context: context)
         case "latencies":
             return context.latencies.latenciesValue(histogram: command.parameter("hist"))
         case "latency":
@@ -240,6 +242,7 @@ struct InfoResponder {
         let totalBytes = statistics.deviceTotalBytes
         let freePercent = totalBytes == 0 ? 0 : 100 - min(100, usedBytes * 100 / totalBytes)
         let space = statistics.space
+        let eviction = namespace.evictionStatistics
         return InfoText.pairs([
             ("ns_cluster_size", "1"),
             ("effective_replication_factor", "1"),
@@ -264,6 +267,11 @@ struct InfoResponder {
             ("pending_free_wblocks", "\(space.pendingFreeBlocks)"),
             ("post_write_cache_hits", "\(space.postWriteCacheHits)"),
             ("expired_objects", "\(space.expiredRemoved)"),
+            ("evicted_objects", "\(eviction.evictedObjects)"),
+            ("evict_ttl", "\(eviction.evictTTL)"),
+            ("evict_void_time", "\(eviction.evictVoidTime)"),
+            ("nsup_cycle_duration", "\(eviction.lastCycleDurationMs)"),
+            ("nsup_cycle_deleted_pct", String(format: "%.3f", eviction.lastCycleDeletedPct)),
             ("tombstones_dropped", "\(space.tombstonesDropped)"),
             ("device_total_bytes", "\(totalBytes)"),
             ("device_used_bytes", "\(usedBytes)"),
@@ -323,6 +331,13 @@ struct InfoResponder {
             ("partition-tree-sprigs", "\(storage.partitionTreeSprigs)"),
             ("force-durable-deletes", "\(options.forceDurableDeletes)"),
             ("default-read-touch-ttl-pct", "\(options.readTouchTTLPercent)"),
+            ("storage-engine.evict-used-pct", "\(options.currentEvictUsedPct)"),
+            ("storage-engine.cold-start-empty", "\(options.coldStartEmpty)"),
+            ("evict-indexes-memory-pct", "\(options.currentEvictIndexesMemoryPct)"),
+            ("evict-sys-memory-pct", "\(options.currentEvictSysMemoryPct)"),
+            ("evict-tenths-pct", "\(options.currentEvictTenthsPct)"),
+            ("evict-hist-buckets", "\(options.currentEvictHistBuckets)"),
+            ("disable-cold-start-eviction", "\(options.eviction.disableColdStartEviction)"),
             ("strong-consistency", "false"),
         ]
     }
@@ -361,7 +376,7 @@ struct InfoResponder {
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),
                     ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName))"),
-                    ("disable-eviction", "false"),
+                    ("disable-eviction", "\(namespace.options.setPolicies[setName]?.disableEviction ?? false)"),
                     ("enable-index", "false"),
                     ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName))"),
                     ("stop-writes-size", "0"),
@@ -494,6 +509,7 @@ enum SetCensus {
                 return
             }
             if record.voidTimeSeconds != 0 && record.voidTimeSeconds <= nowVoidTime { return }
+            if namespace.isEvictedRecord(record) { return }
             let lut: UInt64
             if let cached = truncateLutMs[record.setID] {
                 lut = cached

@@ -98,6 +98,13 @@ final class MetricsExposition: Sendable {
             gauge("cairn_cache_hit_ratio", reads == 0 ? 0 : Double(hits) / Double(reads), labels: labels,
                   help: "Post-write cache hits over reads that needed a device copy, since start.")
             counter("cairn_expired_objects_total", UInt64(space.expiredRemoved), labels: labels, help: "Expired records removed.")
+            let eviction = namespace.evictionStatistics
+            counter("cairn_evicted_objects_total", eviction.evictedObjects, labels: labels,
+                    help: "Records evicted by the namespace supervisor.")
+            gauge("cairn_evict_void_time_seconds", Double(eviction.evictVoidTime), labels: labels,
+                  help: "The eviction mark's void time, seconds since 2010-01-01 (0: nothing ever evicted).")
+            gauge("cairn_nsup_cycle_seconds", Double(eviction.lastCycleDurationMs) / 1000, labels: labels,
+                  help: "Duration of the last nsup cycle (eviction, expiry, tomb raider).")
             counter("cairn_tombstones_dropped_total", UInt64(space.tombstonesDropped), labels: labels, help: "Tombstones removed.")
             gauge("cairn_start_seconds", statistics.startSeconds, labels: labels + [("mode", statistics.startMode.rawValue)],
                   help: "How long the namespace took to open, by start mode (warm, cold, fresh).")

@@ -35,6 +35,11 @@ struct RuntimeControl {
         case flushMaxMs = "flush-max-ms"
         case postWriteCache = "post-write-cache"
         case stopWritesAvailPct = "stop-writes-avail-pct"
+        case evictUsedPct = "evict-used-pct"
+        case evictIndexesMemoryPct = "evict-indexes-memory-pct"
+        case evictSysMemoryPct = "evict-sys-memory-pct"
+        case evictTenthsPct = "evict-tenths-pct"
+        case evictHistBuckets = "evict-hist-buckets"
 
         var key: RuntimeTunables.Key {
             switch self {
@@ -44,10 +49,21 @@ struct RuntimeControl {
             case .flushMaxMs: .flushMaxMs
             case .postWriteCache: .postWriteCacheBytes
             case .stopWritesAvailPct: .stopWritesAvailPct
+            case .evictUsedPct: .evictUsedPct
+            case .evictIndexesMemoryPct: .evictIndexesMemoryPct
+            case .evictSysMemoryPct: .evictSysMemoryPct
+            case .evictTenthsPct: .evictTenthsPct
+            case .evictHistBuckets: .evictHistBuckets
             }
         }
 
-        var isStorage: Bool { self != .defaultTTL && self != .nsupPeriod }
+        var isStorage: Bool {
+            switch self {
+            case .defaultTTL, .nsupPeriod, .evictIndexesMemoryPct, .evictSysMemoryPct, .evictTenthsPct, .evictHistBuckets:
+                false
+            default: true
+            }
+        }
 
         init?(name: String) {
             let bare = name.hasPrefix("storage-engine.") ? String(name.dropFirst("storage-engine.".count)) : name
@@ -119,6 +135,11 @@ struct RuntimeControl {
             if value == 0 && options.currentDefaultTTLSeconds != 0 {
                 return .failure(Problem(message: "must configure zero default-ttl to set zero nsup-period"))
             }
+            if value == 0 && (options.currentEvictUsedPct != 0 || options.currentEvictIndexesMemoryPct != 0
+                || options.currentEvictSysMemoryPct != 0)
+            {
+                return .failure(Problem(message: "eviction thresholds are set: eviction runs in the nsup cycle, so nsup-period cannot be 0"))
+            }
             return .success(value)
         case .defragLWMPct:
             return integer(text, in: ConfigLimits.defragLWMPctRange, name: parameter.rawValue)
@@ -126,6 +147,17 @@ struct RuntimeControl {
             return integer(text, in: ConfigLimits.flushMaxMsRange, name: parameter.rawValue)
         case .stopWritesAvailPct:
             return integer(text, in: ConfigLimits.stopWritesAvailPctRange, name: parameter.rawValue)
+        case .evictUsedPct, .evictIndexesMemoryPct, .evictSysMemoryPct:
+            let range = parameter == .evictUsedPct ? ConfigLimits.evictUsedPctRange : ConfigLimits.evictMemoryPctRange
+            let result = integer(text, in: range, name: parameter.rawValue)
+            if case .success(let value) = result, value != 0, options.currentNsupPeriodSeconds == 0 {
+                return .failure(Problem(message: "\(parameter.rawValue) needs a non-zero nsup-period: eviction runs in the nsup cycle"))
+            }
+            return result
+        case .evictTenthsPct:
+            return integer(text, in: ConfigLimits.evictTenthsPctRange, name: parameter.rawValue)
+        case .evictHistBuckets:
+            return integer(text, in: ConfigLimits.evictHistBucketsRange, name: parameter.rawValue)
         case .postWriteCache:
             let configured = options.storage.postWriteCacheBytes
             guard let value = ValueText.bytes(text), value >= 0 else {
@@ -157,6 +189,11 @@ struct RuntimeControl {
         case .flushMaxMs: return storage.currentFlushMaxMs
         case .postWriteCache: return storage.currentPostWriteCacheBytes
         case .stopWritesAvailPct: return storage.currentStopWritesAvailPct
+        case .evictUsedPct: return options.currentEvictUsedPct
+        case .evictIndexesMemoryPct: return options.currentEvictIndexesMemoryPct
+        case .evictSysMemoryPct: return options.currentEvictSysMemoryPct
+        case .evictTenthsPct: return options.currentEvictTenthsPct
+        case .evictHistBuckets: return options.currentEvictHistBuckets
         }
     }
 

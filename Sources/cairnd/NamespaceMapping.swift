@@ -70,9 +70,21 @@ enum NamespaceMapping {
             memory: memory)
         options.nsupPeriodSeconds = config.nsupPeriodSeconds
         options.readTouchTTLPercent = UInt32(config.readTouchTTLPercent)
+        var evictUsedPct = 0
+        switch config.storage {
+        case .device(let device):
+            evictUsedPct = device.evictUsedPct
+            options.coldStartEmpty = device.coldStartEmpty
+        case .memory(let memory): evictUsedPct = memory.evictUsedPct
+        }
+        options.eviction = EvictionOptions(
+            usedPct: evictUsedPct, indexesMemoryPct: config.evictIndexesMemoryPct, sysMemoryPct: config.evictSysMemoryPct,
+            tenthsPct: config.evictTenthsPct, histBuckets: config.evictHistBuckets)
+        options.eviction.disableColdStartEviction = config.disableColdStartEviction
         for set in config.sets {
             options.setPolicies[set.name] = SetPolicy(defaultTTLSeconds: set.defaultTTLSeconds.map { UInt32(clamping: $0) },
-                                                      stopWritesCount: set.stopWritesCount)
+                                                      stopWritesCount: set.stopWritesCount,
+                                                      disableEviction: set.disableEviction)
         }
         return options
     }

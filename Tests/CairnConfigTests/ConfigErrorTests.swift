@@ -87,10 +87,10 @@ let errorCases: [ErrorCase] = [
         name: "unsupported set parameter",
         text: namespaceText([
             "    storage-engine memory {", "        data-size 1G", "    }",
-            "    set users {", "        disable-eviction true", "    }",
+            "    set users {", "        enable-index true", "    }",
         ]),
-        expected: "aerospike.conf:11: unsupported parameter 'disable-eviction' in namespace test set users: "
-            + "Cairn never evicts records, so there is nothing to disable"
+        expected: "aerospike.conf:11: unsupported parameter 'enable-index' in namespace test set users: "
+            + "set indexes are not supported"
     ),
     ErrorCase(
         name: "unsupported storage engine",
@@ -216,6 +216,53 @@ let errorCases: [ErrorCase] = [
         text: namespaceText(["    replication-factor 2"]),
         expected: "aerospike.conf:7: 'replication-factor' 2 is out of range in namespace test: allowed only 1 "
             + "(Cairn runs as a single node)"
+    ),
+    ErrorCase(
+        name: "evict-used-pct above 100",
+        text: deviceText(["        file /tmp/a.dat", "        filesize 1G", "        evict-used-pct 101"]),
+        expected: "aerospike.conf:10: 'evict-used-pct' 101 is out of range in namespace test storage-engine "
+            + "device: allowed 0 to 100"
+    ),
+    ErrorCase(
+        name: "evict-tenths-pct above 1000",
+        text: namespaceText(["    evict-tenths-pct 1001"]),
+        expected: "aerospike.conf:7: 'evict-tenths-pct' 1001 is out of range in namespace test: allowed 0 to 1000"
+    ),
+    ErrorCase(
+        name: "evict-hist-buckets below 100",
+        text: namespaceText(["    evict-hist-buckets 99"]),
+        expected: "aerospike.conf:7: 'evict-hist-buckets' 99 is out of range in namespace test: allowed 100 to 10000000"
+    ),
+    ErrorCase(
+        name: "eviction threshold with nsup-period 0",
+        text: namespaceText([
+            "    nsup-period 0", "    storage-engine device {", "        file /tmp/a.dat", "        filesize 1G",
+            "        evict-used-pct 60", "    }",
+        ]),
+        expected: "aerospike.conf:11: 'evict-used-pct' in namespace test needs a non-zero 'nsup-period' (eviction "
+            + "runs in the nsup cycle; 'nsup-period 0' is on line 7)"
+    ),
+    ErrorCase(
+        name: "post-write-queue with post-write-cache",
+        text: deviceText(["        file /tmp/a.dat", "        filesize 1G", "        post-write-cache 8M",
+                          "        post-write-queue 8"]),
+        expected: "aerospike.conf:11: 'post-write-queue' and 'post-write-cache' in namespace test storage-engine device "
+            + "set the same cache: keep one (lines 10 and 11)"
+    ),
+    ErrorCase(
+        name: "evict-used-pct in the namespace",
+        text: namespaceText(["    evict-used-pct 60"]),
+        expected: "aerospike.conf:7: unsupported parameter 'evict-used-pct' in namespace test: "
+            + "'evict-used-pct' belongs to the 'storage-engine device' stanza"
+    ),
+    ErrorCase(
+        name: "disable-eviction not a boolean",
+        text: namespaceText([
+            "    storage-engine memory {", "        data-size 1G", "    }",
+            "    set users {", "        disable-eviction maybe", "    }",
+        ]),
+        expected: "aerospike.conf:11: bad value 'maybe' for 'disable-eviction' in namespace test set users: "
+            + "expected true or false (yes and no are accepted too)"
     ),
     ErrorCase(
         name: "default-ttl above ten years",

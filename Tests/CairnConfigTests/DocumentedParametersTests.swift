@@ -70,6 +70,12 @@ import Testing
         Sample(section: "namespace NAME", name: "force-durable-deletes", text: config(namespace: "force-durable-deletes true")),
         Sample(section: "namespace NAME", name: "default-read-touch-ttl-pct",
                text: config(namespace: "default-read-touch-ttl-pct 80")),
+        Sample(section: "namespace NAME", name: "evict-indexes-memory-pct", text: config(namespace: "evict-indexes-memory-pct 80")),
+        Sample(section: "namespace NAME", name: "evict-sys-memory-pct", text: config(namespace: "evict-sys-memory-pct 90")),
+        Sample(section: "namespace NAME", name: "evict-tenths-pct", text: config(namespace: "evict-tenths-pct 10")),
+        Sample(section: "namespace NAME", name: "evict-hist-buckets", text: config(namespace: "evict-hist-buckets 100000")),
+        Sample(section: "namespace NAME", name: "disable-cold-start-eviction",
+               text: config(namespace: "disable-cold-start-eviction true")),
         Sample(section: "namespace NAME", name: "storage-engine",
                text: config(storage: "storage-engine memory {\ndata-size 1G\n}")),
         Sample(section: "namespace NAME", name: "set", text: config(namespace: "set users {\ndefault-ttl 1d\n}")),
@@ -87,6 +93,11 @@ import Testing
         Sample(section: "storage-engine device", name: "max-write-cache", text: config(device: "max-write-cache 128M")),
         Sample(section: "storage-engine device", name: "post-write-cache", text: config(device: "post-write-cache 0")),
         Sample(section: "storage-engine device", name: "stop-writes-avail-pct", text: config(device: "stop-writes-avail-pct 10")),
+        Sample(section: "storage-engine device", name: "cold-start-empty", text: config(device: "cold-start-empty true")),
+        Sample(section: "storage-engine device", name: "post-write-queue", text: config(device: "post-write-queue 8")),
+        Sample(section: "storage-engine device", name: "evict-used-pct", text: config(device: "evict-used-pct 60")),
+        Sample(section: "storage-engine memory", name: "evict-used-pct",
+               text: config(storage: "storage-engine memory {\ndata-size 1G\nevict-used-pct 70\n}")),
         Sample(section: "storage-engine memory", name: "data-size",
                text: config(storage: "storage-engine memory {\ndata-size 2G\n}")),
         Sample(section: "storage-engine memory", name: "device",
@@ -97,6 +108,7 @@ import Testing
                text: config(storage: "storage-engine memory {\nfile /data/m.dat\nfilesize 4G\n}")),
         Sample(section: "set NAME", name: "default-ttl", text: config(namespace: "set users {\ndefault-ttl 2d\n}")),
         Sample(section: "set NAME", name: "stop-writes-count", text: config(namespace: "set users {\nstop-writes-count 100\n}")),
+        Sample(section: "set NAME", name: "disable-eviction", text: config(namespace: "set users {\ndisable-eviction true\n}")),
     ]
 
     /// A valid configuration with one stanza or line replaced or added.

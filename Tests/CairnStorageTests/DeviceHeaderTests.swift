@@ -91,7 +91,7 @@ import CairnIO
         var a = try encodeCopy(sampleDeviceHeader(), writeGeneration: 2, slot: .a)
         a[30] ^= 0x40
         var b = try encodeCopy(sampleDeviceHeader(), writeGeneration: 3, slot: .b)
-        b[8] = 2  // format version 2, CRC made valid: a newer Cairn
+        b[8] = 3  // format version 3, CRC made valid: a newer Cairn
         refreshChecksum(&b)
         let classification = classify(region(a: a, b: b))
         guard case .damaged(let copyA, let copyB) = classification else {
@@ -102,13 +102,13 @@ import CairnIO
             Issue.record("copy A: \(copyA)")
             return
         }
-        #expect(copyB == .invalid(.unsupportedVersion(2)))
+        #expect(copyB == .invalid(.unsupportedVersion(3)))
         let message = classification.refusalMessage(devicePath: "/dev/nvme0n1") ?? ""
         #expect(message.contains("/dev/nvme0n1") && message.contains("neither header copy is valid"))
-        #expect(message.contains("bad CRC32C") && message.contains("unsupported format version 2"))
+        #expect(message.contains("bad CRC32C") && message.contains("unsupported format version 3"))
 
         let oneMissing = classify(region(a: nil, b: b))
-        #expect(oneMissing == .damaged(copyA: .zeroed, copyB: .invalid(.unsupportedVersion(2))))
+        #expect(oneMissing == .damaged(copyA: .zeroed, copyB: .invalid(.unsupportedVersion(3))))
     }
 
     @Test func aCopyFoundInTheWrongSlotIsRefused() throws {

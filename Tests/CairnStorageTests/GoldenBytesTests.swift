@@ -88,4 +88,31 @@ import Testing
         #expect(hexLines(Array(slot[0..<276])) == hexLines(expected), "header bytes:\n\(hexLines(Array(slot[0..<276])))")
         #expect(slot[276...].allSatisfy { $0 == 0 }, "the rest of the slot is zero-filled")
     }
+
+    /// Version 2: the same header with an eviction mark inserted at offset 128 (FORMAT.md).
+    @Test func deviceHeaderWithEvictionMarkEncodesToPinnedVersion2Bytes() throws {
+        let zeros = { (count: Int) in String(repeating: "00 ", count: count) }
+        var header = sampleDeviceHeader()
+        header.truncation.raiseEvictionMark(voidTime: 0x1F2E_3D4C, lutMs: 0x0102_0304_0506)
+        let expected = bytesFromHex("""
+            43 41 49 52 4e 44 45 56 02 00 00 00 24 01 00 00
+            03 00 00 00 00 00 00 00 88 77 66 55 44 33 22 11
+            00 00 10 00 00 01 00 00 01 00 02 00 01 00 00 00
+            01 00 00 00 00 00 00 00 04 03 02 01 00 00 00 00
+            fe ca 00 00 00 00 00 00 07 00 00 00 00 00 00 00
+            00 00 00 00 00 01 00 00 04 74 65 73 74 00 00 00
+            \(zeros(16))
+            00 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00
+            4c 3d 2e 1f 00 00 00 00 06 05 04 03 02 01 00 00
+            04 64 65 6d 6f \(zeros(59))
+            55 00 00 00 00 00 00 00
+            05 75 73 65 72 73 \(zeros(58))
+            0d 0c 0b 0a 00 00 00 00
+            a2 c5 4f 1c
+            """)
+        let slot = try encodeCopy(header, writeGeneration: 3, slot: .b)
+        #expect(DeviceHeaderFormat.encodedSizeBytes(of: header) == 292)
+        #expect(hexLines(Array(slot[0..<292])) == hexLines(expected), "header bytes:\n\(hexLines(Array(slot[0..<292])))")
+        #expect(slot[292...].allSatisfy { $0 == 0 }, "the rest of the slot is zero-filled")
+    }
 }

@@ -415,6 +415,64 @@ def check_memory_file(run, tmp):
     assert os.path.getsize(os.path.join(tmp, "m.dat")) == 128 << 20
 
 
+def check_evicts(run, tmp, keep_set=None):
+    """With nsup-period 1 and a threshold already exceeded, cycles evict the soonest void times:
+    every evicted record's TTL is below every survivor's; records without a TTL (and of a
+    disable-eviction set) all stay."""
+    c = run.client()
+    try:
+        for i in range(400):
+            c.put(("test", "s", f"t{i}"), {"v": i, "b": b"x" * 4000}, meta={"ttl": 1000 + 7 * i})
+        for i in range(50):
+            c.put(("test", "s", f"n{i}"), {"v": i}, meta={"ttl": -1})
+            if keep_set:
+                c.put(("test", keep_set, f"k{i}"), {"v": i}, meta={"ttl": 100})
+        deadline = time.time() + 20
+        while time.time() < deadline and int(run.namespace()["evicted_objects"]) < 1:
+            time.sleep(0.3)
+        ns = run.namespace()
+        assert int(ns["evicted_objects"]) >= 1, ns
+        assert int(ns["evict_void_time"]) > 0 and "nsup_cycle_duration" in ns and "nsup_cycle_deleted_pct" in ns, ns
+        gone, kept = [], []
+        for i in range(400):
+            try:
+                c.get(("test", "s", f"t{i}"))
+                kept.append(i)
+            except aerospike.exception.RecordNotFound:
+                gone.append(i)
+        assert gone and kept and max(gone) < min(kept), (gone, kept[:5])
+        for i in range(50):
+            c.get(("test", "s", f"n{i}"))
+            if keep_set:
+                c.get(("test", keep_set, f"k{i}"))
+    finally:
+        c.close()
+
+
+def check_disable_eviction(run, tmp):
+    assert "disable-eviction=true" in info(run.port, "sets/test/keep")
+    check_evicts(run, tmp, keep_set="keep")
+
+
+def check_cold_start_empty(run, tmp):
+    c = run.client()
+    c.put(("test", "s", "old"), {"v": 1})
+    c.close()
+    time.sleep(1.5)  # flush-max-ms: the record is on the device
+    run.process.kill()  # not clean: the next start is cold
+    run.process.wait()
+    run.start()
+    assert "starts EMPTY" in run.output(), run.output()[-2000:]
+    c = run.client()
+    try:
+        with pytest.raises(aerospike.exception.RecordNotFound):
+            c.get(("test", "s", "old"))
+        c.put(("test", "s", "new"), {"v": 2})
+    finally:
+        c.close()
+    assert run.namespace()["storage-engine.cold-start-empty"] == "true"
+
+
 def refused(line_pattern):
     def check(output, tmp):
         assert re.search(line_pattern, output), output
@@ -456,6 +514,16 @@ ROWS = [
      check_force_durable_deletes, False),
     ("namespace NAME", "default-read-touch-ttl-pct", dict(namespace="default-read-touch-ttl-pct 80"),
      check_read_touch_ttl_pct, False),
+    ("namespace NAME", "evict-indexes-memory-pct", dict(namespace="evict-indexes-memory-pct 80"),
+     namespace_value("evict-indexes-memory-pct", "80"), False),
+    ("namespace NAME", "evict-sys-memory-pct", dict(namespace="nsup-period 1\n evict-sys-memory-pct 1"),
+     check_evicts, False),
+    ("namespace NAME", "evict-tenths-pct", dict(namespace="evict-tenths-pct 20"),
+     namespace_value("evict-tenths-pct", "20"), False),
+    ("namespace NAME", "evict-hist-buckets", dict(namespace="evict-hist-buckets 500"),
+     namespace_value("evict-hist-buckets", "500"), False),
+    ("namespace NAME", "disable-cold-start-eviction", dict(namespace="disable-cold-start-eviction true"),
+     namespace_value("disable-cold-start-eviction", "true"), False),
     ("namespace NAME", "storage-engine", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),
      check_storage_engine, False),
     ("namespace NAME", "set", dict(namespace="set users {{\n default-ttl 1d\n }}"), check_set, False),
@@ -480,15 +548,26 @@ ROWS = [
      namespace_value("storage-engine.post-write-cache", "0"), False),
     ("storage-engine device", "stop-writes-avail-pct", dict(device="stop-writes-avail-pct 99"),
      check_stop_writes_avail_pct, False),
+    ("storage-engine device", "cold-start-empty", dict(device="cold-start-empty true"), check_cold_start_empty, False),
+    ("storage-engine device", "post-write-queue", dict(device="write-block-size 128K\n post-write-queue 8"),
+     namespace_value("storage-engine.post-write-cache", str(8 * 128 << 10)), False),
+    ("storage-engine device", "evict-used-pct", dict(namespace="nsup-period 1", device="evict-used-pct 1"),
+     check_evicts, False),
     ("storage-engine memory", "data-size", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),
      check_memory_data_size, False),
     ("storage-engine memory", "device", dict(storage="storage-engine memory {{\n device /nonexistent-cairn-device\n }}"),
      check_device, True),
     ("storage-engine memory", "file", dict(storage="storage-engine memory {{\n file {tmp}/m.dat\n filesize 128M\n }}"),
      check_memory_file, False),
+    ("storage-engine memory", "evict-used-pct",
+     dict(namespace="nsup-period 1", storage="storage-engine memory {{\n data-size 128M\n evict-used-pct 1\n }}"),
+     check_evicts, False),
     ("storage-engine memory", "filesize", dict(storage="storage-engine memory {{\n file {tmp}/m.dat\n filesize 128M\n }}"),
      check_memory_file, False),
     ("set NAME", "default-ttl", dict(namespace="set users {{\n default-ttl 1d\n }}"), check_set, False),
+    ("set NAME", "disable-eviction",
+     dict(namespace="nsup-period 1\n evict-sys-memory-pct 1\n set keep {{\n disable-eviction true\n }}"),
+     check_disable_eviction, False),
     ("set NAME", "stop-writes-count", dict(namespace="set users {{\n stop-writes-count 3\n }}"),
      check_set_stop_writes_count, False),
 ]

@@ -33,6 +33,17 @@ public struct NamespaceConfig: Sendable, Equatable {
     /// `default-read-touch-ttl-pct` (Aerospike 7.1+): a read within this percentage of the TTL
     /// of the record's last write before its end of life touches it (resets its TTL); 0 is off.
     public var readTouchTTLPercent: Int
+    /// `evict-indexes-memory-pct`: evict when the index holds more than this share of its
+    /// capacity; 0 turns it off.
+    public var evictIndexesMemoryPct: Int = ConfigLimits.evictMemoryPctDefault
+    /// `evict-sys-memory-pct`: evict when the machine's used memory exceeds this share; 0 is off.
+    public var evictSysMemoryPct: Int = ConfigLimits.evictMemoryPctDefault
+    /// `evict-tenths-pct`: at most this many tenths of a percent of the records per nsup cycle.
+    public var evictTenthsPct: Int = ConfigLimits.evictTenthsPctDefault
+    /// `evict-hist-buckets`: buckets of the void-time histogram an evicting cycle builds.
+    public var evictHistBuckets: Int = ConfigLimits.evictHistBucketsDefault
+    /// `disable-cold-start-eviction`: a cold start above an eviction threshold evicts nothing.
+    public var disableColdStartEviction = false
 
     /// Makes a namespace; every argument but `name` and `storage` defaults as documented in
     /// `ConfigLimits`.
@@ -65,11 +76,11 @@ public struct NamespaceConfig: Sendable, Equatable {
 /// set users {
 ///     default-ttl 30d          # overrides the namespace's default-ttl for this set
 ///     stop-writes-count 1000000  # refuse new records once the set holds this many; 0 = no limit
+///     disable-eviction false   # true: the set's records are never evicted
 /// }
 /// ```
 ///
-/// Aerospike's `disable-eviction` (Cairn never evicts), `enable-index` (no set indexes) and
-/// `stop-writes-size` are refused.
+/// Aerospike's `enable-index` (no set indexes) and `stop-writes-size` are refused.
 public struct SetConfig: Sendable, Equatable {
     /// The set name: 1 to 63 bytes of printable ASCII other than `:`, `;` and `=`.
     public var name: String
@@ -77,13 +88,17 @@ public struct SetConfig: Sendable, Equatable {
     public var defaultTTLSeconds: Int?
     /// `stop-writes-count`: most records the set may hold before new ones are refused; 0 = no limit.
     public var stopWritesCount: Int
+    /// `disable-eviction`: the set's records are never evicted.
+    public var disableEviction: Bool
 
     /// Makes a set section; by default it changes nothing.
     public init(
         name: String,
         defaultTTLSeconds: Int? = nil,
-        stopWritesCount: Int = ConfigLimits.stopWritesCountDefault
+        stopWritesCount: Int = ConfigLimits.stopWritesCountDefault,
+        disableEviction: Bool = false
     ) {
+        self.disableEviction = disableEviction
         self.name = name
         self.defaultTTLSeconds = defaultTTLSeconds
         self.stopWritesCount = stopWritesCount

@@ -47,6 +47,7 @@ public enum StorageBacking: Sendable, Equatable {
 ///     max-write-cache 64M          # per device, 8M..1T
 ///     post-write-cache 256M        # per device, 0..64G
 ///     stop-writes-avail-pct 5      # 0..99
+///     evict-used-pct 0             # 0..100, 0 = off
 /// }
 /// ```
 ///
@@ -73,6 +74,11 @@ public struct DeviceStorageConfig: Sendable, Equatable {
     /// `stop-writes-avail-pct`: writes get OUT_OF_SPACE (result 8) when less than this share of
     /// the space is free.
     public var stopWritesAvailPct: Int
+    /// `evict-used-pct`: the namespace supervisor evicts when the live bytes exceed this share
+    /// of the space; 0 turns it off.
+    public var evictUsedPct: Int
+    /// `cold-start-empty`: a cold start ignores (and durably truncates) the records on the devices.
+    public var coldStartEmpty = false
 
     /// Makes a device storage section; every argument but `backing` defaults as documented in
     /// `ConfigLimits`.
@@ -85,8 +91,10 @@ public struct DeviceStorageConfig: Sendable, Equatable {
         defragSleepUs: Int = ConfigLimits.defragSleepUsDefault,
         writeCacheBytesMax: Int = ConfigLimits.writeCacheBytesMaxDefault,
         postWriteCacheBytes: Int = ConfigLimits.postWriteCacheBytesDefault,
-        stopWritesAvailPct: Int = ConfigLimits.stopWritesAvailPctDefault
+        stopWritesAvailPct: Int = ConfigLimits.stopWritesAvailPctDefault,
+        evictUsedPct: Int = ConfigLimits.evictUsedPctDefault
     ) {
+        self.evictUsedPct = evictUsedPct
         self.backing = backing
         self.writeBlockSizeBytes = writeBlockSizeBytes
         self.flushMaxMs = flushMaxMs
@@ -104,6 +112,7 @@ public struct DeviceStorageConfig: Sendable, Equatable {
 /// ```
 /// storage-engine memory {
 ///     data-size 4G                 # required without persistence; 16M..16T
+///     evict-used-pct 0             # 0..100, 0 = off
 /// }
 /// storage-engine memory {
 ///     file /var/lib/cairn/bar.dat  # persistence: file (with filesize) or device lines
@@ -118,6 +127,8 @@ public struct MemoryStorageConfig: Sendable, Equatable {
     public var dataSizeBytes: Int?
     /// `file`/`filesize` or `device` lines the data is persisted to, if any.
     public var persistence: StorageBacking?
+    /// `evict-used-pct`: evict when the live bytes exceed this share of the data size; 0 is off.
+    public var evictUsedPct: Int = ConfigLimits.evictUsedPctDefault
 
     /// Makes a memory storage section. Exactly one of the two arguments must be non-nil.
     public init(dataSizeBytes: Int? = nil, persistence: StorageBacking? = nil) {

@@ -8,6 +8,8 @@ extension ConfigInterpreter {
             knownNames: [
                 "replication-factor", "default-ttl", "nsup-period", "partition-tree-sprigs",
                 "force-durable-deletes", "storage-engine", "set", "default-read-touch-ttl-pct",
+                "evict-indexes-memory-pct", "evict-sys-memory-pct", "evict-tenths-pct", "evict-hist-buckets",
+                "disable-cold-start-eviction",
             ],
             unsupported: UnsupportedNames.namespace
         )
@@ -18,8 +20,15 @@ extension ConfigInterpreter {
         var partitionTreeSprigCount = ConfigLimits.partitionTreeSprigCountDefault
         var forceDurableDeletes = ConfigLimits.forceDurableDeletesDefault
         var readTouchTTLPercent = 0
+        var evictIndexesMemoryPct = ConfigLimits.evictMemoryPctDefault
+        var evictSysMemoryPct = ConfigLimits.evictMemoryPctDefault
+        var evictTenthsPct = ConfigLimits.evictTenthsPctDefault
+        var evictHistBuckets = ConfigLimits.evictHistBucketsDefault
+        var disableColdStartEviction = false
         var sets: [SetConfig] = []
         var setLines: [String: Int] = [:]
+        var nsupPeriodLine: Int?
+        var evictionLines: [(name: String, line: Int)] = []
         for node in stanza.children {
             switch node.name {
             case "replication-factor":
@@ -35,6 +44,7 @@ extension ConfigInterpreter {
             case "nsup-period":
                 try reader.noteOnce(node)
                 nsupPeriodSeconds = try reader.seconds(node, range: ConfigLimits.nsupPeriodSecondsRange)
+                nsupPeriodLine = node.line
             case "partition-tree-sprigs":
                 try reader.noteOnce(node)
                 partitionTreeSprigCount = try partitionTreeSprigs(node, reader: reader)
@@ -44,10 +54,30 @@ extension ConfigInterpreter {
             case "default-read-touch-ttl-pct":
                 try reader.noteOnce(node)
                 readTouchTTLPercent = try reader.integer(node, range: ConfigLimits.readTouchTTLPercentRange)
+            case "evict-indexes-memory-pct":
+                try reader.noteOnce(node)
+                evictIndexesMemoryPct = try reader.integer(node, range: ConfigLimits.evictMemoryPctRange)
+                if evictIndexesMemoryPct > 0 { evictionLines.append((node.name, node.line)) }
+            case "evict-sys-memory-pct":
+                try reader.noteOnce(node)
+                evictSysMemoryPct = try reader.integer(node, range: ConfigLimits.evictMemoryPctRange)
+                if evictSysMemoryPct > 0 { evictionLines.append((node.name, node.line)) }
+            case "evict-tenths-pct":
+                try reader.noteOnce(node)
+                evictTenthsPct = try reader.integer(node, range: ConfigLimits.evictTenthsPctRange)
+            case "evict-hist-buckets":
+                try reader.noteOnce(node)
+                evictHistBuckets = try reader.integer(node, range: ConfigLimits.evictHistBucketsRange)
+            case "disable-cold-start-eviction":
+                try reader.noteOnce(node)
+                disableColdStartEviction = try reader.boolean(node)
             case "storage-engine":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
                 try reader.noteOnce(node)
                 storage = try storageSection(node, namespace: name, reader: reader)
+                for child in node.children where child.name == "evict-used-pct" && child.arguments != ["0"] {
+                    evictionLines.append((child.name, child.line))
+                }
             case "set":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "a set name")
                 let setName = try reader.name(
@@ -70,6 +100,13 @@ extension ConfigInterpreter {
                 throw reader.unknown(node)
             }
         }
+        if nsupPeriodSeconds == 0, let first = evictionLines.min(by: { $0.line < $1.line }) {
+            throw reader.error(
+                first.line,
+                "'\(first.name)' \(reader.place) needs a non-zero 'nsup-period' (eviction runs in the nsup cycle; "
+                    + "'nsup-period 0' is on line \(nsupPeriodLine ?? stanza.line))"
+            )
+        }
         guard let storage else {
             throw reader.error(
                 stanza.line,
@@ -77,7 +114,7 @@ extension ConfigInterpreter {
                     + "'storage-engine memory { … }'"
             )
         }
-        return NamespaceConfig(
+        var namespace = NamespaceConfig(
             name: name,
             replicationFactor: replicationFactor,
             defaultTTLSeconds: defaultTTLSeconds,
@@ -88,6 +125,12 @@ extension ConfigInterpreter {
             sets: sets,
             readTouchTTLPercent: readTouchTTLPercent
         )
+        namespace.evictIndexesMemoryPct = evictIndexesMemoryPct
+        namespace.evictSysMemoryPct = evictSysMemoryPct
+        namespace.evictTenthsPct = evictTenthsPct
+        namespace.evictHistBuckets = evictHistBuckets
+        namespace.disableColdStartEviction = disableColdStartEviction
+        return namespace
     }
 
     // MARK: Private
@@ -111,7 +154,7 @@ extension ConfigInterpreter {
         var reader = StanzaReader(
             fileName: fileName,
             place: "in namespace \(namespace) set \(name)",
-            knownNames: ["default-ttl", "stop-writes-count"],
+            knownNames: ["default-ttl", "stop-writes-count", "disable-eviction"],
             unsupported: UnsupportedNames.set
         )
         var set = SetConfig(name: name)
@@ -123,6 +166,9 @@ extension ConfigInterpreter {
             case "stop-writes-count":
                 try reader.noteOnce(node)
                 set.stopWritesCount = try reader.integer(node, range: ConfigLimits.stopWritesCountRange)
+            case "disable-eviction":
+                try reader.noteOnce(node)
+                set.disableEviction = try reader.boolean(node)
             default:
                 throw reader.unknown(node)
             }

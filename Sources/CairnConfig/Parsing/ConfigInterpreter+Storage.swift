@@ -36,12 +36,15 @@ extension ConfigInterpreter {
             knownNames: [
                 "device", "file", "filesize", "write-block-size", "flush-max-ms", "commit-to-device",
                 "defrag-lwm-pct", "defrag-sleep", "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
+                "evict-used-pct", "post-write-queue", "cold-start-empty",
             ],
             unsupported: UnsupportedNames.deviceStorage
         )
         var backing = BackingLines()
         // The backing is set from the gathered device/file lines once the stanza is read.
         var config = DeviceStorageConfig(backing: .devices([]))
+        var postWriteQueue: (blocks: Int, line: Int)?
+        var postWriteCacheLine: Int?
         for node in stanza.children {
             if try backing.take(node, reader: &reader, namespace: namespace, registry: &storagePaths) {
                 continue
@@ -72,12 +75,33 @@ extension ConfigInterpreter {
             case "post-write-cache":
                 try reader.noteOnce(node)
                 config.postWriteCacheBytes = try reader.sizeBytes(node, range: ConfigLimits.postWriteCacheBytesRange)
+                postWriteCacheLine = node.line
+            case "cold-start-empty":
+                try reader.noteOnce(node)
+                config.coldStartEmpty = try reader.boolean(node)
+            case "post-write-queue":
+                try reader.noteOnce(node)
+                postWriteQueue = (try reader.integer(node, range: ConfigLimits.postWriteQueueBlocksRange), node.line)
             case "stop-writes-avail-pct":
                 try reader.noteOnce(node)
                 config.stopWritesAvailPct = try reader.integer(node, range: ConfigLimits.stopWritesAvailPctRange)
+            case "evict-used-pct":
+                try reader.noteOnce(node)
+                config.evictUsedPct = try reader.integer(node, range: ConfigLimits.evictUsedPctRange)
             default:
                 throw reader.unknown(node)
             }
+        }
+        if let postWriteQueue {
+            // The older name of the post-write cache, counted in write blocks (Aerospike before 7.1).
+            if let postWriteCacheLine {
+                throw reader.error(
+                    max(postWriteQueue.line, postWriteCacheLine),
+                    "'post-write-queue' and 'post-write-cache' \(reader.place) set the same cache: keep one "
+                        + "(lines \(min(postWriteQueue.line, postWriteCacheLine)) and \(max(postWriteQueue.line, postWriteCacheLine)))"
+                )
+            }
+            config.postWriteCacheBytes = postWriteQueue.blocks * config.writeBlockSizeBytes
         }
         guard let resolved = try backing.backing(reader: reader) else {
             throw reader.error(
@@ -97,11 +121,12 @@ extension ConfigInterpreter {
         var reader = StanzaReader(
             fileName: fileName,
             place: "in namespace \(namespace) storage-engine memory",
-            knownNames: ["data-size", "device", "file", "filesize"],
+            knownNames: ["data-size", "device", "file", "filesize", "evict-used-pct"],
             unsupported: UnsupportedNames.memoryStorage
         )
         var backing = BackingLines()
         var dataSize: (bytes: Int, line: Int)?
+        var evictUsedPct = ConfigLimits.evictUsedPctDefault
         for node in stanza.children {
             if try backing.take(node, reader: &reader, namespace: namespace, registry: &storagePaths) {
                 continue
@@ -110,6 +135,9 @@ extension ConfigInterpreter {
             case "data-size":
                 try reader.noteOnce(node)
                 dataSize = (try reader.sizeBytes(node, range: ConfigLimits.dataSizeBytesRange), node.line)
+            case "evict-used-pct":
+                try reader.noteOnce(node)
+                evictUsedPct = try reader.integer(node, range: ConfigLimits.evictUsedPctRange)
             default:
                 throw reader.unknown(node)
             }
@@ -120,9 +148,13 @@ extension ConfigInterpreter {
         }
         switch (dataSize, persistence) {
         case (let dataSize?, nil):
-            return MemoryStorageConfig(dataSizeBytes: dataSize.bytes)
+            var config = MemoryStorageConfig(dataSizeBytes: dataSize.bytes)
+            config.evictUsedPct = evictUsedPct
+            return config
         case (nil, let persistence?):
-            return MemoryStorageConfig(persistence: persistence)
+            var config = MemoryStorageConfig(persistence: persistence)
+            config.evictUsedPct = evictUsedPct
+            return config
         case (let dataSize?, .some):
             throw reader.error(
                 dataSize.line,

@@ -6,8 +6,9 @@
 enum UnsupportedNames {
     /// Single-node wording shared by the clustering settings.
     static let singleNode = "Cairn runs as a single node and does not form clusters: remove it"
-    /// Wording shared by Cairn's lack of eviction.
-    static let noEviction = "Cairn never evicts records; use 'stop-writes-avail-pct' and TTLs to bound usage"
+    /// Wording shared by the Aerospike 6 eviction parameters.
+    static let oldEviction = "an Aerospike 6 eviction parameter: use 'evict-used-pct' in the storage engine, or "
+        + "'evict-indexes-memory-pct' / 'evict-sys-memory-pct' in the namespace"
 
     /// At the top level.
     static let topLevel: [String: String] = [
@@ -62,10 +63,9 @@ enum UnsupportedNames {
         "allow-ttl-without-nsup": "not needed: Cairn accepts a 'default-ttl' with 'nsup-period 0'",
         "index-type": "the index always lives in shared memory under the service's 'shm-directory'",
         "sindex-type": "secondary indexes are not supported",
-        "high-water-disk-pct": noEviction,
-        "high-water-memory-pct": noEviction,
-        "evict-tenths-pct": noEviction,
-        "evict-used-pct": noEviction,
+        "high-water-disk-pct": oldEviction,
+        "high-water-memory-pct": oldEviction,
+        "evict-used-pct": "'evict-used-pct' belongs to the 'storage-engine device' stanza",
         "stop-writes-pct": "use the storage engine's 'stop-writes-avail-pct'",
         "single-bin": "records always have named bins",
         "conflict-resolution-policy": singleNode,
@@ -79,12 +79,9 @@ enum UnsupportedNames {
         "direct-files": "Cairn always writes files with O_DIRECT",
         "disable-odsync": "use 'commit-to-device false' for asynchronous writes",
         "data-in-memory": "use 'storage-engine memory' for data in memory",
-        "post-write-queue": "use 'post-write-cache' (in bytes)",
         "min-avail-pct": "use 'stop-writes-avail-pct'",
         "max-used-pct": "use 'stop-writes-avail-pct'",
         "stop-writes-used-pct": "use 'stop-writes-avail-pct'",
-        "evict-used-pct": noEviction,
-        "cold-start-empty": "Cairn always reads its devices at a cold start",
         "defrag-queue-min": "Cairn defragments every queued block",
         "defrag-startup-minimum": "Cairn does not wait for defragmentation at startup",
         "compression": "compression is not supported",
@@ -97,7 +94,6 @@ enum UnsupportedNames {
     /// In `storage-engine memory`: the device engine's tuning does not apply here.
     static let memoryStorage: [String: String] = {
         var names: [String: String] = [
-            "evict-used-pct": noEviction,
             "stop-writes-used-pct": "not supported for memory namespaces",
             "compression": "compression is not supported",
             "encryption": "encryption at rest is not supported",
@@ -105,7 +101,7 @@ enum UnsupportedNames {
         ]
         let deviceOnly = [
             "write-block-size", "flush-max-ms", "commit-to-device", "defrag-lwm-pct", "defrag-sleep",
-            "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
+            "max-write-cache", "post-write-cache", "post-write-queue", "stop-writes-avail-pct", "cold-start-empty",
         ]
         for name in deviceOnly {
             names[name] = "in Cairn '\(name)' applies to 'storage-engine device' only"
@@ -115,7 +111,6 @@ enum UnsupportedNames {
 
     /// In `set`.
     static let set: [String: String] = [
-        "disable-eviction": "Cairn never evicts records, so there is nothing to disable",
         "enable-index": "set indexes are not supported",
         "stop-writes-size": "use 'stop-writes-count'",
     ]

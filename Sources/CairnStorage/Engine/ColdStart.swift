@@ -15,6 +15,9 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     public var expired = 0
     /// Records at or below their namespace's or set's truncate LUT (skipped).
     public var truncated = 0
+    /// Records evicted at the end of the scan because the namespace was above an eviction
+    /// threshold (set by the engine; they stay in the index, invisible, like expired winners).
+    public var evicted = 0
     /// Tombstones read (they take part like records).
     public var tombstones = 0
     /// Damaged regions: bytes that held no verifiable record (counted and skipped, never trusted).
@@ -33,6 +36,8 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     /// Records left in the index (tombstones included) after the scan.
     public var indexedRecords = 0
 
+    public init() {}
+
     public var recordsPerSecond: Double { seconds > 0 ? Double(unique + replaced + older + truncated) / seconds : 0 }
     public var bytesPerSecond: Double { seconds > 0 ? Double(bytesRead) / seconds : 0 }
 
@@ -43,7 +48,7 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "unique=\(unique) replaced=\(replaced) older=\(older) expired=\(expired) truncated=\(truncated) "
+        "unique=\(unique) replaced=\(replaced) older=\(older) expired=\(expired) truncated=\(truncated) evicted=\(evicted) "
             + "tombstones=\(tombstones) unparsable=\(unparsable) stale=\(stale) bad_blocks=\(badBlocks) "
             + "blocks=\(blocksScanned) indexed=\(indexedRecords) bytes=\(bytesRead) "
             + String(format: "seconds=%.3f scan_seconds=%.3f records_per_s=%.0f mb_per_s=%.1f", seconds, scanSeconds,
@@ -87,6 +92,12 @@ public struct ColdStartResult: Sendable {
     public var report: ColdStartReport
     public var firstPristineBlocks: [UInt32]
     public var freeBlocks: [[UInt32]]
+
+    public init(report: ColdStartReport, firstPristineBlocks: [UInt32], freeBlocks: [[UInt32]]) {
+        self.report = report
+        self.firstPristineBlocks = firstPristineBlocks
+        self.freeBlocks = freeBlocks
+    }
 }
 
 /// Block sequence of every scanned block, written once per block by the parser that scans it

@@ -142,7 +142,9 @@ public final class NamespaceStorage: Sendable {
                     report.damagedHeaderCopies.append("\(path): one header copy damaged (\(reading.copyA); \(reading.copyB)); using the other")
                 }
                 highestSequence = max(highestSequence, h.highestBlockSequence)
-                if h.truncation.namespaceLutMs > truncation.namespaceLutMs || !h.truncation.sets.isEmpty {
+                if h.truncation.namespaceLutMs > truncation.namespaceLutMs || !h.truncation.sets.isEmpty
+                    || h.truncation.hasEvictionMark
+                {
                     truncation = mergeTruncation(truncation, h.truncation)
                 }
                 report.headers.append(h)
@@ -191,6 +193,7 @@ public final class NamespaceStorage: Sendable {
     private static func mergeTruncation(_ a: TruncationTable, _ b: TruncationTable) -> TruncationTable {
         var merged = a
         merged.namespaceLutMs = max(a.namespaceLutMs, b.namespaceLutMs)
+        merged.raiseEvictionMark(voidTime: b.evictVoidTime, lutMs: b.evictLutMs)
         for set in b.sets where set.lutMs > merged.truncateLutMs(forSet: set.setName) {
             do { try merged.setLutMs(set.lutMs, forSet: set.setName) } catch {
                 preconditionFailure("truncation table read from a device no longer fits: \(error)")
@@ -409,6 +412,15 @@ public final class NamespaceStorage: Sendable {
         // The table is read inside each (serialised) header write, so of two truncations racing,
         // the last header written holds both. Both copies: a truncation must survive damage to
         // either one, or its records would come back.
+        for d in devices { try d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
+    }
+
+    /// Raises the eviction mark (records with a void time at or below `voidTime`, last updated at
+    /// or before `lutMs`, are evicted) and writes it to every device's header durably, both
+    /// copies, before returning: from then on no restart brings those records back.
+    public func raiseEvictionMark(voidTime: UInt32, lutMs: UInt64) throws {
+        precondition(voidTime != 0 && lutMs != 0, "an eviction mark is nonzero")
+        truncationTable.withLock { $0.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs) }
         for d in devices { try d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
     }
 

@@ -9,11 +9,12 @@ import Synchronization
 public final class RuntimeTunables: Sendable {
     public enum Key: Int, CaseIterable, Sendable {
         case defragLWMPct, stopWritesAvailPct, flushMaxMs, postWriteCacheBytes, defaultTTLSeconds, nsupPeriodSeconds
+        case evictUsedPct, evictIndexesMemoryPct, evictSysMemoryPct, evictTenthsPct, evictHistBuckets
     }
 
     /// `Int.min`: not overridden.
     private static let unset = Int.min
-    private let overrides: InlineArray<6, Atomic<Int>>
+    private let overrides: InlineArray<11, Atomic<Int>>
 
     public init() {
         overrides = InlineArray { _ in Atomic<Int>(RuntimeTunables.unset) }

@@ -113,10 +113,30 @@ public struct SetTruncation: Sendable, Equatable, Hashable {
 }
 
 /// The durable truncations of a namespace: one namespace-wide truncate time and at most 896
-/// per-set truncate times, kept sorted by set-name bytes so the encoding is canonical.
+/// per-set truncate times, kept sorted by set-name bytes so the encoding is canonical; and the
+/// namespace's eviction mark (FORMAT.md "Eviction mark").
 public struct TruncationTable: Sendable, Equatable, Hashable {
     /// Records at or below this last-update time are truncated, in every set (0 = never truncated).
     public var namespaceLutMs: UInt64
+    /// The eviction mark: a record with a void time (nonzero) at or below `evictVoidTime` and a
+    /// last-update time at or below `evictLutMs` was evicted, unless its set has
+    /// `disable-eviction`. Both 0 = nothing was ever evicted. Both only grow.
+    public var evictVoidTime: UInt32 = 0
+    /// When the eviction mark was last raised (ms since 2010-01-01); see `evictVoidTime`.
+    public var evictLutMs: UInt64 = 0
+
+    /// Whether a record with `voidTime` and `lastUpdateMs` is below the eviction mark (set
+    /// exemptions are the caller's).
+    @inline(__always)
+    public func isBelowEvictionMark(voidTime: UInt32, lastUpdateMs: UInt64) -> Bool {
+        voidTime != 0 && voidTime <= evictVoidTime && lastUpdateMs <= evictLutMs
+    }
+
+    /// Raises the eviction mark (each half only grows).
+    public mutating func raiseEvictionMark(voidTime: UInt32, lutMs: UInt64) {
+        evictVoidTime = max(evictVoidTime, voidTime)
+        evictLutMs = max(evictLutMs, lutMs)
+    }
     /// Per-set truncate times, sorted by the UTF-8 bytes of the set name, one entry per set.
     public private(set) var sets: [SetTruncation]
 
@@ -178,7 +198,13 @@ public struct TruncationTable: Sendable, Equatable, Hashable {
         self.sets = sortedUniqueSets
     }
 
+    /// Whether the table carries an eviction mark (written as format version 2).
+    var hasEvictionMark: Bool { evictVoidTime != 0 || evictLutMs != 0 }
+
     func fieldProblem() -> (String, String)? {
+        if (evictVoidTime == 0) != (evictLutMs == 0) {
+            return ("truncation.evictVoidTime", "the eviction mark's void time and LUT must be both zero or both nonzero")
+        }
         if sets.count > FormatLimits.setTruncationCountMax {
             return ("truncation.sets", "\(sets.count) entries, at most \(FormatLimits.setTruncationCountMax)")
         }

@@ -46,6 +46,14 @@ public enum HeaderCopySlot: UInt8, Sendable, CaseIterable, CustomStringConvertib
 ///               +0 name length u8 (1 ... 63), +1 name zero padded to 63 bytes, +64 LUT ms u64 (≠ 0)
 /// 128+72n 4   CRC32C of bytes [0, 128 + 72n)
 /// ```
+/// Version 2 (written only when the truncation table carries an eviction mark; version 1
+/// otherwise, byte for byte as before) inserts 16 bytes after offset 128:
+/// ```
+/// 128     4   evict void time, s since 2010-01-01 (≠ 0)
+/// 132     4   reserved, 0
+/// 136     8   evict LUT, ms since 2010-01-01 (≠ 0)
+/// 144  72×n   set truncations as above; CRC32C at 144 + 72n
+/// ```
 /// The first 16 bytes and "CRC in the last 4 of encodedSizeBytes" hold for every format version,
 /// so a newer version is reported as unsupported only when its CRC verifies.
 ///
@@ -64,9 +72,23 @@ public enum DeviceHeaderFormat {
     static let checksumSizeBytes = 4
     static let flagCleanShutdown: UInt32 = 1 << 0
 
-    /// Bytes one encoded copy of `header` covers, CRC included (at most 64 644).
+    /// Bytes of the eviction mark a version 2 copy inserts after the fixed part.
+    static let evictionMarkSizeBytes = 16
+
+    /// The version a copy of `header` is written with: 2 with an eviction mark, else 1.
+    static func version(of header: DeviceHeader) -> UInt32 {
+        header.truncation.hasEvictionMark ? FormatLimits.deviceHeaderEvictionVersion : FormatLimits.formatVersion
+    }
+
+    /// Where the set truncation entries start in a copy of `version`.
+    static func setEntriesOffset(version: UInt32) -> Int {
+        fixedPartSizeBytes + (version >= FormatLimits.deviceHeaderEvictionVersion ? evictionMarkSizeBytes : 0)
+    }
+
+    /// Bytes one encoded copy of `header` covers, CRC included (at most 64 660).
     public static func encodedSizeBytes(of header: DeviceHeader) -> Int {
-        fixedPartSizeBytes + setEntrySizeBytes * header.truncation.sets.count + checksumSizeBytes
+        setEntriesOffset(version: version(of: header)) + setEntrySizeBytes * header.truncation.sets.count
+            + checksumSizeBytes
     }
 
     // MARK: Encoding
@@ -88,8 +110,9 @@ public enum DeviceHeaderFormat {
 
         buffer.zero(0..<buffer.count)
         var writer = ByteWriter(buffer, cursor: 0, end: sizeBytes - checksumSizeBytes)
+        let version = version(of: header)
         writer.put(magic)
-        writer.put(FormatLimits.formatVersion)
+        writer.put(version)
         writer.put(UInt32(sizeBytes))
         writer.put(writeGeneration)
         writer.put(header.namespaceInstanceId)
@@ -111,6 +134,12 @@ public enum DeviceHeaderFormat {
         writer.put(UInt16(header.truncation.sets.count))  // ≤ 896, checked
         writer.putZeros(6)
         assert(writer.cursor == fixedPartSizeBytes)
+        if version >= FormatLimits.deviceHeaderEvictionVersion {
+            writer.put(header.truncation.evictVoidTime)
+            writer.putZeros(4)
+            writer.put(header.truncation.evictLutMs)
+        }
+        assert(writer.cursor == setEntriesOffset(version: version))
         for entry in header.truncation.sets {
             let start = writer.cursor
             writer.put(UInt8(entry.setName.utf8.count))  // ≤ 63, checked
@@ -161,14 +190,17 @@ public enum DeviceHeaderFormat {
         let stored = buffer.loadLittleEndian(at: sizeBytes - checksumSizeBytes, as: UInt32.self)
         let computed = CRC32C.checksum(buffer.slice(0..<(sizeBytes - checksumSizeBytes)))
         guard stored == computed else { throw .badChecksum(stored: stored, computed: computed) }
-        guard version == FormatLimits.formatVersion else { throw .unsupportedVersion(version) }
+        guard version >= FormatLimits.formatVersion, version <= FormatLimits.deviceHeaderVersionMax else {
+            throw .unsupportedVersion(version)
+        }
 
-        // Version 1 layout; the CRC verified, so a bad value here means a writer bug, still refused.
+        // Version 1 or 2 layout; the CRC verified, so a bad value here means a writer bug, still refused.
+        let entriesOffset = setEntriesOffset(version: version)
         let setCount = Int(buffer.loadLittleEndian(at: 120, as: UInt16.self))
         guard setCount <= FormatLimits.setTruncationCountMax else {
             throw .badField(name: "setTruncationCount", reason: "\(setCount), at most \(FormatLimits.setTruncationCountMax)")
         }
-        let expectedSize = fixedPartSizeBytes + setEntrySizeBytes * setCount + checksumSizeBytes
+        let expectedSize = entriesOffset + setEntrySizeBytes * setCount + checksumSizeBytes
         guard sizeBytes == expectedSize else {
             throw .badLength(lengthBytes: sizeBytes, reason: "\(setCount) set truncations need exactly \(expectedSize) bytes")
         }
@@ -178,7 +210,9 @@ public enum DeviceHeaderFormat {
         guard slotByte == slot.rawValue else {
             throw .badField(name: "copySlot", reason: "copy written for slot \(slotByte) found in \(slot)")
         }
-        guard buffer.isAllZero(45..<48), buffer.isAllZero(122..<128) else {
+        guard buffer.isAllZero(45..<48), buffer.isAllZero(122..<128),
+              version < FormatLimits.deviceHeaderEvictionVersion || buffer.isAllZero(132..<136)
+        else {
             throw .badField(name: "reserved", reason: "reserved bytes are not zero")
         }
         let flags = buffer.loadLittleEndian(at: 48, as: UInt32.self)
@@ -200,12 +234,21 @@ public enum DeviceHeaderFormat {
         var sets: [SetTruncation] = []
         sets.reserveCapacity(setCount)
         for index in 0..<setCount {
-            let start = fixedPartSizeBytes + index * setEntrySizeBytes
+            let start = entriesOffset + index * setEntrySizeBytes
             let setName = try decodePaddedName(
                 buffer, lengthAt: start, capacityBytes: FormatLimits.setNameBytesMax, field: "truncation.sets[\(index)].setName")
             sets.append(SetTruncation(setName: setName, lutMs: buffer.loadLittleEndian(at: start + 64, as: UInt64.self)))
         }
 
+        var truncation = TruncationTable(
+            namespaceLutMs: buffer.loadLittleEndian(at: 80, as: UInt64.self), sortedUniqueSets: sets)
+        if version >= FormatLimits.deviceHeaderEvictionVersion {
+            truncation.evictVoidTime = buffer.loadLittleEndian(at: 128, as: UInt32.self)
+            truncation.evictLutMs = buffer.loadLittleEndian(at: 136, as: UInt64.self)
+            guard truncation.hasEvictionMark else {
+                throw .badField(name: "truncation.evictVoidTime", reason: "a version 2 header without an eviction mark")
+            }
+        }
         let header = DeviceHeader(
             namespaceName: namespaceName,
             namespaceInstanceId: buffer.loadLittleEndian(at: 24, as: UInt64.self),
@@ -216,8 +259,7 @@ public enum DeviceHeaderFormat {
             cleanShutdown: flags & flagCleanShutdown != 0,
             highestBlockSequence: buffer.loadLittleEndian(at: 56, as: UInt64.self),
             blocksWrittenMark: buffer.loadLittleEndian(at: 52, as: UInt32.self),
-            truncation: TruncationTable(
-                namespaceLutMs: buffer.loadLittleEndian(at: 80, as: UInt64.self), sortedUniqueSets: sets),
+            truncation: truncation,
             sharedIndex: sharedIndex
         )
         // Same checks as before a write, including ascending unique set names.

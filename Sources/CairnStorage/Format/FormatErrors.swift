@@ -27,7 +27,7 @@ public enum FormatDecodingError: Error, Equatable, Hashable, Sendable, CustomStr
         case let .badChecksum(stored, computed):
             "bad CRC32C: stored 0x\(hex(UInt64(stored), digits: 8)), computed 0x\(hex(UInt64(computed), digits: 8))"
         case let .unsupportedVersion(version):
-            "unsupported format version \(version) (this build reads version \(FormatLimits.formatVersion))"
+            "unsupported format version \(version) (this build reads versions \(FormatLimits.formatVersion) ... \(FormatLimits.deviceHeaderVersionMax))"
         case let .badField(name, reason):
             "bad field \(name): \(reason)"
         }

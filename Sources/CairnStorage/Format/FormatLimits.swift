@@ -3,8 +3,13 @@
 /// Every limit is named with its unit last. Encoders refuse inputs beyond a limit with a typed
 /// error; decoders treat bytes beyond a limit as damage.
 public enum FormatLimits {
-    /// The on-device format version this code writes and reads.
+    /// The on-device format version this code writes when the device header carries no eviction
+    /// mark; the device header alone has a version 2 (FORMAT.md "Versions").
     public static let formatVersion: UInt32 = 1
+    /// The device-header version written when the header carries an eviction mark.
+    public static let deviceHeaderEvictionVersion: UInt32 = 2
+    /// The newest device-header version this code reads.
+    public static let deviceHeaderVersionMax: UInt32 = 2
 
     /// Smallest write block: 128 KiB (it must hold both device-header copies in block 0).
     public static let writeBlockSizeBytesMin: Int = 128 * 1024

@@ -1,0 +1,383 @@
+import CairnIO
+import CairnIndex
+import CairnStorage
+import Foundation
+import Synchronization
+
+/// The namespace's eviction mark in memory, read by every visibility check without a lock.
+///
+/// The storage's ``TruncationTable`` (persisted in the device headers) is the truth; this caches
+/// its two halves. A record with a nonzero void time at or below `voidTime`, last updated at or
+/// before `lutMs`, was evicted (unless its set has `disable-eviction`). Both halves only grow,
+/// and the mark is durable before it is published here, so nothing hidden here can come back.
+final class EvictionMark: Sendable {
+    private let voidTimeCell: Atomic<UInt32>
+    private let lutCell: Atomic<UInt64>
+
+    init(_ table: TruncationTable) {
+        voidTimeCell = Atomic(table.evictVoidTime)
+        lutCell = Atomic(table.evictLutMs)
+    }
+
+    var voidTime: UInt32 { voidTimeCell.load(ordering: .acquiring) }
+    var lutMs: UInt64 { lutCell.load(ordering: .acquiring) }
+
+    /// Publishes a mark already durable. The LUT is raised first: a reader that sees the new void
+    /// time with the old LUT hides a subset of what the whole mark hides.
+    func publish(_ table: TruncationTable) {
+        lutCell.raise(to: table.evictLutMs)
+        voidTimeCell.raise(to: table.evictVoidTime)
+    }
+
+    /// Whether a record with these times is below the mark (set exemptions are the caller's).
+    @inline(__always)
+    func covers(voidTime: UInt32, lastUpdateMs: UInt64) -> Bool {
+        voidTime != 0 && voidTime <= voidTimeCell.load(ordering: .acquiring)
+            && lastUpdateMs <= lutCell.load(ordering: .acquiring)
+    }
+}
+
+extension Atomic where Value == UInt32 {
+    /// Raises the value to `value` if it is below it.
+    func raise(to value: UInt32) {
+        var current = load(ordering: .relaxed)
+        while current < value {
+            let (exchanged, original) = compareExchange(expected: current, desired: value, ordering: .acquiringAndReleasing)
+            if exchanged { return }
+            current = original
+        }
+    }
+}
+
+/// What the evictions of a namespace amount to (namespace statistics).
+public struct EvictionStatistics: Sendable, Equatable {
+    /// Records evicted since the namespace opened (`evicted_objects`).
+    public var evictedObjects: UInt64 = 0
+    /// The eviction mark's void time (`evict_void_time`, s since 2010-01-01; 0 = never evicted).
+    public var evictVoidTime: UInt32 = 0
+    /// The TTL at the last evicting cycle: its evict void time minus its now (`evict_ttl`).
+    public var evictTTL: UInt32 = 0
+    /// Evicting cycles that found usage above a threshold.
+    public var evictingCycles: UInt64 = 0
+    /// The last cycle's duration in ms (`nsup_cycle_duration`, Aerospike reports ms).
+    public var lastCycleDurationMs: UInt64 = 0
+    /// The share of the namespace's records the last cycle expired or evicted, percent
+    /// (`nsup_cycle_deleted_pct`).
+    public var lastCycleDeletedPct: Double = 0
+    /// Why the last evicting cycle evicted nothing, if it did not.
+    public var lastRefusal: String?
+}
+
+/// One evicting cycle's decision: the void time up to which evictable records go.
+struct EvictionDecision: Sendable, Equatable {
+    /// Records with a void time at or below this are evicted (nil: nothing this cycle).
+    var cutoffVoidTime: UInt32?
+    /// Evictable records at or below the cutoff.
+    var evictedCount: Int
+    /// Why nothing is evicted, when it is not.
+    var refusal: String?
+}
+
+/// The void-time histogram of one cycle and the cutoff it gives (Aerospike's eviction):
+/// buckets of equal width from now to the latest void time; whole buckets from the soonest are
+/// evicted while their total stays within the limit.
+struct EvictionHistogram {
+    let now: UInt32
+    let widthSeconds: UInt32
+    private(set) var counts: [Int]
+    private(set) var total = 0
+
+    /// - Parameters: `latestVoidTime` is the largest void time to be counted (above `now`).
+    init(now: UInt32, latestVoidTime: UInt32, bucketCount: Int) {
+        precondition(bucketCount > 0 && latestVoidTime > now)
+        let span = UInt64(latestVoidTime - now)
+        let width = max(1, (span + UInt64(bucketCount) - 1) / UInt64(bucketCount))
+        self.now = now
+        widthSeconds = UInt32(width)
+        counts = [Int](repeating: 0, count: Int((span + width - 1) / width))
+    }
+
+    var bucketCount: Int { counts.count }
+
+    /// The bucket of a void time above now.
+    func bucket(of voidTime: UInt32) -> Int { min(counts.count - 1, Int((voidTime - now - 1) / widthSeconds)) }
+
+    /// Counts a record with `voidTime` in (now, latestVoidTime].
+    mutating func add(_ voidTime: UInt32) {
+        guard voidTime > now else { return }
+        let bucket = Int((voidTime - now - 1) / widthSeconds)
+        guard bucket < counts.count else { return }
+        counts[bucket] += 1
+        total += 1
+    }
+
+    /// Whole buckets from the soonest while their total is at most `limit`.
+    func decide(limit: Int) -> EvictionDecision {
+        var cumulative = 0
+        var whole = 0
+        for c in counts {
+            if cumulative + c > limit { break }
+            cumulative += c
+            whole += 1
+        }
+        if whole == 0 || cumulative == 0 {
+            let reason = counts.first.map { $0 > limit } == true
+                ? "the soonest void-time bucket (\(widthSeconds) s) holds \(counts[0]) records, more than the cycle's limit \(limit): raise evict-hist-buckets or evict-tenths-pct"
+                : "no evictable records"
+            return EvictionDecision(cutoffVoidTime: nil, evictedCount: 0, refusal: reason)
+        }
+        return EvictionDecision(cutoffVoidTime: now &+ UInt32(whole) &* widthSeconds, evictedCount: cumulative, refusal: nil)
+    }
+}
+
+/// The machine's used memory, percent (MemTotal - MemAvailable of /proc/meminfo), or nil.
+enum SystemMemory {
+    static func usedPct() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        var total: Double?
+        var available: Double?
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard parts.count >= 2, let value = Double(parts[1]) else { continue }
+            if parts[0] == "MemTotal:" { total = value }
+            if parts[0] == "MemAvailable:" { available = value }
+        }
+        guard let total, let available, total > 0 else { return nil }
+        return (total - available) * 100 / total
+    }
+}
+
+extension Namespace {
+    /// Whether `r` is hidden by the eviction mark (and its set allows eviction). Takes no lock
+    /// unless the record is below the mark and the namespace has set policies.
+    @inline(__always)
+    func isEvicted(_ r: IndexRecord) -> Bool {
+        guard evictionMark.covers(voidTime: r.voidTimeSeconds, lastUpdateMs: r.lastUpdateTimeMs) else { return false }
+        return isEvictable(setID: r.setID)
+    }
+
+    /// Whether `r` is a record a client can see now (for walks of the index outside the engine).
+    public func isLiveRecord(_ r: IndexRecord) -> Bool { isVisible(r, nowVoidTime: nowVoidTime) }
+
+    /// Whether the eviction mark hides `r` (for walks of the index outside the engine).
+    public func isEvictedRecord(_ r: IndexRecord) -> Bool { isEvicted(r) }
+
+    /// Whether records of `setID` may be evicted (not in a `disable-eviction` set).
+    func isEvictable(setID: UInt16) -> Bool {
+        guard setID != 0, !options.setPolicies.isEmpty, let name = sets.name(for: setID) else { return true }
+        return options.setPolicies[name]?.disableEviction != true
+    }
+
+    /// Which threshold the namespace is above now, as a message, or nil. `hiddenBytes` are live
+    /// bytes of records already invisible (evicted or expired) that the supervisor has not
+    /// removed yet: they are not counted as used.
+    func evictionTrigger(hiddenBytes: UInt64 = 0) -> String? {
+        let o = options
+        let usedPct = o.currentEvictUsedPct
+        if usedPct > 0 {
+            let total = storage.devices.reduce(UInt64(0)) { $0 + $1.device.sizeBytes }
+            let counted = storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }
+            let live = counted - min(counted, hiddenBytes)
+            let used = total > 0 ? Double(live) * 100 / Double(total) : 0
+            if used > Double(usedPct) { return String(format: "device used %.1f%% > evict-used-pct %d", used, usedPct) }
+        }
+        let indexPct = o.currentEvictIndexesMemoryPct
+        if indexPct > 0 {
+            let used = Double(index.entryCount) * 100 / Double(max(1, o.indexEntryCountMax))
+            if used > Double(indexPct) {
+                return String(format: "index entries %.1f%% of capacity > evict-indexes-memory-pct %d", used, indexPct)
+            }
+        }
+        let sysPct = o.currentEvictSysMemoryPct
+        if sysPct > 0, let used = SystemMemory.usedPct(), used > Double(sysPct) {
+            return String(format: "system memory used %.1f%% > evict-sys-memory-pct %d", used, sysPct)
+        }
+        return nil
+    }
+
+    /// One evicting step of an nsup cycle: when usage is above a threshold, builds the void-time
+    /// histogram of the evictable records (a TTL, not expired, not already evicted, in a set that
+    /// allows eviction), raises the eviction mark durably to the end of the soonest whole buckets
+    /// within the cycle's limit, and publishes it. The evicted records are invisible from then
+    /// on; the supervisor removes their index entries (and frees their bytes) once no older copy
+    /// of them can come back (as for expired records).
+    func evictIfNeeded() -> EvictionDecision? {
+        guard evictionTrigger() != nil else { return nil }
+        let nowMs = options.clockMs()
+        let now = UInt32(truncatingIfNeeded: nowMs / 1000)
+        // Set policies by set id, looked up once per set (not once per record).
+        var evictableSets: [UInt16: Bool] = [:]
+        func evictable(_ setID: UInt16) -> Bool {
+            if let known = evictableSets[setID] { return known }
+            let value = isEvictable(setID: setID)
+            evictableSets[setID] = value
+            return value
+        }
+        // Pass 1: how many records, the latest void time, and the bytes of hidden records.
+        var objects = 0
+        var latest: UInt32 = 0
+        var hiddenBytes: UInt64 = 0
+        index.forEachRecord { r in
+            guard !r.isTombstone else { return }
+            guard isVisible(r, nowVoidTime: now) else {
+                hiddenBytes += UInt64(r.location.sizeBytes)
+                return
+            }
+            objects += 1
+            if r.voidTimeSeconds != 0 && evictable(r.setID) { latest = max(latest, r.voidTimeSeconds) }
+        }
+        // Earlier evictions (and expiries) not yet removed may already bring usage down.
+        guard let trigger = evictionTrigger(hiddenBytes: hiddenBytes) else { return nil }
+        let limit = objects * options.currentEvictTenthsPct / 1000
+        var decision: EvictionDecision
+        if latest <= now {
+            decision = EvictionDecision(cutoffVoidTime: nil, evictedCount: 0, refusal: "no evictable records (none has a TTL in a set that allows eviction)")
+        } else if limit == 0 {
+            decision = EvictionDecision(cutoffVoidTime: nil, evictedCount: 0,
+                                        refusal: "the cycle's limit is 0 records (\(objects) records, evict-tenths-pct \(options.currentEvictTenthsPct))")
+        } else {
+            // Pass 2: the histogram, and the records written since the last raise at or below
+            // the mark's void time (the mark only grows: they go whatever this cycle's cut).
+            let markVoidTime = evictionMark.voidTime
+            var atOrBelowMark = 0
+            var histogram = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: options.currentEvictHistBuckets)
+            index.forEachRecord { r in
+                // Records written since the cycle began are above the mark's LUT: never evicted by it.
+                guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= nowMs, isVisible(r, nowVoidTime: now),
+                      evictable(r.setID)
+                else { return }
+                histogram.add(r.voidTimeSeconds)
+                if r.voidTimeSeconds <= markVoidTime { atOrBelowMark += 1 }
+            }
+            decision = histogram.decide(limit: limit)
+            if let cutoff = decision.cutoffVoidTime, cutoff < markVoidTime {
+                // The raised mark keeps its void time: everything at or below it goes, which may
+                // be more than the limit (records written since the last raise with short TTLs).
+                decision.evictedCount = atOrBelowMark
+            }
+        }
+        if let cutoff = decision.cutoffVoidTime {
+            do {
+                try storage.raiseEvictionMark(voidTime: cutoff, lutMs: max(nowMs, 1))
+            } catch {
+                options.storage.log("nsup: namespace \(options.name): writing the eviction mark failed: \(error); nothing evicted")
+                decision = EvictionDecision(cutoffVoidTime: nil, evictedCount: 0, refusal: "writing the eviction mark failed: \(error)")
+            }
+        }
+        if decision.cutoffVoidTime != nil { evictionMark.publish(storage.truncation) }
+        let markVoidTime = evictionMark.voidTime
+        evictionTotals.withLock { t in
+            t.evictingCycles += 1
+            t.evictedObjects += UInt64(decision.evictedCount)
+            t.evictVoidTime = markVoidTime
+            if decision.cutoffVoidTime != nil { t.evictTTL = markVoidTime > now ? markVoidTime - now : 0 }
+            t.lastRefusal = decision.refusal
+        }
+        if let refusal = decision.refusal {
+            options.storage.log("nsup: namespace \(options.name): \(trigger); evicted nothing: \(refusal)")
+        } else {
+            options.storage.log("nsup: namespace \(options.name): \(trigger); evicted \(decision.evictedCount) records "
+                + "(limit \(limit)), evict void time \(markVoidTime), evict ttl \(markVoidTime > now ? markVoidTime - now : 0) s")
+        }
+        return decision
+    }
+
+    public var evictionStatistics: EvictionStatistics {
+        var s = evictionTotals.withLock { $0 }
+        s.evictVoidTime = evictionMark.voidTime
+        return s
+    }
+}
+
+/// Eviction at the end of a cold start (`disable-cold-start-eviction` turns it off).
+enum ColdStartEviction {
+    /// What it did, for the cold-start report and the log.
+    struct Outcome: Sendable, Equatable {
+        var evicted: Int
+        var cutoffVoidTime: UInt32
+        var reason: String
+    }
+
+    /// When the rebuilt namespace is above `evict-used-pct` or `evict-indexes-memory-pct`,
+    /// evicts the evictable records with the soonest void times — whole buckets of the void-time
+    /// histogram, until the live bytes and index entries they free bring the namespace below the
+    /// thresholds — by raising the eviction mark durably. Works on the rebuilt index only (no
+    /// second pass over the devices); the records stay in the index, invisible, and are removed
+    /// by the supervisor like expired ones. Call after the scan and before the storage starts.
+    static func run(_ options: NamespaceOptions, storage: NamespaceStorage, index: PrimaryIndex,
+                    sets: SetRegistry) throws -> Outcome? {
+        let o = options.eviction
+        guard !o.disableColdStartEviction else { return nil }
+        let nowMs = options.clockMs()
+        let now = UInt32(truncatingIfNeeded: nowMs / 1000)
+        let mark = storage.truncation
+        // Records already hidden (expired, or below an earlier mark) stay in the index until the
+        // supervisor removes them: their bytes are not counted as used.
+        var hiddenBytes: UInt64 = 0
+        var hiddenEntries = 0
+        index.forEachRecord { r in
+            if !r.isTombstone && ((r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now)
+                || mark.isBelowEvictionMark(voidTime: r.voidTimeSeconds, lastUpdateMs: r.lastUpdateTimeMs))
+            {
+                hiddenBytes += UInt64(r.location.sizeBytes)
+                hiddenEntries += 1
+            }
+        }
+        let totalBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.device.sizeBytes }
+        let countedBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }
+        let liveBytes = countedBytes - min(countedBytes, hiddenBytes)
+        var excessBytes: Int64 = 0
+        var reasons: [String] = []
+        if o.usedPct > 0 {
+            excessBytes = Int64(liveBytes) - Int64(Double(totalBytes) * Double(o.usedPct) / 100)
+            if excessBytes > 0 {
+                reasons.append(String(format: "device used %.1f%% > evict-used-pct %d",
+                                      Double(liveBytes) * 100 / Double(max(1, totalBytes)), o.usedPct))
+            }
+        }
+        var excessEntries = 0
+        if o.indexesMemoryPct > 0 {
+            excessEntries = index.entryCount - hiddenEntries - Int(Double(options.indexEntryCountMax) * Double(o.indexesMemoryPct) / 100)
+            if excessEntries > 0 {
+                reasons.append("index entries \(index.entryCount) > evict-indexes-memory-pct \(o.indexesMemoryPct) of \(options.indexEntryCountMax)")
+            }
+        }
+        guard excessBytes > 0 || excessEntries > 0 else { return nil }
+        var exempt: [UInt16: Bool] = [:]
+        func evictable(_ r: IndexRecord) -> Bool {
+            guard !r.isTombstone, r.voidTimeSeconds > now,
+                  !mark.isBelowEvictionMark(voidTime: r.voidTimeSeconds, lastUpdateMs: r.lastUpdateTimeMs)
+            else { return false }
+            guard r.setID != 0, !options.setPolicies.isEmpty else { return true }
+            if let known = exempt[r.setID] { return !known }
+            let isExempt = sets.name(for: r.setID).flatMap { options.setPolicies[$0]?.disableEviction } ?? false
+            exempt[r.setID] = isExempt
+            return !isExempt
+        }
+        var latest: UInt32 = 0
+        index.forEachRecord { r in if evictable(r) { latest = max(latest, r.voidTimeSeconds) } }
+        guard latest > now else {
+            return Outcome(evicted: 0, cutoffVoidTime: 0, reason: reasons.joined(separator: ", ") + "; nothing evictable")
+        }
+        var counts = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: o.histBuckets)
+        var bytes = [Int64](repeating: 0, count: counts.bucketCount)
+        index.forEachRecord { r in
+            guard evictable(r) else { return }
+            counts.add(r.voidTimeSeconds)
+            bytes[counts.bucket(of: r.voidTimeSeconds)] += Int64(r.location.sizeBytes)
+        }
+        var freedBytes: Int64 = 0
+        var freedEntries = 0
+        var whole = 0
+        while whole < counts.bucketCount && (freedBytes < excessBytes || freedEntries < excessEntries) {
+            freedBytes += bytes[whole]
+            freedEntries += counts.counts[whole]
+            whole += 1
+        }
+        let cutoff = now &+ UInt32(whole) &* counts.widthSeconds
+        if freedEntries > 0 {
+            try storage.raiseEvictionMark(voidTime: cutoff, lutMs: max(nowMs, 1))
+        }
+        return Outcome(evicted: freedEntries, cutoffVoidTime: cutoff, reason: reasons.joined(separator: ", "))
+    }
+}

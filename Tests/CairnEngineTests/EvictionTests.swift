@@ -1,0 +1,255 @@
+import CairnIndex
+import CairnStorage
+import CairnTesting
+import Foundation
+import Testing
+
+@testable import CairnEngine
+
+/// Eviction (Eviction.swift): the histogram's cut, an nsup cycle above `evict-used-pct`, set
+/// `disable-eviction`, records without a TTL, and the durable eviction mark across restarts.
+@Suite struct EvictionTests {
+    @Test func histogramTakesWholeBucketsFromTheSoonestWithinTheLimit() {
+        var h = EvictionHistogram(now: 1000, latestVoidTime: 1100, bucketCount: 10)  // 10 s buckets
+        for vt in [1001, 1005, 1010, 1011, 1020, 1021, 1022, 1090] { h.add(UInt32(vt)) }
+        h.add(1000)  // expired: not counted
+        #expect(h.total == 8)
+        // Bucket 0 (1001...1010) holds 3, bucket 1 (1011...1020) 2, bucket 2 (1021...1030) 2.
+        #expect(h.decide(limit: 5) == EvictionDecision(cutoffVoidTime: 1020, evictedCount: 5, refusal: nil))
+        #expect(h.decide(limit: 6) == EvictionDecision(cutoffVoidTime: 1020, evictedCount: 5, refusal: nil))
+        #expect(h.decide(limit: 100) == EvictionDecision(cutoffVoidTime: 1100, evictedCount: 8, refusal: nil))
+        let tooSmall = h.decide(limit: 2)
+        #expect(tooSmall.cutoffVoidTime == nil && tooSmall.evictedCount == 0)
+        #expect(tooSmall.refusal?.contains("evict-hist-buckets") == true)
+    }
+
+    @Test func headerEvictionMarkRoundTripsAsVersion2AndVersion1StaysUnchanged() throws {
+        var header = DeviceHeader(namespaceName: "test", namespaceInstanceId: 7, deviceIndex: 0, deviceCount: 1,
+                                  writeBlockSizeBytes: 1 << 20, partitionTreeSprigs: 256)
+        let plain = try DeviceHeaderFormat.encodeRegion(header)
+        #expect(plain[8] == 1)
+        header.truncation.raiseEvictionMark(voidTime: 123_456, lutMs: 999_000)
+        try header.truncation.setLutMs(5, forSet: "s")
+        let marked = try DeviceHeaderFormat.encodeRegion(header)
+        #expect(marked[8] == 2)
+        let decoded = try marked.withUnsafeBytes { try DeviceHeaderFormat.decodeCopy(untrusted: $0, slot: .a) }
+        #expect(decoded.header == header)
+        #expect(decoded.header.truncation.evictVoidTime == 123_456 && decoded.header.truncation.evictLutMs == 999_000)
+    }
+
+    /// A namespace over one small file with `evict-used-pct`, no background threads.
+    func evictingOptions(_ dir: TemporaryDirectory, clock: TestClock, usedPct: Int, tenthsPct: Int) -> NamespaceOptions {
+        var options = namespaceOptions([dir.file("ev.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10, clock: clock)
+        options.backgroundDefrag = false
+        options.nsupPeriodSeconds = 0
+        options.eviction = EvictionOptions(usedPct: usedPct, tenthsPct: tenthsPct, histBuckets: 10_000)
+        options.setPolicies = ["keep": SetPolicy(disableEviction: true)]
+        return options
+    }
+
+    @Test func cycleAboveThresholdEvictsSoonestVoidTimesOnlyAndTheMarkSurvivesRestarts() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        var options = evictingOptions(dir, clock: clock, usedPct: 10, tenthsPct: 100)
+        let payload = [blobBin("p", [UInt8](repeating: 7, count: 1000))]
+        var ttlOf: [Int: UInt32] = [:]
+        var evicted: Set<Int> = []
+        var survivors: Set<Int> = []
+        do {
+            let ns = try Namespace.open(options)
+            // 1000 TTL'd records (TTLs 1000...1999 s, shuffled), 200 without a TTL, 200 in a set
+            // that disables eviction with the shortest TTLs of all.
+            var rng = SplitMix64(seed: 42)
+            var ttls = Array(1000..<2000).map { UInt32($0) }
+            for i in stride(from: ttls.count - 1, to: 0, by: -1) { ttls.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+            for k in 0..<1000 {
+                ttlOf[k] = ttls[k]
+                try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(ttls[k])))
+            }
+            for k in 1000..<1200 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .never)) }
+            for k in 1200..<1400 {
+                try ns.put(testDigest(k), setName: "keep", bins: payload, options: WriteOptions(ttl: .seconds(10)))
+            }
+            #expect(ns.evictionTrigger() != nil, "about 1.4 MB live of 8 MB is above evict-used-pct 10")
+            ns.superviseOnce()
+            for k in 0..<1000 { if try ns.get(testDigest(k)) == nil { evicted.insert(k) } else { survivors.insert(k) } }
+            let stats = ns.evictionStatistics
+            print("eviction: \(evicted.count) evicted, stats \(stats)")
+            // At most 10 % of the 1400 records per cycle.
+            #expect(!evicted.isEmpty && evicted.count <= 140)
+            #expect(stats.evictedObjects == UInt64(evicted.count))
+            #expect(stats.evictVoidTime > 0 && stats.evictTTL > 0)
+            let latestEvicted = evicted.map { ttlOf[$0]! }.max()!
+            let soonestSurvivor = survivors.map { ttlOf[$0]! }.min()!
+            #expect(latestEvicted < soonestSurvivor, "an evicted record outlived a survivor")
+            for k in 1000..<1400 { #expect(try ns.get(testDigest(k)) != nil, "record \(k) (no TTL or disable-eviction) was evicted") }
+            // A record written after the cycle with a void time below the mark is not hidden by it.
+            try ns.put(testDigest(5000), bins: payload, options: WriteOptions(ttl: .seconds(1)))
+            #expect(try ns.get(testDigest(5000)) != nil)
+            try ns.closeWithoutCleanShutdown()
+        }
+        // A cold start (no clean shutdown) brings no evicted record back, and keeps every other
+        // (the namespace is still above its threshold: cold-start eviction is off here).
+        options.eviction.disableColdStartEviction = true
+        let ns = try Namespace.open(options)
+        #expect(ns.startReport.mode == .cold)
+        #expect(ns.storage.truncation.evictVoidTime > 0)
+        for k in evicted { #expect(try ns.get(testDigest(k)) == nil, "evicted record \(k) came back") }
+        for k in survivors { #expect(try ns.get(testDigest(k)) != nil) }
+        for k in 1000..<1400 { #expect(try ns.get(testDigest(k)) != nil) }
+        #expect(try ns.get(testDigest(5000)) != nil)
+        try ns.close()
+        // And a clean restart too.
+        let again = try Namespace.open(options)
+        for k in evicted { #expect(try again.get(testDigest(k)) == nil, "evicted record \(k) came back") }
+        try again.close()
+    }
+
+    @Test func indexesMemoryThresholdEvictsToo() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        var options = evictingOptions(dir, clock: clock, usedPct: 0, tenthsPct: 100)
+        options.indexEntryCountMax = 4096
+        options.eviction.indexesMemoryPct = 10  // 409 entries
+        let ns = try Namespace.open(options)
+        for k in 0..<1000 { try ns.put(testDigest(k), bins: [intBin("v", Int64(k))], options: WriteOptions(ttl: .seconds(UInt32(500 + k)))) }
+        #expect(ns.evictionTrigger()?.contains("evict-indexes-memory-pct") == true)
+        ns.superviseOnce()
+        var evicted: [Int] = []
+        for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
+        #expect(evicted == Array(0..<100), "the 10 % with the soonest void times")
+        try ns.close()
+    }
+
+    /// With read-touch, what is read gets a new void time, so eviction takes the least recently
+    /// used records (Aerospike 7.1+).
+    @Test func readTouchMakesEvictionLeastRecentlyUsed() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let ns = try Namespace.open(evictingOptions(dir, clock: clock, usedPct: 1, tenthsPct: 100))
+        let payload = [blobBin("p", [UInt8](repeating: 5, count: 1000))]
+        for k in 0..<1000 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(UInt32(1000 + k)))) }
+        clock.advance(seconds: 500)
+        // Read the 100 records closest to their end of life: each read touches its record, whose
+        // void time moves from about now + 500 s to now + 1000 s and more.
+        for k in 0..<100 {
+            let record = try #require(try ns.get(testDigest(k)))
+            _ = ns.readTouch(record, digest: testDigest(k), request: .percent(100), resume: .inline)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while (0..<100).contains(where: { ns.exists(testDigest($0))?.generation != 2 }) && Date() < deadline { usleep(10_000) }
+        #expect((0..<100).allSatisfy { ns.exists(testDigest($0))?.generation == 2 }, "the reads did not touch")
+        ns.superviseOnce()
+        var evicted: [Int] = []
+        for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
+        #expect(evicted == Array(100..<200), "eviction did not take the least recently used records")
+        try ns.close()
+    }
+
+    @Test func belowThresholdNothingIsEvicted() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let ns = try Namespace.open(evictingOptions(dir, clock: clock, usedPct: 90, tenthsPct: 1000))
+        for k in 0..<100 { try ns.put(testDigest(k), bins: [stringBin("v", "x")], options: WriteOptions(ttl: .seconds(100))) }
+        ns.superviseOnce()
+        #expect(ns.evictionStatistics.evictedObjects == 0)
+        #expect(ns.storage.truncation.evictVoidTime == 0)
+        for k in 0..<100 { #expect(try ns.get(testDigest(k)) != nil) }
+        try ns.close()
+    }
+
+    @Test func evictedEntriesAreRemovedAndTheirSpaceReleased() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        let ns = try Namespace.open(evictingOptions(dir, clock: clock, usedPct: 5, tenthsPct: 500))
+        let payload = [blobBin("p", [UInt8](repeating: 1, count: 2000))]
+        for k in 0..<1000 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(UInt32(100 + k)))) }
+        usleep(200_000)  // flush-max-ms: the blocks leave the write buffers
+        let before = ns.statistics.liveBytes
+        let pass = ns.superviseOnce()
+        #expect(pass.evictedRemoved > 0)
+        #expect(ns.statistics.liveBytes < before)
+        #expect(ns.statistics.objects == 1000 - pass.evictedRemoved)
+        try ns.close()
+    }
+}
+
+@Suite struct ColdStartEvictionTests {
+    /// Fills a namespace with no threshold, crashes it, and cold starts it with `evict-used-pct 10`.
+    func crashedAndReopened(disable: Bool) throws -> (Namespace, evicted: [Int], TemporaryDirectory) {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        var options = namespaceOptions([dir.file("cs.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10, clock: clock)
+        options.backgroundDefrag = false
+        options.nsupPeriodSeconds = 0
+        options.setPolicies = ["keep": SetPolicy(disableEviction: true)]
+        let payload = [blobBin("p", [UInt8](repeating: 3, count: 2000))]
+        do {
+            let ns = try Namespace.open(options)
+            for k in 0..<1000 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(UInt32(1000 + k)))) }
+            for k in 1000..<1100 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .never)) }
+            for k in 1100..<1200 {
+                try ns.put(testDigest(k), setName: "keep", bins: payload, options: WriteOptions(ttl: .seconds(5)))
+            }
+            try ns.closeWithoutCleanShutdown()
+        }
+        options.eviction = EvictionOptions(usedPct: 10)
+        options.eviction.disableColdStartEviction = disable
+        let ns = try Namespace.open(options)
+        var evicted: [Int] = []
+        for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
+        return (ns, evicted, dir)
+    }
+
+    @Test func coldStartAboveThresholdEvictsSoonestFirstAndCountsIt() throws {
+        let (ns, evicted, _) = try crashedAndReopened(disable: false)
+        let report = try #require(ns.startReport.coldStart)
+        print("cold start: \(report)")
+        #expect(ns.startReport.mode == .cold)
+        #expect(report.evicted == evicted.count && !evicted.isEmpty)
+        // About 2.4 MB live of 8 MB, threshold 10 %: more than half the TTL'd records go, soonest first.
+        #expect(evicted == Array(0..<evicted.count), "not the soonest void times")
+        for k in 1000..<1200 { #expect(try ns.get(testDigest(k)) != nil) }
+        try ns.close()
+    }
+
+    @Test func disableColdStartEvictionEvictsNothing() throws {
+        let (ns, evicted, _) = try crashedAndReopened(disable: true)
+        #expect(evicted.isEmpty)
+        #expect(ns.startReport.coldStart?.evicted == 0)
+        #expect(ns.storage.truncation.evictVoidTime == 0)
+        try ns.close()
+    }
+}
+
+@Suite struct ColdStartEmptyTests {
+    @Test func coldStartEmptyStartsEmptyAndTheOldRecordsNeverComeBack() throws {
+        let dir = try TemporaryDirectory()
+        var options = namespaceOptions([dir.file("empty.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10)
+        options.backgroundDefrag = false
+        let payload = [blobBin("p", [UInt8](repeating: 9, count: 3000))]
+        do {
+            let ns = try Namespace.open(options)
+            for k in 0..<1000 { try ns.put(testDigest(k), bins: payload) }
+            try ns.closeWithoutCleanShutdown()
+        }
+        options.coldStartEmpty = true
+        do {
+            let ns = try Namespace.open(options)
+            #expect(ns.startReport.mode == .cold)
+            #expect(ns.startReport.recordDataReads == 0, "cold-start-empty read record data")
+            #expect(ns.statistics.objects == 0)
+            for k in 0..<1000 { #expect(try ns.get(testDigest(k)) == nil) }
+            // The old blocks are free: about 3 MB of new records fit in the 8 MB file again.
+            for k in 1000..<2000 { try ns.put(testDigest(k), bins: payload) }
+            try ns.closeWithoutCleanShutdown()
+        }
+        // A normal cold start afterwards: only the records written since are back.
+        options.coldStartEmpty = false
+        let ns = try Namespace.open(options)
+        #expect(ns.statistics.objects == 1000)
+        for k in 0..<1000 { #expect(try ns.get(testDigest(k)) == nil, "record \(k) from before cold-start-empty came back") }
+        for k in 1000..<2000 { #expect(try ns.get(testDigest(k)) != nil) }
+        try ns.close()
+    }
+}
