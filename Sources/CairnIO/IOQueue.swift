@@ -1,8 +1,8 @@
 /// An asynchronous queue of requests against one device, with up to `depth` requests in flight.
 ///
-/// This is the seam between storage and the I/O backend (STYLE.md rule 14): ``RingQueue`` runs
-/// it on io_uring; a simulated device in `CairnTesting` runs it in memory with injected faults.
-/// A queue is owned by one thread.
+/// This is the seam between storage and the I/O backend: ``RingQueue`` runs it on io_uring;
+/// `SimulatedDevice` in CairnTesting runs it in memory with seeded faults (reached through
+/// ``DeviceQueue``, so storage code holds one concrete type). A queue is owned by one thread.
 public protocol IOQueue: AnyObject {
     /// Maximum requests in flight.
     var depth: Int { get }

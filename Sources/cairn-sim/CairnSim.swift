@@ -32,6 +32,9 @@ struct CairnSim: ParsableCommand {
     @Option(help: "Force commit-to-device: on or off (default: the seed picks).")
     var commitToDevice: String?
 
+    @Option(help: "Runs at once (threads; each run is single-threaded and independent).")
+    var jobs: Int = 1
+
     @Flag(help: "Do not shrink a failing run.")
     var noShrink = false
 
@@ -57,10 +60,24 @@ struct CairnSim: ParsableCommand {
         var runs = 0, ops = 0, crashes = 0, cold = 0, warm = 0
         var failures: [SimulationResult] = []
         print("cairn-sim: \(list.count) run(s) of \(operations) operations" + (bugs.isEmpty ? "" : ", bugs: \(bug.joined(separator: ","))"))
-        for s in list {
-            if timeBudget > 0 && Date().timeIntervalSince(start) > timeBudget { break }
+        // Runs go in parallel (--jobs); their reports are taken in seed order.
+        let results = RunResults(count: list.count)
+        let budget = timeBudget, ops0 = operations, jobCount = max(1, min(jobs, list.count))
+        let seedList = list
+        let bugSet = bugs
+        let commitSetting = commit
+        let stopAtFailure = expectFailure
+        DispatchQueue.concurrentPerform(iterations: jobCount) { _ in
+            while let i = results.claim() {
+                if budget > 0 && Date().timeIntervalSince(start) > budget { break }
+                let options = SimulationOptions(seed: seedList[i], operations: ops0, bugs: bugSet, commitToDevice: commitSetting)
+                results.store(i, Simulator(options).run())
+                if stopAtFailure && results.anyFailure { break }
+            }
+        }
+        for (i, s) in list.enumerated() {
+            guard let r = results.result(i) else { continue }
             let options = SimulationOptions(seed: s, operations: operations, bugs: bugs, commitToDevice: commit)
-            let r = Simulator(options).run()
             runs += 1
             ops += r.operations
             crashes += r.crashes
@@ -106,4 +123,31 @@ struct CairnSim: ParsableCommand {
         // Still here: exec failed; runs are then replayable only within one process.
         FileHandle.standardError.write("cairn-sim: could not restart with deterministic hashing (errno \(errno))\n".data(using: .utf8)!)
     }
+}
+
+/// The campaign's runs, claimed by index and stored as they finish (any thread).
+final class RunResults: @unchecked Sendable {
+    // @unchecked: every field is touched only with `lock` held.
+    private let lock = NSLock()
+    private var next = 0
+    private var results: [SimulationResult?]
+    private(set) var failed = false
+
+    init(count: Int) { results = Array(repeating: nil, count: count) }
+
+    func claim() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard next < results.count else { return nil }
+        next += 1
+        return next - 1
+    }
+
+    func store(_ i: Int, _ r: SimulationResult) {
+        lock.lock(); defer { lock.unlock() }
+        results[i] = r
+        if r.failure != nil { failed = true }
+    }
+
+    var anyFailure: Bool { lock.lock(); defer { lock.unlock() }; return failed }
+    func result(_ i: Int) -> SimulationResult? { lock.lock(); defer { lock.unlock() }; return results[i] }
 }

@@ -209,9 +209,11 @@ public final class NamespaceStorage: Sendable {
     /// `mirrors[i]`, when given, is device i's memory copy: reads are served from it.
     public func start(firstPristineBlocks: [UInt32]? = nil, freeBlocks: [[UInt32]]? = nil, mirrors: [MemoryMirror]? = nil) {
         precondition(!started.exchange(true, ordering: .acquiringAndReleasing), "storage started twice")
-        let devices = self.devices
-        sequencer.reserveDurably(step: NamespaceStorage.sequenceReservationStep) { through in
-            for d in devices {
+        // Weak: the sequencer is the storage's own (a strong reference would be a cycle through
+        // the writers, keeping every device open, and its exclusive claim, after the namespace).
+        sequencer.reserveDurably(step: NamespaceStorage.sequenceReservationStep) { [weak self] through in
+            guard let self else { throw StorageError.closed }
+            for d in self.devices {
                 try d.writeHeader(bothCopies: true) { $0.highestBlockSequence = max($0.highestBlockSequence, through) }
             }
         }
