@@ -26,6 +26,12 @@ public final class Namespace: Sendable {
     /// Truncate sweeps still running; `close` waits for them (the index must not change after
     /// it is marked clean).
     private let runningSweeps = ConditionLock(0)
+    /// The highest LUT given to a record ahead of the clock (a record overwritten within one
+    /// millisecond, or written just after a truncation, gets its old LUT + 1). A truncation
+    /// "now" covers at least this, so every write acknowledged before it is truncated (the
+    /// simulator found a same-millisecond overwrite surviving a truncation). Written only when
+    /// a LUT runs ahead, so the common write does not touch it.
+    private let lutAheadOfClock = Atomic<UInt64>(0)
     /// Truncation sweeps waiting for `runDeferredSweeps` (`options.deferTruncationSweeps`).
     private let deferredSweeps = Mutex<[(setID: UInt16?, lutMs: UInt64)]>([])
     private let priorCleanStopSequence: UInt64
@@ -681,6 +687,7 @@ public final class Namespace: Sendable {
         // Above the eviction mark's LUT too: a new copy is never hidden by an earlier eviction.
         var lut = max(now, truncateLutMs(setID: setID) + 1, evictionMark.lutMs + 1)
         if let current { lut = max(lut, current.lastUpdateTimeMs + 1) }
+        if lut > now { lutAheadOfClock.raise(to: lut) }
         let voidTime: UInt32
         switch o.ttl {
         case .never: voidTime = 0
@@ -734,6 +741,7 @@ public final class Namespace: Sendable {
             var generation = visible.generation &+ 1
             if generation == 0 { generation = 1 }
             let lut = max(now, current.lastUpdateTimeMs + 1, truncateLutMs(setID: visible.setID) + 1)
+            if lut > now { lutAheadOfClock.raise(to: lut) }
             let tombstone = StoredRecord.tombstone(digest: RecordDigest(digest), lastUpdateMs: lut, generation: generation,
                                                    setName: setName, userKey: userKey)
             guard let location = try commit(tombstone, digest: digest, expected: current, setID: visible.setID) else {
@@ -752,12 +760,13 @@ public final class Namespace: Sendable {
     // MARK: - truncation
 
     /// Truncates the namespace (set nil) or one set: records last updated at or before `lutMs`
-    /// (default: now) disappear. Durable on every device before this returns, and honoured by
+    /// (default: now, or the highest LUT a write was given ahead of the clock, so that every
+    /// write acknowledged before the call is covered) disappear. Durable on every device before this returns, and honoured by
     /// reads, scans and every restart from then on (they compare each record's LUT with the
     /// truncate LUT). The index entries are then removed by a background sweep, so the caller
     /// (an info `truncate`) is answered without waiting for a walk of the whole index.
     public func truncate(setName: String?, lutMs: UInt64? = nil) throws(EngineError) {
-        let lut = lutMs ?? nowMs
+        let lut = lutMs ?? max(nowMs, lutAheadOfClock.load(ordering: .relaxed))
         do { try storage.truncate(setName: setName, lutMs: lut) } catch { throw EngineError.from(error) }
         let setID = setName.flatMap { sets.existingID(for: $0) }
         truncationLuts.raise(setID: setID)

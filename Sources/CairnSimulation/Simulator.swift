@@ -165,15 +165,7 @@ public final class Simulator {
 
     private func finish() -> SimulationResult {
         namespace = nil
-        var total = SimulatedDeviceCounters()
-        for d in devices {
-            let c = d.counters
-            total.reads += c.reads; total.writes += c.writes; total.syncs += c.syncs; total.crashes += c.crashes
-            total.tornWrites += c.tornWrites; total.readErrors += c.readErrors; total.writeErrors += c.writeErrors
-            total.shortTransfers += c.shortTransfers; total.corruptedSectors += c.corruptedSectors
-            total.misdirectedWrites += c.misdirectedWrites
-        }
-        result.device = total
+        result.device = devices.reduce(SimulatedDeviceCounters()) { $0 + $1.counters }
         return result
     }
 
@@ -369,6 +361,7 @@ public final class Simulator {
                 status = .failed
             }
             for k in 0..<options.keyCount where set == nil || Self.setName(k) == set {
+                trace(k, "truncate \(set ?? "<namespace>") \(status) at wall \(clock.wallMs)")
                 _ = model.issue(k, .truncated, nowNs: clock.nowNs, status: status)
             }
         }
@@ -384,11 +377,12 @@ public final class Simulator {
         let device = devices[0]
         let armed = Atomic<Bool>(true)
         let secondDone = ConditionLock(false)
+        let secondFailed = Atomic<Bool>(false)
         device.setHeaderWriteHook { [clock] in
             guard armed.exchange(false, ordering: .relaxed) else { return }
             _ = clock
             let t = Thread {
-                try? ns.truncate(setName: second)
+                do { try ns.truncate(setName: second) } catch { secondFailed.store(true, ordering: .relaxed) }
                 secondDone.withLock { $0 = true }
                 secondDone.broadcast()
             }
@@ -410,7 +404,12 @@ public final class Simulator {
             device.setHeaderWriteHook(nil)
             do { try ns.truncate(setName: second) } catch { status = .failed }
         }
+        if secondFailed.load(ordering: .relaxed) {
+            guard faults.writeErrorPPM > 0 else { return fail("truncate \(second) failed") }
+            status = .failed
+        }
         for k in 0..<options.keyCount where Self.setName(k) == first || Self.setName(k) == second {
+            trace(k, "truncate pair \(first ?? "") \(second) \(status) at wall \(clock.wallMs)")
             _ = model.issue(k, .truncated, nowNs: clock.nowNs, status: status)
         }
         clock.advance(ns: 1_000_000)
@@ -456,7 +455,8 @@ public final class Simulator {
         guard reopen(clean: false) else { return }
         check { e in
             switch e.kind {
-            case .truncated, .observed: return true
+            case .observed: return true
+            case .truncated: return e.status == .acked  // a failed one may or may not have taken
             case .delete(durable: false): return false
             case .put, .delete(durable: true):
                 return e.status == .acked && (commit || (bufferedPromise && crashNs >= e.issuedNs + windowNs))
@@ -558,13 +558,13 @@ public final class Simulator {
             }
             guard let seen = version(of: record, key: key) else { return }
             let allowed = model.allowedAfterRestart(key, nowVoidTime: now, guaranteed: guaranteed)
+            trace(key, "restart check: saw \(describe(seen)) allowed \(allowed.map(describe).sorted()) truncation \(ns.storage.truncation) lut \(record?.lastUpdateMs ?? 0)")
             if !allowed.contains(seen) && !faults.destroysWrittenData {
                 return fail("key \(key) after restart: found \(describe(seen)), allowed \(allowed.map(describe).sorted()); "
                     + "history \(model.keys[key].events.map { "\($0.kind)/\($0.status)@\($0.issuedNs / 1_000_000)ms" }) \(restartContext)")
             }
             // With destructive faults (a misdirected write can put an old block's records
             // anywhere) only "never a value that was not written for this key" holds.
-            trace(key, "restart check: saw \(describe(seen)) allowed \(allowed.map(describe).sorted())")
             if key == traceKey, let v = ProcessInfo.processInfo.environment["CAIRN_SIM_TRACE_VERSION"].flatMap({ UInt32($0) }) {
                 let needle = Array(Self.value(key: key, version: v).prefix(16))
                 trace(key, "copies of v\(v): " + devices.enumerated().map { "device \($0.offset) at \($0.element.offsets(of: needle))" }.joined(separator: "; "))

@@ -368,6 +368,16 @@ public struct SimulatedDeviceCounters: Sendable, Equatable {
     public var misdirectedWrites = 0
 
     public init() {}
+
+    /// The sum over several devices.
+    public static func + (a: Self, b: Self) -> Self {
+        var s = a
+        s.reads += b.reads; s.writes += b.writes; s.syncs += b.syncs; s.crashes += b.crashes
+        s.tornWrites += b.tornWrites; s.readErrors += b.readErrors; s.writeErrors += b.writeErrors
+        s.shortTransfers += b.shortTransfers; s.corruptedSectors += b.corruptedSectors
+        s.misdirectedWrites += b.misdirectedWrites
+        return s
+    }
 }
 
 /// One thread's queue on a simulated device (validated by the ``BlockDevice`` in front of it).
