@@ -37,18 +37,6 @@ final class EvictionMark: Sendable {
     }
 }
 
-extension Atomic where Value == UInt32 {
-    /// Raises the value to `value` if it is below it.
-    func raise(to value: UInt32) {
-        var current = load(ordering: .relaxed)
-        while current < value {
-            let (exchanged, original) = compareExchange(expected: current, desired: value, ordering: .acquiringAndReleasing)
-            if exchanged { return }
-            current = original
-        }
-    }
-}
-
 /// What the evictions of a namespace amount to (namespace statistics).
 public struct EvictionStatistics: Sendable, Equatable {
     /// Records evicted since the namespace opened (`evicted_objects`).
@@ -99,13 +87,16 @@ struct EvictionHistogram {
 
     var bucketCount: Int { counts.count }
 
+    /// The bucket of a void time above now (may be past the last bucket).
+    private func unclampedBucket(of voidTime: UInt32) -> Int { Int((voidTime - now - 1) / widthSeconds) }
+
     /// The bucket of a void time above now.
-    func bucket(of voidTime: UInt32) -> Int { min(counts.count - 1, Int((voidTime - now - 1) / widthSeconds)) }
+    func bucket(of voidTime: UInt32) -> Int { min(counts.count - 1, unclampedBucket(of: voidTime)) }
 
     /// Counts a record with `voidTime` in (now, latestVoidTime].
     mutating func add(_ voidTime: UInt32) {
         guard voidTime > now else { return }
-        let bucket = Int((voidTime - now - 1) / widthSeconds)
+        let bucket = unclampedBucket(of: voidTime)
         guard bucket < counts.count else { return }
         counts[bucket] += 1
         total += 1

@@ -305,6 +305,17 @@ public final class BlockDevice: Sendable {
         }
     }
 
+    /// What every queue of this device checks before taking a request (io_uring or simulated):
+    /// room in the queue, the request itself (`validate`), then counts a read.
+    func admit(_ request: IORequest, inFlightCount: Int, depth: Int) throws(IOError) {
+        guard inFlightCount < depth else {
+            throw IOError(.queueFull(depth: depth), operation: request.operation, path: path,
+                          offset: request.offset, lengthBytes: request.lengthBytes)
+        }
+        try validate(request)
+        if request.operation == .read { countRead(lengthBytes: request.lengthBytes) }
+    }
+
     // MARK: - queues and synchronous I/O
 
     /// Makes a queue for the calling thread with up to `depth` requests in flight: io_uring for a
@@ -403,12 +414,7 @@ final class SimulatedQueueGuard: IOQueue {
     var inFlightCount: Int { inner.inFlightCount }
 
     func enqueue(_ request: IORequest) throws(IOError) {
-        guard inner.inFlightCount < inner.depth else {
-            throw IOError(.queueFull(depth: inner.depth), operation: request.operation, path: device.path,
-                          offset: request.offset, lengthBytes: request.lengthBytes)
-        }
-        try device.validate(request)
-        if request.operation == .read { device.countRead(lengthBytes: request.lengthBytes) }
+        try device.admit(request, inFlightCount: inner.inFlightCount, depth: inner.depth)
         var r = request
         if device.dsync && r.kind == .write { r.durable = true }
         try inner.enqueue(r)

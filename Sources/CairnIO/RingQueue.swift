@@ -62,12 +62,7 @@ public final class RingQueue: IOQueue {
     public var submissionReady: Int { ring.submissionReady }
 
     public func enqueue(_ request: IORequest) throws(IOError) {
-        guard inFlightCount < depth else {
-            throw IOError(.queueFull(depth: depth), operation: request.operation, path: device.path,
-                          offset: request.offset, lengthBytes: request.lengthBytes)
-        }
-        try device.validate(request)
-        if request.operation == .read { device.countRead(lengthBytes: request.lengthBytes) }
+        try device.admit(request, inFlightCount: inFlightCount, depth: depth)
         let index = freeSlots.removeLast()
         slots[index] = Slot(request: request)
         inFlightCount += 1

@@ -527,7 +527,7 @@ public final class DeviceWriter: Sendable {
                     let next: Next = scope.access { s in
                         collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
                         if !work.isEmpty || s.inFlightWrites > 0 { return .work }  // submit, or go reap
-                        if s.stopping && (s.failure != nil || (s.sealed.isEmpty && s.current == nil)) {
+                        if mayStop(s) {
                             s.stopped = true
                             return .exit
                         }
@@ -594,7 +594,7 @@ public final class DeviceWriter: Sendable {
             s.flusherIdle = false
             collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
             if work.isEmpty && s.inFlightWrites == 0 {
-                if s.stopping && (s.failure != nil || (s.sealed.isEmpty && s.current == nil)) {
+                if mayStop(s) {
                     s.stopped = true
                     return true
                 }
@@ -626,6 +626,12 @@ public final class DeviceWriter: Sendable {
 
     /// Writes in flight on a simulated writer's queue.
     public var steppedInFlight: Int { steppedQueue.queue?.inFlightCount ?? 0 }
+
+    /// Whether a flusher with nothing in flight and nothing collected may stop: asked to, and
+    /// everything written (or a failure ended the writes). The thread and `flushStep` both ask.
+    private func mayStop(_ s: State) -> Bool {
+        s.stopping && (s.failure != nil || (s.sealed.isEmpty && s.current == nil))
+    }
 
     /// Picks sealed buffers and, when due, a partial flush of the current buffer.
     private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
