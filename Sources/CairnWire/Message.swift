@@ -7,12 +7,13 @@
 /// of the body, as the real server does [SRV transaction.c `as_transaction_prepare`].
 public struct Message: Sendable, Equatable {
     public var header: MessageHeader
-    public var fields: [Field]
-    public var ops: [Op]
+    /// Inline up to ``SmallArray/inlineCapacity``: decoding a common request allocates nothing.
+    public var fields: SmallArray<Field>
+    public var ops: SmallArray<Op>
     /// Leniencies applied while decoding (for counters and logs).
     public var notes: DecodeNotes
 
-    public init(header: MessageHeader, fields: [Field], ops: [Op], notes: DecodeNotes = []) {
+    public init(header: MessageHeader, fields: SmallArray<Field>, ops: SmallArray<Op>, notes: DecodeNotes = []) {
         self.header = header
         self.fields = fields
         self.ops = ops
@@ -121,9 +122,9 @@ public struct Message: Sendable, Equatable {
         count: Int,
         clampsLastBatchField: Bool,
         notes: inout DecodeNotes
-    ) throws(MessageError) -> [Field] {
+    ) throws(MessageError) -> SmallArray<Field> {
         precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "field window outside body")
-        var fields: [Field] = []
+        var fields = SmallArray<Field>()
         // Never reserve more than the bytes could possibly hold.
         fields.reserveCapacity(min(count, (endOffset - offset) / Field.headerSizeBytes))
         for index in 0..<count {
@@ -160,9 +161,9 @@ public struct Message: Sendable, Equatable {
         offset: inout Int,
         endOffset: Int,
         count: Int
-    ) throws(MessageError) -> [Op] {
+    ) throws(MessageError) -> SmallArray<Op> {
         precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "op window outside body")
-        var ops: [Op] = []
+        var ops = SmallArray<Op>()
         ops.reserveCapacity(min(count, (endOffset - offset) / Op.headerSizeBytes))
         for index in 0..<count {
             let remainingBytes = endOffset - offset
