@@ -62,8 +62,13 @@ struct MessageDispatcher {
     /// output (the io_uring service threads).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume,
                  outcome completion: @escaping @Sendable (RecordOutcome) -> Void) {
+        execute(command, body: body, resume: resume, receiver: OutcomeClosure(completion))
+    }
+
+    /// ``execute(_:body:resume:outcome:)`` reporting to an object the caller already has.
+    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, receiver: any RecordOutcomeReceiver) {
         RecordExecutor(context: processor.context, logger: processor.logger)
-            .execute(command, body: body, resume: resume, meter: transactionMeter(command, body: body), completion: completion)
+            .execute(command, body: body, resume: resume, meter: transactionMeter(command, body: body), receiver: receiver)
     }
 
     /// The read or write meter of a single-record command's namespace (nil when the namespace is

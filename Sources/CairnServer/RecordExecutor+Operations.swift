@@ -7,7 +7,7 @@ extension RecordExecutor {
     /// a READ or a CDT_READ. Runs through the engine's operate, which evaluates them on one
     /// consistent copy of the record.
     func operateReadOnly(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
-                         resume: Resume, finish: @escaping @Sendable (Result<RecordOutcome, Refusal>) -> Void) throws(Refusal) {
+                         resume: Resume, finish: Finish) throws(Refusal) {
         let header = command.header
         let readTypes: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
         for op in command.ops where !(op.type.map(readTypes.contains) ?? false) {

@@ -19,6 +19,22 @@ struct Refusal: Error {
     }
 }
 
+/// Receives a single-record command's outcome, on whichever thread finished it.
+protocol RecordOutcomeReceiver: AnyObject, Sendable {
+    func receive(_ outcome: RecordOutcome)
+}
+
+/// A closure as a ``RecordOutcomeReceiver``.
+final class OutcomeClosure: RecordOutcomeReceiver {
+    private let body: @Sendable (RecordOutcome) -> Void
+
+    init(_ body: @escaping @Sendable (RecordOutcome) -> Void) {
+        self.body = body
+    }
+
+    func receive(_ outcome: RecordOutcome) { body(outcome) }
+}
+
 /// Runs single-record commands against the engine (PROTOCOL.md §6): read / exists, write and
 /// operate, delete, touch.
 ///
@@ -56,9 +72,38 @@ struct RecordExecutor: Sendable {
     /// histogram (single-record transactions; batch rows are timed as their batch).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, meter: TransactionMeter? = nil,
                  completion: @escaping Completion) {
+        execute(command, body: body, resume: resume, meter: meter, receiver: OutcomeClosure(completion))
+    }
+
+    /// ``execute(_:body:resume:meter:completion:)`` reporting to an object the caller already
+    /// has (the io_uring connection): no allocation for the completion.
+    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, meter: TransactionMeter? = nil,
+                 receiver: any RecordOutcomeReceiver) {
         context.counters.transactions.add(1, ordering: .relaxed)
-        let startNanoseconds = meter == nil ? 0 : MonotonicClock.nowNs()
-        let finish: @Sendable (Result<RecordOutcome, Refusal>) -> Void = { [context, logger] result in
+        let finish = Finish(context: context, logger: logger, meter: meter,
+                            startNanoseconds: meter == nil ? 0 : MonotonicClock.nowNs(), receiver: receiver)
+        let started: Result<Void, Refusal> = body.withUnsafeReadableBytes { raw in
+            Result { () throws(Refusal) in
+                let target = try resolveTarget(command, body: raw)
+                try dispatch(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
+            }
+        }
+        if case .failure(let refusal) = started { finish(.failure(refusal)) }
+    }
+
+    // MARK: - Dispatch (§6.1)
+
+    /// Where a command's result goes: counted, logged and metered, then handed to the caller's
+    /// completion. A value the engine's continuation holds inline, not one more closure (an
+    /// allocation per transaction).
+    struct Finish: Sendable {
+        let context: ServerContext
+        let logger: Logger
+        let meter: TransactionMeter?
+        let startNanoseconds: UInt64
+        let receiver: any RecordOutcomeReceiver
+
+        func callAsFunction(_ result: Result<RecordOutcome, Refusal>) {
             let outcome: RecordOutcome
             switch result {
             case .success(let o):
@@ -72,23 +117,12 @@ struct RecordExecutor: Sendable {
                 context.counters.transactionErrors.add(1, ordering: .relaxed)
             }
             meter?.finish(since: startNanoseconds, resultCodeRaw: outcome.resultCode.rawValue)
-            completion(outcome)
+            receiver.receive(outcome)
         }
-        let started: Result<Void, Refusal> = body.withUnsafeReadableBytes { raw in
-            Result { () throws(Refusal) in
-                let target = try resolveTarget(command, body: raw)
-                try dispatch(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
-            }
-        }
-        if case .failure(let refusal) = started { finish(.failure(refusal)) }
     }
 
-    // MARK: - Dispatch (§6.1)
-
-    private typealias Finish = @Sendable (Result<RecordOutcome, Refusal>) -> Void
-
     private func dispatch(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
-                          resume: Resume, finish: @escaping Finish) throws(Refusal) {
+                          resume: Resume, finish: Finish) throws(Refusal) {
         let header = command.header
         if header.info2.contains(.write) {
             if header.info2.contains(.delete) {
@@ -180,7 +214,7 @@ struct RecordExecutor: Sendable {
     // MARK: - Read (§6.3)
 
     private func read(_ command: RecordCommand, target: Target, body: ByteBuffer, resume: Resume,
-                      finish: @escaping Finish) throws(Refusal) {
+                      finish: Finish) throws(Refusal) {
         let header = command.header
         let metadataOnly = header.info1.contains(.getNoBinData)
         // A read's record_ttl is its read-touch percentage (0 namespace default, -1 never, 1...100).
@@ -279,7 +313,7 @@ struct RecordExecutor: Sendable {
     // MARK: - Write and operate (§6.4, §6.5)
 
     private func write(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
-                       resume: Resume, finish: @escaping Finish) throws(Refusal) {
+                       resume: Resume, finish: Finish) throws(Refusal) {
         let header = command.header
         guard !command.ops.isEmpty else { throw Refusal(.parameter, "a write needs at least one op") }
         var options = try Self.writeOptions(header)
@@ -302,7 +336,7 @@ struct RecordExecutor: Sendable {
 
     /// The completion of an operate: its reply entries (see `replyBins`), or the engine's refusal.
     static func operateReply(_ command: RecordCommand, operations: [BinOperation], respondsAll: Bool, body: ByteBuffer,
-                             finish: @escaping @Sendable (Result<RecordOutcome, Refusal>) -> Void) -> EngineCompletion<OperateResult> {
+                             finish: Finish) -> EngineCompletion<OperateResult> {
         { outcome in
             switch outcome {
             case .failure(let error):
@@ -520,7 +554,7 @@ struct RecordExecutor: Sendable {
     // MARK: - Delete (§6.5)
 
     private func delete(_ command: RecordCommand, target: Target, body: UnsafeRawBufferPointer, resume: Resume,
-                        finish: @escaping Finish) throws(Refusal) {
+                        finish: Finish) throws(Refusal) {
         // A delete has no TTL, and its existence policy is implied (the record must exist).
         var options = try Self.writeOptions(command.header, readsTTL: false)
         options.exists = .update

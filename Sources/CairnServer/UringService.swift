@@ -280,6 +280,7 @@ final class UringLoop: @unchecked Sendable {
                 return
             }
             run()
+            connections.removeAll()
             ring = nil
             finished.withLock { $0 = true }
             finished.broadcast()
@@ -445,7 +446,7 @@ final class UringLoop: @unchecked Sendable {
             return connections.count - 1
         }()
         let processor = RequestProcessor(context: context, logger: logger)
-        let connection = UringConnection(fd: fd, slot: slot, processor: processor,
+        let connection = UringConnection(loop: self, fd: fd, slot: slot, processor: processor,
                                          inputBytes: Self.inputBytesInitial, outputBytes: Self.outputBytesInitial)
         connections[slot] = connection
         openCount += 1
@@ -597,24 +598,27 @@ final class UringLoop: @unchecked Sendable {
 
     private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, dispatcher: MessageDispatcher,
                                  connection: UringConnection) {
-        let counters = context.counters
-        let loopThread = threadID
         // While `execute` runs, a completion is inline; after it returned, it was resumed by I/O.
         connection.isExecuting = true
-        dispatcher.execute(command, body: body, resume: resume) { [self] (outcome: RecordOutcome) in
-            guard ThreadIdentity.current == loopThread else {
-                counters.transactionsOffThread.add(1, ordering: .relaxed)
-                enqueue { [self] in deliverRecord(outcome, to: connection) }
-                return
-            }
-            if connection.isExecuting {
-                counters.transactionsInline.add(1, ordering: .relaxed)
-            } else {
-                counters.transactionsResumed.add(1, ordering: .relaxed)
-            }
-            deliverRecord(outcome, to: connection)
-        }
+        dispatcher.execute(command, body: body, resume: resume, receiver: connection)
         connection.isExecuting = false
+    }
+
+    /// A single-record command's outcome for `connection` (``UringConnection/receive(_:)``),
+    /// from whichever thread finished it.
+    fileprivate func recordFinished(_ outcome: RecordOutcome, for connection: UringConnection) {
+        let counters = context.counters
+        guard ThreadIdentity.current == threadID else {
+            counters.transactionsOffThread.add(1, ordering: .relaxed)
+            enqueue { [self] in deliverRecord(outcome, to: connection) }
+            return
+        }
+        if connection.isExecuting {
+            counters.transactionsInline.add(1, ordering: .relaxed)
+        } else {
+            counters.transactionsResumed.add(1, ordering: .relaxed)
+        }
+        deliverRecord(outcome, to: connection)
     }
 
     /// Encodes a single-record reply straight into the connection's output (no intermediate
@@ -884,7 +888,11 @@ final class UringLoop: @unchecked Sendable {
 ///
 /// Confined to that loop's thread: closures that capture it run there (the engine's completion
 /// on the loop, or through the loop's inbox), which is why it may be `@unchecked Sendable`.
-final class UringConnection: @unchecked Sendable {
+final class UringConnection: RecordOutcomeReceiver, @unchecked Sendable {
+    /// The loop that owns this connection. Strong: a device read can finish after the
+    /// connection was closed at a stop, and its reply must find the loop to be dropped; the
+    /// loop lets go of its connections when they close.
+    let loop: UringLoop
     let fd: Int32
     let slot: Int
     let processor: RequestProcessor
@@ -914,7 +922,8 @@ final class UringConnection: @unchecked Sendable {
     var neededBytes = 0
     var pendingStream: ((any ReplyStream), Int64)?
 
-    init(fd: Int32, slot: Int, processor: RequestProcessor, inputBytes: Int, outputBytes: Int) {
+    init(loop: UringLoop, fd: Int32, slot: Int, processor: RequestProcessor, inputBytes: Int, outputBytes: Int) {
+        self.loop = loop
         self.fd = fd
         self.slot = slot
         self.processor = processor
@@ -925,4 +934,10 @@ final class UringConnection: @unchecked Sendable {
     }
 
     var isIdle: Bool { !isBusy && pendingStream == nil }
+
+    /// The outcome of this connection's single-record command: the reply is its own object, so
+    /// a transaction allocates no completion.
+    func receive(_ outcome: RecordOutcome) {
+        loop.recordFinished(outcome, for: self)
+    }
 }
