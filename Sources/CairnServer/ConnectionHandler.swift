@@ -148,31 +148,15 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .refused(let error, let typeRaw):
             refuse(error, typeRaw: typeRaw, context: context)
         case .frame(let type, let body):
-            switch type {
-            case .info:
-                let processor = self.processor
-                if processor.infoNeedsThreadPool(body: body) {
-                    runOnPool(context: context) { processor.answerInfo(body: body) }
-                } else {
-                    deliver(processor.answerInfo(body: body), context: context)
-                }
-            case .message:
-                let dispatcher = MessageDispatcher(processor: processor)
-                switch dispatcher.route(body: body) {
-                case .reply(let chunk):
-                    deliver(chunk, context: context)
-                case .stream:
-                    runOnPool(context: context) { dispatcher.answerStream(body: body) }
-                case .record(let command):
-                    runToCompletion(command, body: body, dispatcher: dispatcher, context: context)
-                }
-            case .admin:
-                deliver(processor.answerAdmin(), context: context)
-            case .compressedMessage:
-                deliver(processor.answerCompressed(), context: context)
-            case .internalXDR:
-                // FrameDecoder refuses type 5; reaching here would be a decoder change.
-                refuse(.internalXDRType, typeRaw: type.rawValue, context: context)
+            switch processor.plan(type: type, body: body) {
+            case .reply(let chunk):
+                deliver(chunk, context: context)
+            case .pool(let work):
+                runOnPool(context: context, work)
+            case .record(let command, let dispatcher):
+                runToCompletion(command, body: body, dispatcher: dispatcher, context: context)
+            case .refuse(let error):
+                refuse(error, typeRaw: type.rawValue, context: context)
             }
         }
     }

@@ -1,3 +1,4 @@
+import CairnEngine
 import CairnWire
 import Logging
 import NIOCore
@@ -73,6 +74,48 @@ struct RequestProcessor: Sendable {
     func infoNeedsThreadPool(body: ByteBuffer) -> Bool {
         guard let request = try? body.withUnsafeReadableBytes({ try InfoRequest.parse(body: $0) }) else { return false }
         return request.commands.contains { Self.blockingInfoCommands.contains($0.name) }
+    }
+
+    // MARK: - One plan per frame, for both transports
+
+    /// How a whole frame is answered; the epoll and io_uring transports each carry a plan out
+    /// with their own I/O, so which frame type runs where is decided here only.
+    enum FramePlan {
+        /// Answered already: write it.
+        case reply(ReplyChunk)
+        /// Work that may block (a batch, a scan, a blocking info command): run it on the thread
+        /// pool and write what it makes.
+        case pool(@Sendable () -> ReplyChunk)
+        /// A single-record command: run it to completion on the thread that read it.
+        case record(RecordCommand, MessageDispatcher)
+        /// A frame type no client sends to a service port: refuse it and close.
+        case refuse(FrameError)
+    }
+
+    /// The plan for a frame of `type` with `body`; batches and scans continue through
+    /// `streamResume` after their device reads.
+    func plan(type: ProtoType, body: ByteBuffer, streamResume: Resume = .inline) -> FramePlan {
+        switch type {
+        case .info:
+            if infoNeedsThreadPool(body: body) {
+                return .pool { answerInfo(body: body) }
+            }
+            return .reply(answerInfo(body: body))
+        case .message:
+            let dispatcher = MessageDispatcher(processor: self)
+            switch dispatcher.route(body: body) {
+            case .reply(let chunk): return .reply(chunk)
+            case .stream: return .pool { dispatcher.answerStream(body: body, resume: streamResume) }
+            case .record(let command): return .record(command, dispatcher)
+            }
+        case .admin:
+            return .reply(answerAdmin())
+        case .compressedMessage:
+            return .reply(answerCompressed())
+        case .internalXDR:
+            // FrameDecoder refuses type 5; reaching here would be a decoder change.
+            return .refuse(.internalXDRType)
+        }
     }
 
     // MARK: - Helpers

@@ -565,32 +565,16 @@ final class UringLoop: @unchecked Sendable {
     }
 
     private func start(type: ProtoType, body: ByteBuffer, connection: UringConnection) {
-        let processor = connection.processor
-        switch type {
-        case .info:
-            if processor.infoNeedsThreadPool(body: body) {
-                runOnPool(connection) { processor.answerInfo(body: body) }
-            } else {
-                deliver(processor.answerInfo(body: body), to: connection)
-            }
-        case .message:
-            let dispatcher = MessageDispatcher(processor: processor)
-            switch dispatcher.route(body: body) {
-            case .reply(let chunk):
-                deliver(chunk, to: connection)
-            case .stream:
-                let resume = streamResume
-                runOnPool(connection) { dispatcher.answerStream(body: body, resume: resume) }
-            case .record(let command):
-                runToCompletion(command, body: body, dispatcher: dispatcher, connection: connection)
-            }
-        case .admin:
-            deliver(processor.answerAdmin(), to: connection)
-        case .compressedMessage:
-            deliver(processor.answerCompressed(), to: connection)
-        case .internalXDR:
+        switch connection.processor.plan(type: type, body: body, streamResume: streamResume) {
+        case .reply(let chunk):
+            deliver(chunk, to: connection)
+        case .pool(let work):
+            runOnPool(connection, work)
+        case .record(let command, let dispatcher):
+            runToCompletion(command, body: body, dispatcher: dispatcher, connection: connection)
+        case .refuse(let error):
             connection.refusedFrame = true
-            processor.noteRefusedFrame(.internalXDRType)
+            connection.processor.noteRefusedFrame(error)
             connection.isBusy = false
             closeWhenIdle(connection)
         }
