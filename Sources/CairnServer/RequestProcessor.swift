@@ -43,17 +43,21 @@ struct RequestProcessor: Sendable {
 
     // MARK: - Frames answered on the event loop, or the thread pool when they may block
 
-    /// An info request (§2): one answer line per request line, in request order.
-    func answerInfo(body: ByteBuffer) -> ReplyChunk {
+    /// An info request (§2), parsed: its commands, or nil when it is malformed (counted and
+    /// logged; the answer is a close).
+    func parseInfo(body: ByteBuffer) -> InfoRequest? {
         context.counters.infoRequests.add(1, ordering: .relaxed)
-        let request: InfoRequest
         do {
-            request = try body.withUnsafeReadableBytes { try InfoRequest.parse(body: $0) }
+            return try body.withUnsafeReadableBytes { try InfoRequest.parse(body: $0) }
         } catch {
             context.counters.malformedRequests.add(1, ordering: .relaxed)
             logger.warning("malformed info request, closing the connection", metadata: ["reason": "\(error)"])
-            return ReplyChunk(bytes: ByteBuffer(), closesConnection: true)
+            return nil
         }
+    }
+
+    /// The answer to a parsed info request: one line per request line, in request order.
+    func answerInfo(_ request: InfoRequest) -> ReplyChunk {
         let answers = InfoResponder(context: context, logger: logger).answers(for: request)
         var writer = WireWriter(capacityBytes: 256)
         do {
@@ -68,13 +72,6 @@ struct RequestProcessor: Sendable {
     /// Info commands that may block (a durable header write, a walk of the whole index): their
     /// requests go to the thread pool; every other info request is answered on the event loop.
     static let blockingInfoCommands: Set<String> = ["truncate", "truncate-namespace", "sets", "set", "partition-info", "histogram"]
-
-    /// Whether an info request must run on the thread pool (see ``blockingInfoCommands``). A
-    /// malformed request does not: its answer is a close.
-    func infoNeedsThreadPool(body: ByteBuffer) -> Bool {
-        guard let request = try? body.withUnsafeReadableBytes({ try InfoRequest.parse(body: $0) }) else { return false }
-        return request.commands.contains { Self.blockingInfoCommands.contains($0.name) }
-    }
 
     // MARK: - One plan per frame, for both transports
 
@@ -97,10 +94,13 @@ struct RequestProcessor: Sendable {
     func plan(type: ProtoType, body: ByteBuffer, streamResume: Resume = .inline) -> FramePlan {
         switch type {
         case .info:
-            if infoNeedsThreadPool(body: body) {
-                return .pool { answerInfo(body: body) }
+            guard let request = parseInfo(body: body) else {
+                return .reply(ReplyChunk(bytes: ByteBuffer(), closesConnection: true))
             }
-            return .reply(answerInfo(body: body))
+            if request.commands.contains(where: { Self.blockingInfoCommands.contains($0.name) }) {
+                return .pool { answerInfo(request) }
+            }
+            return .reply(answerInfo(request))
         case .message:
             let dispatcher = MessageDispatcher(processor: self)
             switch dispatcher.route(body: body) {
