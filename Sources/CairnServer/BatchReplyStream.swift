@@ -1,6 +1,7 @@
 import CairnIO
 import CairnWire
 import NIOCore
+import Synchronization
 
 /// Answers a batch-index request (PROTOCOL.md §8) row by row, in frames of bounded size.
 ///
@@ -23,15 +24,21 @@ struct BatchReplyStream: ReplyStream {
     /// The batch's filter expression: every row without one of its own is filtered by it.
     let filter: Field?
 
-    /// Starts answering `message` (decoded from `body`), or returns the one-frame reply of a
-    /// batch refused as a whole (LAST with the error, §8.2).
-    static func start(
+    /// What starting a batch gives: its stream, or the one-frame reply of a batch refused as a
+    /// whole (LAST with the error, §8.2).
+    enum Start {
+        case stream(BatchReplyStream)
+        case refused(ReplyChunk)
+    }
+
+    /// Decodes the batch in `message` (from `body`); nothing runs yet.
+    static func make(
         message: Message,
         body: ByteBuffer,
         raw: UnsafeRawBufferPointer,
         executor: RecordExecutor,
         frameBytesTarget: Int
-    ) -> ReplyChunk {
+    ) -> Start {
         let context = executor.context
         context.counters.batchRequests.add(1, ordering: .relaxed)
         let request: BatchRequest
@@ -40,60 +47,57 @@ struct BatchReplyStream: ReplyStream {
         } catch {
             context.counters.malformedRequests.add(1, ordering: .relaxed)
             executor.logger.debug("malformed batch", metadata: ["reason": "\(error)"])
-            return lastOnly(error.resultCode)
+            return .refused(lastOnly(error.resultCode))
         }
-        let stream = BatchReplyStream(
+        return .stream(BatchReplyStream(
             executor: executor, body: body, request: request, nextRowPosition: 0, frameBytesTarget: frameBytesTarget,
-            filter: message.field(.filterExpression))
-        return stream.nextChunk()
+            filter: message.field(.filterExpression)))
     }
 
+    /// Starts answering `message` (decoded from `body`) on this thread, waiting for its rows, or
+    /// returns the one-frame reply of a batch refused as a whole.
+    static func start(
+        message: Message,
+        body: ByteBuffer,
+        raw: UnsafeRawBufferPointer,
+        executor: RecordExecutor,
+        frameBytesTarget: Int
+    ) -> ReplyChunk {
+        switch make(message: message, body: body, raw: raw, executor: executor, frameBytesTarget: frameBytesTarget) {
+        case .refused(let chunk): return chunk
+        case .stream(let stream): return stream.nextChunk()
+        }
+    }
+
+    var runsWithoutWaiting: Bool { true }
+
+    /// Makes the next frame with no thread waiting: a run of rows starts at once, and the
+    /// completion of its last row (a device read on the caller's ring, a durability callback)
+    /// continues through `hop`. Rows answered from memory complete inline, and the frame is
+    /// made in a loop, never by recursion.
+    func nextChunk(hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void) {
+        BatchFrameBuilder(stream: self, hop: hop, deliver: deliver).run()
+    }
+
+    /// The blocking form (the thread pool, the epoll transport): drives ``nextChunk(hop:deliver:)``
+    /// and runs its continuations on this thread.
     func nextChunk() -> ReplyChunk {
-        body.withUnsafeReadableBytes { raw in
-            var writer = WireWriter(capacityBytes: frameBytesTarget + frameBytesTarget / 8)
-            writer.beginFrame(.message)
-            var position = nextRowPosition
-            var rowsInFrame = 0
-            while position < request.rows.count {
-                // A run of reads executes concurrently (each with its device read in flight); a
-                // write row runs alone, after the rows before it, so rows that write a key
-                // another row reads keep their request order. The run is sized from the rows
-                // so far to end the frame near its byte target.
-                let frameBytes = writer.openFrameBodySizeBytes ?? 0
-                var window = Self.rowsInFlightFirst
-                if rowsInFrame > 0 {
-                    let rowBytes = max(1, frameBytes / rowsInFrame)
-                    window = max(1, min(Self.rowsInFlightMax, (frameBytesTarget - frameBytes) / rowBytes + 1))
-                }
-                let first = request.rows[position]
-                var end = position + 1
-                if !first.info2.contains(.write) {
-                    while end < request.rows.count && end - position < window
-                        && !request.rows[end].info2.contains(.write)
-                    {
-                        end += 1
-                    }
-                }
-                let commands = request.rows[position..<end].map {
-                    RecordCommand(row: $0, transactionTTL: request.transactionTTL, filter: filter)
-                }
-                let outcomes = Self.executeConcurrently(commands, executor: executor, body: body)
-                for (row, outcome) in zip(request.rows[position..<end], outcomes) {
-                    writer.appendBatchReplyRow(index: row.index, outcome)
-                }
-                rowsInFrame += end - position
-                position = end
-                if let sizeBytes = writer.openFrameBodySizeBytes, sizeBytes >= frameBytesTarget { break }
+        let mailbox = ConditionLock<(work: [@Sendable () -> Void], chunk: ReplyChunk?)>(([], nil))
+        nextChunk(hop: { work in
+            mailbox.withLock { $0.work.append(work) }
+            mailbox.broadcast()
+        }, deliver: { chunk in
+            mailbox.withLock { $0.chunk = chunk }
+            mailbox.broadcast()
+        })
+        while true {
+            let (work, chunk) = mailbox.wait(until: { !$0.work.isEmpty || $0.chunk != nil }) { state in
+                let work = state.work
+                state.work.removeAll()
+                return (work, state.chunk)
             }
-            writer.endFrame()
-            guard position < request.rows.count else {
-                writer.appendLastFrame(resultCode: .ok)
-                return ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes))
-            }
-            let next = BatchReplyStream(
-                executor: executor, body: body, request: request, nextRowPosition: position, frameBytesTarget: frameBytesTarget,
-                filter: filter)
-            return ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes), next: next)
+            for item in work { item() }
+            if let chunk { return chunk }
         }
     }
 
@@ -102,17 +106,133 @@ struct BatchReplyStream: ReplyStream {
     /// Rows started at once at the beginning of a frame, before their reply size is known.
     static let rowsInFlightFirst = 16
 
-    /// Starts every command at once and waits (once) for all of their outcomes, in order.
-    static func executeConcurrently(_ commands: [RecordCommand], executor: RecordExecutor, body: ByteBuffer) -> [RecordOutcome] {
-        waitForAll(commands.count) { i, done in
-            executor.execute(commands[i], body: body, resume: executor.streamResume, completion: done)
-        }
-    }
-
     /// A reply made of the LAST message alone, carrying `resultCode`.
     static func lastOnly(_ resultCode: ResultCode) -> ReplyChunk {
         var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
         writer.appendLastFrame(resultCode: resultCode)
         return ReplyChunk(writer.bytes)
+    }
+}
+
+/// One frame of a batch reply in the making.
+///
+/// Runs on one thread at a time: the one that started it, then the one each window's
+/// continuation hops to; the window's lock orders those hand-overs, which is why the type may be
+/// `@unchecked Sendable`.
+private final class BatchFrameBuilder: @unchecked Sendable {
+    let stream: BatchReplyStream
+    let hop: StreamHop
+    let deliver: @Sendable (ReplyChunk) -> Void
+    var writer: WireWriter
+    var position: Int
+    var rowsInFrame = 0
+
+    init(stream: BatchReplyStream, hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void) {
+        self.stream = stream
+        self.hop = hop
+        self.deliver = deliver
+        writer = WireWriter(capacityBytes: stream.frameBytesTarget + stream.frameBytesTarget / 8)
+        writer.beginFrame(.message)
+        position = stream.nextRowPosition
+    }
+
+    func run() {
+        let rows = stream.request.rows
+        let target = stream.frameBytesTarget
+        while position < rows.count {
+            if rowsInFrame > 0, let sizeBytes = writer.openFrameBodySizeBytes, sizeBytes >= target { break }
+            // A run of reads executes concurrently (each with its device read in flight); a
+            // write row runs alone, after the rows before it, so rows that write a key another
+            // row reads keep their request order. The run is sized from the rows so far to end
+            // the frame near its byte target.
+            let frameBytes = writer.openFrameBodySizeBytes ?? 0
+            var window = BatchReplyStream.rowsInFlightFirst
+            if rowsInFrame > 0 {
+                let rowBytes = max(1, frameBytes / rowsInFrame)
+                window = max(1, min(BatchReplyStream.rowsInFlightMax, (target - frameBytes) / rowBytes + 1))
+            }
+            var end = position + 1
+            if !rows[position].info2.contains(.write) {
+                while end < rows.count && end - position < window && !rows[end].info2.contains(.write) {
+                    end += 1
+                }
+            }
+            let started = RowRun(count: end - position)
+            for (offset, row) in rows[position..<end].enumerated() {
+                let command = RecordCommand(row: row, transactionTTL: stream.request.transactionTTL, filter: stream.filter)
+                stream.executor.execute(command, body: stream.body, resume: stream.executor.streamResume,
+                                        receiver: OutcomeClosure { started.complete(offset, $0) })
+            }
+            let inline = started.startedAll { [self] outcomes in
+                hop { [self] in
+                    append(outcomes)
+                    run()
+                }
+            }
+            // Some row is waiting for I/O: its completion continues the frame.
+            guard let outcomes = inline else { return }
+            append(outcomes)
+        }
+        finish()
+    }
+
+    private func append(_ outcomes: [RecordOutcome]) {
+        let rows = stream.request.rows
+        for (offset, outcome) in outcomes.enumerated() {
+            writer.appendBatchReplyRow(index: rows[position + offset].index, outcome)
+        }
+        rowsInFrame += outcomes.count
+        position += outcomes.count
+    }
+
+    private func finish() {
+        writer.endFrame()
+        guard position < stream.request.rows.count else {
+            writer.appendLastFrame(resultCode: .ok)
+            return deliver(ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes)))
+        }
+        let next = BatchReplyStream(
+            executor: stream.executor, body: stream.body, request: stream.request, nextRowPosition: position,
+            frameBytesTarget: stream.frameBytesTarget, filter: stream.filter)
+        deliver(ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes), next: next))
+    }
+}
+
+/// The outcomes of a run of rows started together, and what continues once the last is in.
+private final class RowRun: Sendable {
+    private struct State {
+        var outcomes: [RecordOutcome?]
+        /// Rows still running, plus one until every row has been started.
+        var remaining: Int
+        var continuation: (@Sendable ([RecordOutcome]) -> Void)?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) {
+        state = Mutex(State(outcomes: Array(repeating: nil, count: count), remaining: count + 1, continuation: nil))
+    }
+
+    /// A row's outcome, from whichever thread finished it.
+    func complete(_ offset: Int, _ outcome: RecordOutcome) {
+        let ready = state.withLock { s -> (@Sendable ([RecordOutcome]) -> Void, [RecordOutcome])? in
+            s.outcomes[offset] = outcome
+            s.remaining -= 1
+            guard s.remaining == 0, let continuation = s.continuation else { return nil }
+            s.continuation = nil
+            return (continuation, s.outcomes.map { $0! })
+        }
+        if let (continuation, outcomes) = ready { continuation(outcomes) }
+    }
+
+    /// Called once every row was started: the outcomes when all completed inline, else nil,
+    /// and `continuation` gets them from the last completion.
+    func startedAll(continuation: @escaping @Sendable ([RecordOutcome]) -> Void) -> [RecordOutcome]? {
+        state.withLock { s in
+            s.remaining -= 1
+            if s.remaining == 0 { return s.outcomes.map { $0! } }
+            s.continuation = continuation
+            return nil
+        }
     }
 }

@@ -153,6 +153,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 deliver(chunk, context: context)
             case .pool(let work):
                 runOnPool(context: context, work)
+            case .stream(let stream):
+                runOnPool(context: context) { stream.nextChunk() }
             case .record(let command, let dispatcher):
                 runToCompletion(command, body: body, dispatcher: dispatcher, context: context)
             case .refuse(let error):

@@ -10,7 +10,9 @@ enum MessageRoute {
     /// A single-record command: executed on the connection's event loop, to completion or to
     /// its device I/O.
     case record(RecordCommand)
-    /// A batch or a scan: a stream of frames produced on the thread pool.
+    /// A batch: a stream of frames whose rows continue from their own I/O (no waiting thread).
+    case batch(any ReplyStream)
+    /// A scan: a stream of frames produced on the thread pool.
     case stream
 }
 
@@ -19,12 +21,24 @@ struct MessageDispatcher {
     let processor: RequestProcessor
 
     /// Decodes `body` and says how to answer it. Cheap (no engine call): runs on the event loop.
-    func route(body: ByteBuffer) -> MessageRoute {
+    /// A batch's rows continue through `streamResume` after their device I/O.
+    func route(body: ByteBuffer, streamResume: Resume = .inline) -> MessageRoute {
         body.withUnsafeReadableBytes { raw -> MessageRoute in
             switch decode(raw) {
             case .malformed(let reply): return .reply(reply)
             case .message(let message):
-                if message.header.info1.contains(.batch) || message.field(.digest) == nil { return .stream }
+                if message.header.info1.contains(.batch) {
+                    let startNanoseconds = MonotonicClock.nowNs()
+                    switch startBatch(message, body: body, raw: raw, resume: streamResume) {
+                    case .refused(let chunk):
+                        processor.context.latencies.batchIndex.record(since: startNanoseconds)
+                        return .reply(chunk)
+                    case .stream(let stream):
+                        return .batch(TimedReplyStream(inner: stream, histogram: processor.context.latencies.batchIndex,
+                                                       startNanoseconds: startNanoseconds))
+                    }
+                }
+                if message.field(.digest) == nil { return .stream }
                 return .record(RecordCommand(message: message))
             }
         }
@@ -84,6 +98,17 @@ struct MessageDispatcher {
         }
     }
 
+    /// A decoded batch, timed into the batch-index histogram; its rows run through `resume` (the
+    /// caller's ring and thread).
+    private func startBatch(_ message: Message, body: ByteBuffer, raw: UnsafeRawBufferPointer,
+                            resume: Resume) -> BatchReplyStream.Start {
+        let context = processor.context
+        var executor = RecordExecutor(context: context, logger: processor.logger)
+        executor.streamResume = resume
+        return BatchReplyStream.make(message: message, body: body, raw: raw, executor: executor,
+                                     frameBytesTarget: context.configuration.streamFrameBytesTarget)
+    }
+
     /// The first chunk of a batch or scan reply (thread pool: rows and records may block on
     /// device reads).
     func answerStream(body: ByteBuffer, resume: Resume = .inline) -> ReplyChunk {
@@ -124,6 +149,14 @@ struct TimedReplyStream: ReplyStream {
 
     func nextChunk() -> ReplyChunk {
         Self.timing(inner.nextChunk(), histogram: histogram, since: startNanoseconds)
+    }
+
+    var runsWithoutWaiting: Bool { inner.runsWithoutWaiting }
+
+    func nextChunk(hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void) {
+        inner.nextChunk(hop: hop) { [histogram, startNanoseconds] chunk in
+            deliver(Self.timing(chunk, histogram: histogram, since: startNanoseconds))
+        }
     }
 
     static func timing(_ chunk: ReplyChunk, histogram: LatencyHistogram, since startNanoseconds: UInt64) -> ReplyChunk {

@@ -36,4 +36,24 @@ struct ReplyChunk: Sendable {
 protocol ReplyStream: Sendable {
     /// Makes the next chunk. Runs on the thread pool; may block on device reads.
     func nextChunk() -> ReplyChunk
+
+    /// Whether ``nextChunk(hop:deliver:)`` makes its chunk with no thread waiting (its device
+    /// I/O continues it), so a service thread can run it itself instead of the thread pool.
+    var runsWithoutWaiting: Bool { get }
+
+    /// Makes the next chunk and passes it to `deliver`, before returning when memory answers
+    /// everything, else from the continuation of its I/O. Work that continues after I/O
+    /// completed on another thread goes through `hop` (the caller's thread).
+    func nextChunk(hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void)
+}
+
+/// Runs a stream's continuation on the thread that drives the stream.
+typealias StreamHop = @Sendable (@escaping @Sendable () -> Void) -> Void
+
+extension ReplyStream {
+    var runsWithoutWaiting: Bool { false }
+
+    func nextChunk(hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void) {
+        deliver(nextChunk())
+    }
 }

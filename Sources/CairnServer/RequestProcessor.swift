@@ -83,6 +83,9 @@ struct RequestProcessor: Sendable {
         /// Work that may block (a batch, a scan, a blocking info command): run it on the thread
         /// pool and write what it makes.
         case pool(@Sendable () -> ReplyChunk)
+        /// A multi-frame reply whose chunks may be made without a waiting thread
+        /// (``ReplyStream/runsWithoutWaiting``); otherwise on the thread pool.
+        case stream(any ReplyStream)
         /// A single-record command: run it to completion on the thread that read it.
         case record(RecordCommand, MessageDispatcher)
         /// A frame type no client sends to a service port: refuse it and close.
@@ -103,8 +106,9 @@ struct RequestProcessor: Sendable {
             return .reply(answerInfo(request))
         case .message:
             let dispatcher = MessageDispatcher(processor: self)
-            switch dispatcher.route(body: body) {
+            switch dispatcher.route(body: body, streamResume: streamResume) {
             case .reply(let chunk): return .reply(chunk)
+            case .batch(let stream): return .stream(stream)
             case .stream: return .pool { dispatcher.answerStream(body: body, resume: streamResume) }
             case .record(let command): return .record(command, dispatcher)
             }

@@ -570,6 +570,8 @@ final class UringLoop: @unchecked Sendable {
             deliver(chunk, to: connection)
         case .pool(let work):
             runOnPool(connection, work)
+        case .stream(let stream):
+            produce(stream, for: connection)
         case .record(let command, let dispatcher):
             runToCompletion(command, body: body, dispatcher: dispatcher, connection: connection)
         case .refuse(let error):
@@ -675,10 +677,26 @@ final class UringLoop: @unchecked Sendable {
         if delayMs > 0 {
             after(ms: delayMs) { [self] in
                 if connection.isClosing { connection.isBusy = false; finishClose(connection); return }
-                runOnPool(connection) { stream.nextChunk() }
+                produce(stream, for: connection)
             }
         } else {
+            produce(stream, for: connection)
+        }
+    }
+
+    /// Makes a stream's next chunk: on this thread when the stream needs no waiting thread (a
+    /// batch: its rows' device reads go on this ring and their completions continue it here),
+    /// else on the thread pool.
+    private func produce(_ stream: any ReplyStream, for connection: UringConnection) {
+        guard stream.runsWithoutWaiting else {
             runOnPool(connection) { stream.nextChunk() }
+            return
+        }
+        let hop: StreamHop = { [self] work in
+            if ThreadIdentity.current == threadID { work() } else { enqueue(work) }
+        }
+        stream.nextChunk(hop: hop) { [self] chunk in
+            hop { [self] in deliver(chunk, to: connection) }
         }
     }
 

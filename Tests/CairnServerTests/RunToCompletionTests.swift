@@ -92,4 +92,45 @@ import Testing
             #expect(afterReads.poolJobs == before.poolJobs)
         }
     }
+
+    /// A batch on the io_uring model runs on the service thread that read it: its rows' device
+    /// reads go on that thread's ring and their completions continue the batch, so no pool
+    /// thread is taken (or parked). Rows come back in request order, frames included.
+    @Test func batchRowsReadTheDeviceWithNoPoolThread() async throws {
+        try await withTestServer(configuration: ServerConfiguration(port: 0, ioModel: .ioUring), adjustStorage: { storage in
+            storage.postWriteCacheBytes = 0
+        }) { server in
+            let client = try server.connect()
+            // 1 KiB records in 128 KiB blocks: the early ones are on the device only once their
+            // blocks are full and written; the last ones are still in the write buffer.
+            let count = 600
+            for i in 0..<count {
+                let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 1024)
+                #expect(try client.put(key: testKey(i), bins: [Bin("p", .blob(payload))]).resultCode == .ok)
+            }
+            let before = try Probe.read(client)
+            // Every key, a missing one between each 100, and a write row in the middle.
+            var rows: [BatchRowSpec] = []
+            for i in 0..<count {
+                rows.append(BatchTests.readRow(UInt32(rows.count), testKey(i)))
+                if i % 100 == 50 { rows.append(BatchTests.readRow(UInt32(rows.count), testKey(100_000 + i))) }
+            }
+            let (messages, frameCount) = try client.batch(rows: rows)
+            let after = try Probe.read(client)
+            #expect(messages.last?.header.info3.contains(.last) == true)
+            let replyRows = Array(messages.dropLast())
+            #expect(replyRows.map(\.header.transactionTTL) == Array(0..<UInt32(rows.count)))
+            var key = 0
+            for row in replyRows {
+                if row.resultCode == .keyNotFound { continue }
+                #expect(row.resultCode == .ok)
+                #expect(row.bins == ["p": .blob([UInt8](repeating: UInt8(truncatingIfNeeded: key), count: 1024))])
+                key += 1
+            }
+            #expect(key == count)
+            #expect(frameCount > 1)
+            #expect(after.deviceReads - before.deviceReads > 100)
+            #expect(after.poolJobs == before.poolJobs)
+        }
+    }
 }
