@@ -1,7 +1,6 @@
 import CairnIO
 import CairnWire
 import NIOCore
-import Synchronization
 
 /// Answers a batch-index request (PROTOCOL.md §8) row by row, in frames of bounded size.
 ///
@@ -54,21 +53,6 @@ struct BatchReplyStream: ReplyStream {
             filter: message.field(.filterExpression)))
     }
 
-    /// Starts answering `message` (decoded from `body`) on this thread, waiting for its rows, or
-    /// returns the one-frame reply of a batch refused as a whole.
-    static func start(
-        message: Message,
-        body: ByteBuffer,
-        raw: UnsafeRawBufferPointer,
-        executor: RecordExecutor,
-        frameBytesTarget: Int
-    ) -> ReplyChunk {
-        switch make(message: message, body: body, raw: raw, executor: executor, frameBytesTarget: frameBytesTarget) {
-        case .refused(let chunk): return chunk
-        case .stream(let stream): return stream.nextChunk()
-        }
-    }
-
     var runsWithoutWaiting: Bool { true }
 
     /// Makes the next frame with no thread waiting: a run of rows starts at once, and the
@@ -79,26 +63,9 @@ struct BatchReplyStream: ReplyStream {
         BatchFrameBuilder(stream: self, hop: hop, deliver: deliver).run()
     }
 
-    /// The blocking form (the thread pool, the epoll transport): drives ``nextChunk(hop:deliver:)``
-    /// and runs its continuations on this thread.
+    /// The blocking form (the thread pool, the epoll transport).
     func nextChunk() -> ReplyChunk {
-        let mailbox = ConditionLock<(work: [@Sendable () -> Void], chunk: ReplyChunk?)>(([], nil))
-        nextChunk(hop: { work in
-            mailbox.withLock { $0.work.append(work) }
-            mailbox.broadcast()
-        }, deliver: { chunk in
-            mailbox.withLock { $0.chunk = chunk }
-            mailbox.broadcast()
-        })
-        while true {
-            let (work, chunk) = mailbox.wait(until: { !$0.work.isEmpty || $0.chunk != nil }) { state in
-                let work = state.work
-                state.work.removeAll()
-                return (work, state.chunk)
-            }
-            for item in work { item() }
-            if let chunk { return chunk }
-        }
+        waitForChunk { hop, deliver in nextChunk(hop: hop, deliver: deliver) }
     }
 
     /// Rows of one batch executing at once (their replies are written in request order).
@@ -157,7 +124,7 @@ private final class BatchFrameBuilder: @unchecked Sendable {
                     end += 1
                 }
             }
-            let started = RowRun(count: end - position)
+            let started = InFlightRun<RecordOutcome>(count: end - position)
             for (offset, row) in rows[position..<end].enumerated() {
                 let command = RecordCommand(row: row, transactionTTL: stream.request.transactionTTL, filter: stream.filter)
                 stream.executor.execute(command, body: stream.body, resume: stream.executor.streamResume,
@@ -195,44 +162,5 @@ private final class BatchFrameBuilder: @unchecked Sendable {
             executor: stream.executor, body: stream.body, request: stream.request, nextRowPosition: position,
             frameBytesTarget: stream.frameBytesTarget, filter: stream.filter)
         deliver(ReplyChunk(bytes: ByteBuffer(bytes: writer.bytes), next: next))
-    }
-}
-
-/// The outcomes of a run of rows started together, and what continues once the last is in.
-private final class RowRun: Sendable {
-    private struct State {
-        var outcomes: [RecordOutcome?]
-        /// Rows still running, plus one until every row has been started.
-        var remaining: Int
-        var continuation: (@Sendable ([RecordOutcome]) -> Void)?
-    }
-
-    private let state: Mutex<State>
-
-    init(count: Int) {
-        state = Mutex(State(outcomes: Array(repeating: nil, count: count), remaining: count + 1, continuation: nil))
-    }
-
-    /// A row's outcome, from whichever thread finished it.
-    func complete(_ offset: Int, _ outcome: RecordOutcome) {
-        let ready = state.withLock { s -> (@Sendable ([RecordOutcome]) -> Void, [RecordOutcome])? in
-            s.outcomes[offset] = outcome
-            s.remaining -= 1
-            guard s.remaining == 0, let continuation = s.continuation else { return nil }
-            s.continuation = nil
-            return (continuation, s.outcomes.map { $0! })
-        }
-        if let (continuation, outcomes) = ready { continuation(outcomes) }
-    }
-
-    /// Called once every row was started: the outcomes when all completed inline, else nil,
-    /// and `continuation` gets them from the last completion.
-    func startedAll(continuation: @escaping @Sendable ([RecordOutcome]) -> Void) -> [RecordOutcome]? {
-        state.withLock { s in
-            s.remaining -= 1
-            if s.remaining == 0 { return s.outcomes.map { $0! } }
-            s.continuation = continuation
-            return nil
-        }
     }
 }

@@ -10,10 +10,9 @@ enum MessageRoute {
     /// A single-record command: executed on the connection's event loop, to completion or to
     /// its device I/O.
     case record(RecordCommand)
-    /// A batch: a stream of frames whose rows continue from their own I/O (no waiting thread).
-    case batch(any ReplyStream)
-    /// A scan: a stream of frames produced on the thread pool.
-    case stream
+    /// A batch or a scan: a stream of frames whose reads continue it from their own I/O (no
+    /// waiting thread).
+    case stream(any ReplyStream)
 }
 
 /// Routes a type-3 message to a single-record transaction, a batch or a scan (PROTOCOL.md §6.1).
@@ -27,18 +26,9 @@ struct MessageDispatcher {
             switch decode(raw) {
             case .malformed(let reply): return .reply(reply)
             case .message(let message):
-                if message.header.info1.contains(.batch) {
-                    let startNanoseconds = MonotonicClock.nowNs()
-                    switch startBatch(message, body: body, raw: raw, resume: streamResume) {
-                    case .refused(let chunk):
-                        processor.context.latencies.batchIndex.record(since: startNanoseconds)
-                        return .reply(chunk)
-                    case .stream(let stream):
-                        return .batch(TimedReplyStream(inner: stream, histogram: processor.context.latencies.batchIndex,
-                                                       startNanoseconds: startNanoseconds))
-                    }
+                if message.header.info1.contains(.batch) || message.field(.digest) == nil {
+                    return startStream(message, body: body, raw: raw, resume: streamResume)
                 }
-                if message.field(.digest) == nil { return .stream }
                 return .record(RecordCommand(message: message))
             }
         }
@@ -98,45 +88,42 @@ struct MessageDispatcher {
         }
     }
 
-    /// A decoded batch, timed into the batch-index histogram; its rows run through `resume` (the
-    /// caller's ring and thread).
-    private func startBatch(_ message: Message, body: ByteBuffer, raw: UnsafeRawBufferPointer,
-                            resume: Resume) -> BatchReplyStream.Start {
+    /// A decoded batch or scan, timed into the batch-index or the namespace's query histogram;
+    /// its reads continue through `resume` (the caller's ring and thread). A request refused as
+    /// a whole is answered at once.
+    private func startStream(_ message: Message, body: ByteBuffer, raw: UnsafeRawBufferPointer,
+                             resume: Resume) -> MessageRoute {
         let context = processor.context
-        var executor = RecordExecutor(context: context, logger: processor.logger)
-        executor.streamResume = resume
-        return BatchReplyStream.make(message: message, body: body, raw: raw, executor: executor,
-                                     frameBytesTarget: context.configuration.streamFrameBytesTarget)
-    }
-
-    /// The first chunk of a batch or scan reply (thread pool: rows and records may block on
-    /// device reads).
-    func answerStream(body: ByteBuffer, resume: Resume = .inline) -> ReplyChunk {
-        let context = processor.context
-        return body.withUnsafeReadableBytes { raw -> ReplyChunk in
-            let message: Message
-            switch decode(raw) {
-            case .malformed(let reply): return reply
-            case .message(let decoded): message = decoded
-            }
+        let startNanoseconds = MonotonicClock.nowNs()
+        let stream: any ReplyStream
+        let histogram: LatencyHistogram?
+        if message.header.info1.contains(.batch) {
             var executor = RecordExecutor(context: context, logger: processor.logger)
             executor.streamResume = resume
-            let startNanoseconds = MonotonicClock.nowNs()
-            if message.header.info1.contains(.batch) {
-                let first = BatchReplyStream.start(
-                    message: message, body: body, raw: raw, executor: executor,
-                    frameBytesTarget: context.configuration.streamFrameBytesTarget)
-                return TimedReplyStream.timing(first, histogram: context.latencies.batchIndex, since: startNanoseconds)
+            histogram = context.latencies.batchIndex
+            switch BatchReplyStream.make(message: message, body: body, raw: raw, executor: executor,
+                                         frameBytesTarget: context.configuration.streamFrameBytesTarget) {
+            case .refused(let chunk):
+                histogram?.record(since: startNanoseconds)
+                return .reply(chunk)
+            case .stream(let batch):
+                stream = batch
             }
-            let first = ScanReplyStream.start(message: message, raw: raw, context: context, logger: processor.logger,
-                                              resume: resume)
-            let histogram = message.field(.namespace).flatMap { field -> LatencyHistogram? in
+        } else {
+            histogram = message.field(.namespace).flatMap { field -> LatencyHistogram? in
                 guard field.dataRange.upperBound <= raw.count else { return nil }
                 return context.latencies.histogram(.query, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
             }
-            guard let histogram else { return first }
-            return TimedReplyStream.timing(first, histogram: histogram, since: startNanoseconds)
+            switch ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume) {
+            case .refused(let chunk):
+                histogram?.record(since: startNanoseconds)
+                return .reply(chunk)
+            case .stream(let scan):
+                stream = scan
+            }
         }
+        guard let histogram else { return .stream(stream) }
+        return .stream(TimedReplyStream(inner: stream, histogram: histogram, startNanoseconds: startNanoseconds))
     }
 }
 

@@ -1,4 +1,6 @@
+import CairnIO
 import NIOCore
+import Synchronization
 
 /// A piece of a reply, made on the thread pool and written whole by the connection's event loop.
 ///
@@ -55,5 +57,67 @@ extension ReplyStream {
 
     func nextChunk(hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void) {
         deliver(nextChunk())
+    }
+}
+
+/// The blocking form of a stream that makes its chunks without waiting (the thread pool, the
+/// epoll transport): starts it, runs its continuations on this thread, and returns its chunk.
+func waitForChunk(_ start: (@escaping StreamHop, @escaping @Sendable (ReplyChunk) -> Void) -> Void) -> ReplyChunk {
+    let mailbox = ConditionLock<(work: [@Sendable () -> Void], chunk: ReplyChunk?)>(([], nil))
+    start({ work in
+        mailbox.withLock { $0.work.append(work) }
+        mailbox.broadcast()
+    }, { chunk in
+        mailbox.withLock { $0.chunk = chunk }
+        mailbox.broadcast()
+    })
+    while true {
+        let (work, chunk) = mailbox.wait(until: { !$0.work.isEmpty || $0.chunk != nil }) { state in
+            let work = state.work
+            state.work.removeAll()
+            return (work, state.chunk)
+        }
+        for item in work { item() }
+        if let chunk { return chunk }
+    }
+}
+
+/// The outcomes of a run of requests started together (a batch's rows, a scan's records), and
+/// what continues once the last is in.
+final class InFlightRun<Outcome: Sendable>: Sendable {
+    private struct State {
+        var outcomes: [Outcome?]
+        /// Requests still running, plus one until every request has been started.
+        var remaining: Int
+        var continuation: (@Sendable ([Outcome]) -> Void)?
+    }
+
+    private let state: Mutex<State>
+
+    init(count: Int) {
+        state = Mutex(State(outcomes: Array(repeating: nil, count: count), remaining: count + 1, continuation: nil))
+    }
+
+    /// One request's outcome, from whichever thread finished it.
+    func complete(_ offset: Int, _ outcome: Outcome) {
+        let ready = state.withLock { s -> (@Sendable ([Outcome]) -> Void, [Outcome])? in
+            s.outcomes[offset] = outcome
+            s.remaining -= 1
+            guard s.remaining == 0, let continuation = s.continuation else { return nil }
+            s.continuation = nil
+            return (continuation, s.outcomes.map { $0! })
+        }
+        if let (continuation, outcomes) = ready { continuation(outcomes) }
+    }
+
+    /// Called once every request was started: the outcomes when all completed inline, else
+    /// nil, and `continuation` gets them from the last completion.
+    func startedAll(continuation: @escaping @Sendable ([Outcome]) -> Void) -> [Outcome]? {
+        state.withLock { s in
+            s.remaining -= 1
+            if s.remaining == 0 { return s.outcomes.map { $0! } }
+            s.continuation = continuation
+            return nil
+        }
     }
 }

@@ -80,8 +80,8 @@ struct RequestProcessor: Sendable {
     enum FramePlan {
         /// Answered already: write it.
         case reply(ReplyChunk)
-        /// Work that may block (a batch, a scan, a blocking info command): run it on the thread
-        /// pool and write what it makes.
+        /// Work that may block (a blocking info command): run it on the thread pool and write
+        /// what it makes.
         case pool(@Sendable () -> ReplyChunk)
         /// A multi-frame reply whose chunks may be made without a waiting thread
         /// (``ReplyStream/runsWithoutWaiting``); otherwise on the thread pool.
@@ -108,8 +108,7 @@ struct RequestProcessor: Sendable {
             let dispatcher = MessageDispatcher(processor: self)
             switch dispatcher.route(body: body, streamResume: streamResume) {
             case .reply(let chunk): return .reply(chunk)
-            case .batch(let stream): return .stream(stream)
-            case .stream: return .pool { dispatcher.answerStream(body: body, resume: streamResume) }
+            case .stream(let stream): return .stream(stream)
             case .record(let command): return .record(command, dispatcher)
             }
         case .admin:

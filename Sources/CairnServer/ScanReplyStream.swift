@@ -51,20 +51,25 @@ struct ScanReplyStream: ReplyStream {
     /// How record reads continue (see ``RecordExecutor/streamResume``).
     var resume: Resume = .inline
 
-    /// Starts answering a scan `message` (decoded from `raw`), or returns the one-frame reply of a
-    /// scan refused as a whole (LAST with the error, §9.2, §9.5).
-    static func start(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext, logger: Logger,
-                      resume: Resume = .inline) -> ReplyChunk {
+    /// What starting a scan gives: its stream, or the one-frame reply of a scan refused as a
+    /// whole (LAST with the error, §9.2, §9.5).
+    enum Start {
+        case stream(ScanReplyStream)
+        case refused(ReplyChunk)
+    }
+
+    /// Checks a scan `message` (decoded from `raw`); nothing is read yet.
+    static func make(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext, logger: Logger,
+                     resume: Resume = .inline) -> Start {
         context.counters.scanRequests.add(1, ordering: .relaxed)
         switch makePlan(message: message, raw: raw, context: context) {
         case .failure(let refusal):
             logger.debug("scan refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
-            return BatchReplyStream.lastOnly(refusal.resultCode)
+            return .refused(BatchReplyStream.lastOnly(refusal.resultCode))
         case .success(let plan):
-            let stream = ScanReplyStream(
+            return .stream(ScanReplyStream(
                 plan: plan, context: context, logger: logger, frameBytesTarget: context.configuration.streamFrameBytesTarget,
-                position: 0, resumeAfter: nil, recordsSent: 0, resume: resume)
-            return stream.nextChunk()
+                position: 0, resumeAfter: nil, recordsSent: 0, resume: resume))
         }
     }
 
@@ -138,75 +143,19 @@ struct ScanReplyStream: ReplyStream {
                 recordsPerSecond: request.recordsPerSecond ?? 0, partitions: partitions, filter: filter))
     }
 
+    var runsWithoutWaiting: Bool { true }
+
+    /// Makes the next chunk with no thread waiting: a window of candidates is taken from the
+    /// index, their records are read all at once (device reads on the caller's ring), and the
+    /// last read's completion continues the chunk through `hop`. Records answered from memory
+    /// complete inline; windows follow each other in a loop, never by recursion.
+    func nextChunk(hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void) {
+        ScanChunkBuilder(stream: self, hop: hop, deliver: deliver).run()
+    }
+
+    /// The blocking form (the thread pool, the epoll transport).
     func nextChunk() -> ReplyChunk {
-        var records = WireWriter(capacityBytes: frameBytesTarget + frameBytesTarget / 8)
-        var position = self.position
-        var resumeAfter = self.resumeAfter
-        var recordsSent = self.recordsSent
-        var recordsInChunk = 0
-        var isFrameFull = false
-        var isLimitReached = plan.maxRecords > 0 && recordsSent >= plan.maxRecords
-        while position < plan.partitions.count && !isFrameFull && !isLimitReached {
-            let partition = plan.partitions[position]
-            let start = resumeAfter ?? partition.after
-            // Walk the partition for a window of candidates, then read them all at once (many
-            // device reads in flight) and append them in index order.
-            var candidates: [IndexRecord] = []
-            var lastVisited = start
-            // Sized from the records so far, to end the frame near its byte target.
-            var window = Self.recordsInFlightFirst
-            if recordsInChunk > 0 {
-                let recordBytes = max(1, records.sizeBytes / recordsInChunk)
-                window = max(1, min(Self.recordsInFlightMax, (frameBytesTarget - records.sizeBytes) / recordBytes + 1))
-            }
-            let isPartitionDone = plan.namespace.index.forEach(partition: partition.id, after: start) { record in
-                guard candidates.count < window else { return false }
-                lastVisited = record.digest
-                if let setID = plan.setID, record.setID != setID { return true }
-                if record.isTombstone { return true }
-                candidates.append(record)
-                return true
-            }
-            let fetched = fetch(candidates)
-            for (record, found) in zip(candidates, fetched) where !isLimitReached {
-                if appendRecord(record, found, to: &records) {
-                    recordsSent += 1
-                    recordsInChunk += 1
-                    isLimitReached = plan.maxRecords > 0 && recordsSent >= plan.maxRecords
-                    isFrameFull = records.sizeBytes >= frameBytesTarget
-                }
-            }
-            if isLimitReached {
-                // Stopped inside the window: the rest of it was never sent; nothing resumes.
-                break
-            }
-            if isPartitionDone {
-                position += 1
-                resumeAfter = nil
-            } else {
-                resumeAfter = lastVisited
-            }
-        }
-        context.counters.scanRecords.add(UInt64(recordsInChunk), ordering: .relaxed)
-        var frames = ByteBuffer()
-        if records.sizeBytes > 0 {
-            var header: [UInt8] = []
-            ProtoHeader(type: .message, bodySizeBytes: UInt64(records.sizeBytes)).encode(into: &header)
-            frames.reserveCapacity(header.count + records.sizeBytes + ProtoHeaderSize.recordReplyBytes)
-            frames.writeBytes(header)
-            frames.writeBytes(records.bytes)
-        }
-        guard position < plan.partitions.count && !isLimitReached else {
-            var last = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
-            last.appendLastFrame(resultCode: .ok)
-            frames.writeBytes(last.bytes)
-            return ReplyChunk(bytes: frames)
-        }
-        let next = ScanReplyStream(
-            plan: plan, context: context, logger: logger, frameBytesTarget: frameBytesTarget, position: position,
-            resumeAfter: resumeAfter, recordsSent: recordsSent, resume: resume)
-        let delayMs = plan.recordsPerSecond > 0 ? Int64(recordsInChunk) * 1000 / Int64(plan.recordsPerSecond) : 0
-        return ReplyChunk(bytes: frames, next: next, delayMs: delayMs)
+        waitForChunk { hop, deliver in nextChunk(hop: hop, deliver: deliver) }
     }
 
     /// Appends the record message for an index entry if the record is visible and selected
@@ -223,33 +172,34 @@ struct ScanReplyStream: ReplyStream {
         case record(EngineRecord?)
     }
 
-    /// Reads every candidate that needs its record, all at once, and waits once for them.
-    private func fetch(_ candidates: [IndexRecord]) -> [Fetched] {
+    /// Starts reading every candidate that needs its record, all at once; each outcome goes to
+    /// `run` at its candidate's offset.
+    fileprivate func fetch(_ candidates: [IndexRecord], into run: InFlightRun<Fetched>) {
         let namespace = plan.namespace
         let binNames = plan.filter != nil ? nil : plan.noBinData ? [] : plan.binNames
         let counters = context.counters
         let logger = self.logger
-        return waitForAll(candidates.count) { i, done in
-            let record = candidates[i]
+        for (offset, record) in candidates.enumerated() {
             if plan.noBinData && plan.filter == nil && !record.flags.contains(.keyStored) {
                 // Metadata only, and no key to return: no device read.
-                return done(.metadataOnly)
+                run.complete(offset, .metadataOnly)
+                continue
             }
             namespace.get(record.digest, binNames: binNames, resume: resume) { result in
                 switch result {
-                case .success(let found): done(.record(found))
+                case .success(let found): run.complete(offset, .record(found))
                 case .failure(let error):
                     counters.scanRecordsSkippedUnreadable.add(1, ordering: .relaxed)
                     logger.warning(
                         "scan skipped an unreadable record",
                         metadata: ["digest": "\(record.digest)", "result": "\(error.result)", "error": "\(error.message)"])
-                    done(.record(nil))
+                    run.complete(offset, .record(nil))
                 }
             }
         }
     }
 
-    private func appendRecord(_ record: IndexRecord, _ fetched: Fetched, to writer: inout WireWriter) -> Bool {
+    fileprivate func appendRecord(_ record: IndexRecord, _ fetched: Fetched, to writer: inout WireWriter) -> Bool {
         let namespace = plan.namespace
         let found: EngineRecord?
         switch fetched {
@@ -287,5 +237,118 @@ struct ScanReplyStream: ReplyStream {
         }
         writer.endMessage()
         return true
+    }
+}
+
+/// One chunk of a scan reply in the making.
+///
+/// Runs on one thread at a time: the one that started it, then the one each window's
+/// continuation hops to; the window's lock orders those hand-overs, which is why the type may be
+/// `@unchecked Sendable`.
+private final class ScanChunkBuilder: @unchecked Sendable {
+    let stream: ScanReplyStream
+    let hop: StreamHop
+    let deliver: @Sendable (ReplyChunk) -> Void
+    var records: WireWriter
+    var position: Int
+    var resumeAfter: CairnIndex.Digest?
+    var recordsSent: UInt64
+    var recordsInChunk = 0
+    var isFrameFull = false
+    var isLimitReached: Bool
+
+    init(stream: ScanReplyStream, hop: @escaping StreamHop, deliver: @escaping @Sendable (ReplyChunk) -> Void) {
+        self.stream = stream
+        self.hop = hop
+        self.deliver = deliver
+        records = WireWriter(capacityBytes: stream.frameBytesTarget + stream.frameBytesTarget / 8)
+        position = stream.position
+        resumeAfter = stream.resumeAfter
+        recordsSent = stream.recordsSent
+        isLimitReached = stream.plan.maxRecords > 0 && stream.recordsSent >= stream.plan.maxRecords
+    }
+
+    func run() {
+        let plan = stream.plan
+        let frameBytesTarget = stream.frameBytesTarget
+        while position < plan.partitions.count && !isFrameFull && !isLimitReached {
+            let partition = plan.partitions[position]
+            let start = resumeAfter ?? partition.after
+            // Walk the partition for a window of candidates, then read them all at once (many
+            // device reads in flight) and append them in index order.
+            var candidates: [IndexRecord] = []
+            var lastVisited = start
+            // Sized from the records so far, to end the frame near its byte target.
+            var window = ScanReplyStream.recordsInFlightFirst
+            if recordsInChunk > 0 {
+                let recordBytes = max(1, records.sizeBytes / recordsInChunk)
+                window = max(1, min(ScanReplyStream.recordsInFlightMax, (frameBytesTarget - records.sizeBytes) / recordBytes + 1))
+            }
+            let isPartitionDone = plan.namespace.index.forEach(partition: partition.id, after: start) { record in
+                guard candidates.count < window else { return false }
+                lastVisited = record.digest
+                if let setID = plan.setID, record.setID != setID { return true }
+                if record.isTombstone { return true }
+                candidates.append(record)
+                return true
+            }
+            let reads = InFlightRun<ScanReplyStream.Fetched>(count: candidates.count)
+            stream.fetch(candidates, into: reads)
+            let inline = reads.startedAll { [self, candidates, lastVisited] fetched in
+                hop { [self] in
+                    append(candidates, fetched, lastVisited: lastVisited, isPartitionDone: isPartitionDone)
+                    run()
+                }
+            }
+            // Some record is waiting for the device: its completion continues the chunk.
+            guard let fetched = inline else { return }
+            append(candidates, fetched, lastVisited: lastVisited, isPartitionDone: isPartitionDone)
+        }
+        finish()
+    }
+
+    private func append(_ candidates: [IndexRecord], _ fetched: [ScanReplyStream.Fetched], lastVisited: CairnIndex.Digest?,
+                        isPartitionDone: Bool) {
+        let plan = stream.plan
+        for (record, found) in zip(candidates, fetched) where !isLimitReached {
+            if stream.appendRecord(record, found, to: &records) {
+                recordsSent += 1
+                recordsInChunk += 1
+                isLimitReached = plan.maxRecords > 0 && recordsSent >= plan.maxRecords
+                isFrameFull = records.sizeBytes >= stream.frameBytesTarget
+            }
+        }
+        // Stopped inside the window: the rest of it was never sent; nothing resumes.
+        if isLimitReached { return }
+        if isPartitionDone {
+            position += 1
+            resumeAfter = nil
+        } else {
+            resumeAfter = lastVisited
+        }
+    }
+
+    private func finish() {
+        let plan = stream.plan
+        stream.context.counters.scanRecords.add(UInt64(recordsInChunk), ordering: .relaxed)
+        var frames = ByteBuffer()
+        if records.sizeBytes > 0 {
+            var header: [UInt8] = []
+            ProtoHeader(type: .message, bodySizeBytes: UInt64(records.sizeBytes)).encode(into: &header)
+            frames.reserveCapacity(header.count + records.sizeBytes + ProtoHeaderSize.recordReplyBytes)
+            frames.writeBytes(header)
+            frames.writeBytes(records.bytes)
+        }
+        guard position < plan.partitions.count && !isLimitReached else {
+            var last = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
+            last.appendLastFrame(resultCode: .ok)
+            frames.writeBytes(last.bytes)
+            return deliver(ReplyChunk(bytes: frames))
+        }
+        let next = ScanReplyStream(
+            plan: plan, context: stream.context, logger: stream.logger, frameBytesTarget: stream.frameBytesTarget,
+            position: position, resumeAfter: resumeAfter, recordsSent: recordsSent, resume: stream.resume)
+        let delayMs = plan.recordsPerSecond > 0 ? Int64(recordsInChunk) * 1000 / Int64(plan.recordsPerSecond) : 0
+        deliver(ReplyChunk(bytes: frames, next: next, delayMs: delayMs))
     }
 }

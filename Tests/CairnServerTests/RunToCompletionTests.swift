@@ -93,10 +93,10 @@ import Testing
         }
     }
 
-    /// A batch on the io_uring model runs on the service thread that read it: its rows' device
-    /// reads go on that thread's ring and their completions continue the batch, so no pool
+    /// A batch or a scan on the io_uring model runs on the service thread that read it: its
+    /// device reads go on that thread's ring and their completions continue it, so no pool
     /// thread is taken (or parked). Rows come back in request order, frames included.
-    @Test func batchRowsReadTheDeviceWithNoPoolThread() async throws {
+    @Test func batchesAndScansReadTheDeviceWithNoPoolThread() async throws {
         try await withTestServer(configuration: ServerConfiguration(port: 0, ioModel: .ioUring), adjustStorage: { storage in
             storage.postWriteCacheBytes = 0
         }) { server in
@@ -131,6 +131,15 @@ import Testing
             #expect(frameCount > 1)
             #expect(after.deviceReads - before.deviceReads > 100)
             #expect(after.poolJobs == before.poolJobs)
+
+            let (records, scanFrames) = try client.scan()
+            let afterScan = try Probe.read(client)
+            #expect(records.last?.header.info3.contains(.last) == true)
+            #expect(records.count - 1 == count)
+            #expect(records.dropLast().allSatisfy { $0.resultCode == .ok && $0.bins["p"] != nil })
+            #expect(scanFrames > 1)
+            #expect(afterScan.deviceReads - after.deviceReads > 100)
+            #expect(afterScan.poolJobs == before.poolJobs)
         }
     }
 }
