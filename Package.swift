@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "CairnIO", targets: ["CairnIO"]),
         .library(name: "CairnStorage", targets: ["CairnStorage"]),
         .library(name: "CairnIndex", targets: ["CairnIndex"]),
+        .library(name: "CairnModel", targets: ["CairnModel"]),
         .library(name: "CairnEngine", targets: ["CairnEngine"]),
         .library(name: "CairnWire", targets: ["CairnWire"]),
         .library(name: "CairnParticle", targets: ["CairnParticle"]),
@@ -41,10 +42,11 @@ let package = Package(
             linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(name: "CairnIO", dependencies: ["CLiburing"], swiftSettings: swiftSettings),
-        .target(name: "CairnIndex", swiftSettings: swiftSettings),
+        .target(name: "CairnModel", swiftSettings: swiftSettings),
+        .target(name: "CairnIndex", dependencies: ["CairnModel"], swiftSettings: swiftSettings),
         .target(
             name: "CairnStorage",
-            dependencies: ["CairnIO", "CairnIndex"],
+            dependencies: ["CairnIO", "CairnIndex", "CairnModel"],
             exclude: ["FORMAT.md"],
             swiftSettings: swiftSettings
         ),
@@ -53,7 +55,7 @@ let package = Package(
             dependencies: ["CairnStorage", "CairnIndex", "CairnIO", "CairnParticle"],
             swiftSettings: swiftSettings
         ),
-        .target(name: "CairnWire", swiftSettings: swiftSettings),
+        .target(name: "CairnWire", dependencies: ["CairnModel"], swiftSettings: swiftSettings),
         // Aerospike's msgpack dialect and the collection (CDT) operations; pure.
         .target(name: "CairnParticle", swiftSettings: swiftSettings),
         .target(name: "CairnConfig", swiftSettings: swiftSettings),
@@ -106,7 +108,7 @@ let package = Package(
         .testTarget(name: "CairnIndexTests", dependencies: ["CairnIndex"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnStorageTests",
-            dependencies: ["CairnStorage", "CairnTesting"],
+            dependencies: ["CairnStorage", "CairnTesting", "CairnModel"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

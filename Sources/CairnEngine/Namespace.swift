@@ -705,7 +705,7 @@ public final class Namespace: Sendable {
             throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.currentStopWritesAvailPct)")
         }
         let key = (o.storeKey ? r.userKey : nil) ?? existing?.userKey
-        let record = StoredRecord(digest: RecordDigest(digest), lastUpdateMs: lut, generation: newGeneration,
+        let record = StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration,
                                   voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins)
         guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return .retry }
         let result = OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
@@ -742,7 +742,7 @@ public final class Namespace: Sendable {
             if generation == 0 { generation = 1 }
             let lut = max(now, current.lastUpdateTimeMs + 1, truncateLutMs(setID: visible.setID) + 1)
             if lut > now { lutAheadOfClock.raise(to: lut) }
-            let tombstone = StoredRecord.tombstone(digest: RecordDigest(digest), lastUpdateMs: lut, generation: generation,
+            let tombstone = StoredRecord.tombstone(digest: digest, lastUpdateMs: lut, generation: generation,
                                                    setName: setName, userKey: userKey)
             guard let location = try commit(tombstone, digest: digest, expected: current, setID: visible.setID) else {
                 return nil

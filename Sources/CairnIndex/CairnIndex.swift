@@ -2,7 +2,7 @@
 //
 // Files, from the outside in:
 //   PrimaryIndex*.swift      the thread-safe index: records, iteration, counts, shared-file lifecycle
-//   Digest.swift             20-byte digest, partition id, sprig index
+//   (the digest type, CairnModel.Digest, is re-exported from here)
 //   IndexRecord.swift        the public value kept per record, and its limits
 //   IndexConfiguration.swift sprig count, arena limits, lock stripes
 //   SprigTree.swift          the treap of one sprig (top-down split/merge over arena handles)
@@ -12,3 +12,5 @@
 //   IndexEntry.swift         the entry layout (bit widths) and its packing
 //   IndexHeader.swift        the header that lets a later process re-attach shared files
 //   MemoryRegion.swift       one mmap'd region: anonymous, or a shared file (create / attach)
+
+@_exported import CairnModel

@@ -31,7 +31,7 @@ struct InfoResponder {
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
     ]
     /// Number of partitions of a namespace (§4.4).
-    static let partitionCount = CairnWire.Digest.partitionCount
+    static let partitionCount = Digest.partitionCount
     /// `replicas` bitmap of a node owning every partition: 512 bytes of ones, base64 (§2.5).
     static let ownedPartitionsBitmap = InfoText.base64([UInt8](repeating: 0xFF, count: partitionCount / 8))
     /// Commands answered for an empty request, in the real server's order (§2.1).

@@ -10,7 +10,7 @@ struct RecordCommand {
     var fields: SmallArray<Field>
     var ops: SmallArray<Op>
     /// Batch rows carry their digest outside the fields; nil for a message (read its DIGEST field).
-    var rowDigest: CairnWire.Digest?
+    var rowDigest: Digest?
 
     init(message: Message) {
         header = message.header

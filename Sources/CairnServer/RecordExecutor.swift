@@ -53,7 +53,7 @@ struct RecordExecutor: Sendable {
     /// The record a command addresses, with what the request says about it.
     struct Target {
         var namespace: Namespace
-        var digest: CairnIndex.Digest
+        var digest: Digest
         /// nil when the SET field is absent or empty.
         var setName: String?
         /// The KEY field (sent with policy key=SEND), stored on writes and checked against the
@@ -144,13 +144,13 @@ struct RecordExecutor: Sendable {
         guard let namespaceName = namespaceField.string(in: body), let namespace = context.namespaces[namespaceName] else {
             throw Refusal(.namespaceNotFound, "unknown namespace")
         }
-        let wireDigest: CairnWire.Digest
+        let digest: Digest
         if let rowDigest = command.rowDigest {
-            wireDigest = rowDigest
+            digest = rowDigest
         } else {
             guard let digestField = command.field(.digest) else { throw Refusal(.parameter, "no DIGEST field") }
             do {
-                wireDigest = try digestField.digest(in: body)
+                digest = try digestField.digest(in: body)
             } catch {
                 throw Refusal(.parameter, "\(error)")
             }
@@ -172,7 +172,7 @@ struct RecordExecutor: Sendable {
         if let keyField = command.field(.key) {
             userKey = try Self.storedKey(fieldData: keyField.data(in: body))
         }
-        return Target(namespace: namespace, digest: wireDigest.indexDigest, setName: setName, userKey: userKey)
+        return Target(namespace: namespace, digest: digest, setName: setName, userKey: userKey)
     }
 
     /// Whether a filter expression is evaluated for this command (a message or a batch row): a
@@ -572,20 +572,5 @@ extension ReplyBin {
     /// A stored bin returned by a READ.
     static func read(_ bin: StoredBin) -> ReplyBin {
         ReplyBin(opTypeRaw: OpType.read.rawValue, name: bin.name, particleTypeRaw: bin.particleType.rawValue, value: bin.bytes)
-    }
-}
-
-extension CairnWire.Digest {
-    /// The same 20 bytes as the index's digest type.
-    var indexDigest: CairnIndex.Digest {
-        CairnIndex.Digest(bigEndianWords: high, middle, low)
-    }
-}
-
-extension CairnIndex.Digest {
-    /// The same 20 bytes as the wire's digest type.
-    var wireDigest: CairnWire.Digest {
-        let words = bigEndianWords
-        return CairnWire.Digest(high: words.0, middle: words.1, low: words.2)
     }
 }

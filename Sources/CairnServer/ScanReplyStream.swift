@@ -33,7 +33,7 @@ struct ScanReplyStream: ReplyStream {
         /// 0 for no throttle.
         var recordsPerSecond: UInt32
         /// Partitions to walk, with the digest to resume strictly after.
-        var partitions: [(id: Int, after: CairnIndex.Digest?)]
+        var partitions: [(id: Int, after: Digest?)]
         /// A filter expression: records it does not pass are skipped (whole records are read to
         /// evaluate it, then cut to `binNames`).
         var filter: RecordFilter? = nil
@@ -46,7 +46,7 @@ struct ScanReplyStream: ReplyStream {
     /// Index in `plan.partitions` of the partition being walked.
     let position: Int
     /// Last digest sent (or skipped) in that partition, nil to start at its resume digest.
-    let resumeAfter: CairnIndex.Digest?
+    let resumeAfter: Digest?
     let recordsSent: UInt64
     /// How record reads continue (see ``RecordExecutor/streamResume``).
     var resume: Resume = .inline
@@ -117,13 +117,13 @@ struct ScanReplyStream: ReplyStream {
             }
             binNames = names
         }
-        var partitions: [(id: Int, after: CairnIndex.Digest?)] = []
+        var partitions: [(id: Int, after: Digest?)] = []
         if let selection = request.partitions {
             partitions.reserveCapacity(selection.partitionIDs.count + selection.resumeDigests.count)
             partitions += selection.partitionIDs.map { (Int($0), nil) }
-            partitions += selection.resumeDigests.map { (Int($0.partitionID), $0.indexDigest) }
+            partitions += selection.resumeDigests.map { (Int($0.partitionID), $0) }
         } else {
-            partitions = (0..<CairnWire.Digest.partitionCount).map { ($0, nil) }
+            partitions = (0..<Digest.partitionCount).map { ($0, nil) }
         }
         var setID: UInt16?
         if let setName = request.setName {
@@ -206,7 +206,7 @@ struct ScanReplyStream: ReplyStream {
         case .metadataOnly:
             guard let metadata = namespace.exists(record.digest) else { return false }
             writer.beginScanRecord(
-                namespace: plan.namespaceName.utf8, digest: record.digest.wireDigest, generation: UInt32(metadata.generation),
+                namespace: plan.namespaceName.utf8, digest: record.digest, generation: UInt32(metadata.generation),
                 voidTime: metadata.voidTime, hasBinData: false)
             if let setName = namespace.sets.name(for: record.setID) {
                 writer.appendField(.set, string: setName)
@@ -224,7 +224,7 @@ struct ScanReplyStream: ReplyStream {
         }
         if plan.binNames != nil && !plan.noBinData && stored.bins.isEmpty { return false }
         writer.beginScanRecord(
-            namespace: plan.namespaceName.utf8, digest: record.digest.wireDigest, generation: UInt32(stored.generation),
+            namespace: plan.namespaceName.utf8, digest: record.digest, generation: UInt32(stored.generation),
             voidTime: stored.voidTime, hasBinData: !plan.noBinData)
         if let setName = stored.setName, !setName.isEmpty {
             writer.appendField(.set, string: setName)
@@ -251,7 +251,7 @@ private final class ScanChunkBuilder: @unchecked Sendable {
     let deliver: @Sendable (ReplyChunk) -> Void
     var records: WireWriter
     var position: Int
-    var resumeAfter: CairnIndex.Digest?
+    var resumeAfter: Digest?
     var recordsSent: UInt64
     var recordsInChunk = 0
     var isFrameFull = false
@@ -307,7 +307,7 @@ private final class ScanChunkBuilder: @unchecked Sendable {
         finish()
     }
 
-    private func append(_ candidates: [IndexRecord], _ fetched: [ScanReplyStream.Fetched], lastVisited: CairnIndex.Digest?,
+    private func append(_ candidates: [IndexRecord], _ fetched: [ScanReplyStream.Fetched], lastVisited: Digest?,
                         isPartitionDone: Bool) {
         let plan = stream.plan
         for (record, found) in zip(candidates, fetched) where !isLimitReached {

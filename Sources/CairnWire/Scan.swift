@@ -54,7 +54,7 @@ public struct PartitionSelection: Sendable, Equatable {
                 guard let digest = Digest(digestArray, at: entry * Digest.sizeBytes) else {
                     throw .fieldSizeInvalid(typeRaw: FieldType.digestArray.rawValue, sizeBytes: digestArray.count)
                 }
-                try seen.insert(digest.partitionID)
+                try seen.insert(UInt16(digest.partitionID))
                 resumeDigests.append(digest)
             }
         }

@@ -21,7 +21,7 @@ func writeRawBlocks(_ options: NamespaceOptions, groups: [[StoredRecord]], trunc
         // Fill the rest of the block so the next group lands in a later block.
         while true {
             fillerKey += 1
-            let r = StoredRecord(digest: RecordDigest(testDigest(fillerKey)), lastUpdateMs: 1, generation: 1, bins: [filler])
+            let r = StoredRecord(digest: testDigest(fillerKey), lastUpdateMs: 1, generation: 1, bins: [filler])
             let l = try storage.append(r, deviceIndex: 0)
             if l.blockIndex(writeBlockSizeBytes: options.storage.writeBlockSizeBytes) != block { break }
         }
@@ -36,9 +36,9 @@ func writeRawBlocks(_ options: NamespaceOptions, groups: [[StoredRecord]], trunc
     func record(_ key: Int, lut: UInt64, gen: UInt16, value: Int64, voidTime: UInt32 = 0, set: String? = nil,
                 tombstone: Bool = false) -> StoredRecord {
         if tombstone {
-            return .tombstone(digest: RecordDigest(testDigest(key)), lastUpdateMs: lut, generation: gen, setName: set)
+            return .tombstone(digest: testDigest(key), lastUpdateMs: lut, generation: gen, setName: set)
         }
-        return StoredRecord(digest: RecordDigest(testDigest(key)), lastUpdateMs: lut, generation: gen, voidTime: voidTime,
+        return StoredRecord(digest: testDigest(key), lastUpdateMs: lut, generation: gen, voidTime: voidTime,
                             setName: set, bins: [intBin("v", value)])
     }
 

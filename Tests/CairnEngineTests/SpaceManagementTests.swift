@@ -312,7 +312,7 @@ import Testing
         storage.start()
         let writer = storage.devices[0].writer
         func record(_ key: Int, _ version: Int) -> StoredRecord {
-            StoredRecord(digest: RecordDigest(testDigest(key)), lastUpdateMs: UInt64(version), generation: UInt16(version),
+            StoredRecord(digest: testDigest(key), lastUpdateMs: UInt64(version), generation: UInt16(version),
                          bins: [blobBin("p", [UInt8](repeating: UInt8(version), count: 1000))])
         }
         // Fill block b1 with records 0..<n, then go on into the next block.

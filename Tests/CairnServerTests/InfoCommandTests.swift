@@ -7,8 +7,8 @@ import Foundation
 import Testing
 
 /// The engine's digest for a test key.
-func indexDigest(_ key: RecordKey) -> CairnIndex.Digest {
-    CairnIndex.Digest(bigEndianWords: key.digest.high, key.digest.middle, key.digest.low)
+func indexDigest(_ key: RecordKey) -> Digest {
+    key.digest
 }
 
 func integerBin(_ name: String, _ value: Int64) -> StoredBin {

@@ -25,8 +25,8 @@ import Testing
         return records
     }
 
-    static func digest(_ record: OwnedMessage) -> CairnWire.Digest? {
-        record.field(.digest).flatMap { CairnWire.Digest(bytes: $0) }
+    static func digest(_ record: OwnedMessage) -> Digest? {
+        record.field(.digest).flatMap { Digest(bytes: $0) }
     }
 
     @Test func scanNamespaceSetAndBinSelection() async throws {
@@ -77,8 +77,8 @@ import Testing
             for key in keys {
                 #expect(try client.put(key: key, bins: [Bin("a", .integer(1))]).resultCode == .ok)
             }
-            let chosen = Array(Set(keys.prefix(10).map(\.digest.partitionID)))
-            let expected = keys.filter { chosen.contains($0.digest.partitionID) }
+            let chosen = Array(Set(keys.prefix(10).map { UInt16($0.digest.partitionID) }))
+            let expected = keys.filter { chosen.contains(UInt16($0.digest.partitionID)) }
             let subset = Self.records(try client.scan(partitionIDs: chosen).messages)
             #expect(Set(subset.compactMap(Self.digest)) == Set(expected.map(\.digest)))
 
@@ -103,8 +103,8 @@ import Testing
             for key in keys {
                 #expect(try client.put(key: key, bins: [Bin("a", .integer(1))]).resultCode == .ok)
             }
-            var lastDigest: [UInt16: CairnWire.Digest] = [:]
-            var seen: [CairnWire.Digest] = []
+            var lastDigest: [UInt16: Digest] = [:]
+            var seen: [Digest] = []
             var pageCount = 0
             while pageCount < 20 {
                 pageCount += 1
@@ -115,7 +115,7 @@ import Testing
                 for record in page {
                     let digest = try #require(Self.digest(record))
                     seen.append(digest)
-                    lastDigest[digest.partitionID] = digest
+                    lastDigest[UInt16(digest.partitionID)] = digest
                 }
                 if page.count < 10 { break }
             }

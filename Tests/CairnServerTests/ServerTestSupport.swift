@@ -259,7 +259,7 @@ final class WireClient {
     func scan(
         setName: String? = nil,
         partitionIDs: [UInt16] = Array(0..<4096),
-        resumeDigests: [CairnWire.Digest] = [],
+        resumeDigests: [Digest] = [],
         maxRecords: UInt64 = 0,
         binNames: [String] = [],
         noBinData: Bool = false
@@ -274,7 +274,7 @@ final class WireClient {
     func scanFrame(
         setName: String? = nil,
         partitionIDs: [UInt16] = Array(0..<4096),
-        resumeDigests: [CairnWire.Digest] = [],
+        resumeDigests: [Digest] = [],
         maxRecords: UInt64 = 0,
         binNames: [String] = [],
         noBinData: Bool = false
@@ -339,7 +339,7 @@ func parseInfoBody(_ body: [UInt8]) -> [(String, String)] {
 func testKey(_ index: Int, set: String = "demo", userKey: ParticleValue? = nil) -> RecordKey {
     let setSeed = set.utf8.reduce(UInt64(0xCBF2_9CE4_8422_2325)) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
     var generator = SplitMix64(seed: UInt64(index) &* 0x9E37_79B9_7F4A_7C15 ^ setSeed)
-    let digest = CairnWire.Digest(high: generator.next(), middle: generator.next(), low: UInt32(truncatingIfNeeded: generator.next()))
+    let digest = Digest(word0: generator.next(), word1: generator.next(), word2: UInt32(truncatingIfNeeded: generator.next()))
     return RecordKey(namespace: TestServer.namespaceName, setName: set, digest: digest, userKey: userKey)
 }
 

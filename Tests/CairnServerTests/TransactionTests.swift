@@ -11,7 +11,7 @@ import Testing
     @Test func appendixAPutGetAndNotFoundByteForByte() async throws {
         try await withTestServer { server in
             let client = try server.connect()
-            let parsed: CairnWire.Digest? = CairnWire.Digest(hex: "ec91192d4b7f8ce35d5d78d34bca65cbaaaac960")
+            let parsed: Digest? = Digest(hex: "ec91192d4b7f8ce35d5d78d34bca65cbaaaac960")
             let digest = try #require(parsed)
             let key = RecordKey(namespace: "test", setName: "demo", digest: digest)
             let keyFields: [UInt8] =

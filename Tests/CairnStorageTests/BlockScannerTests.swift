@@ -1,3 +1,4 @@
+import CairnModel
 import Foundation
 import Testing
 @testable import CairnStorage
@@ -237,7 +238,7 @@ extension BlockScanEvent {
         var total = BlockHeader.sizeBytes
         while true {
             let record = StoredRecord(
-                digest: RecordDigest(bytes: generator.bytes(20)), lastUpdateMs: 1, generation: 1, setName: "demo",
+                digest: Digest(bytes: generator.bytes(20))!, lastUpdateMs: 1, generation: 1, setName: "demo",
                 bins: [StoredBin(name: "value", particleType: .blob, bytes: generator.bytes(400))])
             let size = try RecordFormat.encodedSize(of: record)
             if total + size > FormatLimits.writeBlockSizeBytesDefault { break }

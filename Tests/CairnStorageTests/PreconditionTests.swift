@@ -1,3 +1,4 @@
+import CairnModel
 import Testing
 @testable import CairnStorage
 
@@ -6,7 +7,7 @@ import Testing
     @Test func encodingAtAMisalignedOffsetTraps() async {
         await #expect(processExitsWith: .failure) {
             var buffer = [UInt8](repeating: 0, count: 4096)
-            let record = StoredRecord(digest: RecordDigest(word0: 1, word1: 2, word2: 3), lastUpdateMs: 1, generation: 1,
+            let record = StoredRecord(digest: Digest(word0: 1, word1: 2, word2: 3), lastUpdateMs: 1, generation: 1,
                                       bins: [StoredBin(name: "a", particleType: .blob, bytes: [1])])
             _ = buffer.withUnsafeMutableBytes { raw in
                 Result { () throws(FormatEncodingError) -> Int in try RecordFormat.encode(record, blockSequence: 1, into: raw, at: 8) }
@@ -17,7 +18,7 @@ import Testing
     @Test func encodingPastTheEndOfTheBufferTraps() async {
         await #expect(processExitsWith: .failure) {
             var buffer = [UInt8](repeating: 0, count: 64)
-            let record = StoredRecord(digest: RecordDigest(word0: 1, word1: 2, word2: 3), lastUpdateMs: 1, generation: 1,
+            let record = StoredRecord(digest: Digest(word0: 1, word1: 2, word2: 3), lastUpdateMs: 1, generation: 1,
                                       bins: [StoredBin(name: "a", particleType: .blob, bytes: [UInt8](repeating: 1, count: 40))])
             _ = buffer.withUnsafeMutableBytes { raw in
                 Result { () throws(FormatEncodingError) -> Int in try RecordFormat.encode(record, blockSequence: 1, into: raw, at: 0) }

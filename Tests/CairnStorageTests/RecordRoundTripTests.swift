@@ -1,3 +1,4 @@
+import CairnModel
 import Testing
 @testable import CairnStorage
 
@@ -122,8 +123,8 @@ import Testing
         let digest = key1Digest
         #expect(digest.bytes == bytesFromHex("ec91192d4b7f8ce35d5d78d34bca65cbaaaac960"))
         #expect(digest.description == "ec91192d4b7f8ce35d5d78d34bca65cbaaaac960")
-        #expect(RecordDigest(bytes: digest.bytes) == digest)
-        #expect(digest.partitionId == 492)  // PROTOCOL.md §4.3 table
-        #expect(RecordDigest(bytes: bytesFromHex("b7f4b83889e2da67de683e1df6919a1eacc446c8")).partitionId == 1207)
+        #expect(Digest(bytes: digest.bytes)! == digest)
+        #expect(digest.partitionID == 492)  // PROTOCOL.md §4.3 table
+        #expect(Digest(bytes: bytesFromHex("b7f4b83889e2da67de683e1df6919a1eacc446c8"))!.partitionID == 1207)
     }
 }

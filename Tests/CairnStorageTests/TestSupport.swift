@@ -1,3 +1,4 @@
+import CairnModel
 import Foundation
 @testable import CairnStorage
 
@@ -53,12 +54,12 @@ func hexLines(_ bytes: [UInt8]) -> String {
 }
 
 /// A digest whose bytes are `first, first+1, …` (easy to spot in a dump).
-func sequentialDigest(startingAt first: UInt8) -> RecordDigest {
-    RecordDigest(bytes: (0..<20).map { first &+ UInt8($0) })
+func sequentialDigest(startingAt first: UInt8) -> Digest {
+    Digest(bytes: (0..<20).map { first &+ UInt8($0) })!
 }
 
 /// The digest of ('test', 'demo', 'key1') from PROTOCOL.md §4.3.
-let key1Digest = RecordDigest(bytes: bytesFromHex("ec91192d4b7f8ce35d5d78d34bca65cbaaaac960"))
+let key1Digest = Digest(bytes: bytesFromHex("ec91192d4b7f8ce35d5d78d34bca65cbaaaac960"))!
 
 /// A value of the right shape for `type`.
 func sampleValue(_ type: ParticleType, generator: inout SeededGenerator, maxBytes: Int = 64) -> [UInt8] {
@@ -107,7 +108,7 @@ func randomRecord(_ generator: inout SeededGenerator, valueBytesMax: Int = 200) 
     default: key = nil
     }
     return StoredRecord(
-        digest: RecordDigest(bytes: generator.bytes(20)),
+        digest: Digest(bytes: generator.bytes(20))!,
         isTombstone: isTombstone,
         lastUpdateMs: generator.next() & FormatLimits.lastUpdateMsMax,
         generation: UInt16(truncatingIfNeeded: generator.next()),

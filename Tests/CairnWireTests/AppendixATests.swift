@@ -153,7 +153,7 @@ import Testing
         ]
         for (hex, partitionID) in table {
             let digest = Digest(hex: hex)
-            #expect(digest?.partitionID == partitionID, "digest \(hex)")
+            #expect(digest?.partitionID == Int(partitionID), "digest \(hex)")
             #expect(digest?.hex == hex)
         }
     }

@@ -3,7 +3,7 @@ import Testing
 
 @Suite struct BatchTests {
     static func digest(_ seed: UInt64) -> Digest {
-        Digest(high: seed &* 0x9E37_79B9_7F4A_7C15, middle: ~seed, low: UInt32(truncatingIfNeeded: seed))
+        Digest(word0: seed &* 0x9E37_79B9_7F4A_7C15, word1: ~seed, word2: UInt32(truncatingIfNeeded: seed))
     }
 
     static let readAll = BatchRowSpec.Attributes.read(namespace: "test", setName: "demo")

@@ -102,7 +102,7 @@ func digest(forKey n: Int) -> Digest {
         return z ^ (z >> 31)
     }
     let a = mix(UInt64(n)), b = mix(a), c = mix(b)
-    return Digest(high: a, middle: b, low: UInt32(truncatingIfNeeded: c))
+    return Digest(word0: a, word1: b, word2: UInt32(truncatingIfNeeded: c))
 }
 
 /// One blocking TCP connection with TCP_NODELAY.

@@ -37,7 +37,7 @@ enum IndexBenchmarks {
     static func makeDigests(count: Int, seed: UInt64) -> Digests {
         var generator = SplitMix64(seed: seed ^ 0x1DE7)
         func next() -> Digest {
-            Digest(bigEndianWords: generator.next(), generator.next(), UInt32(truncatingIfNeeded: generator.next()))
+            Digest(word0: generator.next(), word1: generator.next(), word2: UInt32(truncatingIfNeeded: generator.next()))
         }
         let present = (0..<count).map { _ in next() }
         let absent = (0..<count).map { _ in next() }  // 160 random bits: no collision with `present` in practice

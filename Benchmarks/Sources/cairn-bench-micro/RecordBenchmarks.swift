@@ -1,5 +1,6 @@
 import Benchmark
 import CairnIO
+import CairnIndex
 import CairnStorage
 import CairnTesting
 
@@ -12,7 +13,7 @@ enum SampleRecord {
     static let blobValueBytes = 340
     static let encodedSizeBytes = 512
 
-    static func make(digest: RecordDigest, generator: inout SplitMix64) -> StoredRecord {
+    static func make(digest: Digest, generator: inout SplitMix64) -> StoredRecord {
         let integer = generator.next()
         let integerBytes = (0..<8).map { UInt8(truncatingIfNeeded: integer >> (56 - 8 * UInt64($0))) }  // big-endian
         let string = (0..<stringValueBytes).map { _ in UInt8(ascii: "a") + UInt8(generator.next() % 26) }
@@ -31,8 +32,8 @@ enum SampleRecord {
         )
     }
 
-    static func randomDigest(_ generator: inout SplitMix64) -> RecordDigest {
-        RecordDigest(word0: generator.next(), word1: generator.next(), word2: UInt32(truncatingIfNeeded: generator.next()))
+    static func randomDigest(_ generator: inout SplitMix64) -> Digest {
+        Digest(word0: generator.next(), word1: generator.next(), word2: UInt32(truncatingIfNeeded: generator.next()))
     }
 }
 

@@ -481,7 +481,7 @@ extension NamespaceStorage {
             report.truncated += 1
             return
         }
-        let digest = summary.digest.indexDigest
+        let digest = summary.digest
         let blockSize = UInt64(options.writeBlockSizeBytes)
         var flags: IndexRecord.Flags = []
         if summary.isTombstone { flags.insert(.tombstone) }

@@ -260,8 +260,7 @@ public final class NamespaceStorage: Sendable {
     /// The device a digest's records are written to (digest bits not used by partition or sprig).
     @inline(__always)
     public func deviceIndex(for digest: Digest) -> Int {
-        let (_, w1, _) = digest.bigEndianWords
-        return Int(w1 % UInt64(devices.count))
+        return Int(digest.word1 % UInt64(devices.count))
     }
 
     /// Encodes `record` into the current buffer of `deviceIndex`; returns where it went and
@@ -386,7 +385,7 @@ public final class NamespaceStorage: Sendable {
             throw .corruptRecord(location: location, path: path,
                                  reason: "record is \(decoded.sizeBytes) bytes, index says \(location.sizeBytes)")
         }
-        guard decoded.record.digest.indexDigest == digest else {
+        guard decoded.record.digest == digest else {
             throw .corruptRecord(location: location, path: path,
                                  reason: "digest \(decoded.record.digest) is not the expected \(digest)")
         }

@@ -180,7 +180,7 @@ extension NamespaceStorage {
                 if case .record(let r) = event {
                     records.append(StoredBlockRecord(
                         location: RecordLocation(deviceIndex: deviceIndex, byteOffset: base + UInt64(r.offset), sizeBytes: r.sizeBytes),
-                        digest: r.digest.indexDigest, offset: r.offset))
+                        digest: r.digest, offset: r.offset))
                 }
             }
         }

@@ -1,3 +1,5 @@
+import CairnModel
+
 // Little-endian loads and stores at explicit byte offsets. Every on-device integer goes through
 // these; no struct is ever bound to on-device memory ("punned"). Callers check bounds first: the
 // loads below only carry the standard library's debug-build bounds checks.
@@ -95,10 +97,10 @@ struct ByteWriter {
     }
 
     /// Writes the 20 digest bytes.
-    mutating func put(digest: RecordDigest) {
-        precondition(cursor + RecordDigest.sizeBytes <= end, "encoder wrote past its measured size")
+    mutating func put(digest: Digest) {
+        precondition(cursor + Digest.sizeBytes <= end, "encoder wrote past its measured size")
         digest.store(into: buffer, at: cursor)
-        cursor += RecordDigest.sizeBytes
+        cursor += Digest.sizeBytes
     }
 
     /// Copies the bytes of a string's UTF-8 form.

@@ -1,3 +1,4 @@
+import CairnModel
 import CairnIO
 
 // MARK: - Decoding (untrusted bytes)
@@ -75,7 +76,7 @@ extension RecordFormat {
             offset: offset,
             sizeBytes: sizeBytes,
             flags: flags,
-            digest: RecordDigest(loadingFrom: buffer, at: offset + digestOffset),
+            digest: Digest(buffer, at: offset + digestOffset)!,
             lastUpdateMs: buffer.loadLittleEndianUInt48(at: offset + lastUpdateOffset),
             generation: buffer.loadLittleEndian(at: offset + generationOffset, as: UInt16.self),
             voidTime: voidTime,

@@ -1,3 +1,5 @@
+import CairnModel
+
 /// A record's metadata read in place, without materialising its set name, key or bins: what the
 /// cold-start scan needs per record, with no allocation.
 ///
@@ -12,7 +14,7 @@ public struct RecordSummary: Sendable, Equatable, Hashable {
     /// The flag byte.
     public var flags: RecordFlags
     /// The record's digest.
-    public var digest: RecordDigest
+    public var digest: Digest
     /// Last-update time, ms since 2010-01-01.
     public var lastUpdateMs: UInt64
     /// Generation.

@@ -1,3 +1,5 @@
+import CairnModel
+
 /// One bin as stored: its name, its Aerospike particle type, and the value bytes exactly as the
 /// wire carries them (PROTOCOL.md §5.3). The format does not interpret the bytes beyond the fixed
 /// sizes of `ParticleType.fixedValueSizeBytes`.
@@ -70,7 +72,7 @@ public struct RecordFlags: OptionSet, Sendable, Hashable {
 /// A tombstone is `isTombstone == true` with no bins. A live record has at least one bin.
 public struct StoredRecord: Sendable, Equatable, Hashable {
     /// The record's digest.
-    public var digest: RecordDigest
+    public var digest: Digest
     /// Whether this is a tombstone (durable delete).
     public var isTombstone: Bool
     /// Last-update time, milliseconds since 2010-01-01T00:00:00Z; at most 2^48 − 1.
@@ -87,7 +89,7 @@ public struct StoredRecord: Sendable, Equatable, Hashable {
     public var bins: [StoredBin]
 
     public init(
-        digest: RecordDigest,
+        digest: Digest,
         isTombstone: Bool = false,
         lastUpdateMs: UInt64,
         generation: UInt16,
@@ -108,7 +110,7 @@ public struct StoredRecord: Sendable, Equatable, Hashable {
 
     /// A tombstone for `digest` (no bins, no void time).
     public static func tombstone(
-        digest: RecordDigest, lastUpdateMs: UInt64, generation: UInt16, setName: String? = nil, userKey: StoredKey? = nil
+        digest: Digest, lastUpdateMs: UInt64, generation: UInt16, setName: String? = nil, userKey: StoredKey? = nil
     ) -> StoredRecord {
         StoredRecord(
             digest: digest, isTombstone: true, lastUpdateMs: lastUpdateMs, generation: generation,

@@ -1,4 +1,6 @@
-/// The 20-byte RIPEMD-160 digest that identifies a record (PROTOCOL.md §4.3).
+/// The 20-byte RIPEMD-160 digest that identifies a record (PROTOCOL.md §4.3): the one digest
+/// type from the wire to the index to the device (the wire, the index and the storage format
+/// each had their own before, one of them little-endian).
 ///
 /// A plain value: no owner, freely shared between threads. The bytes are held as three
 /// big-endian words so that comparing the words in order is the same as `memcmp` on the bytes:
@@ -19,65 +21,63 @@
 ///   plain ascending digest order.
 public struct Digest: Sendable, Hashable, Comparable {
     /// Number of bytes in a digest.
-    public static let byteCount = 20
-    /// Number of partitions of a namespace.
+    public static let sizeBytes = 20
+    /// Number of partitions of a namespace (the 12-bit partition id, PROTOCOL.md §4.4).
     public static let partitionCount = 4096
     /// Number of digest bits that choose a sprig; `sprigsPerPartition` is at most `1 << sprigKeyBitCount`.
     public static let sprigKeyBitCount = 12
 
     /// Bytes 0..<8, big-endian.
-    let word0: UInt64
+    public let word0: UInt64
     /// Bytes 8..<16, big-endian.
-    let word1: UInt64
+    public let word1: UInt64
     /// Bytes 16..<20, big-endian.
-    let word2: UInt32
+    public let word2: UInt32
 
-    /// Builds a digest from its three big-endian words (internal: the index stores digests this way).
-    init(word0: UInt64, word1: UInt64, word2: UInt32) {
+    /// A digest from its three words, each holding its bytes in big-endian order (bytes 0..<8,
+    /// 8..<16, 16..<20).
+    @inline(__always)
+    public init(word0: UInt64, word1: UInt64, word2: UInt32) {
         self.word0 = word0
         self.word1 = word1
         self.word2 = word2
     }
 
-    /// A digest from its three words, each holding its bytes in big-endian order (bytes 0..<8,
-    /// 8..<16, 16..<20). Conversion from other 20-byte digest types without a byte loop.
+    /// Reads the 20 bytes at `offset` of `bytes`; nil if they are not all there.
     @inline(__always)
-    public init(bigEndianWords word0: UInt64, _ word1: UInt64, _ word2: UInt32) {
-        self.init(word0: word0, word1: word1, word2: word2)
-    }
-
-    /// The three words (see `init(bigEndianWords:)`).
-    @inline(__always)
-    public var bigEndianWords: (UInt64, UInt64, UInt32) { (word0, word1, word2) }
-
-    /// A digest from exactly 20 bytes; `nil` for any other length.
-    public init?(bytes: UnsafeRawBufferPointer) {
-        guard bytes.count == Digest.byteCount else { return nil }
+    public init?(_ bytes: UnsafeRawBufferPointer, at offset: Int = 0) {
+        guard offset >= 0, bytes.count - offset >= Digest.sizeBytes else { return nil }
         self.init(
-            word0: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
-            word1: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: 8, as: UInt64.self)),
-            word2: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: 16, as: UInt32.self)))
+            word0: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)),
+            word1: UInt64(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self)),
+            word2: UInt32(bigEndian: bytes.loadUnaligned(fromByteOffset: offset + 16, as: UInt32.self)))
     }
 
-    /// A digest from a collection of exactly 20 bytes; `nil` for any other length.
+    /// Exactly 20 bytes; nil for any other count.
+    public init?(bytes: UnsafeRawBufferPointer) {
+        guard bytes.count == Digest.sizeBytes else { return nil }
+        self.init(bytes, at: 0)
+    }
+
+    /// Exactly 20 bytes; nil for any other count.
     public init?<Bytes: Collection<UInt8>>(bytes: Bytes) {
         if let digest = bytes.withContiguousStorageIfAvailable({ Digest(bytes: UnsafeRawBufferPointer($0)) }) {
             guard let digest else { return nil }
             self = digest
             return
         }
-        guard bytes.count == Digest.byteCount else { return nil }
+        guard bytes.count == Digest.sizeBytes else { return nil }
         let copy = Array(bytes)
         guard let digest = copy.withUnsafeBytes({ Digest(bytes: $0) }) else { return nil }
         self = digest
     }
 
-    /// A digest from 40 hexadecimal digits (either case); `nil` for anything else.
+    /// 40 hexadecimal digits (either case); nil otherwise.
     public init?(hex: String) {
         let utf8 = Array(hex.utf8)
-        guard utf8.count == 2 * Digest.byteCount else { return nil }
-        var bytes = [UInt8](repeating: 0, count: Digest.byteCount)
-        for index in 0..<Digest.byteCount {
+        guard utf8.count == 2 * Digest.sizeBytes else { return nil }
+        var bytes = [UInt8](repeating: 0, count: Digest.sizeBytes)
+        for index in 0..<Digest.sizeBytes {
             guard let high = Digest.nibble(utf8[2 * index]), let low = Digest.nibble(utf8[2 * index + 1]) else {
                 return nil
             }
@@ -95,37 +95,49 @@ public struct Digest: Sendable, Hashable, Comparable {
         }
     }
 
-    /// The 20 bytes, in wire order.
+    /// The 20 bytes, in order.
     public var bytes: [UInt8] {
         withUnsafeBytes { Array($0) }
     }
 
-    /// Calls `body` with the 20 bytes in wire order (no allocation).
+    /// Lower-case hexadecimal, 40 digits.
+    public var hex: String { description }
+
+    /// Calls `body` with the 20 bytes, in order, without allocating.
     public func withUnsafeBytes<Result>(_ body: (UnsafeRawBufferPointer) throws -> Result) rethrows -> Result {
         var bigEndian = (word0.bigEndian, word1.bigEndian, word2.bigEndian)
         return try Swift.withUnsafeBytes(of: &bigEndian) { tuple in
-            // The tuple's 20 bytes are the three big-endian words back to back (offsets 0, 8, 16).
-            precondition(tuple.count == Digest.byteCount)
-            return try body(tuple)
+            // The tuple's first 20 bytes are the three big-endian words back to back (offsets 0, 8, 16).
+            precondition(tuple.count >= Digest.sizeBytes)
+            return try body(UnsafeRawBufferPointer(rebasing: tuple[0..<Digest.sizeBytes]))
         }
     }
 
-    /// The partition this digest belongs to, `0..<4096` (PROTOCOL.md §4.4).
+    /// Stores the 20 bytes at `offset` of `destination` (which must hold them).
+    @inline(__always)
+    public func store(into destination: UnsafeMutableRawBufferPointer, at offset: Int) {
+        precondition(offset >= 0 && destination.count - offset >= Digest.sizeBytes, "digest store outside buffer")
+        destination.storeBytes(of: word0.bigEndian, toByteOffset: offset, as: UInt64.self)
+        destination.storeBytes(of: word1.bigEndian, toByteOffset: offset + 8, as: UInt64.self)
+        destination.storeBytes(of: word2.bigEndian, toByteOffset: offset + 16, as: UInt32.self)
+    }
+
+    /// The partition: byte 0 and the low nibble of byte 1 (PROTOCOL.md §4.4).
     public var partitionID: Int {
         let byte0 = word0 >> 56
         let byte1 = (word0 >> 48) & 0xFF
         return Int((byte0 | byte1 << 8) & 0x0FFF)
     }
 
-    /// The 12 bits after the partition bits: high nibble of byte 1, then byte 2 (see the type's doc).
-    var sprigKey: Int {
+    /// The 12 bits after the partition bits, in `memcmp` order.
+    public var sprigKey: Int {
         let byte1HighNibble = (word0 >> 52) & 0x0F
         let byte2 = (word0 >> 40) & 0xFF
         return Int(byte1HighNibble << 8 | byte2)
     }
 
-    /// The sprig of this digest inside its partition when a partition has `sprigsPerPartition`
-    /// sprigs (a power of two, `1...4096`): the top `log2(sprigsPerPartition)` bits of `sprigKey`.
+    /// The sprig this digest belongs to when a partition has `sprigsPerPartition` sprigs (a
+    /// power of two in 1...4096).
     public func sprigIndex(sprigsPerPartition: Int) -> Int {
         precondition(
             sprigsPerPartition > 0 && sprigsPerPartition <= 1 << Digest.sprigKeyBitCount
@@ -135,9 +147,9 @@ public struct Digest: Sendable, Hashable, Comparable {
         return sprigKey >> (Digest.sprigKeyBitCount - sprigsPerPartition.trailingZeroBitCount)
     }
 
-    /// Three-way comparison with the words of a stored digest, in `memcmp` order.
+    /// -1, 0 or 1: this digest against the one with these words (`memcmp` order).
     @inline(__always)
-    func compare(word0 other0: UInt64, word1 other1: UInt64, word2 other2: UInt32) -> Int {
+    public func compare(word0 other0: UInt64, word1 other1: UInt64, word2 other2: UInt32) -> Int {
         if word0 != other0 { return word0 < other0 ? -1 : 1 }
         if word1 != other1 { return word1 < other1 ? -1 : 1 }
         if word2 != other2 { return word2 < other2 ? -1 : 1 }
@@ -150,11 +162,10 @@ public struct Digest: Sendable, Hashable, Comparable {
 }
 
 extension Digest: CustomStringConvertible {
-    /// 40 lowercase hexadecimal digits, as Aerospike tools print digests.
     public var description: String {
         let digits = Array("0123456789abcdef".utf8)
         var text = [UInt8]()
-        text.reserveCapacity(2 * Digest.byteCount)
+        text.reserveCapacity(2 * Digest.sizeBytes)
         withUnsafeBytes { bytes in
             for byte in bytes {
                 text.append(digits[Int(byte >> 4)])
