@@ -289,7 +289,7 @@ struct InfoResponder {
             ("unavailable_partitions", "0"),
             ("migrate_tx_partitions_remaining", "0"),
             ("migrate_rx_partitions_remaining", "0"),
-        ] + clientStatistics(name) + Self.namespaceConfiguration(namespace))
+        ] + clientStatistics(name) + Self.namespaceConfiguration(namespace, latencies: context.latencies))
     }
 
     /// Share of reads that needed a device copy served from the post-write cache (Aerospike's
@@ -311,10 +311,13 @@ struct InfoResponder {
 
     /// A namespace's configuration as `get-config:context=namespace` and `namespace/<ns>` show
     /// it: the values in force now (set-config changes the dynamic ones).
-    static func namespaceConfiguration(_ namespace: Namespace) -> [(String, String)] {
+    static func namespaceConfiguration(_ namespace: Namespace, latencies: LatencyBook) -> [(String, String)] {
         let options = namespace.options
         let storage = options.storage
-        return [
+        let benchmarks = BenchmarkGroup.Name.allCases.map { name in
+            ("enable-benchmarks-\(name.rawValue)", "\(latencies.benchmarks(name, namespace: options.name)?.isEnabled ?? false)")
+        }
+        return benchmarks + [
             ("replication-factor", "1"),
             ("default-ttl", "\(options.currentDefaultTTLSeconds)"),
             ("nsup-period", "\(options.currentNsupPeriodSeconds)"),
@@ -375,10 +378,10 @@ struct InfoResponder {
                     ("index_populating", "false"),
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),
-                    ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName))"),
-                    ("disable-eviction", "\(namespace.options.setPolicies[setName]?.disableEviction ?? false)"),
+                    ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName, setID: id))"),
+                    ("disable-eviction", "\(namespace.options.isEvictionDisabled(setName: setName, setID: id))"),
                     ("enable-index", "false"),
-                    ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName))"),
+                    ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName, setID: id))"),
                     ("stop-writes-size", "0"),
                 ]
                 output += InfoText.pairs(items, separator: ":") + ";"
@@ -454,7 +457,7 @@ struct InfoResponder {
             else {
                 return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace")
             }
-            return InfoText.pairs(Self.namespaceConfiguration(namespace))
+            return InfoText.pairs(Self.namespaceConfiguration(namespace, latencies: context.latencies))
         default:
             return InfoReply.errorValue(.parameter, message: "invalid context")
         }

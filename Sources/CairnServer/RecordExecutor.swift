@@ -58,6 +58,12 @@ struct RecordExecutor: Sendable {
                  completion: @escaping Completion) {
         context.counters.transactions.add(1, ordering: .relaxed)
         let startNanoseconds = meter == nil ? 0 : MonotonicClock.nowNs()
+        let benchmarks = meter?.enabledBenchmarks  // enable-benchmarks-read/-write: one relaxed load
+        let resolved: Result<Target, Refusal> = body.withUnsafeReadableBytes { raw in
+            Result { () throws(Refusal) in try resolveTarget(command, body: raw) }
+        }
+        let dispatchNanoseconds = benchmarks == nil ? 0 : MonotonicClock.nowNs()
+        if let benchmarks { benchmarks.start.record(nanoseconds: dispatchNanoseconds &- startNanoseconds) }
         let finish: @Sendable (Result<RecordOutcome, Refusal>) -> Void = { [context, logger] result in
             let outcome: RecordOutcome
             switch result {
@@ -72,11 +78,15 @@ struct RecordExecutor: Sendable {
                 context.counters.transactionErrors.add(1, ordering: .relaxed)
             }
             meter?.finish(since: startNanoseconds, resultCodeRaw: outcome.resultCode.rawValue)
+            guard let benchmarks else { return completion(outcome) }
+            let outcomeNanoseconds = MonotonicClock.nowNs()
+            benchmarks.local.record(nanoseconds: outcomeNanoseconds &- dispatchNanoseconds)
             completion(outcome)
+            benchmarks.response.record(since: outcomeNanoseconds)
         }
         let started: Result<Void, Refusal> = body.withUnsafeReadableBytes { raw in
             Result { () throws(Refusal) in
-                let target = try resolveTarget(command, body: raw)
+                let target = try resolved.get()
                 try dispatch(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
             }
         }
