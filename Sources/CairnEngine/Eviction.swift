@@ -122,8 +122,8 @@ struct EvictionHistogram {
 }
 
 /// The machine's used memory, percent (MemTotal - MemAvailable of /proc/meminfo), or nil.
-enum SystemMemory {
-    static func usedPct() -> Double? {
+public enum SystemMemory {
+    public static func usedPct() -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
         var total: Double?
         var available: Double?

@@ -81,6 +81,9 @@ struct BatchReplyStream: ReplyStream {
                 for (row, outcome) in zip(request.rows[position..<end], outcomes) {
                     writer.appendBatchReplyRow(index: row.index, outcome)
                 }
+                for (command, outcome) in zip(commands, outcomes) {
+                    executor.context.latencies.noteBatchSub(command, body: raw, resultCodeRaw: outcome.resultCode.rawValue)
+                }
                 rowsInFrame += end - position
                 position = end
                 if let sizeBytes = writer.openFrameBodySizeBytes, sizeBytes >= frameBytesTarget { break }

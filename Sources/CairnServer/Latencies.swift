@@ -217,6 +217,8 @@ final class LatencyBook: Sendable {
     /// Per namespace: deletes (timed in the write histogram, counted here too, as Aerospike's
     /// client_delete_* statistics).
     private let deletes: [OutcomeCounts]
+    /// Per namespace: batch rows by kind (read, write, delete).
+    private let batchSub: [[OutcomeCounts]]
     /// Per namespace, per ``BenchmarkGroup/Name`` (in `allCases` order).
     private let benchmarkGroups: [[BenchmarkGroup]]
     let batchIndex = LatencyHistogram()
@@ -243,6 +245,7 @@ final class LatencyBook: Sendable {
         let perNamespace = namespaceNames.map { _ in Kind.allCases.map { _ in LatencyHistogram() } }
         self.perNamespace = perNamespace
         deletes = namespaceNames.map { _ in OutcomeCounts() }
+        batchSub = namespaceNames.map { _ in (0..<3).map { _ in OutcomeCounts() } }
         let benchmarkGroups = namespaceNames.map { _ in BenchmarkGroup.Name.allCases.map { BenchmarkGroup($0) } }
         self.benchmarkGroups = benchmarkGroups
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
@@ -288,6 +291,39 @@ final class LatencyBook: Sendable {
     func benchmarks(_ name: BenchmarkGroup.Name, namespace: String) -> BenchmarkGroup? {
         guard let index = namespaceNames.firstIndex(of: namespace) else { return nil }
         return benchmarkGroups[index][BenchmarkGroup.Name.allCases.firstIndex(of: name)!]
+    }
+
+    /// Counts one batch row's outcome in its namespace's `batch_sub_*` statistics (reads,
+    /// writes, deletes). Relaxed atomic adds; nothing for an unknown namespace.
+    func noteBatchSub(_ command: RecordCommand, body raw: UnsafeRawBufferPointer, resultCodeRaw code: UInt8) {
+        guard let field = command.field(.namespace), field.dataRange.upperBound <= raw.count,
+              let index = namespaceIndex(UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+        else { return }
+        let info2 = command.header.info2
+        let kind = info2.contains(.delete) ? 2 : info2.contains(.write) ? 1 : 0
+        batchSub[index][kind].note(resultCodeRaw: code, countingTotal: true)
+    }
+
+    /// A namespace's batch rows by kind and result, as Aerospike's `batch_sub_*` statistics.
+    func batchSubOutcomes(namespace name: String) -> [(String, UInt64)] {
+        guard let index = namespaceNames.firstIndex(of: name) else { return [] }
+        var items: [(String, UInt64)] = []
+        for (kind, counts) in zip(["read", "write", "delete"], batchSub[index]) {
+            let total = counts.load(counts.total), notFound = counts.load(counts.notFound)
+            let filtered = counts.load(counts.filteredOut), errors = counts.load(counts.errors)
+            let failed = notFound + filtered + errors
+            items.append(("batch_sub_\(kind)_success", total > failed ? total - failed : 0))
+            // A write's KEY_NOT_FOUND (update-only) is an error, as for single-record writes.
+            if kind == "write" {
+                items.append(("batch_sub_write_error", errors + notFound))
+            } else {
+                items.append(("batch_sub_\(kind)_not_found", notFound))
+                items.append(("batch_sub_\(kind)_error", errors))
+            }
+            items.append(("batch_sub_\(kind)_filtered_out", filtered))
+            items.append(("batch_sub_\(kind)_timeout", 0))
+        }
+        return items
     }
 
     func deleteCounts(namespace: String) -> OutcomeCounts? {

@@ -556,3 +556,35 @@ def test_benchmarks_histograms_appear_when_enabled(daemon):
 ])
 def test_benchmarks_errors(daemon, command):
     assert info(daemon.port, command).startswith("ERROR::")
+
+
+# --- what asadm's info, health and best-practices read -------------------------------------------
+
+def test_asadm_fields(daemon):
+    port = daemon.port
+    assert info(port, "service-clear-std") == f"127.0.0.1:{port}"
+    assert info(port, "service") == f"127.0.0.1:{port}"
+    assert info(port, "services") == ""  # no other node
+    practices = info(port, "best-practices")
+    assert practices.startswith("failed_best_practices=")
+    value = practices.split("=", 1)[1]
+    assert value == "none" or set(value.split(",")) <= {"thp-enabled", "thp-defrag", "swappiness", "zone-reclaim-mode"}
+    stats = pairs(info(port, "statistics"))
+    node = info(port, "node")
+    assert stats["paxos_principal"] == node and stats["migrate_partitions_remaining"] == "0"
+    assert 0 <= int(stats["system_free_mem_pct"]) <= 100
+    ns = pairs(info(port, "namespace/test"))
+    for key in ("index-type", "index_used_bytes", "sindex-type", "data_used_pct", "rack-id", "nsid",
+                "client_udf_complete", "client_proxy_error", "batch_sub_read_success", "batch_sub_write_error"):
+        assert key in ns, key
+    assert int(ns["index_used_bytes"]) == 64 * int(ns["index_used_entries"])
+    before = int(ns["batch_sub_read_success"]), int(ns["batch_sub_read_not_found"])
+    c = connect(daemon)
+    try:
+        c.put(("test", "bsub", 1), {"v": 1})
+        c.batch_read([("test", "bsub", 1), ("test", "bsub", 2)])
+    finally:
+        c.close()
+    ns = pairs(info(port, "namespace/test"))
+    assert int(ns["batch_sub_read_success"]) == before[0] + 1
+    assert int(ns["batch_sub_read_not_found"]) == before[1] + 1
