@@ -394,12 +394,14 @@ final class LatencyBook: Sendable {
         entries.filter { $0.group == nil }.map { ($0, $0.histogram.snapshot()) }
     }
 
-    /// Whether `entry` answers `latencies:` / `latency:` with `filter` (nil: every histogram).
-    /// A sub-phase histogram answers only while its group is enabled, by its own name or its
-    /// group's (`{ns}-benchmarks-read`, as asadm's `show latencies -v` asks).
+    /// Whether `entry` answers `latencies:` / `latency:` with `filter` (nil: the main
+    /// histograms). A sub-phase histogram answers only while its group is enabled, and only when
+    /// asked for by its own name or its group's (`hist={ns}-benchmarks-read`, as asadm's
+    /// `show latencies -v` asks): as with Aerospike, a bare `latencies:` leaves them out (asadm
+    /// asks for both and would show them twice).
     private static func selects(_ entry: Entry, filter: String?) -> Bool {
-        if let group = entry.group, !group.isEnabled { return false }
-        guard let filter else { return true }
+        guard let group = entry.group else { return filter == nil || filter == entry.name }
+        guard group.isEnabled, let filter else { return false }
         return filter == entry.name || filter == entry.groupName
     }
 
