@@ -147,10 +147,16 @@ public final class SetLimits: Sendable {
         }
     }
 
-    /// Drops the count of set `setID`: its limit changed (set-config), so the next create that
-    /// the limit applies to counts the set afresh (creates while it had no limit were not counted).
-    public func forget(setID: UInt16) {
-        state.withLock { _ = $0.counts.removeValue(forKey: setID) }
+    /// Counts set `setID` afresh (one walk of the index, on the caller's thread) before its
+    /// limit changes (set-config): creates while it had no limit were not counted. A create
+    /// admitted during the walk may be missed; the recount that a refusal starts catches it.
+    public func recount(_ namespace: Namespace, setID: UInt16) {
+        let nowMs = namespace.options.clockMs()
+        let counted = namespace.liveObjectCounts(setIDs: [setID])
+        state.withLock { s in
+            s.counts[setID] = Count(counted: counted[setID] ?? 0, createdSince: 0)
+            s.countedAtMs = max(s.countedAtMs, nowMs)
+        }
     }
 
     /// Counts the records of set `setID` (one walk of the index), when it has no count yet.

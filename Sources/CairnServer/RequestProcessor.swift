@@ -66,7 +66,7 @@ struct RequestProcessor: Sendable {
 
     /// Info commands that may block (a durable header write, a walk of the whole index): their
     /// requests go to the thread pool; every other info request is answered on the event loop.
-    static let blockingInfoCommands: Set<String> = ["truncate", "truncate-namespace", "sets", "set", "partition-info", "histogram"]
+    static let blockingInfoCommands: Set<String> = ["truncate", "truncate-namespace", "sets", "set", "partition-info", "histogram", "set-config", "config-set"]
 
     /// Whether an info request must run on the thread pool (see ``blockingInfoCommands``). A
     /// malformed request does not: its answer is a close.

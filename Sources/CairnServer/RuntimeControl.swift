@@ -132,8 +132,11 @@ struct RuntimeControl {
     /// `stop-writes-count`, `disable-eviction`. As in Aerospike, a set not yet known is created.
     private func setSetConfig(namespace: Namespace, setName: String, name: String, text: String) -> String {
         let nsName = namespace.options.name
-        guard !setName.isEmpty, setName.utf8.count <= 63, !setName.contains(":") else {
-            return Self.error("bad set name")
+        // As a config `set` stanza's name: 1 to 63 bytes of printable ASCII without `:`, `;`, `=`.
+        guard !setName.isEmpty, setName.utf8.count <= 63,
+              setName.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "=") })
+        else {
+            return Self.error("bad set name: 1 to 63 bytes of printable ASCII without ':', ';' or '='")
         }
         let key: SetTunables.Key
         let value: Int
@@ -167,8 +170,8 @@ struct RuntimeControl {
         case .stopWritesCount: old = "\(options.stopWritesCount(forSet: setName, setID: setID))"
         case .disableEviction: old = "\(options.isEvictionDisabled(setName: setName, setID: setID))"
         }
+        if key == .stopWritesCount && value > 0 { namespace.setLimits.recount(namespace, setID: setID) }
         options.setTunables.set(key, setID: setID, to: value)
-        if key == .stopWritesCount { namespace.setLimits.forget(setID: setID) }
         logger.info("set-config: changed \(name) of ns \(nsName) set \(setName) from \(old) to \(text)")
         return InfoReply.ok
     }

@@ -70,8 +70,8 @@ import Testing
         #expect(!ns.options.setTunables.isAnySet)
         ns.options.setTunables.set(.defaultTTLSeconds, setID: shortID, to: 20)
         ns.options.setTunables.set(.disableEviction, setID: shortID, to: 0)
+        ns.setLimits.recount(ns, setID: openID)
         ns.options.setTunables.set(.stopWritesCount, setID: openID, to: 4)
-        ns.setLimits.forget(setID: openID)
         #expect(options.setTunables.isAnySet)  // shared by the copy the test kept
         #expect(try ns.put(testDigest(10), setName: "short", bins: [intBin("v", 1)]).voidTime == now + 20)
         #expect(!ns.options.isEvictionDisabled(setName: "short", setID: shortID))

@@ -14,7 +14,7 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import ROOT, Daemon, connect, free_port, serve
+from conftest import ROOT, UNPRIVILEGED, Daemon, connect, free_port, serve, shared_daemon_directory
 from test_parameters import info, pairs
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
@@ -288,9 +288,9 @@ def scrape(port):
 class MetricsDaemon(Daemon):
     """A daemon with a `metrics` stanza."""
 
-    def __init__(self, directory, port):
+    def __init__(self, directory, port, run_as=None):
         self.metrics_port = free_port()
-        super().__init__(directory, port)
+        super().__init__(directory, port, run_as=run_as)
 
     def write_config(self):
         super().write_config()
@@ -300,7 +300,8 @@ class MetricsDaemon(Daemon):
 
 @pytest.fixture(scope="module")
 def metrics_daemon(tmp_path_factory):
-    yield from serve(MetricsDaemon(str(tmp_path_factory.mktemp("cairnd-metrics")), free_port()))
+    yield from serve(MetricsDaemon(shared_daemon_directory(tmp_path_factory, "cairnd-metrics"), free_port(),
+                                   run_as=UNPRIVILEGED))
 
 
 def test_metrics_scraped_under_load(metrics_daemon):
@@ -496,6 +497,7 @@ def test_set_level_set_config_takes_effect(daemon):
     "set-config:context=namespace;id=test;set=dyn;enable-index=true",
     "set-config:context=namespace;id=test;set=dyn",
     "set-config:context=namespace;id=test;set=;default-ttl=10",
+    "set-config:context=namespace;id=test;set=" + "s" * 64 + ";default-ttl=10",
     "set-config:context=namespace;id=nope;set=dyn;default-ttl=10",
 ])
 def test_set_level_set_config_errors(daemon, command):
