@@ -340,7 +340,7 @@ struct InfoResponder {
             ("sindex-type", "shmem"),
             ("sindex_used_bytes", "0"),
             ("set_index_used_bytes", "0"),
-        ] + clientStatistics(name) + Self.absentFeatureStatistics + context.latencies.batchSubOutcomes(namespace: name).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
+        ] + clientStatistics(name) + Self.absentFeatureStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
     }
 
     /// Aerospike's namespace counters of what Cairn does not do, all 0: UDFs (and their Lua

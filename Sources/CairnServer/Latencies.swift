@@ -219,6 +219,9 @@ final class LatencyBook: Sendable {
     private let deletes: [OutcomeCounts]
     /// Per namespace: batch rows by kind (read, write, delete).
     private let batchSub: [[OutcomeCounts]]
+    /// Per namespace: primary-index queries (scans); `total` counts those that completed,
+    /// `errors` those refused.
+    private let piQueries: [OutcomeCounts]
     /// Per namespace, per ``BenchmarkGroup/Name`` (in `allCases` order).
     private let benchmarkGroups: [[BenchmarkGroup]]
     let batchIndex = LatencyHistogram()
@@ -246,6 +249,7 @@ final class LatencyBook: Sendable {
         self.perNamespace = perNamespace
         deletes = namespaceNames.map { _ in OutcomeCounts() }
         batchSub = namespaceNames.map { _ in (0..<3).map { _ in OutcomeCounts() } }
+        piQueries = namespaceNames.map { _ in OutcomeCounts() }
         let benchmarkGroups = namespaceNames.map { _ in BenchmarkGroup.Name.allCases.map { BenchmarkGroup($0) } }
         self.benchmarkGroups = benchmarkGroups
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
@@ -302,6 +306,36 @@ final class LatencyBook: Sendable {
         let info2 = command.header.info2
         let kind = info2.contains(.delete) ? 2 : info2.contains(.write) ? 1 : 0
         batchSub[index][kind].note(resultCodeRaw: code, countingTotal: true)
+    }
+
+    /// Counts a scan (primary-index query) of `namespace` that sent its last frame.
+    func notePIQueryComplete(namespace: String) {
+        guard let index = namespaceNames.firstIndex(of: namespace) else { return }
+        piQueries[index].total.add(1, ordering: .relaxed)
+    }
+
+    /// Counts a scan refused as a whole, in its namespace when it names a known one.
+    func notePIQueryError(namespaceBytes nameBytes: UnsafeRawBufferPointer) {
+        guard let index = namespaceIndex(nameBytes) else { return }
+        piQueries[index].errors.add(1, ordering: .relaxed)
+    }
+
+    /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
+    /// `short-query` flag); aggregations, background UDF and ops queries are refused before they
+    /// start, so they count as errors of no kind here and their own counters stay 0.
+    func piQueryStatistics(namespace name: String) -> [(String, UInt64)] {
+        guard let index = namespaceNames.firstIndex(of: name) else { return [] }
+        let counts = piQueries[index]
+        var items: [(String, UInt64)] = [
+            ("pi_query_long_basic_complete", counts.load(counts.total)),
+            ("pi_query_long_basic_error", counts.load(counts.errors)),
+            ("pi_query_long_basic_abort", 0),
+        ]
+        for kind in ["short_basic", "aggr", "udf_bg", "ops_bg"] {
+            items += [("pi_query_\(kind)_complete", 0), ("pi_query_\(kind)_error", 0)]
+            items.append((kind == "short_basic" ? "pi_query_short_basic_timeout" : "pi_query_\(kind)_abort", 0))
+        }
+        return items
     }
 
     /// A namespace's batch rows by kind and result, as Aerospike's `batch_sub_*` statistics.

@@ -59,6 +59,9 @@ struct ScanReplyStream: ReplyStream {
         switch makePlan(message: message, raw: raw, context: context) {
         case .failure(let refusal):
             logger.debug("scan refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
+            if let field = message.field(.namespace), field.dataRange.upperBound <= raw.count {
+                context.latencies.notePIQueryError(namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+            }
             return BatchReplyStream.lastOnly(refusal.resultCode)
         case .success(let plan):
             let stream = ScanReplyStream(
@@ -200,6 +203,7 @@ struct ScanReplyStream: ReplyStream {
             var last = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
             last.appendLastFrame(resultCode: .ok)
             frames.writeBytes(last.bytes)
+            context.latencies.notePIQueryComplete(namespace: plan.namespaceName)
             return ReplyChunk(bytes: frames)
         }
         let next = ScanReplyStream(

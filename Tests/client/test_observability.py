@@ -593,3 +593,12 @@ def test_asadm_fields(daemon):
     ns = pairs(info(port, "namespace/test"))
     assert int(ns["batch_sub_read_success"]) == before[0] + 1
     assert int(ns["batch_sub_read_not_found"]) == before[1] + 1
+    scans = int(ns["pi_query_long_basic_complete"])
+    c = connect(daemon)
+    try:
+        c.scan("test", "bsub").results()
+    finally:
+        c.close()
+    ns = pairs(info(port, "namespace/test"))
+    assert int(ns["pi_query_long_basic_complete"]) == scans + 1
+    assert ns["pi_query_aggr_complete"] == "0" and ns["pi_query_short_basic_error"] == "0"
