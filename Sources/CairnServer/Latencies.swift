@@ -322,7 +322,7 @@ final class LatencyBook: Sendable {
 
     /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
     /// `short-query` flag); aggregations, background UDF and ops queries are refused before they
-    /// start, so they count as errors of no kind here and their own counters stay 0.
+    /// start, counted in `pi_query_long_basic_error`, and their own counters stay 0.
     func piQueryStatistics(namespace name: String) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
         let counts = piQueries[index]
