@@ -490,8 +490,10 @@ final class LatencyBook: Sendable {
 struct TransactionMeter: Sendable {
     let histogram: LatencyHistogram
     let deletes: OutcomeCounts?
-    /// The read or write sub-phase group (recorded only while enabled).
-    var benchmarks: BenchmarkGroup? = nil
+    /// The read or write sub-phase group (recorded only while enabled). Unowned: the book holds
+    /// its groups for the server's life, and a meter that holds no reference costs a transaction
+    /// no retain and release while the group is off.
+    unowned(unsafe) var benchmarks: BenchmarkGroup? = nil
 
     /// The sub-phase group if it is enabled now (one relaxed load).
     @inline(__always)
