@@ -122,8 +122,8 @@ struct EvictionHistogram {
 }
 
 /// The machine's used memory, percent (MemTotal - MemAvailable of /proc/meminfo), or nil.
-enum SystemMemory {
-    static func usedPct() -> Double? {
+public enum SystemMemory {
+    public static func usedPct() -> Double? {
         guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
         var total: Double?
         var available: Double?
@@ -155,8 +155,8 @@ extension Namespace {
 
     /// Whether records of `setID` may be evicted (not in a `disable-eviction` set).
     func isEvictable(setID: UInt16) -> Bool {
-        guard setID != 0, !options.setPolicies.isEmpty, let name = sets.name(for: setID) else { return true }
-        return options.setPolicies[name]?.disableEviction != true
+        guard setID != 0, options.mayHaveEvictionExemptSets, let name = sets.name(for: setID) else { return true }
+        return !options.isEvictionDisabled(setName: name, setID: setID)
     }
 
     /// Which threshold the namespace is above now, as a message, or nil. `hiddenBytes` are live
@@ -339,9 +339,9 @@ enum ColdStartEviction {
             guard !r.isTombstone, r.voidTimeSeconds > now,
                   !mark.isBelowEvictionMark(voidTime: r.voidTimeSeconds, lastUpdateMs: r.lastUpdateTimeMs)
             else { return false }
-            guard r.setID != 0, !options.setPolicies.isEmpty else { return true }
+            guard r.setID != 0, options.mayHaveEvictionExemptSets else { return true }
             if let known = exempt[r.setID] { return !known }
-            let isExempt = sets.name(for: r.setID).flatMap { options.setPolicies[$0]?.disableEviction } ?? false
+            let isExempt = sets.name(for: r.setID).map { options.isEvictionDisabled(setName: $0, setID: r.setID) } ?? false
             exempt[r.setID] = isExempt
             return !isExempt
         }

@@ -692,8 +692,8 @@ public final class Namespace: Sendable {
         switch o.ttl {
         case .never: voidTime = 0
         case .seconds(let s): voidTime = nowVT &+ s
-        case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT, set: effectiveSet)
-        case .namespaceDefault: voidTime = defaultVoidTime(nowVT, set: effectiveSet)
+        case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT, set: effectiveSet, setID: setID)
+        case .namespaceDefault: voidTime = defaultVoidTime(nowVT, set: effectiveSet, setID: setID)
         case .invalid(let wire): preconditionFailure("TTL \(wire) reached the commit: writeAttempt refuses it")
         }
         if visible == nil, let effectiveSet { try setLimits.admitCreate(setName: effectiveSet, setID: setID, namespace: self) }
@@ -712,8 +712,8 @@ public final class Namespace: Sendable {
         return .done(result, durableAt: options.storage.commitToDevice ? location : nil)
     }
 
-    private func defaultVoidTime(_ nowVT: UInt32, set: String?) -> UInt32 {
-        let ttl = options.defaultTTLSeconds(forSet: set)  // the set's default-ttl, else the namespace's
+    private func defaultVoidTime(_ nowVT: UInt32, set: String?, setID: UInt16) -> UInt32 {
+        let ttl = options.defaultTTLSeconds(forSet: set, setID: setID)  // the set's default-ttl, else the namespace's
         return ttl == 0 ? 0 : nowVT &+ ttl
     }
 

@@ -11,6 +11,8 @@ public struct NamespaceOptions: Sendable {
     public var readTouchTTLPercent: UInt32 = 0
     /// `set NAME { default-ttl, stop-writes-count }` by set name (SetLimits.swift).
     public var setPolicies: [String: SetPolicy] = [:]
+    /// Set parameters changed by set-config (shared by every copy of these options).
+    public var setTunables = SetTunables()
     /// Maximum index entries (records + tombstones).
     public var indexEntryCountMax: Int
     /// Cold start even when a warm restart would be possible (`--cold-start`).

@@ -19,12 +19,77 @@ public struct SetPolicy: Sendable, Equatable {
     }
 }
 
+/// The set parameters an operator changed while the namespace runs (`set-config` with `set=`),
+/// by set id: one slot per possible set (1...``SetRegistry/setCountMax``) and parameter. Shared
+/// by every copy of one namespace's ``NamespaceOptions`` (a class held by the struct). Readers
+/// pay one relaxed atomic load; nothing waits, nothing allocates.
+public final class SetTunables: Sendable {
+    public enum Key: Int, CaseIterable, Sendable {
+        /// Seconds (0: the set's records never expire).
+        case defaultTTLSeconds
+        case stopWritesCount
+        /// 0 or 1.
+        case disableEviction
+    }
+
+    /// `Int.min`: not overridden (the configured value applies).
+    static let unset = Int.min
+    static let slots = SetRegistry.setCountMax + 1
+    private let defaultTTL: InlineArray<1024, Atomic<Int>>
+    private let stopWrites: InlineArray<1024, Atomic<Int>>
+    private let noEviction: InlineArray<1024, Atomic<Int>>
+    /// Whether any override was ever set (lets eviction skip set lookups when none was).
+    private let anySet = Atomic<Bool>(false)
+
+    public init() {
+        defaultTTL = InlineArray { _ in Atomic<Int>(SetTunables.unset) }
+        stopWrites = InlineArray { _ in Atomic<Int>(SetTunables.unset) }
+        noEviction = InlineArray { _ in Atomic<Int>(SetTunables.unset) }
+    }
+
+    /// The override of `key` for set `setID`, or nil.
+    @inline(__always)
+    public func value(_ key: Key, setID: UInt16) -> Int? {
+        guard setID != 0, Int(setID) < Self.slots else { return nil }
+        let value: Int
+        switch key {
+        case .defaultTTLSeconds: value = defaultTTL[Int(setID)].load(ordering: .relaxed)
+        case .stopWritesCount: value = stopWrites[Int(setID)].load(ordering: .relaxed)
+        case .disableEviction: value = noEviction[Int(setID)].load(ordering: .relaxed)
+        }
+        return value == Self.unset ? nil : value
+    }
+
+    public func set(_ key: Key, setID: UInt16, to value: Int) {
+        precondition(setID != 0 && Int(setID) < Self.slots, "set id \(setID)")
+        switch key {
+        case .defaultTTLSeconds: defaultTTL[Int(setID)].store(value, ordering: .relaxed)
+        case .stopWritesCount: stopWrites[Int(setID)].store(value, ordering: .relaxed)
+        case .disableEviction: noEviction[Int(setID)].store(value, ordering: .relaxed)
+        }
+        anySet.store(true, ordering: .relaxed)
+    }
+
+    public var isAnySet: Bool { anySet.load(ordering: .relaxed) }
+}
+
 extension NamespaceOptions {
-    /// The default TTL that applies to a write to `setName` (the set's, else the namespace's).
-    public func defaultTTLSeconds(forSet setName: String?) -> UInt32 {
+    /// The default TTL that applies to a write to `setName` (id `setID`): the set's (set-config
+    /// or config), else the namespace's.
+    public func defaultTTLSeconds(forSet setName: String?, setID: UInt16) -> UInt32 {
+        if let override = setTunables.value(.defaultTTLSeconds, setID: setID) { return UInt32(clamping: override) }
         if let setName, let ttl = setPolicies[setName]?.defaultTTLSeconds { return ttl }
         return currentDefaultTTLSeconds
     }
+
+    /// The set's `disable-eviction` now.
+    public func isEvictionDisabled(setName: String, setID: UInt16) -> Bool {
+        if let override = setTunables.value(.disableEviction, setID: setID) { return override != 0 }
+        return setPolicies[setName]?.disableEviction ?? false
+    }
+
+    /// Whether any set may have `disable-eviction` (config or set-config).
+    var mayHaveEvictionExemptSets: Bool { !setPolicies.isEmpty || setTunables.isAnySet }
 
     /// The namespace's `default-ttl` now (set-config may have changed it).
     public var currentDefaultTTLSeconds: UInt32 {
@@ -36,8 +101,9 @@ extension NamespaceOptions {
         storage.tunables.value(.nsupPeriodSeconds, configured: nsupPeriodSeconds)
     }
 
-    /// The set's `stop-writes-count` (0 = no limit).
-    public func stopWritesCount(forSet setName: String?) -> Int {
+    /// The set's `stop-writes-count` now (0 = no limit).
+    public func stopWritesCount(forSet setName: String?, setID: UInt16) -> Int {
+        if let override = setTunables.value(.stopWritesCount, setID: setID) { return override }
         guard let setName else { return 0 }
         return setPolicies[setName]?.stopWritesCount ?? 0
     }
@@ -81,12 +147,34 @@ public final class SetLimits: Sendable {
         }
     }
 
+    /// Counts set `setID` afresh (one walk of the index, on the caller's thread) before its
+    /// limit changes (set-config): creates while it had no limit were not counted. A create
+    /// admitted during the walk may be missed; the recount that a refusal starts catches it.
+    public func recount(_ namespace: Namespace, setID: UInt16) {
+        let nowMs = namespace.options.clockMs()
+        let counted = namespace.liveObjectCounts(setIDs: [setID])
+        state.withLock { s in
+            s.counts[setID] = Count(counted: counted[setID] ?? 0, createdSince: 0)
+            s.countedAtMs = max(s.countedAtMs, nowMs)
+        }
+    }
+
+    /// Counts the records of set `setID` (one walk of the index), when it has no count yet.
+    func prime(_ namespace: Namespace, setID: UInt16) {
+        let nowMs = namespace.options.clockMs()
+        let counted = namespace.liveObjectCounts(setIDs: [setID])
+        state.withLock { s in
+            if s.counts[setID] == nil { s.counts[setID] = Count(counted: counted[setID] ?? 0, createdSince: 0) }
+            s.countedAtMs = max(s.countedAtMs, nowMs)
+        }
+    }
+
     /// Admits the creation of one record in `setName` (id `setID`) of `namespace`, or throws
     /// FORBIDDEN when the set holds its `stop-writes-count` by the latest count.
     func admitCreate(setName: String, setID: UInt16, namespace: Namespace) throws {
-        let limit = namespace.options.stopWritesCount(forSet: setName)
+        let limit = namespace.options.stopWritesCount(forSet: setName, setID: setID)
         guard limit > 0 else { return }
-        if state.withLock({ $0.counts[setID] == nil }) { prime(namespace) }  // not primed (tests), or a new id
+        if state.withLock({ $0.counts[setID] == nil }) { prime(namespace, setID: setID) }  // not primed (tests), a new id, or a limit set by set-config
         let nowMs = namespace.options.clockMs()
         let (admitted, recount): (Bool, Bool) = state.withLock { s in
             var count = s.counts[setID] ?? Count(counted: 0, createdSince: 0)

@@ -127,8 +127,15 @@ private final class BatchFrameBuilder: @unchecked Sendable {
             let started = InFlightRun<RecordOutcome>(count: end - position)
             for (offset, row) in rows[position..<end].enumerated() {
                 let command = RecordCommand(row: row, transactionTTL: stream.request.transactionTTL, filter: stream.filter)
-                stream.executor.execute(command, body: stream.body, resume: stream.executor.streamResume,
-                                        receiver: OutcomeClosure { started.complete(offset, $0) })
+                let latencies = stream.executor.context.latencies
+                let body = stream.body
+                stream.executor.execute(command, body: body, resume: stream.executor.streamResume,
+                                        receiver: OutcomeClosure { outcome in
+                    body.withUnsafeReadableBytes { raw in
+                        latencies.noteBatchSub(command, body: raw, resultCodeRaw: outcome.resultCode.rawValue)
+                    }
+                    started.complete(offset, outcome)
+                })
             }
             let inline = started.startedAll { [self] outcomes in
                 hop { [self] in

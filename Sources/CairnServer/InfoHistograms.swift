@@ -2,9 +2,11 @@ import CairnEngine
 import CairnIndex
 import CairnWire
 
-/// `histogram:namespace=NS;type=ttl|object-size[;set=SET]`: the distribution of the live records'
-/// TTLs (seconds left) or stored sizes (bytes), in Aerospike's form, which asadm's
-/// `show distribution` reads: `units=…:hist-width=…:bucket-width=…:buckets=c0,c1,…,c99`.
+/// `histogram:namespace=NS;type=ttl|object-size|object-size-linear[;set=SET]`: the distribution of
+/// the live records' TTLs (seconds left) or stored sizes (bytes), in Aerospike's forms, which
+/// asadm's `show distribution` reads: linear (`ttl`, `object-size-linear`)
+/// `units=…:hist-width=…:bucket-width=…:buckets=c0,c1,…,c99`, and for `object-size` powers of two
+/// `units=bytes:[16-32)=c:[32-64)=c:…:[1K-2K)=c…` (asadm `show distribution object_size -b`).
 /// Walks the namespace's index (runs on the thread pool).
 enum InfoHistograms {
     static let bucketCount = 100
@@ -17,12 +19,13 @@ enum InfoHistograms {
             return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace \(name)")
         }
         let type = command.parameter("type") ?? ""
-        guard type == "ttl" || type == "object-size" else {
-            return InfoReply.errorValue(.parameter, message: "type must be ttl or object-size")
+        guard ["ttl", "object-size", "object-size-linear"].contains(type) else {
+            return InfoReply.errorValue(.parameter, message: "type must be ttl, object-size or object-size-linear")
         }
         var setID: UInt16?
         if let set = command.parameter("set") {
             guard let id = namespace.sets.existingID(for: set) else {
+                if type == "object-size" { return renderPowersOfTwo(values: []) }
                 return render(units: type == "ttl" ? "seconds" : "bytes", values: [], granularity: type == "ttl" ? 1 : 16)
             }
             setID = id
@@ -38,8 +41,39 @@ enum InfoHistograms {
                 values.append(UInt64(r.location.sizeBytes))
             }
         }
-        return type == "ttl" ? render(units: "seconds", values: values, granularity: 1)
-            : render(units: "bytes", values: values, granularity: 16)
+        switch type {
+        case "ttl": return render(units: "seconds", values: values, granularity: 1)
+        case "object-size": return renderPowersOfTwo(values: values)
+        default: return render(units: "bytes", values: values, granularity: 16)
+        }
+    }
+
+    /// Buckets [2^k, 2^(k+1)) bytes from 16 bytes (smaller sizes count in the first) up to the
+    /// largest size held, named as Aerospike names them (`[512-1K)`, `[1M-2M)`).
+    static func renderPowersOfTwo(values: [UInt64]) -> String {
+        let firstExponent = 4
+        var counts: [UInt64] = []
+        for v in values {
+            let exponent = max(firstExponent, 63 - max(1, v).leadingZeroBitCount)
+            let index = exponent - firstExponent
+            if counts.count <= index { counts += [UInt64](repeating: 0, count: index + 1 - counts.count) }
+            counts[index] += 1
+        }
+        if counts.isEmpty { counts = [0] }
+        var text = "units=bytes"
+        for (index, count) in counts.enumerated() {
+            let low = UInt64(1) << (index + firstExponent)
+            text += ":[\(sizeName(low))-\(sizeName(low * 2)))=\(count)"
+        }
+        return text
+    }
+
+    /// 512, 1K, 2M: a power of two with Aerospike's unit suffix.
+    static func sizeName(_ bytes: UInt64) -> String {
+        for (shift, suffix) in [(40, "T"), (30, "G"), (20, "M"), (10, "K")] where bytes >= UInt64(1) << shift {
+            return "\(bytes >> shift)\(suffix)"
+        }
+        return "\(bytes)"
     }
 
     /// 100 buckets of a width (a multiple of `granularity`) that covers the largest value.

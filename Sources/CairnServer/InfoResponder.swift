@@ -25,7 +25,7 @@ struct InfoResponder {
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
         "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
-        "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
+        "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation", "best-practices",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
@@ -73,9 +73,10 @@ struct InfoResponder {
             return configuration.clusterName ?? "null"
         case "cluster-size", "cluster_size":
             return "1"
-        case "service", "services", "services-alumni", "services-alternate", "service-clear-std",
-            "service-clear-alt", "service-tls-std", "service-tls-alt":
-            // Empty: clients keep using the address they connected to (§2.3, §2.4).
+        case "service", "service-clear-std":
+            return serviceEndpoint
+        case "services", "services-alumni", "services-alternate", "service-clear-alt", "service-tls-std", "service-tls-alt":
+            // Other nodes (none), alternate addresses (none configured) and TLS (none): empty.
             return ""
         case "peers-clear-std", "peers-clear-alt", "peers-tls-std", "peers-tls-alt":
             return "\(Self.generation),\(context.boundPort),[]"
@@ -95,6 +96,8 @@ struct InfoResponder {
             return clusterStable(command)
         case "features":
             return Self.features
+        case "best-practices":
+            return Self.bestPractices()
         case "help":
             return Self.helpCommands.joined(separator: ";")
         case "namespaces":
@@ -229,7 +232,41 @@ struct InfoResponder {
             ("thread_pool_jobs", "\(counters.threadPoolJobs.load(ordering: .relaxed))"),
             ("frames_refused", "\(counters.framesRefused.load(ordering: .relaxed))"),
             ("cairn_version", context.configuration.cairnVersion),
+            // One node: it is its own principal, nothing migrates, no clock can skew.
+            ("paxos_principal", String(context.configuration.nodeID, radix: 16, uppercase: true)),
+            ("cluster_principal", String(context.configuration.nodeID, radix: 16, uppercase: true)),
+            ("migrate_allowed", "true"),
+            ("migrate_partitions_remaining", "0"),
+            ("cluster_clock_skew_ms", "0"),
+            ("cluster_clock_skew_stop_writes_sec", "0"),
+            ("system_free_mem_pct", SystemMemory.usedPct().map { "\(Int((100 - $0).rounded(.down)))" } ?? "0"),
         ])
+    }
+
+    /// `service` / `service-clear-std`: `<address>:<port>` where this node serves clients, as
+    /// asadm reads it; empty when the service listens on a wildcard address (clients keep using
+    /// the address they connected to).
+    private var serviceEndpoint: String {
+        let host = context.configuration.host
+        if ["", "any", "0.0.0.0", "::", "[::]"].contains(host) { return "" }
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        return (bare.contains(":") ? "[\(bare)]" : bare) + ":\(context.boundPort)"
+    }
+
+    /// `best-practices`: `failed_best_practices=none`, or the names of the operating-system
+    /// settings Aerospike's checks (of the same names) would find wrong on this machine, read
+    /// from /proc and /sys at each request.
+    static func bestPractices() -> String {
+        func read(_ path: String) -> String? {
+            (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        var failed: [String] = []
+        // Transparent huge pages: "[never]" (or madvise) is the setting asked for.
+        if let thp = read("/sys/kernel/mm/transparent_hugepage/enabled"), thp.contains("[always]") { failed.append("thp-enabled") }
+        if let defrag = read("/sys/kernel/mm/transparent_hugepage/defrag"), defrag.contains("[always]") { failed.append("thp-defrag") }
+        if let swappiness = read("/proc/sys/vm/swappiness").flatMap(Int.init), swappiness > 0 { failed.append("swappiness") }
+        if let zone = read("/proc/sys/vm/zone_reclaim_mode").flatMap(Int.init), zone != 0 { failed.append("zone-reclaim-mode") }
+        return "failed_best_practices=" + (failed.isEmpty ? "none" : failed.joined(separator: ","))
     }
 
     /// `namespace/<ns>`: the namespace's statistics and configuration (§2.6).
@@ -289,8 +326,37 @@ struct InfoResponder {
             ("unavailable_partitions", "0"),
             ("migrate_tx_partitions_remaining", "0"),
             ("migrate_rx_partitions_remaining", "0"),
-        ] + clientStatistics(name) + Self.namespaceConfiguration(namespace))
+            ("migrate_tx_partitions_active", "0"),
+            ("migrate_rx_partitions_active", "0"),
+            ("non_replica_tombstones", "0"),
+            ("clock_skew_stop_writes", "false"),
+            ("data_used_pct", "\(totalBytes == 0 ? 0 : min(100, usedBytes * 100 / totalBytes))"),
+            // The primary index: 64-byte entries, in shared memory when the namespace has it.
+            ("index-type", namespace.options.sharedMemory == nil ? "memory" : "shmem"),
+            ("index_used_bytes", "\(namespace.index.entryCount * 64)"),
+            ("indexes-memory-budget", "0"),
+            ("indexes_memory_used_pct", "0"),
+            // No secondary or set indexes.
+            ("sindex-type", "shmem"),
+            ("sindex_used_bytes", "0"),
+            ("set_index_used_bytes", "0"),
+        ] + clientStatistics(name) + Self.absentFeatureStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
     }
+
+    /// Aerospike's namespace counters of what Cairn does not do, all 0: UDFs (and their Lua
+    /// calls), proxying (one node owns every partition), transaction-service timeouts (Cairn
+    /// times no transaction out), key-busy refusals (no transaction queue per key).
+    static let absentFeatureStatistics: [(String, String)] = {
+        var names = ["client_tsvc_error", "client_tsvc_timeout", "client_proxy_complete", "client_proxy_error",
+                     "client_proxy_timeout", "client_udf_complete", "client_udf_error", "client_udf_timeout",
+                     "client_udf_filtered_out", "client_lang_read_success", "client_lang_write_success",
+                     "client_lang_delete_success", "client_lang_error", "batch_sub_tsvc_error", "batch_sub_tsvc_timeout",
+                     "batch_sub_proxy_complete", "batch_sub_proxy_error", "batch_sub_proxy_timeout", "fail_key_busy"]
+        names += ["udf_sub_tsvc_error", "udf_sub_tsvc_timeout", "udf_sub_udf_complete", "udf_sub_udf_error",
+                  "udf_sub_udf_timeout", "udf_sub_udf_filtered_out", "udf_sub_lang_read_success",
+                  "udf_sub_lang_write_success", "udf_sub_lang_delete_success", "udf_sub_lang_error"]
+        return names.map { ($0, "0") }
+    }()
 
     /// Share of reads that needed a device copy served from the post-write cache (Aerospike's
     /// `cache_read_pct`), whole percent.
@@ -311,10 +377,13 @@ struct InfoResponder {
 
     /// A namespace's configuration as `get-config:context=namespace` and `namespace/<ns>` show
     /// it: the values in force now (set-config changes the dynamic ones).
-    static func namespaceConfiguration(_ namespace: Namespace) -> [(String, String)] {
+    static func namespaceConfiguration(_ namespace: Namespace, latencies: LatencyBook) -> [(String, String)] {
         let options = namespace.options
         let storage = options.storage
-        return [
+        let benchmarks = BenchmarkGroup.Name.allCases.map { name in
+            ("enable-benchmarks-\(name.rawValue)", "\(latencies.benchmarks(name, namespace: options.name)?.isEnabled ?? false)")
+        }
+        return benchmarks + [
             ("replication-factor", "1"),
             ("default-ttl", "\(options.currentDefaultTTLSeconds)"),
             ("nsup-period", "\(options.currentNsupPeriodSeconds)"),
@@ -322,6 +391,7 @@ struct InfoResponder {
             ("storage-engine.defrag-sleep", "\(storage.defragSleepUs)"),
             ("storage-engine.max-write-cache", "\(storage.maxWriteCacheBytes)"),
             ("storage-engine.post-write-cache", "\(storage.currentPostWriteCacheBytes)"),
+            ("storage-engine.post-write-queue", "\(storage.currentPostWriteCacheBytes / max(1, storage.writeBlockSizeBytes))"),
             ("storage-engine.stop-writes-avail-pct", "\(storage.currentStopWritesAvailPct)"),
             ("storage-engine", "device"),
             ("storage-engine.device", storage.devices.map(\.path).joined(separator: ",")),
@@ -339,6 +409,11 @@ struct InfoResponder {
             ("evict-hist-buckets", "\(options.currentEvictHistBuckets)"),
             ("disable-cold-start-eviction", "\(options.eviction.disableColdStartEviction)"),
             ("strong-consistency", "false"),
+            ("rack-id", "0"),
+            ("nsid", "\((latencies.namespaceNames.firstIndex(of: options.name) ?? 0) + 1)"),
+            // Cairn stops writes by stop-writes-avail-pct alone: these two are off (0).
+            ("stop-writes-sys-memory-pct", "0"),
+            ("storage-engine.stop-writes-used-pct", "0"),
         ]
     }
 
@@ -375,10 +450,10 @@ struct InfoResponder {
                     ("index_populating", "false"),
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),
-                    ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName))"),
-                    ("disable-eviction", "\(namespace.options.setPolicies[setName]?.disableEviction ?? false)"),
+                    ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName, setID: id))"),
+                    ("disable-eviction", "\(namespace.options.isEvictionDisabled(setName: setName, setID: id))"),
                     ("enable-index", "false"),
-                    ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName))"),
+                    ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName, setID: id))"),
                     ("stop-writes-size", "0"),
                 ]
                 output += InfoText.pairs(items, separator: ":") + ";"
@@ -454,7 +529,7 @@ struct InfoResponder {
             else {
                 return InfoReply.errorValue(.namespaceNotFound, message: "unknown namespace")
             }
-            return InfoText.pairs(Self.namespaceConfiguration(namespace))
+            return InfoText.pairs(Self.namespaceConfiguration(namespace, latencies: context.latencies))
         default:
             return InfoReply.errorValue(.parameter, message: "invalid context")
         }

@@ -139,6 +139,52 @@ struct LatencySlice: Equatable {
     }
 }
 
+/// The sub-phase histograms that `enable-benchmarks-<group>` turns on for one namespace, named
+/// as Aerospike names them (`{ns}-read-start` …). Off by default; while off, a transaction pays
+/// one relaxed load to learn it.
+///
+/// Cairn times the phases it has: `start` (request decoded, key digested, namespace found),
+/// `local`/`master` (the engine's work, device I/O included, to the outcome) and `response`
+/// (encoding the reply and handing it to the connection). The phases of a cluster (`restart`,
+/// `dup-res`, `repl-ping`, `repl-write`) never happen on one node: their histograms are listed
+/// and stay empty. UDF phases stay empty: Cairn runs no UDFs.
+final class BenchmarkGroup: Sendable {
+    enum Name: String, CaseIterable, Sendable {
+        case read, write, udf
+        /// The phases Aerospike lists, in its order.
+        var phases: [String] {
+            switch self {
+            case .read: ["start", "restart", "dup-res", "repl-ping", "local", "response"]
+            case .write, .udf: ["start", "restart", "dup-res", "master", "repl-write", "response"]
+            }
+        }
+    }
+
+    let name: Name
+    private let isOn = Atomic<Bool>(false)
+    /// Per phase, in `name.phases` order.
+    let histograms: [LatencyHistogram]
+    let start: LatencyHistogram
+    /// `local` of reads, `master` of writes.
+    let local: LatencyHistogram
+    let response: LatencyHistogram
+
+    init(_ name: Name) {
+        self.name = name
+        let histograms = name.phases.map { _ in LatencyHistogram() }
+        self.histograms = histograms
+        start = histograms[0]
+        local = histograms[name == .read ? 4 : 3]  // read-local, write-master
+        response = histograms[5]
+    }
+
+    /// One relaxed load.
+    @inline(__always)
+    var isEnabled: Bool { isOn.load(ordering: .relaxed) }
+
+    func setEnabled(_ on: Bool) { isOn.store(on, ordering: .relaxed) }
+}
+
 /// Every transaction latency histogram of a server: per namespace read, write, udf and query,
 /// and the node-wide batch-index; and the slices the `latencies:` and `latency:` info commands
 /// report.
@@ -157,6 +203,10 @@ final class LatencyBook: Sendable {
     struct Entry: Sendable {
         var name: String
         var histogram: LatencyHistogram
+        /// For a sub-phase histogram: its group (listed only while the group is enabled) and the
+        /// group's name in `latencies:hist=` (`{ns}-benchmarks-read`).
+        var group: BenchmarkGroup? = nil
+        var groupName: String? = nil
     }
 
     let namespaceNames: [String]
@@ -167,6 +217,13 @@ final class LatencyBook: Sendable {
     /// Per namespace: deletes (timed in the write histogram, counted here too, as Aerospike's
     /// client_delete_* statistics).
     private let deletes: [OutcomeCounts]
+    /// Per namespace: batch rows by kind (read, write, delete).
+    private let batchSub: [[OutcomeCounts]]
+    /// Per namespace: primary-index queries (scans); `total` counts those that completed,
+    /// `errors` those refused.
+    private let piQueries: [OutcomeCounts]
+    /// Per namespace, per ``BenchmarkGroup/Name`` (in `allCases` order).
+    private let benchmarkGroups: [[BenchmarkGroup]]
     let batchIndex = LatencyHistogram()
     /// Every histogram in the order `latencies:` lists them.
     let entries: [Entry]
@@ -191,10 +248,20 @@ final class LatencyBook: Sendable {
         let perNamespace = namespaceNames.map { _ in Kind.allCases.map { _ in LatencyHistogram() } }
         self.perNamespace = perNamespace
         deletes = namespaceNames.map { _ in OutcomeCounts() }
+        batchSub = namespaceNames.map { _ in (0..<3).map { _ in OutcomeCounts() } }
+        piQueries = namespaceNames.map { _ in OutcomeCounts() }
+        let benchmarkGroups = namespaceNames.map { _ in BenchmarkGroup.Name.allCases.map { BenchmarkGroup($0) } }
+        self.benchmarkGroups = benchmarkGroups
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
         for (index, name) in namespaceNames.enumerated() {
             for (kindIndex, kind) in Kind.allCases.enumerated() {
                 entries.append(Entry(name: "{\(name)}-\(kind.rawValue)", histogram: perNamespace[index][kindIndex]))
+            }
+            for group in benchmarkGroups[index] {
+                for (phase, histogram) in zip(group.name.phases, group.histograms) {
+                    entries.append(Entry(name: "{\(name)}-\(group.name.rawValue)-\(phase)", histogram: histogram,
+                                         group: group, groupName: "{\(name)}-benchmarks-\(group.name.rawValue)"))
+                }
             }
         }
         self.entries = entries
@@ -218,8 +285,79 @@ final class LatencyBook: Sendable {
     /// A single-record transaction's meter: its histogram, and the delete counts for a delete.
     func meter(_ kind: Kind, isDelete: Bool, namespaceBytes nameBytes: UnsafeRawBufferPointer) -> TransactionMeter? {
         guard let index = namespaceIndex(nameBytes) else { return nil }
+        let group: BenchmarkGroup.Name = kind == .read ? .read : .write
         return TransactionMeter(histogram: perNamespace[index][Kind.allCases.firstIndex(of: kind)!],
-                                deletes: isDelete ? deletes[index] : nil)
+                                deletes: isDelete ? deletes[index] : nil,
+                                benchmarks: benchmarkGroups[index][BenchmarkGroup.Name.allCases.firstIndex(of: group)!])
+    }
+
+    /// The `enable-benchmarks-<name>` group of `namespace`.
+    func benchmarks(_ name: BenchmarkGroup.Name, namespace: String) -> BenchmarkGroup? {
+        guard let index = namespaceNames.firstIndex(of: namespace) else { return nil }
+        return benchmarkGroups[index][BenchmarkGroup.Name.allCases.firstIndex(of: name)!]
+    }
+
+    /// Counts one batch row's outcome in its namespace's `batch_sub_*` statistics (reads,
+    /// writes, deletes). Relaxed atomic adds; nothing for an unknown namespace.
+    func noteBatchSub(_ command: RecordCommand, body raw: UnsafeRawBufferPointer, resultCodeRaw code: UInt8) {
+        guard let field = command.field(.namespace), field.dataRange.upperBound <= raw.count,
+              let index = namespaceIndex(UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+        else { return }
+        let info2 = command.header.info2
+        let kind = info2.contains(.delete) ? 2 : info2.contains(.write) ? 1 : 0
+        batchSub[index][kind].note(resultCodeRaw: code, countingTotal: true)
+    }
+
+    /// Counts a scan (primary-index query) of `namespace` that sent its last frame.
+    func notePIQueryComplete(namespace: String) {
+        guard let index = namespaceNames.firstIndex(of: namespace) else { return }
+        piQueries[index].total.add(1, ordering: .relaxed)
+    }
+
+    /// Counts a scan refused as a whole, in its namespace when it names a known one.
+    func notePIQueryError(namespaceBytes nameBytes: UnsafeRawBufferPointer) {
+        guard let index = namespaceIndex(nameBytes) else { return }
+        piQueries[index].errors.add(1, ordering: .relaxed)
+    }
+
+    /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
+    /// `short-query` flag); aggregations, background UDF and ops queries are refused before they
+    /// start, counted in `pi_query_long_basic_error`, and their own counters stay 0.
+    func piQueryStatistics(namespace name: String) -> [(String, UInt64)] {
+        guard let index = namespaceNames.firstIndex(of: name) else { return [] }
+        let counts = piQueries[index]
+        var items: [(String, UInt64)] = [
+            ("pi_query_long_basic_complete", counts.load(counts.total)),
+            ("pi_query_long_basic_error", counts.load(counts.errors)),
+            ("pi_query_long_basic_abort", 0),
+        ]
+        for kind in ["short_basic", "aggr", "udf_bg", "ops_bg"] {
+            items += [("pi_query_\(kind)_complete", 0), ("pi_query_\(kind)_error", 0)]
+            items.append((kind == "short_basic" ? "pi_query_short_basic_timeout" : "pi_query_\(kind)_abort", 0))
+        }
+        return items
+    }
+
+    /// A namespace's batch rows by kind and result, as Aerospike's `batch_sub_*` statistics.
+    func batchSubOutcomes(namespace name: String) -> [(String, UInt64)] {
+        guard let index = namespaceNames.firstIndex(of: name) else { return [] }
+        var items: [(String, UInt64)] = []
+        for (kind, counts) in zip(["read", "write", "delete"], batchSub[index]) {
+            let total = counts.load(counts.total), notFound = counts.load(counts.notFound)
+            let filtered = counts.load(counts.filteredOut), errors = counts.load(counts.errors)
+            let failed = notFound + filtered + errors
+            items.append(("batch_sub_\(kind)_success", total > failed ? total - failed : 0))
+            // A write's KEY_NOT_FOUND (update-only) is an error, as for single-record writes.
+            if kind == "write" {
+                items.append(("batch_sub_write_error", errors + notFound))
+            } else {
+                items.append(("batch_sub_\(kind)_not_found", notFound))
+                items.append(("batch_sub_\(kind)_error", errors))
+            }
+            items.append(("batch_sub_\(kind)_filtered_out", filtered))
+            items.append(("batch_sub_\(kind)_timeout", 0))
+        }
+        return items
     }
 
     func deleteCounts(namespace: String) -> OutcomeCounts? {
@@ -284,9 +422,21 @@ final class LatencyBook: Sendable {
         return (from.wallSeconds, to.wallSeconds, slices)
     }
 
-    /// Cumulative counts since start, per entry (for the metrics endpoint).
+    /// Cumulative counts since start, per entry but the sub-phase ones (for the metrics
+    /// endpoint, whose `type` label sums would otherwise count a transaction twice).
     func cumulative() -> [(entry: Entry, counts: [UInt64])] {
-        entries.map { ($0, $0.histogram.snapshot()) }
+        entries.filter { $0.group == nil }.map { ($0, $0.histogram.snapshot()) }
+    }
+
+    /// Whether `entry` answers `latencies:` / `latency:` with `filter` (nil: the main
+    /// histograms). A sub-phase histogram answers only while its group is enabled, and only when
+    /// asked for by its own name or its group's (`hist={ns}-benchmarks-read`, as asadm's
+    /// `show latencies -v` asks): as with Aerospike, a bare `latencies:` leaves them out (asadm
+    /// asks for both and would show them twice).
+    private static func selects(_ entry: Entry, filter: String?) -> Bool {
+        guard let group = entry.group else { return filter == nil || filter == entry.name }
+        guard group.isEnabled, let filter else { return false }
+        return filter == entry.name || filter == entry.groupName
     }
 
     private static func wallSeconds() -> Int {
@@ -305,7 +455,7 @@ final class LatencyBook: Sendable {
         let (_, _, slices) = currentSlices()
         var parts: [String] = []
         for (entry, slice) in zip(entries, slices) {
-            if let filter, filter != entry.name { continue }
+            guard Self.selects(entry, filter: filter) else { continue }
             let everRecorded = entry.histogram.snapshot().contains { $0 != 0 }
             parts.append(entry.name + ":" + (everRecorded ? slice.latenciesValue : ""))
         }
@@ -319,7 +469,7 @@ final class LatencyBook: Sendable {
         let (start, end, slices) = currentSlices()
         var text = ""
         for (entry, slice) in zip(entries, slices) {
-            if let filter, filter != entry.name { continue }
+            guard Self.selects(entry, filter: filter) else { continue }
             text += "\(entry.name):\(Self.clockText(start))-GMT,ops/sec,>1ms,>8ms,>64ms;"
             text += "\(Self.clockText(end)),\(slice.legacyRow);"
         }
@@ -335,10 +485,22 @@ final class LatencyBook: Sendable {
 }
 
 /// What one single-record transaction records when it completes: its latency (two relaxed
-/// adds), a failure count when it failed, and for a delete the delete counts.
+/// adds), a failure count when it failed, and for a delete the delete counts; with its
+/// namespace's `enable-benchmarks-read` / `-write` on, its phases too.
 struct TransactionMeter: Sendable {
     let histogram: LatencyHistogram
     let deletes: OutcomeCounts?
+    /// The read or write sub-phase group (recorded only while enabled). Unowned: the book holds
+    /// its groups for the server's life, and a meter that holds no reference costs a transaction
+    /// no retain and release while the group is off.
+    unowned(unsafe) var benchmarks: BenchmarkGroup? = nil
+
+    /// The sub-phase group if it is enabled now (one relaxed load).
+    @inline(__always)
+    var enabledBenchmarks: BenchmarkGroup? {
+        guard let benchmarks, benchmarks.isEnabled else { return nil }
+        return benchmarks
+    }
 
     @inline(__always)
     func finish(since startNanoseconds: UInt64, resultCodeRaw code: UInt8) {

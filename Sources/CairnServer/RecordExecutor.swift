@@ -80,11 +80,18 @@ struct RecordExecutor: Sendable {
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, meter: TransactionMeter? = nil,
                  receiver: any RecordOutcomeReceiver) {
         context.counters.transactions.add(1, ordering: .relaxed)
-        let finish = Finish(context: context, logger: logger, meter: meter,
-                            startNanoseconds: meter == nil ? 0 : MonotonicClock.nowNs(), receiver: receiver)
+        let startNanoseconds = meter == nil ? 0 : MonotonicClock.nowNs()
+        let benchmarks = meter?.enabledBenchmarks  // enable-benchmarks-read/-write: one relaxed load
+        let resolved: Result<Target, Refusal> = body.withUnsafeReadableBytes { raw in
+            Result { () throws(Refusal) in try resolveTarget(command, body: raw) }
+        }
+        let dispatchNanoseconds = benchmarks == nil ? 0 : MonotonicClock.nowNs()
+        if let benchmarks { benchmarks.start.record(nanoseconds: dispatchNanoseconds &- startNanoseconds) }
+        let finish = Finish(context: context, logger: logger, meter: meter, startNanoseconds: startNanoseconds,
+                            benchmarks: benchmarks, dispatchNanoseconds: dispatchNanoseconds, receiver: receiver)
         let started: Result<Void, Refusal> = body.withUnsafeReadableBytes { raw in
             Result { () throws(Refusal) in
-                let target = try resolveTarget(command, body: raw)
+                let target = try resolved.get()
                 try dispatch(command, target: target, body: body, raw: raw, resume: resume, finish: finish)
             }
         }
@@ -101,6 +108,9 @@ struct RecordExecutor: Sendable {
         let logger: Logger
         let meter: TransactionMeter?
         let startNanoseconds: UInt64
+        /// The namespace's benchmark histograms while `enable-benchmarks-read/-write` is on.
+        let benchmarks: BenchmarkGroup?
+        let dispatchNanoseconds: UInt64
         let receiver: any RecordOutcomeReceiver
 
         func callAsFunction(_ result: Result<RecordOutcome, Refusal>) {
@@ -117,7 +127,11 @@ struct RecordExecutor: Sendable {
                 context.counters.transactionErrors.add(1, ordering: .relaxed)
             }
             meter?.finish(since: startNanoseconds, resultCodeRaw: outcome.resultCode.rawValue)
+            guard let benchmarks else { return receiver.receive(outcome) }
+            let outcomeNanoseconds = MonotonicClock.nowNs()
+            benchmarks.local.record(nanoseconds: outcomeNanoseconds &- dispatchNanoseconds)
             receiver.receive(outcome)
+            benchmarks.response.record(since: outcomeNanoseconds)
         }
     }
 

@@ -71,7 +71,7 @@ struct RequestProcessor: Sendable {
 
     /// Info commands that may block (a durable header write, a walk of the whole index): their
     /// requests go to the thread pool; every other info request is answered on the event loop.
-    static let blockingInfoCommands: Set<String> = ["truncate", "truncate-namespace", "sets", "set", "partition-info", "histogram"]
+    static let blockingInfoCommands: Set<String> = ["truncate", "truncate-namespace", "sets", "set", "partition-info", "histogram", "set-config", "config-set"]
 
     // MARK: - One plan per frame, for both transports
 

@@ -86,12 +86,15 @@ struct RuntimeControl {
         guard let name = command.parameter("id") ?? command.parameter("namespace"), let namespace = context.namespaces[name] else {
             return Self.error("unknown namespace")
         }
-        let settings = command.parameters.filter { !["context", "id", "namespace"].contains($0.key) }
+        let settings = command.parameters.filter { !["context", "id", "namespace", "set"].contains($0.key) }
         guard settings.count == 1, let setting = settings.first else {
             return Self.error("give exactly one parameter")
         }
-        if command.parameter("set") != nil {
-            return Self.error("set parameters are fixed at start")
+        if let setName = command.parameter("set") {
+            return setSetConfig(namespace: namespace, setName: setName, name: setting.key, text: setting.value)
+        }
+        if setting.key.hasPrefix("enable-benchmarks-") || setting.key.hasPrefix("storage-engine.enable-benchmarks-") {
+            return setBenchmarks(namespace: name, parameter: setting.key, text: setting.value)
         }
         guard let parameter = NamespaceParameter(name: setting.key) else {
             return Self.error("\(setting.key) is not a dynamic parameter")
@@ -106,6 +109,71 @@ struct RuntimeControl {
             logger.info("set-config: changed \(parameter.rawValue) of ns \(name) from \(old) to \(value)")
             return InfoReply.ok
         }
+    }
+
+    /// `enable-benchmarks-read`, `-write`, `-udf` (true or false): the sub-phase histograms of
+    /// `latencies:` (``BenchmarkGroup``). Aerospike's other groups time what Cairn does not do
+    /// apart (batch sub-transactions, UDF sub-transactions, storage, fabric) and are refused.
+    private func setBenchmarks(namespace: String, parameter: String, text: String) -> String {
+        let groupName = String(parameter.dropFirst(parameter.hasPrefix("storage-engine.") ? "storage-engine.enable-benchmarks-".count : "enable-benchmarks-".count))
+        guard !parameter.hasPrefix("storage-engine."), let name = BenchmarkGroup.Name(rawValue: groupName),
+              let group = context.latencies.benchmarks(name, namespace: namespace)
+        else {
+            return Self.error("\(parameter) is not supported: Cairn has enable-benchmarks-read, -write and -udf")
+        }
+        guard let on = ["true": true, "false": false][text] else { return Self.error("\(parameter) must be true or false") }
+        let old = group.isEnabled
+        group.setEnabled(on)
+        logger.info("set-config: changed \(parameter) of ns \(namespace) from \(old) to \(on)")
+        return InfoReply.ok
+    }
+
+    /// `set-config:context=namespace;id=<ns>;set=<set>;<parameter>=<value>`: `default-ttl`,
+    /// `stop-writes-count`, `disable-eviction`. As in Aerospike, a set not yet known is created.
+    private func setSetConfig(namespace: Namespace, setName: String, name: String, text: String) -> String {
+        let nsName = namespace.options.name
+        // As a config `set` stanza's name: 1 to 63 bytes of printable ASCII without `:`, `;`, `=`.
+        guard !setName.isEmpty, setName.utf8.count <= 63,
+              setName.utf8.allSatisfy({ (0x20...0x7E).contains($0) && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "=") })
+        else {
+            return Self.error("bad set name: 1 to 63 bytes of printable ASCII without ':', ';' or '='")
+        }
+        let key: SetTunables.Key
+        let value: Int
+        switch name {
+        case "default-ttl":
+            guard let seconds = ValueText.seconds(text), ConfigLimits.defaultTTLSecondsRange.contains(seconds) else {
+                return Self.error("default-ttl must be seconds (s, m, h or d) up to \(ConfigLimits.defaultTTLSecondsRange.upperBound)")
+            }
+            if seconds != 0 && namespace.options.currentNsupPeriodSeconds == 0 {
+                return Self.error("must configure non-zero nsup-period to set non-zero default-ttl")
+            }
+            (key, value) = (.defaultTTLSeconds, seconds)
+        case "stop-writes-count":
+            guard let count = Int(text), ConfigLimits.stopWritesCountRange.contains(count) else {
+                return Self.error("stop-writes-count must be a non-negative integer")
+            }
+            (key, value) = (.stopWritesCount, count)
+        case "disable-eviction":
+            guard let flag = ["true": 1, "false": 0][text] else { return Self.error("disable-eviction must be true or false") }
+            (key, value) = (.disableEviction, flag)
+        default:
+            return Self.error("\(name) is not a dynamic set parameter (default-ttl, stop-writes-count, disable-eviction)")
+        }
+        guard let setID = namespace.sets.id(for: setName) else {
+            return Self.error("namespace \(nsName) holds its \(SetRegistry.setCountMax) sets")
+        }
+        let options = namespace.options
+        let old: String
+        switch key {
+        case .defaultTTLSeconds: old = "\(options.defaultTTLSeconds(forSet: setName, setID: setID))"
+        case .stopWritesCount: old = "\(options.stopWritesCount(forSet: setName, setID: setID))"
+        case .disableEviction: old = "\(options.isEvictionDisabled(setName: setName, setID: setID))"
+        }
+        if key == .stopWritesCount && value > 0 { namespace.setLimits.recount(namespace, setID: setID) }
+        options.setTunables.set(key, setID: setID, to: value)
+        logger.info("set-config: changed \(name) of ns \(nsName) set \(setName) from \(old) to \(text)")
+        return InfoReply.ok
     }
 
     struct Problem: Error {

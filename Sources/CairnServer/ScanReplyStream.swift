@@ -65,6 +65,9 @@ struct ScanReplyStream: ReplyStream {
         switch makePlan(message: message, raw: raw, context: context) {
         case .failure(let refusal):
             logger.debug("scan refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
+            if let field = message.field(.namespace), field.dataRange.upperBound <= raw.count {
+                context.latencies.notePIQueryError(namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+            }
             return .refused(BatchReplyStream.lastOnly(refusal.resultCode))
         case .success(let plan):
             return .stream(ScanReplyStream(
@@ -343,6 +346,7 @@ private final class ScanChunkBuilder: @unchecked Sendable {
             var last = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
             last.appendLastFrame(resultCode: .ok)
             frames.writeBytes(last.bytes)
+            stream.context.latencies.notePIQueryComplete(namespace: plan.namespaceName)
             return deliver(ReplyChunk(bytes: frames))
         }
         let next = ScanReplyStream(

@@ -256,6 +256,12 @@ let errorCases: [ErrorCase] = [
             + "'evict-used-pct' belongs to the 'storage-engine device' stanza"
     ),
     ErrorCase(
+        name: "enable-benchmarks-read in the file",
+        text: namespaceText(["    enable-benchmarks-read true"]),
+        expected: "aerospike.conf:7: unsupported parameter 'enable-benchmarks-read' in namespace test: "
+            + "turned on while the namespace runs: set-config:context=namespace;id=NS;enable-benchmarks-…=true"
+    ),
+    ErrorCase(
         name: "disable-eviction not a boolean",
         text: namespaceText([
             "    storage-engine memory {", "        data-size 1G", "    }",

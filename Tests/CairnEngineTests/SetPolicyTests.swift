@@ -53,4 +53,33 @@ import Testing
         #expect(ns.liveObjectCounts(setIDs: [ns.sets.existingID(for: "limited")!]).values.first == 5)
         try ns.close()
     }
+
+    /// set-config's overrides (``SetTunables``): they win over the configured set policy for
+    /// every copy of the options, and a limit set on a set that already holds records counts them.
+    @Test func setTunablesOverrideTheConfiguredPolicy() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        var options = namespaceOptions([dir.file("tun.dat")], fileSizeBytes: 16 << 20, clock: clock)
+        options.defaultTTLSeconds = 100
+        options.setPolicies = ["short": SetPolicy(defaultTTLSeconds: 10, disableEviction: true)]
+        let ns = try Namespace.open(options)
+        let now = UInt32(clock.now() / 1000)
+        for i in 0..<3 { try ns.put(testDigest(i), setName: "open", bins: [intBin("v", Int64(i))]) }
+        let openID = ns.sets.existingID(for: "open")!
+        let shortID = ns.sets.id(for: "short")!
+        #expect(!ns.options.setTunables.isAnySet)
+        ns.options.setTunables.set(.defaultTTLSeconds, setID: shortID, to: 20)
+        ns.options.setTunables.set(.disableEviction, setID: shortID, to: 0)
+        ns.setLimits.recount(ns, setID: openID)
+        ns.options.setTunables.set(.stopWritesCount, setID: openID, to: 4)
+        #expect(options.setTunables.isAnySet)  // shared by the copy the test kept
+        #expect(try ns.put(testDigest(10), setName: "short", bins: [intBin("v", 1)]).voidTime == now + 20)
+        #expect(!ns.options.isEvictionDisabled(setName: "short", setID: shortID))
+        #expect(ns.options.stopWritesCount(forSet: "open", setID: openID) == 4)
+        try ns.put(testDigest(3), setName: "open", bins: [intBin("v", 3)])  // the 4th
+        #expect { try ns.put(testDigest(4), setName: "open", bins: [intBin("v", 4)]) } throws: {
+            ($0 as? EngineError)?.result == .forbidden
+        }
+        try ns.close()
+    }
 }

@@ -1,6 +1,13 @@
 """Fixtures: a real cairnd process on a free 127.0.0.1 port over files in a temp dir, and the
-official Aerospike Python client connected to it."""
+official Aerospike Python client connected to it.
+
+Run as root (as in CI), the shared daemons (the `daemon` fixture most modules use, and the
+metrics daemon) run as the unprivileged user `nobody`, in directories of their own, as an operator
+runs cairnd under a service account; CAIRN_TEST_AS_ROOT=1 keeps them root. Run as any other user,
+they run as that user, which is just as unprivileged. The header of the test output says which,
+and why when it could not switch."""
 import os
+import pwd
 import signal
 import socket
 import shutil
@@ -38,6 +45,46 @@ def ready(port, host="127.0.0.1"):
             return b"status\tok\n" in data[8:]
     except OSError:
         return False
+
+
+def _unprivileged_plan():
+    """((uid, gid) or None, sentence): who the shared daemons run as, and why."""
+    if os.geteuid() != 0:
+        return None, f"cairnd runs as the invoking user (uid {os.geteuid()}): the suite is not root"
+    if os.environ.get("CAIRN_TEST_AS_ROOT") == "1":
+        return None, "cairnd runs as root: CAIRN_TEST_AS_ROOT=1"
+    try:
+        entry = pwd.getpwnam("nobody")
+    except KeyError:
+        return None, "cairnd runs as root: this machine has no user 'nobody' to switch to"
+    return (entry.pw_uid, entry.pw_gid), \
+        f"shared cairnd daemons run as nobody (uid {entry.pw_uid}); other daemons as root (CAIRN_TEST_AS_ROOT=1: all root)"
+
+
+UNPRIVILEGED, UNPRIVILEGED_REASON = _unprivileged_plan()
+_unprivileged_binary = None
+
+
+def unprivileged_binary():
+    """CAIRND copied once into a directory any user can read (the build tree may sit under a
+    0700 directory)."""
+    global _unprivileged_binary
+    if _unprivileged_binary is None:
+        bindir = tempfile.mkdtemp(prefix="cairn-test-bin-", dir="/tmp")
+        os.chmod(bindir, 0o755)
+        _unprivileged_binary = os.path.join(bindir, "cairnd")
+        shutil.copy2(CAIRND, _unprivileged_binary)
+        os.chmod(_unprivileged_binary, 0o755)
+    return _unprivileged_binary
+
+
+def pytest_report_header(config):
+    return UNPRIVILEGED_REASON
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _unprivileged_binary:
+        shutil.rmtree(os.path.dirname(_unprivileged_binary), ignore_errors=True)
 
 
 def device_storage(backing, commit_to_device=False):
@@ -84,13 +131,20 @@ namespace test {{
 class Daemon:
     """One cairnd process; start/stop/restart keep the same files and port."""
 
-    def __init__(self, directory, port, commit_to_device=False, storage=None, sprigs=None, service_extra=""):
+    def __init__(self, directory, port, commit_to_device=False, storage=None, sprigs=None, service_extra="",
+                 run_as=None):
+        # run_as (uid, gid): cairnd runs as that user; `directory` must be one it can reach.
+        self.run_as = run_as
         self.directory = directory
         self.port = port
         self.config = os.path.join(directory, "cairn.conf")
         self.log = os.path.join(directory, "cairnd.log")
         # Shared memory (warm restarts) in a directory of this daemon's own, removed by cleanup().
         self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
+        if run_as:
+            for path in (directory, self.shm):
+                os.chown(path, *run_as)
+                os.chmod(path, 0o700)
         if storage is None:
             storage = device_storage(f"file {directory}/test.dat\n        filesize 256M", commit_to_device)
         self.storage = storage
@@ -104,10 +158,17 @@ class Daemon:
             f.write(config_text(self.directory, self.port, storage=self.storage, shm=self.shm,
                                 pidfile=f"{self.directory}/cairnd.pid", sprigs=self.sprigs,
                                 service_extra=self.service_extra))
+        if self.run_as:
+            os.chown(self.config, *self.run_as)
 
     def start(self, *args):
-        self.process = subprocess.Popen([CAIRND, "--config-file", self.config, "--foreground", *args],
-                                        stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
+        if self.run_as:
+            self.process = subprocess.Popen([unprivileged_binary(), "--config-file", self.config, "--foreground", *args],
+                                            stdout=open(self.log, "a"), stderr=subprocess.STDOUT,
+                                            user=self.run_as[0], group=self.run_as[1], extra_groups=[])
+        else:
+            self.process = subprocess.Popen([CAIRND, "--config-file", self.config, "--foreground", *args],
+                                            stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.time() + 60
         while time.time() < deadline:
             if self.process.poll() is not None:
@@ -147,11 +208,21 @@ def serve(d):
     d.cleanup()
     assert code == 0, d.log_text()[-2000:]
     assert "finished clean shutdown" in d.log_text()
+    if d.run_as:  # a directory of its own under /tmp (kept when the stop was not clean)
+        shutil.rmtree(d.directory, ignore_errors=True)
+
+
+def shared_daemon_directory(tmp_path_factory, name):
+    """A directory for a shared daemon: under pytest's temporary root, or, when the daemon runs
+    unprivileged, one of its own under /tmp (pytest's root is 0700 root)."""
+    if UNPRIVILEGED:
+        return tempfile.mkdtemp(prefix=f"{name}-", dir="/tmp")
+    return str(tmp_path_factory.mktemp(name))
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    yield from serve(Daemon(str(tmp_path_factory.mktemp("cairnd")), free_port()))
+    yield from serve(Daemon(shared_daemon_directory(tmp_path_factory, "cairnd"), free_port(), run_as=UNPRIVILEGED))
 
 
 def connect(daemon):

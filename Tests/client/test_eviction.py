@@ -120,7 +120,11 @@ def test_ttl_and_object_size_histograms(tmp_path):
         assert len(buckets) == 100 and sum(buckets) == 100, ttl  # the record without a TTL is not counted
         width = int(ttl["bucket-width"])
         assert int(ttl["hist-width"]) == 100 * width and 99_000 < 100 * width <= 101_000, ttl
-        size = pairs(info(run.port, "histogram:namespace=test;type=object-size"), ":")
+        log_size = pairs(info(run.port, "histogram:namespace=test;type=object-size"), ":")
+        assert log_size["units"] == "bytes" and log_size.keys() >= {"[16-32)", "[16K-32K)"}, log_size
+        assert sum(int(v) for k, v in log_size.items() if k != "units") == 102
+        assert int(log_size["[16K-32K)"]) >= 1  # the 20 KB record
+        size = pairs(info(run.port, "histogram:namespace=test;type=object-size-linear"), ":")
         assert size["units"] == "bytes"
         counts = [int(b) for b in size["buckets"].split(",")]
         assert sum(counts) == 102 and max(i for i, c in enumerate(counts) if c) >= 90, size  # the 20 KB record

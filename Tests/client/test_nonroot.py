@@ -16,7 +16,9 @@ import time
 
 import aerospike
 
-from conftest import CAIRND, ROOT, config_text, device_storage, free_port
+import pytest
+
+from conftest import CAIRND, ROOT, UNPRIVILEGED, UNPRIVILEGED_REASON, config_text, device_storage, free_port
 
 
 def unprivileged_ids():
@@ -99,3 +101,14 @@ def test_example_production_config_parses(tmp_path):
     assert result.returncode != 0
     # Past the parser and the log sink: the complaint is the first device, missing on this machine.
     assert "cannot open device /dev/nvme1n1" in output, output
+
+
+def test_shared_daemon_runs_as_the_planned_user(daemon):
+    """The shared daemon most of the client suite runs against is unprivileged when the suite is
+    root (conftest.py; the test output's header says which user, and why)."""
+    with open(f"/proc/{daemon.process.pid}/status") as f:
+        status = f.read()
+    uid = UNPRIVILEGED[0] if UNPRIVILEGED else os.geteuid()
+    assert f"Uid:\t{uid}\t" in status, UNPRIVILEGED_REASON
+    if os.geteuid() == 0 and UNPRIVILEGED is None:
+        pytest.skip(UNPRIVILEGED_REASON)

@@ -14,7 +14,7 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import ROOT, Daemon, connect, free_port, serve
+from conftest import ROOT, UNPRIVILEGED, Daemon, connect, free_port, serve, shared_daemon_directory
 from test_parameters import info, pairs
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
@@ -288,9 +288,9 @@ def scrape(port):
 class MetricsDaemon(Daemon):
     """A daemon with a `metrics` stanza."""
 
-    def __init__(self, directory, port):
+    def __init__(self, directory, port, run_as=None):
         self.metrics_port = free_port()
-        super().__init__(directory, port)
+        super().__init__(directory, port, run_as=run_as)
 
     def write_config(self):
         super().write_config()
@@ -300,7 +300,8 @@ class MetricsDaemon(Daemon):
 
 @pytest.fixture(scope="module")
 def metrics_daemon(tmp_path_factory):
-    yield from serve(MetricsDaemon(str(tmp_path_factory.mktemp("cairnd-metrics")), free_port()))
+    yield from serve(MetricsDaemon(shared_daemon_directory(tmp_path_factory, "cairnd-metrics"), free_port(),
+                                   run_as=UNPRIVILEGED))
 
 
 def test_metrics_scraped_under_load(metrics_daemon):
@@ -443,3 +444,161 @@ def test_partition_info_as_asadm_reads_it(daemon):
     assert masters == 4096
     assert sum(int(r[index["records"]]) for r in rows) == int(pairs(info(daemon.port, "namespace/test"))["index_used_entries"]) \
         - sum(int(r[index["tombstones"]]) for r in rows)
+
+
+# --- set-level set-config -------------------------------------------------------------------------
+
+def set_row(port, set_name):
+    return pairs(info(port, f"sets/test/{set_name}").rstrip(";"), separator=":")
+
+
+def test_set_level_set_config_takes_effect(daemon):
+    port = daemon.port
+    base = "set-config:context=namespace;id=test;set=dyn"
+    # A set not yet written is created, as Aerospike does.
+    assert info(port, f"{base};stop-writes-count=3") == "ok"
+    assert set_row(port, "dyn")["stop-writes-count"] == "3"
+    c = connect(daemon)
+    try:
+        for i in range(3):
+            c.put(("test", "dyn", i), {"v": i})
+        with pytest.raises(aerospike.exception.AerospikeError) as refused:
+            c.put(("test", "dyn", 3), {"v": 3})
+        assert refused.value.code == 22  # FORBIDDEN
+        c.put(("test", "dyn", 0), {"v": 10})  # an update is not a create
+        assert info(port, f"set-config:context=namespace;namespace=test;set=dyn;stop-writes-count=0") == "ok"
+        c.put(("test", "dyn", 3), {"v": 3})
+        assert info(port, f"{base};stop-writes-count=5") == "ok"  # counted afresh: 4 held
+        c.put(("test", "dyn", 4), {"v": 4})
+        with pytest.raises(aerospike.exception.AerospikeError):
+            c.put(("test", "dyn", 5), {"v": 5})
+
+        assert info(port, "set-config:context=namespace;id=test;set=dynttl;default-ttl=500") == "ok"
+        assert set_row(port, "dynttl")["default-ttl"] == "500"
+        c.put(("test", "dynttl", 1), {"v": 1})
+        assert 490 <= c.get(("test", "dynttl", 1))[1]["ttl"] <= 500
+        assert info(port, "set-config:context=namespace;id=test;set=dynttl;default-ttl=1h") == "ok"
+        assert set_row(port, "dynttl")["default-ttl"] == "3600"
+
+        assert info(port, "set-config:context=namespace;id=test;set=dynttl;disable-eviction=true") == "ok"
+        assert set_row(port, "dynttl")["disable-eviction"] == "true"
+        assert info(port, "set-config:context=namespace;id=test;set=dynttl;disable-eviction=false") == "ok"
+        assert set_row(port, "dynttl")["disable-eviction"] == "false"
+    finally:
+        info(port, f"{base};stop-writes-count=0")
+        c.close()
+
+
+@pytest.mark.parametrize("command", [
+    "set-config:context=namespace;id=test;set=dyn;stop-writes-count=-1",
+    "set-config:context=namespace;id=test;set=dyn;stop-writes-count=many",
+    "set-config:context=namespace;id=test;set=dyn;default-ttl=4000d",
+    "set-config:context=namespace;id=test;set=dyn;disable-eviction=yes",
+    "set-config:context=namespace;id=test;set=dyn;enable-index=true",
+    "set-config:context=namespace;id=test;set=dyn",
+    "set-config:context=namespace;id=test;set=;default-ttl=10",
+    "set-config:context=namespace;id=test;set=" + "s" * 64 + ";default-ttl=10",
+    "set-config:context=namespace;id=nope;set=dyn;default-ttl=10",
+])
+def test_set_level_set_config_errors(daemon, command):
+    assert info(daemon.port, command).startswith("ERROR::")
+
+
+# --- enable-benchmarks-* --------------------------------------------------------------------------
+
+READ_PHASES = ["start", "restart", "dup-res", "repl-ping", "local", "response"]
+WRITE_PHASES = ["start", "restart", "dup-res", "master", "repl-write", "response"]
+
+
+def test_benchmarks_histograms_appear_when_enabled(daemon):
+    port = daemon.port
+    assert ns_config(port)["enable-benchmarks-read"] == "false"
+    names = [entry.split(":")[0] for entry in info(port, "latencies:").split(";")]
+    assert not any("-read-start" in n or "-write-master" in n for n in names)
+    assert info(port, "latencies:hist={test}-benchmarks-read").startswith("error")
+    try:
+        assert set_config(port, "enable-benchmarks-read", "true") == "ok"
+        assert set_config(port, "enable-benchmarks-write", "true", form="namespace") == "ok"
+        assert ns_config(port)["enable-benchmarks-read"] == "true"
+        assert ns_config(port)["enable-benchmarks-write"] == "true"
+        c = connect(daemon)
+        try:
+            write_then_read(c, "bench", 50)
+        finally:
+            c.close()
+        # As Aerospike: a bare latencies: lists the main histograms; asadm asks for each group.
+        names = [entry.split(":")[0] for entry in info(port, "latencies:").split(";")]
+        assert not any("-read-start" in n or "-write-master" in n for n in names)
+        text = info(port, "latencies:hist={test}-benchmarks-read") + ";" + info(port, "latencies:hist={test}-benchmarks-write")
+        names = [entry.split(":")[0] for entry in text.split(";")]
+        for phase in READ_PHASES:
+            assert f"{{test}}-read-{phase}" in names
+        for phase in WRITE_PHASES:
+            assert f"{{test}}-write-{phase}" in names
+        assert info(port, "latencies:hist={test}-benchmarks-udf").startswith("error")  # not enabled
+        parsed = parse_latencies(text)  # asadm's rules hold for the new entries too
+        for kind, phases in (("read", ("start", "local", "response")), ("write", ("start", "master", "response"))):
+            for phase in phases:  # timed something (its slice may be one closed before the puts)
+                assert ("test", f"{kind}-{phase}") in parsed, (kind, phase)
+            assert ("test", f"{kind}-restart") not in parsed  # never happens on one node: empty
+        group = info(port, "latencies:hist={test}-benchmarks-read")
+        assert [e.split(":")[0] for e in group.split(";")] == [f"{{test}}-read-{p}" for p in READ_PHASES]
+        assert info(port, "latencies:hist={test}-read-local").startswith("{test}-read-local:msec,")
+        # Not in the metrics: sums over `type` would count a transaction twice.
+    finally:
+        set_config(port, "enable-benchmarks-read", "false")
+        set_config(port, "enable-benchmarks-write", "false")
+    names = [entry.split(":")[0] for entry in info(port, "latencies:").split(";")]
+    assert not any("-read-start" in n for n in names)
+
+
+@pytest.mark.parametrize("command", [
+    "set-config:context=namespace;id=test;enable-benchmarks-read=yes",
+    "set-config:context=namespace;id=test;enable-benchmarks-batch-sub=true",
+    "set-config:context=namespace;id=test;enable-benchmarks-ops-sub=true",
+    "set-config:context=namespace;id=test;storage-engine.enable-benchmarks-storage=true",
+    "set-config:context=namespace;id=test;enable-benchmarks-nothing=true",
+])
+def test_benchmarks_errors(daemon, command):
+    assert info(daemon.port, command).startswith("ERROR::")
+
+
+# --- what asadm's info, health and best-practices read -------------------------------------------
+
+def test_asadm_fields(daemon):
+    port = daemon.port
+    assert info(port, "service-clear-std") == f"127.0.0.1:{port}"
+    assert info(port, "service") == f"127.0.0.1:{port}"
+    assert info(port, "services") == ""  # no other node
+    practices = info(port, "best-practices")
+    assert practices.startswith("failed_best_practices=")
+    value = practices.split("=", 1)[1]
+    assert value == "none" or set(value.split(",")) <= {"thp-enabled", "thp-defrag", "swappiness", "zone-reclaim-mode"}
+    stats = pairs(info(port, "statistics"))
+    node = info(port, "node")
+    assert stats["paxos_principal"] == node and stats["migrate_partitions_remaining"] == "0"
+    assert 0 <= int(stats["system_free_mem_pct"]) <= 100
+    ns = pairs(info(port, "namespace/test"))
+    for key in ("index-type", "index_used_bytes", "sindex-type", "data_used_pct", "rack-id", "nsid",
+                "client_udf_complete", "client_proxy_error", "batch_sub_read_success", "batch_sub_write_error"):
+        assert key in ns, key
+    assert int(ns["index_used_bytes"]) == 64 * int(ns["index_used_entries"])
+    before = int(ns["batch_sub_read_success"]), int(ns["batch_sub_read_not_found"])
+    c = connect(daemon)
+    try:
+        c.put(("test", "bsub", 1), {"v": 1})
+        c.batch_read([("test", "bsub", 1), ("test", "bsub", 2)])
+    finally:
+        c.close()
+    ns = pairs(info(port, "namespace/test"))
+    assert int(ns["batch_sub_read_success"]) == before[0] + 1
+    assert int(ns["batch_sub_read_not_found"]) == before[1] + 1
+    scans = int(ns["pi_query_long_basic_complete"])
+    c = connect(daemon)
+    try:
+        c.scan("test", "bsub").results()
+    finally:
+        c.close()
+    ns = pairs(info(port, "namespace/test"))
+    assert int(ns["pi_query_long_basic_complete"]) == scans + 1
+    assert ns["pi_query_aggr_complete"] == "0" and ns["pi_query_short_basic_error"] == "0"

@@ -70,7 +70,16 @@ enum UnsupportedNames {
         "single-bin": "records always have named bins",
         "conflict-resolution-policy": singleNode,
         "rack-id": singleNode,
+        "enable-benchmarks-read": benchmarksAtRuntime,
+        "enable-benchmarks-write": benchmarksAtRuntime,
+        "enable-benchmarks-udf": benchmarksAtRuntime,
+        "enable-benchmarks-batch-sub": "batch rows are not timed by phase",
+        "enable-benchmarks-ops-sub": "no operation sub-transactions (background queries are not supported)",
+        "enable-benchmarks-udf-sub": "UDFs are not supported",
     ]
+
+    static let benchmarksAtRuntime =
+        "turned on while the namespace runs: set-config:context=namespace;id=NS;enable-benchmarks-…=true"
 
     /// In `storage-engine device`.
     static let deviceStorage: [String: String] = [
@@ -89,6 +98,7 @@ enum UnsupportedNames {
         "encryption-key-file": "encryption at rest is not supported",
         "scheduler-mode": "set the I/O scheduler through the operating system",
         "data-size": "'data-size' belongs to 'storage-engine memory'",
+        "enable-benchmarks-storage": "device I/O is not timed by phase",
     ]
 
     /// In `storage-engine memory`: the device engine's tuning does not apply here.
