@@ -162,6 +162,7 @@ extension NamespaceStorage {
             var maxScannedBlock: [UInt32]
             var highestSequence: UInt64 = 0
             var parsersRunning: Int
+            var tallies: [ScanTally] = []
         }
         let shared = ConditionLock(Shared(readersRunning: devices.count, maxScannedBlock: Array(repeating: 0, count: devices.count),
                                           parsersRunning: parserCount))
@@ -233,6 +234,7 @@ extension NamespaceStorage {
                 var highest: UInt64 = 0
                 var cache = SetCache()
                 var delta = ColdStartEvictor.Delta()
+                var tally = ScanTally(blockCounts: self.devices.map(\.blockCount))
                 while true {
                     let item: Work? = shared.wait(until: { s in
                         !s.work.isEmpty || s.readersRunning == 0 || s.failure != nil
@@ -243,7 +245,8 @@ extension NamespaceStorage {
                     do {
                         let scanned = try self.scanBlock(
                             (item.device, item.block, item.buffer), instance: instance, index: index, sequences: sequences,
-                            context: context, report: &local, cache: &cache, evictor: evictor, delta: &delta)
+                            context: context, report: &local, cache: &cache, evictor: evictor, delta: &delta,
+                            tally: &tally)
                         records += scanned.records
                         if scanned.sequence > 0 {
                             maxBlock[item.device] = max(maxBlock[item.device], item.block)
@@ -275,6 +278,7 @@ extension NamespaceStorage {
                     s.report.merge(local)
                     for i in 0..<maxBlock.count { s.maxScannedBlock[i] = max(s.maxScannedBlock[i], maxBlock[i]) }
                     s.highestSequence = max(s.highestSequence, highest)
+                    s.tallies.append(tally)
                     s.parsersRunning -= 1
                 }
                 shared.broadcast()
@@ -322,15 +326,18 @@ extension NamespaceStorage {
         }
         report.scanSeconds = Double(MonotonicClock.nowNs() - start) / 1e9
 
-        // One pass over the index on every core: expired winners (counted; they stay in the index,
-        // invisible, until the expiry supervisor finds no older copy on the devices) and the live
-        // bytes, free blocks and defrag candidates of every block.
-        let rebuilt = rebuildSpace(from: index, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 },
-                                   threadCount: parserCount, expiredAtOrBefore: context.nowVoidTimeSeconds)
-        report.expired = rebuilt.expired
-        report.indexedRecords = rebuilt.records
+        // No pass over the index: the parsers counted, as winners came and went, every block's
+        // live bytes and the expired winners (counted; they stay in the index, invisible, until
+        // the expiry supervisor finds no older copy on the devices). Their sums give the free
+        // blocks and defrag candidates.
+        var total = ScanTally(blockCounts: devices.map(\.blockCount))
+        for t in final.tallies { total.add(t) }
+        let counts = try total.liveBytes(blockSizeBytes: blockSize, devicePaths: devices.map(\.device.path))
+        let space = applySpace(liveBytes: counts, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 })
+        report.expired = total.expired
+        report.indexedRecords = total.winners
         report.seconds = Double(MonotonicClock.nowNs() - start) / 1e9
-        return ColdStartResult(report: report, firstPristineBlocks: rebuilt.firstPristine, freeBlocks: rebuilt.free)
+        return ColdStartResult(report: report, firstPristineBlocks: space.firstPristine, freeBlocks: space.free)
     }
 
     /// Rebuilds the space state of every device from `index` (cold start, and warm restart
@@ -441,7 +448,7 @@ extension NamespaceStorage {
     private func scanBlock(_ item: (device: Int, block: UInt32, buffer: AlignedBuffer), instance: UInt64, index: PrimaryIndex,
                            sequences: BlockSequenceTable, context: ColdStartContext,
                            report: inout ColdStartReport, cache: inout SetCache, evictor: ColdStartEvictor?,
-                           delta: inout ColdStartEvictor.Delta) throws -> ScannedBlock {
+                           delta: inout ColdStartEvictor.Delta, tally: inout ScanTally) throws -> ScannedBlock {
         let expectation = BlockScanExpectation(namespaceInstanceId: instance, deviceIndex: UInt16(item.device),
                                                blockIndex: item.block, writeBlockSizeBytes: options.writeBlockSizeBytes)
         let blockBase = UInt64(item.block) * UInt64(options.writeBlockSizeBytes)
@@ -464,7 +471,7 @@ extension NamespaceStorage {
                         try resolve(summary, block: block, location: RecordLocation(
                             deviceIndex: item.device, byteOffset: blockBase + UInt64(summary.offset), sizeBytes: summary.sizeBytes),
                             sequence: sequence, index: index, sequences: sequences, context: context, report: &report,
-                            cache: &cache, evictor: evictor, delta: &delta)
+                            cache: &cache, evictor: evictor, delta: &delta, tally: &tally)
                     } catch {
                         failure = error
                     }
@@ -497,7 +504,7 @@ extension NamespaceStorage {
     private func resolve(_ summary: RecordSummary, block: UnsafeRawBufferPointer, location: RecordLocation, sequence: UInt64,
                          index: PrimaryIndex, sequences: BlockSequenceTable, context: ColdStartContext,
                          report: inout ColdStartReport, cache: inout SetCache, evictor: ColdStartEvictor?,
-                         delta: inout ColdStartEvictor.Delta) throws {
+                         delta: inout ColdStartEvictor.Delta, tally: inout ScanTally) throws {
         var setID: UInt16 = 0
         var truncateLut: UInt64
         if let range = summary.setNameRange {
@@ -535,14 +542,60 @@ extension NamespaceStorage {
             if newer { current = candidate }
             return newer ? (1, c) : (2, nil)
         }
-        if let evictor, outcome != 2 {
-            if let previous { evictor.note(previous, sign: -1, &delta) }
-            evictor.note(candidate, sign: 1, &delta)
+        if outcome != 2 {
+            let now = context.nowVoidTimeSeconds
+            if let previous {
+                tally.note(previous, sign: -1, blockSizeBytes: blockSize, now: now)
+            } else {
+                tally.winners += 1
+            }
+            tally.note(candidate, sign: 1, blockSizeBytes: blockSize, now: now)
+            if let evictor {
+                if let previous { evictor.note(previous, sign: -1, &delta) }
+                evictor.note(candidate, sign: 1, &delta)
+            }
         }
         switch outcome {
         case 0: report.unique += 1
         case 1: report.replaced += 1
         default: report.older += 1
+        }
+    }
+}
+
+/// What one parser's winners add to and take from each block's live bytes (a winner replaced by
+/// a newer copy takes its bytes back), and the expired winners: summed over the parsers when the
+/// scan ends, they are the live bytes an index pass would count, without the pass.
+struct ScanTally {
+    /// Per device, per block: signed bytes (one parser's sum for a block stays within a block).
+    var live: [[Int32]]
+    var winners = 0
+    var expired = 0
+
+    init(blockCounts: [Int]) { live = blockCounts.map { [Int32](repeating: 0, count: $0) } }
+
+    @inline(__always)
+    mutating func note(_ r: IndexRecord, sign: Int32, blockSizeBytes: UInt64, now: UInt32) {
+        live[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSizeBytes)] += sign * Int32(r.location.sizeBytes)
+        if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now { expired += Int(sign) }
+    }
+
+    mutating func add(_ o: ScanTally) {
+        winners += o.winners
+        expired += o.expired
+        for d in live.indices { for b in live[d].indices { live[d][b] += o.live[d][b] } }
+    }
+
+    /// The summed live bytes; a negative or oversized block is a bug, reported with its place.
+    func liveBytes(blockSizeBytes: Int, devicePaths: [String]) throws -> [[UInt32]] {
+        try live.enumerated().map { d, blocks in
+            try blocks.enumerated().map { b, bytes in
+                guard bytes >= 0, Int(bytes) <= blockSizeBytes else {
+                    throw StorageError.refused(path: devicePaths[d], reason:
+                        "cold start counted \(bytes) live bytes in block \(b) (of \(blockSizeBytes)): internal error")
+                }
+                return UInt32(bytes)
+            }
         }
     }
 }
