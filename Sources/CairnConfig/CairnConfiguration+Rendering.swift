@@ -107,6 +107,7 @@ extension CairnConfiguration {
             writer.parameter("stop-writes-avail-pct", String(device.stopWritesAvailPct))
             writer.parameter("evict-used-pct", String(device.evictUsedPct))
             writer.parameter("cold-start-empty", ConfigValue.formatBoolean(device.coldStartEmpty))
+            writer.parameter("read-page-cache", ConfigValue.formatBoolean(device.readPageCache))
             writer.close()
         case .memory(let memory):
             writer.open("storage-engine", "memory")

@@ -180,7 +180,7 @@ extension Namespace {
             }
         }
         let sysPct = o.currentEvictSysMemoryPct
-        if sysPct > 0, let used = SystemMemory.usedPct(), used > Double(sysPct) {
+        if sysPct > 0, let used = o.systemMemoryUsedPct(), used > Double(sysPct) {
             return String(format: "system memory used %.1f%% > evict-sys-memory-pct %d", used, sysPct)
         }
         return nil
@@ -280,95 +280,25 @@ extension Namespace {
     }
 }
 
-/// Eviction at the end of a cold start (`disable-cold-start-eviction` turns it off).
-enum ColdStartEviction {
-    /// What it did, for the cold-start report and the log.
-    struct Outcome: Sendable, Equatable {
-        var evicted: Int
-        var cutoffVoidTime: UInt32
-        var reason: String
-    }
-
-    /// When the rebuilt namespace is above `evict-used-pct` or `evict-indexes-memory-pct`,
-    /// evicts the evictable records with the soonest void times — whole buckets of the void-time
-    /// histogram, until the live bytes and index entries they free bring the namespace below the
-    /// thresholds — by raising the eviction mark durably. Works on the rebuilt index only (no
-    /// second pass over the devices); the records stay in the index, invisible, and are removed
-    /// by the supervisor like expired ones. Call after the scan and before the storage starts.
-    static func run(_ options: NamespaceOptions, storage: NamespaceStorage, index: PrimaryIndex,
-                    sets: SetRegistry) throws -> Outcome? {
-        let o = options.eviction
-        guard !o.disableColdStartEviction else { return nil }
-        let nowMs = options.clockMs()
-        let now = UInt32(truncatingIfNeeded: nowMs / 1000)
-        let mark = storage.truncation
-        // Records already hidden (expired, or below an earlier mark) stay in the index until the
-        // supervisor removes them: their bytes are not counted as used.
-        var hiddenBytes: UInt64 = 0
-        var hiddenEntries = 0
-        index.forEachRecord { r in
-            if !r.isTombstone && ((r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now)
-                || mark.isBelowEvictionMark(voidTime: r.voidTimeSeconds, lastUpdateMs: r.lastUpdateTimeMs))
-            {
-                hiddenBytes += UInt64(r.location.sizeBytes)
-                hiddenEntries += 1
-            }
-        }
-        let totalBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.device.sizeBytes }
-        let countedBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }
-        let liveBytes = countedBytes - min(countedBytes, hiddenBytes)
-        var excessBytes: Int64 = 0
-        var reasons: [String] = []
-        if o.usedPct > 0 {
-            excessBytes = Int64(liveBytes) - Int64(Double(totalBytes) * Double(o.usedPct) / 100)
-            if excessBytes > 0 {
-                reasons.append(String(format: "device used %.1f%% > evict-used-pct %d",
-                                      Double(liveBytes) * 100 / Double(max(1, totalBytes)), o.usedPct))
-            }
-        }
-        var excessEntries = 0
-        if o.indexesMemoryPct > 0 {
-            excessEntries = index.entryCount - hiddenEntries - Int(Double(options.indexEntryCountMax) * Double(o.indexesMemoryPct) / 100)
-            if excessEntries > 0 {
-                reasons.append("index entries \(index.entryCount) > evict-indexes-memory-pct \(o.indexesMemoryPct) of \(options.indexEntryCountMax)")
-            }
-        }
-        guard excessBytes > 0 || excessEntries > 0 else { return nil }
-        var exempt: [UInt16: Bool] = [:]
-        func evictable(_ r: IndexRecord) -> Bool {
-            guard !r.isTombstone, r.voidTimeSeconds > now,
-                  !mark.isBelowEvictionMark(voidTime: r.voidTimeSeconds, lastUpdateMs: r.lastUpdateTimeMs)
-            else { return false }
-            guard r.setID != 0, options.mayHaveEvictionExemptSets else { return true }
-            if let known = exempt[r.setID] { return !known }
-            let isExempt = sets.name(for: r.setID).map { options.isEvictionDisabled(setName: $0, setID: r.setID) } ?? false
-            exempt[r.setID] = isExempt
-            return !isExempt
-        }
-        var latest: UInt32 = 0
-        index.forEachRecord { r in if evictable(r) { latest = max(latest, r.voidTimeSeconds) } }
-        guard latest > now else {
-            return Outcome(evicted: 0, cutoffVoidTime: 0, reason: reasons.joined(separator: ", ") + "; nothing evictable")
-        }
-        var counts = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: o.histBuckets)
-        var bytes = [Int64](repeating: 0, count: counts.bucketCount)
-        index.forEachRecord { r in
-            guard evictable(r) else { return }
-            counts.add(r.voidTimeSeconds)
-            bytes[counts.bucket(of: r.voidTimeSeconds)] += Int64(r.location.sizeBytes)
-        }
-        var freedBytes: Int64 = 0
-        var freedEntries = 0
-        var whole = 0
-        while whole < counts.bucketCount && (freedBytes < excessBytes || freedEntries < excessEntries) {
-            freedBytes += bytes[whole]
-            freedEntries += counts.counts[whole]
-            whole += 1
-        }
-        let cutoff = now &+ UInt32(whole) &* counts.widthSeconds
-        if freedEntries > 0 {
-            try storage.raiseEvictionMark(voidTime: cutoff, lutMs: max(nowMs, 1))
-        }
-        return Outcome(evicted: freedEntries, cutoffVoidTime: cutoff, reason: reasons.joined(separator: ", "))
-    }
+/// Eviction during a cold start's scan (`disable-cold-start-eviction` turns it off; nil: off).
+func coldStartEvictionPolicy(_ options: NamespaceOptions, storage: NamespaceStorage, sets: SetRegistry)
+    -> ColdStartEvictionPolicy?
+{
+    let o = options.eviction
+    guard !o.disableColdStartEviction else { return nil }
+    let usedPct = options.currentEvictUsedPct
+    let indexPct = options.currentEvictIndexesMemoryPct
+    let sysPct = options.currentEvictSysMemoryPct
+    guard usedPct > 0 || indexPct > 0 || sysPct > 0 else { return nil }
+    let totalBytes = storage.devices.reduce(UInt64(0)) { $0 + $1.device.sizeBytes }
+    let sysMemory = options.systemMemoryUsedPct
+    return ColdStartEvictionPolicy(
+        usedBytesLimit: usedPct > 0 ? UInt64(Double(totalBytes) * Double(usedPct) / 100) : nil,
+        liveEntriesLimit: indexPct > 0 ? Int(Double(options.indexEntryCountMax) * Double(indexPct) / 100) : nil,
+        sysMemoryPct: sysPct, sysMemoryUsedPct: { sysMemory() }, tenthsPct: options.currentEvictTenthsPct,
+        nowMs: options.clockMs(), hasSetPolicies: options.mayHaveEvictionExemptSets,
+        isEvictable: { id in
+            guard let name = sets.name(for: id) else { return true }
+            return !options.isEvictionDisabled(setName: name, setID: id)
+        })
 }

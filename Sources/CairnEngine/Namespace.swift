@@ -146,13 +146,13 @@ public final class Namespace: Sendable {
                 var free: [[UInt32]]?
                 if storage.needsColdStart {
                     report.mode = .cold
-                    var result = options.coldStartEmpty
+                    let result = options.coldStartEmpty
                         ? try emptyColdStart(options, storage: storage, index: index)
                         : try coldStart(options, storage: storage, index: index, sets: sets)
-                    if let evicted = try ColdStartEviction.run(options, storage: storage, index: index, sets: sets) {
-                        result.report.evicted = evicted.evicted
-                        storage.options.log("cold start: namespace \(options.name): \(evicted.reason); evicted "
-                            + "\(evicted.evicted) records with void times up to \(evicted.cutoffVoidTime)")
+                    if result.report.evicted > 0 || result.report.evictionRaises > 0 {
+                        storage.options.log("cold start: namespace \(options.name): evicted \(result.report.evicted) records "
+                            + "during the scan (\(result.report.evictionRaises) raises of the eviction mark), evict void time "
+                            + "\(storage.truncation.evictVoidTime)")
                     }
                     report.coldStart = result.report
                     firstPristine = result.firstPristineBlocks
@@ -224,7 +224,7 @@ public final class Namespace: Sendable {
                                   sets: SetRegistry) throws -> ColdStartResult {
         let truncation = storage.truncation
         let setTruncations = Mutex<[UInt16: UInt64]>([:])
-        let context = ColdStartContext(
+        var context = ColdStartContext(
             setID: { bytes in
                 let name = String(decoding: bytes, as: UTF8.self)
                 guard let id = sets.id(for: name) else { return 0 }
@@ -239,6 +239,7 @@ public final class Namespace: Sendable {
             },
             nowVoidTimeSeconds: UInt32(truncatingIfNeeded: options.clockMs() / 1000),
             progressIntervalMs: options.progressIntervalMs, progress: options.onColdStartProgress)
+        context.eviction = coldStartEvictionPolicy(options, storage: storage, sets: sets)
         return try storage.coldStart(into: index, context: context)
     }
 

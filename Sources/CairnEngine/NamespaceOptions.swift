@@ -36,6 +36,8 @@ public struct NamespaceOptions: Sendable {
     public var nsupPeriodSeconds: Int = 120
     /// Eviction (Aerospike's namespace supervisor): thresholds and limits (``EvictionOptions``).
     public var eviction = EvictionOptions()
+    /// The machine's used memory, percent, for `evict-sys-memory-pct` (tests substitute their own).
+    public var systemMemoryUsedPct: @Sendable () -> Double? = { SystemMemory.usedPct() }
     /// Run the background defragmenter (tests turn it off to drive `defragmentOnce`).
     public var backgroundDefrag: Bool = true
     /// Truncation sweeps wait for `runDeferredSweeps` instead of a sweep thread (the simulator).

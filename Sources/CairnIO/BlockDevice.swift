@@ -24,11 +24,15 @@ public final class BlockDevice: Sendable {
         public var dsync: Bool
         /// Open read-only (inspection tools).
         public var readOnly: Bool
+        /// `read-page-cache`: also open a buffered (not O_DIRECT) descriptor that queues made
+        /// with `pageCacheReads` read through, so record reads may be served from the page cache.
+        public var readPageCache: Bool
 
-        public init(fileSizeBytes: UInt64? = nil, dsync: Bool = false, readOnly: Bool = false) {
+        public init(fileSizeBytes: UInt64? = nil, dsync: Bool = false, readOnly: Bool = false, readPageCache: Bool = false) {
             self.fileSizeBytes = fileSizeBytes
             self.dsync = dsync
             self.readOnly = readOnly
+            self.readPageCache = readPageCache
         }
     }
 
@@ -45,6 +49,14 @@ public final class BlockDevice: Sendable {
     public let readOnly: Bool
     public let dsync: Bool
     let fd: Int32
+    /// The buffered read-only descriptor of `read-page-cache` (-1: none), set once by `open`
+    /// before the device is handed out. Writes always go through `fd` (O_DIRECT): Linux
+    /// invalidates the page-cache range of every O_DIRECT write after it completes (and writes
+    /// back and drops it before), so a buffered read after a write's completion sees the write.
+    private let pageCacheFDCell = Atomic<Int32>(-1)
+    var pageCacheFD: Int32 { pageCacheFDCell.load(ordering: .acquiring) }
+    /// Whether queues made with `pageCacheReads` read through the page cache.
+    public var readsThroughPageCache: Bool { pageCacheFD >= 0 }
     /// The exclusive owner lock of a writable device (nil when read-only): held as long as this
     /// device is open.
     let ownerLock: DeviceOwnerLock?
@@ -71,7 +83,30 @@ public final class BlockDevice: Sendable {
         self.dsync = dsync
     }
 
-    deinit { if fd >= 0 { _ = Glibc.close(fd) } }
+    deinit {
+        if fd >= 0 { _ = Glibc.close(fd) }
+        let cached = pageCacheFD
+        if cached >= 0 { _ = Glibc.close(cached) }
+    }
+
+    /// Opens the buffered descriptor of `read-page-cache` on the same file or device as `fd`
+    /// (checked by device and inode, so a path swapped in between is refused).
+    private func openPageCacheReads() throws(IOError) {
+        let buffered = Glibc.open(path, O_RDONLY | O_CLOEXEC, 0)
+        if buffered < 0 {
+            let code = errno
+            throw IOError(IOError.kindForOpen(code), operation: .open, path: path, errno: code)
+        }
+        var a = Glibc.stat()
+        var b = Glibc.stat()
+        guard fstat(fd, &a) == 0, fstat(buffered, &b) == 0, a.st_dev == b.st_dev, a.st_ino == b.st_ino, a.st_rdev == b.st_rdev
+        else {
+            _ = Glibc.close(buffered)
+            throw IOError(.invalidArgument("read-page-cache: the path no longer names the device opened for O_DIRECT"),
+                          operation: .open, path: path)
+        }
+        pageCacheFDCell.store(buffered, ordering: .releasing)
+    }
 
     /// A device whose I/O goes to a simulated medium (the deterministic simulator): the same
     /// validation, counters and queues as a real device, no file descriptor.
@@ -105,6 +140,12 @@ public final class BlockDevice: Sendable {
     /// that process's pid. A file larger than `fileSizeBytes` is refused when it holds data past
     /// that size (a shrink below the highest block ever written), naming both sizes.
     public static func open(path: String, options: OpenOptions = OpenOptions()) throws(IOError) -> BlockDevice {
+        let device = try openDirect(path: path, options: options)
+        if options.readPageCache { try device.openPageCacheReads() }
+        return device
+    }
+
+    private static func openDirect(path: String, options: OpenOptions) throws(IOError) -> BlockDevice {
         var mode: UInt32 = 0
         var rdev: UInt64 = 0
         var fileSize: UInt64 = 0
@@ -320,14 +361,16 @@ public final class BlockDevice: Sendable {
 
     /// Makes a queue for the calling thread with up to `depth` requests in flight: io_uring for a
     /// real device, the medium's queue for a simulated one.
-    public func makeQueue(depth: Int) throws(IOError) -> DeviceQueue {
+    /// With `pageCacheReads` and `read-page-cache`, the queue's reads go through the page cache
+    /// (its writes stay O_DIRECT).
+    public func makeQueue(depth: Int, pageCacheReads: Bool = false) throws(IOError) -> DeviceQueue {
         if let medium {
             guard (1...4096).contains(depth) else {
                 throw IOError(.invalidArgument("queue depth \(depth) outside 1...4096"), operation: .ringSetup, path: path)
             }
             return DeviceQueue(simulated: SimulatedQueueGuard(device: self, inner: medium.makeQueue(depth: depth, path: path)))
         }
-        return DeviceQueue(ring: try RingQueue(device: self, depth: depth))
+        return DeviceQueue(ring: try RingQueue(device: self, depth: depth, pageCacheReads: pageCacheReads))
     }
 
     /// An io_uring queue (tests of the ring itself; storage uses ``makeQueue(depth:)``).

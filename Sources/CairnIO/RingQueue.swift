@@ -33,12 +33,16 @@ public final class RingQueue: IOQueue {
     private var freeSlots: [Int]
     private let cqes: UnsafeMutableBufferPointer<cairn_cqe>
 
-    init(device: BlockDevice, depth: Int) throws(IOError) {
+    /// The descriptor reads go to: the device's O_DIRECT one, or its buffered one.
+    private let readFD: Int32
+
+    init(device: BlockDevice, depth: Int, pageCacheReads: Bool = false) throws(IOError) {
         guard (1...4096).contains(depth) else {
             throw IOError(.invalidArgument("queue depth \(depth) outside 1...4096"), operation: .ringSetup, path: device.path)
         }
         self.device = device
         self.depth = depth
+        readFD = pageCacheReads && device.pageCacheFD >= 0 ? device.pageCacheFD : device.fd
         ring = try Ring(entries: depth)
         slots = Array(repeating: Slot(), count: depth)
         freeSlots = Array((0..<depth).reversed())
@@ -109,7 +113,7 @@ public final class RingQueue: IOQueue {
             ok = ring.prepareDataSync(fd: device.fd, userData: userData)
         case .read:
             let address = request.buffer!.unsafeBaseAddress + request.bufferOffset + slot.progress.doneBytes
-            ok = ring.unsafePrepareRead(fd: device.fd, address: address,
+            ok = ring.unsafePrepareRead(fd: readFD, address: address,
                                         lengthBytes: UInt32(request.lengthBytes - slot.progress.doneBytes),
                                         offset: request.offset + UInt64(slot.progress.doneBytes), userData: userData)
         case .write:

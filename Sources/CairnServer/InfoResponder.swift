@@ -403,6 +403,7 @@ struct InfoResponder {
             ("default-read-touch-ttl-pct", "\(options.readTouchTTLPercent)"),
             ("storage-engine.evict-used-pct", "\(options.currentEvictUsedPct)"),
             ("storage-engine.cold-start-empty", "\(options.coldStartEmpty)"),
+            ("storage-engine.read-page-cache", "\(storage.devices.contains { $0.readPageCache })"),
             ("evict-indexes-memory-pct", "\(options.currentEvictIndexesMemoryPct)"),
             ("evict-sys-memory-pct", "\(options.currentEvictSysMemoryPct)"),
             ("evict-tenths-pct", "\(options.currentEvictTenthsPct)"),

@@ -31,7 +31,11 @@ enum NamespaceMapping {
         switch config.storage {
         case .device(let device):
             space = device
-            paths = devicePaths(device.backing)
+            paths = devicePaths(device.backing).map { p in
+                var p = p
+                p.readPageCache = device.readPageCache
+                return p
+            }
             writeBlockSizeBytes = device.writeBlockSizeBytes
             flushMaxMs = device.flushMaxMs
             commitToDevice = device.commitToDevice

@@ -2,6 +2,7 @@ import CairnIndex
 import CairnStorage
 import CairnTesting
 import Foundation
+import Synchronization
 import Testing
 
 @testable import CairnEngine
@@ -175,14 +176,27 @@ import Testing
 }
 
 @Suite struct ColdStartEvictionTests {
-    /// Fills a namespace with no threshold, crashes it, and cold starts it with `evict-used-pct 10`.
-    func crashedAndReopened(disable: Bool) throws -> (Namespace, evicted: [Int], TemporaryDirectory) {
+    final class LogLines: Sendable {
+        let lines = Mutex<[String]>([])
+        func append(_ l: String) { lines.withLock { $0.append(l) } }
+        var all: [String] { lines.withLock { $0 } }
+    }
+
+    /// Fills a namespace with no threshold, crashes it, and cold starts it with `eviction`
+    /// (default `evict-used-pct 10`). Keys 0..<1000 have TTLs 1000...1999 s, 1000..<1100 none,
+    /// 1100..<1200 are in the `disable-eviction` set `keep` with a 5 s TTL.
+    func crashedAndReopened(disable: Bool, eviction: EvictionOptions = EvictionOptions(usedPct: 10),
+                            sysMemoryUsedPct: Double? = nil, entryCountMax: Int? = nil, log: LogLines = LogLines(),
+                            extra: (Namespace, TestClock) throws -> Void = { _, _ in })
+        throws -> (Namespace, evicted: [Int], TemporaryDirectory, NamespaceOptions)
+    {
         let dir = try TemporaryDirectory()
         let clock = TestClock()
         var options = namespaceOptions([dir.file("cs.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10, clock: clock)
         options.backgroundDefrag = false
         options.nsupPeriodSeconds = 0
         options.setPolicies = ["keep": SetPolicy(disableEviction: true)]
+        options.storage.log = { log.append($0) }
         let payload = [blobBin("p", [UInt8](repeating: 3, count: 2000))]
         do {
             let ns = try Namespace.open(options)
@@ -191,18 +205,23 @@ import Testing
             for k in 1100..<1200 {
                 try ns.put(testDigest(k), setName: "keep", bins: payload, options: WriteOptions(ttl: .seconds(5)))
             }
+            try extra(ns, clock)
             try ns.closeWithoutCleanShutdown()
         }
-        options.eviction = EvictionOptions(usedPct: 10)
+        clock.advance(seconds: 1)  // every LUT given (some run ahead of a still clock) is in the past
+        options.eviction = eviction
         options.eviction.disableColdStartEviction = disable
+        if let sysMemoryUsedPct { options.systemMemoryUsedPct = { sysMemoryUsedPct } }
+        if let entryCountMax { options.indexEntryCountMax = entryCountMax }
         let ns = try Namespace.open(options)
         var evicted: [Int] = []
         for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
-        return (ns, evicted, dir)
+        return (ns, evicted, dir, options)
     }
 
-    @Test func coldStartAboveThresholdEvictsSoonestFirstAndCountsIt() throws {
-        let (ns, evicted, _) = try crashedAndReopened(disable: false)
+    @Test func coldStartAboveThresholdEvictsDuringTheScanSoonestFirstAndLogsIt() throws {
+        let log = LogLines()
+        let (ns, evicted, _, _) = try crashedAndReopened(disable: false, log: log)
         let report = try #require(ns.startReport.coldStart)
         print("cold start: \(report)")
         #expect(ns.startReport.mode == .cold)
@@ -210,14 +229,70 @@ import Testing
         // About 2.4 MB live of 8 MB, threshold 10 %: more than half the TTL'd records go, soonest first.
         #expect(evicted == Array(0..<evicted.count), "not the soonest void times")
         for k in 1000..<1200 { #expect(try ns.get(testDigest(k)) != nil) }
+        // Evicted as the scan went: the mark rose more than once, first before the scan's end.
+        #expect(report.evictionRaises > 1)
+        let during = log.all.filter { $0.contains("cold start: namespace test:") && $0.contains("records; evicted") }
+        #expect(during.count == report.evictionRaises)
+        let words = (during.first ?? "").split(separator: " ")
+        let firstAfter = words.firstIndex(of: "after").flatMap { Int(words[$0 + 1]) }
+        #expect(firstAfter.map { $0 < 1200 } == true, "first eviction not during the scan: \(during.first ?? "")")
+        #expect(log.all.contains { $0.contains("evicted \(report.evicted) records during the scan") })
+        // Usage lands near (below) the threshold: 10 % of 8 MiB.
+        let live = ns.statistics.liveBytes
+        print("live after eviction: \(live)")
         try ns.close()
     }
 
+    @Test func anEvictedNewerCopyKeepsItsOlderLongerLivedCopyFromComingBack() throws {
+        // Keys 0..<200 first with a long TTL, then (newer) with a short one: the newer copies are
+        // evicted; the older ones, found after or before them in the scan, must not return.
+        let payload = [blobBin("p", [UInt8](repeating: 5, count: 2000))]
+        let (ns, _, dir, options) = try crashedAndReopened(disable: false) { ns, clock in
+            for k in 2000..<2200 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(900_000))) }
+            clock.advance(seconds: 1)
+            for k in 2000..<2200 { try ns.put(testDigest(k), bins: payload, options: WriteOptions(ttl: .seconds(10))) }
+        }
+        _ = dir
+        #expect((ns.startReport.coldStart?.evicted ?? 0) > 200)
+        for k in 2000..<2200 { #expect(try ns.get(testDigest(k)) == nil, "evicted record \(k) came back as its older copy") }
+        try ns.closeWithoutCleanShutdown()
+        // Another cold start (no threshold now): still gone.
+        var again = options
+        again.eviction = EvictionOptions()
+        let ns2 = try Namespace.open(again)
+        for k in 2000..<2200 { #expect(try ns2.get(testDigest(k)) == nil, "evicted record \(k) came back at the next start") }
+        try ns2.close()
+    }
+
     @Test func disableColdStartEvictionEvictsNothing() throws {
-        let (ns, evicted, _) = try crashedAndReopened(disable: true)
+        let (ns, evicted, _, _) = try crashedAndReopened(disable: true)
         #expect(evicted.isEmpty)
         #expect(ns.startReport.coldStart?.evicted == 0)
         #expect(ns.storage.truncation.evictVoidTime == 0)
+        try ns.close()
+    }
+
+    @Test func indexesMemoryThresholdEvictsDownToItsRecordCount() throws {
+        // 50 % of 2000 entries: 1200 winners, 200 never evictable; at least 210 go (1 % below).
+        let (ns, evicted, _, _) = try crashedAndReopened(
+            disable: false, eviction: EvictionOptions(indexesMemoryPct: 50), entryCountMax: 2000)
+        let report = try #require(ns.startReport.coldStart)
+        #expect(evicted.count >= 210 && evicted.count < 400, "evicted \(evicted.count)")
+        #expect(evicted == Array(0..<evicted.count))
+        #expect(report.evicted == evicted.count)
+        try ns.close()
+    }
+
+    @Test func sysMemoryThresholdEvictsOneCyclesShareOnce() throws {
+        let log = LogLines()
+        let (ns, evicted, _, _) = try crashedAndReopened(
+            disable: false, eviction: EvictionOptions(sysMemoryPct: 50, tenthsPct: 100), sysMemoryUsedPct: 99, log: log)
+        print(log.all.joined(separator: "\n"))
+        let report = try #require(ns.startReport.coldStart)
+        #expect(report.evictionRaises == 1)
+        // 10 % of the 1200 winners, whole buckets from the soonest, once (after the scan).
+        #expect(evicted.count >= 120 && evicted.count < 200 && evicted == Array(0..<evicted.count), "evicted \(evicted.count)")
+        #expect(report.evicted == evicted.count)
         try ns.close()
     }
 }

@@ -144,3 +144,74 @@ func writeThenVerify(device: BlockDevice, blockCount: Int, blockSizeBytes: Int, 
         #expect(matchesPattern(b, offset: 8192, seed: 9))
     }
 }
+
+/// `read-page-cache`: reads through the buffered descriptor, writes O_DIRECT; an O_DIRECT write
+/// drops the cached pages of its range, so a read after it never sees the old bytes.
+@Suite struct PageCacheReadTests {
+    /// Pages of `[offset, offset + length)` of `fd` in the page cache (mincore on a mapping).
+    func residentPages(fd: Int32, offset: Int, length: Int) -> Int {
+        guard let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, off_t(offset)), map != MAP_FAILED else { return -1 }
+        defer { munmap(map, length) }
+        let pages = (length + 4095) / 4096
+        var vec = [UInt8](repeating: 0, count: pages)
+        guard mincore(map, length, &vec) == 0 else { return -1 }
+        return vec.reduce(0) { $0 + Int($1 & 1) }
+    }
+
+    func fdFlags(_ fd: Int32) throws -> Int {
+        let text = try String(contentsOfFile: "/proc/self/fdinfo/\(fd)", encoding: .utf8)
+        let line = try #require(text.split(separator: "\n").first { $0.hasPrefix("flags:") })
+        return try #require(Int(line.split(separator: "\t").last!.trimmingCharacters(in: .whitespaces), radix: 8))
+    }
+
+    func exercise(_ device: BlockDevice) throws {
+        #expect(device.readsThroughPageCache)
+        #expect(try fdFlags(device.fd) & 0o40000 /* O_DIRECT */ != 0)
+        #expect(try fdFlags(device.pageCacheFD) & 0o40000 /* O_DIRECT */ == 0)
+        let blockSize = 64 << 10, blocks = 16
+        let writer = try device.makeQueue(depth: 4)
+        let reader = try device.makeQueue(depth: 4, pageCacheReads: true)
+        let direct = try device.makeQueue(depth: 4)  // the same reads, O_DIRECT, for comparison
+        for round in UInt64(0)..<3 {
+            try writer.execute((0..<blocks).lazy.map { b -> IORequest in
+                let buffer = AlignedBuffer(countBytes: blockSize, alignmentBytes: device.alignmentBytes)
+                fillPattern(buffer, offset: UInt64(b * blockSize), seed: round)
+                return .write(from: buffer, at: UInt64(b * blockSize))
+            }) { try $0.get() }
+            // The write dropped what the last round's reads had cached.
+            #expect(residentPages(fd: device.pageCacheFD, offset: 0, length: blocks * blockSize) == 0,
+                    "pages cached after an O_DIRECT write (round \(round))")
+            for queue in [reader, direct] {
+                var wrong: [UInt64] = []
+                try queue.execute((0..<blocks).lazy.map { b -> IORequest in
+                    .read(into: AlignedBuffer(countBytes: blockSize, alignmentBytes: device.alignmentBytes), at: UInt64(b * blockSize))
+                }) { c in
+                    try c.get()
+                    if !matchesPattern(c.request.buffer!, offset: c.request.offset, seed: round) { wrong.append(c.request.offset) }
+                }
+                #expect(wrong.isEmpty, "stale or wrong blocks at \(wrong) in round \(round)")
+            }
+            // The buffered reads went through the page cache.
+            #expect(residentPages(fd: device.pageCacheFD, offset: 0, length: blocks * blockSize) == blocks * blockSize / 4096)
+        }
+    }
+
+    @Test func onAFile() throws {
+        let dir = try TemporaryDirectory()
+        try exercise(try BlockDevice.open(path: dir.file("pc.dat"), options: .init(fileSizeBytes: 8 << 20, readPageCache: true)))
+        let plain = try BlockDevice.open(path: dir.file("plain.dat"), options: .init(fileSizeBytes: 8 << 20))
+        #expect(!plain.readsThroughPageCache)
+    }
+
+    @Test func onALoopDevice() throws {
+        let dir = try TemporaryDirectory()
+        let loop: LoopDevice
+        do {
+            loop = try LoopDevice(backingFile: dir.file("loop.img"), sizeBytes: 16 << 20)
+        } catch {
+            try Test.cancel("loop device unavailable: \(error)")
+        }
+        defer { #expect(throws: Never.self) { try loop.detach() } }
+        try exercise(try BlockDevice.open(path: loop.path, options: .init(readPageCache: true)))
+    }
+}

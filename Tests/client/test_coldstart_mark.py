@@ -39,10 +39,16 @@ def test_cold_start_of_a_big_nearly_empty_file_reads_only_what_was_written(tmp_p
         seen = [p for p in progress if p.startswith("ns=test:phase=")]
         assert seen, progress
         with_percent = [p for p in seen if "percent=" in p]
-        assert with_percent, seen
-        last = dict(item.split("=", 1) for item in with_percent[-1].split(":"))
-        assert last["phase"] == "cold start" and last["percent"] == "100.0" and int(last["records"]) == 300, last
-        assert int(last["records_per_s"]) > 0 and "eta_s" in last, last
+        if with_percent:
+            last = dict(item.split("=", 1) for item in with_percent[-1].split(":"))
+            assert last["phase"] == "cold start" and last["percent"] == "100.0" and int(last["records"]) == 300, last
+            assert int(last["records_per_s"]) > 0 and "eta_s" in last, last
+        else:
+            # The scan (one block) can end, and the namespace be ready, between two 50 ms polls
+            # (there is no index pass after the scan): its final progress is then in the log.
+            final = [l for l in d.log_text().split("\n")
+                     if "{test} cold start: 100.0% of the written blocks read, 300 records found" in l]
+            assert final, (seen, d.log_text()[-2000:])
         c = connect(d)
         for i in range(300):
             assert c.get(("test", "s", f"k{i}"))[2]["v"] == i

@@ -42,6 +42,10 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
         void_times = {}
         failures = []
         written = 0
+        # Written first, so they live through every evicting cycle and the cold start below.
+        forever = [f"n{i}" for i in range(200)]
+        for key in forever:
+            client.put(("test", "c", key), {"p": b"y" * 100}, meta={"ttl": -1})
         for round_ in range(26):  # 26 x 1000 records: about 1.8 times the device
             for i in range(1000):
                 key = f"r{written}"
@@ -57,9 +61,6 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
             print(round_, {k: ns[k] for k in ("objects", "evicted_objects", "device_used_bytes", "device_available_pct",
                                               "free_wblocks", "defrag_q", "evict_void_time", "nsup_cycle_duration")},
                   len(failures))
-        forever = [f"n{i}" for i in range(200)]
-        for key in forever:
-            client.put(("test", "c", key), {"p": b"y" * 100}, meta={"ttl": -1})
         ns = run.namespace()
         assert 8 not in failures, f"{failures.count(8)} writes failed with OUT_OF_SPACE; {ns}"
         assert not failures, failures[:5]

@@ -454,6 +454,31 @@ def check_disable_eviction(run, tmp):
     check_evicts(run, tmp, keep_set="keep")
 
 
+def check_read_page_cache(run, tmp):
+    assert run.namespace()["storage-engine.read-page-cache"] == "true"
+    # Two descriptors of the device file: the O_DIRECT one and a buffered read-only one.
+    O_DIRECT, O_ACCMODE = 0o40000, 0o3
+    flags = []
+    for fd in os.listdir(f"/proc/{run.process.pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{run.process.pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith(".dat"):
+            with open(f"/proc/{run.process.pid}/fdinfo/{fd}") as f:
+                flags.append(int(f.read().split("flags:")[1].split()[0], 8))
+    assert any(f & O_DIRECT for f in flags), flags
+    assert any(not f & O_DIRECT and f & O_ACCMODE == os.O_RDONLY for f in flags), flags
+    c = run.client()
+    try:
+        for v in range(3):  # each overwrite is read back through the page cache, never stale
+            c.put(("test", "s", "pc"), {"v": v, "pad": b"x" * 300_000})
+            time.sleep(1.2)  # flushed: the read goes to the device
+            assert c.get(("test", "s", "pc"))[2]["v"] == v
+    finally:
+        c.close()
+
+
 def check_cold_start_empty(run, tmp):
     c = run.client()
     c.put(("test", "s", "old"), {"v": 1})
@@ -549,6 +574,7 @@ ROWS = [
     ("storage-engine device", "stop-writes-avail-pct", dict(device="stop-writes-avail-pct 99"),
      check_stop_writes_avail_pct, False),
     ("storage-engine device", "cold-start-empty", dict(device="cold-start-empty true"), check_cold_start_empty, False),
+    ("storage-engine device", "read-page-cache", dict(device="read-page-cache true\n post-write-cache 0"), check_read_page_cache, False),
     ("storage-engine device", "post-write-queue", dict(device="write-block-size 128K\n post-write-queue 8"),
      namespace_value("storage-engine.post-write-cache", str(8 * 128 << 10)), False),
     ("storage-engine device", "evict-used-pct", dict(namespace="nsup-period 1", device="evict-used-pct 1"),

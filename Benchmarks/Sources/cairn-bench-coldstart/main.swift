@@ -97,9 +97,21 @@ do {
         let stats = ns.statistics
         print("fill records=\(records) seconds=\(String(format: "%.2f", seconds)) puts_per_s=\(Int(Double(records) / seconds)) live_bytes=\(stats.liveBytes)")
     default:
+        // The cold start's own CPU share: user + system time over wall time of the open (the
+        // scan and the index pass), out of 100 % per core.
+        func cpuSeconds() -> Double {
+            var u = rusage()
+            getrusage(RUSAGE_SELF.rawValue, &u)
+            return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6
+                + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+        }
+        let cpu0 = cpuSeconds()
+        let wall0 = Date()
         let ns = try Namespace.open(options)
+        let wall = Date().timeIntervalSince(wall0)
+        let cpu = cpuSeconds() - cpu0
         guard let report = ns.startReport.coldStart else { fail("the device held no data: nothing to scan") }
-        print("scan \(report)")
+        print("scan \(report) open_seconds=\(String(format: "%.3f", wall)) cpu_pct=\(String(format: "%.0f", cpu * 100 / wall))")
         try ns.close()
     }
 } catch {

@@ -79,6 +79,8 @@ public struct DeviceStorageConfig: Sendable, Equatable {
     public var evictUsedPct: Int
     /// `cold-start-empty`: a cold start ignores (and durably truncates) the records on the devices.
     public var coldStartEmpty = false
+    /// `read-page-cache`: record reads go through the page cache instead of O_DIRECT.
+    public var readPageCache = false
 
     /// Makes a device storage section; every argument but `backing` defaults as documented in
     /// `ConfigLimits`.

@@ -36,7 +36,7 @@ extension ConfigInterpreter {
             knownNames: [
                 "device", "file", "filesize", "write-block-size", "flush-max-ms", "commit-to-device",
                 "defrag-lwm-pct", "defrag-sleep", "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
-                "evict-used-pct", "post-write-queue", "cold-start-empty",
+                "evict-used-pct", "post-write-queue", "cold-start-empty", "read-page-cache",
             ],
             unsupported: UnsupportedNames.deviceStorage
         )
@@ -79,6 +79,9 @@ extension ConfigInterpreter {
             case "cold-start-empty":
                 try reader.noteOnce(node)
                 config.coldStartEmpty = try reader.boolean(node)
+            case "read-page-cache":
+                try reader.noteOnce(node)
+                config.readPageCache = try reader.boolean(node)
             case "post-write-queue":
                 try reader.noteOnce(node)
                 postWriteQueue = (try reader.integer(node, range: ConfigLimits.postWriteQueueBlocksRange), node.line)

@@ -84,7 +84,6 @@ enum UnsupportedNames {
     /// In `storage-engine device`.
     static let deviceStorage: [String: String] = [
         "flush-size": "Cairn writes whole write blocks: use 'write-block-size'",
-        "read-page-cache": "Cairn always reads with O_DIRECT",
         "direct-files": "Cairn always writes files with O_DIRECT",
         "disable-odsync": "use 'commit-to-device false' for asynchronous writes",
         "data-in-memory": "use 'storage-engine memory' for data in memory",
@@ -112,6 +111,7 @@ enum UnsupportedNames {
         let deviceOnly = [
             "write-block-size", "flush-max-ms", "commit-to-device", "defrag-lwm-pct", "defrag-sleep",
             "max-write-cache", "post-write-cache", "post-write-queue", "stop-writes-avail-pct", "cold-start-empty",
+            "read-page-cache",
         ]
         for name in deviceOnly {
             names[name] = "in Cairn '\(name)' applies to 'storage-engine device' only"

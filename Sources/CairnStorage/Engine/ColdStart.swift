@@ -15,9 +15,11 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     public var expired = 0
     /// Records at or below their namespace's or set's truncate LUT (skipped).
     public var truncated = 0
-    /// Records evicted at the end of the scan because the namespace was above an eviction
-    /// threshold (set by the engine; they stay in the index, invisible, like expired winners).
+    /// Records evicted during the scan because the namespace went above an eviction threshold
+    /// (what the final eviction mark hides; they stay in the index, invisible, like expired winners).
     public var evicted = 0
+    /// Times the scan raised the eviction mark (each a durable header write).
+    public var evictionRaises = 0
     /// Tombstones read (they take part like records).
     public var tombstones = 0
     /// Damaged regions: bytes that held no verifiable record (counted and skipped, never trusted).
@@ -49,7 +51,7 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "unique=\(unique) replaced=\(replaced) older=\(older) expired=\(expired) truncated=\(truncated) evicted=\(evicted) "
-            + "tombstones=\(tombstones) unparsable=\(unparsable) stale=\(stale) bad_blocks=\(badBlocks) "
+            + "eviction_raises=\(evictionRaises) tombstones=\(tombstones) unparsable=\(unparsable) stale=\(stale) bad_blocks=\(badBlocks) "
             + "blocks=\(blocksScanned) indexed=\(indexedRecords) bytes=\(bytesRead) "
             + String(format: "seconds=%.3f scan_seconds=%.3f records_per_s=%.0f mb_per_s=%.1f", seconds, scanSeconds,
                      recordsPerSecond, bytesPerSecond / 1e6)
@@ -75,6 +77,8 @@ public struct ColdStartContext: Sendable {
     public var nowVoidTimeSeconds: UInt32
     public var progressIntervalMs: Int
     public var progress: @Sendable (ColdStartProgress) -> Void
+    /// Eviction during the scan (nil, or no threshold: none; `disable-cold-start-eviction`).
+    public var eviction: ColdStartEvictionPolicy?
 
     public init(setID: @escaping @Sendable (UnsafeRawBufferPointer) -> UInt16,
                 truncateLutMs: @escaping @Sendable (UInt16) -> UInt64, nowVoidTimeSeconds: UInt32,
@@ -139,6 +143,12 @@ extension NamespaceStorage {
         let scanEnds: [Int] = devices.map { max(firstData, $0.scanEndBlock) }
         var totalBytes: UInt64 = 0
         for end in scanEnds { totalBytes += UInt64(end - firstData) * UInt64(blockSize) }
+        let evictor: ColdStartEvictor? = context.eviction.flatMap { policy in
+            guard policy.isActive else { return nil }
+            return ColdStartEvictor(policy: policy, prior: truncation, namespaceName: options.namespaceName, log: options.log) {
+                [self] voidTime, lutMs in try self.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs)
+            }
+        }
         let parserCount = options.scanThreadCount > 0 ? options.scanThreadCount : max(1, ProcessInfo.processInfo.activeProcessorCount)
 
         struct Work { let device: Int; let block: UInt32; let buffer: AlignedBuffer }
@@ -152,6 +162,7 @@ extension NamespaceStorage {
             var maxScannedBlock: [UInt32]
             var highestSequence: UInt64 = 0
             var parsersRunning: Int
+            var tallies: [ScanTally] = []
         }
         let shared = ConditionLock(Shared(readersRunning: devices.count, maxScannedBlock: Array(repeating: 0, count: devices.count),
                                           parsersRunning: parserCount))
@@ -222,6 +233,8 @@ extension NamespaceStorage {
                 var maxBlock = Array(repeating: UInt32(0), count: devices.count)
                 var highest: UInt64 = 0
                 var cache = SetCache()
+                var delta = ColdStartEvictor.Delta()
+                var tally = ScanTally(blockCounts: self.devices.map(\.blockCount))
                 while true {
                     let item: Work? = shared.wait(until: { s in
                         !s.work.isEmpty || s.readersRunning == 0 || s.failure != nil
@@ -232,7 +245,8 @@ extension NamespaceStorage {
                     do {
                         let scanned = try self.scanBlock(
                             (item.device, item.block, item.buffer), instance: instance, index: index, sequences: sequences,
-                            context: context, report: &local, cache: &cache)
+                            context: context, report: &local, cache: &cache, evictor: evictor, delta: &delta,
+                            tally: &tally)
                         records += scanned.records
                         if scanned.sequence > 0 {
                             maxBlock[item.device] = max(maxBlock[item.device], item.block)
@@ -244,10 +258,19 @@ extension NamespaceStorage {
                     }
                     freeLists[item.device].withLock { $0.append(item.buffer) }
                     freeLists[item.device].signal()
+                    var scannedSoFar = 0
                     if records > 0 {  // per block: progress counts records as they are found
                         let n = records
                         records = 0
-                        shared.withLock { $0.records += n }
+                        scannedSoFar = shared.withLock { $0.records += n; return $0.records }
+                    }
+                    if let evictor, !delta.isEmpty {
+                        do {
+                            try evictor.merge(&delta, scanned: scannedSoFar)
+                        } catch {
+                            shared.withLock { s in if s.failure == nil { s.failure = error } }
+                            shared.broadcast()
+                        }
                     }
                 }
                 shared.withLock { s in
@@ -255,6 +278,7 @@ extension NamespaceStorage {
                     s.report.merge(local)
                     for i in 0..<maxBlock.count { s.maxScannedBlock[i] = max(s.maxScannedBlock[i], maxBlock[i]) }
                     s.highestSequence = max(s.highestSequence, highest)
+                    s.tallies.append(tally)
                     s.parsersRunning -= 1
                 }
                 shared.broadcast()
@@ -285,6 +309,7 @@ extension NamespaceStorage {
         }
         let final = shared.withLock { $0 }
         if let failure = final.failure { throw failure }
+        try evictor?.finish(scanned: final.records)
         // The scan's last word (the index pass below can still take a while).
         let scanSeconds = max(1e-9, Double(MonotonicClock.nowNs() - start) / 1e9)
         context.progress(ColdStartProgress(
@@ -294,17 +319,25 @@ extension NamespaceStorage {
 
         var report = final.report
         report.bytesRead = final.bytesRead
+        if let evictor {
+            let outcome = evictor.outcome
+            report.evicted = outcome.evicted
+            report.evictionRaises = outcome.raises
+        }
         report.scanSeconds = Double(MonotonicClock.nowNs() - start) / 1e9
 
-        // One pass over the index on every core: expired winners (counted; they stay in the index,
-        // invisible, until the expiry supervisor finds no older copy on the devices) and the live
-        // bytes, free blocks and defrag candidates of every block.
-        let rebuilt = rebuildSpace(from: index, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 },
-                                   threadCount: parserCount, expiredAtOrBefore: context.nowVoidTimeSeconds)
-        report.expired = rebuilt.expired
-        report.indexedRecords = rebuilt.records
+        // No pass over the index: the parsers counted, as winners came and went, every block's
+        // live bytes and the expired winners (counted; they stay in the index, invisible, until
+        // the expiry supervisor finds no older copy on the devices). Their sums give the free
+        // blocks and defrag candidates.
+        var total = ScanTally(blockCounts: devices.map(\.blockCount))
+        for t in final.tallies { total.add(t) }
+        let counts = try total.liveBytes(blockSizeBytes: blockSize, devicePaths: devices.map(\.device.path))
+        let space = applySpace(liveBytes: counts, firstPristineBlocks: final.maxScannedBlock.map { $0 + 1 })
+        report.expired = total.expired
+        report.indexedRecords = total.winners
         report.seconds = Double(MonotonicClock.nowNs() - start) / 1e9
-        return ColdStartResult(report: report, firstPristineBlocks: rebuilt.firstPristine, freeBlocks: rebuilt.free)
+        return ColdStartResult(report: report, firstPristineBlocks: space.firstPristine, freeBlocks: space.free)
     }
 
     /// Rebuilds the space state of every device from `index` (cold start, and warm restart
@@ -414,7 +447,8 @@ extension NamespaceStorage {
 
     private func scanBlock(_ item: (device: Int, block: UInt32, buffer: AlignedBuffer), instance: UInt64, index: PrimaryIndex,
                            sequences: BlockSequenceTable, context: ColdStartContext,
-                           report: inout ColdStartReport, cache: inout SetCache) throws -> ScannedBlock {
+                           report: inout ColdStartReport, cache: inout SetCache, evictor: ColdStartEvictor?,
+                           delta: inout ColdStartEvictor.Delta, tally: inout ScanTally) throws -> ScannedBlock {
         let expectation = BlockScanExpectation(namespaceInstanceId: instance, deviceIndex: UInt16(item.device),
                                                blockIndex: item.block, writeBlockSizeBytes: options.writeBlockSizeBytes)
         let blockBase = UInt64(item.block) * UInt64(options.writeBlockSizeBytes)
@@ -437,7 +471,7 @@ extension NamespaceStorage {
                         try resolve(summary, block: block, location: RecordLocation(
                             deviceIndex: item.device, byteOffset: blockBase + UInt64(summary.offset), sizeBytes: summary.sizeBytes),
                             sequence: sequence, index: index, sequences: sequences, context: context, report: &report,
-                            cache: &cache)
+                            cache: &cache, evictor: evictor, delta: &delta, tally: &tally)
                     } catch {
                         failure = error
                     }
@@ -469,7 +503,8 @@ extension NamespaceStorage {
     @inline(__always)
     private func resolve(_ summary: RecordSummary, block: UnsafeRawBufferPointer, location: RecordLocation, sequence: UInt64,
                          index: PrimaryIndex, sequences: BlockSequenceTable, context: ColdStartContext,
-                         report: inout ColdStartReport, cache: inout SetCache) throws {
+                         report: inout ColdStartReport, cache: inout SetCache, evictor: ColdStartEvictor?,
+                         delta: inout ColdStartEvictor.Delta, tally: inout ScanTally) throws {
         var setID: UInt16 = 0
         var truncateLut: UInt64
         if let range = summary.setNameRange {
@@ -488,10 +523,10 @@ extension NamespaceStorage {
         if summary.hasKey { flags.insert(.keyStored) }
         let candidate = IndexRecord(digest: digest, generation: summary.generation, lastUpdateTimeMs: summary.lastUpdateMs,
                                     voidTimeSeconds: summary.voidTime, setID: setID, location: location, flags: flags)
-        let outcome: Int = try index.withRecord(digest) { current in
+        let (outcome, previous): (Int, IndexRecord?) = try index.withRecord(digest) { current in
             guard let c = current else {
                 current = candidate
-                return 0
+                return (0, nil)
             }
             let cSeq = sequences.get(device: Int(c.location.deviceIndex), block: Int(c.location.offsetBytes / blockSize))
             let newer: Bool
@@ -505,12 +540,62 @@ extension NamespaceStorage {
                 newer = location.offsetBytes > c.location.offsetBytes
             }
             if newer { current = candidate }
-            return newer ? 1 : 2
+            return newer ? (1, c) : (2, nil)
+        }
+        if outcome != 2 {
+            let now = context.nowVoidTimeSeconds
+            if let previous {
+                tally.note(previous, sign: -1, blockSizeBytes: blockSize, now: now)
+            } else {
+                tally.winners += 1
+            }
+            tally.note(candidate, sign: 1, blockSizeBytes: blockSize, now: now)
+            if let evictor {
+                if let previous { evictor.note(previous, sign: -1, &delta) }
+                evictor.note(candidate, sign: 1, &delta)
+            }
         }
         switch outcome {
         case 0: report.unique += 1
         case 1: report.replaced += 1
         default: report.older += 1
+        }
+    }
+}
+
+/// What one parser's winners add to and take from each block's live bytes (a winner replaced by
+/// a newer copy takes its bytes back), and the expired winners: summed over the parsers when the
+/// scan ends, they are the live bytes an index pass would count, without the pass.
+struct ScanTally {
+    /// Per device, per block: signed bytes (one parser's sum for a block stays within a block).
+    var live: [[Int32]]
+    var winners = 0
+    var expired = 0
+
+    init(blockCounts: [Int]) { live = blockCounts.map { [Int32](repeating: 0, count: $0) } }
+
+    @inline(__always)
+    mutating func note(_ r: IndexRecord, sign: Int32, blockSizeBytes: UInt64, now: UInt32) {
+        live[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSizeBytes)] += sign * Int32(r.location.sizeBytes)
+        if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now { expired += Int(sign) }
+    }
+
+    mutating func add(_ o: ScanTally) {
+        winners += o.winners
+        expired += o.expired
+        for d in live.indices { for b in live[d].indices { live[d][b] += o.live[d][b] } }
+    }
+
+    /// The summed live bytes; a negative or oversized block is a bug, reported with its place.
+    func liveBytes(blockSizeBytes: Int, devicePaths: [String]) throws -> [[UInt32]] {
+        try live.enumerated().map { d, blocks in
+            try blocks.enumerated().map { b, bytes in
+                guard bytes >= 0, Int(bytes) <= blockSizeBytes else {
+                    throw StorageError.refused(path: devicePaths[d], reason:
+                        "cold start counted \(bytes) live bytes in block \(b) (of \(blockSizeBytes)): internal error")
+                }
+                return UInt32(bytes)
+            }
         }
     }
 }

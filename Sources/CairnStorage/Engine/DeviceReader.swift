@@ -115,7 +115,8 @@ public final class DeviceReader: Sendable {
             finished.broadcast()
         }
         let queue: DeviceQueue
-        do { queue = try device.makeQueue(depth: queueDepth) } catch {
+        // With `read-page-cache`, through the device's buffered descriptor (BlockDevice).
+        do { queue = try device.makeQueue(depth: queueDepth, pageCacheReads: true) } catch {
             drainWithError(.io(error))
             return
         }

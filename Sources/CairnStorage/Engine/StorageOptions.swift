@@ -6,9 +6,12 @@ public struct StorageOptions: Sendable {
         public var path: String
         /// For files: create if missing and size to this. Nil for block devices.
         public var fileSizeBytes: UInt64?
-        public init(path: String, fileSizeBytes: UInt64? = nil) {
+        /// `read-page-cache`: record reads go through the page cache (writes stay O_DIRECT).
+        public var readPageCache: Bool
+        public init(path: String, fileSizeBytes: UInt64? = nil, readPageCache: Bool = false) {
             self.path = path
             self.fileSizeBytes = fileSizeBytes
+            self.readPageCache = readPageCache
         }
     }
 
@@ -43,7 +46,7 @@ public struct StorageOptions: Sendable {
     public var simulation: StorageSimulation?
     /// Opens one configured device (the simulator substitutes simulated devices).
     public var openDevice: @Sendable (DevicePath) throws(IOError) -> BlockDevice = { spec throws(IOError) in
-        try BlockDevice.open(path: spec.path, options: .init(fileSizeBytes: spec.fileSizeBytes))
+        try BlockDevice.open(path: spec.path, options: .init(fileSizeBytes: spec.fileSizeBytes, readPageCache: spec.readPageCache))
     }
     /// What `set-config` changed since the namespace opened (shared by every copy of these options).
     public let tunables = RuntimeTunables()
