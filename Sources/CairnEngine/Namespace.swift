@@ -19,6 +19,8 @@ public final class Namespace: Sendable {
     public let sets: SetRegistry
     /// `stop-writes-count` of the sets that have one (SetLimits.swift).
     public let setLimits = SetLimits()
+    /// Secondary-index definitions (`sindex-*` info commands; queries walk the primary index).
+    public let secondaryIndexes = SecondaryIndexCatalog()
     /// How the namespace came up.
     public let startReport: StartReport
     private let closed = Atomic<Bool>(false)

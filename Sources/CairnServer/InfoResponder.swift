@@ -17,17 +17,17 @@ struct InfoResponder {
     /// single node, and never -1 (§2.8).
     static let generation = "1"
     /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
-    /// Not named until they work: geo, sindex-exists,
+    /// Not named until they work: cdt-index, geo,
     /// query-show, relaxed-sc, replicas-max, udf.
     static let features =
-        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;truncate-namespace"
+        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
         "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
-        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
+        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "sindex", "sindex-create", "sindex-delete", "sindex-exists", "sindex-list", "sindex-stat", "statistics",
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
     ]
     /// Number of partitions of a namespace (§4.4).
@@ -131,6 +131,18 @@ struct InfoResponder {
             return context.latencies.latenciesValue(histogram: command.parameter("hist"))
         case "latency":
             return context.latencies.legacyLatencyValue(histogram: command.parameter("hist"))
+        case "sindex-create":
+            return SecondaryIndexInfo(context: context).create(command)
+        case "sindex-delete":
+            return SecondaryIndexInfo(context: context).delete(command)
+        case "sindex-exists":
+            return SecondaryIndexInfo(context: context).exists(command)
+        case "sindex-list":
+            return SecondaryIndexInfo(context: context).list(command)
+        case "sindex-stat":
+            return SecondaryIndexInfo(context: context).stat(command)
+        case "sindex":
+            return SecondaryIndexInfo(context: context).legacy(command)
         default:
             return InfoReply.unrecognizedCommand
         }
@@ -371,7 +383,7 @@ struct InfoResponder {
                     ("tombstones", "\(summary.tombstones)"),
                     ("data_used_bytes", "\(summary.storedBytes)"),
                     ("truncate_lut", "\(namespace.storage.truncation.setLutMs(forSet: setName) ?? 0)"),
-                    ("sindexes", "0"),
+                    ("sindexes", "\(namespace.secondaryIndexes.all.filter { $0.setName == setName }.count)"),
                     ("index_populating", "false"),
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),

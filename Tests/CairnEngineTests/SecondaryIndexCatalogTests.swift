@@ -1,0 +1,40 @@
+import Testing
+
+@testable import CairnEngine
+
+@Suite struct SecondaryIndexCatalogTests {
+    typealias Catalog = SecondaryIndexCatalog
+
+    func keys(_ name: String, bin: String = "m", set: String? = "s") -> Catalog.Definition {
+        Catalog.Definition(name: name, setName: set, binName: bin, keyType: .string, collection: .mapkeys)
+    }
+
+    @Test func createRulesAsAerospikeHasThem() {
+        let catalog = Catalog()
+        #expect(catalog.create(keys("a")) == .created)
+        #expect(catalog.create(keys("a")) == .alreadyExists)
+        #expect(catalog.create(keys("a", bin: "other")) == .nameTakenByOtherDefinition)
+        // The same definition under a new name renames the index.
+        #expect(catalog.create(keys("b")) == .renamed(from: "a"))
+        #expect(catalog.all.map(\.name) == ["b"])
+        #expect(catalog.delete(name: "a") == false)
+        #expect(catalog.delete(name: "b") == true)
+        #expect(catalog.count == 0)
+    }
+
+    @Test func limitIsAerospikes() {
+        let catalog = Catalog()
+        for i in 0..<Catalog.countMax { #expect(catalog.create(keys("i\(i)", bin: "b\(i)")) == .created) }
+        #expect(catalog.create(keys("over", bin: "over")) == .full)
+    }
+
+    @Test func findPrefersTheQuerySet() {
+        let catalog = Catalog()
+        _ = catalog.create(keys("any", set: nil))
+        _ = catalog.create(keys("inS", set: "s2"))
+        #expect(catalog.find(binName: "m", setName: "s2", collection: .mapkeys, keyType: .string)?.name == "inS")
+        #expect(catalog.find(binName: "m", setName: "t", collection: .mapkeys, keyType: .string)?.name == "any")
+        #expect(catalog.find(binName: "m", setName: "t", collection: .mapvalues, keyType: .string) == nil)
+        #expect(catalog.find(binName: "m", setName: "t", collection: .mapkeys, keyType: .numeric) == nil)
+    }
+}
