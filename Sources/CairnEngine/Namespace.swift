@@ -1,4 +1,5 @@
 import CairnIO
+import CairnParticle
 import CairnIndex
 import Foundation
 import CairnStorage
@@ -482,7 +483,7 @@ public final class Namespace: Sendable {
             case .success(let record?):
                 var results: [(String, StoredBin?)] = []
                 do {
-                    if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: self.nowMs) {
+                    if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: self.nowMs, storage: self.expressionStorage) {
                         throw EngineError(.filteredOut, "record \(digest) is filtered out")
                     }
                     for op in r.operations {
@@ -492,7 +493,8 @@ public final class Namespace: Sendable {
                         case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                             var bins = record.bins
                             let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
-                                                    lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: self.nowMs)
+                                                    lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: self.nowMs,
+                                                    storage: self.expressionStorage)
                             results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
                         default: break
                         }
@@ -614,7 +616,7 @@ public final class Namespace: Sendable {
         if let key = r.userKey, let storedKey = existing?.userKey, storedKey != key {
             throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
         }
-        if let filter = o.filter, visible != nil, let existing, try !filter.passes(existing, digest: digest, nowMs: now) {
+        if let filter = o.filter, visible != nil, let existing, try !filter.passes(existing, digest: digest, nowMs: now, storage: expressionStorage) {
             throw EngineError(.filteredOut, "record \(digest) is filtered out")
         }
 
@@ -653,7 +655,8 @@ public final class Namespace: Sendable {
                 bins.removeAll()
             case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                 let scope = RecordScope(setName: existing?.setName ?? r.setName, userKey: existing?.userKey ?? (o.storeKey ? r.userKey : nil),
-                                        digest: digest, lastUpdateMs: existing?.lastUpdateMs ?? now, voidTime: existing?.voidTime ?? 0, nowMs: now)
+                                        digest: digest, lastUpdateMs: existing?.lastUpdateMs ?? now, voidTime: existing?.voidTime ?? 0, nowMs: now,
+                                        storage: expressionStorage)
                 results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
             }
         }
@@ -850,3 +853,13 @@ public final class Namespace: Sendable {
     }
 }
 
+extension Namespace {
+    /// The storage engine as the expression ops device_size and memory_size see it.
+    public var expressionStorage: ExpressionRecord.Storage {
+        switch options.memory {
+        case .none: .device
+        case .persisted: .memoryPersisted
+        case .unpersisted: .memoryOnly
+        }
+    }
+}

@@ -14,7 +14,8 @@ import Glibc
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
 /// - metadata: digest_modulo 64 `[64, mod]`, last_update 66 (ns since 1970), since_update 67
 ///   (ms), void_time 68 (ns since 1970, -1 for never), ttl 69 (s, -1 for never), is_tombstone 72,
-///   record_size 74 (Aerospike's stored size, computed);
+///   record_size 74 (Aerospike's stored size, computed), device_size 65 and memory_size 73 (the
+///   record size where the namespace keeps records on devices / in memory, else 0);
 /// - a path select's loop variables 122 `[122, type, id]` and remove_result 100 (PathSelect);
 /// - call 127 `[127, result type, system, [command, args...], bin]` of bit (system 1), HLL (2)
 ///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
@@ -24,7 +25,7 @@ import Glibc
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
 /// any is true, else unknown. A filter passes only when it is true. Anything else (geo compares,
-/// device / memory size, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
+/// string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
 /// comparison of two operands of known different types, is 4.
 
 /// The record an expression looks at.
@@ -53,13 +54,26 @@ public struct ExpressionRecord: Sendable {
         public var voidTime: UInt32
         /// Now, ms since 2010-01-01.
         public var nowMs: UInt64
+        /// Where the namespace keeps records, for device_size and memory_size.
+        public var storage: Storage
 
-        public init(digest: [UInt8], lastUpdateMs: UInt64, voidTime: UInt32, nowMs: UInt64) {
+        public init(digest: [UInt8], lastUpdateMs: UInt64, voidTime: UInt32, nowMs: UInt64, storage: Storage = .device) {
             self.digest = digest
             self.lastUpdateMs = lastUpdateMs
             self.voidTime = voidTime
             self.nowMs = nowMs
+            self.storage = storage
         }
+    }
+
+    /// A namespace's storage engine as device_size (65) and memory_size (73) see it.
+    public enum Storage: Sendable {
+        /// `storage-engine device`.
+        case device
+        /// `storage-engine memory` with files or devices.
+        case memoryPersisted
+        /// `storage-engine memory` alone.
+        case memoryOnly
     }
 
     public var bins: [Bin]
@@ -99,7 +113,7 @@ public enum Expression {
     }
 
     static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + [9] + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
-        + [74, 100] + Array(122...127))
+        + [65, 73, 74, 100] + Array(122...127))
 
     /// What `remove_result` (op 100) evaluates to: the path apply removes the leaf it is
     /// applied to (PathSelect).
@@ -317,6 +331,19 @@ public enum Expression {
             return .known(.bool(false))  // a filter only sees live records
         case 74:
             guard args.isEmpty else { throw .param("record_size takes no arguments") }
+            return recordSize(record).map { .known(.int($0)) } ?? .unknown
+        case 65, 73:
+            // The deprecated device_size and memory_size, as Aerospike 8.1 answers them: the
+            // record size where the namespace keeps records in that medium, else 0.
+            guard args.isEmpty else { throw .param("device_size and memory_size take no arguments") }
+            guard let storage = record.metadata?.storage else { return .unknown }
+            let isInMedium: Bool
+            switch storage {
+            case .device: isInMedium = op == 65
+            case .memoryPersisted: isInMedium = true
+            case .memoryOnly: isInMedium = op == 73
+            }
+            guard isInMedium else { return .known(.int(0)) }
             return recordSize(record).map { .known(.int($0)) } ?? .unknown
         case 70:
             return .known(.string(record.setName ?? ""))

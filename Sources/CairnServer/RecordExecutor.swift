@@ -220,7 +220,9 @@ struct RecordExecutor: Sendable {
             }
             if let filter {
                 do throws(EngineError) {
-                    guard try filter.passes(record, digest: target.digest) else { return finish(.success(.failure(.filteredOut))) }
+                    guard try filter.passes(record, digest: target.digest, storage: namespace.expressionStorage) else {
+                        return finish(.success(.failure(.filteredOut)))
+                    }
                 } catch {
                     return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
                 }

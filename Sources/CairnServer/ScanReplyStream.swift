@@ -319,7 +319,7 @@ struct ScanReplyStream: ReplyStream {
         if let predicate = plan.predicate, !predicate.matches(stored.bins) { return false }
         if let filter = plan.filter {
             // A record the filter does not pass, or cannot evaluate, is skipped.
-            guard (try? filter.passes(stored, digest: record.digest)) == true else { return false }
+            guard (try? filter.passes(stored, digest: record.digest, storage: namespace.expressionStorage)) == true else { return false }
         }
         if plan.filter != nil || plan.predicate != nil, let names = plan.binNames {
             stored.bins = stored.bins.filter { names.contains($0.name) }

@@ -208,11 +208,29 @@ import Testing
         // A 100-byte string bin "s": 35 + 1 + 2 + 5 + 100 + 4 = 147 -> 160.
         let str = ExpressionRecord(bins: [.init(name: "s", particleType: 3, bytes: Array(repeating: 0x61, count: 100))], setName: nil, key: nil, metadata: meta)
         #expect(try size(str) == .known(.int(160)))
-        // Unknown without metadata or with a GeoJSON bin; device / memory size are still 16.
+        // Unknown without metadata or with a GeoJSON bin.
         #expect(try size(ExpressionRecord(bins: [], setName: nil, key: nil)) == .unknown)
         let geo = ExpressionRecord(bins: [.init(name: "g", particleType: 23, bytes: Array("{}".utf8))], setName: nil, key: nil, metadata: meta)
         #expect(try size(geo) == .unknown)
-        #expect(throws: CDTError.self) { try Expression.decode(Value.list([.int(65)]).encoded) }
+    }
+
+    @Test func deviceAndMemorySizeFollowTheStorageEngine() throws {
+        func sizes(_ storage: ExpressionRecord.Storage) throws -> [Expression.Outcome] {
+            var m = meta
+            m.storage = storage
+            let record = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 1])], setName: nil, key: nil, metadata: m)
+            return try [65, 73].map { op in try Expression.evaluate(try Expression.decode(Value.list([.int(op)]).encoded), record) }
+        }
+        // device_size, memory_size: the record size where the records are, else 0 (Aerospike 8.1).
+        #expect(try sizes(.device) == [.known(.int(48)), .known(.int(0))])
+        #expect(try sizes(.memoryPersisted) == [.known(.int(48)), .known(.int(48))])
+        #expect(try sizes(.memoryOnly) == [.known(.int(0)), .known(.int(48))])
+        // Unknown without metadata; arguments are 4.
+        let bare = ExpressionRecord(bins: [], setName: nil, key: nil)
+        #expect(try Expression.evaluate(try Expression.decode(Value.list([.int(65)]).encoded), bare) == .unknown)
+        #expect(throws: CDTError.self) {
+            try Expression.evaluate(try Expression.decode(Value.list([.int(73), .int(1)]).encoded), bare)
+        }
     }
 }
 

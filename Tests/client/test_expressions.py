@@ -168,6 +168,12 @@ def test_metadata(client, record):
     expected = int.from_bytes(bytes(digest[16:20]), "little") % 3
     assert get_code(client, k, exp.Eq(exp.DigestMod(3), expected)) == 0
     assert get_code(client, k, exp.Eq(exp.DigestMod(3), (expected + 1) % 3)) == 27
+    # record_size, and the deprecated device_size / memory_size: on a device namespace the
+    # device size is the record size and the memory size 0 (Aerospike 8.1).
+    client.put(k, {"i": 1})
+    assert get_code(client, k, exp.Eq(exp.RecordSize(), 64)) == 0  # 35 + set 4 + bins 6 + end 4, to 64
+    assert get_code(client, k, exp.Eq(exp.DeviceSize(), exp.RecordSize())) == 0
+    assert get_code(client, k, exp.Eq(exp.MemorySize(), 0)) == 0
     client.remove(k)
 
 
