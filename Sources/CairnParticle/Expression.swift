@@ -8,7 +8,8 @@ import Glibc
 /// An expression is msgpack: a node is a list `[op, args...]`, anything else is a literal
 /// (strings and blobs carry their particle type byte; a list literal is quoted, `[126, list]`).
 /// Implemented:
-/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, regex 7, in_list 9, and 16, or 17, not 18,
+/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, regex 7, geo 8 (GeoShape: a region
+///   containing a point, a point inside a region), in_list 9, and 16, or 17, not 18,
 ///   exclusive 19;
 /// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
@@ -24,8 +25,8 @@ import Glibc
 ///   var 124, let 125.
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
-/// any is true, else unknown. A filter passes only when it is true. Anything else (geo compares,
-/// string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
+/// any is true, else unknown. A filter passes only when it is true. Anything else (string ops)
+/// is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
 /// comparison of two operands of known different types, is 4.
 
 /// The record an expression looks at.
@@ -112,7 +113,7 @@ public enum Expression {
         return node
     }
 
-    static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + [9] + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
+    static let supportedOps: Set<Int64> = Set([0] + Array(1...9) + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
         + [65, 73, 74, 100] + Array(122...127))
 
     /// What `remove_result` (op 100) evaluates to: the path apply removes the leaf it is
@@ -141,6 +142,16 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             try check(args[args.startIndex + 2], scope)
+        case 8:
+            // [8, candidate, query]: both GeoJSON; a literal that does not parse is 4.
+            guard args.count == 2 else { throw .param("geo compare of \(args.count) operands") }
+            for arg in args {
+                if let t = staticType(arg, scope), t != ExpressionType.geojson.rawValue { throw .param("geo compare of type \(t)") }
+                if case .geojson(let text) = arg {
+                    do throws(GeoShape.Problem) { _ = try GeoShape.parse(Array(text)) } catch { throw .param("GeoJSON: \(error.reason)") }
+                }
+                try check(arg, scope)
+            }
         case 1...6:
             // Aerospike builds a comparison only of two operands of one type, and never of
             // GeoJSON or HLL values (build_compare): else 4 before anything runs. Checked where
@@ -286,6 +297,14 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             return .known(.bool(matches))
+        case 8:
+            // Geo compare (GeoShape.matches): unknown when an operand is, or is not GeoJSON.
+            guard args.count == 2 else { throw .param("geo compare of \(args.count) operands") }
+            guard case .known(.geojson(let candidate)) = try evaluate(args[0], record, vars),
+                case .known(.geojson(let query)) = try evaluate(args[1], record, vars),
+                let candidateShape = try? GeoShape.parse(Array(candidate)), let queryShape = try? GeoShape.parse(Array(query))
+            else { return .unknown }
+            return .known(.bool(GeoShape.matches(candidate: candidateShape, query: queryShape)))
         case 9:
             // in_list: whether the value equals (in Aerospike's msgpack order) an element.
             guard args.count == 2 else { throw .param("in_list of \(args.count) operands") }

@@ -153,9 +153,10 @@ import Testing
     @Test func errors() throws {
         #expect(code([0x93, 0x01]) == 4)  // not msgpack
         #expect(code(node(1, [1])) == 4)  // one operand
-        #expect(code(node(8, [1], [2])) == 16)  // a geo compare is not evaluated yet
+        #expect(code(node(8, [1], [2])) == 4)  // a geo compare of two integers
+        #expect(code(node(101, bin(5, "m"))) == 16)  // map_keys is not evaluated yet
         #expect(code(node(7, [1], [2])) == 4)  // a regex compare of two operands
-        #expect(code(node(16, node(1, [1], [1]), node(8, [1], [2]))) == 16)  // found before evaluation
+        #expect(code(node(16, node(1, [1], [1]), node(101, bin(5, "m")))) == 16)  // found before evaluation
         #expect(try Expression.evaluate(try Expression.decode(node(0)), record) == .unknown)
         #expect(code([5]) == 4)  // not boolean
         #expect(code(node(16, [5])) == 4)
