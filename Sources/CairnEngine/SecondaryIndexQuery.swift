@@ -5,8 +5,10 @@ import CairnStorage
 /// bins as the index would have found it: Cairn answers such a query by walking the primary
 /// index (``SecondaryIndexCatalog``), so a record is returned when its bin holds a value of the
 /// index's type inside the range — the bin's own value (`default`), an element of a list bin
-/// (`list`), a key or a value of a map bin (`mapkeys`, `mapvalues`). Values of other types are
-/// not indexed and never match; a record is returned once however many of its values match.
+/// (`list`), a key or a value of a map bin (`mapkeys`, `mapvalues`); for GeoJSON, points inside
+/// the query's region or regions containing its point. Values of other types are
+/// not indexed and never match; a record is returned once per distinct matching value, as
+/// Aerospike returns it once per index entry found.
 public struct SecondaryIndexPredicate: Sendable, Equatable {
     public enum Range: Sendable, Equatable {
         /// Integers from `lower` to `upper`, both included.
@@ -15,12 +17,15 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         case string([UInt8])
         /// One generic blob.
         case blob([UInt8])
+        /// GeoJSON: points inside a region, or regions containing a point (GeoShape.matches).
+        case geo(GeoShape)
 
         public var keyType: SecondaryIndexCatalog.KeyType {
             switch self {
             case .integers: .numeric
             case .string: .string
             case .blob: .blob
+            case .geo: .geo2dsphere
             }
         }
     }
@@ -35,8 +40,8 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         self.collection = collection
     }
 
-    /// Why an INDEX_RANGE field cannot be answered: `isUnsupported` for a geo query (16),
-    /// otherwise a malformed field (4).
+    /// Why an INDEX_RANGE field cannot be answered: `isUnsupported` (16), otherwise a malformed
+    /// field (4).
     public struct Problem: Error, Sendable, Equatable {
         public var message: String
         public var isUnsupported: Bool
@@ -79,11 +84,22 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
             guard begin == end else { throw Problem(message: "a blob query is an equality", isUnsupported: false) }
             range = .blob(begin)
         case ParticleType.geoJSON.rawValue:
-            throw Problem(message: "geospatial queries are not supported", isUnsupported: true)
+            do throws(GeoShape.Problem) {
+                range = .geo(try GeoShape.parse(begin))
+            } catch {
+                throw Problem(message: "GeoJSON query: \(error.reason)", isUnsupported: false)
+            }
         default:
             throw Problem(message: "index range of particle type \(particleType)", isUnsupported: false)
         }
         return SecondaryIndexPredicate(binName: binName, range: range, collection: collection)
+    }
+
+    /// A stored GeoJSON value (bin particle or collection element) against the query's shape;
+    /// a value that does not parse is not indexed.
+    private static func geoMatches(_ value: [UInt8], _ query: GeoShape) -> Bool {
+        guard let candidate = try? GeoShape.parse(value) else { return false }
+        return GeoShape.matches(candidate: candidate, query: query)
     }
 
     private static func int64(_ bytes: [UInt8]) -> Int64 {
@@ -92,24 +108,32 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
 
     /// Whether the record with `bins` would be found through the index.
     public func matches(_ bins: [StoredBin]) -> Bool {
-        guard let bin = bins.first(where: { $0.name == binName }) else { return false }
+        matchCount(bins) > 0
+    }
+
+    /// How many times the index would find the record with `bins`: once per distinct matching
+    /// value of a list or map (Aerospike's index holds an entry per value and record, and a
+    /// query returns the record for each entry it finds), at most once for a bin's own value.
+    public func matchCount(_ bins: [StoredBin]) -> Int {
+        guard let bin = bins.first(where: { $0.name == binName }) else { return 0 }
         switch collection {
         case .default:
             switch (range, bin.particleType) {
             case (.integers(let lower, let upper), .integer):
-                guard bin.bytes.count == 8 else { return false }
+                guard bin.bytes.count == 8 else { return 0 }
                 let v = Self.int64(bin.bytes)
-                return lower <= v && v <= upper
-            case (.string(let s), .string): return bin.bytes == s
-            case (.blob(let b), .blob): return bin.bytes == b
-            default: return false
+                return lower <= v && v <= upper ? 1 : 0
+            case (.string(let s), .string): return bin.bytes == s ? 1 : 0
+            case (.blob(let b), .blob): return bin.bytes == b ? 1 : 0
+            case (.geo(let query), .geoJSON): return Self.geoMatches(bin.bytes, query) ? 1 : 0
+            default: return 0
             }
         case .list:
-            guard bin.particleType == .list, case .list(let items, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return false }
-            return items.contains(where: matches)
+            guard bin.particleType == .list, case .list(let items, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
+            return Set(items.filter(matches)).count
         case .mapkeys, .mapvalues:
-            guard bin.particleType == .map, case .map(let entries, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return false }
-            return entries.contains { matches(collection == .mapkeys ? $0.key : $0.value) }
+            guard bin.particleType == .map, case .map(let entries, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
+            return Set(entries.map { collection == .mapkeys ? $0.key : $0.value }.filter(matches)).count
         }
     }
 
@@ -119,6 +143,7 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         case (.integers(let lower, let upper), .int(let v)): lower <= v && v <= upper
         case (.string(let s), .string(let v)): v.elementsEqual(s)
         case (.blob(let b), .blob(ParticleType.blob.rawValue, let v)): v.elementsEqual(b)
+        case (.geo(let query), .geojson(let v)): Self.geoMatches(Array(v), query)
         default: false
         }
     }

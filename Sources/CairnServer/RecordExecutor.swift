@@ -445,6 +445,13 @@ struct RecordExecutor: Sendable {
             } catch {
                 throw Refusal(.serverError, "\(particleType) value refused: \(error)")
             }
+        case .geoJSON:
+            // Aerospike parses GeoJSON on write: what it cannot read is 160 (GeoShape).
+            do throws(GeoShape.Problem) {
+                _ = try GeoShape.parse(Array(value))
+            } catch {
+                throw Refusal(.invalidGeoJSON, "GeoJSON refused: \(error.reason)")
+            }
         default:
             break
         }

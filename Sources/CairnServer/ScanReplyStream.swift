@@ -316,7 +316,12 @@ struct ScanReplyStream: ReplyStream {
             found = record
         }
         guard var stored = found else { return false }
-        if let predicate = plan.predicate, !predicate.matches(stored.bins) { return false }
+        // An index query returns the record once per index entry it finds (Aerospike's answer).
+        var copies = 1
+        if let predicate = plan.predicate {
+            copies = predicate.matchCount(stored.bins)
+            if copies == 0 { return false }
+        }
         if let filter = plan.filter {
             // A record the filter does not pass, or cannot evaluate, is skipped.
             guard (try? filter.passes(stored, digest: record.digest, storage: namespace.expressionStorage)) == true else { return false }
@@ -325,6 +330,13 @@ struct ScanReplyStream: ReplyStream {
             stored.bins = stored.bins.filter { names.contains($0.name) }
         }
         if plan.binNames != nil && !plan.noBinData && stored.bins.isEmpty { return false }
+        for _ in 0..<copies {
+            appendRecordMessage(record, stored, to: &writer)
+        }
+        return true
+    }
+
+    private func appendRecordMessage(_ record: IndexRecord, _ stored: EngineRecord, to writer: inout WireWriter) {
         writer.beginScanRecord(
             namespace: plan.namespaceName.utf8, digest: record.digest.wireDigest, generation: UInt32(stored.generation),
             voidTime: stored.voidTime, hasBinData: !plan.noBinData)
@@ -338,6 +350,5 @@ struct ScanReplyStream: ReplyStream {
             writer.appendReplyBins(stored.bins.map(ReplyBin.read))
         }
         writer.endMessage()
-        return true
     }
 }

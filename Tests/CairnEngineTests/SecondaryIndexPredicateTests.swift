@@ -23,9 +23,15 @@ import Testing
         #expect(throws: Predicate.Problem.self) {
             try Predicate.decode(indexRange: range(bin: "s", type: 3, Array("a".utf8), Array("b".utf8)), collection: .default)
         }
-        #expect(throws: Predicate.Problem(message: "geospatial queries are not supported", isUnsupported: true)) {
+        #expect(throws: Predicate.Problem.self) {
             try Predicate.decode(indexRange: range(bin: "g", type: 23, [1], [1]), collection: .default)
         }
+        let square = Array("{\"type\":\"Polygon\",\"coordinates\":[[[-1,-1],[1,-1],[1,1],[-1,1],[-1,-1]]]}".utf8)
+        let geo = try Predicate.decode(indexRange: range(bin: "g", type: 23, square, square), collection: .list)
+        let inside = Value.list([.geojson(Bytes("{\"type\":\"Point\",\"coordinates\":[0.5,0.5]}".utf8))]).encoded
+        let outside = Value.list([.geojson(Bytes("{\"type\":\"Point\",\"coordinates\":[5,5]}".utf8))]).encoded
+        #expect(geo.matches([StoredBin(name: "g", particleType: .list, bytes: inside)]))
+        #expect(!geo.matches([StoredBin(name: "g", particleType: .list, bytes: outside)]))
         // Truncated, trailing bytes, no filter, empty bin name: 4, never a crash.
         let good = range(bin: "n", type: 1, int(1), int(2))
         let bads: [[UInt8]] = [
@@ -52,6 +58,11 @@ import Testing
         #expect(Predicate(binName: "b", range: .integers(5, 5), collection: .mapkeys).matches(bin(.map, map)))
         #expect(Predicate(binName: "b", range: .integers(9, 9), collection: .mapvalues).matches(bin(.map, map)))
         #expect(!Predicate(binName: "b", range: .integers(9, 9), collection: .list).matches(bin(.map, map)))
+        // Once per distinct matching value, as Aerospike's index entries.
+        let repeated = Value.list([.int(3), .int(3), .int(4), .string("x")]).encoded
+        #expect(Predicate(binName: "b", range: .integers(3, 4), collection: .list).matchCount(bin(.list, repeated)) == 2)
+        #expect(Predicate(binName: "b", range: .integers(3, 3), collection: .list).matchCount(bin(.list, repeated)) == 1)
+        #expect(Predicate(binName: "b", range: .integers(1, 3), collection: .default).matchCount(bin(.integer, int(3))) == 1)
         // A list bin whose bytes do not decode is not indexed.
         #expect(!Predicate(binName: "b", range: .integers(1, 1), collection: .list).matches(bin(.list, [0x93, 0x01])))
     }

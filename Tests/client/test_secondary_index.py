@@ -79,3 +79,27 @@ def test_same_name_other_definition_is_index_found(client):
     with pytest.raises(ex.IndexFoundError):
         client.index_string_create(NS, "si2", "b", "si2_a")
     client.index_remove(NS, "si2_a")
+
+
+def test_geo_queries_and_one_answer_per_matching_value(client):
+    for i in range(10):
+        client.put((NS, "sigeo", i), {
+            "p": aerospike.GeoJSON({"type": "Point", "coordinates": [i * 0.1, 0]}),
+            "l": [i, i, i + 1],  # i twice: one index entry; i and i + 1: two
+        }, policy=SEND_KEY)
+    client.index_geo2dsphere_create(NS, "sigeo", "p", "sigeo_p")
+    client.index_list_create(NS, "sigeo", "l", aerospike.INDEX_NUMERIC, "sigeo_l")
+    square = aerospike.GeoJSON({"type": "Polygon", "coordinates": [[[-0.05, -1], [0.35, -1], [0.35, 1], [-0.05, 1], [-0.05, -1]]]})
+    q = client.query(NS, "sigeo")
+    q.where(p.geo_within_geojson_region("p", square.dumps()))
+    assert keys_of(q.results()) == [0, 1, 2, 3]
+    # Records whose list holds 3 or 4: record 3 (3, 4) twice, records 2 (3) and 4 (4) once.
+    q = client.query(NS, "sigeo")
+    q.where(p.range("l", aerospike.INDEX_TYPE_LIST, 3, 4))
+    assert keys_of(q.results()) == [2, 3, 3, 4]
+    # A GeoJSON bin Aerospike cannot read is refused on write (160).
+    with pytest.raises(ex.AerospikeError) as e:
+        client.put((NS, "sigeo", "bad"), {"p": aerospike.GeoJSON({"type": "point", "coordinates": [0, 0]})})
+    assert e.value.code == 160
+    client.index_remove(NS, "sigeo_p")
+    client.index_remove(NS, "sigeo_l")
