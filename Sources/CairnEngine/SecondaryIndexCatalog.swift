@@ -14,9 +14,10 @@ public final class SecondaryIndexCatalog: Sendable {
     /// Longest index name (Aerospike's `INAME_MAX_SZ` less the terminator).
     public static let nameBytesMax = 63
 
-    /// What is indexed in the bin: the value itself, a list's elements, a map's keys or values.
+    /// What is indexed in the bin: the value itself, a list's elements, a map's keys or values;
+    /// or, for a set index (`indextype=SET`, no bin), the set's records.
     public enum Collection: String, Sendable, CaseIterable {
-        case `default`, list, mapkeys, mapvalues
+        case `default`, list, mapkeys, mapvalues, set
 
         /// The query field INDEX_TYPE's byte.
         public init?(wireByte: UInt8) {
@@ -92,7 +93,10 @@ public final class SecondaryIndexCatalog: Sendable {
                 list[same].name = definition.name
                 return .renamed(from: old)
             }
-            guard list.count < Self.countMax else { return .full }
+            // Set indexes do not count toward the limit (as Aerospike).
+            guard definition.collection == .set || list.filter({ $0.collection != .set }).count < Self.countMax else {
+                return .full
+            }
             list.append(definition)
             return .created
         }

@@ -131,6 +131,8 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         case .list:
             guard bin.particleType == .list, case .list(let items, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
             return Set(items.filter(matches)).count
+        case .set:
+            return 0
         case .mapkeys, .mapvalues:
             guard bin.particleType == .map, case .map(let entries, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
             return Set(entries.map { collection == .mapkeys ? $0.key : $0.value }.filter(matches)).count

@@ -370,6 +370,7 @@ struct InfoResponder {
         for namespaceName in names {
             guard let namespace = context.namespaces[namespaceName] else { continue }
             let summaries = SetCensus.take(namespace)
+            let indexes = namespace.secondaryIndexes.all
             for (id, setName) in namespace.sets.all {
                 if let setFilter, setFilter != setName { continue }
                 let summary = summaries[id] ?? SetCensus.Summary()
@@ -383,13 +384,13 @@ struct InfoResponder {
                     ("tombstones", "\(summary.tombstones)"),
                     ("data_used_bytes", "\(summary.storedBytes)"),
                     ("truncate_lut", "\(namespace.storage.truncation.setLutMs(forSet: setName) ?? 0)"),
-                    ("sindexes", "\(namespace.secondaryIndexes.all.filter { $0.setName == setName }.count)"),
+                    ("sindexes", "\(indexes.filter { $0.setName == setName && $0.collection != .set }.count)"),
                     ("index_populating", "false"),
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),
                     ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName))"),
                     ("disable-eviction", "\(namespace.options.setPolicies[setName]?.disableEviction ?? false)"),
-                    ("enable-index", "false"),
+                    ("enable-index", "\(indexes.contains { $0.setName == setName && $0.collection == .set })"),
                     ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName))"),
                     ("stop-writes-size", "0"),
                 ]

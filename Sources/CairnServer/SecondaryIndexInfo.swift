@@ -86,7 +86,7 @@ struct SecondaryIndexInfo {
             let namespaceName = try required(command, Self.namespaceKeys, named: "namespace", bytesMax: Self.namespaceBytesMax).get()
             let indexTypeText = try optional(command, ["indextype"], named: "indextype", bytesMax: 16).get()
             if indexTypeText?.lowercased() == "set" {
-                throw Answer(InfoReply.errorValue(.unsupportedFeature, message: "set indexes are not supported"))
+                return .success(try parseSetIndex(command, name: name, namespaceName: namespaceName))
             }
             let setName = try optional(command, ["set"], named: "set", bytesMax: Self.setBytesMax).get()
             let contextBase64 = try optional(command, ["context"], named: "context", bytesMax: Self.base64BytesMax).get()
@@ -95,7 +95,7 @@ struct SecondaryIndexInfo {
             }
             var collection = Catalog.Collection.default
             if let indexTypeText {
-                guard let parsed = Catalog.Collection(rawValue: indexTypeText.lowercased()) else {
+                guard let parsed = Catalog.Collection(rawValue: indexTypeText.lowercased()), parsed != .set else {
                     throw Self.parameterError("bad 'indextype' - must be one of 'default', 'list', 'mapkeys', 'mapvalues'")
                 }
                 collection = parsed
@@ -154,6 +154,19 @@ struct SecondaryIndexInfo {
         } catch {
             return .failure(error)
         }
+    }
+
+    /// A set index (`indextype=SET`): only a set, none of a bin index's parameters.
+    private func parseSetIndex(_ command: InfoCommand, name: String, namespaceName: String) throws(Answer)
+        -> (Namespace, Catalog.Definition)
+    {
+        for key in ["context", "indexdata", "type", "bin", "exp"] where command.parameter(key) != nil {
+            throw Self.parameterError("\(key) parameter is not supported for set index")
+        }
+        let setName = try required(command, ["set"], named: "set", bytesMax: Self.setBytesMax).get()
+        guard let namespace = context.namespaces[namespaceName] else { throw Self.parameterError("namespace not found") }
+        guard namespace.sets.id(for: setName) != nil else { throw Self.parameterError("failed to get/create set") }
+        return (namespace, Catalog.Definition(name: name, setName: setName, binName: nil, keyType: .numeric, collection: .set))
     }
 
     /// `numeric` (and `integer`, the name 8.2 clients send), `string`, `blob`, `geo2dsphere`,
@@ -223,11 +236,16 @@ struct SecondaryIndexInfo {
         var items: [String] = []
         for name in namespaceNames {
             guard let namespace = context.namespaces[name] else { continue }
-            for d in namespace.secondaryIndexes.all {
+            let definitions = namespace.secondaryIndexes.all
+            for d in definitions where d.collection != .set {
                 items.append(
                     "ns=\(name):indexname=\(d.name):set=\(d.setName ?? "null"):bin=\(d.binName ?? "null")"
                         + ":type=\(d.keyType.rawValue):indextype=\(d.collection.rawValue)"
                         + ":context=\(d.contextBase64 ?? "null"):exp=\(d.expressionBase64 ?? "null"):state=RW")
+            }
+            // Set indexes after the others, in their shorter form (as Aerospike lists them).
+            for d in definitions where d.collection == .set {
+                items.append("ns=\(name):indexname=\(d.name):set=\(d.setName ?? "null"):indextype=set")
             }
         }
         return items.joined(separator: ";")

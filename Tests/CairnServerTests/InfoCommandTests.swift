@@ -131,6 +131,14 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
             #expect(try client.info("sindex-exists:ns=nope;indexname=i1") == "ERROR:20:namespace not found on node")
             #expect(try client.info("sindex-delete:ns=test;indexname=i2") == "ok")
             #expect(try client.info("sindex-list") == "")
+            // A set index: only a set; listed in its short form; enable-index on the set.
+            #expect(try client.info("sindex-create:ns=test;set=s;indextype=SET;indexname=si;indexdata=a,string")
+                == "ERROR:4:indexdata parameter is not supported for set index")
+            #expect(try client.info("sindex-create:ns=test;indextype=SET;indexname=si") == "ERROR:4:missing 'set'")
+            #expect(try client.info("sindex-create:ns=test;set=s;indextype=SET;indexname=si") == "ok")
+            #expect(try client.info("sindex-list:ns=test") == "ns=test:indexname=si:set=s:indextype=set")
+            #expect(try client.info("sets/test/s").contains("enable-index=true"))
+            #expect(try client.info("sindex-delete:ns=test;indexname=si") == "ok")
         }
     }
 
