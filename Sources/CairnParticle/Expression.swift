@@ -22,12 +22,13 @@ import Glibc
 ///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
 ///   copy whose new value is the call's value; an argument that is a node is evaluated first.
 /// - arithmetic add 20 ... to_float 31, integer bit ops 32 ... 41, min 50, max 51, cond 123,
-///   var 124, let 125.
+///   var 124, let 125;
+/// - map_keys 101 and map_values 102 `[101, map]`: a list of the map's keys or values.
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
-/// any is true, else unknown. A filter passes only when it is true. Anything else (string ops)
-/// is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
-/// comparison of two operands of known different types, is 4.
+/// any is true, else unknown. A filter passes only when it is true. Every op of Aerospike 8.1
+/// is evaluated: an op it does not have is 4, as is a malformed expression or a comparison of
+/// two operands of known different types; a call of a command Cairn does not run is 16.
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
@@ -99,9 +100,9 @@ enum ExpressionType: Int64 {
 public enum Expression {
     public static let unsupported: UInt8 = 16
 
-    /// Decodes an expression and checks that Cairn evaluates every op in it (16 when not, as
-    /// Aerospike refuses what it cannot build before running anything); 4 when it is not
-    /// msgpack.
+    /// Decodes an expression and checks every op in it before anything runs, as Aerospike's
+    /// builder: an unknown op or a malformed node is 4 (as is bytes that are not msgpack), a
+    /// call Cairn does not run 16.
     public static func decode(_ bytes: [UInt8]) throws(CDTError) -> Value {
         let node: Value
         do {
@@ -114,7 +115,7 @@ public enum Expression {
     }
 
     static let supportedOps: Set<Int64> = Set([0] + Array(1...9) + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
-        + [65, 73, 74, 100] + Array(122...127))
+        + [65, 73, 74, 100, 101, 102] + Array(122...127))
 
     /// What `remove_result` (op 100) evaluates to: the path apply removes the leaf it is
     /// applied to (PathSelect).
@@ -132,7 +133,8 @@ public enum Expression {
     static func check(_ node: Value, _ scope: TypeScope) throws(CDTError) {
         guard case .list(let items, _) = node else { return }
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
-        guard supportedOps.contains(op) else { throw CDTError(unsupported, "expression op \(op) is not supported") }
+        // Cairn evaluates every op Aerospike 8.1 has: any other is 4, as Aerospike's builder.
+        guard supportedOps.contains(op) else { throw .param("invalid expression op \(op)") }
         let args = items.dropFirst()
         switch op {
         case 7:
@@ -142,6 +144,13 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             try check(args[args.startIndex + 2], scope)
+        case 101, 102:
+            // [101 | 102, map]: the operand must be a map where its type is known (build_map_kv).
+            guard args.count == 1 else { throw .param("map_keys / map_values of \(args.count) operands") }
+            if let t = staticType(args[args.startIndex], scope), t != ExpressionType.map.rawValue {
+                throw .param("map_keys / map_values of type \(t)")
+            }
+            try check(args[args.startIndex], scope)
         case 8:
             // [8, candidate, query]: both GeoJSON; a literal that does not parse is 4.
             guard args.count == 2 else { throw .param("geo compare of \(args.count) operands") }
@@ -225,7 +234,7 @@ public enum Expression {
             case 24, 25, 28, 29, 31: return ExpressionType.float.rawValue
             case 26, 30, 32...41, 64...69, 73, 74, 82: return ExpressionType.int.rawValue
             case 70: return ExpressionType.string.rawValue
-            case 126: return ExpressionType.list.rawValue
+            case 101, 102, 126: return ExpressionType.list.rawValue
             case 80, 81, 122, 127: return declared()
             case 20...23, 27, 50, 51: return args.first.flatMap { staticType($0, scope) }
             case 123:
@@ -297,6 +306,12 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             return .known(.bool(matches))
+        case 101, 102:
+            // map_keys / map_values: the map's keys or values as a list, in its stored order;
+            // unknown when the operand is not a map.
+            guard args.count == 1 else { throw .param("map_keys / map_values of \(args.count) operands") }
+            guard case .known(.map(let entries, _)) = try evaluate(args[0], record, vars) else { return .unknown }
+            return .known(.list(entries.map { op == 101 ? $0.key : $0.value }))
         case 8:
             // Geo compare (GeoShape.matches): unknown when an operand is, or is not GeoJSON.
             guard args.count == 2 else { throw .param("geo compare of \(args.count) operands") }

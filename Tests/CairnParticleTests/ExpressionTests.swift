@@ -134,6 +134,17 @@ import Testing
         #expect(code(node(124, name("z"))) == 4)
     }
 
+    @Test func mapKeysAndValues() throws {
+        let m = Value.map([MapEntry(.string("a"), .int(1)), MapEntry(.string("b"), .int(2))], flags: 0)
+        let map = ExpressionRecord(bins: [.init(name: "m", particleType: 19, bytes: m.encoded)], setName: nil, key: nil)
+        func value(_ op: Int64, _ name: String) throws -> Expression.Outcome {
+            try Expression.evaluate(try Expression.decode(Value.list([.int(op), .list([.int(81), .int(5), .blob(name.utf8.first!, Bytes(name.utf8.dropFirst()))])]).encoded), map)
+        }
+        #expect(try value(101, "m") == .known(.list([.string("a"), .string("b")])))
+        #expect(try value(102, "m") == .known(.list([.int(1), .int(2)])))
+        #expect(try value(101, "x") == .unknown)  // a missing bin
+    }
+
     @Test func inList() throws {
         #expect(try passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .int(5)]).encoded))))
         #expect(try !passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .string("5")]).encoded))))
@@ -154,9 +165,10 @@ import Testing
         #expect(code([0x93, 0x01]) == 4)  // not msgpack
         #expect(code(node(1, [1])) == 4)  // one operand
         #expect(code(node(8, [1], [2])) == 4)  // a geo compare of two integers
-        #expect(code(node(101, bin(5, "m"))) == 16)  // map_keys is not evaluated yet
+        #expect(code(node(110, bin(5, "m"))) == 4)  // not an op of Aerospike's
+        #expect(code(node(101, [1])) == 4)  // map_keys of an integer
         #expect(code(node(7, [1], [2])) == 4)  // a regex compare of two operands
-        #expect(code(node(16, node(1, [1], [1]), node(101, bin(5, "m")))) == 16)  // found before evaluation
+        #expect(code(node(16, node(1, [1], [1]), node(110, [1]))) == 4)  // found before evaluation
         #expect(try Expression.evaluate(try Expression.decode(node(0)), record) == .unknown)
         #expect(code([5]) == 4)  // not boolean
         #expect(code(node(16, [5])) == 4)
