@@ -17,10 +17,10 @@ struct InfoResponder {
     /// single node, and never -1 (§2.8).
     static let generation = "1"
     /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
-    /// Not named until they work: cdt-index, geo,
+    /// Not named until they work: cdt-index (queries on context indexes),
     /// query-show, relaxed-sc, replicas-max, udf.
     static let features =
-        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"
+        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
