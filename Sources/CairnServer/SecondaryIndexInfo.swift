@@ -76,6 +76,9 @@ struct SecondaryIndexInfo {
                 return InfoReply.errorValue(.indexFound, message: "'indexname' already exists with different definition")
             case .full:
                 return InfoReply.errorValue(.indexMaxCount, message: "already at sindex definition limit")
+            case .notPersisted(let reason):
+                context.logger.error("sindex-create", metadata: ["index": "\(definition.name)", "error": "\(reason)"])
+                return InfoReply.errorValue(.serverError, message: "definition not persisted")
             }
         }
     }
@@ -183,8 +186,13 @@ struct SecondaryIndexInfo {
             let name = try required(command, ["indexname"], named: "indexname", bytesMax: Catalog.nameBytesMax).get()
             let namespaceName = try required(command, Self.namespaceKeys, named: "namespace", bytesMax: Self.namespaceBytesMax).get()
             // An unknown index (or namespace) is not an error: Aerospike answers ok.
-            if context.namespaces[namespaceName]?.secondaryIndexes.delete(name: name) == true {
-                context.logger.info("sindex-delete", metadata: ["index": "\(name)"])
+            do throws(Catalog.PersistError) {
+                if try context.namespaces[namespaceName]?.secondaryIndexes.delete(name: name) == true {
+                    context.logger.info("sindex-delete", metadata: ["index": "\(name)"])
+                }
+            } catch {
+                context.logger.error("sindex-delete", metadata: ["index": "\(name)", "error": "\(error)"])
+                return InfoReply.errorValue(.serverError, message: "deletion not persisted")
             }
             return InfoReply.ok
         } catch {

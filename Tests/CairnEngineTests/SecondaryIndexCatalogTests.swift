@@ -1,3 +1,5 @@
+import CairnTesting
+import Foundation
 import Testing
 
 @testable import CairnEngine
@@ -9,7 +11,7 @@ import Testing
         Catalog.Definition(name: name, setName: set, binName: bin, keyType: .string, collection: .mapkeys)
     }
 
-    @Test func createRulesAsAerospikeHasThem() {
+    @Test func createRulesAsAerospikeHasThem() throws {
         let catalog = Catalog()
         #expect(catalog.create(keys("a")) == .created)
         #expect(catalog.create(keys("a")) == .alreadyExists)
@@ -17,9 +19,33 @@ import Testing
         // The same definition under a new name renames the index.
         #expect(catalog.create(keys("b")) == .renamed(from: "a"))
         #expect(catalog.all.map(\.name) == ["b"])
-        #expect(catalog.delete(name: "a") == false)
-        #expect(catalog.delete(name: "b") == true)
+        #expect(try catalog.delete(name: "a") == false)
+        #expect(try catalog.delete(name: "b") == true)
         #expect(catalog.count == 0)
+    }
+
+    @Test func definitionsComeBackFromTheirFile() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/sindex-test.json"
+        let first = Catalog()
+        try first.persist(to: path)  // no file yet: empty
+        #expect(first.create(keys("a")) == .created)
+        #expect(first.create(keys("b", bin: "n")) == .created)
+        #expect(try first.delete(name: "a"))
+        let second = Catalog()
+        try second.persist(to: path)
+        #expect(second.all == [keys("b", bin: "n")])
+        // A file that is not a definitions list is an error; a file that cannot be written
+        // leaves the catalog unchanged.
+        try Array("not json".utf8).withUnsafeBufferPointer { try Data(buffer: $0).write(to: URL(fileURLWithPath: path)) }
+        #expect(throws: Catalog.PersistError.self) { try Catalog().persist(to: path) }
+        let unwritable = Catalog()
+        try unwritable.persist(to: dir.path + "/missing-directory/sindex.json")
+        guard case .notPersisted = unwritable.create(keys("c")) else {
+            Issue.record("expected notPersisted")
+            return
+        }
+        #expect(unwritable.count == 0)
     }
 
     @Test func limitIsAerospikes() {

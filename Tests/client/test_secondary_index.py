@@ -103,3 +103,25 @@ def test_geo_queries_and_one_answer_per_matching_value(client):
     assert e.value.code == 160
     client.index_remove(NS, "sigeo_p")
     client.index_remove(NS, "sigeo_l")
+
+
+def test_definitions_survive_a_restart(daemon):
+    from conftest import connect
+    c = connect(daemon)
+    c.put((NS, "sirestart", 1), {"n": 7}, policy=SEND_KEY)
+    c.index_integer_create(NS, "sirestart", "n", "sirestart_n")
+    c.close()
+    assert daemon.stop() == 0
+    daemon.start()
+    c = connect(daemon)
+    assert "indexname=sirestart_n:" in c.info_random_node("sindex-list:ns=test")
+    q = c.query(NS, "sirestart")
+    q.where(p.equals("n", 7))
+    assert keys_of(q.results()) == [1]
+    c.index_remove(NS, "sirestart_n")
+    c.close()
+    assert daemon.stop() == 0
+    daemon.start()
+    c = connect(daemon)
+    assert "sirestart_n" not in c.info_random_node("sindex-list:ns=test")
+    c.close()
