@@ -118,6 +118,10 @@ public final class SecondaryIndexCatalog: Sendable {
     private static func write(_ list: [Definition], to file: String?) throws(PersistError) {
         guard let file else { return }
         do {
+            let directory = (file as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             try encoder.encode(list).write(to: URL(fileURLWithPath: file), options: .atomic)

@@ -77,8 +77,8 @@ final class Daemon: Sendable {
                 progress.update(ns.name, phase: "opening")
                 let opened = try openNamespace(ns, nodeID: node.nodeID, progress: progress)
                 namespaces[ns.name] = opened
-                // Secondary-index definitions are kept beside the node id, per namespace.
-                try FileManager.default.createDirectory(atPath: config.service.workDirectory, withIntermediateDirectories: true)
+                // Secondary-index definitions are kept in the work directory, per namespace (read
+                // now, written on the first change: a start needs no writable directory).
                 try opened.secondaryIndexes.persist(
                     to: (config.service.workDirectory as NSString).appendingPathComponent("sindex-\(ns.name).json"))
                 progress.update(ns.name, phase: "ready")

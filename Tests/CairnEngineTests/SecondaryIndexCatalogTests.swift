@@ -40,7 +40,7 @@ import Testing
         try Array("not json".utf8).withUnsafeBufferPointer { try Data(buffer: $0).write(to: URL(fileURLWithPath: path)) }
         #expect(throws: Catalog.PersistError.self) { try Catalog().persist(to: path) }
         let unwritable = Catalog()
-        try unwritable.persist(to: dir.path + "/missing-directory/sindex.json")
+        try unwritable.persist(to: path + "/under-a-file.json")  // a directory that cannot exist
         guard case .notPersisted = unwritable.create(keys("c")) else {
             Issue.record("expected notPersisted")
             return
