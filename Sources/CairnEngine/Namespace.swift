@@ -1,4 +1,5 @@
 import CairnIO
+import CairnParticle
 import CairnIndex
 import Foundation
 import CairnStorage
@@ -19,6 +20,8 @@ public final class Namespace: Sendable {
     public let sets: SetRegistry
     /// `stop-writes-count` of the sets that have one (SetLimits.swift).
     public let setLimits = SetLimits()
+    /// Secondary-index definitions (`sindex-*` info commands; queries walk the primary index).
+    public let secondaryIndexes = SecondaryIndexCatalog()
     /// How the namespace came up.
     public let startReport: StartReport
     private let closed = Atomic<Bool>(false)
@@ -481,7 +484,7 @@ public final class Namespace: Sendable {
             case .success(let record?):
                 var results: [(String, StoredBin?)] = []
                 do {
-                    if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: self.nowMs) {
+                    if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: self.nowMs, storage: self.expressionStorage) {
                         throw EngineError(.filteredOut, "record \(digest) is filtered out")
                     }
                     for op in r.operations {
@@ -491,7 +494,8 @@ public final class Namespace: Sendable {
                         case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                             var bins = record.bins
                             let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
-                                                    lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: self.nowMs)
+                                                    lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: self.nowMs,
+                                                    storage: self.expressionStorage)
                             results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
                         default: break
                         }
@@ -613,7 +617,7 @@ public final class Namespace: Sendable {
         if let key = r.userKey, let storedKey = existing?.userKey, storedKey != key {
             throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
         }
-        if let filter = o.filter, visible != nil, let existing, try !filter.passes(existing, digest: digest, nowMs: now) {
+        if let filter = o.filter, visible != nil, let existing, try !filter.passes(existing, digest: digest, nowMs: now, storage: expressionStorage) {
             throw EngineError(.filteredOut, "record \(digest) is filtered out")
         }
 
@@ -652,7 +656,8 @@ public final class Namespace: Sendable {
                 bins.removeAll()
             case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
                 let scope = RecordScope(setName: existing?.setName ?? r.setName, userKey: existing?.userKey ?? (o.storeKey ? r.userKey : nil),
-                                        digest: digest, lastUpdateMs: existing?.lastUpdateMs ?? now, voidTime: existing?.voidTime ?? 0, nowMs: now)
+                                        digest: digest, lastUpdateMs: existing?.lastUpdateMs ?? now, voidTime: existing?.voidTime ?? 0, nowMs: now,
+                                        storage: expressionStorage)
                 results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
             }
         }
@@ -849,3 +854,13 @@ public final class Namespace: Sendable {
     }
 }
 
+extension Namespace {
+    /// The storage engine as the expression ops device_size and memory_size see it.
+    public var expressionStorage: ExpressionRecord.Storage {
+        switch options.memory {
+        case .none: .device
+        case .persisted: .memoryPersisted
+        case .unpersisted: .memoryOnly
+        }
+    }
+}

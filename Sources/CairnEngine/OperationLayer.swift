@@ -134,10 +134,12 @@ struct RecordScope {
     var userKey: StoredKey?
     var metadata: ExpressionRecord.Metadata
 
-    init(setName: String?, userKey: StoredKey?, digest: Digest, lastUpdateMs: UInt64, voidTime: UInt32, nowMs: UInt64) {
+    init(setName: String?, userKey: StoredKey?, digest: Digest, lastUpdateMs: UInt64, voidTime: UInt32, nowMs: UInt64,
+         storage: ExpressionRecord.Storage = .device) {
         self.setName = setName
         self.userKey = userKey
-        metadata = ExpressionRecord.Metadata(digest: digest.bytes, lastUpdateMs: lastUpdateMs, voidTime: voidTime, nowMs: nowMs)
+        metadata = ExpressionRecord.Metadata(
+            digest: digest.bytes, lastUpdateMs: lastUpdateMs, voidTime: voidTime, nowMs: nowMs, storage: storage)
     }
 
     /// The record as an expression reads it, with `bins` as they are now.
@@ -172,14 +174,17 @@ public struct RecordFilter: Sendable, Equatable {
 
     /// Whether `record` passes: only a true filter does. An unsupported expression is
     /// UNSUPPORTED_FEATURE, a malformed one PARAMETER.
-    public func passes(_ record: EngineRecord, digest: Digest, nowMs: UInt64 = CitrusleafTime.nowMs()) throws(EngineError) -> Bool {
+    public func passes(_ record: EngineRecord, digest: Digest, nowMs: UInt64 = CitrusleafTime.nowMs(),
+                       storage: ExpressionRecord.Storage = .device) throws(EngineError) -> Bool {
         try passes(record.bins, RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
-                                            lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs))
+                                            lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs,
+                                            storage: storage))
     }
 
-    func passes(_ record: StoredRecord, digest: Digest, nowMs: UInt64) throws(EngineError) -> Bool {
+    func passes(_ record: StoredRecord, digest: Digest, nowMs: UInt64, storage: ExpressionRecord.Storage) throws(EngineError) -> Bool {
         try passes(record.bins, RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
-                                            lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs))
+                                            lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs,
+                                            storage: storage))
     }
 
     private func passes(_ bins: [StoredBin], _ scope: RecordScope) throws(EngineError) -> Bool {

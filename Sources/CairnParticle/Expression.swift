@@ -8,24 +8,27 @@ import Glibc
 /// An expression is msgpack: a node is a list `[op, args...]`, anything else is a literal
 /// (strings and blobs carry their particle type byte; a list literal is quoted, `[126, list]`).
 /// Implemented:
-/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, regex 7, in_list 9, and 16, or 17, not 18,
+/// - comparisons eq 1, ne 2, gt 3, ge 4, lt 5, le 6, regex 7, geo 8 (GeoShape: a region
+///   containing a point, a point inside a region), in_list 9, and 16, or 17, not 18,
 ///   exclusive 19;
 /// - record: key_exist 71, set_name 70, key 80 `[80, type]`, bin 81 `[81, type, name]` (the
 ///   name a raw msgpack string), bin_type 82 `[82, name]`;
 /// - metadata: digest_modulo 64 `[64, mod]`, last_update 66 (ns since 1970), since_update 67
 ///   (ms), void_time 68 (ns since 1970, -1 for never), ttl 69 (s, -1 for never), is_tombstone 72,
-///   record_size 74 (Aerospike's stored size, computed);
+///   record_size 74 (Aerospike's stored size, computed), device_size 65 and memory_size 73 (the
+///   record size where the namespace keeps records on devices / in memory, else 0);
 /// - a path select's loop variables 122 `[122, type, id]` and remove_result 100 (PathSelect);
 /// - call 127 `[127, result type, system, [command, args...], bin]` of bit (system 1), HLL (2)
 ///   and list / map (0) operations, reads or, with the MODIFY_LOCAL flag (0x40), modifies of a
 ///   copy whose new value is the call's value; an argument that is a node is evaluated first.
 /// - arithmetic add 20 ... to_float 31, integer bit ops 32 ... 41, min 50, max 51, cond 123,
-///   var 124, let 125.
+///   var 124, let 125;
+/// - map_keys 101 and map_values 102 `[101, map]`: a list of the map's keys or values.
 /// A missing bin, a key not stored, a bin or value of another type than asked, or a comparison
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
-/// any is true, else unknown. A filter passes only when it is true. Anything else (geo compares,
-/// device / memory size, string ops) is 16 (UNSUPPORTED_FEATURE); a malformed expression, or a
-/// comparison of two operands of known different types, is 4.
+/// any is true, else unknown. A filter passes only when it is true. Every op of Aerospike 8.1
+/// is evaluated: an op it does not have is 4, as is a malformed expression or a comparison of
+/// two operands of known different types; a call of a command Cairn does not run is 16.
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
@@ -53,13 +56,26 @@ public struct ExpressionRecord: Sendable {
         public var voidTime: UInt32
         /// Now, ms since 2010-01-01.
         public var nowMs: UInt64
+        /// Where the namespace keeps records, for device_size and memory_size.
+        public var storage: Storage
 
-        public init(digest: [UInt8], lastUpdateMs: UInt64, voidTime: UInt32, nowMs: UInt64) {
+        public init(digest: [UInt8], lastUpdateMs: UInt64, voidTime: UInt32, nowMs: UInt64, storage: Storage = .device) {
             self.digest = digest
             self.lastUpdateMs = lastUpdateMs
             self.voidTime = voidTime
             self.nowMs = nowMs
+            self.storage = storage
         }
+    }
+
+    /// A namespace's storage engine as device_size (65) and memory_size (73) see it.
+    public enum Storage: Sendable {
+        /// `storage-engine device`.
+        case device
+        /// `storage-engine memory` with files or devices.
+        case memoryPersisted
+        /// `storage-engine memory` alone.
+        case memoryOnly
     }
 
     public var bins: [Bin]
@@ -84,9 +100,9 @@ enum ExpressionType: Int64 {
 public enum Expression {
     public static let unsupported: UInt8 = 16
 
-    /// Decodes an expression and checks that Cairn evaluates every op in it (16 when not, as
-    /// Aerospike refuses what it cannot build before running anything); 4 when it is not
-    /// msgpack.
+    /// Decodes an expression and checks every op in it before anything runs, as Aerospike's
+    /// builder: an unknown op or a malformed node is 4 (as is bytes that are not msgpack), a
+    /// call Cairn does not run 16.
     public static func decode(_ bytes: [UInt8]) throws(CDTError) -> Value {
         let node: Value
         do {
@@ -98,8 +114,8 @@ public enum Expression {
         return node
     }
 
-    static let supportedOps: Set<Int64> = Set([0] + Array(1...7) + [9] + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
-        + [74, 100] + Array(122...127))
+    static let supportedOps: Set<Int64> = Set([0] + Array(1...9) + Array(16...41) + [50, 51, 64] + Array(66...72) + [80, 81, 82]
+        + [65, 73, 74, 100, 101, 102] + Array(122...127))
 
     /// What `remove_result` (op 100) evaluates to: the path apply removes the leaf it is
     /// applied to (PathSelect).
@@ -117,7 +133,8 @@ public enum Expression {
     static func check(_ node: Value, _ scope: TypeScope) throws(CDTError) {
         guard case .list(let items, _) = node else { return }
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
-        guard supportedOps.contains(op) else { throw CDTError(unsupported, "expression op \(op) is not supported") }
+        // Cairn evaluates every op Aerospike 8.1 has: any other is 4, as Aerospike's builder.
+        guard supportedOps.contains(op) else { throw .param("invalid expression op \(op)") }
         let args = items.dropFirst()
         switch op {
         case 7:
@@ -127,6 +144,23 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             try check(args[args.startIndex + 2], scope)
+        case 101, 102:
+            // [101 | 102, map]: the operand must be a map where its type is known (build_map_kv).
+            guard args.count == 1 else { throw .param("map_keys / map_values of \(args.count) operands") }
+            if let t = staticType(args[args.startIndex], scope), t != ExpressionType.map.rawValue {
+                throw .param("map_keys / map_values of type \(t)")
+            }
+            try check(args[args.startIndex], scope)
+        case 8:
+            // [8, candidate, query]: both GeoJSON; a literal that does not parse is 4.
+            guard args.count == 2 else { throw .param("geo compare of \(args.count) operands") }
+            for arg in args {
+                if let t = staticType(arg, scope), t != ExpressionType.geojson.rawValue { throw .param("geo compare of type \(t)") }
+                if case .geojson(let text) = arg {
+                    do throws(GeoShape.Problem) { _ = try GeoShape.parse(Array(text)) } catch { throw .param("GeoJSON: \(error.reason)") }
+                }
+                try check(arg, scope)
+            }
         case 1...6:
             // Aerospike builds a comparison only of two operands of one type, and never of
             // GeoJSON or HLL values (build_compare): else 4 before anything runs. Checked where
@@ -200,7 +234,7 @@ public enum Expression {
             case 24, 25, 28, 29, 31: return ExpressionType.float.rawValue
             case 26, 30, 32...41, 64...69, 73, 74, 82: return ExpressionType.int.rawValue
             case 70: return ExpressionType.string.rawValue
-            case 126: return ExpressionType.list.rawValue
+            case 101, 102, 126: return ExpressionType.list.rawValue
             case 80, 81, 122, 127: return declared()
             case 20...23, 27, 50, 51: return args.first.flatMap { staticType($0, scope) }
             case 123:
@@ -272,6 +306,20 @@ public enum Expression {
                 throw .param("regex does not compile")
             }
             return .known(.bool(matches))
+        case 101, 102:
+            // map_keys / map_values: the map's keys or values as a list, in its stored order;
+            // unknown when the operand is not a map.
+            guard args.count == 1 else { throw .param("map_keys / map_values of \(args.count) operands") }
+            guard case .known(.map(let entries, _)) = try evaluate(args[0], record, vars) else { return .unknown }
+            return .known(.list(entries.map { op == 101 ? $0.key : $0.value }))
+        case 8:
+            // Geo compare (GeoShape.matches): unknown when an operand is, or is not GeoJSON.
+            guard args.count == 2 else { throw .param("geo compare of \(args.count) operands") }
+            guard case .known(.geojson(let candidate)) = try evaluate(args[0], record, vars),
+                case .known(.geojson(let query)) = try evaluate(args[1], record, vars),
+                let candidateShape = try? GeoShape.parse(Array(candidate)), let queryShape = try? GeoShape.parse(Array(query))
+            else { return .unknown }
+            return .known(.bool(GeoShape.matches(candidate: candidateShape, query: queryShape)))
         case 9:
             // in_list: whether the value equals (in Aerospike's msgpack order) an element.
             guard args.count == 2 else { throw .param("in_list of \(args.count) operands") }
@@ -317,6 +365,19 @@ public enum Expression {
             return .known(.bool(false))  // a filter only sees live records
         case 74:
             guard args.isEmpty else { throw .param("record_size takes no arguments") }
+            return recordSize(record).map { .known(.int($0)) } ?? .unknown
+        case 65, 73:
+            // The deprecated device_size and memory_size, as Aerospike 8.1 answers them: the
+            // record size where the namespace keeps records in that medium, else 0.
+            guard args.isEmpty else { throw .param("device_size and memory_size take no arguments") }
+            guard let storage = record.metadata?.storage else { return .unknown }
+            let isInMedium: Bool
+            switch storage {
+            case .device: isInMedium = op == 65
+            case .memoryPersisted: isInMedium = true
+            case .memoryOnly: isInMedium = op == 73
+            }
+            guard isInMedium else { return .known(.int(0)) }
             return recordSize(record).map { .known(.int($0)) } ?? .unknown
         case 70:
             return .known(.string(record.setName ?? ""))

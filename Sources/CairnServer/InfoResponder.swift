@@ -17,17 +17,17 @@ struct InfoResponder {
     /// single node, and never -1 (§2.8).
     static let generation = "1"
     /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
-    /// Not named until they work: geo, sindex-exists,
+    /// Not named until they work: cdt-index (queries on context indexes),
     /// query-show, relaxed-sc, replicas-max, udf.
     static let features =
-        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;truncate-namespace"
+        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
         "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation", "best-practices",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
-        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "statistics",
+        "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "sindex", "sindex-create", "sindex-delete", "sindex-exists", "sindex-list", "sindex-stat", "statistics",
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
     ]
     /// Number of partitions of a namespace (§4.4).
@@ -134,6 +134,18 @@ struct InfoResponder {
             return context.latencies.latenciesValue(histogram: command.parameter("hist"))
         case "latency":
             return context.latencies.legacyLatencyValue(histogram: command.parameter("hist"))
+        case "sindex-create":
+            return SecondaryIndexInfo(context: context).create(command)
+        case "sindex-delete":
+            return SecondaryIndexInfo(context: context).delete(command)
+        case "sindex-exists":
+            return SecondaryIndexInfo(context: context).exists(command)
+        case "sindex-list":
+            return SecondaryIndexInfo(context: context).list(command)
+        case "sindex-stat":
+            return SecondaryIndexInfo(context: context).stat(command)
+        case "sindex":
+            return SecondaryIndexInfo(context: context).legacy(command)
         default:
             return InfoReply.unrecognizedCommand
         }
@@ -434,6 +446,7 @@ struct InfoResponder {
         for namespaceName in names {
             guard let namespace = context.namespaces[namespaceName] else { continue }
             let summaries = SetCensus.take(namespace)
+            let indexes = namespace.secondaryIndexes.all
             for (id, setName) in namespace.sets.all {
                 if let setFilter, setFilter != setName { continue }
                 let summary = summaries[id] ?? SetCensus.Summary()
@@ -447,13 +460,13 @@ struct InfoResponder {
                     ("tombstones", "\(summary.tombstones)"),
                     ("data_used_bytes", "\(summary.storedBytes)"),
                     ("truncate_lut", "\(namespace.storage.truncation.setLutMs(forSet: setName) ?? 0)"),
-                    ("sindexes", "0"),
+                    ("sindexes", "\(indexes.filter { $0.setName == setName && $0.collection != .set }.count)"),
                     ("index_populating", "false"),
                     ("truncating", "false"),
                     ("default-read-touch-ttl-pct", "0"),
                     ("default-ttl", "\(namespace.options.defaultTTLSeconds(forSet: setName, setID: id))"),
                     ("disable-eviction", "\(namespace.options.isEvictionDisabled(setName: setName, setID: id))"),
-                    ("enable-index", "false"),
+                    ("enable-index", "\(indexes.contains { $0.setName == setName && $0.collection == .set })"),
                     ("stop-writes-count", "\(namespace.options.stopWritesCount(forSet: setName, setID: id))"),
                     ("stop-writes-size", "0"),
                 ]

@@ -268,7 +268,9 @@ struct RecordExecutor: Sendable {
             }
             if let filter {
                 do throws(EngineError) {
-                    guard try filter.passes(record, digest: target.digest) else { return finish(.success(.failure(.filteredOut))) }
+                    guard try filter.passes(record, digest: target.digest, storage: namespace.expressionStorage) else {
+                        return finish(.success(.failure(.filteredOut)))
+                    }
                 } catch {
                     return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
                 }
@@ -490,6 +492,13 @@ struct RecordExecutor: Sendable {
                 return StoredBin(name: name, particleType: particleType, bytes: bytes)
             } catch {
                 throw Refusal(.serverError, "\(particleType) value refused: \(error)")
+            }
+        case .geoJSON:
+            // Aerospike parses GeoJSON on write: what it cannot read is 160 (GeoShape).
+            do throws(GeoShape.Problem) {
+                _ = try GeoShape.parse(Array(value))
+            } catch {
+                throw Refusal(.invalidGeoJSON, "GeoJSON refused: \(error.reason)")
             }
         default:
             break

@@ -37,6 +37,9 @@ struct ScanReplyStream: ReplyStream {
         /// A filter expression: records it does not pass are skipped (whole records are read to
         /// evaluate it, then cut to `binNames`).
         var filter: RecordFilter? = nil
+        /// A secondary-index query's `where`: records it does not match are skipped (whole
+        /// records are read to test it, then cut to `binNames`).
+        var predicate: SecondaryIndexPredicate? = nil
     }
 
     let plan: Plan
@@ -90,8 +93,12 @@ struct ScanReplyStream: ReplyStream {
             context.counters.malformedRequests.add(1, ordering: .relaxed)
             return .failure(Refusal(error.resultCode, "\(error)"))
         }
+        var predicate: SecondaryIndexPredicate?
         if request.hasIndexFields {
-            return .failure(Refusal(.indexNotFound, "secondary-index queries are not supported"))
+            switch indexPredicate(message: message, raw: raw, namespace: namespace, setName: request.setName) {
+            case .failure(let refusal): return .failure(refusal)
+            case .success(let found): predicate = found
+            }
         }
         var filter: RecordFilter?
         if let field = message.field(.filterExpression) {
@@ -104,7 +111,7 @@ struct ScanReplyStream: ReplyStream {
         if message.header.info2.contains(.write) {
             return .failure(Refusal(.unsupportedFeature, "background scans and queries are not supported"))
         }
-        for field in message.fields where field.type != .filterExpression {
+        for field in message.fields where field.type != .filterExpression && !isIndexField(field.type) {
             if let feature = RecordExecutor.unsupportedFeature(of: field.type) {
                 return .failure(Refusal(.unsupportedFeature, "\(feature) is not supported"))
             }
@@ -143,7 +150,48 @@ struct ScanReplyStream: ReplyStream {
             Plan(
                 namespace: namespace, namespaceName: namespaceName, setID: setID, binNames: binNames,
                 noBinData: message.header.info1.contains(.getNoBinData), maxRecords: request.maxRecords ?? 0,
-                recordsPerSecond: request.recordsPerSecond ?? 0, partitions: partitions, filter: filter))
+                recordsPerSecond: request.recordsPerSecond ?? 0, partitions: partitions, filter: filter,
+                predicate: predicate))
+    }
+
+    /// The `where` of a secondary-index query: the index it names (INDEX_NAME) or the one on its
+    /// bin, collection type and value type (201 when there is none), and its range.
+    static func indexPredicate(message: Message, raw: UnsafeRawBufferPointer, namespace: Namespace, setName: String?)
+        -> Result<SecondaryIndexPredicate, Refusal>
+    {
+        guard let rangeField = message.field(.indexRange) else {
+            return .failure(Refusal(.parameter, "an index query needs an INDEX_RANGE field"))
+        }
+        if message.field(.indexContext) != nil || message.field(.indexExpression) != nil {
+            return .failure(Refusal(.unsupportedFeature, "queries on context or expression indexes are not supported"))
+        }
+        var collection = SecondaryIndexCatalog.Collection.default
+        if let typeField = message.field(.indexType) {
+            let bytes = Array(typeField.data(in: raw))
+            guard bytes.count == 1, let parsed = SecondaryIndexCatalog.Collection(wireByte: bytes[0]) else {
+                return .failure(Refusal(.parameter, "bad INDEX_TYPE field"))
+            }
+            collection = parsed
+        }
+        let predicate: SecondaryIndexPredicate
+        do throws(SecondaryIndexPredicate.Problem) {
+            predicate = try SecondaryIndexPredicate.decode(indexRange: Array(rangeField.data(in: raw)), collection: collection)
+        } catch {
+            return .failure(Refusal(error.isUnsupported ? .unsupportedFeature : .parameter, error.message))
+        }
+        let catalog = namespace.secondaryIndexes
+        let definition: SecondaryIndexCatalog.Definition?
+        if let nameField = message.field(.indexName), let name = nameField.string(in: raw), !name.isEmpty {
+            definition = catalog.definition(named: name).flatMap {
+                $0.binName == predicate.binName && $0.collection == collection && $0.keyType == predicate.range.keyType
+                    ? $0 : nil
+            }
+        } else {
+            definition = catalog.find(
+                binName: predicate.binName, setName: setName, collection: collection, keyType: predicate.range.keyType)
+        }
+        guard definition != nil else { return .failure(Refusal(.indexNotFound, "no index for the query")) }
+        return .success(predicate)
     }
 
     var runsWithoutWaiting: Bool { true }
@@ -179,11 +227,12 @@ struct ScanReplyStream: ReplyStream {
     /// `run` at its candidate's offset.
     fileprivate func fetch(_ candidates: [IndexRecord], into run: InFlightRun<Fetched>) {
         let namespace = plan.namespace
-        let binNames = plan.filter != nil ? nil : plan.noBinData ? [] : plan.binNames
+        let isWholeRecordNeeded = plan.filter != nil || plan.predicate != nil
+        let binNames = isWholeRecordNeeded ? nil : plan.noBinData ? [] : plan.binNames
         let counters = context.counters
         let logger = self.logger
         for (offset, record) in candidates.enumerated() {
-            if plan.noBinData && plan.filter == nil && !record.flags.contains(.keyStored) {
+            if plan.noBinData && !isWholeRecordNeeded && !record.flags.contains(.keyStored) {
                 // Metadata only, and no key to return: no device read.
                 run.complete(offset, .metadataOnly)
                 continue
@@ -220,12 +269,27 @@ struct ScanReplyStream: ReplyStream {
             found = record
         }
         guard var stored = found else { return false }
+        // An index query returns the record once per index entry it finds (Aerospike's answer).
+        var copies = 1
+        if let predicate = plan.predicate {
+            copies = predicate.matchCount(stored.bins)
+            if copies == 0 { return false }
+        }
         if let filter = plan.filter {
             // A record the filter does not pass, or cannot evaluate, is skipped.
-            guard (try? filter.passes(stored, digest: record.digest)) == true else { return false }
-            if let names = plan.binNames { stored.bins = stored.bins.filter { names.contains($0.name) } }
+            guard (try? filter.passes(stored, digest: record.digest, storage: namespace.expressionStorage)) == true else { return false }
+        }
+        if plan.filter != nil || plan.predicate != nil, let names = plan.binNames {
+            stored.bins = stored.bins.filter { names.contains($0.name) }
         }
         if plan.binNames != nil && !plan.noBinData && stored.bins.isEmpty { return false }
+        for _ in 0..<copies {
+            appendRecordMessage(record, stored, to: &writer)
+        }
+        return true
+    }
+
+    private func appendRecordMessage(_ record: IndexRecord, _ stored: EngineRecord, to writer: inout WireWriter) {
         writer.beginScanRecord(
             namespace: plan.namespaceName.utf8, digest: record.digest, generation: UInt32(stored.generation),
             voidTime: stored.voidTime, hasBinData: !plan.noBinData)
@@ -239,7 +303,6 @@ struct ScanReplyStream: ReplyStream {
             writer.appendReplyBins(stored.bins.map(ReplyBin.read))
         }
         writer.endMessage()
-        return true
     }
 }
 

@@ -146,7 +146,7 @@ public struct ScanRequest: Sendable, Equatable {
 }
 
 /// Secondary-index query fields (§4.2, §9.5).
-private func isIndexField(_ type: FieldType?) -> Bool {
+public func isIndexField(_ type: FieldType?) -> Bool {
     switch type {
     case .indexName, .indexRange, .indexContext, .indexExpression, .indexType: true
     default: false

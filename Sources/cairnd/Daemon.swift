@@ -75,7 +75,12 @@ final class Daemon: Sendable {
                 shmLocks.append(try SharedMemoryLock.claim(
                     directory: shmDirectory, name: SharedMemoryOptions.name(namespace: ns.name, nodeID: node.nodeID)))
                 progress.update(ns.name, phase: "opening")
-                namespaces[ns.name] = try openNamespace(ns, nodeID: node.nodeID, progress: progress)
+                let opened = try openNamespace(ns, nodeID: node.nodeID, progress: progress)
+                namespaces[ns.name] = opened
+                // Secondary-index definitions are kept in the work directory, per namespace (read
+                // now, written on the first change: a start needs no writable directory).
+                try opened.secondaryIndexes.persist(
+                    to: (config.service.workDirectory as NSString).appendingPathComponent("sindex-\(ns.name).json"))
                 progress.update(ns.name, phase: "ready")
             }
         } catch {

@@ -134,6 +134,17 @@ import Testing
         #expect(code(node(124, name("z"))) == 4)
     }
 
+    @Test func mapKeysAndValues() throws {
+        let m = Value.map([MapEntry(.string("a"), .int(1)), MapEntry(.string("b"), .int(2))], flags: 0)
+        let map = ExpressionRecord(bins: [.init(name: "m", particleType: 19, bytes: m.encoded)], setName: nil, key: nil)
+        func value(_ op: Int64, _ name: String) throws -> Expression.Outcome {
+            try Expression.evaluate(try Expression.decode(Value.list([.int(op), .list([.int(81), .int(5), .blob(name.utf8.first!, Bytes(name.utf8.dropFirst()))])]).encoded), map)
+        }
+        #expect(try value(101, "m") == .known(.list([.string("a"), .string("b")])))
+        #expect(try value(102, "m") == .known(.list([.int(1), .int(2)])))
+        #expect(try value(101, "x") == .unknown)  // a missing bin
+    }
+
     @Test func inList() throws {
         #expect(try passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .int(5)]).encoded))))
         #expect(try !passes(node(9, bin(2, "i"), node(126, Value.list([.int(1), .string("5")]).encoded))))
@@ -153,9 +164,11 @@ import Testing
     @Test func errors() throws {
         #expect(code([0x93, 0x01]) == 4)  // not msgpack
         #expect(code(node(1, [1])) == 4)  // one operand
-        #expect(code(node(8, [1], [2])) == 16)  // a geo compare is not evaluated yet
+        #expect(code(node(8, [1], [2])) == 4)  // a geo compare of two integers
+        #expect(code(node(110, bin(5, "m"))) == 4)  // not an op of Aerospike's
+        #expect(code(node(101, [1])) == 4)  // map_keys of an integer
         #expect(code(node(7, [1], [2])) == 4)  // a regex compare of two operands
-        #expect(code(node(16, node(1, [1], [1]), node(8, [1], [2]))) == 16)  // found before evaluation
+        #expect(code(node(16, node(1, [1], [1]), node(110, [1]))) == 4)  // found before evaluation
         #expect(try Expression.evaluate(try Expression.decode(node(0)), record) == .unknown)
         #expect(code([5]) == 4)  // not boolean
         #expect(code(node(16, [5])) == 4)
@@ -208,11 +221,29 @@ import Testing
         // A 100-byte string bin "s": 35 + 1 + 2 + 5 + 100 + 4 = 147 -> 160.
         let str = ExpressionRecord(bins: [.init(name: "s", particleType: 3, bytes: Array(repeating: 0x61, count: 100))], setName: nil, key: nil, metadata: meta)
         #expect(try size(str) == .known(.int(160)))
-        // Unknown without metadata or with a GeoJSON bin; device / memory size are still 16.
+        // Unknown without metadata or with a GeoJSON bin.
         #expect(try size(ExpressionRecord(bins: [], setName: nil, key: nil)) == .unknown)
         let geo = ExpressionRecord(bins: [.init(name: "g", particleType: 23, bytes: Array("{}".utf8))], setName: nil, key: nil, metadata: meta)
         #expect(try size(geo) == .unknown)
-        #expect(throws: CDTError.self) { try Expression.decode(Value.list([.int(65)]).encoded) }
+    }
+
+    @Test func deviceAndMemorySizeFollowTheStorageEngine() throws {
+        func sizes(_ storage: ExpressionRecord.Storage) throws -> [Expression.Outcome] {
+            var m = meta
+            m.storage = storage
+            let record = ExpressionRecord(bins: [.init(name: "a", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 1])], setName: nil, key: nil, metadata: m)
+            return try [65, 73].map { op in try Expression.evaluate(try Expression.decode(Value.list([.int(op)]).encoded), record) }
+        }
+        // device_size, memory_size: the record size where the records are, else 0 (Aerospike 8.1).
+        #expect(try sizes(.device) == [.known(.int(48)), .known(.int(0))])
+        #expect(try sizes(.memoryPersisted) == [.known(.int(48)), .known(.int(48))])
+        #expect(try sizes(.memoryOnly) == [.known(.int(0)), .known(.int(48))])
+        // Unknown without metadata; arguments are 4.
+        let bare = ExpressionRecord(bins: [], setName: nil, key: nil)
+        #expect(try Expression.evaluate(try Expression.decode(Value.list([.int(65)]).encoded), bare) == .unknown)
+        #expect(throws: CDTError.self) {
+            try Expression.evaluate(try Expression.decode(Value.list([.int(73), .int(1)]).encoded), bare)
+        }
     }
 }
 

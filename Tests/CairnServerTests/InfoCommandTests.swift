@@ -82,9 +82,63 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
             let client = try server.connect()
             let features = Set(try client.info("features").split(separator: ";").map(String.init))
             #expect(features.contains("cdt-list") && features.contains("cdt-map") && features.contains("blob-bits") && features.contains("hll"))
-            for missing in ["udf", "geo", "sindex-exists", "query-show", "replicas-max"] {
+            #expect(features.contains("sindex-exists") && features.contains("geo"))
+            for missing in ["udf", "cdt-index", "query-show", "replicas-max"] {
                 #expect(!features.contains(missing), "\(missing)")
             }
+        }
+    }
+
+    @Test func secondaryIndexDefinitions() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            // The 8.0 client form (ns=, indexdata=) and the 8.1 form (namespace=, bin=, type=).
+            #expect(try client.info("sindex-create:ns=test;set=s;indexname=i1;indextype=MAPKEYS;indexdata=m,STRING") == "ok")
+            #expect(try client.info("sindex-create:namespace=test;indexname=i2;indextype=list;bin=l;type=numeric") == "ok")
+            // The same definition again: ok; the same name with another definition: 200.
+            #expect(try client.info("sindex-create:ns=test;set=s;indexname=i1;indextype=MAPKEYS;indexdata=m,STRING") == "ok")
+            #expect(try client.info("sindex-create:ns=test;indexname=i1;indexdata=x,numeric")
+                == "ERROR:200:'indexname' already exists with different definition")
+            #expect(try client.info("sindex-list:ns=test") == """
+                ns=test:indexname=i1:set=s:bin=m:type=string:indextype=mapkeys:context=null:exp=null:state=RW;\
+                ns=test:indexname=i2:set=null:bin=l:type=numeric:indextype=list:context=null:exp=null:state=RW
+                """)
+            #expect(try client.info("sindex-stat:namespace=test;indexname=i1").contains("load_pct=100"))
+            #expect(try client.info("sindex/test/i2").contains("load_pct=100"))
+            #expect(try client.info("sindex/test/nope") == "ERROR:201:no index")
+            #expect(try client.info("sindex/nope") == "ns_type=unknown")
+            #expect(try client.info("sindex-exists:ns=test;indexname=i1") == "true")
+            // Aerospike's checks, in its order.
+            #expect(try client.info("sindex-create:ns=test;indexdata=a,string") == "ERROR:4:missing 'indexname'")
+            #expect(try client.info("sindex-create:indexname=x;indexdata=a,string") == "ERROR:20:missing 'namespace'")
+            #expect(try client.info("sindex-create:ns=test;indexname=x") == "ERROR:4:both 'indexdata' and 'type' are missing")
+            #expect(try client.info("sindex-create:ns=test;indexname=x;indexdata=a,string;type=string")
+                == "ERROR:4:both 'indexdata' and 'type' are specified")
+            #expect(try client.info("sindex-create:ns=test;indexname=x;indexdata=a") == "ERROR:4:'indexdata' missing bin type")
+            #expect(try client.info("sindex-create:ns=test;indexname=x;indexdata=a,float").hasPrefix("ERROR:4:bad 'indexdata' bin type"))
+            #expect(try client.info("sindex-create:ns=test;indexname=x;indextype=tree;indexdata=a,string").hasPrefix("ERROR:4:bad 'indextype'"))
+            #expect(try client.info("sindex-create:ns=test;indexname=x;type=string") == "ERROR:4:both 'bin' and 'exp' are missing")
+            #expect(try client.info("sindex-create:ns=test;indexname=x;indextype=mapkeys;bin=a;type=geo2dsphere")
+                .hasPrefix("ERROR:4:bad 'indexdata' bin type for 'indextype' 'mapkeys'"))
+            #expect(try client.info("sindex-create:ns=test;indexname=x;context=%%;bin=a;type=string") == "ERROR:4:'context' invalid base64")
+            #expect(try client.info("sindex-create:ns=test;indexname=\(String(repeating: "n", count: 64));bin=a;type=string")
+                == "ERROR:4:'indexname' value too long")
+            // Delete: ok, also for an index that does not exist.
+            #expect(try client.info("sindex-delete:ns=test;indexname=i1") == "ok")
+            #expect(try client.info("sindex-delete:namespace=test;indexname=i1") == "ok")
+            #expect(try client.info("sindex-exists:ns=test;indexname=i1") == "false")
+            #expect(try client.info("sindex-stat:ns=test;indexname=i1") == "ERROR:201:no index")
+            #expect(try client.info("sindex-exists:ns=nope;indexname=i1") == "ERROR:20:namespace not found on node")
+            #expect(try client.info("sindex-delete:ns=test;indexname=i2") == "ok")
+            #expect(try client.info("sindex-list") == "")
+            // A set index: only a set; listed in its short form; enable-index on the set.
+            #expect(try client.info("sindex-create:ns=test;set=s;indextype=SET;indexname=si;indexdata=a,string")
+                == "ERROR:4:indexdata parameter is not supported for set index")
+            #expect(try client.info("sindex-create:ns=test;indextype=SET;indexname=si") == "ERROR:4:missing 'set'")
+            #expect(try client.info("sindex-create:ns=test;set=s;indextype=SET;indexname=si") == "ok")
+            #expect(try client.info("sindex-list:ns=test") == "ns=test:indexname=si:set=s:indextype=set")
+            #expect(try client.info("sets/test/s").contains("enable-index=true"))
+            #expect(try client.info("sindex-delete:ns=test;indexname=si") == "ok")
         }
     }
 

@@ -1,7 +1,7 @@
 """Filter expressions through the official Python client's `expressions` helpers against a real
 cairnd: the subset Cairn evaluates (single-record reads; comparisons, logic, bins, key, set name,
-bit / HLL / list / map calls) on single-record reads and writes. A record filtered out answers
-27; a filter on any other command, or an expression Cairn does not evaluate, answers 16."""
+bit / HLL / list / map calls, metadata, geo compare) on single-record reads and writes. A record
+filtered out answers 27; an expression Cairn does not evaluate answers 16."""
 import aerospike
 import pytest
 from aerospike import exception as ex
@@ -83,8 +83,18 @@ def test_a_filtered_out_read_reads_nothing_and_a_passing_one_everything(client, 
     assert bins == {"s": "abc"}
 
 
-def test_not_yet_evaluated_answers_16(client, record):
-    assert get_code(client, record, exp.CmpGeo(exp.GeoBin("g"), exp.GeoBin("g"))) == 16
+def test_geo_compare_point_in_region_and_region_containing_point(client):
+    k = key("geo")
+    client.put(k, {"p": aerospike.GeoJSON({"type": "Point", "coordinates": [0.5, 0.5]}),
+                   "r": aerospike.GeoJSON({"type": "AeroCircle", "coordinates": [[0, 0], 100000]})})
+    square = aerospike.GeoJSON({"type": "Polygon", "coordinates": [[[-1, -1], [1, -1], [1, 1], [-1, 1], [-1, -1]]]})
+    far = aerospike.GeoJSON({"type": "Point", "coordinates": [5, 5]})
+    assert get_code(client, k, exp.CmpGeo(exp.GeoBin("p"), square)) == 0
+    assert get_code(client, k, exp.CmpGeo(exp.GeoBin("r"), exp.GeoBin("p"))) == 0
+    assert get_code(client, k, exp.CmpGeo(exp.GeoBin("r"), far)) == 27
+    assert get_code(client, k, exp.CmpGeo(exp.GeoBin("p"), exp.GeoBin("p"))) == 27  # point with point
+    assert get_code(client, k, exp.CmpGeo(exp.GeoBin("missing"), square)) == 27
+    client.remove(k)
 
 
 
@@ -168,6 +178,12 @@ def test_metadata(client, record):
     expected = int.from_bytes(bytes(digest[16:20]), "little") % 3
     assert get_code(client, k, exp.Eq(exp.DigestMod(3), expected)) == 0
     assert get_code(client, k, exp.Eq(exp.DigestMod(3), (expected + 1) % 3)) == 27
+    # record_size, and the deprecated device_size / memory_size: on a device namespace the
+    # device size is the record size and the memory size 0 (Aerospike 8.1).
+    client.put(k, {"i": 1})
+    assert get_code(client, k, exp.Eq(exp.RecordSize(), 64)) == 0  # 35 + set 4 + bins 6 + end 4, to 64
+    assert get_code(client, k, exp.Eq(exp.DeviceSize(), exp.RecordSize())) == 0
+    assert get_code(client, k, exp.Eq(exp.MemorySize(), 0)) == 0
     client.remove(k)
 
 

@@ -24,9 +24,9 @@ def test_help_and_features(client):
     commands = info(client, "help").split(";")
     assert "help" in commands and "get-config" in commands
     features = info(client, "features").split(";")
-    for present in ("cdt-list", "cdt-map", "blob-bits", "hll"):
+    for present in ("cdt-list", "cdt-map", "blob-bits", "hll", "geo", "sindex-exists"):
         assert present in features
-    for missing in ("udf", "geo"):
+    for missing in ("udf", "cdt-index"):
         assert missing not in features
 
 

@@ -1,0 +1,152 @@
+import CairnParticle
+import CairnStorage
+
+/// The `where` of a secondary-index query (the INDEX_RANGE field), tested against a record's
+/// bins as the index would have found it: Cairn answers such a query by walking the primary
+/// index (``SecondaryIndexCatalog``), so a record is returned when its bin holds a value of the
+/// index's type inside the range — the bin's own value (`default`), an element of a list bin
+/// (`list`), a key or a value of a map bin (`mapkeys`, `mapvalues`); for GeoJSON, points inside
+/// the query's region or regions containing its point. Values of other types are
+/// not indexed and never match; a record is returned once per distinct matching value, as
+/// Aerospike returns it once per index entry found.
+public struct SecondaryIndexPredicate: Sendable, Equatable {
+    public enum Range: Sendable, Equatable {
+        /// Integers from `lower` to `upper`, both included.
+        case integers(Int64, Int64)
+        /// One string (UTF-8 bytes).
+        case string([UInt8])
+        /// One generic blob.
+        case blob([UInt8])
+        /// GeoJSON: points inside a region, or regions containing a point (GeoShape.matches).
+        case geo(GeoShape)
+
+        public var keyType: SecondaryIndexCatalog.KeyType {
+            switch self {
+            case .integers: .numeric
+            case .string: .string
+            case .blob: .blob
+            case .geo: .geo2dsphere
+            }
+        }
+    }
+
+    public var binName: String
+    public var range: Range
+    public var collection: SecondaryIndexCatalog.Collection
+
+    public init(binName: String, range: Range, collection: SecondaryIndexCatalog.Collection) {
+        self.binName = binName
+        self.range = range
+        self.collection = collection
+    }
+
+    /// Why an INDEX_RANGE field cannot be answered: `isUnsupported` (16), otherwise a malformed
+    /// field (4).
+    public struct Problem: Error, Sendable, Equatable {
+        public var message: String
+        public var isUnsupported: Bool
+    }
+
+    /// Decodes an INDEX_RANGE field: a filter count (1), the bin name (1-byte length), the
+    /// particle type, then begin and end values each with a 4-byte big-endian length.
+    public static func decode(indexRange bytes: [UInt8], collection: SecondaryIndexCatalog.Collection) throws(Problem)
+        -> SecondaryIndexPredicate
+    {
+        var at = 0
+        func take(_ n: Int) throws(Problem) -> ArraySlice<UInt8> {
+            guard n >= 0, bytes.count - at >= n else { throw Problem(message: "index range truncated", isUnsupported: false) }
+            defer { at += n }
+            return bytes[at..<at + n]
+        }
+        func length() throws(Problem) -> Int {
+            try take(4).reduce(0) { $0 << 8 | Int($1) }
+        }
+        guard try take(1).first == 1 else { throw Problem(message: "index range must hold one filter", isUnsupported: false) }
+        let nameBytes = try take(Int(try take(1).first!))
+        guard !nameBytes.isEmpty, let binName = String(validating: nameBytes, as: UTF8.self) else {
+            throw Problem(message: "index range bin name is empty or not UTF-8", isUnsupported: false)
+        }
+        let particleType = try take(1).first!
+        let begin = Array(try take(try length()))
+        let end = Array(try take(try length()))
+        guard at == bytes.count else { throw Problem(message: "bytes after the index range", isUnsupported: false) }
+        let range: Range
+        switch particleType {
+        case ParticleType.integer.rawValue:
+            guard begin.count == 8, end.count == 8 else {
+                throw Problem(message: "integer range values must be 8 bytes", isUnsupported: false)
+            }
+            range = .integers(Self.int64(begin), Self.int64(end))
+        case ParticleType.string.rawValue:
+            guard begin == end else { throw Problem(message: "a string query is an equality", isUnsupported: false) }
+            range = .string(begin)
+        case ParticleType.blob.rawValue:
+            guard begin == end else { throw Problem(message: "a blob query is an equality", isUnsupported: false) }
+            range = .blob(begin)
+        case ParticleType.geoJSON.rawValue:
+            do throws(GeoShape.Problem) {
+                range = .geo(try GeoShape.parse(begin))
+            } catch {
+                throw Problem(message: "GeoJSON query: \(error.reason)", isUnsupported: false)
+            }
+        default:
+            throw Problem(message: "index range of particle type \(particleType)", isUnsupported: false)
+        }
+        return SecondaryIndexPredicate(binName: binName, range: range, collection: collection)
+    }
+
+    /// A stored GeoJSON value (bin particle or collection element) against the query's shape;
+    /// a value that does not parse is not indexed.
+    private static func geoMatches(_ value: [UInt8], _ query: GeoShape) -> Bool {
+        guard let candidate = try? GeoShape.parse(value) else { return false }
+        return GeoShape.matches(candidate: candidate, query: query)
+    }
+
+    private static func int64(_ bytes: [UInt8]) -> Int64 {
+        Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+    }
+
+    /// Whether the record with `bins` would be found through the index.
+    public func matches(_ bins: [StoredBin]) -> Bool {
+        matchCount(bins) > 0
+    }
+
+    /// How many times the index would find the record with `bins`: once per distinct matching
+    /// value of a list or map (Aerospike's index holds an entry per value and record, and a
+    /// query returns the record for each entry it finds), at most once for a bin's own value.
+    public func matchCount(_ bins: [StoredBin]) -> Int {
+        guard let bin = bins.first(where: { $0.name == binName }) else { return 0 }
+        switch collection {
+        case .default:
+            switch (range, bin.particleType) {
+            case (.integers(let lower, let upper), .integer):
+                guard bin.bytes.count == 8 else { return 0 }
+                let v = Self.int64(bin.bytes)
+                return lower <= v && v <= upper ? 1 : 0
+            case (.string(let s), .string): return bin.bytes == s ? 1 : 0
+            case (.blob(let b), .blob): return bin.bytes == b ? 1 : 0
+            case (.geo(let query), .geoJSON): return Self.geoMatches(bin.bytes, query) ? 1 : 0
+            default: return 0
+            }
+        case .list:
+            guard bin.particleType == .list, case .list(let items, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
+            return Set(items.filter(matches)).count
+        case .set:
+            return 0
+        case .mapkeys, .mapvalues:
+            guard bin.particleType == .map, case .map(let entries, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
+            return Set(entries.map { collection == .mapkeys ? $0.key : $0.value }.filter(matches)).count
+        }
+    }
+
+    /// Whether one collection element is an indexed value inside the range.
+    private func matches(_ value: CairnParticle.Value) -> Bool {
+        switch (range, value) {
+        case (.integers(let lower, let upper), .int(let v)): lower <= v && v <= upper
+        case (.string(let s), .string(let v)): v.elementsEqual(s)
+        case (.blob(let b), .blob(ParticleType.blob.rawValue, let v)): v.elementsEqual(b)
+        case (.geo(let query), .geojson(let v)): Self.geoMatches(Array(v), query)
+        default: false
+        }
+    }
+}
