@@ -7,8 +7,8 @@ import CairnWire
 /// stay alive (and is passed alongside) while the command is executed.
 struct RecordCommand {
     var header: MessageHeader
-    var fields: SmallArray<Field>
-    var ops: SmallArray<Op>
+    var fields: [Field]
+    var ops: [Op]
     /// Batch rows carry their digest outside the fields; nil for a message (read its DIGEST field).
     var rowDigest: Digest?
 

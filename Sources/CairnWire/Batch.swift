@@ -48,8 +48,8 @@ public struct BatchRow: Sendable, Equatable {
     public var recordTTL: UInt32
     /// NAMESPACE first, then SET, then optional fields (a legacy `n_fields` of 0 still carries
     /// the namespace and is read as 1).
-    public var fields: SmallArray<Field>
-    public var ops: SmallArray<Op>
+    public var fields: [Field]
+    public var ops: [Op]
 
     public var isRepeat: Bool { flags.contains(.repeat) }
 
@@ -210,8 +210,8 @@ public struct BatchRequest: Sendable, Equatable {
         guard opCount <= limits.opCountMax else {
             throw .inBatchRow(row: rowIndex, error: .opCountAboveLimit(count: opCount, max: limits.opCountMax))
         }
-        let fields: SmallArray<Field>
-        let ops: SmallArray<Op>
+        let fields: [Field]
+        let ops: [Op]
         do {
             var notes: Message.DecodeNotes = []
             fields = try Message.decodeFields(

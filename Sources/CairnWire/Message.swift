@@ -7,13 +7,12 @@
 /// of the body, as the real server does [SRV transaction.c `as_transaction_prepare`].
 public struct Message: Sendable, Equatable {
     public var header: MessageHeader
-    /// Inline up to ``SmallArray/inlineCapacity``: decoding a common request allocates nothing.
-    public var fields: SmallArray<Field>
-    public var ops: SmallArray<Op>
+    public var fields: [Field]
+    public var ops: [Op]
     /// Leniencies applied while decoding (for counters and logs).
     public var notes: DecodeNotes
 
-    public init(header: MessageHeader, fields: SmallArray<Field>, ops: SmallArray<Op>, notes: DecodeNotes = []) {
+    public init(header: MessageHeader, fields: [Field], ops: [Op], notes: DecodeNotes = []) {
         self.header = header
         self.fields = fields
         self.ops = ops
@@ -122,9 +121,9 @@ public struct Message: Sendable, Equatable {
         count: Int,
         clampsLastBatchField: Bool,
         notes: inout DecodeNotes
-    ) throws(MessageError) -> SmallArray<Field> {
+    ) throws(MessageError) -> [Field] {
         precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "field window outside body")
-        var fields = SmallArray<Field>()
+        var fields = [Field]()
         // Never reserve more than the bytes could possibly hold.
         fields.reserveCapacity(min(count, (endOffset - offset) / Field.headerSizeBytes))
         for index in 0..<count {
@@ -161,9 +160,9 @@ public struct Message: Sendable, Equatable {
         offset: inout Int,
         endOffset: Int,
         count: Int
-    ) throws(MessageError) -> SmallArray<Op> {
+    ) throws(MessageError) -> [Op] {
         precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "op window outside body")
-        var ops = SmallArray<Op>()
+        var ops = [Op]()
         ops.reserveCapacity(min(count, (endOffset - offset) / Op.headerSizeBytes))
         for index in 0..<count {
             let remainingBytes = endOffset - offset

@@ -218,7 +218,7 @@ import Testing
         }
     }
 
-    static func checkRanges(_ fields: SmallArray<Field>, _ ops: SmallArray<Op>, bodyCount: Int) {
+    static func checkRanges(_ fields: [Field], _ ops: [Op], bodyCount: Int) {
         for field in fields {
             #expect(field.dataRange.lowerBound >= 0 && field.dataRange.upperBound <= bodyCount)
         }
