@@ -606,8 +606,17 @@ public final class Simulator {
             for b in 0..<d.blockCount where Int(usage[b]) != live[d.index][b] {
                 return fail("device \(d.index) block \(b): usage says \(usage[b]) live bytes, the index \(live[d.index][b])")
             }
-            for b in d.writer.freeBlockList where live[d.index][Int(b)] > 0 {
+            let free = d.writer.freeBlockList
+            for b in free where live[d.index][Int(b)] > 0 {
                 return fail("device \(d.index): free block \(b) holds \(live[d.index][Int(b)]) live bytes")
+            }
+            // Once on the free list, and never while buffered: else two buffers hold one block.
+            if Set(free).count != free.count {
+                return fail("device \(d.index): a block is on the free list twice: \(free)")
+            }
+            let buffered = d.writer.bufferedBlocks
+            for b in free where buffered.contains(b) {
+                return fail("device \(d.index): free block \(b) is still buffered")
             }
         }
     }

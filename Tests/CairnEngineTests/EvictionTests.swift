@@ -229,8 +229,11 @@ import Testing
         // About 2.4 MB live of 8 MB, threshold 10 %: more than half the TTL'd records go, soonest first.
         #expect(evicted == Array(0..<evicted.count), "not the soonest void times")
         for k in 1000..<1200 { #expect(try ns.get(testDigest(k)) != nil) }
-        // Evicted as the scan went: the mark rose more than once, first before the scan's end.
-        #expect(report.evictionRaises > 1)
+        // Evicted as the scan went: the mark rose before the scan's end (checked below). How many
+        // times it rose depends on the order the parsers finish blocks: when the blocks with the
+        // latest void times come first, one raise covers every block merged after it (their
+        // buckets lie below the mark), so one raise is as right as several.
+        #expect(report.evictionRaises >= 1)
         let during = log.all.filter { $0.contains("cold start: namespace test:") && $0.contains("records; evicted") }
         #expect(during.count == report.evictionRaises)
         let words = (during.first ?? "").split(separator: " ")

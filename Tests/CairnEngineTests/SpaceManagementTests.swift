@@ -358,4 +358,52 @@ import Testing
         #expect(seq1 > seq2)
         try storage.close(clean: true)
     }
+
+    /// A block that empties while buffered, fills again before it is sealed, and empties again
+    /// after its full write goes to the free list once, at the mark of its last emptying. (Two
+    /// free-list entries let two buffers hold one block: the second's reads found zeros or other
+    /// records, and the first's full write dropped the second from memory. The Aerospike C
+    /// client's query_geospatial suite found it: 1000 puts, 1000 deletes, 1000 puts again.)
+    @Test func blockEmptiedWhileBufferedThenRefilledIsFreedOnceAtItsLastEmptying() throws {
+        let dir = try TemporaryDirectory()
+        let blockSize = 128 << 10
+        let options = StorageOptions(namespaceName: "test", devices: [.init(path: dir.file("r.dat"), fileSizeBytes: 8 << 20)],
+                                     writeBlockSizeBytes: blockSize, partitionTreeSprigs: 16, flushMaxMs: 600_000)
+        let storage = try NamespaceStorage.open(options)
+        storage.start()
+        let writer = storage.devices[0].writer
+        func record(_ key: Int, _ version: Int) -> StoredRecord {
+            StoredRecord(digest: testDigest(key), lastUpdateMs: UInt64(version), generation: UInt16(version),
+                         bins: [blobBin("p", [UInt8](repeating: UInt8(version), count: 1000))])
+        }
+        // Block b: its first record is released at once (b empties while buffered) ...
+        let early = try storage.append(record(0, 1), deviceIndex: 0)
+        let b = early.blockIndex(writeBlockSizeBytes: blockSize)
+        storage.release(early)
+        #expect(storage.devices[0].usage.liveBytes(block: b) == 0)
+        // ... then fills up again; the first record of the next block seals it.
+        var refill: [RecordLocation] = []
+        var key = 1
+        while true {
+            let l = try storage.append(record(key, 1), deviceIndex: 0)
+            key += 1
+            if l.blockIndex(writeBlockSizeBytes: blockSize) != b { break }
+            refill.append(l)
+        }
+        for _ in 0..<500 where writer.isBuffered(b) { usleep(10_000) }
+        #expect(!writer.isBuffered(b), "block \(b) was never written whole")
+        #expect(storage.devices[0].usage.liveBytes(block: b) > 0)
+        // Its records are replaced (in memory only): b empties for good.
+        var replacements: [RecordLocation] = []
+        for (i, old) in refill.enumerated() {
+            replacements.append(try storage.append(record(i + 1, 2), deviceIndex: 0))
+            storage.release(old)
+        }
+        #expect(writer.statistics.blocksFreed == 0, "block freed while its replacements were only in memory")
+        #expect(writer.pendingFreeCount == 1, "one pending entry for block \(b)")
+        try storage.waitDurable(replacements.last!)
+        #expect(writer.statistics.blocksFreed == 1)
+        #expect(writer.freeBlockList.filter { $0 == b }.count == 1, "block \(b) on the free list \(writer.freeBlockList)")
+        try storage.close(clean: true)
+    }
 }

@@ -444,6 +444,8 @@ public final class DeviceWriter: Sendable {
         var fromPristine = false
         if let free = s.freeBlocks.popLast() {
             block = free
+            // Two buffers for one block would lose records: trap rather than write over them.
+            precondition(s.buffersByBlock[block] == nil, "free block \(block) of \(device.path) is still buffered")
             s.stats.blocksReused += 1
             if let stale = s.cached.removeValue(forKey: block) { pool.recycle(stale) }
         } else if s.nextPristineBlock < blockCount {
@@ -739,7 +741,11 @@ public final class DeviceWriter: Sendable {
                 } else {
                     recycle = b.buffer
                 }
-                if s.emptiedWhileBuffered.remove(block) != nil {
+                // Emptied while buffered and still empty: pending from now. Refilled since (it
+                // was still the current block): not pending; its last emptying will make it so,
+                // with that moment's mark. (A pending entry from here as well would free it twice,
+                // once at a mark older than its last records' replacements.)
+                if s.emptiedWhileBuffered.remove(block) != nil && isBlockEmpty(block) {
                     s.pendingFree.append((block, currentMark(s)))
                 }
             }
