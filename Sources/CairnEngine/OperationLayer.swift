@@ -112,7 +112,7 @@ public enum OperationLayer {
         case .geojson(let g):
             return StoredBin(name: name, particleType: .geoJSON, bytes: Array(g))
         case .blob(let t, let data):
-            return StoredBin(name: name, particleType: ParticleType(rawValue: t) ?? .blob, bytes: Array(data))
+            return StoredBin(name: name, particleType: ParticleType(storable: t) ?? .blob, bytes: Array(data))
         case .list:
             return StoredBin(name: name, particleType: .list, bytes: value.encoded)
         case .map:

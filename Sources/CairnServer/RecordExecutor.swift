@@ -415,7 +415,7 @@ struct RecordExecutor: Sendable {
             return name.isEmpty ? .readAll : .read(name)
         case .write:
             // An empty bin name is allowed, as Aerospike allows it (its client suite checks it).
-            if op.particleTypeRaw == CairnWire.ParticleType.null.rawValue {
+            if op.particleTypeRaw == ParticleType.null.rawValue {
                 guard value.isEmpty else { throw Refusal(.parameter, "NIL value with bytes") }
                 guard !replaces else { throw Refusal(.parameter, "bin delete with a replace policy") }
                 return .deleteBin(name)
@@ -424,7 +424,7 @@ struct RecordExecutor: Sendable {
         case .incr:
             guard !replaces else { throw Refusal(.parameter, "increment with a replace policy") }
             guard !name.isEmpty else { throw Refusal(.binName, "INCR op without a bin name") }
-            switch CairnWire.ParticleType(rawValue: op.particleTypeRaw) {
+            switch ParticleType(rawValue: op.particleTypeRaw) {
             case .integer:
                 return .incrementInteger(name, try integer(value))
             case .float:
@@ -436,7 +436,7 @@ struct RecordExecutor: Sendable {
         case .append, .prepend:
             guard !replaces else { throw Refusal(.parameter, "append/prepend with a replace policy") }
             guard !name.isEmpty else { throw Refusal(.binName, "\(type) op without a bin name") }
-            guard let particleType = CairnStorage.ParticleType(rawValue: op.particleTypeRaw),
+            guard let particleType = ParticleType(rawValue: op.particleTypeRaw),
                 particleType == .string || particleType == .blob
             else {
                 throw Refusal(.incompatibleType, "append/prepend of particle type \(op.particleTypeRaw)")
@@ -460,7 +460,7 @@ struct RecordExecutor: Sendable {
                 return .cdt(name, payload, isWrite: isWrite)
             case .bitsRead, .bitsModify:
                 // Aerospike takes bit ops only as blob particles.
-                guard op.particleTypeRaw == CairnWire.ParticleType.blob.rawValue else {
+                guard op.particleTypeRaw == ParticleType.blob.rawValue else {
                     throw Refusal(.incompatibleType, "bit op of particle type \(op.particleTypeRaw)")
                 }
                 return .bits(name, payload, isWrite: isWrite)
@@ -475,7 +475,7 @@ struct RecordExecutor: Sendable {
     /// A bin value as the engine stores it: integers widened to 8 bytes, fixed sizes checked,
     /// everything else kept as the wire bytes (§5.3).
     static func storedBin(name: String, particleTypeRaw: UInt8, value: UnsafeRawBufferPointer) throws(Refusal) -> StoredBin {
-        guard let particleType = CairnStorage.ParticleType(rawValue: particleTypeRaw) else {
+        guard let particleType = ParticleType(storable: particleTypeRaw) else {
             throw Refusal(.parameter, "particle type \(particleTypeRaw) cannot be stored")
         }
         switch particleType {

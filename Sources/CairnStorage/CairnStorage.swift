@@ -3,3 +3,6 @@
 /// decode functions, the block scanner) is in `Format/`; it is described for operators in FORMAT.md
 /// beside this file.
 public enum CairnStorageModule {}
+
+// The digest and particle types are the model's, from the wire to the device.
+@_exported import CairnModel

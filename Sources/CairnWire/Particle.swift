@@ -1,35 +1,3 @@
-/// Particle (value) type ids (PROTOCOL.md §5.3).
-public enum ParticleType: UInt8, Sendable, CaseIterable {
-    /// Empty value. In WRITE: delete the bin; in replies: "no value".
-    case null = 0
-    /// 8-byte BE two's complement (1/2/4-byte forms accepted on input, zero-extended).
-    case integer = 1
-    /// 8-byte BE IEEE-754 double.
-    case float = 2
-    /// Raw UTF-8, no NUL, no length prefix.
-    case string = 3
-    /// Raw bytes.
-    case blob = 4
-    case javaBlob = 7
-    case cSharpBlob = 8
-    case pythonBlob = 9
-    case rubyBlob = 10
-    case phpBlob = 11
-    case erlangBlob = 12
-    /// Reserved.
-    case vector = 16
-    /// 1 byte, 0 or 1.
-    case bool = 17
-    /// Opaque HyperLogLog bytes.
-    case hll = 18
-    /// msgpack map (§5.4).
-    case map = 19
-    /// msgpack list (§5.4).
-    case list = 20
-    /// 1 byte flags + u16 BE cell count + 8 bytes per cell + JSON text.
-    case geoJSON = 23
-}
-
 /// A typed bin value (PROTOCOL.md §5.3).
 ///
 /// Integer, float, string, blob and bool are decoded; every other particle type (language

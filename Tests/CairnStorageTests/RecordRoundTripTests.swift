@@ -26,7 +26,7 @@ import Testing
         #expect(setBytes == record.setName.map { Array($0.utf8) }, sourceLocation: sourceLocation)
     }
 
-    @Test(arguments: ParticleType.allCases)
+    @Test(arguments: ParticleType.allCases.filter(\.isStorable))
     func everyParticleTypeRoundTrips(type: ParticleType) throws {
         var generator = SeededGenerator(seed: UInt64(type.rawValue))
         for length in [0, 1, 15, 16, 17, 300] {
@@ -36,6 +36,28 @@ import Testing
                 bins: [StoredBin(name: "v", particleType: type, bytes: value)])
             try roundTrip(record)
         }
+    }
+
+    /// NIL and VECTOR travel on the wire but are never stored: encoding refuses them, and a
+    /// record carrying one on the device does not decode.
+    @Test(arguments: [ParticleType.null, .vector])
+    func wireOnlyParticleTypesAreNeverStored(type: ParticleType) throws {
+        let bad = StoredRecord(digest: Self.digest, lastUpdateMs: 1_000, generation: 1,
+                               bins: [StoredBin(name: "v", particleType: type, bytes: [])])
+        #expect(throws: FormatEncodingError.self) { try RecordFormat.encode(bad, blockSequence: 1) }
+        // The same record with a blob, its type byte then patched to the wire-only id (and the
+        // CRC recomputed, so only the type check can refuse it).
+        let good = StoredRecord(digest: Self.digest, lastUpdateMs: 1_000, generation: 1,
+                                bins: [StoredBin(name: "v", particleType: .blob, bytes: [])])
+        var bytes = try RecordFormat.encode(good, blockSequence: 1)
+        let typeOffset = try #require(bytes.indices.last { i in
+            i + 5 < bytes.count && bytes[i] == ParticleType.blob.rawValue && bytes[(i + 1)...(i + 4)].allSatisfy { $0 == 0 }
+                && i >= 2 && bytes[i - 2] == 1 && bytes[i - 1] == UInt8(ascii: "v")
+        })
+        bytes[typeOffset] = type.rawValue
+        let crc = bytes.withUnsafeBytes { CRC32CForTests.checksum($0[0..<(bytes.count - 4)]) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange((bytes.count - 4)..., with: $0) }
+        #expect(throws: FormatDecodingError.self) { try RecordFormat.decode(recordUntrusted: bytes) }
     }
 
     @Test func tombstonesRoundTrip() throws {

@@ -95,7 +95,8 @@ func randomRecord(_ generator: inout SeededGenerator, valueBytesMax: Int = 200) 
     if !isTombstone {
         let count = 1 + Int(generator.next() % 8)
         for index in 0..<count {
-            let type = ParticleType.allCases[Int(generator.next() % UInt64(ParticleType.allCases.count))]
+            let storable = ParticleType.allCases.filter(\.isStorable)
+            let type = storable[Int(generator.next() % UInt64(storable.count))]
             let name = "b\(index)" + (generator.next() % 2 == 0 ? "" : randomName(&generator, maxBytes: 10))
             bins.append(StoredBin(name: name, particleType: type, bytes: sampleValue(type, generator: &generator, maxBytes: valueBytesMax)))
         }

@@ -161,8 +161,8 @@ extension RecordFormat {
         case .failure(let problem): throw .badField(name: "binName", reason: problem.reason)
         }
         let typeByte = try reader.read(UInt8.self, field: "particleType")
-        guard let type = ParticleType(rawValue: typeByte) else {
-            throw .badField(name: "particleType", reason: "bin \(String(reflecting: name)) has unknown particle type \(typeByte)")
+        guard let type = ParticleType(storable: typeByte) else {
+            throw .badField(name: "particleType", reason: "bin \(String(reflecting: name)) has particle type \(typeByte), which is never stored")
         }
         let length = Int(try reader.read(UInt32.self, field: "valueLength"))
         if let fixed = type.fixedValueSizeBytes, length != fixed {

@@ -148,6 +148,9 @@ extension RecordFormat {
             if let problem = nameProblem(bin.name, bytesMax: FormatLimits.binNameBytesMax, allowsEmpty: true) {
                 throw .badBinName(bin.name, reason: problem)
             }
+            guard bin.particleType.isStorable else {
+                throw .badBinValue(binName: bin.name, reason: "particle type \(bin.particleType) is never stored")
+            }
             if let fixed = bin.particleType.fixedValueSizeBytes, bin.bytes.count != fixed {
                 throw .badBinValue(binName: bin.name, reason: "a \(bin.particleType) value is \(fixed) bytes, got \(bin.bytes.count)")
             }

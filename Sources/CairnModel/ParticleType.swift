@@ -1,11 +1,18 @@
-/// The Aerospike particle (value) types Cairn stores, with their wire ids (PROTOCOL.md §5.3).
+/// Aerospike's particle (value) type ids, one enum from the wire to the device.
 ///
-/// The id is stored on device unchanged, so a bin read back carries exactly the type the client
-/// wrote. NIL (0) is not storable (writing NIL deletes a bin) and VECTOR (16) is reserved.
+/// The id is stored on the device unchanged, so a bin read back carries exactly the type the
+/// client wrote. Two ids travel on the wire but are never stored: NIL (0: in a write it deletes
+/// the bin, in a reply it means "no value") and VECTOR (16, reserved). `isStorable` says which.
 public enum ParticleType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
+    /// Empty value. In a write: delete the bin; in a reply: no value.
+    case null = 0
+    /// 8-byte big-endian two's complement (the wire's 1/2/4-byte forms are widened on input).
     case integer = 1
+    /// 8-byte big-endian IEEE 754 double.
     case float = 2
+    /// Raw UTF-8, no NUL, no length prefix.
     case string = 3
+    /// Raw bytes.
     case blob = 4
     case javaBlob = 7
     case csharpBlob = 8
@@ -13,11 +20,27 @@ public enum ParticleType: UInt8, Sendable, CaseIterable, CustomStringConvertible
     case rubyBlob = 10
     case phpBlob = 11
     case erlangBlob = 12
+    /// Reserved.
+    case vector = 16
+    /// 1 byte, 0 or 1.
     case bool = 17
+    /// Opaque HyperLogLog bytes.
     case hll = 18
+    /// msgpack map.
     case map = 19
+    /// msgpack list.
     case list = 20
+    /// 1 byte flags + u16 big-endian cell count + 8 bytes per cell + JSON text.
     case geoJSON = 23
+
+    /// Whether a bin of this type can be stored: every type but NIL and VECTOR.
+    public var isStorable: Bool { self != .null && self != .vector }
+
+    /// The id of a type that can be stored, or nil (unknown, NIL or VECTOR).
+    public init?(storable raw: UInt8) {
+        guard let type = ParticleType(rawValue: raw), type.isStorable else { return nil }
+        self = type
+    }
 
     /// The exact value size this type requires, or `nil` when any size is allowed.
     ///
@@ -31,7 +54,7 @@ public enum ParticleType: UInt8, Sendable, CaseIterable, CustomStringConvertible
         }
     }
 
-    /// Whether a user key may have this type: integer, string or blob (PROTOCOL.md §4.3).
+    /// Whether a user key may have this type: integer, string or blob.
     public var isKeyType: Bool {
         switch self {
         case .integer, .string, .blob: true
@@ -41,6 +64,7 @@ public enum ParticleType: UInt8, Sendable, CaseIterable, CustomStringConvertible
 
     public var description: String {
         switch self {
+        case .null: "nil"
         case .integer: "integer"
         case .float: "float"
         case .string: "string"
@@ -51,6 +75,7 @@ public enum ParticleType: UInt8, Sendable, CaseIterable, CustomStringConvertible
         case .rubyBlob: "ruby-blob"
         case .phpBlob: "php-blob"
         case .erlangBlob: "erlang-blob"
+        case .vector: "vector"
         case .bool: "bool"
         case .hll: "hll"
         case .map: "map"
