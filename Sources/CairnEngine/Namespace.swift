@@ -15,9 +15,11 @@ import Synchronization
 /// no device I/O ever happens under an index lock.
 public final class Namespace: Sendable {
     public let options: NamespaceOptions
-    public let index: PrimaryIndex
-    public let storage: NamespaceStorage
-    public let sets: SetRegistry
+    // The engine's insides: the server goes through the engine's API (Namespace+Introspection
+    // and the record operations); tests, tools and the simulator import this SPI.
+    @_spi(EngineInternals) public let index: PrimaryIndex
+    @_spi(EngineInternals) public let storage: NamespaceStorage
+    @_spi(EngineInternals) public let sets: SetRegistry
     /// `stop-writes-count` of the sets that have one (SetLimits.swift).
     public let setLimits = SetLimits()
     /// Secondary-index definitions (`sindex-*` info commands; queries walk the primary index).

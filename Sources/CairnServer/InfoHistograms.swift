@@ -24,7 +24,7 @@ enum InfoHistograms {
         }
         var setID: UInt16?
         if let set = command.parameter("set") {
-            guard let id = namespace.sets.existingID(for: set) else {
+            guard let id = namespace.existingSetID(for: set) else {
                 if type == "object-size" { return renderPowersOfTwo(values: []) }
                 return render(units: type == "ttl" ? "seconds" : "bytes", values: [], granularity: type == "ttl" ? 1 : 16)
             }
@@ -32,7 +32,7 @@ enum InfoHistograms {
         }
         let now = UInt32(truncatingIfNeeded: namespace.options.clockMs() / 1000)
         var values: [UInt64] = []
-        namespace.index.forEachRecord { r in
+        namespace.forEachIndexEntry { r in
             if let setID, r.setID != setID { return }
             guard namespace.isLiveRecord(r) else { return }
             if type == "ttl" {

@@ -191,7 +191,7 @@ struct InfoResponder {
             guard let namespace = context.namespaces[name] else { continue }
             var records = [Int](repeating: 0, count: Self.partitionCount)
             var tombstones = [Int](repeating: 0, count: Self.partitionCount)
-            namespace.index.forEachRecord { record in
+            namespace.forEachIndexEntry { record in
                 if record.flags.contains(.tombstone) {
                     tombstones[record.digest.partitionID] += 1
                 } else {
@@ -327,9 +327,9 @@ struct InfoResponder {
             ("device_free_pct", "\(freePercent)"),
             ("data_total_bytes", "\(totalBytes)"),
             ("data_used_bytes", "\(usedBytes)"),
-            ("index_used_entries", "\(namespace.index.entryCount)"),
-            ("set_count", "\(namespace.sets.all.count)"),
-            ("truncate_lut", "\(namespace.storage.truncation.namespaceLutMs)"),
+            ("index_used_entries", "\(namespace.indexEntryCount)"),
+            ("set_count", "\(namespace.allSets.count)"),
+            ("truncate_lut", "\(namespace.namespaceTruncateLutMs)"),
             ("start_mode", statistics.startMode.rawValue),
             ("start_ms", "\(Int(statistics.startSeconds * 1000))"),
             ("cache_read_pct", "\(Self.cacheReadPercent(hits: UInt64(space.postWriteCacheHits), deviceReads: statistics.deviceReads))"),
@@ -345,7 +345,7 @@ struct InfoResponder {
             ("data_used_pct", "\(totalBytes == 0 ? 0 : min(100, usedBytes * 100 / totalBytes))"),
             // The primary index: 64-byte entries, in shared memory when the namespace has it.
             ("index-type", namespace.options.sharedMemory == nil ? "memory" : "shmem"),
-            ("index_used_bytes", "\(namespace.index.entryCount * 64)"),
+            ("index_used_bytes", "\(namespace.indexEntryCount * 64)"),
             ("indexes-memory-budget", "0"),
             ("indexes_memory_used_pct", "0"),
             // No secondary or set indexes.
@@ -445,11 +445,11 @@ struct InfoResponder {
         var output = ""
         for namespaceName in names {
             guard let namespace = context.namespaces[namespaceName] else { continue }
-            let summaries = SetCensus.take(namespace)
+            let summaries = namespace.setCensus()
             let indexes = namespace.secondaryIndexes.all
-            for (id, setName) in namespace.sets.all {
+            for (id, setName) in namespace.allSets {
                 if let setFilter, setFilter != setName { continue }
-                let summary = summaries[id] ?? SetCensus.Summary()
+                let summary = summaries[id] ?? Namespace.SetSummary()
                 var items: [(String, String)] = []
                 if setFilter == nil {
                     items.append(("ns", namespaceName))
@@ -459,7 +459,7 @@ struct InfoResponder {
                     ("objects", "\(summary.objects)"),
                     ("tombstones", "\(summary.tombstones)"),
                     ("data_used_bytes", "\(summary.storedBytes)"),
-                    ("truncate_lut", "\(namespace.storage.truncation.setLutMs(forSet: setName) ?? 0)"),
+                    ("truncate_lut", "\(namespace.setTruncateLutMs(setName) ?? 0)"),
                     ("sindexes", "\(indexes.filter { $0.setName == setName && $0.collection != .set }.count)"),
                     ("index_populating", "false"),
                     ("truncating", "false"),
@@ -571,45 +571,5 @@ enum TruncateTime {
             return .failure(Problem(message: "would truncate in the future"))
         }
         return .success(lutMs)
-    }
-}
-
-/// Counts a namespace's live records per set by walking its index (for `sets`).
-enum SetCensus {
-    struct Summary {
-        var objects = 0
-        var tombstones = 0
-        /// Bytes of the stored copies (16-byte rounded), record headers included.
-        var storedBytes = 0
-    }
-
-    /// Summaries by set id (0 = no set). Expired and truncated records are not counted.
-    static func take(_ namespace: Namespace) -> [UInt16: Summary] {
-        let nowMs = namespace.options.clockMs()
-        let nowVoidTime = UInt32(truncatingIfNeeded: nowMs / 1000)
-        let truncation = namespace.storage.truncation
-        var truncateLutMs: [UInt16: UInt64] = [:]
-        var summaries: [UInt16: Summary] = [:]
-        namespace.index.forEachRecord { record in
-            var summary = summaries[record.setID] ?? Summary()
-            defer { summaries[record.setID] = summary }
-            if record.flags.contains(.tombstone) {
-                summary.tombstones += 1
-                return
-            }
-            if record.voidTimeSeconds != 0 && record.voidTimeSeconds <= nowVoidTime { return }
-            if namespace.isEvictedRecord(record) { return }
-            let lut: UInt64
-            if let cached = truncateLutMs[record.setID] {
-                lut = cached
-            } else {
-                lut = truncation.truncateLutMs(forSet: namespace.sets.name(for: record.setID))
-                truncateLutMs[record.setID] = lut
-            }
-            guard record.lastUpdateTimeMs > lut else { return }
-            summary.objects += 1
-            summary.storedBytes += record.location.sizeBytes
-        }
-        return summaries
     }
 }

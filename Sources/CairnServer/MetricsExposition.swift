@@ -75,7 +75,7 @@ final class MetricsExposition: Sendable {
             let space = statistics.space
             gauge("cairn_objects", Double(statistics.objects), labels: labels, help: "Live records.")
             gauge("cairn_tombstones", Double(statistics.tombstones), labels: labels, help: "Tombstones (durable deletes).")
-            gauge("cairn_index_entries", Double(namespace.index.entryCount), labels: labels,
+            gauge("cairn_index_entries", Double(namespace.indexEntryCount), labels: labels,
                   help: "Primary index entries (records and tombstones).")
             gauge("cairn_device_total_bytes", Double(statistics.deviceTotalBytes), labels: labels, help: "Size of the namespace's devices.")
             gauge("cairn_device_used_bytes", Double(statistics.liveBytes), labels: labels, help: "Bytes of live records on the devices.")

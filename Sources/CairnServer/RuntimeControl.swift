@@ -160,7 +160,7 @@ struct RuntimeControl {
         default:
             return Self.error("\(name) is not a dynamic set parameter (default-ttl, stop-writes-count, disable-eviction)")
         }
-        guard let setID = namespace.sets.id(for: setName) else {
+        guard let setID = namespace.setID(registering: setName) else {
             return Self.error("namespace \(nsName) holds its \(SetRegistry.setCountMax) sets")
         }
         let options = namespace.options

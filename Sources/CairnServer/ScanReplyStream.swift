@@ -137,7 +137,7 @@ struct ScanReplyStream: ReplyStream {
         }
         var setID: UInt16?
         if let setName = request.setName {
-            guard let id = namespace.sets.existingID(for: setName) else {
+            guard let id = namespace.existingSetID(for: setName) else {
                 // A set never written has no records: the scan is empty.
                 return .success(
                     Plan(
@@ -260,7 +260,7 @@ struct ScanReplyStream: ReplyStream {
             writer.beginScanRecord(
                 namespace: plan.namespaceName.utf8, digest: record.digest, generation: UInt32(metadata.generation),
                 voidTime: metadata.voidTime, hasBinData: false)
-            if let setName = namespace.sets.name(for: record.setID) {
+            if let setName = namespace.setName(for: record.setID) {
                 writer.appendField(.set, string: setName)
             }
             writer.endMessage()
@@ -350,7 +350,7 @@ private final class ScanChunkBuilder: @unchecked Sendable {
                 let recordBytes = max(1, records.sizeBytes / recordsInChunk)
                 window = max(1, min(ScanReplyStream.recordsInFlightMax, (frameBytesTarget - records.sizeBytes) / recordBytes + 1))
             }
-            let isPartitionDone = plan.namespace.index.forEach(partition: partition.id, after: start) { record in
+            let isPartitionDone = plan.namespace.forEachIndexEntry(partition: partition.id, after: start) { record in
                 guard candidates.count < window else { return false }
                 lastVisited = record.digest
                 if let setID = plan.setID, record.setID != setID { return true }

@@ -168,7 +168,7 @@ struct SecondaryIndexInfo {
         }
         let setName = try required(command, ["set"], named: "set", bytesMax: Self.setBytesMax).get()
         guard let namespace = context.namespaces[namespaceName] else { throw Self.parameterError("namespace not found") }
-        guard namespace.sets.id(for: setName) != nil else { throw Self.parameterError("failed to get/create set") }
+        guard namespace.setID(registering: setName) != nil else { throw Self.parameterError("failed to get/create set") }
         return (namespace, Catalog.Definition(name: name, setName: setName, binName: nil, keyType: .numeric, collection: .set))
     }
 

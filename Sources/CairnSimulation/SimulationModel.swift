@@ -1,4 +1,4 @@
-import CairnEngine
+@_spi(EngineInternals) import CairnEngine
 
 /// What the simulator acknowledged, key by key, and what each key may hold after a restart.
 ///

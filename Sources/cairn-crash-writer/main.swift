@@ -12,7 +12,7 @@
 // Usage: cairn-crash-writer [--no-commit] [--threads N] [--keys N] [--file-mb N] [--nsup-period S] FILE...
 // (--file-mb: file size, default 64; a small one keeps defrag, block reuse and, with
 // --nsup-period, the tomb raider busy while the process is killed.)
-import CairnEngine
+@_spi(EngineInternals) import CairnEngine
 import CairnIndex
 import CairnStorage
 import CairnTesting

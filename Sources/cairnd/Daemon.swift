@@ -132,7 +132,7 @@ final class Daemon: Sendable {
         try FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
         let namespace = try Namespace.open(options)
         // Configured sets exist from the start (info `sets` lists them with their settings).
-        for setName in options.setPolicies.keys.sorted() where namespace.sets.id(for: setName) == nil {
+        for setName in options.setPolicies.keys.sorted() where namespace.setID(registering: setName) == nil {
             logger.warning("{\(name)} set \(setName): the set table is full")
         }
         namespace.setLimits.prime(namespace)  // stop-writes-count: the sets' record counts

@@ -5,7 +5,7 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import CairnEngine
+@_spi(EngineInternals) @testable import CairnEngine
 
 /// Eviction (Eviction.swift): the histogram's cut, an nsup cycle above `evict-used-pct`, set
 /// `disable-eviction`, records without a TTL, and the durable eviction mark across restarts.

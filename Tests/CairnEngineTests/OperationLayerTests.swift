@@ -2,7 +2,7 @@ import CairnParticle
 import CairnStorage
 import CairnTesting
 import Testing
-@testable import CairnEngine
+@_spi(EngineInternals) @testable import CairnEngine
 
 /// Collection operations through `Namespace.operate`: the engine keeps record semantics, the
 /// operation layer computes bins and results.

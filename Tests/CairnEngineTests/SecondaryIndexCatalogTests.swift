@@ -2,7 +2,7 @@ import CairnTesting
 import Foundation
 import Testing
 
-@testable import CairnEngine
+@_spi(EngineInternals) @testable import CairnEngine
 
 @Suite struct SecondaryIndexCatalogTests {
     typealias Catalog = SecondaryIndexCatalog

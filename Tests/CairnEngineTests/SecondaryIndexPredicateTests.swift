@@ -2,7 +2,7 @@ import CairnParticle
 import CairnStorage
 import Testing
 
-@testable import CairnEngine
+@_spi(EngineInternals) @testable import CairnEngine
 
 @Suite struct SecondaryIndexPredicateTests {
     typealias Predicate = SecondaryIndexPredicate

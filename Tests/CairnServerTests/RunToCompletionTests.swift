@@ -1,4 +1,4 @@
-import CairnEngine
+@_spi(EngineInternals) import CairnEngine
 import CairnServer
 import CairnStorage
 import CairnWire

@@ -1,4 +1,4 @@
-import CairnEngine
+@_spi(EngineInternals) import CairnEngine
 import CairnIndex
 import CairnServer
 import CairnStorage

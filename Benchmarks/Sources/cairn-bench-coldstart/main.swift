@@ -5,7 +5,7 @@
 //   cairn-bench-coldstart scan --device PATH [--scan-threads N] [--scan-depth N]
 //
 // Each prints one `key=value` line; `scan` prints the cold-start report.
-import CairnEngine
+@_spi(EngineInternals) import CairnEngine
 import CairnIndex
 import CairnStorage
 import Foundation

@@ -12,7 +12,7 @@
 //
 //   cairn-bench-defrag --device PATH [--keys 10000] [--value-bytes 1000] [--writes 1000000]
 //                      [--threads 2] [--lwm 50] [--defrag-sleep 0] [--block-kib 128]
-import CairnEngine
+@_spi(EngineInternals) import CairnEngine
 import CairnIndex
 import CairnStorage
 import Foundation

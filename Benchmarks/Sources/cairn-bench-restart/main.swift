@@ -6,7 +6,7 @@
 //
 // Each run is its own process, like a daemon restart. `start` prints one line:
 //   start mode=<warm|cold> ms=<time to ready> records=<objects> record_data_reads=<n> reason=<why>
-import CairnEngine
+@_spi(EngineInternals) import CairnEngine
 import CairnIndex
 import CairnStorage
 import Foundation
