@@ -46,9 +46,12 @@ final class Defragger: Sendable {
         while !stopping {
             var worked = false
             for d in storage.devices where !stopping {
-                let blocks = pick(d, count: Defragger.batchBlocks)
+                // Held before they are read, so not freed (nor reused) until rewritten: see
+                // holdForDefrag. One emptied or reused since the pick is left out.
+                let blocks = d.writer.holdForDefrag(pick(d, count: Defragger.batchBlocks))
                 guard !blocks.isEmpty else { continue }
                 worked = true
+                defer { d.writer.releaseFromDefrag(blocks) }
                 do {
                     if queues[d.index] == nil { queues[d.index] = try d.device.makeQueue(depth: Defragger.batchBlocks) }
                     try storage.readBlocks(deviceIndex: d.index, blocks: blocks, into: buffers[d.index], queue: queues[d.index]!)
@@ -137,6 +140,8 @@ final class Defragger: Sendable {
             var tried: Set<UInt32> = []
             while let block = pick(d, count: 1).first, !tried.contains(block) {
                 tried.insert(block)
+                guard !d.writer.holdForDefrag([block]).isEmpty else { continue }
+                defer { d.writer.releaseFromDefrag([block]) }
                 do { _ = try storage.readStoredBlock(deviceIndex: d.index, block: block, into: buffer) } catch {
                     storage.options.log("defrag: reading block \(block) of \(d.device.path) failed: \(error); left queued")
                     continue

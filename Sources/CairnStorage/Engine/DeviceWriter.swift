@@ -138,6 +138,10 @@ public final class DeviceWriter: Sendable {
         /// Post-write cache: fully written blocks, oldest first.
         var cached: [UInt32: AlignedBuffer] = [:]
         var cacheOrder: [UInt32] = []
+        /// Blocks defrag is reading or rewriting (holds per block): never freed meanwhile.
+        var defragHeld: [UInt32: Int] = [:]
+        /// Held blocks whose durable mark was met: freed when defrag lets them go.
+        var freedWhileHeld: Set<UInt32> = []
         var cacheOrderHead = 0
     }
 
@@ -337,6 +341,44 @@ public final class DeviceWriter: Sendable {
         if let failure = state.withLock({ $0.failure }) { throw StorageError.io(failure) }
     }
 
+    /// Defrag read these blocks and rewrites their records: none of them is freed (and so
+    /// reused) until `releaseFromDefrag`. Else a block emptied and reused meanwhile could put a
+    /// newer copy at exactly the location defrag read an older one from, and defrag's index
+    /// check (same location) would put the older copy back.
+    ///
+    /// Returns the blocks held: those neither buffered nor on the free list now. Read a block
+    /// only after holding it; from then on its contents on the device are the ones rewritten.
+    @discardableResult
+    public func holdForDefrag(_ blocks: [UInt32]) -> [UInt32] {
+        state.withLock { s in
+            var held: [UInt32] = []
+            for b in blocks where s.buffersByBlock[b] == nil && !s.freeBlocks.contains(b) {
+                s.defragHeld[b, default: 0] += 1
+                held.append(b)
+            }
+            return held
+        }
+    }
+
+    /// Defrag is done with these blocks: those that became free meanwhile are freed now.
+    public func releaseFromDefrag(_ blocks: [UInt32]) {
+        let freed: Bool = state.withLock { s in
+            var freed = false
+            for b in blocks {
+                guard let holds = s.defragHeld[b] else { preconditionFailure("block \(b) released without a hold") }
+                s.defragHeld[b] = holds > 1 ? holds - 1 : nil
+                guard holds == 1, s.freedWhileHeld.remove(b) != nil else { continue }
+                if s.buffersByBlock[b] == nil && isBlockEmpty(b) {
+                    s.freeBlocks.append(b)
+                    s.stats.blocksFreed += 1
+                    freed = true
+                }
+            }
+            return freed
+        }
+        if freed { state.broadcast() }
+    }
+
     /// Blocks that may be reused (no live record; everything that replaced their records is durable).
     public func addFreeBlocks(_ blocks: [UInt32]) {
         state.withLock { $0.freeBlocks.append(contentsOf: blocks.reversed()) }
@@ -414,7 +456,9 @@ public final class DeviceWriter: Sendable {
             let p = s.pendingFree[s.pendingFreeHead]
             guard markSatisfied(p.mark, s) else { break }
             s.pendingFreeHead += 1
-            if s.buffersByBlock[p.block] == nil && isBlockEmpty(p.block) {
+            if s.defragHeld[p.block] != nil {
+                s.freedWhileHeld.insert(p.block)  // freed when defrag lets it go
+            } else if s.buffersByBlock[p.block] == nil && isBlockEmpty(p.block) {
                 s.freeBlocks.append(p.block)
                 s.stats.blocksFreed += 1
                 moved = true
