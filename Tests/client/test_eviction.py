@@ -1,7 +1,8 @@
 """A cache workload on a small device with eviction (issue 16): records with random TTLs, written
-to about twice the device's size. No write fails with OUT_OF_SPACE (8); every evicted record's
-void time is at or below the namespace's evict void time; records without a TTL all survive; after
-kill -9 and a cold start no evicted record comes back."""
+to about four times the device's size over two to three minutes. No write fails with
+OUT_OF_SPACE (8); usage stays near the threshold; each round, the records written before the
+mark's last raise are gone at or below it and kept above it (soonest void times first); records
+without a TTL all survive; after kill -9 and a cold start no evicted record comes back."""
 import random
 import time
 
@@ -30,7 +31,7 @@ def missing(client, keys):
 def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
     tmp = str(tmp_path)
     # Defragmented blocks are at least 60 % live, so 40 % live bytes fit in two thirds of the
-    # device: a third stays free for writes between nsup cycles (each reads the device, 2-3 s).
+    # device: a third stays free for writes between nsup cycles.
     run = Run(tmp, namespace="nsup-period 1\n    evict-tenths-pct 300",
               device="write-block-size 128K\n        evict-used-pct 40\n        defrag-lwm-pct 60\n"
                      "        post-write-cache 0")
@@ -40,17 +41,28 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
         rng = random.Random(16)
         payload = b"x" * 9000  # about 9 KiB a record: 128 MiB holds about 14 000
         void_times = {}
+        written_at = {}
         failures = []
         written = 0
         # Written first, so they live through every evicting cycle and the cold start below.
         forever = [f"n{i}" for i in range(200)]
         for key in forever:
             client.put(("test", "c", key), {"p": b"y" * 100}, meta={"ttl": -1})
-        for round_ in range(26):  # 26 x 1000 records: about 1.8 times the device
+        # Soonest first, checked as the workload runs: once the mark has risen to M, every record
+        # written before that raise with a void time at or below M is gone, and nothing above M
+        # is. (A record written after a raise may have a sooner void time than the mark: it is
+        # not evicted until the next raise.) Sampled each round; the whole set is checked below.
+        previous_sample = 0.0
+        cover_mark, covered_before = 0, 0.0
+        usage_after_first_eviction = []
+        violations = []
+        checked = 0
+        for round_ in range(60):  # 60 x 1000 records of 9 KiB: about 4 times the device, 2-3 minutes
             for i in range(1000):
                 key = f"r{written}"
                 ttl = rng.randint(3600, 36000)
                 try:
+                    written_at[key] = time.time()
                     client.put(("test", "c", key), {"p": payload}, meta={"ttl": ttl})
                     void_times[key] = void_time(ttl, time.time())
                 except aerospike.exception.AerospikeError as e:
@@ -58,9 +70,33 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
                 written += 1
             time.sleep(1.5)  # 9 MiB a round, about one nsup cycle
             ns = run.namespace()
+            sampled_at = time.time()
+            mark = int(ns["evict_void_time"])
+            if mark > cover_mark:
+                # Raised since the previous sample: it covers what was written before that.
+                cover_mark, covered_before = mark, previous_sample
+            previous_sample = sampled_at
+            if mark > 0:
+                usage_after_first_eviction.append(int(ns["device_used_bytes"]) / int(ns["device_total_bytes"]))
+            candidates = [k for k in void_times if written_at[k] < covered_before]
+            for k in rng.sample(candidates, min(300, len(candidates))):
+                _, meta = client.exists(("test", "c", k))
+                checked += 1
+                if meta is not None and void_times[k] <= cover_mark - 1:
+                    violations.append(f"round {round_}: {k} (void time {void_times[k]}) survived mark {cover_mark}")
+                if meta is None and void_times[k] > int(run.namespace()["evict_void_time"]) + 1:
+                    violations.append(f"round {round_}: {k} (void time {void_times[k]}) evicted above the mark")
             print(round_, {k: ns[k] for k in ("objects", "evicted_objects", "device_used_bytes", "device_available_pct",
                                               "free_wblocks", "defrag_q", "evict_void_time", "nsup_cycle_duration")},
                   len(failures))
+        assert not violations, violations[:5]
+        assert checked > 5000, f"only {checked} records checked against the mark"
+        # Usage stays near the threshold (40 %) once eviction has begun: a round writes about 7 %
+        # of the device between cycles, and a cycle evicts to just under the threshold.
+        print(f"usage after the first eviction: min {min(usage_after_first_eviction):.2f}, "
+              f"max {max(usage_after_first_eviction):.2f} over {len(usage_after_first_eviction)} rounds")
+        assert len(usage_after_first_eviction) >= 40, usage_after_first_eviction
+        assert 0.25 <= min(usage_after_first_eviction) and max(usage_after_first_eviction) <= 0.60, usage_after_first_eviction
         ns = run.namespace()
         assert 8 not in failures, f"{failures.count(8)} writes failed with OUT_OF_SPACE; {ns}"
         assert not failures, failures[:5]
