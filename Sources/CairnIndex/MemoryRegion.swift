@@ -121,6 +121,24 @@ final class MemoryRegion: @unchecked Sendable {  // Immutable fields; the mapped
         return (base + offsetBytes).bindMemory(to: T.self, capacity: count)
     }
 
+    /// Faults in the pages of `[offsetBytes, offsetBytes + countBytes)` writable without
+    /// touching their contents (`MADV_POPULATE_WRITE`), so a later first write pays no page
+    /// fault. Any thread may call it while others use the region. Returns false when the kernel
+    /// cannot (before Linux 5.14, or out of memory): the pages then fault in on first touch.
+    @discardableResult
+    func populate(atByteOffset offsetBytes: Int, countBytes: Int) -> Bool {
+        precondition(offsetBytes >= 0 && countBytes >= 0 && countBytes <= sizeBytes - offsetBytes, "range outside the region")
+        let page = Self.pageSizeBytes
+        let start = offsetBytes / page * page
+        let end = min(mappedSizeBytes, (offsetBytes + countBytes + page - 1) / page * page)
+        guard end > start else { return true }
+        #if os(Linux)
+        return madvise(base + start, end - start, 23 /* MADV_POPULATE_WRITE */) == 0
+        #else
+        return false
+        #endif
+    }
+
     // MARK: Helpers
 
     static var pageSizeBytes: Int { Int(sysconf(Int32(_SC_PAGESIZE))) }

@@ -220,6 +220,12 @@ public final class PrimaryIndex: Sendable {
     /// Records that the shared files hold a complete, consistent index that the next process may
     /// `attach`. The caller must have stopped every other user of the index first; afterwards the
     /// index must not be changed (a change traps). Harmless for an anonymous index.
+    /// Faults in the memory of the next `window` entries the index will hand out (see
+    /// `EntryArena.prefault`). A cold start calls it from a thread of its own, ahead of the
+    /// parsers; returns the entries newly faulted in.
+    @discardableResult
+    public func prefault(window: Int) -> Int { arena.prefault(window: window) }
+
     public func markCleanShutdown() {
         let wasShutDown = isShutDown.exchange(true, ordering: .relaxed)
         precondition(!wasShutDown, "markCleanShutdown called twice")

@@ -40,6 +40,31 @@ import Testing
 
     // MARK: Round trips
 
+    /// Prefaulting maps the stages the next entries need and faults their pages in, ahead of
+    /// the allocator; the entries handed out afterwards behave as any others, and nothing is
+    /// prefaulted past the arena's end.
+    @Test func prefaultRunsAheadOfTheAllocatorAndStopsAtTheArenaEnd() throws {
+        let index = try makeTestIndex(entryCountMax: 4096, stageEntryCount: 1 << 10)
+        #expect(index.arenaStatistics.stageCount == 0)
+        #expect(index.prefault(window: 1500) == 1500)  // handles 1..<1501: stages 0 and 1
+        #expect(index.arenaStatistics.stageCount == 2)
+        #expect(index.arenaStatistics.handlesUsed == 0, "prefaulting hands out no entry")
+        #expect(index.prefault(window: 1500) == 0, "already faulted in")
+        var generator = SplitMix64(seed: 3)
+        let digests = (0..<2000).map { _ in Digest.random(using: &generator) }
+        for (value, digest) in digests.enumerated() {
+            #expect(try index.insertOrReplace(sampleRecord(digest, value: UInt64(value))) == nil)
+            if value % 500 == 0 { index.prefault(window: 1500) }
+        }
+        for (value, digest) in digests.enumerated() {
+            #expect(index.lookup(digest) == sampleRecord(digest, value: UInt64(value)))
+        }
+        // Ahead to the end of the arena, never past it.
+        while index.prefault(window: 1 << 20) > 0 {}
+        #expect(index.arenaStatistics.stageCount == 5)  // handles 1...4096: handle 4096 opens stage 4
+        try index.verifyInvariants()
+    }
+
     @Test func insertLookupUpdateRemove() throws {
         let index = try makeTestIndex()
         var generator = SplitMix64(seed: 1)

@@ -23,6 +23,7 @@ struct Arguments {
     var threads = 2
     var scanThreads = 0
     var scanDepth = 16
+    var prefault = -1  // index entries faulted in ahead of the parsers (-1: the engine's default)
 }
 
 func parse(_ arguments: [String]) -> Arguments {
@@ -36,6 +37,7 @@ func parse(_ arguments: [String]) -> Arguments {
         case "--threads": a.threads = Int(value) ?? 2
         case "--scan-threads": a.scanThreads = Int(value) ?? 0
         case "--scan-depth": a.scanDepth = Int(value) ?? 16
+        case "--prefault": a.prefault = Int(value) ?? -1
         default: fail("unknown argument \(arguments[i])")
         }
         i += 2
@@ -49,9 +51,10 @@ let records = parsed.records
 let threads = parsed.threads
 guard !device.isEmpty, records > 0 else { fail("--device and a positive --records are required") }
 
-let storage = StorageOptions(namespaceName: "bench", devices: [.init(path: device)], writeBlockSizeBytes: 1 << 20,
+var storage = StorageOptions(namespaceName: "bench", devices: [.init(path: device)], writeBlockSizeBytes: 1 << 20,
                              partitionTreeSprigs: 256, flushMaxMs: 1000, maxWriteCacheBytes: 256 << 20,
                              scanQueueDepth: parsed.scanDepth, scanThreadCount: parsed.scanThreads)
+if parsed.prefault >= 0 { storage.scanPrefaultEntries = parsed.prefault }
 let options = NamespaceOptions(storage: storage, indexEntryCountMax: max(1 << 20, records * 2), progressIntervalMs: 2000,
                                onColdStartProgress: { p in
     FileHandle.standardError.write(Data(String(format: "cold start %.1f%% records=%d records_per_s=%.0f mb_per_s=%.1f eta_s=%.1f\n",

@@ -287,6 +287,24 @@ extension NamespaceStorage {
             thread.start()
         }
 
+        // Index memory: faulted in ahead of the parsers by a thread of its own, so their first
+        // touches of new entries find the pages there (the faults were 17-19% of the scan's CPU,
+        // on cores the scan did not otherwise fill).
+        let prefaulting = Atomic<Bool>(options.scanPrefaultEntries > 0)
+        let prefaulterDone = ConditionLock(options.scanPrefaultEntries <= 0)
+        if options.scanPrefaultEntries > 0 {
+            let window = options.scanPrefaultEntries
+            let thread = Thread {
+                while prefaulting.load(ordering: .relaxed) {
+                    if index.prefault(window: window) == 0 { usleep(200) }
+                }
+                prefaulterDone.withLock { $0 = true }
+                prefaulterDone.broadcast()
+            }
+            thread.name = "cairn-scan-prefault"
+            thread.start()
+        }
+
         // Wait, reporting progress.
         let intervalNs = UInt64(max(100, context.progressIntervalMs)) * 1_000_000
         var lastReportNs = start
@@ -307,6 +325,8 @@ extension NamespaceStorage {
                     etaSeconds: bps > 0 ? Double(totalBytes - bytes) / bps : 0))
             }
         }
+        prefaulting.store(false, ordering: .relaxed)
+        prefaulterDone.wait(until: { $0 }) { _ in }
         let final = shared.withLock { $0 }
         if let failure = final.failure { throw failure }
         try evictor?.finish(scanned: final.records)

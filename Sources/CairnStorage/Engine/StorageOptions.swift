@@ -30,6 +30,9 @@ public struct StorageOptions: Sendable {
     public var scanQueueDepth: Int
     /// Parser threads for a cold start (0 = one per core).
     public var scanThreadCount: Int
+    /// Index entries a cold start faults in ahead of its parsers, from a thread of its own
+    /// (0: none; the parsers then fault index memory in themselves).
+    public var scanPrefaultEntries: Int = 1 << 19
     /// Initialise devices that hold foreign data (never done unless asked for).
     public var initializeForeignDevices: Bool
     /// A block whose live bytes fall below this share of its data bytes is defragmented.
