@@ -303,18 +303,29 @@ import Testing
 /// The block-reuse rule at the storage level: an emptied block is not reused while the record
 /// that replaced its contents is only in memory; once that is durable it is, with a higher sequence.
 @Suite struct BlockReuseRuleTests {
-    @Test func emptiedBlockWaitsForItsReplacementsToBeDurable() throws {
-        let dir = try TemporaryDirectory()
-        let blockSize = 128 << 10
+    static let blockSize = 128 << 10
+
+    /// One 8 MiB file of 128 KiB blocks; flush-max-ms so long that only seals and commits write.
+    static func openStorage(_ dir: TemporaryDirectory) throws -> NamespaceStorage {
         let options = StorageOptions(namespaceName: "test", devices: [.init(path: dir.file("r.dat"), fileSizeBytes: 8 << 20)],
                                      writeBlockSizeBytes: blockSize, partitionTreeSprigs: 16, flushMaxMs: 600_000)
         let storage = try NamespaceStorage.open(options)
         storage.start()
+        return storage
+    }
+
+    /// Key `key` at `version`: about 1 KiB, so a block holds about 120.
+    static func record(_ key: Int, _ version: Int) -> StoredRecord {
+        StoredRecord(digest: testDigest(key), lastUpdateMs: UInt64(version), generation: UInt16(version),
+                     bins: [blobBin("p", [UInt8](repeating: UInt8(version), count: 1000))])
+    }
+
+    @Test func emptiedBlockWaitsForItsReplacementsToBeDurable() throws {
+        let dir = try TemporaryDirectory()
+        let blockSize = Self.blockSize
+        let storage = try Self.openStorage(dir)
         let writer = storage.devices[0].writer
-        func record(_ key: Int, _ version: Int) -> StoredRecord {
-            StoredRecord(digest: testDigest(key), lastUpdateMs: UInt64(version), generation: UInt16(version),
-                         bins: [blobBin("p", [UInt8](repeating: UInt8(version), count: 1000))])
-        }
+        let record = Self.record
         // Fill block b1 with records 0..<n, then go on into the next block.
         var first: [RecordLocation] = []
         var key = 0
@@ -366,16 +377,10 @@ import Testing
     /// client's query_geospatial suite found it: 1000 puts, 1000 deletes, 1000 puts again.)
     @Test func blockEmptiedWhileBufferedThenRefilledIsFreedOnceAtItsLastEmptying() throws {
         let dir = try TemporaryDirectory()
-        let blockSize = 128 << 10
-        let options = StorageOptions(namespaceName: "test", devices: [.init(path: dir.file("r.dat"), fileSizeBytes: 8 << 20)],
-                                     writeBlockSizeBytes: blockSize, partitionTreeSprigs: 16, flushMaxMs: 600_000)
-        let storage = try NamespaceStorage.open(options)
-        storage.start()
+        let blockSize = Self.blockSize
+        let storage = try Self.openStorage(dir)
         let writer = storage.devices[0].writer
-        func record(_ key: Int, _ version: Int) -> StoredRecord {
-            StoredRecord(digest: testDigest(key), lastUpdateMs: UInt64(version), generation: UInt16(version),
-                         bins: [blobBin("p", [UInt8](repeating: UInt8(version), count: 1000))])
-        }
+        let record = Self.record
         // Block b: its first record is released at once (b empties while buffered) ...
         let early = try storage.append(record(0, 1), deviceIndex: 0)
         let b = early.blockIndex(writeBlockSizeBytes: blockSize)
