@@ -36,3 +36,17 @@ try measure("list append (and pop), 1,000-entry list, per operation", iterations
     }
 }
 print("(the last figure counts two operations per iteration: divide by 2)")
+
+// The same append the way the engine now runs it on a stored unordered list: on the bytes
+// (InPlaceCDT), without decoding the list. The new bytes are built and dropped, so the list
+// stays at 1,000 entries.
+func measureInPlaceAppend(payload: [UInt8], list: [UInt8]) {
+    let op: CDTOperation
+    do { op = try CDTOperation.decode(payload) } catch { fatalError("\(error)") }
+    measure("list append in place, 1,000-entry list", iterations: 20_000) {
+        let size: Int
+        do { size = try InPlaceCDT.append(op, storedList: list)?.size ?? 0 } catch { fatalError("\(error)") }
+        precondition(size == 1001, "the in-place append declined")
+    }
+}
+measureInPlaceAppend(payload: append, list: listBytes)

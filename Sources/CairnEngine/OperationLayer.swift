@@ -61,6 +61,16 @@ public enum OperationLayer {
             do { try BinMath.checkName(name) } catch { throw EngineError.from(error) }
         }
         let index = bins.firstIndex { $0.name == name }
+        let decodedOp = Result { () throws(CDTError) -> CDTOperation in try CDTOperation.decode(payload) }
+        // An append to a stored list runs on its bytes: no decode and encode of the whole list.
+        if isWrite, let index, bins[index].particleType == .list, case .success(let op) = decodedOp {
+            let appended: (bytes: [UInt8], size: Int)?
+            do { appended = try InPlaceCDT.append(op, storedList: bins[index].bytes) } catch { throw .particle(error) }
+            if let appended {
+                bins[index] = StoredBin(name: name, particleType: .list, bytes: appended.bytes)
+                return resultBin(name: name, .int(Int64(appended.size)))
+            }
+        }
         let bin: CDTBin
         if let index {
             let stored = bins[index]
@@ -79,7 +89,7 @@ public enum OperationLayer {
         }
         let outcome: CDTOutcome
         do {
-            let op = try CDTOperation.decode(payload)
+            let op = try decodedOp.get()
             // A path select's filters may read the record's bins (as they are now).
             let record = op.command == CDTExecutor.pathSelectCommand ? scope().record(bins) : nil
             outcome = try CDTExecutor.execute(op, bin: bin, isWrite: isWrite, record: record)

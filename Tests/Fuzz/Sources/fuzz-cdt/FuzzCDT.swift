@@ -4,7 +4,8 @@
 // new value becoming the next operation's bin. Any crash, over-read (ASan) or hang is a bug; a
 // CDTError is the expected answer to garbage. Checked: the canonical encoding of anything that
 // decodes decodes again, every new bin value re-decodes, and a list or map put whole by a client
-// (CollectionFromClient) is stored in a form the same check takes back unchanged.
+// (CollectionFromClient) is stored in a form the same check takes back unchanged, and the
+// in-place append (InPlaceCDT), wherever it answers, gives the general path's bytes and result.
 import CairnParticle
 
 func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -33,6 +34,22 @@ func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         guard let range = try? reader.skip() else { break }
         ops += 1
         let payload = Array(bytes[range])
+        // The in-place append, where it answers, must give the general path's bytes and result.
+        if case .collection(let stored) = bin, case .list = stored, let op = try? CDTOperation.decode(payload) {
+            let storedBytes = stored.encoded
+            let fast = Result { () throws(CDTError) -> (bytes: [UInt8], size: Int)? in try InPlaceCDT.append(op, storedList: storedBytes) }
+            let slow = Result { () throws(CDTError) -> CDTOutcome in try CDTExecutor.execute(op, bin: bin, isWrite: true) }
+            switch (fast, slow) {
+            case (.success(let f?), .success(let s)):
+                guard s.newValue?.encoded == f.bytes, s.result == .int(Int64(f.size)) else { fatalError("in-place append differs") }
+            case (.failure, .success):
+                fatalError("in-place append refused what the general path takes")
+            case (.success(_?), .failure):
+                fatalError("in-place append took what the general path refuses")
+            default:
+                break
+            }
+        }
         for isWrite in [false, true] {
             guard let outcome = try? CDTExecutor.execute(payload: payload, bin: bin, isWrite: isWrite) else { continue }
             if let newValue = outcome.newValue {
