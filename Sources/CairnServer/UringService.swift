@@ -657,6 +657,9 @@ final class UringLoop: @unchecked Sendable {
         }
         if let next = chunk.next {
             if isDraining {
+                // The stream ends at this frame boundary: nothing runs for it any more, so the
+                // connection is no longer busy (else it would wait for the grace period to close).
+                connection.isBusy = false
                 beginClose(connection)
                 return
             }

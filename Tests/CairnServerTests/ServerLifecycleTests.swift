@@ -67,6 +67,29 @@ import Testing
         try server.namespace.close()
     }
 
+    /// The same when the stop comes while the scan is still producing: it pauses on the client
+    /// after the stop began, and ends at that frame boundary instead of at the grace period.
+    @Test func stopEndsAScanThatPausesAfterTheStop() async throws {
+        var configuration = ServerConfiguration()
+        configuration.streamFrameBytesTarget = 16 * 1024
+        configuration.writeBufferBytesLow = 16 * 1024
+        configuration.writeBufferBytesHigh = 32 * 1024
+        configuration.stopGracePeriodMs = 60_000
+        let server = try await TestServer.start(configuration: configuration)
+        let value = [UInt8](repeating: 1, count: 4096)
+        for index in 0..<5000 {
+            try server.namespace.put(
+                indexDigest(testKey(index)), setName: "demo", bins: [StoredBin(name: "v", particleType: .blob, bytes: value)])
+        }
+        let client = try server.connect()
+        client.setReceiveBufferBytes(16 * 1024)
+        try client.send(client.scanFrame())
+        let started = ContinuousClock.now
+        try await server.server.stop()
+        #expect(started.duration(to: .now) < .seconds(10))
+        try server.namespace.close()
+    }
+
     @Test func invalidConfigurationIsRefused() async throws {
         var configuration = ServerConfiguration(port: 0)
         configuration.buildVersion = "8.0.0"
