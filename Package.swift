@@ -116,7 +116,7 @@ let package = Package(
             dependencies: ["CairnEngine", "CairnTesting", "CairnParticle"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CairnParticleTests", dependencies: ["CairnParticle"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnParticleTests", dependencies: ["CairnParticle", "CairnTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnWireTests", dependencies: ["CairnWire"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
         .testTarget(

@@ -1,3 +1,4 @@
+import CairnTesting
 import Testing
 @testable import CairnParticle
 
@@ -5,14 +6,9 @@ import Testing
 /// run the operation, encode it), and declines what it does not cover.
 @Suite struct InPlaceTests {
     struct Generator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D4_9BB1_33D1_11EB
-            return z ^ (z >> 31)
-        }
+        var random: SplitMix64
+        init(state: UInt64) { random = SplitMix64(seed: state) }
+        mutating func next() -> UInt64 { random.next() }
         mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 
         /// A storable value: scalars of every kind, and lists and maps of them (a map's keys
