@@ -42,6 +42,7 @@ const int cairn_IORING_OP_FSYNC = IORING_OP_FSYNC;
 #define IORING_SETUP_DEFER_TASKRUN (1U << 13)
 #endif
 const unsigned cairn_IORING_SETUP_COOP_TASKRUN = IORING_SETUP_COOP_TASKRUN;
+const unsigned cairn_IORING_CQE_F_SOCK_NONEMPTY = IORING_CQE_F_SOCK_NONEMPTY;
 const unsigned cairn_IORING_SETUP_SINGLE_ISSUER = IORING_SETUP_SINGLE_ISSUER;
 const unsigned cairn_IORING_SETUP_DEFER_TASKRUN = IORING_SETUP_DEFER_TASKRUN;
 
@@ -178,10 +179,11 @@ int cairn_uring_prep_accept(cairn_uring *ring, int fd, uint64_t user_data) {
     return 0;
 }
 
-int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t user_data) {
+int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, int poll_first, uint64_t user_data) {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
     if (sqe == NULL) return -EBUSY;
     io_uring_prep_recv(sqe, fd, buf, nbytes, 0);
+    if (poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
     io_uring_sqe_set_data64(sqe, user_data);
     return 0;
 }

@@ -107,13 +107,18 @@ public final class Ring {
         cairn_uring_prep_accept(raw, fd, userData) == 0
     }
 
-    /// Prepares a `recv` of up to `lengthBytes` into `address`. Unsafe: the memory must stay
-    /// valid and unmoved until the completion.
+    /// Prepares a `recv` of up to `lengthBytes` into `address`. With `pollFirst` the kernel
+    /// waits for data before it tries (for a socket known to be drained: the attempt would fail
+    /// and arm a poll anyway). Unsafe: the memory must stay valid and unmoved until the completion.
     @inline(__always)
     public func unsafePrepareReceive(fd: Int32, address: UnsafeMutableRawPointer, lengthBytes: UInt32,
-                                     userData: UInt64) -> Bool {
-        cairn_uring_prep_recv(raw, fd, address, lengthBytes, userData) == 0
+                                     pollFirst: Bool = false, userData: UInt64) -> Bool {
+        cairn_uring_prep_recv(raw, fd, address, lengthBytes, pollFirst ? 1 : 0, userData) == 0
     }
+
+    /// Whether a receive's completion `flags` say the socket still held data after it.
+    @inline(__always)
+    public static func socketHadMore(_ flags: UInt32) -> Bool { flags & cairn_IORING_CQE_F_SOCK_NONEMPTY != 0 }
 
     /// Prepares a `send` (MSG_NOSIGNAL) of `lengthBytes` from `address`. Unsafe: the memory must
     /// stay valid and unchanged until the completion.

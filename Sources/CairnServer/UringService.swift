@@ -373,7 +373,7 @@ final class UringLoop: @unchecked Sendable {
             armInbox()
         case .receive:
             guard let connection = connections[slot] else { preconditionFailure("receive for empty slot \(slot)") }
-            received(connection, result: cqe.res)
+            received(connection, result: cqe.res, flags: cqe.flags)
         case .send:
             guard let connection = connections[slot] else { preconditionFailure("send for empty slot \(slot)") }
             sent(connection, result: cqe.res)
@@ -472,12 +472,15 @@ final class UringLoop: @unchecked Sendable {
         let address = connection.input.writableTail
         let length = UInt32(min(connection.input.freeBytes, Int(Int32.max)))
         let data = userData(.receive, connection.slot)
-        prepare { $0.unsafePrepareReceive(fd: fd, address: address, lengthBytes: length, userData: data) }
+        let pollFirst = connection.socketDrained
+        connection.receiveLengthBytes = length
+        prepare { $0.unsafePrepareReceive(fd: fd, address: address, lengthBytes: length, pollFirst: pollFirst, userData: data) }
     }
 
-    private func received(_ connection: UringConnection, result: Int32) {
+    private func received(_ connection: UringConnection, result: Int32, flags: UInt32) {
         connection.receiveInFlight = false
         connection.input.isLent = false
+        connection.socketDrained = result > 0 && UInt32(result) < connection.receiveLengthBytes && !Ring.socketHadMore(flags)
         if result <= 0 {
             // EOF or an error: nothing more will be read. What was received is still answered
             // unless the peer reset the connection.
@@ -907,6 +910,11 @@ final class UringConnection: RecordOutcomeReceiver, @unchecked Sendable {
     /// The bytes of the send in flight.
     var sending: SocketBytes
     var receiveInFlight = false
+    /// The length asked of the receive in flight.
+    var receiveLengthBytes: UInt32 = 0
+    /// The last receive left the socket empty (a short read, and the kernel saw nothing more):
+    /// the next one waits for data before it tries, instead of failing once and then waiting.
+    var socketDrained = false
     var sendInFlight = false
     /// A request is in progress (engine, pool or stream).
     var isBusy = false

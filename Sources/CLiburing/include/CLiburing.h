@@ -82,8 +82,11 @@ int cairn_uring_prep_fsync(cairn_uring *ring, int fd, unsigned fsync_flags, unsi
 int cairn_uring_prep_nop(cairn_uring *ring, unsigned sqe_flags, uint64_t user_data);
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC) as a request (the CQE's result is the new socket).
 int cairn_uring_prep_accept(cairn_uring *ring, int fd, uint64_t user_data);
-/// recv(fd, buf, nbytes, 0) as a request.
-int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t user_data);
+/// recv(fd, buf, nbytes, 0) as a request. With poll_first the kernel waits for data before its
+/// first attempt (IORING_RECVSEND_POLL_FIRST), for a socket known to be drained.
+int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, int poll_first, uint64_t user_data);
+/// IORING_CQE_F_SOCK_NONEMPTY: a receive's completion flag, set when the socket held more data.
+extern const unsigned cairn_IORING_CQE_F_SOCK_NONEMPTY;
 /// send(fd, buf, nbytes, MSG_NOSIGNAL) as a request.
 int cairn_uring_prep_send(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t user_data);
 
