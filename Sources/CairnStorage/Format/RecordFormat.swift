@@ -62,7 +62,10 @@ func nameProblem(_ name: String, bytesMax: Int, allowsEmpty: Bool = false) -> St
     let count = name.utf8.count
     if count == 0 && !allowsEmpty { return "empty" }
     if count > bytesMax { return "\(count) UTF-8 bytes, at most \(bytesMax)" }
-    if name.utf8.contains(0) { return "contains a NUL byte" }
+    // Native strings are contiguous: a scan of their bytes instead of a walk of the UTF-8 view
+    // through its indices (this runs for every bin name and set name a write encodes).
+    let hasNUL = name.utf8.withContiguousStorageIfAvailable { $0.contains(0) } ?? name.utf8.contains(0)
+    if hasNUL { return "contains a NUL byte" }
     return nil
 }
 
