@@ -82,6 +82,13 @@ public final class CairnServer: Sendable {
     /// Whether the server is listening and answering (between `start()` and `stop()`).
     public var isReady: Bool { readyFlag.load(ordering: .acquiring) }
 
+    /// How long the last `stop()` took to drain and close the connections, measured on the
+    /// thread that drained them (io_uring model) or across the drain (epoll model); `nil`
+    /// before a stop. Unlike the time a caller sees `stop()` take, this excludes the wait for
+    /// the caller's executor to resume it.
+    public var lastDrainDuration: Duration? { drainDuration.withLock { $0 } }
+    private let drainDuration = Mutex<Duration?>(nil)
+
     /// The bound port once started, else nil.
     public var port: Int? { isReady ? context.boundPort : nil }
 
@@ -165,11 +172,17 @@ public final class CairnServer: Sendable {
             let grace = context.configuration.stopGracePeriodMs
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 // Joins threads: off the caller's executor.
-                Thread { service.stop(graceMs: grace); continuation.resume() }.start()
+                Thread { [self] in
+                    let started = ContinuousClock.now
+                    service.stop(graceMs: grace)
+                    let elapsed = started.duration(to: .now)
+                    self.drainDuration.withLock { $0 = elapsed }
+                    continuation.resume()
+                }.start()
             }
             await shutDown(group: running.group, threadPool: running.threadPool)
             state.withLock { $0 = .stopped }
-            context.logger.info("service stopped")
+            context.logger.info("service stopped", metadata: ["drain_seconds": "\(Self.seconds(lastDrainDuration))"])
             return
         }
         guard let serverChannel = running.serverChannel else { return }
@@ -178,6 +191,7 @@ public final class CairnServer: Sendable {
         } catch {
             context.logger.warning("closing the listening socket failed", metadata: ["error": "\(error)"])
         }
+        let drainStarted = ContinuousClock.now
         let open = context.connections.beginDrain()
         for channel in open {
             channel.pipeline.fireUserInboundEventTriggered(DrainConnectionEvent())
@@ -196,9 +210,11 @@ public final class CairnServer: Sendable {
             }
         }
         forceClose.cancel()
+        let drained = drainStarted.duration(to: .now)
+        drainDuration.withLock { $0 = drained }
         await shutDown(group: running.group, threadPool: running.threadPool)
         state.withLock { $0 = .stopped }
-        context.logger.info("service stopped")
+        context.logger.info("service stopped", metadata: ["drain_seconds": "\(Self.seconds(drained))"])
     }
 
     /// Serves `GET /metrics` over HTTP on `host`:`port` (Prometheus exposition format), on the
@@ -274,6 +290,12 @@ public final class CairnServer: Sendable {
                         ConnectionHandler(processor: processor, threadPool: threadPool, logger: logger))
                 }
             }
+    }
+
+    private static func seconds(_ duration: Duration?) -> String {
+        guard let duration else { return "?" }
+        let (whole, attoseconds) = duration.components
+        return String(format: "%.3f", Double(whole) + Double(attoseconds) / 1e18)
     }
 
     private func shutDown(group: MultiThreadedEventLoopGroup, threadPool: NIOThreadPool) async {
