@@ -117,7 +117,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CairnParticleTests", dependencies: ["CairnParticle", "CairnTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "CairnWireTests", dependencies: ["CairnWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnWireTests", dependencies: ["CairnWire", "CairnTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnServerTests",

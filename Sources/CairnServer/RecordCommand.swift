@@ -73,7 +73,7 @@ extension WireWriter {
     /// Appends the bins of an outcome to the open message.
     mutating func appendReplyBins(_ bins: [ReplyBin]) {
         for bin in bins {
-            appendOp(typeRaw: bin.opTypeRaw, particleTypeRaw: bin.particleTypeRaw, name: bin.name.utf8, value: bin.value)
+            appendOp(typeRaw: bin.opTypeRaw, particleTypeRaw: bin.particleTypeRaw, name: bin.name, value: bin.value)
         }
     }
 

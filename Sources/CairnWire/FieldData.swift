@@ -28,6 +28,6 @@ extension Field {
 
     /// UTF-8 text (NAMESPACE, SET, INDEX_NAME, UDF names); nil if not valid UTF-8.
     public func string(in body: UnsafeRawBufferPointer) -> String? {
-        String(validating: rebased(body, dataRange), as: UTF8.self)
+        UTF8Text.decode(rebased(body, dataRange))
     }
 }

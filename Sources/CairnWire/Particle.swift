@@ -90,7 +90,7 @@ public enum ParticleValue: Sendable {
             }
             return .float(Double(bitPattern: loadUInt64BE(value, at: 0)))
         case .string:
-            guard let text = String(validating: value, as: UTF8.self) else {
+            guard let text = UTF8Text.decode(value) else {
                 throw .particleValueInvalid(typeRaw: typeRaw)
             }
             return .string(text)

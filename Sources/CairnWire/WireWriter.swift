@@ -286,6 +286,13 @@ public struct WireWriter: Sendable {
         openMessageOpCount += 1
     }
 
+    /// ``appendOp(typeRaw:particleTypeRaw:flags:name:value:)`` for a reply bin's name and value
+    /// bytes. Non-generic, so callers in other modules run a specialised copy: the generic entry
+    /// point, called across modules, looked up collection metadata at run time for every bin.
+    public mutating func appendOp(typeRaw: UInt8, particleTypeRaw: UInt8, flags: UInt8 = 0, name: String, value: [UInt8]) {
+        appendOp(typeRaw: typeRaw, particleTypeRaw: particleTypeRaw, flags: flags, name: name.utf8, value: value)
+    }
+
     /// Appends an op of a known type with a typed value.
     public mutating func appendOp(_ type: OpType, name: String, value: ParticleValue) {
         precondition(openMessageIndex != nil, "appendOp outside a message")

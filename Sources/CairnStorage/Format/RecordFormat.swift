@@ -75,7 +75,7 @@ func decodeName(_ bytes: UnsafeRawBufferPointer, bytesMax: Int, allowsEmpty: Boo
     if bytes.isEmpty { return allowsEmpty ? .success("") : .failure(.init(reason: "empty")) }
     if bytes.count > bytesMax { return .failure(.init(reason: "\(bytes.count) bytes, at most \(bytesMax)")) }
     if bytes.contains(0) { return .failure(.init(reason: "contains a NUL byte")) }
-    guard let name = String(validating: bytes, as: UTF8.self) else {
+    guard let name = UTF8Text.decode(bytes) else {
         return .failure(.init(reason: "not valid UTF-8"))
     }
     return .success(name)
