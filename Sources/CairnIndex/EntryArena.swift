@@ -94,6 +94,13 @@ final class EntryArena: @unchecked Sendable {  // Stage bases: write-once before
     /// The entry for `handle`. Traps on 0, on a handle beyond `entryCountMax` and on a handle in
     /// a stage that is not mapped: all of them are bugs.
     @inline(__always)
+    /// The entry of `handle`, or `nil` when the handle is 0, out of range or in a stage not
+    /// mapped: for hints read without a lock, which must never trap or touch unmapped memory.
+    func entryIfMapped(_ handle: UInt32) -> UnsafeMutablePointer<IndexEntry>? {
+        guard handle != 0 && handle <= entryCountMax, let base = stageBases[Int(handle >> stageShift)] else { return nil }
+        return base + Int(handle & slotMask)
+    }
+
     func entry(_ handle: UInt32) -> UnsafeMutablePointer<IndexEntry> {
         precondition(handle != 0 && handle <= entryCountMax, "index handle \(handle) out of range")
         guard let base = stageBases[Int(handle >> stageShift)] else {

@@ -475,8 +475,34 @@ extension NamespaceStorage {
         var records = 0
         var failure: (any Error)?
         var sequence: UInt64 = 0
+        // Records are indexed in batches: first the index loads every batch member's sprig slot
+        // and root entry (their cache misses overlap), then each is resolved in block order.
+        var pending: [RecordSummary] = []
+        pending.reserveCapacity(Self.indexBatchCount)
+        var digests: [Digest] = []
+        digests.reserveCapacity(Self.indexBatchCount)
         let scanReport = item.buffer.withUnsafeBytes { block in
-            BlockScanner.scan(blockUntrusted: block, expecting: expectation) { event in
+            func resolvePending() {
+                guard !pending.isEmpty else { return }
+                defer {
+                    pending.removeAll(keepingCapacity: true)
+                    digests.removeAll(keepingCapacity: true)
+                }
+                guard failure == nil else { return }
+                _ = digests.withUnsafeBufferPointer { index.warmPaths($0) }
+                for summary in pending {
+                    do {
+                        try resolve(summary, block: block, location: RecordLocation(
+                            deviceIndex: item.device, byteOffset: blockBase + UInt64(summary.offset), sizeBytes: summary.sizeBytes),
+                            sequence: sequence, index: index, sequences: sequences, context: context, report: &report,
+                            cache: &cache, evictor: evictor, delta: &delta, tally: &tally)
+                    } catch {
+                        failure = error
+                        return
+                    }
+                }
+            }
+            let scanned = BlockScanner.scan(blockUntrusted: block, expecting: expectation) { event in
                 guard failure == nil else { return }
                 switch event {
                 case .damaged:
@@ -487,16 +513,13 @@ extension NamespaceStorage {
                         sequences.set(device: item.device, block: Int(item.block), s)
                     }
                     records += 1
-                    do {
-                        try resolve(summary, block: block, location: RecordLocation(
-                            deviceIndex: item.device, byteOffset: blockBase + UInt64(summary.offset), sizeBytes: summary.sizeBytes),
-                            sequence: sequence, index: index, sequences: sequences, context: context, report: &report,
-                            cache: &cache, evictor: evictor, delta: &delta, tally: &tally)
-                    } catch {
-                        failure = error
-                    }
+                    pending.append(summary)
+                    digests.append(summary.digest)
+                    if pending.count == Self.indexBatchCount { resolvePending() }
                 }
             }
+            resolvePending()
+            return scanned
         }
         if let failure { throw failure }
         switch scanReport.outcome {
@@ -515,6 +538,9 @@ extension NamespaceStorage {
         report.tombstones += scanReport.tombstoneCount
         return ScannedBlock(records: records, sequence: sequence)
     }
+
+    /// Records indexed per batch (see `PrimaryIndex.warmPaths`).
+    static let indexBatchCount = 16
 
     private func headerSequence(_ block: UnsafeRawBufferPointer) -> UInt64? {
         do { return try BlockHeader(decodingUntrusted: block, at: 0).sequence } catch { return nil }
