@@ -182,14 +182,17 @@ def test_context_and_expression_index_queries(client):
 
 
 def test_bad_index_context_is_parameter_error(client):
-    # A context that is not a read context: Aerospike's 'context' invalid cdt context (4).
     import base64
-    bad = base64.b64encode(bytes([0x92, 0x12, 0x01])).decode()  # map key type on a list level
-    answer = client.info_random_node(
-        f"sindex-create:ns=test;set=ctxi;indexname=bad_ctx;bin=doc;type=numeric;context={bad}")
-    assert answer.startswith("ERROR:4:'context' invalid cdt context")
-    # Not the smallest msgpack forms: 'context' not normalized msgpack.
-    loose = base64.b64encode(bytes([0x92, 0xcc, 0x10, 0x01])).decode()
-    answer = client.info_random_node(
-        f"sindex-create:ns=test;set=ctxi;indexname=bad_ctx;bin=doc;type=numeric;context={loose}")
-    assert answer.startswith("ERROR:4:'context' not normalized msgpack")
+
+    def create(context):
+        with pytest.raises(ex.AerospikeError) as e:
+            client.info_random_node(
+                f"sindex-create:ns=test;set=ctxi;indexname=bad_ctx;bin=doc;type=numeric;context={context}")
+        return e.value.code, e.value.msg
+
+    # A map key type on a list level (0x12) is not a read context: 4.
+    code, msg = create(base64.b64encode(bytes([0x92, 0x12, 0x01])).decode())
+    assert code == 4 and "'context' invalid cdt context" in msg
+    # Not the smallest msgpack forms (0xcc 0x10 for 16): 4, not normalized.
+    code, msg = create(base64.b64encode(bytes([0x92, 0xcc, 0x10, 0x01])).decode())
+    assert code == 4 and "'context' not normalized msgpack" in msg
