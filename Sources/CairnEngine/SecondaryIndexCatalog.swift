@@ -61,6 +61,16 @@ public final class SecondaryIndexCatalog: Sendable {
             self.expressionBase64 = expressionBase64
         }
 
+        /// The context's msgpack bytes (nil for none, or base64 that does not decode).
+        public var contextBytes: [UInt8]? {
+            contextBase64.flatMap { Data(base64Encoded: $0) }.map { Array($0) }
+        }
+
+        /// The expression's msgpack bytes (nil for a bin index, or base64 that does not decode).
+        public var expressionBytes: [UInt8]? {
+            expressionBase64.flatMap { Data(base64Encoded: $0) }.map { Array($0) }
+        }
+
         /// Same indexed data under whatever name.
         func sameTarget(as other: Definition) -> Bool {
             setName == other.setName && binName == other.binName && keyType == other.keyType
@@ -187,14 +197,16 @@ public final class SecondaryIndexCatalog: Sendable {
         state.withLock { $0.list.count }
     }
 
-    /// The index a query without an index name uses: the one on `binName` (and `setName`) with
-    /// that collection type and value type; an index on the set's records or, failing that,
-    /// one without a set. Context and expression indexes are only found by name.
-    public func find(binName: String, setName: String?, collection: Collection, keyType: KeyType) -> Definition? {
+    /// The index a query without an index name uses, as Aerospike's `as_sindex_lookup_by_defn`
+    /// finds it: the one on `binName` (empty for an expression index) with that collection type,
+    /// value type, context bytes and expression bytes (nil: none; compared byte for byte); an
+    /// index on the query's set or, failing that, one without a set.
+    public func find(binName: String, setName: String?, collection: Collection, keyType: KeyType,
+                     context: [UInt8]? = nil, expression: [UInt8]? = nil) -> Definition? {
         state.withLock { s in
             let candidates = s.list.filter {
-                $0.binName == binName && $0.collection == collection && $0.keyType == keyType
-                    && $0.contextBase64 == nil && $0.expressionBase64 == nil
+                ($0.binName ?? "") == binName && $0.collection == collection && $0.keyType == keyType
+                    && $0.contextBytes == context && $0.expressionBytes == expression
             }
             return candidates.first { $0.setName == setName } ?? candidates.first { $0.setName == nil }
         }

@@ -1,3 +1,4 @@
+import CairnIndex
 import CairnParticle
 import CairnStorage
 
@@ -9,6 +10,11 @@ import CairnStorage
 /// the query's region or regions containing its point. Values of other types are
 /// not indexed and never match; a record is returned once per distinct matching value, as
 /// Aerospike returns it once per index entry found.
+///
+/// A context index (``context``) indexes what its CDT context reaches in the bin (a list or
+/// map bin; nothing when the context reaches nothing); an expression index (``expression``)
+/// indexes what the expression evaluates to on the record (nothing when it is unknown). What
+/// is reached is then indexed as a bin's value would be, by the index's collection type.
 public struct SecondaryIndexPredicate: Sendable, Equatable {
     public enum Range: Sendable, Equatable {
         /// Integers from `lower` to `upper`, both included.
@@ -30,14 +36,43 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         }
     }
 
+    /// The indexed bin; empty for an expression index (and, before the index is found, for a
+    /// query that names its index or sends its expression).
     public var binName: String
     public var range: Range
     public var collection: SecondaryIndexCatalog.Collection
+    /// A context index's context, applied to the bin's list or map.
+    public var context: [CDTContextItem]?
+    /// An expression index's expression, evaluated on the record.
+    public var expression: CairnParticle.Value?
+    /// The index's value type when it differs from the range's (a query naming an index of
+    /// another type than its range): nothing matches.
+    public var indexKeyType: SecondaryIndexCatalog.KeyType?
+    /// The index's stored context or expression does not decode: nothing matches.
+    public var matchesNothing = false
 
-    public init(binName: String, range: Range, collection: SecondaryIndexCatalog.Collection) {
+    public init(binName: String, range: Range, collection: SecondaryIndexCatalog.Collection,
+                context: [CDTContextItem]? = nil, expression: CairnParticle.Value? = nil) {
         self.binName = binName
         self.range = range
         self.collection = collection
+        self.context = context
+        self.expression = expression
+    }
+
+    /// The predicate of `definition` (found by name, by its context or by its expression) with
+    /// this query's range. A stored context or expression that no longer decodes matches
+    /// nothing.
+    public func using(_ definition: SecondaryIndexCatalog.Definition) -> SecondaryIndexPredicate {
+        var p = SecondaryIndexPredicate(binName: definition.binName ?? "", range: range, collection: definition.collection)
+        if definition.keyType != range.keyType { p.indexKeyType = definition.keyType }
+        if let bytes = definition.contextBytes {
+            if let items = try? IndexContext.parse(bytes) { p.context = items } else { p.matchesNothing = true }
+        }
+        if let bytes = definition.expressionBytes {
+            if let node = try? Expression.decode(bytes) { p.expression = node } else { p.matchesNothing = true }
+        }
+        return p
     }
 
     /// Why an INDEX_RANGE field cannot be answered: `isUnsupported` (16), otherwise a malformed
@@ -62,9 +97,10 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
             try take(4).reduce(0) { $0 << 8 | Int($1) }
         }
         guard try take(1).first == 1 else { throw Problem(message: "index range must hold one filter", isUnsupported: false) }
+        // An empty bin name: the query names its index (INDEX_NAME) or sends its expression.
         let nameBytes = try take(Int(try take(1).first!))
-        guard !nameBytes.isEmpty, let binName = String(validating: nameBytes, as: UTF8.self) else {
-            throw Problem(message: "index range bin name is empty or not UTF-8", isUnsupported: false)
+        guard nameBytes.count < 16, let binName = String(validating: nameBytes, as: UTF8.self) else {
+            throw Problem(message: "index range bin name is too long or not UTF-8", isUnsupported: false)
         }
         let particleType = try take(1).first!
         let begin = Array(try take(try length()))
@@ -106,40 +142,58 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         Int64(bitPattern: bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
     }
 
-    /// Whether the record with `bins` would be found through the index.
+    /// Whether the record with `bins` would be found through the index (a bin or context
+    /// index; an expression index needs the whole record, ``matchCount(_:digest:nowMs:storage:)``).
     public func matches(_ bins: [StoredBin]) -> Bool {
         matchCount(bins) > 0
     }
 
     /// How many times the index would find the record with `bins`: once per distinct matching
     /// value of a list or map (Aerospike's index holds an entry per value and record, and a
-    /// query returns the record for each entry it finds), at most once for a bin's own value.
+    /// query returns the record for each entry it finds), at most once for a single value.
+    /// An expression index finds nothing here (it needs the record's metadata too).
     public func matchCount(_ bins: [StoredBin]) -> Int {
-        guard let bin = bins.first(where: { $0.name == binName }) else { return 0 }
+        guard expression == nil, let bin = bins.first(where: { $0.name == binName }),
+            let value = ExpressionRecord.Bin(name: bin.name, particleType: bin.particleType.rawValue, bytes: bin.bytes).value
+        else { return 0 }
+        if let context {
+            guard let reached = IndexContext.resolve(value, context) else { return 0 }
+            return matchCount(indexing: reached)
+        }
+        return matchCount(indexing: value)
+    }
+
+    /// How many times the index would find `record`: for an expression index, by the value the
+    /// expression gives on the record (unknown, or an evaluation error, indexes nothing).
+    public func matchCount(_ record: EngineRecord, digest: Digest, nowMs: UInt64 = CitrusleafTime.nowMs(),
+                           storage: ExpressionRecord.Storage = .device) -> Int {
+        guard let expression else { return matchCount(record.bins) }
+        let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest, lastUpdateMs: record.lastUpdateMs,
+                                voidTime: record.voidTime, nowMs: nowMs, storage: storage)
+        guard case .known(let value)? = try? Expression.evaluate(expression, scope.record(record.bins)) else { return 0 }
+        return matchCount(indexing: value)
+    }
+
+    /// The entries an index of this collection type makes of `value` that the range takes.
+    private func matchCount(indexing value: CairnParticle.Value) -> Int {
+        if matchesNothing { return 0 }
+        if let indexKeyType, indexKeyType != range.keyType { return 0 }
         switch collection {
         case .default:
-            switch (range, bin.particleType) {
-            case (.integers(let lower, let upper), .integer):
-                guard bin.bytes.count == 8 else { return 0 }
-                let v = Self.int64(bin.bytes)
-                return lower <= v && v <= upper ? 1 : 0
-            case (.string(let s), .string): return bin.bytes == s ? 1 : 0
-            case (.blob(let b), .blob): return bin.bytes == b ? 1 : 0
-            case (.geo(let query), .geoJSON): return Self.geoMatches(bin.bytes, query) ? 1 : 0
-            default: return 0
-            }
+            return matches(value) ? 1 : 0
         case .list:
-            guard bin.particleType == .list, case .list(let items, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
+            guard case .list(let items, _) = value else { return 0 }
             return Set(items.filter(matches)).count
+        case .mapkeys, .mapvalues:
+            guard case .map(let entries, _) = value else { return 0 }
+            return Set(entries.map { collection == .mapkeys ? $0.key : $0.value }.filter(matches)).count
         case .set:
             return 0
-        case .mapkeys, .mapvalues:
-            guard bin.particleType == .map, case .map(let entries, _)? = try? CairnParticle.Value.decode(bin.bytes) else { return 0 }
-            return Set(entries.map { collection == .mapkeys ? $0.key : $0.value }.filter(matches)).count
         }
     }
 
-    /// Whether one collection element is an indexed value inside the range.
+    /// Whether one value (a bin's own, a collection element, what a context or an expression
+    /// reaches) is an indexed value inside the range.
     private func matches(_ value: CairnParticle.Value) -> Bool {
         switch (range, value) {
         case (.integers(let lower, let upper), .int(let v)): lower <= v && v <= upper

@@ -62,6 +62,11 @@ public struct CDTContextItem: Sendable, Equatable {
     /// key-ordered map, 0xc0 ordered list or key-value-ordered map.
     public static let createMask: UInt8 = 0xc0
 
+    public init(type: UInt8, value: Value) {
+        self.type = type
+        self.value = value
+    }
+
     public var base: UInt8 { type & 0x3f }
     public var createFlag: UInt8 { type & Self.createMask }
 }

@@ -204,6 +204,15 @@ public enum Expression {
         case 127:
             guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
             try check(args[args.startIndex + 3], scope)
+            if opItems.first == .int(Int64(PathSelect.command)) {
+                // [0xfe, context, flags(, apply expression)]: Aerospike's parse_op_call checks
+                // only this shape; the context's and the apply's expressions are built when the
+                // call runs (a bad one makes the call unknown).
+                guard (3...4).contains(opItems.count), case .list = opItems[1], case .int(let flags) = opItems[2], flags >= 0 else {
+                    throw .param("malformed select call")
+                }
+                return
+            }
             if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg, scope) } }
         default:
             for arg in args { try check(arg, scope) }
@@ -620,6 +629,10 @@ public enum Expression {
             throw .param("malformed call")
         }
         guard case .known(let subject) = try evaluate(args[3], record, vars) else { return .unknown }
+        let modify = system & 0x40 != 0
+        if opItems[0] == .int(Int64(PathSelect.command)) {
+            return system & 0x3f == 0 ? pathSelect(args[0], Array(opItems.dropFirst()), subject, modify: modify, record) : .unknown
+        }
         var payloadItems: [Value] = [opItems[0]]
         if opItems[0] == .int(0xff) {
             payloadItems = opItems  // a CDT op with a context: [0xff, context, [command, args...]]
@@ -630,7 +643,6 @@ public enum Expression {
             }
         }
         let payload = Value.list(payloadItems).encoded
-        let modify = system & 0x40 != 0
         switch system & 0x3f {
         case 0:
             let bin: CDTBin
@@ -662,6 +674,36 @@ public enum Expression {
         default:
             throw CDTError(unsupported, "call of system \(system) is not supported")
         }
+    }
+
+    /// A path select or apply call `[127, type, system, [0xfe, context, flags(, apply)], bin]`,
+    /// as Aerospike's eval_call runs it: the same select as the CDT operation (PathSelect), on
+    /// a list or map value only (anything else, a missing bin included, is unknown). A read call
+    /// answers the select's result: the tree (the value's own type) in mode 0, a list in the leaf
+    /// modes; the apply mode needs MODIFY_LOCAL (0x40). A MODIFY_LOCAL call answers the value
+    /// after the apply (unchanged in a select mode). Any failure of the select (a filter or
+    /// apply value unknown without NO_FAIL, a bad context, an expression that does not build)
+    /// makes the call unknown, as does a value of another type than the call declares.
+    private static func pathSelect(_ declared: Value, _ selectArgs: [Value], _ subject: Value, modify: Bool,
+                                   _ record: ExpressionRecord) -> Outcome {
+        switch subject {
+        case .list, .map: break
+        default: return .unknown
+        }
+        guard selectArgs.count >= 2, case .int(let flags) = selectArgs[1] else { return .unknown }
+        let isApply = flags & 0x0f == PathSelect.Mode.apply.rawValue
+        if isApply && !modify { return .unknown }  // "APPLY flag is invalid for read op"
+        var target: Value? = subject
+        let result: Value?
+        do {
+            result = try PathSelect.execute(selectArgs, target: &target, isWrite: isApply, record: record)
+        } catch {
+            return .unknown
+        }
+        guard let value = modify ? (target ?? subject) : result, case .int(let t) = declared, let type = ExpressionType(rawValue: t),
+            matches(value, type)
+        else { return .unknown }
+        return .known(value)
     }
 
     /// POSIX extended-or-basic regex match with the client's `regcomp` options, as Aerospike

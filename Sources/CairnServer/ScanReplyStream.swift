@@ -1,6 +1,7 @@
 import CairnEngine
 import CairnIO
 import CairnIndex
+import CairnParticle
 import CairnStorage
 import CairnWire
 import Logging
@@ -154,43 +155,81 @@ struct ScanReplyStream: ReplyStream {
                 predicate: predicate))
     }
 
-    /// The `where` of a secondary-index query: the index it names (INDEX_NAME) or the one on its
-    /// bin, collection type and value type (201 when there is none), and its range.
+    /// The `where` of a secondary-index query and the index it uses, as Aerospike 8.1 reads
+    /// them (query.c): INDEX_RANGE names a bin, or no bin when the query names its index
+    /// (INDEX_NAME) or sends an expression index's expression (INDEX_EXPRESSION); a bin may come
+    /// with a context index's context (INDEX_CONTEXT) and INDEX_TYPE. Each combination Aerospike
+    /// refuses is 4 (a bin with a name or expression, none of the three, a name with an
+    /// expression or a context, an expression with a context, an empty field, a context that is
+    /// not a normalized read context). An index named is found by its name alone (its own bin,
+    /// context, expression and collection type apply); otherwise by bin, collection type, value
+    /// type, context and expression bytes. No index is 201.
     static func indexPredicate(message: Message, raw: UnsafeRawBufferPointer, namespace: Namespace, setName: String?)
         -> Result<SecondaryIndexPredicate, Refusal>
     {
         guard let rangeField = message.field(.indexRange) else {
             return .failure(Refusal(.parameter, "an index query needs an INDEX_RANGE field"))
         }
-        if message.field(.indexContext) != nil || message.field(.indexExpression) != nil {
-            return .failure(Refusal(.unsupportedFeature, "queries on context or expression indexes are not supported"))
-        }
-        var collection = SecondaryIndexCatalog.Collection.default
+        var collection: SecondaryIndexCatalog.Collection? = .default
         if let typeField = message.field(.indexType) {
             let bytes = Array(typeField.data(in: raw))
-            guard bytes.count == 1, let parsed = SecondaryIndexCatalog.Collection(wireByte: bytes[0]) else {
-                return .failure(Refusal(.parameter, "bad INDEX_TYPE field"))
-            }
-            collection = parsed
+            guard let first = bytes.first else { return .failure(Refusal(.parameter, "empty INDEX_TYPE field")) }
+            collection = SecondaryIndexCatalog.Collection(wireByte: first)  // another byte finds no index
         }
-        let predicate: SecondaryIndexPredicate
+        var predicate: SecondaryIndexPredicate
         do throws(SecondaryIndexPredicate.Problem) {
-            predicate = try SecondaryIndexPredicate.decode(indexRange: Array(rangeField.data(in: raw)), collection: collection)
+            predicate = try SecondaryIndexPredicate.decode(
+                indexRange: Array(rangeField.data(in: raw)), collection: collection ?? .default)
         } catch {
             return .failure(Refusal(error.isUnsupported ? .unsupportedFeature : .parameter, error.message))
         }
+        let nameField = message.field(.indexName)
+        let expressionField = message.field(.indexExpression)
+        let contextField = message.field(.indexContext)
+        if predicate.binName.isEmpty {
+            if nameField == nil && expressionField == nil {
+                return .failure(Refusal(.parameter, "missing expression and index name and bin name"))
+            }
+        } else if nameField != nil || expressionField != nil {
+            return .failure(Refusal(.parameter, "specified expression or index name with bin name"))
+        }
+        if nameField != nil && expressionField != nil {
+            return .failure(Refusal(.parameter, "specified both expression and index name"))
+        }
+        var expressionBytes: [UInt8]?
+        if let expressionField {
+            expressionBytes = Array(expressionField.data(in: raw))
+            if expressionBytes!.isEmpty { return .failure(Refusal(.parameter, "cannot parse index expression")) }
+        }
+        var contextBytes: [UInt8]?
+        if let contextField {
+            if nameField != nil { return .failure(Refusal(.parameter, "specified both cdt context and index name")) }
+            if expressionField != nil { return .failure(Refusal(.parameter, "specified both cdt context and expression")) }
+            let bytes = Array(contextField.data(in: raw))
+            do throws(IndexContext.Problem) {
+                _ = try IndexContext.parse(bytes)
+            } catch {
+                return .failure(Refusal(.parameter, error == .notNormalized ? "index context not normalized" : "invalid index context"))
+            }
+            contextBytes = bytes
+        }
         let catalog = namespace.secondaryIndexes
         let definition: SecondaryIndexCatalog.Definition?
-        if let nameField = message.field(.indexName), let name = nameField.string(in: raw), !name.isEmpty {
-            definition = catalog.definition(named: name).flatMap {
-                $0.binName == predicate.binName && $0.collection == collection && $0.keyType == predicate.range.keyType
-                    ? $0 : nil
+        if let nameField {
+            let nameBytes = Array(nameField.data(in: raw))
+            guard !nameBytes.isEmpty, nameBytes.count <= SecondaryIndexCatalog.nameBytesMax else {
+                return .failure(Refusal(.parameter, "bad index name size \(nameBytes.count)"))
             }
-        } else {
+            definition = catalog.definition(named: String(decoding: nameBytes, as: UTF8.self)).flatMap { $0.collection == .set ? nil : $0 }
+        } else if let collection {
             definition = catalog.find(
-                binName: predicate.binName, setName: setName, collection: collection, keyType: predicate.range.keyType)
+                binName: predicate.binName, setName: setName, collection: collection, keyType: predicate.range.keyType,
+                context: contextBytes, expression: expressionBytes)
+        } else {
+            definition = nil
         }
-        guard definition != nil else { return .failure(Refusal(.indexNotFound, "no index for the query")) }
+        guard let definition else { return .failure(Refusal(.indexNotFound, "no index for the query")) }
+        predicate = predicate.using(definition)
         return .success(predicate)
     }
 
@@ -272,7 +311,7 @@ struct ScanReplyStream: ReplyStream {
         // An index query returns the record once per index entry it finds (Aerospike's answer).
         var copies = 1
         if let predicate = plan.predicate {
-            copies = predicate.matchCount(stored.bins)
+            copies = predicate.matchCount(stored, digest: record.digest, storage: namespace.expressionStorage)
             if copies == 0 { return false }
         }
         if let filter = plan.filter {

@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnParticle
 import CairnWire
 
 /// The secondary-index info commands: `sindex-create`, `sindex-delete`, `sindex-exists`,
@@ -93,8 +94,15 @@ struct SecondaryIndexInfo {
             }
             let setName = try optional(command, ["set"], named: "set", bytesMax: Self.setBytesMax).get()
             let contextBase64 = try optional(command, ["context"], named: "context", bytesMax: Self.base64BytesMax).get()
-            if let contextBase64, Self.base64Decoded(contextBase64) == nil {
-                throw Self.parameterError("'context' invalid base64")
+            if let contextBase64 {
+                // As Aerospike's as_sindex_cdt_ctx_b64_decode: base64, then a read context, then
+                // normalized msgpack.
+                guard let bytes = Self.base64Decoded(contextBase64) else { throw Self.parameterError("'context' invalid base64") }
+                do throws(IndexContext.Problem) {
+                    _ = try IndexContext.parse(bytes)
+                } catch {
+                    throw Self.parameterError(error == .notNormalized ? "'context' not normalized msgpack" : "'context' invalid cdt context")
+                }
             }
             var collection = Catalog.Collection.default
             if let indexTypeText {
@@ -221,7 +229,9 @@ struct SecondaryIndexInfo {
     // MARK: - sindex-list, sindex-stat, sindex
 
     /// `sindex-list[:namespace=NS][;b64=true|false]`: one `ns=…:indexname=…:…:state=RW` item
-    /// per index, `;`-separated. Contexts and expressions are shown in base64 either way.
+    /// per index, `;`-separated. With `b64=true` contexts and expressions are shown in base64;
+    /// without, as Aerospike 8.1 shows them (`IndexContext.display`, `ExpressionDisplay`), except
+    /// an expression Cairn does not display (one with a call), which stays in base64.
     func list(_ command: InfoCommand) -> String {
         do throws(Answer) {
             var names = context.namespaceNames
@@ -231,16 +241,17 @@ struct SecondaryIndexInfo {
                 }
                 names = [name]
             }
-            if let b64 = try optional(command, ["b64"], named: "b64", bytesMax: 5).get(), b64 != "true", b64 != "false" {
+            let b64 = try optional(command, ["b64"], named: "b64", bytesMax: 5).get()
+            if let b64, b64 != "true", b64 != "false" {
                 throw Self.parameterError("bad b64")
             }
-            return listItems(namespaceNames: names)
+            return listItems(namespaceNames: names, base64: b64 == "true")
         } catch {
             return error.text
         }
     }
 
-    private func listItems(namespaceNames: [String]) -> String {
+    private func listItems(namespaceNames: [String], base64: Bool = false) -> String {
         var items: [String] = []
         for name in namespaceNames {
             guard let namespace = context.namespaces[name] else { continue }
@@ -249,7 +260,7 @@ struct SecondaryIndexInfo {
                 items.append(
                     "ns=\(name):indexname=\(d.name):set=\(d.setName ?? "null"):bin=\(d.binName ?? "null")"
                         + ":type=\(d.keyType.rawValue):indextype=\(d.collection.rawValue)"
-                        + ":context=\(d.contextBase64 ?? "null"):exp=\(d.expressionBase64 ?? "null"):state=RW")
+                        + ":context=\(Self.shown(context: d, base64: base64)):exp=\(Self.shown(expression: d, base64: base64)):state=RW")
             }
             // Set indexes after the others, in their shorter form (as Aerospike lists them).
             for d in definitions where d.collection == .set {
@@ -257,6 +268,18 @@ struct SecondaryIndexInfo {
             }
         }
         return items.joined(separator: ";")
+    }
+
+    private static func shown(context d: Catalog.Definition, base64: Bool) -> String {
+        guard let text = d.contextBase64 else { return "null" }
+        guard !base64, let bytes = base64Decoded(text) else { return text }
+        return IndexContext.display(bytes)
+    }
+
+    private static func shown(expression d: Catalog.Definition, base64: Bool) -> String {
+        guard let text = d.expressionBase64 else { return "null" }
+        guard !base64, let bytes = base64Decoded(text) else { return text }
+        return ExpressionDisplay.display(bytes) ?? text
     }
 
     /// `sindex-stat:namespace=NS;indexname=NAME`. Cairn keeps no index structure (queries walk

@@ -1,3 +1,4 @@
+import Foundation
 import CairnParticle
 import CairnStorage
 import Testing
@@ -32,10 +33,13 @@ import Testing
         let outside = Value.list([.geojson(Bytes("{\"type\":\"Point\",\"coordinates\":[5,5]}".utf8))]).encoded
         #expect(geo.matches([StoredBin(name: "g", particleType: .list, bytes: inside)]))
         #expect(!geo.matches([StoredBin(name: "g", particleType: .list, bytes: outside)]))
-        // Truncated, trailing bytes, no filter, empty bin name: 4, never a crash.
+        // An empty bin name decodes (the query names its index or sends its expression; the
+        // server refuses it without either).
+        #expect(try Predicate.decode(indexRange: range(bin: "", type: 1, int(1), int(2)), collection: .default).binName == "")
+        // Truncated, trailing bytes, no filter, a bin name over 15 bytes: 4, never a crash.
         let good = range(bin: "n", type: 1, int(1), int(2))
         let bads: [[UInt8]] = [
-            Array(good.dropLast()), good + [0], [0] + Array(good.dropFirst()), range(bin: "", type: 1, int(1), int(2)), [], [1],
+            Array(good.dropLast()), good + [0], [0] + Array(good.dropFirst()), range(bin: String(repeating: "n", count: 16), type: 1, int(1), int(2)), [], [1],
         ]
         for bad in bads {
             #expect(throws: Predicate.Problem.self) { try Predicate.decode(indexRange: bad, collection: .default) }
@@ -65,5 +69,66 @@ import Testing
         #expect(Predicate(binName: "b", range: .integers(1, 3), collection: .default).matchCount(bin(.integer, int(3))) == 1)
         // A list bin whose bytes do not decode is not indexed.
         #expect(!Predicate(binName: "b", range: .integers(1, 1), collection: .list).matches(bin(.list, [0x93, 0x01])))
+    }
+
+    @Test func contextIndexesIndexWhatTheContextReaches() throws {
+        func bin(_ value: Value) -> [StoredBin] {
+            [StoredBin(name: "b", particleType: value.encoded.first! & 0xf0 == 0x80 ? .map : .list, bytes: value.encoded)]
+        }
+        // map_key("scores") then list_index(0): the first score.
+        let context = [CDTContextItem(type: 0x22, value: .string("scores")), CDTContextItem(type: 0x10, value: .int(0))]
+        let record = Value.map([MapEntry(.string("scores"), .list([.int(7), .list([.int(1), .int(2)])]))], flags: 0)
+        let first = Predicate(binName: "b", range: .integers(7, 7), collection: .default, context: context)
+        #expect(first.matchCount(bin(record)) == 1)
+        #expect(first.matchCount(bin(Value.map([MapEntry(.string("scores"), .list([.int(8)]))], flags: 0))) == 0)
+        // The context reaches nothing (a missing key, a list level on a map): nothing indexed.
+        #expect(first.matchCount(bin(Value.map([MapEntry(.string("other"), .list([.int(7)]))], flags: 0))) == 0)
+        #expect(first.matchCount(bin(Value.list([.int(7)]))) == 0)
+        // A list collection under the context: its elements, once per distinct value.
+        let inner = [CDTContextItem(type: 0x22, value: .string("scores")), CDTContextItem(type: 0x10, value: .int(1))]
+        let elements = Predicate(binName: "b", range: .integers(1, 2), collection: .list, context: inner)
+        #expect(elements.matchCount(bin(record)) == 2)
+        #expect(Predicate(binName: "b", range: .integers(1, 2), collection: .default, context: inner).matchCount(bin(record)) == 0)
+        // A bin that is not a collection reaches nothing.
+        #expect(first.matchCount([StoredBin(name: "b", particleType: .integer, bytes: int(7))]) == 0)
+    }
+
+    @Test func expressionIndexesIndexTheExpressionsValue() throws {
+        // add(bin_int("a"), bin_int("b")) as the index's expression.
+        let a = Value.list([.int(81), .int(2), .blob(0x61, Bytes())]), b = Value.list([.int(81), .int(2), .blob(0x62, Bytes())])
+        let sum = Value.list([.int(20), a, b])
+        func record(_ x: Int64, _ y: Int64?) -> EngineRecord {
+            var bins = [StoredBin(name: "a", particleType: .integer, bytes: int(x))]
+            if let y { bins.append(StoredBin(name: "b", particleType: .integer, bytes: int(y))) }
+            return EngineRecord(generation: 1, voidTime: 0, lastUpdateMs: 0, setName: nil, userKey: nil, bins: bins)
+        }
+        let digest = Digest(word0: 0, word1: 0, word2: 0)
+        let p = Predicate(binName: "", range: .integers(10, 20), collection: .default, expression: sum)
+        #expect(p.matchCount(record(4, 7), digest: digest) == 1)
+        #expect(p.matchCount(record(4, 70), digest: digest) == 0)
+        // Unknown (a missing bin) indexes nothing; so does a value of another type.
+        #expect(p.matchCount(record(4, nil), digest: digest) == 0)
+        let text = Predicate(binName: "", range: .string(Array("x".utf8)), collection: .default, expression: sum)
+        #expect(text.matchCount(record(4, 7), digest: digest) == 0)
+        // Without the record's metadata (bins alone) an expression index finds nothing.
+        #expect(p.matchCount(record(4, 7).bins) == 0)
+        // A list-valued expression under a list index: its elements.
+        let pair = Value.list([.int(126), .list([.int(12), .int(15), .int(12)])])
+        #expect(Predicate(binName: "", range: .integers(12, 15), collection: .list, expression: pair).matchCount(record(0, 0), digest: digest) == 2)
+    }
+
+    @Test func aQueryTakesTheIndexsOwnDefinition() throws {
+        let query = Predicate(binName: "", range: .integers(1, 5), collection: .default)
+        let context = Value.list([.int(0x10), .int(0)]).encoded
+        let definition = SecondaryIndexCatalog.Definition(
+            name: "i", setName: nil, binName: "l", keyType: .numeric, collection: .default,
+            contextBase64: Data(context).base64EncodedString())
+        let used = query.using(definition)
+        #expect(used.binName == "l" && used.context == [CDTContextItem(type: 0x10, value: .int(0))])
+        #expect(used.matchCount([StoredBin(name: "l", particleType: .list, bytes: Value.list([.int(3)]).encoded)]) == 1)
+        // A string index named by an integer query finds nothing.
+        var strings = definition
+        strings.keyType = .string
+        #expect(query.using(strings).matchCount([StoredBin(name: "l", particleType: .list, bytes: Value.list([.int(3)]).encoded)]) == 0)
     }
 }

@@ -90,3 +90,93 @@ import Testing
         #expect(code { _ = try CDTExecutor.execute(payload: payload, bin: .collection(ints(1)), isWrite: false) } == 4)
     }
 }
+
+/// Path select and apply as expression calls (`[127, type, 0 | 0x40, [0xfe, ctx, flags(,
+/// apply)], bin]`), as Aerospike 8.1's eval_call runs them.
+@Suite struct PathSelectExpressionTests {
+    let record = ExpressionRecord(
+        bins: [
+            .init(name: "l", particleType: 20, bytes: Value.list([.int(1), .int(5), .int(3)]).encoded),
+            .init(name: "m", particleType: 19, bytes: Value.map([MapEntry(.string("a"), .int(1)), MapEntry(.string("b"), .int(2))], flags: 0).encoded),
+            .init(name: "i", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 2]),
+        ],
+        setName: nil, key: nil)
+    private let loopInt = Value.list([.int(122), .int(2), .int(1)])
+
+    /// A bin read with the name as a raw msgpack string (decoded as if its first byte were a type).
+    private func bin(_ type: Int64, _ name: String) -> Value {
+        let bytes = Array(name.utf8)
+        return .list([.int(81), .int(type), .blob(bytes[0], Bytes(bytes.dropFirst()))])
+    }
+    private func call(_ type: Int64, modify: Bool = false, _ ctx: [Value], _ flags: Int64, apply: Value? = nil, on subject: Value) -> Value {
+        var select: [Value] = [.int(0xfe), .list(ctx), .int(flags)]
+        if let apply { select.append(apply) }
+        return .list([.int(127), .int(type), .int(modify ? 0x40 : 0), .list(select), subject])
+    }
+    private func eval(_ node: Value) throws -> Expression.Outcome {
+        try Expression.check(node)
+        return try Expression.evaluate(node, record)
+    }
+
+    @Test func readsAnswerBySelectMode() throws {
+        let big = Value.list([.int(3), loopInt, .int(2)])  // gt(loop value, 2)
+        // Mode 1 (values): a list of the picked leaves.
+        #expect(try eval(call(4, [.int(4), big], 1, on: bin(4, "l"))) == .known(.list([.int(5), .int(3)])))
+        // Mode 0 (tree): the value's own shape; a map stays a map.
+        let isB = Value.list([.int(1), .list([.int(122), .int(3), .int(0)]), .string("b")])
+        #expect(try eval(call(5, [.int(4), isB], 0, on: bin(5, "m"))) == .known(.map([MapEntry(.string("b"), .int(2))], flags: 0)))
+        // Modes 2 and 3 on a map: keys, keys and values.
+        #expect(try eval(call(4, [.int(4), .bool(true)], 2, on: bin(5, "m"))) == .known(.list([.string("a"), .string("b")])))
+        #expect(try eval(call(4, [.int(4), .bool(true)], 3, on: bin(5, "m"))) == .known(.list([.string("a"), .int(1), .string("b"), .int(2)])))
+        // A declared type the result does not have: unknown (tree of a map declared a list).
+        #expect(try eval(call(4, [.int(4), isB], 0, on: bin(5, "m"))) == .unknown)
+        // In a comparison: size of the selected values.
+        let size = Value.list([.int(127), .int(2), .int(0), .list([.int(16)]), call(4, [.int(4), big], 1, on: bin(4, "l"))])
+        #expect(try Expression.passes(.list([.int(1), size, .int(2)]), record))
+    }
+
+    @Test func failuresAreUnknownAndNoFailTurnsThemFalse() throws {
+        let stringLoop = Value.list([.int(3), .list([.int(122), .int(3), .int(1)]), .string("x")])  // loop value as a string
+        // The filter is unknown on integers: the select fails, the call is unknown.
+        #expect(try eval(call(4, [.int(4), stringLoop], 1, on: bin(4, "l"))) == .unknown)
+        // NO_FAIL (0x10): the filter is false, nothing is picked.
+        #expect(try eval(call(4, [.int(4), stringLoop], 0x11, on: bin(4, "l"))) == .known(.list([])))
+        // Map keys of a list: unknown, or nothing with NO_FAIL.
+        #expect(try eval(call(4, [.int(4), .bool(true)], 2, on: bin(4, "l"))) == .unknown)
+        #expect(try eval(call(4, [.int(4), .bool(true)], 0x12, on: bin(4, "l"))) == .known(.list([])))
+        // Not a collection, a missing bin, a bad context type, an unknown mode: unknown.
+        #expect(try eval(call(4, [.int(4), .bool(true)], 1, on: bin(2, "i"))) == .unknown)
+        #expect(try eval(call(4, [.int(4), .bool(true)], 1, on: bin(4, "none"))) == .unknown)
+        #expect(try eval(call(4, [.int(7), .int(0)], 1, on: bin(4, "l"))) == .unknown)
+        #expect(try eval(call(4, [.int(4), .bool(true)], 9, on: bin(4, "l"))) == .unknown)
+        // Apply in a read call (no MODIFY_LOCAL): unknown.
+        #expect(try eval(call(4, [.int(4), .bool(true)], 4, apply: .int(0), on: bin(4, "l"))) == .unknown)
+        // A malformed call is refused before anything runs (4): the context not a list, the
+        // flags not an integer, too many arguments.
+        for bad in [
+            Value.list([.int(127), .int(4), .int(0), .list([.int(0xfe), .int(1), .int(1)]), bin(4, "l")]),
+            Value.list([.int(127), .int(4), .int(0), .list([.int(0xfe), .list([.int(4), .bool(true)]), .string("x")]), bin(4, "l")]),
+            Value.list([.int(127), .int(4), .int(0), .list([.int(0xfe), .list([.int(4), .bool(true)]), .int(4), .int(1), .int(2)]), bin(4, "l")]),
+        ] {
+            #expect(throws: CDTError.self) { try Expression.check(bad) }
+        }
+    }
+
+    @Test func modifyLocalAnswersTheAppliedValue() throws {
+        // Each value above 2 becomes value * 10; the record is not changed.
+        let big = Value.list([.int(3), loopInt, .int(2)])
+        let times10 = Value.list([.int(22), loopInt, .int(10)])
+        #expect(try eval(call(4, modify: true, [.int(4), big], 4, apply: times10, on: bin(4, "l"))) == .known(.list([.int(1), .int(50), .int(30)])))
+        // remove_result drops the leaves picked.
+        #expect(try eval(call(4, modify: true, [.int(4), big], 4, apply: .list([.int(100)]), on: bin(4, "l"))) == .known(.list([.int(1)])))
+        // A select mode in a MODIFY_LOCAL call leaves the value as it is.
+        #expect(try eval(call(4, modify: true, [.int(4), big], 1, on: bin(4, "l"))) == .known(.list([.int(1), .int(5), .int(3)])))
+        // An apply value that is unknown: unknown, or the leaf kept with NO_FAIL.
+        let missing = Value.list([.int(81), .int(2), .blob(0x6e, Bytes("o".utf8))])
+        #expect(try eval(call(4, modify: true, [.int(4), big], 4, apply: missing, on: bin(4, "l"))) == .unknown)
+        #expect(try eval(call(4, modify: true, [.int(4), big], 0x14, apply: missing, on: bin(4, "l"))) == .known(.list([.int(1), .int(5), .int(3)])))
+        // The apply sees the record's bins besides the loop variables: value + bin i.
+        let plusI = Value.list([.int(20), loopInt, bin(2, "i")])
+        #expect(try eval(call(4, modify: true, [.int(4), .bool(true)], 4, apply: plusI, on: bin(4, "l"))) == .known(.list([.int(3), .int(7), .int(5)])))
+    }
+}

@@ -135,6 +135,41 @@ import Testing
             #expect(indexQuery.header.info3.contains(.last))
             #expect(indexQuery.resultCode == .indexNotFound)
 
+            // How a query names its index (Aerospike 8.1's query.c): a bin name with INDEX_NAME
+            // or INDEX_EXPRESSION, an empty bin name with neither, a name with an expression or a
+            // context, a context that is not a normalized read context: 4. A name or context no
+            // index has: 201.
+            #expect(try client.info("sindex-create:ns=test;set=demo;indexname=byname;bin=a;type=numeric") == "ok")
+            func range(bin: String) -> OwnedField {
+                OwnedField(.indexRange, data: [1, UInt8(bin.utf8.count)] + Array(bin.utf8) + [1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 9])
+            }
+            let name = OwnedField(.indexName, string: "byname")
+            let expression = OwnedField(.indexExpression, data: [0x93, 81, 2, 0xa1, 0x61])
+            let context = OwnedField(.indexContext, data: [0x92, 0x10, 0x00])
+            let cases: [([OwnedField], ResultCode)] = [
+                ([range(bin: "a"), name], .parameter),
+                ([range(bin: "a"), expression], .parameter),
+                ([range(bin: "")], .parameter),
+                ([range(bin: ""), name, expression], .parameter),
+                ([range(bin: ""), name, context], .parameter),
+                ([range(bin: ""), expression, context], .parameter),
+                ([range(bin: ""), OwnedField(.indexName, string: "")], .parameter),
+                ([range(bin: "a"), OwnedField(.indexContext, data: [0x92, 0x12, 0x00])], .parameter),
+                ([range(bin: "a"), OwnedField(.indexContext, data: [0x92, 0xcc, 0x10, 0x00])], .parameter),
+                ([range(bin: "a"), context], .indexNotFound),
+                ([range(bin: ""), OwnedField(.indexName, string: "nope")], .indexNotFound),
+                ([range(bin: ""), expression], .indexNotFound),
+                ([range(bin: ""), name], .ok),
+                ([range(bin: "a")], .ok),
+            ]
+            for (fields, expected) in cases {
+                var q = OwnedMessage(header: MessageHeader(info1: .read, info3: .partitionDone))
+                q.fields = base + fields
+                let answer = try client.message(q)
+                #expect(answer.resultCode == expected, "\(fields.map(\.typeRaw))")
+            }
+            #expect(try client.info("sindex-delete:ns=test;indexname=byname") == "ok")
+
             // A filter Aerospike's builder refuses (a geo compare of two integers) is 4 for the
             // whole scan.
             var filtered = OwnedMessage(header: MessageHeader(info1: .read, info3: .partitionDone))

@@ -247,3 +247,36 @@ def test_scans_skip_records_filtered_out(client):
     assert [bins for _, _, bins in scanned] == [{"n": 1, "s": "x"}]
     for k in keys:
         client.remove(k)
+
+
+def test_select_and_modify_by_path_inside_expressions(client):
+    """SelectByPath / ModifyByPath expressions (a call of CDT command 0xfe): read in a filter and
+    an expression read, applied in an expression write."""
+    from aerospike_helpers import cdt_ctx
+    from aerospike_helpers.expressions import arithmetic as arith
+    from aerospike_helpers.operations import expression_operations as eo
+
+    k = key("path")
+    client.put(k, {"l": [1, 5, 3, 8]})
+    big = cdt_ctx.cdt_ctx_all_children_with_filter(exp.GT(exp.LoopVarInt(aerospike.EXP_LOOPVAR_VALUE), 2).compile())
+    picked = exp.SelectByPath([big], exp.ResultType.LIST, aerospike.EXP_PATH_SELECT_VALUE, exp.ListBin("l"))
+    _, _, bins = client.operate(k, [eo.expression_read("picked", picked.compile())])
+    assert bins["picked"] == [5, 3, 8]
+    # In a filter: the record passes when three values are above 2, else 27.
+    from aerospike_helpers.expressions import list as lexp
+    assert get_code(client, k, exp.Eq(lexp.ListSize(None, picked), 3)) == 0
+    assert get_code(client, k, exp.Eq(lexp.ListSize(None, picked), 4)) == 27
+    # Apply in a write expression: each value above 2 times 10, stored in the bin.
+    times10 = arith.Mul(exp.LoopVarInt(aerospike.EXP_LOOPVAR_VALUE), 10)
+    applied = exp.ModifyByPath([big], exp.ResultType.LIST, times10.compile(), aerospike.EXP_PATH_MODIFY_DEFAULT, exp.ListBin("l"))
+    client.operate(k, [eo.expression_write("l", applied.compile())])
+    assert client.get(k)[2]["l"] == [1, 50, 30, 80]
+    # An unknown filter without NO_FAIL makes the call unknown: the read answers 26.
+    text = cdt_ctx.cdt_ctx_all_children_with_filter(exp.Eq(exp.LoopVarStr(aerospike.EXP_LOOPVAR_VALUE), "x").compile())
+    unknown = exp.SelectByPath([text], exp.ResultType.LIST, aerospike.EXP_PATH_SELECT_VALUE, exp.ListBin("l"))
+    with pytest.raises(ex.OpNotApplicable):
+        client.operate(k, [eo.expression_read("u", unknown.compile())])
+    no_fail = exp.SelectByPath([text], exp.ResultType.LIST,
+                               aerospike.EXP_PATH_SELECT_VALUE | aerospike.EXP_PATH_SELECT_NO_FAIL, exp.ListBin("l"))
+    assert client.operate(k, [eo.expression_read("u", no_fail.compile())])[2]["u"] == []
+    client.remove(k)

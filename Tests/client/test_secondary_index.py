@@ -125,3 +125,74 @@ def test_definitions_survive_a_restart(daemon):
     c = connect(daemon)
     assert "sirestart_n" not in c.info_random_node("sindex-list:ns=test")
     c.close()
+
+
+def test_context_and_expression_index_queries(client):
+    """A context index indexes what its context reaches; an expression index what its
+    expression evaluates to; a query finds either by its context, its expression or its name."""
+    from aerospike_helpers import cdt_ctx
+    from aerospike_helpers.expressions import base as exp
+    from aerospike_helpers.expressions import arithmetic as arith
+
+    for i in range(10):
+        client.put((NS, "ctxi", i), {"doc": {"scores": [i, i * 10]}, "a": i, "b": 3}, policy=SEND_KEY)
+    client.put((NS, "ctxi", 50), {"doc": {"other": [1]}, "a": "text"}, policy=SEND_KEY)
+    first = [cdt_ctx.cdt_ctx_map_key("scores"), cdt_ctx.cdt_ctx_list_index(1)]
+    client.index_single_value_create(NS, "ctxi", "doc", aerospike.INDEX_NUMERIC, "ctxi_second", None, first)
+    total = arith.Add(exp.IntBin("a"), exp.IntBin("b")).compile()
+    client.index_expr_create(NS, "ctxi", aerospike.INDEX_TYPE_DEFAULT, aerospike.INDEX_NUMERIC, total, "ctxi_sum")
+
+    q = client.query(NS, "ctxi")
+    q.where(p.between("doc", 30, 60), first)
+    assert keys_of(q.results()) == [3, 4, 5, 6]
+
+    q = client.query(NS, "ctxi")
+    q.where_with_expr(total, p.between(None, 5, 7))
+    assert keys_of(q.results()) == [2, 3, 4]
+
+    q = client.query(NS, "ctxi")
+    q.where_with_index_name("ctxi_sum", p.equals(None, 12))
+    assert keys_of(q.results()) == [9]
+
+    q = client.query(NS, "ctxi")
+    q.where_with_index_name("ctxi_second", p.equals(None, 90))
+    assert keys_of(q.results()) == [9]
+
+    # A context no index has, or an index name that does not exist: INDEX_NOT_FOUND.
+    q = client.query(NS, "ctxi")
+    q.where(p.between("doc", 30, 60), [cdt_ctx.cdt_ctx_map_key("scores"), cdt_ctx.cdt_ctx_list_index(0)])
+    with pytest.raises(ex.IndexNotFound):
+        q.results()
+    q = client.query(NS, "ctxi")
+    q.where_with_index_name("no_such_index", p.equals(None, 1))
+    with pytest.raises(ex.IndexNotFound):
+        q.results()
+
+    # Without b64=true, sindex-list shows the context and expression as Aerospike 8.1 does.
+    listed = client.info_random_node("sindex-list:ns=test")
+    assert "indexname=ctxi_second:set=ctxi:bin=doc:type=numeric:indextype=default" \
+        ":context=[[map_key(<string#6>), list_index(1)]:exp=null:state=RW" in listed
+    assert "indexname=ctxi_sum:set=ctxi:bin=null:type=numeric:indextype=default" \
+        ":context=null:exp=add(bin_int(\"a\"), bin_int(\"b\")):state=RW" in listed
+    with_b64 = client.info_random_node("sindex-list:ns=test;b64=true")
+    item = next(i for i in with_b64.split(";") if "indexname=ctxi_second:" in i)
+    assert ":context=lCKnA3Njb3JlcxAB:" in item  # [0x22, "scores", 0x10, 1], base64
+    client.index_remove(NS, "ctxi_second")
+    client.index_remove(NS, "ctxi_sum")
+
+
+def test_bad_index_context_is_parameter_error(client):
+    import base64
+
+    def create(context):
+        with pytest.raises(ex.AerospikeError) as e:
+            client.info_random_node(
+                f"sindex-create:ns=test;set=ctxi;indexname=bad_ctx;bin=doc;type=numeric;context={context}")
+        return e.value.code, e.value.msg
+
+    # A map key type on a list level (0x12) is not a read context: 4.
+    code, msg = create(base64.b64encode(bytes([0x92, 0x12, 0x01])).decode())
+    assert code == 4 and "'context' invalid cdt context" in msg
+    # Not the smallest msgpack forms (0xcc 0x10 for 16): 4, not normalized.
+    code, msg = create(base64.b64encode(bytes([0x92, 0xcc, 0x10, 0x01])).decode())
+    assert code == 4 and "'context' not normalized msgpack" in msg
