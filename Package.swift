@@ -43,7 +43,9 @@ let package = Package(
         ),
         .target(name: "CairnIO", dependencies: ["CLiburing"], swiftSettings: swiftSettings),
         .target(name: "CairnModel", swiftSettings: swiftSettings),
-        .target(name: "CairnIndex", dependencies: ["CairnModel"], swiftSettings: swiftSettings),
+        // C shim: prefetch and relaxed-load hints for the index's batched inserts (header only).
+        .target(name: "CCacheHints"),
+        .target(name: "CairnIndex", dependencies: ["CairnModel", "CCacheHints"], swiftSettings: swiftSettings),
         .target(
             name: "CairnStorage",
             dependencies: ["CairnIO", "CairnIndex", "CairnModel"],

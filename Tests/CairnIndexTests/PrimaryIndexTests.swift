@@ -65,6 +65,32 @@ import Testing
         try index.verifyInvariants()
     }
 
+    /// `warmPaths` is a hint: on an empty index, on stages not yet mapped, between inserts and
+    /// removals and with digests present or absent, it changes nothing and never traps.
+    @Test func warmPathsChangesNothing() throws {
+        let index = try makeTestIndex(entryCountMax: 4096, stageEntryCount: 1 << 10)
+        var generator = SplitMix64(seed: 9)
+        let digests = (0..<3000).map { _ in Digest.random(using: &generator) }
+        func warm(_ slice: ArraySlice<Digest>) { Array(slice).withUnsafeBufferPointer { index.warmPaths($0) } }
+        warm(digests[0..<32])
+        for start in stride(from: 0, to: 2000, by: 16) {
+            warm(digests[start..<start + 16])
+            warm(digests[(start + 1000)..<(start + 1016)])
+            for value in start..<start + 16 {
+                #expect(try index.insertOrReplace(sampleRecord(digests[value], value: UInt64(value))) == nil)
+            }
+        }
+        for start in stride(from: 0, to: 1008, by: 16) {
+            warm(digests[start..<start + 16])
+            for value in start..<start + 16 { #expect(index.remove(digests[value]) != nil) }
+        }
+        for (value, digest) in digests.enumerated() {
+            #expect(index.lookup(digest) == (value >= 1008 && value < 2000 ? sampleRecord(digest, value: UInt64(value)) : nil))
+        }
+        #expect(index.entryCount == 992)
+        try index.verifyInvariants()
+    }
+
     @Test func insertLookupUpdateRemove() throws {
         let index = try makeTestIndex()
         var generator = SplitMix64(seed: 1)

@@ -489,7 +489,7 @@ extension NamespaceStorage {
                     digests.removeAll(keepingCapacity: true)
                 }
                 guard failure == nil else { return }
-                _ = digests.withUnsafeBufferPointer { index.warmPaths($0) }
+                digests.withUnsafeBufferPointer { index.warmPaths($0) }
                 for summary in pending {
                     do {
                         try resolve(summary, block: block, location: RecordLocation(
