@@ -124,7 +124,7 @@ public final class DeviceWriter: Sendable {
         var stopping = false
         var stopped = false
         var failure: IOError?
-        var freeBlocks: [UInt32] = []
+        var freeBlocks: FreeBlockList
         var nextPristineBlock: UInt32
         var stats = Statistics()
         /// Empty blocks waiting until everything appended before they emptied is durable
@@ -220,7 +220,7 @@ public final class DeviceWriter: Sendable {
                                  capacity: buffersMax)
         stagingPool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes,
                                         alignmentBytes: device.alignmentBytes, capacity: configuration.queueDepth)
-        state = ConditionLock(State(nextPristineBlock: firstPristineBlock))
+        state = ConditionLock(State(freeBlocks: FreeBlockList(blockCount: Int(blockCount)), nextPristineBlock: firstPristineBlock))
     }
 
     /// Starts the flusher thread (none when a simulator drives the writer through `flushStep`).
@@ -401,7 +401,7 @@ public final class DeviceWriter: Sendable {
     }
 
     /// The free list now (blocks new writes may take; checkers prove none holds a live record).
-    public var freeBlockList: [UInt32] { state.withLock { $0.freeBlocks } }
+    public var freeBlockList: [UInt32] { state.withLock { $0.freeBlocks.blocks } }
 
     /// Free blocks plus never-written blocks: what new writes can still take.
     public var availableBlocks: Int {
