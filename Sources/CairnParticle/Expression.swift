@@ -651,9 +651,10 @@ public enum Expression {
             case .null: bin = .missing  // a nil value works as a missing bin (a modify creates it)
             default: return .unknown
             }
-            let outcome = try CDTExecutor.execute(payload: payload, bin: bin, isWrite: modify)
-            if modify { return .known(outcome.newValue ?? subject) }
-            return outcome.result.map { .known($0) } ?? .unknown
+            // As Aerospike's eval_call: an operation that fails at run time, or a value of another
+            // type than the call declares, makes the call unknown (not an error of the request).
+            guard let outcome = try? CDTExecutor.execute(payload: payload, bin: bin, isWrite: modify) else { return .unknown }
+            return declared(args[0], modify ? (outcome.newValue ?? subject) : outcome.result)
         case 1, 2:
             let particle: UInt8 = system & 0x3f == 1 ? Value.particleTypeBlob : HLLSketch.particleType
             let bin: BlobBin
@@ -662,18 +663,27 @@ public enum Expression {
             case .null: bin = .missing  // a nil value works as a missing bin (a modify creates it)
             default: return .unknown
             }
-            let outcome = particle == Value.particleTypeBlob
-                ? try BitExecutor.execute(payload: payload, bin: bin, isWrite: modify)
-                : try HLLExecutor.execute(payload: payload, bin: bin, isWrite: modify)
+            guard let outcome = try? (particle == Value.particleTypeBlob
+                ? BitExecutor.execute(payload: payload, bin: bin, isWrite: modify)
+                : HLLExecutor.execute(payload: payload, bin: bin, isWrite: modify))
+            else { return .unknown }
             if modify {
-                if let new = outcome.newValue { return .known(.blob(particle, Bytes(new))) }
-                if case .bytes(let old) = bin { return .known(.blob(particle, Bytes(old))) }
+                if let new = outcome.newValue { return declared(args[0], .blob(particle, Bytes(new))) }
+                if case .bytes(let old) = bin { return declared(args[0], .blob(particle, Bytes(old))) }
                 return .unknown
             }
-            return outcome.result.map { .known($0) } ?? .unknown
+            return declared(args[0], outcome.result)
         default:
             throw CDTError(unsupported, "call of system \(system) is not supported")
         }
+    }
+
+    /// `value` as the call's outcome when it has the type the call declares, else unknown.
+    private static func declared(_ declaredType: Value, _ value: Value?) -> Outcome {
+        guard let value, case .int(let t) = declaredType, let type = ExpressionType(rawValue: t), matches(value, type) else {
+            return .unknown
+        }
+        return .known(value)
     }
 
     /// A path select or apply call `[127, type, system, [0xfe, context, flags(, apply)], bin]`,

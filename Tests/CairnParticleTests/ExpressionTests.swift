@@ -64,6 +64,26 @@ import Testing
         #expect(try passes(node(1, node(127, [2], [0], [0x91, 16], bin(4, "l")), [2])))
     }
 
+    /// As Aerospike's eval_call: a call whose operation fails at run time, or whose value is not
+    /// of the type the call declares, is unknown (the filter fails), not an error of the request.
+    @Test func aFailingCallOrOneOfAnotherTypeIsUnknown() throws {
+        func outcome(_ bytes: [UInt8]) throws -> Expression.Outcome {
+            try Expression.evaluate(try Expression.decode(bytes), record)
+        }
+        // A list operation Cairn does not know (code 250) on a list: the operation fails.
+        #expect(try outcome(node(127, [2], [0], [0x91, 0xcc, 250], bin(4, "l"))) == .unknown)
+        #expect(try !passes(node(1, node(127, [2], [0], [0x91, 0xcc, 250], bin(4, "l")), [2])))
+        // bit_count of 64 bits of a 2-byte blob: out of range.
+        #expect(try outcome(node(127, [2], [1], [0x93, 51, 0, 64], bin(6, "b"))) == .unknown)
+        // The list's size declared as a string.
+        #expect(try outcome(node(127, [3], [0], [0x91, 16], bin(4, "l"))) == .unknown)
+        // A modify-local set_int declared as an integer (it answers the blob).
+        #expect(try outcome(node(127, [2], [0x41], [0x94, 12, 0, 8, 0xcc, 0xff], bin(6, "b"))) == .unknown)
+        // The same calls, well typed, still answer.
+        #expect(try outcome(node(127, [2], [0], [0x91, 16], bin(4, "l"))) == .known(.int(2)))
+        #expect(try outcome(node(127, [2], [1], [0x93, 51, 0, 16], bin(6, "b"))) == .known(.int(3)))
+    }
+
     @Test func metadata() throws {
         var r = record
         r.metadata = .init(digest: [UInt8](repeating: 0, count: 16) + [4, 1, 0, 0, 0, 0, 0, 0].prefix(4), lastUpdateMs: 1000, voidTime: 100, nowMs: 50_000)
