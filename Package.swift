@@ -110,7 +110,7 @@ let package = Package(
         .testTarget(name: "CairnIndexTests", dependencies: ["CairnIndex"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnStorageTests",
-            dependencies: ["CairnStorage", "CairnTesting", "CairnModel"],
+            dependencies: ["CairnStorage", "CairnTesting", "CairnModel", "CairnIndex", "CairnIO"],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -95,6 +95,9 @@ public final class DeviceWriter: Sendable {
         var durableBytes = 0
         var writeInFlight = false
         var sealed = false
+        /// Appends that reserved bytes here and are still encoding them (outside the lock). The
+        /// flusher writes the buffer, whole or in part, only when none is.
+        var encoders = 0
 
         init(buffer: AlignedBuffer, blockIndex: UInt32, sequence: UInt64, usedBytes: Int) {
             self.buffer = buffer
@@ -121,6 +124,9 @@ public final class DeviceWriter: Sendable {
         /// The flusher sleeps with no deadline (nothing was dirty): the next append must wake it,
         /// or a partly filled buffer would wait for the next sealed block instead of flush-max-ms.
         var flusherIdle = false
+        /// The flusher left a buffer unwritten because appends were still encoding into it: the
+        /// last of them wakes it.
+        var flusherWaitsForEncoders = false
         var stopping = false
         var stopped = false
         var failure: IOError?
@@ -235,12 +241,18 @@ public final class DeviceWriter: Sendable {
 
     /// Reserves `sizeBytes` (a multiple of 16) in the current buffer, opening a new block when it
     /// does not fit, and lets `encode` fill them. Returns the record's location.
+    ///
+    /// The lock is held only to reserve the bytes and, afterwards, to count the encoder out:
+    /// `encode` (the record's encoding and CRC) runs outside it, so concurrent appends to one
+    /// device overlap their encoding. The buffer cannot be written or recycled meanwhile: the
+    /// flusher writes a buffer only when no append is encoding into it. The caller makes the
+    /// location visible (the index) only after this returns, so no reader sees the bytes early.
     public func append(sizeBytes: Int, purpose: Purpose = .client, encode: Encoder) throws -> RecordLocation {
         precondition(sizeBytes > 0 && sizeBytes % 16 == 0, "record size \(sizeBytes) must be a positive multiple of 16")
         let capacity = configuration.writeBlockSizeBytes - headerSizeBytes
         guard sizeBytes <= capacity else { throw StorageError.recordTooBig(sizeBytes: sizeBytes, maxBytes: capacity) }
         var wakeFlusher = false
-        let location: RecordLocation = try state.withLock { s in
+        let (target, offset): (WriteBuffer, Int) = try state.withLock { s in
             if let failure = s.failure { throw StorageError.io(failure) }
             if s.stopping { throw StorageError.closed }
             if let cur = s.current, cur.usedBytes + sizeBytes > configuration.writeBlockSizeBytes {
@@ -250,19 +262,34 @@ public final class DeviceWriter: Sendable {
             if s.current == nil { try openBlock(&s, purpose: purpose) }
             let cur = s.current!
             let offset = cur.usedBytes
-            try cur.buffer.withUnsafeMutableBytes { raw in
-                try encode(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)]), cur.sequence)
-            }
             cur.usedBytes += sizeBytes
+            cur.encoders += 1
             if s.flusherIdle && !configuration.has(.idleFlusherSkipsPartialFlush) {
                 s.flusherIdle = false
                 wakeFlusher = true  // wake the flusher so the flush-max-ms clock starts
             }
-            let byteOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(offset)
-            return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
+            return (cur, offset)
         }
         if wakeFlusher { state.broadcast() }
-        return location
+        var failure: (any Error)?
+        target.buffer.withUnsafeMutableBytes { raw in
+            let slice = UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)])
+            do { try encode(slice, target.sequence) } catch {
+                // The bytes stay reserved: zeros, which the scanner and readers take for padding.
+                slice.initializeMemory(as: UInt8.self, repeating: 0)
+                failure = error
+            }
+        }
+        let wakeWaitingFlusher: Bool = state.withLock { s in
+            target.encoders -= 1
+            guard target.encoders == 0, s.flusherWaitsForEncoders else { return false }
+            s.flusherWaitsForEncoders = false
+            return true
+        }
+        if wakeWaitingFlusher { state.broadcast() }
+        if let failure { throw failure }
+        let byteOffset = UInt64(target.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(offset)
+        return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
     }
 
     /// Calls `callback` once the bytes at `location` are durable (commit-to-device). If the
@@ -687,6 +714,11 @@ public final class DeviceWriter: Sendable {
         while slots > 0 && i < s.sealed.count {
             let b = s.sealed[i]
             if b.writeInFlight { i += 1; continue }  // its partial write must finish first
+            if b.encoders > 0 {  // appends still encoding into it: the last one wakes the flusher
+                s.flusherWaitsForEncoders = true
+                i += 1
+                continue
+            }
             s.sealed.remove(at: i)
             b.writeInFlight = true
             s.inFlightWrites += 1
@@ -700,6 +732,10 @@ public final class DeviceWriter: Sendable {
         let now = configuration.nowNs()
         let due = s.commitRequested || s.stopping || now >= s.lastFlushNs + flushIntervalNs
         guard due else { return }
+        if cur.encoders > 0 {  // a snapshot now would catch half-encoded records
+            s.flusherWaitsForEncoders = true
+            return
+        }
         let alignment = device.alignmentBytes
         let start = cur.durableBytes / alignment * alignment
         let end = (cur.usedBytes + alignment - 1) / alignment * alignment

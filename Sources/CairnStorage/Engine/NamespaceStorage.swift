@@ -275,7 +275,7 @@ public final class NamespaceStorage: Sendable {
         }
         let device = devices[deviceIndex]
         let location = try device.writer.append(sizeBytes: size, purpose: purpose) { raw, sequence in
-            try RecordFormat.encode(record, blockSequence: sequence, into: raw, at: 0, recordSizeBytesMax: maxSize)
+            RecordFormat.encode(record, sizeBytes: size, blockSequence: sequence, into: raw)
         }
         device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
         appended.count(UInt64(size), defrag: purpose == .defrag)

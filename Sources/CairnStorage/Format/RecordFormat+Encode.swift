@@ -40,6 +40,14 @@ extension RecordFormat {
         return sizeBytes
     }
 
+    /// Encodes `record`, whose size `encodedSize` already returned as `sizeBytes`, at the start
+    /// of `buffer` (the write path: it sizes the record once, to reserve its bytes).
+    public static func encode(_ record: StoredRecord, sizeBytes: Int, blockSequence: UInt64,
+                              into buffer: UnsafeMutableRawBufferPointer) {
+        assert((try? encodedSize(of: record)) == sizeBytes, "size \(sizeBytes) is not the record's encoded size")
+        encodeChecked(record, sizeBytes: sizeBytes, blockSequence: blockSequence, into: buffer, at: 0)
+    }
+
     /// Encodes `record` into a new array (for tests, tools and cold paths; the write path uses
     /// the in-place `encode`).
     public static func encode(
