@@ -16,16 +16,22 @@ extension PrimaryIndex {
     /// a handle out of range or in a stage this thread has not seen mapped is skipped; the
     /// entries are only prefetched.
     public func warmPaths(_ digests: UnsafeBufferPointer<Digest>) {
+        warmPaths(count: digests.count) { digests[$0] }
+    }
+
+    /// ``warmPaths(_:)`` for `count` digests given by position (the cold start's batch of record
+    /// summaries, without copying their digests out first).
+    public func warmPaths(count: Int, digestAt: (Int) -> Digest) {
         let batchMax = 32
-        precondition(digests.count <= batchMax, "warmPaths takes at most \(batchMax) digests")
+        precondition(count >= 0 && count <= batchMax, "warmPaths takes at most \(batchMax) digests, not \(count)")
         withUnsafeTemporaryAllocation(of: (root: UInt32, free: UInt32).self, capacity: batchMax) { found in
-            for i in digests.indices {
-                let slotIndex = sprigSlotIndex(digests[i])
+            for i in 0..<count {
+                let slotIndex = sprigSlotIndex(digestAt(i))
                 let stripe = slotIndex & stripeMask
                 locks.prefetchForLocking(stripe)
                 found[i] = (cairn_load_relaxed_u32(sprigTable.rootLink(slotIndex)), locks.freeHeadHint(stripe))
             }
-            for i in digests.indices {
+            for i in 0..<count {
                 if let root = arena.entryIfMapped(found[i].root) { cairn_prefetch_for_read(root) }
                 if let free = arena.entryIfMapped(found[i].free) { cairn_prefetch_for_write(free) }
             }

@@ -479,17 +479,12 @@ extension NamespaceStorage {
         // and root entry (their cache misses overlap), then each is resolved in block order.
         var pending: [RecordSummary] = []
         pending.reserveCapacity(Self.indexBatchCount)
-        var digests: [Digest] = []
-        digests.reserveCapacity(Self.indexBatchCount)
         let scanReport = item.buffer.withUnsafeBytes { block in
             func resolvePending() {
                 guard !pending.isEmpty else { return }
-                defer {
-                    pending.removeAll(keepingCapacity: true)
-                    digests.removeAll(keepingCapacity: true)
-                }
+                defer { pending.removeAll(keepingCapacity: true) }
                 guard failure == nil else { return }
-                digests.withUnsafeBufferPointer { index.warmPaths($0) }
+                pending.withUnsafeBufferPointer { batch in index.warmPaths(count: batch.count) { batch[$0].digest } }
                 for summary in pending {
                     do {
                         try resolve(summary, block: block, location: RecordLocation(
@@ -514,7 +509,6 @@ extension NamespaceStorage {
                     }
                     records += 1
                     pending.append(summary)
-                    digests.append(summary.digest)
                     if pending.count == Self.indexBatchCount { resolvePending() }
                 }
             }
