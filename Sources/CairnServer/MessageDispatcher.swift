@@ -55,7 +55,7 @@ struct MessageDispatcher {
     /// ``RecordExecutor/execute(_:body:resume:meter:completion:)`` for the threads).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping @Sendable (ReplyChunk) -> Void) {
         execute(command, body: body, resume: resume) { (outcome: RecordOutcome) in
-            var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.bins.count * 32)
+            var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.binCount * 32)
             writer.appendRecordReplyFrame(outcome)
             completion(ReplyChunk(writer.bytes))
         }

@@ -1,3 +1,4 @@
+import CairnStorage
 import CairnWire
 
 /// The parts of a single-record command, from a whole message or from one batch row (PROTOCOL.md
@@ -56,13 +57,22 @@ struct RecordOutcome: Equatable {
     var generation: UInt32
     var voidTime: UInt32
     var bins: [ReplyBin]
+    /// Stored bins returned as READ entries after `bins`: a read of the whole record passes the
+    /// record's own bin array here, so its reply needs no array of reply entries and no copies
+    /// of the values.
+    var readBins: [StoredBin]
 
-    init(resultCode: ResultCode, generation: UInt32 = 0, voidTime: UInt32 = 0, bins: [ReplyBin] = []) {
+    init(resultCode: ResultCode, generation: UInt32 = 0, voidTime: UInt32 = 0, bins: [ReplyBin] = [],
+         readBins: [StoredBin] = []) {
         self.resultCode = resultCode
         self.generation = generation
         self.voidTime = voidTime
         self.bins = bins
+        self.readBins = readBins
     }
+
+    /// Reply entries in all (for sizing the reply).
+    var binCount: Int { bins.count + readBins.count }
 
     static func failure(_ resultCode: ResultCode) -> RecordOutcome {
         RecordOutcome(resultCode: resultCode)
@@ -71,23 +81,31 @@ struct RecordOutcome: Equatable {
 
 extension WireWriter {
     /// Appends the bins of an outcome to the open message.
-    mutating func appendReplyBins(_ bins: [ReplyBin]) {
-        for bin in bins {
+    mutating func appendReplyBins(_ outcome: RecordOutcome) {
+        for bin in outcome.bins {
             appendOp(typeRaw: bin.opTypeRaw, particleTypeRaw: bin.particleTypeRaw, name: bin.name, value: bin.value)
+        }
+        appendReadBins(outcome.readBins)
+    }
+
+    /// Appends stored bins as READ entries (a record read whole, a scan's records).
+    mutating func appendReadBins(_ bins: [StoredBin]) {
+        for bin in bins {
+            appendOp(typeRaw: OpType.read.rawValue, particleTypeRaw: bin.particleType.rawValue, name: bin.name, value: bin.bytes)
         }
     }
 
     /// Appends a whole single-record reply frame for `outcome` (§6.2).
     mutating func appendRecordReplyFrame(_ outcome: RecordOutcome) {
         beginRecordReply(resultCode: outcome.resultCode, generation: outcome.generation, voidTime: outcome.voidTime)
-        appendReplyBins(outcome.bins)
+        appendReplyBins(outcome)
         endRecordReply()
     }
 
     /// Appends one batch reply row for `outcome` inside the open frame (§8.2).
     mutating func appendBatchReplyRow(index: UInt32, _ outcome: RecordOutcome) {
         beginBatchReplyRow(index: index, resultCode: outcome.resultCode, generation: outcome.generation, voidTime: outcome.voidTime)
-        appendReplyBins(outcome.bins)
+        appendReplyBins(outcome)
         endMessage()
     }
 }

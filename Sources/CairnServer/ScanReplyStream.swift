@@ -339,7 +339,7 @@ struct ScanReplyStream: ReplyStream {
             writer.appendField(.key, data: [userKey.particleType.rawValue] + userKey.bytes)
         }
         if !plan.noBinData {
-            writer.appendReplyBins(stored.bins.map(ReplyBin.read))
+            writer.appendReadBins(stored.bins)
         }
         writer.endMessage()
     }

@@ -5,6 +5,27 @@ import CairnTesting
 import Testing
 
 @Suite struct NamespaceBasicTests {
+    /// Reads served from the write buffer copy the record to the stack (up to 1 KiB, up to
+    /// 4 KiB) or to an array (beyond): each size class reads back exactly what was written, with
+    /// no device read.
+    @Test(arguments: [1, 900, 1000, 1010, 2000, 4000, 4020, 5000, 70_000])
+    func readsFromTheWriteBufferAtEverySize(valueBytes: Int) throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("m.dat")]))
+        let value = (0..<valueBytes).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ valueBytes) }
+        let records = valueBytes > 10_000 ? 1 : 3  // all in the first write block, so none is written whole
+        for i in 0..<records {
+            try ns.put(testDigest(i), setName: "s", bins: [blobBin("b", value), intBin("i", Int64(i))])
+        }
+        for i in 0..<records {
+            let got = try #require(try ns.get(testDigest(i)))
+            #expect(got.bins == [blobBin("b", value), intBin("i", Int64(i))])
+            #expect(got.setName == "s")
+        }
+        #expect(ns.statistics.deviceReads == 0)
+        try ns.close()
+    }
+
     @Test func putGetDeleteAndColdStart() throws {
         let dir = try TemporaryDirectory()
         let path = dir.file("ns.dat")

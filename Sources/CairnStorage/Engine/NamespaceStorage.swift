@@ -319,9 +319,47 @@ public final class NamespaceStorage: Sendable {
     /// The checked record at `location` if its bytes are in memory (its buffered block, the
     /// post-write cache, or a memory namespace's copy); nil when only the device has them. Never
     /// does device I/O, so a transaction can run to completion on the thread that asks.
+    ///
+    /// The bytes are copied out under the writer's lock into a buffer on the stack (records up to
+    /// ``stackCopyBytesMax``) and decoded from there: decoding copies the values out anyway, so a
+    /// heap array of the whole record would be a second copy and an allocation per read.
     public func readFromMemory(_ location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord? {
+        let size = location.sizeBytes
+        if size <= 1024 {  // always on the stack (Swift's own limit for temporary allocations)
+            return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 16) {
+                (scratch) throws(StorageError) -> StoredRecord? in try decodeFromMemory(location, digest, scratch)
+            }
+        }
+        if size <= Self.stackCopyBytesMax {
+            // Larger temporary allocations go to the heap when Swift cannot prove the stack has
+            // room, so a fixed-size stack buffer instead (its zeroing costs less than a malloc).
+            var scratch = InlineArray<4096, UInt8>(repeating: 0)
+            var span = scratch.mutableSpan
+            return try span.withUnsafeMutableBytes { (raw) throws(StorageError) -> StoredRecord? in
+                try decodeFromMemory(location, digest, UnsafeMutableRawBufferPointer(rebasing: raw[0..<size]))
+            }
+        }
         guard let bytes = memoryCopy(location) else { return nil }
         return try decode(bytes, location: location, expecting: digest)
+    }
+
+    /// Records up to this size are read from memory through a stack buffer, not an array.
+    static let stackCopyBytesMax = 4096
+
+    private func decodeFromMemory(_ location: RecordLocation, _ digest: Digest,
+                                  _ scratch: UnsafeMutableRawBufferPointer) throws(StorageError) -> StoredRecord? {
+        guard copyFromMemory(location, into: scratch) else { return nil }
+        return try decode(UnsafeRawBufferPointer(scratch), location: location, expecting: digest)
+    }
+
+    /// Copies the record's bytes from memory into `destination` (exactly its size); false when
+    /// only the device has them.
+    private func copyFromMemory(_ location: RecordLocation, into destination: UnsafeMutableRawBufferPointer) -> Bool {
+        let writer = devices[Int(location.deviceIndex)].writer
+        if writer.readFromMemory(location, into: destination) { return true }
+        guard let mirror = writer.mirror else { return false }
+        mirror.read(location, into: destination)
+        return true
     }
 
     /// The record's bytes from memory (its buffered block, the post-write cache, or a memory
@@ -376,6 +414,13 @@ public final class NamespaceStorage: Sendable {
     }
 
     private func decode(_ bytes: [UInt8], location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(StorageError) -> StoredRecord in try decode(raw, location: location, expecting: digest) }
+        }
+        return try result.get()
+    }
+
+    private func decode(_ bytes: UnsafeRawBufferPointer, location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
         let path = devices[Int(location.deviceIndex)].device.path
         let decoded: DecodedRecord
         do { decoded = try RecordFormat.decode(recordUntrusted: bytes) } catch {
