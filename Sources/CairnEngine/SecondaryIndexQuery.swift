@@ -153,9 +153,35 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
     /// query returns the record for each entry it finds), at most once for a single value.
     /// An expression index finds nothing here (it needs the record's metadata too).
     public func matchCount(_ bins: [StoredBin]) -> Int {
-        guard expression == nil, let bin = bins.first(where: { $0.name == binName }),
-            let value = ExpressionRecord.Bin(name: bin.name, particleType: bin.particleType.rawValue, bytes: bin.bytes).value
-        else { return 0 }
+        guard expression == nil, let bin = bins.first(where: { $0.name == binName }) else { return 0 }
+        return byteMatchCount(bin) ?? decodedMatchCount(bin)
+    }
+
+    /// The cheap case, on the stored bytes without decoding a value: a bin index of the
+    /// default type (no context) whose bin is an integer, a string or a blob. Nil otherwise
+    /// (``decodedMatchCount(_:)`` answers those); where both answer, they agree.
+    func byteMatchCount(_ bin: StoredBin) -> Int? {
+        guard collection == .default, context == nil, !matchesNothing, indexKeyType == nil || indexKeyType == range.keyType else {
+            return nil
+        }
+        switch (range, bin.particleType) {
+        case (.integers(let lower, let upper), .integer):
+            guard bin.bytes.count == 8 else { return 0 }
+            let v = Self.int64(bin.bytes)
+            return lower <= v && v <= upper ? 1 : 0
+        case (.string(let s), .string): return bin.bytes == s ? 1 : 0
+        case (.blob(let b), .blob): return bin.bytes == b ? 1 : 0
+        case (_, .integer), (_, .string), (_, .blob): return 0  // a value of another type than the range's
+        default: return nil
+        }
+    }
+
+    /// Any bin index: the bin decoded into a value, then what its context reaches, indexed by
+    /// the index's collection type.
+    func decodedMatchCount(_ bin: StoredBin) -> Int {
+        guard let value = ExpressionRecord.Bin(name: bin.name, particleType: bin.particleType.rawValue, bytes: bin.bytes).value else {
+            return 0
+        }
         if let context {
             guard let reached = IndexContext.resolve(value, context) else { return 0 }
             return matchCount(indexing: reached)

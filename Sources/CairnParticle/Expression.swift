@@ -28,7 +28,8 @@ import Glibc
 /// of different types is "unknown"; `and` is false when any operand is false, `or` true when
 /// any is true, else unknown. A filter passes only when it is true. Every op of Aerospike 8.1
 /// is evaluated: an op it does not have is 4, as is a malformed expression or a comparison of
-/// two operands of known different types; a call of a command Cairn does not run is 16.
+/// two operands of known different types, or a call of another system than list / map, bit or
+/// HLL (Aerospike's build_call).
 
 /// The record an expression looks at.
 public struct ExpressionRecord: Sendable {
@@ -101,8 +102,8 @@ public enum Expression {
     public static let unsupported: UInt8 = 16
 
     /// Decodes an expression and checks every op in it before anything runs, as Aerospike's
-    /// builder: an unknown op or a malformed node is 4 (as is bytes that are not msgpack), a
-    /// call Cairn does not run 16.
+    /// builder: an unknown op, a malformed node or a call of an unknown system is 4 (as is bytes
+    /// that are not msgpack).
     public static func decode(_ bytes: [UInt8]) throws(CDTError) -> Value {
         let node: Value
         do {
@@ -203,7 +204,7 @@ public enum Expression {
         case 126: return
         case 127:
             guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
-            try check(args[args.startIndex + 3], scope)
+            try checkCall(declaredType: args[args.startIndex], system: args[args.startIndex + 1], subject: args[args.startIndex + 3], scope)
             if opItems.first == .int(Int64(PathSelect.command)) {
                 // [0xfe, context, flags(, apply expression)]: Aerospike's parse_op_call checks
                 // only this shape; the context's and the apply's expressions are built when the
@@ -217,6 +218,24 @@ public enum Expression {
         default:
             for arg in args { try check(arg, scope) }
         }
+    }
+
+    /// A call's result type, system and subject, as Aerospike's build_call checks them before
+    /// anything runs (each refusal is 4): a result type of `AS_EXP_TYPE_*`, a system of list /
+    /// map (0), bit (1) or HLL (2), with or without MODIFY_LOCAL (0x40), and a subject whose type,
+    /// where it is known without running, is what the system works on (a list or map, a blob,
+    /// an HLL; a nil subject is a missing bin for any system).
+    private static func checkCall(declaredType: Value, system: Value, subject: Value, _ scope: TypeScope) throws(CDTError) {
+        guard case .int(let t) = declaredType, ExpressionType(rawValue: t) != nil else { throw .param("call of an invalid result type") }
+        guard case .int(let s) = system, s >= 0, (0...2).contains(s & ~0x40) else { throw .param("call of an invalid system \(system)") }
+        try check(subject, scope)
+        guard let subjectType = staticType(subject, scope), subjectType != ExpressionType.nil_.rawValue else { return }
+        let accepted: [ExpressionType] = switch s & ~0x40 {
+        case 0: [.list, .map]
+        case 1: [.blob]
+        default: [.hll]
+        }
+        if !accepted.contains(where: { $0.rawValue == subjectType }) { throw .param("call of system \(s) on a value of type \(subjectType)") }
     }
 
     /// The type (`AS_EXP_TYPE_*`) a node evaluates to as Aerospike's expression builder sees it,
@@ -674,7 +693,8 @@ public enum Expression {
             }
             return declared(args[0], outcome.result)
         default:
-            throw CDTError(unsupported, "call of system \(system) is not supported")
+            // Refused before anything runs (checkCall); an unchecked node gets the same answer.
+            throw .param("call of an invalid system \(system)")
         }
     }
 
@@ -694,7 +714,7 @@ public enum Expression {
     /// after the apply (unchanged in a select mode). Any failure of the select (a filter or
     /// apply value unknown without NO_FAIL, a bad context, an expression that does not build)
     /// makes the call unknown, as does a value of another type than the call declares.
-    private static func pathSelect(_ declared: Value, _ selectArgs: [Value], _ subject: Value, modify: Bool,
+    private static func pathSelect(_ declaredType: Value, _ selectArgs: [Value], _ subject: Value, modify: Bool,
                                    _ record: ExpressionRecord) -> Outcome {
         switch subject {
         case .list, .map: break
@@ -710,10 +730,7 @@ public enum Expression {
         } catch {
             return .unknown
         }
-        guard let value = modify ? (target ?? subject) : result, case .int(let t) = declared, let type = ExpressionType(rawValue: t),
-            matches(value, type)
-        else { return .unknown }
-        return .known(value)
+        return declared(declaredType, modify ? (target ?? subject) : result)
     }
 
     /// POSIX extended-or-basic regex match with the client's `regcomp` options, as Aerospike

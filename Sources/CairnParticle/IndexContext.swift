@@ -48,8 +48,13 @@ public enum IndexContext {
     /// one closing, as Aerospike writes it; each value as `msgpack_display` shows it. A context
     /// that does not decode ends with Aerospike's error marker.
     public static func display(_ bytes: [UInt8]) -> String {
+        display(try? Value.decode(bytes))
+    }
+
+    /// A decoded context (nil: bytes that do not decode) as ``display(_:)-([UInt8])`` shows it.
+    static func display(_ decoded: Value?) -> String {
         var out = "[["
-        guard let decoded = try? Value.decode(bytes), case .list(let items, _) = decoded else {
+        guard case .list(let items, _)? = decoded else {
             return out + "(ctx-error-list-hdr)]"
         }
         if items.count % 2 != 0 { return out + "(ctx-error-list-ele-count \(items.count))]" }

@@ -135,7 +135,7 @@ struct SecondaryIndexInfo {
                 }
                 if let expressionBase64 {
                     if contextBase64 != nil { throw Self.parameterError("both 'context' and 'exp' are specified") }
-                    if Self.base64Decoded(expressionBase64) == nil { throw Self.parameterError("'exp' invalid base64") }
+                    try Self.checkExpression(expressionBase64, collection: collection, keyType: keyType)
                 }
             case (.some(let indexData), nil):
                 guard let comma = indexData.firstIndex(of: ",") else {
@@ -164,6 +164,29 @@ struct SecondaryIndexInfo {
             return .success((namespace, definition))
         } catch {
             return .failure(error)
+        }
+    }
+
+    /// An expression index's expression, as Aerospike 8.1's `as_sindex_validate_exp` and
+    /// `as_sindex_validate_exp_type`: base64 of an expression that builds, reads a bin or the
+    /// digest and no other metadata nor the key (else `bad 'exp'`), and whose result type is the
+    /// index's (its value type for `default`, a list for `list`, a map for `mapkeys` and
+    /// `mapvalues`).
+    private static func checkExpression(_ base64: String, collection: Catalog.Collection, keyType: Catalog.KeyType) throws(Answer) {
+        let checked: IndexExpression.Checked
+        do throws(IndexExpression.Problem) {
+            guard let bytes = base64Decoded(base64) else { throw .doesNotBuild }
+            checked = try IndexExpression.check(bytes)
+        } catch {
+            throw parameterError("bad 'exp'")
+        }
+        let expected = switch collection {
+        case .list: "list"
+        case .mapkeys, .mapvalues: "map"
+        default: keyType.rawValue
+        }
+        if let found = checked.resultType, found != expected {
+            throw parameterError("bad 'exp' - expression type '\(found)' does not match expected type '\(expected)'")
         }
     }
 
@@ -230,8 +253,8 @@ struct SecondaryIndexInfo {
 
     /// `sindex-list[:namespace=NS][;b64=true|false]`: one `ns=…:indexname=…:…:state=RW` item
     /// per index, `;`-separated. With `b64=true` contexts and expressions are shown in base64;
-    /// without, as Aerospike 8.1 shows them (`IndexContext.display`, `ExpressionDisplay`), except
-    /// an expression Cairn does not display (one with a call), which stays in base64.
+    /// without, as Aerospike 8.1 shows them (`IndexContext.display`, `ExpressionDisplay`; a
+    /// stored expression that no longer builds stays in base64).
     func list(_ command: InfoCommand) -> String {
         do throws(Answer) {
             var names = context.namespaceNames

@@ -1,6 +1,7 @@
 import Foundation
 import CairnParticle
 import CairnStorage
+import CairnTesting
 import Testing
 
 @_spi(EngineInternals) @testable import CairnEngine
@@ -130,5 +131,46 @@ import Testing
         var strings = definition
         strings.keyType = .string
         #expect(query.using(strings).matchCount([StoredBin(name: "l", particleType: .list, bytes: Value.list([.int(3)]).encoded)]) == 0)
+    }
+
+    /// A default-type index on an integer, string or blob bin compares the stored bytes
+    /// (byteMatchCount) without decoding a value; on random bins and ranges it answers what the
+    /// decoding path (decodedMatchCount) answers.
+    @Test func theByteComparisonAgreesWithTheDecodingPath() {
+        var rng = SplitMix64(seed: 0x5eed_1d5)
+        func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8.random(in: 0...3, using: &rng) } }
+        var compared = 0
+        for _ in 0..<3000 {
+            let bin: StoredBin
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0:
+                // Mostly well-formed 8-byte integers near the ranges, sometimes another size.
+                let size = Int.random(in: 0..<10, using: &rng) == 0 ? Int.random(in: 0...9, using: &rng) : 8
+                let v = Int64.random(in: -6...6, using: &rng)
+                bin = StoredBin(name: "x", particleType: .integer, bytes: Array(int(v).suffix(size)) + Array(repeating: 0, count: max(0, size - 8)))
+            case 1: bin = StoredBin(name: "x", particleType: .string, bytes: bytes(Int.random(in: 0...2, using: &rng)))
+            default: bin = StoredBin(name: "x", particleType: .blob, bytes: bytes(Int.random(in: 0...2, using: &rng)))
+            }
+            let range: Predicate.Range
+            switch Int.random(in: 0..<3, using: &rng) {
+            case 0:
+                let a = Int64.random(in: -5...5, using: &rng)
+                range = .integers(a, a + Int64.random(in: -1...4, using: &rng))
+            case 1: range = .string(bytes(Int.random(in: 0...2, using: &rng)))
+            default: range = .blob(bytes(Int.random(in: 0...2, using: &rng)))
+            }
+            let p = Predicate(binName: "x", range: range, collection: .default)
+            let fast = p.byteMatchCount(bin)
+            #expect(fast != nil)
+            #expect(fast == p.decodedMatchCount(bin), "\(range) \(bin)")
+            #expect(p.matchCount([bin]) == p.decodedMatchCount(bin))
+            if fast == 1 { compared += 1 }
+        }
+        #expect(compared > 100)  // the ranges do find values, not only refuse them
+        // Not the cheap case: a list index, a context, a float bin.
+        let list = Predicate(binName: "x", range: .integers(0, 1), collection: .list)
+        #expect(list.byteMatchCount(StoredBin(name: "x", particleType: .integer, bytes: int(1))) == nil)
+        #expect(Predicate(binName: "x", range: .integers(0, 1), collection: .default)
+            .byteMatchCount(StoredBin(name: "x", particleType: .float, bytes: int(1))) == nil)
     }
 }

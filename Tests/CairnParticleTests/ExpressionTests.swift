@@ -219,6 +219,43 @@ import Testing
     }
 }
 
+@Suite struct CallBuildTests {
+    private func code(_ node: Value) -> UInt8? {
+        do { _ = try Expression.decode(node.encoded) } catch { return error.code }
+        return nil
+    }
+
+    private func bin(_ type: Int64) -> Value { .list([.int(81), .int(type), .blob(0x61, [])]) }
+
+    private func call(type: Int64 = 2, system: Int64, _ op: [Value], _ subject: Value) -> Value {
+        .list([.int(127), .int(type), .int(system), .list(op), subject])
+    }
+
+    /// As Aerospike's build_call: a system other than list / map (0), bit (1) or HLL (2), with
+    /// or without MODIFY_LOCAL (0x40), is 4 when the expression is built, before anything runs
+    /// (it answered 16 when it ran).
+    @Test func aCallOfAnotherSystemIsRefusedWhenBuilt() {
+        #expect(code(call(system: 3, [.int(16)], bin(4))) == 4)
+        #expect(code(call(system: 0x43, [.int(16)], bin(4))) == 4)
+        #expect(code(call(system: 0x80, [.int(16)], bin(4))) == 4)
+        #expect(code(call(system: -1, [.int(16)], bin(4))) == 4)
+        #expect(code(call(system: 3, [.int(16)], .null)) == 4)  // Aerospike builds this one and crashes running it
+        #expect(code(call(type: 10, system: 0, [.int(16)], bin(4))) == 4)  // not an AS_EXP_TYPE
+        // A subject whose type is known and is not what the system works on.
+        #expect(code(call(system: 0, [.int(16)], bin(3))) == 4)
+        #expect(code(call(system: 1, [.int(51), .int(0), .int(8)], bin(2))) == 4)
+        #expect(code(call(system: 2, [.int(50)], bin(6))) == 4)
+        // The three systems on their own types, a nil subject, or a subject of a type Cairn
+        // does not infer before running: built.
+        #expect(code(call(system: 0, [.int(16)], bin(4))) == nil)
+        #expect(code(call(system: 0x40, [.int(16)], bin(5))) == nil)
+        #expect(code(call(system: 1, [.int(51), .int(0), .int(8)], bin(6))) == nil)
+        #expect(code(call(system: 0x42, [.int(0), .int(8), .int(0)], .null)) == nil)
+        #expect(code(call(system: 2, [.int(50)], bin(9))) == nil)
+        #expect(code(call(system: 0, [.int(16)], .list([.int(122), .int(4), .int(1)]))) == nil)
+    }
+}
+
 @Suite struct RecordSizeTests {
     private let meta = ExpressionRecord.Metadata(digest: Array(repeating: 0, count: 20), lastUpdateMs: 1, voidTime: 0, nowMs: 2)
 

@@ -40,8 +40,38 @@ import Testing
             == "let(def(var_0, bin_int(\"a\")), def(var_1, mul(var(\"var_0\"), 2)), sub(var(\"var_1\"), 0.500000))")
         let cond = Value.list([.int(123), .list([.int(3), bin(2, "a"), .int(1)]), .string("big"), .string("small")])
         #expect(ExpressionDisplay.display(cond.encoded) == "cond(gt(bin_int(\"a\"), 1), <string#3>, <string#5>)")
-        // A call is not displayed (the caller shows base64).
-        let size = Value.list([.int(127), .int(2), .int(0), .list([.int(16)]), bin(4, "l")])
-        #expect(ExpressionDisplay.display(size.encoded) == nil)
+    }
+
+    /// Calls as Aerospike 8.1's display_call writes them (they were left in base64 before).
+    @Test func callsDisplayAsAerospikes() {
+        func bin(_ t: Int64, _ name: String) -> Value {
+            let b = Array(name.utf8)
+            return .list([.int(81), .int(t), .blob(b[0], Bytes(b.dropFirst()))])
+        }
+        func call(_ type: Int64, _ system: Int64, _ op: [Value], _ subject: Value) -> [UInt8] {
+            Value.list([.int(127), .int(type), .int(system), .list(op), subject]).encoded
+        }
+        #expect(ExpressionDisplay.display(call(2, 0, [.int(16)], bin(4, "l"))) == "list_size(NULL, bin_list(\"l\"))")
+        // With a context: the context as cdt_ctx_to_dynbuf writes it, then the operands.
+        let byKey = call(2, 0, [.int(0xff), .list([.int(0x10), .int(0)]), .list([.int(97), .int(7), .string("k")])], bin(5, "m"))
+        #expect(ExpressionDisplay.display(byKey) == "map_get_by_key([[list_index(0)], 7, <string#1>, bin_map(\"m\"))")
+        // An operand that is an expression, and a call on another call's value.
+        let nested = call(2, 0, [.int(19), .int(7), .list([.int(20), bin(2, "a"), .int(1)])],
+                          .list([.int(127), .int(4), .int(0x40), .list([.int(1), .int(3)]), bin(4, "l")]))
+        #expect(ExpressionDisplay.display(nested)
+            == "list_get_by_index(NULL, 7, add(bin_int(\"a\"), 1), list_append(NULL, 3, bin_list(\"l\")))")
+        #expect(ExpressionDisplay.display(call(2, 1, [.int(51), .int(0), .int(8)], bin(6, "b"))) == "bit_count(0, 8, bin_blob(\"b\"))")
+        #expect(ExpressionDisplay.display(call(6, 0x41, [.int(3), .int(0), .int(8), .blob(4, Bytes([0xff])), .int(0)], bin(6, "b")))
+            == "bit_set(0, 8, <blob#1>, 0, bin_blob(\"b\"))")
+        #expect(ExpressionDisplay.display(call(9, 0x42, [.int(1), .list([.int(126), .list([.int(1), .int(2)])]), .int(8)], .null))
+            == "hll_add(<list#2>, 8, nil)")
+        // A read call naming a modify command: Aerospike's invalid name (the HLL one says BITS too).
+        #expect(ExpressionDisplay.display(call(2, 2, [.int(0)], bin(9, "h"))) == "INVALID_BITS_OP(bin_hll(\"h\"))")
+        #expect(ExpressionDisplay.display(call(2, 0, [.int(250)], bin(4, "l"))) == "INVALID_CDT_OP(NULL, bin_list(\"l\"))")
+        // A path select: its context, its flags in hex, an apply expression by its size.
+        #expect(ExpressionDisplay.display(call(4, 0, [.int(0xfe), .list([.int(4), .bool(true)]), .int(1)], bin(4, "l")))
+            == "select([[exp(true)], 0x1, bin_list(\"l\"))")
+        #expect(ExpressionDisplay.display(call(4, 0x40, [.int(0xfe), .list([.int(4), .bool(true)]), .int(4), .list([.int(100)])], bin(4, "l")))
+            == "select([[exp(true)], 0x4, <mod_exp/2>, bin_list(\"l\"))")
     }
 }

@@ -144,8 +144,15 @@ import Testing
         // Map keys of a list: unknown, or nothing with NO_FAIL.
         #expect(try eval(call(4, [.int(4), .bool(true)], 2, on: bin(4, "l"))) == .unknown)
         #expect(try eval(call(4, [.int(4), .bool(true)], 0x12, on: bin(4, "l"))) == .known(.list([])))
-        // Not a collection, a missing bin, a bad context type, an unknown mode: unknown.
-        #expect(try eval(call(4, [.int(4), .bool(true)], 1, on: bin(2, "i"))) == .unknown)
+        // A value known to be no collection before running (an integer bin read) is refused
+        // when the call is built, as Aerospike's build_call: 4.
+        do {
+            try Expression.check(call(4, [.int(4), .bool(true)], 1, on: bin(2, "i")))
+            Issue.record("a select call on an integer bin was built")
+        } catch {
+            #expect(error.code == 4)
+        }
+        // A missing bin, a bad context type, an unknown mode: unknown.
         #expect(try eval(call(4, [.int(4), .bool(true)], 1, on: bin(4, "none"))) == .unknown)
         #expect(try eval(call(4, [.int(7), .int(0)], 1, on: bin(4, "l"))) == .unknown)
         #expect(try eval(call(4, [.int(4), .bool(true)], 9, on: bin(4, "l"))) == .unknown)

@@ -142,6 +142,43 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
         }
     }
 
+    /// As Aerospike 8.1's sindex-create: an expression index's expression is built and its
+    /// result type compared with the index's before anything is created.
+    @Test func expressionIndexesAreCheckedAtCreate() async throws {
+        try await withTestServer { server in
+            let client = try server.connect()
+            func create(_ expression: [UInt8], _ rest: String = "type=numeric") throws -> String {
+                try client.info("sindex-create:ns=test;indexname=e;\(rest);exp=\(Data(expression).base64EncodedString())")
+            }
+            let binA: [UInt8] = [0x93, 0x51, 0x02, 0xa1, 0x61], binB: [UInt8] = [0x93, 0x51, 0x02, 0xa1, 0x62]
+            let sum: [UInt8] = [0x93, 0x14] + binA + binB
+            // Not base64, not msgpack, an op that does not exist, a call of an unknown system.
+            #expect(try client.info("sindex-create:ns=test;indexname=e;type=numeric;exp=%%") == "ERROR:4:bad 'exp'")
+            #expect(try create([0xc1]) == "ERROR:4:bad 'exp'")
+            #expect(try create([0x91, 0x63]) == "ERROR:4:bad 'exp'")
+            #expect(try create([0x95, 0x7f, 0x02, 0x03, 0x91, 0x10, 0x93, 0x51, 0x04, 0xa1, 0x6c]) == "ERROR:4:bad 'exp'")
+            // Metadata other than the digest, the key, neither a bin nor the digest.
+            #expect(try create([0x93, 0x14, 0x91, 0x45] + binA) == "ERROR:4:bad 'exp'")  // ttl() + a
+            #expect(try create([0x92, 0x50, 0x02]) == "ERROR:4:bad 'exp'")
+            #expect(try create([0x05]) == "ERROR:4:bad 'exp'")
+            // A result type other than the index's.
+            #expect(try create(sum, "type=string")
+                == "ERROR:4:bad 'exp' - expression type 'numeric' does not match expected type 'string'")
+            #expect(try create([0x93, 0x01] + binA + [0x01])
+                == "ERROR:4:bad 'exp' - expression type 'bool' does not match expected type 'numeric'")
+            #expect(try create(binA, "indextype=list;type=numeric")
+                == "ERROR:4:bad 'exp' - expression type 'numeric' does not match expected type 'list'")
+            #expect(try create([0x93, 0x51, 0x04, 0xa1, 0x6c], "indextype=mapkeys;type=string")
+                == "ERROR:4:bad 'exp' - expression type 'list' does not match expected type 'map'")
+            #expect(try client.info("sindex-list") == "")
+            // Well typed: created.
+            #expect(try create(sum) == "ok")
+            #expect(try client.info("sindex-create:ns=test;indexname=d;type=numeric;exp=\(Data([0x92, 0x40, 0x03]).base64EncodedString())") == "ok")
+            #expect(try client.info("sindex-create:ns=test;indexname=l;indextype=list;type=string;exp=\(Data([0x93, 0x51, 0x04, 0xa1, 0x6c]).base64EncodedString())") == "ok")
+            #expect(try client.info("sindex-list").split(separator: ";").count == 3)
+        }
+    }
+
     @Test func helpListsTheCommands() async throws {
         try await withTestServer { server in
             let client = try server.connect()

@@ -196,3 +196,30 @@ def test_bad_index_context_is_parameter_error(client):
     # Not the smallest msgpack forms (0xcc 0x10 for 16): 4, not normalized.
     code, msg = create(base64.b64encode(bytes([0x92, 0xcc, 0x10, 0x01])).decode())
     assert code == 4 and "'context' not normalized msgpack" in msg
+
+
+def test_expression_index_checked_at_create_and_calls_displayed(client):
+    """As Aerospike 8.1: an expression index whose expression does not build, reads no bin, or
+    whose result type is not the index's is refused (4, bad 'exp'), nothing created; a call in an
+    expression is listed as Aerospike's display writes it."""
+    from aerospike_helpers.expressions import base as exp
+    from aerospike_helpers.expressions import arithmetic as arith
+    from aerospike_helpers.expressions import list as list_exp
+
+    total = arith.Add(exp.IntBin("a"), exp.IntBin("b")).compile()
+    with pytest.raises(ex.AerospikeError) as e:
+        client.index_expr_create(NS, "expi", aerospike.INDEX_TYPE_DEFAULT, aerospike.INDEX_STRING, total, "expi_bad")
+    assert e.value.code == 4
+    assert "bad 'exp' - expression type 'numeric' does not match expected type 'string'" in e.value.msg
+    with pytest.raises(ex.AerospikeError) as e:
+        client.index_expr_create(NS, "expi", aerospike.INDEX_TYPE_DEFAULT, aerospike.INDEX_NUMERIC,
+                                 exp.TTL().compile(), "expi_bad")
+    assert e.value.code == 4 and "bad 'exp'" in e.value.msg
+    assert "expi_bad" not in client.info_random_node("sindex-list:ns=test")
+
+    size = list_exp.ListSize(None, exp.ListBin("l")).compile()
+    client.index_expr_create(NS, "expi", aerospike.INDEX_TYPE_DEFAULT, aerospike.INDEX_NUMERIC, size, "expi_size")
+    listed = client.info_random_node("sindex-list:ns=test")
+    assert "indexname=expi_size:set=expi:bin=null:type=numeric:indextype=default" \
+        ":context=null:exp=list_size(NULL, bin_list(\"l\")):state=RW" in listed
+    client.index_remove(NS, "expi_size")
