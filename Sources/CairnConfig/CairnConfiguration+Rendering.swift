@@ -93,6 +93,9 @@ extension CairnConfiguration {
         writer.parameter("evict-tenths-pct", String(namespace.evictTenthsPct))
         writer.parameter("evict-hist-buckets", String(namespace.evictHistBuckets))
         writer.parameter("disable-cold-start-eviction", ConfigValue.formatBoolean(namespace.disableColdStartEviction))
+        writer.parameter("enable-benchmarks-read", ConfigValue.formatBoolean(namespace.enableBenchmarksRead))
+        writer.parameter("enable-benchmarks-write", ConfigValue.formatBoolean(namespace.enableBenchmarksWrite))
+        writer.parameter("enable-benchmarks-udf", ConfigValue.formatBoolean(namespace.enableBenchmarksUDF))
         switch namespace.storage {
         case .device(let device):
             writer.open("storage-engine", "device")

@@ -149,16 +149,8 @@ struct LatencySlice: Equatable {
 /// `dup-res`, `repl-ping`, `repl-write`) never happen on one node: their histograms are listed
 /// and stay empty. UDF phases stay empty: Cairn runs no UDFs.
 final class BenchmarkGroup: Sendable {
-    enum Name: String, CaseIterable, Sendable {
-        case read, write, udf
-        /// The phases Aerospike lists, in its order.
-        var phases: [String] {
-            switch self {
-            case .read: ["start", "restart", "dup-res", "repl-ping", "local", "response"]
-            case .write, .udf: ["start", "restart", "dup-res", "master", "repl-write", "response"]
-            }
-        }
-    }
+    /// `read`, `write`, `udf`: the configuration's names (``ServerConfiguration/BenchmarkGroupName``).
+    typealias Name = ServerConfiguration.BenchmarkGroupName
 
     let name: Name
     private let isOn = Atomic<Bool>(false)
@@ -183,6 +175,16 @@ final class BenchmarkGroup: Sendable {
     var isEnabled: Bool { isOn.load(ordering: .relaxed) }
 
     func setEnabled(_ on: Bool) { isOn.store(on, ordering: .relaxed) }
+}
+
+extension ServerConfiguration.BenchmarkGroupName {
+    /// The phases Aerospike lists, in its order.
+    var phases: [String] {
+        switch self {
+        case .read: ["start", "restart", "dup-res", "repl-ping", "local", "response"]
+        case .write, .udf: ["start", "restart", "dup-res", "master", "repl-write", "response"]
+        }
+    }
 }
 
 /// Every transaction latency histogram of a server: per namespace read, write, udf and query,

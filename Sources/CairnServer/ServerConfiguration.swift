@@ -49,6 +49,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// How long ``CairnServer/stop()`` waits for connections to finish their in-flight requests
     /// before closing them, in milliseconds.
     public var stopGracePeriodMs: Int64
+    /// Per namespace name, the `enable-benchmarks-*` groups on from the start (the
+    /// configuration file's namespace parameters); `set-config` turns any group on or off later.
+    public var enabledBenchmarks: [String: Set<BenchmarkGroupName>] = [:]
 
     public static let frameSizeBytesMaxDefault: UInt64 = FrameDecoder.bodySizeBytesMaxDefault
     public static let buildVersionDefault = "8.0.0.0"
@@ -90,6 +93,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         self.writeBufferBytesHigh = writeBufferBytesHigh
         self.writeBufferBytesLow = writeBufferBytesLow
         self.stopGracePeriodMs = stopGracePeriodMs
+    }
+
+    /// The sub-phase histogram groups a namespace can keep (`enable-benchmarks-read`, `-write`,
+    /// `-udf`), by the name's last part.
+    public enum BenchmarkGroupName: String, Sendable, Equatable, Hashable, CaseIterable {
+        case read, write, udf
     }
 
     /// The network I/O model (`service { network-io-model epoll | io_uring }`).

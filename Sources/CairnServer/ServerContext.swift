@@ -35,6 +35,10 @@ final class ServerContext: Sendable {
         self.namespaces = namespaces
         self.namespaceNames = namespaces.keys.sorted()
         self.latencies = LatencyBook(namespaceNames: namespaceNames)
+        // enable-benchmarks-* of the configuration file: on from the start, as set-config turns them on.
+        for (namespace, groups) in configuration.enabledBenchmarks {
+            for group in groups { latencies.benchmarks(group, namespace: namespace)?.setEnabled(true) }
+        }
         self.logger = logger
         self.startedAt = ContinuousClock.now
     }

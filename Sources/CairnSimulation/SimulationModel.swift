@@ -4,6 +4,11 @@
 ///
 /// Every value written is unique (its version), so a value read back names the write it came
 /// from. A key's events are kept in issue order since its last checked restart.
+///
+/// Eviction: the model keeps the namespace's eviction mark (a void time and a LUT, raised by
+/// nsup cycles and cold starts). A state with a TTL whose void time is at or below the mark's, last
+/// updated at or before the mark's LUT, in a set that allows eviction, is gone, and must stay gone
+/// through every read, scan and restart (docs/simulation.md).
 struct SimulationModel {
     enum Status { case pending, acked, failed }
 
@@ -21,24 +26,47 @@ struct SimulationModel {
         var issuedNs: UInt64
         /// Versions below this were issued before the event.
         var versionFloor: UInt32 = 0
+        /// The LUT the engine gave the write (nil: not known, the write may not have been applied).
+        var lut: UInt64? = nil
+    }
+
+    /// One version's copy that may come back after a plain delete: its void time and LUT.
+    struct Copy {
+        var voidTime: UInt32
+        var lut: UInt64?
+    }
+
+    /// The namespace's eviction mark as the model knows it (zero: nothing evicted).
+    struct Mark: Equatable, CustomStringConvertible {
+        var voidTime: UInt32 = 0
+        var lutMs: UInt64 = 0
+        var description: String { "void time \(voidTime), LUT \(lutMs)" }
+        /// Whether one half is below `other`'s (the mark only grows).
+        func isBelow(_ other: Mark) -> Bool { voidTime < other.voidTime || lutMs < other.lutMs }
     }
 
     struct Key {
         var events: [Event] = [.init(kind: .observed(version: nil, voidTime: 0), status: .acked, issuedNs: 0)]
         /// Versions a plain delete may let come back (every version since the last truncation).
-        var resurrectable: [UInt32: UInt32] = [:]  // version → void time
+        var resurrectable: [UInt32: Copy] = [:]
         /// A plain delete happened since the last barrier: older versions may come back.
         var plainDeleted = false
     }
 
     var keys: [Key]
+    var mark = Mark()
+    /// Per key: whether its set allows eviction (false in a `disable-eviction` set).
+    let evictable: [Bool]
 
-    init(keyCount: Int) { keys = Array(repeating: Key(), count: keyCount) }
+    init(keyCount: Int, evictable: (Int) -> Bool = { _ in true }) {
+        keys = Array(repeating: Key(), count: keyCount)
+        self.evictable = (0..<keyCount).map(evictable)
+    }
 
     /// Appends an event; returns its position for the completion.
     mutating func issue(_ key: Int, _ kind: Kind, nowNs: UInt64, status: Status = .pending, versionFloor: UInt32 = 0) -> Int {
         keys[key].events.append(Event(kind: kind, status: status, issuedNs: nowNs, versionFloor: versionFloor))
-        if case .put(let v, let vt) = kind { keys[key].resurrectable[v] = vt }
+        if case .put(let v, let vt) = kind { keys[key].resurrectable[v] = Copy(voidTime: vt, lut: nil) }
         if kind == .delete(durable: false) { keys[key].plainDeleted = true }
         if kind == .truncated && status == .acked {
             keys[key].resurrectable.removeAll()
@@ -52,17 +80,43 @@ struct SimulationModel {
         keys[key].events[position].status = status
         if let voidTime, case .put(let v, _) = keys[key].events[position].kind {
             keys[key].events[position].kind = .put(version: v, voidTime: voidTime)
-            keys[key].resurrectable[v] = voidTime
+            keys[key].resurrectable[v] = Copy(voidTime: voidTime, lut: keys[key].events[position].lut)
         }
     }
 
-    /// The version a state shows at `nowVoidTime` (nil: absent).
-    static func visible(_ kind: Kind, nowVoidTime: UInt32) -> UInt32?? {
-        switch kind {
+    /// What the engine applied for the event at `position` (read from its index right after the
+    /// write): the void time and LUT of the new copy.
+    mutating func applied(_ key: Int, _ position: Int, voidTime: UInt32, lut: UInt64) {
+        guard position < keys[key].events.count else { return }
+        keys[key].events[position].lut = lut
+        if case .put(let v, _) = keys[key].events[position].kind {
+            keys[key].events[position].kind = .put(version: v, voidTime: voidTime)
+            keys[key].resurrectable[v] = Copy(voidTime: voidTime, lut: lut)
+        }
+    }
+
+    /// Whether the eviction mark hides a copy of `key` with this void time and LUT: true, false,
+    /// or nil when the LUT is not known (either may be seen).
+    func isEvicted(_ key: Int, voidTime: UInt32, lut: UInt64?, under mark: Mark? = nil) -> Bool? {
+        let mark = mark ?? self.mark
+        guard evictable[key], voidTime != 0, voidTime <= mark.voidTime else { return false }
+        guard let lut else { return nil }
+        return lut <= mark.lutMs
+    }
+
+    /// The versions a state may show at `nowVoidTime` (nil: absent): expired and evicted states
+    /// are absent.
+    func visible(_ key: Int, _ e: Event, nowVoidTime: UInt32, mark: Mark? = nil) -> Set<UInt32?> {
+        switch e.kind {
         case .put(let v, let vt), .observed(let v?, let vt):
-            return (vt != 0 && vt <= nowVoidTime) ? .some(nil) : .some(v)
+            if vt != 0 && vt <= nowVoidTime { return [nil] }
+            switch isEvicted(key, voidTime: vt, lut: e.lut, under: mark) {
+            case true?: return [nil]
+            case false?: return [v]
+            case nil: return [v, nil]
+            }
         case .observed(nil, _), .delete, .truncated:
-            return .some(nil)
+            return [nil]
         }
     }
 
@@ -71,7 +125,7 @@ struct SimulationModel {
     func allowedWhileRunning(_ key: Int, nowVoidTime: UInt32) -> Set<UInt32?> {
         var allowed: Set<UInt32?> = []
         for e in keys[key].events.reversed() {
-            allowed.insert(Self.visible(e.kind, nowVoidTime: nowVoidTime)!)
+            allowed.formUnion(visible(key, e, nowVoidTime: nowVoidTime))
             if e.status != .failed { break }
         }
         return allowed
@@ -82,7 +136,8 @@ struct SimulationModel {
     /// plain delete promises nothing across a restart). `guaranteed` says which events had to
     /// survive (commit-to-device: acknowledged; else acknowledged and older than the flush
     /// window; a clean stop: every event that did not fail).
-    mutating func allowedAfterRestart(_ key: Int, nowVoidTime: UInt32, guaranteed: (Event) -> Bool) -> Set<UInt32?> {
+    mutating func allowedAfterRestart(_ key: Int, nowVoidTime: UInt32, mark: Mark? = nil,
+                                      guaranteed: (Event) -> Bool) -> Set<UInt32?> {
         let events = keys[key].events
         var start = 0
         for (i, e) in events.enumerated().reversed() where guaranteed(e) {
@@ -96,15 +151,18 @@ struct SimulationModel {
             keys[key].plainDeleted = events[(start + 1)...].contains { $0.kind == .delete(durable: false) }
         }
         var allowed: Set<UInt32?> = []
-        for e in events[start...] { allowed.insert(Self.visible(e.kind, nowVoidTime: nowVoidTime)!) }
+        for e in events[start...] { allowed.formUnion(visible(key, e, nowVoidTime: nowVoidTime, mark: mark)) }
         if keys[key].plainDeleted {
-            for (v, vt) in keys[key].resurrectable where vt == 0 || vt > nowVoidTime { allowed.insert(v) }
+            for (v, copy) in keys[key].resurrectable where copy.voidTime == 0 || copy.voidTime > nowVoidTime {
+                // An older copy the mark hides stays hidden, whatever a plain delete lets return.
+                if isEvicted(key, voidTime: copy.voidTime, lut: copy.lut, under: mark) != true { allowed.insert(v) }
+            }
         }
         return allowed
     }
 
     /// After a restart's check: the observed state becomes the key's history.
-    mutating func settle(_ key: Int, observed version: UInt32?, voidTime: UInt32) {
-        keys[key].events = [Event(kind: .observed(version: version, voidTime: voidTime), status: .acked, issuedNs: 0)]
+    mutating func settle(_ key: Int, observed version: UInt32?, voidTime: UInt32, lut: UInt64? = nil) {
+        keys[key].events = [Event(kind: .observed(version: version, voidTime: voidTime), status: .acked, issuedNs: 0, lut: lut)]
     }
 }

@@ -23,12 +23,17 @@ public struct SimulationOptions: Sendable {
     public var destructiveFaults: Bool?
     /// Where warm restarts keep the index (a fresh directory per run when nil).
     public var sharedMemoryDirectory: String?
+    /// An eviction run: small devices, thresholds the seed picks, most records with a TTL, and
+    /// every nsup cycle checked (docs/simulation.md, "Eviction"). Off: the seed's run is the
+    /// one it always was.
+    public var eviction: Bool
     public var log: @Sendable (String) -> Void
 
     public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
-                destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil,
+                destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil, eviction: Bool = false,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.eviction = eviction
         self.seed = seed
         self.operations = operations
         self.deviceCount = deviceCount
@@ -52,12 +57,60 @@ public struct SimulationResult: Sendable {
     public var coldRestarts = 0
     public var warmRestarts = 0
     public var failedRestarts = 0
+    /// Eviction runs: nsup cycles that raised the eviction mark, the records they evicted
+    /// (checked against the engine's `evicted_objects`), and records evicted by cold starts.
+    public var evictingCycles = 0
+    public var evicted = 0
+    public var coldStartEvicted = 0
+    /// The eviction settings the seed picked (nil: not an eviction run).
+    public var evictionSettings: EvictionSettings?
     public var commitToDevice = false
     public var destructiveFaults = false
     public var failure: String?
     /// The operation (0-based) after which the failure was found.
     public var failedAtOperation: Int?
     public var device = SimulatedDeviceCounters()
+}
+
+/// What an eviction run's seed picks: the thresholds (at least one on), the cycle's limit and
+/// histogram, cold-start eviction, and whether set "b" disables eviction.
+public struct EvictionSettings: Sendable, CustomStringConvertible {
+    /// Devices of eviction runs: small, so that the keys' records fill a few percent.
+    public static let deviceSizeBytes: UInt64 = 2 << 20
+    /// The index's capacity in eviction runs, so that the keys fill a few percent of it.
+    public static let indexEntryCountMax = 256
+    public var usedPct: Int
+    public var indexesMemoryPct: Int
+    public var sysMemoryPct: Int
+    public var tenthsPct: Int
+    public var histBuckets: Int
+    public var disableColdStartEviction: Bool
+    public var exemptSet: String?
+
+    init(_ rng: inout SplitMix64) {
+        usedPct = [0, 1, 1][Int(rng.next() % 3)]
+        indexesMemoryPct = [0, 5, 10, 20][Int(rng.next() % 4)]
+        sysMemoryPct = rng.next() % 3 == 0 ? 60 : 0
+        if usedPct == 0 && indexesMemoryPct == 0 && sysMemoryPct == 0 { usedPct = 1 }
+        // Aerospike's default 5 (0.5 %) is a limit of 0 records for the simulator's 160 keys.
+        tenthsPct = [20, 50, 200, 1000][Int(rng.next() % 4)]
+        histBuckets = [100, 1000, 10_000][Int(rng.next() % 3)]
+        disableColdStartEviction = rng.next() % 3 == 0
+        exemptSet = rng.next() % 2 == 0 ? "b" : nil
+    }
+
+    public var description: String {
+        "evict-used-pct \(usedPct), evict-indexes-memory-pct \(indexesMemoryPct), evict-sys-memory-pct \(sysMemoryPct), "
+            + "evict-tenths-pct \(tenthsPct), evict-hist-buckets \(histBuckets), disable-cold-start-eviction "
+            + "\(disableColdStartEviction), disable-eviction set \(exemptSet ?? "none")"
+    }
+}
+
+/// The machine's used memory as an eviction run shows it to `evict-sys-memory-pct`.
+final class SimulatedMemory: Sendable {
+    private let pct = Atomic<Int>(70)
+    var usedPct: Int { pct.load(ordering: .relaxed) }
+    func set(_ value: Int) { pct.store(value, ordering: .relaxed) }
 }
 
 /// The virtual clock: wall milliseconds since 2010 for TTLs and LUTs, monotonic nanoseconds
@@ -94,6 +147,13 @@ public final class Simulator {
     var restartContext = "after a clean stop"
     /// Commit-to-device completions land here (from flush steps on this same thread).
     let completions = CompletionInbox()
+    /// Eviction runs only.
+    let eviction: EvictionSettings?
+    let memory = SimulatedMemory()
+    /// The eviction mark may have gone up unseen since the model last took the engine's: an nsup
+    /// cycle failed to write it (it may have reached some header copies), or a cold start that
+    /// raised it failed later (an injected read error) and was tried again.
+    var markUncertain = false
 
     final class CompletionInbox: Sendable {
         typealias Entry = (key: Int, position: Int, status: SimulationModel.Status, voidTime: UInt32?)
@@ -124,14 +184,21 @@ public final class Simulator {
         }
         faults = f
         self.rng = rng
-        let seed = options.seed, size = options.deviceSizeBytes
+        let seed = options.seed
+        let size = options.eviction ? EvictionSettings.deviceSizeBytes : options.deviceSizeBytes
         let deviceRoll = 1 + Int(rng.next() % 2)
         devices = (0..<(options.deviceCount ?? deviceRoll)).map { i in
             var g = SplitMix64(seed: seed ^ UInt64(i + 1) << 56)
             return SimulatedDevice(sizeBytes: size, seed: g.next(), faults: f)
         }
-        model = SimulationModel(keyCount: options.keyCount)
+        // Drawn after everything else, so a run without eviction is the one its seed always gave.
+        let eviction = options.eviction ? EvictionSettings(&self.rng) : nil
+        self.eviction = eviction
+        model = SimulationModel(keyCount: options.keyCount) { key in
+            eviction?.exemptSet == nil || Self.setName(key) != eviction?.exemptSet
+        }
         result = SimulationResult(seed: options.seed)
+        result.evictionSettings = eviction
         result.commitToDevice = commitToDevice
         result.destructiveFaults = destructive
         shmDirectory = options.sharedMemoryDirectory
@@ -187,10 +254,12 @@ public final class Simulator {
         case 510..<680: read(ns, key: roll(options.keyCount))
         case 680..<720: batchRead(ns)
         case 720..<730: scan(ns)
+        case 733..<748 where eviction != nil: put(ns, key: roll(options.keyCount))  // a cache fills; truncations are rarer
         case 730..<740: truncate(ns, sets: [Self.setNames[roll(Self.setNames.count)]])
         case 740..<748: truncatePair(ns)
         case 748..<800: ns.defragmentOnce()
-        case 800..<830: ns.superviseOnce()
+        case 800..<830: if eviction != nil { evictionCycle(ns) } else { ns.superviseOnce() }
+        case 830..<845 where eviction != nil: evictionCycle(ns)  // eviction runs: nsup cycles twice as often
         case 830..<860: ns.runDeferredSweeps()
         case 860..<960: clock.advance(ns: UInt64(roll(40)) * 1_000_000)
         case 960..<963: passTime(ms: 1000 * (1 + roll(20)))  // TTLs run out
@@ -284,7 +353,12 @@ public final class Simulator {
         let version = nextVersion
         nextVersion += 1
         var o = WriteOptions()
-        o.ttl = roll(3) == 0 ? .seconds(UInt32(1 + roll(30))) : .never
+        if eviction != nil {
+            // A cache: most records have a TTL (minutes), some never expire.
+            o.ttl = roll(4) != 0 ? .seconds(UInt32(1 + roll(300))) : .never
+        } else {
+            o.ttl = roll(3) == 0 ? .seconds(UInt32(1 + roll(30))) : .never
+        }
         let position = model.issue(key, .put(version: version, voidTime: 0), nowNs: clock.nowNs)
         let bin = StoredBin(name: "v", particleType: .blob, bytes: Self.value(key: key, version: version))
         submitWrite(ns, key: key, position: position, operations: [.write(bin)], options: o)
@@ -294,7 +368,7 @@ public final class Simulator {
         guard case .put(let v, _)? = model.keys[key].events.last?.kind ?? nil else { return }
         var o = WriteOptions()
         o.exists = .updateOnly
-        o.ttl = roll(2) == 0 ? .seconds(UInt32(1 + roll(30))) : .never
+        o.ttl = roll(2) == 0 ? .seconds(UInt32(1 + roll(eviction != nil ? 300 : 30))) : .never
         let position = model.issue(key, .put(version: v, voidTime: 0), nowNs: clock.nowNs)
         submitWrite(ns, key: key, position: position, operations: [.touch], options: o)
     }
@@ -309,7 +383,16 @@ public final class Simulator {
     private func submitWrite(_ ns: Namespace, key: Int, position: Int, operations: [BinOperation], options o: WriteOptions) {
         trace(key, "issue #\(position) \(model.keys[key].events[position].kind) \(operations.map { "\($0)".prefix(20) }) ttl \(o.ttl)")
         let completions = self.completions
-        ns.operate(Self.digest(key), setName: Self.setName(key), operations: operations, options: o, resume: .inline) { r in
+        let digest = Self.digest(key)
+        let before = ns.index.lookup(digest)
+        defer {
+            // The copy this write made, if it made one (one thread: nothing else wrote the key):
+            // its void time and LUT, which decide whether an eviction mark covers it.
+            if let after = ns.index.lookup(digest), after != before, !after.isTombstone {
+                model.applied(key, position, voidTime: after.voidTimeSeconds, lut: after.lastUpdateTimeMs)
+            }
+        }
+        ns.operate(digest, setName: Self.setName(key), operations: operations, options: o, resume: .inline) { r in
             switch r {
             case .success(let result):
                 completions.post((key, position, .acked, result.voidTime))
@@ -323,17 +406,138 @@ public final class Simulator {
         drainCompletions()
     }
 
-    private func read(_ ns: Namespace, key: Int) {
+    private func read(_ ns: Namespace, key: Int) { _ = checkedRead(ns, key: key) }
+
+    /// A read checked against the model; the record read (nil inside: absent), or nil when the
+    /// read failed (an injected fault) or broke the model.
+    private func checkedRead(_ ns: Namespace, key: Int) -> EngineRecord?? {
         let record: EngineRecord?
         do { record = try ns.get(Self.digest(key)) } catch {
-            if tolerableReadError(error) { return }
-            return fail("key \(key): read failed: \(error)")
+            if !tolerableReadError(error) { fail("key \(key): read failed: \(error)") }
+            return nil
         }
-        guard let seen = version(of: record, key: key) else { return }
+        guard let seen = version(of: record, key: key) else { return nil }
         let allowed = model.allowedWhileRunning(key, nowVoidTime: clock.voidTime)
         if !allowed.contains(seen) {
-            fail("key \(key): read \(describe(seen)), expected one of \(allowed.map(describe).sorted())")
+            fail("key \(key): read \(describe(seen)), expected one of \(allowed.map(describe).sorted())"
+                 + (model.mark.voidTime != 0 ? " (eviction mark \(model.mark))" : ""))
+            return nil
         }
+        return .some(record)
+    }
+
+    // MARK: - eviction
+
+    /// The eviction mark the engine holds now.
+    private func engineMark(_ ns: Namespace) -> SimulationModel.Mark {
+        let table = ns.storage.truncation
+        return SimulationModel.Mark(voidTime: table.evictVoidTime, lutMs: table.evictLutMs)
+    }
+
+    /// Every key read (and checked) before and after one nsup cycle. The cycle may only take
+    /// records away, and only the evictable ones the new mark covers, all of them; never a
+    /// record without a TTL or in a `disable-eviction` set; every evicted void time at or below
+    /// every surviving evictable one; and as many as the engine's `evicted_objects` went up by.
+    private func evictionCycle(_ ns: Namespace) {
+        if let e = eviction, e.sysMemoryPct > 0, roll(3) == 0 { memory.set(roll(2) == 0 ? 50 : 70) }
+        var before: [Int: EngineRecord?] = [:]
+        for key in 0..<options.keyCount {
+            guard let r = checkedRead(ns, key: key) else { if result.failure != nil { return } else { continue } }
+            before[key] = r
+        }
+        let evictedBefore = ns.evictionStatistics.evictedObjects
+        let markBefore = engineMark(ns)
+        let cycleNowMs = clock.wallMs
+        ns.superviseOnce()
+        let stats = ns.evictionStatistics
+        let markAfter = engineMark(ns)
+        if ProcessInfo.processInfo.environment["CAIRN_SIM_TRACE_EVICTION"] != nil {
+            print("nsup cycle @\(clock.wallMs) ms: \(before.values.filter { $0 != nil }.count) records, index \(ns.index.entryCount), "
+                  + "live bytes \(ns.storage.devices.reduce(UInt64(0)) { $0 + $1.usage.totalLiveBytes }), mark \(markAfter), \(stats)")
+        }
+        if stats.lastRefusal?.contains("writing the eviction mark failed") == true {
+            markUncertain = true
+            return  // the mark may or may not be on the devices: the next restart tells
+        }
+        if markAfter.isBelow(markBefore) { return fail("nsup cycle: the eviction mark went down from \(markBefore) to \(markAfter)") }
+        guard stats.evictVoidTime == markAfter.voidTime else {
+            return fail("nsup cycle: evict_void_time \(stats.evictVoidTime) is not the mark's \(markAfter)")
+        }
+        if markAfter != markBefore {
+            result.evictingCycles += 1
+            model.mark = markAfter
+        }
+        var evictedVoidTimes: [UInt32] = []
+        var survivingVoidTimes: [UInt32] = []
+        var complete = before.count == options.keyCount
+        for key in 0..<options.keyCount {
+            guard let was = before[key], let record = was else { continue }
+            guard let now = checkedRead(ns, key: key) else {
+                if result.failure != nil { return }
+                complete = false
+                continue
+            }
+            let covered = model.isEvicted(key, voidTime: record.voidTime, lut: record.lastUpdateMs) == true
+            if let kept = now {
+                if covered {
+                    return fail("key \(key): the eviction mark (\(markAfter)) covers its record (void time \(record.voidTime), "
+                                + "LUT \(record.lastUpdateMs)) but a read still finds it")
+                }
+                guard kept.voidTime == record.voidTime, kept.lastUpdateMs == record.lastUpdateMs,
+                      version(of: kept, key: key) == version(of: record, key: key) else {
+                    return fail("key \(key): an nsup cycle changed its record")
+                }
+                if model.evictable[key] && record.voidTime != 0 && record.lastUpdateMs <= cycleNowMs {
+                    survivingVoidTimes.append(record.voidTime)
+                }
+            } else {
+                if record.voidTime == 0 { return fail("key \(key): a record that never expires was evicted") }
+                if !model.evictable[key] { return fail("key \(key): a record of a disable-eviction set was evicted") }
+                if !covered {
+                    return fail("key \(key): gone after an nsup cycle, but the eviction mark (\(markAfter)) does not cover it "
+                                + "(void time \(record.voidTime), LUT \(record.lastUpdateMs))")
+                }
+                trace(key, "evicted (void time \(record.voidTime)) by mark \(markAfter)")
+                evictedVoidTimes.append(record.voidTime)
+            }
+        }
+        if let latestEvicted = evictedVoidTimes.max(), let soonestSurvivor = survivingVoidTimes.min(),
+           latestEvicted > soonestSurvivor {
+            return fail("nsup cycle evicted a record with void time \(latestEvicted) and kept one with \(soonestSurvivor)")
+        }
+        result.evicted += evictedVoidTimes.count
+        let counted = stats.evictedObjects - evictedBefore
+        if complete && counted != UInt64(evictedVoidTimes.count) {
+            fail("nsup cycle: evicted_objects went up by \(counted), but \(evictedVoidTimes.count) records disappeared")
+        }
+    }
+
+    /// After a restart: the engine's eviction mark against the model's. It never goes down; it
+    /// goes up only when a cold start evicted (and reports it), or a failed mark write may have
+    /// reached a header. The model takes it, so the check that follows holds every covered
+    /// record gone.
+    private func reconcileMark(_ ns: Namespace) {
+        let engine = engineMark(ns)
+        let old = model.mark
+        let report = ns.startReport.coldStart
+        if engine.isBelow(old) { return fail("the eviction mark went down across a restart: \(old) before, \(engine) after \(restartContext)") }
+        if let report, report.evicted > 0 {
+            if eviction?.disableColdStartEviction != false {
+                return fail("a cold start evicted \(report.evicted) records with cold-start eviction off")
+            }
+            if report.evictionRaises == 0 || engine == old {
+                return fail("a cold start evicted \(report.evicted) records without raising the eviction mark")
+            }
+            result.coldStartEvicted += report.evicted
+        }
+        if engine != old {
+            let raisedByScan = (report?.evictionRaises ?? 0) > 0
+            if !raisedByScan && !markUncertain {
+                return fail("the eviction mark went up from \(old) to \(engine) across a restart that evicted nothing \(restartContext)")
+            }
+            model.mark = engine
+        }
+        markUncertain = false
     }
 
     private func batchRead(_ ns: Namespace) {
@@ -344,11 +548,15 @@ public final class Simulator {
     private func scan(_ ns: Namespace) {
         var byDigest: [Digest: Int] = [:]
         for k in 0..<options.keyCount { byDigest[Self.digest(k)] = k }
-        var seen: [Digest] = []
-        ns.index.forEachRecord { r in if !r.isTombstone { seen.append(r.digest) } }
-        for d in seen {
+        var seen: [(digest: Digest, live: Bool)] = []
+        // What a client scan returns: the entries `isLiveRecord` passes (not expired, truncated or evicted).
+        ns.index.forEachRecord { r in if !r.isTombstone { seen.append((r.digest, ns.isLiveRecord(r))) } }
+        for (d, live) in seen {
             guard let key = byDigest[d] else { return fail("scan found digest \(d) that was never written") }
-            read(ns, key: key)
+            guard let record = checkedRead(ns, key: key) else { continue }
+            if live != (record != nil) {
+                return fail("key \(key): a scan \(live ? "returns" : "skips") it, a read finds \(record == nil ? "nothing" : "it")")
+            }
         }
     }
 
@@ -508,6 +716,15 @@ public final class Simulator {
                                  sharedMemory: SharedMemoryOptions(directory: shmDirectory, name: "sim"))
         o.nsupPeriodSeconds = 0
         o.backgroundDefrag = false
+        if let e = eviction {
+            o.indexEntryCountMax = EvictionSettings.indexEntryCountMax
+            o.eviction = EvictionOptions(usedPct: e.usedPct, indexesMemoryPct: e.indexesMemoryPct, sysMemoryPct: e.sysMemoryPct,
+                                         tenthsPct: e.tenthsPct, histBuckets: e.histBuckets)
+            o.eviction.disableColdStartEviction = e.disableColdStartEviction
+            if let set = e.exemptSet { o.setPolicies = [set: SetPolicy(disableEviction: true)] }
+            let memory = self.memory
+            o.systemMemoryUsedPct = { Double(memory.usedPct) }
+        }
         o.deferTruncationSweeps = true
         // Injected read errors can fail a cold start's scan: a real operator restarts again.
         for attempt in 0..<8 {
@@ -528,6 +745,7 @@ public final class Simulator {
                 return true
             } catch {
                 result.failedRestarts += 1
+                markUncertain = true
                 // Only injected faults may fail a start (and then only for a while).
                 if attempt == 7 || (faults.readErrorPPM == 0 && faults.writeErrorPPM == 0 && !faults.destroysWrittenData) {
                     fail("restart failed: \(error)")
@@ -542,6 +760,13 @@ public final class Simulator {
     private func check(guaranteed: (SimulationModel.Event) -> Bool) {
         guard let ns = namespace else { return }
         let now = clock.voidTime
+        let markBefore = model.mark
+        let markWriteUncertain = markUncertain
+        reconcileMark(ns)
+        if result.failure != nil { return }
+        // Keys absent only because the restart raised the eviction mark: no more than the cold
+        // start says it evicted.
+        var goneByRestartMark = 0
         for key in 0..<options.keyCount {
             var record: EngineRecord?
             var readError: (any Error)?
@@ -558,6 +783,10 @@ public final class Simulator {
             }
             guard let seen = version(of: record, key: key) else { return }
             let allowed = model.allowedAfterRestart(key, nowVoidTime: now, guaranteed: guaranteed)
+            if seen == nil && model.mark != markBefore
+                && !model.allowedAfterRestart(key, nowVoidTime: now, mark: markBefore, guaranteed: guaranteed).contains(nil) {
+                goneByRestartMark += 1
+            }
             trace(key, "restart check: saw \(describe(seen)) allowed \(allowed.map(describe).sorted()) truncation \(ns.storage.truncation) lut \(record?.lastUpdateMs ?? 0)")
             if !allowed.contains(seen) && !faults.destroysWrittenData {
                 return fail("key \(key) after restart: found \(describe(seen)), allowed \(allowed.map(describe).sorted()); "
@@ -588,7 +817,12 @@ public final class Simulator {
                     }
                 }
             }
-            model.settle(key, observed: seen, voidTime: record?.voidTime ?? 0)
+            model.settle(key, observed: seen, voidTime: record?.voidTime ?? 0, lut: record?.lastUpdateMs)
+        }
+        let evictedAtStart = ns.startReport.coldStart?.evicted ?? 0
+        if !markWriteUncertain && goneByRestartMark > evictedAtStart {
+            return fail("\(goneByRestartMark) acknowledged records are gone under the eviction mark a cold start raised, "
+                        + "which reports \(evictedAtStart) evicted \(restartContext)")
         }
         checkInvariants(ns)
     }

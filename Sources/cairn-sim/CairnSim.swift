@@ -35,6 +35,9 @@ struct CairnSim: ParsableCommand {
     @Option(help: "Runs at once (threads; each run is single-threaded and independent).")
     var jobs: Int = 1
 
+    @Flag(help: "Eviction runs: small devices, eviction thresholds the seed picks, every nsup cycle checked.")
+    var eviction = false
+
     @Flag(help: "Do not shrink a failing run.")
     var noShrink = false
 
@@ -57,7 +60,7 @@ struct CairnSim: ParsableCommand {
         }
         let list = seed.map { [$0] } ?? SimulationCampaign.seeds(first: firstSeed, count: seeds)
         let start = Date()
-        var runs = 0, ops = 0, crashes = 0, cold = 0, warm = 0
+        var runs = 0, ops = 0, crashes = 0, cold = 0, warm = 0, evictingCycles = 0, evicted = 0, coldStartEvicted = 0
         var failures: [SimulationResult] = []
         print("cairn-sim: \(list.count) run(s) of \(operations) operations" + (bugs.isEmpty ? "" : ", bugs: \(bug.joined(separator: ","))"))
         // Runs go in parallel (--jobs); their reports are taken in seed order.
@@ -67,35 +70,44 @@ struct CairnSim: ParsableCommand {
         let bugSet = bugs
         let commitSetting = commit
         let stopAtFailure = expectFailure
+        let evictionRuns = eviction
         DispatchQueue.concurrentPerform(iterations: jobCount) { _ in
             while let i = results.claim() {
                 if budget > 0 && Date().timeIntervalSince(start) > budget { break }
-                let options = SimulationOptions(seed: seedList[i], operations: ops0, bugs: bugSet, commitToDevice: commitSetting)
+                let options = SimulationOptions(seed: seedList[i], operations: ops0, bugs: bugSet, commitToDevice: commitSetting,
+                                                eviction: evictionRuns)
                 results.store(i, Simulator(options).run())
                 if stopAtFailure && results.anyFailure { break }
             }
         }
         for (i, s) in list.enumerated() {
             guard let r = results.result(i) else { continue }
-            let options = SimulationOptions(seed: s, operations: operations, bugs: bugs, commitToDevice: commit)
+            let options = SimulationOptions(seed: s, operations: operations, bugs: bugs, commitToDevice: commit,
+                                            eviction: eviction)
             runs += 1
             ops += r.operations
             crashes += r.crashes
             cold += r.coldRestarts
             warm += r.warmRestarts
+            evictingCycles += r.evictingCycles
+            evicted += r.evicted
+            coldStartEvicted += r.coldStartEvicted
             if let failure = r.failure {
                 print("FAIL seed \(s) at operation \(r.failedAtOperation ?? -1) (commit-to-device \(r.commitToDevice), "
-                      + "destructive faults \(r.destructiveFaults)): \(failure)")
+                      + "destructive faults \(r.destructiveFaults)"
+                      + (r.evictionSettings.map { ", \($0)" } ?? "") + "): \(failure)")
                 failures.append(r)
                 if !noShrink {
                     let shrunk = SimulationCampaign.shrink(options, failing: r)
                     print("  shrunk: cairn-sim --seed \(s) --operations \(shrunk.operations)"
-                          + bug.map { " --bug \($0)" }.joined() + ": \(shrunk.failure ?? "")")
+                          + bug.map { " --bug \($0)" }.joined() + (eviction ? " --eviction" : "") + ": \(shrunk.failure ?? "")")
                 }
                 if expectFailure { break }
             } else if seed != nil {
                 print("seed \(s): ok (\(r.operations) operations, \(r.crashes) crashes, \(r.coldRestarts) cold and "
-                      + "\(r.warmRestarts) warm restarts, commit-to-device \(r.commitToDevice), device \(r.device))")
+                      + "\(r.warmRestarts) warm restarts, commit-to-device \(r.commitToDevice), device \(r.device))"
+                      + (r.evictionSettings.map { "; eviction: \($0); \(r.evictingCycles) evicting cycles, \(r.evicted) "
+                          + "records evicted, \(r.coldStartEvicted) by cold starts" } ?? ""))
             }
         }
         let seconds = max(0.001, Date().timeIntervalSince(start))
@@ -103,6 +115,10 @@ struct CairnSim: ParsableCommand {
                      + "%.0f crashes/min, %.0f operations/min; %d failing",
                      runs, ops, crashes, cold, warm, seconds, Double(crashes) * 60 / seconds, Double(ops) * 60 / seconds,
                      failures.count))
+        if eviction {
+            print("cairn-sim: eviction: \(evictingCycles) evicting nsup cycles, \(evicted) records evicted by them, "
+                  + "\(coldStartEvicted) by cold starts")
+        }
         if expectFailure {
             if failures.isEmpty { throw ExitCode(1) }
             return

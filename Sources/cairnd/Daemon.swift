@@ -90,14 +90,14 @@ final class Daemon: Sendable {
             throw error
         }
         startupInfo?.close()  // the server binds the port now
-        let server = CairnServer(
-            configuration: ServerConfiguration(host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address,
-                                               port: Int(endpoint.port), nodeID: node.nodeID,
-                                               clusterName: config.service.clusterName, cairnVersion: CairnVersion.string,
-                                               eventLoopCount: config.service.serviceThreads ?? ProcessInfo.processInfo.activeProcessorCount,
-                                               connectionCountMax: config.service.protoFDCountMax,
-                                               ioModel: config.service.networkIOModel == .epoll ? .epoll : .ioUring),
-            namespaces: namespaces, logger: logger, logControl: sinks)
+        var serverConfiguration = ServerConfiguration(
+            host: endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address, port: Int(endpoint.port), nodeID: node.nodeID,
+            clusterName: config.service.clusterName, cairnVersion: CairnVersion.string,
+            eventLoopCount: config.service.serviceThreads ?? ProcessInfo.processInfo.activeProcessorCount,
+            connectionCountMax: config.service.protoFDCountMax,
+            ioModel: config.service.networkIOModel == .epoll ? .epoll : .ioUring)
+        serverConfiguration.enabledBenchmarks = NamespaceMapping.enabledBenchmarks(config.namespaces)
+        let server = CairnServer(configuration: serverConfiguration, namespaces: namespaces, logger: logger, logControl: sinks)
         let service = ServerService(server: server, namespaces: namespaces, metrics: config.metrics, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))

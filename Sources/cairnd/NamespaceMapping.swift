@@ -1,5 +1,6 @@
 import CairnConfig
 import CairnEngine
+import CairnServer
 import CairnStorage
 
 /// Turns a parsed `namespace` stanza into what the engine opens.
@@ -91,5 +92,18 @@ enum NamespaceMapping {
                                                       disableEviction: set.disableEviction)
         }
         return options
+    }
+
+    /// The `enable-benchmarks-*` groups each namespace turns on in the configuration file.
+    static func enabledBenchmarks(_ namespaces: [NamespaceConfig]) -> [String: Set<ServerConfiguration.BenchmarkGroupName>] {
+        var result: [String: Set<ServerConfiguration.BenchmarkGroupName>] = [:]
+        for ns in namespaces {
+            var groups: Set<ServerConfiguration.BenchmarkGroupName> = []
+            if ns.enableBenchmarksRead { groups.insert(.read) }
+            if ns.enableBenchmarksWrite { groups.insert(.write) }
+            if ns.enableBenchmarksUDF { groups.insert(.udf) }
+            if !groups.isEmpty { result[ns.name] = groups }
+        }
+        return result
     }
 }

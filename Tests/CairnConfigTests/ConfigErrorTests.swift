@@ -256,10 +256,16 @@ let errorCases: [ErrorCase] = [
             + "'evict-used-pct' belongs to the 'storage-engine device' stanza"
     ),
     ErrorCase(
-        name: "enable-benchmarks-read in the file",
-        text: namespaceText(["    enable-benchmarks-read true"]),
-        expected: "aerospike.conf:7: unsupported parameter 'enable-benchmarks-read' in namespace test: "
-            + "turned on while the namespace runs: set-config:context=namespace;id=NS;enable-benchmarks-…=true"
+        name: "enable-benchmarks-batch-sub in the file",
+        text: namespaceText(["    enable-benchmarks-batch-sub true"]),
+        expected: "aerospike.conf:7: unsupported parameter 'enable-benchmarks-batch-sub' in namespace test: "
+            + "batch rows are not timed by phase"
+    ),
+    ErrorCase(
+        name: "enable-benchmarks-read not a boolean",
+        text: namespaceText(["    enable-benchmarks-read maybe"]),
+        expected: "aerospike.conf:7: bad value 'maybe' for 'enable-benchmarks-read' in namespace test: "
+            + "expected true or false (yes and no are accepted too)"
     ),
     ErrorCase(
         name: "disable-eviction not a boolean",

@@ -201,6 +201,30 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
         }
     }
 
+    /// `enable-benchmarks-*` from the configuration: the groups answer in `latencies:` from the
+    /// start, `get-config` shows them on, and `set-config` still turns them off.
+    @Test func benchmarksEnabledAtStartAnswerFromTheStart() async throws {
+        var configuration = ServerConfiguration()
+        configuration.enabledBenchmarks = ["test": [.read, .write]]
+        try await withTestServer(configuration: configuration) { server in
+            let client = try server.connect()
+            let config = try client.info("get-config:context=namespace;id=test").split(separator: ";")
+            #expect(config.contains("enable-benchmarks-read=true"))
+            #expect(config.contains("enable-benchmarks-write=true"))
+            #expect(config.contains("enable-benchmarks-udf=false"))
+            #expect(try client.put(key: testKey(1), bins: [Bin("v", .integer(1))]).resultCode == .ok)
+            #expect(try client.get(key: testKey(1)).resultCode == .ok)
+            let read = try client.info("latencies:hist={test}-benchmarks-read")
+            #expect(read.contains("{test}-read-start:msec,"), "\(read)")
+            #expect(read.contains("{test}-read-local:msec,"), "\(read)")
+            let write = try client.info("latencies:hist={test}-benchmarks-write")
+            #expect(write.contains("{test}-write-master:msec,"), "\(write)")
+            #expect(try client.info("latencies:hist={test}-benchmarks-udf").hasPrefix("error"))
+            #expect(try client.info("set-config:context=namespace;id=test;enable-benchmarks-read=false") == "ok")
+            #expect(try client.info("latencies:hist={test}-benchmarks-read").hasPrefix("error"))
+        }
+    }
+
     @Test func operatorCommands() async throws {
         try await withTestServer { server in
             let client = try server.connect()

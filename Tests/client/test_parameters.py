@@ -389,6 +389,24 @@ def namespace_value(key, value):
     return check
 
 
+def check_benchmarks(group, phase):
+    """enable-benchmarks-GROUP from the file: on from the start, as set-config would turn it on."""
+    def check(run, tmp):
+        config = pairs(info(run.port, "get-config:context=namespace;id=test"))
+        assert config[f"enable-benchmarks-{group}"] == "true", config
+        others = {"read", "write", "udf"} - {group}
+        assert all(config[f"enable-benchmarks-{other}"] == "false" for other in others), config
+        c = run.client()
+        c.put(("test", "s", "bench"), {"v": 1})
+        c.get(("test", "s", "bench"))
+        c.close()
+        answer = info(run.port, f"latencies:hist={{test}}-benchmarks-{group}")
+        assert f"{{test}}-{group}-{phase}:" in answer, answer
+        for other in others:
+            assert info(run.port, f"latencies:hist={{test}}-benchmarks-{other}").startswith("error")
+    return check
+
+
 def check_stop_writes_avail_pct(run, tmp):
     c = run.client()
     codes = []
@@ -549,6 +567,14 @@ ROWS = [
      namespace_value("evict-hist-buckets", "500"), False),
     ("namespace NAME", "disable-cold-start-eviction", dict(namespace="disable-cold-start-eviction true"),
      namespace_value("disable-cold-start-eviction", "true"), False),
+    ("namespace NAME", "enable-benchmarks-read", dict(namespace="enable-benchmarks-read true"),
+     check_benchmarks("read", "local"), False),
+    ("namespace NAME", "enable-benchmarks-write", dict(namespace="enable-benchmarks-write true"),
+     check_benchmarks("write", "master"), False),
+    ("namespace NAME", "enable-benchmarks-udf", dict(namespace="enable-benchmarks-udf true"),
+     check_benchmarks("udf", "start"), False),
+    ("namespace NAME", "enable-benchmarks-ops-sub (refused)", dict(namespace="enable-benchmarks-ops-sub true"),
+     refused(r"cairn\.conf:\d+: unsupported parameter 'enable-benchmarks-ops-sub'.*background queries are not supported"), True),
     ("namespace NAME", "storage-engine", dict(storage="storage-engine memory {{\n data-size 128M\n }}"),
      check_storage_engine, False),
     ("namespace NAME", "set", dict(namespace="set users {{\n default-ttl 1d\n }}"), check_set, False),

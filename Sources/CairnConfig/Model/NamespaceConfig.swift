@@ -44,6 +44,14 @@ public struct NamespaceConfig: Sendable, Equatable {
     public var evictHistBuckets: Int = ConfigLimits.evictHistBucketsDefault
     /// `disable-cold-start-eviction`: a cold start above an eviction threshold evicts nothing.
     public var disableColdStartEviction = false
+    /// `enable-benchmarks-read`: the read sub-phase histograms (`latencies:hist={ns}-benchmarks-read`)
+    /// are kept from the start, as `set-config` turns them on later.
+    public var enableBenchmarksRead = false
+    /// `enable-benchmarks-write`: the write sub-phase histograms, from the start.
+    public var enableBenchmarksWrite = false
+    /// `enable-benchmarks-udf`: the UDF sub-phase histograms, listed from the start (empty: Cairn
+    /// runs no UDFs).
+    public var enableBenchmarksUDF = false
 
     /// Makes a namespace; every argument but `name` and `storage` defaults as documented in
     /// `ConfigLimits`.

@@ -9,7 +9,8 @@ extension ConfigInterpreter {
                 "replication-factor", "default-ttl", "nsup-period", "partition-tree-sprigs",
                 "force-durable-deletes", "storage-engine", "set", "default-read-touch-ttl-pct",
                 "evict-indexes-memory-pct", "evict-sys-memory-pct", "evict-tenths-pct", "evict-hist-buckets",
-                "disable-cold-start-eviction",
+                "disable-cold-start-eviction", "enable-benchmarks-read", "enable-benchmarks-write",
+                "enable-benchmarks-udf",
             ],
             unsupported: UnsupportedNames.namespace
         )
@@ -25,6 +26,7 @@ extension ConfigInterpreter {
         var evictTenthsPct = ConfigLimits.evictTenthsPctDefault
         var evictHistBuckets = ConfigLimits.evictHistBucketsDefault
         var disableColdStartEviction = false
+        var benchmarks: [String: Bool] = [:]
         var sets: [SetConfig] = []
         var setLines: [String: Int] = [:]
         var nsupPeriodLine: Int?
@@ -71,6 +73,9 @@ extension ConfigInterpreter {
             case "disable-cold-start-eviction":
                 try reader.noteOnce(node)
                 disableColdStartEviction = try reader.boolean(node)
+            case "enable-benchmarks-read", "enable-benchmarks-write", "enable-benchmarks-udf":
+                try reader.noteOnce(node)
+                benchmarks[node.name] = try reader.boolean(node)
             case "storage-engine":
                 try reader.requireStanza(node, argumentCount: 1, argumentName: "an engine (device or memory)")
                 try reader.noteOnce(node)
@@ -130,6 +135,9 @@ extension ConfigInterpreter {
         namespace.evictTenthsPct = evictTenthsPct
         namespace.evictHistBuckets = evictHistBuckets
         namespace.disableColdStartEviction = disableColdStartEviction
+        namespace.enableBenchmarksRead = benchmarks["enable-benchmarks-read"] ?? false
+        namespace.enableBenchmarksWrite = benchmarks["enable-benchmarks-write"] ?? false
+        namespace.enableBenchmarksUDF = benchmarks["enable-benchmarks-udf"] ?? false
         return namespace
     }
 

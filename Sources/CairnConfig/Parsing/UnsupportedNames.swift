@@ -28,6 +28,7 @@ enum UnsupportedNames {
         "run-as-daemon": "cairnd stays in the foreground; 'cairnctl start' or systemd runs it in the background",
         "nsup-period": "'nsup-period' is a namespace parameter",
         "proto-fd-idle-ms": "idle client connections are not reaped",
+        "enable-benchmarks-fabric": "Cairn runs as a single node: there is no fabric to time",
     ]
 
     /// In `logging`.
@@ -70,16 +71,14 @@ enum UnsupportedNames {
         "single-bin": "records always have named bins",
         "conflict-resolution-policy": singleNode,
         "rack-id": singleNode,
-        "enable-benchmarks-read": benchmarksAtRuntime,
-        "enable-benchmarks-write": benchmarksAtRuntime,
-        "enable-benchmarks-udf": benchmarksAtRuntime,
+        // Cairn keeps the read, write and udf groups (accepted); these time work it does not do apart.
         "enable-benchmarks-batch-sub": "batch rows are not timed by phase",
         "enable-benchmarks-ops-sub": "no operation sub-transactions (background queries are not supported)",
         "enable-benchmarks-udf-sub": "UDFs are not supported",
     ]
 
-    static let benchmarksAtRuntime =
-        "turned on while the namespace runs: set-config:context=namespace;id=NS;enable-benchmarks-…=true"
+    /// `enable-benchmarks-storage`, refused in either storage engine.
+    static let storageBenchmarks = "device I/O is not timed by phase"
 
     /// In `storage-engine device`.
     static let deviceStorage: [String: String] = [
@@ -97,7 +96,7 @@ enum UnsupportedNames {
         "encryption-key-file": "encryption at rest is not supported",
         "scheduler-mode": "set the I/O scheduler through the operating system",
         "data-size": "'data-size' belongs to 'storage-engine memory'",
-        "enable-benchmarks-storage": "device I/O is not timed by phase",
+        "enable-benchmarks-storage": storageBenchmarks,
     ]
 
     /// In `storage-engine memory`: the device engine's tuning does not apply here.
@@ -107,6 +106,7 @@ enum UnsupportedNames {
             "compression": "compression is not supported",
             "encryption": "encryption at rest is not supported",
             "flush-size": "not supported for memory namespaces",
+            "enable-benchmarks-storage": storageBenchmarks,
         ]
         let deviceOnly = [
             "write-block-size", "flush-max-ms", "commit-to-device", "defrag-lwm-pct", "defrag-sleep",

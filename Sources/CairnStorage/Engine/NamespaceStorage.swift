@@ -467,6 +467,7 @@ public final class NamespaceStorage: Sendable {
     public func raiseEvictionMark(voidTime: UInt32, lutMs: UInt64) throws {
         precondition(voidTime != 0 && lutMs != 0, "an eviction mark is nonzero")
         truncationTable.withLock { $0.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs) }
+        if options.simulation?.bugs.contains(.volatileEvictionMark) == true { return }
         for d in devices { try d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
     }
 

@@ -34,10 +34,14 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// Header writes are not serialised: two at once pick the same slot and generation, and the
     /// one that lands last drops what the other wrote (a truncation comes back).
     public static let unserialisedHeaderWrites = ReintroducedBugs(rawValue: 1 << 2)
+    /// An nsup cycle raises the eviction mark in memory only, without writing it to the device
+    /// headers first: evicted records come back after a crash and a cold start.
+    public static let volatileEvictionMark = ReintroducedBugs(rawValue: 1 << 3)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
         ("partial-flush-rewrite", .partialFlushRewritesSector),
         ("header-race", .unserialisedHeaderWrites),
+        ("volatile-eviction-mark", .volatileEvictionMark),
     ]
 }
