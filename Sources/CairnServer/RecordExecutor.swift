@@ -281,11 +281,12 @@ struct RecordExecutor: Sendable {
                 // exists with a filter: the whole record was read to evaluate it; no bins.
                 return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime)))
             }
+            if command.ops.isEmpty {  // the whole record: its bins as they are
+                return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime,
+                                                     readBins: record.bins)))
+            }
             let respondsAll = header.info2.contains(.respondAllOps)
             var bins: [ReplyBin] = []
-            if command.ops.isEmpty {
-                bins = record.bins.map(ReplyBin.read)
-            }
             body.withUnsafeReadableBytes { raw in
                 for op in command.ops {
                     let name = op.name(in: raw)
