@@ -466,9 +466,24 @@ public final class NamespaceStorage: Sendable {
     /// copies, before returning: from then on no restart brings those records back.
     public func raiseEvictionMark(voidTime: UInt32, lutMs: UInt64) throws {
         precondition(voidTime != 0 && lutMs != 0, "an eviction mark is nonzero")
-        truncationTable.withLock { $0.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs) }
+        let before = truncationTable.withLock { t -> (voidTime: UInt32, lutMs: UInt64) in
+            defer { t.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs) }
+            return (t.evictVoidTime, t.evictLutMs)
+        }
         if options.simulation?.bugs.contains(.volatileEvictionMark) == true { return }
-        for d in devices { try d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
+        do {
+            for d in devices { try d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
+        } catch {
+            // The caller counts nothing evicted: put the mark back in memory, so that no later
+            // header write (a truncation, a clean stop) makes this raise durable unannounced, and
+            // on every device that took it (best effort: the device that failed may fail again).
+            truncationTable.withLock { t in
+                t.evictVoidTime = before.voidTime
+                t.evictLutMs = before.lutMs
+            }
+            for d in devices { try? d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
+            throw error
+        }
     }
 
     // MARK: - close
