@@ -235,7 +235,10 @@ public final class NamespaceStorage: Sendable {
                 firstPristineBlock: firstPristineBlocks?[d.index] ?? DeviceGeometry.firstDataBlockIndex,
                 mirror: mirrors?[d.index],
                 isBlockEmpty: { usage.liveBytes(block: $0) == 0 },
-                beforeFirstUse: { [weak d] block in try d?.coverWithMark(block) }  // weak: d owns the writer
+                // Unowned, not weak: d owns the writer, which calls this only while an append
+                // (holding d) opens a block. A weak reference would give d a side table, and every
+                // retain of d on the write path (two per put) would take the runtime's slow path.
+                beforeFirstUse: { [unowned d] block in try d.coverWithMark(block) }
             ) { raw, sequence, block in
                 let header = BlockHeader(
                     sequence: sequence, namespaceInstanceId: instance, blockIndex: block, deviceIndex: deviceIndex,
