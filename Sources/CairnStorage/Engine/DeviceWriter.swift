@@ -78,8 +78,9 @@ public final class DeviceWriter: Sendable {
         case client, delete, defrag
     }
 
-    /// Called by `append` with the record's slice of the buffer and the block sequence.
-    public typealias Encoder = (UnsafeMutableRawBufferPointer, UInt64) throws -> Void
+    /// Called by `append` with the record's slice of the buffer and the block sequence. It
+    /// cannot fail: the caller sizes and checks the record before reserving its bytes.
+    public typealias Encoder = (UnsafeMutableRawBufferPointer, UInt64) -> Void
     /// Called when a commit completes (nil) or fails.
     public typealias DurableCallback = @Sendable (StorageError?) -> Void
     /// Builds the block header bytes for a newly opened block (sequence, block index).
@@ -271,14 +272,8 @@ public final class DeviceWriter: Sendable {
             return (cur, offset)
         }
         if wakeFlusher { state.broadcast() }
-        var failure: (any Error)?
         target.buffer.withUnsafeMutableBytes { raw in
-            let slice = UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)])
-            do { try encode(slice, target.sequence) } catch {
-                // The bytes stay reserved: zeros, which the scanner and readers take for padding.
-                slice.initializeMemory(as: UInt8.self, repeating: 0)
-                failure = error
-            }
+            encode(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)]), target.sequence)
         }
         let wakeWaitingFlusher: Bool = state.withLock { s in
             target.encoders -= 1
@@ -287,7 +282,6 @@ public final class DeviceWriter: Sendable {
             return true
         }
         if wakeWaitingFlusher { state.broadcast() }
-        if let failure { throw failure }
         let byteOffset = UInt64(target.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(offset)
         return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
     }

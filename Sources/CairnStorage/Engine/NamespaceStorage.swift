@@ -470,8 +470,9 @@ public final class NamespaceStorage: Sendable {
     public func raiseEvictionMark(voidTime: UInt32, lutMs: UInt64) throws {
         precondition(voidTime != 0 && lutMs != 0, "an eviction mark is nonzero")
         let before = truncationTable.withLock { t -> (voidTime: UInt32, lutMs: UInt64) in
-            defer { t.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs) }
-            return (t.evictVoidTime, t.evictLutMs)
+            let old = (t.evictVoidTime, t.evictLutMs)
+            t.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs)
+            return old
         }
         if options.simulation?.bugs.contains(.volatileEvictionMark) == true { return }
         do {
