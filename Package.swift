@@ -42,6 +42,14 @@ let package = Package(
             linkerSettings: [.linkedLibrary("uring")]
         ),
         .target(name: "CairnIO", dependencies: ["CLiburing"], swiftSettings: swiftSettings),
+        // C shim: the only place that includes Lua 5.4's headers (Debian's liblua5.4-dev). Forwards
+        // the API's macros; record UDFs run through it (CairnLua).
+        .target(
+            name: "CLua",
+            linkerSettings: [.linkedLibrary("lua5.4")]
+        ),
+        // Record UDFs: registered Lua modules and Aerospike's Lua environment over Lua states.
+        .target(name: "CairnLua", dependencies: ["CLua", "CairnParticle"], swiftSettings: swiftSettings),
         .target(name: "CairnModel", swiftSettings: swiftSettings),
         // C shim: prefetch and relaxed-load hints for the index's batched inserts (header only).
         .target(name: "CCacheHints"),
@@ -65,6 +73,7 @@ let package = Package(
             name: "CairnServer",
             dependencies: [
                 "CairnEngine", "CairnIndex", "CairnStorage", "CairnWire", "CairnConfig", "CairnIO", "CairnParticle", "CLiburing",
+                "CairnLua",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -81,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "cairnd",
             dependencies: [
-                "CairnServer", "CairnConfig", "CairnEngine",
+                "CairnServer", "CairnConfig", "CairnEngine", "CairnLua",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -120,6 +129,7 @@ let package = Package(
         ),
         .testTarget(name: "CairnParticleTests", dependencies: ["CairnParticle", "CairnTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnWireTests", dependencies: ["CairnWire", "CairnTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "CairnLuaTests", dependencies: ["CairnLua", "CairnParticle"], swiftSettings: swiftSettings),
         .testTarget(name: "CairnConfigTests", dependencies: ["CairnConfig"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CairnServerTests",

@@ -1,0 +1,262 @@
+import CairnParticle
+import Synchronization
+
+/// What a record UDF sees of its record.
+public struct UDFRecordInput: Sendable {
+    public var exists: Bool
+    /// The bins in stored order.
+    public var bins: [(name: String, value: Value)]
+    public var generation: UInt16
+    /// Seconds since 2010-01-01; 0 never expires.
+    public var voidTime: UInt32
+    /// Now, in the same clock as `voidTime`.
+    public var nowVoidTime: UInt32
+    public var lastUpdateMs: UInt64
+    public var setName: String?
+    public var key: Value?
+    public var digest: [UInt8]
+
+    public init(exists: Bool, bins: [(name: String, value: Value)], generation: UInt16, voidTime: UInt32,
+                nowVoidTime: UInt32, lastUpdateMs: UInt64, setName: String?, key: Value?, digest: [UInt8]) {
+        self.exists = exists
+        self.bins = bins
+        self.generation = generation
+        self.voidTime = voidTime
+        self.nowVoidTime = nowVoidTime
+        self.lastUpdateMs = lastUpdateMs
+        self.setName = setName
+        self.key = key
+        self.digest = digest
+    }
+}
+
+/// What a record UDF did.
+public struct UDFRecordOutput: Sendable {
+    public enum Result: Sendable, Equatable {
+        /// The function returned (nil is `.null`).
+        case success(Value)
+        /// A Lua error, a missing module or function, a timeout: the message for the FAILURE bin.
+        case failure(String)
+    }
+
+    public var result: Result
+    /// Whether aerospike:create / update / remove committed changes: then `bins` is the record
+    /// as of the last of them (empty: delete it).
+    public var updated: Bool
+    public var bins: [(name: String, value: Value)]
+    /// record.set_ttl's value, if it was called.
+    public var ttl: Int64?
+    /// A result code the update failed with (Aerospike's execute_updates failures), if any.
+    public var updateResultCode: Int?
+    /// info / warn / debug / trace calls: (level, text); level 2 warning ... 5 trace.
+    public var logs: [(level: Int, text: String)]
+}
+
+/// Lua states for running UDFs, at most one per thread at a time: a state is taken for one
+/// call and given back. States cache compiled modules and reload one when ``UDFModules``
+/// changed it. No lock is held while Lua runs.
+public final class LuaPool: Sendable {
+    public let modules: UDFModules
+    /// A UDF's time limit.
+    public let timeLimitNs: UInt64
+    private let idle = Mutex<[UncheckedState]>([])
+    /// States kept for reuse (more are made under load and dropped when given back).
+    static let idleMax = 16
+
+    /// A state as the pool holds it: used by one thread at a time, handed over under the lock.
+    private struct UncheckedState: @unchecked Sendable {
+        let state: LuaState
+    }
+
+    public init(modules: UDFModules, timeLimitMs: UInt64 = 1000) {
+        self.modules = modules
+        self.timeLimitNs = timeLimitMs * 1_000_000
+    }
+
+    /// The `udf-put` check of a module: nil, or Aerospike's answer (`compile_error;file=…;line=…;
+    /// message=BASE64`) and a reason for the log. The module is compiled and its top level run
+    /// (with the time limit) in a fresh state.
+    static func validate(name: String, content: [UInt8]) -> (answer: String, reason: String)? {
+        let state: LuaState
+        do { state = try LuaState() } catch { return ("compile_error", "cannot create a Lua state") }
+        state.setDeadline(LuaState.nowNs() + 1_000_000_000)
+        defer { state.setDeadline(nil) }
+        do {
+            try state.run(chunk: content, name: name)
+            return nil
+        } catch {
+            let message: String
+            switch error {
+            case .outOfMemory: message = "not enough memory"
+            case .lua(_, let text): message = text
+            }
+            let parsed = parseError(message)
+            let encoded = base64(Array(parsed.message.utf8))
+            return ("compile_error;file=\(parsed.file);line=\(parsed.line);message=\(encoded)", message)
+        }
+    }
+
+    /// Splits Lua's `[string "FILE"]:LINE: MESSAGE` as mod-lua does; other texts keep their
+    /// first line (at most 256 bytes), with no file and line 0.
+    static func parseError(_ text: String) -> (file: String, line: Int, message: String) {
+        if text.hasPrefix("["), let open = text.firstIndex(of: "\"") {
+            let afterOpen = text.index(after: open)
+            if let close = text[afterOpen...].firstIndex(of: "\"") {
+                let file = String(text[afterOpen..<close])
+                if let colon = text[close...].firstIndex(of: ":") {
+                    let lineStart = text.index(after: colon)
+                    if let colon2 = text[lineStart...].firstIndex(of: ":") {
+                        let line = Int(text[lineStart..<colon2]) ?? 0
+                        var rest = text[text.index(after: colon2)...]
+                        if rest.first == " " { rest = rest.dropFirst() }
+                        return (file, line, String(rest))
+                    }
+                }
+                return (file, 0, "")
+            }
+        }
+        let firstLine = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        return ("", 0, String(decoding: Array(firstLine.utf8.prefix(256)), as: UTF8.self))
+    }
+
+    static func base64(_ bytes: [UInt8]) -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            let n = min(3, bytes.count - i)
+            let group = UInt32(bytes[i]) << 16 | (n > 1 ? UInt32(bytes[i + 1]) << 8 : 0) | (n > 2 ? UInt32(bytes[i + 2]) : 0)
+            out.append(alphabet[Int(group >> 18 & 63)])
+            out.append(alphabet[Int(group >> 12 & 63)])
+            out.append(n > 1 ? alphabet[Int(group >> 6 & 63)] : UInt8(ascii: "="))
+            out.append(n > 2 ? alphabet[Int(group & 63)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func take() -> LuaState? {
+        if let held = idle.withLock({ $0.popLast() }) { return held.state }
+        return try? LuaState()
+    }
+
+    private func giveBack(_ state: LuaState) {
+        idle.withLock { states in
+            if states.count < Self.idleMax { states.append(UncheckedState(state: state)) }
+        }
+    }
+
+    /// Runs `function` of module `package` (the name without `.lua`) on `record` with `arguments`.
+    public func apply(package: String, function: String, arguments: [Value], record: UDFRecordInput) -> UDFRecordOutput {
+        var output = UDFRecordOutput(result: .failure("UDF: Execution Error 1"), updated: false, bins: [], ttl: nil,
+                                     updateResultCode: nil, logs: [])
+        guard let state = take() else { return output }
+        var reusable = true
+        defer { if reusable { giveBack(state) } }
+        state.setDeadline(LuaState.nowNs() + timeLimitNs)
+        defer { state.setDeadline(nil) }
+        let base = state.top
+        defer { state.setTop(base) }
+        do {
+            try ensureLoaded(package + ".lua", in: state)
+            // rec, state = __cairn_record(exists, bins, names, meta)
+            state.pushGlobal("__cairn_record")
+            state.pushBoolean(record.exists)
+            state.newTable(record: record.bins.count)
+            let binsTable = state.top
+            for bin in record.bins {
+                try state.push(bin.value)
+                state.setField(binsTable, bin.name)
+            }
+            state.newTable(array: record.bins.count)
+            let namesTable = state.top
+            for (i, bin) in record.bins.enumerated() {
+                state.pushString(bin.name)
+                state.setIndex(namesTable, Int64(i + 1))
+            }
+            state.newTable(record: 8)
+            let meta = state.top
+            state.pushInteger(Int64(record.generation)); state.setField(meta, "generation")
+            state.pushInteger(Int64(record.voidTime)); state.setField(meta, "void_time")
+            state.pushInteger(Int64(record.nowVoidTime)); state.setField(meta, "now")
+            state.pushInteger(Int64(bitPattern: record.lastUpdateMs)); state.setField(meta, "last_update_time")
+            if let setName = record.setName { state.pushString(setName); state.setField(meta, "set") }
+            if let key = record.key { try state.push(key); state.setField(meta, "key") }
+            state.pushBytes(record.digest); state.setField(meta, "digest")
+            try state.call(arguments: 4, results: 2)
+            let recordState = state.top
+            let rec = recordState - 1
+            state.pushGlobal("__cairn_apply")
+            state.pushString(package + ".lua")
+            state.pushString(function)
+            state.pushCopy(rec)
+            for argument in arguments { try state.push(argument) }
+            do {
+                try state.call(arguments: Int32(3 + arguments.count), results: 1)
+                output.result = .success(try state.value(at: -1))
+            } catch {
+                switch error {
+                case .outOfMemory:
+                    output.result = .failure("not enough memory")
+                    reusable = false
+                case .lua(_, let message):
+                    output.result = .failure(message)
+                }
+            }
+            state.setTop(recordState)
+            state.pushField(recordState, "failcode")
+            if let code = state.integer(at: -1) { output.updateResultCode = Int(code) }
+            state.setTop(recordState)
+            state.pushField(recordState, "ttl")
+            output.ttl = state.integer(at: -1)
+            state.setTop(recordState)
+            state.pushField(recordState, "updated")
+            output.updated = state.boolean(at: -1)
+            state.setTop(recordState)
+            if output.updated {
+                state.pushField(recordState, "committed")
+                let committed = state.top
+                state.pushField(committed, "names")
+                let names = state.top
+                state.pushField(committed, "bins")
+                let bins = state.top
+                var i: Int64 = 1
+                while true {
+                    state.setTop(bins)
+                    guard state.pushIndex(names, i), let name = state.string(at: -1) else { break }
+                    state.pushField(bins, name)
+                    output.bins.append((name, try state.value(at: -1)))
+                    i += 1
+                }
+            }
+        } catch {
+            switch error {
+            case .outOfMemory:
+                output.result = .failure("not enough memory")
+                reusable = false
+            case .lua(_, let message):
+                output.result = .failure(message)
+            }
+            output.updated = false
+        }
+        state.setTop(base)
+        output.logs = state.drainLogs()
+        return output
+    }
+
+    /// Loads (or reloads) `name` into `state` when the store's copy is newer than the state's.
+    private func ensureLoaded(_ name: String, in state: LuaState) throws(LuaState.Failure) {
+        guard let module = modules.module(name) else {
+            if state.loadedModules.removeValue(forKey: name) != nil { state.dropModule(name) }
+            return  // __cairn_apply answers "module not found"
+        }
+        if state.loadedModules[name] == module.version { return }
+        state.pushGlobal("__cairn_load")
+        state.pushString(name)
+        state.pushBytes(module.content)
+        state.pushString("@" + modules.directory + "/" + name)
+        try state.call(arguments: 3, results: 0)
+        state.loadedModules[name] = module.version
+    }
+}
+

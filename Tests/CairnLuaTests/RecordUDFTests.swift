@@ -1,0 +1,137 @@
+import CairnParticle
+import Foundation
+import Testing
+@testable import CairnLua
+
+/// Aerospike's Lua environment for record UDFs: modules, the record, list and map types, the
+/// aerospike object's commit rules, errors and the time limit.
+@Suite struct RecordUDFTests {
+    private static func pool(_ modules: [String: String], timeLimitMs: UInt64 = 1000) throws -> LuaPool {
+        let directory = NSTemporaryDirectory() + "cairn-lua-\(UUID().uuidString)"
+        let store = try UDFModules(directory: directory)
+        for (name, source) in modules { try store.put(name: name, content: Array(source.utf8)) }
+        return LuaPool(modules: store, timeLimitMs: timeLimitMs)
+    }
+
+    private static func record(_ bins: [(String, Value)] = [], exists: Bool = true) -> UDFRecordInput {
+        UDFRecordInput(exists: exists, bins: bins.map { (name: $0.0, value: $0.1) }, generation: 3, voidTime: 0,
+                       nowVoidTime: 1000, lastUpdateMs: 5, setName: "s", key: .int(7), digest: Array(repeating: 1, count: 20))
+    }
+
+    @Test func returnsValuesOfEveryKind() throws {
+        let pool = try Self.pool(["m.lua": """
+            function one(r) return 1 end
+            function add(r, a, b) return a + b end
+            function s(r) return "abc" end
+            function l(r) return list{1, "x", 2.5} end
+            function m(r) return map{a = 1} end
+            function b(r) return true end
+            function n(r) end
+            function t(r) return tostring(list{1, "x"}) .. tostring(map{a = 1}) end
+            """])
+        func run(_ f: String, _ args: [Value] = []) -> UDFRecordOutput.Result {
+            pool.apply(package: "m", function: f, arguments: args, record: Self.record()).result
+        }
+        #expect(run("one") == .success(.int(1)))
+        #expect(run("add", [.int(1), .int(2)]) == .success(.int(3)))
+        #expect(run("s") == .success(.string("abc")))
+        #expect(run("l") == .success(.list([.int(1), .string("x"), .double(2.5)])))
+        #expect(run("m") == .success(.map([MapEntry(.string("a"), .int(1))], flags: 0)))
+        #expect(run("b") == .success(.bool(true)))
+        #expect(run("n") == .success(.null))
+        #expect(run("t") == .success(.string("[1, \"x\"]{\"a\":1}")))
+    }
+
+    @Test func readsBinsAndMetadata() throws {
+        let pool = try Self.pool(["m.lua": """
+            function get(r, name) return r[name] end
+            function meta(r) return list{record.gen(r), record.key(r), record.setname(r), record.numbins(r), aerospike:exists(r)} end
+            function names(r) return record.bin_names(r) end
+            """])
+        let rec = Self.record([("a", .int(123)), ("b", .list([.int(1)]))])
+        #expect(pool.apply(package: "m", function: "get", arguments: [.string("a")], record: rec).result == .success(.int(123)))
+        #expect(pool.apply(package: "m", function: "get", arguments: [.string("b")], record: rec).result == .success(.list([.int(1)])))
+        #expect(pool.apply(package: "m", function: "meta", arguments: [], record: rec).result
+            == .success(.list([.int(3), .int(7), .string("s"), .int(2), .bool(true)])))
+        #expect(pool.apply(package: "m", function: "names", arguments: [], record: rec).result == .success(.list([.string("a"), .string("b")])))
+    }
+
+    @Test func changesCommitOnlyAtUpdate() throws {
+        let pool = try Self.pool(["m.lua": """
+            function noupdate(r) r.x = 1; return 0 end
+            function update(r) r.x = 1; aerospike:update(r); r.y = 2; return 0 end
+            function create(r) r.a = "s"; r.iamabinwithlengthgreaterthan16 = 1; return aerospike:create(r) end
+            function remove(r) return aerospike:remove(r) end
+            function append(r, bin, v) local l = r[bin] or list(); list.append(l, v); r[bin] = l; return aerospike:update(r) end
+            """])
+        var out = pool.apply(package: "m", function: "noupdate", arguments: [], record: Self.record([("a", .int(1))]))
+        #expect(!out.updated)
+        out = pool.apply(package: "m", function: "update", arguments: [], record: Self.record([("a", .int(1))]))
+        #expect(out.updated)
+        #expect(out.bins.map(\.name) == ["a", "x"])
+        out = pool.apply(package: "m", function: "create", arguments: [], record: Self.record(exists: false))
+        #expect(out.result == .success(.int(0)))
+        #expect(out.bins.map(\.name) == ["a"])
+        out = pool.apply(package: "m", function: "create", arguments: [], record: Self.record([("a", .int(1))]))
+        #expect(out.result == .success(.int(1)))
+        #expect(!out.updated)
+        out = pool.apply(package: "m", function: "remove", arguments: [], record: Self.record([("a", .int(1))]))
+        #expect(out.updated && out.bins.isEmpty)
+        out = pool.apply(package: "m", function: "append", arguments: [.string("l"), .int(5)],
+                         record: Self.record([("l", .list([.int(1)], flags: 1))]))
+        #expect(out.bins.first?.value == .list([.int(1), .int(5)], flags: 1))
+    }
+
+    @Test func errorsAreFailuresNotCrashes() throws {
+        let pool = try Self.pool(["m.lua": """
+            function boom(r) error("boom") end
+            function bad(r) return nil + 1 end
+            function spin(r) while true do end end
+            """], timeLimitMs: 100)
+        func failure(_ f: String) -> String? {
+            if case .failure(let text) = pool.apply(package: "m", function: f, arguments: [], record: Self.record()).result { return text }
+            return nil
+        }
+        #expect(failure("boom")?.hasSuffix("m.lua:1: boom") == true)
+        #expect(failure("bad")?.contains("attempt to perform arithmetic") == true)
+        #expect(failure("spin")?.hasSuffix("UDF Execution Timeout") == true)
+        #expect(failure("missing") == "function not found")
+        #expect(pool.apply(package: "nope", function: "f", arguments: [], record: Self.record()).result == .failure("module not found"))
+        // The state is still usable after a timeout.
+        #expect(failure("boom") != nil)
+    }
+
+    @Test func registrationChecksNamesAndCompiles() throws {
+        let directory = NSTemporaryDirectory() + "cairn-lua-\(UUID().uuidString)"
+        let store = try UDFModules(directory: directory)
+        #expect(throws: UDFModules.Refusal.self) { try store.put(name: "../x.lua", content: Array("x = 1".utf8)) }
+        #expect(throws: UDFModules.Refusal.self) { try store.put(name: "noext", content: Array("x = 1".utf8)) }
+        #expect(throws: UDFModules.Refusal.self) { try store.put(name: ".lua", content: Array("x = 1".utf8)) }
+        do {
+            try store.put(name: "bad.lua", content: Array("function f(\n".utf8))
+            Issue.record("a module that does not compile was stored")
+        } catch {
+            #expect(error.answer.hasPrefix("compile_error;file=bad.lua;line=2;message="))
+        }
+        try store.put(name: "good.lua", content: Array("function f(r) return 1 end".utf8))
+        // Persisted: a new store over the directory has it.
+        let reopened = try UDFModules(directory: directory)
+        #expect(reopened.module("good.lua")?.content == Array("function f(r) return 1 end".utf8))
+        try reopened.remove(name: "good.lua")
+        #expect(try UDFModules(directory: directory).all().isEmpty)
+    }
+
+    @Test func reloadsAChangedModule() throws {
+        let pool = try Self.pool(["m.lua": "function f(r) return 1 end"])
+        #expect(pool.apply(package: "m", function: "f", arguments: [], record: Self.record()).result == .success(.int(1)))
+        try pool.modules.put(name: "m.lua", content: Array("function f(r) return 2 end".utf8))
+        #expect(pool.apply(package: "m", function: "f", arguments: [], record: Self.record()).result == .success(.int(2)))
+        try pool.modules.remove(name: "m.lua")
+        #expect(pool.apply(package: "m", function: "f", arguments: [], record: Self.record()).result == .failure("module not found"))
+    }
+
+    @Test func sha1() {
+        #expect(SHA1.hex(Array("abc".utf8)) == "a9993e364706816aba3e25717850c26c9cd0d89d")
+        #expect(SHA1.hex([]) == "da39a3ee5e6b4b0d3255bfef95601890afd80709")
+    }
+}
