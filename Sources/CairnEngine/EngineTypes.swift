@@ -181,6 +181,8 @@ public struct OperateResult: Sendable, Equatable {
     public var generation: UInt16
     public var voidTime: UInt32
     public var bins: [(String, StoredBin?)]
+    /// A record transform (UDF) that failed: the result code its reply carries with `bins`.
+    public var failure: UInt8? = nil
 
     public static func == (a: OperateResult, b: OperateResult) -> Bool {
         a.generation == b.generation && a.voidTime == b.voidTime && a.bins.count == b.bins.count
@@ -230,4 +232,56 @@ public struct Resume: Sendable {
 
     @inline(__always)
     public func run(_ work: @escaping @Sendable () -> Void) { schedule(work) }
+}
+
+/// A record UDF as the engine runs it: a function from the record as it is to what becomes of
+/// it, run inside a write's optimistic attempt (no lock held; run again if the record changed
+/// before the commit, so it must depend on its input only).
+public struct RecordTransform: Sendable {
+    public let body: @Sendable (TransformInput) -> TransformDecision
+
+    public init(_ body: @escaping @Sendable (TransformInput) -> TransformDecision) {
+        self.body = body
+    }
+}
+
+/// What a ``RecordTransform`` sees.
+public struct TransformInput: Sendable {
+    public var digest: Digest
+    /// Whether the record exists (visible: not expired, not truncated).
+    public var exists: Bool
+    public var bins: [StoredBin]
+    public var generation: UInt16
+    public var voidTime: UInt32
+    public var lastUpdateMs: UInt64
+    /// The clock of the attempt, in milliseconds since 2010-01-01.
+    public var nowMs: UInt64
+    public var setName: String?
+    public var userKey: StoredKey?
+}
+
+/// What a ``RecordTransform`` decided.
+public struct TransformDecision: Sendable {
+    public enum Change: Sendable, Equatable {
+        /// The record stays as it is.
+        case none
+        /// The record becomes these bins (none: it is deleted).
+        case write([StoredBin])
+    }
+
+    public var change: Change
+    /// The TTL the write gets instead of the request's (record.set_ttl).
+    public var ttl: TTLRequest?
+    /// The reply's bins.
+    public var reply: [StoredBin]
+    /// A result code the transaction fails with (its reply still carries `reply`); nothing is
+    /// written then.
+    public var failure: UInt8?
+
+    public init(change: Change, ttl: TTLRequest? = nil, reply: [StoredBin], failure: UInt8? = nil) {
+        self.change = change
+        self.ttl = ttl
+        self.reply = reply
+        self.failure = failure
+    }
 }

@@ -460,6 +460,18 @@ public final class Namespace: Sendable {
         writeAttempt(request, attempt: 0, resume: resume, completion: completion)
     }
 
+    /// Runs `transform` (a record UDF) on one record as a write: it sees the record as it is
+    /// (or that there is none) and decides its new bins; they are committed like an operate's,
+    /// with the same policies, generation, TTL and durability (commit-to-device waits for the
+    /// device). Reports through `completion` like ``operate(_:setName:userKey:operations:options:resume:completion:)``.
+    public func apply(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
+                      options writeOptions: WriteOptions = WriteOptions(), transform: RecordTransform,
+                      resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+        var request = WriteRequest(digest: digest, setName: setName, userKey: userKey, operations: [], options: writeOptions)
+        request.transform = transform
+        writeAttempt(request, attempt: 0, resume: resume, completion: completion)
+    }
+
     /// What one write asks for, kept across its attempts.
     struct WriteRequest: Sendable {
         var digest: Digest
@@ -467,6 +479,8 @@ public final class Namespace: Sendable {
         var userKey: StoredKey?
         var operations: [BinOperation]
         var options: WriteOptions
+        /// A record UDF in place of `operations`.
+        var transform: RecordTransform?
     }
 
     private func readOnly(_ r: WriteRequest, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
@@ -554,7 +568,8 @@ public final class Namespace: Sendable {
 
         // The existing record, when the operations, the policy or a filter need its bins or key.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
-        guard let visible, !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil || o.filter != nil
+        guard let visible,
+              !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil || o.filter != nil || r.transform != nil
         else {
             finishWrite(r, current: current, visible: visible, existing: nil, attempt: attempt, resume: resume,
                         completion: completion)
@@ -629,6 +644,26 @@ public final class Namespace: Sendable {
         var results: [(String, StoredBin?)] = []
         var deleteRecord = false
         var touched = false
+        var ttlRequest = o.ttl
+        if let transform = r.transform {
+            let input = TransformInput(
+                digest: digest, exists: visible != nil, bins: visible == nil ? [] : (existing?.bins ?? []),
+                generation: visible?.generation ?? 0, voidTime: visible?.voidTimeSeconds ?? 0,
+                lastUpdateMs: visible == nil ? 0 : (existing?.lastUpdateMs ?? 0), nowMs: now,
+                setName: existing?.setName ?? r.setName, userKey: existing?.userKey ?? (o.storeKey ? r.userKey : nil))
+            let decision = transform.body(input)
+            results = decision.reply.map { ($0.name, $0) }
+            guard decision.failure == nil, case .write(let newBins) = decision.change else {
+                let result = OperateResult(generation: visible?.generation ?? 0, voidTime: visible?.voidTimeSeconds ?? 0,
+                                           bins: results, failure: decision.failure)
+                return .done(result, durableAt: nil)
+            }
+            for bin in newBins { try BinMath.checkName(bin.name) }
+            bins = newBins
+            if let ttl = decision.ttl { ttlRequest = ttl }
+            // A keep-the-TTL write of a new record gets the default TTL (as any write).
+            if case .invalid(let wire) = ttlRequest { throw EngineError(.parameterError, "TTL \(wire) is above 10 years or not a TTL") }
+        }
         for op in r.operations {
             switch op {
             case .read(let name):
@@ -697,7 +732,7 @@ public final class Namespace: Sendable {
         if let current { lut = max(lut, current.lastUpdateTimeMs + 1) }
         if lut > now { lutAheadOfClock.raise(to: lut) }
         let voidTime: UInt32
-        switch o.ttl {
+        switch ttlRequest {
         case .never: voidTime = 0
         case .seconds(let s): voidTime = nowVT &+ s
         case .keepExisting: voidTime = visible?.voidTimeSeconds ?? defaultVoidTime(nowVT, set: effectiveSet, setID: setID)
