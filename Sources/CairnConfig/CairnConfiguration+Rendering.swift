@@ -22,6 +22,12 @@ extension CairnConfiguration {
             writer.parameter("port", String(metrics.port))
             writer.close()
         }
+        if let modLuaUserPath {
+            writer.blankLine()
+            writer.open("mod-lua")
+            writer.parameter("user-path", modLuaUserPath)
+            writer.close()
+        }
         for namespace in namespaces {
             writer.blankLine()
             Self.renderNamespace(namespace, into: &writer)

@@ -51,6 +51,7 @@ extension CairnConfiguration {
         copy.service.workDirectory = resolve(service.workDirectory)
         copy.service.pidFile = service.pidFile.map(resolve)
         copy.service.shmDirectory = resolve(service.shmDirectory)
+        copy.modLuaUserPath = modLuaUserPath.map(resolve)
         copy.logging.sinks = logging.sinks.map { sink in
             switch sink.destination {
             case .console: sink

@@ -7,6 +7,7 @@
 /// logging   { … }          -> logging     (optional stanza; default: console at info)
 /// network   { … }          -> network     (required)
 /// metrics   { … }          -> metrics     (optional stanza: the Prometheus endpoint)
+/// mod-lua   { … }          -> modLuaUserPath (optional stanza: `user-path DIR`, UDF modules)
 /// namespace NAME { … } …   -> namespaces  (at least one, at most 32, names unique)
 /// ```
 ///
@@ -29,6 +30,9 @@ public struct CairnConfiguration: Sendable, Equatable {
     /// The `metrics { address … port … }` stanza: where `/metrics` is served over HTTP in the
     /// Prometheus exposition format; nil (no stanza): not served.
     public var metrics: NetworkEndpoint?
+    /// The `mod-lua { user-path DIR }` stanza: where registered Lua UDF modules are kept; nil (no
+    /// stanza or no user-path): `udf/lua` under the work directory (``modLuaUserPath``).
+    public var modLuaUserPath: String?
 
     /// Makes a configuration from its sections.
     public init(
@@ -36,13 +40,21 @@ public struct CairnConfiguration: Sendable, Equatable {
         logging: LoggingConfig = LoggingConfig(),
         network: NetworkConfig = NetworkConfig(),
         namespaces: [NamespaceConfig],
-        metrics: NetworkEndpoint? = nil
+        metrics: NetworkEndpoint? = nil,
+        modLuaUserPath: String? = nil
     ) {
         self.service = service
         self.logging = logging
         self.network = network
         self.namespaces = namespaces
         self.metrics = metrics
+        self.modLuaUserPath = modLuaUserPath
+    }
+
+    /// The directory of registered UDF modules: `mod-lua`'s `user-path`, else `udf/lua` under
+    /// the work directory.
+    public var effectiveModLuaUserPath: String {
+        modLuaUserPath ?? (service.workDirectory.hasSuffix("/") ? service.workDirectory : service.workDirectory + "/") + "udf/lua"
     }
 
     /// The namespace called `name`, if there is one.

@@ -22,7 +22,7 @@ struct ConfigInterpreter {
         var reader = StanzaReader(
             fileName: fileName,
             place: "at top level",
-            knownNames: ["service", "logging", "network", "namespace", "metrics"],
+            knownNames: ["service", "logging", "network", "namespace", "metrics", "mod-lua"],
             unsupported: UnsupportedNames.topLevel
         )
         var service = ServiceConfig()
@@ -31,8 +31,13 @@ struct ConfigInterpreter {
         var metrics: NetworkEndpoint?
         var namespaces: [NamespaceConfig] = []
         var namespaceLines: [String: Int] = [:]
+        var modLuaUserPath: String?
         for node in nodes {
             switch node.name {
+            case "mod-lua":
+                try reader.requireStanza(node, argumentCount: 0, argumentName: "")
+                try reader.noteOnce(node)
+                modLuaUserPath = try modLuaSection(node)
             case "service":
                 try reader.requireStanza(node, argumentCount: 0, argumentName: "")
                 try reader.noteOnce(node)
@@ -99,7 +104,30 @@ struct ConfigInterpreter {
                 file: fileName, line: lastLineNumber,
                 message: "metrics port \(metrics.port) is the service port: give the metrics endpoint a port of its own")
         }
-        return CairnConfiguration(service: service, logging: logging, network: network, namespaces: namespaces, metrics: metrics)
+        return CairnConfiguration(service: service, logging: logging, network: network, namespaces: namespaces, metrics: metrics,
+                                  modLuaUserPath: modLuaUserPath)
+    }
+
+    /// The `mod-lua` stanza: `user-path DIR` (where registered UDF modules are kept); nil when
+    /// the stanza does not set it.
+    func modLuaSection(_ stanza: ConfigNode) throws(ConfigError) -> String? {
+        var reader = StanzaReader(
+            fileName: fileName,
+            place: "in mod-lua",
+            knownNames: ["user-path"],
+            unsupported: UnsupportedNames.modLua
+        )
+        var userPath: String?
+        for node in stanza.children {
+            switch node.name {
+            case "user-path":
+                try reader.noteOnce(node)
+                userPath = try reader.path(node)
+            default:
+                throw reader.unknown(node)
+            }
+        }
+        return userPath
     }
 }
 

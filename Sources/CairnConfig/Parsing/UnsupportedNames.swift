@@ -14,7 +14,12 @@ enum UnsupportedNames {
     static let topLevel: [String: String] = [
         "xdr": "cross-datacenter replication is not supported",
         "security": "access control is not supported: Cairn has no users or roles",
-        "mod-lua": "user-defined functions are not supported",
+    ]
+
+    /// In `mod-lua`.
+    static let modLua: [String: String] = [
+        "system-path": "Cairn's Lua environment is built in: only 'user-path' is configurable",
+        "cache-enabled": "Cairn always caches compiled modules and reloads one when it changes",
     ]
 
     /// In `service`.
