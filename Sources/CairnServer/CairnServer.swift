@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnLua
 import Foundation
 import Logging
 import NIOCore
@@ -74,9 +75,12 @@ public final class CairnServer: Sendable {
     ///   - namespaces: the open namespaces by name; the server uses them but does not close them.
     ///   - logger: where connection and request problems are logged.
     ///   - logControl: the log sinks the log info commands show and change (nil: none).
+    ///   - udf: the registered Lua modules and the states that run record UDFs (nil: the UDF
+    ///     info commands and `apply` are refused).
     public init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger,
-                logControl: (any LogControl)? = nil) {
-        context = ServerContext(configuration: configuration, namespaces: namespaces, logger: logger, logControl: logControl)
+                logControl: (any LogControl)? = nil, udf: LuaPool? = nil) {
+        context = ServerContext(configuration: configuration, namespaces: namespaces, logger: logger, logControl: logControl,
+                                udf: udf)
     }
 
     /// Whether the server is listening and answering (between `start()` and `stop()`).

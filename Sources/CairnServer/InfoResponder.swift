@@ -18,9 +18,9 @@ struct InfoResponder {
     static let generation = "1"
     /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
     /// Not named until they work: cdt-index (queries on context indexes),
-    /// query-show, relaxed-sc, replicas-max, udf.
+    /// query-show, relaxed-sc, replicas-max.
     static let features =
-        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"
+        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace;udf"
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
@@ -28,7 +28,7 @@ struct InfoResponder {
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation", "best-practices",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "sindex", "sindex-create", "sindex-delete", "sindex-exists", "sindex-list", "sindex-stat", "statistics",
-        "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
+        "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "udf-get", "udf-list", "udf-put", "udf-remove", "user-agent-set", "version",
     ]
     /// Number of partitions of a namespace (§4.4).
     static let partitionCount = Digest.partitionCount
@@ -146,6 +146,8 @@ struct InfoResponder {
             return SecondaryIndexInfo(context: context).stat(command)
         case "sindex":
             return SecondaryIndexInfo(context: context).legacy(command)
+        case "udf-put", "udf-get", "udf-list", "udf-remove":
+            return UDFInfo(context: context, logger: logger).value(command)
         default:
             return InfoReply.unrecognizedCommand
         }

@@ -80,7 +80,7 @@ struct MessageDispatcher {
     private func transactionMeter(_ command: RecordCommand, body: ByteBuffer) -> TransactionMeter? {
         guard let field = command.field(.namespace) else { return nil }
         let info2 = command.header.info2
-        let kind: LatencyBook.Kind = info2.contains(.write) ? .write : .read
+        let kind: LatencyBook.Kind = RecordExecutor.isUDF(command) ? .udf : info2.contains(.write) ? .write : .read
         return body.withUnsafeReadableBytes { raw in
             guard field.dataRange.upperBound <= raw.count else { return nil }
             return processor.context.latencies.meter(

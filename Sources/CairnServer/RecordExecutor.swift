@@ -138,6 +138,10 @@ struct RecordExecutor: Sendable {
     private func dispatch(_ command: RecordCommand, target: Target, body: ByteBuffer, raw: UnsafeRawBufferPointer,
                           resume: Resume, finish: Finish) throws(Refusal) {
         let header = command.header
+        if Self.isUDF(command) {
+            guard header.info2.contains(.write) else { throw Refusal(.parameter, "a UDF call needs the WRITE flag") }
+            return try udf(command, target: target, body: raw, resume: resume, finish: finish)
+        }
         if header.info2.contains(.write) {
             if header.info2.contains(.delete) {
                 return try delete(command, target: target, body: raw, resume: resume, finish: finish)
@@ -172,7 +176,9 @@ struct RecordExecutor: Sendable {
         if !command.header.info4.intersection(.mrtBits).isEmpty {
             throw Refusal(.unsupportedFeature, "multi-record transactions are not supported")
         }
-        for field in command.fields where !(field.type == .filterExpression && Self.evaluatesFilter(command)) {
+        let runsUDF = context.udf != nil && Self.isUDF(command)
+        for field in command.fields where !(field.type == .filterExpression && Self.evaluatesFilter(command))
+            && !(runsUDF && Self.isUDFField(field.type)) {
             if let feature = Self.unsupportedFeature(of: field.type) {
                 throw Refusal(.unsupportedFeature, "\(feature) is not supported")
             }
@@ -197,6 +203,14 @@ struct RecordExecutor: Sendable {
         if header.info2.contains(.write) { return true }
         let readOps: Set<OpType> = [.read, .cdtRead, .bitsRead, .hllRead, .expRead]
         return header.info1.contains(.read) && command.ops.allSatisfy { $0.type.map(readOps.contains) ?? false }
+    }
+
+    /// Whether a field is one of a UDF call's (package, function, arguments, op).
+    static func isUDFField(_ type: FieldType?) -> Bool {
+        switch type {
+        case .udfPackageName, .udfFunction, .udfArgList, .udfOp: true
+        default: false
+        }
     }
 
     /// The feature a field asks for that Cairn does not implement, or nil.

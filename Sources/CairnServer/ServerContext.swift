@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnLua
 import Logging
 import Synchronization
 #if canImport(Glibc)
@@ -23,14 +24,17 @@ final class ServerContext: Sendable {
     let latencies: LatencyBook
     /// The open client connections.
     let connections = ConnectionRegistry()
+    /// Registered Lua modules and the states that run record UDFs (nil: UDFs are refused).
+    let udf: LuaPool?
     /// When the context was made, for `uptime`.
     let startedAt: ContinuousClock.Instant
     /// The port the listening socket is bound to (0 until bound).
     private let boundPortStorage = Atomic<Int>(0)
 
     init(configuration: ServerConfiguration, namespaces: [String: Namespace], logger: Logger,
-         logControl: (any LogControl)? = nil) {
+         logControl: (any LogControl)? = nil, udf: LuaPool? = nil) {
         self.logControl = logControl
+        self.udf = udf
         self.configuration = configuration
         self.namespaces = namespaces
         self.namespaceNames = namespaces.keys.sorted()

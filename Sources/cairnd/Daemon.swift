@@ -1,5 +1,6 @@
 import CairnConfig
 import CairnEngine
+import CairnLua
 import CairnServer
 import Foundation
 import Logging
@@ -67,6 +68,9 @@ final class Daemon: Sendable {
         if SharedMemoryLock.isTmpfs(shmDirectory) == false {
             logger.warning("shm-directory \(shmDirectory) is not a tmpfs: the index is written through to its filesystem; use /dev/shm or another tmpfs")
         }
+        // Registered UDF modules: mod-lua's user-path (default: udf/lua in the work directory).
+        let udfModules = try UDFModules(directory: config.effectiveModLuaUserPath)
+        logger.info("UDF modules in \(udfModules.directory): \(udfModules.all().count) registered")
         var shmLocks: [SharedMemoryLock] = []  // held until the process exits
         defer { withExtendedLifetime(shmLocks) {} }
         var namespaces: [String: Namespace] = [:]
@@ -97,7 +101,8 @@ final class Daemon: Sendable {
             connectionCountMax: config.service.protoFDCountMax,
             ioModel: config.service.networkIOModel == .epoll ? .epoll : .ioUring)
         serverConfiguration.enabledBenchmarks = NamespaceMapping.enabledBenchmarks(config.namespaces)
-        let server = CairnServer(configuration: serverConfiguration, namespaces: namespaces, logger: logger, logControl: sinks)
+        let server = CairnServer(configuration: serverConfiguration, namespaces: namespaces, logger: logger, logControl: sinks,
+                                 udf: LuaPool(modules: udfModules))
         let service = ServerService(server: server, namespaces: namespaces, metrics: config.metrics, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint],
                                                       logger: logger))
