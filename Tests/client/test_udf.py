@@ -1,0 +1,182 @@
+"""Lua UDFs through the official client against a real cairnd: registration (udf_put, udf_list,
+udf_get, udf_remove, with Aerospike's answers and errors), record UDFs (apply) that succeed,
+fail with 100 (a FAILURE bin) or write the record, a module that does not compile, a name that
+would leave the module directory, and modules kept across a restart in mod-lua's user-path."""
+import base64
+import os
+import socket
+
+import aerospike
+import pytest
+from aerospike import exception as ex
+
+from conftest import Daemon, connect, free_port
+
+NS = "test"
+
+MODULE = """
+function hello(rec, name)
+    return "hello " .. name
+end
+
+function put_bin(rec, bin, value)
+    rec[bin] = value
+    if aerospike:exists(rec) then
+        aerospike:update(rec)
+    else
+        aerospike:create(rec)
+    end
+    return record.gen(rec)
+end
+
+function append(rec, bin, value)
+    local l = rec[bin] or list()
+    list.append(l, value)
+    rec[bin] = l
+    aerospike:update(rec)
+    return list.size(l)
+end
+
+function fail(rec)
+    error("no luck")
+end
+
+function remove(rec)
+    return aerospike:remove(rec)
+end
+
+function summary(rec)
+    local m = map()
+    m["n"] = record.numbins(rec)
+    m["l"] = list{1, 2, 3}
+    return m
+end
+"""
+
+
+def write_module(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def info(client, command):
+    """The answer of the node to one info command, over a socket of its own (the client raises
+    on an `error=` answer instead of returning it)."""
+    host, port = client.get_nodes()[0][:2]
+    with socket.create_connection((host, port), timeout=5) as s:
+        body = (command + "\n").encode()
+        s.sendall(((2 << 56) | (1 << 48) | len(body)).to_bytes(8, "big") + body)
+        data = b""
+        while len(data) < 8 or len(data) < 8 + (int.from_bytes(data[:8], "big") & 0xFFFFFFFFFFFF):
+            chunk = s.recv(65536)
+            assert chunk, "connection closed"
+            data += chunk
+    line = data[8:].decode().rstrip("\n")
+    return line.split("\t", 1)[1] if "\t" in line else line
+
+
+@pytest.fixture()
+def module(client, tmp_path):
+    client.udf_put(write_module(tmp_path, "cairn_udf.lua", MODULE))
+    yield "cairn_udf"
+    client.udf_remove("cairn_udf.lua")
+
+
+def test_put_list_get_remove(client, tmp_path):
+    client.udf_put(write_module(tmp_path, "reg_test.lua", MODULE))
+    listed = [m for m in client.udf_list() if m["name"] == "reg_test.lua"]
+    assert len(listed) == 1 and len(listed[0]["hash"]) == 40 and listed[0]["type"] == aerospike.UDF_TYPE_LUA
+    assert client.udf_get("reg_test.lua") == MODULE
+    raw = info(client, "udf-list")
+    assert "filename=reg_test.lua,hash=" in raw and ",type=LUA;" in raw
+    client.udf_remove("reg_test.lua")
+    assert not [m for m in client.udf_list() if m["name"] == "reg_test.lua"]
+    assert info(client, "udf-get:filename=reg_test.lua;") == "error=not_found"
+    # Removing a module that is not there is ok, as on Aerospike.
+    assert info(client, "udf-remove:filename=reg_test.lua;") == "ok"
+
+
+def test_apply_returns_values(client, module):
+    key = (NS, "udf", "values")
+    assert client.apply(key, module, "hello", ["cairn"]) == "hello cairn"
+    assert client.apply(key, module, "summary", []) == {"n": 0, "l": [1, 2, 3]}
+
+
+def test_apply_writes_through_the_engine(client, module):
+    key = (NS, "udf", "writes")
+    try:
+        client.remove(key)
+    except ex.RecordNotFound:
+        pass
+    # record.gen is the generation the record had when the UDF began (0: a new record).
+    assert client.apply(key, module, "put_bin", ["a", 7]) == 0
+    _, meta, bins = client.get(key)
+    assert bins == {"a": 7} and meta["gen"] == 1
+    assert client.apply(key, module, "put_bin", ["a", 7]) == 1
+    assert client.apply(key, module, "append", ["l", "x"]) == 1
+    assert client.apply(key, module, "append", ["l", "y"]) == 2
+    _, meta, bins = client.get(key)
+    assert bins == {"a": 7, "l": ["x", "y"]} and meta["gen"] == 4
+    assert client.apply(key, module, "remove", []) == 0
+    with pytest.raises(ex.RecordNotFound):
+        client.get(key)
+
+
+def test_apply_failure_is_100_with_the_error(client, module):
+    key = (NS, "udf", "failure")
+    client.put(key, {"a": 1})
+    with pytest.raises(ex.UDFError) as info_:
+        client.apply(key, module, "fail", [])
+    assert info_.value.code == 100
+    assert "no luck" in str(info_.value)
+    # Nothing was written.
+    assert client.get(key)[1]["gen"] == 1
+    with pytest.raises(ex.UDFError) as info_:
+        client.apply(key, module, "no_such_function", [])
+    assert info_.value.code == 100
+    with pytest.raises(ex.UDFError):
+        client.apply(key, "no_such_module", "f", [])
+
+
+def test_bad_module_is_refused(client, tmp_path):
+    with pytest.raises(ex.AerospikeError) as info_:
+        client.udf_put(write_module(tmp_path, "broken.lua", "function broken(rec\n  return 1\nend\n"))
+    assert info_.value.code == 100
+    assert not [m for m in client.udf_list() if m["name"] == "broken.lua"]
+    content = base64.b64encode(b"function f(\n").decode()
+    answer = info(client, f"udf-put:filename=broken.lua;content={content};content-len={len(content)};udf-type=LUA;")
+    assert answer.startswith("error=compile_error;file=broken.lua;line=2;message=")
+
+
+def test_bad_names_are_refused(client):
+    content = base64.b64encode(b"x = 1").decode()
+    for name in ("../evil.lua", "a/b.lua", ".hidden.lua", "noext", "trailing."):
+        answer = info(client, f"udf-put:filename={name};content={content};content-len={len(content)};udf-type=LUA;")
+        assert answer == "error=invalid_filename", name
+    assert info(client, f"udf-put:filename=x.lua;content={content};content-len=3;") == "error=invalid_content_len"
+    assert info(client, f"udf-put:filename=x.lua;content={content};content-len={len(content)};udf-type=PY;") \
+        == "error=invalid_udf_type"
+    assert info(client, "udf-get:") == "error=invalid_filename"
+
+
+def test_modules_survive_a_restart_in_user_path(tmp_path):
+    user_path = tmp_path / "modules"
+    d = Daemon(str(tmp_path), free_port())
+    with open(d.config, "a") as f:
+        f.write(f"mod-lua {{\n    user-path {user_path}\n}}\n")
+    d.start()
+    try:
+        c = connect(d)
+        c.udf_put(write_module(tmp_path, "keep.lua", MODULE))
+        c.close()
+        assert os.listdir(user_path) == ["keep.lua"]
+        assert d.stop() == 0
+        d.start()
+        c = connect(d)
+        assert [m["name"] for m in c.udf_list()] == ["keep.lua"]
+        assert c.apply((NS, "udf", 1), "keep", "hello", ["again"]) == "hello again"
+        c.close()
+    finally:
+        d.stop()
+        d.cleanup()
