@@ -147,7 +147,7 @@ struct LatencySlice: Equatable {
 /// `local`/`master` (the engine's work, device I/O included, to the outcome) and `response`
 /// (encoding the reply and handing it to the connection). The phases of a cluster (`restart`,
 /// `dup-res`, `repl-ping`, `repl-write`) never happen on one node: their histograms are listed
-/// and stay empty. UDF phases stay empty: Cairn runs no UDFs.
+/// and stay empty. UDF phases time record UDFs (apply) as the write phases time writes.
 final class BenchmarkGroup: Sendable {
     /// `read`, `write`, `udf`: the configuration's names (``ServerConfiguration/BenchmarkGroupName``).
     typealias Name = ServerConfiguration.BenchmarkGroupName
@@ -287,7 +287,7 @@ final class LatencyBook: Sendable {
     /// A single-record transaction's meter: its histogram, and the delete counts for a delete.
     func meter(_ kind: Kind, isDelete: Bool, namespaceBytes nameBytes: UnsafeRawBufferPointer) -> TransactionMeter? {
         guard let index = namespaceIndex(nameBytes) else { return nil }
-        let group: BenchmarkGroup.Name = kind == .read ? .read : .write
+        let group: BenchmarkGroup.Name = kind == .read ? .read : kind == .udf ? .udf : .write
         return TransactionMeter(histogram: perNamespace[index][Kind.allCases.firstIndex(of: kind)!],
                                 deletes: isDelete ? deletes[index] : nil,
                                 benchmarks: benchmarkGroups[index][BenchmarkGroup.Name.allCases.firstIndex(of: group)!])
