@@ -12,7 +12,7 @@ import Testing
         .appendingPathComponent("docs/configuration.md").path
 
     /// The sections whose parameter tables are checked, by their heading in the document.
-    static let sections = ["service", "logging", "network", "metrics", "namespace NAME", "storage-engine device",
+    static let sections = ["service", "logging", "network", "metrics", "mod-lua", "namespace NAME", "storage-engine device",
                            "storage-engine memory", "set NAME"]
 
     /// Section heading → the first word of each backticked name in its tables.
@@ -62,6 +62,7 @@ import Testing
         Sample(section: "network", name: "port", text: config(network: "service {\nport 3100\n}")),
         Sample(section: "metrics", name: "address", text: config(metrics: "address 127.0.0.1\nport 9145")),
         Sample(section: "metrics", name: "port", text: config(metrics: "port 9145")),
+        Sample(section: "mod-lua", name: "user-path", text: config(modLua: "user-path /var/lib/cairn/udf")),
         Sample(section: "namespace NAME", name: "replication-factor", text: config(namespace: "replication-factor 1"),
                changesValue: false),
         Sample(section: "namespace NAME", name: "default-ttl", text: config(namespace: "default-ttl 30d")),
@@ -118,9 +119,9 @@ import Testing
     /// A valid configuration with one stanza or line replaced or added.
     static func config(service: String = "", logging: String = "console {\ncontext any info\n}",
                        network: String = "service {\nport 3000\n}", namespace: String = "",
-                       storage: String? = nil, device: String = "", metrics: String? = nil) -> String {
+                       storage: String? = nil, device: String = "", metrics: String? = nil, modLua: String? = nil) -> String {
         let engine = storage ?? "storage-engine device {\nfile /data/a.dat\nfilesize 1G\n\(device)\n}"
-        let metricsStanza = metrics.map { "metrics {\n\($0)\n}" } ?? ""
+        let metricsStanza = (metrics.map { "metrics {\n\($0)\n}" } ?? "") + (modLua.map { "\nmod-lua {\n\($0)\n}" } ?? "")
         return """
             service {
             \(service)

@@ -50,7 +50,7 @@ class Run:
     """A cairnd started on a config built from the base plus one row's changes."""
 
     def __init__(self, directory, service="", logging=None, network=None, namespace="", storage=None,
-                 device="", metrics=None):
+                 device="", metrics=None, mod_lua=None):
         self.directory = directory
         self.port = free_port()
         self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
@@ -77,6 +77,8 @@ namespace test {{
     {engine}
 }}
 """
+        if mod_lua is not None:
+            text += f"mod-lua {{\n    {mod_lua}\n}}\n"
         if metrics is not None:
             text += f"metrics {{\n    {metrics}\n}}\n"
             self.metrics_port = int(re.search(r"port (\d+)", metrics).group(1))
@@ -282,6 +284,19 @@ def check_metrics_address(run, tmp):
     check_metrics(run, tmp)
     with pytest.raises(OSError):
         socket.create_connection(("::1", run.metrics_port), timeout=1).close()
+
+
+def check_mod_lua_user_path(run, tmp):
+    module = os.path.join(tmp, "param_udf.lua")
+    with open(module, "w") as f:
+        f.write("function one(rec) return 1 end\n")
+    c = run.client()
+    try:
+        c.udf_put(module)
+        assert c.apply(("test", "p", 1), "param_udf", "one", []) == 1
+    finally:
+        c.close()
+    assert os.listdir(os.path.join(tmp, "udf-modules")) == ["param_udf.lua"]
 
 
 def check_replication_factor(run, tmp):
@@ -542,6 +557,7 @@ ROWS = [
     ("network", "port", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}"), check_port, False),
     ("network", "info (refused)", dict(network="service {{\n address 127.0.0.1\n port {port}\n }}\n info {{\n port 3003\n }}"),
      refused(r"cairn\.conf:\d+: unsupported stanza 'info' in network"), True),
+    ("mod-lua", "user-path", dict(mod_lua="user-path {tmp}/udf-modules"), check_mod_lua_user_path, False),
     ("metrics", "address", dict(metrics="address 127.0.0.1\n    port {port}"), check_metrics_address, False),
     ("metrics", "port", dict(metrics="port {port}"), check_metrics, False),
     ("metrics", "port = service port (refused)",
@@ -627,8 +643,8 @@ ROWS = [
 
 def documented_names():
     """Section heading → first word of each backticked name in its tables (as DocumentedParametersTests)."""
-    sections = {"service", "logging", "network", "metrics", "namespace NAME", "storage-engine device", "storage-engine memory",
-                "set NAME"}
+    sections = {"service", "logging", "network", "metrics", "mod-lua", "namespace NAME", "storage-engine device",
+                "storage-engine memory", "set NAME"}
     result, current = {}, None
     with open(os.path.join(ROOT, "docs", "configuration.md")) as f:
         for line in f:
