@@ -3,15 +3,69 @@
 #include <lua5.4/lauxlib.h>
 #include <lua5.4/lua.h>
 #include <lua5.4/lualib.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
+/* The allocator of a state: counts its bytes and, while a limit is set, refuses to grow past it
+   (Lua then raises a memory error, caught by the pcall that runs the UDF). */
+typedef struct {
+    size_t used;
+    size_t limit; /* 0: none */
+} cairn_lua_memory;
+
+static void *cairn_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    cairn_lua_memory *memory = (cairn_lua_memory *)ud;
+    size_t old = ptr != NULL ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        memory->used -= old;
+        return NULL;
+    }
+    if (memory->limit != 0 && nsize > old && memory->used + (nsize - old) > memory->limit) return NULL;
+    void *grown = realloc(ptr, nsize);
+    if (grown != NULL) memory->used = memory->used - old + nsize;
+    return grown;
+}
+
+static int cairn_lua_panic(lua_State *L) {
+    /* An error outside any protected call: a bug in the shim's callers. Say so before abort. */
+    const char *message = lua_tostring(L, -1);
+    fprintf(stderr, "cairnd: unprotected Lua error: %s\n", message != NULL ? message : "(no message)");
+    return 0;
+}
+
 lua_State *cairn_lua_new(void) {
-    lua_State *L = luaL_newstate();
-    if (L != NULL) luaL_openlibs(L);
+    cairn_lua_memory *memory = calloc(1, sizeof(cairn_lua_memory));
+    if (memory == NULL) return NULL;
+    lua_State *L = lua_newstate(cairn_lua_alloc, memory);
+    if (L == NULL) {
+        free(memory);
+        return NULL;
+    }
+    lua_atpanic(L, cairn_lua_panic);
+    luaL_openlibs(L);
     return L;
 }
 
-void cairn_lua_close(lua_State *L) { lua_close(L); }
+void cairn_lua_close(lua_State *L) {
+    void *memory = NULL;
+    lua_getallocf(L, &memory);
+    lua_close(L);
+    free(memory);
+}
+
+void cairn_lua_set_memory_limit(lua_State *L, size_t limit) {
+    void *memory = NULL;
+    lua_getallocf(L, &memory);
+    ((cairn_lua_memory *)memory)->limit = limit;
+}
+
+size_t cairn_lua_memory_used(lua_State *L) {
+    void *memory = NULL;
+    lua_getallocf(L, &memory);
+    return ((cairn_lua_memory *)memory)->used;
+}
 
 int cairn_lua_load(lua_State *L, const char *bytes, size_t size, const char *name) {
     return luaL_loadbufferx(L, bytes, size, name, "t");

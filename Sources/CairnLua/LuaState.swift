@@ -58,6 +58,18 @@ final class LuaState {
         return status == 0 ? nil : popError(status)
     }
 
+    /// Bytes the state holds now.
+    var memoryUsed: Int { cairn_lua_memory_used(L) }
+
+    /// Lets the state grow by at most `budget` bytes from now (nil: no limit). Set only around
+    /// protected calls: an allocation refused outside one would end the process.
+    func setMemoryBudget(_ budget: Int?) {
+        cairn_lua_set_memory_limit(L, budget.map { memoryUsed + $0 } ?? 0)
+    }
+
+    /// A full garbage collection.
+    func collectGarbage() { cairn_lua_gc(L) }
+
     /// The limit on the running time of what follows (nil: none).
     func setDeadline(_ deadlineNs: UInt64?) {
         cairn_lua_set_deadline(L, deadlineNs ?? 0, Self.hookInterval)

@@ -9,6 +9,15 @@ enum LuaPrelude {
 local rawget, rawset, setmetatable, getmetatable, type, select, tostring, pairs, ipairs, error, next =
       rawget, rawset, setmetatable, getmetatable, type, select, tostring, pairs, ipairs, error, next
 local mtype, sformat, concat, sort = math.type, string.format, table.concat, table.sort
+local load = load
+
+-- What a UDF may not do inside the server: end or fork the process, touch files, load native
+-- code or binary chunks.
+os.exit, os.execute, os.remove, os.rename, os.tmpname, os.setlocale, os.getenv = nil, nil, nil, nil, nil, nil, nil
+io, dofile, loadfile = nil, nil, nil
+package.loadlib, package.cpath, package.path = nil, "", ""
+package.searchers = {package.searchers[1]}
+_G.load = function(chunk, name, mode, env) return load(chunk, name, "t", env) end
 
 local ListMT, MapMT, BytesMT, RecordMT = {}, {}, {}, {}
 __cairn_list_mt, __cairn_map_mt, __cairn_bytes_mt = ListMT, MapMT, BytesMT

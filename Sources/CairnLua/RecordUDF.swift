@@ -59,6 +59,8 @@ public final class LuaPool: Sendable {
     public let modules: UDFModules
     /// A UDF's time limit.
     public let timeLimitNs: UInt64
+    /// What one UDF call (or a module's top level) may allocate beyond what its state holds.
+    public static let memoryBudgetBytes = 64 << 20
     private let idle = Mutex<[UncheckedState]>([])
     /// States kept for reuse (more are made under load and dropped when given back).
     static let idleMax = 16
@@ -82,6 +84,8 @@ public final class LuaPool: Sendable {
         state.setDeadline(LuaState.nowNs() + 1_000_000_000)
         defer { state.setDeadline(nil) }
         do {
+            state.setMemoryBudget(memoryBudgetBytes)
+            defer { state.setMemoryBudget(nil) }
             try state.run(chunk: content, name: name)
             return nil
         } catch {
@@ -192,6 +196,8 @@ public final class LuaPool: Sendable {
             state.pushCopy(rec)
             for argument in arguments { try state.push(argument) }
             do {
+                state.setMemoryBudget(Self.memoryBudgetBytes)
+                defer { state.setMemoryBudget(nil) }
                 try state.call(arguments: Int32(3 + arguments.count), results: 1)
                 output.result = .success(try state.value(at: -1))
             } catch {
@@ -241,6 +247,8 @@ public final class LuaPool: Sendable {
         }
         state.setTop(base)
         output.logs = state.drainLogs()
+        // A state that grew far (a UDF's garbage) is collected before it is used again.
+        if state.memoryUsed > Self.memoryBudgetBytes / 4 { state.collectGarbage() }
         return output
     }
 
@@ -255,6 +263,8 @@ public final class LuaPool: Sendable {
         state.pushString(name)
         state.pushBytes(module.content)
         state.pushString("@" + modules.directory + "/" + name)
+        state.setMemoryBudget(Self.memoryBudgetBytes)
+        defer { state.setMemoryBudget(nil) }
         try state.call(arguments: 3, results: 0)
         state.loadedModules[name] = module.version
     }

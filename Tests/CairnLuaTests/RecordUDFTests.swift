@@ -87,7 +87,11 @@ import Testing
             function boom(r) error("boom") end
             function bad(r) return nil + 1 end
             function spin(r) while true do end end
-            """], timeLimitMs: 100)
+            function hog(r) local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end end
+            function big(r) return string.rep("x", 1 << 30) end
+            function escape(r) return os.exit end
+            function nested(r) local l = list() list.append(l, l) return l end
+            """], timeLimitMs: 2000)
         func failure(_ f: String) -> String? {
             if case .failure(let text) = pool.apply(package: "m", function: f, arguments: [], record: Self.record()).result { return text }
             return nil
@@ -95,6 +99,10 @@ import Testing
         #expect(failure("boom")?.hasSuffix("m.lua:1: boom") == true)
         #expect(failure("bad")?.contains("attempt to perform arithmetic") == true)
         #expect(failure("spin")?.hasSuffix("UDF Execution Timeout") == true)
+        #expect(failure("hog") == "not enough memory")
+        #expect(failure("big") == "not enough memory")
+        #expect(pool.apply(package: "m", function: "escape", arguments: [], record: Self.record()).result == .success(.null))
+        #expect(failure("nested") == "value nested too deeply")
         #expect(failure("missing") == "function not found")
         #expect(pool.apply(package: "nope", function: "f", arguments: [], record: Self.record()).result == .failure("module not found"))
         // The state is still usable after a timeout.

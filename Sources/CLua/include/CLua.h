@@ -19,6 +19,11 @@ typedef struct lua_State lua_State;
 /// A new state with the standard libraries, or NULL (out of memory).
 lua_State *cairn_lua_new(void);
 void cairn_lua_close(lua_State *L);
+/// While non-zero, the state's memory may not grow past `limit` bytes (an allocation that would
+/// is refused and Lua raises a memory error). Set only around protected calls.
+void cairn_lua_set_memory_limit(lua_State *L, size_t limit);
+/// Bytes the state holds now.
+size_t cairn_lua_memory_used(lua_State *L);
 
 /// Compiles `size` bytes named `name` (chunk name as given) and leaves the function on the
 /// stack: 0, or a Lua status with the message on the stack.
