@@ -180,3 +180,11 @@ def test_modules_survive_a_restart_in_user_path(tmp_path):
     finally:
         d.stop()
         d.cleanup()
+
+
+def test_batch_apply_runs_each_row(client, module):
+    keys = [(NS, "udf_batch", i) for i in range(3)]
+    result = client.batch_apply(keys, module, "put_bin", ["b", 5])
+    assert [r.result for r in result.batch_records] == [0, 0, 0]
+    assert [r.record[2] for r in result.batch_records] == [{"SUCCESS": 0}] * 3
+    assert [client.get(k)[2] for k in keys] == [{"b": 5}] * 3
