@@ -243,7 +243,7 @@ final class LuaState {
             pushGlobal("__cairn_newmap")
             try call(arguments: 0, results: 1)
             let m = top
-            pushInteger(Int64(flags)); setField(m, "_f")
+            pushInteger(Int64(flags)); setField(m, "__cairn_f")
             for entry in entries {
                 pushGlobal("__cairn_mapset")
                 pushCopy(m)
@@ -312,13 +312,13 @@ final class LuaState {
     private func mapValue(_ index: Int32, depth: Int) throws(Failure) -> Value {
         let base = top
         defer { setTop(base) }
-        pushField(index, "_f")
+        pushField(index, "__cairn_f")
         let flags = UInt8(clamping: integer(at: -1) ?? 0)
-        pushField(index, "_o")
+        pushField(index, "__cairn_o")
         let order = top
-        pushField(index, "_k")
+        pushField(index, "__cairn_k")
         let keys = top
-        pushField(index, "_v")
+        pushField(index, "__cairn_v")
         let values = top
         var entries: [MapEntry] = []
         let count = cairn_lua_rawlen(L, order)

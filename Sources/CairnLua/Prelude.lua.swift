@@ -147,7 +147,7 @@ local function keyid(k)
   if t == "boolean" then return k and "btrue" or "bfalse" end
   return k
 end
-local function newmap() return setmetatable({_k = {}, _v = {}, _o = {}, _n = 0}, MapMT) end
+local function newmap() return setmetatable({__cairn_k = {}, __cairn_v = {}, __cairn_o = {}, __cairn_n = 0, __cairn_f = 0}, MapMT) end
 local function checkmap(m, fn)
   if getmetatable(m) ~= MapMT then error("bad argument #1 to 'map." .. fn .. "' (map expected)", 3) end
   return m
@@ -156,14 +156,14 @@ local function mapset(m, k, v)
   if k == nil then return end
   local id = keyid(k)
   if v == nil then
-    if m._k[id] ~= nil then
-      m._k[id] = nil; m._v[id] = nil; m._n = m._n - 1
-      for i, o in ipairs(m._o) do if o == id then table.remove(m._o, i); break end end
+    if m.__cairn_k[id] ~= nil then
+      m.__cairn_k[id] = nil; m.__cairn_v[id] = nil; m.__cairn_n = m.__cairn_n - 1
+      for i, o in ipairs(m.__cairn_o) do if o == id then table.remove(m.__cairn_o, i); break end end
     end
     return
   end
-  if m._k[id] == nil then m._n = m._n + 1; m._o[#m._o + 1] = id end
-  m._k[id] = k; m._v[id] = v
+  if m.__cairn_k[id] == nil then m.__cairn_n = m.__cairn_n + 1; m.__cairn_o[#m.__cairn_o + 1] = id end
+  m.__cairn_k[id] = k; m.__cairn_v[id] = v
 end
 __cairn_mapset = mapset
 __cairn_newmap = newmap
@@ -176,40 +176,40 @@ map = setmetatable({}, {__call = function(_, t)
   return m
 end})
 function map.create(capacity) return newmap() end
-function map.size(m) return checkmap(m, "size")._n end
+function map.size(m) return checkmap(m, "size").__cairn_n end
 function map.pairs(m)
   checkmap(m, "pairs")
   local i = 0
   return function()
     i = i + 1
-    local id = m._o[i]
-    if id ~= nil then return m._k[id], m._v[id] end
+    local id = m.__cairn_o[i]
+    if id ~= nil then return m.__cairn_k[id], m.__cairn_v[id] end
   end
 end
 map.iterator = map.pairs
 function map.keys(m)
   checkmap(m, "keys")
   local i = 0
-  return function() i = i + 1; local id = m._o[i]; if id ~= nil then return m._k[id] end end
+  return function() i = i + 1; local id = m.__cairn_o[i]; if id ~= nil then return m.__cairn_k[id] end end
 end
 function map.values(m)
   checkmap(m, "values")
   local i = 0
-  return function() i = i + 1; local id = m._o[i]; if id ~= nil then return m._v[id] end end
+  return function() i = i + 1; local id = m.__cairn_o[i]; if id ~= nil then return m.__cairn_v[id] end end
 end
 function map.remove(m, k) checkmap(m, "remove"); mapset(m, k, nil) end
 function map.clone(m)
   checkmap(m, "clone")
   local c = newmap()
-  for _, id in ipairs(m._o) do mapset(c, m._k[id], m._v[id]) end
+  for _, id in ipairs(m.__cairn_o) do mapset(c, m.__cairn_k[id], m.__cairn_v[id]) end
   return c
 end
 function map.merge(a, b, f)
   checkmap(a, "merge"); checkmap(b, "merge")
   local c = map.clone(a)
-  for _, id in ipairs(b._o) do
-    local k, v = b._k[id], b._v[id]
-    local old = c._v[id]
+  for _, id in ipairs(b.__cairn_o) do
+    local k, v = b.__cairn_k[id], b.__cairn_v[id]
+    local old = c.__cairn_v[id]
     if old ~= nil and f ~= nil then v = f(old, v) end
     mapset(c, k, v)
   end
@@ -218,17 +218,17 @@ end
 function map.diff(a, b)
   checkmap(a, "diff"); checkmap(b, "diff")
   local c = newmap()
-  for _, id in ipairs(a._o) do if b._k[id] == nil then mapset(c, a._k[id], a._v[id]) end end
-  for _, id in ipairs(b._o) do if a._k[id] == nil then mapset(c, b._k[id], b._v[id]) end end
+  for _, id in ipairs(a.__cairn_o) do if b.__cairn_k[id] == nil then mapset(c, a.__cairn_k[id], a.__cairn_v[id]) end end
+  for _, id in ipairs(b.__cairn_o) do if a.__cairn_k[id] == nil then mapset(c, b.__cairn_k[id], b.__cairn_v[id]) end end
   return c
 end
-function map.has_key(m, k) checkmap(m, "has_key"); return m._k[keyid(k)] ~= nil end
-MapMT.__index = function(m, k) if k == nil then return nil end return rawget(m, "_v")[keyid(k)] end
+function map.has_key(m, k) checkmap(m, "has_key"); return m.__cairn_k[keyid(k)] ~= nil end
+MapMT.__index = function(m, k) if k == nil then return nil end return rawget(m, "__cairn_v")[keyid(k)] end
 MapMT.__newindex = function(m, k, v) mapset(m, k, v) end
-MapMT.__len = function(m) return rawget(m, "_n") end
+MapMT.__len = function(m) return rawget(m, "__cairn_n") end
 MapMT.__tostring = function(m)
   local parts = {}
-  for i, id in ipairs(m._o) do parts[i] = valstring(m._k[id], true) .. ":" .. valstring(m._v[id], true) end
+  for i, id in ipairs(m.__cairn_o) do parts[i] = valstring(m.__cairn_k[id], true) .. ":" .. valstring(m.__cairn_v[id], true) end
   return "{" .. concat(parts, ", ") .. "}"
 end
 MapMT.__pairs = function(m) return map.pairs(m), m, nil end
@@ -278,8 +278,8 @@ local function clone(v)
     return newlist(items, v._n, v._f)
   elseif k == "map" then
     local c = newmap()
-    c._f = v._f
-    for _, id in ipairs(v._o) do mapset(c, clone(v._k[id]), clone(v._v[id])) end
+    c.__cairn_f = v.__cairn_f
+    for _, id in ipairs(v.__cairn_o) do mapset(c, clone(v.__cairn_k[id]), clone(v.__cairn_v[id])) end
     return c
   elseif k == "bytes" then return newbytes(v._s, v._t) end
   return v

@@ -47,6 +47,7 @@ import Testing
             function get(r, name) return r[name] end
             function meta(r) return list{record.gen(r), record.key(r), record.setname(r), record.numbins(r), aerospike:exists(r)} end
             function names(r) return record.bin_names(r) end
+            function touch(r) r.y = 1; aerospike:update(r); return r.m end
             """])
         let rec = Self.record([("a", .int(123)), ("b", .list([.int(1)]))])
         #expect(pool.apply(package: "m", function: "get", arguments: [.string("a")], record: rec).result == .success(.int(123)))
@@ -54,6 +55,11 @@ import Testing
         #expect(pool.apply(package: "m", function: "meta", arguments: [], record: rec).result
             == .success(.list([.int(3), .int(7), .string("s"), .int(2), .bool(true)])))
         #expect(pool.apply(package: "m", function: "names", arguments: [], record: rec).result == .success(.list([.string("a"), .string("b")])))
+        // A map read from a bin and written back unchanged keeps exactly its entries.
+        let map = Value.map([MapEntry(.string("x"), .int(1)), MapEntry(.string("_f"), .int(2))], flags: 0)
+        let out = pool.apply(package: "m", function: "touch", arguments: [], record: Self.record([("m", map)]))
+        #expect(out.result == .success(map))
+        #expect(out.bins.first { $0.name == "m" }?.value == map)
     }
 
     @Test func changesCommitOnlyAtUpdate() throws {
