@@ -146,6 +146,8 @@ struct InfoResponder {
             return SecondaryIndexInfo(context: context).stat(command)
         case "sindex":
             return SecondaryIndexInfo(context: context).legacy(command)
+        case "query-show", "scan-show":
+            return context.backgroundJobs.show(command)
         case "udf-put", "udf-get", "udf-list", "udf-remove":
             return UDFInfo(context: context, logger: logger).value(command)
         default:

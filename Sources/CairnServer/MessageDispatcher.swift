@@ -109,6 +109,8 @@ struct MessageDispatcher {
             case .stream(let batch):
                 stream = batch
             }
+        } else if message.header.info2.contains(.write) {
+            return .reply(BackgroundScan.start(message: message, raw: raw, context: context, logger: processor.logger))
         } else {
             histogram = message.field(.namespace).flatMap { field -> LatencyHistogram? in
                 guard field.dataRange.upperBound <= raw.count else { return nil }

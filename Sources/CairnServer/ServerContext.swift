@@ -26,6 +26,8 @@ final class ServerContext: Sendable {
     let connections = ConnectionRegistry()
     /// Registered Lua modules and the states that run record UDFs (nil: UDFs are refused).
     let udf: LuaPool?
+    /// Background scans (UDF or operations), running and recently finished.
+    let backgroundJobs = BackgroundJobs()
     /// When the context was made, for `uptime`.
     let startedAt: ContinuousClock.Instant
     /// The port the listening socket is bound to (0 until bound).
