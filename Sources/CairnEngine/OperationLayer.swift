@@ -182,6 +182,9 @@ public struct RecordFilter: Sendable, Equatable {
         }
     }
 
+    /// Whether the expression is known to evaluate to something other than a boolean.
+    public var isKnownNonBoolean: Bool { Expression.isKnownNonBoolean(expression) }
+
     /// Whether `record` passes: only a true filter does. An unsupported expression is
     /// UNSUPPORTED_FEATURE, a malformed one PARAMETER.
     public func passes(_ record: EngineRecord, digest: Digest, nowMs: UInt64 = CitrusleafTime.nowMs(),

@@ -238,6 +238,13 @@ public enum Expression {
         if !accepted.contains(where: { $0.rawValue == subjectType }) { throw .param("call of system \(s) on a value of type \(subjectType)") }
     }
 
+    /// Whether `node` is known to evaluate to something other than a boolean (a filter that can
+    /// never pass, which Aerospike refuses with PARAMETER before a scan or query starts).
+    public static func isKnownNonBoolean(_ node: Value) -> Bool {
+        guard let type = staticType(node) else { return false }
+        return type != ExpressionType.bool.rawValue
+    }
+
     /// The type (`AS_EXP_TYPE_*`) a node evaluates to as Aerospike's expression builder sees it,
     /// or nil where Cairn does not infer it (variables, let, unknown).
     static func staticType(_ node: Value, _ scope: TypeScope = [:]) -> Int64? {

@@ -108,6 +108,9 @@ struct ScanReplyStream: ReplyStream {
             } catch {
                 return .failure(Refusal(ResultCode(engine: error.result), error.message))
             }
+            if filter?.isKnownNonBoolean == true {
+                return .failure(Refusal(.parameter, "the filter expression is not a boolean"))
+            }
         }
         if message.header.info2.contains(.write) {
             return .failure(Refusal(.unsupportedFeature, "background scans and queries are not supported"))
