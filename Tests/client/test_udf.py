@@ -5,6 +5,7 @@ would leave the module directory, and modules kept across a restart in mod-lua's
 import base64
 import os
 import socket
+import time
 
 import aerospike
 import pytest
@@ -188,3 +189,47 @@ def test_batch_apply_runs_each_row(client, module):
     assert [r.result for r in result.batch_records] == [0, 0, 0]
     assert [r.record[2] for r in result.batch_records] == [{"SUCCESS": 0}] * 3
     assert [client.get(k)[2] for k in keys] == [{"b": 5}] * 3
+
+
+BACKGROUND = """
+function mark(rec, value)
+    rec["mark"] = value
+    aerospike:update(rec)
+end
+"""
+
+
+def wait_job(client, job_id, module=aerospike.JOB_SCAN):
+    for _ in range(100):
+        info_ = client.job_info(job_id, module)
+        if info_["status"] == aerospike.JOB_STATUS_COMPLETED:
+            return info_
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} did not finish: {info_}")
+
+
+def test_background_scan_udf_and_operations(client, tmp_path):
+    client.udf_put(write_module(tmp_path, "bg_udf.lua", BACKGROUND))
+    try:
+        keys = [(NS, "udf_bg", i) for i in range(20)]
+        for i, key in enumerate(keys):
+            client.put(key, {"n": i})
+        scan = client.scan(NS, "udf_bg")
+        scan.apply("bg_udf", "mark", ["seen"])
+        job = scan.execute_background()
+        assert wait_job(client, job)["records_read"] == 20
+        assert all(client.get(k)[2] == {"n": i, "mark": "seen"} for i, k in enumerate(keys))
+        shown = info(client, f"query-show:trid={job}")
+        assert f"trid={job}:" in shown and ":status=done(ok):" in shown and ":recs-succeeded=20" in shown
+        assert info(client, "query-show:trid=1") == "ERROR:2:job not found"
+
+        # Operations, with a filter expression: only records with n < 5 are written.
+        from aerospike_helpers.operations import operations
+        from aerospike_helpers import expressions as exp
+        scan = client.scan(NS, "udf_bg")
+        scan.add_ops([operations.write("op", 1)])
+        job = scan.execute_background({"expressions": exp.LT(exp.IntBin("n"), 5).compile()})
+        wait_job(client, job)
+        assert sorted(i for i, k in enumerate(keys) if "op" in client.get(k)[2]) == [0, 1, 2, 3, 4]
+    finally:
+        client.udf_remove("bg_udf.lua")
