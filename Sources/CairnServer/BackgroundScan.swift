@@ -32,6 +32,7 @@ enum BackgroundScan {
             }
             let thread = Thread {
                 run(job, context: context, logger: logger)
+                context.backgroundJobs.threadEnded()
             }
             thread.name = "cairn-bg-\(job.record.trid)"
             thread.start()
@@ -110,6 +111,12 @@ enum BackgroundScan {
         let trid = job.record.trid
         context.backgroundJobs.update(trid) { $0.recordsTotal = digests.count }
         for (done, digest) in digests.enumerated() {
+            // A stopping server ends its jobs before it closes the namespaces.
+            if context.backgroundJobs.isStopping {
+                context.backgroundJobs.finish(trid, abandoned: true)
+                logger.info("background scan \(trid) abandoned: the server is stopping")
+                return
+            }
             let result = runOne(job, digest: digest, context: context, logger: logger)
             context.backgroundJobs.update(trid) { state in
                 switch result {
@@ -178,6 +185,7 @@ final class BackgroundJobs: Sendable {
         var kind: String
         var work: String
         var active = true
+        var abandoned = false
         var recordsTotal = 0
         var recordsDone = 0
         var succeeded = 0
@@ -189,13 +197,30 @@ final class BackgroundJobs: Sendable {
 
     static let finishedKept = 100
     private let jobs = Mutex<[Job]>([])
+    /// Job threads started and not yet ended.
+    private let threads = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
 
-    /// Adds a job; false when a job with its transaction id is known (running or kept).
+    /// Adds a job and counts its thread; false when a job with its transaction id is known
+    /// (running or kept) or the server is stopping.
     func register(_ job: Job) -> Bool {
         jobs.withLock { jobs in
-            guard !jobs.contains(where: { $0.trid == job.trid }) else { return false }
+            guard !stopping.load(ordering: .acquiring), !jobs.contains(where: { $0.trid == job.trid }) else { return false }
             jobs.append(job)
+            threads.add(1, ordering: .relaxed)
             return true
+        }
+    }
+
+    func threadEnded() { threads.subtract(1, ordering: .releasing) }
+
+    var isStopping: Bool { stopping.load(ordering: .relaxed) }
+
+    /// Asks every job to stop after its current record and waits until their threads end.
+    func stopAll() async {
+        jobs.withLock { _ in stopping.store(true, ordering: .releasing) }
+        while threads.load(ordering: .acquiring) > 0 {
+            try? await Task.sleep(for: .milliseconds(5))
         }
     }
 
@@ -205,10 +230,11 @@ final class BackgroundJobs: Sendable {
         }
     }
 
-    func finish(_ trid: UInt64) {
+    func finish(_ trid: UInt64, abandoned: Bool = false) {
         jobs.withLock { jobs in
             if let index = jobs.firstIndex(where: { $0.trid == trid }) {
                 jobs[index].active = false
+                jobs[index].abandoned = abandoned
                 jobs[index].endMs = UInt64(Date().timeIntervalSince1970 * 1000)
             }
             while jobs.count(where: { !$0.active }) > Self.finishedKept, let oldest = jobs.firstIndex(where: { !$0.active }) {
@@ -236,7 +262,7 @@ final class BackgroundJobs: Sendable {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let fields: [(String, String)] = [
             ("trid", "\(job.trid)"), ("job-type", job.kind), ("ns", job.namespace), ("set", job.setName.isEmpty ? "null" : job.setName),
-            ("udf", job.work), ("status", job.active ? "active(ok)" : "done(ok)"), ("job-progress", "\(progress)"),
+            ("udf", job.work), ("status", job.active ? "active(ok)" : job.abandoned ? "done(abandoned-shutdown)" : "done(ok)"), ("job-progress", "\(progress)"),
             ("run-time", "\((job.active ? now : job.endMs) &- job.startMs)"), ("recs-throttled", "\(job.recordsDone)"),
             ("recs-filtered-meta", "0"), ("recs-filtered-bins", "\(job.filteredOut)"), ("recs-succeeded", "\(job.succeeded)"),
             ("recs-failed", "\(job.failed)"),

@@ -169,6 +169,8 @@ public final class CairnServer: Sendable {
         }
         guard let running else { return }
         readyFlag.store(false, ordering: .releasing)
+        // Background scans end before the connections, and long before the namespaces close.
+        await context.backgroundJobs.stopAll()
         if let metricsChannel = running.metricsChannel {
             try? await metricsChannel.close()
         }

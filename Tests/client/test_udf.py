@@ -233,3 +233,26 @@ def test_background_scan_udf_and_operations(client, tmp_path):
         assert sorted(i for i, k in enumerate(keys) if "op" in client.get(k)[2]) == [0, 1, 2, 3, 4]
     finally:
         client.udf_remove("bg_udf.lua")
+
+
+def test_stop_during_a_background_scan_is_clean(tmp_path):
+    d = Daemon(str(tmp_path), free_port())
+    d.start()
+    try:
+        c = connect(d)
+        for i in range(2000):
+            c.put((NS, "slow", i), {"n": i})
+        c.udf_put(write_module(tmp_path, "slow.lua",
+                               "function slow(rec) for i = 1, 200000 do end rec['x'] = 1 aerospike:update(rec) end\n"))
+        scan = c.scan(NS, "slow")
+        scan.apply("slow", "slow", [])
+        job = scan.execute_background()
+        time.sleep(0.3)
+        assert c.job_info(job, aerospike.JOB_SCAN)["status"] == aerospike.JOB_STATUS_INPROGRESS
+        c.close()
+        assert d.stop() == 0
+        log = d.log_text()
+        assert f"background scan {job} abandoned" in log and "finished clean shutdown" in log
+    finally:
+        d.stop()
+        d.cleanup()
