@@ -406,6 +406,76 @@ function __cairn_load(name, source, chunkname)
   f()
   modules[name] = env
 end
+-- streams (aggregation queries) ------------------------------------------------------------
+-- A stream function builds a pipeline (map, filter, aggregate, reduce); the server runs it up to
+-- and including its first reduce, and the client runs the rest (that reduce again, to merge the
+-- nodes' results), as Aerospike's stream_ops do.
+local StreamMT = {}
+StreamMT.__index = StreamMT
+local function addop(s, op) s.ops[#s.ops + 1] = op; return s end
+function StreamMT:map(f) return addop(self, {kind = "map", f = f}) end
+function StreamMT:filter(f) return addop(self, {kind = "filter", f = f}) end
+function StreamMT:aggregate(init, f) return addop(self, {kind = "aggregate", init = init, f = f}) end
+function StreamMT:reduce(f) return addop(self, {kind = "reduce", f = f}) end
+function StreamMT:groupby(f) return addop(self, {kind = "groupby", f = f}) end
+
+local agg = nil
+local function push(i, v)
+  local ops = agg.ops
+  while i <= #ops do
+    local op = ops[i]
+    if op.kind == "map" then
+      v = op.f(v)
+    elseif op.kind == "filter" then
+      if not op.f(v) then return end
+    elseif op.kind == "aggregate" then
+      local cur = agg.acc[i]
+      if cur == nil then cur = clone(op.init) end
+      agg.acc[i] = op.f(cur, v)
+      return
+    elseif op.kind == "reduce" then
+      local cur = agg.acc[i]
+      if cur == nil then agg.acc[i] = v else agg.acc[i] = op.f(cur, v) end
+      return
+    elseif op.kind == "groupby" then
+      local cur = agg.acc[i] or map()
+      local key = op.f(v)
+      local group = cur[key] or list()
+      list.append(group, v)
+      cur[key] = group
+      agg.acc[i] = cur
+      return
+    end
+    i = i + 1
+  end
+  if v ~= nil then agg.out[#agg.out + 1] = v end
+end
+function __cairn_stream_begin(module, fname, ...)
+  local env = modules[module]
+  if env == nil then error("module not found", 0) end
+  local f = rawget(env, fname)
+  if type(f) ~= "function" then error("function not found", 0) end
+  local s = setmetatable({ops = {}}, StreamMT)
+  f(s, ...)
+  local server = {}
+  for _, op in ipairs(s.ops) do
+    server[#server + 1] = op
+    if op.kind == "reduce" then break end
+  end
+  agg = {ops = server, acc = {}, out = {}}
+end
+function __cairn_stream_feed(r) push(1, r) end
+function __cairn_stream_end()
+  for i = 1, #agg.ops do
+    local v = agg.acc[i]
+    if v ~= nil then agg.acc[i] = nil; push(i + 1, v) end
+  end
+  local out = newlist({}, 0)
+  for _, v in ipairs(agg.out) do list.append(out, v) end
+  agg = nil
+  return out
+end
+
 function __cairn_apply(module, fname, r, ...)
   local env = modules[module]
   if env == nil then error("module not found", 0) end

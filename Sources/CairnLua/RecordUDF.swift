@@ -30,6 +30,11 @@ public struct UDFRecordInput: Sendable {
     }
 }
 
+/// Why a stream UDF failed: the text for the FAILURE bin.
+public struct UDFError: Error, Sendable, Equatable {
+    public var message: String
+}
+
 /// What a record UDF did.
 public struct UDFRecordOutput: Sendable {
     public enum Result: Sendable, Equatable {
@@ -250,6 +255,90 @@ public final class LuaPool: Sendable {
         // A state that grew far (a UDF's garbage) is collected before it is used again.
         if state.memoryUsed > Self.memoryBudgetBytes / 4 { state.collectGarbage() }
         return output
+    }
+
+    /// Runs stream function `function` of module `package` (an aggregation) over the records
+    /// `next` gives until it gives nil: the values the server part of the stream emits, or the
+    /// error text. Each Lua call has the time limit and memory budget of a record UDF.
+    public func aggregate(package: String, function: String, arguments: [Value],
+                          next: () -> UDFRecordInput?) -> Result<[Value], UDFError> {
+        guard let state = take() else { return .failure(UDFError(message: "cannot create a Lua state")) }
+        var reusable = true
+        defer { if reusable { giveBack(state) } }
+        let base = state.top
+        defer {
+            state.setTop(base)
+            state.setDeadline(nil)
+            state.setMemoryBudget(nil)
+        }
+        func limited(_ body: () throws(LuaState.Failure) -> Void) throws(LuaState.Failure) {
+            state.setDeadline(LuaState.nowNs() + timeLimitNs)
+            state.setMemoryBudget(Self.memoryBudgetBytes)
+            defer {
+                state.setDeadline(nil)
+                state.setMemoryBudget(nil)
+            }
+            try body()
+        }
+        do {
+            try limited { () throws(LuaState.Failure) in try ensureLoaded(package + ".lua", in: state) }
+            state.pushGlobal("__cairn_stream_begin")
+            state.pushString(package + ".lua")
+            state.pushString(function)
+            for argument in arguments { try state.push(argument) }
+            try limited { () throws(LuaState.Failure) in try state.call(arguments: Int32(2 + arguments.count), results: 0) }
+            while let record = next() {
+                state.pushGlobal("__cairn_stream_feed")
+                try pushRecord(record, in: state)
+                state.setTop(state.top - 1)  // the record's state table: not needed here
+                try limited { () throws(LuaState.Failure) in try state.call(arguments: 1, results: 0) }
+                _ = state.drainLogs()
+            }
+            state.pushGlobal("__cairn_stream_end")
+            var values: [Value] = []
+            try limited { () throws(LuaState.Failure) in
+                try state.call(arguments: 0, results: 1)
+                guard case .list(let items, _) = try state.value(at: -1) else { return }
+                values = items
+            }
+            return .success(values)
+        } catch {
+            switch error {
+            case .outOfMemory:
+                reusable = false
+                return .failure(UDFError(message: "not enough memory"))
+            case .lua(_, let message):
+                return .failure(UDFError(message: message))
+            }
+        }
+    }
+
+    /// Pushes the record object and its state table (`__cairn_record`'s two results).
+    private func pushRecord(_ record: UDFRecordInput, in state: LuaState) throws(LuaState.Failure) {
+        state.pushGlobal("__cairn_record")
+        state.pushBoolean(record.exists)
+        state.newTable(record: record.bins.count)
+        let binsTable = state.top
+        for bin in record.bins {
+            try state.push(bin.value)
+            state.setField(binsTable, bin.name)
+        }
+        state.newTable(array: record.bins.count)
+        let namesTable = state.top
+        for (i, bin) in record.bins.enumerated() {
+            state.pushString(bin.name)
+            state.setIndex(namesTable, Int64(i + 1))
+        }
+        state.newTable(record: 8)
+        let meta = state.top
+        state.pushInteger(Int64(record.generation)); state.setField(meta, "generation")
+        state.pushInteger(Int64(record.voidTime)); state.setField(meta, "void_time")
+        state.pushInteger(Int64(record.nowVoidTime)); state.setField(meta, "now")
+        state.pushInteger(Int64(bitPattern: record.lastUpdateMs)); state.setField(meta, "last_update_time")
+        if let setName = record.setName { state.pushString(setName); state.setField(meta, "set") }
+        if let key = record.key { try state.push(key); state.setField(meta, "key") }
+        state.pushBytes(record.digest); state.setField(meta, "digest")
+        try state.call(arguments: 4, results: 2)
     }
 
     /// Loads (or reloads) `name` into `state` when the store's copy is newer than the state's.

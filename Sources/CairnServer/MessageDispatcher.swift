@@ -116,7 +116,10 @@ struct MessageDispatcher {
                 guard field.dataRange.upperBound <= raw.count else { return nil }
                 return context.latencies.histogram(.query, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
             }
-            switch ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume) {
+            let start = AggregationStream.isAggregation(message, raw: raw)
+                ? AggregationStream.make(message: message, raw: raw, context: context, logger: processor.logger)
+                : ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume)
+            switch start {
             case .refused(let chunk):
                 histogram?.record(since: startNanoseconds)
                 return .reply(chunk)

@@ -58,7 +58,7 @@ struct ScanReplyStream: ReplyStream {
     /// What starting a scan gives: its stream, or the one-frame reply of a scan refused as a
     /// whole (LAST with the error, §9.2, §9.5).
     enum Start {
-        case stream(ScanReplyStream)
+        case stream(any ReplyStream)
         case refused(ReplyChunk)
     }
 
@@ -81,7 +81,8 @@ struct ScanReplyStream: ReplyStream {
     }
 
     /// Checks the request and extracts what the scan needs from it (the body is not kept).
-    static func makePlan(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext) -> Result<Plan, Refusal> {
+    static func makePlan(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext,
+                         allowsAggregation: Bool = false) -> Result<Plan, Refusal> {
         guard let namespaceField = message.field(.namespace), let namespaceName = namespaceField.string(in: raw),
             let namespace = context.namespaces[namespaceName]
         else {
@@ -115,7 +116,8 @@ struct ScanReplyStream: ReplyStream {
         if message.header.info2.contains(.write) {
             return .failure(Refusal(.unsupportedFeature, "background scans and queries are not supported"))
         }
-        for field in message.fields where field.type != .filterExpression && !isIndexField(field.type) {
+        for field in message.fields where field.type != .filterExpression && !isIndexField(field.type)
+            && !(allowsAggregation && RecordExecutor.isUDFField(field.type)) {
             if let feature = RecordExecutor.unsupportedFeature(of: field.type) {
                 return .failure(Refusal(.unsupportedFeature, "\(feature) is not supported"))
             }

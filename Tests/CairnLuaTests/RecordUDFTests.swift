@@ -93,7 +93,7 @@ import Testing
             function boom(r) error("boom") end
             function bad(r) return nil + 1 end
             function spin(r) while true do end end
-            function hog(r) local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1000) .. i end end
+            function hog(r) local t = {} for i = 1, 1e9 do t[i] = string.rep("x", 1 << 20) .. i end end
             function big(r) return string.rep("x", 1 << 30) end
             function escape(r) return os.exit end
             function nested(r) local l = list() list.append(l, l) return l end
@@ -142,6 +142,31 @@ import Testing
         #expect(pool.apply(package: "m", function: "f", arguments: [], record: Self.record()).result == .success(.int(2)))
         try pool.modules.remove(name: "m.lua")
         #expect(pool.apply(package: "m", function: "f", arguments: [], record: Self.record()).result == .failure("module not found"))
+    }
+
+    @Test func streamsRunTheirServerPart() throws {
+        let pool = try Self.pool(["s.lua": """
+            local function one(r) return 1 end
+            local function add(a, b) return a + b end
+            function count(s) return s : map(one) : reduce(add) end
+            function bins(s, name) return s : filter(function(r) return r[name] ~= nil end) : map(function(r) return r[name] end) end
+            function totals(s)
+              local function acc(m, r) m[r.k] = (m[r.k] or 0) + r.v; return m end
+              return s : aggregate(map(), acc) : reduce(function(a, b) return map.merge(a, b, add) end)
+            end
+            function broken(s) return s : map(function(r) return r.v + nil end) end
+            """])
+        let records = (0..<5).map { i in Self.record([("k", .string(i % 2 == 0 ? "even" : "odd")), ("v", .int(Int64(i)))]) }
+        func run(_ f: String, _ args: [Value] = []) -> Result<[Value], UDFError> {
+            var iterator = records.makeIterator()
+            return pool.aggregate(package: "s", function: f, arguments: args) { iterator.next() }
+        }
+        #expect(run("count") == .success([.int(5)]))
+        #expect(run("bins", [.string("v")]) == .success((0..<5).map { .int(Int64($0)) }))
+        #expect(run("totals") == .success([.map([MapEntry(.string("even"), .int(6)), MapEntry(.string("odd"), .int(4))], flags: 0)]))
+        guard case .failure(let error) = run("broken") else { Issue.record("a Lua error was not a failure"); return }
+        #expect(error.message.contains("attempt to perform arithmetic"))
+        #expect(run("missing") == .failure(UDFError(message: "function not found")))
     }
 
     @Test func sha1() {
