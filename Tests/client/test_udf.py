@@ -256,3 +256,46 @@ def test_stop_during_a_background_scan_is_clean(tmp_path):
     finally:
         d.stop()
         d.cleanup()
+
+
+STREAM = """
+local function one(rec) return 1 end
+local function add(a, b) return a + b end
+
+function count(s)
+    return s : map(one) : reduce(add)
+end
+
+function values_of(s, bin)
+    return s : filter(function(rec) return rec[bin] ~= nil end) : map(function(rec) return rec[bin] end)
+end
+
+function broken(s)
+    return s : map(function(rec) return rec.n + nil end)
+end
+"""
+
+
+def test_aggregation_query(daemon, tmp_path):
+    module = write_module(tmp_path, "agg_udf.lua", STREAM)
+    # The client runs the stream's last part (the reduce that merges the nodes' results) with
+    # its own copy of the module.
+    c = aerospike.client({"hosts": [("127.0.0.1", daemon.port)], "lua": {"user_path": str(tmp_path)}}).connect()
+    try:
+        c.udf_put(module)
+        for i in range(12):
+            c.put((NS, "udf_agg", i), {"n": i})
+        query = c.query(NS, "udf_agg")
+        query.apply("agg_udf", "count")
+        assert query.results() == [12]
+        query = c.query(NS, "udf_agg")
+        query.apply("agg_udf", "values_of", ["n"])
+        assert sorted(query.results()) == list(range(12))
+        query = c.query(NS, "udf_agg")
+        query.apply("agg_udf", "broken")
+        with pytest.raises(ex.AerospikeError) as info_:
+            query.results()
+        assert info_.value.code == 100
+    finally:
+        c.udf_remove("agg_udf.lua")
+        c.close()
