@@ -24,10 +24,11 @@ def test_help_and_features(client):
     commands = info(client, "help").split(";")
     assert "help" in commands and "get-config" in commands
     features = info(client, "features").split(";")
-    for present in ("cdt-list", "cdt-map", "blob-bits", "hll", "geo", "sindex-exists"):
+    for present in ("cdt-list", "cdt-map", "blob-bits", "hll", "geo", "sindex-exists", "udf"):
         assert present in features
-    for missing in ("udf", "cdt-index"):
+    for missing in ("cdt-index",):
         assert missing not in features
+    assert {"udf-put", "udf-get", "udf-list", "udf-remove"} <= set(commands)
 
 
 def test_generation_policy_on_missing_record_is_not_found(client):

@@ -5,6 +5,8 @@ would leave the module directory, and modules kept across a restart in mod-lua's
 import base64
 import os
 import socket
+import subprocess
+import sys
 import time
 
 import aerospike
@@ -276,26 +278,41 @@ end
 """
 
 
-def test_aggregation_query(daemon, tmp_path):
+AGGREGATION_CLIENT = """
+import sys
+import aerospike
+from aerospike import exception as ex
+
+port, user_path = int(sys.argv[1]), sys.argv[2]
+c = aerospike.client({"hosts": [("127.0.0.1", port)], "lua": {"user_path": user_path}}).connect()
+query = c.query("test", "udf_agg")
+query.apply("agg_udf", "count")
+print("count", query.results())
+query = c.query("test", "udf_agg")
+query.apply("agg_udf", "values_of", ["n"])
+print("values", sorted(query.results()))
+query = c.query("test", "udf_agg")
+query.apply("agg_udf", "broken")
+try:
+    query.results()
+    print("broken ok")
+except ex.AerospikeError as e:
+    print("broken", e.code)
+c.close()
+"""
+
+
+def test_aggregation_query(client, daemon, tmp_path):
     module = write_module(tmp_path, "agg_udf.lua", STREAM)
-    # The client runs the stream's last part (the reduce that merges the nodes' results) with
-    # its own copy of the module.
-    c = aerospike.client({"hosts": [("127.0.0.1", daemon.port)], "lua": {"user_path": str(tmp_path)}}).connect()
+    client.udf_put(module)
     try:
-        c.udf_put(module)
         for i in range(12):
-            c.put((NS, "udf_agg", i), {"n": i})
-        query = c.query(NS, "udf_agg")
-        query.apply("agg_udf", "count")
-        assert query.results() == [12]
-        query = c.query(NS, "udf_agg")
-        query.apply("agg_udf", "values_of", ["n"])
-        assert sorted(query.results()) == list(range(12))
-        query = c.query(NS, "udf_agg")
-        query.apply("agg_udf", "broken")
-        with pytest.raises(ex.AerospikeError) as info_:
-            query.results()
-        assert info_.value.code == 100
+            client.put((NS, "udf_agg", i), {"n": i})
+        # The client runs the stream's last part (the reduce that merges the nodes' results) with
+        # its own copy of the module; its Lua path is set once per process, so a process of its own.
+        out = subprocess.run([sys.executable, "-c", AGGREGATION_CLIENT, str(daemon.port), str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines() == ["count [12]", f"values {list(range(12))}", "broken 100"]
     finally:
-        c.udf_remove("agg_udf.lua")
-        c.close()
+        client.udf_remove("agg_udf.lua")
