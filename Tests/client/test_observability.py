@@ -83,7 +83,7 @@ def test_latencies_format_and_counts(daemon):
         over = parsed[key]["over"]
         assert all(0 <= p <= 100 for p in over)
         assert over == sorted(over, reverse=True), "a percentage over a longer time is never larger"
-    # No UDFs in Cairn: the histogram is there, empty, as Aerospike shows one with no data.
+    # No UDF ran on this daemon: the histogram is there, empty, as Aerospike shows one with no data.
     assert "{test}-udf:" in text.split(";")
     # Two decimals for percentages, one for ops/sec, as the server prints them.
     read = [e for e in text.split(";") if e.startswith("{test}-read:")][0]
