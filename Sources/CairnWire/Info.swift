@@ -11,7 +11,8 @@ public enum InfoError: Error, Sendable, Equatable {
 /// Limits for info requests.
 public struct InfoLimits: Sendable, Equatable {
     public static let commandCountMaxDefault: Int = 1024
-    public static let lineSizeBytesMaxDefault: Int = 64 * 1024
+    /// Room for a `udf-put` of Aerospike's largest module (1 MiB, base64 in the line).
+    public static let lineSizeBytesMaxDefault: Int = 2 * 1024 * 1024
 
     public var commandCountMax: Int
     public var lineSizeBytesMax: Int

@@ -316,3 +316,17 @@ def test_aggregation_query(client, daemon, tmp_path):
         assert out.stdout.splitlines() == ["count [12]", f"values {list(range(12))}", "broken 100"]
     finally:
         client.udf_remove("agg_udf.lua")
+
+
+def test_module_size_limit(client, tmp_path):
+    # Up to 1 MiB is accepted (the info line carries it base64-encoded); more is CE's error.
+    body = "function f(rec) return 1 end\n" + ("-- " + "x" * 1000 + "\n") * 600
+    client.udf_put(write_module(tmp_path, "big_udf.lua", body))
+    try:
+        assert client.apply((NS, "udf", "big"), "big_udf", "f", []) == 1
+        assert client.udf_get("big_udf.lua") == body
+    finally:
+        client.udf_remove("big_udf.lua")
+    content = base64.b64encode(b"-" * (1024 * 1024 + 3)).decode()
+    answer = info(client, f"udf-put:filename=huge.lua;content={content};content-len={len(content)};udf-type=LUA;")
+    assert answer == "error=invalid_udf_content_len,>1M"
