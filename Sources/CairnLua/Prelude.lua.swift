@@ -385,16 +385,16 @@ end
 function aerospike:get_current_time() return os.time() * 1000 end
 function aerospike:log(level, message)
   local log = __cairn_log
-  if #log < 100 then log[#log + 1] = level; log[#log + 1] = tostring(message) end
+  if #log < 200 then log[#log + 1] = level; log[#log + 1] = tostring(message) end
+  return 0
 end
 
+-- Aerospike's levels: 1 warning, 2 info, 3 debug, 4 trace; the message is string.format's
+-- (a bad format is the UDF's error, as on Aerospike).
 local function logger(level)
-  return function(m, ...)
-    local ok, text = pcall(sformat, tostring(m), ...)
-    aerospike:log(level, ok and text or tostring(m))
-  end
+  return function(m, ...) return aerospike:log(level, sformat(m, ...)) end
 end
-warn, info, debug, trace = logger(2), logger(3), logger(4), logger(5)
+warn, info, debug, trace = logger(1), logger(2), logger(3), logger(4)
 
 -- modules -------------------------------------------------------------------------------
 local modules = {}

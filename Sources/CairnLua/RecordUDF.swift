@@ -53,7 +53,8 @@ public struct UDFRecordOutput: Sendable {
     public var ttl: Int64?
     /// A result code the update failed with (Aerospike's execute_updates failures), if any.
     public var updateResultCode: Int?
-    /// info / warn / debug / trace calls: (level, text); level 2 warning ... 5 trace.
+    /// info / warn / debug / trace calls: (level, text); Aerospike's levels, 1 warning ... 4 trace
+    /// (at most 100 a call).
     public var logs: [(level: Int, text: String)]
 }
 

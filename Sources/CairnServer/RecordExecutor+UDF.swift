@@ -39,10 +39,10 @@ extension RecordExecutor {
         let transform = RecordTransform { input in
             let output = pool.apply(package: package, function: function, arguments: arguments, record: Self.udfInput(input))
             for line in output.logs {
-                let level: Logger.Level = switch line.level {
-                case ...2: .warning
-                case 3: .info
-                case 4: .debug
+                let level: Logger.Level = switch line.level {  // Aerospike's: 1 warning ... 4 trace
+                case ...1: .warning
+                case 2: .info
+                case 3: .debug
                 default: .trace
                 }
                 logger.log(level: level, "udf \(package).\(function): \(line.text)")

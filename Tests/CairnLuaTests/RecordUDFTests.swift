@@ -27,6 +27,7 @@ import Testing
             function m(r) return map{a = 1} end
             function b(r) return true end
             function n(r) end
+            function logs(r) info("at %d", 3) warn("w") trace("t") return 0 end
             function t(r) return tostring(list{1, "x"}) .. tostring(map{a = 1}) end
             """])
         func run(_ f: String, _ args: [Value] = []) -> UDFRecordOutput.Result {
@@ -39,6 +40,8 @@ import Testing
         #expect(run("m") == .success(.map([MapEntry(.string("a"), .int(1))], flags: 0)))
         #expect(run("b") == .success(.bool(true)))
         #expect(run("n") == .success(.null))
+        let logs = pool.apply(package: "m", function: "logs", arguments: [], record: Self.record()).logs
+        #expect(logs.map(\.level) == [2, 1, 4] && logs.map(\.text) == ["at 3", "w", "t"])
         #expect(run("t") == .success(.string("[1, \"x\"]{\"a\":1}")))
     }
 
