@@ -155,9 +155,9 @@ void cairn_lua_setmetatable(lua_State *L, int index) { lua_setmetatable(L, index
 int cairn_lua_kind(lua_State *L, int index) {
     index = lua_absindex(L, index);
     if (!lua_getmetatable(L, index)) return 0;
-    static const char *const names[] = {"__cairn_list_mt", "__cairn_map_mt", "__cairn_bytes_mt"};
+    static const char *const names[] = {"__cairn_list_mt", "__cairn_map_mt", "__cairn_bytes_mt", "__cairn_record_mt"};
     int kind = 0;
-    for (int i = 0; i < 3 && kind == 0; i++) {
+    for (int i = 0; i < 4 && kind == 0; i++) {
         cairn_lua_getglobal(L, names[i]);
         if (lua_rawequal(L, -1, -2)) kind = i + 1;
         lua_pop(L, 1);

@@ -281,6 +281,14 @@ final class LuaState {
                 let type = integer(at: -1) ?? 4
                 setTop(top - 1)
                 return .blob(UInt8(clamping: type), ArraySlice(data))
+            case 4:
+                // A record: the map of its bins (made by the prelude).
+                let base = top
+                defer { setTop(base) }
+                pushGlobal("__cairn_record_bins")
+                pushCopy(index)
+                try call(arguments: 1, results: 1)
+                return try value(at: -1, depth: depth + 1)
             default: return .null
             }
         default:

@@ -20,7 +20,7 @@ package.searchers = {package.searchers[1]}
 _G.load = function(chunk, name, mode, env) return load(chunk, name, "t", env) end
 
 local ListMT, MapMT, BytesMT, RecordMT = {}, {}, {}, {}
-__cairn_list_mt, __cairn_map_mt, __cairn_bytes_mt = ListMT, MapMT, BytesMT
+__cairn_list_mt, __cairn_map_mt, __cairn_bytes_mt, __cairn_record_mt = ListMT, MapMT, BytesMT, RecordMT
 __cairn_log = {}
 
 local function kind(v)
@@ -304,6 +304,17 @@ RecordMT.__newindex = function(r, name, v)
   s.bins[name] = v
 end
 RecordMT.__tostring = function(r) return "Record()" end
+
+-- A record returned from a UDF (or emitted by a stream) is sent as a map of its bins.
+function __cairn_record_bins(r)
+  local s, m = states[r], newmap()
+  if s == nil then return m end
+  for _, name in ipairs(s.names) do
+    local v = s.bins[name]
+    if v ~= nil then mapset(m, name, v) end
+  end
+  return m
+end
 RecordMT.__len = function(r) return record.numbins(r) end
 
 -- Makes the record a UDF receives: `exists`, its bins (a table name -> value and the names in

@@ -51,6 +51,7 @@ import Testing
             function meta(r) return list{record.gen(r), record.key(r), record.setname(r), record.numbins(r), aerospike:exists(r)} end
             function names(r) return record.bin_names(r) end
             function touch(r) r.y = 1; aerospike:update(r); return r.m end
+            function whole(r) return r end
             """])
         let rec = Self.record([("a", .int(123)), ("b", .list([.int(1)]))])
         #expect(pool.apply(package: "m", function: "get", arguments: [.string("a")], record: rec).result == .success(.int(123)))
@@ -58,6 +59,8 @@ import Testing
         #expect(pool.apply(package: "m", function: "meta", arguments: [], record: rec).result
             == .success(.list([.int(3), .int(7), .string("s"), .int(2), .bool(true)])))
         #expect(pool.apply(package: "m", function: "names", arguments: [], record: rec).result == .success(.list([.string("a"), .string("b")])))
+        #expect(pool.apply(package: "m", function: "whole", arguments: [], record: rec).result
+            == .success(.map([MapEntry(.string("a"), .int(123)), MapEntry(.string("b"), .list([.int(1)]))], flags: 0)))
         // A map read from a bin and written back unchanged keeps exactly its entries.
         let map = Value.map([MapEntry(.string("x"), .int(1)), MapEntry(.string("_f"), .int(2))], flags: 0)
         let out = pool.apply(package: "m", function: "touch", arguments: [], record: Self.record([("m", map)]))

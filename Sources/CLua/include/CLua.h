@@ -79,7 +79,8 @@ void cairn_lua_gc(lua_State *L);
 /// Sets the table on the top as the metatable of the value at `index` (pops it).
 void cairn_lua_setmetatable(lua_State *L, int index);
 /// Which of the prelude's types the value at `index` is, by its metatable (the globals
-/// __cairn_list_mt, __cairn_map_mt, __cairn_bytes_mt): 1 list, 2 map, 3 bytes, 0 anything else.
+/// __cairn_list_mt, __cairn_map_mt, __cairn_bytes_mt, __cairn_record_mt): 1 list, 2 map, 3 bytes,
+/// 4 record, 0 anything else.
 int cairn_lua_kind(lua_State *L, int index);
 /// Replaces the key on the top with t[key] (raw) for the table at `index`; returns its type.
 int cairn_lua_rawget_top(lua_State *L, int index);
