@@ -78,8 +78,8 @@ enum UnsupportedNames {
         "rack-id": singleNode,
         // Cairn keeps the read, write and udf groups (accepted); these time work it does not do apart.
         "enable-benchmarks-batch-sub": "batch rows are not timed by phase",
-        "enable-benchmarks-ops-sub": "no operation sub-transactions (background queries are not supported)",
-        "enable-benchmarks-udf-sub": "background UDF scans (UDF sub-transactions) are not supported",
+        "enable-benchmarks-ops-sub": "the records of a background scan are not timed by phase",
+        "enable-benchmarks-udf-sub": "the records of a background scan are not timed by phase",
     ]
 
     /// `enable-benchmarks-storage`, refused in either storage engine.
