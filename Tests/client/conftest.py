@@ -22,6 +22,10 @@ from aerospike import exception as ex
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CAIRND = os.environ.get("CAIRND", os.path.join(ROOT, ".build", "debug", "cairnd"))
 
+# The client keeps a copy of every module it registers (udf_put) in its Lua user path, by
+# default the current directory: a temporary one instead, so tests leave nothing in the tree.
+CLIENT_LUA_PATH = tempfile.mkdtemp(prefix="cairn-test-client-lua-")
+
 
 def free_port():
     with socket.socket() as s:
@@ -85,6 +89,7 @@ def pytest_report_header(config):
 def pytest_sessionfinish(session, exitstatus):
     if _unprivileged_binary:
         shutil.rmtree(os.path.dirname(_unprivileged_binary), ignore_errors=True)
+    shutil.rmtree(CLIENT_LUA_PATH, ignore_errors=True)
 
 
 def device_storage(backing, commit_to_device=False):
@@ -225,8 +230,12 @@ def daemon(tmp_path_factory):
     yield from serve(Daemon(shared_daemon_directory(tmp_path_factory, "cairnd"), free_port(), run_as=UNPRIVILEGED))
 
 
+def client_config(port):
+    return {"hosts": [("127.0.0.1", port)], "lua": {"user_path": CLIENT_LUA_PATH}}
+
+
 def connect(daemon):
-    return aerospike.client({"hosts": [("127.0.0.1", daemon.port)]}).connect()
+    return aerospike.client(client_config(daemon.port)).connect()
 
 
 @pytest.fixture()

@@ -19,7 +19,7 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import CAIRND, ROOT, free_port, ready
+from conftest import CAIRND, ROOT, client_config, free_port, ready
 
 CAIRNCTL = os.path.join(os.path.dirname(CAIRND), "cairnctl")
 
@@ -105,7 +105,7 @@ namespace test {{
             return f.read()
 
     def client(self):
-        return aerospike.client({"hosts": [("127.0.0.1", self.port)]}).connect()
+        return aerospike.client(client_config(self.port)).connect()
 
     def namespace(self):
         return pairs(info(self.port, "namespace/test"))
