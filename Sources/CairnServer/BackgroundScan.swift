@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnLua
 import CairnParticle
 import CairnStorage
@@ -133,21 +134,26 @@ enum BackgroundScan {
     }
 
     /// Runs the job's work on one record and waits for its outcome (durable writes included).
+    /// The engine's continuations after device I/O (and so the UDF) run on this thread, not on
+    /// the thread that completed the I/O.
     static func runOne(_ job: Job, digest: Digest, context: ServerContext, logger: Logger) -> EngineResult {
-        let outcome = Mutex<EngineResult?>(nil)
-        let done = DispatchSemaphore(value: 0)
+        let mailbox = ConditionLock<(work: [@Sendable () -> Void], result: EngineResult?)>(([], nil))
+        let resume = Resume { work in
+            mailbox.withLock { $0.work.append(work) }
+            mailbox.broadcast()
+        }
         let completion: EngineCompletion<OperateResult> = { result in
             let code: EngineResult
             switch result {
             case .failure(let error): code = error.result
             case .success(let operated): code = operated.failure.flatMap { EngineResult(rawValue: $0) } ?? (operated.failure == nil ? .ok : .serverError)
             }
-            outcome.withLock { $0 = code }
-            done.signal()
+            mailbox.withLock { $0.result = code }
+            mailbox.broadcast()
         }
         switch job.work {
         case .operations(let operations):
-            job.namespace.operate(digest, operations: operations, options: job.options, resume: .inline, completion: completion)
+            job.namespace.operate(digest, operations: operations, options: job.options, resume: resume, completion: completion)
         case .udf(let package, let function, let arguments):
             guard let pool = context.udf else { return .serverError }
             let transform = RecordTransform { input in
@@ -159,10 +165,17 @@ enum BackgroundScan {
                                         record: RecordExecutor.udfInput(input))
                 return RecordExecutor.decision(output, logger: logger, package: package, function: function)
             }
-            job.namespace.apply(digest, options: job.options, transform: transform, resume: .inline, completion: completion)
+            job.namespace.apply(digest, options: job.options, transform: transform, resume: resume, completion: completion)
         }
-        done.wait()
-        return outcome.withLock { $0 } ?? .serverError
+        while true {
+            let (work, result) = mailbox.wait(until: { !$0.work.isEmpty || $0.result != nil }) { state in
+                let work = state.work
+                state.work.removeAll()
+                return (work, state.result)
+            }
+            for item in work { item() }
+            if let result { return result }
+        }
     }
 }
 
