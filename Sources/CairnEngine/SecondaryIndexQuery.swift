@@ -50,6 +50,8 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
     public var indexKeyType: SecondaryIndexCatalog.KeyType?
     /// The index's stored context or expression does not decode: nothing matches.
     public var matchesNothing = false
+    /// The name of the index the query uses, once found (``using(_:)``).
+    public var indexName: String?
 
     public init(binName: String, range: Range, collection: SecondaryIndexCatalog.Collection,
                 context: [CDTContextItem]? = nil, expression: CairnParticle.Value? = nil) {
@@ -65,6 +67,7 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
     /// nothing.
     public func using(_ definition: SecondaryIndexCatalog.Definition) -> SecondaryIndexPredicate {
         var p = SecondaryIndexPredicate(binName: definition.binName ?? "", range: range, collection: definition.collection)
+        p.indexName = definition.name
         if definition.keyType != range.keyType { p.indexKeyType = definition.keyType }
         if let bytes = definition.contextBytes {
             if let items = try? IndexContext.parse(bytes) { p.context = items } else { p.matchesNothing = true }

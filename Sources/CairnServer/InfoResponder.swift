@@ -18,14 +18,14 @@ struct InfoResponder {
     static let generation = "1"
     /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
     /// Not named until they work: cdt-index (queries on context indexes),
-    /// query-show, relaxed-sc, replicas-max, udf.
+    /// relaxed-sc, replicas-max, udf.
     static let features =
-        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"
+        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;query-show;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace"
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
         "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
-        "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation", "best-practices",
+        "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "query-abort", "query-abort-all", "query-show", "rack-ids", "rebalance-generation", "best-practices",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "sindex", "sindex-create", "sindex-delete", "sindex-exists", "sindex-list", "sindex-stat", "statistics",
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "user-agent-set", "version",
@@ -112,6 +112,12 @@ struct InfoResponder {
             return truncate(command, isNamespaceCommand: false)
         case "truncate-namespace":
             return truncate(command, isNamespaceCommand: true)
+        case "query-show":
+            return queryShow(command)
+        case "query-abort":
+            return queryAbort(command)
+        case "query-abort-all":
+            return "number-of-queries-killed:\(context.backgroundQueries.abortAll())"
         case "truncate-undo", "truncate-namespace-undo":
             return InfoReply.errorValue(.unsupportedFeature, message: "truncation is durable and cannot be undone")
         case "get-config":
@@ -484,6 +490,37 @@ struct InfoResponder {
     /// `truncate:namespace=<ns>[;set=<set>][;lut=<ns since 1970>]` and
     /// `truncate-namespace:namespace=<ns>[;lut=…]`. The truncation is durable on every device
     /// before `ok` is answered (DESIGN.md "Deletes, expiry, truncation").
+    /// A job id parameter (`id`, or `trid` as before 8.1): decimal, `0x` hex or `0` octal, not 0.
+    private static func jobID(_ command: InfoCommand) -> (present: Bool, id: UInt64?) {
+        guard let text = command.parameter("id") ?? command.parameter("trid") else { return (false, nil) }
+        let id: UInt64? = if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            UInt64(text.dropFirst(2), radix: 16)
+        } else if text.count > 1 && text.hasPrefix("0") {
+            UInt64(text.dropFirst(), radix: 8)
+        } else {
+            UInt64(text)
+        }
+        return (true, id == 0 ? nil : id)
+    }
+
+    /// `query-show` (every background query, `;`-separated) or `query-show:id=N` (one), as
+    /// Aerospike 8.1's `cmd_query_show`. Scans and foreground queries are not jobs in Cairn: they
+    /// stream on their connection and are not listed.
+    private func queryShow(_ command: InfoCommand) -> String {
+        let (present, id) = Self.jobID(command)
+        guard present else { return context.backgroundQueries.allInfo() }
+        guard let id else { return InfoReply.errorValue(.parameter, message: "bad id") }
+        return context.backgroundQueries.info(id: id) ?? InfoReply.errorValue(.keyNotFound, message: "job not found")
+    }
+
+    /// `query-abort:id=N`: stops an active background query, as Aerospike's `cmd_query_abort`.
+    private func queryAbort(_ command: InfoCommand) -> String {
+        let (present, id) = Self.jobID(command)
+        guard present else { return InfoReply.errorValue(.parameter, message: "missing 'id'") }
+        guard let id else { return InfoReply.errorValue(.parameter, message: "bad id") }
+        return context.backgroundQueries.abort(id: id) ? "ok" : InfoReply.errorValue(.keyNotFound, message: "id not active")
+    }
+
     private func truncate(_ command: InfoCommand, isNamespaceCommand: Bool) -> String {
         guard let namespaceName = command.parameter("namespace"), !namespaceName.isEmpty else {
             return InfoReply.errorValue(.namespaceNotFound, message: "missing 'namespace'")

@@ -114,7 +114,9 @@ struct MessageDispatcher {
                 guard field.dataRange.upperBound <= raw.count else { return nil }
                 return context.latencies.histogram(.query, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
             }
-            switch ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume) {
+            let client = processor.logger[metadataKey: "client"].map { "\($0)" } ?? ""
+            switch ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume,
+                                        client: client) {
             case .refused(let chunk):
                 histogram?.record(since: startNanoseconds)
                 return .reply(chunk)

@@ -64,7 +64,7 @@ struct ScanReplyStream: ReplyStream {
 
     /// Checks a scan `message` (decoded from `raw`); nothing is read yet.
     static func make(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext, logger: Logger,
-                     resume: Resume = .inline) -> Start {
+                     resume: Resume = .inline, client: String = "") -> Start {
         context.counters.scanRequests.add(1, ordering: .relaxed)
         switch makePlan(message: message, raw: raw, context: context) {
         case .failure(let refusal):
@@ -74,6 +74,13 @@ struct ScanReplyStream: ReplyStream {
             }
             return .refused(BatchReplyStream.lastOnly(refusal.resultCode))
         case .success(let plan):
+            if message.header.info2.contains(.write) {
+                // A background query with write ops: OK once its job has started, then nothing.
+                let result = BackgroundQueryStart.start(plan: plan, message: message, raw: raw, context: context, logger: logger,
+                                                        client: client)
+                if result != .ok { logger.debug("background query refused", metadata: ["result": "\(result)"]) }
+                return .refused(BatchReplyStream.lastOnly(result))
+            }
             return .stream(ScanReplyStream(
                 plan: plan, context: context, logger: logger, frameBytesTarget: context.configuration.streamFrameBytesTarget,
                 position: 0, resumeAfter: nil, recordsSent: 0, resume: resume))
@@ -109,16 +116,14 @@ struct ScanReplyStream: ReplyStream {
                 return .failure(Refusal(ResultCode(engine: error.result), error.message))
             }
         }
-        if message.header.info2.contains(.write) {
-            return .failure(Refusal(.unsupportedFeature, "background scans and queries are not supported"))
-        }
         for field in message.fields where field.type != .filterExpression && !isIndexField(field.type) {
             if let feature = RecordExecutor.unsupportedFeature(of: field.type) {
                 return .failure(Refusal(.unsupportedFeature, "\(feature) is not supported"))
             }
         }
         var binNames: [String]?
-        if !message.ops.isEmpty {
+        // A background query's ops are its writes (BackgroundQueries), not bins to return.
+        if !message.ops.isEmpty && !message.header.info2.contains(.write) {
             var names: [String] = []
             for op in message.ops {
                 guard op.type == .read, op.nameSizeBytes > 0 else {
