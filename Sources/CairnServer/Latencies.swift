@@ -224,6 +224,8 @@ final class LatencyBook: Sendable {
     /// Per namespace: primary-index queries (scans); `total` counts those that completed,
     /// `errors` those refused.
     private let piQueries: [OutcomeCounts]
+    /// Per namespace: secondary-index queries, counted as `piQueries` are.
+    private let siQueries: [OutcomeCounts]
     /// Per namespace, per ``BenchmarkGroup/Name`` (in `allCases` order).
     private let benchmarkGroups: [[BenchmarkGroup]]
     let batchIndex = LatencyHistogram()
@@ -252,6 +254,7 @@ final class LatencyBook: Sendable {
         deletes = namespaceNames.map { _ in OutcomeCounts() }
         batchSub = namespaceNames.map { _ in (0..<3).map { _ in OutcomeCounts() } }
         piQueries = namespaceNames.map { _ in OutcomeCounts() }
+        siQueries = namespaceNames.map { _ in OutcomeCounts() }
         let benchmarkGroups = namespaceNames.map { _ in BenchmarkGroup.Name.allCases.map { BenchmarkGroup($0) } }
         self.benchmarkGroups = benchmarkGroups
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
@@ -320,6 +323,36 @@ final class LatencyBook: Sendable {
     func notePIQueryError(namespaceBytes nameBytes: UnsafeRawBufferPointer) {
         guard let index = namespaceIndex(nameBytes) else { return }
         piQueries[index].errors.add(1, ordering: .relaxed)
+    }
+
+    /// Counts a secondary-index query of `namespace` that sent its last frame.
+    func noteSIQueryComplete(namespace: String) {
+        guard let index = namespaceNames.firstIndex(of: namespace) else { return }
+        siQueries[index].total.add(1, ordering: .relaxed)
+    }
+
+    /// Counts a secondary-index query refused as a whole, in its namespace when it names a known
+    /// one.
+    func noteSIQueryError(namespaceBytes nameBytes: UnsafeRawBufferPointer) {
+        guard let index = namespaceIndex(nameBytes) else { return }
+        siQueries[index].errors.add(1, ordering: .relaxed)
+    }
+
+    /// Aerospike's `si_query_*` statistics, in CE 8.1's order, counted as `pi_query_*` are: every
+    /// secondary-index query is a long basic query; one refused before it starts (an
+    /// aggregation, a background query, an unknown index…) counts in `si_query_long_basic_error`.
+    func siQueryStatistics(namespace name: String) -> [(String, UInt64)] {
+        guard let index = namespaceNames.firstIndex(of: name) else { return [] }
+        let counts = siQueries[index]
+        var items: [(String, UInt64)] = [
+            ("si_query_short_basic_complete", 0), ("si_query_short_basic_error", 0), ("si_query_short_basic_timeout", 0),
+            ("si_query_long_basic_complete", counts.load(counts.total)),
+            ("si_query_long_basic_error", counts.load(counts.errors)), ("si_query_long_basic_abort", 0),
+        ]
+        for kind in ["aggr", "udf_bg", "ops_bg"] {
+            items += [("si_query_\(kind)_complete", 0), ("si_query_\(kind)_error", 0), ("si_query_\(kind)_abort", 0)]
+        }
+        return items
     }
 
     /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
