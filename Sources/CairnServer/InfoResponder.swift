@@ -343,6 +343,7 @@ struct InfoResponder {
             ("post_write_cache_hits", "\(space.postWriteCacheHits)"),
             ("expired_objects", "\(space.expiredRemoved)"),
             ("evicted_objects", "\(eviction.evictedObjects)"),
+            ("hwm_breached", "\(eviction.hwmBreached)"),
             ("evict_ttl", "\(eviction.evictTTL)"),
             ("evict_void_time", "\(eviction.evictVoidTime)"),
             ("nsup_cycle_duration", "\(eviction.lastCycleDurationMs)"),

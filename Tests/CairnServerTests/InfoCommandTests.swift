@@ -284,6 +284,7 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
                          "si_query_ops_bg_error"] {
                 #expect(namespace[name] == "0", "\(name)")
             }
+            #expect(namespace["hwm_breached"] == "false")  // no eviction threshold is set
             // CE 8.1: outlier detection off (enable-health-check false), no XDR, no security.
             #expect(try client.info("health-stats") == "")
             #expect(try client.info("health-outliers") == "")
