@@ -71,6 +71,9 @@ public struct EvictionStatistics: Sendable, Equatable {
     public var lastCycleDeletedPct: Double = 0
     /// Why the last evicting cycle evicted nothing, if it did not.
     public var lastRefusal: String?
+    /// Whether the last nsup cycle found usage above an eviction threshold (Aerospike's
+    /// `hwm_breached`), whether or not it could evict.
+    public var hwmBreached = false
 }
 
 /// One evicting cycle's decision: the void time up to which evictable records go.

@@ -55,6 +55,7 @@ extension Namespace {
         let durationMs = (MonotonicClock.nowNs() - startNs) / 1_000_000
         evictionTotals.withLock { t in
             t.lastCycleDurationMs = durationMs
+            t.hwmBreached = decision != nil
             t.lastCycleDeletedPct = objects > 0 ? Double(deleted) * 100 / Double(objects) : 0
         }
         return pass

@@ -24,7 +24,7 @@ struct InfoResponder {
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
+        "get-config", "get-stats", "health-outliers", "health-stats", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
         "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "query-abort", "query-abort-all", "query-show", "rack-ids", "rebalance-generation", "best-practices",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "sindex", "sindex-create", "sindex-delete", "sindex-exists", "sindex-list", "sindex-stat", "statistics",
@@ -152,6 +152,13 @@ struct InfoResponder {
             return SecondaryIndexInfo(context: context).stat(command)
         case "sindex":
             return SecondaryIndexInfo(context: context).legacy(command)
+        case "health-outliers", "health-stats":
+            // Aerospike's outlier detection, off unless `enable-health-check` is true: a CE 8.1
+            // server with it off answers both with nothing. Cairn has no detector (and no peers to
+            // compare), so it answers as such a server.
+            return ""
+        case "get-stats":
+            return getStats(command)
         default:
             return InfoReply.unrecognizedCommand
         }
@@ -258,7 +265,26 @@ struct InfoResponder {
             ("cluster_clock_skew_ms", "0"),
             ("cluster_clock_skew_stop_writes_sec", "0"),
             ("system_free_mem_pct", SystemMemory.usedPct().map { "\(Int((100 - $0).rounded(.down)))" } ?? "0"),
-        ])
+        ] + Self.clusterTrafficStatistics)
+    }
+
+    /// Aerospike's counts of heartbeat and fabric (node-to-node) connections and heartbeats
+    /// received: Cairn opens no such connection and sends or receives no heartbeat, so each count
+    /// is 0, and stays 0.
+    static let clusterTrafficStatistics: [(String, String)] = [
+        "heartbeat_connections", "heartbeat_connections_opened", "heartbeat_connections_closed",
+        "fabric_connections", "fabric_connections_opened", "fabric_connections_closed",
+        "heartbeat_received_self", "heartbeat_received_foreign",
+    ].map { ($0, "0") }
+
+    /// `get-stats:context=xdr[;dc=…]`: XDR's statistics. CE 8.1 has no XDR and answers nothing
+    /// for the `xdr` context; any other context, or none, is an error, in the server's words.
+    private func getStats(_ command: InfoCommand) -> String {
+        guard let context = command.parameter("context") else {
+            return InfoReply.errorValue(.parameter, message: "missing 'context'")
+        }
+        if context.isEmpty { return InfoReply.errorValue(.parameter, message: "missing 'context' value") }
+        return context == "xdr" ? "" : InfoReply.errorValue(.parameter, message: "unknown context")
     }
 
     /// `service` / `service-clear-std`: `<address>:<port>` where this node serves clients, as
@@ -298,6 +324,7 @@ struct InfoResponder {
         let freePercent = totalBytes == 0 ? 0 : 100 - min(100, usedBytes * 100 / totalBytes)
         let space = statistics.space
         let eviction = namespace.evictionStatistics
+        let background = context.backgroundQueries.statistics(namespace: name)
         return InfoText.pairs([
             ("ns_cluster_size", "1"),
             ("effective_replication_factor", "1"),
@@ -323,6 +350,7 @@ struct InfoResponder {
             ("post_write_cache_hits", "\(space.postWriteCacheHits)"),
             ("expired_objects", "\(space.expiredRemoved)"),
             ("evicted_objects", "\(eviction.evictedObjects)"),
+            ("hwm_breached", "\(eviction.hwmBreached)"),
             ("evict_ttl", "\(eviction.evictTTL)"),
             ("evict_void_time", "\(eviction.evictVoidTime)"),
             ("nsup_cycle_duration", "\(eviction.lastCycleDurationMs)"),
@@ -358,8 +386,19 @@ struct InfoResponder {
             ("sindex-type", "shmem"),
             ("sindex_used_bytes", "0"),
             ("set_index_used_bytes", "0"),
-        ] + clientStatistics(name) + Self.absentFeatureStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
+        ] + clientStatistics(name) + Self.absentFeatureStatistics + Self.migrationStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name, opsBackground: background.pi) + context.latencies.siQueryStatistics(namespace: name, opsBackground: background.si)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
     }
+
+    /// Aerospike's other migration counters of a namespace: one node owns every partition, so no
+    /// partition or record is ever sent or received and each is 0 (the `_remaining` and `_active`
+    /// ones are listed above).
+    static let migrationStatistics: [(String, String)] = [
+        "migrate_tx_partitions_imbalance", "migrate_tx_instances", "migrate_rx_instances",
+        "migrate_tx_partitions_initial", "migrate_tx_partitions_lead_remaining", "migrate_rx_partitions_initial",
+        "migrate_records_skipped", "migrate_records_transmitted", "migrate_record_retransmits",
+        "migrate_record_receives", "migrate_records_unreadable", "migrate_signals_active",
+        "migrate_signals_remaining", "migrate_fresh_partitions",
+    ].map { ($0, "0") }
 
     /// Aerospike's namespace counters of what Cairn does not do, all 0: UDFs (and their Lua
     /// calls), proxying (one node owns every partition), transaction-service timeouts (Cairn
@@ -556,6 +595,20 @@ struct InfoResponder {
 
     // MARK: - Configuration
 
+    /// The `heartbeat.*` lines of `get-config:context=network`, as a CE 8.1 node reports them
+    /// when its heartbeat is switched off (`protocol none`): mesh mode with no seeds, the
+    /// interval and timeout it would use (Aerospike's defaults, which govern nothing while the
+    /// protocol is none). Cairn sends and listens for no heartbeat: no port (0), no mtu (0).
+    static let heartbeatConfiguration: [(String, String)] = [
+        ("heartbeat.mode", "mesh"),
+        ("heartbeat.port", "0"),
+        ("heartbeat.interval", "150"),
+        ("heartbeat.timeout", "10"),
+        ("heartbeat.connect-timeout-ms", "500"),
+        ("heartbeat.mtu", "0"),
+        ("heartbeat.protocol", "none"),
+    ]
+
     /// `get-config[:context=service|network|namespace;id=<ns>]` (or `namespace=<ns>`).
     private func configurationValue(_ command: InfoCommand) -> String {
         let configuration = context.configuration
@@ -567,12 +620,21 @@ struct InfoResponder {
                 ("proto-fd-max", "\(configuration.connectionCountMax)"),
                 ("service-threads", "\(configuration.eventLoopCount)"),
                 ("network-io-model", configuration.ioModel.rawValue),
+                // Nothing migrates (one node owns every partition): no migration threads, as
+                // Aerospike's `migrate-threads 0`. The cluster is this node: `min-cluster-size 1`.
+                ("migrate-threads", "0"),
+                ("min-cluster-size", "1"),
+                // Aerospike's outlier detection (`health-stats`, `health-outliers`): off.
+                ("enable-health-check", "false"),
             ])
         case "network":
             return InfoText.pairs([
                 ("service.address", configuration.host),
                 ("service.port", "\(context.boundPort)"),
-            ])
+            ] + Self.heartbeatConfiguration)
+        case "xdr", "security":
+            // CE 8.1 answers both with nothing: it has no XDR, and no security configuration.
+            return ""
         case "namespace":
             // `id=<ns>`, or `namespace=<ns>` (the form clients use with servers 8.1 and later).
             guard let name = command.parameter("id") ?? command.parameter("namespace"),

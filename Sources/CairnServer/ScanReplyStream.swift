@@ -70,7 +70,12 @@ struct ScanReplyStream: ReplyStream {
         case .failure(let refusal):
             logger.debug("scan refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
             if let field = message.field(.namespace), field.dataRange.upperBound <= raw.count {
-                context.latencies.notePIQueryError(namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
+                let namespaceBytes = UnsafeRawBufferPointer(rebasing: raw[field.dataRange])
+                if message.fields.contains(where: { isIndexField($0.type) }) {
+                    context.latencies.noteSIQueryError(namespaceBytes: namespaceBytes)
+                } else {
+                    context.latencies.notePIQueryError(namespaceBytes: namespaceBytes)
+                }
             }
             return .refused(BatchReplyStream.lastOnly(refusal.resultCode))
         case .success(let plan):
@@ -148,7 +153,7 @@ struct ScanReplyStream: ReplyStream {
                 return .success(
                     Plan(
                         namespace: namespace, namespaceName: namespaceName, setID: nil, binNames: binNames,
-                        noBinData: false, maxRecords: 0, recordsPerSecond: 0, partitions: []))
+                        noBinData: false, maxRecords: 0, recordsPerSecond: 0, partitions: [], predicate: predicate))
             }
             setID = id
         }
@@ -453,7 +458,11 @@ private final class ScanChunkBuilder: @unchecked Sendable {
             var last = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
             last.appendLastFrame(resultCode: .ok)
             frames.writeBytes(last.bytes)
-            stream.context.latencies.notePIQueryComplete(namespace: plan.namespaceName)
+            if plan.predicate == nil {
+                stream.context.latencies.notePIQueryComplete(namespace: plan.namespaceName)
+            } else {
+                stream.context.latencies.noteSIQueryComplete(namespace: plan.namespaceName)
+            }
             return deliver(ReplyChunk(bytes: frames))
         }
         let next = ScanReplyStream(

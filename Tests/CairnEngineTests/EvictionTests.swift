@@ -115,7 +115,9 @@ import Testing
         let ns = try Namespace.open(options)
         for k in 0..<1000 { try ns.put(testDigest(k), bins: [intBin("v", Int64(k))], options: WriteOptions(ttl: .seconds(UInt32(500 + k)))) }
         #expect(ns.evictionTrigger()?.contains("evict-indexes-memory-pct") == true)
+        #expect(!ns.evictionStatistics.hwmBreached)  // no cycle has run
         ns.superviseOnce()
+        #expect(ns.evictionStatistics.hwmBreached)
         var evicted: [Int] = []
         for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
         #expect(evicted == Array(0..<100), "the 10 % with the soonest void times")
@@ -205,6 +207,7 @@ import Testing
         for k in 0..<100 { try ns.put(testDigest(k), bins: [stringBin("v", "x")], options: WriteOptions(ttl: .seconds(100))) }
         ns.superviseOnce()
         #expect(ns.evictionStatistics.evictedObjects == 0)
+        #expect(!ns.evictionStatistics.hwmBreached)
         #expect(ns.storage.truncation.evictVoidTime == 0)
         for k in 0..<100 { #expect(try ns.get(testDigest(k)) != nil) }
         try ns.close()

@@ -13,6 +13,11 @@ from aerospike_helpers.operations import operations as op
 NS = "test"
 
 
+def statistic(client, name):
+    stats = client.info_random_node(f"namespace/{NS}").split("\t", 1)[1].strip()
+    return int(dict(item.split("=", 1) for item in stats.split(";"))[name])
+
+
 def fill(client, set_name, count=50):
     for i in range(count):
         client.put((NS, set_name, i), {"n": i, "tag": "even" if i % 2 == 0 else "odd"})
@@ -31,6 +36,7 @@ def wait_done(client, job_id, timeout=30):
 def test_background_ops_update_every_record_of_the_set(client):
     fill(client, "bg1")
     client.put((NS, "bg1other", 1), {"n": 1})
+    completed = statistic(client, "pi_query_ops_bg_complete")
     q = client.query(NS, "bg1")
     q.add_ops([op.write("done", 1), op.increment("n", 1000)])
     job_id = q.execute_background()
@@ -45,6 +51,7 @@ def test_background_ops_update_every_record_of_the_set(client):
     assert f"trid={job_id}:ns=test:set=bg1:" in shown
     assert ":status=done(ok):" in shown and ":recs-succeeded=50:" in shown and ":job-type=ops-bg:" in shown
     assert f"trid={job_id}:" in client.info_random_node("query-show")
+    assert statistic(client, "pi_query_ops_bg_complete") == completed + 1
 
 
 def test_background_ops_with_a_filter_and_an_index(client):
@@ -65,8 +72,10 @@ def test_background_ops_with_a_filter_and_an_index(client):
     q = client.query(NS, "bg2")
     q.where(p.between("n", 10, 19))
     q.add_ops([op.write("ranged", True)])
+    indexed = statistic(client, "si_query_ops_bg_complete")
     job_id = q.execute_background()
     wait_done(client, job_id)
+    assert statistic(client, "si_query_ops_bg_complete") == indexed + 1
     for i in range(50):
         _, _, bins = client.get((NS, "bg2", i))
         assert ("ranged" in bins) == (10 <= i <= 19)
@@ -106,5 +115,4 @@ def test_a_throttled_job_can_be_aborted(client):
     info = wait_done(client, job_id, timeout=5)
     assert info["records_read"] < 200
     assert ":status=done(user-aborted):" in client.info_random_node(f"query-show:trid={job_id}")
-    stats = client.info_random_node("namespace/test")
-    assert "pi_query_ops_bg_abort=" in stats
+    assert statistic(client, "pi_query_ops_bg_abort") >= 1
