@@ -318,7 +318,8 @@ struct ScanReplyStream: ReplyStream {
             found = record
         }
         guard var stored = found else { return false }
-        // An index query returns the record once per index entry it finds (Aerospike's answer).
+        // An index query returns the record as many times as Aerospike's would (once, or once
+        // per matching value of a geo query on a collection index: SecondaryIndexPredicate).
         var copies = 1
         if let predicate = plan.predicate {
             copies = predicate.matchCount(stored, digest: record.digest, storage: namespace.expressionStorage)
