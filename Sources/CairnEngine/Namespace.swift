@@ -52,6 +52,8 @@ public final class Namespace: Sendable {
     let deviceReadsStarted = Atomic<UInt64>(0)
     /// Touches started by reads (`readTouch`).
     let readTouches = Atomic<UInt64>(0)
+    /// How the nsup thread reaches this namespace (set when space management starts).
+    let nsupLink = Mutex<NamespaceLink?>(nil)
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
     static let commitAttemptsMax = 64
@@ -278,6 +280,12 @@ public final class Namespace: Sendable {
         supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
                                       currentPeriodSeconds: { [options] in options.currentNsupPeriodSeconds },
                                       nowVoidTime: { UInt32(truncatingIfNeeded: clock() / 1000) })
+    }
+
+    deinit {
+        // The nsup thread holds this namespace unowned(unsafe) (NamespaceLink): wait for a
+        // cycle it is running, and let no other start.
+        nsupLink.withLock { $0?.sever() }
     }
 
     /// Graceful close: flush every buffer, wait for the devices, mark the headers clean. With
