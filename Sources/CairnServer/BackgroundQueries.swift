@@ -295,7 +295,7 @@ final class BackgroundQueryJob: Sendable {
             "recs-throttled=\(throttled.load(ordering: .relaxed))", "recs-filtered-meta=0",
             "recs-filtered-bins=\(filteredBins.load(ordering: .relaxed))", "recs-succeeded=\(succeeded.load(ordering: .relaxed))",
             "recs-failed=\(failed.load(ordering: .relaxed))", "from=\(client.replacingOccurrences(of: ":", with: "+"))",
-            "job-type=ops-bg", "net-io-bytes=30", "socket-timeout=10000", "ops-active=\(done ? 0 : 1)",
+            "job-type=background-ops", "net-io-bytes=30", "socket-timeout=10000", "ops-active=\(done ? 0 : 1)",
         ]
         return fields.joined(separator: ":")
     }

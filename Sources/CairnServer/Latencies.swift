@@ -221,8 +221,8 @@ final class LatencyBook: Sendable {
     private let deletes: [OutcomeCounts]
     /// Per namespace: batch rows by kind (read, write, delete).
     private let batchSub: [[OutcomeCounts]]
-    /// Per namespace: primary-index queries (scans); `total` counts those that completed,
-    /// `errors` those refused.
+    /// Per namespace: primary-index queries (scans); `total` counts those that completed (a
+    /// query refused at its start is not counted, as Aerospike counts only started queries).
     private let piQueries: [OutcomeCounts]
     /// Per namespace: secondary-index queries, counted as `piQueries` are.
     private let siQueries: [OutcomeCounts]
@@ -319,11 +319,6 @@ final class LatencyBook: Sendable {
         piQueries[index].total.add(1, ordering: .relaxed)
     }
 
-    /// Counts a scan refused as a whole, in its namespace when it names a known one.
-    func notePIQueryError(namespaceBytes nameBytes: UnsafeRawBufferPointer) {
-        guard let index = namespaceIndex(nameBytes) else { return }
-        piQueries[index].errors.add(1, ordering: .relaxed)
-    }
 
     /// Counts a secondary-index query of `namespace` that sent its last frame.
     func noteSIQueryComplete(namespace: String) {
@@ -331,16 +326,11 @@ final class LatencyBook: Sendable {
         siQueries[index].total.add(1, ordering: .relaxed)
     }
 
-    /// Counts a secondary-index query refused as a whole, in its namespace when it names a known
-    /// one.
-    func noteSIQueryError(namespaceBytes nameBytes: UnsafeRawBufferPointer) {
-        guard let index = namespaceIndex(nameBytes) else { return }
-        siQueries[index].errors.add(1, ordering: .relaxed)
-    }
-
     /// Aerospike's `si_query_*` statistics, in CE 8.1's order, counted as `pi_query_*` are: every
     /// secondary-index query is a long basic query; one refused before it starts (an
-    /// aggregation, a background query, an unknown index…) counts in `si_query_long_basic_error`.
+    /// aggregation, an unknown index…) is not counted, as in Aerospike. `si_query_long_basic_error`
+    /// stays 0: a query that started ends with its last frame, and one whose client goes away
+    /// is not counted (Aerospike counts it as an error).
     func siQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
         let counts = siQueries[index]
@@ -359,8 +349,9 @@ final class LatencyBook: Sendable {
 
     /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
     /// `short-query` flag); aggregations and background UDF queries are refused before they
-    /// start, counted in `pi_query_long_basic_error`, and their own counters stay 0. Background
-    /// ops queries are counted by ``BackgroundQueries`` (`opsBackground`: complete, abort, error).
+    /// start (not counted, as in Aerospike), and their own counters stay 0; so does
+    /// `pi_query_long_basic_error` (see ``siQueryStatistics``). Background ops queries are
+    /// counted by ``BackgroundQueries`` (`opsBackground`: complete, abort, error).
     func piQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
         let counts = piQueries[index]

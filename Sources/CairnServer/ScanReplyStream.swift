@@ -68,15 +68,9 @@ struct ScanReplyStream: ReplyStream {
         context.counters.scanRequests.add(1, ordering: .relaxed)
         switch makePlan(message: message, raw: raw, context: context) {
         case .failure(let refusal):
+            // Not counted in `pi_query_*` / `si_query_*`: Aerospike counts only queries that
+            // started (a refusal at the start is the transaction's error, not the query's).
             logger.debug("scan refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
-            if let field = message.field(.namespace), field.dataRange.upperBound <= raw.count {
-                let namespaceBytes = UnsafeRawBufferPointer(rebasing: raw[field.dataRange])
-                if message.fields.contains(where: { isIndexField($0.type) }) {
-                    context.latencies.noteSIQueryError(namespaceBytes: namespaceBytes)
-                } else {
-                    context.latencies.notePIQueryError(namespaceBytes: namespaceBytes)
-                }
-            }
             return .refused(BatchReplyStream.lastOnly(refusal.resultCode))
         case .success(let plan):
             if message.header.info2.contains(.write) {

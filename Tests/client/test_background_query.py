@@ -49,7 +49,7 @@ def test_background_ops_update_every_record_of_the_set(client):
     assert "done" not in other, "a record of another set was updated"
     shown = client.info_random_node(f"query-show:trid={job_id}")
     assert f"trid={job_id}:ns=test:set=bg1:" in shown
-    assert ":status=done(ok):" in shown and ":recs-succeeded=50:" in shown and ":job-type=ops-bg:" in shown
+    assert ":status=done(ok):" in shown and ":recs-succeeded=50:" in shown and ":job-type=background-ops:" in shown
     assert f"trid={job_id}:" in client.info_random_node("query-show")
     assert statistic(client, "pi_query_ops_bg_complete") == completed + 1
 
