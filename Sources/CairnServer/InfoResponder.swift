@@ -612,6 +612,12 @@ struct InfoResponder {
     /// `get-config[:context=service|network|namespace;id=<ns>]` (or `namespace=<ns>`).
     private func configurationValue(_ command: InfoCommand) -> String {
         let configuration = context.configuration
+        if command.parameters.isEmpty {
+            // No parameters: every context, as Aerospike collects service, network and security
+            // (Cairn's security context is empty, as a CE node's).
+            return [configurationValue(InfoCommand(line: "get-config:context=service")),
+                    configurationValue(InfoCommand(line: "get-config:context=network"))].joined(separator: ";")
+        }
         switch command.parameter("context") ?? "service" {
         case "service":
             return InfoText.pairs([

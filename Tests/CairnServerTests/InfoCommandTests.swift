@@ -273,6 +273,9 @@ func integerBin(_ name: String, _ value: Int64) -> StoredBin {
             #expect(service["migrate-threads"] == "0")
             #expect(service["min-cluster-size"] == "1")
             #expect(service["enable-health-check"] == "false")
+            // No parameters: every context (service, then network), as CE collects them.
+            let all = pairs(try client.info("get-config"))
+            #expect(all["migrate-threads"] == "0" && all["heartbeat.mode"] == "mesh" && all["service.port"] != nil)
             let statistics = pairs(try client.info("statistics"))
             for name in ["heartbeat_connections", "heartbeat_connections_opened", "heartbeat_received_self",
                          "heartbeat_received_foreign", "fabric_connections", "fabric_connections_opened"] {
