@@ -18,6 +18,9 @@ final class BackgroundQueries: Sendable {
     /// A job's records per second when the request asks none, and the most it may ask
     /// (Aerospike's `background-query-max-rps` default).
     static let recordsPerSecondMax: UInt32 = 10_000
+    /// Jobs running at once (a thread each), as Aerospike's `query-threads-limit` default: one
+    /// more is refused with FORBIDDEN.
+    static let activeJobsMax = 128
 
     private struct Jobs {
         var active: [BackgroundQueryJob] = []
@@ -48,6 +51,7 @@ final class BackgroundQueries: Sendable {
     enum StartError: Error {
         case duplicateID(UInt64)
         case stopping
+        case tooMany
     }
 
     /// Starts `job` on its own thread, unless a job with its id is known (active or finished,
@@ -55,6 +59,7 @@ final class BackgroundQueries: Sendable {
     func start(_ job: BackgroundQueryJob) throws(StartError) {
         try jobs.withLock { (j: inout Jobs) throws(StartError) in
             guard !j.isStopping else { throw .stopping }
+            guard j.active.count < Self.activeJobsMax else { throw .tooMany }
             if j.active.contains(where: { $0.id == job.id }) || j.finished.contains(where: { $0.id == job.id }) {
                 throw .duplicateID(job.id)
             }
@@ -348,7 +353,7 @@ enum BackgroundQueryStart {
         } catch {
             switch error {
             case .duplicateID: return .parameter
-            case .stopping: return .forbidden
+            case .stopping, .tooMany: return .forbidden
             }
         }
         return .ok
