@@ -13,6 +13,10 @@ import Synchronization
 final class EvictionMark: Sendable {
     private let voidTimeCell: Atomic<UInt32>
     private let lutCell: Atomic<UInt64>
+    /// The LUT an nsup cycle's raise may reach, set before the cycle counts the records it will
+    /// hide (0 between cycles). A write commits above it (``lutFloorMs``): whatever the cycle did
+    /// not count, because its sprig was walked before the write landed, is never hidden.
+    private let fenceCell = Atomic<UInt64>(0)
 
     init(_ table: TruncationTable) {
         voidTimeCell = Atomic(table.evictVoidTime)
@@ -21,6 +25,19 @@ final class EvictionMark: Sendable {
 
     var voidTime: UInt32 { voidTimeCell.load(ordering: .acquiring) }
     var lutMs: UInt64 { lutCell.load(ordering: .acquiring) }
+
+    /// The LUT a new copy must be above (read under the record's sprig lock, as it commits): the
+    /// mark's, or a running cycle's fence when higher.
+    @inline(__always)
+    var lutFloorMs: UInt64 { max(lutCell.load(ordering: .acquiring), fenceCell.load(ordering: .acquiring)) }
+
+    /// Sets the fence before a cycle walks the index to count what a raise to `lutMs` hides.
+    /// The walk takes each sprig's lock after this store, so a write that commits in a sprig
+    /// after the walk has passed it sees the fence.
+    func fence(lutMs: UInt64) { fenceCell.store(lutMs, ordering: .releasing) }
+
+    /// Clears the fence once the cycle has published its mark (or raised nothing).
+    func clearFence() { fenceCell.store(0, ordering: .releasing) }
 
     /// Publishes a mark already durable. The LUT is raised first: a reader that sees the new void
     /// time with the old LUT hides a subset of what the whole mark hides.
@@ -54,6 +71,9 @@ public struct EvictionStatistics: Sendable, Equatable {
     public var lastCycleDeletedPct: Double = 0
     /// Why the last evicting cycle evicted nothing, if it did not.
     public var lastRefusal: String?
+    /// Whether the last nsup cycle found usage above an eviction threshold (Aerospike's
+    /// `hwm_breached`), whether or not it could evict.
+    public var hwmBreached = false
 }
 
 /// One evicting cycle's decision: the void time up to which evictable records go.
@@ -196,6 +216,8 @@ extension Namespace {
         guard evictionTrigger() != nil else { return nil }
         let nowMs = options.clockMs()
         let now = UInt32(truncatingIfNeeded: nowMs / 1000)
+        // The LUT half of a raise: records last updated at or before it may be hidden.
+        let markLutMs = max(nowMs, 1)
         // Set policies by set id, looked up once per set (not once per record).
         var evictableSets: [UInt16: Bool] = [:]
         func evictable(_ setID: UInt16) -> Bool {
@@ -229,12 +251,15 @@ extension Namespace {
         } else {
             // Pass 2: the histogram, and the records written since the last raise at or below
             // the mark's void time (the mark only grows: they go whatever this cycle's cut).
+            // The fence first: a write landing in a sprig this pass has already counted commits
+            // above the mark's LUT (``commit``), so the raise hides only what was counted.
+            evictionMark.fence(lutMs: markLutMs)
             let markVoidTime = evictionMark.voidTime
             var atOrBelowMark = 0
             var histogram = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: options.currentEvictHistBuckets)
             index.forEachRecord { r in
                 // Records written since the cycle began are above the mark's LUT: never evicted by it.
-                guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= nowMs, isVisible(r, nowVoidTime: now),
+                guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= markLutMs, isVisible(r, nowVoidTime: now),
                       evictable(r.setID)
                 else { return }
                 histogram.add(r.voidTimeSeconds)
@@ -249,13 +274,14 @@ extension Namespace {
         }
         if let cutoff = decision.cutoffVoidTime {
             do {
-                try storage.raiseEvictionMark(voidTime: cutoff, lutMs: max(nowMs, 1))
+                try storage.raiseEvictionMark(voidTime: cutoff, lutMs: markLutMs)
             } catch {
                 options.storage.log("nsup: namespace \(options.name): writing the eviction mark failed: \(error); nothing evicted")
                 decision = EvictionDecision(cutoffVoidTime: nil, evictedCount: 0, refusal: "writing the eviction mark failed: \(error)")
             }
         }
         if decision.cutoffVoidTime != nil { evictionMark.publish(storage.truncation) }
+        evictionMark.clearFence()
         let markVoidTime = evictionMark.voidTime
         evictionTotals.withLock { t in
             t.evictingCycles += 1

@@ -52,6 +52,8 @@ public final class Namespace: Sendable {
     let deviceReadsStarted = Atomic<UInt64>(0)
     /// Touches started by reads (`readTouch`).
     let readTouches = Atomic<UInt64>(0)
+    /// How the nsup thread reaches this namespace (set when space management starts).
+    let nsupLink = Mutex<NamespaceLink?>(nil)
 
     /// Attempts of the optimistic read-compute-commit loop before giving up (contention).
     static let commitAttemptsMax = 64
@@ -113,6 +115,7 @@ public final class Namespace: Sendable {
         let indexConfiguration = IndexConfiguration(
             sprigsPerPartition: options.storage.partitionTreeSprigs, entryCountMax: options.indexEntryCountMax)
         let priorCleanStopSequence = storage.openReport.headers.compactMap(\.sharedIndex).map(\.cleanStopSequence).max() ?? 0
+        let evictVoidTimeAtOpen = storage.truncation.evictVoidTime
         do {
             var warm: (PrimaryIndex, WarmState, [MemoryMirror]?)?
             if case .warm(let state) = decision, let layout {
@@ -179,9 +182,21 @@ public final class Namespace: Sendable {
             report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
             let ns = Namespace(options: options, index: index, storage: storage, sets: sets, report: report,
                                layout: layout, priorCleanStopSequence: priorCleanStopSequence)
+            if let evicted = report.coldStart?.evicted, evicted > 0 {
+                // What the cold start evicted counts as this run's evictions (`evicted_objects`).
+                ns.evictionTotals.withLock { $0.evictedObjects = UInt64(evicted) }
+            }
             ns.startSpaceManagement()
             return ns
         } catch {
+            let markAfter = storage.truncation.evictVoidTime
+            if markAfter > evictVoidTimeAtOpen {
+                // The raises are durable: their records stay evicted, and the next start (which
+                // finds them below the mark) does not count them again. Say so with the failure.
+                storage.options.log("namespace \(options.name): the start failed after the cold start raised the eviction "
+                    + "mark from void time \(evictVoidTimeAtOpen) to \(markAfter); the records it evicted (counted in the "
+                    + "cold start's log lines above) stay evicted")
+            }
             try? storage.close(clean: false)
             throw error
         }
@@ -265,6 +280,12 @@ public final class Namespace: Sendable {
         supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
                                       currentPeriodSeconds: { [options] in options.currentNsupPeriodSeconds },
                                       nowVoidTime: { UInt32(truncatingIfNeeded: clock() / 1000) })
+    }
+
+    deinit {
+        // The nsup thread holds this namespace unowned(unsafe) (NamespaceLink): wait for a
+        // cycle it is running, and let no other start.
+        nsupLink.withLock { $0?.sever() }
     }
 
     /// Graceful close: flush every buffer, wait for the devices, mark the headers clean. With
@@ -727,7 +748,8 @@ public final class Namespace: Sendable {
         } else {
             setID = 0
         }
-        // Above the eviction mark's LUT too: a new copy is never hidden by an earlier eviction.
+        // Above the eviction mark's LUT too (checked again as it commits, against a running nsup
+        // cycle's fence): a new copy is never hidden by an eviction that did not count it.
         var lut = max(now, truncateLutMs(setID: setID) + 1, evictionMark.lutMs + 1)
         if let current { lut = max(lut, current.lastUpdateTimeMs + 1) }
         if lut > now { lutAheadOfClock.raise(to: lut) }
@@ -765,6 +787,16 @@ public final class Namespace: Sendable {
         let device = storage.deviceIndex(for: digest)
         return try index.withRecord(digest) { entry -> RecordLocation? in
             guard entry == expected else { return nil }
+            var record = record
+            if record.voidTime != 0 {
+                // An nsup cycle may have counted this sprig before this write landed: commit
+                // above its fence, so its raise cannot hide a record it did not count.
+                let floor = evictionMark.lutFloorMs
+                if record.lastUpdateMs <= floor {
+                    record.lastUpdateMs = floor + 1
+                    lutAheadOfClock.raise(to: floor + 1)
+                }
+            }
             let location = try storage.append(record, deviceIndex: device, purpose: record.isTombstone ? .delete : .client)
             var flags: IndexRecord.Flags = []
             if record.isTombstone { flags.insert(.tombstone) }

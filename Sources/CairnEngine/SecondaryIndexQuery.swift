@@ -8,8 +8,8 @@ import CairnStorage
 /// index's type inside the range — the bin's own value (`default`), an element of a list bin
 /// (`list`), a key or a value of a map bin (`mapkeys`, `mapvalues`); for GeoJSON, points inside
 /// the query's region or regions containing its point. Values of other types are
-/// not indexed and never match; a record is returned once per distinct matching value, as
-/// Aerospike returns it once per index entry found.
+/// not indexed and never match; a record that matches is returned once, or for a geo query on a
+/// collection index once per matching value (``matchCount``).
 ///
 /// A context index (``context``) indexes what its CDT context reaches in the bin (a list or
 /// map bin; nothing when the context reaches nothing); an expression index (``expression``)
@@ -50,6 +50,8 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
     public var indexKeyType: SecondaryIndexCatalog.KeyType?
     /// The index's stored context or expression does not decode: nothing matches.
     public var matchesNothing = false
+    /// The name of the index the query uses, once found (``using(_:)``).
+    public var indexName: String?
 
     public init(binName: String, range: Range, collection: SecondaryIndexCatalog.Collection,
                 context: [CDTContextItem]? = nil, expression: CairnParticle.Value? = nil) {
@@ -65,6 +67,7 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
     /// nothing.
     public func using(_ definition: SecondaryIndexCatalog.Definition) -> SecondaryIndexPredicate {
         var p = SecondaryIndexPredicate(binName: definition.binName ?? "", range: range, collection: definition.collection)
+        p.indexName = definition.name
         if definition.keyType != range.keyType { p.indexKeyType = definition.keyType }
         if let bytes = definition.contextBytes {
             if let items = try? IndexContext.parse(bytes) { p.context = items } else { p.matchesNothing = true }
@@ -148,10 +151,10 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         matchCount(bins) > 0
     }
 
-    /// How many times the index would find the record with `bins`: once per distinct matching
-    /// value of a list or map (Aerospike's index holds an entry per value and record, and a
-    /// query returns the record for each entry it finds), at most once for a single value.
-    /// An expression index finds nothing here (it needs the record's metadata too).
+    /// How many times the query returns the record with `bins`: 0 when the index would not find
+    /// it, else 1 (a collection index's several entries for one record are de-duplicated), or
+    /// for a geo query on a collection index the number of distinct matching values. An
+    /// expression index finds nothing here (it needs the record's metadata too).
     public func matchCount(_ bins: [StoredBin]) -> Int {
         guard expression == nil, let bin = bins.first(where: { $0.name == binName }) else { return 0 }
         return byteMatchCount(bin) ?? decodedMatchCount(bin)
@@ -207,12 +210,22 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
         switch collection {
         case .default:
             return matches(value) ? 1 : 0
+        // A collection index holds one entry per distinct value of the record. An equality
+        // takes one value; an integer range is de-duplicated (Aerospike's `de_dup`, set for a
+        // range on any index type but the default; it covers one burst of 100 index entries of
+        // a partition, so on large partitions Aerospike can still return a record twice; Cairn
+        // never does). A geo query is not: Aerospike runs it as one range per S2 cell and
+        // de-duplicates only within each, so a record comes back once per matching value (the
+        // C client's suite expects those duplicates).
         case .list:
             guard case .list(let items, _) = value else { return 0 }
-            return Set(items.filter(matches)).count
+            if case .geo = range { return Set(items.filter(matches)).count }
+            return items.contains(where: matches) ? 1 : 0
         case .mapkeys, .mapvalues:
             guard case .map(let entries, _) = value else { return 0 }
-            return Set(entries.map { collection == .mapkeys ? $0.key : $0.value }.filter(matches)).count
+            let keys = collection == .mapkeys
+            if case .geo = range { return Set(entries.map { keys ? $0.key : $0.value }.filter(matches)).count }
+            return entries.contains { matches(keys ? $0.key : $0.value) } ? 1 : 0
         case .set:
             return 0
         }

@@ -1,5 +1,6 @@
 import CairnIO
 import CairnStorage
+import Glibc
 
 /// Space figures of a namespace (for `namespace/<ns>` statistics and tests).
 public struct SpaceStatistics: Sendable, Equatable {
@@ -24,10 +25,55 @@ public struct SpaceStatistics: Sendable, Equatable {
     public var tombstonesDropped: Int
 }
 
+/// How the nsup thread reaches its namespace without a weak reference. A weak reference would
+/// give the Namespace a side table, and every retain of it (each transaction's, on the service
+/// threads) would take the runtime's slow path: about 1% of a read-heavy load's samples. The
+/// link holds the namespace unowned(unsafe) and runs a cycle only while the namespace is alive;
+/// the namespace's deinit severs it, waiting for a cycle running on another thread (retains and
+/// releases of an object in its deinit are allowed). When the cycle's own release of the
+/// namespace is the last one, the deinit runs on the nsup thread, at the end of the cycle's use
+/// of it, and does not wait for itself.
+final class NamespaceLink: Sendable {
+    private unowned(unsafe) let namespace: Namespace
+    private struct State {
+        var alive = true
+        /// The thread running a cycle, if one is.
+        var runner: pthread_t?
+    }
+    private let state = ConditionLock(State())
+
+    init(_ namespace: Namespace) { self.namespace = namespace }
+
+    /// Runs `body` with the namespace unless it is being deinitialized.
+    func withNamespace(_ body: (Namespace) -> Void) {
+        let runs = state.withLock { s -> Bool in
+            guard s.alive else { return false }
+            s.runner = pthread_self()
+            return true
+        }
+        guard runs else { return }
+        body(namespace)
+        state.withLock { $0.runner = nil }
+        state.broadcast()
+    }
+
+    /// Called by the namespace's deinit: no cycle starts after it, and one running on another
+    /// thread is waited for.
+    func sever() {
+        let me = pthread_self()
+        state.wait(until: { s in
+            s.alive = false
+            return s.runner.map { pthread_equal($0, me) != 0 } ?? true
+        }) { _ in }
+    }
+}
+
 extension Namespace {
     func startSpaceManagement() {
         if options.backgroundDefrag { defragger.start() }
-        supervisor.start { [weak self] in _ = self?.nsupCycle() }
+        let link = NamespaceLink(self)
+        nsupLink.withLock { $0 = link }
+        supervisor.start { link.withNamespace { _ = $0.nsupCycle() } }
     }
 
     func stopSpaceManagement() {
@@ -55,6 +101,7 @@ extension Namespace {
         let durationMs = (MonotonicClock.nowNs() - startNs) / 1_000_000
         evictionTotals.withLock { t in
             t.lastCycleDurationMs = durationMs
+            t.hwmBreached = decision != nil
             t.lastCycleDeletedPct = objects > 0 ? Double(deleted) * 100 / Double(objects) : 0
         }
         return pass

@@ -125,17 +125,24 @@ public enum Expression {
     /// Walks the expression tree: every node's op must be one Cairn evaluates. Quoted values
     /// and call payloads' commands are not nodes.
     public static func check(_ node: Value) throws(CDTError) {
-        try check(node, [:])
+        try check(node, [:]) { _ in }
+    }
+
+    /// As ``check(_:)``, and tells `visit` each op the builder builds, in tree order (an
+    /// expression index's checks read them: ``IndexExpression``).
+    public static func check(_ node: Value, visit: (Int64) -> Void) throws(CDTError) {
+        try check(node, [:], visit)
     }
 
     /// The types of the let variables in scope (nil: defined, of a type Cairn does not infer).
     typealias TypeScope = [String: Int64?]
 
-    static func check(_ node: Value, _ scope: TypeScope) throws(CDTError) {
+    static func check(_ node: Value, _ scope: TypeScope, _ visit: (Int64) -> Void) throws(CDTError) {
         guard case .list(let items, _) = node else { return }
         guard case .int(let op)? = items.first else { throw .param("expression node without an op") }
         // Cairn evaluates every op Aerospike 8.1 has: any other is 4, as Aerospike's builder.
         guard supportedOps.contains(op) else { throw .param("invalid expression op \(op)") }
+        visit(op)
         let args = items.dropFirst()
         switch op {
         case 7:
@@ -144,14 +151,14 @@ public enum Expression {
             guard regexMatches(rawString(args[args.startIndex + 1]), options: options, "") != nil else {
                 throw .param("regex does not compile")
             }
-            try check(args[args.startIndex + 2], scope)
+            try check(args[args.startIndex + 2], scope, visit)
         case 101, 102:
             // [101 | 102, map]: the operand must be a map where its type is known (build_map_kv).
             guard args.count == 1 else { throw .param("map_keys / map_values of \(args.count) operands") }
             if let t = staticType(args[args.startIndex], scope), t != ExpressionType.map.rawValue {
                 throw .param("map_keys / map_values of type \(t)")
             }
-            try check(args[args.startIndex], scope)
+            try check(args[args.startIndex], scope, visit)
         case 8:
             // [8, candidate, query]: both GeoJSON; a literal that does not parse is 4.
             guard args.count == 2 else { throw .param("geo compare of \(args.count) operands") }
@@ -160,7 +167,7 @@ public enum Expression {
                 if case .geojson(let text) = arg {
                     do throws(GeoShape.Problem) { _ = try GeoShape.parse(Array(text)) } catch { throw .param("GeoJSON: \(error.reason)") }
                 }
-                try check(arg, scope)
+                try check(arg, scope, visit)
             }
         case 1...6:
             // Aerospike builds a comparison only of two operands of one type, and never of
@@ -172,14 +179,14 @@ public enum Expression {
             if let l, l == ExpressionType.geojson.rawValue || l == ExpressionType.hll.rawValue {
                 throw .param("comparison of type \(l)")
             }
-            for arg in args { try check(arg, scope) }
+            for arg in args { try check(arg, scope, visit) }
         case 123:
             // build_cond: at least one case and a default; conditions are booleans, the values
             // (unknown aside) of one type. Checked where the types are known.
             guard args.count >= 3, args.count % 2 == 1 else { throw .param("cond needs cases and a default") }
             var valueType: Int64?
             for (i, arg) in args.enumerated() {
-                try check(arg, scope)
+                try check(arg, scope, visit)
                 let isCondition = i % 2 == 0 && i != args.count - 1
                 guard let t = staticType(arg, scope) else { continue }
                 if isCondition {
@@ -197,14 +204,15 @@ public enum Expression {
             var inner = scope
             let list = Array(args)
             for i in stride(from: 0, to: list.count - 1, by: 2) {
-                try check(list[i + 1], inner)
+                try check(list[i + 1], inner, visit)
                 inner[rawString(list[i])] = .some(staticType(list[i + 1], inner))
             }
-            try check(list[list.count - 1], inner)
+            try check(list[list.count - 1], inner, visit)
         case 126: return
         case 127:
             guard args.count == 4, case .list(let opItems, _) = args[args.startIndex + 2] else { throw .param("malformed call") }
-            try checkCall(declaredType: args[args.startIndex], system: args[args.startIndex + 1], subject: args[args.startIndex + 3], scope)
+            try checkCall(declaredType: args[args.startIndex], system: args[args.startIndex + 1], subject: args[args.startIndex + 3], scope,
+                          visit)
             if opItems.first == .int(Int64(PathSelect.command)) {
                 // [0xfe, context, flags(, apply expression)]: Aerospike's parse_op_call checks
                 // only this shape; the context's and the apply's expressions are built when the
@@ -214,9 +222,20 @@ public enum Expression {
                 }
                 return
             }
-            if opItems.first != .int(0xff) { for arg in opItems.dropFirst() { try check(arg, scope) } }
+            // A list argument of the operation is an expression (built now, evaluated when the
+            // call runs); with a context, `[0xff, context, [command, args...]]`, the context is
+            // a literal and the inner operation's list arguments are the expressions
+            // (parse_op_call).
+            var operationArgs = opItems.dropFirst()
+            if opItems.first == .int(0xff) {
+                guard opItems.count == 3, case .list(let inner, _) = opItems[2], case .int? = inner.first else {
+                    throw .param("malformed call with a context")
+                }
+                operationArgs = inner.dropFirst()
+            }
+            for arg in operationArgs { try check(arg, scope, visit) }
         default:
-            for arg in args { try check(arg, scope) }
+            for arg in args { try check(arg, scope, visit) }
         }
     }
 
@@ -225,10 +244,11 @@ public enum Expression {
     /// map (0), bit (1) or HLL (2), with or without MODIFY_LOCAL (0x40), and a subject whose type,
     /// where it is known without running, is what the system works on (a list or map, a blob,
     /// an HLL; a nil subject is a missing bin for any system).
-    private static func checkCall(declaredType: Value, system: Value, subject: Value, _ scope: TypeScope) throws(CDTError) {
+    private static func checkCall(declaredType: Value, system: Value, subject: Value, _ scope: TypeScope,
+                                  _ visit: (Int64) -> Void) throws(CDTError) {
         guard case .int(let t) = declaredType, ExpressionType(rawValue: t) != nil else { throw .param("call of an invalid result type") }
         guard case .int(let s) = system, s >= 0, (0...2).contains(s & ~0x40) else { throw .param("call of an invalid system \(system)") }
-        try check(subject, scope)
+        try check(subject, scope, visit)
         guard let subjectType = staticType(subject, scope), subjectType != ExpressionType.nil_.rawValue else { return }
         let accepted: [ExpressionType] = switch s & ~0x40 {
         case 0: [.list, .map]
@@ -661,7 +681,17 @@ public enum Expression {
         }
         var payloadItems: [Value] = [opItems[0]]
         if opItems[0] == .int(0xff) {
-            payloadItems = opItems  // a CDT op with a context: [0xff, context, [command, args...]]
+            // A CDT op with a context, [0xff, context, [command, args...]]: the context is a
+            // literal, the inner operation's arguments are evaluated (checked by `check`).
+            guard opItems.count == 3, case .list(let inner, _) = opItems[2], let command = inner.first else {
+                throw .param("malformed call with a context")
+            }
+            var innerItems: [Value] = [command]
+            for arg in inner.dropFirst() {
+                guard case .known(let v) = try evaluate(arg, record, vars) else { return .unknown }
+                innerItems.append(v)
+            }
+            payloadItems = [opItems[0], opItems[1], .list(innerItems)]
         } else {
             for arg in opItems.dropFirst() {
                 guard case .known(let v) = try evaluate(arg, record, vars) else { return .unknown }

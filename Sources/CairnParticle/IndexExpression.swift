@@ -28,44 +28,20 @@ public enum IndexExpression {
     private static let nonDigestMetadata: Set<Int64> = [65, 66, 67, 68, 69, 70, 71, 72, 73, 74]
 
     public static func check(_ bytes: [UInt8]) throws(Problem) -> Checked {
+        // Decoded and checked as a filter is, collecting every op the builder builds (not inside
+        // a quoted list, nor inside a path select's context or apply, built when the call runs).
+        var ops = Set<Int64>()
         let node: Value
         do {
-            node = try Expression.decode(bytes)
+            node = try Value.decode(bytes)
+            try Expression.check(node) { ops.insert($0) }
         } catch {
             throw .doesNotBuild
         }
-        var ops = Set<Int64>()
-        collectOps(node, into: &ops)
         if !ops.isDisjoint(with: nonDigestMetadata) { throw .readsMetadata }
         if ops.contains(80) { throw .readsKey }
         if ops.isDisjoint(with: [64, 81, 82]) { throw .readsNoBinOrDigest }
         return Checked(resultType: resultType(node).map(typeName))
-    }
-
-    /// Every op that Aerospike's builder builds in `node`: not inside a quoted list, nor inside a
-    /// path select's context or apply (built when the call runs); a call's arguments that are
-    /// lists are expressions, with a context (`[0xff, context, [command, args...]]`) too.
-    private static func collectOps(_ node: Value, into ops: inout Set<Int64>) {
-        guard case .list(let items, _) = node, case .int(let op)? = items.first else { return }
-        ops.insert(op)
-        let args = items.dropFirst()
-        switch op {
-        case 126:
-            return
-        case 127:
-            guard args.count == 4 else { return }
-            collectOps(args[args.startIndex + 3], into: &ops)
-            guard case .list(let opItems, _) = args[args.startIndex + 2], let command = opItems.first else { return }
-            var payloadArgs = opItems.dropFirst()
-            if command == .int(Int64(PathSelect.command)) { return }
-            if command == .int(0xff) {
-                guard opItems.count == 3, case .list(let inner, _) = opItems[2] else { return }
-                payloadArgs = inner.dropFirst()
-            }
-            for arg in payloadArgs { collectOps(arg, into: &ops) }
-        default:
-            for arg in args { collectOps(arg, into: &ops) }
-        }
     }
 
     /// The root's type as the builder gives it: ``Expression/staticType(_:_:)``, and where it

@@ -40,7 +40,7 @@ struct AggregationStream: ReplyStream {
         } catch {
             return .refused(BatchReplyStream.lastOnly(error.resultCode))
         }
-        switch ScanReplyStream.makePlan(message: message, raw: raw, context: context, allowsAggregation: true) {
+        switch ScanReplyStream.makePlan(message: message, raw: raw, context: context, allowsUDF: true) {
         case .failure(let refusal):
             logger.debug("aggregation refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
             return .refused(BatchReplyStream.lastOnly(refusal.resultCode))

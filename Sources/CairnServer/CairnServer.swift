@@ -169,8 +169,6 @@ public final class CairnServer: Sendable {
         }
         guard let running else { return }
         readyFlag.store(false, ordering: .releasing)
-        // Background scans end before the connections, and long before the namespaces close.
-        await context.backgroundJobs.stopAll()
         if let metricsChannel = running.metricsChannel {
             try? await metricsChannel.close()
         }
@@ -186,6 +184,7 @@ public final class CairnServer: Sendable {
                     continuation.resume()
                 }.start()
             }
+            await stopBackgroundQueries()
             await shutDown(group: running.group, threadPool: running.threadPool)
             state.withLock { $0 = .stopped }
             context.logger.info("service stopped", metadata: ["drain_seconds": "\(Self.seconds(lastDrainDuration))"])
@@ -218,6 +217,7 @@ public final class CairnServer: Sendable {
         forceClose.cancel()
         let drained = drainStarted.duration(to: .now)
         drainDuration.withLock { $0 = drained }
+        await stopBackgroundQueries()
         await shutDown(group: running.group, threadPool: running.threadPool)
         state.withLock { $0 = .stopped }
         context.logger.info("service stopped", metadata: ["drain_seconds": "\(Self.seconds(drained))"])
@@ -302,6 +302,18 @@ public final class CairnServer: Sendable {
         guard let duration else { return "?" }
         let (whole, attoseconds) = duration.components
         return String(format: "%.3f", Double(whole) + Double(attoseconds) / 1e18)
+    }
+
+    /// Aborts the background queries still running and waits for their threads: they use the
+    /// namespaces, which the caller closes after `stop()`.
+    private func stopBackgroundQueries() async {
+        let queries = context.backgroundQueries
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            Thread {  // joins threads: off the caller's executor
+                queries.stop()
+                continuation.resume()
+            }.start()
+        }
     }
 
     private func shutDown(group: MultiThreadedEventLoopGroup, threadPool: NIOThreadPool) async {

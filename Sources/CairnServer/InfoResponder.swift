@@ -18,14 +18,14 @@ struct InfoResponder {
     static let generation = "1"
     /// The `features` list: the real server's names, only for what Cairn implements (§2.7).
     /// Not named until they work: cdt-index (queries on context indexes),
-    /// query-show, relaxed-sc, replicas-max.
+    /// relaxed-sc, replicas-max.
     static let features =
-        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace;udf"
+        "batch-any;batch-index;blob-bits;cdt-list;cdt-map;cluster-stable;float;geo;hll;peers;pipelining;pquery;pscans;query-show;replicas;replicas-all;replicas-master;sindex-exists;truncate-namespace;udf"
     /// The commands `help` lists (every command `value(for:)` answers).
     static let helpCommands = [
         "build", "cluster-generation", "cluster-name", "cluster-size", "cluster-stable", "edition", "features",
-        "get-config", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
-        "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "rack-ids", "rebalance-generation", "best-practices",
+        "get-config", "get-stats", "health-outliers", "health-stats", "help", "histogram", "latencies", "latency", "log", "log-rotate", "log-set", "logs", "namespace", "namespaces", "node", "partition-generation", "partition-info", "partitions", "peers-clear-alt",
+        "peers-clear-std", "peers-generation", "peers-tls-alt", "peers-tls-std", "query-abort", "query-abort-all", "query-show", "rack-ids", "rebalance-generation", "best-practices",
         "release", "replicas", "replicas-all", "replicas-master", "service", "service-clear-alt", "service-clear-std",
         "service-tls-alt", "service-tls-std", "services", "services-alternate", "services-alumni", "set-config", "sets", "sindex", "sindex-create", "sindex-delete", "sindex-exists", "sindex-list", "sindex-stat", "statistics",
         "status", "truncate", "truncate-namespace", "truncate-namespace-undo", "truncate-undo", "udf-get", "udf-list", "udf-put", "udf-remove", "user-agent-set", "version",
@@ -112,6 +112,12 @@ struct InfoResponder {
             return truncate(command, isNamespaceCommand: false)
         case "truncate-namespace":
             return truncate(command, isNamespaceCommand: true)
+        case "query-show":
+            return queryShow(command)
+        case "query-abort":
+            return queryAbort(command)
+        case "query-abort-all":
+            return "number-of-queries-killed:\(context.backgroundQueries.abortAll())"
         case "truncate-undo", "truncate-namespace-undo":
             return InfoReply.errorValue(.unsupportedFeature, message: "truncation is durable and cannot be undone")
         case "get-config":
@@ -146,8 +152,13 @@ struct InfoResponder {
             return SecondaryIndexInfo(context: context).stat(command)
         case "sindex":
             return SecondaryIndexInfo(context: context).legacy(command)
-        case "query-show", "scan-show":
-            return context.backgroundJobs.show(command)
+        case "health-outliers", "health-stats":
+            // Aerospike's outlier detection, off unless `enable-health-check` is true: a CE 8.1
+            // server with it off answers both with nothing. Cairn has no detector (and no peers to
+            // compare), so it answers as such a server.
+            return ""
+        case "get-stats":
+            return getStats(command)
         case "udf-put", "udf-get", "udf-list", "udf-remove":
             return UDFInfo(context: context, logger: logger).value(command)
         default:
@@ -256,7 +267,26 @@ struct InfoResponder {
             ("cluster_clock_skew_ms", "0"),
             ("cluster_clock_skew_stop_writes_sec", "0"),
             ("system_free_mem_pct", SystemMemory.usedPct().map { "\(Int((100 - $0).rounded(.down)))" } ?? "0"),
-        ])
+        ] + Self.clusterTrafficStatistics)
+    }
+
+    /// Aerospike's counts of heartbeat and fabric (node-to-node) connections and heartbeats
+    /// received: Cairn opens no such connection and sends or receives no heartbeat, so each count
+    /// is 0, and stays 0.
+    static let clusterTrafficStatistics: [(String, String)] = [
+        "heartbeat_connections", "heartbeat_connections_opened", "heartbeat_connections_closed",
+        "fabric_connections", "fabric_connections_opened", "fabric_connections_closed",
+        "heartbeat_received_self", "heartbeat_received_foreign",
+    ].map { ($0, "0") }
+
+    /// `get-stats:context=xdr[;dc=…]`: XDR's statistics. CE 8.1 has no XDR and answers nothing
+    /// for the `xdr` context; any other context, or none, is an error, in the server's words.
+    private func getStats(_ command: InfoCommand) -> String {
+        guard let context = command.parameter("context") else {
+            return InfoReply.errorValue(.parameter, message: "missing 'context'")
+        }
+        if context.isEmpty { return InfoReply.errorValue(.parameter, message: "missing 'context' value") }
+        return context == "xdr" ? "" : InfoReply.errorValue(.parameter, message: "unknown context")
     }
 
     /// `service` / `service-clear-std`: `<address>:<port>` where this node serves clients, as
@@ -296,6 +326,7 @@ struct InfoResponder {
         let freePercent = totalBytes == 0 ? 0 : 100 - min(100, usedBytes * 100 / totalBytes)
         let space = statistics.space
         let eviction = namespace.evictionStatistics
+        let background = context.backgroundQueries.statistics(namespace: name)
         return InfoText.pairs([
             ("ns_cluster_size", "1"),
             ("effective_replication_factor", "1"),
@@ -321,6 +352,7 @@ struct InfoResponder {
             ("post_write_cache_hits", "\(space.postWriteCacheHits)"),
             ("expired_objects", "\(space.expiredRemoved)"),
             ("evicted_objects", "\(eviction.evictedObjects)"),
+            ("hwm_breached", "\(eviction.hwmBreached)"),
             ("evict_ttl", "\(eviction.evictTTL)"),
             ("evict_void_time", "\(eviction.evictVoidTime)"),
             ("nsup_cycle_duration", "\(eviction.lastCycleDurationMs)"),
@@ -356,8 +388,19 @@ struct InfoResponder {
             ("sindex-type", "shmem"),
             ("sindex_used_bytes", "0"),
             ("set_index_used_bytes", "0"),
-        ] + clientStatistics(name) + Self.absentFeatureStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
+        ] + clientStatistics(name) + Self.absentFeatureStatistics + Self.migrationStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name, opsBackground: background.pi) + context.latencies.siQueryStatistics(namespace: name, opsBackground: background.si)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
     }
+
+    /// Aerospike's other migration counters of a namespace: one node owns every partition, so no
+    /// partition or record is ever sent or received and each is 0 (the `_remaining` and `_active`
+    /// ones are listed above).
+    static let migrationStatistics: [(String, String)] = [
+        "migrate_tx_partitions_imbalance", "migrate_tx_instances", "migrate_rx_instances",
+        "migrate_tx_partitions_initial", "migrate_tx_partitions_lead_remaining", "migrate_rx_partitions_initial",
+        "migrate_records_skipped", "migrate_records_transmitted", "migrate_record_retransmits",
+        "migrate_record_receives", "migrate_records_unreadable", "migrate_signals_active",
+        "migrate_signals_remaining", "migrate_fresh_partitions",
+    ].map { ($0, "0") }
 
     /// Aerospike's namespace counters of what Cairn does not do, all 0: UDFs (and their Lua
     /// calls), proxying (one node owns every partition), transaction-service timeouts (Cairn
@@ -488,6 +531,37 @@ struct InfoResponder {
     /// `truncate:namespace=<ns>[;set=<set>][;lut=<ns since 1970>]` and
     /// `truncate-namespace:namespace=<ns>[;lut=…]`. The truncation is durable on every device
     /// before `ok` is answered (DESIGN.md "Deletes, expiry, truncation").
+    /// A job id parameter (`id`, or `trid` as before 8.1): decimal, `0x` hex or `0` octal, not 0.
+    private static func jobID(_ command: InfoCommand) -> (present: Bool, id: UInt64?) {
+        guard let text = command.parameter("id") ?? command.parameter("trid") else { return (false, nil) }
+        let id: UInt64? = if text.hasPrefix("0x") || text.hasPrefix("0X") {
+            UInt64(text.dropFirst(2), radix: 16)
+        } else if text.count > 1 && text.hasPrefix("0") {
+            UInt64(text.dropFirst(), radix: 8)
+        } else {
+            UInt64(text)
+        }
+        return (true, id == 0 ? nil : id)
+    }
+
+    /// `query-show` (every background query, `;`-separated) or `query-show:id=N` (one), as
+    /// Aerospike 8.1's `cmd_query_show`. Scans and foreground queries are not jobs in Cairn: they
+    /// stream on their connection and are not listed.
+    private func queryShow(_ command: InfoCommand) -> String {
+        let (present, id) = Self.jobID(command)
+        guard present else { return context.backgroundQueries.allInfo() }
+        guard let id else { return InfoReply.errorValue(.parameter, message: "bad id") }
+        return context.backgroundQueries.info(id: id) ?? InfoReply.errorValue(.keyNotFound, message: "job not found")
+    }
+
+    /// `query-abort:id=N`: stops an active background query, as Aerospike's `cmd_query_abort`.
+    private func queryAbort(_ command: InfoCommand) -> String {
+        let (present, id) = Self.jobID(command)
+        guard present else { return InfoReply.errorValue(.parameter, message: "missing 'id'") }
+        guard let id else { return InfoReply.errorValue(.parameter, message: "bad id") }
+        return context.backgroundQueries.abort(id: id) ? "ok" : InfoReply.errorValue(.keyNotFound, message: "id not active")
+    }
+
     private func truncate(_ command: InfoCommand, isNamespaceCommand: Bool) -> String {
         guard let namespaceName = command.parameter("namespace"), !namespaceName.isEmpty else {
             return InfoReply.errorValue(.namespaceNotFound, message: "missing 'namespace'")
@@ -523,9 +597,29 @@ struct InfoResponder {
 
     // MARK: - Configuration
 
+    /// The `heartbeat.*` lines of `get-config:context=network`, as a CE 8.1 node reports them
+    /// when its heartbeat is switched off (`protocol none`): mesh mode with no seeds, the
+    /// interval and timeout it would use (Aerospike's defaults, which govern nothing while the
+    /// protocol is none). Cairn sends and listens for no heartbeat: no port (0), no mtu (0).
+    static let heartbeatConfiguration: [(String, String)] = [
+        ("heartbeat.mode", "mesh"),
+        ("heartbeat.port", "0"),
+        ("heartbeat.interval", "150"),
+        ("heartbeat.timeout", "10"),
+        ("heartbeat.connect-timeout-ms", "500"),
+        ("heartbeat.mtu", "0"),
+        ("heartbeat.protocol", "none"),
+    ]
+
     /// `get-config[:context=service|network|namespace;id=<ns>]` (or `namespace=<ns>`).
     private func configurationValue(_ command: InfoCommand) -> String {
         let configuration = context.configuration
+        if command.parameters.isEmpty {
+            // No parameters: every context, as Aerospike collects service, network and security
+            // (Cairn's security context is empty, as a CE node's).
+            return [configurationValue(InfoCommand(line: "get-config:context=service")),
+                    configurationValue(InfoCommand(line: "get-config:context=network"))].joined(separator: ";")
+        }
         switch command.parameter("context") ?? "service" {
         case "service":
             return InfoText.pairs([
@@ -534,12 +628,21 @@ struct InfoResponder {
                 ("proto-fd-max", "\(configuration.connectionCountMax)"),
                 ("service-threads", "\(configuration.eventLoopCount)"),
                 ("network-io-model", configuration.ioModel.rawValue),
+                // Nothing migrates (one node owns every partition): no migration threads, as
+                // Aerospike's `migrate-threads 0`. The cluster is this node: `min-cluster-size 1`.
+                ("migrate-threads", "0"),
+                ("min-cluster-size", "1"),
+                // Aerospike's outlier detection (`health-stats`, `health-outliers`): off.
+                ("enable-health-check", "false"),
             ])
         case "network":
             return InfoText.pairs([
                 ("service.address", configuration.host),
                 ("service.port", "\(context.boundPort)"),
-            ])
+            ] + Self.heartbeatConfiguration)
+        case "xdr", "security":
+            // CE 8.1 answers both with nothing: it has no XDR, and no security configuration.
+            return ""
         case "namespace":
             // `id=<ns>`, or `namespace=<ns>` (the form clients use with servers 8.1 and later).
             guard let name = command.parameter("id") ?? command.parameter("namespace"),

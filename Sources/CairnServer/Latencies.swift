@@ -221,9 +221,11 @@ final class LatencyBook: Sendable {
     private let deletes: [OutcomeCounts]
     /// Per namespace: batch rows by kind (read, write, delete).
     private let batchSub: [[OutcomeCounts]]
-    /// Per namespace: primary-index queries (scans); `total` counts those that completed,
-    /// `errors` those refused.
+    /// Per namespace: primary-index queries (scans); `total` counts those that completed (a
+    /// query refused at its start is not counted, as Aerospike counts only started queries).
     private let piQueries: [OutcomeCounts]
+    /// Per namespace: secondary-index queries, counted as `piQueries` are.
+    private let siQueries: [OutcomeCounts]
     /// Per namespace, per ``BenchmarkGroup/Name`` (in `allCases` order).
     private let benchmarkGroups: [[BenchmarkGroup]]
     let batchIndex = LatencyHistogram()
@@ -252,6 +254,7 @@ final class LatencyBook: Sendable {
         deletes = namespaceNames.map { _ in OutcomeCounts() }
         batchSub = namespaceNames.map { _ in (0..<3).map { _ in OutcomeCounts() } }
         piQueries = namespaceNames.map { _ in OutcomeCounts() }
+        siQueries = namespaceNames.map { _ in OutcomeCounts() }
         let benchmarkGroups = namespaceNames.map { _ in BenchmarkGroup.Name.allCases.map { BenchmarkGroup($0) } }
         self.benchmarkGroups = benchmarkGroups
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
@@ -316,16 +319,40 @@ final class LatencyBook: Sendable {
         piQueries[index].total.add(1, ordering: .relaxed)
     }
 
-    /// Counts a scan refused as a whole, in its namespace when it names a known one.
-    func notePIQueryError(namespaceBytes nameBytes: UnsafeRawBufferPointer) {
-        guard let index = namespaceIndex(nameBytes) else { return }
-        piQueries[index].errors.add(1, ordering: .relaxed)
+
+    /// Counts a secondary-index query of `namespace` that sent its last frame.
+    func noteSIQueryComplete(namespace: String) {
+        guard let index = namespaceNames.firstIndex(of: namespace) else { return }
+        siQueries[index].total.add(1, ordering: .relaxed)
+    }
+
+    /// Aerospike's `si_query_*` statistics, in CE 8.1's order, counted as `pi_query_*` are: every
+    /// secondary-index query is a long basic query; one refused before it starts (an
+    /// aggregation, an unknown index…) is not counted, as in Aerospike. `si_query_long_basic_error`
+    /// stays 0: a query that started ends with its last frame, and one whose client goes away
+    /// is not counted (Aerospike counts it as an error).
+    func siQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
+        guard let index = namespaceNames.firstIndex(of: name) else { return [] }
+        let counts = siQueries[index]
+        var items: [(String, UInt64)] = [
+            ("si_query_short_basic_complete", 0), ("si_query_short_basic_error", 0), ("si_query_short_basic_timeout", 0),
+            ("si_query_long_basic_complete", counts.load(counts.total)),
+            ("si_query_long_basic_error", counts.load(counts.errors)), ("si_query_long_basic_abort", 0),
+        ]
+        for kind in ["aggr", "udf_bg"] {
+            items += [("si_query_\(kind)_complete", 0), ("si_query_\(kind)_error", 0), ("si_query_\(kind)_abort", 0)]
+        }
+        items += [("si_query_ops_bg_complete", opsBackground.0), ("si_query_ops_bg_error", opsBackground.2),
+                  ("si_query_ops_bg_abort", opsBackground.1)]
+        return items
     }
 
     /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
-    /// `short-query` flag); aggregations, background UDF and ops queries are refused before they
-    /// start, counted in `pi_query_long_basic_error`, and their own counters stay 0.
-    func piQueryStatistics(namespace name: String) -> [(String, UInt64)] {
+    /// `short-query` flag); aggregations and background UDF queries are refused before they
+    /// start (not counted, as in Aerospike), and their own counters stay 0; so does
+    /// `pi_query_long_basic_error` (see ``siQueryStatistics``). Background ops queries are
+    /// counted by ``BackgroundQueries`` (`opsBackground`: complete, abort, error).
+    func piQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
         let counts = piQueries[index]
         var items: [(String, UInt64)] = [
@@ -333,10 +360,12 @@ final class LatencyBook: Sendable {
             ("pi_query_long_basic_error", counts.load(counts.errors)),
             ("pi_query_long_basic_abort", 0),
         ]
-        for kind in ["short_basic", "aggr", "udf_bg", "ops_bg"] {
+        for kind in ["short_basic", "aggr", "udf_bg"] {
             items += [("pi_query_\(kind)_complete", 0), ("pi_query_\(kind)_error", 0)]
             items.append((kind == "short_basic" ? "pi_query_short_basic_timeout" : "pi_query_\(kind)_abort", 0))
         }
+        items += [("pi_query_ops_bg_complete", opsBackground.0), ("pi_query_ops_bg_error", opsBackground.2),
+                  ("pi_query_ops_bg_abort", opsBackground.1)]
         return items
     }
 

@@ -109,16 +109,16 @@ struct MessageDispatcher {
             case .stream(let batch):
                 stream = batch
             }
-        } else if message.header.info2.contains(.write) {
-            return .reply(BackgroundScan.start(message: message, raw: raw, context: context, logger: processor.logger))
         } else {
             histogram = message.field(.namespace).flatMap { field -> LatencyHistogram? in
                 guard field.dataRange.upperBound <= raw.count else { return nil }
                 return context.latencies.histogram(.query, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
             }
+            let client = processor.logger[metadataKey: "client"].map { "\($0)" } ?? ""
             let start = AggregationStream.isAggregation(message, raw: raw)
                 ? AggregationStream.make(message: message, raw: raw, context: context, logger: processor.logger)
-                : ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume)
+                : ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume,
+                                       client: client)
             switch start {
             case .refused(let chunk):
                 histogram?.record(since: startNanoseconds)

@@ -59,8 +59,8 @@ final class MetricsExposition: Sendable {
         counter("cairn_transaction_errors_total", load(counters.transactionErrors),
                 help: "Transactions answered with an error other than not-found.")
         counter("cairn_batch_requests_total", load(counters.batchRequests), help: "Batch requests.")
-        counter("cairn_scan_requests_total", load(counters.scanRequests), help: "Scan (and primary-index query) requests.")
-        counter("cairn_scan_records_total", load(counters.scanRecords), help: "Records returned by scans.")
+        counter("cairn_scan_requests_total", load(counters.scanRequests), help: "Scan and query requests (primary- and secondary-index, background ones included).")
+        counter("cairn_scan_records_total", load(counters.scanRecords), help: "Records returned by scans and queries.")
         counter("cairn_info_requests_total", load(counters.infoRequests), help: "Info requests.")
         counter("cairn_malformed_requests_total", load(counters.malformedRequests), help: "Requests refused as malformed.")
         for name in context.namespaceNames {

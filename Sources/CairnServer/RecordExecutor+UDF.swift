@@ -38,15 +38,7 @@ extension RecordExecutor {
         let logger = self.logger
         let transform = RecordTransform { input in
             let output = pool.apply(package: package, function: function, arguments: arguments, record: Self.udfInput(input))
-            for line in output.logs {
-                let level: Logger.Level = switch line.level {  // Aerospike's: 1 warning ... 4 trace
-                case ...1: .warning
-                case 2: .info
-                case 3: .debug
-                default: .trace
-                }
-                logger.log(level: level, "udf \(package).\(function): \(line.text)")
-            }
+            Self.log(output.logs, logger: logger, package: package, function: function)
             return Self.decision(output, logger: logger, package: package, function: function)
         }
         target.namespace.apply(target.digest, setName: target.setName, userKey: target.userKey, options: options,
@@ -80,6 +72,19 @@ extension RecordExecutor {
         case .list(let items, _): return items
         case .null: return []  // what a client sends for no argument list
         default: throw Refusal(.parameter, "UDF_ARGLIST is not a list")
+        }
+    }
+
+    /// A UDF's info / warn / debug / trace lines, into cairnd's log.
+    static func log(_ lines: [(level: Int, text: String)], logger: Logger, package: String, function: String) {
+        for line in lines {
+            let level: Logger.Level = switch line.level {  // Aerospike's: 1 warning ... 4 trace
+            case ...1: .warning
+            case 2: .info
+            case 3: .debug
+            default: .trace
+            }
+            logger.log(level: level, "udf \(package).\(function): \(line.text)")
         }
     }
 

@@ -64,16 +64,24 @@ struct ScanReplyStream: ReplyStream {
 
     /// Checks a scan `message` (decoded from `raw`); nothing is read yet.
     static func make(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext, logger: Logger,
-                     resume: Resume = .inline) -> Start {
+                     resume: Resume = .inline, client: String = "") -> Start {
         context.counters.scanRequests.add(1, ordering: .relaxed)
-        switch makePlan(message: message, raw: raw, context: context) {
+        // A background query may carry a record UDF (UDF_OP 2) instead of write ops.
+        let allowsUDF = message.header.info2.contains(.write) && context.udf != nil
+        switch makePlan(message: message, raw: raw, context: context, allowsUDF: allowsUDF) {
         case .failure(let refusal):
+            // Not counted in `pi_query_*` / `si_query_*`: Aerospike counts only queries that
+            // started (a refusal at the start is the transaction's error, not the query's).
             logger.debug("scan refused", metadata: ["result": "\(refusal.resultCode)", "reason": "\(refusal.reason)"])
-            if let field = message.field(.namespace), field.dataRange.upperBound <= raw.count {
-                context.latencies.notePIQueryError(namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
-            }
             return .refused(BatchReplyStream.lastOnly(refusal.resultCode))
         case .success(let plan):
+            if message.header.info2.contains(.write) {
+                // A background query with write ops: OK once its job has started, then nothing.
+                let result = BackgroundQueryStart.start(plan: plan, message: message, raw: raw, context: context, logger: logger,
+                                                        client: client)
+                if result != .ok { logger.debug("background query refused", metadata: ["result": "\(result)"]) }
+                return .refused(BatchReplyStream.lastOnly(result))
+            }
             return .stream(ScanReplyStream(
                 plan: plan, context: context, logger: logger, frameBytesTarget: context.configuration.streamFrameBytesTarget,
                 position: 0, resumeAfter: nil, recordsSent: 0, resume: resume))
@@ -82,7 +90,7 @@ struct ScanReplyStream: ReplyStream {
 
     /// Checks the request and extracts what the scan needs from it (the body is not kept).
     static func makePlan(message: Message, raw: UnsafeRawBufferPointer, context: ServerContext,
-                         allowsAggregation: Bool = false) -> Result<Plan, Refusal> {
+                         allowsUDF: Bool = false) -> Result<Plan, Refusal> {
         guard let namespaceField = message.field(.namespace), let namespaceName = namespaceField.string(in: raw),
             let namespace = context.namespaces[namespaceName]
         else {
@@ -113,17 +121,15 @@ struct ScanReplyStream: ReplyStream {
                 return .failure(Refusal(.parameter, "the filter expression is not a boolean"))
             }
         }
-        if message.header.info2.contains(.write) {
-            return .failure(Refusal(.unsupportedFeature, "background scans and queries are not supported"))
-        }
         for field in message.fields where field.type != .filterExpression && !isIndexField(field.type)
-            && !(allowsAggregation && RecordExecutor.isUDFField(field.type)) {
+            && !(allowsUDF && RecordExecutor.isUDFField(field.type)) {
             if let feature = RecordExecutor.unsupportedFeature(of: field.type) {
                 return .failure(Refusal(.unsupportedFeature, "\(feature) is not supported"))
             }
         }
         var binNames: [String]?
-        if !message.ops.isEmpty {
+        // A background query's ops are its writes (BackgroundQueries), not bins to return.
+        if !message.ops.isEmpty && !message.header.info2.contains(.write) {
             var names: [String] = []
             for op in message.ops {
                 guard op.type == .read, op.nameSizeBytes > 0 else {
@@ -148,7 +154,7 @@ struct ScanReplyStream: ReplyStream {
                 return .success(
                     Plan(
                         namespace: namespace, namespaceName: namespaceName, setID: nil, binNames: binNames,
-                        noBinData: false, maxRecords: 0, recordsPerSecond: 0, partitions: []))
+                        noBinData: false, maxRecords: 0, recordsPerSecond: 0, partitions: [], predicate: predicate))
             }
             setID = id
         }
@@ -313,7 +319,8 @@ struct ScanReplyStream: ReplyStream {
             found = record
         }
         guard var stored = found else { return false }
-        // An index query returns the record once per index entry it finds (Aerospike's answer).
+        // An index query returns the record as many times as Aerospike's would (once, or once
+        // per matching value of a geo query on a collection index: SecondaryIndexPredicate).
         var copies = 1
         if let predicate = plan.predicate {
             copies = predicate.matchCount(stored, digest: record.digest, storage: namespace.expressionStorage)
@@ -453,7 +460,11 @@ private final class ScanChunkBuilder: @unchecked Sendable {
             var last = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes)
             last.appendLastFrame(resultCode: .ok)
             frames.writeBytes(last.bytes)
-            stream.context.latencies.notePIQueryComplete(namespace: plan.namespaceName)
+            if plan.predicate == nil {
+                stream.context.latencies.notePIQueryComplete(namespace: plan.namespaceName)
+            } else {
+                stream.context.latencies.noteSIQueryComplete(namespace: plan.namespaceName)
+            }
             return deliver(ReplyChunk(bytes: frames))
         }
         let next = ScanReplyStream(

@@ -26,8 +26,8 @@ final class ServerContext: Sendable {
     let connections = ConnectionRegistry()
     /// Registered Lua modules and the states that run record UDFs (nil: UDFs are refused).
     let udf: LuaPool?
-    /// Background scans (UDF or operations), running and recently finished.
-    let backgroundJobs = BackgroundJobs()
+    /// Background queries with write ops or a UDF (`execute_background`), for `query-show` and friends.
+    let backgroundQueries: BackgroundQueries
     /// When the context was made, for `uptime`.
     let startedAt: ContinuousClock.Instant
     /// The port the listening socket is bound to (0 until bound).
@@ -41,6 +41,7 @@ final class ServerContext: Sendable {
         self.namespaces = namespaces
         self.namespaceNames = namespaces.keys.sorted()
         self.latencies = LatencyBook(namespaceNames: namespaceNames)
+        self.backgroundQueries = BackgroundQueries(namespaceNames: namespaceNames)
         // enable-benchmarks-* of the configuration file: on from the start, as set-config turns them on.
         for (namespace, groups) in configuration.enabledBenchmarks {
             for group in groups { latencies.benchmarks(group, namespace: namespace)?.setEnabled(true) }

@@ -445,7 +445,9 @@ final class UringLoop: @unchecked Sendable {
             connections.append(nil)
             return connections.count - 1
         }()
-        let processor = RequestProcessor(context: context, logger: logger)
+        var connectionLogger = logger
+        connectionLogger[metadataKey: "client"] = "\(Self.peerAddress(fd))"
+        let processor = RequestProcessor(context: context, logger: connectionLogger)
         let connection = UringConnection(loop: self, fd: fd, slot: slot, processor: processor,
                                          inputBytes: Self.inputBytesInitial, outputBytes: Self.outputBytesInitial)
         connections[slot] = connection
@@ -454,6 +456,27 @@ final class UringLoop: @unchecked Sendable {
     }
 
     // MARK: receive
+
+    /// The peer's address as `host:port` (`[v6]:port`), or `unknown`.
+    static func peerAddress(_ fd: Int32) -> String {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) }
+        }
+        guard rc == 0 else { return "unknown" }
+        var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+        var service = [CChar](repeating: 0, count: Int(NI_MAXSERV))
+        let found = withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getnameinfo($0, length, &host, socklen_t(host.count), &service, socklen_t(service.count), NI_NUMERICHOST | NI_NUMERICSERV)
+            }
+        }
+        guard found == 0 else { return "unknown" }
+        let h = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let p = String(decoding: service.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return Int32(storage.ss_family) == AF_INET6 ? "[\(h)]:\(p)" : "\(h):\(p)"
+    }
 
     private func armReceive(_ connection: UringConnection) {
         guard !connection.receiveInFlight, !connection.inputClosed, !connection.isClosing else { return }

@@ -27,6 +27,7 @@ final class TestClock: Sendable {
     init(ms: UInt64 = CitrusleafTime.nowMs()) { self.ms = Atomic(ms) }
     func now() -> UInt64 { ms.load(ordering: .relaxed) }
     func advance(seconds: UInt64) { ms.add(seconds * 1000, ordering: .relaxed) }
+    func advance(ms delta: UInt64) { ms.add(delta, ordering: .relaxed) }
 }
 
 func namespaceOptions(_ paths: [String], fileSizeBytes: UInt64 = 64 << 20, blockSize: Int = 128 << 10,

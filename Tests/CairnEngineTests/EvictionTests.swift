@@ -115,10 +115,63 @@ import Testing
         let ns = try Namespace.open(options)
         for k in 0..<1000 { try ns.put(testDigest(k), bins: [intBin("v", Int64(k))], options: WriteOptions(ttl: .seconds(UInt32(500 + k)))) }
         #expect(ns.evictionTrigger()?.contains("evict-indexes-memory-pct") == true)
+        #expect(!ns.evictionStatistics.hwmBreached)  // no cycle has run
         ns.superviseOnce()
+        #expect(ns.evictionStatistics.hwmBreached)
         var evicted: [Int] = []
         for k in 0..<1000 where try ns.get(testDigest(k)) == nil { evicted.append(k) }
         #expect(evicted == Array(0..<100), "the 10 % with the soonest void times")
+        try ns.close()
+    }
+
+    /// Writes racing nsup cycles: a write that lands in a sprig a cycle has already counted
+    /// commits above the cycle's fence, so the raise hides exactly what `evicted_objects` counts.
+    /// The clock stands still during each cycle and moves 1 ms between cycles, so most writes
+    /// share a cycle's millisecond (without the fence, those landing behind its walk were hidden
+    /// and never counted).
+    @Test func writesRacingCyclesAreEitherCountedOrNotHidden() throws {
+        let dir = try TemporaryDirectory()
+        let clock = TestClock()
+        var options = evictingOptions(dir, clock: clock, usedPct: 0, tenthsPct: 50)
+        options.indexEntryCountMax = 1 << 16
+        options.eviction.indexesMemoryPct = 1  // above from 656 records: every cycle then evicts up to 5 %
+        options.eviction.histBuckets = 100
+        let ns = try Namespace.open(options)
+        let writers = 3, perWriter = 15_000
+        let finished = Atomic<Int>(0)
+        let failures = Mutex<[String]>([])
+        for w in 0..<writers {
+            let thread = Thread {
+                var rng = SplitMix64(seed: UInt64(w + 1))
+                for i in 0..<perWriter {
+                    do {
+                        try ns.put(testDigest(w * perWriter + i), bins: [intBin("v", Int64(i))],
+                                   options: WriteOptions(ttl: .seconds(100 + UInt32(rng.next() % 5000))))
+                    } catch {
+                        failures.withLock { $0.append("\(error)") }
+                    }
+                }
+                finished.add(1, ordering: .releasing)
+            }
+            thread.start()
+        }
+        var cycles = 0, loops = 0
+        var refusals: [String: Int] = [:]
+        while finished.load(ordering: .acquiring) < writers {
+            clock.advance(ms: 1)
+            loops += 1
+            let decision = ns.evictIfNeeded()
+            if decision?.cutoffVoidTime != nil { cycles += 1 }
+            if let r = decision?.refusal { refusals[r, default: 0] += 1 }
+        }
+        let failed = failures.withLock { $0 }
+        #expect(failed.isEmpty, "\(failed.count) puts failed, the first: \(failed.first ?? "")")
+        var hidden = 0
+        ns.index.forEachRecord { r in if !r.isTombstone && ns.isEvictedRecord(r) { hidden += 1 } }
+        let counted = ns.evictionStatistics.evictedObjects
+        print("racing cycles: \(loops) cycles (refusals \(refusals)), \(cycles) raises, \(hidden) records hidden by the mark, \(counted) counted")
+        #expect(cycles > 0 && hidden > 0)
+        #expect(UInt64(hidden) == counted, "the mark hides \(hidden) records, evicted_objects counts \(counted)")
         try ns.close()
     }
 
@@ -154,6 +207,7 @@ import Testing
         for k in 0..<100 { try ns.put(testDigest(k), bins: [stringBin("v", "x")], options: WriteOptions(ttl: .seconds(100))) }
         ns.superviseOnce()
         #expect(ns.evictionStatistics.evictedObjects == 0)
+        #expect(!ns.evictionStatistics.hwmBreached)
         #expect(ns.storage.truncation.evictVoidTime == 0)
         for k in 0..<100 { #expect(try ns.get(testDigest(k)) != nil) }
         try ns.close()
@@ -240,6 +294,7 @@ import Testing
         let firstAfter = words.firstIndex(of: "after").flatMap { Int(words[$0 + 1]) }
         #expect(firstAfter.map { $0 < 1200 } == true, "first eviction not during the scan: \(during.first ?? "")")
         #expect(log.all.contains { $0.contains("evicted \(report.evicted) records during the scan") })
+        #expect(ns.evictionStatistics.evictedObjects == UInt64(report.evicted), "evicted_objects counts the cold start's")
         // Usage lands near (below) the threshold: 10 % of 8 MiB.
         let live = ns.statistics.liveBytes
         print("live after eviction: \(live)")

@@ -412,3 +412,23 @@ import Testing
         try storage.close(clean: true)
     }
 }
+
+/// The nsup thread reaches its namespace through a NamespaceLink, not a weak reference: a
+/// namespace that ran nsup cycles is freed once its owner lets go (closed or not), and the
+/// thread neither keeps it alive nor touches it after.
+@Suite struct NamespaceLinkTests {
+    @Test func aNamespaceWithNsupCyclesIsFreedWhenReleased() throws {
+        for close in [true, false] {
+            let dir = try TemporaryDirectory()
+            var options = namespaceOptions([dir.file("link.dat")], fileSizeBytes: 8 << 20)
+            options.nsupPeriodSeconds = 1
+            var ns: Namespace? = try Namespace.open(options)
+            try ns!.put(testDigest(1), bins: [intBin("v", 1)])
+            Thread.sleep(forTimeInterval: 1.3)  // at least one cycle has run on the nsup thread
+            weak let released = ns
+            if close { try ns!.close() }
+            ns = nil
+            #expect(released == nil, "closed: \(close)")
+        }
+    }
+}

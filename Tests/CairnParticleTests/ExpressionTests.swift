@@ -254,6 +254,30 @@ import Testing
         #expect(code(call(system: 2, [.int(50)], bin(9))) == nil)
         #expect(code(call(system: 0, [.int(16)], .list([.int(122), .int(4), .int(1)]))) == nil)
     }
+
+    /// A call with a context, `[0xff, context, [command, args...]]`: the context is a literal, and
+    /// the inner operation's list arguments are expressions, built with the call and evaluated
+    /// when it runs, as Aerospike's parse_op_call (they were passed through unevaluated).
+    @Test func aCallWithAContextBuildsAndEvaluatesItsOperationsArguments() throws {
+        let context = Value.list([.int(0x10), .int(1)])  // list index 1
+        let index = Value.list([.int(20), .list([.int(81), .int(2), .blob(0x69, [])]), .int(-5)])  // bin i + -5 = 0
+        func getByIndex(_ indexArg: Value) -> Value {
+            call(system: 0, [.int(0xff), context, .list([.int(19), .int(7), indexArg])], .list([.int(81), .int(4), .blob(0x6c, [])]))
+        }
+        #expect(code(getByIndex(.list([.int(999)]))) == 4, "an unknown op inside the inner operation is refused when built")
+        #expect(code(call(system: 0, [.int(0xff), context], bin(4))) == 4, "a context without its operation")
+        let record = ExpressionRecord(
+            bins: [.init(name: "i", particleType: 1, bytes: [0, 0, 0, 0, 0, 0, 0, 5]),
+                   .init(name: "l", particleType: 20,
+                         bytes: Value.list([.list([.int(1), .int(2)]), .list([.int(30), .int(40)])]).encoded)],
+            setName: nil, key: nil)
+        #expect(try Expression.evaluate(try Expression.decode(getByIndex(index).encoded), record) == .known(.int(30)))
+        #expect(try Expression.evaluate(try Expression.decode(getByIndex(.int(1)).encoded), record) == .known(.int(40)))
+        // The ops an expression index sees come from the same walk, inner arguments included.
+        var ops: [Int64] = []
+        try Expression.check(getByIndex(index)) { ops.append($0) }
+        #expect(ops == [127, 81, 20, 81])
+    }
 }
 
 @Suite struct RecordSizeTests {

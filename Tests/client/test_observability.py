@@ -602,3 +602,62 @@ def test_asadm_fields(daemon):
     ns = pairs(info(port, "namespace/test"))
     assert int(ns["pi_query_long_basic_complete"]) == scans + 1
     assert ns["pi_query_aggr_complete"] == "0" and ns["pi_query_short_basic_error"] == "0"
+
+
+def test_si_query_statistics_count_secondary_index_queries(daemon):
+    """`si_query_*` (asadm's health reads ten of them) count secondary-index queries for real:
+    one that completes in si_query_long_basic_complete, one refused at its start (no index on its
+    bin) in none (as Aerospike counts only queries that started), and neither as a scan."""
+    from aerospike import predicates as p
+    port = daemon.port
+
+    def counts():
+        ns = pairs(info(port, "namespace/test"))
+        return {k: int(ns[k]) for k in ("si_query_long_basic_complete", "si_query_long_basic_error",
+                                         "pi_query_long_basic_complete", "pi_query_long_basic_error")}
+
+    c = connect(daemon)
+    try:
+        for i in range(5):
+            c.put(("test", "siq", i), {"n": i})
+        c.index_integer_create("test", "siq", "n", "siq_n")
+        before = counts()
+        q = c.query("test", "siq")
+        q.where(p.between("n", 1, 3))
+        assert sorted(r[2]["n"] for r in q.results()) == [1, 2, 3]
+        after = counts()
+        assert after["si_query_long_basic_complete"] == before["si_query_long_basic_complete"] + 1
+        assert after["pi_query_long_basic_complete"] == before["pi_query_long_basic_complete"]
+        q = c.query("test", "siq")
+        q.where(p.equals("nothing", 1))
+        with pytest.raises(aerospike.exception.IndexNotFound):
+            q.results()
+        refused = counts()
+        assert refused == after
+        c.scan("test", "siq").results()
+        assert counts()["pi_query_long_basic_complete"] == after["pi_query_long_basic_complete"] + 1
+        assert counts()["si_query_long_basic_complete"] == after["si_query_long_basic_complete"]
+    finally:
+        try:
+            c.index_remove("test", "siq_n")
+        finally:
+            c.close()
+
+
+def test_cluster_and_health_answers_as_ce(daemon):
+    """The heartbeat, migration and health-check answers asadm's `health` reads, as a CE 8.1
+    node with its heartbeat off, no XDR and no health check answers them."""
+    port = daemon.port
+    network = pairs(info(port, "get-config:context=network"))
+    assert {k: network[k] for k in ("heartbeat.mode", "heartbeat.protocol", "heartbeat.interval",
+                                    "heartbeat.timeout")} == {
+        "heartbeat.mode": "mesh", "heartbeat.protocol": "none", "heartbeat.interval": "150", "heartbeat.timeout": "10"}
+    service = pairs(info(port, "get-config:context=service"))
+    assert service["migrate-threads"] == "0" and service["enable-health-check"] == "false"
+    stats = pairs(info(port, "statistics"))
+    assert stats["heartbeat_received_foreign"] == "0" and stats["fabric_connections"] == "0"
+    assert pairs(info(port, "namespace/test"))["migrate_records_transmitted"] == "0"
+    for command in ("health-stats", "health-outliers", "get-stats:context=xdr", "get-config:context=xdr"):
+        assert info(port, command) == "", command
+    assert info(port, "get-stats") == "ERROR:4:missing 'context'"
+    assert info(port, "get-stats:context=nope") == "ERROR:4:unknown context"
