@@ -348,8 +348,8 @@ final class LatencyBook: Sendable {
     }
 
     /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
-    /// `short-query` flag); aggregations and background UDF queries are refused before they
-    /// start (not counted, as in Aerospike), and their own counters stay 0; so does
+    /// `short-query` flag); aggregations and background UDF queries run but are not counted
+    /// here yet, so their own counters stay 0; so does
     /// `pi_query_long_basic_error` (see ``siQueryStatistics``). Background ops queries are
     /// counted by ``BackgroundQueries`` (`opsBackground`: complete, abort, error).
     func piQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {

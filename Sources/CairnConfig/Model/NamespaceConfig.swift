@@ -49,8 +49,7 @@ public struct NamespaceConfig: Sendable, Equatable {
     public var enableBenchmarksRead = false
     /// `enable-benchmarks-write`: the write sub-phase histograms, from the start.
     public var enableBenchmarksWrite = false
-    /// `enable-benchmarks-udf`: the UDF sub-phase histograms, listed from the start (empty: Cairn
-    /// runs no UDFs).
+    /// `enable-benchmarks-udf`: the record-UDF sub-phase histograms, from the start.
     public var enableBenchmarksUDF = false
 
     /// Makes a namespace; every argument but `name` and `storage` defaults as documented in
