@@ -109,7 +109,9 @@ struct AggregationStream: ReplyStream {
             writer.endRecordReply()
         }
         writer.appendLastFrame(resultCode: .ok)
-        context.latencies.notePIQueryComplete(namespace: plan.namespaceName)
+        var failed = false
+        if case .failure = result { failed = true }
+        context.latencies.noteAggregation(namespace: plan.namespaceName, indexed: plan.predicate != nil, failed: failed)
         return ReplyChunk(writer.bytes)
     }
 }

@@ -34,19 +34,26 @@ final class BackgroundQueries: Sendable {
     private let jobs = Mutex(Jobs())
     /// Jobs running, for `stop` to wait on.
     private let running = ConditionLock(0)
-    /// Per namespace: ops-bg jobs completed, aborted and failed, by primary-index and secondary-
-    /// index query (`pi_query_ops_bg_*`, `si_query_ops_bg_*`). A job that starts always runs to
-    /// its end or its abort (a record it cannot update counts in its `recs-failed`), so the
-    /// error counters stay 0, as Aerospike's (it only abandons a job by abort).
-    private let outcomes: [String: OutcomeCounters]
+    /// Per namespace and kind (ops-bg, udf-bg): jobs completed and aborted, by primary-index and
+    /// secondary-index query (`pi_query_ops_bg_*`, `si_query_udf_bg_*` ...). A job that starts
+    /// always runs to its end or its abort (a record it cannot update counts in its
+    /// `recs-failed`), so the error counters stay 0, as Aerospike's (it only abandons a job by
+    /// abort).
+    private let outcomes: [String: (ops: OutcomeCounters, udf: OutcomeCounters)]
 
     final class OutcomeCounters: Sendable {
-        let piComplete = Atomic<UInt64>(0), piAbort = Atomic<UInt64>(0), piError = Atomic<UInt64>(0)
-        let siComplete = Atomic<UInt64>(0), siAbort = Atomic<UInt64>(0), siError = Atomic<UInt64>(0)
+        let piComplete = Atomic<UInt64>(0), piAbort = Atomic<UInt64>(0)
+        let siComplete = Atomic<UInt64>(0), siAbort = Atomic<UInt64>(0)
+
+        /// (complete, abort, error) of primary-index and secondary-index jobs.
+        var counts: (pi: (UInt64, UInt64, UInt64), si: (UInt64, UInt64, UInt64)) {
+            ((piComplete.load(ordering: .relaxed), piAbort.load(ordering: .relaxed), 0),
+             (siComplete.load(ordering: .relaxed), siAbort.load(ordering: .relaxed), 0))
+        }
     }
 
     init(namespaceNames: [String]) {
-        outcomes = Dictionary(uniqueKeysWithValues: namespaceNames.map { ($0, OutcomeCounters()) })
+        outcomes = Dictionary(uniqueKeysWithValues: namespaceNames.map { ($0, (OutcomeCounters(), OutcomeCounters())) })
     }
 
     /// Why a job does not start.
@@ -78,8 +85,8 @@ final class BackgroundQueries: Sendable {
     }
 
     private func finish(_ job: BackgroundQueryJob) {
-        // UDF jobs are Aerospike's udf-bg, not counted in the ops-bg statistics.
-        if job.udf == nil, let c = outcomes[job.namespaceName] {
+        if let both = outcomes[job.namespaceName] {
+            let c = job.udf == nil ? both.ops : both.udf
             switch (job.indexName != nil, job.wasAborted) {
             case (false, false): c.piComplete.add(1, ordering: .relaxed)
             case (false, true): c.piAbort.add(1, ordering: .relaxed)
@@ -135,10 +142,11 @@ final class BackgroundQueries: Sendable {
     }
 
     /// `pi_query_ops_bg_*` and `si_query_ops_bg_*` of a namespace.
-    func statistics(namespace: String) -> (pi: (UInt64, UInt64, UInt64), si: (UInt64, UInt64, UInt64)) {
-        guard let c = outcomes[namespace] else { return ((0, 0, 0), (0, 0, 0)) }
-        return ((c.piComplete.load(ordering: .relaxed), c.piAbort.load(ordering: .relaxed), c.piError.load(ordering: .relaxed)),
-                (c.siComplete.load(ordering: .relaxed), c.siAbort.load(ordering: .relaxed), c.siError.load(ordering: .relaxed)))
+    /// `*_query_ops_bg_*` and `*_query_udf_bg_*` of a namespace: (complete, abort, error) per kind.
+    func statistics(namespace: String) -> (ops: (pi: (UInt64, UInt64, UInt64), si: (UInt64, UInt64, UInt64)),
+                                           udf: (pi: (UInt64, UInt64, UInt64), si: (UInt64, UInt64, UInt64))) {
+        guard let both = outcomes[namespace] else { return (((0, 0, 0), (0, 0, 0)), ((0, 0, 0), (0, 0, 0))) }
+        return (both.ops.counts, both.udf.counts)
     }
 }
 

@@ -388,7 +388,7 @@ struct InfoResponder {
             ("sindex-type", "shmem"),
             ("sindex_used_bytes", "0"),
             ("set_index_used_bytes", "0"),
-        ] + clientStatistics(name) + Self.absentFeatureStatistics + Self.migrationStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name, opsBackground: background.pi) + context.latencies.siQueryStatistics(namespace: name, opsBackground: background.si)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
+        ] + clientStatistics(name) + Self.absentFeatureStatistics + Self.migrationStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name, opsBackground: background.ops.pi, udfBackground: background.udf.pi) + context.latencies.siQueryStatistics(namespace: name, opsBackground: background.ops.si, udfBackground: background.udf.si)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
     }
 
     /// Aerospike's other migration counters of a namespace: one node owns every partition, so no
@@ -402,13 +402,14 @@ struct InfoResponder {
         "migrate_signals_remaining", "migrate_fresh_partitions",
     ].map { ($0, "0") }
 
-    /// Aerospike's namespace counters of what Cairn does not do, all 0: UDFs (and their Lua
-    /// calls), proxying (one node owns every partition), transaction-service timeouts (Cairn
-    /// times no transaction out), key-busy refusals (no transaction queue per key).
+    /// Aerospike's namespace counters of what Cairn does not do or does not count, all 0:
+    /// proxying (one node owns every partition), transaction-service timeouts (Cairn times no
+    /// transaction out), key-busy refusals (no transaction queue per key); and the Lua-level
+    /// outcomes of UDFs (`client_lang_*`, and the batch rows' `udf_sub_*`), which Cairn does not
+    /// count apart yet (the record UDFs themselves are `client_udf_*`, from the udf histogram).
     static let absentFeatureStatistics: [(String, String)] = {
         var names = ["client_tsvc_error", "client_tsvc_timeout", "client_proxy_complete", "client_proxy_error",
-                     "client_proxy_timeout", "client_udf_complete", "client_udf_error", "client_udf_timeout",
-                     "client_udf_filtered_out", "client_lang_read_success", "client_lang_write_success",
+                     "client_proxy_timeout", "client_lang_read_success", "client_lang_write_success",
                      "client_lang_delete_success", "client_lang_error", "batch_sub_tsvc_error", "batch_sub_tsvc_timeout",
                      "batch_sub_proxy_complete", "batch_sub_proxy_error", "batch_sub_proxy_timeout", "fail_key_busy"]
         names += ["udf_sub_tsvc_error", "udf_sub_tsvc_timeout", "udf_sub_udf_complete", "udf_sub_udf_error",
@@ -430,7 +431,7 @@ struct InfoResponder {
     private func clientStatistics(_ name: String) -> [(String, String)] {
         guard let outcomes = context.latencies.clientOutcomes(namespace: name) else { return [] }
         var items = outcomes.map { ("client_\($0.kind)_\($0.result)", "\($0.count)") }
-        items += ["read", "write", "delete"].map { ("client_\($0)_timeout", "0") }
+        items += ["read", "write", "delete", "udf"].map { ("client_\($0)_timeout", "0") }
         return items
     }
 

@@ -226,6 +226,10 @@ final class LatencyBook: Sendable {
     private let piQueries: [OutcomeCounts]
     /// Per namespace: secondary-index queries, counted as `piQueries` are.
     private let siQueries: [OutcomeCounts]
+    /// Per namespace: aggregation queries (stream UDFs) without and with an index; `total` counts
+    /// those that ran, `errors` those whose stream failed.
+    private let piAggregations: [OutcomeCounts]
+    private let siAggregations: [OutcomeCounts]
     /// Per namespace, per ``BenchmarkGroup/Name`` (in `allCases` order).
     private let benchmarkGroups: [[BenchmarkGroup]]
     let batchIndex = LatencyHistogram()
@@ -255,6 +259,8 @@ final class LatencyBook: Sendable {
         batchSub = namespaceNames.map { _ in (0..<3).map { _ in OutcomeCounts() } }
         piQueries = namespaceNames.map { _ in OutcomeCounts() }
         siQueries = namespaceNames.map { _ in OutcomeCounts() }
+        piAggregations = namespaceNames.map { _ in OutcomeCounts() }
+        siAggregations = namespaceNames.map { _ in OutcomeCounts() }
         let benchmarkGroups = namespaceNames.map { _ in BenchmarkGroup.Name.allCases.map { BenchmarkGroup($0) } }
         self.benchmarkGroups = benchmarkGroups
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
@@ -313,6 +319,13 @@ final class LatencyBook: Sendable {
         batchSub[index][kind].note(resultCodeRaw: code, countingTotal: true)
     }
 
+    /// Counts an aggregation query of `namespace` that ran (`failed`: its stream failed).
+    func noteAggregation(namespace: String, indexed: Bool, failed: Bool) {
+        guard let index = namespaceNames.firstIndex(of: namespace) else { return }
+        let counts = indexed ? siAggregations[index] : piAggregations[index]
+        if failed { counts.errors.add(1, ordering: .relaxed) } else { counts.total.add(1, ordering: .relaxed) }
+    }
+
     /// Counts a scan (primary-index query) of `namespace` that sent its last frame.
     func notePIQueryComplete(namespace: String) {
         guard let index = namespaceNames.firstIndex(of: namespace) else { return }
@@ -327,11 +340,12 @@ final class LatencyBook: Sendable {
     }
 
     /// Aerospike's `si_query_*` statistics, in CE 8.1's order, counted as `pi_query_*` are: every
-    /// secondary-index query is a long basic query; one refused before it starts (an
-    /// aggregation, an unknown index…) is not counted, as in Aerospike. `si_query_long_basic_error`
+    /// secondary-index query is a long basic query (or an aggregation, or a background job); one
+    /// refused before it starts (an unknown index…) is not counted, as in Aerospike. `si_query_long_basic_error`
     /// stays 0: a query that started ends with its last frame, and one whose client goes away
     /// is not counted (Aerospike counts it as an error).
-    func siQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
+    func siQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0),
+                           udfBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
         let counts = siQueries[index]
         var items: [(String, UInt64)] = [
@@ -339,9 +353,11 @@ final class LatencyBook: Sendable {
             ("si_query_long_basic_complete", counts.load(counts.total)),
             ("si_query_long_basic_error", counts.load(counts.errors)), ("si_query_long_basic_abort", 0),
         ]
-        for kind in ["aggr", "udf_bg"] {
-            items += [("si_query_\(kind)_complete", 0), ("si_query_\(kind)_error", 0), ("si_query_\(kind)_abort", 0)]
-        }
+        let aggregations = siAggregations[index]
+        items += [("si_query_aggr_complete", aggregations.load(aggregations.total)),
+                  ("si_query_aggr_error", aggregations.load(aggregations.errors)), ("si_query_aggr_abort", 0)]
+        items += [("si_query_udf_bg_complete", udfBackground.0), ("si_query_udf_bg_error", udfBackground.2),
+                  ("si_query_udf_bg_abort", udfBackground.1)]
         items += [("si_query_ops_bg_complete", opsBackground.0), ("si_query_ops_bg_error", opsBackground.2),
                   ("si_query_ops_bg_abort", opsBackground.1)]
         return items
@@ -352,7 +368,8 @@ final class LatencyBook: Sendable {
     /// here yet, so their own counters stay 0; so does
     /// `pi_query_long_basic_error` (see ``siQueryStatistics``). Background ops queries are
     /// counted by ``BackgroundQueries`` (`opsBackground`: complete, abort, error).
-    func piQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
+    func piQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0),
+                           udfBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
         let counts = piQueries[index]
         var items: [(String, UInt64)] = [
@@ -360,10 +377,12 @@ final class LatencyBook: Sendable {
             ("pi_query_long_basic_error", counts.load(counts.errors)),
             ("pi_query_long_basic_abort", 0),
         ]
-        for kind in ["short_basic", "aggr", "udf_bg"] {
-            items += [("pi_query_\(kind)_complete", 0), ("pi_query_\(kind)_error", 0)]
-            items.append((kind == "short_basic" ? "pi_query_short_basic_timeout" : "pi_query_\(kind)_abort", 0))
-        }
+        items += [("pi_query_short_basic_complete", 0), ("pi_query_short_basic_error", 0), ("pi_query_short_basic_timeout", 0)]
+        let aggregations = piAggregations[index]
+        items += [("pi_query_aggr_complete", aggregations.load(aggregations.total)),
+                  ("pi_query_aggr_error", aggregations.load(aggregations.errors)), ("pi_query_aggr_abort", 0)]
+        items += [("pi_query_udf_bg_complete", udfBackground.0), ("pi_query_udf_bg_error", udfBackground.2),
+                  ("pi_query_udf_bg_abort", udfBackground.1)]
         items += [("pi_query_ops_bg_complete", opsBackground.0), ("pi_query_ops_bg_error", opsBackground.2),
                   ("pi_query_ops_bg_abort", opsBackground.1)]
         return items
@@ -425,6 +444,20 @@ final class LatencyBook: Sendable {
             ("delete", "not_found", deleteNotFound),
             ("delete", "filtered_out", deleteFiltered),
             ("delete", "error", deleteErrors),
+        ] + udfOutcomes(namespace: name)
+    }
+
+    /// Aerospike's `client_udf_complete`, `_error` and `_filtered_out`: record UDFs (`apply`)
+    /// by result (a UDF's FAILURE, 100, is an error).
+    private func udfOutcomes(namespace name: String) -> [(kind: String, result: String, count: UInt64)] {
+        guard let udf = histogram(.udf, namespace: name) else { return [] }
+        let f = udf.failures
+        let filtered = f.load(f.filteredOut), errors = f.load(f.errors) + f.load(f.notFound)
+        let total = udf.snapshot().reduce(0, +)
+        return [
+            ("udf", "complete", total > filtered + errors ? total - filtered - errors : 0),
+            ("udf", "error", errors),
+            ("udf", "filtered_out", filtered),
         ]
     }
 

@@ -79,6 +79,11 @@ def info(client, command):
     return line.split("\t", 1)[1] if "\t" in line else line
 
 
+def statistic(client, name):
+    stats = info(client, f"namespace/{NS}")
+    return int(dict(item.split("=", 1) for item in stats.split(";"))[name])
+
+
 @pytest.fixture()
 def module(client, tmp_path):
     client.udf_put(write_module(tmp_path, "cairn_udf.lua", MODULE))
@@ -129,8 +134,12 @@ def test_apply_writes_through_the_engine(client, module):
 def test_apply_failure_is_100_with_the_error(client, module):
     key = (NS, "udf", "failure")
     client.put(key, {"a": 1})
+    complete, errors = statistic(client, "client_udf_complete"), statistic(client, "client_udf_error")
+    assert client.apply(key, module, "hello", ["stats"]) == "hello stats"
+    assert statistic(client, "client_udf_complete") == complete + 1
     with pytest.raises(ex.UDFError) as info_:
         client.apply(key, module, "fail", [])
+    assert statistic(client, "client_udf_error") == errors + 1
     assert info_.value.code == 100
     assert "no luck" in str(info_.value)
     # Nothing was written.
@@ -218,8 +227,10 @@ def test_background_scan_udf_and_operations(client, tmp_path):
             client.put(key, {"n": i})
         scan = client.scan(NS, "udf_bg")
         scan.apply("bg_udf", "mark", ["seen"])
+        jobs_before = statistic(client, "pi_query_udf_bg_complete")
         job = scan.execute_background()
         assert wait_job(client, job)["records_read"] == 20
+        assert statistic(client, "pi_query_udf_bg_complete") == jobs_before + 1
         assert all(client.get(k)[2] == {"n": i, "mark": "seen"} for i, k in enumerate(keys))
         shown = info(client, f"query-show:trid={job}")
         assert f"trid={job}:" in shown and ":status=done(ok):" in shown and ":recs-succeeded=20:" in shown
@@ -312,10 +323,14 @@ def test_aggregation_query(client, daemon, tmp_path):
             client.put((NS, "udf_agg", i), {"n": i})
         # The client runs the stream's last part (the reduce that merges the nodes' results) with
         # its own copy of the module; its Lua path is set once per process, so a process of its own.
+        complete, errors = statistic(client, "pi_query_aggr_complete"), statistic(client, "pi_query_aggr_error")
         out = subprocess.run([sys.executable, "-c", AGGREGATION_CLIENT, str(daemon.port), str(tmp_path)],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert out.stdout.splitlines() == ["count [12]", f"values {list(range(12))}", "broken 100"]
+        # Two aggregations ran, one failed (the client may retry a failed one: at least once).
+        assert statistic(client, "pi_query_aggr_complete") == complete + 2
+        assert statistic(client, "pi_query_aggr_error") >= errors + 1
     finally:
         client.udf_remove("agg_udf.lua")
 
