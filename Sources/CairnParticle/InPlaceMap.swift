@@ -268,7 +268,8 @@ extension InPlaceCDT {
         }
         switch try map.locate(key) {
         case .found(let range):
-            let old = try Value.decode(Array(map.bytes[range]))
+            var r = MsgPackReader(map.bytes, offset: range.lowerBound, end: range.upperBound)
+            let old = try r.value(depth: 1)
             let new = try ListExecutor.add(old, delta)
             return (map.spliced([(range, encoded(new))], added: 0), new)
         case .absent(let at):
