@@ -71,6 +71,13 @@ public enum OperationLayer {
                 return resultBin(name: name, .int(Int64(appended.size)))
             }
         }
+        // A put or increment on a stored map runs on its bytes too (InPlaceCDT.mapWrite); what
+        // it does not cover, errors included, takes the general path below.
+        if isWrite, let index, bins[index].particleType == .map, case .success(let op) = decodedOp,
+           let written = InPlaceCDT.mapWrite(op, storedMap: bins[index].bytes) {
+            bins[index] = StoredBin(name: name, particleType: .map, bytes: written.bytes)
+            return resultBin(name: name, written.result)
+        }
         let bin: CDTBin
         if let index {
             let stored = bins[index]

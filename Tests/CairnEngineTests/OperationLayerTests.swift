@@ -56,6 +56,38 @@ import Testing
         try ns.close()
     }
 
+    /// Map writes on a stored map run on its bytes (InPlaceCDT.mapWrite): the stored bin and the
+    /// results are the general path's, and a write the fast path declines (CREATE_ONLY on an
+    /// existing key) fails as before, leaving the record alone.
+    @Test func mapWritesOnAStoredMapRunOnItsBytes() throws {
+        let dir = try TemporaryDirectory()
+        let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))
+        let d = testDigest(4)
+        func int(_ v: Int64) -> StoredBin { StoredBin(name: "m", particleType: .integer, bytes: (0..<8).map { UInt8(truncatingIfNeeded: v >> (8 * (7 - Int64($0)))) }) }
+        // put with order attributes 1 creates a key-ordered map (general path: no bin yet).
+        var result = try ns.operate(d, operations: [.cdt("m", payload(67, .string("b"), .int(2), .int(1)), isWrite: true)])
+        #expect(result.bins[0].1 == int(1))
+        result = try ns.operate(d, operations: [
+            .cdt("m", payload(73, .string("b"), .int(40)), isWrite: true),  // increment an existing key: 42
+            .cdt("m", payload(74, .string("a")), isWrite: true),  // decrement a new key: -1, first in key order
+            .cdt("m", payload(67, .string("c"), .list([.int(1)])), isWrite: true),  // a new key: 3 entries
+            .cdt("m", payload(68, .map([MapEntry(.int(7), .int(7)), MapEntry(.string("c"), .string("x"))], flags: 0)), isWrite: true),
+        ])
+        #expect(result.bins.map(\.1) == [int(42), int(-1), int(3), int(4)])
+        let expected = Value.map([
+            MapEntry(.int(7), .int(7)), MapEntry(.string("a"), .int(-1)), MapEntry(.string("b"), .int(42)),
+            MapEntry(.string("c"), .string("x")),
+        ], flags: MapFlags.keyOrdered).encoded
+        #expect(try ns.get(d)?.bins == [StoredBin(name: "m", particleType: .map, bytes: expected)])
+        // CREATE_ONLY on an existing key: 24, nothing written.
+        #expect(code { _ = try ns.operate(d, operations: [.cdt("m", payload(67, .string("a"), .int(1), .int(1), .int(1)), isWrite: true)]) }
+            == .elementExists)
+        let record = try #require(try ns.get(d))
+        #expect(record.bins == [StoredBin(name: "m", particleType: .map, bytes: expected)])
+        #expect(record.generation == 2)
+        try ns.close()
+    }
+
     @Test func bitAndHLLOperationsStoreTheirParticleTypes() throws {
         let dir = try TemporaryDirectory()
         let ns = try Namespace.open(namespaceOptions([dir.file("p.dat")], fileSizeBytes: 16 << 20))

@@ -5,7 +5,8 @@
 // CDTError is the expected answer to garbage. Checked: the canonical encoding of anything that
 // decodes decodes again, every new bin value re-decodes, and a list or map put whole by a client
 // (CollectionFromClient) is stored in a form the same check takes back unchanged, and the
-// in-place append (InPlaceCDT), wherever it answers, gives the general path's bytes and result.
+// in-place append (InPlaceCDT) and the map writes on stored bytes (InPlaceCDT.mapWrite), wherever
+// they answer, give the general path's bytes and result.
 import CairnParticle
 
 func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
@@ -50,6 +51,12 @@ func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
                 break
             }
         }
+        // The map writes on stored bytes, where they answer, must give the general path's bytes
+        // and result, on a map in its stored form (canonical bytes; a key-ordered map's keys
+        // strictly increasing), as the engine keeps every stored map.
+        if case .collection(let stored) = bin, case .map = stored, let op = try? CDTOperation.decode(payload) {
+            checkMapWrite(op, stored.encoded)
+        }
         for isWrite in [false, true] {
             guard let outcome = try? CDTExecutor.execute(payload: payload, bin: bin, isWrite: isWrite) else { continue }
             if let newValue = outcome.newValue {
@@ -59,4 +66,19 @@ func fuzzCDT(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
         }
     }
     return 0
+}
+
+func checkMapWrite(_ op: CDTOperation, _ storedBytes: [UInt8]) {
+    guard let decoded = try? Value.decode(storedBytes), decoded.encoded == storedBytes,
+          case .map(let entries, let flags) = decoded else { return }
+    if flags & MapFlags.keyOrdered != 0 {
+        for i in entries.indices.dropFirst() where Value.compare(entries[i - 1].key, entries[i].key) >= 0 { return }
+    }
+    guard let fast = InPlaceCDT.mapWrite(op, storedMap: storedBytes) else { return }
+    do {
+        let slow = try CDTExecutor.execute(op, bin: .collection(decoded), isWrite: true)
+        guard slow.newValue?.encoded == fast.bytes, slow.result?.encoded == fast.result.encoded else { fatalError("in-place map write differs") }
+    } catch {
+        fatalError("in-place map write took what the general path refuses: \(error)")
+    }
 }
