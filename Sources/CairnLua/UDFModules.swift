@@ -22,16 +22,27 @@ public final class UDFModules: Sendable {
         public var reason: String
     }
 
+    /// The `user-path` exists and is not a directory.
+    public struct NotADirectory: Error, Equatable, CustomStringConvertible {
+        public var path: String
+        public var description: String { "mod-lua user-path \(path) exists and is not a directory" }
+    }
+
     public let directory: String
     private let state: Mutex<(modules: [String: Module], version: UInt64)>
 
-    /// Opens `directory` (created when missing) and loads the modules in it; files that are not
-    /// valid module names are skipped.
+    /// Loads the modules in `directory`; files that are not valid module names are skipped. A
+    /// missing directory holds no module: it is created by the first `put`, so a start writes
+    /// nothing (a daemon without a work directory creates none under the default one).
     public init(directory: String) throws {
         self.directory = directory
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var modules: [String: Module] = [:]
-        for name in try FileManager.default.contentsOfDirectory(atPath: directory).sorted() {
+        var isDirectory: ObjCBool = false
+        let exists = FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory)
+        if exists && !isDirectory.boolValue {
+            throw NotADirectory(path: directory)
+        }
+        for name in exists ? try FileManager.default.contentsOfDirectory(atPath: directory).sorted() : [] {
             guard Self.validName(name) == nil,
                   let data = FileManager.default.contents(atPath: directory + "/" + name) else { continue }
             modules[name] = Module(name: name, content: Array(data), version: 1)
@@ -76,6 +87,7 @@ public final class UDFModules: Sendable {
         let path = directory + "/" + name
         let temporary = directory + "/.tmp-" + name
         do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Self.writeSynced(content, to: temporary)
             guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
             Self.syncDirectory(directory)

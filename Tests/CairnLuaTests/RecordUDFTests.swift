@@ -124,6 +124,8 @@ import Testing
     @Test func registrationChecksNamesAndCompiles() throws {
         let directory = NSTemporaryDirectory() + "cairn-lua-\(UUID().uuidString)"
         let store = try UDFModules(directory: directory)
+        // Opening a store writes nothing: its directory comes with the first module.
+        #expect(!FileManager.default.fileExists(atPath: directory))
         #expect(throws: UDFModules.Refusal.self) { try store.put(name: "../x.lua", content: Array("x = 1".utf8)) }
         #expect(throws: UDFModules.Refusal.self) { try store.put(name: "noext", content: Array("x = 1".utf8)) }
         #expect(throws: UDFModules.Refusal.self) { try store.put(name: ".lua", content: Array("x = 1".utf8)) }
@@ -139,6 +141,10 @@ import Testing
         #expect(reopened.module("good.lua")?.content == Array("function f(r) return 1 end".utf8))
         try reopened.remove(name: "good.lua")
         #expect(try UDFModules(directory: directory).all().isEmpty)
+        // A user-path that is a file is refused, naming it.
+        let file = directory + "/not-a-directory"
+        FileManager.default.createFile(atPath: file, contents: Data())
+        #expect(throws: UDFModules.NotADirectory(path: file)) { try UDFModules(directory: file) }
     }
 
     @Test func reloadsAChangedModule() throws {
