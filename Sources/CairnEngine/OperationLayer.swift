@@ -114,7 +114,7 @@ public enum OperationLayer {
 
     /// A result value as the reply bin Aerospike sends: scalars as their particle types, lists
     /// and maps as msgpack; nil has no bin.
-    static func resultBin(name: String, _ value: Value) -> StoredBin? {
+    public static func resultBin(name: String, _ value: Value) -> StoredBin? {
         switch value {
         case .null, .wildcard, .infinity:
             return nil

@@ -170,30 +170,7 @@ public final class LuaPool: Sendable {
         do {
             try ensureLoaded(package + ".lua", in: state)
             // rec, state = __cairn_record(exists, bins, names, meta)
-            state.pushGlobal("__cairn_record")
-            state.pushBoolean(record.exists)
-            state.newTable(record: record.bins.count)
-            let binsTable = state.top
-            for bin in record.bins {
-                try state.push(bin.value)
-                state.setField(binsTable, bin.name)
-            }
-            state.newTable(array: record.bins.count)
-            let namesTable = state.top
-            for (i, bin) in record.bins.enumerated() {
-                state.pushString(bin.name)
-                state.setIndex(namesTable, Int64(i + 1))
-            }
-            state.newTable(record: 8)
-            let meta = state.top
-            state.pushInteger(Int64(record.generation)); state.setField(meta, "generation")
-            state.pushInteger(Int64(record.voidTime)); state.setField(meta, "void_time")
-            state.pushInteger(Int64(record.nowVoidTime)); state.setField(meta, "now")
-            state.pushInteger(Int64(bitPattern: record.lastUpdateMs)); state.setField(meta, "last_update_time")
-            if let setName = record.setName { state.pushString(setName); state.setField(meta, "set") }
-            if let key = record.key { try state.push(key); state.setField(meta, "key") }
-            state.pushBytes(record.digest); state.setField(meta, "digest")
-            try state.call(arguments: 4, results: 2)
+            try pushRecord(record, in: state)
             let recordState = state.top
             let rec = recordState - 1
             state.pushGlobal("__cairn_apply")

@@ -250,18 +250,7 @@ extension InPlaceCDT {
     }
 
     static func increment(_ command: MapCommand, _ a: ListExecutor.Args, _ map: StoredMap) throws -> MapWrite? {
-        try a.count(1, 3)
-        let key = try a.value(0)
-        try MapKeys.check(key)
-        var delta = a.values.count > 1 ? try a.value(1) : .null
-        if case .null = delta { delta = .int(1) }
-        if command == .decrement {
-            switch delta {
-            case .int(let i): delta = .int(0 &- i)
-            case .double(let d): delta = .double(-d)
-            default: break
-            }
-        }
+        let (key, delta) = try MapExecutor.incrementArguments(command, a)
         switch delta {
         case .int, .double: break
         default: return nil

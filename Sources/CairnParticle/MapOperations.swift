@@ -85,6 +85,25 @@ enum MapExecutor {
         return entries.count
     }
 
+    /// An increment's or decrement's key and signed delta (nil delta: 1; a decrement negates
+    /// it), as both the general path and the in-place one (InPlaceMap) read them. The delta is
+    /// not checked to be a number here.
+    static func incrementArguments(_ command: MapCommand, _ a: ListExecutor.Args) throws(CDTError) -> (key: Value, delta: Value) {
+        try a.count(1, 3)
+        let key = try a.value(0)
+        try MapKeys.check(key)
+        var delta = a.values.count > 1 ? try a.value(1) : .null
+        if case .null = delta { delta = .int(1) }
+        if command == .decrement {
+            switch delta {
+            case .int(let i): delta = .int(0 &- i)
+            case .double(let d): delta = .double(-d)
+            default: break
+            }
+        }
+        return (key, delta)
+    }
+
     static func run(_ command: MapCommand, args raw: [Value], target: inout Value?) throws(CDTError) -> Value? {
         let a = ListExecutor.Args(values: raw, name: "map command \(command.rawValue)")
         var entries: [MapEntry]
@@ -198,18 +217,7 @@ enum MapExecutor {
             return .int(Int64(entries.count))
 
         case .increment, .decrement:
-            try a.count(1, 3)
-            let key = try a.value(0)
-            try MapKeys.check(key)
-            var delta = a.values.count > 1 ? try a.value(1) : .null
-            if case .null = delta { delta = .int(1) }
-            if command == .decrement {
-                switch delta {
-                case .int(let i): delta = .int(0 &- i)
-                case .double(let d): delta = .double(-d)
-                default: break
-                }
-            }
+            let (key, delta) = try incrementArguments(command, a)
             switch delta {
             case .int, .double: break
             default: throw .param("increment by a non-number")

@@ -163,20 +163,6 @@ extension RecordExecutor {
     /// put back in order, and collections are stored in canonical form as a client's are.
     static func storedBin(name: String, _ value: Value) -> StoredBin? {
         switch value {
-        case .null, .wildcard, .infinity:
-            return nil
-        case .bool(let b):
-            return StoredBin(name: name, particleType: .bool, bytes: [b ? 1 : 0])
-        case .int(let i):
-            return StoredBin(name: name, particleType: .integer, bytes: bigEndian(UInt64(bitPattern: i)))
-        case .double(let d):
-            return StoredBin(name: name, particleType: .float, bytes: bigEndian(d.bitPattern))
-        case .string(let s):
-            return StoredBin(name: name, particleType: .string, bytes: Array(s))
-        case .geojson(let g):
-            return StoredBin(name: name, particleType: .geoJSON, bytes: Array(g))
-        case .blob(let type, let data):
-            return StoredBin(name: name, particleType: ParticleType(storable: type) ?? .blob, bytes: Array(data))
         case .ext(_, let data):
             return StoredBin(name: name, particleType: .blob, bytes: Array(data))
         case .list, .map:
@@ -185,6 +171,9 @@ extension RecordExecutor {
             if case .map = ordered { isMap = true } else { isMap = false }
             let bytes = (try? CollectionFromClient.rewrite(ordered.encoded, isMap: isMap)) ?? ordered.encoded
             return StoredBin(name: name, particleType: isMap ? .map : .list, bytes: bytes)
+        default:
+            // Scalars (and nil: no bin) are stored as an operation's result is sent.
+            return OperationLayer.resultBin(name: name, value)
         }
     }
 
@@ -209,9 +198,5 @@ extension RecordExecutor {
             let c = compare(items[a], items[b])
             return c != 0 ? c < 0 : a < b
         }.map { items[$0] }
-    }
-
-    private static func bigEndian(_ v: UInt64) -> [UInt8] {
-        (0..<8).map { UInt8(truncatingIfNeeded: v >> (UInt64(7 - $0) * 8)) }
     }
 }
