@@ -20,6 +20,17 @@ final class LuaState {
         /// A Lua error (syntax or run time): its message.
         case lua(status: Int32, message: String)
         case outOfMemory
+
+        /// The text a client gets (Lua's message; "not enough memory" past the budget).
+        var message: String {
+            switch self {
+            case .lua(_, let message): message
+            case .outOfMemory: "not enough memory"
+            }
+        }
+
+        /// Whether the state may serve again (not after it ran out of memory).
+        var leavesStateReusable: Bool { self != .outOfMemory }
     }
 
     init() throws(Failure) {

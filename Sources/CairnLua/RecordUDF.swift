@@ -95,11 +95,7 @@ public final class LuaPool: Sendable {
             try state.run(chunk: content, name: name)
             return nil
         } catch {
-            let message: String
-            switch error {
-            case .outOfMemory: message = "not enough memory"
-            case .lua(_, let text): message = text
-            }
+            let message = error.message
             let parsed = parseError(message)
             let encoded = base64(Array(parsed.message.utf8))
             return ("compile_error;file=\(parsed.file);line=\(parsed.line);message=\(encoded)", message)
@@ -184,13 +180,8 @@ public final class LuaPool: Sendable {
                 try state.call(arguments: Int32(3 + arguments.count), results: 1)
                 output.result = .success(try state.value(at: -1))
             } catch {
-                switch error {
-                case .outOfMemory:
-                    output.result = .failure("not enough memory")
-                    reusable = false
-                case .lua(_, let message):
-                    output.result = .failure(message)
-                }
+                output.result = .failure(error.message)
+                reusable = reusable && error.leavesStateReusable
             }
             state.setTop(recordState)
             state.pushField(recordState, "failcode")
@@ -219,13 +210,8 @@ public final class LuaPool: Sendable {
                 }
             }
         } catch {
-            switch error {
-            case .outOfMemory:
-                output.result = .failure("not enough memory")
-                reusable = false
-            case .lua(_, let message):
-                output.result = .failure(message)
-            }
+            output.result = .failure(error.message)
+            reusable = reusable && error.leavesStateReusable
             output.updated = false
         }
         state.setTop(base)
@@ -281,13 +267,8 @@ public final class LuaPool: Sendable {
             }
             return .success(values)
         } catch {
-            switch error {
-            case .outOfMemory:
-                reusable = false
-                return .failure(UDFError(message: "not enough memory"))
-            case .lua(_, let message):
-                return .failure(UDFError(message: message))
-            }
+            reusable = reusable && error.leavesStateReusable
+            return .failure(UDFError(message: error.message))
         }
     }
 

@@ -384,8 +384,7 @@ enum BackgroundQueryStart {
     static func start(plan: ScanReplyStream.Plan, message: Message, raw: UnsafeRawBufferPointer, context: ServerContext,
                       logger: Logger, client: String) -> ResultCode {
         let header = message.header
-        let request: ScanRequest
-        do throws(MessageError) { request = try ScanRequest.decode(message: message, body: raw) } catch { return error.resultCode }
+        guard let request = plan.request else { preconditionFailure("a plan made from a request carries it") }
         // A record UDF (UDF_OP 2: background), or write ops.
         let command = RecordCommand(message: message)
         var udf: BackgroundUDF?

@@ -339,53 +339,43 @@ final class LatencyBook: Sendable {
         siQueries[index].total.add(1, ordering: .relaxed)
     }
 
-    /// Aerospike's `si_query_*` statistics, in CE 8.1's order, counted as `pi_query_*` are: every
-    /// secondary-index query is a long basic query (or an aggregation, or a background job); one
-    /// refused before it starts (an unknown index…) is not counted, as in Aerospike. `si_query_long_basic_error`
-    /// stays 0: a query that started ends with its last frame, and one whose client goes away
-    /// is not counted (Aerospike counts it as an error).
+    /// Aerospike's `si_query_*` statistics, in CE 8.1's order: every secondary-index query is a
+    /// long basic query (or an aggregation, or a background job; ``queryStatistics``).
     func siQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0),
                            udfBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
-        let counts = siQueries[index]
-        var items: [(String, UInt64)] = [
-            ("si_query_short_basic_complete", 0), ("si_query_short_basic_error", 0), ("si_query_short_basic_timeout", 0),
-            ("si_query_long_basic_complete", counts.load(counts.total)),
-            ("si_query_long_basic_error", counts.load(counts.errors)), ("si_query_long_basic_abort", 0),
-        ]
-        let aggregations = siAggregations[index]
-        items += [("si_query_aggr_complete", aggregations.load(aggregations.total)),
-                  ("si_query_aggr_error", aggregations.load(aggregations.errors)), ("si_query_aggr_abort", 0)]
-        items += [("si_query_udf_bg_complete", udfBackground.0), ("si_query_udf_bg_error", udfBackground.2),
-                  ("si_query_udf_bg_abort", udfBackground.1)]
-        items += [("si_query_ops_bg_complete", opsBackground.0), ("si_query_ops_bg_error", opsBackground.2),
-                  ("si_query_ops_bg_abort", opsBackground.1)]
-        return items
+        return Self.queryStatistics(prefix: "si", basic: siQueries[index], aggregations: siAggregations[index],
+                                    opsBackground: opsBackground, udfBackground: udfBackground)
     }
 
     /// Aerospike's `pi_query_*` statistics: Cairn's scans are long basic queries (no
-    /// `short-query` flag); aggregations and background UDF queries run but are not counted
-    /// here yet, so their own counters stay 0; so does
-    /// `pi_query_long_basic_error` (see ``siQueryStatistics``). Background ops queries are
-    /// counted by ``BackgroundQueries`` (`opsBackground`: complete, abort, error).
+    /// `short-query` flag; ``queryStatistics``).
     func piQueryStatistics(namespace name: String, opsBackground: (UInt64, UInt64, UInt64) = (0, 0, 0),
                            udfBackground: (UInt64, UInt64, UInt64) = (0, 0, 0)) -> [(String, UInt64)] {
         guard let index = namespaceNames.firstIndex(of: name) else { return [] }
-        let counts = piQueries[index]
-        var items: [(String, UInt64)] = [
-            ("pi_query_long_basic_complete", counts.load(counts.total)),
-            ("pi_query_long_basic_error", counts.load(counts.errors)),
-            ("pi_query_long_basic_abort", 0),
+        return Self.queryStatistics(prefix: "pi", basic: piQueries[index], aggregations: piAggregations[index],
+                                    opsBackground: opsBackground, udfBackground: udfBackground)
+    }
+
+    /// The `<prefix>_query_*` counters, in CE 8.1's order (the primary-index ones list the long
+    /// basic queries first, the secondary-index ones the short). A query refused before it
+    /// starts is not counted, as in Aerospike; a started scan or query ends with its last frame
+    /// (one whose client goes away is not counted: Aerospike counts it as an error), so the
+    /// basic `_error` and `_abort` counters and the short ones stay 0. Aggregations are counted
+    /// by ``noteAggregation``, background jobs by ``BackgroundQueries`` (complete, abort, error).
+    private static func queryStatistics(prefix: String, basic: OutcomeCounts, aggregations: OutcomeCounts,
+                                        opsBackground: (UInt64, UInt64, UInt64),
+                                        udfBackground: (UInt64, UInt64, UInt64)) -> [(String, UInt64)] {
+        let long: [(String, UInt64)] = [("long_basic_complete", basic.load(basic.total)), ("long_basic_error", 0),
+                                        ("long_basic_abort", 0)]
+        let short: [(String, UInt64)] = [("short_basic_complete", 0), ("short_basic_error", 0), ("short_basic_timeout", 0)]
+        let rest: [(String, UInt64)] = [
+            ("aggr_complete", aggregations.load(aggregations.total)), ("aggr_error", aggregations.load(aggregations.errors)),
+            ("aggr_abort", 0),
+            ("udf_bg_complete", udfBackground.0), ("udf_bg_error", udfBackground.2), ("udf_bg_abort", udfBackground.1),
+            ("ops_bg_complete", opsBackground.0), ("ops_bg_error", opsBackground.2), ("ops_bg_abort", opsBackground.1),
         ]
-        items += [("pi_query_short_basic_complete", 0), ("pi_query_short_basic_error", 0), ("pi_query_short_basic_timeout", 0)]
-        let aggregations = piAggregations[index]
-        items += [("pi_query_aggr_complete", aggregations.load(aggregations.total)),
-                  ("pi_query_aggr_error", aggregations.load(aggregations.errors)), ("pi_query_aggr_abort", 0)]
-        items += [("pi_query_udf_bg_complete", udfBackground.0), ("pi_query_udf_bg_error", udfBackground.2),
-                  ("pi_query_udf_bg_abort", udfBackground.1)]
-        items += [("pi_query_ops_bg_complete", opsBackground.0), ("pi_query_ops_bg_error", opsBackground.2),
-                  ("pi_query_ops_bg_abort", opsBackground.1)]
-        return items
+        return ((prefix == "pi" ? long + short : short + long) + rest).map { ("\(prefix)_query_\($0.0)", $0.1) }
     }
 
     /// A namespace's batch rows by kind and result, as Aerospike's `batch_sub_*` statistics.

@@ -41,6 +41,9 @@ struct ScanReplyStream: ReplyStream {
         /// A secondary-index query's `where`: records it does not match are skipped (whole
         /// records are read to test it, then cut to `binNames`).
         var predicate: SecondaryIndexPredicate? = nil
+        /// The request's scan fields as decoded (a background query reads its set name, task id
+        /// and partition counts from them).
+        var request: ScanRequest? = nil
     }
 
     let plan: Plan
@@ -154,7 +157,8 @@ struct ScanReplyStream: ReplyStream {
                 return .success(
                     Plan(
                         namespace: namespace, namespaceName: namespaceName, setID: nil, binNames: binNames,
-                        noBinData: false, maxRecords: 0, recordsPerSecond: 0, partitions: [], predicate: predicate))
+                        noBinData: false, maxRecords: 0, recordsPerSecond: 0, partitions: [], predicate: predicate,
+                        request: request))
             }
             setID = id
         }
@@ -163,7 +167,7 @@ struct ScanReplyStream: ReplyStream {
                 namespace: namespace, namespaceName: namespaceName, setID: setID, binNames: binNames,
                 noBinData: message.header.info1.contains(.getNoBinData), maxRecords: request.maxRecords ?? 0,
                 recordsPerSecond: request.recordsPerSecond ?? 0, partitions: partitions, filter: filter,
-                predicate: predicate))
+                predicate: predicate, request: request))
     }
 
     /// The `where` of a secondary-index query and the index it uses, as Aerospike 8.1 reads
