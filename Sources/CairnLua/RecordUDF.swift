@@ -1,4 +1,5 @@
 import CairnParticle
+import Foundation
 import Synchronization
 
 /// What a record UDF sees of its record.
@@ -97,7 +98,7 @@ public final class LuaPool: Sendable {
         } catch {
             let message = error.message
             let parsed = parseError(message)
-            let encoded = base64(Array(parsed.message.utf8))
+            let encoded = Data(parsed.message.utf8).base64EncodedString()
             return ("compile_error;file=\(parsed.file);line=\(parsed.line);message=\(encoded)", message)
         }
     }
@@ -123,22 +124,6 @@ public final class LuaPool: Sendable {
         }
         let firstLine = text.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         return ("", 0, String(decoding: Array(firstLine.utf8.prefix(256)), as: UTF8.self))
-    }
-
-    static func base64(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let n = min(3, bytes.count - i)
-            let group = UInt32(bytes[i]) << 16 | (n > 1 ? UInt32(bytes[i + 1]) << 8 : 0) | (n > 2 ? UInt32(bytes[i + 2]) : 0)
-            out.append(alphabet[Int(group >> 18 & 63)])
-            out.append(alphabet[Int(group >> 12 & 63)])
-            out.append(n > 1 ? alphabet[Int(group >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(n > 2 ? alphabet[Int(group & 63)] : UInt8(ascii: "="))
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 
     private func take() -> LuaState? {
