@@ -14,10 +14,16 @@ import CairnTesting
 
     @Test func hardwareAndPortableAgreeOnEveryLengthAndAlignment() {
         var rng = SplitMix64(seed: 0xC0FFEE)
-        let data = (0..<4096).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let data = (0..<32_768).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        // The hardware path runs three chains over lanes of 2048 down to 64 bytes: lengths at,
+        // below and above each triple, and beyond several triples, from every alignment.
+        var lengths = [0, 1, 7, 8, 9, 15, 16, 47, 48, 49, 63, 64, 65, 95, 96, 97, 104, 191, 192, 193, 383, 384, 385,
+                       500, 767, 768, 769, 1000, 1024, 1535, 1536, 1537, 4000, 6143, 6144, 6145,
+                       6144 + 768 + 96 + 7, 20_000, 32_000]
+        lengths += (0..<64).map { _ in Int(rng.next() % 8192) }
         data.withUnsafeBytes { all in
             for start in 0..<16 {
-                for length in [0, 1, 7, 8, 9, 15, 16, 63, 64, 65, 1000, 4000] where start + length <= all.count {
+                for length in lengths where start + length <= all.count {
                     let slice = UnsafeRawBufferPointer(rebasing: all[start..<(start + length)])
                     #expect(CRC32C.checksum(slice) == CRC32C.portableChecksum(slice), "start \(start) length \(length)")
                 }
