@@ -443,8 +443,8 @@ extension NamespaceStorage {
         var namespaceLut: UInt64?
 
         mutating func lookup(_ bytes: UnsafeRawBufferPointer, context: ColdStartContext) -> (UInt16, UInt64) {
-            if last >= 0, names[last].elementsEqual(bytes) { return (ids[last], truncateLuts[last]) }
-            if let i = names.firstIndex(where: { $0.elementsEqual(bytes) }) {
+            if last >= 0, Self.same(names[last], bytes) { return (ids[last], truncateLuts[last]) }
+            if let i = names.firstIndex(where: { Self.same($0, bytes) }) {
                 last = i
                 return (ids[i], truncateLuts[i])
             }
@@ -455,6 +455,15 @@ extension NamespaceStorage {
             truncateLuts.append(lut)
             last = names.count - 1
             return (id, lut)
+        }
+
+        /// A length check and one memcmp (the generic `elementsEqual` compared byte by byte
+        /// through iterators: 1.5% of a cold start's parser time).
+        @inline(__always)
+        static func same(_ name: [UInt8], _ bytes: UnsafeRawBufferPointer) -> Bool {
+            name.count == bytes.count && name.withUnsafeBytes { stored in
+                stored.count == 0 || memcmp(stored.baseAddress!, bytes.baseAddress!, stored.count) == 0
+            }
         }
 
         mutating func nullSetLut(context: ColdStartContext) -> UInt64 {
