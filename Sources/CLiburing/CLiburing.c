@@ -179,21 +179,42 @@ int cairn_uring_prep_accept(cairn_uring *ring, int fd, uint64_t user_data) {
     return 0;
 }
 
-int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, int poll_first, uint64_t user_data) {
+int cairn_uring_prep_recv(cairn_uring *ring, int fd, int fixed, void *buf, unsigned nbytes, int poll_first,
+                          uint64_t user_data) {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
     if (sqe == NULL) return -EBUSY;
     io_uring_prep_recv(sqe, fd, buf, nbytes, 0);
     if (poll_first) sqe->ioprio |= IORING_RECVSEND_POLL_FIRST;
+    if (fixed) sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, user_data);
     return 0;
 }
 
-int cairn_uring_prep_send(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t user_data) {
+int cairn_uring_prep_send(cairn_uring *ring, int fd, int fixed, const void *buf, unsigned nbytes, uint64_t user_data) {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
     if (sqe == NULL) return -EBUSY;
     io_uring_prep_send(sqe, fd, buf, nbytes, MSG_NOSIGNAL);
+    if (fixed) sqe->flags |= IOSQE_FIXED_FILE;
     io_uring_sqe_set_data64(sqe, user_data);
     return 0;
+}
+
+int cairn_uring_register_files_sparse(cairn_uring *ring, unsigned count) {
+    int rc = io_uring_register_files_sparse(&ring->ring, count);
+    return rc < 0 ? rc : 0;
+}
+
+int cairn_uring_register_file_at(cairn_uring *ring, unsigned index, int fd) {
+    int fds[1] = {fd};
+    int rc = io_uring_register_files_update(&ring->ring, index, fds, 1);
+    if (rc < 0) return rc;
+    return rc == 1 ? 0 : -EIO;
+}
+
+int cairn_uring_register_ring_fd(cairn_uring *ring) {
+    int rc = io_uring_register_ring_fd(&ring->ring);
+    if (rc < 0) return rc;
+    return rc == 1 ? 0 : -EIO;
 }
 
 int cairn_accept_now(int fd) {

@@ -110,10 +110,11 @@ public final class Ring {
     /// Prepares a `recv` of up to `lengthBytes` into `address`. With `pollFirst` the kernel
     /// waits for data before it tries (for a socket known to be drained: the attempt would fail
     /// and arm a poll anyway). Unsafe: the memory must stay valid and unmoved until the completion.
+    /// With `fixedFile`, `fd` is an index in the ring's registered file table (``registerFile(_:at:)``).
     @inline(__always)
-    public func unsafePrepareReceive(fd: Int32, address: UnsafeMutableRawPointer, lengthBytes: UInt32,
-                                     pollFirst: Bool = false, userData: UInt64) -> Bool {
-        cairn_uring_prep_recv(raw, fd, address, lengthBytes, pollFirst ? 1 : 0, userData) == 0
+    public func unsafePrepareReceive(fd: Int32, fixedFile: Bool = false, address: UnsafeMutableRawPointer,
+                                     lengthBytes: UInt32, pollFirst: Bool = false, userData: UInt64) -> Bool {
+        cairn_uring_prep_recv(raw, fd, fixedFile ? 1 : 0, address, lengthBytes, pollFirst ? 1 : 0, userData) == 0
     }
 
     /// Whether a receive's completion `flags` say the socket still held data after it.
@@ -122,10 +123,34 @@ public final class Ring {
 
     /// Prepares a `send` (MSG_NOSIGNAL) of `lengthBytes` from `address`. Unsafe: the memory must
     /// stay valid and unchanged until the completion.
+    /// With `fixedFile`, `fd` is an index in the ring's registered file table.
     @inline(__always)
-    public func unsafePrepareSend(fd: Int32, address: UnsafeRawPointer, lengthBytes: UInt32,
+    public func unsafePrepareSend(fd: Int32, fixedFile: Bool = false, address: UnsafeRawPointer, lengthBytes: UInt32,
                                   userData: UInt64) -> Bool {
-        cairn_uring_prep_send(raw, fd, address, lengthBytes, userData) == 0
+        cairn_uring_prep_send(raw, fd, fixedFile ? 1 : 0, address, lengthBytes, userData) == 0
+    }
+
+    /// Registers a file table of `count` empty entries, for sockets used by many requests: a
+    /// request on a registered file skips the file lookup and its reference count.
+    public func registerSparseFiles(count: Int) throws(IOError) {
+        precondition(count > 0 && count <= Int(UInt32.max), "registered file table of \(count) entries")
+        let rc = cairn_uring_register_files_sparse(raw, UInt32(count))
+        if rc < 0 { throw IOError(.system, operation: .ringSetup, path: "io_uring registered files (\(count) entries)", errno: -rc) }
+    }
+
+    /// Puts `fd` in entry `index` of the registered file table; `nil` empties the entry (which
+    /// must happen before the file's last close can release it).
+    public func registerFile(_ fd: Int32?, at index: Int) throws(IOError) {
+        precondition(index >= 0 && index <= Int(UInt32.max), "registered file index \(index)")
+        let rc = cairn_uring_register_file_at(raw, UInt32(index), fd ?? -1)
+        if rc < 0 { throw IOError(.system, operation: .ringSetup, path: "io_uring registered file \(index)", errno: -rc) }
+    }
+
+    /// Lets `io_uring_enter` find this ring without a file lookup. Belongs to the calling thread:
+    /// only for a ring that one thread enters.
+    public func registerRingDescriptor() throws(IOError) {
+        let rc = cairn_uring_register_ring_fd(raw)
+        if rc < 0 { throw IOError(.system, operation: .ringSetup, path: "io_uring ring descriptor registration", errno: -rc) }
     }
 
     /// Prepares a read of `lengthBytes` at the file's current position (an eventfd, a pipe).

@@ -188,6 +188,8 @@ final class UringLoop: @unchecked Sendable {
     static let inputBytesInitial = 16 * 1024
     static let outputBytesInitial = 4 * 1024
     static let ringEntries = 4096
+    /// The registered file table's size at most (it costs 8 bytes and a bit per entry).
+    static let fixedFileCountMax = 65_536
     /// Without DEFER_TASKRUN: completions (socket data, device reads finished by io_uring's
     /// workers) are run whenever the thread enters the kernel, not only when it waits. Measured
     /// side by side (hack/bench, 16 connections, 1 KiB, alternating, two runs each): RU,50
@@ -220,6 +222,9 @@ final class UringLoop: @unchecked Sendable {
 
     // Loop-confined state.
     private var ring: Ring?
+    /// Entries in the ring's registered file table; a connection whose slot is below this uses
+    /// its entry (slot = entry), the others their descriptor. 0 when the kernel refused a table.
+    private var fixedFileCount = 0
     private var connections: [UringConnection?] = []
     private var freeSlots: [Int] = []
     private var openCount = 0
@@ -334,6 +339,7 @@ final class UringLoop: @unchecked Sendable {
     private func run() {
         threadID = ThreadIdentity.current
         let ring = self.ring!
+        registerFiles(ring)
         let reads = RingReads(ring: ring, userDataTag: Tag.deviceRead.rawValue) { [self] work in enqueue(work) }
         deviceReads = reads
         resume = Resume(deviceReads: reads) { [self] work in enqueue(work) }
@@ -359,6 +365,25 @@ final class UringLoop: @unchecked Sendable {
             }
             processReady()
             if checkStop() { break }
+        }
+    }
+
+    /// Sockets in a registered file table and the ring's own descriptor registered: each
+    /// receive and send then skips a file lookup and its reference count, and each wait the
+    /// ring's. Kernels without them (before 5.18) serve with plain descriptors, as before.
+    private func registerFiles(_ ring: Ring) {
+        let count = min(max(context.configuration.connectionCountMax, 1), Self.fixedFileCountMax)
+        do {
+            try ring.registerSparseFiles(count: count)
+            fixedFileCount = count
+        } catch {
+            logger.info("service thread serves sockets by descriptor: no registered file table",
+                        metadata: ["thread": "\(index)", "error": "\(error)"])
+        }
+        do {
+            try ring.registerRingDescriptor()
+        } catch {
+            logger.info("service thread enters its ring by descriptor", metadata: ["thread": "\(index)", "error": "\(error)"])
         }
     }
 
@@ -450,6 +475,14 @@ final class UringLoop: @unchecked Sendable {
         let processor = RequestProcessor(context: context, logger: connectionLogger)
         let connection = UringConnection(loop: self, fd: fd, slot: slot, processor: processor,
                                          inputBytes: Self.inputBytesInitial, outputBytes: Self.outputBytesInitial)
+        if slot < fixedFileCount {
+            do {
+                try ring!.registerFile(fd, at: slot)
+                connection.fixedIndex = Int32(slot)
+            } catch {
+                logger.warning("connection served by descriptor: registering it failed", metadata: ["error": "\(error)"])
+            }
+        }
         connections[slot] = connection
         openCount += 1
         armReceive(connection)
@@ -491,13 +524,16 @@ final class UringLoop: @unchecked Sendable {
         connection.input.reserve(max(Self.receiveBytesMin, connection.neededBytes))
         connection.input.isLent = true
         connection.receiveInFlight = true
-        let fd = connection.fd
+        let (fd, fixed) = connection.ioTarget
         let address = connection.input.writableTail
         let length = UInt32(min(connection.input.freeBytes, Int(Int32.max)))
         let data = userData(.receive, connection.slot)
         let pollFirst = connection.socketDrained
         connection.receiveLengthBytes = length
-        prepare { $0.unsafePrepareReceive(fd: fd, address: address, lengthBytes: length, pollFirst: pollFirst, userData: data) }
+        prepare {
+            $0.unsafePrepareReceive(fd: fd, fixedFile: fixed, address: address, lengthBytes: length, pollFirst: pollFirst,
+                                    userData: data)
+        }
     }
 
     private func received(_ connection: UringConnection, result: Int32, flags: UInt32) {
@@ -735,11 +771,12 @@ final class UringLoop: @unchecked Sendable {
         swap(&connection.output, &connection.sending)
         connection.sending.isLent = true
         connection.sendInFlight = true
-        let fd = connection.fd
+        let (fd, fixed) = connection.ioTarget
         let readable = connection.sending.readable
         let data = userData(.send, connection.slot)
         prepare {
-            $0.unsafePrepareSend(fd: fd, address: readable.baseAddress!, lengthBytes: UInt32(readable.count), userData: data)
+            $0.unsafePrepareSend(fd: fd, fixedFile: fixed, address: readable.baseAddress!, lengthBytes: UInt32(readable.count),
+                                 userData: data)
         }
     }
 
@@ -761,9 +798,12 @@ final class UringLoop: @unchecked Sendable {
             let rest = connection.sending.readable
             connection.sendInFlight = true
             connection.sending.isLent = true
-            let fd = connection.fd
+            let (fd, fixed) = connection.ioTarget
             let data = userData(.send, connection.slot)
-            prepare { $0.unsafePrepareSend(fd: fd, address: rest.baseAddress!, lengthBytes: UInt32(rest.count), userData: data) }
+            prepare {
+                $0.unsafePrepareSend(fd: fd, fixedFile: fixed, address: rest.baseAddress!, lengthBytes: UInt32(rest.count),
+                                     userData: data)
+            }
             return
         }
         connection.sending.trim(to: Self.outputBytesInitial)
@@ -818,6 +858,17 @@ final class UringLoop: @unchecked Sendable {
     private func finishClose(_ connection: UringConnection) {
         guard connection.isClosing, !connection.receiveInFlight, !connection.sendInFlight, !connection.isBusy,
               connections[connection.slot] === connection else { return }
+        if connection.fixedIndex >= 0 {
+            // The table holds its own reference to the socket: without this the close below
+            // would not release it.
+            do {
+                try ring!.registerFile(nil, at: Int(connection.fixedIndex))
+            } catch {
+                logger.critical("cannot empty a registered file entry; the socket stays open until the server stops",
+                                metadata: ["slot": "\(connection.fixedIndex)", "error": "\(error)"])
+            }
+            connection.fixedIndex = -1
+        }
         close(connection.fd)
         connections[connection.slot] = nil
         freeSlots.append(connection.slot)
@@ -957,6 +1008,11 @@ final class UringConnection: RecordOutcomeReceiver, @unchecked Sendable {
     /// Bytes the decoder needs before the next frame is whole.
     var neededBytes = 0
     var pendingStream: ((any ReplyStream), Int64)?
+
+    /// The connection's entry in the loop's registered file table, -1 when it has none.
+    var fixedIndex: Int32 = -1
+    /// What a receive or send names: the registered entry, or else the descriptor.
+    var ioTarget: (Int32, Bool) { fixedIndex >= 0 ? (fixedIndex, true) : (fd, false) }
 
     init(loop: UringLoop, fd: Int32, slot: Int, processor: RequestProcessor, inputBytes: Int, outputBytes: Int) {
         self.loop = loop

@@ -19,6 +19,70 @@ import Testing
         #expect(throws: WireClientError.self) { try WireClient(port: server.port) }
     }
 
+    /// Connections that come and go: each closed one leaves its service thread's registered
+    /// file table (which holds its own reference to the socket: an entry not emptied keeps the
+    /// socket alive after its descriptor is closed), and later connections reuse the slots.
+    @Test func closedConnectionsLeaveTheRegisteredFileTable() async throws {
+        let server = try await TestServer.start()
+        for round in 0..<4 {
+            // 50 at a time, so they take 50 slots; the next round reuses them.
+            var clients = try (0..<50).map { _ in try server.connect() }
+            for client in clients { #expect(try client.info("status") == "ok", "round \(round)") }
+            let ours = try serverSocketInodes(localPort: server.port)
+            #expect(ours.count == 50)
+            #expect(!ours.isDisjoint(with: try registeredSocketInodes()), "connections are not in a registered file table")
+            clients.removeAll()
+            var left: Set<UInt64> = ours
+            for _ in 0..<100 {
+                left = ours.intersection(try registeredSocketInodes())
+                if left.isEmpty { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(left.isEmpty, "round \(round): \(left.count) closed connections still registered")
+        }
+        try await server.shutDown()
+    }
+
+    /// A /proc file read to its end (it reports size 0; a read by size stopped at the first page).
+    private func readProcFile(_ path: String) -> String? {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
+        defer { try? handle.close() }
+        guard let data = try? handle.readToEnd() else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// The inodes of the established TCP sockets bound to `localPort` (the server's side).
+    private func serverSocketInodes(localPort: Int) throws -> Set<UInt64> {
+        var found: Set<UInt64> = []
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = readProcFile(table) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                guard fields.count > 9, fields[1].hasSuffix(String(format: ":%04X", localPort)), fields[3] == "01",
+                      let inode = UInt64(fields[9]) else { continue }
+                found.insert(inode)
+            }
+        }
+        return found
+    }
+
+    /// The socket inodes in the registered file tables of this process's rings (their fdinfo
+    /// lists each entry as `N: socket:[inode]`).
+    private func registeredSocketInodes() throws -> Set<UInt64> {
+        var found: Set<UInt64> = []
+        for name in try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
+            guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(name)"),
+                  target.contains("io_uring"),
+                  let info = readProcFile("/proc/self/fdinfo/\(name)") else { continue }
+            for line in info.split(separator: "\n") {
+                guard let open = line.range(of: "socket:["), let close = line[open.upperBound...].firstIndex(of: "]"),
+                      let inode = UInt64(line[open.upperBound..<close]) else { continue }
+                found.insert(inode)
+            }
+        }
+        return found
+    }
+
     /// Stopping while pipelined writes are queued: every reply the client receives is whole, the
     /// connection then closes, and exactly the answered writes were applied.
     @Test func stopFinishesReceivedRequestsThenCloses() async throws {

@@ -83,12 +83,22 @@ int cairn_uring_prep_nop(cairn_uring *ring, unsigned sqe_flags, uint64_t user_da
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC) as a request (the CQE's result is the new socket).
 int cairn_uring_prep_accept(cairn_uring *ring, int fd, uint64_t user_data);
 /// recv(fd, buf, nbytes, 0) as a request. With poll_first the kernel waits for data before its
-/// first attempt (IORING_RECVSEND_POLL_FIRST), for a socket known to be drained.
-int cairn_uring_prep_recv(cairn_uring *ring, int fd, void *buf, unsigned nbytes, int poll_first, uint64_t user_data);
+/// first attempt (IORING_RECVSEND_POLL_FIRST), for a socket known to be drained. With `fixed`,
+/// `fd` is an index in the ring's registered file table (IOSQE_FIXED_FILE).
+int cairn_uring_prep_recv(cairn_uring *ring, int fd, int fixed, void *buf, unsigned nbytes, int poll_first,
+                          uint64_t user_data);
 /// IORING_CQE_F_SOCK_NONEMPTY: a receive's completion flag, set when the socket held more data.
 extern const unsigned cairn_IORING_CQE_F_SOCK_NONEMPTY;
-/// send(fd, buf, nbytes, MSG_NOSIGNAL) as a request.
-int cairn_uring_prep_send(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t user_data);
+/// send(fd, buf, nbytes, MSG_NOSIGNAL) as a request; `fixed` as for cairn_uring_prep_recv.
+int cairn_uring_prep_send(cairn_uring *ring, int fd, int fixed, const void *buf, unsigned nbytes, uint64_t user_data);
+/// io_uring_register_files_sparse: a registered file table of `count` empty entries.
+int cairn_uring_register_files_sparse(cairn_uring *ring, unsigned count);
+/// Puts `fd` in entry `index` of the registered file table (-1 empties it; the table holds its
+/// own reference to the file, so an entry must be emptied for a close to release the socket).
+int cairn_uring_register_file_at(cairn_uring *ring, unsigned index, int fd);
+/// io_uring_register_ring_fd: io_uring_enter then finds the ring without a file lookup. The
+/// registration belongs to the calling thread: only for a ring entered by one thread.
+int cairn_uring_register_ring_fd(cairn_uring *ring);
 
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC): the new socket, or -errno (-EAGAIN when none waits
 /// on a non-blocking listening socket).
