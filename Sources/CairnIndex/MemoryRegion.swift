@@ -76,6 +76,7 @@ final class MemoryRegion: @unchecked Sendable {  // Immutable fields; the mapped
             unlink(path)  // Best effort, as above.
             throw .mapFailed(path: path, sizeBytes: mappedSizeBytes, errno: mapErrno)
         }
+        adviseHugePages(base, mappedSizeBytes)
         return MemoryRegion(base: base, sizeBytes: sizeBytes, mappedSizeBytes: mappedSizeBytes, path: path)
     }
 
@@ -93,6 +94,7 @@ final class MemoryRegion: @unchecked Sendable {  // Immutable fields; the mapped
         guard let base = mapOrNil(sizeBytes: mappedSizeBytes, flags: MAP_SHARED, fileDescriptor: descriptor) else {
             throw .mapFailed(path: path, sizeBytes: mappedSizeBytes, errno: errno)
         }
+        adviseHugePages(base, mappedSizeBytes)
         return MemoryRegion(base: base, sizeBytes: sizeBytes, mappedSizeBytes: mappedSizeBytes, path: path)
     }
 
@@ -146,6 +148,17 @@ final class MemoryRegion: @unchecked Sendable {  // Immutable fields; the mapped
     private static func roundedToPages(_ sizeBytes: Int) -> Int {
         let page = pageSizeBytes
         return (sizeBytes + page - 1) / page * page
+    }
+
+    /// Asks for huge pages on a shared mapping of a tmpfs file (the shared-memory index): each
+    /// lookup touches a random entry, and with 4 KiB pages nearly every one is also a TLB miss,
+    /// which in a VM is a two-level page walk. The kernel honours it when
+    /// `/sys/kernel/mm/transparent_hugepage/shmem_enabled` is `advise` (or `always`/`within_size`)
+    /// and ignores it under the default `never`; a hint either way, its result is not needed.
+    private static func adviseHugePages(_ base: UnsafeMutableRawPointer, _ sizeBytes: Int) {
+        #if os(Linux)
+        _ = madvise(base, sizeBytes, MADV_HUGEPAGE)
+        #endif
     }
 
     private static func mapOrNil(sizeBytes: Int, flags: Int32, fileDescriptor: Int32) -> UnsafeMutableRawPointer? {
