@@ -349,6 +349,14 @@ public final class Namespace: Sendable {
     // completion. The blocking forms (tests, tools, scans) wait for the completion form.
 
     /// The record of `digest` with the named bins (all bins when `binNames` is nil), or nil.
+    /// Brings into cache what the index operations on `digests` (at most 32) will touch, so
+    /// that the operations that follow find it there: a hint, which takes no lock and changes
+    /// nothing. A service thread calls it with the digests of the requests it is about to run,
+    /// whose cache misses then overlap instead of coming one request at a time.
+    public func warmIndexPaths(_ digests: UnsafeBufferPointer<Digest>) {
+        index.warmPaths(digests)
+    }
+
     public func get(_ digest: Digest, binNames: [String]? = nil) throws(EngineError) -> EngineRecord? {
         try waitForCallback { done in get(digest, binNames: binNames, resume: Resume.inline, completion: done) }.get()
     }

@@ -242,6 +242,9 @@ final class UringLoop: @unchecked Sendable {
     private var replyWriter = WireWriter(capacityBytes: 4096)
     /// Connections whose input should be looked at again before the next wait.
     private var ready: [UringConnection] = []
+    /// The digests ``warmIndexPaths()`` hands the index (its capacity is the index's batch limit).
+    private var warmDigests = [Digest](repeating: Digest(word0: 0, word1: 0, word2: 0), count: 32)
+    private var lastWarmNamespace: (name: [UInt8], namespace: Namespace)?
 
     init(index: Int, listenSocket: Int32, context: ServerContext, threadPool: NIOThreadPool, timers: any EventLoop,
          balancer: ConnectionBalancer) {
@@ -559,8 +562,9 @@ final class UringLoop: @unchecked Sendable {
             armReceive(connection)
             return
         }
-        processInput(connection)
-        armReceive(connection)
+        // Run with the others received in this batch (processReady), after their index paths
+        // were warmed together.
+        markReady(connection)
     }
 
     // MARK: requests
@@ -573,6 +577,7 @@ final class UringLoop: @unchecked Sendable {
     }
 
     private func processReady() {
+        if ready.count > 1 { warmIndexPaths() }
         while let connection = ready.popLast() {
             connection.isQueuedReady = false
             if connection.isClosing { continue }
@@ -583,6 +588,46 @@ final class UringLoop: @unchecked Sendable {
                 armReceive(connection)
             }
         }
+    }
+
+    /// Loads the index paths of the next request of each ready connection before any of them
+    /// runs: each lookup's cache misses (sprig slot, stripe lock, root entry) then overlap with
+    /// the others' instead of stalling one request after another. Requests of the namespace most
+    /// of them name are warmed together; the rest are left to their own lookups.
+    private func warmIndexPaths() {
+        warmDigests.withUnsafeMutableBufferPointer { digests in
+            var count = 0
+            var namespace: Namespace?
+            for connection in ready where !connection.isBusy && !connection.isClosing && count < digests.count {
+                let input = connection.input.readable
+                guard input.count >= ProtoHeader.sizeBytes,
+                      let header = ProtoHeader.peek(input), header.typeRaw == ProtoType.message.rawValue,
+                      Int(header.bodySizeBytes) <= input.count - ProtoHeader.sizeBytes else { continue }
+                let body = UnsafeRawBufferPointer(
+                    rebasing: input[ProtoHeader.sizeBytes..<(ProtoHeader.sizeBytes + Int(header.bodySizeBytes))])
+                guard let (name, digest) = MessagePeek.namespaceAndDigest(body),
+                      let named = warmNamespace(name) else { continue }
+                if namespace == nil { namespace = named }
+                guard named === namespace else { continue }
+                digests[count] = digest
+                count += 1
+            }
+            if count > 1, let namespace {
+                namespace.warmIndexPaths(UnsafeBufferPointer(rebasing: digests[0..<count]))
+            }
+        }
+    }
+
+    /// The namespace named by `name`'s bytes, remembered from the last lookup (a client names
+    /// one namespace in nearly every request).
+    private func warmNamespace(_ name: UnsafeRawBufferPointer) -> Namespace? {
+        if let last = lastWarmNamespace, last.name.count == name.count,
+           last.name.withUnsafeBytes({ $0.count == 0 || memcmp($0.baseAddress!, name.baseAddress!, $0.count) == 0 }) {
+            return last.namespace
+        }
+        guard let text = UTF8Text.decode(name), let namespace = context.namespaces[text] else { return nil }
+        lastWarmNamespace = (Array(name), namespace)
+        return namespace
     }
 
     /// Starts the connection's next requests until one is in progress or no whole frame is left.
