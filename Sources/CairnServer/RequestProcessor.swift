@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnWire
 import Logging
 import NIOCore
@@ -7,7 +8,7 @@ import NIOCore
 ///
 /// A value shared by one connection's handler and the work it starts; it holds only `Sendable`
 /// references. Single-record transactions and most info requests run on the connection's event
-/// loop; batches, scans and the info commands that may block run on the thread pool.
+/// loop; batches, scans, record UDFs and the info commands that may block run on the thread pool.
 struct RequestProcessor: Sendable {
     let context: ServerContext
     /// The server logger with this connection's client address.
@@ -109,7 +110,16 @@ struct RequestProcessor: Sendable {
             switch dispatcher.route(body: body, streamResume: streamResume) {
             case .reply(let chunk): return .reply(chunk)
             case .stream(let stream): return .stream(stream)
-            case .record(let command): return .record(command, dispatcher)
+            case .record(let command):
+                // A record UDF runs Lua for up to its time limit (1 s): on the thread pool, so the
+                // other connections of this service thread are not held up behind it. Its device
+                // reads and durability wait on that pool thread.
+                if context.udf != nil && RecordExecutor.isUDF(command) {
+                    return .pool {
+                        waitForCallback { done in dispatcher.execute(command, body: body, resume: .inline, completion: done) }
+                    }
+                }
+                return .record(command, dispatcher)
             }
         case .admin:
             return .reply(answerAdmin())

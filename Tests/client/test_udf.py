@@ -347,3 +347,48 @@ def test_module_size_limit(client, tmp_path):
     content = base64.b64encode(b"-" * (1024 * 1024 + 3)).decode()
     answer = info(client, f"udf-put:filename=huge.lua;content={content};content-len={len(content)};udf-type=LUA;")
     assert answer == "error=invalid_udf_content_len,>1M"
+
+
+SLOW_MODULE = """
+function spin(rec, seconds)
+    local start = os.clock()
+    while os.clock() - start < seconds do end
+    return "done"
+end
+"""
+
+
+@pytest.mark.parametrize("model", ["io_uring", "epoll"])
+def test_a_slow_udf_holds_up_no_other_connection(tmp_path, model):
+    """A record UDF runs on the thread pool: with one service thread, gets from another
+    connection are answered while a UDF spins for 0.6 s (they used to wait behind it)."""
+    import threading
+
+    d = Daemon(str(tmp_path), free_port(), service_extra=f"service-threads 1\n    network-io-model {model}")
+    d.start()
+    try:
+        slow, fast = connect(d), connect(d)
+        slow.udf_put(write_module(tmp_path, "slow_udf.lua", SLOW_MODULE))
+        fast.put((NS, "udf", "other"), {"a": 1})
+        finished = {}
+
+        def run():
+            finished["result"] = slow.apply((NS, "udf", "slow"), "slow_udf", "spin", [0.6])
+            finished["at"] = time.monotonic()
+
+        worker = threading.Thread(target=run)
+        worker.start()
+        time.sleep(0.1)  # the UDF is running by now
+        answered = []
+        while worker.is_alive() and len(answered) < 1000:
+            fast.get((NS, "udf", "other"))
+            answered.append(time.monotonic())
+        worker.join()
+        assert finished["result"] == "done"
+        before = [t for t in answered if t < finished["at"]]
+        assert len(before) >= 10, f"only {len(before)} gets answered while the UDF ran"
+        slow.close()
+        fast.close()
+    finally:
+        assert d.stop() == 0
+        d.cleanup()
