@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnIndex
 import CairnLua
 import CairnParticle
@@ -53,39 +54,28 @@ struct AggregationStream: ReplyStream {
     /// Runs the whole aggregation (blocking: device reads and Lua) and returns every frame.
     func nextChunk() -> ReplyChunk {
         let namespace = plan.namespace
-        var candidates: [IndexRecord] = []
-        for partition in plan.partitions {
-            namespace.forEachIndexEntry(partition: partition.id, after: partition.after) { entry in
-                if !entry.flags.contains(.tombstone) && (plan.setID == nil || entry.setID == plan.setID) {
-                    candidates.append(entry)
-                }
-                return true
-            }
-        }
-        var index = 0
+        let records = SelectedRecords(plan: plan)
         var pending: [UDFRecordInput] = []
         let nowMs = CitrusleafTime.nowMs()
-        // The records, read one at a time as the stream asks for them; an index query gives a
-        // record once per index entry it finds.
+        // The records as the stream asks for them; an index query gives a record once per index
+        // entry it finds.
         let next: () -> UDFRecordInput? = {
             while pending.isEmpty {
-                guard index < candidates.count else { return nil }
-                let entry = candidates[index]
-                index += 1
-                guard case .some(.some(let record)) = try? namespace.get(entry.digest) else { continue }
+                guard let (digest, record) = records.next() else { return nil }
                 var copies = 1
                 if let predicate = plan.predicate {
-                    copies = predicate.matchCount(record, digest: entry.digest, storage: namespace.expressionStorage)
+                    copies = predicate.matchCount(record, digest: digest, storage: namespace.expressionStorage)
                 }
                 if let filter = plan.filter,
-                   (try? filter.passes(record, digest: entry.digest, storage: namespace.expressionStorage)) != true {
+                   (try? filter.passes(record, digest: digest, storage: namespace.expressionStorage)) != true {
                     copies = 0
                 }
+                guard copies > 0 else { continue }
                 let input = UDFRecordInput(
                     exists: true, bins: record.bins.map { (name: $0.name, value: RecordExecutor.value(of: $0)) },
                     generation: record.generation, voidTime: record.voidTime,
                     nowVoidTime: UInt32(truncatingIfNeeded: nowMs / 1000), lastUpdateMs: record.lastUpdateMs,
-                    setName: record.setName, key: record.userKey.map(RecordExecutor.value(of:)), digest: entry.digest.bytes)
+                    setName: record.setName, key: record.userKey.map(RecordExecutor.value(of:)), digest: digest.bytes)
                 pending = Array(repeating: input, count: copies)
             }
             return pending.removeLast()
@@ -113,5 +103,63 @@ struct AggregationStream: ReplyStream {
         if case .failure = result { failed = true }
         context.latencies.noteAggregation(namespace: plan.namespaceName, indexed: plan.predicate != nil, failed: failed)
         return ReplyChunk(writer.bytes)
+    }
+}
+
+/// The live records of a scan or query plan's partitions, in index order, read a window at a
+/// time: the window's candidates are taken from the index, then all their reads are started
+/// together (many device reads in flight) and waited for once. Memory holds one window, not
+/// the namespace's candidates (the first version listed every candidate before reading any).
+final class SelectedRecords {
+    static let windowCount = 64
+
+    private let plan: ScanReplyStream.Plan
+    private var position = 0
+    private var resumeAfter: Digest?
+    private var window: [(Digest, EngineRecord)] = []
+    private var taken = 0
+
+    init(plan: ScanReplyStream.Plan) {
+        self.plan = plan
+    }
+
+    /// The next record, or nil when every partition was walked. A record deleted or unreadable
+    /// since the index listed it is skipped (an unreadable one is logged by the engine's read).
+    func next() -> (Digest, EngineRecord)? {
+        while taken == window.count {
+            guard position < plan.partitions.count else { return nil }
+            fill()
+        }
+        defer { taken += 1 }
+        return window[taken]
+    }
+
+    /// Reads the next window of candidates of the current partition (moving to the next
+    /// partition once this one is walked); the window may come out empty.
+    private func fill() {
+        let partition = plan.partitions[position]
+        var candidates: [Digest] = []
+        candidates.reserveCapacity(Self.windowCount)
+        var lastVisited = resumeAfter ?? partition.after
+        let isPartitionDone = plan.namespace.forEachIndexEntry(partition: partition.id, after: lastVisited) { entry in
+            guard candidates.count < Self.windowCount else { return false }
+            lastVisited = entry.digest
+            if entry.flags.contains(.tombstone) { return true }
+            if let setID = plan.setID, entry.setID != setID { return true }
+            candidates.append(entry.digest)
+            return true
+        }
+        if isPartitionDone {
+            position += 1
+            resumeAfter = nil
+        } else {
+            resumeAfter = lastVisited
+        }
+        let namespace = plan.namespace
+        let read = waitForAll(candidates.count) { (i, done: @escaping @Sendable (EngineRecord?) -> Void) in
+            namespace.get(candidates[i], resume: .inline) { result in done((try? result.get()) ?? nil) }
+        }
+        window = zip(candidates, read).compactMap { digest, record in record.map { (digest, $0) } }
+        taken = 0
     }
 }

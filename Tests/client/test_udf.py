@@ -335,6 +335,43 @@ def test_aggregation_query(client, daemon, tmp_path):
         client.udf_remove("agg_udf.lua")
 
 
+AGGREGATION_COUNT_CLIENT = """
+import sys
+import aerospike
+
+port, user_path = int(sys.argv[1]), sys.argv[2]
+c = aerospike.client({"hosts": [("127.0.0.1", port)], "lua": {"user_path": user_path}}).connect()
+query = c.query("test", "udf_agg_window")
+query.apply("agg_udf", "count")
+print("count", query.results())
+query = c.query("test", "udf_agg_window")
+query.apply("agg_udf", "values_of", ["n"])
+print("values", sorted(query.results()))
+c.close()
+"""
+
+
+def test_aggregation_reads_a_big_partition_in_windows(client, daemon, tmp_path):
+    """300 records in one partition (their digests chosen): the aggregation reads a partition
+    a window of records at a time, and every record is counted once."""
+    import random
+
+    module = write_module(tmp_path, "agg_udf.lua", STREAM)
+    client.udf_put(module)
+    rng = random.Random(7)
+    try:
+        for i in range(300):
+            # Partition id = (byte 0 | byte 1 << 8) & 0xFFF: 5 for every record here.
+            digest = bytearray([5, 0] + [rng.randrange(256) for _ in range(18)])
+            client.put((NS, "udf_agg_window", None, digest), {"n": i})
+        out = subprocess.run([sys.executable, "-c", AGGREGATION_COUNT_CLIENT, str(daemon.port), str(tmp_path)],
+                             capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        assert out.stdout.splitlines() == ["count [300]", f"values {list(range(300))}"]
+    finally:
+        client.udf_remove("agg_udf.lua")
+
+
 def test_module_size_limit(client, tmp_path):
     # Up to 1 MiB is accepted (the info line carries it base64-encoded); more is CE's error.
     body = "function f(rec) return 1 end\n" + ("-- " + "x" * 1000 + "\n") * 600
