@@ -542,6 +542,13 @@ final class UringLoop: @unchecked Sendable {
     private func received(_ connection: UringConnection, result: Int32, flags: UInt32) {
         connection.receiveInFlight = false
         connection.input.isLent = false
+        if connection.isClosing {
+            // Data that raced the shutdown (beginClose found this receive in flight and left the
+            // slot to its completion): nothing more is read, and the slot is freed now. Before,
+            // such a connection stayed in its slot until the server stopped.
+            finishClose(connection)
+            return
+        }
         connection.socketDrained = result > 0 && UInt32(result) < connection.receiveLengthBytes && !Ring.socketHadMore(flags)
         if result <= 0 {
             // EOF or an error: nothing more will be read. What was received is still answered
