@@ -106,6 +106,11 @@ public struct WriteOptions: Sendable, Equatable {
     /// A filter the existing record must pass (else FILTERED_OUT, nothing written); a write that
     /// creates the record is not filtered (as Aerospike).
     public var filter: RecordFilter?
+    /// A secondary-index predicate the existing record must still match, checked on the copy
+    /// the write replaces; a record it no longer selects is passed over as absent
+    /// (KEY_NOT_FOUND, nothing written). Background query jobs set it so that what their `where`
+    /// selected is updated without a read of its own first.
+    public var predicate: SecondaryIndexPredicate?
 
     public init(exists: RecordExistsAction = .update, generation: GenerationPolicy = .none,
                 ttl: TTLRequest = .namespaceDefault, durableDelete: Bool = false, storeKey: Bool = false) {

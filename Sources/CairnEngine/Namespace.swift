@@ -595,10 +595,11 @@ public final class Namespace: Sendable {
             return
         }
 
-        // The existing record, when the operations, the policy or a filter need its bins or key.
+        // The existing record, when the operations, the policy, a filter or a predicate need its bins or key.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
         guard let visible,
               !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil || o.filter != nil || r.transform != nil
+                || o.predicate != nil
         else {
             finishWrite(r, current: current, visible: visible, existing: nil, attempt: attempt, resume: resume,
                         completion: completion)
@@ -662,6 +663,12 @@ public final class Namespace: Sendable {
         let generation = visible?.generation ?? 0
         if let key = r.userKey, let storedKey = existing?.userKey, storedKey != key {
             throw EngineError(.keyMismatch, "record \(digest) was stored with another key")
+        }
+        if let predicate = o.predicate {
+            // writeAttempt reads the existing record whenever a predicate is given.
+            let selected = visible != nil
+                && existing.map { predicate.matchCount($0, digest: digest, nowMs: now, storage: expressionStorage) > 0 } == true
+            if !selected { throw EngineError(.keyNotFound, "record \(digest) is not selected by the query's index predicate") }
         }
         if let filter = o.filter, visible != nil, let existing, try !filter.passes(existing, digest: digest, nowMs: now, storage: expressionStorage) {
             throw EngineError(.filteredOut, "record \(digest) is filtered out")

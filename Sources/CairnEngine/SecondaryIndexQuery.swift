@@ -196,10 +196,21 @@ public struct SecondaryIndexPredicate: Sendable, Equatable {
     /// expression gives on the record (unknown, or an evaluation error, indexes nothing).
     public func matchCount(_ record: EngineRecord, digest: Digest, nowMs: UInt64 = CitrusleafTime.nowMs(),
                            storage: ExpressionRecord.Storage = .device) -> Int {
-        guard let expression else { return matchCount(record.bins) }
-        let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest, lastUpdateMs: record.lastUpdateMs,
-                                voidTime: record.voidTime, nowMs: nowMs, storage: storage)
-        guard case .known(let value)? = try? Expression.evaluate(expression, scope.record(record.bins)) else { return 0 }
+        matchCount(record.bins, RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
+                                            lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs,
+                                            storage: storage))
+    }
+
+    /// ``matchCount(_:digest:nowMs:storage:)`` of a stored record (the write path's copy).
+    func matchCount(_ record: StoredRecord, digest: Digest, nowMs: UInt64, storage: ExpressionRecord.Storage) -> Int {
+        matchCount(record.bins, RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
+                                            lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs,
+                                            storage: storage))
+    }
+
+    private func matchCount(_ bins: [StoredBin], _ scope: RecordScope) -> Int {
+        guard let expression else { return matchCount(bins) }
+        guard case .known(let value)? = try? Expression.evaluate(expression, scope.record(bins)) else { return 0 }
         return matchCount(indexing: value)
     }
 

@@ -262,47 +262,32 @@ final class BackgroundQueryJob: Sendable {
 
     /// Runs the operations on one record, as an update: a record deleted meanwhile is passed
     /// over (as Aerospike), one the filter rejects counts as filtered, any other refusal failed.
-    /// With an index predicate, the record is read and matched first, and updated only if it
-    /// is still the copy that matched (else read and matched again).
+    /// With an index predicate, the write path matches it against the very copy it replaces
+    /// (``WriteOptions/predicate``): a record it no longer selects is passed over, and the
+    /// record is read once, by the write.
     private func update(_ digest: Digest) {
         var options = self.options
-        for _ in 0..<3 {
-            if let predicate {
-                let record: EngineRecord?
-                do { record = try namespace.get(digest) } catch {
-                    failed.add(1, ordering: .relaxed)
-                    return
-                }
-                guard let record else { return }  // gone
-                guard predicate.matchCount(record, digest: digest, storage: namespace.expressionStorage) > 0 else { return }
-                options.generation = .expectEqual(record.generation)
+        options.predicate = predicate
+        do {
+            if let udf {
+                try apply(udf, to: digest, options: options)
+            } else {
+                _ = try namespace.operate(digest, operations: operations, options: options)
             }
-            do {
-                if let udf {
-                    try apply(udf, to: digest, options: options)
-                } else {
-                    _ = try namespace.operate(digest, operations: operations, options: options)
-                }
-                succeeded.add(1, ordering: .relaxed)
-                return
-            } catch {
-                switch error.result {
-                case .keyNotFound: return
-                case .filteredOut:
-                    filteredBins.add(1, ordering: .relaxed)
-                    return
-                case .generationError where predicate != nil:
-                    continue  // changed since it matched: read and match again
-                default:
-                    logger.debug("\(kind) query job: a record update failed", metadata: [
-                        "id": "\(id)", "digest": "\(digest)", "result": "\(error.result.rawValue)", "error": "\(error.message)",
-                    ])
-                    failed.add(1, ordering: .relaxed)
-                    return
-                }
+            succeeded.add(1, ordering: .relaxed)
+        } catch {
+            switch error.result {
+            case .keyNotFound:
+                return  // gone, or no longer selected by the `where`
+            case .filteredOut:
+                filteredBins.add(1, ordering: .relaxed)
+            default:
+                logger.debug("\(kind) query job: a record update failed", metadata: [
+                    "id": "\(id)", "digest": "\(digest)", "result": "\(error.result.rawValue)", "error": "\(error.message)",
+                ])
+                failed.add(1, ordering: .relaxed)
             }
         }
-        failed.add(1, ordering: .relaxed)  // kept changing under the job
     }
 
     /// `ops-bg` or `udf-bg`, for the log.
