@@ -296,15 +296,15 @@ import sys
 import aerospike
 from aerospike import exception as ex
 
-port, user_path = int(sys.argv[1]), sys.argv[2]
+port, user_path, set_name = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 c = aerospike.client({"hosts": [("127.0.0.1", port)], "lua": {"user_path": user_path}}).connect()
-query = c.query("test", "udf_agg")
+query = c.query("test", set_name)
 query.apply("agg_udf", "count")
 print("count", query.results())
-query = c.query("test", "udf_agg")
+query = c.query("test", set_name)
 query.apply("agg_udf", "values_of", ["n"])
 print("values", sorted(query.results()))
-query = c.query("test", "udf_agg")
+query = c.query("test", set_name)
 query.apply("agg_udf", "broken")
 try:
     query.results()
@@ -324,7 +324,7 @@ def test_aggregation_query(client, daemon, tmp_path):
         # The client runs the stream's last part (the reduce that merges the nodes' results) with
         # its own copy of the module; its Lua path is set once per process, so a process of its own.
         complete, errors = statistic(client, "pi_query_aggr_complete"), statistic(client, "pi_query_aggr_error")
-        out = subprocess.run([sys.executable, "-c", AGGREGATION_CLIENT, str(daemon.port), str(tmp_path)],
+        out = subprocess.run([sys.executable, "-c", AGGREGATION_CLIENT, str(daemon.port), str(tmp_path), "udf_agg"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
         assert out.stdout.splitlines() == ["count [12]", f"values {list(range(12))}", "broken 100"]
@@ -333,22 +333,6 @@ def test_aggregation_query(client, daemon, tmp_path):
         assert statistic(client, "pi_query_aggr_error") >= errors + 1
     finally:
         client.udf_remove("agg_udf.lua")
-
-
-AGGREGATION_COUNT_CLIENT = """
-import sys
-import aerospike
-
-port, user_path = int(sys.argv[1]), sys.argv[2]
-c = aerospike.client({"hosts": [("127.0.0.1", port)], "lua": {"user_path": user_path}}).connect()
-query = c.query("test", "udf_agg_window")
-query.apply("agg_udf", "count")
-print("count", query.results())
-query = c.query("test", "udf_agg_window")
-query.apply("agg_udf", "values_of", ["n"])
-print("values", sorted(query.results()))
-c.close()
-"""
 
 
 def test_aggregation_reads_a_big_partition_in_windows(client, daemon, tmp_path):
@@ -364,10 +348,10 @@ def test_aggregation_reads_a_big_partition_in_windows(client, daemon, tmp_path):
             # Partition id = (byte 0 | byte 1 << 8) & 0xFFF: 5 for every record here.
             digest = bytearray([5, 0] + [rng.randrange(256) for _ in range(18)])
             client.put((NS, "udf_agg_window", None, digest), {"n": i})
-        out = subprocess.run([sys.executable, "-c", AGGREGATION_COUNT_CLIENT, str(daemon.port), str(tmp_path)],
+        out = subprocess.run([sys.executable, "-c", AGGREGATION_CLIENT, str(daemon.port), str(tmp_path), "udf_agg_window"],
                              capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
-        assert out.stdout.splitlines() == ["count [300]", f"values {list(range(300))}"]
+        assert out.stdout.splitlines() == ["count [300]", f"values {list(range(300))}", "broken 100"]
     finally:
         client.udf_remove("agg_udf.lua")
 
