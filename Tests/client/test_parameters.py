@@ -53,12 +53,14 @@ class Run:
                  device="", metrics=None, mod_lua=None):
         self.directory = directory
         self.port = free_port()
-        self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
         self.log = os.path.join(directory, "out.log")
         self.config = os.path.join(directory, "cairn.conf")
         engine = storage or f"storage-engine device {{\n        file {directory}/test.dat\n        filesize 128M\n        {device}\n    }}"
         if "shm-directory" in service:
             self.shm = service.split("shm-directory", 1)[1].split()[0]
+        else:
+            # Made only when the row names none (one made and then replaced was never removed).
+            self.shm = tempfile.mkdtemp(prefix="cairn-test-", dir="/dev/shm")
         base = "" if "pidfile" in service else f"pidfile {directory}/cairnd.pid\n    "
         base += "" if "shm-directory" in service else f"shm-directory {self.shm}\n    "
         logging = logging or "console {\n        context any info\n    }"
