@@ -33,6 +33,7 @@ final class Daemon: Sendable {
         defer { hangup.cancel() }
         logger.info("cairnd \(CairnVersion.string) starting: pid \(getpid()), config \(configSource)\(coldStart ? ", --cold-start" : "")")
         try DeviceAccess.check(config)
+        try FileLimit.ensure(protoFDMax: config.service.protoFDCountMax, logger: logger)
         let pidFile = config.service.pidFile
         if let pidFile { try PidFile.claim(pidFile) }
         defer { if let pidFile { PidFile.remove(pidFile) } }

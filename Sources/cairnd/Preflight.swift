@@ -85,3 +85,48 @@ enum LogReopener {
         return source
     }
 }
+
+/// proto-fd-max connections need as many open files. Before anything is opened, the soft
+/// RLIMIT_NOFILE is raised (up to the hard limit) to proto-fd-max plus a reserve for devices,
+/// rings, logs and info sockets; a limit that stays below proto-fd-max refuses the start, as
+/// Aerospike's does (`N system file descriptors not enough, config specified M`), instead of
+/// accepting a setting that the first thousand connections would break.
+enum FileLimit {
+    static let reserve: rlim_t = 512
+
+    struct TooLow: Error, CustomStringConvertible {
+        let protoFDMax: Int
+        let soft: rlim_t
+        let hard: rlim_t
+
+        var description: String {
+            "proto-fd-max \(protoFDMax) needs as many open files, but this process may open \(soft) (hard limit \(FileLimit.text(hard))); "
+                + "raise the limit (ulimit -n, LimitNOFILE= in the systemd unit) or lower proto-fd-max"
+        }
+    }
+
+    /// RLIM_INFINITY (all bits set; Glibc's macro does not import).
+    static let unlimited = rlim_t.max
+
+    static func text(_ value: rlim_t) -> String { value == unlimited ? "unlimited" : "\(value)" }
+
+    static func ensure(protoFDMax: Int, logger: Logger) throws {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else {
+            throw TooLow(protoFDMax: protoFDMax, soft: 0, hard: 0)
+        }
+        let wanted = rlim_t(protoFDMax) + reserve
+        if limit.rlim_cur < wanted {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max == unlimited ? wanted : min(wanted, limit.rlim_max)
+            if raised.rlim_cur > limit.rlim_cur, setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 {
+                logger.info("open-file limit raised from \(limit.rlim_cur) to \(raised.rlim_cur) for proto-fd-max \(protoFDMax)")
+                limit = raised
+            }
+        }
+        guard limit.rlim_cur >= rlim_t(protoFDMax) else {
+            throw TooLow(protoFDMax: protoFDMax, soft: limit.rlim_cur, hard: limit.rlim_max)
+        }
+        logger.info("open-file limit \(text(limit.rlim_cur)), proto-fd-max \(protoFDMax)")
+    }
+}

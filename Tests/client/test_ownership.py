@@ -10,7 +10,7 @@ import time
 import aerospike
 import pytest
 
-from conftest import CAIRND, Daemon, config_text, connect, device_storage, free_port
+from conftest import CAIRND, Daemon, config_text, connect, device_storage, free_port, ready
 
 
 def write_records(daemon, count, prefix="k", pad=400):
@@ -146,3 +146,38 @@ def test_a_taken_service_port_fails_within_a_second(tmp_path):
     # Nothing was opened: no data file created, the pid file gone.
     assert not os.path.exists(os.path.join(str(tmp_path), "test.dat"))
     assert not os.path.exists(os.path.join(str(tmp_path), "cairnd.pid"))
+
+
+def test_an_open_file_limit_below_proto_fd_max_is_raised_or_refused(tmp_path):
+    """proto-fd-max 15000 (the default) needs as many open files: a soft limit below it is raised
+    up to the hard limit; a hard limit below it refuses the start, naming both numbers."""
+    import resource
+
+    wanted = 15000 + 512
+    hard_now = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if os.geteuid() != 0 and hard_now != resource.RLIM_INFINITY and hard_now < wanted:
+        pytest.skip(f"needs root or a hard open-file limit of {wanted} (this one is {hard_now})")
+    d = Daemon(str(tmp_path), free_port())
+    try:
+        result = subprocess.run([CAIRND, "--config-file", d.config], capture_output=True, text=True, timeout=60,
+                                preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1000, 1000)))
+        output = result.stdout + result.stderr
+        assert result.returncode != 0, output
+        assert ("proto-fd-max 15000 needs as many open files, but this process may open 1000 (hard limit 1000)"
+                in output), output
+        assert not os.path.exists(os.path.join(str(tmp_path), "test.dat")), "the data file was created"
+
+        d.process = subprocess.Popen([CAIRND, "--config-file", d.config, "--foreground"],
+                                     stdout=open(d.log, "a"), stderr=subprocess.STDOUT,
+                                     preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 20000)))
+        deadline = time.time() + 60
+        while time.time() < deadline and not ready(d.port):
+            assert d.process.poll() is None, d.log_text()[-2000:]
+            time.sleep(0.1)
+        assert ready(d.port), d.log_text()[-2000:]
+        limits = open(f"/proc/{d.process.pid}/limits").read()
+        assert re.search(r"Max open files\s+15512\s+20000", limits), limits
+        assert "open-file limit raised from 1024 to 15512 for proto-fd-max 15000" in d.log_text()
+    finally:
+        d.stop()
+        d.cleanup()
