@@ -138,17 +138,9 @@ final class SelectedRecords {
     /// partition once this one is walked); the window may come out empty.
     private func fill() {
         let partition = plan.partitions[position]
-        var candidates: [Digest] = []
-        candidates.reserveCapacity(Self.windowCount)
-        var lastVisited = resumeAfter ?? partition.after
-        let isPartitionDone = plan.namespace.forEachIndexEntry(partition: partition.id, after: lastVisited) { entry in
-            guard candidates.count < Self.windowCount else { return false }
-            lastVisited = entry.digest
-            if entry.flags.contains(.tombstone) { return true }
-            if let setID = plan.setID, entry.setID != setID { return true }
-            candidates.append(entry.digest)
-            return true
-        }
+        let (entries, lastVisited, isPartitionDone) = plan.candidates(
+            partition: partition.id, after: resumeAfter ?? partition.after, count: Self.windowCount)
+        let candidates = entries.map(\.digest)
         if isPartitionDone {
             position += 1
             resumeAfter = nil

@@ -44,6 +44,25 @@ struct ScanReplyStream: ReplyStream {
         /// The request's scan fields as decoded (a background query reads its set name, task id
         /// and partition counts from them).
         var request: ScanRequest? = nil
+
+        /// Up to `count` live index entries of the plan's set in `partition` after `after`, in
+        /// index order; the last digest visited (skipped entries included: where the walk
+        /// resumes) and whether the partition was walked to its end. The window every reader of
+        /// a plan takes before it reads the records all at once.
+        func candidates(partition: Int, after: Digest?, count: Int) -> (records: [IndexRecord], lastVisited: Digest?, isPartitionDone: Bool) {
+            var records: [IndexRecord] = []
+            records.reserveCapacity(count)
+            var lastVisited = after
+            let isPartitionDone = namespace.forEachIndexEntry(partition: partition, after: after) { record in
+                guard records.count < count else { return false }
+                lastVisited = record.digest
+                if let setID, record.setID != setID { return true }
+                if record.isTombstone { return true }
+                records.append(record)
+                return true
+            }
+            return (records, lastVisited, isPartitionDone)
+        }
     }
 
     let plan: Plan
@@ -397,22 +416,13 @@ private final class ScanChunkBuilder: @unchecked Sendable {
             let start = resumeAfter ?? partition.after
             // Walk the partition for a window of candidates, then read them all at once (many
             // device reads in flight) and append them in index order.
-            var candidates: [IndexRecord] = []
-            var lastVisited = start
             // Sized from the records so far, to end the frame near its byte target.
             var window = ScanReplyStream.recordsInFlightFirst
             if recordsInChunk > 0 {
                 let recordBytes = max(1, records.sizeBytes / recordsInChunk)
                 window = max(1, min(ScanReplyStream.recordsInFlightMax, (frameBytesTarget - records.sizeBytes) / recordBytes + 1))
             }
-            let isPartitionDone = plan.namespace.forEachIndexEntry(partition: partition.id, after: start) { record in
-                guard candidates.count < window else { return false }
-                lastVisited = record.digest
-                if let setID = plan.setID, record.setID != setID { return true }
-                if record.isTombstone { return true }
-                candidates.append(record)
-                return true
-            }
+            let (candidates, lastVisited, isPartitionDone) = plan.candidates(partition: partition.id, after: start, count: window)
             let reads = InFlightRun<ScanReplyStream.Fetched>(count: candidates.count)
             stream.fetch(candidates, into: reads)
             let inline = reads.startedAll { [self, candidates, lastVisited] fetched in
