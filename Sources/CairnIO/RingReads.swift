@@ -9,9 +9,11 @@ import Glibc
 public protocol OwnedRingReads: AnyObject, Sendable {
     /// Reads the `sizeBytes` bytes at `byteOffset` of `device` (any alignment: the covering
     /// aligned range is read) and calls `completion` on the owning thread with exactly those
-    /// bytes. Callable from any thread; a call from another thread is forwarded to the owner.
+    /// bytes, lent for the call only: they lie in the read's buffer, which the next read reuses,
+    /// so `completion` decodes or copies what it keeps (no array is made per read). Callable
+    /// from any thread; a call from another thread is forwarded to the owner.
     func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
-              completion: @escaping @Sendable (Result<[UInt8], IOError>) -> Void)
+              completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void)
 }
 
 /// The ``OwnedRingReads`` of one ring.
@@ -37,7 +39,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         /// What the caller asked for, within the transfer.
         var skipBytes: Int
         var sizeBytes: Int
-        var completion: @Sendable (Result<[UInt8], IOError>) -> Void
+        var completion: @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void
     }
 
     private var slots: [Slot?] = []
@@ -63,7 +65,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
     }
 
     public func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
-                     completion: @escaping @Sendable (Result<[UInt8], IOError>) -> Void) {
+                     completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void) {
         guard UInt(pthread_self()) == ownerThread else {
             forward { [self] in read(from: device, byteOffset: byteOffset, sizeBytes: sizeBytes, completion: completion) }
             return
@@ -130,8 +132,10 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         }
         let skip = slot.skipBytes
         let count = slot.sizeBytes
-        let bytes = slot.buffer.withUnsafeBytes { raw in [UInt8](UnsafeRawBufferPointer(rebasing: raw[skip..<(skip + count)])) }
-        slot.completion(.success(bytes))
+        // Lent, not copied: the buffer is recycled (by the defer above) only after the call.
+        slot.buffer.withUnsafeBytes { raw in
+            slot.completion(.success(UnsafeRawBufferPointer(rebasing: raw[skip..<(skip + count)])))
+        }
     }
 
     private func recycle(_ buffer: AlignedBuffer) {
