@@ -26,6 +26,9 @@ struct Options {
     var setName = "bench"
     var connections = 16
     var keys = 100_000
+    /// The key space is firstKey ..< firstKey + keys: a second insert phase with another first
+    /// key writes new records (a node whose write buffers and post-write cache are already full).
+    var firstKey = 0
     var recordSize = 500
     var readPercent = 50
     var insert = false
@@ -56,6 +59,7 @@ struct Options {
             case "--set": o.setName = value(a)
             case "--connections": o.connections = int(a)
             case "--keys": o.keys = int(a)
+            case "--first-key": o.firstKey = int(a)
             case "--record-size": o.recordSize = int(a)
             case "--duration": o.durationS = Double(int(a))
             case "--timeout-ms": o.timeoutMs = UInt32(clamping: int(a))
@@ -71,7 +75,7 @@ struct Options {
                 }
             case "-h", "--help":
                 print("usage: cairn-bench-load [--host H] [--port P] [--namespace NS] [--set S] [--connections N] "
-                    + "[--keys K] [--record-size BYTES] [--workload I|RU,<read%>] [--duration S] [--timeout-ms MS] [--server-pid PID]")
+                    + "[--keys K] [--first-key N] [--record-size BYTES] [--workload I|RU,<read%>] [--duration S] [--timeout-ms MS] [--server-pid PID]")
                 exit(0)
             default: fail("unknown argument '\(a)' (see --help)")
             }
@@ -219,7 +223,7 @@ func runWorker(_ w: Int, _ run: Run) {
             n = Int.random(in: 0..<options.keys, using: &rng)
             isRead = Int.random(in: 0..<100, using: &rng) < options.readPercent
         }
-        let key = RecordKey(namespace: options.namespace, setName: options.setName, digest: digest(forKey: n))
+        let key = RecordKey(namespace: options.namespace, setName: options.setName, digest: digest(forKey: options.firstKey + n))
         writer.removeAll()
         if isRead {
             writer.appendGetRequestFrame(key: key, timeoutMs: options.timeoutMs)
