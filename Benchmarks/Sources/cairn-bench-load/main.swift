@@ -59,7 +59,10 @@ struct Options {
             case "--set": o.setName = value(a)
             case "--connections": o.connections = int(a)
             case "--keys": o.keys = int(a)
-            case "--first-key": o.firstKey = int(a)
+            case "--first-key":
+                let text = value(a)
+                guard let v = Int(text), v >= 0 else { fail("--first-key wants a non-negative integer, got '\(text)'") }
+                o.firstKey = v
             case "--record-size": o.recordSize = int(a)
             case "--duration": o.durationS = Double(int(a))
             case "--timeout-ms": o.timeoutMs = UInt32(clamping: int(a))
