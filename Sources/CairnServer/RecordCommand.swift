@@ -8,8 +8,8 @@ import CairnWire
 /// stay alive (and is passed alongside) while the command is executed.
 struct RecordCommand {
     var header: MessageHeader
-    var fields: InlineList<Field>
-    var ops: InlineList<Op>
+    var fields: [Field]
+    var ops: [Op]
     /// Batch rows carry their digest outside the fields; nil for a message (read its DIGEST field).
     var rowDigest: Digest?
 
@@ -23,8 +23,8 @@ struct RecordCommand {
     /// A batch row; `filter` (the batch's filter expression) applies when the row has none.
     init(row: BatchRow, transactionTTL: UInt32, filter: Field? = nil) {
         header = row.header(transactionTTL: transactionTTL)
-        fields = InlineList(row.fields)
-        ops = InlineList(row.ops)
+        fields = row.fields
+        ops = row.ops
         rowDigest = row.digest
         if let filter, !fields.contains(where: { $0.typeRaw == FieldType.filterExpression.rawValue }) {
             fields.append(filter)

@@ -540,7 +540,7 @@ struct RecordExecutor: Sendable {
     /// The engine returns one result per `.read` and one per bin for a `.readAll`, in op order;
     /// with at most one `.readAll` its share is what the named reads leave.
     static func replyBins(
-        ops: InlineList<Op>,
+        ops: [Op],
         operations: [BinOperation],
         results: [(String, StoredBin?)],
         respondsAll: Bool,

@@ -214,11 +214,11 @@ public struct BatchRequest: Sendable, Equatable {
         let ops: [Op]
         do {
             var notes: Message.DecodeNotes = []
-            fields = Array(try Message.decodeFields(
+            fields = try Message.decodeFields(
                 body, offset: &offset, endOffset: endOffset, count: fieldCount,
                 clampsLastBatchField: false, notes: &notes
-            ))
-            ops = Array(try Message.decodeOps(body, offset: &offset, endOffset: endOffset, count: opCount))
+            )
+            ops = try Message.decodeOps(body, offset: &offset, endOffset: endOffset, count: opCount)
         } catch {
             throw .inBatchRow(row: rowIndex, error: error)
         }

@@ -7,21 +7,16 @@
 /// of the body, as the real server does [SRV transaction.c `as_transaction_prepare`].
 public struct Message: Sendable, Equatable {
     public var header: MessageHeader
-    /// Inline up to six fields and six ops: decoding a request allocates nothing for them.
-    public var fields: InlineList<Field>
-    public var ops: InlineList<Op>
+    public var fields: [Field]
+    public var ops: [Op]
     /// Leniencies applied while decoding (for counters and logs).
     public var notes: DecodeNotes
 
-    public init(header: MessageHeader, fields: InlineList<Field>, ops: InlineList<Op>, notes: DecodeNotes = []) {
+    public init(header: MessageHeader, fields: [Field], ops: [Op], notes: DecodeNotes = []) {
         self.header = header
         self.fields = fields
         self.ops = ops
         self.notes = notes
-    }
-
-    public init(header: MessageHeader, fields: [Field], ops: [Op], notes: DecodeNotes = []) {
-        self.init(header: header, fields: InlineList(fields), ops: InlineList(ops), notes: notes)
     }
 
     /// Leniencies the decoder applied.
@@ -126,9 +121,11 @@ public struct Message: Sendable, Equatable {
         count: Int,
         clampsLastBatchField: Bool,
         notes: inout DecodeNotes
-    ) throws(MessageError) -> InlineList<Field> {
+    ) throws(MessageError) -> [Field] {
         precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "field window outside body")
-        var fields = InlineList<Field>()
+        var fields = [Field]()
+        // Never reserve more than the bytes could possibly hold.
+        fields.reserveCapacity(min(count, (endOffset - offset) / Field.headerSizeBytes))
         for index in 0..<count {
             let remainingBytes = endOffset - offset
             guard remainingBytes >= Field.headerSizeBytes else {
@@ -163,9 +160,10 @@ public struct Message: Sendable, Equatable {
         offset: inout Int,
         endOffset: Int,
         count: Int
-    ) throws(MessageError) -> InlineList<Op> {
+    ) throws(MessageError) -> [Op] {
         precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "op window outside body")
-        var ops = InlineList<Op>()
+        var ops = [Op]()
+        ops.reserveCapacity(min(count, (endOffset - offset) / Op.headerSizeBytes))
         for index in 0..<count {
             let remainingBytes = endOffset - offset
             guard remainingBytes >= Op.headerSizeBytes else {

@@ -218,7 +218,7 @@ import Testing
         }
     }
 
-    static func checkRanges<Fs: Collection<Field>, Os: Collection<Op>>(_ fields: Fs, _ ops: Os, bodyCount: Int) {
+    static func checkRanges(_ fields: [Field], _ ops: [Op], bodyCount: Int) {
         for field in fields {
             #expect(field.dataRange.lowerBound >= 0 && field.dataRange.upperBound <= bodyCount)
         }
