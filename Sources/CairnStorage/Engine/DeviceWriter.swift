@@ -529,16 +529,13 @@ public final class DeviceWriter: Sendable {
         if let spare = s.spare {
             s.spare = nil
             buffer = spare  // zeroed by the flusher, outside this lock
-        } else {
-            var taken = pool.takeIfAvailable()
-            if taken == nil, let evicted = evictCached(&s) { taken = evicted }
-            guard let fresh = taken else {
-                // Give the block back: nothing was written to it.
-                if fromPristine { s.nextPristineBlock -= 1 } else { s.freeBlocks.append(block) }
-                throw StorageError.overloaded(path: device.path, waitingBytes: pendingBytes)
-            }
+        } else if let fresh = takeBuffer(&s) {
             fresh.zero()
             buffer = fresh
+        } else {
+            // Give the block back: nothing was written to it.
+            if fromPristine { s.nextPristineBlock -= 1 } else { s.freeBlocks.append(block) }
+            throw StorageError.overloaded(path: device.path, waitingBytes: pendingBytes)
         }
         let sequence: UInt64
         do { sequence = try sequencer.next() } catch {
@@ -554,6 +551,12 @@ public final class DeviceWriter: Sendable {
         s.current = wb
         s.buffersByBlock[block] = wb
         s.stats.blocksOpened += 1
+    }
+
+    /// A buffer for a new block: a free one from the pool, else the oldest post-write-cache
+    /// block's; nil when every buffer holds a block still to be written.
+    private func takeBuffer(_ s: inout State) -> AlignedBuffer? {
+        pool.takeIfAvailable() ?? evictCached(&s)
     }
 
     /// Drops the oldest post-write-cache block and returns its buffer.
@@ -655,10 +658,7 @@ public final class DeviceWriter: Sendable {
     /// holding this writer's lock and the record's index stripe (stalling both service threads:
     /// inserts' p99.9 was 4-5 ms on a fresh node).
     private func prepareSpare() {
-        let needed = state.withLock { s in s.spare == nil && !s.stopping && s.failure == nil }
-        guard needed else { return }
-        var taken = pool.takeIfAvailable()
-        if taken == nil { taken = state.withLock { s in s.spare == nil ? evictCached(&s) : nil } }
+        let taken = state.withLock { s in s.spare == nil && !s.stopping && s.failure == nil ? takeBuffer(&s) : nil }
         guard let buffer = taken else { return }
         buffer.zero()
         let unused = state.withLock { s -> AlignedBuffer? in
