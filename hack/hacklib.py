@@ -1,0 +1,64 @@
+"""What the Python scripts in hack/ share: one info request, and waiting for a server they spawned.
+
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import hacklib
+"""
+import socket
+import time
+
+
+def info(host, port, command, timeout=5.0):
+    """One info request (Aerospike's protocol: version 2, type 1); the reply text, or None when
+    the server cannot be reached or closes before the whole reply."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            body = (command + "\n").encode()
+            s.sendall(((2 << 56) | (1 << 48) | len(body)).to_bytes(8, "big") + body)
+            header = _read_exactly(s, 8)
+            if header is None:
+                return None
+            reply = _read_exactly(s, int.from_bytes(header, "big") & ((1 << 48) - 1))
+            return None if reply is None else reply.decode(errors="replace")
+    except OSError:
+        return None
+
+
+def _read_exactly(s, size):
+    data = b""
+    while len(data) < size:
+        chunk = s.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def wait_ready(proc, port, log_path, seconds, what, host="127.0.0.1", status=True):
+    """Waits until `proc` serves on `port`: with `status`, until info `status` answers `ok`
+    (cairnd binds its port before its namespaces open and answers `starting` meanwhile);
+    without, until the port accepts. Exits naming `what` and the log's tail when the process
+    ends or `seconds` pass (killing it then)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited with {proc.returncode} during startup:\n{_tail(log_path)}")
+        if status:
+            if (info(host, port, "status", timeout=2) or "").startswith("status\tok"):
+                return
+        else:
+            try:
+                with socket.create_connection((host, port), timeout=0.2):
+                    return
+            except OSError:
+                pass
+        time.sleep(0.05)
+    proc.kill()
+    raise SystemExit(f"{what} was not ready on {host}:{port} within {seconds} s:\n{_tail(log_path)}")
+
+
+def _tail(path, size=3000):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()[-size:]
+    except OSError:
+        return "(no log)"
