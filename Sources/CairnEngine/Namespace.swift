@@ -368,37 +368,88 @@ public final class Namespace: Sendable {
         getAttempt(digest, binNames: binNames, attempt: 0, resume: resume, completion: completion)
     }
 
-    private func getAttempt(_ digest: Digest, binNames: [String]?, attempt: Int, resume: Resume,
-                            completion: @escaping EngineCompletion<EngineRecord?>) {
-        guard attempt < Namespace.commitAttemptsMax else {
-            completion(.failure(EngineError(.serverError, "record \(digest) kept moving while being read")))
-            return
-        }
-        guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else {
-            completion(.success(nil))
-            return
-        }
-        // A local function, not a closure value: memory answers call it directly, and only a
-        // device read forms the escaping closure (and its allocation).
-        @Sendable func finish(_ result: Result<StoredRecord, StorageError>) {
+    /// What a read found before any I/O (``startGet(_:binNames:)``).
+    public enum GetStart: Sendable {
+        /// Memory held the record, or there is none, or the read failed.
+        case finished(Result<EngineRecord?, EngineError>)
+        /// Only the device holds the record: continue with ``finishGet(_:resume:completion:)``.
+        case pending(PendingGet)
+    }
+
+    /// A read that must go to the device, as ``startGet(_:binNames:)`` left it.
+    public struct PendingGet: Sendable {
+        fileprivate let digest: Digest
+        fileprivate let binNames: [String]?
+        fileprivate let current: IndexRecord
+        fileprivate let attempt: Int
+    }
+
+    /// The record of `digest` when memory holds it (or that there is none), with no I/O and no
+    /// continuation: a caller forms its escaping continuation, and pays its allocation, only
+    /// for a ``GetStart/pending(_:)`` read.
+    public func startGet(_ digest: Digest, binNames: [String]? = nil) -> GetStart {
+        getStep(digest, binNames: binNames, attempt: 0)
+    }
+
+    /// Reads a pending record from the device; `completion` runs through `resume`.
+    public func finishGet(_ pending: PendingGet, resume: Resume, completion: @escaping EngineCompletion<EngineRecord?>) {
+        let digest = pending.digest
+        let current = pending.current
+        readFromDevice(current.location, digest: digest, resume: resume) { [self] result in
             switch result {
             case .success(let stored):
-                var bins = stored.bins
-                if let names = binNames { bins = bins.filter { names.contains($0.name) } }
-                completion(.success(EngineRecord(generation: current.generation, voidTime: current.voidTimeSeconds,
-                                                 lastUpdateMs: current.lastUpdateTimeMs, setName: stored.setName,
-                                                 userKey: stored.userKey, bins: bins)))
+                completion(.success(engineRecord(stored, current: current, binNames: pending.binNames)))
             case .failure(let error):
                 // Moved meanwhile (defrag, an overwrite and block reuse): look it up again.
                 if index.lookup(digest) != current {
-                    getAttempt(digest, binNames: binNames, attempt: attempt + 1, resume: resume, completion: completion)
+                    getAttempt(digest, binNames: pending.binNames, attempt: pending.attempt + 1, resume: resume,
+                               completion: completion)
                 } else {
                     completion(.failure(EngineError.from(error)))
                 }
             }
         }
-        if let inMemory = readFromMemory(current.location, digest: digest) { return finish(inMemory) }
-        readFromDevice(current.location, digest: digest, resume: resume) { finish($0) }
+    }
+
+    private func getAttempt(_ digest: Digest, binNames: [String]?, attempt: Int, resume: Resume,
+                            completion: @escaping EngineCompletion<EngineRecord?>) {
+        switch getStep(digest, binNames: binNames, attempt: attempt) {
+        case .finished(let result): completion(result)
+        case .pending(let pending): finishGet(pending, resume: resume, completion: completion)
+        }
+    }
+
+    /// Looks `digest` up and reads it from memory, again while it moves under the reader.
+    private func getStep(_ digest: Digest, binNames: [String]?, attempt firstAttempt: Int) -> GetStart {
+        var attempt = firstAttempt
+        while true {
+            guard attempt < Namespace.commitAttemptsMax else {
+                return .finished(.failure(EngineError(.serverError, "record \(digest) kept moving while being read")))
+            }
+            guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else {
+                return .finished(.success(nil))
+            }
+            guard let inMemory = readFromMemory(current.location, digest: digest) else {
+                return .pending(PendingGet(digest: digest, binNames: binNames, current: current, attempt: attempt))
+            }
+            switch inMemory {
+            case .success(let stored):
+                return .finished(.success(engineRecord(stored, current: current, binNames: binNames)))
+            case .failure(let error):
+                // Moved meanwhile (defrag, an overwrite and block reuse): look it up again.
+                guard index.lookup(digest) != current else { return .finished(.failure(EngineError.from(error))) }
+                attempt += 1
+            }
+        }
+    }
+
+    /// The engine's view of a stored copy whose index entry is `current`.
+    private func engineRecord(_ stored: StoredRecord, current: IndexRecord, binNames: [String]?) -> EngineRecord {
+        var bins = stored.bins
+        if let names = binNames { bins = bins.filter { names.contains($0.name) } }
+        return EngineRecord(generation: current.generation, voidTime: current.voidTimeSeconds,
+                            lastUpdateMs: current.lastUpdateTimeMs, setName: stored.setName,
+                            userKey: stored.userKey, bins: bins)
     }
 
     /// The record copy at `location` if memory holds it (or its check failed), nil when only the
@@ -476,17 +527,82 @@ public final class Namespace: Sendable {
     public func operate(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
                         operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions(),
                         resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+        let start = startOperate(digest, setName: setName, userKey: userKey, operations: operations, options: writeOptions)
+        continueOperate(start, resume: resume, completion: completion)
+    }
+
+    /// What an operate did before any I/O (``startOperate(_:setName:userKey:operations:options:)``).
+    public enum OperateStart: Sendable {
+        /// Done: committed (no commit-to-device), refused, or a read answered from memory.
+        case finished(Result<OperateResult, EngineError>)
+        /// Waits for a device read or for durability: continue with
+        /// ``finishOperate(_:resume:completion:)``.
+        case pending(PendingOperate)
+    }
+
+    /// An operate that waits for I/O, as ``startOperate(_:setName:userKey:operations:options:)``
+    /// left it.
+    public struct PendingOperate: Sendable {
+        fileprivate enum Wait: Sendable {
+            /// The old record must be read from the device before the operations apply.
+            case existing(WriteRequest, current: IndexRecord?, visible: IndexRecord, attempt: Int)
+            /// Committed; commit-to-device replies once the copy at `location` is durable.
+            case durable(OperateResult, location: RecordLocation)
+            /// Reads only, of a record not in memory.
+            case readOnly(WriteRequest, PendingGet)
+        }
+        fileprivate let wait: Wait
+    }
+
+    /// Runs an operate as far as it goes with no I/O and no continuation: a caller forms its
+    /// escaping continuation, and pays its allocation, only for a ``OperateStart/pending(_:)``
+    /// one. The optimistic rule is that of ``operate(_:setName:userKey:operations:options:resume:completion:)``.
+    public func startOperate(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
+                             operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions()) -> OperateStart {
         guard !operations.isEmpty else {
-            completion(.failure(EngineError(.parameterError, "no operations")))
-            return
+            return .finished(.failure(EngineError(.parameterError, "no operations")))
         }
         let request = WriteRequest(digest: digest, setName: setName, userKey: userKey, operations: operations,
                                    options: writeOptions)
         if !operations.contains(where: \.isWrite) {
-            readOnly(request, resume: resume, completion: completion)
-            return
+            return readOnlyStep(request)
         }
-        writeAttempt(request, attempt: 0, resume: resume, completion: completion)
+        return writeStep(request, attempt: 0)
+    }
+
+    /// Continues a pending operate through its I/O; `completion` runs through `resume`.
+    public func finishOperate(_ pending: PendingOperate, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+        switch pending.wait {
+        case .existing(let r, let current, let visible, let attempt):
+            readFromDevice(visible.location, digest: r.digest, resume: resume) { [self] result in
+                switch result {
+                case .success(let existing):
+                    let step = commitStep(r, current: current, visible: visible, existing: existing, attempt: attempt)
+                    continueOperate(step, resume: resume, completion: completion)
+                case .failure(let error):
+                    if index.lookup(r.digest) != current {
+                        continueOperate(writeStep(r, attempt: attempt + 1), resume: resume, completion: completion)
+                    } else {
+                        completion(.failure(EngineError.from(error)))
+                    }
+                }
+            }
+        case .durable(let result, let location):
+            storage.whenDurable(location) { error in
+                resume.run {
+                    if let error { completion(.failure(EngineError.from(error))) } else { completion(.success(result)) }
+                }
+            }
+        case .readOnly(let r, let read):
+            finishGet(read, resume: resume) { [self] found in completion(found.flatMap { readOnlyResult(r, record: $0) }) }
+        }
+    }
+
+    private func continueOperate(_ start: OperateStart, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+        switch start {
+        case .finished(let result): completion(result)
+        case .pending(let pending): finishOperate(pending, resume: resume, completion: completion)
+        }
     }
 
     /// Runs `transform` (a record UDF) on one record as a write: it sees the record as it is
@@ -498,7 +614,7 @@ public final class Namespace: Sendable {
                       resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
         var request = WriteRequest(digest: digest, setName: setName, userKey: userKey, operations: [], options: writeOptions)
         request.transform = transform
-        writeAttempt(request, attempt: 0, resume: resume, completion: completion)
+        continueOperate(writeStep(request, attempt: 0), resume: resume, completion: completion)
     }
 
     /// What one write asks for, kept across its attempts.
@@ -512,55 +628,54 @@ public final class Namespace: Sendable {
         var transform: RecordTransform?
     }
 
-    private func readOnly(_ r: WriteRequest, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+    /// A read-only operate answered from the index or memory, or pending its record's read.
+    private func readOnlyStep(_ r: WriteRequest) -> OperateStart {
         let digest = r.digest
-        if r.options.filter == nil && !r.operations.contains(where: \.needsExistingBins) {
-            guard let e = exists(digest) else {
-                completion(.failure(EngineError(.keyNotFound, "no record \(digest)")))
-                return
+        guard r.options.filter == nil && !r.operations.contains(where: \.needsExistingBins) else {
+            switch startGet(digest) {
+            case .finished(let found): return .finished(found.flatMap { readOnlyResult(r, record: $0) })
+            case .pending(let read): return .pending(PendingOperate(wait: .readOnly(r, read)))
             }
-            completion(.success(OperateResult(generation: e.generation, voidTime: e.voidTime, bins: [])))
-            return
         }
-        get(digest, resume: resume) { result in
-            switch result {
-            case .failure(let error): completion(.failure(error))
-            case .success(nil): completion(.failure(EngineError(.keyNotFound, "no record \(digest)")))
-            case .success(let record?):
-                var results: [(String, StoredBin?)] = []
-                do {
-                    if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: self.nowMs, storage: self.expressionStorage) {
-                        throw EngineError(.filteredOut, "record \(digest) is filtered out")
-                    }
-                    for op in r.operations {
-                        switch op {
-                        case .read(let name): results.append((name, record.bins.first { $0.name == name }))
-                        case .readAll: for b in record.bins { results.append((b.name, b)) }
-                        case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
-                            var bins = record.bins
-                            let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
-                                                    lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: self.nowMs,
-                                                    storage: self.expressionStorage)
-                            results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
-                        default: break
-                        }
-                    }
-                } catch {
-                    completion(.failure(EngineError.from(error)))
-                    return
+        guard let e = exists(digest) else {
+            return .finished(.failure(EngineError(.keyNotFound, "no record \(digest)")))
+        }
+        return .finished(.success(OperateResult(generation: e.generation, voidTime: e.voidTime, bins: [])))
+    }
+
+    /// The results of read-only operations on `record` (nil: there is none).
+    private func readOnlyResult(_ r: WriteRequest, record found: EngineRecord?) -> Result<OperateResult, EngineError> {
+        let digest = r.digest
+        guard let record = found else { return .failure(EngineError(.keyNotFound, "no record \(digest)")) }
+        var results: [(String, StoredBin?)] = []
+        do {
+            if let filter = r.options.filter, try !filter.passes(record, digest: digest, nowMs: nowMs, storage: expressionStorage) {
+                throw EngineError(.filteredOut, "record \(digest) is filtered out")
+            }
+            for op in r.operations {
+                switch op {
+                case .read(let name): results.append((name, record.bins.first { $0.name == name }))
+                case .readAll: for b in record.bins { results.append((b.name, b)) }
+                case .cdt(let name, _, _), .bits(let name, _, _), .hll(let name, _, _), .expression(let name, _, _):
+                    var bins = record.bins
+                    let scope = RecordScope(setName: record.setName, userKey: record.userKey, digest: digest,
+                                            lastUpdateMs: record.lastUpdateMs, voidTime: record.voidTime, nowMs: nowMs,
+                                            storage: expressionStorage)
+                    results.append((name, try OperationLayer.apply(op, to: &bins, scope: scope)))
+                default: break
                 }
-                completion(.success(OperateResult(generation: record.generation, voidTime: record.voidTime, bins: results)))
             }
+        } catch {
+            return .failure(EngineError.from(error))
         }
+        return .success(OperateResult(generation: record.generation, voidTime: record.voidTime, bins: results))
     }
 
     /// One optimistic attempt: policies on the index entry, then the old record when needed
-    /// (memory at once, or the device), then `finishWrite`.
-    private func writeAttempt(_ r: WriteRequest, attempt: Int, resume: Resume,
-                              completion: @escaping EngineCompletion<OperateResult>) {
+    /// (from memory here, or pending a device read), then `commitStep`.
+    private func writeStep(_ r: WriteRequest, attempt: Int) -> OperateStart {
         guard attempt < Namespace.commitAttemptsMax else {
-            completion(.failure(EngineError(.serverError, "record \(r.digest) is being written too often to commit (contention)")))
-            return
+            return .finished(.failure(EngineError(.serverError, "record \(r.digest) is being written too often to commit (contention)")))
         }
         let digest = r.digest
         let o = r.options
@@ -591,8 +706,7 @@ public final class Namespace: Sendable {
                 throw EngineError(.parameterError, "TTL \(wire) is above 10 years or not a TTL")
             }
         } catch {
-            completion(.failure(error))
-            return
+            return .finished(.failure(error))
         }
 
         // The existing record, when the operations, the policy, a filter or a predicate need its bins or key.
@@ -601,49 +715,36 @@ public final class Namespace: Sendable {
               !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil || o.filter != nil || r.transform != nil
                 || o.predicate != nil
         else {
-            finishWrite(r, current: current, visible: visible, existing: nil, attempt: attempt, resume: resume,
-                        completion: completion)
-            return
+            return commitStep(r, current: current, visible: visible, existing: nil, attempt: attempt)
         }
-        @Sendable func withExisting(_ result: Result<StoredRecord, StorageError>) {
-            switch result {
-            case .success(let existing):
-                finishWrite(r, current: current, visible: visible, existing: existing, attempt: attempt, resume: resume,
-                            completion: completion)
-            case .failure(let error):
-                if index.lookup(digest) != current {
-                    writeAttempt(r, attempt: attempt + 1, resume: resume, completion: completion)
-                } else {
-                    completion(.failure(EngineError.from(error)))
-                }
-            }
+        switch readFromMemory(visible.location, digest: digest) {
+        case nil:
+            return .pending(PendingOperate(wait: .existing(r, current: current, visible: visible, attempt: attempt)))
+        case .success(let existing):
+            return commitStep(r, current: current, visible: visible, existing: existing, attempt: attempt)
+        case .failure(let error):
+            guard index.lookup(digest) != current else { return .finished(.failure(EngineError.from(error))) }
+            return writeStep(r, attempt: attempt + 1)
         }
-        if let inMemory = readFromMemory(visible.location, digest: digest) { return withExisting(inMemory) }
-        readFromDevice(visible.location, digest: digest, resume: resume) { withExisting($0) }
     }
 
     /// Applies the operations to the old record and commits the new copy if the index still
-    /// holds `current` (else a new attempt); with commit-to-device, completes once it is durable.
-    private func finishWrite(_ r: WriteRequest, current: IndexRecord?, visible: IndexRecord?, existing: StoredRecord?,
-                             attempt: Int, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
+    /// holds `current` (else a new attempt); with commit-to-device, pending its durability.
+    private func commitStep(_ r: WriteRequest, current: IndexRecord?, visible: IndexRecord?, existing: StoredRecord?,
+                            attempt: Int) -> OperateStart {
         let outcome: WriteOutcome
         do {
             outcome = try applyAndCommit(r, current: current, visible: visible, existing: existing)
         } catch {
-            completion(.failure(EngineError.from(error)))
-            return
+            return .finished(.failure(EngineError.from(error)))
         }
         switch outcome {
         case .retry:
-            writeAttempt(r, attempt: attempt + 1, resume: resume, completion: completion)
+            return writeStep(r, attempt: attempt + 1)
         case .done(let result, nil):
-            completion(.success(result))
+            return .finished(.success(result))
         case .done(let result, let location?):
-            storage.whenDurable(location) { error in
-                resume.run {
-                    if let error { completion(.failure(EngineError.from(error))) } else { completion(.success(result)) }
-                }
-            }
+            return .pending(PendingOperate(wait: .durable(result, location: location)))
         }
     }
 

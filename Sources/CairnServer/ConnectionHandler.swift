@@ -52,6 +52,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var isInProcessLoop = false
     /// A stream waiting for the channel to become writable.
     private var pausedStream: (any ReplyStream)?
+    /// The current message's field and op arrays, reused by the next request.
+    private var messageStorage = Message.Storage()
 
     init(processor: RequestProcessor, threadPool: NIOThreadPool, logger: Logger) {
         self.processor = processor
@@ -148,7 +150,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
         case .refused(let error, let typeRaw):
             refuse(error, typeRaw: typeRaw, context: context)
         case .frame(let type, let body):
-            switch processor.plan(type: type, body: body) {
+            switch processor.plan(type: type, body: body, messageStorage: &messageStorage) {
             case .reply(let chunk):
                 deliver(chunk, context: context)
             case .pool(let work):

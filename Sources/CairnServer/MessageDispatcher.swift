@@ -22,8 +22,14 @@ struct MessageDispatcher {
     /// Decodes `body` and says how to answer it. Cheap (no engine call): runs on the event loop.
     /// A batch's rows continue through `streamResume` after their device I/O.
     func route(body: ByteBuffer, streamResume: Resume = .inline) -> MessageRoute {
+        var storage = Message.Storage()
+        return route(body: body, streamResume: streamResume, messageStorage: &storage)
+    }
+
+    /// ``route(body:streamResume:)`` decoding into the connection's `messageStorage`.
+    func route(body: ByteBuffer, streamResume: Resume = .inline, messageStorage: inout Message.Storage) -> MessageRoute {
         body.withUnsafeReadableBytes { raw -> MessageRoute in
-            switch decode(raw) {
+            switch decode(raw, storage: &messageStorage) {
             case .malformed(let reply): return .reply(reply)
             case .message(let message):
                 if message.header.info1.contains(.batch) || message.field(.digest) == nil {
@@ -41,9 +47,9 @@ struct MessageDispatcher {
     }
 
     /// The decoded message, or the error reply of a malformed one (counted and logged).
-    private func decode(_ raw: UnsafeRawBufferPointer) -> Decoded {
+    private func decode(_ raw: UnsafeRawBufferPointer, storage: inout Message.Storage) -> Decoded {
         do throws(MessageError) {
-            return .message(try Message.decode(body: raw))
+            return .message(try Message.decode(body: raw, reusing: &storage))
         } catch {
             processor.context.counters.malformedRequests.add(1, ordering: .relaxed)
             processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])

@@ -25,8 +25,8 @@ extension RecordExecutor {
         }
         var options = WriteOptions()
         options.filter = try Self.filter(of: command, body: raw)
-        target.namespace.operate(
-            target.digest, operations: operations, options: options, resume: resume,
-            completion: Self.operateReply(command, operations: operations, respondsAll: respondsAll, body: body, finish: finish))
+        let start = target.namespace.startOperate(target.digest, operations: operations, options: options)
+        Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll, namespace: target.namespace,
+                   body: body, resume: resume, finish: finish)
     }
 }

@@ -270,7 +270,9 @@ struct RecordExecutor: Sendable {
         let filter = try body.withUnsafeReadableBytes { (raw) throws(Refusal) in try Self.filter(of: command, body: raw) }
         let userKey = target.userKey
         let namespace = target.namespace
-        target.namespace.get(target.digest, resume: resume) { result in
+        // A local function, not a closure value: a read served from memory calls it directly,
+        // and only a device read forms the escaping continuation (and its allocation).
+        @Sendable func answer(_ result: Result<EngineRecord?, EngineError>) {
             let found: EngineRecord?
             switch result {
             case .failure(let error): return finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
@@ -314,6 +316,10 @@ struct RecordExecutor: Sendable {
                 }
             }
             finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)))
+        }
+        switch namespace.startGet(target.digest) {
+        case .finished(let result): answer(result)
+        case .pending(let pending): namespace.finishGet(pending, resume: resume) { answer($0) }
         }
     }
 
@@ -359,16 +365,18 @@ struct RecordExecutor: Sendable {
         if respondsAll && readAllCount > 1 {
             throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
         }
-        target.namespace.operate(
-            target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options,
-            resume: resume,
-            completion: Self.operateReply(command, operations: operations, respondsAll: respondsAll, body: body, finish: finish))
+        let start = target.namespace.startOperate(
+            target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options)
+        Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll, namespace: target.namespace,
+                   body: body, resume: resume, finish: finish)
     }
 
-    /// The completion of an operate: its reply entries (see `replyBins`), or the engine's refusal.
-    static func operateReply(_ command: RecordCommand, operations: [BinOperation], respondsAll: Bool, body: ByteBuffer,
-                             finish: Finish) -> EngineCompletion<OperateResult> {
-        { outcome in
+    /// Replies to an operate: its reply entries (see `replyBins`), or the engine's refusal. An
+    /// operate that finished without I/O replies at once, with no continuation formed (no
+    /// allocation); a pending one continues through `resume`.
+    static func reply(to start: Namespace.OperateStart, of command: RecordCommand, operations: [BinOperation],
+                      respondsAll: Bool, namespace: Namespace, body: ByteBuffer, resume: Resume, finish: Finish) {
+        @Sendable func answer(_ outcome: Result<OperateResult, EngineError>) {
             switch outcome {
             case .failure(let error):
                 finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
@@ -378,6 +386,10 @@ struct RecordExecutor: Sendable {
                 }
                 finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)))
             }
+        }
+        switch start {
+        case .finished(let outcome): answer(outcome)
+        case .pending(let pending): namespace.finishOperate(pending, resume: resume) { answer($0) }
         }
     }
 

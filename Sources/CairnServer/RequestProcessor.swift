@@ -96,6 +96,14 @@ struct RequestProcessor: Sendable {
     /// The plan for a frame of `type` with `body`; batches and scans continue through
     /// `streamResume` after their device reads.
     func plan(type: ProtoType, body: ByteBuffer, streamResume: Resume = .inline) -> FramePlan {
+        var storage = Message.Storage()
+        return plan(type: type, body: body, streamResume: streamResume, messageStorage: &storage)
+    }
+
+    /// ``plan(type:body:streamResume:)`` decoding a message into `messageStorage`, the arrays the
+    /// connection keeps from one request to the next (no allocation for its fields and ops).
+    func plan(type: ProtoType, body: ByteBuffer, streamResume: Resume = .inline,
+              messageStorage: inout Message.Storage) -> FramePlan {
         switch type {
         case .info:
             guard let request = parseInfo(body: body) else {
@@ -107,7 +115,7 @@ struct RequestProcessor: Sendable {
             return .reply(answerInfo(request))
         case .message:
             let dispatcher = MessageDispatcher(processor: self)
-            switch dispatcher.route(body: body, streamResume: streamResume) {
+            switch dispatcher.route(body: body, streamResume: streamResume, messageStorage: &messageStorage) {
             case .reply(let chunk): return .reply(chunk)
             case .stream(let stream): return .stream(stream)
             case .record(let command):

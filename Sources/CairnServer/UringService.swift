@@ -679,7 +679,8 @@ final class UringLoop: @unchecked Sendable {
     }
 
     private func start(type: ProtoType, body: ByteBuffer, connection: UringConnection) {
-        switch connection.processor.plan(type: type, body: body, streamResume: streamResume) {
+        switch connection.processor.plan(type: type, body: body, streamResume: streamResume,
+                                         messageStorage: &connection.messageStorage) {
         case .reply(let chunk):
             deliver(chunk, to: connection)
         case .pool(let work):
@@ -1057,6 +1058,9 @@ final class UringConnection: RecordOutcomeReceiver, @unchecked Sendable {
     var isExecuting = false
     /// The current request's body; its storage is reused when no earlier request holds it.
     var body = ByteBuffer()
+    /// The field and op arrays of the current request's message, reused by the next request
+    /// once nothing holds them (``Message/decode(body:limits:reusing:)``).
+    var messageStorage = Message.Storage()
     /// Bytes the decoder needs before the next frame is whole.
     var neededBytes = 0
     var pendingStream: ((any ReplyStream), Int64)?

@@ -39,12 +39,31 @@ public struct Message: Sendable, Equatable {
     /// Decodes a type-3 frame body (everything after the 8-byte proto header) holding exactly
     /// one message.
     public static func decode(body: UnsafeRawBufferPointer, limits: MessageLimits = MessageLimits()) throws(MessageError) -> Message {
+        var storage = Storage()
+        return try decode(body: body, limits: limits, reusing: &storage)
+    }
+
+    /// ``decode(body:limits:)`` into the arrays of `storage`, which a connection keeps from one
+    /// request to the next: once the previous message is gone, the next one is decoded into the
+    /// same memory and allocates nothing. The message shares the arrays with `storage` (copy on
+    /// write keeps them apart should either change).
+    public static func decode(body: UnsafeRawBufferPointer, limits: MessageLimits = MessageLimits(),
+                              reusing storage: inout Storage) throws(MessageError) -> Message {
         var offset = 0
-        let message = try decode(body, offset: &offset, limits: limits, clampsBatchField: limits.acceptsOversizedBatchField)
+        let message = try decode(body, offset: &offset, limits: limits, clampsBatchField: limits.acceptsOversizedBatchField,
+                                 storage: &storage)
         guard offset == body.count else {
             throw .trailingBytes(count: body.count - offset)
         }
         return message
+    }
+
+    /// The field and op arrays a message is decoded into (see ``decode(body:limits:reusing:)``).
+    public struct Storage: Sendable {
+        var fields: [Field] = []
+        var ops: [Op] = []
+
+        public init() {}
     }
 
     /// Decodes a body holding back-to-back messages (batch reply rows, scan records, markers,
@@ -72,6 +91,17 @@ public struct Message: Sendable, Equatable {
         limits: MessageLimits,
         clampsBatchField: Bool
     ) throws(MessageError) -> Message {
+        var storage = Storage()
+        return try decode(body, offset: &offset, limits: limits, clampsBatchField: clampsBatchField, storage: &storage)
+    }
+
+    static func decode(
+        _ body: UnsafeRawBufferPointer,
+        offset: inout Int,
+        limits: MessageLimits,
+        clampsBatchField: Bool,
+        storage: inout Storage
+    ) throws(MessageError) -> Message {
         precondition(offset >= 0 && offset <= body.count, "message offset outside body")
         let header = try MessageHeader.decode(rebased(body, offset..<body.count))
         let fieldCount = Int(header.fieldCount)
@@ -86,12 +116,12 @@ public struct Message: Sendable, Equatable {
         let clampsLastBatchField = clampsBatchField && header.info1.contains(.batch) && opCount == 0
         offset += MessageHeader.sizeBytes
         var notes: DecodeNotes = []
-        let fields = try decodeFields(
+        try decodeFields(
             body, offset: &offset, endOffset: body.count, count: fieldCount,
-            clampsLastBatchField: clampsLastBatchField, notes: &notes
+            clampsLastBatchField: clampsLastBatchField, notes: &notes, into: &storage.fields
         )
-        let ops = try decodeOps(body, offset: &offset, endOffset: body.count, count: opCount)
-        return Message(header: header, fields: fields, ops: ops, notes: notes)
+        try decodeOps(body, offset: &offset, endOffset: body.count, count: opCount, into: &storage.ops)
+        return Message(header: header, fields: storage.fields, ops: storage.ops, notes: notes)
     }
 
     /// Decodes a body held in an array or slice; ranges are 0-based from its first element.
@@ -122,8 +152,25 @@ public struct Message: Sendable, Equatable {
         clampsLastBatchField: Bool,
         notes: inout DecodeNotes
     ) throws(MessageError) -> [Field] {
-        precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "field window outside body")
         var fields = [Field]()
+        try decodeFields(body, offset: &offset, endOffset: endOffset, count: count, clampsLastBatchField: clampsLastBatchField,
+                         notes: &notes, into: &fields)
+        return fields
+    }
+
+    /// ``decodeFields(_:offset:endOffset:count:clampsLastBatchField:notes:)`` replacing the
+    /// contents of `fields` (its memory is kept when nothing else holds it).
+    static func decodeFields(
+        _ body: UnsafeRawBufferPointer,
+        offset: inout Int,
+        endOffset: Int,
+        count: Int,
+        clampsLastBatchField: Bool,
+        notes: inout DecodeNotes,
+        into fields: inout [Field]
+    ) throws(MessageError) {
+        precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "field window outside body")
+        fields.removeAll(keepingCapacity: true)
         // Never reserve more than the bytes could possibly hold.
         fields.reserveCapacity(min(count, (endOffset - offset) / Field.headerSizeBytes))
         for index in 0..<count {
@@ -151,7 +198,6 @@ public struct Message: Sendable, Equatable {
             fields.append(Field(typeRaw: typeRaw, dataRange: dataStart..<(dataStart + dataSizeBytes)))
             offset = dataStart + dataSizeBytes
         }
-        return fields
     }
 
     /// Decodes `count` ops starting at `offset`, never reading at or past `endOffset`.
@@ -161,8 +207,22 @@ public struct Message: Sendable, Equatable {
         endOffset: Int,
         count: Int
     ) throws(MessageError) -> [Op] {
-        precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "op window outside body")
         var ops = [Op]()
+        try decodeOps(body, offset: &offset, endOffset: endOffset, count: count, into: &ops)
+        return ops
+    }
+
+    /// ``decodeOps(_:offset:endOffset:count:)`` replacing the contents of `ops` (its memory is
+    /// kept when nothing else holds it).
+    static func decodeOps(
+        _ body: UnsafeRawBufferPointer,
+        offset: inout Int,
+        endOffset: Int,
+        count: Int,
+        into ops: inout [Op]
+    ) throws(MessageError) {
+        precondition(offset >= 0 && offset <= endOffset && endOffset <= body.count, "op window outside body")
+        ops.removeAll(keepingCapacity: true)
         ops.reserveCapacity(min(count, (endOffset - offset) / Op.headerSizeBytes))
         for index in 0..<count {
             let remainingBytes = endOffset - offset
@@ -201,7 +261,6 @@ public struct Message: Sendable, Equatable {
             )
             offset = opEnd
         }
-        return ops
     }
 }
 

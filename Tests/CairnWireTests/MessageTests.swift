@@ -77,6 +77,35 @@ import Testing
         #expect(try roundTrip(message) == normalized(message))
     }
 
+    /// Decoding into a connection's kept arrays gives the same messages as a fresh decode, a
+    /// message still held keeps its own fields when the next one is decoded (copy on write),
+    /// and once none is held the arrays' memory is reused.
+    @Test func decodingIntoKeptStorage() throws {
+        let first = OwnedMessage(
+            header: MessageHeader(info1: .read),
+            fields: [OwnedField(.namespace, data: Array("test".utf8)), OwnedField(.digest, data: [UInt8](repeating: 7, count: 20))],
+            ops: [OwnedOp(.read, name: "a", value: .null)])
+        let second = OwnedMessage(
+            header: MessageHeader(info2: .write),
+            fields: [OwnedField(.namespace, data: Array("bar".utf8)), OwnedField(.set, data: Array("s".utf8)),
+                     OwnedField(.digest, data: [UInt8](repeating: 9, count: 20))],
+            ops: [OwnedOp(.write, name: "b", value: .integer(5)), OwnedOp(.write, name: "c", value: .string("x"))])
+        let firstBody = frameBody(encode { $0.appendMessageFrame(first) })
+        let secondBody = frameBody(encode { $0.appendMessageFrame(second) })
+        var storage = Message.Storage()
+        let held = try firstBody.withUnsafeBytes { try Message.decode(body: $0, reusing: &storage) }
+        let next = try secondBody.withUnsafeBytes { try Message.decode(body: $0, reusing: &storage) }
+        #expect(firstBody.withUnsafeBytes { OwnedMessage(held, in: $0) } == normalized(first))
+        #expect(secondBody.withUnsafeBytes { OwnedMessage(next, in: $0) } == normalized(second))
+        #expect(held == (try Message.decode(body: firstBody)))
+        // Nothing else holds the arrays now: the next decode writes into the same memory.
+        let fieldsAddress = storage.fields.withUnsafeBufferPointer { $0.baseAddress }
+        _ = consume next
+        let again = try firstBody.withUnsafeBytes { try Message.decode(body: $0, reusing: &storage) }
+        #expect(again == held)
+        #expect(storage.fields.withUnsafeBufferPointer { $0.baseAddress } == fieldsAddress)
+    }
+
     @Test func fieldTypeIDsMatchSpec() {
         let expected: [(FieldType, UInt8)] = [
             (.namespace, 0), (.set, 1), (.key, 2), (.recordVersion, 3), (.digest, 4), (.mrtID, 5), (.mrtDeadline, 6),
