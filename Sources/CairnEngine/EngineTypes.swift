@@ -225,11 +225,18 @@ public struct Resume: Sendable {
     /// The continuing thread's own ring, when it has one (an io_uring service thread): device
     /// reads go on it and complete on that thread, with no reader thread and no hand-off.
     public let deviceReads: (any OwnedRingReads)?
+    /// The continuing thread's record memory, when it keeps one (an io_uring service thread):
+    /// records read from memory on that thread are decoded into it, with no allocation.
+    public let records: RecordScratch?
+    /// The continuing thread's memory for writes' operations, when it keeps some.
+    public let operations: OperationScratch?
 
-    public init(deviceReads: (any OwnedRingReads)? = nil,
+    public init(deviceReads: (any OwnedRingReads)? = nil, records: RecordScratch? = nil, operations: OperationScratch? = nil,
                 _ schedule: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         self.schedule = schedule
         self.deviceReads = deviceReads
+        self.records = records
+        self.operations = operations
     }
 
     /// Continue on whichever thread completed the I/O.

@@ -387,8 +387,11 @@ public final class Namespace: Sendable {
     /// The record of `digest` when memory holds it (or that there is none), with no I/O and no
     /// continuation: a caller forms its escaping continuation, and pays its allocation, only
     /// for a ``GetStart/pending(_:)`` read.
-    public func startGet(_ digest: Digest, binNames: [String]? = nil) -> GetStart {
-        getStep(digest, binNames: binNames, attempt: 0)
+    ///
+    /// With a `scratch` of the calling thread, a record read from memory is decoded into it
+    /// (``RecordScratch``): no allocation for its bins.
+    public func startGet(_ digest: Digest, binNames: [String]? = nil, scratch: RecordScratch? = nil) -> GetStart {
+        getStep(digest, binNames: binNames, attempt: 0, scratch: scratch)
     }
 
     /// Reads a pending record from the device; `completion` runs through `resume`.
@@ -413,14 +416,14 @@ public final class Namespace: Sendable {
 
     private func getAttempt(_ digest: Digest, binNames: [String]?, attempt: Int, resume: Resume,
                             completion: @escaping EngineCompletion<EngineRecord?>) {
-        switch getStep(digest, binNames: binNames, attempt: attempt) {
+        switch getStep(digest, binNames: binNames, attempt: attempt, scratch: resume.records) {
         case .finished(let result): completion(result)
         case .pending(let pending): finishGet(pending, resume: resume, completion: completion)
         }
     }
 
     /// Looks `digest` up and reads it from memory, again while it moves under the reader.
-    private func getStep(_ digest: Digest, binNames: [String]?, attempt firstAttempt: Int) -> GetStart {
+    private func getStep(_ digest: Digest, binNames: [String]?, attempt firstAttempt: Int, scratch: RecordScratch?) -> GetStart {
         var attempt = firstAttempt
         while true {
             guard attempt < Namespace.commitAttemptsMax else {
@@ -429,7 +432,7 @@ public final class Namespace: Sendable {
             guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else {
                 return .finished(.success(nil))
             }
-            guard let inMemory = readFromMemory(current.location, digest: digest) else {
+            guard let inMemory = readFromMemory(current.location, digest: digest, scratch: scratch) else {
                 return .pending(PendingGet(digest: digest, binNames: binNames, current: current, attempt: attempt))
             }
             switch inMemory {
@@ -454,9 +457,10 @@ public final class Namespace: Sendable {
 
     /// The record copy at `location` if memory holds it (or its check failed), nil when only the
     /// device has it. No I/O.
-    private func readFromMemory(_ location: RecordLocation, digest: Digest) -> Result<StoredRecord, StorageError>? {
+    private func readFromMemory(_ location: RecordLocation, digest: Digest,
+                                scratch: RecordScratch? = nil) -> Result<StoredRecord, StorageError>? {
         do {
-            guard let stored = try storage.readFromMemory(location, expecting: digest) else { return nil }
+            guard let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) else { return nil }
             return .success(stored)
         } catch {
             return .failure(error)
@@ -469,7 +473,7 @@ public final class Namespace: Sendable {
         deviceReadsStarted.add(1, ordering: .relaxed)
         if let reads = resume.deviceReads {
             // Submitted on the continuing thread's own ring; completes on that thread.
-            storage.read(location, expecting: digest, through: reads, callback: finish)
+            storage.read(location, expecting: digest, through: reads, scratch: resume.records, callback: finish)
             return
         }
         storage.read(location, expecting: digest) { result in
@@ -557,13 +561,17 @@ public final class Namespace: Sendable {
     /// Runs an operate as far as it goes with no I/O and no continuation: a caller forms its
     /// escaping continuation, and pays its allocation, only for a ``OperateStart/pending(_:)``
     /// one. The optimistic rule is that of ``operate(_:setName:userKey:operations:options:resume:completion:)``.
+    /// With a `scratch` of the calling thread, the old record, when memory holds it, is
+    /// decoded into it (``RecordScratch``).
     public func startOperate(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
-                             operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions()) -> OperateStart {
+                             operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions(),
+                             scratch: RecordScratch? = nil) -> OperateStart {
         guard !operations.isEmpty else {
             return .finished(.failure(EngineError(.parameterError, "no operations")))
         }
-        let request = WriteRequest(digest: digest, setName: setName, userKey: userKey, operations: operations,
+        var request = WriteRequest(digest: digest, setName: setName, userKey: userKey, operations: operations,
                                    options: writeOptions)
+        request.scratch = scratch
         if !operations.contains(where: \.isWrite) {
             return readOnlyStep(request)
         }
@@ -626,13 +634,15 @@ public final class Namespace: Sendable {
         var options: WriteOptions
         /// A record UDF in place of `operations`.
         var transform: RecordTransform?
+        /// The record memory of the thread that started the write (checked on each use).
+        var scratch: RecordScratch?
     }
 
     /// A read-only operate answered from the index or memory, or pending its record's read.
     private func readOnlyStep(_ r: WriteRequest) -> OperateStart {
         let digest = r.digest
         guard r.options.filter == nil && !r.operations.contains(where: \.needsExistingBins) else {
-            switch startGet(digest) {
+            switch startGet(digest, scratch: r.scratch) {
             case .finished(let found): return .finished(found.flatMap { readOnlyResult(r, record: $0) })
             case .pending(let read): return .pending(PendingOperate(wait: .readOnly(r, read)))
             }
@@ -717,7 +727,7 @@ public final class Namespace: Sendable {
         else {
             return commitStep(r, current: current, visible: visible, existing: nil, attempt: attempt)
         }
-        switch readFromMemory(visible.location, digest: digest) {
+        switch readFromMemory(visible.location, digest: digest, scratch: r.scratch) {
         case nil:
             return .pending(PendingOperate(wait: .existing(r, current: current, visible: visible, attempt: attempt)))
         case .success(let existing):
@@ -733,8 +743,11 @@ public final class Namespace: Sendable {
     private func commitStep(_ r: WriteRequest, current: IndexRecord?, visible: IndexRecord?, existing: StoredRecord?,
                             attempt: Int) -> OperateStart {
         let outcome: WriteOutcome
+        // The new record's bins are built in the thread's kept array when it has one.
+        var bins = r.scratch?.takeRecordBins() ?? []
+        defer { r.scratch?.keep(recordBins: &bins) }
         do {
-            outcome = try applyAndCommit(r, current: current, visible: visible, existing: existing)
+            outcome = try applyAndCommit(r, current: current, visible: visible, existing: existing, bins: &bins)
         } catch {
             return .finished(.failure(EngineError.from(error)))
         }
@@ -755,8 +768,9 @@ public final class Namespace: Sendable {
         case done(OperateResult, durableAt: RecordLocation?)
     }
 
+    /// `bins` is an empty array to build the new record's bins in.
     private func applyAndCommit(_ r: WriteRequest, current: IndexRecord?, visible: IndexRecord?,
-                                existing: StoredRecord?) throws -> WriteOutcome {
+                                existing: StoredRecord?, bins: inout [StoredBin]) throws -> WriteOutcome {
         let digest = r.digest
         let o = r.options
         let now = nowMs
@@ -777,7 +791,10 @@ public final class Namespace: Sendable {
 
         // Apply the operations.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
-        var bins: [StoredBin] = replaces ? [] : (existing?.bins ?? [])
+        if !replaces, let old = existing?.bins {
+            // Into kept memory when there is some; else share the old array until it changes.
+            if bins.capacity == 0 { bins = old } else { bins.append(contentsOf: old) }
+        }
         var results: [(String, StoredBin?)] = []
         var deleteRecord = false
         var touched = false
@@ -886,9 +903,11 @@ public final class Namespace: Sendable {
             throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.currentStopWritesAvailPct)")
         }
         let key = (o.storeKey ? r.userKey : nil) ?? existing?.userKey
-        let record = StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration,
-                                  voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins)
-        guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return .retry }
+        // The record is a temporary: once committed, `bins` is again its caller's alone.
+        guard let location = try commit(StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration,
+                                                     voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins),
+                                        digest: digest, expected: current, setID: setID)
+        else { return .retry }
         let result = OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
         return .done(result, durableAt: options.storage.commitToDevice ? location : nil)
     }

@@ -25,7 +25,8 @@ extension RecordExecutor {
         }
         var options = WriteOptions()
         options.filter = try Self.filter(of: command, body: raw)
-        let start = target.namespace.startOperate(target.digest, operations: operations, options: options)
+        let start = target.namespace.startOperate(target.digest, operations: operations, options: options,
+                                                  scratch: resume.records)
         Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll, namespace: target.namespace,
                    body: body, resume: resume, finish: finish)
     }

@@ -317,7 +317,7 @@ struct RecordExecutor: Sendable {
             }
             finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)))
         }
-        switch namespace.startGet(target.digest) {
+        switch namespace.startGet(target.digest, scratch: resume.records) {
         case .finished(let result): answer(result)
         case .pending(let pending): namespace.finishGet(pending, resume: resume) { answer($0) }
         }
@@ -357,8 +357,12 @@ struct RecordExecutor: Sendable {
         options.storeKey = target.userKey != nil
         options.filter = try Self.filter(of: command, body: raw)
         let replaces = options.exists == .replace || options.exists == .replaceOnly
-        let operations = try command.ops.map { (op) throws(Refusal) -> BinOperation in
-            try Self.operation(for: op, header: header, replaces: replaces, body: raw)
+        // Built in this thread's kept memory when it has some (handed back once replied).
+        let scratch = resume.operations
+        var operations = scratch?.takeOperations() ?? []
+        operations.reserveCapacity(command.ops.count)
+        for op in command.ops {
+            operations.append(try Self.operation(for: op, header: header, replaces: replaces, body: raw, scratch: scratch))
         }
         let respondsAll = header.info2.contains(.respondAllOps)
         let readAllCount = operations.count { $0 == .readAll }
@@ -366,16 +370,20 @@ struct RecordExecutor: Sendable {
             throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
         }
         let start = target.namespace.startOperate(
-            target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options)
-        Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll, namespace: target.namespace,
-                   body: body, resume: resume, finish: finish)
+            target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options,
+            scratch: resume.records)
+        let replied = Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll,
+                                 namespace: target.namespace, body: body, resume: resume, finish: finish)
+        if replied { scratch?.keep(operations: &operations) }
     }
 
     /// Replies to an operate: its reply entries (see `replyBins`), or the engine's refusal. An
     /// operate that finished without I/O replies at once, with no continuation formed (no
     /// allocation); a pending one continues through `resume`.
+    /// True when it replied before returning.
+    @discardableResult
     static func reply(to start: Namespace.OperateStart, of command: RecordCommand, operations: [BinOperation],
-                      respondsAll: Bool, namespace: Namespace, body: ByteBuffer, resume: Resume, finish: Finish) {
+                      respondsAll: Bool, namespace: Namespace, body: ByteBuffer, resume: Resume, finish: Finish) -> Bool {
         @Sendable func answer(_ outcome: Result<OperateResult, EngineError>) {
             switch outcome {
             case .failure(let error):
@@ -388,8 +396,12 @@ struct RecordExecutor: Sendable {
             }
         }
         switch start {
-        case .finished(let outcome): answer(outcome)
-        case .pending(let pending): namespace.finishOperate(pending, resume: resume) { answer($0) }
+        case .finished(let outcome):
+            answer(outcome)
+            return true
+        case .pending(let pending):
+            namespace.finishOperate(pending, resume: resume) { answer($0) }
+            return false
         }
     }
 
@@ -432,7 +444,9 @@ struct RecordExecutor: Sendable {
     }
 
     /// The engine operation for one wire op.
-    static func operation(for op: Op, header: MessageHeader, replaces: Bool, body: UnsafeRawBufferPointer) throws(Refusal) -> BinOperation {
+    /// A written value is copied into `scratch`'s kept memory when it is given.
+    static func operation(for op: Op, header: MessageHeader, replaces: Bool, body: UnsafeRawBufferPointer,
+                          scratch: OperationScratch? = nil) throws(Refusal) -> BinOperation {
         guard let type = op.type else { throw Refusal(.parameter, "unknown op \(op.typeRaw)") }
         let name = op.name(in: body)
         let value = UnsafeRawBufferPointer(rebasing: body[op.valueRange])
@@ -447,7 +461,7 @@ struct RecordExecutor: Sendable {
                 guard !replaces else { throw Refusal(.parameter, "bin delete with a replace policy") }
                 return .deleteBin(name)
             }
-            return .write(try storedBin(name: name, particleTypeRaw: op.particleTypeRaw, value: value))
+            return .write(try storedBin(name: name, particleTypeRaw: op.particleTypeRaw, value: value, scratch: scratch))
         case .incr:
             guard !replaces else { throw Refusal(.parameter, "increment with a replace policy") }
             guard !name.isEmpty else { throw Refusal(.binName, "INCR op without a bin name") }
@@ -501,13 +515,17 @@ struct RecordExecutor: Sendable {
 
     /// A bin value as the engine stores it: integers widened to 8 bytes, fixed sizes checked,
     /// everything else kept as the wire bytes (§5.3).
-    static func storedBin(name: String, particleTypeRaw: UInt8, value: UnsafeRawBufferPointer) throws(Refusal) -> StoredBin {
+    static func storedBin(name: String, particleTypeRaw: UInt8, value: UnsafeRawBufferPointer,
+                          scratch: OperationScratch? = nil) throws(Refusal) -> StoredBin {
         guard let particleType = ParticleType(storable: particleTypeRaw) else {
             throw Refusal(.parameter, "particle type \(particleTypeRaw) cannot be stored")
         }
         switch particleType {
         case .integer:
-            return StoredBin(name: name, particleType: .integer, bytes: ParticleValue.integer(try integer(value)).wireBytes)
+            // Stored as 8 bytes big-endian whatever width the client sent.
+            var bigEndian = UInt64(bitPattern: try integer(value)).bigEndian
+            let bytes = withUnsafeBytes(of: &bigEndian) { scratch?.bytes(copying: $0) ?? Array($0) }
+            return StoredBin(name: name, particleType: .integer, bytes: bytes)
         case .float:
             guard value.count == ParticleValue.numberSizeBytes else { throw Refusal(.parameter, "float of \(value.count) bytes") }
         case .bool:
@@ -530,7 +548,7 @@ struct RecordExecutor: Sendable {
         default:
             break
         }
-        return StoredBin(name: name, particleType: particleType, bytes: Array(value))
+        return StoredBin(name: name, particleType: particleType, bytes: scratch?.bytes(copying: value) ?? Array(value))
     }
 
     private static func integer(_ value: UnsafeRawBufferPointer) throws(Refusal) -> Int64 {

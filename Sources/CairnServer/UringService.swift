@@ -1,6 +1,7 @@
 import CLiburing
 import CairnEngine
 import CairnIO
+import CairnStorage
 import CairnWire
 import Foundation
 import Logging
@@ -345,10 +346,14 @@ final class UringLoop: @unchecked Sendable {
         registerFiles(ring)
         let reads = RingReads(ring: ring, userDataTag: Tag.deviceRead.rawValue) { [self] work in enqueue(work) }
         deviceReads = reads
-        resume = Resume(deviceReads: reads) { [self] work in enqueue(work) }
+        // Memory this thread decodes records and builds writes in, reused from one transaction
+        // to the next (each checks that it is used on this thread).
+        let records = RecordScratch()
+        let operations = OperationScratch()
+        resume = Resume(deviceReads: reads, records: records, operations: operations) { [self] work in enqueue(work) }
         // Batch rows and scan records wait on the pool; their reads go on this ring and their
         // continuations run where the read completes (this thread), with no reader thread.
-        streamResume = Resume(deviceReads: reads) { $0() }
+        streamResume = Resume(deviceReads: reads, records: records, operations: operations) { $0() }
         let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 1024)
         defer { cqes.deallocate() }
         isAccepting = true

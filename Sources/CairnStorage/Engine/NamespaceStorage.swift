@@ -326,11 +326,15 @@ public final class NamespaceStorage: Sendable {
     /// The bytes are copied out under the writer's lock into a buffer on the stack (records up to
     /// ``stackCopyBytesMax``) and decoded from there: decoding copies the values out anyway, so a
     /// heap array of the whole record would be a second copy and an allocation per read.
-    public func readFromMemory(_ location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord? {
+    ///
+    /// With a `scratch` of the calling thread, the bins are decoded into its kept memory (see
+    /// ``RecordScratch``).
+    public func readFromMemory(_ location: RecordLocation, expecting digest: Digest,
+                               scratch records: RecordScratch? = nil) throws(StorageError) -> StoredRecord? {
         let size = location.sizeBytes
         if size <= 1024 {  // always on the stack (Swift's own limit for temporary allocations)
             return try withUnsafeTemporaryAllocation(byteCount: size, alignment: 16) {
-                (scratch) throws(StorageError) -> StoredRecord? in try decodeFromMemory(location, digest, scratch)
+                (scratch) throws(StorageError) -> StoredRecord? in try decodeFromMemory(location, digest, scratch, records)
             }
         }
         if size <= Self.stackCopyBytesMax {
@@ -339,20 +343,23 @@ public final class NamespaceStorage: Sendable {
             var scratch = InlineArray<4096, UInt8>(repeating: 0)
             var span = scratch.mutableSpan
             return try span.withUnsafeMutableBytes { (raw) throws(StorageError) -> StoredRecord? in
-                try decodeFromMemory(location, digest, UnsafeMutableRawBufferPointer(rebasing: raw[0..<size]))
+                try decodeFromMemory(location, digest, UnsafeMutableRawBufferPointer(rebasing: raw[0..<size]), records)
             }
         }
         guard let bytes = memoryCopy(location) else { return nil }
-        return try decode(bytes, location: location, expecting: digest)
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(StorageError) -> StoredRecord in try decode(raw, location: location, expecting: digest, scratch: records) }
+        }
+        return try result.get()
     }
 
     /// Records up to this size are read from memory through a stack buffer, not an array.
     static let stackCopyBytesMax = 4096
 
     private func decodeFromMemory(_ location: RecordLocation, _ digest: Digest,
-                                  _ scratch: UnsafeMutableRawBufferPointer) throws(StorageError) -> StoredRecord? {
+                                  _ scratch: UnsafeMutableRawBufferPointer, _ records: RecordScratch?) throws(StorageError) -> StoredRecord? {
         guard copyFromMemory(location, into: scratch) else { return nil }
-        return try decode(UnsafeRawBufferPointer(scratch), location: location, expecting: digest)
+        return try decode(UnsafeRawBufferPointer(scratch), location: location, expecting: digest, scratch: records)
     }
 
     /// Copies the record's bytes from memory into `destination` (exactly its size); false when
@@ -395,8 +402,10 @@ public final class NamespaceStorage: Sendable {
     }
 
     /// Asynchronous read on a thread's own ring: `callback` gets the checked record on the
-    /// thread that owns `reads` (inline when the block is in memory).
+    /// thread that owns `reads` (inline when the block is in memory). With a `scratch` of that
+    /// thread, the record read from the device is decoded into it (``RecordScratch``).
     public func read(_ location: RecordLocation, expecting digest: Digest, through reads: any OwnedRingReads,
+                     scratch: RecordScratch? = nil,
                      callback: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
         if let bytes = memoryCopy(location) {
             callback(Result { () throws(StorageError) in try self.decode(bytes, location: location, expecting: digest) })
@@ -411,7 +420,9 @@ public final class NamespaceStorage: Sendable {
             switch result {
             case .failure(let e): callback(.failure(.io(e)))
             case .success(let raw):
-                callback(Result { () throws(StorageError) in try self.decode(raw, location: location, expecting: digest) })
+                callback(Result { () throws(StorageError) in
+                    try self.decode(raw, location: location, expecting: digest, scratch: scratch)
+                })
             }
         }
     }
@@ -423,12 +434,21 @@ public final class NamespaceStorage: Sendable {
         return try result.get()
     }
 
-    private func decode(_ bytes: UnsafeRawBufferPointer, location: RecordLocation, expecting digest: Digest) throws(StorageError) -> StoredRecord {
-        let path = devices[Int(location.deviceIndex)].device.path
+    private func decode(_ bytes: UnsafeRawBufferPointer, location: RecordLocation, expecting digest: Digest,
+                        scratch: RecordScratch? = nil) throws(StorageError) -> StoredRecord {
         let decoded: DecodedRecord
-        do { decoded = try RecordFormat.decode(recordUntrusted: bytes) } catch {
-            throw .corruptRecord(location: location, path: path, reason: error.description)
+        do throws(FormatDecodingError) {
+            if let kept = try scratch?.withBins({ (bins) throws(FormatDecodingError) in
+                try RecordFormat.decode(recordUntrusted: bytes, reusing: &bins)
+            }) {
+                decoded = kept
+            } else {
+                decoded = try RecordFormat.decode(recordUntrusted: bytes)
+            }
+        } catch {
+            throw .corruptRecord(location: location, path: devices[Int(location.deviceIndex)].device.path, reason: error.description)
         }
+        var path: String { devices[Int(location.deviceIndex)].device.path }
         guard decoded.sizeBytes == location.sizeBytes else {
             throw .corruptRecord(location: location, path: path,
                                  reason: "record is \(decoded.sizeBytes) bytes, index says \(location.sizeBytes)")

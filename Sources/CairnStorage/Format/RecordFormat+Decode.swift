@@ -93,6 +93,18 @@ extension RecordFormat {
     public static func decode(
         recordUntrusted buffer: UnsafeRawBufferPointer, at offset: Int = 0
     ) throws(FormatDecodingError) -> DecodedRecord {
+        var bins: [StoredBin] = []
+        return try decode(recordUntrusted: buffer, at: offset, reusing: &bins)
+    }
+
+    /// ``decode(recordUntrusted:at:)`` into the bins of `bins`, an earlier record's, which a
+    /// thread keeps from one read to the next: the array and each bin's value array keep their
+    /// memory when nothing else holds them (copy on write gives a fresh one otherwise), so
+    /// decoding a record whose bins fit allocates nothing. The record shares the array with
+    /// `bins`.
+    public static func decode(
+        recordUntrusted buffer: UnsafeRawBufferPointer, at offset: Int = 0, reusing bins: inout [StoredBin]
+    ) throws(FormatDecodingError) -> DecodedRecord {
         let summary = try decodeSummary(recordUntrusted: buffer, at: offset)
         var setName: String?
         if let range = summary.setNameRange {
@@ -116,10 +128,11 @@ extension RecordFormat {
             userKey = StoredKey(particleType: type, bytes: [UInt8](buffer.slice(try reader.take(length, field: "key"))))
         }
 
-        var bins: [StoredBin] = []
-        bins.reserveCapacity(Int(summary.binCount))
-        for _ in 0..<summary.binCount {
-            bins.append(try decodeBin(&reader, buffer: buffer))
+        let binCount = Int(summary.binCount)
+        if bins.count > binCount { bins.removeLast(bins.count - binCount) }
+        bins.reserveCapacity(binCount)
+        for index in 0..<binCount {
+            try decodeBin(&reader, buffer: buffer, into: &bins, at: index)
         }
 
         let paddingBytes = reader.remaining
@@ -151,8 +164,10 @@ extension RecordFormat {
         return try result.get()
     }
 
-    /// One bin at the reader's cursor.
-    private static func decodeBin(_ reader: inout ByteReader, buffer: UnsafeRawBufferPointer) throws(FormatDecodingError) -> StoredBin {
+    /// The bin at the reader's cursor as `bins[index]`: appended when `index` is past the end,
+    /// else written over the bin there, whose value array is refilled in place.
+    private static func decodeBin(_ reader: inout ByteReader, buffer: UnsafeRawBufferPointer, into bins: inout [StoredBin],
+                                  at index: Int) throws(FormatDecodingError) {
         let nameLength = Int(try reader.read(UInt8.self, field: "binNameLength"))
         let nameRange = try reader.take(nameLength, field: "binName")
         let name: String
@@ -168,7 +183,14 @@ extension RecordFormat {
         if let fixed = type.fixedValueSizeBytes, length != fixed {
             throw .badField(name: "valueLength", reason: "a \(type) value is \(fixed) bytes, not \(length)")
         }
-        let valueRange = try reader.take(length, field: "value")
-        return StoredBin(name: name, particleType: type, bytes: [UInt8](buffer.slice(valueRange)))
+        let value = buffer.slice(try reader.take(length, field: "value"))
+        guard index < bins.count else {
+            bins.append(StoredBin(name: name, particleType: type, bytes: [UInt8](value)))
+            return
+        }
+        bins[index].name = name
+        bins[index].particleType = type
+        bins[index].bytes.removeAll(keepingCapacity: true)
+        bins[index].bytes.append(contentsOf: value)
     }
 }
