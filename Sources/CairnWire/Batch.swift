@@ -210,15 +210,15 @@ public struct BatchRequest: Sendable, Equatable {
         guard opCount <= limits.opCountMax else {
             throw .inBatchRow(row: rowIndex, error: .opCountAboveLimit(count: opCount, max: limits.opCountMax))
         }
-        let fields: [Field]
-        let ops: [Op]
+        var fields: [Field] = []
+        var ops: [Op] = []
         do {
             var notes: Message.DecodeNotes = []
-            fields = try Message.decodeFields(
+            try Message.decodeFields(
                 body, offset: &offset, endOffset: endOffset, count: fieldCount,
-                clampsLastBatchField: false, notes: &notes
+                clampsLastBatchField: false, notes: &notes, into: &fields
             )
-            ops = try Message.decodeOps(body, offset: &offset, endOffset: endOffset, count: opCount)
+            try Message.decodeOps(body, offset: &offset, endOffset: endOffset, count: opCount, into: &ops)
         } catch {
             throw .inBatchRow(row: rowIndex, error: error)
         }

@@ -143,23 +143,8 @@ public struct Message: Sendable, Equatable {
         }
     }
 
-    /// Decodes `count` fields starting at `offset`, never reading at or past `endOffset`.
-    static func decodeFields(
-        _ body: UnsafeRawBufferPointer,
-        offset: inout Int,
-        endOffset: Int,
-        count: Int,
-        clampsLastBatchField: Bool,
-        notes: inout DecodeNotes
-    ) throws(MessageError) -> [Field] {
-        var fields = [Field]()
-        try decodeFields(body, offset: &offset, endOffset: endOffset, count: count, clampsLastBatchField: clampsLastBatchField,
-                         notes: &notes, into: &fields)
-        return fields
-    }
-
-    /// ``decodeFields(_:offset:endOffset:count:clampsLastBatchField:notes:)`` replacing the
-    /// contents of `fields` (its memory is kept when nothing else holds it).
+    /// Decodes `count` fields starting at `offset`, never reading at or past `endOffset`, in
+    /// place of the contents of `fields` (its memory is kept when nothing else holds it).
     static func decodeFields(
         _ body: UnsafeRawBufferPointer,
         offset: inout Int,
@@ -200,20 +185,8 @@ public struct Message: Sendable, Equatable {
         }
     }
 
-    /// Decodes `count` ops starting at `offset`, never reading at or past `endOffset`.
-    static func decodeOps(
-        _ body: UnsafeRawBufferPointer,
-        offset: inout Int,
-        endOffset: Int,
-        count: Int
-    ) throws(MessageError) -> [Op] {
-        var ops = [Op]()
-        try decodeOps(body, offset: &offset, endOffset: endOffset, count: count, into: &ops)
-        return ops
-    }
-
-    /// ``decodeOps(_:offset:endOffset:count:)`` replacing the contents of `ops` (its memory is
-    /// kept when nothing else holds it).
+    /// Decodes `count` ops starting at `offset`, never reading at or past `endOffset`, in place
+    /// of the contents of `ops` (its memory is kept when nothing else holds it).
     static func decodeOps(
         _ body: UnsafeRawBufferPointer,
         offset: inout Int,
