@@ -527,11 +527,13 @@ public final class Namespace: Sendable {
     ///
     /// The optimistic rule holds across the wait: the old record is read with no lock held, the
     /// new one is committed under the sprig lock only if the index still holds what was read,
-    /// else the whole attempt runs again.
+    /// else the whole attempt runs again. The old record is decoded into `resume`'s scratch
+    /// when it carries one.
     public func operate(_ digest: Digest, setName: String? = nil, userKey: StoredKey? = nil,
                         operations: [BinOperation], options writeOptions: WriteOptions = WriteOptions(),
                         resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
-        let start = startOperate(digest, setName: setName, userKey: userKey, operations: operations, options: writeOptions)
+        let start = startOperate(digest, setName: setName, userKey: userKey, operations: operations, options: writeOptions,
+                                 scratch: resume.records)
         continueOperate(start, resume: resume, completion: completion)
     }
 

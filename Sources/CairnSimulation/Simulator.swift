@@ -147,6 +147,10 @@ public final class Simulator {
     var restartContext = "after a clean stop"
     /// Commit-to-device completions land here (from flush steps on this same thread).
     let completions = CompletionInbox()
+    /// How the engine continues and where it decodes: with a `RecordScratch` of the running
+    /// thread in three runs of four (as an io_uring service thread reads and writes), so the
+    /// reuse of decoded bins is checked against the model through crashes, faults and restarts.
+    var resume = Resume.inline
     /// Eviction runs only.
     let eviction: EvictionSettings?
     let memory = SimulatedMemory()
@@ -213,6 +217,8 @@ public final class Simulator {
     // MARK: - run
 
     public func run() -> SimulationResult {
+        // Made here, on the thread that runs the simulation (a scratch serves only its maker).
+        if options.seed % 4 != 0 { resume = Resume(records: RecordScratch()) { $0() } }
         try? FileManager.default.createDirectory(atPath: shmDirectory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: shmDirectory) }
         guard reopen(clean: true, firstOpen: true) else { return finish() }
@@ -392,7 +398,7 @@ public final class Simulator {
                 model.applied(key, position, voidTime: after.voidTimeSeconds, lut: after.lastUpdateTimeMs)
             }
         }
-        ns.operate(digest, setName: Self.setName(key), operations: operations, options: o, resume: .inline) { r in
+        ns.operate(digest, setName: Self.setName(key), operations: operations, options: o, resume: resume) { r in
             switch r {
             case .success(let result):
                 completions.post((key, position, .acked, result.voidTime))
@@ -408,11 +414,17 @@ public final class Simulator {
 
     private func read(_ ns: Namespace, key: Int) { _ = checkedRead(ns, key: key) }
 
+    /// A read through the run's `resume` (and its scratch, when it has one).
+    private func get(_ ns: Namespace, _ digest: Digest) throws(EngineError) -> EngineRecord? {
+        let resume = self.resume
+        return try waitForCallback { done in ns.get(digest, resume: resume, completion: done) }.get()
+    }
+
     /// A read checked against the model; the record read (nil inside: absent), or nil when the
     /// read failed (an injected fault) or broke the model.
     private func checkedRead(_ ns: Namespace, key: Int) -> EngineRecord?? {
         let record: EngineRecord?
-        do { record = try ns.get(Self.digest(key)) } catch {
+        do { record = try get(ns, Self.digest(key)) } catch {
             if !tolerableReadError(error) { fail("key \(key): read failed: \(error)") }
             return nil
         }
@@ -772,7 +784,7 @@ public final class Simulator {
             var readError: (any Error)?
             for _ in 0..<4 {
                 do {
-                    record = try ns.get(Self.digest(key))
+                    record = try get(ns, Self.digest(key))
                     readError = nil
                     break
                 } catch { readError = error }
