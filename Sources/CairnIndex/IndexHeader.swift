@@ -10,7 +10,8 @@
 ///  20     4   sprigsPerPartition
 ///  24     8   stageEntryCount
 ///  32     8   entryCountMax
-///  40     8   stageCount           stages mapped: files <name>.stage-0000 ..< stageCount
+///  40     8   stageCount           stages mapped: files <name>.stage-0000 ..< stageCount (at least
+///                                   those of the handles used; a prefault may map more)
 ///  48     8   nextUnusedHandle     handles >= this were never handed out (starts at 1)
 ///  56     4   freeListHead         global free list (linked through leftHandle)
 ///  60     4   state                HeaderState

@@ -185,11 +185,16 @@ public final class PrimaryIndex: Sendable {
             throw .sharedIndexMismatch(
                 path: path, field: "entries used", stored: handlesUsed, configured: UInt64(configuration.entryCountMax))
         }
-        // Stages are mapped exactly when their first handle is handed out.
-        let stageCountExpected = handlesUsed == 0 ? 0 : (handlesUsed >> UInt64(configuration.stageEntryCount.trailingZeroBitCount)) + 1
-        guard header.stageCount == stageCountExpected else {
-            throw .sharedIndexCorrupt(
-                path: path, reason: "\(header.stageCount) stages for \(handlesUsed) handles")
+        // A stage is mapped at the latest when its first handle is handed out, and may be mapped
+        // earlier: a cold start's prefault maps the stages of the entries it faults in ahead of
+        // the allocator. Never fewer stages than the handles need, never more than fit.
+        let stageCountNeeded = handlesUsed == 0 ? 0 : (handlesUsed >> UInt64(configuration.stageEntryCount.trailingZeroBitCount)) + 1
+        guard header.stageCount >= stageCountNeeded else {
+            throw .sharedIndexCorrupt(path: path, reason: "\(header.stageCount) stages for \(handlesUsed) handles")
+        }
+        guard header.stageCount <= UInt64(configuration.stageCountMax) else {
+            throw .sharedIndexMismatch(
+                path: path, field: "stages mapped", stored: header.stageCount, configured: UInt64(configuration.stageCountMax))
         }
         guard header.freeListCount <= handlesUsed, UInt64(header.freeListHead) <= handlesUsed,
             (header.freeListHead == 0) == (header.freeListCount == 0), header.entryCount <= handlesUsed

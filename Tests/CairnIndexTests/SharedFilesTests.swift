@@ -71,6 +71,45 @@ import Darwin
 
     // MARK: Warm restart
 
+    /// A cold start's prefault maps stages ahead of the allocator; a clean shutdown after it
+    /// (with no entry at all, or with entries short of the last prefaulted stage) still attaches
+    /// warm, and the attached index hands out entries from the stages already mapped.
+    /// (Found by `cairn-sim`: such a restart was refused as corrupt and went cold.)
+    @Test(arguments: [0, 1500])
+    func prefaultedStagesAttachWarm(entries: Int) throws {
+        var generator = SplitMix64(seed: UInt64(entries) + 11)
+        let directory = SharedFilesTests.directory
+        let name = SharedFilesTests.uniqueName("prefault")
+        defer { #expect(throws: Never.self) { try PrimaryIndex.removeSharedFiles(directory: directory, name: name) } }
+        let configuration = IndexConfiguration(
+            sprigsPerPartition: 16, entryCountMax: 8192, stageEntryCount: 1024, lockStripeCount: 32)
+        var model: [Digest: IndexRecord] = [:]
+        do {
+            let index = try PrimaryIndex(configuration: configuration, backing: .sharedFiles(directory: directory, name: name))
+            #expect(index.prefault(window: 4000) == 4000)  // handles 1..<4001: stages 0 ... 3
+            for value in 0..<entries {
+                let digest = Digest.random(using: &generator)
+                let record = sampleRecord(digest, value: UInt64(value))
+                try index.insertOrReplace(record)
+                model[digest] = record
+            }
+            #expect(index.arenaStatistics.stageCount == 4)
+            index.markCleanShutdown()
+        }
+        let index = try PrimaryIndex.attach(configuration: configuration, directory: directory, name: name)
+        #expect(index.arenaStatistics.stageCount == 4)
+        #expect(index.entryCount == entries)
+        for (digest, record) in model { #expect(index.lookup(digest) == record) }
+        for value in 0..<3000 {
+            let digest = Digest.random(using: &generator)
+            let record = sampleRecord(digest, value: UInt64(value))
+            try index.insertOrReplace(record)
+            model[digest] = record
+        }
+        for (digest, record) in model { #expect(index.lookup(digest) == record) }
+        try index.verifyInvariants()
+    }
+
     @Test func indexSurvivesCleanShutdownAndAttach() throws {
         let seed = testSeed("indexSurvivesCleanShutdownAndAttach")
         var generator = SplitMix64(seed: seed)
