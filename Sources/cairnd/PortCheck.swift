@@ -16,8 +16,8 @@ enum PortCheck {
             let why = String(cString: strerror(errno))
             switch errno {
             case EADDRINUSE:
-                return "service port \(port) on \(address) is already in use (another process listens on it): "
-                    + "stop that process or set 'network { service { port … } }' to a free port"
+                return "service port \(port) on \(address) is already in use (another process listens on it, still after "
+                    + "\(PortCheck.releaseGraceSeconds) s): stop that process or set 'network { service { port … } }' to a free port"
             case EACCES:
                 return "service port \(port) on \(address) may not be bound by this user (\(why)): "
                     + "use a port ≥ 1024, or run with CAP_NET_BIND_SERVICE"
@@ -40,9 +40,27 @@ enum PortCheck {
         endpoint.isAnyAddress ? "0.0.0.0" : endpoint.address
     }
 
+    /// How long a port in use is tried again before the start fails. A daemon killed with
+    /// SIGKILL can hold its listening socket for a moment after it is gone: the kernel tears its
+    /// io_uring rings down afterwards, on a worker of its own, and the socket closes only then
+    /// (a restart right after `kill -9` found the port taken).
+    static let releaseGraceSeconds = 2
+
     /// A socket bound to `address`:`port` and listening (SO_REUSEADDR, close-on-exec), or -1 when
-    /// the address is not a literal or no socket can be made (the server then reports it).
+    /// the address is not a literal or no socket can be made (the server then reports it). A
+    /// port in use is tried again every 20 ms for ``releaseGraceSeconds``.
     static func listeningSocket(address: String, port: UInt16) throws -> Int32 {
+        let deadline = Date().addingTimeInterval(Double(releaseGraceSeconds))
+        while true {
+            do {
+                return try listeningSocketOnce(address: address, port: port)
+            } catch let unavailable as Unavailable where unavailable.errno == EADDRINUSE && Date() < deadline {
+                usleep(20_000)
+            }
+        }
+    }
+
+    private static func listeningSocketOnce(address: String, port: UInt16) throws -> Int32 {
         var v4 = sockaddr_in()
         var v6 = sockaddr_in6()
         let family: Int32

@@ -1,6 +1,7 @@
 """One owner per device: a second cairnd on the same data file is refused (naming the file and the
 holder's pid) and nothing the first acknowledged is lost; a shrink of `filesize` below data
-already written is refused with both sizes; a taken service port fails the start within a second."""
+already written is refused with both sizes; a taken service port fails the start before anything
+opens, and a start right after a `kill -9` waits the moment the dead daemon's port takes to close."""
 import os
 import re
 import socket
@@ -128,7 +129,7 @@ def test_shrinking_filesize_below_written_data_is_refused_and_records_stay(tmp_p
         d.cleanup()
 
 
-def test_a_taken_service_port_fails_within_a_second(tmp_path):
+def test_a_taken_service_port_fails_before_anything_opens(tmp_path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen(1)
@@ -141,8 +142,11 @@ def test_a_taken_service_port_fails_within_a_second(tmp_path):
     d.cleanup()
     assert result.returncode != 0, output
     assert f"service port {port} on 127.0.0.1 is already in use" in output, output
+    assert "still after 2 s" in output, output
     assert "bind(descriptor" not in output, output
-    assert elapsed < 1.0 + 0.5, f"took {elapsed:.2f} s"  # (process start of a debug build included)
+    # It fails after the port's release grace (2 s: a daemon just killed can hold it that long),
+    # not after opening the namespaces, which this test's own files show it never did.
+    print(f"failed after {elapsed:.2f} s")
     # Nothing was opened: no data file created, the pid file gone.
     assert not os.path.exists(os.path.join(str(tmp_path), "test.dat"))
     assert not os.path.exists(os.path.join(str(tmp_path), "cairnd.pid"))
@@ -180,4 +184,29 @@ def test_an_open_file_limit_below_proto_fd_max_is_raised_or_refused(tmp_path):
         assert "open-file limit raised from 1024 to 15512 for proto-fd-max 15000" in d.log_text()
     finally:
         d.stop()
+        d.cleanup()
+
+
+def test_a_start_right_after_kill_9_binds_the_port(tmp_path):
+    """A daemon killed with SIGKILL can hold its listening socket a moment after it is gone: the
+    kernel tears its io_uring rings down afterwards. A start right after must wait for the port,
+    not fail as if another process listened on it (seen once in CI as a failed restart)."""
+    d = Daemon(str(tmp_path), free_port())
+    try:
+        for round in range(6):
+            d.start()
+            # Connections open, so the rings hold armed receives when the process dies.
+            clients = [connect(d) for _ in range(4)]
+            for i, c in enumerate(clients):
+                c.put(("test", "s", f"r{round}-{i}"), {"v": i})
+            d.kill()
+            for c in clients:
+                c.close()
+        d.start()
+        write_records(d, 10)
+        assert count_records(d, 10) == 10
+        assert d.stop() == 0
+    finally:
+        if d.process:
+            d.kill()
         d.cleanup()
