@@ -67,6 +67,9 @@ import Testing
         // The model's own mistakes, kept so they stay fixed: a failed truncation taken as
         // certain (970), the second of two concurrent truncations failing unseen (207).
         970, 207,
+        // A warm restart after a cold start whose index prefault had mapped stages ahead of
+        // the handles used was refused as corrupt (and went cold).
+        55, 631,
     ])
     func regressionSeedPasses(seed: UInt64) {
         let r = Simulator(SimulationOptions(seed: seed, operations: 600)).run()
