@@ -20,13 +20,8 @@ struct MessageDispatcher {
     let processor: RequestProcessor
 
     /// Decodes `body` and says how to answer it. Cheap (no engine call): runs on the event loop.
-    /// A batch's rows continue through `streamResume` after their device I/O.
-    func route(body: ByteBuffer, streamResume: Resume = .inline) -> MessageRoute {
-        var storage = Message.Storage()
-        return route(body: body, streamResume: streamResume, messageStorage: &storage)
-    }
-
-    /// ``route(body:streamResume:)`` decoding into the connection's `messageStorage`.
+    /// A batch's rows continue through `streamResume` after their device I/O. The message is
+    /// decoded into the connection's `messageStorage`.
     func route(body: ByteBuffer, streamResume: Resume = .inline, messageStorage: inout Message.Storage) -> MessageRoute {
         body.withUnsafeReadableBytes { raw -> MessageRoute in
             switch decode(raw, storage: &messageStorage) {

@@ -94,14 +94,9 @@ struct RequestProcessor: Sendable {
     }
 
     /// The plan for a frame of `type` with `body`; batches and scans continue through
-    /// `streamResume` after their device reads.
-    func plan(type: ProtoType, body: ByteBuffer, streamResume: Resume = .inline) -> FramePlan {
-        var storage = Message.Storage()
-        return plan(type: type, body: body, streamResume: streamResume, messageStorage: &storage)
-    }
-
-    /// ``plan(type:body:streamResume:)`` decoding a message into `messageStorage`, the arrays the
-    /// connection keeps from one request to the next (no allocation for its fields and ops).
+    /// `streamResume` after their device reads. A message is decoded into `messageStorage`, the
+    /// arrays the connection keeps from one request to the next (no allocation for its fields
+    /// and ops).
     func plan(type: ProtoType, body: ByteBuffer, streamResume: Resume = .inline,
               messageStorage: inout Message.Storage) -> FramePlan {
         switch type {
