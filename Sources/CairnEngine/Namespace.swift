@@ -988,13 +988,11 @@ public final class Namespace: Sendable {
             return
         }
         runningSweeps.withLock { $0 += 1 }
-        let sweep = Thread { [self] in
+        NamedThread.start("cairn-truncate") { [self] in
             self.sweepTruncated(setID: setID, lutMs: lut)
             runningSweeps.withLock { $0 -= 1 }
             runningSweeps.broadcast()
         }
-        sweep.name = "cairn-truncate"
-        sweep.start()
     }
 
     /// Runs the truncation sweeps waiting since `truncate` (the simulator interleaves them with

@@ -1,3 +1,4 @@
+import CairnIO
 import CairnIndex
 import Foundation
 import Synchronization
@@ -189,7 +190,7 @@ public final class SetLimits: Sendable {
         }
         if admitted { return }
         if recount {
-            let thread = Thread { [self] in
+            NamedThread.start("cairn-set-count") { [self] in
                 let start = namespace.options.clockMs()
                 // Creates admitted before the walk are in it; those admitted during it may or may
                 // not be: they stay counted (conservative) until the next recount.
@@ -204,8 +205,6 @@ public final class SetLimits: Sendable {
                     s.recounting = false
                 }
             }
-            thread.name = "cairn-set-count"
-            thread.start()
         }
         throw EngineError(.forbidden, "set \(setName) of namespace \(namespace.options.name) holds its stop-writes-count \(limit) records")
     }

@@ -14,13 +14,11 @@ final class StoppableThread: Sendable {
     func start(_ body: @escaping @Sendable () -> Void) {
         control.withLock { $0 = (stop: false, finished: false) }
         let control = self.control
-        let thread = Thread {
+        NamedThread.start(name) {
             body()
             control.withLock { $0.finished = true }
             control.broadcast()
         }
-        thread.name = name
-        thread.start()
     }
 
     /// Asks the thread to stop and waits until it has.

@@ -74,13 +74,12 @@ final class BackgroundQueries: Sendable {
             }
             j.active.append(job)
             running.withLock { $0 += 1 }
-            let thread = Thread { [self] in
+            // Started under the jobs lock: `finish` (which takes it) cannot run before the
+            // thread is recorded.
+            j.threads[ObjectIdentifier(job)] = NamedThread.start("cairn-bg-query") { [self] in
                 job.run()
                 finish(job)
             }
-            thread.name = "cairn-bg-query"
-            j.threads[ObjectIdentifier(job)] = thread
-            thread.start()
         }
     }
 

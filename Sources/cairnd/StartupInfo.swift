@@ -1,3 +1,4 @@
+import CairnIO
 import CairnStorage
 import Foundation
 import Glibc
@@ -62,9 +63,7 @@ final class StartupInfoListener: Sendable {
         self.progress = progress
         fd = try PortCheck.listeningSocket(address: address, port: port)
         if fd < 0 { return nil }
-        let thread = Thread { [self] in self.serve() }
-        thread.name = "cairnd-startup-info"
-        thread.start()
+        NamedThread.start("cairnd-startup") { [self] in self.serve() }
     }
 
     /// Stops answering and closes the port (before the server binds it).

@@ -176,7 +176,7 @@ extension NamespaceStorage {
 
         // Readers: one thread per device, whole blocks, `depth` in flight.
         for d in devices {
-            let thread = Thread { [self] in
+            NamedThread.start("cairn-scan-\(d.index)") { [self] in
                 let free = freeLists[d.index]
                 do {
                     let queue = try d.device.makeQueue(depth: depth)
@@ -220,14 +220,12 @@ extension NamespaceStorage {
                 shared.withLock { $0.readersRunning -= 1 }
                 shared.broadcast()
             }
-            thread.name = "cairn-scan-read-\(d.index)"
-            thread.start()
         }
 
         // Parsers: scan blocks and resolve every record into the index.
         let instance = instanceId
         for _ in 0..<parserCount {
-            let thread = Thread { [self] in
+            NamedThread.start("cairn-parse") { [self] in
                 var local = ColdStartReport()
                 var records = 0
                 var maxBlock = Array(repeating: UInt32(0), count: devices.count)
@@ -283,8 +281,6 @@ extension NamespaceStorage {
                 }
                 shared.broadcast()
             }
-            thread.name = "cairn-scan-parse"
-            thread.start()
         }
 
         // Index memory: faulted in ahead of the parsers by a thread of its own, so their first
@@ -294,15 +290,13 @@ extension NamespaceStorage {
         let prefaulterDone = ConditionLock(options.scanPrefaultEntries <= 0)
         if options.scanPrefaultEntries > 0 {
             let window = options.scanPrefaultEntries
-            let thread = Thread {
+            NamedThread.start("cairn-prefault") {
                 while prefaulting.load(ordering: .relaxed) {
                     if index.prefault(window: window) == 0 { usleep(200) }
                 }
                 prefaulterDone.withLock { $0 = true }
                 prefaulterDone.broadcast()
             }
-            thread.name = "cairn-scan-prefault"
-            thread.start()
         }
 
         // Wait, reporting progress.

@@ -47,9 +47,7 @@ public final class DeviceReader: Sendable {
             finished.withLock { $0 = true }
             return
         }
-        let thread = Thread { [self] in self.readerMain() }
-        thread.name = "cairn-read"
-        thread.start()
+        NamedThread.start("cairn-read") { [self] in self.readerMain() }
     }
 
     /// Reads the `location.sizeBytes` bytes at `location` and passes them to `callback`.

@@ -237,9 +237,7 @@ public final class DeviceWriter: Sendable {
     /// Starts the flusher thread (none when a simulator drives the writer through `flushStep`).
     public func start() {
         if configuration.simulation != nil { return }
-        let thread = Thread { [self] in self.flusherMain() }
-        thread.name = "cairn-flush-\(deviceIndex)"
-        thread.start()
+        NamedThread.start("cairn-flush-\(deviceIndex)") { [self] in self.flusherMain() }
     }
 
     // MARK: - writers
