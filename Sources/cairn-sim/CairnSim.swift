@@ -26,7 +26,7 @@ struct CairnSim: ParsableCommand {
     @Option(help: "Operations per run.")
     var operations: Int = 600
 
-    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite or header-race.")
+    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark or volatile-sequence-renewal.")
     var bug: [String] = []
 
     @Option(help: "Force commit-to-device: on or off (default: the seed picks).")
@@ -95,6 +95,7 @@ struct CairnSim: ParsableCommand {
             if let failure = r.failure {
                 print("FAIL seed \(s) at operation \(r.failedAtOperation ?? -1) (commit-to-device \(r.commitToDevice), "
                       + "destructive faults \(r.destructiveFaults)"
+                      + (r.headerStep.map { ", header step \($0)" } ?? "")
                       + (r.evictionSettings.map { ", \($0)" } ?? "") + "): \(failure)")
                 failures.append(r)
                 if !noShrink {

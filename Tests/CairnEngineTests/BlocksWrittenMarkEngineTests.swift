@@ -1,6 +1,7 @@
 @_spi(EngineInternals) import CairnEngine
 import CairnStorage
 import CairnTesting
+import Foundation
 import Testing
 
 /// A cold start reads only the blocks below each device's blocks-written mark: on a big file
@@ -25,6 +26,32 @@ import Testing
         #expect(report.blocksScanned <= 70, "\(report)")
         #expect(report.bytesRead <= 70 * (128 << 10), "\(report)")
         for i in 0..<2_000 { #expect(try ns.get(testDigest(i)) != nil) }
+        try ns.close()
+    }
+
+    /// The flusher keeps the device header ahead of the writer: past half a step, the
+    /// blocks-written mark and the durable sequence reservation move on before a block needs
+    /// them, so that no append writes the header (FORMAT.md "Block sequences").
+    @Test func headerStaysAheadOfTheWriter() throws {
+        let dir = try TemporaryDirectory()
+        let options = namespaceOptions([dir.file("ahead.dat")], fileSizeBytes: 1 << 30, blockSize: 128 << 10)
+        let ns = try Namespace.open(options)
+        let blob = [UInt8](repeating: 3, count: 60 << 10)  // two records a block
+        for i in 0..<120 { try ns.put(testDigest(i), bins: [blobBin("b", blob)]) }
+        let device = ns.storage.devices[0]
+        let next = device.writer.nextPristineBlock
+        let highest = ns.storage.sequencer.highest
+        #expect(next > 40, "the puts opened \(next) blocks")
+        var header = device.header
+        let deadline = ContinuousClock.now + .seconds(5)
+        while (header.blocksWrittenMark < next + 32 || header.highestBlockSequence < highest + 32)
+            && ContinuousClock.now < deadline {
+            usleep(2_000)
+            header = device.header
+        }
+        #expect(header.blocksWrittenMark >= next + 32, "mark \(header.blocksWrittenMark), next new block \(next)")
+        #expect(header.highestBlockSequence >= highest + 32,
+                "reserved through \(header.highestBlockSequence), highest handed out \(highest)")
         try ns.close()
     }
 }

@@ -83,6 +83,16 @@ public final class DeviceWriter: Sendable {
     public typealias Encoder = (UnsafeMutableRawBufferPointer, UInt64) -> Void
     /// Called when a commit completes (nil) or fails.
     public typealias DurableCallback = @Sendable (StorageError?) -> Void
+    /// Calls a durability callback where its transaction continues (a service thread's inbox),
+    /// given the callback and its outcome: no closure is formed per waiter to carry them there.
+    /// A struct: a bare closure kept in an optional is stored at the generic abstraction, and
+    /// passing it a callback allocated reabstraction thunks on every call.
+    public struct DurableDelivery: Sendable {
+        public let deliver: @Sendable (@escaping DurableCallback, StorageError?) -> Void
+        public init(_ deliver: @escaping @Sendable (@escaping DurableCallback, StorageError?) -> Void) {
+            self.deliver = deliver
+        }
+    }
     /// Builds the block header bytes for a newly opened block (sequence, block index).
     public typealias BlockHeaderWriter = @Sendable (UnsafeMutableRawBufferPointer, UInt64, UInt32) -> Void
 
@@ -112,6 +122,11 @@ public final class DeviceWriter: Sendable {
         let blockIndex: UInt32
         let endBytes: Int
         let callback: DurableCallback
+        let delivery: DurableDelivery?
+
+        func call(_ error: StorageError?) {
+            if let delivery { delivery.deliver(callback, error) } else { callback(error) }
+        }
     }
 
     struct State {
@@ -154,6 +169,11 @@ public final class DeviceWriter: Sendable {
         /// it instead of zeroing 1 MiB (and, while the pool still grows, faulting its pages in:
         /// about 2 ms per MiB on a fresh VM) under this lock and the index's stripe lock.
         var spare: AlignedBuffer?
+        /// A block was opened since the flusher last ran ``headerUpkeep``: it checks whether a
+        /// device header write is due soon, and does it ahead of need.
+        var upkeepDue = false
+        /// Memory for the waiters a completion calls (``complete(_:)``), kept between completions.
+        var readyWaiters: [Waiter] = []
     }
 
     /// "Everything appended up to here": the device's newest block then (its sequence) and how
@@ -204,6 +224,12 @@ public final class DeviceWriter: Sendable {
     /// Called with a never-written block before it is first used (the device header's
     /// blocks-written mark is made to cover it, durably: FORMAT.md).
     private let beforeFirstUse: @Sendable (UInt32) throws -> Void
+    /// Run by the flusher, outside every lock, after blocks were opened (with the first
+    /// never-written block): device header writes that an opening block would otherwise have to
+    /// make itself (the blocks-written mark, the block-sequence reservation) are made here ahead
+    /// of need, so that an append never writes a header while it holds this writer's lock and its
+    /// record's index stripe. `beforeFirstUse` and ``BlockSequencer/next()`` stay the guarantee.
+    private let headerUpkeep: @Sendable (UInt32) throws -> Void
 
     /// - Parameters:
     ///   - firstPristineBlock: first block never written in this device's life (blocks from it up
@@ -212,9 +238,11 @@ public final class DeviceWriter: Sendable {
                 blockHeaderSizeBytes: Int, firstPristineBlock: UInt32, mirror: MemoryMirror? = nil,
                 isBlockEmpty: @escaping @Sendable (UInt32) -> Bool = { _ in false },
                 beforeFirstUse: @escaping @Sendable (UInt32) throws -> Void = { _ in },
+                headerUpkeep: @escaping @Sendable (UInt32) throws -> Void = { _ in },
                 writeBlockHeader: @escaping BlockHeaderWriter) {
         self.isBlockEmpty = isBlockEmpty
         self.beforeFirstUse = beforeFirstUse
+        self.headerUpkeep = headerUpkeep
         precondition(configuration.writeBlockSizeBytes % device.alignmentBytes == 0, "block size vs alignment")
         self.mirror = mirror
         self.device = device
@@ -262,7 +290,10 @@ public final class DeviceWriter: Sendable {
                 seal(cur, &s)
                 wakeFlusher = true
             }
-            if s.current == nil { try openBlock(&s, purpose: purpose) }
+            if s.current == nil {
+                try openBlock(&s, purpose: purpose)
+                wakeFlusher = true  // header upkeep (and a spare buffer for the next block)
+            }
             let cur = s.current!
             let offset = cur.usedBytes
             cur.usedBytes += sizeBytes
@@ -288,19 +319,25 @@ public final class DeviceWriter: Sendable {
         return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
     }
 
-    /// Calls `callback` once the bytes at `location` are durable (commit-to-device). If the
-    /// record's block is no longer in memory it was written durably already: called at once.
-    public func whenDurable(_ location: RecordLocation, _ callback: @escaping DurableCallback) {
+    /// Calls `callback` once the bytes at `location` are durable (commit-to-device), through
+    /// `delivery` when given. If the record's block is no longer in memory it was written
+    /// durably already: called (or delivered) at once.
+    public func whenDurable(_ location: RecordLocation, via delivery: DurableDelivery? = nil,
+                            _ callback: @escaping DurableCallback) {
         let block = location.blockIndex(writeBlockSizeBytes: configuration.writeBlockSizeBytes)
         let end = Int(location.byteOffset % UInt64(configuration.writeBlockSizeBytes)) + location.sizeBytes
         let immediate: StorageError?? = state.withLock { s in
             if let failure = s.failure { return .some(.io(failure)) }
             guard let buffer = s.buffersByBlock[block], buffer.durableBytes < end else { return .some(nil) }
-            s.waiters.append(Waiter(blockIndex: block, endBytes: end, callback: callback))
+            s.waiters.append(Waiter(blockIndex: block, endBytes: end, callback: callback, delivery: delivery))
             s.commitRequested = true
             return .none
         }
-        if let result = immediate { callback(result) } else { state.broadcast() }
+        if let result = immediate {
+            Waiter(blockIndex: block, endBytes: end, callback: callback, delivery: delivery).call(result)
+        } else {
+            state.broadcast()
+        }
     }
 
     /// The record's bytes if its block is buffered or cached, else nil — allocating only when
@@ -542,6 +579,7 @@ public final class DeviceWriter: Sendable {
             throw error
         }
         s.lastOpenedSequence = sequence
+        s.upkeepDue = true
         buffer.withUnsafeMutableBytes { raw in
             writeBlockHeader(UnsafeMutableRawBufferPointer(rebasing: raw[0..<headerSizeBytes]), sequence, block)
         }
@@ -582,7 +620,10 @@ public final class DeviceWriter: Sendable {
 
     private enum Work {
         case full(WriteBuffer, fromBytes: Int)
-        case partial(WriteBuffer, staging: AlignedBuffer, deviceOffset: UInt64, lengthBytes: Int, endBytes: Int)
+        /// `records` of the buffer go to the staging buffer's start (copied in `submit`, outside
+        /// the lock: no append writes below `usedBytes` once its encoders are out, and the buffer
+        /// stays while the write is in flight).
+        case partial(WriteBuffer, staging: AlignedBuffer, records: Range<Int>, deviceOffset: UInt64, lengthBytes: Int, endBytes: Int)
     }
 
     private func flusherMain() {
@@ -597,6 +638,7 @@ public final class DeviceWriter: Sendable {
         var work: [Work] = []
         while true {
             prepareSpare()
+            upkeepHeaders()
             // Read each round: set-config may change flush-max-ms while the writer runs.
             let flushIntervalNs = UInt64(max(1, configuration.currentFlushMaxMs)) * 1_000_000
             work.removeAll(keepingCapacity: true)
@@ -607,6 +649,7 @@ public final class DeviceWriter: Sendable {
                     let next: Next = scope.access { s in
                         collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
                         if !work.isEmpty || s.inFlightWrites > 0 { return .work }  // submit, or go reap
+                        if s.upkeepDue && s.failure == nil && !s.stopping { return .work }  // back to the top
                         if mayStop(s) {
                             s.stopped = true
                             return .exit
@@ -667,6 +710,18 @@ public final class DeviceWriter: Sendable {
         if let unused { pool.recycle(unused) }
     }
 
+    /// Runs ``headerUpkeep`` when blocks were opened since it last ran. A failed header write
+    /// is not reported here: the opening block that needs it writes it itself and reports there.
+    private func upkeepHeaders() {
+        let next: UInt32? = state.withLock { s in
+            guard s.upkeepDue else { return nil }
+            s.upkeepDue = false
+            return s.failure == nil && !s.stopping ? s.nextPristineBlock : nil
+        }
+        guard let next else { return }
+        try? headerUpkeep(next)
+    }
+
     /// One round of the flusher without sleeping, for a simulator (`configuration.simulation`):
     /// when the flusher would be awake (work sealed, a commit waiting, a stop, a dirty buffer, or
     /// no idle sleep), collects due work at the simulated clock and submits it, then reaps at
@@ -686,6 +741,7 @@ public final class DeviceWriter: Sendable {
         }
         let flushIntervalNs = UInt64(max(1, configuration.currentFlushMaxMs)) * 1_000_000
         var work: [Work] = []
+        if !state.withLock({ $0.stopped }) { upkeepHeaders() }
         let exit: Bool = state.withLock { s in
             if s.stopped { return true }
             // Asleep without a deadline: only a seal, a commit, a stop or a completion wakes it.
@@ -772,10 +828,6 @@ public final class DeviceWriter: Sendable {
         let recordsEnd = cur.usedBytes
         // All staging buffers in flight: the partial flush waits for the next round.
         guard let staging = stagingPool.takeIfAvailable() else { return }
-        cur.buffer.withUnsafeBytes { raw in
-            staging.copyBytes(from: UnsafeRawBufferPointer(rebasing: raw[start..<cur.usedBytes]), at: 0)
-        }
-        staging.zero((cur.usedBytes - start)..<(end - start))
         // Later records start at the next sector: a flushed sector is never written again, so a
         // failed or torn write can only hurt records not yet acknowledged (the zero gap is
         // padding to the scanner; FORMAT.md "Partial flushes").
@@ -785,8 +837,8 @@ public final class DeviceWriter: Sendable {
         s.commitRequested = false
         s.lastFlushNs = now
         let deviceOffset = UInt64(cur.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(start)
-        work.append(.partial(cur, staging: staging, deviceOffset: deviceOffset, lengthBytes: end - start,
-                             endBytes: rewritesSector ? recordsEnd : end))
+        work.append(.partial(cur, staging: staging, records: start..<recordsEnd, deviceOffset: deviceOffset,
+                             lengthBytes: end - start, endBytes: rewritesSector ? recordsEnd : end))
     }
 
     private func submit(_ w: Work, to queue: DeviceQueue) {
@@ -803,7 +855,11 @@ public final class DeviceWriter: Sendable {
                 complete(IOCompletion(request: request, error: nil))  // every byte already flushed
                 return
             }
-        case .partial(let b, let staging, let deviceOffset, let length, let endBytes):
+        case .partial(let b, let staging, let records, let deviceOffset, let length, let endBytes):
+            b.buffer.withUnsafeBytes { raw in
+                staging.copyBytes(from: UnsafeRawBufferPointer(rebasing: raw[records]), at: 0)
+            }
+            staging.zero(records.count..<length)
             request = .write(from: staging, lengthBytes: length, at: deviceOffset, durable: durable,
                              tag: UInt64(b.blockIndex) | UInt64(endBytes) << 32 | 1 << 63)
         }
@@ -823,10 +879,13 @@ public final class DeviceWriter: Sendable {
             let blockOffset = UInt64(block) * UInt64(configuration.writeBlockSizeBytes)
             c.request.buffer!.withUnsafeBytes { mirror.store(at: blockOffset, $0) }
         }
-        var ready: [Waiter] = []
         var failed: [Waiter] = []
         var recycle: AlignedBuffer?
+        // The waiters this write satisfied, in an array whose memory the state keeps between
+        // completions (no allocation per group commit).
+        var ready: [Waiter] = []
         state.withLock { s in
+            swap(&ready, &s.readyWaiters)
             s.inFlightWrites -= 1
             guard let b = s.buffersByBlock[block] else { preconditionFailure("completion for unbuffered block \(block)") }
             b.writeInFlight = false
@@ -858,21 +917,24 @@ public final class DeviceWriter: Sendable {
                 }
             }
             _ = promotePending(&s)
-            var kept: [Waiter] = []
-            for w in s.waiters {
-                if w.blockIndex == block && w.endBytes <= b.durableBytes || s.buffersByBlock[w.blockIndex] == nil {
-                    ready.append(w)
-                } else {
-                    kept.append(w)
-                }
+            let durableBytes = b.durableBytes
+            let buffers = s.buffersByBlock
+            s.waiters.removeAll { w in
+                guard w.blockIndex == block && w.endBytes <= durableBytes || buffers[w.blockIndex] == nil else { return false }
+                ready.append(w)
+                return true
             }
-            s.waiters = kept
             s.stats.commitWaitersServed += ready.count
-            if !kept.isEmpty { s.commitRequested = true }
+            if !s.waiters.isEmpty { s.commitRequested = true }
         }
         if let recycle { pool.recycle(recycle) }
-        for w in ready { w.callback(nil) }
-        for w in failed { w.callback(.io(c.error!)) }
+        // Each waiter is let go of as soon as it is called: what its callback holds (a
+        // transaction's request, its operations) is then free before the thread it continues on
+        // can take its next request, which would otherwise find that memory still held.
+        ready.reverse()
+        while let w = ready.popLast() { w.call(nil) }
+        for w in failed { w.call(.io(c.error!)) }
+        state.withLock { s in swap(&ready, &s.readyWaiters) }
         state.broadcast()
     }
 
@@ -884,7 +946,7 @@ public final class DeviceWriter: Sendable {
             s.waiters.removeAll()
             return w
         }
-        for w in failed { w.callback(.io(ioError)) }
+        for w in failed { w.call(.io(ioError)) }
         state.broadcast()
     }
 }
@@ -906,14 +968,21 @@ public final class BlockSequencer: Sendable {
         var through: UInt64
         let step: UInt64
         let persist: @Sendable (UInt64) throws -> Void
+        /// ``renewAhead()`` is writing a reservation (outside the lock).
+        var renewing = false
+        /// A simulator's reintroduced bug: renewals skip the write.
+        var volatileRenewal = false
     }
 
     public init(after highest: UInt64) { last = Atomic(highest) }
 
     /// From now on, before a sequence above the durable reservation is handed out, `persist`
     /// makes `step` more sequences durable (it writes them to every device's header).
-    public func reserveDurably(step: UInt64, persist: @escaping @Sendable (UInt64) throws -> Void) {
-        reservation.withLock { $0 = Reservation(through: last.load(ordering: .relaxed), step: step, persist: persist) }
+    public func reserveDurably(step: UInt64, bugs: ReintroducedBugs = [], persist: @escaping @Sendable (UInt64) throws -> Void) {
+        reservation.withLock {
+            $0 = Reservation(through: last.load(ordering: .relaxed), step: step, persist: persist,
+                             volatileRenewal: bugs.contains(.volatileSequenceRenewal))
+        }
     }
 
     /// The next sequence number. Relaxed ordering suffices: the value is published to other
@@ -929,6 +998,33 @@ public final class BlockSequencer: Sendable {
             r = current
         }
         return n
+    }
+
+    /// Makes the reservation durable further ahead once less than half a step of it is left
+    /// (a flusher's header upkeep), so that ``next()`` rarely has to write it itself, which it
+    /// does under the opening writer's lock. The write runs outside this object's lock: `next()`
+    /// goes on handing out sequences below the old reservation meanwhile. The reservation grows
+    /// only once the write returned, so a crash during it leaves the old one in force.
+    public func renewAhead() throws {
+        let due: (target: UInt64, persist: @Sendable (UInt64) throws -> Void)? = reservation.withLock { r in
+            guard var current = r, !current.renewing else { return nil }
+            let handedOut = last.load(ordering: .relaxed)
+            guard handedOut + current.step / 2 >= current.through else { return nil }
+            current.renewing = true
+            r = current
+            let skip: @Sendable (UInt64) throws -> Void = { _ in }
+            return (max(current.through, handedOut) + current.step, current.volatileRenewal ? skip : current.persist)
+        }
+        guard let due else { return }
+        var failure: (any Error)?
+        do { try due.persist(due.target) } catch { failure = error }
+        reservation.withLock { r in
+            guard var current = r else { return }
+            current.renewing = false
+            if failure == nil { current.through = max(current.through, due.target) }
+            r = current
+        }
+        if let failure { throw failure }
     }
 
     /// Makes sure the next sequence is above `sequence` (after a scan found it on a device).

@@ -167,7 +167,8 @@ public final class NamespaceStorage: Sendable {
             let generation = readings[position]?.nextWriteGeneration ?? 1
             let blocks = Int(geometry.blockCount(deviceSizeBytes: f.device.sizeBytes))
             let sd = StorageDevice(index: position, device: f.device, blockCount: blocks, header: header,
-                                   nextSlot: slot, nextGeneration: generation, bugs: options.simulation?.bugs ?? [])
+                                   nextSlot: slot, nextGeneration: generation, bugs: options.simulation?.bugs ?? [],
+                                   markStep: options.simulation?.headerStep.map(UInt32.init) ?? StorageDevice.blocksWrittenMarkStep)
             if readings[position] == nil {
                 // A fresh (or explicitly initialised) device: both copies are written, so no stale
                 // or foreign copy can ever win over the new header.
@@ -211,7 +212,8 @@ public final class NamespaceStorage: Sendable {
         precondition(!started.exchange(true, ordering: .acquiringAndReleasing), "storage started twice")
         // Weak: the sequencer is the storage's own (a strong reference would be a cycle through
         // the writers, keeping every device open, and its exclusive claim, after the namespace).
-        sequencer.reserveDurably(step: NamespaceStorage.sequenceReservationStep) { [weak self] through in
+        let reservationStep = options.simulation?.headerStep.map(UInt64.init) ?? NamespaceStorage.sequenceReservationStep
+        sequencer.reserveDurably(step: reservationStep, bugs: options.simulation?.bugs ?? []) { [weak self] through in
             guard let self else { throw StorageError.closed }
             for d in self.devices {
                 try d.writeHeader(bothCopies: true) { $0.highestBlockSequence = max($0.highestBlockSequence, through) }
@@ -238,7 +240,13 @@ public final class NamespaceStorage: Sendable {
                 // Unowned, not weak: d owns the writer, which calls this only while an append
                 // (holding d) opens a block. A weak reference would give d a side table, and every
                 // retain of d on the write path (two per put) would take the runtime's slow path.
-                beforeFirstUse: { [unowned d] block in try d.coverWithMark(block) }
+                beforeFirstUse: { [unowned d] block in try d.coverWithMark(block) },
+                // Weak, like the sequencer's: the flusher runs this, not an append holding d.
+                headerUpkeep: { [weak self, sequencer] nextPristineBlock in
+                    guard let self else { return }
+                    try sequencer.renewAhead()
+                    try self.devices[Int(deviceIndex)].coverAhead(nextPristineBlock: nextPristineBlock)
+                }
             ) { raw, sequence, block in
                 let header = BlockHeader(
                     sequence: sequence, namespaceInstanceId: instance, blockIndex: block, deviceIndex: deviceIndex,
@@ -301,8 +309,9 @@ public final class NamespaceStorage: Sendable {
     }
 
     /// Calls `callback` once the record at `location` is durable (commit-to-device).
-    public func whenDurable(_ location: RecordLocation, _ callback: @escaping DeviceWriter.DurableCallback) {
-        devices[Int(location.deviceIndex)].writer.whenDurable(location, callback)
+    public func whenDurable(_ location: RecordLocation, via delivery: DeviceWriter.DurableDelivery? = nil,
+                            _ callback: @escaping DeviceWriter.DurableCallback) {
+        devices[Int(location.deviceIndex)].writer.whenDurable(location, via: delivery, callback)
     }
 
     /// Waits until the record at `location` is durable.

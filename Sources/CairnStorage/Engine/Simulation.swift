@@ -11,10 +11,16 @@ public struct StorageSimulation: Sendable {
     public var clockNs: @Sendable () -> UInt64
     /// Bugs this project had and fixed, put back on purpose to prove the simulator finds them.
     public var bugs: ReintroducedBugs
+    /// Sequences and new blocks the device header is written ahead by, in place of 64 (nil): a
+    /// small step makes a short run cross many reservations and blocks-written marks, so their
+    /// header writes, ahead of need by the flusher or by an opening block, meet crashes.
+    public var headerStep: Int?
 
-    public init(clockNs: @escaping @Sendable () -> UInt64, bugs: ReintroducedBugs = []) {
+    public init(clockNs: @escaping @Sendable () -> UInt64, bugs: ReintroducedBugs = [], headerStep: Int? = nil) {
+        precondition(headerStep.map { $0 >= 1 } ?? true, "header step \(headerStep!) below 1")
         self.clockNs = clockNs
         self.bugs = bugs
+        self.headerStep = headerStep
     }
 }
 
@@ -37,11 +43,16 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// An nsup cycle raises the eviction mark in memory only, without writing it to the device
     /// headers first: evicted records come back after a crash and a cold start.
     public static let volatileEvictionMark = ReintroducedBugs(rawValue: 1 << 3)
+    /// The flusher's early renewal of the block-sequence reservation raises it in memory without
+    /// writing it to the device headers: after a power loss a restart hands out sequences that
+    /// blocks written before it already carry (lost records come back).
+    public static let volatileSequenceRenewal = ReintroducedBugs(rawValue: 1 << 4)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
         ("partial-flush-rewrite", .partialFlushRewritesSector),
         ("header-race", .unserialisedHeaderWrites),
         ("volatile-eviction-mark", .volatileEvictionMark),
+        ("volatile-sequence-renewal", .volatileSequenceRenewal),
     ]
 }

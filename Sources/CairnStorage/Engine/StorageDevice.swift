@@ -43,8 +43,9 @@ public final class StorageDevice: Sendable {
     public var mirror: MemoryMirror? { runtime.value?.writer.mirror }
 
     init(index: Int, device: BlockDevice, blockCount: Int, header: DeviceHeader, nextSlot: HeaderCopySlot,
-         nextGeneration: UInt64, bugs: ReintroducedBugs = []) {
+         nextGeneration: UInt64, bugs: ReintroducedBugs = [], markStep: UInt32 = StorageDevice.blocksWrittenMarkStep) {
         self.bugs = bugs
+        self.markStep = markStep
         self.index = index
         self.device = device
         self.blockCount = blockCount
@@ -74,6 +75,8 @@ public final class StorageDevice: Sendable {
     /// Blocks the mark moves ahead of the first never-written block at a time: one header write
     /// per this many new blocks (64 MiB of 1 MiB blocks).
     static let blocksWrittenMarkStep: UInt32 = 64
+    /// This device's step (``blocksWrittenMarkStep`` unless a simulator chose a smaller one).
+    let markStep: UInt32
 
     /// Makes the blocks-written mark cover `block` durably before it is first written (the
     /// writer calls this when it takes a never-written block). A device with an unknown mark
@@ -81,8 +84,20 @@ public final class StorageDevice: Sendable {
     func coverWithMark(_ block: UInt32) throws {
         let mark = header.blocksWrittenMark
         guard block >= mark else { return }
-        let next = UInt32(min(UInt64(blockCount), UInt64(block) + UInt64(Self.blocksWrittenMarkStep)))
+        let next = UInt32(min(UInt64(blockCount), UInt64(block) + UInt64(markStep)))
         // Both copies: should the newest copy be damaged later, the other still covers the block.
+        try writeHeader(bothCopies: true) { h in h.blocksWrittenMark = max(h.blocksWrittenMark, next) }
+    }
+
+    /// Moves the blocks-written mark ahead while the first never-written block,
+    /// `nextPristineBlock`, is still half a step below it (the flusher's header upkeep), so that
+    /// the block that reaches the mark rarely has to write the header itself. A device whose
+    /// mark is unknown (0) gets one from ``coverWithMark(_:)`` at its next new block instead.
+    func coverAhead(nextPristineBlock: UInt32) throws {
+        let mark = header.blocksWrittenMark
+        guard mark != 0, mark < UInt32(blockCount),
+              UInt64(nextPristineBlock) + UInt64(markStep / 2) >= UInt64(mark) else { return }
+        let next = UInt32(min(UInt64(blockCount), UInt64(nextPristineBlock) + UInt64(markStep)))
         try writeHeader(bothCopies: true) { h in h.blocksWrittenMark = max(h.blocksWrittenMark, next) }
     }
 
