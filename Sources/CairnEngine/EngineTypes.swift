@@ -230,13 +230,18 @@ public struct Resume: Sendable {
     public let records: RecordScratch?
     /// The continuing thread's memory for writes' operations, when it keeps some.
     public let operations: OperationScratch?
+    /// Runs a durability callback with its outcome on the continuing thread. A service thread
+    /// queues the pair as it is; by default it is wrapped in a closure for `schedule`.
+    public let deliverDurable: DeviceWriter.DurableDelivery
 
     public init(deviceReads: (any OwnedRingReads)? = nil, records: RecordScratch? = nil, operations: OperationScratch? = nil,
+                deliverDurable: DeviceWriter.DurableDelivery? = nil,
                 _ schedule: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         self.schedule = schedule
         self.deviceReads = deviceReads
         self.records = records
         self.operations = operations
+        self.deliverDurable = deliverDurable ?? DeviceWriter.DurableDelivery { callback, error in schedule { callback(error) } }
     }
 
     /// Continue on whichever thread completed the I/O.

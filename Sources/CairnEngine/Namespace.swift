@@ -598,10 +598,9 @@ public final class Namespace: Sendable {
                 }
             }
         case .durable(let result, let location):
-            storage.whenDurable(location) { error in
-                resume.run {
-                    if let error { completion(.failure(EngineError.from(error))) } else { completion(.success(result)) }
-                }
+            // Delivered through `resume` as callback and outcome: one closure per write, not two.
+            storage.whenDurable(location, via: resume.deliverDurable) { error in
+                if let error { completion(.failure(EngineError.from(error))) } else { completion(.success(result)) }
             }
         case .readOnly(let r, let read):
             finishGet(read, resume: resume) { [self] found in completion(found.flatMap { readOnlyResult(r, record: $0) }) }

@@ -33,6 +33,9 @@ public final class OperationScratch: @unchecked Sendable {
         guard isOnOwnerThread else { return nil }
         var taken: [BinOperation] = []
         swap(&taken, &operations)
+        // Emptied now, not when kept: a write kept while its continuation still held the list
+        // has let go of it by the next write, so its memory is reused in place.
+        taken.removeAll(keepingCapacity: true)
         return taken
     }
 
@@ -44,16 +47,17 @@ public final class OperationScratch: @unchecked Sendable {
         return bytes
     }
 
-    /// Keeps the written values' arrays and the list's memory for the next write, and empties
-    /// `operations`. Call once the write is over and nothing else holds them (a pending write's
-    /// continuation still does: skip it then, or the memory is merely not reused).
-    public func keep(operations list: inout [BinOperation]) {
+    /// Keeps the written values' arrays and the list's memory for the next write. Call once the
+    /// write is answered: at once for one that finished without I/O, from its continuation for
+    /// a pending one (on this thread). What still holds them when they are next used (the
+    /// caller's copy, a continuation being torn down) gets copy on write: fresh memory, never
+    /// an overwrite.
+    public func keep(operations list: [BinOperation]) {
         guard isOnOwnerThread else { return }
         for case .write(let bin) in list
         where values.count < Self.keptValuesMax && bin.bytes.capacity <= Self.keptValueBytesMax {
             values.append(bin.bytes)
         }
-        list.removeAll(keepingCapacity: true)
-        swap(&list, &operations)
+        operations = list
     }
 }

@@ -16,8 +16,12 @@ extension RecordExecutor {
             default: throw Refusal(.parameter, "write op \(op.typeRaw) without the WRITE flag")
             }
         }
-        let operations = try command.ops.map { (op) throws(Refusal) -> BinOperation in
-            try Self.operation(for: op, header: header, replaces: false, body: raw)
+        // Built in this thread's kept memory when it has some (handed back once answered).
+        let scratch = resume.operations
+        var operations = scratch?.takeOperations() ?? []
+        operations.reserveCapacity(command.ops.count)
+        for op in command.ops {
+            operations.append(try Self.operation(for: op, header: header, replaces: false, body: raw, scratch: scratch))
         }
         let respondsAll = header.info2.contains(.respondAllOps)
         if respondsAll && operations.count(where: { $0 == .readAll }) > 1 {
@@ -28,6 +32,6 @@ extension RecordExecutor {
         let start = target.namespace.startOperate(target.digest, operations: operations, options: options,
                                                   scratch: resume.records)
         Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll, namespace: target.namespace,
-                   body: body, resume: resume, finish: finish)
+                   body: body, resume: resume, finish: finish, scratch: scratch)
     }
 }

@@ -372,9 +372,10 @@ struct RecordExecutor: Sendable {
         let start = target.namespace.startOperate(
             target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options,
             scratch: resume.records)
-        let replied = Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll,
-                                 namespace: target.namespace, body: body, resume: resume, finish: finish)
-        if replied { scratch?.keep(operations: &operations) }
+        // The operations and values go back to the scratch once answered, a pending write's
+        // from its continuation.
+        _ = Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll,
+                       namespace: target.namespace, body: body, resume: resume, finish: finish, scratch: scratch)
     }
 
     /// Replies to an operate: its reply entries (see `replyBins`), or the engine's refusal. An
@@ -383,7 +384,8 @@ struct RecordExecutor: Sendable {
     /// True when it replied before returning.
     @discardableResult
     static func reply(to start: Namespace.OperateStart, of command: RecordCommand, operations: [BinOperation],
-                      respondsAll: Bool, namespace: Namespace, body: ByteBuffer, resume: Resume, finish: Finish) -> Bool {
+                      respondsAll: Bool, namespace: Namespace, body: ByteBuffer, resume: Resume, finish: Finish,
+                      scratch: OperationScratch? = nil) -> Bool {
         @Sendable func answer(_ outcome: Result<OperateResult, EngineError>) {
             switch outcome {
             case .failure(let error):
@@ -394,6 +396,7 @@ struct RecordExecutor: Sendable {
                 }
                 finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(result.generation), voidTime: result.voidTime, bins: bins)))
             }
+            scratch?.keep(operations: operations)
         }
         switch start {
         case .finished(let outcome):

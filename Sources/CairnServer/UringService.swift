@@ -211,7 +211,24 @@ final class UringLoop: @unchecked Sendable {
     private let frameDecoder: FrameDecoder
 
     // Cross-thread state.
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inbox = Mutex<[InboxWork]>([])
+    /// The inbox's work being run (the loop's thread only), its memory kept for the next swap.
+    private var drainedInbox: [InboxWork] = []
+
+    /// Work in the inbox: a closure, or a durability callback with its outcome. A struct: an
+    /// array of bare closures stores them at the generic abstraction, and appending one
+    /// allocated a reabstraction thunk every time.
+    private enum InboxWork {
+        case run(@Sendable () -> Void)
+        case durable(DeviceWriter.DurableCallback, StorageError?)
+
+        func callAsFunction() {
+            switch self {
+            case .run(let work): work()
+            case .durable(let callback, let error): callback(error)
+            }
+        }
+    }
     private let inboxSignalled = Atomic<Bool>(false)
     private let eventFD: Int32
     private let stopRequest = Atomic<Int64>(-1)  // grace in ms once stopping, else -1
@@ -321,7 +338,13 @@ final class UringLoop: @unchecked Sendable {
 
     /// Runs `work` on this loop's thread, soon (from any thread).
     func enqueue(_ work: @escaping @Sendable () -> Void) {
-        inbox.withLock { $0.append(work) }
+        inbox.withLock { $0.append(.run(work)) }
+        wake()
+    }
+
+    /// Runs a durability callback with its outcome on this loop's thread, soon (from any thread).
+    func enqueueDurable(_ callback: @escaping DeviceWriter.DurableCallback, _ error: StorageError?) {
+        inbox.withLock { $0.append(.durable(callback, error)) }
         wake()
     }
 
@@ -350,7 +373,10 @@ final class UringLoop: @unchecked Sendable {
         // to the next (each checks that it is used on this thread).
         let records = RecordScratch()
         let operations = OperationScratch()
-        resume = Resume(deviceReads: reads, records: records, operations: operations) { [self] work in enqueue(work) }
+        resume = Resume(deviceReads: reads, records: records, operations: operations,
+                        deliverDurable: DeviceWriter.DurableDelivery { [self] callback, error in enqueueDurable(callback, error) }) { [self] work in
+            enqueue(work)
+        }
         // Batch rows and scan records wait on the pool; their reads go on this ring and their
         // continuations run where the read completes (this thread), with no reader thread.
         streamResume = Resume(deviceReads: reads, records: records, operations: operations) { $0() }
@@ -947,12 +973,11 @@ final class UringLoop: @unchecked Sendable {
     private func drainInbox() {
         // Reset before taking the work: an enqueue after this point writes the eventfd again.
         inboxSignalled.store(false, ordering: .releasing)
-        let work = inbox.withLock { pending -> [@Sendable () -> Void] in
-            let taken = pending
-            pending.removeAll(keepingCapacity: true)
-            return taken
-        }
-        for item in work { item() }
+        // Two arrays take turns: the inbox keeps the memory of the one drained last time, so
+        // neither an enqueue nor a drain allocates once both have grown.
+        inbox.withLock { pending in swap(&pending, &drainedInbox) }
+        for item in drainedInbox { item() }
+        drainedInbox.removeAll(keepingCapacity: true)
     }
 
     /// Handles a stop request; true when the loop is done.

@@ -21,8 +21,8 @@ import Testing
             return bin.bytes.withUnsafeBufferPointer { $0.baseAddress }
         }
         let listAddress = operations.withUnsafeBufferPointer { $0.baseAddress }
-        scratch.keep(operations: &operations)
-        #expect(operations.isEmpty)
+        scratch.keep(operations: operations)
+        operations = []  // the write is over: nothing else holds its memory
 
         var next = scratch.takeOperations() ?? []
         #expect(next.isEmpty)
@@ -31,7 +31,29 @@ import Testing
         #expect(copied == [5, 6, 7])
         #expect(copied.withUnsafeBufferPointer { $0.baseAddress } == valueAddress)
         next.append(.write(StoredBin(name: "b", particleType: .blob, bytes: copied)))
-        scratch.keep(operations: &next)
+        scratch.keep(operations: next)
+    }
+
+    /// A pending write keeps its memory from its continuation, while the continuation still
+    /// holds it: the next write reuses it once the continuation let go.
+    @Test func aPendingWritesMemoryIsReusedOnceItsContinuationLetGo() {
+        let scratch = OperationScratch()
+        var continuation: [BinOperation]? = {
+            var operations = scratch.takeOperations() ?? []
+            operations.append(.write(StoredBin(name: "a", particleType: .blob, bytes: value(scratch, [UInt8](repeating: 2, count: 700)))))
+            return operations
+        }()
+        let listAddress = continuation!.withUnsafeBufferPointer { $0.baseAddress }
+        let valueAddress = continuation!.first.flatMap { op -> UnsafePointer<UInt8>? in
+            guard case .write(let bin) = op else { return nil }
+            return bin.bytes.withUnsafeBufferPointer { $0.baseAddress }
+        }
+        scratch.keep(operations: continuation!)  // from the continuation, which still holds them
+        continuation = nil  // and then lets go
+        let next = scratch.takeOperations() ?? []
+        #expect(next.isEmpty)
+        #expect(next.withUnsafeBufferPointer { $0.baseAddress } == listAddress)
+        #expect(value(scratch, [1, 2]).withUnsafeBufferPointer { $0.baseAddress } == valueAddress)
     }
 
     @Test func aValueStillHeldIsNotOverwritten() {
@@ -39,7 +61,8 @@ import Testing
         var operations = scratch.takeOperations() ?? []
         operations.append(.write(StoredBin(name: "a", particleType: .blob, bytes: value(scratch, [1, 2, 3]))))
         let held = operations  // a pending write's continuation, say
-        scratch.keep(operations: &operations)
+        scratch.keep(operations: operations)
+        operations = []
         _ = value(scratch, [9, 9, 9, 9])
         guard case .write(let bin) = held[0] else {
             Issue.record("the held operation changed")
@@ -51,8 +74,8 @@ import Testing
     @Test func anotherThreadGetsFreshMemory() {
         let scratch = OperationScratch()
         let answers = OffThreadAnswers {
-            var list: [BinOperation] = [.touch]
-            scratch.keep(operations: &list)  // ignored off the owner thread
+            let list: [BinOperation] = [.touch]
+            scratch.keep(operations: list)  // ignored off the owner thread
             return [scratch.takeOperations() == nil ? 1 : 0, list.count, [UInt8]([3, 4]).withUnsafeBytes { scratch.bytes(copying: $0) } == [3, 4] ? 1 : 0]
         }
         #expect(answers.values == [1, 1, 1])
