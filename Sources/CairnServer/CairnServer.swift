@@ -265,6 +265,7 @@ public final class CairnServer: Sendable {
         let context = self.context
         let registry = context.connections
         let configuration = context.configuration
+        let scratches = LoopScratches()
         let waterMark = ChannelOptions.Types.WriteBufferWaterMark(
             low: configuration.writeBufferBytesLow, high: configuration.writeBufferBytesHigh)
         return ServerBootstrap(group: group)
@@ -293,7 +294,8 @@ public final class CairnServer: Sendable {
                     let decoder = ByteToMessageHandler(ProtoFrameDecoder(frameSizeBytesMax: configuration.frameSizeBytesMax))
                     try channel.pipeline.syncOperations.addHandler(decoder)
                     try channel.pipeline.syncOperations.addHandler(
-                        ConnectionHandler(processor: processor, threadPool: threadPool, logger: logger))
+                        ConnectionHandler(processor: processor, threadPool: threadPool, logger: logger,
+                                          loop: channel.eventLoop, scratches: scratches))
                 }
             }
     }

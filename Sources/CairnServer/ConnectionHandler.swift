@@ -1,11 +1,32 @@
 import CairnEngine
+import CairnStorage
 import CairnWire
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// Asks a connection to finish what it has received and close (sent by ``CairnServer/stop()``).
 struct DrainConnectionEvent: Sendable {}
+
+/// The record and write memory of each event loop's thread (the epoll model), made on that
+/// thread the first time one of its connections starts: a connection's transactions decode
+/// records and build writes in it, as an io_uring service thread's do, instead of in fresh
+/// arrays. One per loop, not per connection (a thread's kept values can reach 2 MiB).
+final class LoopScratches: Sendable {
+    private let byLoop = Mutex<[ObjectIdentifier: (RecordScratch, OperationScratch)]>([:])
+
+    /// The calling loop's memory; call on `loop`'s thread.
+    func current(_ loop: any EventLoop) -> (RecordScratch, OperationScratch) {
+        precondition(loop.inEventLoop, "loop scratch taken off its loop")
+        return byLoop.withLock { all in
+            if let made = all[ObjectIdentifier(loop)] { return made }
+            let made = (RecordScratch(), OperationScratch())
+            all[ObjectIdentifier(loop)] = made
+            return made
+        }
+    }
+}
 
 /// Answers the requests of one client connection, strictly in arrival order.
 ///
@@ -37,6 +58,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
     static let refusalLingerMs: Int64 = 2_000
 
     private let processor: RequestProcessor
+    /// Continues on this connection's event loop, with that loop's record and write memory
+    /// (made once per connection, not per transaction).
+    private let resume: Resume
     private let threadPool: NIOThreadPool
     private let logger: Logger
     private let pipelinedRequestCountMax: Int
@@ -54,8 +78,16 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var pausedStream: (any ReplyStream)?
     /// The current message's field and op arrays, reused by the next request.
     private var messageStorage = Message.Storage()
+    /// Receives this connection's single-record outcomes (made at its first, kept until the
+    /// channel goes inactive): no closure, box or wrapper per transaction.
+    private var recordReceiver: EpollRecordReceiver?
+    /// `execute` is on the stack: an outcome now completed inline, one after it was resumed.
+    fileprivate var isExecuting = false
 
-    init(processor: RequestProcessor, threadPool: NIOThreadPool, logger: Logger) {
+    /// Made on `loop`'s thread (the channel initializer).
+    init(processor: RequestProcessor, threadPool: NIOThreadPool, logger: Logger, loop: any EventLoop, scratches: LoopScratches) {
+        let (records, operations) = scratches.current(loop)
+        resume = Resume(records: records, operations: operations) { work in loop.execute(work) }
         self.processor = processor
         self.threadPool = threadPool
         self.logger = logger
@@ -86,6 +118,9 @@ final class ConnectionHandler: ChannelDuplexHandler {
         isClosed = true
         queue.removeAll()
         pausedStream = nil
+        // The receiver and this handler hold each other until here; a transaction still
+        // pending keeps the receiver, which then finds the connection closed.
+        recordReceiver = nil
         context.fireChannelInactive()
     }
 
@@ -171,29 +206,23 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// thread waits for the device.
     private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, dispatcher: MessageDispatcher,
                                  context: ChannelHandlerContext) {
-        let loop = context.eventLoop
-        let counters = processor.context.counters
-        let handler = NIOLoopBound(self, eventLoop: loop)
-        let boundContext = NIOLoopBound(context, eventLoop: loop)
-        // Whether `execute` has returned: a completion before that ran inline, one after it was
-        // resumed by I/O.
-        let returned = NIOLoopBoundBox(false, eventLoop: loop)
-        let readingThread = ThreadIdentity.current
-        dispatcher.execute(command, body: body, resume: Resume { work in loop.execute(work) }) { chunk in
-            if ThreadIdentity.current != readingThread { counters.transactionsOffThread.add(1, ordering: .relaxed) }
-            guard loop.inEventLoop else {
-                // Only an engine path that skipped `resume` gets here; keep the reply on the loop.
-                loop.execute { handler.value.deliver(chunk, context: boundContext.value) }
-                return
-            }
-            if returned.value {
-                counters.transactionsResumed.add(1, ordering: .relaxed)
-            } else {
-                counters.transactionsInline.add(1, ordering: .relaxed)
-            }
-            handler.value.deliver(chunk, context: boundContext.value)
+        let receiver: EpollRecordReceiver
+        if let kept = recordReceiver {
+            receiver = kept
+        } else {
+            receiver = EpollRecordReceiver(handler: self, context: context, counters: processor.context.counters)
+            recordReceiver = receiver
         }
-        returned.value = true
+        isExecuting = true
+        dispatcher.execute(command, body: body, resume: resume, receiver: receiver)
+        isExecuting = false
+    }
+
+    /// Writes a single-record reply (``EpollRecordReceiver``), on the loop.
+    fileprivate func deliverRecord(_ outcome: RecordOutcome, context: ChannelHandlerContext) {
+        var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.binCount * 32)
+        writer.appendRecordReplyFrame(outcome)
+        deliver(ReplyChunk(writer.bytes), context: context)
     }
 
     /// Runs `work` on the thread pool and delivers its chunk on this event loop.
@@ -283,5 +312,43 @@ final class ConnectionHandler: ChannelDuplexHandler {
         queue.removeAll()
         pausedStream = nil
         context.close(promise: nil)
+    }
+}
+
+/// A connection's single-record outcomes, for the epoll model: the reply is written on the
+/// connection's event loop, at once when the outcome arrives there (the transaction ran inline,
+/// or its device I/O resumed it there), else after a hop onto it.
+///
+/// `@unchecked Sendable`: the handler and its context are touched only on their event loop,
+/// which `receive` checks before using them.
+private final class EpollRecordReceiver: RecordOutcomeReceiver, @unchecked Sendable {
+    private let handler: ConnectionHandler
+    private let context: ChannelHandlerContext
+    private let loop: any EventLoop
+    private let counters: ServerCounters
+    private let readingThread: UInt
+
+    init(handler: ConnectionHandler, context: ChannelHandlerContext, counters: ServerCounters) {
+        self.handler = handler
+        self.context = context
+        self.loop = context.eventLoop
+        self.counters = counters
+        self.readingThread = ThreadIdentity.current
+    }
+
+    func receive(_ outcome: RecordOutcome) {
+        guard loop.inEventLoop else {
+            // Only an engine path that skipped `resume` gets here; keep the reply on the loop.
+            counters.transactionsOffThread.add(1, ordering: .relaxed)
+            loop.execute { [self] in handler.deliverRecord(outcome, context: context) }
+            return
+        }
+        if ThreadIdentity.current != readingThread { counters.transactionsOffThread.add(1, ordering: .relaxed) }
+        if handler.isExecuting {
+            counters.transactionsInline.add(1, ordering: .relaxed)
+        } else {
+            counters.transactionsResumed.add(1, ordering: .relaxed)
+        }
+        handler.deliverRecord(outcome, context: context)
     }
 }
