@@ -83,6 +83,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
     private var recordReceiver: EpollRecordReceiver?
     /// `execute` is on the stack: an outcome now completed inline, one after it was resumed.
     fileprivate var isExecuting = false
+    /// Single-record replies are encoded here, its capacity kept from one to the next.
+    private var replyWriter = WireWriter(capacityBytes: 256)
 
     /// Made on `loop`'s thread (the channel initializer).
     init(processor: RequestProcessor, threadPool: NIOThreadPool, logger: Logger, loop: any EventLoop, scratches: LoopScratches) {
@@ -220,9 +222,13 @@ final class ConnectionHandler: ChannelDuplexHandler {
 
     /// Writes a single-record reply (``EpollRecordReceiver``), on the loop.
     fileprivate func deliverRecord(_ outcome: RecordOutcome, context: ChannelHandlerContext) {
-        var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.binCount * 32)
-        writer.appendRecordReplyFrame(outcome)
-        deliver(ReplyChunk(writer.bytes), context: context)
+        // Encoded in the connection's writer (its capacity kept), then copied once into a buffer
+        // of the right size: NIO owns the buffer it writes.
+        replyWriter.removeAll()
+        replyWriter.appendRecordReplyFrame(outcome)
+        var bytes = context.channel.allocator.buffer(capacity: replyWriter.sizeBytes)
+        bytes.writeBytes(replyWriter.bytes)
+        deliver(ReplyChunk(bytes: bytes), context: context)
     }
 
     /// Runs `work` on the thread pool and delivers its chunk on this event loop.
