@@ -172,8 +172,6 @@ public final class DeviceWriter: Sendable {
         /// A block was opened since the flusher last ran ``headerUpkeep``: it checks whether a
         /// device header write is due soon, and does it ahead of need.
         var upkeepDue = false
-        /// Memory for the waiters a completion calls (``complete(_:)``), kept between completions.
-        var readyWaiters: [Waiter] = []
     }
 
     /// "Everything appended up to here": the device's newest block then (its sequence) and how
@@ -209,12 +207,15 @@ public final class DeviceWriter: Sendable {
     private let headerSizeBytes: Int
     private let blockCount: UInt32
     private let finished = ConditionLock(false)
-    /// The queue of a simulated writer's flusher, used only by the thread driving `flushStep`.
-    private let steppedQueue = SteppedQueueBox()
+    private let flusherLocal = FlusherLocal()
 
-    final class SteppedQueueBox: @unchecked Sendable {
-        // @unchecked: only the single thread that drives the simulation touches it.
+    /// What only the thread running the flusher touches: the flusher thread, or the one thread
+    /// that drives a simulated writer through `flushStep` (hence `@unchecked`).
+    final class FlusherLocal: @unchecked Sendable {
+        /// A simulated writer's queue (the flusher thread keeps its own).
         var queue: DeviceQueue?
+        /// The waiters a completion calls, their memory kept from one completion to the next.
+        var readyWaiters: [Waiter] = []
     }
     /// Memory copy of the device (persisted memory namespaces): every block is stored there
     /// when its full write completes, before it leaves `buffersByBlock`.
@@ -636,9 +637,9 @@ public final class DeviceWriter: Sendable {
         }
         var completions: [IOCompletion] = []
         var work: [Work] = []
+        var upkeepFrom: UInt32?
         while true {
             prepareSpare()
-            upkeepHeaders()
             // Read each round: set-config may change flush-max-ms while the writer runs.
             let flushIntervalNs = UInt64(max(1, configuration.currentFlushMaxMs)) * 1_000_000
             work.removeAll(keepingCapacity: true)
@@ -647,9 +648,10 @@ public final class DeviceWriter: Sendable {
                     // nil: sleep without a deadline; .some(ns): sleep at most ns.
                     enum Next { case work, exit, sleep(UInt64?) }
                     let next: Next = scope.access { s in
+                        if let from = takeUpkeep(&s) { upkeepFrom = from }
                         collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
-                        if !work.isEmpty || s.inFlightWrites > 0 { return .work }  // submit, or go reap
-                        if s.upkeepDue && s.failure == nil && !s.stopping { return .work }  // back to the top
+                        // Submit, write the header ahead, or go reap.
+                        if !work.isEmpty || s.inFlightWrites > 0 || upkeepFrom != nil { return .work }
                         if mayStop(s) {
                             s.stopped = true
                             return .exit
@@ -679,6 +681,13 @@ public final class DeviceWriter: Sendable {
             if exit { break }
             for w in work { submit(w, to: queue) }
             do { try queue.submit() } catch { failAll(error) }
+            // Outside the lock, after the data writes are on their way (it does not delay them).
+            // A failed header write is not reported here: the opening block that needs it
+            // writes it itself and reports there.
+            if let from = upkeepFrom {
+                upkeepFrom = nil
+                try? headerUpkeep(from)
+            }
             completions.removeAll(keepingCapacity: true)
             if queue.inFlightCount > 0 {
                 do { try queue.reap(minimum: 1, into: &completions) } catch { failAll(error) }
@@ -710,17 +719,14 @@ public final class DeviceWriter: Sendable {
         if let unused { pool.recycle(unused) }
     }
 
-    /// Runs ``headerUpkeep`` when blocks were opened since it last ran. A failed header write
-    /// is not reported here: the opening block that needs it writes it itself and reports there.
-    private func upkeepHeaders() {
-        let next: UInt32? = state.withLock { s in
-            guard s.upkeepDue else { return nil }
-            s.upkeepDue = false
-            return s.failure == nil && !s.stopping ? s.nextPristineBlock : nil
-        }
-        guard let next else { return }
-        try? headerUpkeep(next)
+    /// Whether blocks were opened since the flusher last ran ``headerUpkeep``: the first
+    /// never-written block to run it with (nil: nothing opened, or the writer failed or stops).
+    private func takeUpkeep(_ s: inout State) -> UInt32? {
+        guard s.upkeepDue else { return nil }
+        s.upkeepDue = false
+        return s.failure == nil && !s.stopping ? s.nextPristineBlock : nil
     }
+
 
     /// One round of the flusher without sleeping, for a simulator (`configuration.simulation`):
     /// when the flusher would be awake (work sealed, a commit waiting, a stop, a dirty buffer, or
@@ -731,19 +737,20 @@ public final class DeviceWriter: Sendable {
     public func flushStep(reapMinimum: Int = 0) -> Bool {
         precondition(configuration.simulation != nil, "flushStep drives a simulated writer only")
         let queue: DeviceQueue
-        if let q = steppedQueue.queue { queue = q } else {
+        if let q = flusherLocal.queue { queue = q } else {
             do { queue = try device.makeQueue(depth: configuration.queueDepth) } catch {
                 failAll(error)
                 state.withLock { $0.stopped = true }
                 return true
             }
-            steppedQueue.queue = queue
+            flusherLocal.queue = queue
         }
         let flushIntervalNs = UInt64(max(1, configuration.currentFlushMaxMs)) * 1_000_000
         var work: [Work] = []
-        if !state.withLock({ $0.stopped }) { upkeepHeaders() }
+        var upkeepFrom: UInt32?
         let exit: Bool = state.withLock { s in
             if s.stopped { return true }
+            upkeepFrom = takeUpkeep(&s)
             // Asleep without a deadline: only a seal, a commit, a stop or a completion wakes it.
             if s.flusherIdle && s.sealed.isEmpty && !s.commitRequested && !s.stopping && s.inFlightWrites == 0 {
                 return false
@@ -764,6 +771,7 @@ public final class DeviceWriter: Sendable {
         var completions: [IOCompletion] = []
         do {
             try queue.submit()
+            if let from = upkeepFrom { try? headerUpkeep(from) }  // as the flusher thread does
             if queue.inFlightCount > 0 { try queue.reap(minimum: min(reapMinimum, queue.inFlightCount), into: &completions) }
         } catch {
             failAll(error)
@@ -782,7 +790,7 @@ public final class DeviceWriter: Sendable {
     }
 
     /// Writes in flight on a simulated writer's queue.
-    public var steppedInFlight: Int { steppedQueue.queue?.inFlightCount ?? 0 }
+    public var steppedInFlight: Int { flusherLocal.queue?.inFlightCount ?? 0 }
 
     /// Whether a flusher with nothing in flight and nothing collected may stop: asked to, and
     /// everything written (or a failure ended the writes). The thread and `flushStep` both ask.
@@ -881,11 +889,11 @@ public final class DeviceWriter: Sendable {
         }
         var failed: [Waiter] = []
         var recycle: AlignedBuffer?
-        // The waiters this write satisfied, in an array whose memory the state keeps between
-        // completions (no allocation per group commit).
+        // The waiters this write satisfied, in memory kept from one completion to the next (no
+        // allocation per group commit).
         var ready: [Waiter] = []
+        swap(&ready, &flusherLocal.readyWaiters)
         state.withLock { s in
-            swap(&ready, &s.readyWaiters)
             s.inFlightWrites -= 1
             guard let b = s.buffersByBlock[block] else { preconditionFailure("completion for unbuffered block \(block)") }
             b.writeInFlight = false
@@ -934,7 +942,7 @@ public final class DeviceWriter: Sendable {
         ready.reverse()
         while let w = ready.popLast() { w.call(nil) }
         for w in failed { w.call(.io(c.error!)) }
-        state.withLock { s in swap(&ready, &s.readyWaiters) }
+        swap(&ready, &flusherLocal.readyWaiters)
         state.broadcast()
     }
 

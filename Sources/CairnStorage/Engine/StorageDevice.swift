@@ -82,11 +82,8 @@ public final class StorageDevice: Sendable {
     /// writer calls this when it takes a never-written block). A device with an unknown mark
     /// (0) gets one now: every block ever written is below the first never-written one.
     func coverWithMark(_ block: UInt32) throws {
-        let mark = header.blocksWrittenMark
-        guard block >= mark else { return }
-        let next = UInt32(min(UInt64(blockCount), UInt64(block) + UInt64(markStep)))
-        // Both copies: should the newest copy be damaged later, the other still covers the block.
-        try writeHeader(bothCopies: true) { h in h.blocksWrittenMark = max(h.blocksWrittenMark, next) }
+        guard block >= header.blocksWrittenMark else { return }
+        try raiseMark(pastBlock: block)
     }
 
     /// Moves the blocks-written mark ahead while the first never-written block,
@@ -97,7 +94,13 @@ public final class StorageDevice: Sendable {
         let mark = header.blocksWrittenMark
         guard mark != 0, mark < UInt32(blockCount),
               UInt64(nextPristineBlock) + UInt64(markStep / 2) >= UInt64(mark) else { return }
-        let next = UInt32(min(UInt64(blockCount), UInt64(nextPristineBlock) + UInt64(markStep)))
+        try raiseMark(pastBlock: nextPristineBlock)
+    }
+
+    /// Writes the mark a step past `block` (at most the block count). Both copies: should the
+    /// newest copy be damaged later, the other still covers every block written.
+    private func raiseMark(pastBlock block: UInt32) throws {
+        let next = UInt32(min(UInt64(blockCount), UInt64(block) + UInt64(markStep)))
         try writeHeader(bothCopies: true) { h in h.blocksWrittenMark = max(h.blocksWrittenMark, next) }
     }
 
