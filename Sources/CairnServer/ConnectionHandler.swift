@@ -332,14 +332,12 @@ private final class EpollRecordReceiver: RecordOutcomeReceiver, @unchecked Senda
     private let context: ChannelHandlerContext
     private let loop: any EventLoop
     private let counters: ServerCounters
-    private let readingThread: UInt
 
     init(handler: ConnectionHandler, context: ChannelHandlerContext, counters: ServerCounters) {
         self.handler = handler
         self.context = context
         self.loop = context.eventLoop
         self.counters = counters
-        self.readingThread = ThreadIdentity.current
     }
 
     func receive(_ outcome: RecordOutcome) {
@@ -349,7 +347,7 @@ private final class EpollRecordReceiver: RecordOutcomeReceiver, @unchecked Senda
             loop.execute { [self] in handler.deliverRecord(outcome, context: context) }
             return
         }
-        if ThreadIdentity.current != readingThread { counters.transactionsOffThread.add(1, ordering: .relaxed) }
+        // On the loop is on the thread that read the request: one loop, one thread.
         if handler.isExecuting {
             counters.transactionsInline.add(1, ordering: .relaxed)
         } else {

@@ -55,22 +55,15 @@ struct MessageDispatcher {
     /// Executes a single-record command; `completion` gets its reply (see
     /// ``RecordExecutor/execute(_:body:resume:meter:completion:)`` for the threads).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, completion: @escaping @Sendable (ReplyChunk) -> Void) {
-        execute(command, body: body, resume: resume) { (outcome: RecordOutcome) in
+        execute(command, body: body, resume: resume, receiver: OutcomeClosure { outcome in
             var writer = WireWriter(capacityBytes: ProtoHeaderSize.recordReplyBytes + outcome.binCount * 32)
             writer.appendRecordReplyFrame(outcome)
             completion(ReplyChunk(writer.bytes))
-        }
+        })
     }
 
     /// Executes a single-record command, timed into its namespace's read or write histogram;
-    /// `completion` gets its outcome, for a caller that encodes the reply straight into its own
-    /// output (the io_uring service threads).
-    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume,
-                 outcome completion: @escaping @Sendable (RecordOutcome) -> Void) {
-        execute(command, body: body, resume: resume, receiver: OutcomeClosure(completion))
-    }
-
-    /// ``execute(_:body:resume:outcome:)`` reporting to an object the caller already has.
+    /// `receiver` gets its outcome (a connection that encodes the reply into its own output).
     func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, receiver: any RecordOutcomeReceiver) {
         RecordExecutor(context: processor.context, logger: processor.logger)
             .execute(command, body: body, resume: resume, meter: transactionMeter(command, body: body), receiver: receiver)

@@ -374,18 +374,17 @@ struct RecordExecutor: Sendable {
             scratch: resume.records)
         // The operations and values go back to the scratch once answered, a pending write's
         // from its continuation.
-        _ = Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll,
-                       namespace: target.namespace, body: body, resume: resume, finish: finish, scratch: scratch)
+        Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll,
+                   namespace: target.namespace, body: body, resume: resume, finish: finish, scratch: scratch)
     }
 
     /// Replies to an operate: its reply entries (see `replyBins`), or the engine's refusal. An
     /// operate that finished without I/O replies at once, with no continuation formed (no
-    /// allocation); a pending one continues through `resume`.
-    /// True when it replied before returning.
-    @discardableResult
+    /// allocation); a pending one continues through `resume`. The operations go back to
+    /// `scratch` once answered.
     static func reply(to start: Namespace.OperateStart, of command: RecordCommand, operations: [BinOperation],
                       respondsAll: Bool, namespace: Namespace, body: ByteBuffer, resume: Resume, finish: Finish,
-                      scratch: OperationScratch? = nil) -> Bool {
+                      scratch: OperationScratch? = nil) {
         @Sendable func answer(_ outcome: Result<OperateResult, EngineError>) {
             switch outcome {
             case .failure(let error):
@@ -401,10 +400,8 @@ struct RecordExecutor: Sendable {
         switch start {
         case .finished(let outcome):
             answer(outcome)
-            return true
         case .pending(let pending):
             namespace.finishOperate(pending, resume: resume) { answer($0) }
-            return false
         }
     }
 

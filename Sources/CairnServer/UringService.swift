@@ -215,9 +215,9 @@ final class UringLoop: @unchecked Sendable {
     /// The inbox's work being run (the loop's thread only), its memory kept for the next swap.
     private var drainedInbox: [InboxWork] = []
 
-    /// Work in the inbox: a closure, or a durability callback with its outcome. A struct: an
-    /// array of bare closures stores them at the generic abstraction, and appending one
-    /// allocated a reabstraction thunk every time.
+    /// Work in the inbox: a closure, or a durability callback with its outcome. An enum, not
+    /// bare closures: an array of closures stores them at the generic abstraction, and
+    /// appending one allocated a reabstraction thunk every time.
     private enum InboxWork {
         case run(@Sendable () -> Void)
         case durable(DeviceWriter.DurableCallback, StorageError?)
