@@ -860,7 +860,9 @@ public final class Namespace: Sendable {
                 if deleteRecord { throw EngineError(.keyNotFound, "no record \(digest) to delete") }
                 throw EngineError(.keyNotFound, "record \(digest) does not exist and the write leaves no bins")
             }
-            let durable = o.durableDelete || options.forceDurableDeletes
+            // A copy written over a durable delete keeps its barrier: deleting it writes a
+            // tombstone, or the copy the first delete hid could come back after a cold start.
+            let durable = o.durableDelete || options.forceDurableDeletes || current.flags.contains(.barrier)
             guard let tombstoneAt = try commitDelete(digest, current: current, visible: visible, durable: durable, now: now,
                                                      setName: existing?.setName ?? r.setName, userKey: existing?.userKey)
             else { return .retry }
@@ -904,9 +906,15 @@ public final class Namespace: Sendable {
             throw EngineError(.outOfSpace, "namespace \(options.name): device \(device) below stop-writes-avail-pct \(options.storage.currentStopWritesAvailPct)")
         }
         let key = (o.storeKey ? r.userKey : nil) ?? existing?.userKey
+        // Written over a durable delete (the tombstone, or a copy that keeps its barrier), the
+        // new copy keeps the barrier: the tombstone stops counting once it is replaced, and its
+        // block may be reused while older copies of the digest remain (FORMAT.md "Barrier").
+        let barrier = current?.passesOnBarrier == true && options.storage.simulation?.bugs.contains(.lostDeleteBarrier) != true
+        if barrier { try storage.allowBarrierRecords() }
         // The record is a temporary: once committed, `bins` is again its caller's alone.
         guard let location = try commit(StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration,
-                                                     voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins),
+                                                     voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins,
+                                                     barrier: barrier),
                                         digest: digest, expected: current, setID: setID)
         else { return .retry }
         let result = OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
@@ -937,6 +945,7 @@ public final class Namespace: Sendable {
             var flags: IndexRecord.Flags = []
             if record.isTombstone { flags.insert(.tombstone) }
             if record.userKey != nil { flags.insert(.keyStored) }
+            if record.barrier { flags.insert(.barrier) }
             entry = IndexRecord(digest: digest, generation: record.generation, lastUpdateTimeMs: record.lastUpdateMs,
                                 voidTimeSeconds: record.voidTime, setID: setID, location: location, flags: flags)
             if let old = expected { storage.release(old.location) }

@@ -16,7 +16,8 @@
 ///             20    sizeUnits          bits 40..<60: 16-byte units -> 16 MiB - 16 (records <= 8 MiB)
 ///              1    tombstone          bit 60
 ///              1    keyStored          bit 61
-///              2    (spare)            bits 62..<64, zero
+///              1    barrier            bit 62 (IndexRecord.Flags.barrier)
+///              1    (spare)            bit 63, zero
 ///  48     2   16    setID              0 = no set
 ///  50     1    8    deviceIndex
 ///  51     1    8    state              EntryState: unused (0), live, free
@@ -53,12 +54,14 @@ struct IndexEntry {
     static let sizeUnitsShift = offsetUnitsBitCount
     static let tombstoneBit: UInt64 = 1 << 60
     static let keyStoredBit: UInt64 = 1 << 61
+    static let barrierBit: UInt64 = 1 << 62
 
     /// The public value of a live entry.
     var record: IndexRecord {
         var flags: IndexRecord.Flags = []
         if locationAndFlags & IndexEntry.tombstoneBit != 0 { flags.insert(.tombstone) }
         if locationAndFlags & IndexEntry.keyStoredBit != 0 { flags.insert(.keyStored) }
+        if locationAndFlags & IndexEntry.barrierBit != 0 { flags.insert(.barrier) }
         return IndexRecord(
             digest: digest,
             generation: UInt16(truncatingIfNeeded: generationAndLastUpdateTime),  // low 16 bits
@@ -90,6 +93,7 @@ struct IndexEntry {
         var location = record.location.offsetUnits | UInt64(record.location.sizeUnits) << IndexEntry.sizeUnitsShift
         if record.flags.contains(.tombstone) { location |= IndexEntry.tombstoneBit }
         if record.flags.contains(.keyStored) { location |= IndexEntry.keyStoredBit }
+        if record.flags.contains(.barrier) { location |= IndexEntry.barrierBit }
         locationAndFlags = location
         voidTimeSeconds = record.voidTimeSeconds
         setID = record.setID

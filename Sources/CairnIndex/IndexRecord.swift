@@ -49,9 +49,12 @@ public struct IndexRecord: Sendable, Hashable {
         public static let tombstone = Flags(rawValue: 1 << 0)
         /// The stored record carries the user key.
         public static let keyStored = Flags(rawValue: 1 << 1)
+        /// An older copy of the digest was durably deleted and may still be on the device behind
+        /// this one: deleting this record writes a tombstone, so that copy never comes back.
+        public static let barrier = Flags(rawValue: 1 << 2)
 
         /// Every flag the index can store.
-        public static let all: Flags = [.tombstone, .keyStored]
+        public static let all: Flags = [.tombstone, .keyStored, .barrier]
     }
 
     /// The record's key digest; never changes while the record is in the index.
@@ -88,6 +91,9 @@ public struct IndexRecord: Sendable, Hashable {
 
     /// Whether this record is a tombstone.
     public var isTombstone: Bool { flags.contains(.tombstone) }
+    /// Whether a new copy written over this one must keep a durable delete's barrier: this is a
+    /// tombstone, or a copy that already carries the barrier.
+    public var passesOnBarrier: Bool { !flags.isDisjoint(with: [.tombstone, .barrier]) }
 
     /// Throws `IndexError.recordFieldOutOfRange` if a field does not fit the index entry.
     public func validateForIndex() throws(IndexError) {

@@ -82,7 +82,7 @@ extension PrimaryIndex {
                         guard entry.priority <= parentPriority else {
                             throw IndexInvariantViolation(description: "\(place): priority above its parent's")
                         }
-                        guard entry.reserved == 0, entry.locationAndFlags >> 62 == 0 else {
+                        guard entry.reserved == 0, entry.locationAndFlags >> 63 == 0 else {
                             throw IndexInvariantViolation(description: "\(place): reserved bits set")
                         }
                         nodeCount += 1

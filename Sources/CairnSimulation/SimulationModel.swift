@@ -132,8 +132,9 @@ struct SimulationModel {
     }
 
     /// What a key may hold after a restart: the state of its last guaranteed event or of any
-    /// later one; with a plain delete among them, any version since the last truncation (a
-    /// plain delete promises nothing across a restart). `guaranteed` says which events had to
+    /// later one; with a plain delete since the last guaranteed durable delete, any version since
+    /// that delete or the last truncation (a plain delete promises nothing across a restart, but
+    /// a durable delete's barrier holds). `guaranteed` says which events had to
     /// survive (commit-to-device: acknowledged; else acknowledged and older than the flush
     /// window; a clean stop: every event that did not fail).
     mutating func allowedAfterRestart(_ key: Int, nowVoidTime: UInt32, mark: Mark? = nil,
@@ -144,11 +145,13 @@ struct SimulationModel {
             start = i
             break
         }
-        // A durable delete that had to survive is a barrier: nothing older can come back.
-        if events[start].kind == .delete(durable: true) {
-            let floor = events[start].versionFloor
+        // A durable delete that had to survive is a barrier: nothing older can come back, whatever
+        // followed it (a put over it keeps the barrier, and a plain delete of that copy writes a
+        // tombstone: FORMAT.md "Durable-delete barrier").
+        if let barrier = events[...start].lastIndex(where: { $0.kind == .delete(durable: true) && guaranteed($0) }) {
+            let floor = events[barrier].versionFloor
             keys[key].resurrectable = keys[key].resurrectable.filter { $0.key >= floor }
-            keys[key].plainDeleted = events[(start + 1)...].contains { $0.kind == .delete(durable: false) }
+            keys[key].plainDeleted = events[(barrier + 1)...].contains { $0.kind == .delete(durable: false) }
         }
         var allowed: Set<UInt32?> = []
         for e in events[start...] { allowed.formUnion(visible(key, e, nowVoidTime: nowVoidTime, mark: mark)) }

@@ -197,6 +197,70 @@ import Testing
         try ns.close()
     }
 
+    /// A durable delete, a put over it, then a plain delete: the put's copy keeps the barrier
+    /// (on the device and in the index, through a cold start), so the plain delete writes a
+    /// tombstone, and the version the durable delete hid never comes back, even once the first
+    /// tombstone's block is reused (simulator seed 5326).
+    @Test func aCopyWrittenOverADurableDeleteKeepsItsBarrier() throws {
+        let dir = try TemporaryDirectory()
+        let shm = try sharedMemoryDirectory()
+        var options = namespaceOptions([dir.file("b.dat")], fileSizeBytes: 8 << 20, blockSize: 128 << 10)
+        options.backgroundDefrag = false
+        options.sharedMemory = SharedMemoryOptions(directory: shm.path, name: "cairn-test-barrier")
+        let victim = testDigest(777_777)
+        do {
+            let ns = try Namespace.open(options)
+            #expect(!ns.storage.barrierRecordsAllowed)
+            // The old copy shares its block with records that never change: it stays on the device.
+            try ns.put(victim, bins: [stringBin("v", "old")])
+            for k in 0..<200 { try ns.put(testDigest(k, salt: 3), bins: value(k, round: 1, size: 600)) }
+            try ns.delete(victim, options: WriteOptions(durableDelete: true))
+            for k in 0..<300 { try ns.put(testDigest(k), bins: value(k, round: 1, size: 600)) }
+            try ns.put(victim, bins: [stringBin("v", "new")])
+            #expect(ns.index.lookup(victim)?.flags.contains(.barrier) == true)
+            #expect(ns.storage.barrierRecordsAllowed)
+            #expect(ns.storage.devices.allSatisfy { $0.header.barrierRecords })
+            try ns.put(victim, bins: [stringBin("v", "newer")])
+            #expect(ns.index.lookup(victim)?.flags.contains(.barrier) == true, "a later write dropped the barrier")
+            try ns.close()
+        }
+        do {
+            let ns = try Namespace.open(options)  // warm: the index entry keeps its barrier bit
+            #expect(ns.startReport.mode == .warm, "\(ns.startReport.reason)")
+            #expect(ns.index.lookup(victim)?.flags.contains(.barrier) == true)
+            #expect(ns.storage.barrierRecordsAllowed)
+            try ns.closeWithoutCleanShutdown()
+        }
+        do {
+            let ns = try Namespace.open(options)  // cold: the barrier comes back from the record
+            #expect(ns.startReport.mode == .cold, "\(ns.startReport.reason)")
+            #expect(ns.index.lookup(victim)?.flags.contains(.barrier) == true)
+            #expect(try ns.get(victim)?.bins == [stringBin("v", "newer")])
+            #expect(ns.storage.barrierRecordsAllowed)
+            // The first tombstone no longer counts: churn until its block is reused.
+            for pass in 1...12 {
+                for k in 0..<300 { try ns.put(testDigest(k), bins: value(k, round: 10 + pass, size: 600)) }
+                ns.defragmentOnce()
+                usleep(60_000)
+            }
+            #expect(ns.spaceStatistics.blocksReused > 0)
+            try ns.delete(victim)  // plain
+            #expect(ns.index.lookup(victim)?.isTombstone == true, "the plain delete wrote no tombstone")
+            for pass in 1...6 {
+                for k in 0..<300 { try ns.put(testDigest(k), bins: value(k, round: 30 + pass, size: 600)) }
+                ns.defragmentOnce()
+                usleep(60_000)
+                ns.superviseOnce()
+            }
+            // The old copy is still on the device, so the tomb raider keeps the tombstone.
+            #expect(ns.index.lookup(victim)?.isTombstone == true)
+            try ns.closeWithoutCleanShutdown()
+        }
+        let ns = try Namespace.open(options)
+        #expect(try ns.get(victim) == nil, "the version the durable delete hid came back")
+        try ns.close()
+    }
+
     @Test func expiredRecordIsRemovedOnlyWhenSafeAndStaysGone() throws {
         let dir = try TemporaryDirectory()
         let clock = TestClock()

@@ -43,7 +43,7 @@ import Testing
             flags: .all)
         let entry = IndexEntry(record: record, priority: 7)
         #expect(entry.record == record)
-        #expect(entry.locationAndFlags >> 62 == 0, "spare bits stay zero")
+        #expect(entry.locationAndFlags >> 63 == 0, "the spare bit stays zero")
         #expect(entry.reserved == 0)
         // Each field alone, so that no field bleeds into a neighbour.
         let zero = IndexRecord(
@@ -61,6 +61,11 @@ import Testing
         var onlyGeneration = zero
         onlyGeneration.generation = .max
         #expect(IndexEntry(record: onlyGeneration, priority: 0).record == onlyGeneration)
+        for flag in [IndexRecord.Flags.tombstone, .keyStored, .barrier] {
+            var onlyFlag = zero
+            onlyFlag.flags = flag
+            #expect(IndexEntry(record: onlyFlag, priority: 0).record == onlyFlag)
+        }
         // Required ranges from the brief: 37-bit offsets (2 TiB) and 8 MiB records.
         #expect(RecordLocation.offsetUnitsMax >= (1 << 37) - 1)
         #expect(Int(RecordLocation.sizeUnitsMax) * RecordLocation.unitSizeBytes >= 8 << 20)

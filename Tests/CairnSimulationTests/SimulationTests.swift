@@ -88,6 +88,9 @@ import Testing
         (ReintroducedBugs.idleFlusherSkipsPartialFlush, UInt64(4), 600),
         (ReintroducedBugs.partialFlushRewritesSector, UInt64(11), 600),
         (ReintroducedBugs.unserialisedHeaderWrites, UInt64(4), 600),
+        // Key 18: v284, a durable delete, v370, a plain delete; once the blocks of the tombstone
+        // and of v370 were reused, a cold start brought v284 back.
+        (ReintroducedBugs.lostDeleteBarrier, UInt64(5326), 1251),
     ])
     func reintroducedBugIsFound(bug: ReintroducedBugs, seed: UInt64, operations: Int) {
         let withBug = Simulator(SimulationOptions(seed: seed, operations: operations, bugs: bug)).run()

@@ -115,4 +115,55 @@ import Testing
         #expect(hexLines(Array(slot[0..<292])) == hexLines(expected), "header bytes:\n\(hexLines(Array(slot[0..<292])))")
         #expect(slot[292...].allSatisfy { $0 == 0 }, "the rest of the slot is zero-filled")
     }
+
+    /// A record written over a durable delete: the golden record with flag bit 4 (barrier).
+    @Test func recordWithBarrierEncodesToPinnedBytes() throws {
+        var record = Self.goldenRecord
+        record.barrier = true
+        let expected = bytesFromHex("""
+            43 52 ec 01 60 00 00 00 1e 00 03 00 02 00 ab 89
+            67 45 23 01 ec 91 19 2d 4b 7f 8c e3 5d 5d 78 d3
+            4b ca 65 cb aa aa c9 60 09 00 00 00 78 56 34 12
+            04 64 65 6d 6f 03 04 00 00 00 6b 65 79 31 01 61
+            01 08 00 00 00 00 00 00 00 00 00 00 2a 01 73 03
+            02 00 00 00 68 69 00 00 00 00 00 00 79 cd 8f 4c
+            """)
+        let encoded = try RecordFormat.encode(record, blockSequence: 0x0000_0005_0000_0009)
+        #expect(hexLines(encoded) == hexLines(expected), "record bytes:\n\(hexLines(encoded))")
+        let decoded = try RecordFormat.decode(recordUntrusted: expected)
+        #expect(decoded.record == record)
+        #expect(decoded.record.barrier)
+        let summary = expected.withUnsafeBytes { buffer in
+            Result { () throws(FormatDecodingError) -> RecordSummary in try RecordFormat.decodeSummary(recordUntrusted: buffer) }
+        }
+        #expect((try? summary.get())?.hasBarrier == true)
+    }
+
+    /// A tombstone is a barrier itself: the flag on a tombstone is damage, and is never written.
+    @Test func tombstoneWithBarrierIsRefused() throws {
+        var bytes = try RecordFormat.encode(
+            StoredRecord.tombstone(digest: sequentialDigest(startingAt: 0x10), lastUpdateMs: 1, generation: 0xFFFF), blockSequence: 1)
+        bytes[8] |= RecordFlags.barrier.rawValue
+        let crc = bytes.withUnsafeBytes { CRC32CForTests.checksum($0[0..<(bytes.count - 4)]) }
+        withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange((bytes.count - 4)..., with: $0) }
+        #expect(throws: FormatDecodingError.badField(name: "flags", reason: "a tombstone with the barrier bit")) {
+            try RecordFormat.decode(recordUntrusted: bytes)
+        }
+        var tombstone = StoredRecord.tombstone(digest: sequentialDigest(startingAt: 0x10), lastUpdateMs: 1, generation: 1)
+        tombstone.barrier = true
+        #expect(throws: FormatEncodingError.self) { try RecordFormat.encode(tombstone, blockSequence: 1) }
+    }
+
+    /// Header flag bit 1: records may carry the barrier flag (builds without it refuse the flag).
+    @Test func deviceHeaderWithBarrierRecordsSetsFlagBit1() throws {
+        var header = sampleDeviceHeader()
+        header.barrierRecords = true
+        let slot = try encodeCopy(header, writeGeneration: 3, slot: .b)
+        let plain = try encodeCopy(sampleDeviceHeader(), writeGeneration: 3, slot: .b)
+        #expect(slot[48] == 0x03 && plain[48] == 0x01, "clean shutdown and barrier records")
+        #expect(Array(slot[0..<48]) == Array(plain[0..<48]) && Array(slot[49..<272]) == Array(plain[49..<272]))
+        #expect(hexLines(Array(slot[272..<276])) == hexLines(bytesFromHex("1c 6a 66 3d")), "CRC32C")
+        #expect((try? decodeCopyResult(slot, slot: .b).get())?.barrierRecords == true)
+        #expect((try? decodeCopyResult(plain, slot: .b).get())?.barrierRecords == false)
+    }
 }

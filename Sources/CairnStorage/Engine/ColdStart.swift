@@ -564,6 +564,7 @@ extension NamespaceStorage {
         var flags: IndexRecord.Flags = []
         if summary.isTombstone { flags.insert(.tombstone) }
         if summary.hasKey { flags.insert(.keyStored) }
+        if summary.hasBarrier { flags.insert(.barrier) }
         let candidate = IndexRecord(digest: digest, generation: summary.generation, lastUpdateTimeMs: summary.lastUpdateMs,
                                     voidTimeSeconds: summary.voidTime, setID: setID, location: location, flags: flags)
         let (outcome, previous): (Int, IndexRecord?) = try index.withRecord(digest) { current in

@@ -18,6 +18,8 @@ public final class NamespaceStorage: Sendable {
     /// What `open` found.
     public let openReport: OpenReport
     private let truncationTable: Mutex<TruncationTable>
+    /// Whether the headers say records may carry `RecordFlags.barrier` (see `allowBarrierRecords`).
+    private let barrierRecordsCell: Atomic<Bool>
     private let started = Atomic<Bool>(false)
     private let closed = Atomic<Bool>(false)
 
@@ -38,6 +40,7 @@ public final class NamespaceStorage: Sendable {
 
     private init(options: StorageOptions, devices: [StorageDevice], instanceId: UInt64, geometry: DeviceGeometry,
                  highestSequence: UInt64, truncation: TruncationTable, report: OpenReport) {
+        barrierRecordsCell = Atomic(devices.contains { $0.header.barrierRecords })
         self.options = options
         self.devices = devices
         self.instanceId = instanceId
@@ -99,6 +102,7 @@ public final class NamespaceStorage: Sendable {
         var instanceId: UInt64?
         var highestSequence: UInt64 = 0
         var truncation = TruncationTable()
+        var barrierRecords = false
         var readings: [DeviceHeaderReading?] = []
         for (position, f) in found.enumerated() {
             let path = f.device.path
@@ -142,6 +146,7 @@ public final class NamespaceStorage: Sendable {
                     report.damagedHeaderCopies.append("\(path): one header copy damaged (\(reading.copyA); \(reading.copyB)); using the other")
                 }
                 highestSequence = max(highestSequence, h.highestBlockSequence)
+                barrierRecords = barrierRecords || h.barrierRecords
                 if h.truncation.namespaceLutMs > truncation.namespaceLutMs || !h.truncation.sets.isEmpty
                     || h.truncation.hasEvictionMark
                 {
@@ -159,6 +164,9 @@ public final class NamespaceStorage: Sendable {
                 namespaceName: options.namespaceName, namespaceInstanceId: id, deviceIndex: UInt16(position),
                 deviceCount: UInt16(options.devices.count), writeBlockSizeBytes: UInt32(options.writeBlockSizeBytes),
                 partitionTreeSprigs: UInt32(options.partitionTreeSprigs), cleanShutdown: false,
+                // Sticky and namespace-wide: once one device's records may carry the flag, every
+                // header says so (one copy here; `allowBarrierRecords` writes both).
+                barrierRecords: barrierRecords,
                 highestBlockSequence: highestSequence,
                 // Kept from the device; a new device has nothing written past its header block.
                 blocksWrittenMark: readings[position]?.header.blocksWrittenMark ?? UInt32(DeviceGeometry.firstDataBlockIndex),
@@ -517,6 +525,22 @@ public final class NamespaceStorage: Sendable {
             for d in devices { try? d.writeHeader(bothCopies: true) { $0.truncation = self.truncation } }
             throw error
         }
+    }
+
+    // MARK: - durable-delete barrier
+
+    /// Whether records may carry `RecordFlags.barrier` (the headers say so durably).
+    public var barrierRecordsAllowed: Bool { barrierRecordsCell.load(ordering: .acquiring) }
+
+    /// Makes every device's header say that records may carry `RecordFlags.barrier` (both
+    /// copies, durably) before the first such record is appended, so a Cairn build that does
+    /// not know the flag refuses the devices rather than skip those records as damage. Once per
+    /// namespace: a synchronous header write on the caller's thread, which holds no lock. A
+    /// failure leaves it not allowed and is thrown (the write that needed it fails).
+    public func allowBarrierRecords() throws {
+        if barrierRecordsAllowed { return }
+        for d in devices { try d.writeHeader(bothCopies: true) { $0.barrierRecords = true } }
+        barrierRecordsCell.store(true, ordering: .releasing)
     }
 
     // MARK: - close

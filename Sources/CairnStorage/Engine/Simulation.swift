@@ -47,6 +47,10 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// writing it to the device headers: after a power loss a restart hands out sequences that
     /// blocks written before it already carry (lost records come back).
     public static let volatileSequenceRenewal = ReintroducedBugs(rawValue: 1 << 4)
+    /// A copy written over a durable delete does not keep its barrier, so a plain delete of it
+    /// writes no tombstone: once the blocks of the tombstone and of that copy are reused, a cold
+    /// start brings back the version the durable delete hid.
+    public static let lostDeleteBarrier = ReintroducedBugs(rawValue: 1 << 5)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
@@ -54,5 +58,6 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
         ("header-race", .unserialisedHeaderWrites),
         ("volatile-eviction-mark", .volatileEvictionMark),
         ("volatile-sequence-renewal", .volatileSequenceRenewal),
+        ("lost-delete-barrier", .lostDeleteBarrier),
     ]
 }

@@ -20,6 +20,11 @@ public struct DeviceHeader: Sendable, Equatable, Hashable {
     /// Set by a clean shutdown once every buffer is durable; cleared when the daemon starts using
     /// the device. A device without it was not stopped cleanly: the next start is cold.
     public var cleanShutdown: Bool
+    /// Records on the namespace's devices may carry `RecordFlags.barrier`. Set (both copies of
+    /// every device) before the first such record is appended and never cleared: Cairn builds
+    /// that do not know the record flag refuse the device (an unknown header flag) instead of
+    /// skipping those records as damage.
+    public var barrierRecords: Bool
     /// The highest block sequence number written to this namespace when the header was written.
     public var highestBlockSequence: UInt64
     /// High-water mark: no block at or above this index has ever been written to this device
@@ -39,6 +44,7 @@ public struct DeviceHeader: Sendable, Equatable, Hashable {
         writeBlockSizeBytes: UInt32,
         partitionTreeSprigs: UInt32,
         cleanShutdown: Bool = false,
+        barrierRecords: Bool = false,
         highestBlockSequence: UInt64 = 0,
         blocksWrittenMark: UInt32 = 0,
         truncation: TruncationTable = TruncationTable(),
@@ -51,6 +57,7 @@ public struct DeviceHeader: Sendable, Equatable, Hashable {
         self.writeBlockSizeBytes = writeBlockSizeBytes
         self.partitionTreeSprigs = partitionTreeSprigs
         self.cleanShutdown = cleanShutdown
+        self.barrierRecords = barrierRecords
         self.highestBlockSequence = highestBlockSequence
         self.blocksWrittenMark = blocksWrittenMark
         self.truncation = truncation

@@ -32,7 +32,7 @@ public enum HeaderCopySlot: UInt8, Sendable, CaseIterable, CustomStringConvertib
 ///  42     2   device count
 ///  44     1   copy slot (0 = A, 1 = B; must match where the copy is read)
 ///  45     3   reserved, 0
-///  48     4   flags: bit0 clean shutdown; other bits 0
+///  48     4   flags: bit0 clean shutdown; bit1 barrier records; other bits 0
 ///  52     4   blocks-written mark: no block at or above it was ever written (0 = unknown)
 ///  56     8   highest block sequence written
 ///  64     8   shared-memory index instance id (0 = none)
@@ -71,6 +71,8 @@ public enum DeviceHeaderFormat {
     static let setEntrySizeBytes = 72
     static let checksumSizeBytes = 4
     static let flagCleanShutdown: UInt32 = 1 << 0
+    static let flagBarrierRecords: UInt32 = 1 << 1
+    static let flagsKnown: UInt32 = flagCleanShutdown | flagBarrierRecords
 
     /// Bytes of the eviction mark a version 2 copy inserts after the fixed part.
     static let evictionMarkSizeBytes = 16
@@ -122,7 +124,7 @@ public enum DeviceHeaderFormat {
         writer.put(header.deviceCount)
         writer.put(slot.rawValue)
         writer.putZeros(3)
-        writer.put(header.cleanShutdown ? flagCleanShutdown : 0)
+        writer.put((header.cleanShutdown ? flagCleanShutdown : 0) | (header.barrierRecords ? flagBarrierRecords : 0))
         writer.put(header.blocksWrittenMark)
         writer.put(header.highestBlockSequence)
         writer.put(header.sharedIndex?.instanceId ?? 0)
@@ -216,8 +218,8 @@ public enum DeviceHeaderFormat {
             throw .badField(name: "reserved", reason: "reserved bytes are not zero")
         }
         let flags = buffer.loadLittleEndian(at: 48, as: UInt32.self)
-        guard flags & ~flagCleanShutdown == 0 else {
-            throw .badField(name: "flags", reason: "unknown bits 0x\(hex(UInt64(flags & ~flagCleanShutdown), digits: 8))")
+        guard flags & ~flagsKnown == 0 else {
+            throw .badField(name: "flags", reason: "unknown bits 0x\(hex(UInt64(flags & ~flagsKnown), digits: 8))")
         }
 
         let namespaceName = try decodePaddedName(
@@ -257,6 +259,7 @@ public enum DeviceHeaderFormat {
             writeBlockSizeBytes: buffer.loadLittleEndian(at: 32, as: UInt32.self),
             partitionTreeSprigs: buffer.loadLittleEndian(at: 36, as: UInt32.self),
             cleanShutdown: flags & flagCleanShutdown != 0,
+            barrierRecords: flags & flagBarrierRecords != 0,
             highestBlockSequence: buffer.loadLittleEndian(at: 56, as: UInt64.self),
             blocksWrittenMark: buffer.loadLittleEndian(at: 52, as: UInt32.self),
             truncation: truncation,

@@ -50,6 +50,7 @@ extension RecordFormat {
         let binCount = buffer.loadLittleEndian(at: offset + binCountOffset, as: UInt16.self)
         if flags.contains(.tombstone) {
             guard binCount == 0 else { throw .badField(name: "binCount", reason: "a tombstone with \(binCount) bins") }
+            guard !flags.contains(.barrier) else { throw .badField(name: "flags", reason: "a tombstone with the barrier bit") }
         } else {
             guard binCount >= 1 else { throw .badField(name: "binCount", reason: "a live record with no bins") }
         }
@@ -151,7 +152,8 @@ extension RecordFormat {
             voidTime: summary.voidTime,
             setName: setName,
             userKey: userKey,
-            bins: bins
+            bins: bins,
+            barrier: summary.flags.contains(.barrier)
         )
         return DecodedRecord(record: record, sizeBytes: summary.sizeBytes, blockSequenceTag: summary.blockSequenceTag)
     }

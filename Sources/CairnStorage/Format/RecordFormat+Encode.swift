@@ -123,6 +123,7 @@ extension RecordFormat {
             guard record.bins.isEmpty else {
                 throw .invalidField(name: "bins", reason: "a tombstone has no bins (\(record.bins.count) given)")
             }
+            guard !record.barrier else { throw .invalidField(name: "barrier", reason: "a tombstone never carries the barrier flag") }
         } else {
             guard !record.bins.isEmpty else {
                 throw .invalidField(name: "bins", reason: "a live record needs at least one bin")

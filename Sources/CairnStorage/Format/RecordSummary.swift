@@ -35,6 +35,8 @@ public struct RecordSummary: Sendable, Equatable, Hashable {
     public var isTombstone: Bool { flags.contains(.tombstone) }
     /// Whether a user key is stored.
     public var hasKey: Bool { flags.contains(.hasKey) }
+    /// Whether the record keeps a durable delete's barrier (`RecordFlags.barrier`).
+    public var hasBarrier: Bool { flags.contains(.barrier) }
     /// One past the record's last byte.
     public var endOffset: Int { offset + sizeBytes }
 }

@@ -62,9 +62,14 @@ public struct RecordFlags: OptionSet, Sendable, Hashable {
     public static let hasKey = RecordFlags(rawValue: 1 << 2)
     /// A nonzero void time follows.
     public static let hasVoidTime = RecordFlags(rawValue: 1 << 3)
+    /// A live record written over a durable delete of its digest (or over a copy with this flag):
+    /// an older copy may still be on the device behind it, so deleting it writes a tombstone.
+    /// Never on a tombstone. A device whose header lacks `DeviceHeader.barrierRecords` may still
+    /// carry it (the header flag only makes older builds refuse the device).
+    public static let barrier = RecordFlags(rawValue: 1 << 4)
 
     /// Every flag this format version defines; any other bit set on device is damage.
-    public static let known: RecordFlags = [.tombstone, .hasSet, .hasKey, .hasVoidTime]
+    public static let known: RecordFlags = [.tombstone, .hasSet, .hasKey, .hasVoidTime, .barrier]
 }
 
 /// A record as the engine hands it to the format to be stored, and as a full decode returns it.
@@ -87,6 +92,9 @@ public struct StoredRecord: Sendable, Equatable, Hashable {
     public var userKey: StoredKey?
     /// The bins, in the order they are stored.
     public var bins: [StoredBin]
+    /// An older copy of the digest was durably deleted and may remain behind this one
+    /// (`RecordFlags.barrier`); always false for a tombstone.
+    public var barrier: Bool
 
     public init(
         digest: Digest,
@@ -96,8 +104,11 @@ public struct StoredRecord: Sendable, Equatable, Hashable {
         voidTime: UInt32 = 0,
         setName: String? = nil,
         userKey: StoredKey? = nil,
-        bins: [StoredBin]
+        bins: [StoredBin],
+        barrier: Bool = false
     ) {
+        precondition(!(isTombstone && barrier), "a tombstone is a barrier itself and never carries the flag")
+        self.barrier = barrier
         self.digest = digest
         self.isTombstone = isTombstone
         self.lastUpdateMs = lastUpdateMs
@@ -125,6 +136,7 @@ public struct StoredRecord: Sendable, Equatable, Hashable {
         if setName != nil { flags.insert(.hasSet) }
         if userKey != nil { flags.insert(.hasKey) }
         if voidTime != 0 { flags.insert(.hasVoidTime) }
+        if barrier { flags.insert(.barrier) }
         return flags
     }
 }
