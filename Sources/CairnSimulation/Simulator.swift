@@ -845,7 +845,9 @@ public final class Simulator {
             model.settle(key, observed: seen, voidTime: record?.voidTime ?? 0, lut: record?.lastUpdateMs)
         }
         let evictedAtStart = ns.startReport.coldStart?.evicted ?? 0
-        if !markWriteUncertain && goneByRestartMark > evictedAtStart {
+        // As for each key above: with destructive faults a record can be gone because a fault
+        // destroyed it (a misdirected or corrupted write), and under the new mark it is counted.
+        if !markWriteUncertain && !faults.destroysWrittenData && goneByRestartMark > evictedAtStart {
             return fail("\(goneByRestartMark) acknowledged records are gone under the eviction mark a cold start raised, "
                         + "which reports \(evictedAtStart) evicted \(restartContext)")
         }

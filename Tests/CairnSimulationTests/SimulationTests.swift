@@ -41,9 +41,10 @@ import Testing
         #expect(coldStartEvicted > 0, "no cold start evicted")
     }
 
-    /// Eviction seeds that once failed: a model mistake (172: a cold start that raised the mark
-    /// and then failed on an injected read error, tried again, reports nothing evicted).
-    @Test(arguments: [UInt64(172)])
+    /// Eviction seeds that once failed: model mistakes (172: a cold start that raised the mark
+    /// and then failed on an injected read error, tried again, reports nothing evicted; 7157:
+    /// records a destructive fault destroyed were counted as evicted by the mark).
+    @Test(arguments: [UInt64(172), 7157])
     func evictionRegressionSeedPasses(seed: UInt64) {
         let r = Simulator(SimulationOptions(seed: seed, operations: 600, eviction: true)).run()
         #expect(r.failure == nil, "seed \(seed) (cairn-sim --eviction --seed \(seed)): \(r.failure ?? "")")
