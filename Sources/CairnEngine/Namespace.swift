@@ -908,7 +908,7 @@ public final class Namespace: Sendable {
         let key = (o.storeKey ? r.userKey : nil) ?? existing?.userKey
         // Written over a durable delete (the tombstone, or a copy that keeps its barrier), the
         // new copy keeps the barrier: the tombstone stops counting once it is replaced, and its
-        // block may be reused while older copies of the digest remain (FORMAT.md "Barrier").
+        // block may be reused while older copies of the digest remain (FORMAT.md "Durable-delete barrier").
         let barrier = current?.passesOnBarrier == true && options.storage.simulation?.bugs.contains(.lostDeleteBarrier) != true
         if barrier { try storage.allowBarrierRecords() }
         // The record is a temporary: once committed, `bins` is again its caller's alone.

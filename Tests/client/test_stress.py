@@ -78,8 +78,10 @@ def run(d):
     errors = []
     acknowledged = [dict() for _ in range(WORKERS)]  # worker -> key number -> last acknowledged value tag
     counts = [dict(put=0, get=0, miss=0, batch=0, scan=0) for _ in range(WORKERS)]
-    start_barrier = threading.Barrier(WORKERS + 1)
     stop_at = [0.0]
+    # The end time is set by the barrier's action, before any party is released: set after the
+    # main thread's wait returned, a worker that ran first saw 0 and did nothing.
+    start_barrier = threading.Barrier(WORKERS + 1, action=lambda: stop_at.__setitem__(0, time.time() + SECONDS))
 
     def worker(w):
         rng = random.Random(w)
@@ -143,7 +145,6 @@ def run(d):
         start_barrier.wait(timeout=600)
     except threading.BrokenBarrierError:
         pass
-    stop_at[0] = time.time() + SECONDS
     baseline = idle_threads
     samples = [thread_count(pid)]
     while any(t.is_alive() for t in threads) and time.time() < stop_at[0] + 300:
