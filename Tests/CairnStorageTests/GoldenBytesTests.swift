@@ -21,15 +21,18 @@ import Testing
     // The CRC32C values below were cross-checked with an independent bitwise CRC32C (Castagnoli,
     // reflected polynomial 0x82F63B78) over the same bytes.
 
+    /// `goldenRecord` written into a block of sequence `0x5_00000009`.
+    static let goldenRecordBytes = bytesFromHex("""
+        43 52 ec 01 60 00 00 00 0e 00 03 00 02 00 ab 89
+        67 45 23 01 ec 91 19 2d 4b 7f 8c e3 5d 5d 78 d3
+        4b ca 65 cb aa aa c9 60 09 00 00 00 78 56 34 12
+        04 64 65 6d 6f 03 04 00 00 00 6b 65 79 31 01 61
+        01 08 00 00 00 00 00 00 00 00 00 00 2a 01 73 03
+        02 00 00 00 68 69 00 00 00 00 00 00 b8 1f 4e 8d
+        """)
+
     @Test func recordEncodesToPinnedBytes() throws {
-        let expected = bytesFromHex("""
-            43 52 ec 01 60 00 00 00 0e 00 03 00 02 00 ab 89
-            67 45 23 01 ec 91 19 2d 4b 7f 8c e3 5d 5d 78 d3
-            4b ca 65 cb aa aa c9 60 09 00 00 00 78 56 34 12
-            04 64 65 6d 6f 03 04 00 00 00 6b 65 79 31 01 61
-            01 08 00 00 00 00 00 00 00 00 00 00 2a 01 73 03
-            02 00 00 00 68 69 00 00 00 00 00 00 b8 1f 4e 8d
-            """)
+        let expected = Self.goldenRecordBytes
         let encoded = try RecordFormat.encode(Self.goldenRecord, blockSequence: 0x0000_0005_0000_0009)
         #expect(RecordFormat.magic == 0x01EC_5243)
         #expect(try RecordFormat.encodedSize(of: Self.goldenRecord) == 96)
@@ -120,14 +123,10 @@ import Testing
     @Test func recordWithBarrierEncodesToPinnedBytes() throws {
         var record = Self.goldenRecord
         record.barrier = true
-        let expected = bytesFromHex("""
-            43 52 ec 01 60 00 00 00 1e 00 03 00 02 00 ab 89
-            67 45 23 01 ec 91 19 2d 4b 7f 8c e3 5d 5d 78 d3
-            4b ca 65 cb aa aa c9 60 09 00 00 00 78 56 34 12
-            04 64 65 6d 6f 03 04 00 00 00 6b 65 79 31 01 61
-            01 08 00 00 00 00 00 00 00 00 00 00 2a 01 73 03
-            02 00 00 00 68 69 00 00 00 00 00 00 79 cd 8f 4c
-            """)
+        // The golden bytes with flags 0x1e (bit 4 added) and the CRC32C that follows from it.
+        var expected = Self.goldenRecordBytes
+        expected[8] = 0x1e
+        expected.replaceSubrange(92..<96, with: bytesFromHex("79 cd 8f 4c"))
         let encoded = try RecordFormat.encode(record, blockSequence: 0x0000_0005_0000_0009)
         #expect(hexLines(encoded) == hexLines(expected), "record bytes:\n\(hexLines(encoded))")
         let decoded = try RecordFormat.decode(recordUntrusted: expected)

@@ -727,7 +727,6 @@ public final class DeviceWriter: Sendable {
         return s.failure == nil && !s.stopping ? s.nextPristineBlock : nil
     }
 
-
     /// One round of the flusher without sleeping, for a simulator (`configuration.simulation`):
     /// when the flusher would be awake (work sealed, a commit waiting, a stop, a dirty buffer, or
     /// no idle sleep), collects due work at the simulated clock and submits it, then reaps at
