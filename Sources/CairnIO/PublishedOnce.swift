@@ -5,7 +5,7 @@ import Synchronization
 /// reader). Publishing twice is a programming error and traps.
 public final class PublishedOnce<Value: AnyObject & Sendable>: Sendable {
     /// The retained object's address, or 0 before `publish`.
-    private let address = Atomic<UInt>(0)
+    @usableFromInline let address = Atomic<UInt>(0)
 
     public init() {}
 
@@ -19,6 +19,21 @@ public final class PublishedOnce<Value: AnyObject & Sendable>: Sendable {
         let raw = UInt(bitPattern: Unmanaged.passRetained(value).toOpaque())
         let (exchanged, _) = address.compareExchange(expected: 0, desired: raw, ordering: .releasing)
         precondition(exchanged, "PublishedOnce<\(Value.self)> published twice")
+    }
+
+    /// Whether `publish` has run (an acquire load).
+    @inlinable @inline(__always)
+    public var isPublished: Bool { address.load(ordering: .acquiring) != 0 }
+
+    /// Runs `body` with the published object borrowed: no retain and release, which for an
+    /// object every service thread reaches on every transaction would move its cache line
+    /// between the cores (see ``Unretained``). The cell keeps the object for its own life.
+    /// Traps before `publish`.
+    @inlinable @inline(__always)
+    public func withPublished<Result>(_ body: (Value) throws -> Result) rethrows -> Result {
+        let raw = address.load(ordering: .acquiring)
+        precondition(raw != 0, "PublishedOnce<\(Value.self)> read before it was published")
+        return try Unmanaged<Value>.fromOpaque(UnsafeRawPointer(bitPattern: raw)!)._withUnsafeGuaranteedRef(body)
     }
 
     /// The published object, or nil before `publish`.

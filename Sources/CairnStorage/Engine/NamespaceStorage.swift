@@ -10,6 +10,10 @@ import Synchronization
 public final class NamespaceStorage: Sendable {
     public let options: StorageOptions
     public let devices: [StorageDevice]
+    /// `devices` again, borrowed: the per-transaction paths reach their device through these,
+    /// with no retain of an object every service thread shares (`devices` keeps them alive).
+    /// Reach the object inside `with { }`: a `let` of the object is a retain again.
+    let deviceRefs: [Unretained<StorageDevice>]
     public let instanceId: UInt64
     public let geometry: DeviceGeometry
     public let sequencer: BlockSequencer
@@ -43,6 +47,7 @@ public final class NamespaceStorage: Sendable {
         barrierRecordsCell = Atomic(devices.contains { $0.header.barrierRecords })
         self.options = options
         self.devices = devices
+        deviceRefs = devices.map { Unretained($0) }
         self.instanceId = instanceId
         self.geometry = geometry
         sequencer = BlockSequencer(after: highestSequence)
@@ -292,11 +297,15 @@ public final class NamespaceStorage: Sendable {
             if case .recordTooLarge(let s, let m) = error { throw StorageError.recordTooBig(sizeBytes: s, maxBytes: m) }
             throw error
         }
-        let device = devices[deviceIndex]
-        let location = try device.writer.append(sizeBytes: size, purpose: purpose) { raw, sequence in
-            RecordFormat.encode(record, sizeBytes: size, blockSequence: sequence, into: raw)
+        let location = try deviceRefs[deviceIndex].with { device in
+            let location = try device.withWriter { writer in
+                try writer.append(sizeBytes: size, purpose: purpose) { raw, sequence in
+                    RecordFormat.encode(record, sizeBytes: size, blockSequence: sequence, into: raw)
+                }
+            }
+            device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
+            return location
         }
-        device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
         appended.count(UInt64(size), defrag: purpose == .defrag)
         return location
     }
@@ -305,21 +314,22 @@ public final class NamespaceStorage: Sendable {
     /// A block left with no live bytes goes the free-block way (reused once what replaced its
     /// records is durable); one left below the defrag low-water mark is queued for defrag.
     public func release(_ location: RecordLocation) {
-        let d = devices[Int(location.deviceIndex)]
         let block = location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes)
-        let live = d.usage.remove(block: block, bytes: location.sizeBytes)
-        if live == 0 {
-            d.defragQueue.remove(block)
-            d.writer.blockEmptied(block)
-        } else if live < defragLWMBytes {
-            d.defragQueue.insert(block)
+        deviceRefs[Int(location.deviceIndex)].with { d in
+            let live = d.usage.remove(block: block, bytes: location.sizeBytes)
+            if live == 0 {
+                d.defragQueue.remove(block)
+                d.withWriter { $0.blockEmptied(block) }
+            } else if live < defragLWMBytes {
+                d.defragQueue.insert(block)
+            }
         }
     }
 
     /// Calls `callback` once the record at `location` is durable (commit-to-device).
     public func whenDurable(_ location: RecordLocation, via delivery: DeviceWriter.DurableDelivery? = nil,
                             _ callback: @escaping DeviceWriter.DurableCallback) {
-        devices[Int(location.deviceIndex)].writer.whenDurable(location, via: delivery, callback)
+        deviceRefs[Int(location.deviceIndex)].with { $0.withWriter { $0.whenDurable(location, via: delivery, callback) } }
     }
 
     /// Waits until the record at `location` is durable.
@@ -382,11 +392,14 @@ public final class NamespaceStorage: Sendable {
     /// Copies the record's bytes from memory into `destination` (exactly its size); false when
     /// only the device has them.
     private func copyFromMemory(_ location: RecordLocation, into destination: UnsafeMutableRawBufferPointer) -> Bool {
-        let writer = devices[Int(location.deviceIndex)].writer
-        if writer.readFromMemory(location, into: destination) { return true }
-        guard let mirror = writer.mirror else { return false }
-        mirror.read(location, into: destination)
-        return true
+        deviceRefs[Int(location.deviceIndex)].with { device in
+            device.withWriter { writer in
+                if writer.readFromMemory(location, into: destination) { return true }
+                guard let mirror = writer.mirror else { return false }
+                mirror.read(location, into: destination)
+                return true
+            }
+        }
     }
 
     /// The record's bytes from memory (its buffered block, the post-write cache, or a memory

@@ -69,25 +69,30 @@ extension NamespaceStorage {
     /// The admission of a client write to `deviceIndex` (the write hot path: one lock of the
     /// device's writer). Logs each change of the stop-writes state.
     public func writeAdmission(deviceIndex: Int) -> WriteAdmission {
-        let d = devices[deviceIndex]
-        let w = d.writer
-        let available = w.availableBlocks
-        if stopWrites(d, available: available) { return .stopWrites }
-        let short = available * 100 < 2 * max(1, options.currentStopWritesAvailPct) * w.dataBlockCount
-        return short && d.defragQueue.count > 0 ? .yieldFirst : .accept
+        // The device and its writer borrowed: a retain and release of either, objects every
+        // service thread shares, on every put would move their cache lines between the cores.
+        deviceRefs[deviceIndex].with { d in
+            d.withWriter { w in
+                let available = w.availableBlocks
+                if stopWrites(d, writer: w, available: available) { return .stopWrites }
+                let short = available * 100 < 2 * max(1, options.currentStopWritesAvailPct) * w.dataBlockCount
+                return short && d.defragQueue.count > 0 ? .yieldFirst : .accept
+            }
+        }
     }
 
     /// Whether client writes to `deviceIndex` must fail with OUT_OF_SPACE (statistics).
     public func stopWrites(deviceIndex: Int) -> Bool {
         let d = devices[deviceIndex]
-        return stopWrites(d, available: d.writer.availableBlocks)
+        return stopWrites(d, writer: d.writer, available: d.writer.availableBlocks)
     }
 
-    private func stopWrites(_ d: StorageDevice, available: Int) -> Bool {
-        let w = d.writer
+    private func stopWrites(_ d: StorageDevice, writer w: DeviceWriter, available: Int) -> Bool {
         let stopWritesAvailPct = options.currentStopWritesAvailPct
         let stop = available * 100 < stopWritesAvailPct * w.dataBlockCount
-        if d.stopWritesFlag.exchange(stop, ordering: .relaxed) != stop {
+        // Loaded first: every put asks, and an exchange would write the flag's cache line, which
+        // every service thread shares, even when nothing changes.
+        if d.stopWritesFlag.load(ordering: .relaxed) != stop, d.stopWritesFlag.exchange(stop, ordering: .relaxed) != stop {
             options.log(stop
                 ? "namespace \(options.namespaceName) device \(d.device.path): stop-writes on (available \(available) of \(w.dataBlockCount) blocks, below stop-writes-avail-pct \(stopWritesAvailPct))"
                 : "namespace \(options.namespaceName) device \(d.device.path): stop-writes off (available \(available) of \(w.dataBlockCount) blocks)")
@@ -103,7 +108,7 @@ extension NamespaceStorage {
             return DeviceSpace(
                 dataBlocks: w.dataBlockCount, availableBlocks: available, pendingFreeBlocks: w.pendingFreeCount,
                 availablePct: w.dataBlockCount > 0 ? available * 100 / w.dataBlockCount : 0,
-                stopWrites: stopWrites(d, available: available), defragQueue: d.defragQueue.count,
+                stopWrites: stopWrites(d, writer: w, available: available), defragQueue: d.defragQueue.count,
                 liveBytes: d.usage.totalLiveBytes, writer: w.statistics, defrag: d.defragQueue.statistics)
         }
     }

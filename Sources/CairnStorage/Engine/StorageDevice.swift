@@ -63,6 +63,22 @@ public final class StorageDevice: Sendable {
         return r
     }
 
+    /// Runs `body` with the writer borrowed from the published runtime: no retain of the writer
+    /// or the runtime, which every service thread shares (a put reaches the writer about three
+    /// times). Traps before `start`.
+    @inline(__always)
+    func withWriter<Result>(_ body: (DeviceWriter) throws -> Result) rethrows -> Result {
+        precondition(runtime.isPublished, "device \(index) not started")
+        return try runtime.withPublished { try body($0.writer) }
+    }
+
+    /// As ``withWriter(_:)``, for the reader.
+    @inline(__always)
+    func withReader<Result>(_ body: (DeviceReader) throws -> Result) rethrows -> Result {
+        precondition(runtime.isPublished, "device \(index) not started")
+        return try runtime.withPublished { try body($0.reader) }
+    }
+
     public var header: DeviceHeader { headerState.withLock { $0.header } }
 
     /// Blocks a cold start reads: those below the header's blocks-written mark (every block when
