@@ -194,8 +194,8 @@ final class ConnectionHandler: ChannelDuplexHandler {
                 runOnPool(context: context, work)
             case .stream(let stream):
                 runOnPool(context: context) { stream.nextChunk() }
-            case .record(let command, let dispatcher):
-                runToCompletion(command, body: body, dispatcher: dispatcher, context: context)
+            case .record(let command):
+                runToCompletion(command, body: body, context: context)
             case .refuse(let error):
                 refuse(error, typeRaw: type.rawValue, context: context)
             }
@@ -206,8 +206,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
     /// completes before `execute` returns when memory answers it; otherwise its device read or
     /// durability completion resumes it on this loop. Either way the reply is written here and no
     /// thread waits for the device.
-    private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, dispatcher: MessageDispatcher,
-                                 context: ChannelHandlerContext) {
+    private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, context: ChannelHandlerContext) {
         let receiver: EpollRecordReceiver
         if let kept = recordReceiver {
             receiver = kept
@@ -216,7 +215,7 @@ final class ConnectionHandler: ChannelDuplexHandler {
             recordReceiver = receiver
         }
         isExecuting = true
-        dispatcher.execute(command, body: body, resume: resume, receiver: receiver)
+        processor.execute(command, body: body, resume: resume, receiver: receiver)
         isExecuting = false
     }
 

@@ -232,6 +232,12 @@ final class LatencyBook: Sendable {
     private let siAggregations: [OutcomeCounts]
     /// Per namespace, per ``BenchmarkGroup/Name`` (in `allCases` order).
     private let benchmarkGroups: [[BenchmarkGroup]]
+    /// The single-record meters, made once: per namespace, per kind (index `namespace *
+    /// Kind.allCases.count + kind`). A meter holds its objects unretained, so handing one to a
+    /// transaction copies three pointers (no nested array, no retain of a shared histogram).
+    private let meters: [TransactionMeter]
+    /// `deletes`, unretained, for a delete's meter.
+    private let deleteRefs: [Unretained<OutcomeCounts>]
     let batchIndex = LatencyHistogram()
     /// Every histogram in the order `latencies:` lists them.
     let entries: [Entry]
@@ -263,6 +269,15 @@ final class LatencyBook: Sendable {
         siAggregations = namespaceNames.map { _ in OutcomeCounts() }
         let benchmarkGroups = namespaceNames.map { _ in BenchmarkGroup.Name.allCases.map { BenchmarkGroup($0) } }
         self.benchmarkGroups = benchmarkGroups
+        meters = namespaceNames.indices.flatMap { index in
+            Kind.allCases.enumerated().map { kindIndex, kind in
+                let group: BenchmarkGroup.Name = kind == .read ? .read : kind == .udf ? .udf : .write
+                return TransactionMeter(
+                    histogram: Unretained(perNamespace[index][kindIndex]), deletes: nil,
+                    benchmarks: Unretained(benchmarkGroups[index][BenchmarkGroup.Name.allCases.firstIndex(of: group)!]))
+            }
+        }
+        deleteRefs = deletes.map { Unretained($0) }
         var entries = [Entry(name: "batch-index", histogram: batchIndex)]
         for (index, name) in namespaceNames.enumerated() {
             for (kindIndex, kind) in Kind.allCases.enumerated() {
@@ -296,10 +311,9 @@ final class LatencyBook: Sendable {
     /// A single-record transaction's meter: its histogram, and the delete counts for a delete.
     func meter(_ kind: Kind, isDelete: Bool, namespaceBytes nameBytes: UnsafeRawBufferPointer) -> TransactionMeter? {
         guard let index = namespaceIndex(nameBytes) else { return nil }
-        let group: BenchmarkGroup.Name = kind == .read ? .read : kind == .udf ? .udf : .write
-        return TransactionMeter(histogram: perNamespace[index][Kind.allCases.firstIndex(of: kind)!],
-                                deletes: isDelete ? deletes[index] : nil,
-                                benchmarks: benchmarkGroups[index][BenchmarkGroup.Name.allCases.firstIndex(of: group)!])
+        var meter = meters[index * Kind.allCases.count + Kind.allCases.firstIndex(of: kind)!]
+        if isDelete { meter.deletes = deleteRefs[index] }
+        return meter
     }
 
     /// The `enable-benchmarks-<name>` group of `namespace`.
@@ -452,8 +466,9 @@ final class LatencyBook: Sendable {
     }
 
     private func namespaceIndex(_ nameBytes: UnsafeRawBufferPointer) -> Int? {
-        for (index, candidate) in namespaceNameBytes.enumerated() where candidate.count == nameBytes.count {
-            if candidate.withUnsafeBytes({ $0.elementsEqual(nameBytes) }) { return index }
+        // By index, in place: binding each candidate array would retain it.
+        for index in namespaceNameBytes.indices where namespaceNameBytes[index].count == nameBytes.count {
+            if namespaceNameBytes[index].withUnsafeBytes({ $0.elementsEqual(nameBytes) }) { return index }
         }
         return nil
     }
@@ -542,24 +557,26 @@ final class LatencyBook: Sendable {
 /// adds), a failure count when it failed, and for a delete the delete counts; with its
 /// namespace's `enable-benchmarks-read` / `-write` on, its phases too.
 struct TransactionMeter: Sendable {
-    let histogram: LatencyHistogram
-    let deletes: OutcomeCounts?
-    /// The read or write sub-phase group (recorded only while enabled). Unowned: the book holds
-    /// its groups for the server's life, and a meter that holds no reference costs a transaction
-    /// no retain and release while the group is off.
-    unowned(unsafe) var benchmarks: BenchmarkGroup? = nil
+    /// Unretained, as the rest: the book holds these for the server's life, and every service
+    /// thread meters into the same ones, so a retain per transaction would move their cache
+    /// lines between the cores.
+    let histogram: Unretained<LatencyHistogram>
+    var deletes: Unretained<OutcomeCounts>?
+    /// The read or write sub-phase group (recorded only while enabled).
+    let benchmarks: Unretained<BenchmarkGroup>
 
-    /// The sub-phase group if it is enabled now (one relaxed load).
+    /// The sub-phase group if it is enabled now (one relaxed load; a retain only when it is).
     @inline(__always)
     var enabledBenchmarks: BenchmarkGroup? {
-        guard let benchmarks, benchmarks.isEnabled else { return nil }
-        return benchmarks
+        benchmarks.with { $0.isEnabled ? $0 : nil }
     }
 
     @inline(__always)
     func finish(since startNanoseconds: UInt64, resultCodeRaw code: UInt8) {
-        histogram.record(since: startNanoseconds)
-        if code != 0 { histogram.failures.note(resultCodeRaw: code) }
-        deletes?.note(resultCodeRaw: code, countingTotal: true)
+        histogram.with { histogram in
+            histogram.record(since: startNanoseconds)
+            if code != 0 { histogram.failures.note(resultCodeRaw: code) }
+        }
+        deletes?.with { $0.note(resultCodeRaw: code, countingTotal: true) }
     }
 }

@@ -29,8 +29,9 @@ extension RecordExecutor {
         }
         var options = WriteOptions()
         options.filter = try Self.filter(of: command, body: raw)
-        let start = target.namespace.startOperate(target.digest, operations: operations, options: options,
-                                                  scratch: resume.records)
+        let start = target.namespace.with {
+            $0.startOperate(target.digest, operations: operations, options: options, scratch: resume.records)
+        }
         Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll, namespace: target.namespace,
                    body: body, resume: resume, finish: finish, scratch: scratch)
     }

@@ -41,8 +41,8 @@ extension RecordExecutor {
             Self.log(output.logs, logger: logger, package: package, function: function)
             return Self.decision(output, logger: logger, package: package, function: function)
         }
-        target.namespace.apply(target.digest, setName: target.setName, userKey: target.userKey, options: options,
-                               transform: transform, resume: resume) { outcome in
+        target.namespace.with { $0 }.apply(target.digest, setName: target.setName, userKey: target.userKey, options: options,
+                                           transform: transform, resume: resume) { outcome in
             switch outcome {
             case .failure(let error):
                 finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))

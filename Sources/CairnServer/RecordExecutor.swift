@@ -52,7 +52,8 @@ struct RecordExecutor: Sendable {
 
     /// The record a command addresses, with what the request says about it.
     struct Target {
-        var namespace: Namespace
+        /// Borrowed: the context keeps its namespaces for the server's life (see ``Unretained``).
+        var namespace: Unretained<Namespace>
         var digest: Digest
         /// nil when the SET field is absent or empty.
         var setName: String?
@@ -87,7 +88,7 @@ struct RecordExecutor: Sendable {
         }
         let dispatchNanoseconds = benchmarks == nil ? 0 : MonotonicClock.nowNs()
         if let benchmarks { benchmarks.start.record(nanoseconds: dispatchNanoseconds &- startNanoseconds) }
-        let finish = Finish(context: context, logger: logger, meter: meter, startNanoseconds: startNanoseconds,
+        let finish = Finish(context: Unretained(context), logger: logger, meter: meter, startNanoseconds: startNanoseconds,
                             benchmarks: benchmarks, dispatchNanoseconds: dispatchNanoseconds, receiver: receiver)
         let started: Result<Void, Refusal> = body.withUnsafeReadableBytes { raw in
             Result { () throws(Refusal) in
@@ -104,7 +105,9 @@ struct RecordExecutor: Sendable {
     /// completion. A value the engine's continuation holds inline, not one more closure (an
     /// allocation per transaction).
     struct Finish: Sendable {
-        let context: ServerContext
+        /// Borrowed: the server keeps its context past every transaction, and a retain of it, in
+        /// a value made per transaction, moves a cache line every service thread shares.
+        let context: Unretained<ServerContext>
         let logger: Logger
         let meter: TransactionMeter?
         let startNanoseconds: UInt64
@@ -124,7 +127,7 @@ struct RecordExecutor: Sendable {
                 logger.log(level: level, "request refused", metadata: ["result": "\(error.resultCode)", "reason": "\(error.reason)"])
             }
             if outcome.resultCode != .ok && outcome.resultCode != .keyNotFound {
-                context.counters.transactionErrors.add(1, ordering: .relaxed)
+                context.with { $0.counters.transactionErrors.add(1, ordering: .relaxed) }
             }
             meter?.finish(since: startNanoseconds, resultCodeRaw: outcome.resultCode.rawValue)
             guard let benchmarks else { return receiver.receive(outcome) }
@@ -159,7 +162,9 @@ struct RecordExecutor: Sendable {
         guard let namespaceField = command.field(.namespace) else {
             throw Refusal(.namespaceNotFound, "no NAMESPACE field")
         }
-        guard let namespaceName = namespaceField.string(in: body), let namespace = context.namespaces[namespaceName] else {
+        guard namespaceField.dataRange.upperBound <= body.count,
+              let namespace = context.namespace(named: UnsafeRawBufferPointer(rebasing: body[namespaceField.dataRange]))
+        else {
             throw Refusal(.namespaceNotFound, "unknown namespace")
         }
         let digest: Digest
@@ -251,7 +256,7 @@ struct RecordExecutor: Sendable {
         }
         if metadataOnly && command.field(.filterExpression) == nil {
             // exists: metadata only; a Rust metadata read's empty-name READ op is ignored.
-            guard let metadata = target.namespace.exists(target.digest, request: touch, resume: resume) else {
+            guard let metadata = target.namespace.with({ $0.exists(target.digest, request: touch, resume: resume) }) else {
                 return finish(.success(.failure(.keyNotFound)))
             }
             return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(metadata.generation), voidTime: metadata.voidTime)))
@@ -284,7 +289,8 @@ struct RecordExecutor: Sendable {
             }
             if let filter {
                 do throws(EngineError) {
-                    guard try filter.passes(record, digest: target.digest, storage: namespace.expressionStorage) else {
+                    let storage = namespace.with { $0.expressionStorage }
+                    guard try filter.passes(record, digest: target.digest, storage: storage) else {
                         return finish(.success(.failure(.filteredOut)))
                     }
                 } catch {
@@ -292,7 +298,7 @@ struct RecordExecutor: Sendable {
                 }
             }
             // The reply carries the metadata that was read; a touch started here applies after it.
-            namespace.readTouch(record, digest: target.digest, request: touch, resume: resume)
+            namespace.with { $0.readTouch(record, digest: target.digest, request: touch, resume: resume) }
             if metadataOnly {
                 // exists with a filter: the whole record was read to evaluate it; no bins.
                 return finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime)))
@@ -317,9 +323,11 @@ struct RecordExecutor: Sendable {
             }
             finish(.success(RecordOutcome(resultCode: .ok, generation: UInt32(record.generation), voidTime: record.voidTime, bins: bins)))
         }
-        switch namespace.startGet(target.digest, scratch: resume.records) {
-        case .finished(let result): answer(result)
-        case .pending(let pending): namespace.finishGet(pending, resume: resume) { answer($0) }
+        namespace.with { namespace in
+            switch namespace.startGet(target.digest, scratch: resume.records) {
+            case .finished(let result): answer(result)
+            case .pending(let pending): namespace.finishGet(pending, resume: resume) { answer($0) }
+            }
         }
     }
 
@@ -369,9 +377,10 @@ struct RecordExecutor: Sendable {
         if respondsAll && readAllCount > 1 {
             throw Refusal(.parameter, "more than one read-all op with RESPOND_ALL_OPS")
         }
-        let start = target.namespace.startOperate(
-            target.digest, setName: target.setName, userKey: target.userKey, operations: operations, options: options,
-            scratch: resume.records)
+        let start = target.namespace.with {
+            $0.startOperate(target.digest, setName: target.setName, userKey: target.userKey, operations: operations,
+                            options: options, scratch: resume.records)
+        }
         // The operations and values go back to the scratch once answered, a pending write's
         // from its continuation.
         Self.reply(to: start, of: command, operations: operations, respondsAll: respondsAll,
@@ -383,7 +392,7 @@ struct RecordExecutor: Sendable {
     /// allocation); a pending one continues through `resume`. The operations go back to
     /// `scratch` once answered.
     static func reply(to start: Namespace.OperateStart, of command: RecordCommand, operations: [BinOperation],
-                      respondsAll: Bool, namespace: Namespace, body: ByteBuffer, resume: Resume, finish: Finish,
+                      respondsAll: Bool, namespace: Unretained<Namespace>, body: ByteBuffer, resume: Resume, finish: Finish,
                       scratch: OperationScratch? = nil) {
         @Sendable func answer(_ outcome: Result<OperateResult, EngineError>) {
             switch outcome {
@@ -401,7 +410,7 @@ struct RecordExecutor: Sendable {
         case .finished(let outcome):
             answer(outcome)
         case .pending(let pending):
-            namespace.finishOperate(pending, resume: resume) { answer($0) }
+            namespace.with { $0.finishOperate(pending, resume: resume) { answer($0) } }
         }
     }
 
@@ -627,10 +636,12 @@ struct RecordExecutor: Sendable {
         var options = try Self.writeOptions(command.header, readsTTL: false)
         options.exists = .update
         options.filter = try Self.filter(of: command, body: body)
-        target.namespace.operate(target.digest, operations: [.deleteRecord], options: options, resume: resume) { outcome in
-            switch outcome {
-            case .failure(let error): finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
-            case .success: finish(.success(RecordOutcome(resultCode: .ok)))
+        target.namespace.with { namespace in
+            namespace.operate(target.digest, operations: [.deleteRecord], options: options, resume: resume) { outcome in
+                switch outcome {
+                case .failure(let error): finish(.failure(Refusal(ResultCode(engine: error.result), error.message)))
+                case .success: finish(.success(RecordOutcome(resultCode: .ok)))
+                }
             }
         }
     }

@@ -16,8 +16,11 @@ enum MessageRoute {
 }
 
 /// Routes a type-3 message to a single-record transaction, a batch or a scan (PROTOCOL.md §6.1).
-struct MessageDispatcher {
-    let processor: RequestProcessor
+///
+/// An extension of the connection's processor, not a value made per message: a value holding
+/// the processor would copy it, a retain of the server's context (which every service thread
+/// shares) and of the connection's logger per transaction.
+extension RequestProcessor {
 
     /// Decodes `body` and says how to answer it. Cheap (no engine call): runs on the event loop.
     /// A batch's rows continue through `streamResume` after their device I/O. The message is
@@ -46,9 +49,9 @@ struct MessageDispatcher {
         do throws(MessageError) {
             return .message(try Message.decode(body: raw, reusing: &storage))
         } catch {
-            processor.context.counters.malformedRequests.add(1, ordering: .relaxed)
-            processor.logger.debug("malformed message", metadata: ["reason": "\(error)"])
-            return .malformed(ReplyChunk(processor.recordReplyBytes(error.resultCode)))
+            context.counters.malformedRequests.add(1, ordering: .relaxed)
+            logger.debug("malformed message", metadata: ["reason": "\(error)"])
+            return .malformed(ReplyChunk(recordReplyBytes(error.resultCode)))
         }
     }
 
@@ -62,22 +65,15 @@ struct MessageDispatcher {
         })
     }
 
-    /// Executes a single-record command, timed into its namespace's read or write histogram;
-    /// `receiver` gets its outcome (a connection that encodes the reply into its own output).
-    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, receiver: any RecordOutcomeReceiver) {
-        RecordExecutor(context: processor.context, logger: processor.logger)
-            .execute(command, body: body, resume: resume, meter: transactionMeter(command, body: body), receiver: receiver)
-    }
-
     /// The read or write meter of a single-record command's namespace (nil when the namespace is
     /// missing or unknown; the command fails anyway). No allocation.
-    private func transactionMeter(_ command: RecordCommand, body: ByteBuffer) -> TransactionMeter? {
+    static func transactionMeter(_ command: RecordCommand, body: ByteBuffer, latencies: LatencyBook) -> TransactionMeter? {
         guard let field = command.field(.namespace) else { return nil }
         let info2 = command.header.info2
         let kind: LatencyBook.Kind = RecordExecutor.isUDF(command) ? .udf : info2.contains(.write) ? .write : .read
         return body.withUnsafeReadableBytes { raw in
             guard field.dataRange.upperBound <= raw.count else { return nil }
-            return processor.context.latencies.meter(
+            return latencies.meter(
                 kind, isDelete: info2.contains(.delete), namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
         }
     }
@@ -87,12 +83,12 @@ struct MessageDispatcher {
     /// a whole is answered at once.
     private func startStream(_ message: Message, body: ByteBuffer, raw: UnsafeRawBufferPointer,
                              resume: Resume) -> MessageRoute {
-        let context = processor.context
+        let context = context
         let startNanoseconds = MonotonicClock.nowNs()
         let stream: any ReplyStream
         let histogram: LatencyHistogram?
         if message.header.info1.contains(.batch) {
-            var executor = RecordExecutor(context: context, logger: processor.logger)
+            var executor = RecordExecutor(context: context, logger: logger)
             executor.streamResume = resume
             histogram = context.latencies.batchIndex
             switch BatchReplyStream.make(message: message, body: body, raw: raw, executor: executor,
@@ -108,10 +104,10 @@ struct MessageDispatcher {
                 guard field.dataRange.upperBound <= raw.count else { return nil }
                 return context.latencies.histogram(.query, namespaceBytes: UnsafeRawBufferPointer(rebasing: raw[field.dataRange]))
             }
-            let client = processor.logger[metadataKey: "client"].map { "\($0)" } ?? ""
+            let client = logger[metadataKey: "client"].map { "\($0)" } ?? ""
             let start = AggregationStream.isAggregation(message, raw: raw)
-                ? AggregationStream.make(message: message, raw: raw, context: context, logger: processor.logger)
-                : ScanReplyStream.make(message: message, raw: raw, context: context, logger: processor.logger, resume: resume,
+                ? AggregationStream.make(message: message, raw: raw, context: context, logger: logger)
+                : ScanReplyStream.make(message: message, raw: raw, context: context, logger: logger, resume: resume,
                                        client: client)
             switch start {
             case .refused(let chunk):

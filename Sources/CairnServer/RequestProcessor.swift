@@ -13,6 +13,16 @@ struct RequestProcessor: Sendable {
     let context: ServerContext
     /// The server logger with this connection's client address.
     let logger: Logger
+    /// Runs this connection's single-record commands: made once with the connection, so a
+    /// transaction does not copy the context and the logger into a new one (a retain of the
+    /// context, which every service thread shares, is a cache line moved between the cores).
+    let executor: RecordExecutor
+
+    init(context: ServerContext, logger: Logger) {
+        self.context = context
+        self.logger = logger
+        executor = RecordExecutor(context: context, logger: logger)
+    }
 
     // MARK: - Frames answered on the event loop
 
@@ -87,8 +97,9 @@ struct RequestProcessor: Sendable {
         /// A multi-frame reply whose chunks may be made without a waiting thread
         /// (``ReplyStream/runsWithoutWaiting``); otherwise on the thread pool.
         case stream(any ReplyStream)
-        /// A single-record command: run it to completion on the thread that read it.
-        case record(RecordCommand, MessageDispatcher)
+        /// A single-record command: run it to completion on the thread that read it, with
+        /// ``execute(_:body:resume:receiver:)``.
+        case record(RecordCommand)
         /// A frame type no client sends to a service port: refuse it and close.
         case refuse(FrameError)
     }
@@ -109,8 +120,7 @@ struct RequestProcessor: Sendable {
             }
             return .reply(answerInfo(request))
         case .message:
-            let dispatcher = MessageDispatcher(processor: self)
-            switch dispatcher.route(body: body, streamResume: streamResume, messageStorage: &messageStorage) {
+            switch route(body: body, streamResume: streamResume, messageStorage: &messageStorage) {
             case .reply(let chunk): return .reply(chunk)
             case .stream(let stream): return .stream(stream)
             case .record(let command):
@@ -119,10 +129,10 @@ struct RequestProcessor: Sendable {
                 // reads and durability wait on that pool thread.
                 if context.udf != nil && RecordExecutor.isUDF(command) {
                     return .pool {
-                        waitForCallback { done in dispatcher.execute(command, body: body, resume: .inline, completion: done) }
+                        waitForCallback { done in execute(command, body: body, resume: .inline, completion: done) }
                     }
                 }
-                return .record(command, dispatcher)
+                return .record(command)
             }
         case .admin:
             return .reply(answerAdmin())
@@ -132,6 +142,15 @@ struct RequestProcessor: Sendable {
             // FrameDecoder refuses type 5; reaching here would be a decoder change.
             return .refuse(.internalXDRType)
         }
+    }
+
+    /// Executes a single-record command (a ``FramePlan/record(_:)``), timed into its
+    /// namespace's read or write histogram; `receiver` gets its outcome. See
+    /// ``RecordExecutor/execute(_:body:resume:meter:receiver:)`` for the threads.
+    func execute(_ command: RecordCommand, body: ByteBuffer, resume: Resume, receiver: any RecordOutcomeReceiver) {
+        executor.execute(command, body: body, resume: resume,
+                         meter: Self.transactionMeter(command, body: body, latencies: context.latencies),
+                         receiver: receiver)
     }
 
     // MARK: - Helpers

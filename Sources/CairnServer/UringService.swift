@@ -204,6 +204,8 @@ final class UringLoop: @unchecked Sendable {
     let index: Int
     private let listenSocket: Int32
     private let context: ServerContext
+    /// `context.counters`, unretained (the context keeps it).
+    private let countersRef: Unretained<ServerCounters>
     private let threadPool: NIOThreadPool
     /// Keeps this loop's timers (stream throttles, refusal lingers, the stop deadline's ticks).
     private let timers: any EventLoop
@@ -271,6 +273,7 @@ final class UringLoop: @unchecked Sendable {
         self.index = index
         self.listenSocket = listenSocket
         self.context = context
+        countersRef = Unretained(context.counters)
         self.threadPool = threadPool
         self.logger = context.logger
         self.frameDecoder = FrameDecoder(bodySizeBytesMax: context.configuration.frameSizeBytesMax)
@@ -718,8 +721,8 @@ final class UringLoop: @unchecked Sendable {
             runOnPool(connection, work)
         case .stream(let stream):
             produce(stream, for: connection)
-        case .record(let command, let dispatcher):
-            runToCompletion(command, body: body, dispatcher: dispatcher, connection: connection)
+        case .record(let command):
+            runToCompletion(command, body: body, connection: connection)
         case .refuse(let error):
             connection.refusedFrame = true
             connection.processor.noteRefusedFrame(error)
@@ -728,27 +731,29 @@ final class UringLoop: @unchecked Sendable {
         }
     }
 
-    private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, dispatcher: MessageDispatcher,
-                                 connection: UringConnection) {
+    private func runToCompletion(_ command: RecordCommand, body: ByteBuffer, connection: UringConnection) {
         // While `execute` runs, a completion is inline; after it returned, it was resumed by I/O.
         connection.isExecuting = true
-        dispatcher.execute(command, body: body, resume: resume, receiver: connection)
+        connection.processor.execute(command, body: body, resume: resume, receiver: connection)
         connection.isExecuting = false
     }
 
     /// A single-record command's outcome for `connection` (``UringConnection/receive(_:)``),
     /// from whichever thread finished it.
     fileprivate func recordFinished(_ outcome: RecordOutcome, for connection: UringConnection) {
-        let counters = context.counters
         guard ThreadIdentity.current == threadID else {
-            counters.transactionsOffThread.add(1, ordering: .relaxed)
+            context.counters.transactionsOffThread.add(1, ordering: .relaxed)
             enqueue { [self] in deliverRecord(outcome, to: connection) }
             return
         }
-        if connection.isExecuting {
-            counters.transactionsInline.add(1, ordering: .relaxed)
-        } else {
-            counters.transactionsResumed.add(1, ordering: .relaxed)
+        // Through the unretained reference: a retain of the counters, which every service thread
+        // shares, would move their cache line once more per transaction.
+        countersRef.with { counters in
+            if connection.isExecuting {
+                counters.transactionsInline.add(1, ordering: .relaxed)
+            } else {
+                counters.transactionsResumed.add(1, ordering: .relaxed)
+            }
         }
         deliverRecord(outcome, to: connection)
     }
