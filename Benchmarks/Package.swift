@@ -54,11 +54,12 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // Micro benchmarks of the storage hot paths: record format, block scan, primary index
-        // (hack/bench-micro).
+        // Micro benchmarks of the storage hot paths: record format, block scan, primary index,
+        // the engine's put and memory get (hack/bench-micro).
         .executableTarget(
             name: "cairn-bench-micro",
             dependencies: [
+                .product(name: "CairnEngine", package: "Cairn"),
                 .product(name: "CairnStorage", package: "Cairn"),
                 .product(name: "CairnIndex", package: "Cairn"),
                 .product(name: "CairnIO", package: "Cairn"),

@@ -1,5 +1,5 @@
 // cairn-bench-micro: micro benchmarks of the storage hot paths (record format, block scan,
-// primary index), timed by google/swift-benchmark's runner.
+// primary index) and of the engine's put and memory get, timed by google/swift-benchmark's runner.
 //
 //   cairn-bench-micro [--filter REGEX] [--entries N] [--seed S] [--min-time SECONDS]
 //                     [--warmup N] [--rounds N] [--format table|kv] [--allow-debug-build]
@@ -131,6 +131,7 @@ func runBenchmarks() {
     benchmarks += RecordBenchmarks.make(seed: options.seed)
     benchmarks += BlockScanBenchmarks.make(seed: options.seed)
     benchmarks += IndexBenchmarks.make(entryCount: options.entryCount, seed: options.seed, fullRounds: options.fullRounds)
+    benchmarks += EngineBenchmarks.make(seed: options.seed)
     for benchmark in benchmarks { suite.register(benchmark: benchmark) }
 
     // Options go in as custom defaults, under each benchmark's own settings (the index
@@ -153,6 +154,7 @@ func runBenchmarks() {
     }
     BlockScanBenchmarks.addDerivedNotes(&results)
     IndexBenchmarks.addDerivedNotes(&results)
+    EngineBenchmarks.addDerivedNotes(&results)
     if options.format == "kv" { printKeyValues(results) } else { printTable(results) }
 }
 
