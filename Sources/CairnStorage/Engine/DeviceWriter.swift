@@ -97,8 +97,8 @@ public final class DeviceWriter: Sendable {
     public typealias BlockHeaderWriter = @Sendable (UnsafeMutableRawBufferPointer, UInt64, UInt32) -> Void
 
     final class WriteBuffer: @unchecked Sendable {
-        // @unchecked: every field is read and written only under DeviceWriter.state's lock;
-        // `buffer` bytes below `usedBytes` are immutable once written.
+        // @unchecked: every field but `encoders` is read and written only under
+        // DeviceWriter.state's lock; `buffer` bytes below `usedBytes` are immutable once written.
         let buffer: AlignedBuffer
         let blockIndex: UInt32
         let sequence: UInt64
@@ -107,8 +107,11 @@ public final class DeviceWriter: Sendable {
         var writeInFlight = false
         var sealed = false
         /// Appends that reserved bytes here and are still encoding them (outside the lock). The
-        /// flusher writes the buffer, whole or in part, only when none is.
-        var encoders = 0
+        /// flusher writes the buffer, whole or in part, only when none is. Raised under the lock
+        /// as the bytes are reserved; lowered without it once they are encoded (see
+        /// `DeviceWriter.encoded(into:)`: a second lock per append was the only other reason to
+        /// take it, on a lock every service thread shares).
+        let encoders = Atomic<Int>(0)
 
         init(buffer: AlignedBuffer, blockIndex: UInt32, sequence: UInt64, usedBytes: Int) {
             self.buffer = buffer
@@ -140,9 +143,6 @@ public final class DeviceWriter: Sendable {
         /// The flusher sleeps with no deadline (nothing was dirty): the next append must wake it,
         /// or a partly filled buffer would wait for the next sealed block instead of flush-max-ms.
         var flusherIdle = false
-        /// The flusher left a buffer unwritten because appends were still encoding into it: the
-        /// last of them wakes it.
-        var flusherWaitsForEncoders = false
         var stopping = false
         var stopped = false
         var failure: IOError?
@@ -200,6 +200,10 @@ public final class DeviceWriter: Sendable {
     public let deviceIndex: Int
     public let configuration: Configuration
     let state: ConditionLock<State>
+    /// The flusher left a buffer unwritten because appends were still encoding into it: the
+    /// last of them wakes it (`encoded(into:)`, `stillEncoding`). An atomic beside the lock, as
+    /// an append reads it without the lock.
+    private let flusherAwaitsEncoders = Atomic<Bool>(false)
     private let pool: AlignedBufferPool
     private let stagingPool: AlignedBufferPool
     private let sequencer: BlockSequencer
@@ -298,7 +302,7 @@ public final class DeviceWriter: Sendable {
             let cur = s.current!
             let offset = cur.usedBytes
             cur.usedBytes += sizeBytes
-            cur.encoders += 1
+            cur.encoders.add(1, ordering: .relaxed)  // the lock orders it before the flusher's check
             if s.flusherIdle && !configuration.has(.idleFlusherSkipsPartialFlush) {
                 s.flusherIdle = false
                 wakeFlusher = true  // wake the flusher so the flush-max-ms clock starts
@@ -309,15 +313,36 @@ public final class DeviceWriter: Sendable {
         target.buffer.withUnsafeMutableBytes { raw in
             encode(UnsafeMutableRawBufferPointer(rebasing: raw[offset..<(offset + sizeBytes)]), target.sequence)
         }
-        let wakeWaitingFlusher: Bool = state.withLock { s in
-            target.encoders -= 1
-            guard target.encoders == 0, s.flusherWaitsForEncoders else { return false }
-            s.flusherWaitsForEncoders = false
-            return true
-        }
-        if wakeWaitingFlusher { state.broadcast() }
+        encoded(into: target)
         let byteOffset = UInt64(target.blockIndex) * UInt64(configuration.writeBlockSizeBytes) + UInt64(offset)
         return RecordLocation(deviceIndex: deviceIndex, byteOffset: byteOffset, sizeBytes: sizeBytes)
+    }
+
+    /// An append's bytes in `target` are encoded: lowers its encoder count and, if that was the
+    /// last encoder and the flusher is waiting for it, wakes the flusher.
+    ///
+    /// With no lock unless there is a flusher to wake. The decrement and the flag's load here,
+    /// and the flag's store and the count's load in `stillEncoding`, are sequentially
+    /// consistent: of the last encoder and a flusher deciding to wait, at least one sees the
+    /// other's write (if the encoder missed the flag, the flusher's load comes after the
+    /// decrement and finds 0). The wake takes the lock, so it cannot fall between the flusher's
+    /// check and its wait, which happen under one hold of it. The decrement also publishes the
+    /// encoded bytes to the flusher (release, and the flusher's load acquires).
+    private func encoded(into target: WriteBuffer) {
+        guard target.encoders.subtract(1, ordering: .sequentiallyConsistent).newValue == 0,
+              flusherAwaitsEncoders.load(ordering: .sequentiallyConsistent)
+        else { return }
+        let wake = state.withLock { _ in flusherAwaitsEncoders.exchange(false, ordering: .sequentiallyConsistent) }
+        if wake { state.broadcast() }
+    }
+
+    /// Whether appends are still encoding into `b`; if so, the last of them wakes the flusher
+    /// (`encoded(into:)`). Under the lock, from the flusher.
+    private func stillEncoding(_ b: WriteBuffer) -> Bool {
+        guard b.encoders.load(ordering: .sequentiallyConsistent) > 0 else { return false }
+        flusherAwaitsEncoders.store(true, ordering: .sequentiallyConsistent)
+        // Again, after the flag: an encoder that finished in between did not see it.
+        return b.encoders.load(ordering: .sequentiallyConsistent) > 0
     }
 
     /// Calls `callback` once the bytes at `location` are durable (commit-to-device), through
@@ -805,8 +830,7 @@ public final class DeviceWriter: Sendable {
         while slots > 0 && i < s.sealed.count {
             let b = s.sealed[i]
             if b.writeInFlight { i += 1; continue }  // its partial write must finish first
-            if b.encoders > 0 {  // appends still encoding into it: the last one wakes the flusher
-                s.flusherWaitsForEncoders = true
+            if stillEncoding(b) {  // the last append encoding into it wakes the flusher
                 i += 1
                 continue
             }
@@ -823,10 +847,7 @@ public final class DeviceWriter: Sendable {
         let now = configuration.nowNs()
         let due = s.commitRequested || s.stopping || now >= s.lastFlushNs + flushIntervalNs
         guard due else { return }
-        if cur.encoders > 0 {  // a snapshot now would catch half-encoded records
-            s.flusherWaitsForEncoders = true
-            return
-        }
+        if stillEncoding(cur) { return }  // a snapshot now would catch half-encoded records
         let alignment = device.alignmentBytes
         let start = cur.durableBytes / alignment * alignment
         let end = (cur.usedBytes + alignment - 1) / alignment * alignment
