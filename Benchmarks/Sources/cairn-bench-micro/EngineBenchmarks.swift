@@ -116,11 +116,6 @@ enum EngineBenchmarks {
 
     /// Adds ops/s to the 2-thread put and its speed-up over the 1-thread put of the same run.
     static func addDerivedNotes(_ results: inout [MicroResult]) {
-        guard let concurrent = results.firstIndex(where: { $0.name == concurrentPutName }) else { return }
-        let nsPerOp = results[concurrent].nsPerOp
-        results[concurrent].notes.append(("ops_per_s", 1e9 / nsPerOp))
-        if let single = results.first(where: { $0.name == putName }) {
-            results[concurrent].notes.append(("speedup_vs_1_thread", single.nsPerOp / nsPerOp))
-        }
+        addSpeedupNotes(&results, concurrent: concurrentPutName, single: putName)
     }
 }

@@ -67,6 +67,17 @@ func blackHole<T>(_ value: T) {
 // MARK: - Results
 
 /// One benchmark's figures.
+/// Adds ops/s to the 2-thread benchmark `concurrent` and its speed-up over the 1-thread
+/// benchmark `single` of the same run.
+func addSpeedupNotes(_ results: inout [MicroResult], concurrent concurrentName: String, single singleName: String) {
+    guard let concurrent = results.firstIndex(where: { $0.name == concurrentName }) else { return }
+    let nsPerOp = results[concurrent].nsPerOp
+    results[concurrent].notes.append(("ops_per_s", 1e9 / nsPerOp))
+    if let single = results.first(where: { $0.name == singleName }) {
+        results[concurrent].notes.append(("speedup_vs_1_thread", single.nsPerOp / nsPerOp))
+    }
+}
+
 struct MicroResult {
     let name: String
     /// Median over the measured iterations, divided by the operations per iteration.

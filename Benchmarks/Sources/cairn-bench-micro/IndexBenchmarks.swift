@@ -176,12 +176,7 @@ enum IndexBenchmarks {
 
     /// Adds ops/s to the 2-thread insert and its speed-up over the 1-thread insert of the same run.
     static func addDerivedNotes(_ results: inout [MicroResult]) {
-        guard let concurrent = results.firstIndex(where: { $0.name == concurrentInsertName }) else { return }
-        let nsPerOp = results[concurrent].nsPerOp
-        results[concurrent].notes.append(("ops_per_s", 1e9 / nsPerOp))
-        if let single = results.first(where: { $0.name == insertName }) {
-            results[concurrent].notes.append(("speedup_vs_1_thread", single.nsPerOp / nsPerOp))
-        }
+        addSpeedupNotes(&results, concurrent: concurrentInsertName, single: insertName)
     }
 
     // MARK: Helpers
