@@ -146,8 +146,11 @@ public final class DeviceWriter: Sendable {
         var stopping = false
         var stopped = false
         var failure: IOError?
-        var freeBlocks: FreeBlockList
-        var nextPristineBlock: UInt32
+        /// Mirrored into `available` on every change (a `didSet` that reads no `oldValue`
+        /// mutates in place), so a put's admission reads the count without this lock.
+        var freeBlocks: FreeBlockList { didSet { mirrorAvailable() } }
+        var nextPristineBlock: UInt32 { didSet { mirrorAvailable() } }
+        let available: AvailableBlocks
         var stats = Statistics()
         /// Empty blocks waiting until everything appended before they emptied is durable
         /// (FIFO: marks only grow). See FORMAT.md "Block reuse".
@@ -172,6 +175,29 @@ public final class DeviceWriter: Sendable {
         /// A block was opened since the flusher last ran ``headerUpkeep``: it checks whether a
         /// device header write is due soon, and does it ahead of need.
         var upkeepDue = false
+
+        init(freeBlocks: FreeBlockList, nextPristineBlock: UInt32, available: AvailableBlocks) {
+            self.freeBlocks = freeBlocks
+            self.nextPristineBlock = nextPristineBlock
+            self.available = available
+            mirrorAvailable()
+        }
+
+        /// Free blocks plus those never written.
+        var availableCount: Int {
+            freeBlocks.count + Int(available.blockCount - min(nextPristineBlock, available.blockCount))
+        }
+
+        func mirrorAvailable() { available.count.store(availableCount, ordering: .relaxed) }
+    }
+
+    /// ``availableBlocks``, kept by the writer's state as it changes: every put asks (write
+    /// admission), and taking the writer's lock for it was a second lock per put on the lock
+    /// every service thread shares.
+    final class AvailableBlocks: Sendable {
+        let count = Atomic<Int>(0)
+        let blockCount: UInt32
+        init(blockCount: UInt32) { self.blockCount = blockCount }
     }
 
     /// "Everything appended up to here": the device's newest block then (its sequence) and how
@@ -210,6 +236,7 @@ public final class DeviceWriter: Sendable {
     private let writeBlockHeader: BlockHeaderWriter
     private let headerSizeBytes: Int
     private let blockCount: UInt32
+    private let available: AvailableBlocks
     private let finished = ConditionLock(false)
     private let flusherLocal = FlusherLocal()
 
@@ -264,7 +291,9 @@ public final class DeviceWriter: Sendable {
                                  capacity: buffersMax)
         stagingPool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes,
                                         alignmentBytes: device.alignmentBytes, capacity: configuration.queueDepth)
-        state = ConditionLock(State(freeBlocks: FreeBlockList(blockCount: Int(blockCount)), nextPristineBlock: firstPristineBlock))
+        available = AvailableBlocks(blockCount: blockCount)
+        state = ConditionLock(State(freeBlocks: FreeBlockList(blockCount: Int(blockCount)), nextPristineBlock: firstPristineBlock,
+                                    available: available))
     }
 
     /// Starts the flusher thread (none when a simulator drives the writer through `flushStep`).
@@ -489,9 +518,10 @@ public final class DeviceWriter: Sendable {
     /// The free list now (blocks new writes may take; checkers prove none holds a live record).
     public var freeBlockList: [UInt32] { state.withLock { $0.freeBlocks.blocks } }
 
-    /// Free blocks plus never-written blocks: what new writes can still take.
+    /// Free blocks plus never-written blocks: what new writes can still take. A relaxed load of
+    /// the count the writer's state keeps (no lock: every put's admission asks).
     public var availableBlocks: Int {
-        state.withLock { s in s.freeBlocks.count + Int(blockCount - min(s.nextPristineBlock, blockCount)) }
+        available.count.load(ordering: .relaxed)
     }
 
     /// Data blocks of the device (all but the header block).
@@ -562,7 +592,7 @@ public final class DeviceWriter: Sendable {
         if pendingBytes >= configuration.maxWriteCacheBytes && purpose != .defrag {
             throw StorageError.overloaded(path: device.path, waitingBytes: pendingBytes)
         }
-        let available = s.freeBlocks.count + Int(blockCount - min(s.nextPristineBlock, blockCount))
+        let available = s.availableCount
         let reserve: Int
         switch purpose {
         case .client: reserve = configuration.defragReserveBlocks

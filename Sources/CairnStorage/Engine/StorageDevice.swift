@@ -72,13 +72,6 @@ public final class StorageDevice: Sendable {
         return try runtime.withPublished { try body($0.writer) }
     }
 
-    /// As ``withWriter(_:)``, for the reader.
-    @inline(__always)
-    func withReader<Result>(_ body: (DeviceReader) throws -> Result) rethrows -> Result {
-        precondition(runtime.isPublished, "device \(index) not started")
-        return try runtime.withPublished { try body($0.reader) }
-    }
-
     public var header: DeviceHeader { headerState.withLock { $0.header } }
 
     /// Blocks a cold start reads: those below the header's blocks-written mark (every block when
