@@ -465,7 +465,9 @@ final class LatencyBook: Sendable {
         ]
     }
 
-    private func namespaceIndex(_ nameBytes: UnsafeRawBufferPointer) -> Int? {
+    /// The position in `namespaceNames` of the namespace named by the UTF-8 `nameBytes` (a
+    /// request's NAMESPACE field); the server context finds its namespaces by it too.
+    func namespaceIndex(_ nameBytes: UnsafeRawBufferPointer) -> Int? {
         // By index, in place: binding each candidate array would retain it.
         for index in namespaceNameBytes.indices where namespaceNameBytes[index].count == nameBytes.count {
             if namespaceNameBytes[index].withUnsafeBytes({ $0.elementsEqual(nameBytes) }) { return index }

@@ -17,10 +17,11 @@ final class ServerContext: Sendable {
     let namespaces: [String: Namespace]
     /// Namespace names in a stable (sorted) order, as `namespaces` and `replicas` list them.
     let namespaceNames: [String]
-    /// `namespaceNames` as UTF-8 and their namespaces, borrowed (`namespaces` keeps them): a
-    /// transaction finds its namespace by the NAMESPACE field's bytes, with no String, no hashing
-    /// and no retain of an object every service thread shares.
-    private let namespaceLookup: [(nameBytes: [UInt8], namespace: Unretained<Namespace>)]
+    /// The namespaces in `namespaceNames` order, borrowed (`namespaces` keeps them): a
+    /// transaction finds its namespace by the NAMESPACE field's bytes (the latency book's
+    /// lookup: no String, no hashing) and holds it with no retain of an object every service
+    /// thread shares.
+    private let namespaceRefs: [Unretained<Namespace>]
     let logger: Logger
     /// The daemon's log sinks, for the log info commands (nil: none to control).
     let logControl: (any LogControl)?
@@ -45,7 +46,7 @@ final class ServerContext: Sendable {
         self.configuration = configuration
         self.namespaces = namespaces
         self.namespaceNames = namespaces.keys.sorted()
-        self.namespaceLookup = namespaceNames.map { (Array($0.utf8), Unretained(namespaces[$0]!)) }
+        self.namespaceRefs = namespaceNames.map { Unretained(namespaces[$0]!) }
         self.latencies = LatencyBook(namespaceNames: namespaceNames)
         self.backgroundQueries = BackgroundQueries(namespaceNames: namespaceNames)
         // enable-benchmarks-* of the configuration file: on from the start, as set-config turns them on.
@@ -58,12 +59,7 @@ final class ServerContext: Sendable {
 
     /// The namespace whose name is the UTF-8 `nameBytes` (a request's NAMESPACE field), borrowed.
     func namespace(named nameBytes: UnsafeRawBufferPointer) -> Unretained<Namespace>? {
-        for index in namespaceLookup.indices where namespaceLookup[index].nameBytes.count == nameBytes.count {
-            if namespaceLookup[index].nameBytes.withUnsafeBytes({ $0.elementsEqual(nameBytes) }) {
-                return namespaceLookup[index].namespace
-            }
-        }
-        return nil
+        latencies.namespaceIndex(nameBytes).map { namespaceRefs[$0] }
     }
 
     var boundPort: Int {
