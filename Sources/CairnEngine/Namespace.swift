@@ -912,11 +912,9 @@ public final class Namespace: Sendable {
         let barrier = current?.passesOnBarrier == true && options.storage.simulation?.bugs.contains(.lostDeleteBarrier) != true
         if barrier { try storage.allowBarrierRecords() }
         // The record is a temporary: once committed, `bins` is again its caller's alone.
-        guard let location = try commit(StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration,
-                                                     voidTime: voidTime, setName: effectiveSet, userKey: key, bins: bins,
-                                                     barrier: barrier),
-                                        digest: digest, expected: current, setID: setID)
-        else { return .retry }
+        let record = StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration, voidTime: voidTime,
+                                  setName: effectiveSet, userKey: key, bins: bins, barrier: barrier)
+        guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return .retry }
         let result = OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
         return .done(result, durableAt: options.storage.commitToDevice ? location : nil)
     }
@@ -927,26 +925,34 @@ public final class Namespace: Sendable {
     }
 
     /// Appends `record` and points the index at it, if the index still holds `expected`.
-    private func commit(_ record: StoredRecord, digest: Digest, expected: IndexRecord?, setID: UInt16) throws -> RecordLocation? {
+    ///
+    /// The record is borrowed all the way to its encoding: a copy of it cost a retain and a
+    /// release of each of its arrays and strings per write. Only the rare write below an nsup
+    /// cycle's fence is copied, to raise its last-update time.
+    private func commit(_ record: borrowing StoredRecord, digest: Digest, expected: IndexRecord?, setID: UInt16) throws -> RecordLocation? {
         let device = storage.deviceIndex(for: digest)
         return try index.withRecord(digest) { entry -> RecordLocation? in
             guard entry == expected else { return nil }
-            var record = record
-            if record.voidTime != 0 {
-                // An nsup cycle may have counted this sprig before this write landed: commit
-                // above its fence, so its raise cannot hide a record it did not count.
-                let floor = evictionMark.lutFloorMs
-                if record.lastUpdateMs <= floor {
-                    record.lastUpdateMs = floor + 1
-                    lutAheadOfClock.raise(to: floor + 1)
-                }
+            let purpose: DeviceWriter.Purpose = record.isTombstone ? .delete : .client
+            let location: RecordLocation
+            var lastUpdateMs = record.lastUpdateMs
+            // An nsup cycle may have counted this sprig before this write landed: commit above
+            // its fence, so its raise cannot hide a record it did not count.
+            let floor = record.voidTime != 0 ? evictionMark.lutFloorMs : 0
+            if record.voidTime != 0 && lastUpdateMs <= floor {
+                lastUpdateMs = floor + 1
+                lutAheadOfClock.raise(to: lastUpdateMs)
+                var raised = copy record
+                raised.lastUpdateMs = lastUpdateMs
+                location = try storage.append(raised, deviceIndex: device, purpose: purpose)
+            } else {
+                location = try storage.append(record, deviceIndex: device, purpose: purpose)
             }
-            let location = try storage.append(record, deviceIndex: device, purpose: record.isTombstone ? .delete : .client)
             var flags: IndexRecord.Flags = []
             if record.isTombstone { flags.insert(.tombstone) }
             if record.userKey != nil { flags.insert(.keyStored) }
             if record.barrier { flags.insert(.barrier) }
-            entry = IndexRecord(digest: digest, generation: record.generation, lastUpdateTimeMs: record.lastUpdateMs,
+            entry = IndexRecord(digest: digest, generation: record.generation, lastUpdateTimeMs: lastUpdateMs,
                                 voidTimeSeconds: record.voidTime, setID: setID, location: location, flags: flags)
             if let old = expected { storage.release(old.location) }
             return location

@@ -289,7 +289,7 @@ public final class NamespaceStorage: Sendable {
 
     /// Encodes `record` into the current buffer of `deviceIndex`; returns where it went and
     /// counts its bytes live in that block.
-    public func append(_ record: StoredRecord, deviceIndex: Int,
+    public func append(_ record: borrowing StoredRecord, deviceIndex: Int,
                        purpose: DeviceWriter.Purpose = .client) throws -> RecordLocation {
         let maxSize = geometry.recordSizeBytesMax
         let size: Int

@@ -104,9 +104,14 @@ struct ByteWriter {
     }
 
     /// Copies the bytes of a string's UTF-8 form.
+    /// Contiguous strings (native ones, and small ones spilled to the stack) are borrowed: the
+    /// mutating `withUTF8` needed a copy of the string, a retain and a release per name.
     mutating func put(utf8 string: String) {
-        var string = string
-        string.withUTF8 { put(bytes: UnsafeRawBufferPointer($0)) }
+        let done: Void? = string.utf8.withContiguousStorageIfAvailable { put(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil {
+            var copy = string
+            copy.withUTF8 { put(bytes: UnsafeRawBufferPointer($0)) }
+        }
     }
 
     /// Copies raw bytes.

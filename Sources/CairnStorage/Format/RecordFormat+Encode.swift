@@ -97,12 +97,16 @@ extension RecordFormat {
             writer.put(UInt32(key.bytes.count))  // < 8 MiB, checked
             writer.put(bytes: key.bytes)
         }
-        for bin in record.bins {
-            writer.put(UInt8(bin.name.utf8.count))  // ≤ 15, checked
-            writer.put(utf8: bin.name)
-            writer.put(bin.particleType.rawValue)
-            writer.put(UInt32(bin.bytes.count))  // < 8 MiB, checked
-            writer.put(bytes: bin.bytes)
+        // Each bin borrowed in place: `for bin in record.bins` copied every bin (a retain and a
+        // release of its name and of its bytes per bin, per write).
+        record.bins.withUnsafeBufferPointer { bins in
+            for i in bins.indices {
+                writer.put(UInt8(bins[i].name.utf8.count))  // ≤ 15, checked
+                writer.put(utf8: bins[i].name)
+                writer.put(bins[i].particleType.rawValue)
+                writer.put(UInt32(bins[i].bytes.count))  // < 8 MiB, checked
+                writer.put(bytes: bins[i].bytes)
+            }
         }
         precondition(writer.end - writer.cursor < FormatLimits.recordAlignmentBytes, "padding must be under 16 bytes")
         writer.putZeros(writer.end - writer.cursor)
@@ -153,21 +157,26 @@ extension RecordFormat {
                 throw .recordTooLarge(sizeBytes: FormatLimits.alignedSizeBytes(sizeBytes), sizeBytesMax: recordSizeBytesMax)
             }
         }
-        for bin in record.bins {
-            if let problem = nameProblem(bin.name, bytesMax: FormatLimits.binNameBytesMax, allowsEmpty: true) {
-                throw .badBinName(bin.name, reason: problem)
-            }
-            guard bin.particleType.isStorable else {
-                throw .badBinValue(binName: bin.name, reason: "particle type \(bin.particleType) is never stored")
-            }
-            if let fixed = bin.particleType.fixedValueSizeBytes, bin.bytes.count != fixed {
-                throw .badBinValue(binName: bin.name, reason: "a \(bin.particleType) value is \(fixed) bytes, got \(bin.bytes.count)")
-            }
-            sizeBytes += 1 + bin.name.utf8.count + 1 + 4 + bin.bytes.count
-            // Stop early so a huge record is refused without walking all of it, and so the u32
-            // length fields can never overflow.
-            guard sizeBytes <= recordSizeBytesMax else {
-                throw .recordTooLarge(sizeBytes: FormatLimits.alignedSizeBytes(sizeBytes), sizeBytesMax: recordSizeBytesMax)
+        // Bins borrowed in place, as in `encodeChecked`.
+        try record.bins.withUnsafeBufferPointer { bins throws(FormatEncodingError) in
+            for i in bins.indices {
+                if let problem = nameProblem(bins[i].name, bytesMax: FormatLimits.binNameBytesMax, allowsEmpty: true) {
+                    throw .badBinName(bins[i].name, reason: problem)
+                }
+                let type = bins[i].particleType
+                guard type.isStorable else {
+                    throw .badBinValue(binName: bins[i].name, reason: "particle type \(type) is never stored")
+                }
+                let valueBytes = bins[i].bytes.count
+                if let fixed = type.fixedValueSizeBytes, valueBytes != fixed {
+                    throw .badBinValue(binName: bins[i].name, reason: "a \(type) value is \(fixed) bytes, got \(valueBytes)")
+                }
+                sizeBytes += 1 + bins[i].name.utf8.count + 1 + 4 + valueBytes
+                // Stop early so a huge record is refused without walking all of it, and so the
+                // u32 length fields can never overflow.
+                guard sizeBytes <= recordSizeBytesMax else {
+                    throw .recordTooLarge(sizeBytes: FormatLimits.alignedSizeBytes(sizeBytes), sizeBytesMax: recordSizeBytesMax)
+                }
             }
         }
         return sizeBytes
