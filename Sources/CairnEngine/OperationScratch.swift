@@ -12,8 +12,10 @@ import Glibc
 /// the operations and values are built in fresh memory.
 public final class OperationScratch: @unchecked Sendable {
     private let ownerThread: pthread_t
+    @exclusivity(unchecked)
     private var operations: [BinOperation] = []
     /// Value arrays of earlier writes, emptied when reused.
+    @exclusivity(unchecked)
     private var values: [[UInt8]] = []
 
     /// Value arrays kept at most, and the largest kept (a rare huge value is not kept).

@@ -18,6 +18,10 @@ import Glibc
 public final class ConditionLock<State>: @unchecked Sendable {
     fileprivate let mutex: UnsafeMutablePointer<pthread_mutex_t>
     fileprivate let cond: UnsafeMutablePointer<pthread_cond_t>
+    /// Unchecked by the runtime: every access holds the mutex, which already makes it exclusive
+    /// (a body that took the lock again would deadlock before it could overlap), and the check
+    /// was a runtime call per hold on the write path (`hack/bench-allocs --access`).
+    @exclusivity(unchecked)
     fileprivate var state: State
 
     public init(_ initial: State) {

@@ -42,11 +42,14 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         var completion: @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void
     }
 
+    @exclusivity(unchecked)
     private var slots: [Slot?] = []
+    @exclusivity(unchecked)
     private var freeSlots: [Int] = []
     /// Buffers of finished reads, by length / 512 (an array: a dictionary's in-place mutation
     /// allocates its accessor's frame), reused by the next reads of that length (at most
     /// ``reusedBuffersPerLengthMax`` each, for lengths up to ``reusedBufferBytesMax``).
+    @exclusivity(unchecked)
     private var freeBuffers = [[AlignedBuffer]](repeating: [], count: RingReads.reusedBufferBytesMax / 512 + 1)
     static let reusedBuffersPerLengthMax = 32
     static let reusedBufferBytesMax = 128 << 10

@@ -215,6 +215,7 @@ final class UringLoop: @unchecked Sendable {
     // Cross-thread state.
     private let inbox = Mutex<[InboxWork]>([])
     /// The inbox's work being run (the loop's thread only), its memory kept for the next swap.
+    @exclusivity(unchecked)
     private var drainedInbox: [InboxWork] = []
 
     /// Work in the inbox: a closure, or a durability callback with its outcome. An enum, not
@@ -241,11 +242,14 @@ final class UringLoop: @unchecked Sendable {
     let connectionGauge = Atomic<Int>(0)
 
     // Loop-confined state.
+    @exclusivity(unchecked)
     private var ring: Ring?
     /// Entries in the ring's registered file table; a connection whose slot is below this uses
     /// its entry (slot = entry), the others their descriptor. 0 when the kernel refused a table.
     private var fixedFileCount = 0
+    @exclusivity(unchecked)
     private var connections: [UringConnection?] = []
+    @exclusivity(unchecked)
     private var freeSlots: [Int] = []
     private var openCount = 0
     private var isAccepting = false
@@ -259,11 +263,15 @@ final class UringLoop: @unchecked Sendable {
     private var eventValue = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
     private var threadID: UInt = 0
     /// Encodes single-record replies (keeps its capacity across replies).
+    @exclusivity(unchecked)
     private var replyWriter = WireWriter(capacityBytes: 4096)
     /// Connections whose input should be looked at again before the next wait.
+    @exclusivity(unchecked)
     private var ready: [UringConnection] = []
     /// The digests ``warmIndexPaths()`` hands the index (its capacity is the index's batch limit).
+    @exclusivity(unchecked)
     private var warmDigests = [Digest](repeating: Digest(word0: 0, word1: 0, word2: 0), count: 32)
+    @exclusivity(unchecked)
     private var lastWarmNamespace: (name: [UInt8], namespace: Namespace)?
 
     init(index: Int, listenSocket: Int32, context: ServerContext, threadPool: NIOThreadPool, timers: any EventLoop,
@@ -360,8 +368,11 @@ final class UringLoop: @unchecked Sendable {
 
     /// The engine's continuation onto this loop, with device reads on this loop's ring (set
     /// once the ring exists, on the loop's thread).
+    @exclusivity(unchecked)
     private var resume = Resume.inline
+    @exclusivity(unchecked)
     private var streamResume = Resume.inline
+    @exclusivity(unchecked)
     private var deviceReads: RingReads?
 
     // MARK: - the loop (its own thread)
@@ -1066,10 +1077,13 @@ final class UringConnection: RecordOutcomeReceiver, @unchecked Sendable {
     let fd: Int32
     let slot: Int
     let processor: RequestProcessor
+    @exclusivity(unchecked)
     var input: SocketBytes
     /// Replies accumulated while `sending` is with the kernel.
+    @exclusivity(unchecked)
     var output: SocketBytes
     /// The bytes of the send in flight.
+    @exclusivity(unchecked)
     var sending: SocketBytes
     var receiveInFlight = false
     /// The length asked of the receive in flight.
@@ -1092,12 +1106,15 @@ final class UringConnection: RecordOutcomeReceiver, @unchecked Sendable {
     /// A transaction's `execute` is on the stack (its completion is inline, not resumed).
     var isExecuting = false
     /// The current request's body; its storage is reused when no earlier request holds it.
+    @exclusivity(unchecked)
     var body = ByteBuffer()
     /// The field and op arrays of the current request's message, reused by the next request
     /// once nothing holds them (``Message/decode(body:limits:reusing:)``).
+    @exclusivity(unchecked)
     var messageStorage = Message.Storage()
     /// Bytes the decoder needs before the next frame is whole.
     var neededBytes = 0
+    @exclusivity(unchecked)
     var pendingStream: ((any ReplyStream), Int64)?
 
     /// The connection's entry in the loop's registered file table, -1 when it has none.

@@ -13,8 +13,10 @@ import Glibc
 public final class RecordScratch: @unchecked Sendable {
     private let ownerThread: pthread_t
     /// The bins of the last record decoded here.
+    @exclusivity(unchecked)
     private var bins: [StoredBin] = []
     /// The array a write builds its new record's bins in, empty between writes.
+    @exclusivity(unchecked)
     private var recordBins: [StoredBin] = []
 
     /// A scratch owned by the calling thread.
