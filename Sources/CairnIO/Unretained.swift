@@ -34,7 +34,7 @@ public struct Unretained<Object: AnyObject & Sendable>: @unchecked Sendable {
     /// stored references reached through it, retains it. This closure form is the one that
     /// holds: an accessor that returns or yields the object is a retain again once it is bound
     /// to a name (measured with `hack/bench-allocs --arc`).
-    @inlinable @inline(__always)
+    @inlinable @inline(__always) @discardableResult
     public func with<Result>(_ body: (Object) throws -> Result) rethrows -> Result {
         #if DEBUG
         precondition(alive != nil, "Unretained<\(Object.self)> used after its object was freed")
