@@ -16,7 +16,8 @@ public protocol OwnedRingReads: AnyObject, Sendable {
               completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void)
 }
 
-/// The ``OwnedRingReads`` of one ring.
+/// The ``OwnedRingReads`` of one ring. A device opened with `readPageCache` is read through its
+/// buffered descriptor (`read-page-cache`), any other with O_DIRECT.
 ///
 /// Ownership: the thread that owns `ring`; every method but `read` must run there. The owner
 /// gives each completion whose user data has ``userDataTag`` in its top byte to `complete`.
@@ -153,7 +154,10 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         let slot = slots[index]!
         let address = slot.buffer.unsafeBaseAddress + slot.progress.doneBytes
         let userData = userDataTag << 56 | UInt64(index)
-        let fd = slot.device.fd
+        // `read-page-cache`: record reads go through the device's buffered descriptor (before,
+        // these reads, the service threads' only ones, used the O_DIRECT one regardless).
+        let cached = slot.device.pageCacheFD
+        let fd = cached >= 0 ? cached : slot.device.fd
         let length = UInt32(slot.lengthBytes - slot.progress.doneBytes)
         let offset = slot.alignedOffset + UInt64(slot.progress.doneBytes)
         if ring.unsafePrepareRead(fd: fd, address: address, lengthBytes: length, offset: offset, userData: userData) { return }

@@ -1,5 +1,7 @@
 import CairnTesting
+import CLiburing
 import Foundation
+import Synchronization
 import Testing
 
 @testable import CairnIO
@@ -193,6 +195,47 @@ func writeThenVerify(device: BlockDevice, blockCount: Int, blockSizeBytes: Int, 
             }
             // The buffered reads went through the page cache.
             #expect(residentPages(fd: device.pageCacheFD, offset: 0, length: blocks * blockSize) == blocks * blockSize / 4096)
+        }
+    }
+
+    /// Reads `count` bytes at `offset` through a ring's ``RingReads`` (the service threads'
+    /// record reads) and returns them.
+    func ringRead(_ device: BlockDevice, offset: UInt64, count: Int) throws -> [UInt8] {
+        let ring = try Ring(entries: 8)
+        let reads = RingReads(ring: ring, userDataTag: 7) { work in work() }
+        let result = Mutex<Result<[UInt8], IOError>?>(nil)
+        reads.read(from: device, byteOffset: offset, sizeBytes: count) { r in result.withLock { $0 = r.map { Array($0) } } }
+        let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 8)
+        defer { cqes.deallocate() }
+        while result.withLock({ $0 == nil }) {
+            _ = try ring.submit(waitCount: 1)
+            for i in 0..<ring.reap(into: cqes) { reads.complete(userData: cqes[i].user_data, result: cqes[i].res) }
+        }
+        return try result.withLock { $0! }.get()
+    }
+
+    /// The service threads' reads honour `read-page-cache`: their pages land in the page cache
+    /// (they used the O_DIRECT descriptor regardless, and nothing was ever cached).
+    @Test func ringReadsGoThroughThePageCache() throws {
+        let dir = try TemporaryDirectory()
+        for cached in [true, false] {
+            let device = try BlockDevice.open(path: dir.file("rr-\(cached).dat"),
+                                              options: .init(fileSizeBytes: 8 << 20, readPageCache: cached))
+            let blockSize = 64 << 10
+            let buffer = AlignedBuffer(countBytes: blockSize, alignmentBytes: device.alignmentBytes)
+            fillPattern(buffer, offset: 0, seed: 9)
+            try device.makeQueue(depth: 1).execute([IORequest.write(from: buffer, at: 0)]) { try $0.get() }
+            let fd = cached ? device.pageCacheFD : device.fd
+            #expect(residentPages(fd: fd, offset: 0, length: blockSize) == 0)
+            let bytes = try ringRead(device, offset: 1000, count: 20_000)
+            #expect(bytes == buffer.withUnsafeBytes { Array($0[1000..<21_000]) })
+            // The covering aligned range is cached when reads go through the page cache.
+            let resident = residentPages(fd: fd, offset: 0, length: blockSize)
+            if cached {
+                #expect(resident >= 5, "a ring read through the page cache left \(resident) pages cached")
+            } else {
+                #expect(resident == 0, "an O_DIRECT ring read left \(resident) pages cached")
+            }
         }
     }
 

@@ -489,17 +489,44 @@ def check_disable_eviction(run, tmp):
     check_evicts(run, tmp, keep_set="keep")
 
 
+def resident_bytes(path):
+    """Bytes of `path` in the page cache (mincore over a read-only mapping, through libc)."""
+    import ctypes
+    import mmap
+    size = os.path.getsize(path)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    libc.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), f"mmap {path}: errno {ctypes.get_errno()}"
+        try:
+            pages = (size + 4095) // 4096
+            vec = ctypes.create_string_buffer(pages)
+            assert libc.mincore(addr, size, vec) == 0, f"mincore {path}: errno {ctypes.get_errno()}"
+            return sum(b & 1 for b in vec.raw) * 4096
+        finally:
+            libc.munmap(addr, size)
+    finally:
+        os.close(fd)
+
+
 def check_read_page_cache(run, tmp):
     assert run.namespace()["storage-engine.read-page-cache"] == "true"
     # Two descriptors of the device file: the O_DIRECT one and a buffered read-only one.
     O_DIRECT, O_ACCMODE = 0o40000, 0o3
     flags = []
+    path = None
     for fd in os.listdir(f"/proc/{run.process.pid}/fd"):
         try:
             target = os.readlink(f"/proc/{run.process.pid}/fd/{fd}")
         except OSError:
             continue
         if target.endswith(".dat"):
+            path = target
             with open(f"/proc/{run.process.pid}/fdinfo/{fd}") as f:
                 flags.append(int(f.read().split("flags:")[1].split()[0], 8))
     assert any(f & O_DIRECT for f in flags), flags
@@ -508,8 +535,19 @@ def check_read_page_cache(run, tmp):
     try:
         for v in range(3):  # each overwrite is read back through the page cache, never stale
             c.put(("test", "s", "pc"), {"v": v, "pad": b"x" * 300_000})
-            time.sleep(1.2)  # flushed: the read goes to the device
+            # Fill the rest of its write block (1 MiB) so the block is sealed and, with no
+            # post-write cache, no longer in memory: the read below must go to the device.
+            for f in range(4):
+                c.put(("test", "s", f"fill-{v}-{f}"), {"pad": b"y" * 300_000})
+            time.sleep(1.2)  # flushed
+            # The O_DIRECT write dropped the record's cached pages; the read below brings them
+            # back through the buffered descriptor (the service threads' reads once ignored it).
+            reads = int(run.namespace()["device_record_reads"])
+            before = resident_bytes(path)
             assert c.get(("test", "s", "pc"))[2]["v"] == v
+            after = resident_bytes(path)
+            assert int(run.namespace()["device_record_reads"]) == reads + 1, "the read did not go to the device"
+            assert after - before >= 290_000, f"the read left {after - before} more bytes of {path} cached"
     finally:
         c.close()
 
