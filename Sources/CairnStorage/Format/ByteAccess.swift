@@ -104,6 +104,7 @@ struct ByteWriter {
     }
 
     /// Copies the bytes of a string's UTF-8 form.
+    ///
     /// Contiguous strings (native ones, and small ones spilled to the stack) are borrowed: the
     /// mutating `withUTF8` needed a copy of the string, a retain and a release per name.
     mutating func put(utf8 string: String) {
