@@ -938,8 +938,7 @@ public final class Namespace: Sendable {
             var lastUpdateMs = record.lastUpdateMs
             // An nsup cycle may have counted this sprig before this write landed: commit above
             // its fence, so its raise cannot hide a record it did not count.
-            let floor = record.voidTime != 0 ? evictionMark.lutFloorMs : 0
-            if record.voidTime != 0 && lastUpdateMs <= floor {
+            if record.voidTime != 0, case let floor = evictionMark.lutFloorMs, lastUpdateMs <= floor {
                 lastUpdateMs = floor + 1
                 lutAheadOfClock.raise(to: lastUpdateMs)
                 var raised = copy record
