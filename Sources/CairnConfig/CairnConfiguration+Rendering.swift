@@ -116,7 +116,11 @@ extension CairnConfiguration {
             writer.parameter("stop-writes-avail-pct", String(device.stopWritesAvailPct))
             writer.parameter("evict-used-pct", String(device.evictUsedPct))
             writer.parameter("cold-start-empty", ConfigValue.formatBoolean(device.coldStartEmpty))
-            writer.parameter("read-page-cache", ConfigValue.formatBoolean(device.readPageCache))
+            // Only when set: without the line the default depends on the backing (files read
+            // through the page cache, devices not), and a rendering parses back to the same value.
+            if let readPageCache = device.readPageCacheSetting {
+                writer.parameter("read-page-cache", ConfigValue.formatBoolean(readPageCache))
+            }
             writer.close()
         case .memory(let memory):
             writer.open("storage-engine", "memory")

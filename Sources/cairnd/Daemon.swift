@@ -123,7 +123,9 @@ final class Daemon: Sendable {
             if ColdStartLogPacer.shared.due(name) { logger.info("\(StartupProgress.logLine(name, p))") }
         }
         options.storage.log = { [logger] line in logger.warning("{\(name)} \(line)") }  // stop-writes, defrag trouble
-        logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", "))")
+        let reads = options.storage.devices.contains { $0.readPageCache }
+            ? "record reads through the page cache (read-page-cache true)" : "record reads O_DIRECT (read-page-cache false)"
+        logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", ")); \(reads)")
         options.onStartDecision = { mode, reason in
             switch mode {
             case .warm: logger.info("{\(name)} warm restart: \(reason)")

@@ -204,6 +204,31 @@ let realisticConfigValue = CairnConfiguration(
         #expect(device.writeCacheBytesMax == 64 << 20)
         #expect(device.postWriteCacheBytes == 256 << 20)
         #expect(device.stopWritesAvailPct == 5)
+        #expect(device.readPageCache == true, "a file reads through the page cache unless told not to")
+    }
+
+    /// `read-page-cache` defaults by what backs the namespace: files through the page cache (as
+    /// an Aerospike server reads files without `direct-files`), raw devices with O_DIRECT; a
+    /// line sets either way, wherever it stands in the section.
+    @Test func readPageCacheDefaultsByBackingAndALineOverrides() throws {
+        func parse(_ lines: String) throws -> CairnConfiguration {
+            let text = "network {\n service {\n port 3000\n }\n}\nnamespace test {\n storage-engine device {\n\(lines)\n }\n}\n"
+            return try CairnConfiguration.parse(text: text, fileName: "rpc.conf")
+        }
+        func device(_ lines: String) throws -> DeviceStorageConfig {
+            guard case .device(let device) = try #require(try parse(lines).namespace(named: "test")).storage else {
+                throw ConfigError(file: "rpc.conf", line: 0, message: "not a device storage engine")
+            }
+            return device
+        }
+        #expect(try device("file /d/a.dat\n filesize 1G").readPageCache == true)
+        #expect(try device("read-page-cache false\n file /d/a.dat\n filesize 1G").readPageCache == false)
+        #expect(try device("device /dev/nvme0n1").readPageCache == false)
+        #expect(try device("device /dev/nvme0n1\n read-page-cache true").readPageCache == true)
+        #expect(try parse("file /d/a.dat\n filesize 1G\n read-page-cache false").rendered().contains("read-page-cache false"))
+        let defaulted = try parse("file /d/a.dat\n filesize 1G")
+        #expect(!defaulted.rendered().contains("read-page-cache"), "a default renders as no line, so it parses back the same")
+        #expect(try CairnConfiguration.parse(text: defaulted.rendered(), fileName: "rendered.conf") == defaulted)
     }
 
     @Test func emptyLoggingStanzaMeansNoSinks() throws {

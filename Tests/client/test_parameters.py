@@ -514,9 +514,10 @@ def resident_bytes(path):
         os.close(fd)
 
 
-def check_read_page_cache(run, tmp):
-    assert run.namespace()["storage-engine.read-page-cache"] == "true"
-    # Two descriptors of the device file: the O_DIRECT one and a buffered read-only one.
+def check_record_reads(run, through_page_cache):
+    """Record reads go through the page cache (a second, buffered descriptor of the file) or not
+    (O_DIRECT only, nothing of the file cached by a read); writes are O_DIRECT either way."""
+    assert run.namespace()["storage-engine.read-page-cache"] == str(through_page_cache).lower()
     O_DIRECT, O_ACCMODE = 0o40000, 0o3
     flags = []
     path = None
@@ -530,7 +531,10 @@ def check_read_page_cache(run, tmp):
             with open(f"/proc/{run.process.pid}/fdinfo/{fd}") as f:
                 flags.append(int(f.read().split("flags:")[1].split()[0], 8))
     assert any(f & O_DIRECT for f in flags), flags
-    assert any(not f & O_DIRECT and f & O_ACCMODE == os.O_RDONLY for f in flags), flags
+    # Buffered and read-only: the owner lock's descriptor always, and the reads' with the page cache.
+    buffered = [f for f in flags if not f & O_DIRECT]
+    assert all(f & O_ACCMODE == os.O_RDONLY for f in buffered), flags
+    assert len(buffered) == (2 if through_page_cache else 1), flags
     c = run.client()
     try:
         for v in range(3):  # each overwrite is read back through the page cache, never stale
@@ -541,15 +545,35 @@ def check_read_page_cache(run, tmp):
                 c.put(("test", "s", f"fill-{v}-{f}"), {"pad": b"y" * 300_000})
             time.sleep(1.2)  # flushed
             # The O_DIRECT write dropped the record's cached pages; the read below brings them
-            # back through the buffered descriptor (the service threads' reads once ignored it).
+            # back through the buffered descriptor (the service threads' reads once ignored it),
+            # or, O_DIRECT, leaves them out.
             reads = int(run.namespace()["device_record_reads"])
             before = resident_bytes(path)
             assert c.get(("test", "s", "pc"))[2]["v"] == v
             after = resident_bytes(path)
             assert int(run.namespace()["device_record_reads"]) == reads + 1, "the read did not go to the device"
-            assert after - before >= 290_000, f"the read left {after - before} more bytes of {path} cached"
+            if through_page_cache:
+                assert after - before >= 290_000, f"the read left {after - before} more bytes of {path} cached"
+            else:
+                assert after - before < 290_000, f"an O_DIRECT read left {after - before} more bytes of {path} cached"
     finally:
         c.close()
+
+
+def check_read_page_cache_off(run, tmp):
+    check_record_reads(run, through_page_cache=False)
+
+
+def test_a_file_reads_through_the_page_cache_by_default(tmp_path):
+    """Without a `read-page-cache` line a file namespace reads records through the page cache,
+    as an Aerospike server reads files (no `direct-files`)."""
+    run = Run(str(tmp_path), device="post-write-cache 0")
+    try:
+        run.start()
+        check_record_reads(run, through_page_cache=True)
+        run.stop()
+    finally:
+        run.cleanup()
 
 
 def check_cold_start_empty(run, tmp):
@@ -656,7 +680,9 @@ ROWS = [
     ("storage-engine device", "stop-writes-avail-pct", dict(device="stop-writes-avail-pct 99"),
      check_stop_writes_avail_pct, False),
     ("storage-engine device", "cold-start-empty", dict(device="cold-start-empty true"), check_cold_start_empty, False),
-    ("storage-engine device", "read-page-cache", dict(device="read-page-cache true\n post-write-cache 0"), check_read_page_cache, False),
+    # A file reads through the page cache by default (test_a_file_reads_through_the_page_cache_by_default).
+    ("storage-engine device", "read-page-cache", dict(device="read-page-cache false\n post-write-cache 0"),
+     check_read_page_cache_off, False),
     ("storage-engine device", "post-write-queue", dict(device="write-block-size 128K\n post-write-queue 8"),
      namespace_value("storage-engine.post-write-cache", str(8 * 128 << 10)), False),
     ("storage-engine device", "evict-used-pct", dict(namespace="nsup-period 1", device="evict-used-pct 1"),

@@ -25,6 +25,12 @@ public enum StorageBacking: Sendable, Equatable {
     /// `file PATH` lines and `filesize`: regular files, created sparse to `sizeBytes` each.
     case files([String], sizeBytes: Int)
 
+    /// Whether these are `file` lines.
+    public var isFiles: Bool {
+        if case .files = self { return true }
+        return false
+    }
+
     /// The paths, in file order.
     public var paths: [String] {
         switch self {
@@ -79,8 +85,16 @@ public struct DeviceStorageConfig: Sendable, Equatable {
     public var evictUsedPct: Int
     /// `cold-start-empty`: a cold start ignores (and durably truncates) the records on the devices.
     public var coldStartEmpty = false
-    /// `read-page-cache`: record reads go through the page cache instead of O_DIRECT.
-    public var readPageCache = false
+    /// The `read-page-cache` line, if the section has one.
+    public var readPageCacheSetting: Bool?
+    /// `read-page-cache`: record reads go through the page cache instead of O_DIRECT. Without
+    /// the line, files do and raw devices do not: an Aerospike server reads files through the
+    /// page cache unless `direct-files` is set, and devices with O_DIRECT. Writes are O_DIRECT
+    /// either way.
+    public var readPageCache: Bool {
+        get { readPageCacheSetting ?? backing.isFiles }
+        set { readPageCacheSetting = newValue }
+    }
 
     /// Makes a device storage section; every argument but `backing` defaults as documented in
     /// `ConfigLimits`.
