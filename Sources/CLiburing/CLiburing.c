@@ -91,6 +91,15 @@ int cairn_uring_prep_read(cairn_uring *ring, int fd, void *buf, unsigned nbytes,
     return 0;
 }
 
+int cairn_uring_prep_read_fixed(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t offset,
+                                unsigned buffer_index, uint64_t user_data) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
+    if (sqe == NULL) return -EBUSY;
+    io_uring_prep_read_fixed(sqe, fd, buf, nbytes, offset, (int)buffer_index);
+    io_uring_sqe_set_data64(sqe, user_data);
+    return 0;
+}
+
 int cairn_uring_prep_write(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t offset,
                            int rw_flags, unsigned sqe_flags, uint64_t user_data) {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring->ring);
@@ -209,6 +218,11 @@ int cairn_uring_register_file_at(cairn_uring *ring, unsigned index, int fd) {
     int rc = io_uring_register_files_update(&ring->ring, index, fds, 1);
     if (rc < 0) return rc;
     return rc == 1 ? 0 : -EIO;
+}
+
+int cairn_uring_register_buffers(cairn_uring *ring, const cairn_iovec *iovecs, unsigned count) {
+    int rc = io_uring_register_buffers(&ring->ring, (const struct iovec *)iovecs, count);
+    return rc < 0 ? rc : 0;
 }
 
 int cairn_uring_register_ring_fd(cairn_uring *ring) {

@@ -322,16 +322,7 @@ public final class BlockDevice: Sendable {
         }
         if request.kind == .write && readOnly { throw fail(.invalidArgument("device is open read-only")) }
         guard let buffer = request.buffer else { throw fail(.invalidArgument("read or write without a buffer")) }
-        let alignment = UInt64(alignmentBytes)
-        guard request.lengthBytes > 0, request.lengthBytes <= BlockDevice.requestSizeBytesMax else {
-            throw fail(.invalidArgument("length must be 1...\(BlockDevice.requestSizeBytesMax) bytes"))
-        }
-        guard request.offset % alignment == 0 else {
-            throw fail(.misaligned("offset (must be a multiple of \(alignmentBytes))"))
-        }
-        guard UInt64(request.lengthBytes) % alignment == 0 else {
-            throw fail(.misaligned("length (must be a multiple of \(alignmentBytes))"))
-        }
+        try validateRange(operation: request.operation, lengthBytes: request.lengthBytes, at: request.offset)
         guard request.bufferOffset >= 0, request.bufferOffset <= buffer.countBytes,
               request.lengthBytes <= buffer.countBytes - request.bufferOffset else {
             throw fail(.invalidArgument(
@@ -341,7 +332,30 @@ public final class BlockDevice: Sendable {
         guard address % UInt(alignmentBytes) == 0 else {
             throw fail(.misaligned("buffer address (must be a multiple of \(alignmentBytes))"))
         }
-        guard request.offset <= sizeBytes, UInt64(request.lengthBytes) <= sizeBytes - request.offset else {
+    }
+
+    /// The checks of ``validate(_:)`` on a read's device range, for a read into memory whose
+    /// address its owner aligned (a registered slot).
+    public func validateRead(lengthBytes: Int, at offset: UInt64) throws(IOError) {
+        try validateRange(operation: .read, lengthBytes: lengthBytes, at: offset)
+    }
+
+    /// Length, alignment of offset and length, and bounds of the device.
+    private func validateRange(operation: IOOperation, lengthBytes: Int, at offset: UInt64) throws(IOError) {
+        func fail(_ kind: IOError.Kind) -> IOError {
+            IOError(kind, operation: operation, path: path, offset: offset, lengthBytes: lengthBytes)
+        }
+        let alignment = UInt64(alignmentBytes)
+        guard lengthBytes > 0, lengthBytes <= BlockDevice.requestSizeBytesMax else {
+            throw fail(.invalidArgument("length must be 1...\(BlockDevice.requestSizeBytesMax) bytes"))
+        }
+        guard offset % alignment == 0 else {
+            throw fail(.misaligned("offset (must be a multiple of \(alignmentBytes))"))
+        }
+        guard UInt64(lengthBytes) % alignment == 0 else {
+            throw fail(.misaligned("length (must be a multiple of \(alignmentBytes))"))
+        }
+        guard offset <= sizeBytes, UInt64(lengthBytes) <= sizeBytes - offset else {
             throw fail(.outOfBounds(deviceSizeBytes: sizeBytes))
         }
     }

@@ -87,6 +87,14 @@ public final class Ring {
         cairn_uring_prep_read(raw, fd, address, lengthBytes, offset, 0, 0, userData) == 0
     }
 
+    /// Prepares a read of `lengthBytes` into `address`, which lies inside registered buffer
+    /// `bufferIndex` (``registerBuffers(_:)``). Unsafe: the memory must stay valid until completion.
+    @inline(__always)
+    func unsafePrepareReadFixed(fd: Int32, address: UnsafeMutableRawPointer, lengthBytes: UInt32, offset: UInt64,
+                                bufferIndex: UInt32, userData: UInt64) -> Bool {
+        cairn_uring_prep_read_fixed(raw, fd, address, lengthBytes, offset, bufferIndex, userData) == 0
+    }
+
     /// Prepares a write of `lengthBytes` from `address`, with RWF_DSYNC when `durable`.
     /// Unsafe: the memory must stay valid until completion.
     @inline(__always)
@@ -144,6 +152,21 @@ public final class Ring {
         precondition(index >= 0 && index <= Int(UInt32.max), "registered file index \(index)")
         let rc = cairn_uring_register_file_at(raw, UInt32(index), fd ?? -1)
         if rc < 0 { throw IOError(.system, operation: .ringSetup, path: "io_uring registered file \(index)", errno: -rc) }
+    }
+
+    /// Registers `regions` as the ring's fixed buffers, indexed in order: the kernel pins their
+    /// pages once, and a read into one (``unsafePrepareReadFixed``) skips pinning and unpinning
+    /// them. The memory must outlive the ring. Pinned pages count against RLIMIT_MEMLOCK for a
+    /// process without CAP_IPC_LOCK: ENOMEM or EPERM then.
+    public func registerBuffers(_ regions: [UnsafeMutableRawBufferPointer]) throws(IOError) {
+        precondition(!regions.isEmpty && regions.allSatisfy { $0.baseAddress != nil && $0.count > 0 },
+                     "registered buffers must be non-empty")
+        let vectors = regions.map { cairn_iovec(base: $0.baseAddress, len: $0.count) }
+        let rc = vectors.withUnsafeBufferPointer { cairn_uring_register_buffers(raw, $0.baseAddress, UInt32($0.count)) }
+        if rc < 0 {
+            throw IOError(.system, operation: .ringSetup,
+                          path: "io_uring registered buffers (\(regions.count), \(regions.reduce(0) { $0 + $1.count }) bytes)", errno: -rc)
+        }
     }
 
     /// Lets `io_uring_enter` find this ring without a file lookup. Belongs to the calling thread:

@@ -19,6 +19,12 @@ public protocol OwnedRingReads: AnyObject, Sendable {
 /// The ``OwnedRingReads`` of one ring. A device opened with `readPageCache` is read through its
 /// buffered descriptor (`read-page-cache`), any other with O_DIRECT.
 ///
+/// Reads of up to ``registeredSlotBytes`` go into slots of one region registered with the ring
+/// (`IORING_REGISTER_BUFFERS`, `READ_FIXED`): the kernel pinned its pages once, and does not pin
+/// and unpin the pages of each read (fio here: 0.4–0.8 µs of CPU less per 4 KiB `O_DIRECT`
+/// read). Larger reads, reads beyond the slots in use, and every read when the registration was
+/// refused (RLIMIT_MEMLOCK; ``registrationError``) use buffers of their own, as before.
+///
 /// Ownership: the thread that owns `ring`; every method but `read` must run there. The owner
 /// gives each completion whose user data has ``userDataTag`` in its top byte to `complete`.
 /// Requests in flight occupy slots; a short read or EINTR/EAGAIN is resubmitted for the rest
@@ -30,9 +36,16 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
     private let ownerThread: UInt
     private let forward: @Sendable (@escaping @Sendable () -> Void) -> Void
 
+    /// Where a read's bytes land: a slot of the registered region, or a buffer of its own.
+    private enum Memory {
+        case registered(slot: Int)
+        case buffer(AlignedBuffer)
+    }
+
     private struct Slot {
         var device: BlockDevice
-        var buffer: AlignedBuffer
+        var memory: Memory
+        var address: UnsafeMutableRawPointer
         /// Aligned start of the transfer and its length.
         var alignedOffset: UInt64
         var lengthBytes: Int
@@ -56,16 +69,48 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
     static let reusedBufferBytesMax = 128 << 10
     public private(set) var inFlightCount = 0
 
+    /// Bytes of one registered slot: a record of up to 12 KiB at any alignment.
+    public static let registeredSlotBytes = 16 << 10
+    /// Registered slots per ring by default (512 KiB pinned per service thread).
+    public static let registeredSlotCountDefault = 32
+    /// The registered region (nil: none asked for, or the registration was refused).
+    private let registered: AlignedBuffer?
+    @exclusivity(unchecked)
+    private var freeRegisteredSlots: [Int] = []
+    /// Why the ring has no registered region although one was asked for.
+    public let registrationError: IOError?
+    /// Reads that went into a registered slot, and reads that used a buffer of their own.
+    public private(set) var registeredReadCount = 0
+    public private(set) var unregisteredReadCount = 0
+
     /// - Parameters:
     ///   - ring: the owner's ring (created on the calling thread, which becomes the owner).
     ///   - userDataTag: top byte that marks this object's completions (1...255).
+    ///   - registeredSlots: slots of ``registeredSlotBytes`` to register with the ring (0: none).
+    ///     The ring must have no registered buffers yet.
     ///   - forward: runs work on the owner thread (its inbox), for calls from other threads.
-    public init(ring: Ring, userDataTag: UInt64, forward: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
+    public init(ring: Ring, userDataTag: UInt64, registeredSlots: Int = RingReads.registeredSlotCountDefault,
+                forward: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         precondition((1...255).contains(userDataTag), "user data tag \(userDataTag) outside 1...255")
+        precondition(registeredSlots >= 0, "registered slots \(registeredSlots) < 0")
         self.ring = ring
         self.userDataTag = userDataTag
         self.ownerThread = UInt(pthread_self())
         self.forward = forward
+        var region: AlignedBuffer?
+        var refusal: IOError?
+        if registeredSlots > 0 {
+            let buffer = AlignedBuffer(countBytes: registeredSlots * Self.registeredSlotBytes, alignmentBytes: 4096)
+            do throws(IOError) {
+                try buffer.withUnsafeMutableBytes { raw throws(IOError) in try ring.registerBuffers([raw]) }
+                region = buffer
+            } catch {
+                refusal = error
+            }
+        }
+        registered = region
+        registrationError = refusal
+        if region != nil { freeRegisteredSlots = Array((0..<registeredSlots).reversed()) }
     }
 
     public func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
@@ -78,19 +123,30 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         let start = byteOffset / alignment * alignment
         let end = (byteOffset + UInt64(sizeBytes) + alignment - 1) / alignment * alignment
         let length = Int(end - start)
-        let buffer: AlignedBuffer
-        if length <= Self.reusedBufferBytesMax, let reused = freeBuffers[length / 512].popLast(),
-           reused.alignmentBytes == device.alignmentBytes {
-            buffer = reused
-        } else {
-            buffer = AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
-        }
-        let request = IORequest.read(into: buffer, lengthBytes: length, at: start)
         do throws(IOError) {
-            try device.validate(request)
+            try device.validateRead(lengthBytes: length, at: start)
         } catch {
             completion(.failure(error))
             return
+        }
+        let memory: Memory
+        let address: UnsafeMutableRawPointer
+        if let region = registered, length <= Self.registeredSlotBytes, device.alignmentBytes <= 4096,
+           let slot = freeRegisteredSlots.popLast() {
+            memory = .registered(slot: slot)
+            address = region.unsafeBaseAddress + slot * Self.registeredSlotBytes
+            registeredReadCount += 1
+        } else {
+            let buffer: AlignedBuffer
+            if length <= Self.reusedBufferBytesMax, let reused = freeBuffers[length / 512].popLast(),
+               reused.alignmentBytes == device.alignmentBytes {
+                buffer = reused
+            } else {
+                buffer = AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
+            }
+            memory = .buffer(buffer)
+            address = buffer.unsafeBaseAddress
+            unregisteredReadCount += 1
         }
         device.countRead(lengthBytes: length)
         let index: Int
@@ -100,7 +156,8 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             slots.append(nil)
             index = slots.count - 1
         }
-        slots[index] = Slot(device: device, buffer: buffer, alignedOffset: start, lengthBytes: length, skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
+        slots[index] = Slot(device: device, memory: memory, address: address, alignedOffset: start, lengthBytes: length,
+                            skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
         inFlightCount += 1
         prepare(index)
     }
@@ -129,17 +186,19 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         slots[index] = nil
         freeSlots.append(index)
         inFlightCount -= 1
-        defer { recycle(slot.buffer) }
+        // The slot keeps its buffer alive through the call; the memory is reused only after it.
+        defer {
+            switch slot.memory {
+            case .registered(let registeredSlot): freeRegisteredSlots.append(registeredSlot)
+            case .buffer(let buffer): recycle(buffer)
+            }
+        }
         if let failure {
             slot.completion(.failure(failure))
             return
         }
-        let skip = slot.skipBytes
-        let count = slot.sizeBytes
-        // Lent, not copied: the buffer is recycled (by the defer above) only after the call.
-        slot.buffer.withUnsafeBytes { raw in
-            slot.completion(.success(UnsafeRawBufferPointer(rebasing: raw[skip..<(skip + count)])))
-        }
+        // Lent, not copied.
+        slot.completion(.success(UnsafeRawBufferPointer(start: slot.address + slot.skipBytes, count: slot.sizeBytes)))
     }
 
     private func recycle(_ buffer: AlignedBuffer) {
@@ -152,7 +211,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
 
     private func prepare(_ index: Int) {
         let slot = slots[index]!
-        let address = slot.buffer.unsafeBaseAddress + slot.progress.doneBytes
+        let address = slot.address + slot.progress.doneBytes
         let userData = userDataTag << 56 | UInt64(index)
         // `read-page-cache`: record reads go through the device's buffered descriptor (before,
         // these reads, the service threads' only ones, used the O_DIRECT one regardless).
@@ -160,12 +219,17 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         let fd = cached >= 0 ? cached : slot.device.fd
         let length = UInt32(slot.lengthBytes - slot.progress.doneBytes)
         let offset = slot.alignedOffset + UInt64(slot.progress.doneBytes)
-        if ring.unsafePrepareRead(fd: fd, address: address, lengthBytes: length, offset: offset, userData: userData) { return }
+        let isRegistered = if case .registered = slot.memory { true } else { false }
+        func prepared() -> Bool {
+            isRegistered
+                ? ring.unsafePrepareReadFixed(fd: fd, address: address, lengthBytes: length, offset: offset, bufferIndex: 0, userData: userData)
+                : ring.unsafePrepareRead(fd: fd, address: address, lengthBytes: length, offset: offset, userData: userData)
+        }
+        if prepared() { return }
         // Submission queue full: hand what is prepared to the kernel, then there is room.
         do { try ring.submit() } catch {
             preconditionFailure("io_uring submit failed with a full submission queue: \(error)")
         }
-        let prepared = ring.unsafePrepareRead(fd: fd, address: address, lengthBytes: length, offset: offset, userData: userData)
-        precondition(prepared, "submission queue full right after a submit")
+        precondition(prepared(), "submission queue full right after a submit")
     }
 }

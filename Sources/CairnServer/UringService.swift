@@ -396,6 +396,11 @@ final class UringLoop: @unchecked Sendable {
         let ring = self.ring!
         registerFiles(ring)
         let reads = RingReads(ring: ring, userDataTag: Tag.deviceRead.rawValue) { [self] work in enqueue(work) }
+        if let refusal = reads.registrationError {
+            // Served all the same, each read pinning its own pages (RLIMIT_MEMLOCK, usually).
+            logger.info("service thread reads records into unregistered buffers: the kernel refused to register \(RingReads.registeredSlotCountDefault * RingReads.registeredSlotBytes / 1024) KiB for them",
+                        metadata: ["thread": "\(index)", "error": "\(refusal)"])
+        }
         deviceReads = reads
         // Memory this thread decodes records and builds writes in, reused from one transaction
         // to the next (each checks that it is used on this thread).

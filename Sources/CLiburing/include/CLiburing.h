@@ -71,6 +71,10 @@ unsigned cairn_uring_cq_ready(cairn_uring *ring);
 
 int cairn_uring_prep_read(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t offset,
                           int rw_flags, unsigned sqe_flags, uint64_t user_data);
+/// A read into memory registered with cairn_uring_register_buffers: `buf` lies inside registered
+/// buffer `buffer_index` (the kernel skips pinning its pages for each read).
+int cairn_uring_prep_read_fixed(cairn_uring *ring, int fd, void *buf, unsigned nbytes, uint64_t offset,
+                                unsigned buffer_index, uint64_t user_data);
 int cairn_uring_prep_write(cairn_uring *ring, int fd, const void *buf, unsigned nbytes, uint64_t offset,
                            int rw_flags, unsigned sqe_flags, uint64_t user_data);
 int cairn_uring_prep_readv(cairn_uring *ring, int fd, const cairn_iovec *iovecs, unsigned nr_vecs,
@@ -98,6 +102,8 @@ int cairn_uring_register_files_sparse(cairn_uring *ring, unsigned count);
 int cairn_uring_register_file_at(cairn_uring *ring, unsigned index, int fd);
 /// io_uring_register_ring_fd: io_uring_enter then finds the ring without a file lookup. The
 /// registration belongs to the calling thread: only for a ring entered by one thread.
+/// Registers `count` buffers (pinned once, for reads with cairn_uring_prep_read_fixed); 0 or -errno.
+int cairn_uring_register_buffers(cairn_uring *ring, const cairn_iovec *iovecs, unsigned count);
 int cairn_uring_register_ring_fd(cairn_uring *ring);
 
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC): the new socket, or -errno (-EAGAIN when none waits

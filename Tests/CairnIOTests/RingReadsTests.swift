@@ -1,0 +1,117 @@
+import CairnTesting
+import CLiburing
+import Synchronization
+import Testing
+
+@testable import CairnIO
+
+/// The service threads' record reads (``RingReads``): reads of up to a registered slot go into
+/// the ring's registered region (READ_FIXED), the rest into buffers of their own, and every read
+/// returns exactly the bytes asked for.
+@Suite struct RingReadsTests {
+    /// A device of `sizeBytes` whose bytes are the test pattern (seed 5).
+    func patterned(_ dir: TemporaryDirectory, _ name: String, sizeBytes: Int, readPageCache: Bool = false) throws -> BlockDevice {
+        let device = try BlockDevice.open(path: dir.file(name), options: .init(fileSizeBytes: UInt64(sizeBytes), readPageCache: readPageCache))
+        let buffer = AlignedBuffer(countBytes: sizeBytes, alignmentBytes: device.alignmentBytes)
+        fillPattern(buffer, offset: 0, seed: 5)
+        try device.makeQueue(depth: 1).execute([IORequest.write(from: buffer, at: 0)]) { try $0.get() }
+        return device
+    }
+
+    /// Issues every read of `ranges` at once on `reads`, then completes them all; returns the
+    /// bytes (or error) of each, in order.
+    func readAll(_ reads: RingReads, _ ring: Ring, _ device: BlockDevice,
+                 _ ranges: [(offset: UInt64, count: Int)]) throws -> [Result<[UInt8], IOError>] {
+        let results = Mutex<[Result<[UInt8], IOError>?]>(Array(repeating: nil, count: ranges.count))
+        for (i, range) in ranges.enumerated() {
+            reads.read(from: device, byteOffset: range.offset, sizeBytes: range.count) { r in
+                results.withLock { $0[i] = r.map { Array($0) } }
+            }
+        }
+        #expect(reads.inFlightCount == ranges.count)
+        let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 256)
+        defer { cqes.deallocate() }
+        while reads.inFlightCount > 0 {
+            _ = try ring.submit(waitCount: 1)
+            for i in 0..<ring.reap(into: cqes) { reads.complete(userData: cqes[i].user_data, result: cqes[i].res) }
+        }
+        return results.withLock { $0.map { $0! } }
+    }
+
+    func expected(_ offset: UInt64, _ count: Int, within device: BlockDevice) -> [UInt8] {
+        let all = AlignedBuffer(countBytes: Int(device.sizeBytes), alignmentBytes: device.alignmentBytes)
+        fillPattern(all, offset: 0, seed: 5)
+        return all.withUnsafeBytes { Array($0[Int(offset)..<(Int(offset) + count)]) }
+    }
+
+    /// More reads in flight than registered slots, of sizes on both sides of a slot, at odd
+    /// offsets: the first reads that fit take the slots, the others get buffers of their own, and
+    /// every read returns its bytes, with O_DIRECT and through the page cache. The slots are free
+    /// again afterwards: a second round fits in them once more.
+    @Test func readsFillTheRegisteredSlotsThenUseTheirOwnBuffers() throws {
+        let dir = try TemporaryDirectory()
+        for cached in [false, true] {
+            let device = try patterned(dir, "rr-\(cached).dat", sizeBytes: 4 << 20, readPageCache: cached)
+            let ring = try Ring(entries: 64)
+            let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 4) { work in work() }
+            #expect(reads.registrationError == nil)
+            var ranges: [(offset: UInt64, count: Int)] = []
+            for i in 0..<8 { ranges.append((UInt64(i * 70_001 + 13), 1_000 + i * 300)) }  // fit a slot
+            ranges.append((123_457, 40_000))  // larger than a slot
+            let results = try readAll(reads, ring, device, ranges)
+            for (range, result) in zip(ranges, results) {
+                #expect(try result.get() == expected(range.offset, range.count, within: device),
+                        "read of \(range.count) bytes at \(range.offset) (page cache \(cached))")
+            }
+            #expect(reads.registeredReadCount == 4)
+            #expect(reads.unregisteredReadCount == 5)
+            let again = try readAll(reads, ring, device, Array(ranges.prefix(4)))
+            #expect(again.allSatisfy { (try? $0.get()) != nil })
+            #expect(reads.registeredReadCount == 8, "the slots were not given back")
+        }
+    }
+
+    /// A read into a registered slot that the device refuses (beyond its end) fails with the
+    /// device's error and gives its slot back.
+    @Test func aRefusedReadGivesItsSlotBack() throws {
+        let dir = try TemporaryDirectory()
+        let device = try patterned(dir, "end.dat", sizeBytes: 1 << 20)
+        let ring = try Ring(entries: 8)
+        let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 1) { work in work() }
+        let outcome = Mutex<Result<Int, IOError>?>(nil)
+        reads.read(from: device, byteOffset: (1 << 20) - 100, sizeBytes: 4096) { r in outcome.withLock { $0 = r.map(\.count) } }
+        #expect(throws: IOError.self) { try outcome.withLock { $0! }.get() }
+        let results = try readAll(reads, ring, device, [(5, 100)])
+        #expect(try results[0].get() == expected(5, 100, within: device))
+        #expect(reads.registeredReadCount == 1)
+    }
+
+    /// When the ring cannot register the region (here: it already has buffers registered), the
+    /// reads say why and go into buffers of their own, with the same bytes.
+    @Test func aRefusedRegistrationIsReportedAndReadsStillWork() throws {
+        let dir = try TemporaryDirectory()
+        let device = try patterned(dir, "refused.dat", sizeBytes: 1 << 20)
+        let ring = try Ring(entries: 8)
+        let first = AlignedBuffer(countBytes: 4096, alignmentBytes: 4096)
+        try first.withUnsafeMutableBytes { raw throws(IOError) in try ring.registerBuffers([raw]) }
+        let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 2) { work in work() }
+        let refusal = try #require(reads.registrationError)
+        #expect("\(refusal)".contains("registered buffers"))
+        let results = try readAll(reads, ring, device, [(77, 3000), (9000, 500)])
+        #expect(try results[0].get() == expected(77, 3000, within: device))
+        #expect(try results[1].get() == expected(9000, 500, within: device))
+        #expect(reads.registeredReadCount == 0 && reads.unregisteredReadCount == 2)
+    }
+
+    /// No slots asked for: no registration, every read in a buffer of its own.
+    @Test func noRegisteredSlots() throws {
+        let dir = try TemporaryDirectory()
+        let device = try patterned(dir, "none.dat", sizeBytes: 1 << 20)
+        let ring = try Ring(entries: 8)
+        let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 0) { work in work() }
+        #expect(reads.registrationError == nil)
+        let results = try readAll(reads, ring, device, [(1, 10)])
+        #expect(try results[0].get() == expected(1, 10, within: device))
+        #expect(reads.registeredReadCount == 0 && reads.unregisteredReadCount == 1)
+    }
+}
