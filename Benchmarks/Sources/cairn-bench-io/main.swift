@@ -80,18 +80,17 @@ func randomReads(_ o: Options) throws {
             completed.value += 1
         }
     }
-    for _ in 0..<o.queueDepth { issue() }
     let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 256)
     defer { cqes.deallocate() }
     let cpuStart = cpuSeconds()
     let start = DispatchTime.now().uptimeNanoseconds
     let end = start + UInt64(o.seconds * 1e9)
     while DispatchTime.now().uptimeNanoseconds < end {
+        // Top up to the queue depth.
+        for _ in reads.inFlightCount..<o.queueDepth { issue() }
+        guard reads.inFlightCount > 0 else { continue }
         _ = try ring.submit(waitCount: 1)
-        for i in 0..<ring.reap(into: cqes) {
-            reads.complete(userData: cqes[i].user_data, result: cqes[i].res)
-            issue()
-        }
+        for i in 0..<ring.reap(into: cqes) { reads.complete(userData: cqes[i].user_data, result: cqes[i].res) }
     }
     let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
     let cpu = cpuSeconds() - cpuStart
