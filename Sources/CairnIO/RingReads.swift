@@ -7,8 +7,8 @@ import Glibc
 /// Device reads that a thread owning an io_uring ring (a network service thread) submits on its
 /// own ring and completes on itself: no reader thread, no hand-off, no wait.
 public protocol OwnedRingReads: AnyObject, Sendable {
-    /// Reads the `sizeBytes` bytes at `byteOffset` of `device` (any alignment: the covering
-    /// aligned range is read) and calls `completion` on the owning thread with exactly those
+    /// Reads the `sizeBytes` bytes at `byteOffset` of `device` (any alignment: with O_DIRECT the
+    /// covering aligned range is read, through the page cache exactly those bytes) and calls `completion` on the owning thread with exactly those
     /// bytes, lent for the call only: they lie in the read's buffer, which the next read reuses,
     /// so `completion` decodes or copies what it keeps (no array is made per read). Callable
     /// from any thread; a call from another thread is forwarded to the owner.
@@ -46,8 +46,8 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         var device: BlockDevice
         var memory: Memory
         var address: UnsafeMutableRawPointer
-        /// Aligned start of the transfer and its length.
-        var alignedOffset: UInt64
+        /// Start of the transfer (aligned unless through the page cache) and its length.
+        var transferOffset: UInt64
         var lengthBytes: Int
         var progress = TransferProgress()
         /// What the caller asked for, within the transfer.
@@ -119,12 +119,16 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             forward { [self] in read(from: device, byteOffset: byteOffset, sizeBytes: sizeBytes, completion: completion) }
             return
         }
+        // O_DIRECT reads the covering aligned range; through the page cache, exactly the bytes
+        // asked for (the kernel copies only those: a 1 KiB record is no longer a 4-8 KiB copy).
+        let throughPageCache = device.pageCacheFD >= 0
         let alignment = UInt64(device.alignmentBytes)
-        let start = byteOffset / alignment * alignment
-        let end = (byteOffset + UInt64(sizeBytes) + alignment - 1) / alignment * alignment
+        let start = throughPageCache ? byteOffset : byteOffset / alignment * alignment
+        let end = throughPageCache ? byteOffset + UInt64(sizeBytes)
+            : (byteOffset + UInt64(sizeBytes) + alignment - 1) / alignment * alignment
         let length = Int(end - start)
         do throws(IOError) {
-            try device.validateRead(lengthBytes: length, at: start)
+            try device.validateRead(lengthBytes: length, at: start, aligned: !throughPageCache)
         } catch {
             completion(.failure(error))
             return
@@ -137,12 +141,14 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             address = region.unsafeBaseAddress + slot * Self.registeredSlotBytes
             registeredReadCount += 1
         } else {
+            // A buffer of whole alignment units (an unaligned read uses a prefix of it).
+            let bufferBytes = (length + Int(alignment) - 1) / Int(alignment) * Int(alignment)
             let buffer: AlignedBuffer
-            if length <= Self.reusedBufferBytesMax, let reused = freeBuffers[length / 512].popLast(),
+            if bufferBytes <= Self.reusedBufferBytesMax, let reused = freeBuffers[bufferBytes / 512].popLast(),
                reused.alignmentBytes == device.alignmentBytes {
                 buffer = reused
             } else {
-                buffer = AlignedBuffer(countBytes: length, alignmentBytes: device.alignmentBytes)
+                buffer = AlignedBuffer(countBytes: bufferBytes, alignmentBytes: device.alignmentBytes)
             }
             memory = .buffer(buffer)
             address = buffer.unsafeBaseAddress
@@ -156,7 +162,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             slots.append(nil)
             index = slots.count - 1
         }
-        slots[index] = Slot(device: device, memory: memory, address: address, alignedOffset: start, lengthBytes: length,
+        slots[index] = Slot(device: device, memory: memory, address: address, transferOffset: start, lengthBytes: length,
                             skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
         inFlightCount += 1
         prepare(index)
@@ -171,7 +177,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         }
         var failure: IOError?
         switch slot.progress.apply(result: result, lengthBytes: slot.lengthBytes,
-                                   describe: { "read \(slot.device.path) at \(slot.alignedOffset)" }) {
+                                   describe: { "read \(slot.device.path) at \(slot.transferOffset)" }) {
         case .resubmit:
             slots[index] = slot
             prepare(index)
@@ -180,7 +186,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             break
         case .failed(let kind, let code):
             failure = IOError(kind, operation: .read, path: slot.device.path,
-                              offset: slot.alignedOffset + UInt64(slot.progress.doneBytes),
+                              offset: slot.transferOffset + UInt64(slot.progress.doneBytes),
                               lengthBytes: slot.lengthBytes - slot.progress.doneBytes, errno: code)
         }
         slots[index] = nil
@@ -218,7 +224,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         let cached = slot.device.pageCacheFD
         let fd = cached >= 0 ? cached : slot.device.fd
         let length = UInt32(slot.lengthBytes - slot.progress.doneBytes)
-        let offset = slot.alignedOffset + UInt64(slot.progress.doneBytes)
+        let offset = slot.transferOffset + UInt64(slot.progress.doneBytes)
         let isRegistered = if case .registered = slot.memory { true } else { false }
         func prepared() -> Bool {
             isRegistered

@@ -71,6 +71,27 @@ import Testing
         }
     }
 
+    /// With O_DIRECT a read transfers the covering aligned range; through the page cache exactly
+    /// the bytes asked for (the kernel then copies only those out of the cache).
+    @Test func throughThePageCacheAReadTransfersOnlyItsBytes() throws {
+        let dir = try TemporaryDirectory()
+        for cached in [false, true] {
+            let device = try patterned(dir, "exact-\(cached).dat", sizeBytes: 1 << 20, readPageCache: cached)
+            let ring = try Ring(entries: 8)
+            let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 2) { work in work() }
+            let before = device.readBytes
+            let results = try readAll(reads, ring, device, [(4000, 1100), (50_000, 30_000)])
+            #expect(try results[0].get() == expected(4000, 1100, within: device))
+            #expect(try results[1].get() == expected(50_000, 30_000, within: device))
+            let aligned = device.alignmentBytes
+            func covering(_ offset: Int, _ count: Int) -> Int {
+                (offset + count + aligned - 1) / aligned * aligned - offset / aligned * aligned
+            }
+            #expect(device.readBytes - before == (cached ? 31_100 : UInt64(covering(4000, 1100) + covering(50_000, 30_000))),
+                    "page cache \(cached)")
+        }
+    }
+
     /// A read into a registered slot that the device refuses (beyond its end) fails with the
     /// device's error and gives its slot back.
     @Test func aRefusedReadGivesItsSlotBack() throws {
