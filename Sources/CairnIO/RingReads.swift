@@ -8,9 +8,10 @@ import Glibc
 /// own ring and completes on itself: no reader thread, no hand-off, no wait.
 public protocol OwnedRingReads: AnyObject, Sendable {
     /// Reads the `sizeBytes` bytes at `byteOffset` of `device` (any alignment: with O_DIRECT the
-    /// covering aligned range is read, through the page cache exactly those bytes) and calls `completion` on the owning thread with exactly those
-    /// bytes, lent for the call only: they lie in the read's buffer, which the next read reuses,
-    /// so `completion` decodes or copies what it keeps (no array is made per read). Callable
+    /// covering aligned range is read, through the page cache exactly those bytes) and calls
+    /// `completion` on the owning thread with exactly those bytes, lent for the call only: they
+    /// lie in the read's buffer, which the next read reuses, so `completion` decodes or copies
+    /// what it keeps (no array is made per read). Callable
     /// from any thread; a call from another thread is forwarded to the owner.
     func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
               completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void)
@@ -79,8 +80,11 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
     private var freeRegisteredSlots: [Int] = []
     /// Why the ring has no registered region although one was asked for.
     public let registrationError: IOError?
-    /// Reads that went into a registered slot, and reads that used a buffer of their own.
+    /// Reads that went into a registered slot, and reads that used a buffer of their own (the
+    /// owner thread's, like every mutable property here: no runtime exclusivity check).
+    @exclusivity(unchecked)
     public private(set) var registeredReadCount = 0
+    @exclusivity(unchecked)
     public private(set) var unregisteredReadCount = 0
 
     /// - Parameters:
