@@ -100,10 +100,10 @@ int cairn_uring_register_files_sparse(cairn_uring *ring, unsigned count);
 /// Puts `fd` in entry `index` of the registered file table (-1 empties it; the table holds its
 /// own reference to the file, so an entry must be emptied for a close to release the socket).
 int cairn_uring_register_file_at(cairn_uring *ring, unsigned index, int fd);
-/// io_uring_register_ring_fd: io_uring_enter then finds the ring without a file lookup. The
-/// registration belongs to the calling thread: only for a ring entered by one thread.
 /// Registers `count` buffers (pinned once, for reads with cairn_uring_prep_read_fixed); 0 or -errno.
 int cairn_uring_register_buffers(cairn_uring *ring, const cairn_iovec *iovecs, unsigned count);
+/// io_uring_register_ring_fd: io_uring_enter then finds the ring without a file lookup. The
+/// registration belongs to the calling thread: only for a ring entered by one thread.
 int cairn_uring_register_ring_fd(cairn_uring *ring);
 
 /// accept4(fd, NULL, NULL, SOCK_CLOEXEC): the new socket, or -errno (-EAGAIN when none waits
