@@ -11,8 +11,8 @@ public protocol OwnedRingReads: AnyObject, Sendable {
     /// covering aligned range is read, through the page cache exactly those bytes) and calls
     /// `completion` on the owning thread with exactly those bytes, lent for the call only: they
     /// lie in the read's buffer, which the next read reuses, so `completion` decodes or copies
-    /// what it keeps (no array is made per read). Callable
-    /// from any thread; a call from another thread is forwarded to the owner.
+    /// what it keeps (no array is made per read). Callable from any thread; a call from another
+    /// thread is forwarded to the owner.
     func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
               completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void)
 }
@@ -45,6 +45,8 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
 
     private struct Slot {
         var device: BlockDevice
+        /// The descriptor read: the buffered one with `read-page-cache`, else the O_DIRECT one.
+        var fd: Int32
         var memory: Memory
         var address: UnsafeMutableRawPointer
         /// Start of the transfer (aligned unless through the page cache) and its length.
@@ -125,7 +127,8 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         }
         // O_DIRECT reads the covering aligned range; through the page cache, exactly the bytes
         // asked for (the kernel copies only those: a 1 KiB record is no longer a 4-8 KiB copy).
-        let throughPageCache = device.pageCacheFD >= 0
+        let cachedFD = device.pageCacheFD
+        let throughPageCache = cachedFD >= 0
         let alignment = UInt64(device.alignmentBytes)
         let start = throughPageCache ? byteOffset : byteOffset / alignment * alignment
         let end = throughPageCache ? byteOffset + UInt64(sizeBytes)
@@ -166,7 +169,8 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             slots.append(nil)
             index = slots.count - 1
         }
-        slots[index] = Slot(device: device, memory: memory, address: address, transferOffset: start, lengthBytes: length,
+        slots[index] = Slot(device: device, fd: throughPageCache ? cachedFD : device.fd, memory: memory, address: address,
+                            transferOffset: start, lengthBytes: length,
                             skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
         inFlightCount += 1
         prepare(index)
@@ -224,9 +228,9 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         let address = slot.address + slot.progress.doneBytes
         let userData = userDataTag << 56 | UInt64(index)
         // `read-page-cache`: record reads go through the device's buffered descriptor (before,
-        // these reads, the service threads' only ones, used the O_DIRECT one regardless).
-        let cached = slot.device.pageCacheFD
-        let fd = cached >= 0 ? cached : slot.device.fd
+        // these reads, the service threads' only ones, used the O_DIRECT one regardless); the
+        // slot took it when the read began, with the transfer's range.
+        let fd = slot.fd
         let length = UInt32(slot.lengthBytes - slot.progress.doneBytes)
         let offset = slot.transferOffset + UInt64(slot.progress.doneBytes)
         let isRegistered = if case .registered = slot.memory { true } else { false }

@@ -38,6 +38,12 @@ import Testing
         return results.withLock { $0.map { $0! } }
     }
 
+    /// A ring and its reads with `slots` registered slots, completing on this thread.
+    func rig(slots: Int, entries: Int = 8) throws -> (Ring, RingReads) {
+        let ring = try Ring(entries: entries)
+        return (ring, RingReads(ring: ring, userDataTag: 9, registeredSlots: slots) { work in work() })
+    }
+
     func expected(_ offset: UInt64, _ count: Int, within device: BlockDevice) -> [UInt8] {
         let all = AlignedBuffer(countBytes: Int(device.sizeBytes), alignmentBytes: device.alignmentBytes)
         fillPattern(all, offset: 0, seed: 5)
@@ -52,8 +58,7 @@ import Testing
         let dir = try TemporaryDirectory()
         for cached in [false, true] {
             let device = try patterned(dir, "rr-\(cached).dat", sizeBytes: 4 << 20, readPageCache: cached)
-            let ring = try Ring(entries: 64)
-            let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 4) { work in work() }
+            let (ring, reads) = try rig(slots: 4, entries: 64)
             #expect(reads.registrationError == nil)
             var ranges: [(offset: UInt64, count: Int)] = []
             for i in 0..<8 { ranges.append((UInt64(i * 70_001 + 13), 1_000 + i * 300)) }  // fit a slot
@@ -77,8 +82,7 @@ import Testing
         let dir = try TemporaryDirectory()
         for cached in [false, true] {
             let device = try patterned(dir, "exact-\(cached).dat", sizeBytes: 1 << 20, readPageCache: cached)
-            let ring = try Ring(entries: 8)
-            let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 2) { work in work() }
+            let (ring, reads) = try rig(slots: 2)
             let before = device.readBytes
             let results = try readAll(reads, ring, device, [(4000, 1100), (50_000, 30_000)])
             #expect(try results[0].get() == expected(4000, 1100, within: device))
@@ -97,8 +101,7 @@ import Testing
     @Test func aRefusedReadGivesItsSlotBack() throws {
         let dir = try TemporaryDirectory()
         let device = try patterned(dir, "end.dat", sizeBytes: 1 << 20)
-        let ring = try Ring(entries: 8)
-        let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 1) { work in work() }
+        let (ring, reads) = try rig(slots: 1)
         let outcome = Mutex<Result<Int, IOError>?>(nil)
         reads.read(from: device, byteOffset: (1 << 20) - 100, sizeBytes: 4096) { r in outcome.withLock { $0 = r.map(\.count) } }
         #expect(throws: IOError.self) { try outcome.withLock { $0! }.get() }
@@ -128,8 +131,7 @@ import Testing
     @Test func noRegisteredSlots() throws {
         let dir = try TemporaryDirectory()
         let device = try patterned(dir, "none.dat", sizeBytes: 1 << 20)
-        let ring = try Ring(entries: 8)
-        let reads = RingReads(ring: ring, userDataTag: 9, registeredSlots: 0) { work in work() }
+        let (ring, reads) = try rig(slots: 0)
         #expect(reads.registrationError == nil)
         let results = try readAll(reads, ring, device, [(1, 10)])
         #expect(try results[0].get() == expected(1, 10, within: device))
