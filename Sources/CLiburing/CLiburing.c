@@ -290,3 +290,12 @@ int cairn_path_stat(const char *path, uint32_t *mode, uint64_t *rdev, uint64_t *
     *size_bytes = (uint64_t)st.st_size;
     return 0;
 }
+
+long cairn_pread_nowait(int fd, void *buf, size_t len, uint64_t offset) {
+    struct iovec iov = { .iov_base = buf, .iov_len = len };
+    for (;;) {
+        ssize_t n = preadv2(fd, &iov, 1, (off_t)offset, RWF_NOWAIT);
+        if (n >= 0) return (long)n;
+        if (errno != EINTR) return -(long)errno;
+    }
+}

@@ -12,7 +12,8 @@ public protocol OwnedRingReads: AnyObject, Sendable {
     /// `completion` on the owning thread with exactly those bytes, lent for the call only: they
     /// lie in the read's buffer, which the next read reuses, so `completion` decodes or copies
     /// what it keeps (no array is made per read). Callable from any thread; a call from another
-    /// thread is forwarded to the owner.
+    /// thread is forwarded to the owner. `completion` may run before the call returns (a read
+    /// served from the page cache at once, or refused), or later from the ring.
     func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
               completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void)
 }
@@ -88,14 +89,31 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
     public private(set) var registeredReadCount = 0
     @exclusivity(unchecked)
     public private(set) var unregisteredReadCount = 0
+    /// Reads through the page cache served inside the call (`RWF_NOWAIT`), and attempts that
+    /// found their bytes missing, wholly or in part, and went to the ring.
+    @exclusivity(unchecked)
+    public private(set) var inlineReadCount = 0
+    @exclusivity(unchecked)
+    public private(set) var inlineMissCount = 0
+    @exclusivity(unchecked)
+    private var inlineReadsEnabled: Bool
+    @exclusivity(unchecked)
+    private var inlineWindowAttempts = 0
+    @exclusivity(unchecked)
+    private var inlineWindowHits = 0
+    @exclusivity(unchecked)
+    private var inlinePausedReads = 0
 
     /// - Parameters:
     ///   - ring: the owner's ring (created on the calling thread, which becomes the owner).
     ///   - userDataTag: top byte that marks this object's completions (1...255).
     ///   - registeredSlots: slots of ``registeredSlotBytes`` to register with the ring (0: none).
     ///     The ring must have no registered buffers yet.
+    ///   - inlineReads: try each read through the page cache at once (`RWF_NOWAIT`) before the
+    ///     ring; a hit calls the completion inside ``read(from:byteOffset:sizeBytes:completion:)``.
     ///   - forward: runs work on the owner thread (its inbox), for calls from other threads.
     public init(ring: Ring, userDataTag: UInt64, registeredSlots: Int = RingReads.registeredSlotCountDefault,
+                inlineReads: Bool = true,
                 forward: @escaping @Sendable (@escaping @Sendable () -> Void) -> Void) {
         precondition((1...255).contains(userDataTag), "user data tag \(userDataTag) outside 1...255")
         precondition(registeredSlots >= 0, "registered slots \(registeredSlots) < 0")
@@ -103,6 +121,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         self.userDataTag = userDataTag
         self.ownerThread = UInt(pthread_self())
         self.forward = forward
+        self.inlineReadsEnabled = inlineReads
         var region: AlignedBuffer?
         var refusal: IOError?
         if registeredSlots > 0 {
@@ -162,6 +181,20 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             unregisteredReadCount += 1
         }
         device.countRead(lengthBytes: length)
+        var inlineBytes = 0
+        if throughPageCache {
+            switch readInline(fd: cachedFD, into: address, lengthBytes: length, at: start) {
+            case .done:
+                // Served from the page cache inside this call: no slot, no completion later.
+                defer { release(memory) }
+                completion(.success(UnsafeRawBufferPointer(start: address + Int(byteOffset - start), count: sizeBytes)))
+                return
+            case .partial(let bytes):
+                inlineBytes = bytes
+            case .notTried, .missed:
+                break
+            }
+        }
         let index: Int
         if let free = freeSlots.popLast() {
             index = free
@@ -171,6 +204,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         }
         slots[index] = Slot(device: device, fd: throughPageCache ? cachedFD : device.fd, memory: memory, address: address,
                             transferOffset: start, lengthBytes: length,
+                            progress: TransferProgress(doneBytes: inlineBytes),
                             skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
         inFlightCount += 1
         prepare(index)
@@ -201,12 +235,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         freeSlots.append(index)
         inFlightCount -= 1
         // The slot keeps its buffer alive through the call; the memory is reused only after it.
-        defer {
-            switch slot.memory {
-            case .registered(let registeredSlot): freeRegisteredSlots.append(registeredSlot)
-            case .buffer(let buffer): recycle(buffer)
-            }
-        }
+        defer { release(slot.memory) }
         if let failure {
             slot.completion(.failure(failure))
             return
@@ -214,6 +243,62 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         // Lent, not copied.
         slot.completion(.success(UnsafeRawBufferPointer(start: slot.address + slot.skipBytes, count: slot.sizeBytes)))
     }
+
+    private func release(_ memory: Memory) {
+        switch memory {
+        case .registered(let registeredSlot): freeRegisteredSlots.append(registeredSlot)
+        case .buffer(let buffer): recycle(buffer)
+        }
+    }
+
+    private enum InlineOutcome {
+        case notTried
+        case missed
+        case partial(Int)
+        case done
+    }
+
+    /// A read through the page cache is first tried at once, with `RWF_NOWAIT`: a record whose
+    /// pages are cached is copied inside the call and its transaction finishes in the same pass,
+    /// without a submission, a completion to reap and a resumption. A miss costs that one
+    /// system call and goes to the ring, which waits for the device (the kernel has already
+    /// started the read-ahead). When most reads miss (a file much larger than memory), the
+    /// attempts pause for a while and then probe again.
+    private func readInline(fd: Int32, into address: UnsafeMutableRawPointer, lengthBytes: Int, at offset: UInt64) -> InlineOutcome {
+        guard inlineReadsEnabled else { return .notTried }
+        if inlinePausedReads > 0 {
+            inlinePausedReads -= 1
+            return .notTried
+        }
+        let result = cairn_pread_nowait(fd, address, lengthBytes, offset)
+        inlineWindowAttempts += 1
+        let outcome: InlineOutcome
+        if result == lengthBytes {
+            inlineReadCount += 1
+            inlineWindowHits += 1
+            outcome = .done
+        } else if result > 0 {
+            inlineMissCount += 1
+            outcome = .partial(result)
+        } else {
+            inlineMissCount += 1
+            // A file system without RWF_NOWAIT says so for every read: stop asking.
+            if result == -Int(EOPNOTSUPP) { inlineReadsEnabled = false }
+            outcome = .missed
+        }
+        if inlineWindowAttempts == Self.inlineWindowReads {
+            if inlineWindowHits < Self.inlineWindowHitsMin { inlinePausedReads = Self.inlinePauseReads }
+            inlineWindowAttempts = 0
+            inlineWindowHits = 0
+        }
+        return outcome
+    }
+
+    /// The inline attempts pause for ``inlinePauseReads`` reads when fewer than
+    /// ``inlineWindowHitsMin`` of the last ``inlineWindowReads`` attempts hit the page cache.
+    static let inlineWindowReads = 64
+    static let inlineWindowHitsMin = 16
+    static let inlinePauseReads = 1024
 
     private func recycle(_ buffer: AlignedBuffer) {
         guard buffer.countBytes <= Self.reusedBufferBytesMax else { return }

@@ -1,5 +1,6 @@
 import CairnTesting
 import CLiburing
+import Glibc
 import Synchronization
 import Testing
 
@@ -38,10 +39,30 @@ import Testing
         return results.withLock { $0.map { $0! } }
     }
 
-    /// A ring and its reads with `slots` registered slots, completing on this thread.
-    func rig(slots: Int, entries: Int = 8) throws -> (Ring, RingReads) {
+    /// A ring and its reads with `slots` registered slots, completing on this thread. Reads
+    /// through the page cache go to the ring unless `inline` (``readAll`` wants every read in
+    /// flight).
+    func rig(slots: Int, entries: Int = 8, inline: Bool = false) throws -> (Ring, RingReads) {
         let ring = try Ring(entries: entries)
-        return (ring, RingReads(ring: ring, userDataTag: 9, registeredSlots: slots) { work in work() })
+        return (ring, RingReads(ring: ring, userDataTag: 9, registeredSlots: slots, inlineReads: inline) { work in work() })
+    }
+
+    /// Brings the whole of `device` into the page cache (a buffered read of every byte), or drops
+    /// it from there.
+    func cache(_ device: BlockDevice, _ cached: Bool) throws {
+        let fd = device.pageCacheFD
+        #expect(fd >= 0)
+        guard cached else {
+            #expect(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0)
+            return
+        }
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var offset = 0
+        while offset < Int(device.sizeBytes) {
+            let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, off_t(offset)) }
+            try #require(n > 0)
+            offset += n
+        }
     }
 
     func expected(_ offset: UInt64, _ count: Int, within device: BlockDevice) -> [UInt8] {
@@ -136,5 +157,61 @@ import Testing
         let results = try readAll(reads, ring, device, [(1, 10)])
         #expect(try results[0].get() == expected(1, 10, within: device))
         #expect(reads.registeredReadCount == 0 && reads.unregisteredReadCount == 1)
+    }
+
+    /// A read whose bytes are all in the page cache is served inside the call (`RWF_NOWAIT`):
+    /// its completion has run when `read` returns, nothing is left in flight, and its registered
+    /// slot is free again.
+    @Test func aCachedReadIsServedInsideTheCall() throws {
+        let dir = try TemporaryDirectory()
+        let device = try patterned(dir, "inline.dat", sizeBytes: 1 << 20, readPageCache: true)
+        try cache(device, true)
+        let (_, reads) = try rig(slots: 1, inline: true)
+        for (offset, count) in [(4000, 1100), (300_001, 20_000)] {  // a slot's worth, then more
+            let got = Mutex<Result<[UInt8], IOError>?>(nil)
+            reads.read(from: device, byteOffset: UInt64(offset), sizeBytes: count) { r in got.withLock { $0 = r.map { Array($0) } } }
+            let result = try #require(got.withLock { $0 }, "the cached read of \(count) bytes at \(offset) did not finish inside the call")
+            #expect(try result.get() == expected(UInt64(offset), count, within: device))
+            #expect(reads.inFlightCount == 0)
+        }
+        #expect(reads.inlineReadCount == 2 && reads.inlineMissCount == 0)
+        #expect(reads.registeredReadCount == 1 && reads.unregisteredReadCount == 1)
+        // The slot came back: the next small read takes it again.
+        reads.read(from: device, byteOffset: 10, sizeBytes: 100) { _ in }
+        #expect(reads.registeredReadCount == 2)
+    }
+
+    /// A read whose bytes are not cached misses at once and completes from the ring with the
+    /// right bytes; so does an O_DIRECT device's read, which is never tried at once.
+    @Test func anUncachedReadGoesToTheRing() throws {
+        let dir = try TemporaryDirectory()
+        let cachedDevice = try patterned(dir, "miss.dat", sizeBytes: 1 << 20, readPageCache: true)
+        try cache(cachedDevice, false)
+        let (ring, reads) = try rig(slots: 2, inline: true)
+        let results = try readAll(reads, ring, cachedDevice, [(500_000, 1000)])
+        #expect(try results[0].get() == expected(500_000, 1000, within: cachedDevice))
+        #expect(reads.inlineReadCount == 0 && reads.inlineMissCount == 1)
+        let direct = try patterned(dir, "direct.dat", sizeBytes: 1 << 20)
+        let directResults = try readAll(reads, ring, direct, [(77, 3000)])
+        #expect(try directResults[0].get() == expected(77, 3000, within: direct))
+        #expect(reads.inlineReadCount == 0 && reads.inlineMissCount == 1)
+    }
+
+    /// When most attempts miss (a file larger than memory), the attempts pause: after a window
+    /// of misses, even a cached read goes to the ring, until the pause is over.
+    @Test func attemptsPauseWhenMostMiss() throws {
+        let dir = try TemporaryDirectory()
+        let device = try patterned(dir, "pause.dat", sizeBytes: 1 << 20, readPageCache: true)
+        let (ring, reads) = try rig(slots: 2, entries: 8, inline: true)
+        for i in 0..<RingReads.inlineWindowReads {
+            try cache(device, false)
+            _ = try readAll(reads, ring, device, [(UInt64(i * 4096 + 7), 100)])
+        }
+        #expect(reads.inlineMissCount == RingReads.inlineWindowReads && reads.inlineReadCount == 0)
+        try cache(device, true)
+        let results = try readAll(reads, ring, device, [(8, 100)])
+        #expect(try results[0].get() == expected(8, 100, within: device))
+        #expect(reads.inlineReadCount == 0 && reads.inlineMissCount == RingReads.inlineWindowReads,
+                "a read was tried at once during the pause")
     }
 }

@@ -93,6 +93,46 @@ import Testing
         }
     }
 
+    /// A file namespace that reads through the page cache (`read-page-cache`, a file's default):
+    /// a record read whose pages are cached is copied inside the engine call (`RWF_NOWAIT`) and
+    /// its transaction completes inline, on the thread that read it; one whose pages are not
+    /// goes to the ring and is resumed by its completion. Either way no thread parks.
+    @Test func readsThroughThePageCacheCompleteInlineWhenCached() async throws {
+        try await withTestServer(configuration: ServerConfiguration(port: 0, ioModel: .ioUring), adjustStorage: { storage in
+            storage.postWriteCacheBytes = 0
+            for i in storage.devices.indices { storage.devices[i].readPageCache = true }
+        }) { server in
+            let client = try server.connect()
+            let count = 600
+            for i in 0..<count {
+                let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 1024)
+                #expect(try client.put(key: testKey(i), bins: [Bin("p", .blob(payload))]).resultCode == .ok)
+            }
+            // The first 100 records' blocks are on the device, and (written O_DIRECT) not in
+            // the page cache: a first pass fills it, by reads or by the kernel's read-ahead.
+            func readAll() throws {
+                for i in 0..<100 {
+                    let reply = try client.get(key: testKey(i))
+                    #expect(reply.header.resultCode == .ok)
+                    #expect(reply.ops.first?.value == [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 1024))
+                }
+            }
+            let before = try Probe.read(client)
+            try readAll()
+            let afterFirst = try Probe.read(client)
+            #expect(afterFirst.deviceReads - before.deviceReads == 100)
+            #expect((afterFirst.inline - before.inline) + (afterFirst.resumed - before.resumed) == 100)
+            try readAll()
+            let afterSecond = try Probe.read(client)
+            // The second pass finds every page cached: 100 reads, each inline.
+            #expect(afterSecond.deviceReads - afterFirst.deviceReads == 100)
+            #expect(afterSecond.inline - afterFirst.inline == 100)
+            #expect(afterSecond.resumed == afterFirst.resumed)
+            #expect(afterSecond.offThread == before.offThread)
+            #expect(afterSecond.poolJobs == before.poolJobs)
+        }
+    }
+
     /// A batch or a scan on the io_uring model runs on the service thread that read it: its
     /// device reads go on that thread's ring and their completions continue it, so no pool
     /// thread is taken (or parked). Rows come back in request order, frames included.

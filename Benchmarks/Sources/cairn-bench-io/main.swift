@@ -3,10 +3,13 @@
 //
 //   cairn-bench-io --device PATH --mode write|read --queue-depth N --size BYTES [--block-size BYTES]
 //   cairn-bench-io --device PATH --mode randread --queue-depth N --size BYTES [--block-size 4096]
-//                  [--seconds 5] [--registered-slots N] [--page-cache]
+//                  [--seconds 5] [--registered-slots N] [--page-cache [--no-inline]]
+//
+// With --page-cache a read is first tried at once (RWF_NOWAIT), as a service thread tries it;
+// --no-inline sends every read to the ring.
 //
 // Prints one line: `mode=<m> qd=<n> bytes=<n> seconds=<s> bw_bytes_per_s=<n>`; randread adds
-// `reads=<n> iops=<n> cpu_us_per_read=<x> registered=<n>` (CPU: this process's user + system time).
+// `reads=<n> iops=<n> cpu_us_per_read=<x> registered=<n> inline=<n>` (CPU: this process's user + system time).
 import CairnIO
 import CLiburing
 import Foundation
@@ -20,6 +23,7 @@ struct Options {
     var seconds = 5.0
     var registeredSlots = RingReads.registeredSlotCountDefault
     var pageCache = false
+    var inline = true
 }
 
 func parse() -> Options {
@@ -39,13 +43,14 @@ func parse() -> Options {
         case "--seconds": o.seconds = Double(value(a)) ?? 0
         case "--registered-slots": o.registeredSlots = Int(value(a)) ?? -1
         case "--page-cache": o.pageCache = true
+        case "--no-inline": o.inline = false
         default: fail("unknown argument \(a)")
         }
     }
     guard !o.device.isEmpty, ["write", "read", "randread"].contains(o.mode), o.queueDepth > 0, o.blockSizeBytes > 0,
           o.sizeBytes >= UInt64(o.blockSizeBytes), o.seconds > 0, o.registeredSlots >= 0 else {
         fail("usage: cairn-bench-io --device PATH --mode write|read|randread --queue-depth N --size BYTES [--block-size BYTES] "
-             + "[--seconds S] [--registered-slots N] [--page-cache]")
+             + "[--seconds S] [--registered-slots N] [--page-cache [--no-inline]]")
     }
     return o
 }
@@ -68,7 +73,7 @@ func randomReads(_ o: Options) throws {
     let device = try BlockDevice.open(path: o.device, options: .init(readPageCache: o.pageCache))
     let blocks = min(o.sizeBytes, device.sizeBytes) / UInt64(o.blockSizeBytes)
     let ring = try Ring(entries: max(64, o.queueDepth * 2))
-    let reads = RingReads(ring: ring, userDataTag: 1, registeredSlots: o.registeredSlots) { work in work() }
+    let reads = RingReads(ring: ring, userDataTag: 1, registeredSlots: o.registeredSlots, inlineReads: o.inline) { work in work() }
     if let refusal = reads.registrationError { fail("registering the read slots: \(refusal)") }
     var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
     let completed = Counter()
@@ -97,7 +102,7 @@ func randomReads(_ o: Options) throws {
     let count = completed.value
     print("mode=randread qd=\(o.queueDepth) bytes=\(count * o.blockSizeBytes) seconds=\(String(format: "%.3f", seconds)) "
           + "bw_bytes_per_s=\(Int(Double(count * o.blockSizeBytes) / seconds)) reads=\(count) iops=\(Int(Double(count) / seconds)) "
-          + "cpu_us_per_read=\(String(format: "%.2f", cpu * 1e6 / Double(max(count, 1)))) registered=\(reads.registeredReadCount)")
+          + "cpu_us_per_read=\(String(format: "%.2f", cpu * 1e6 / Double(max(count, 1)))) registered=\(reads.registeredReadCount) inline=\(reads.inlineReadCount)")
 }
 
 /// A count the read callbacks bump (they run on this thread).

@@ -142,6 +142,13 @@ int cairn_blkdev_logical_block_size(int fd, uint32_t *out);
 /// BLKPBSZGET.
 int cairn_blkdev_physical_block_size(int fd, uint32_t *out);
 
+// MARK: - reads that never wait
+
+/// preadv2(2) of one buffer with RWF_NOWAIT: the bytes read (possibly fewer than `len`, when
+/// only a prefix is in the page cache), or -errno (-EAGAIN: nothing of it is cached, or the
+/// read would otherwise block). Retried on EINTR.
+long cairn_pread_nowait(int fd, void *buf, size_t len, uint64_t offset);
+
 // MARK: - stat (Swift cannot call stat(2): the function and the struct share a name)
 
 /// stat(2): file type and mode bits, device number of a device node, size. 0 or -errno.
