@@ -51,7 +51,7 @@ import Testing
         do {
             let device = try BlockDevice.open(path: path, options: .init(fileSizeBytes: 8 << 20))
             let buffer = AlignedBuffer(countBytes: 4096, alignmentBytes: 4096)
-            buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0xAB) }
+            buffer.withUnsafeMutableBytes { _ = $0.initializeMemory(as: UInt8.self, repeating: 0xAB) }
             try device.writeSync(from: buffer, at: UInt64(6 << 20), durable: true)
         }
         #expect {
