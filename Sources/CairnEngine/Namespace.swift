@@ -455,12 +455,17 @@ public final class Namespace: Sendable {
                             userKey: stored.userKey, bins: bins)
     }
 
-    /// The record copy at `location` if memory holds it (or its check failed), nil when only the
-    /// device has it. No I/O.
+    /// The record copy at `location` if memory holds it (or its check failed), or, with a
+    /// `scratch` that carries its thread's ring reads, if the page cache holds all of it (read at
+    /// once); nil when only the device has it. Never waits for the device.
     private func readFromMemory(_ location: RecordLocation, digest: Digest,
                                 scratch: RecordScratch? = nil) -> Result<StoredRecord, StorageError>? {
         do {
-            guard let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) else { return nil }
+            if let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) { return .success(stored) }
+            guard let scratch, scratch.hasPageCacheReads,
+                  let stored = try storage.readCached(location, expecting: digest, scratch: scratch) else { return nil }
+            // A record read from the device's page cache: a device record read, as through the ring.
+            deviceReadsStarted.add(1, ordering: .relaxed)
             return .success(stored)
         } catch {
             return .failure(error)

@@ -14,8 +14,20 @@ public protocol OwnedRingReads: AnyObject, Sendable {
     /// what it keeps (no array is made per read). Callable from any thread; a call from another
     /// thread is forwarded to the owner. `completion` may run before the call returns (a read
     /// served from the page cache at once, or refused), or later from the ring.
-    func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
+    ///
+    /// With `tryingPageCacheFirst` false a read through the page cache goes straight to the ring
+    /// (its caller has just tried ``readCached(from:byteOffset:sizeBytes:_:)`` and missed).
+    func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int, tryingPageCacheFirst: Bool,
               completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void)
+
+    /// Reads the `sizeBytes` bytes at `byteOffset` of a device read through the page cache at
+    /// once, when the page cache holds every one of them (`RWF_NOWAIT`): `body` gets them, lent
+    /// for the call, and its result is returned. Nil, having waited for nothing, when some are
+    /// not cached, when `device` is read with O_DIRECT, when the range is invalid (``read`` then
+    /// reports it), or while the attempts pause. No escaping closure and no slot: the
+    /// transaction that asks goes on inline. Owner thread only.
+    func readCached<R>(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
+                       _ body: (UnsafeRawBufferPointer) -> R) -> R?
 }
 
 /// The ``OwnedRingReads`` of one ring. A device opened with `readPageCache` is read through its
@@ -138,10 +150,13 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         if region != nil { freeRegisteredSlots = Array((0..<registeredSlots).reversed()) }
     }
 
-    public func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
+    public func read(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int, tryingPageCacheFirst: Bool = true,
                      completion: @escaping @Sendable (Result<UnsafeRawBufferPointer, IOError>) -> Void) {
         guard UInt(pthread_self()) == ownerThread else {
-            forward { [self] in read(from: device, byteOffset: byteOffset, sizeBytes: sizeBytes, completion: completion) }
+            forward { [self] in
+                read(from: device, byteOffset: byteOffset, sizeBytes: sizeBytes, tryingPageCacheFirst: tryingPageCacheFirst,
+                     completion: completion)
+            }
             return
         }
         // O_DIRECT reads the covering aligned range; through the page cache, exactly the bytes
@@ -159,30 +174,11 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             completion(.failure(error))
             return
         }
-        let memory: Memory
-        let address: UnsafeMutableRawPointer
-        if let region = registered, length <= Self.registeredSlotBytes, device.alignmentBytes <= 4096,
-           let slot = freeRegisteredSlots.popLast() {
-            memory = .registered(slot: slot)
-            address = region.unsafeBaseAddress + slot * Self.registeredSlotBytes
-            registeredReadCount += 1
-        } else {
-            // A buffer of whole alignment units (an unaligned read uses a prefix of it).
-            let bufferBytes = (length + Int(alignment) - 1) / Int(alignment) * Int(alignment)
-            let buffer: AlignedBuffer
-            if bufferBytes <= Self.reusedBufferBytesMax, let reused = freeBuffers[bufferBytes / 512].popLast(),
-               reused.alignmentBytes == device.alignmentBytes {
-                buffer = reused
-            } else {
-                buffer = AlignedBuffer(countBytes: bufferBytes, alignmentBytes: device.alignmentBytes)
-            }
-            memory = .buffer(buffer)
-            address = buffer.unsafeBaseAddress
-            unregisteredReadCount += 1
-        }
+        let (memory, address) = takeMemory(lengthBytes: length, device: device)
+        count(memory)
         device.countRead(lengthBytes: length)
         var inlineBytes = 0
-        if throughPageCache {
+        if throughPageCache && tryingPageCacheFirst {
             switch readInline(fd: cachedFD, into: address, lengthBytes: length, at: start) {
             case .done:
                 // Served from the page cache inside this call: no slot, no completion later.
@@ -208,6 +204,48 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
                             skipBytes: Int(byteOffset - start), sizeBytes: sizeBytes, completion: completion)
         inFlightCount += 1
         prepare(index)
+    }
+
+    public func readCached<R>(from device: BlockDevice, byteOffset: UInt64, sizeBytes: Int,
+                              _ body: (UnsafeRawBufferPointer) -> R) -> R? {
+        precondition(UInt(pthread_self()) == ownerThread, "ring reads: readCached off the owner thread")
+        let fd = device.pageCacheFD
+        guard fd >= 0, inlineReadsEnabled else { return nil }
+        if inlinePausedReads > 0 {
+            inlinePausedReads -= 1
+            return nil
+        }
+        // An invalid range is left to `read`, which reports it.
+        guard (try? device.validateRead(lengthBytes: sizeBytes, at: byteOffset, aligned: false)) != nil else { return nil }
+        let (memory, address) = takeMemory(lengthBytes: sizeBytes, device: device)
+        defer { release(memory) }
+        guard case .done = readInline(fd: fd, into: address, lengthBytes: sizeBytes, at: byteOffset) else { return nil }
+        count(memory)
+        device.countRead(lengthBytes: sizeBytes)
+        return body(UnsafeRawBufferPointer(start: address, count: sizeBytes))
+    }
+
+    /// Memory for a read of `lengthBytes`: a free registered slot when it fits, else a buffer of
+    /// whole alignment units (reused by length, or new).
+    private func takeMemory(lengthBytes length: Int, device: BlockDevice) -> (Memory, UnsafeMutableRawPointer) {
+        if let region = registered, length <= Self.registeredSlotBytes, device.alignmentBytes <= 4096,
+           let slot = freeRegisteredSlots.popLast() {
+            return (.registered(slot: slot), region.unsafeBaseAddress + slot * Self.registeredSlotBytes)
+        }
+        let alignment = device.alignmentBytes
+        let bufferBytes = (length + alignment - 1) / alignment * alignment
+        let buffer: AlignedBuffer
+        if bufferBytes <= Self.reusedBufferBytesMax, let reused = freeBuffers[bufferBytes / 512].popLast(),
+           reused.alignmentBytes == alignment {
+            buffer = reused
+        } else {
+            buffer = AlignedBuffer(countBytes: bufferBytes, alignmentBytes: alignment)
+        }
+        return (.buffer(buffer), buffer.unsafeBaseAddress)
+    }
+
+    private func count(_ memory: Memory) {
+        if case .registered = memory { registeredReadCount += 1 } else { unregisteredReadCount += 1 }
     }
 
     /// Handles a completion of this object (its user data carries ``userDataTag``).

@@ -405,6 +405,9 @@ final class UringLoop: @unchecked Sendable {
         // Memory this thread decodes records and builds writes in, reused from one transaction
         // to the next (each checks that it is used on this thread).
         let records = RecordScratch()
+        // A record that memory does not hold is tried in the page cache at once, inside the
+        // engine's first step: a hit needs no continuation at all.
+        records.pageCacheReads = reads
         let operations = OperationScratch()
         let resume = Resume(deviceReads: reads, records: records, operations: operations,
                             deliverDurable: DeviceWriter.DurableDelivery { [self] callback, error in enqueueDurable(callback, error) }) { [self] work in

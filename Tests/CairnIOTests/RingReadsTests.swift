@@ -214,4 +214,40 @@ import Testing
         #expect(reads.inlineReadCount == 0 && reads.inlineMissCount == RingReads.inlineWindowReads,
                 "a read was tried at once during the pause")
     }
+
+    /// `readCached` lends the bytes to its body when all are cached and returns its result; it
+    /// answers nil, having read nothing, when they are not, for an O_DIRECT device, and for a
+    /// range beyond the device. A ring read told that the page cache was just tried goes to the
+    /// ring even when the bytes are cached.
+    @Test func readCachedAnswersAtOnceOrNil() throws {
+        let dir = try TemporaryDirectory()
+        let device = try patterned(dir, "cached.dat", sizeBytes: 1 << 20, readPageCache: true)
+        let (ring, reads) = try rig(slots: 1, inline: true)
+        try cache(device, false)
+        #expect(reads.readCached(from: device, byteOffset: 70_000, sizeBytes: 900) { Array($0) } == nil)
+        #expect(reads.inlineMissCount == 1 && reads.registeredReadCount == 0)
+        try cache(device, true)
+        let before = device.readCount
+        #expect(reads.readCached(from: device, byteOffset: 70_000, sizeBytes: 900) { Array($0) } == expected(70_000, 900, within: device))
+        #expect(reads.readCached(from: device, byteOffset: 1, sizeBytes: 40_000) { Array($0) } == expected(1, 40_000, within: device))
+        #expect(device.readCount - before == 2)
+        #expect(reads.inlineReadCount == 2 && reads.registeredReadCount == 1 && reads.unregisteredReadCount == 1)
+        #expect(reads.readCached(from: device, byteOffset: (1 << 20) - 10, sizeBytes: 100) { Array($0) } == nil)
+        let direct = try patterned(dir, "direct.dat", sizeBytes: 1 << 20)
+        #expect(reads.readCached(from: direct, byteOffset: 0, sizeBytes: 100) { Array($0) } == nil)
+        // Straight to the ring: in flight after the call, the right bytes from its completion.
+        let got = Mutex<[UInt8]?>(nil)
+        reads.read(from: device, byteOffset: 5000, sizeBytes: 700, tryingPageCacheFirst: false) { r in
+            got.withLock { $0 = try? r.get().map { $0 } }
+        }
+        #expect(reads.inFlightCount == 1 && got.withLock { $0 } == nil)
+        let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 8)
+        defer { cqes.deallocate() }
+        while reads.inFlightCount > 0 {
+            _ = try ring.submit(waitCount: 1)
+            for i in 0..<ring.reap(into: cqes) { reads.complete(userData: cqes[i].user_data, result: cqes[i].res) }
+        }
+        #expect(got.withLock { $0 } == expected(5000, 700, within: device))
+        #expect(reads.inlineReadCount == 2)
+    }
 }

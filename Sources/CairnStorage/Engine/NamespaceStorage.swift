@@ -431,9 +431,30 @@ public final class NamespaceStorage: Sendable {
         }
     }
 
+    /// The checked record at `location` when the page cache holds all its bytes, read at once
+    /// on the calling thread through the ring reads `scratch` carries for it
+    /// (``OwnedRingReads/readCached(from:byteOffset:sizeBytes:_:)``), and decoded into `scratch`;
+    /// nil when it does not, when the device is read with O_DIRECT, or when `scratch` has no
+    /// reads (or is not the calling thread's). Never waits for the device, and makes no escaping
+    /// closure.
+    public func readCached(_ location: RecordLocation, expecting digest: Digest, scratch: RecordScratch) throws(StorageError) -> StoredRecord? {
+        // Borrowed for the check: an O_DIRECT device's reads pay no reference counting here.
+        let throughPageCache = deviceRefs[Int(location.deviceIndex)].with { $0.device.medium == nil && $0.device.readsThroughPageCache }
+        guard throughPageCache, let reads = scratch.pageCacheReads else { return nil }
+        let device = devices[Int(location.deviceIndex)].device
+        let result = reads.readCached(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes) { raw in
+            Result { () throws(StorageError) -> StoredRecord in
+                try decode(raw, location: location, expecting: digest, scratch: scratch)
+            }
+        }
+        return try result?.get()
+    }
+
     /// Asynchronous read on a thread's own ring: `callback` gets the checked record on the
     /// thread that owns `reads` (inline when the block is in memory). With a `scratch` of that
-    /// thread, the record read from the device is decoded into it (``RecordScratch``).
+    /// thread, the record read from the device is decoded into it (``RecordScratch``); a scratch
+    /// that carries its thread's reads means ``readCached(_:expecting:scratch:)`` was
+    /// tried just before, so the ring read does not try the page cache at once again.
     public func read(_ location: RecordLocation, expecting digest: Digest, through reads: any OwnedRingReads,
                      scratch: RecordScratch? = nil,
                      callback: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
@@ -446,7 +467,8 @@ public final class NamespaceStorage: Sendable {
             read(location, expecting: digest, callback: callback)
             return
         }
-        reads.read(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes) { result in
+        reads.read(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes,
+                   tryingPageCacheFirst: scratch?.hasPageCacheReads != true) { result in
             switch result {
             case .failure(let e): callback(.failure(.io(e)))
             case .success(let raw):

@@ -1,3 +1,5 @@
+import CairnIO
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -19,9 +21,26 @@ public final class RecordScratch: @unchecked Sendable {
     @exclusivity(unchecked)
     private var recordBins: [StoredBin] = []
 
+    /// The owner thread's ring reads, when it has them: a record that memory does not hold is
+    /// then tried in the page cache at once (``NamespaceStorage/readCached(_:expecting:scratch:)``).
+    @exclusivity(unchecked)
+    private var ownerReads: (any OwnedRingReads)?
+
     /// A scratch owned by the calling thread.
     public init() {
         ownerThread = pthread_self()
+    }
+
+    /// Whether ``pageCacheReads`` is set (on the owner thread), without copying it out.
+    public var hasPageCacheReads: Bool { isOnOwnerThread && ownerReads != nil }
+
+    /// The owner thread's ring reads (set by that thread), nil on any other thread.
+    public var pageCacheReads: (any OwnedRingReads)? {
+        get { isOnOwnerThread ? ownerReads : nil }
+        set {
+            precondition(isOnOwnerThread, "a record scratch's reads are set by its owner thread")
+            ownerReads = newValue
+        }
     }
 
     private var isOnOwnerThread: Bool { pthread_equal(ownerThread, pthread_self()) != 0 }
