@@ -179,7 +179,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
         device.countRead(lengthBytes: length)
         var inlineBytes = 0
         if throughPageCache && tryingPageCacheFirst {
-            switch readInline(fd: cachedFD, into: address, lengthBytes: length, at: start) {
+            switch inlineAttemptAllowed() ? attemptInline(fd: cachedFD, into: address, lengthBytes: length, at: start) : .notTried {
             case .done:
                 // Served from the page cache inside this call: no slot, no completion later.
                 defer { release(memory) }
@@ -210,16 +210,12 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
                               _ body: (UnsafeRawBufferPointer) -> R) -> R? {
         precondition(UInt(pthread_self()) == ownerThread, "ring reads: readCached off the owner thread")
         let fd = device.pageCacheFD
-        guard fd >= 0, inlineReadsEnabled else { return nil }
-        if inlinePausedReads > 0 {
-            inlinePausedReads -= 1
-            return nil
-        }
+        guard fd >= 0, inlineAttemptAllowed() else { return nil }
         // An invalid range is left to `read`, which reports it.
         guard (try? device.validateRead(lengthBytes: sizeBytes, at: byteOffset, aligned: false)) != nil else { return nil }
         let (memory, address) = takeMemory(lengthBytes: sizeBytes, device: device)
         defer { release(memory) }
-        guard case .done = readInline(fd: fd, into: address, lengthBytes: sizeBytes, at: byteOffset) else { return nil }
+        guard case .done = attemptInline(fd: fd, into: address, lengthBytes: sizeBytes, at: byteOffset) else { return nil }
         count(memory)
         device.countRead(lengthBytes: sizeBytes)
         return body(UnsafeRawBufferPointer(start: address, count: sizeBytes))
@@ -301,13 +297,21 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
     /// without a submission, a completion to reap and a resumption. A miss costs that one
     /// system call and goes to the ring, which waits for the device (the kernel has already
     /// started the read-ahead). When most reads miss (a file much larger than memory), the
-    /// attempts pause for a while and then probe again.
-    private func readInline(fd: Int32, into address: UnsafeMutableRawPointer, lengthBytes: Int, at offset: UInt64) -> InlineOutcome {
-        guard inlineReadsEnabled else { return .notTried }
-        if inlinePausedReads > 0 {
+    /// attempts pause for a while and then probe again. The window, the pause and the refusal
+    /// below are this thread's, over all the devices it reads.
+    ///
+    /// Whether the next read may be tried at once (a read during a pause counts it down).
+    private func inlineAttemptAllowed() -> Bool {
+        guard inlineReadsEnabled else { return false }
+        guard inlinePausedReads == 0 else {
             inlinePausedReads -= 1
-            return .notTried
+            return false
         }
+        return true
+    }
+
+    /// One attempt at once, counted in the window (after ``inlineAttemptAllowed()``).
+    private func attemptInline(fd: Int32, into address: UnsafeMutableRawPointer, lengthBytes: Int, at offset: UInt64) -> InlineOutcome {
         let result = cairn_pread_nowait(fd, address, lengthBytes, offset)
         inlineWindowAttempts += 1
         let outcome: InlineOutcome
@@ -320,7 +324,7 @@ public final class RingReads: OwnedRingReads, @unchecked Sendable {
             outcome = .partial(result)
         } else {
             inlineMissCount += 1
-            // A file system without RWF_NOWAIT says so for every read: stop asking.
+            // A file system without RWF_NOWAIT says so for every read: this thread stops asking.
             if result == -Int(EOPNOTSUPP) { inlineReadsEnabled = false }
             outcome = .missed
         }
