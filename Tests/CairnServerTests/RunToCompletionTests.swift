@@ -93,6 +93,14 @@ import Testing
         }
     }
 
+    /// Puts `count` records of one 1 KiB blob bin `p`, record i's bytes all i (mod 256).
+    func putPatterned(_ client: WireClient, count: Int) throws {
+        for i in 0..<count {
+            let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 1024)
+            #expect(try client.put(key: testKey(i), bins: [Bin("p", .blob(payload))]).resultCode == .ok)
+        }
+    }
+
     /// A file namespace that reads through the page cache (`read-page-cache`, a file's default):
     /// a record read whose pages are cached is copied inside the engine call (`RWF_NOWAIT`) and
     /// its transaction completes inline, on the thread that read it; one whose pages are not
@@ -104,10 +112,7 @@ import Testing
         }) { server in
             let client = try server.connect()
             let count = 600
-            for i in 0..<count {
-                let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 1024)
-                #expect(try client.put(key: testKey(i), bins: [Bin("p", .blob(payload))]).resultCode == .ok)
-            }
+            try putPatterned(client, count: count)
             // The first 100 records' blocks are on the device, and (written O_DIRECT) not in
             // the page cache: a first pass fills it, by reads or by the kernel's read-ahead.
             func readAll() throws {
@@ -144,10 +149,7 @@ import Testing
             // 1 KiB records in 128 KiB blocks: the early ones are on the device only once their
             // blocks are full and written; the last ones are still in the write buffer.
             let count = 600
-            for i in 0..<count {
-                let payload = [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 1024)
-                #expect(try client.put(key: testKey(i), bins: [Bin("p", .blob(payload))]).resultCode == .ok)
-            }
+            try putPatterned(client, count: count)
             let before = try Probe.read(client)
             // Every key, a missing one between each 100, and a write row in the middle.
             var rows: [BatchRowSpec] = []
