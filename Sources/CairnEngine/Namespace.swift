@@ -50,6 +50,8 @@ public final class Namespace: Sendable {
     let evictionTotals = Mutex(EvictionStatistics())
     /// Record reads that had to go to the device (the rest were answered from memory).
     let deviceReadsStarted = Atomic<UInt64>(0)
+    /// Of those, the reads the page cache served at once (``readFromMemory(_:digest:scratch:)``).
+    let deviceReadsAtOnce = Atomic<UInt64>(0)
     /// Touches started by reads (`readTouch`).
     let readTouches = Atomic<UInt64>(0)
     /// How the nsup thread reaches this namespace (set when space management starts).
@@ -466,6 +468,7 @@ public final class Namespace: Sendable {
                   let stored = try storage.readCached(location, expecting: digest, scratch: scratch) else { return nil }
             // A record read from the device's page cache: a device record read, as through the ring.
             deviceReadsStarted.add(1, ordering: .relaxed)
+            deviceReadsAtOnce.add(1, ordering: .relaxed)
             return .success(stored)
         } catch {
             return .failure(error)
@@ -1061,6 +1064,9 @@ public final class Namespace: Sendable {
         public var space: SpaceStatistics
         /// Record reads that went to the device (not answered from memory).
         public var deviceReads: UInt64 = 0
+        /// Of ``deviceReads``, those the page cache served at once, inside the transaction's
+        /// first step (`read-page-cache`); the rest went to a service thread's ring.
+        public var deviceReadsAtOnce: UInt64 = 0
         /// Touches started by reads within the read-touch window.
         public var readTouches: UInt64 = 0
     }
@@ -1072,6 +1078,7 @@ public final class Namespace: Sendable {
                           deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
                           startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds,
                           space: spaceStatistics, deviceReads: deviceReadsStarted.load(ordering: .relaxed),
+                          deviceReadsAtOnce: deviceReadsAtOnce.load(ordering: .relaxed),
                           readTouches: readTouches.load(ordering: .relaxed))
     }
 }

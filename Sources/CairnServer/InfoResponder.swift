@@ -340,6 +340,7 @@ struct InfoResponder {
             ("stop_writes", "\(space.stopWrites)"),
             ("device_available_pct", "\(space.deviceAvailablePct)"),
             ("device_record_reads", "\(statistics.deviceReads)"),
+            ("device_record_reads_at_once", "\(statistics.deviceReadsAtOnce)"),
             ("read_touch_count", "\(statistics.readTouches)"),
             ("data_avail_pct", "\(space.deviceAvailablePct)"),
             ("defrag_q", "\(space.defragQueue)"),
