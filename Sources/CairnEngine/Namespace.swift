@@ -468,7 +468,7 @@ public final class Namespace: Sendable {
                   let stored = try storage.readCached(location, expecting: digest, scratch: scratch) else { return nil }
             // A record read from the device's page cache: a device record read, as through the ring.
             deviceReadsStarted.add(1, ordering: .relaxed)
-            deviceReadsAtOnce.add(1, ordering: .relaxed)
+            deviceReadsAtOnce.add(1, ordering: .releasing)
             return .success(stored)
         } catch {
             return .failure(error)
@@ -1072,13 +1072,16 @@ public final class Namespace: Sendable {
     }
 
     public var statistics: Statistics {
+        // The part before the whole: a read counts in both, the whole first, so a snapshot
+        // never shows more reads at once than device reads.
+        let atOnce = deviceReadsAtOnce.load(ordering: .acquiring)
+        let deviceReads = deviceReadsStarted.load(ordering: .acquiring)
         let tombstones = index.tombstoneCount
         return Statistics(objects: index.entryCount - tombstones, tombstones: tombstones,
                           liveBytes: storage.devices.reduce(0) { $0 + $1.usage.totalLiveBytes },
                           deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
                           startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds,
-                          space: spaceStatistics, deviceReads: deviceReadsStarted.load(ordering: .relaxed),
-                          deviceReadsAtOnce: deviceReadsAtOnce.load(ordering: .relaxed),
+                          space: spaceStatistics, deviceReads: deviceReads, deviceReadsAtOnce: atOnce,
                           readTouches: readTouches.load(ordering: .relaxed))
     }
 }
