@@ -50,7 +50,7 @@ public final class Namespace: Sendable {
     let evictionTotals = Mutex(EvictionStatistics())
     /// Record reads that had to go to the device (the rest were answered from memory).
     let deviceReadsStarted = Atomic<UInt64>(0)
-    /// Of those, the reads the page cache served at once (``readFromMemory(_:digest:scratch:)``).
+    /// Of those, the reads the page cache served at once (``readWithoutWaiting(_:digest:scratch:)``).
     let deviceReadsAtOnce = Atomic<UInt64>(0)
     /// Touches started by reads (`readTouch`).
     let readTouches = Atomic<UInt64>(0)
@@ -434,7 +434,7 @@ public final class Namespace: Sendable {
             guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else {
                 return .finished(.success(nil))
             }
-            guard let inMemory = readFromMemory(current.location, digest: digest, scratch: scratch) else {
+            guard let inMemory = readWithoutWaiting(current.location, digest: digest, scratch: scratch) else {
                 return .pending(PendingGet(digest: digest, binNames: binNames, current: current, attempt: attempt))
             }
             switch inMemory {
@@ -460,7 +460,7 @@ public final class Namespace: Sendable {
     /// The record copy at `location` if memory holds it (or its check failed), or, with a
     /// `scratch` that carries its thread's ring reads, if the page cache holds all of it (read at
     /// once); nil when only the device has it. Never waits for the device.
-    private func readFromMemory(_ location: RecordLocation, digest: Digest,
+    private func readWithoutWaiting(_ location: RecordLocation, digest: Digest,
                                 scratch: RecordScratch? = nil) -> Result<StoredRecord, StorageError>? {
         do {
             if let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) { return .success(stored) }
@@ -736,7 +736,7 @@ public final class Namespace: Sendable {
         else {
             return commitStep(r, current: current, visible: visible, existing: nil, attempt: attempt)
         }
-        switch readFromMemory(visible.location, digest: digest, scratch: r.scratch) {
+        switch readWithoutWaiting(visible.location, digest: digest, scratch: r.scratch) {
         case nil:
             return .pending(PendingOperate(wait: .existing(r, current: current, visible: visible, attempt: attempt)))
         case .success(let existing):

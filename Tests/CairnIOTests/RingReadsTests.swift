@@ -30,13 +30,18 @@ import Testing
             }
         }
         #expect(reads.inFlightCount == ranges.count)
+        try drain(reads, ring)
+        return results.withLock { $0.map { $0! } }
+    }
+
+    /// Completes every read `reads` has in flight on `ring`, as a service thread's loop does.
+    func drain(_ reads: RingReads, _ ring: Ring) throws {
         let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 256)
         defer { cqes.deallocate() }
         while reads.inFlightCount > 0 {
             _ = try ring.submit(waitCount: 1)
             for i in 0..<ring.reap(into: cqes) { reads.complete(userData: cqes[i].user_data, result: cqes[i].res) }
         }
-        return results.withLock { $0.map { $0! } }
     }
 
     /// A ring and its reads with `slots` registered slots, completing on this thread. Reads
@@ -241,12 +246,7 @@ import Testing
             got.withLock { $0 = try? r.get().map { $0 } }
         }
         #expect(reads.inFlightCount == 1 && got.withLock { $0 } == nil)
-        let cqes = UnsafeMutableBufferPointer<cairn_cqe>.allocate(capacity: 8)
-        defer { cqes.deallocate() }
-        while reads.inFlightCount > 0 {
-            _ = try ring.submit(waitCount: 1)
-            for i in 0..<ring.reap(into: cqes) { reads.complete(userData: cqes[i].user_data, result: cqes[i].res) }
-        }
+        try drain(reads, ring)
         #expect(got.withLock { $0 } == expected(5000, 700, within: device))
         #expect(reads.inlineReadCount == 2)
     }
