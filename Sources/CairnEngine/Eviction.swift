@@ -87,35 +87,37 @@ struct EvictionDecision: Sendable, Equatable {
 }
 
 /// The void-time histogram of one cycle and the cutoff it gives (Aerospike's eviction):
-/// buckets of equal width from now to the latest void time; whole buckets from the soonest are
+/// buckets of equal width from now (the first void time still live) to the latest void time; whole buckets from the soonest are
 /// evicted while their total stays within the limit.
 struct EvictionHistogram {
-    let now: UInt32
+    /// The latest void time not counted: records at or below it have expired (now − 1, since a
+    /// record stays live through its void-time second).
+    let expiredThrough: UInt32
     let widthSeconds: UInt32
     private(set) var counts: [Int]
     private(set) var total = 0
 
-    /// - Parameters: `latestVoidTime` is the largest void time to be counted (above `now`).
-    init(now: UInt32, latestVoidTime: UInt32, bucketCount: Int) {
-        precondition(bucketCount > 0 && latestVoidTime > now)
-        let span = UInt64(latestVoidTime - now)
+    /// - Parameters: `latestVoidTime` is the largest void time to be counted (above `expiredThrough`).
+    init(expiredThrough: UInt32, latestVoidTime: UInt32, bucketCount: Int) {
+        precondition(bucketCount > 0 && latestVoidTime > expiredThrough)
+        let span = UInt64(latestVoidTime - expiredThrough)
         let width = max(1, (span + UInt64(bucketCount) - 1) / UInt64(bucketCount))
-        self.now = now
+        self.expiredThrough = expiredThrough
         widthSeconds = UInt32(width)
         counts = [Int](repeating: 0, count: Int((span + width - 1) / width))
     }
 
     var bucketCount: Int { counts.count }
 
-    /// The bucket of a void time above now (may be past the last bucket).
-    private func unclampedBucket(of voidTime: UInt32) -> Int { Int((voidTime - now - 1) / widthSeconds) }
+    /// The bucket of a void time above `expiredThrough` (may be past the last bucket).
+    private func unclampedBucket(of voidTime: UInt32) -> Int { Int((voidTime - expiredThrough - 1) / widthSeconds) }
 
-    /// The bucket of a void time above now.
+    /// The bucket of a void time above `expiredThrough`.
     func bucket(of voidTime: UInt32) -> Int { min(counts.count - 1, unclampedBucket(of: voidTime)) }
 
-    /// Counts a record with `voidTime` in (now, latestVoidTime].
+    /// Counts a record with `voidTime` in (expiredThrough, latestVoidTime].
     mutating func add(_ voidTime: UInt32) {
-        guard voidTime > now else { return }
+        guard voidTime > expiredThrough else { return }
         let bucket = unclampedBucket(of: voidTime)
         guard bucket < counts.count else { return }
         counts[bucket] += 1
@@ -137,7 +139,7 @@ struct EvictionHistogram {
                 : "no evictable records"
             return EvictionDecision(cutoffVoidTime: nil, evictedCount: 0, refusal: reason)
         }
-        return EvictionDecision(cutoffVoidTime: now &+ UInt32(whole) &* widthSeconds, evictedCount: cumulative, refusal: nil)
+        return EvictionDecision(cutoffVoidTime: expiredThrough &+ UInt32(whole) &* widthSeconds, evictedCount: cumulative, refusal: nil)
     }
 }
 
@@ -243,7 +245,7 @@ extension Namespace {
         guard let trigger = evictionTrigger(hiddenBytes: hiddenBytes) else { return nil }
         let limit = objects * options.currentEvictTenthsPct / 1000
         var decision: EvictionDecision
-        if latest <= now {
+        if latest < now {
             decision = EvictionDecision(cutoffVoidTime: nil, evictedCount: 0, refusal: "no evictable records (none has a TTL in a set that allows eviction)")
         } else if limit == 0 {
             decision = EvictionDecision(cutoffVoidTime: nil, evictedCount: 0,
@@ -256,7 +258,7 @@ extension Namespace {
             evictionMark.fence(lutMs: markLutMs)
             let markVoidTime = evictionMark.voidTime
             var atOrBelowMark = 0
-            var histogram = EvictionHistogram(now: now, latestVoidTime: latest, bucketCount: options.currentEvictHistBuckets)
+            var histogram = EvictionHistogram(expiredThrough: now - 1, latestVoidTime: latest, bucketCount: options.currentEvictHistBuckets)
             index.forEachRecord { r in
                 // Records written since the cycle began are above the mark's LUT: never evicted by it.
                 guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= markLutMs, isVisible(r, nowVoidTime: now),

@@ -102,9 +102,10 @@ public enum VoidTime {
         }
     }
 
-    /// Whether a record with this void time has expired: void time ≠ 0 and ≤ now (§6.3).
+    /// Whether a record with this void time has expired: void time ≠ 0 and < now. A record stays
+    /// live through its void-time second, as in Aerospike (`as_record_is_expired`).
     public static func isExpired(_ voidTime: UInt32, nowUnixSeconds: UInt64) -> Bool {
-        voidTime != never && voidTime <= CitrusleafEpoch.seconds(fromUnixSeconds: nowUnixSeconds)
+        voidTime != never && voidTime < CitrusleafEpoch.seconds(fromUnixSeconds: nowUnixSeconds)
     }
 
     /// The TTL a client derives from a reply's void time: 0 → 0xFFFFFFFF ("never"), else

@@ -11,7 +11,7 @@ import Testing
 /// `disable-eviction`, records without a TTL, and the durable eviction mark across restarts.
 @Suite struct EvictionTests {
     @Test func histogramTakesWholeBucketsFromTheSoonestWithinTheLimit() {
-        var h = EvictionHistogram(now: 1000, latestVoidTime: 1100, bucketCount: 10)  // 10 s buckets
+        var h = EvictionHistogram(expiredThrough: 1000, latestVoidTime: 1100, bucketCount: 10)  // 10 s buckets
         for vt in [1001, 1005, 1010, 1011, 1020, 1021, 1022, 1090] { h.add(UInt32(vt)) }
         h.add(1000)  // expired: not counted
         #expect(h.total == 8)

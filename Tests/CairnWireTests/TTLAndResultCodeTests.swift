@@ -42,7 +42,9 @@ import Testing
         #expect(VoidTime.resolve(ttl: .seconds(30), defaultTTLSeconds: 10, existingVoidTime: 5, nowUnixSeconds: now) == nowCitrusleaf + 30)
 
         #expect(!VoidTime.isExpired(0, nowUnixSeconds: now))
-        #expect(VoidTime.isExpired(nowCitrusleaf, nowUnixSeconds: now))
+        // Live through its void-time second, expired after it (Aerospike's `as_record_is_expired`).
+        #expect(!VoidTime.isExpired(nowCitrusleaf, nowUnixSeconds: now))
+        #expect(VoidTime.isExpired(nowCitrusleaf - 1, nowUnixSeconds: now))
         #expect(!VoidTime.isExpired(nowCitrusleaf + 1, nowUnixSeconds: now))
 
         #expect(VoidTime.clientTTLSeconds(0, nowUnixSeconds: now) == 0xFFFF_FFFF)

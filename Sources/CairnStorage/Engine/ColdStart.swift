@@ -360,11 +360,12 @@ extension NamespaceStorage {
     /// below the first pristine block — everything on the devices is durable at startup, so they
     /// may be reused at once) and the defrag queue (live bytes below the low-water mark).
     /// Call before `start`, and pass the returned `firstPristine` and `free` to it.
-    /// With `expiredAtOrBefore`, records whose void time has passed are counted in `expired`;
+    /// With `expiredBefore`, records whose void time has passed (below it: a record stays live
+    /// through its void-time second, as in Aerospike) are counted in `expired`;
     /// they stay in the index (invisible) and keep their bytes until the expiry supervisor has
     /// checked that no older copy could come back in their place (FORMAT.md "Tomb raider").
     public func rebuildSpace(from index: PrimaryIndex, firstPristineBlocks: [UInt32], threadCount: Int = 1,
-                             expiredAtOrBefore: UInt32? = nil)
+                             expiredBefore: UInt32? = nil)
         -> (records: Int, expired: Int, firstPristine: [UInt32], free: [[UInt32]])
     {
         struct Partial {
@@ -381,7 +382,7 @@ extension NamespaceStorage {
             Thread { [self] in
                 var p = Partial(counts: devices.map { [UInt32](repeating: 0, count: $0.blockCount) })
                 index.forEachRecord(partitions: range) { r in
-                    if let now = expiredAtOrBefore, r.voidTimeSeconds != 0, r.voidTimeSeconds <= now {
+                    if let now = expiredBefore, r.voidTimeSeconds != 0, r.voidTimeSeconds < now {
                         p.expired += 1
                     }
                     p.counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
@@ -621,7 +622,7 @@ struct ScanTally {
     @inline(__always)
     mutating func note(_ r: IndexRecord, sign: Int32, blockSizeBytes: UInt64, now: UInt32) {
         live[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSizeBytes)] += sign * Int32(r.location.sizeBytes)
-        if r.voidTimeSeconds != 0 && r.voidTimeSeconds <= now { expired += Int(sign) }
+        if r.voidTimeSeconds != 0 && r.voidTimeSeconds < now { expired += Int(sign) }
     }
 
     mutating func add(_ o: ScanTally) {
