@@ -384,6 +384,8 @@ public final class Namespace: Sendable {
         fileprivate let binNames: [String]?
         fileprivate let current: IndexRecord
         fileprivate let attempt: Int
+        /// The page cache was just tried at once (``readWithoutWaiting(_:digest:scratch:)``).
+        fileprivate let pageCacheTried: Bool
     }
 
     /// The record of `digest` when memory holds it (or that there is none), with no I/O and no
@@ -400,7 +402,7 @@ public final class Namespace: Sendable {
     public func finishGet(_ pending: PendingGet, resume: Resume, completion: @escaping EngineCompletion<EngineRecord?>) {
         let digest = pending.digest
         let current = pending.current
-        readFromDevice(current.location, digest: digest, resume: resume) { [self] result in
+        readFromDevice(current.location, digest: digest, pageCacheTried: pending.pageCacheTried, resume: resume) { [self] result in
             switch result {
             case .success(let stored):
                 completion(.success(engineRecord(stored, current: current, binNames: pending.binNames)))
@@ -434,8 +436,12 @@ public final class Namespace: Sendable {
             guard let current = index.lookup(digest), isVisible(current, nowVoidTime: nowVoidTime) else {
                 return .finished(.success(nil))
             }
-            guard let inMemory = readWithoutWaiting(current.location, digest: digest, scratch: scratch) else {
-                return .pending(PendingGet(digest: digest, binNames: binNames, current: current, attempt: attempt))
+            let inMemory: Result<StoredRecord, StorageError>
+            switch readWithoutWaiting(current.location, digest: digest, scratch: scratch) {
+            case .onlyOnDevice(let pageCacheTried):
+                return .pending(PendingGet(digest: digest, binNames: binNames, current: current, attempt: attempt,
+                                           pageCacheTried: pageCacheTried))
+            case .read(let result): inMemory = result
             }
             switch inMemory {
             case .success(let stored):
@@ -457,31 +463,43 @@ public final class Namespace: Sendable {
                             userKey: stored.userKey, bins: bins)
     }
 
+    /// What ``readWithoutWaiting(_:digest:scratch:)`` found.
+    private enum ReadWithoutWaiting {
+        /// The record copy (or its failed check), from memory or the page cache.
+        case read(Result<StoredRecord, StorageError>)
+        /// Only the device has it; `pageCacheTried`: the page cache was read at once and did not
+        /// hold all of it, so the ring read need not try it again.
+        case onlyOnDevice(pageCacheTried: Bool)
+    }
+
     /// The record copy at `location` if memory holds it (or its check failed), or, with a
     /// `scratch` that carries its thread's ring reads, if the page cache holds all of it (read at
-    /// once); nil when only the device has it. Never waits for the device.
+    /// once). Never waits for the device.
     private func readWithoutWaiting(_ location: RecordLocation, digest: Digest,
-                                scratch: RecordScratch? = nil) -> Result<StoredRecord, StorageError>? {
+                                    scratch: RecordScratch? = nil) -> ReadWithoutWaiting {
         do {
-            if let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) { return .success(stored) }
-            guard let scratch, scratch.hasPageCacheReads,
-                  let stored = try storage.readCached(location, expecting: digest, scratch: scratch) else { return nil }
+            if let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) { return .read(.success(stored)) }
+            guard let scratch, scratch.hasPageCacheReads else { return .onlyOnDevice(pageCacheTried: false) }
+            guard let stored = try storage.readCached(location, expecting: digest, scratch: scratch) else {
+                return .onlyOnDevice(pageCacheTried: storage.readsThroughPageCache(location))
+            }
             // A record read from the device's page cache: a device record read, as through the ring.
             deviceReadsStarted.add(1, ordering: .relaxed)
             deviceReadsAtOnce.add(1, ordering: .releasing)
-            return .success(stored)
+            return .read(.success(stored))
         } catch {
-            return .failure(error)
+            return .read(.failure(error))
         }
     }
 
     /// Reads a record copy from the device; `finish` runs through `resume` once it is read.
-    private func readFromDevice(_ location: RecordLocation, digest: Digest, resume: Resume,
+    private func readFromDevice(_ location: RecordLocation, digest: Digest, pageCacheTried: Bool, resume: Resume,
                                 _ finish: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
         deviceReadsStarted.add(1, ordering: .relaxed)
         if let reads = resume.deviceReads {
             // Submitted on the continuing thread's own ring; completes on that thread.
-            storage.read(location, expecting: digest, through: reads, scratch: resume.records, callback: finish)
+            storage.read(location, expecting: digest, through: reads, pageCacheTried: pageCacheTried, scratch: resume.records,
+                         callback: finish)
             return
         }
         storage.read(location, expecting: digest) { result in
@@ -559,7 +577,7 @@ public final class Namespace: Sendable {
     public struct PendingOperate: Sendable {
         fileprivate enum Wait: Sendable {
             /// The old record must be read from the device before the operations apply.
-            case existing(WriteRequest, current: IndexRecord?, visible: IndexRecord, attempt: Int)
+            case existing(WriteRequest, current: IndexRecord?, visible: IndexRecord, attempt: Int, pageCacheTried: Bool)
             /// Committed; commit-to-device replies once the copy at `location` is durable.
             case durable(OperateResult, location: RecordLocation)
             /// Reads only, of a record not in memory.
@@ -591,8 +609,8 @@ public final class Namespace: Sendable {
     /// Continues a pending operate through its I/O; `completion` runs through `resume`.
     public func finishOperate(_ pending: PendingOperate, resume: Resume, completion: @escaping EngineCompletion<OperateResult>) {
         switch pending.wait {
-        case .existing(let r, let current, let visible, let attempt):
-            readFromDevice(visible.location, digest: r.digest, resume: resume) { [self] result in
+        case .existing(let r, let current, let visible, let attempt, let pageCacheTried):
+            readFromDevice(visible.location, digest: r.digest, pageCacheTried: pageCacheTried, resume: resume) { [self] result in
                 switch result {
                 case .success(let existing):
                     let step = commitStep(r, current: current, visible: visible, existing: existing, attempt: attempt)
@@ -737,11 +755,12 @@ public final class Namespace: Sendable {
             return commitStep(r, current: current, visible: visible, existing: nil, attempt: attempt)
         }
         switch readWithoutWaiting(visible.location, digest: digest, scratch: r.scratch) {
-        case nil:
-            return .pending(PendingOperate(wait: .existing(r, current: current, visible: visible, attempt: attempt)))
-        case .success(let existing):
+        case .onlyOnDevice(let pageCacheTried):
+            return .pending(PendingOperate(wait: .existing(r, current: current, visible: visible, attempt: attempt,
+                                                           pageCacheTried: pageCacheTried)))
+        case .read(.success(let existing)):
             return commitStep(r, current: current, visible: visible, existing: existing, attempt: attempt)
-        case .failure(let error):
+        case .read(.failure(let error)):
             guard index.lookup(digest) != current else { return .finished(.failure(EngineError.from(error))) }
             return writeStep(r, attempt: attempt + 1)
         }

@@ -438,9 +438,7 @@ public final class NamespaceStorage: Sendable {
     /// reads (or is not the calling thread's). Never waits for the device, and makes no escaping
     /// closure.
     public func readCached(_ location: RecordLocation, expecting digest: Digest, scratch: RecordScratch) throws(StorageError) -> StoredRecord? {
-        // Borrowed for the check: an O_DIRECT device's reads pay no reference counting here.
-        let throughPageCache = deviceRefs[Int(location.deviceIndex)].with { $0.device.medium == nil && $0.device.readsThroughPageCache }
-        guard throughPageCache, let reads = scratch.pageCacheReads else { return nil }
+        guard readsThroughPageCache(location), let reads = scratch.pageCacheReads else { return nil }
         let device = devices[Int(location.deviceIndex)].device
         let result = reads.readCached(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes) { raw in
             Result { () throws(StorageError) -> StoredRecord in
@@ -450,25 +448,29 @@ public final class NamespaceStorage: Sendable {
         return try result?.get()
     }
 
-    /// Asynchronous read on a thread's own ring: `callback` gets the checked record on the
-    /// thread that owns `reads` (inline when the block is in memory). With a `scratch` of that
-    /// thread, the record read from the device is decoded into it (``RecordScratch``); a scratch
-    /// that carries its thread's reads means ``readCached(_:expecting:scratch:)`` was
-    /// tried just before, so the ring read does not try the page cache at once again.
+    /// Whether the record at `location` is read through the page cache (a real device with
+    /// `read-page-cache`), so ``readCached(_:expecting:scratch:)`` may serve it.
+    public func readsThroughPageCache(_ location: RecordLocation) -> Bool {
+        // Borrowed for the check: an O_DIRECT device's reads pay no reference counting here.
+        deviceRefs[Int(location.deviceIndex)].with { $0.device.medium == nil && $0.device.readsThroughPageCache }
+    }
+
+    /// Asynchronous read from the device on a thread's own ring, for a record that
+    /// ``readFromMemory(_:expecting:scratch:)`` did not find (a block never comes back into
+    /// memory once it left): `callback` gets the checked record on the thread that owns
+    /// `reads`. With a `scratch` of that thread, the record is decoded into it
+    /// (``RecordScratch``). `pageCacheTried`: ``readCached(_:expecting:scratch:)`` was tried
+    /// just before, so the ring read does not try the page cache at once again.
     public func read(_ location: RecordLocation, expecting digest: Digest, through reads: any OwnedRingReads,
-                     scratch: RecordScratch? = nil,
+                     pageCacheTried: Bool, scratch: RecordScratch? = nil,
                      callback: @escaping @Sendable (Result<StoredRecord, StorageError>) -> Void) {
-        if let bytes = memoryCopy(location) {
-            callback(Result { () throws(StorageError) in try self.decode(bytes, location: location, expecting: digest) })
-            return
-        }
         let device = devices[Int(location.deviceIndex)].device
         if device.medium != nil {  // a simulated device has no file descriptor for the ring
             read(location, expecting: digest, callback: callback)
             return
         }
         reads.read(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes,
-                   tryingPageCacheFirst: scratch?.hasPageCacheReads != true) { result in
+                   tryingPageCacheFirst: !pageCacheTried) { result in
             switch result {
             case .failure(let e): callback(.failure(.io(e)))
             case .success(let raw):
