@@ -22,9 +22,10 @@ extension Namespace {
         }
     }
 
-    /// Read-touch (Aerospike 7.1+): when `record` was just read and less than `percent`% of the
-    /// TTL its last write gave it is left, touches it so the TTL starts again (and the generation
-    /// goes up), which makes a TTL namespace a least-recently-used cache. The touch is a normal
+    /// Read-touch (Aerospike 7.1+): when `record` was just read and at most `percent`% of the
+    /// TTL its last write gave it is left (whole seconds, rounded down as Aerospike does), touches
+    /// it so the TTL starts again (and the generation goes up), which makes a TTL namespace a
+    /// least-recently-used cache. The touch is a normal
     /// update that only applies if the record is still at the generation that was read (a write
     /// in between already reset the TTL); its outcome is not waited for. Returns whether a touch
     /// was started.
@@ -57,9 +58,11 @@ extension Namespace {
         guard voidTime > lastWrite else { return false }
         let ttl = voidTime - lastWrite
         let now = nowVoidTime
-        guard now < voidTime else { return false }
+        // Aerospike's window: the last `ttl × percent / 100` whole seconds of the record's life,
+        // its void-time second included (it is still live then).
+        guard now <= voidTime else { return false }
         let remaining = UInt64(voidTime - now)
-        guard remaining * 100 < UInt64(ttl) * UInt64(percent) else { return false }
+        guard remaining <= UInt64(ttl) * UInt64(percent) / 100 else { return false }
         var options = WriteOptions()
         options.exists = .updateOnly
         options.generation = .expectEqual(generation)

@@ -401,8 +401,9 @@ func frameBytes(_ received: (header: ProtoHeader, body: [UInt8])) -> [UInt8] {
             server.clock.advance(seconds: 10)
             #expect(try read(percent: 80).resultCode == .ok)
             #expect(try client.get(key: key).header.generation == 1)
-            // 30 s after the write, 70 s are left: inside it, touched to a fresh 100 s.
-            server.clock.advance(seconds: 20)
+            // 20 s after the write, 80 s are left: the window's edge (Aerospike's `remaining ≤
+            // ttl × pct / 100`), touched to a fresh 100 s.
+            server.clock.advance(seconds: 10)
             #expect(try read(percent: 80).header.generation == 1)  // the reply is what was read
             var after = try client.get(key: key)
             for _ in 0..<100 where after.header.generation == 1 {
@@ -410,7 +411,7 @@ func frameBytes(_ received: (header: ProtoHeader, body: [UInt8])) -> [UInt8] {
                 after = try client.get(key: key)
             }
             #expect(after.header.generation == 2)
-            #expect(after.header.recordTTL == firstVoidTime + 30)
+            #expect(after.header.recordTTL == firstVoidTime + 20)
             // -1 never touches, even deep in the window.
             server.clock.advance(seconds: 90)
             #expect(try read(percent: 0xFFFF_FFFF).resultCode == .ok)
