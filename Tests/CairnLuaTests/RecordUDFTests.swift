@@ -143,7 +143,7 @@ import Testing
         #expect(try UDFModules(directory: directory).all().isEmpty)
         // A user-path that is a file is refused, naming it.
         let file = directory + "/not-a-directory"
-        FileManager.default.createFile(atPath: file, contents: Data())
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
         #expect(throws: UDFModules.NotADirectory(path: file)) { try UDFModules(directory: file) }
     }
 
