@@ -87,8 +87,8 @@ struct EvictionDecision: Sendable, Equatable {
 }
 
 /// The void-time histogram of one cycle and the cutoff it gives (Aerospike's eviction):
-/// buckets of equal width from now (the first void time still live) to the latest void time; whole buckets from the soonest are
-/// evicted while their total stays within the limit.
+/// buckets of equal width from now (the first void time still live) to the latest void time;
+/// whole buckets from the soonest are evicted while their total stays within the limit.
 struct EvictionHistogram {
     /// The latest void time not counted: records at or below it have expired (now − 1, since a
     /// record stays live through its void-time second).
@@ -258,7 +258,7 @@ extension Namespace {
             evictionMark.fence(lutMs: markLutMs)
             let markVoidTime = evictionMark.voidTime
             var atOrBelowMark = 0
-            var histogram = EvictionHistogram(expiredThrough: now - 1, latestVoidTime: latest, bucketCount: options.currentEvictHistBuckets)
+            var histogram = EvictionHistogram(expiredThrough: max(now, 1) - 1, latestVoidTime: latest, bucketCount: options.currentEvictHistBuckets)
             index.forEachRecord { r in
                 // Records written since the cycle began are above the mark's LUT: never evicted by it.
                 guard !r.isTombstone, r.voidTimeSeconds != 0, r.lastUpdateTimeMs <= markLutMs, isVisible(r, nowVoidTime: now),

@@ -25,10 +25,9 @@ extension Namespace {
     /// Read-touch (Aerospike 7.1+): when `record` was just read and at most `percent`% of the
     /// TTL its last write gave it is left (whole seconds, rounded down as Aerospike does), touches
     /// it so the TTL starts again (and the generation goes up), which makes a TTL namespace a
-    /// least-recently-used cache. The touch is a normal
-    /// update that only applies if the record is still at the generation that was read (a write
-    /// in between already reset the TTL); its outcome is not waited for. Returns whether a touch
-    /// was started.
+    /// least-recently-used cache. The touch is a normal update that only applies if the record
+    /// is still at the generation that was read (a write in between already reset the TTL); its
+    /// outcome is not waited for. Returns whether a touch was started.
     @discardableResult
     public func readTouch(_ record: EngineRecord, digest: Digest, request: ReadTouchRequest, resume: Resume) -> Bool {
         readTouch(digest, generation: record.generation, voidTime: record.voidTime, lastUpdateMs: record.lastUpdateMs,

@@ -467,8 +467,8 @@ public final class Namespace: Sendable {
     private enum ReadWithoutWaiting {
         /// The record copy (or its failed check), from memory or the page cache.
         case read(Result<StoredRecord, StorageError>)
-        /// Only the device has it; `pageCacheTried`: the page cache was read at once and did not
-        /// hold all of it, so the ring read need not try it again.
+        /// Only the device has it; `pageCacheTried`: the page cache was asked at once and did not
+        /// hold all of it (or this thread's attempts are paused), so the ring read does not ask again.
         case onlyOnDevice(pageCacheTried: Bool)
     }
 
