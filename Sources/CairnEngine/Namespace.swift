@@ -479,9 +479,11 @@ public final class Namespace: Sendable {
                                     scratch: RecordScratch? = nil) -> ReadWithoutWaiting {
         do {
             if let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) { return .read(.success(stored)) }
-            guard let scratch, scratch.hasPageCacheReads else { return .onlyOnDevice(pageCacheTried: false) }
+            guard let scratch, scratch.hasPageCacheReads, storage.readsThroughPageCache(location) else {
+                return .onlyOnDevice(pageCacheTried: false)
+            }
             guard let stored = try storage.readCached(location, expecting: digest, scratch: scratch) else {
-                return .onlyOnDevice(pageCacheTried: storage.readsThroughPageCache(location))
+                return .onlyOnDevice(pageCacheTried: true)
             }
             // A record read from the device's page cache: a device record read, as through the ring.
             deviceReadsStarted.add(1, ordering: .relaxed)

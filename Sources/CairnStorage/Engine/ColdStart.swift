@@ -359,47 +359,35 @@ extension NamespaceStorage {
     /// partition ranges, per-thread counters merged at the end), the free blocks (no live bytes,
     /// below the first pristine block — everything on the devices is durable at startup, so they
     /// may be reused at once) and the defrag queue (live bytes below the low-water mark).
-    /// Call before `start`, and pass the returned `firstPristine` and `free` to it.
-    /// With `expiredBefore`, records whose void time has passed (below it: a record stays live
-    /// through its void-time second, as in Aerospike) are counted in `expired`;
-    /// they stay in the index (invisible) and keep their bytes until the expiry supervisor has
+    /// Call before `start`, and pass the returned `firstPristine` and `free` to it. Expired
+    /// records count like any other: they keep their bytes until the expiry supervisor has
     /// checked that no older copy could come back in their place (FORMAT.md "Tomb raider").
-    public func rebuildSpace(from index: PrimaryIndex, firstPristineBlocks: [UInt32], threadCount: Int = 1,
-                             expiredBefore: UInt32? = nil)
-        -> (records: Int, expired: Int, firstPristine: [UInt32], free: [[UInt32]])
+    public func rebuildSpace(from index: PrimaryIndex, firstPristineBlocks: [UInt32], threadCount: Int = 1)
+        -> (firstPristine: [UInt32], free: [[UInt32]])
     {
-        struct Partial {
-            var counts: [[UInt32]]
-            var records = 0
-            var expired = 0
-        }
         let blockSize = UInt64(options.writeBlockSizeBytes)
         let ranges = PrimaryIndex.partitionRanges(count: max(1, min(threadCount, 64)))
-        let partials = ConditionLock<[Partial]>([])
+        // Each thread's live bytes per device and block.
+        let partials = ConditionLock<[[[UInt32]]]>([])
         let group = DispatchGroup()
         for range in ranges {
             group.enter()
             Thread { [self] in
-                var p = Partial(counts: devices.map { [UInt32](repeating: 0, count: $0.blockCount) })
+                var counts = devices.map { [UInt32](repeating: 0, count: $0.blockCount) }
                 index.forEachRecord(partitions: range) { r in
-                    if let now = expiredBefore, r.voidTimeSeconds != 0, r.voidTimeSeconds < now {
-                        p.expired += 1
-                    }
-                    p.counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
-                    p.records += 1
+                    counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
                 }
-                partials.withLock { $0.append(p) }
+                partials.withLock { $0.append(counts) }
                 group.leave()
             }.start()
         }
         group.wait()
         let all = partials.withLock { $0 }
-        var counts = all[0].counts
+        var counts = all[0]
         for p in all.dropFirst() {
-            for d in counts.indices { for b in counts[d].indices { counts[d][b] += p.counts[d][b] } }
+            for d in counts.indices { for b in counts[d].indices { counts[d][b] += p[d][b] } }
         }
-        let space = applySpace(liveBytes: counts, firstPristineBlocks: firstPristineBlocks)
-        return (all.reduce(0) { $0 + $1.records }, all.reduce(0) { $0 + $1.expired }, space.firstPristine, space.free)
+        return applySpace(liveBytes: counts, firstPristineBlocks: firstPristineBlocks)
     }
 
     /// Installs every device's per-block live bytes (`liveBytes[device][block]`, however they

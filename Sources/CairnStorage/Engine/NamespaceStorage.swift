@@ -434,11 +434,12 @@ public final class NamespaceStorage: Sendable {
     /// The checked record at `location` when the page cache holds all its bytes, read at once
     /// on the calling thread through the ring reads `scratch` carries for it
     /// (``OwnedRingReads/readCached(from:byteOffset:sizeBytes:_:)``), and decoded into `scratch`;
-    /// nil when it does not, when the device is read with O_DIRECT, or when `scratch` has no
-    /// reads (or is not the calling thread's). Never waits for the device, and makes no escaping
-    /// closure.
+    /// nil when it does not, or when `scratch` has no reads (or is not the calling thread's).
+    /// For a location ``readsThroughPageCache(_:)`` says yes to (the caller asks once; an
+    /// O_DIRECT device has no page-cache descriptor, so its read would only answer nil). Never
+    /// waits for the device, and makes no escaping closure.
     public func readCached(_ location: RecordLocation, expecting digest: Digest, scratch: RecordScratch) throws(StorageError) -> StoredRecord? {
-        guard readsThroughPageCache(location), let reads = scratch.pageCacheReads else { return nil }
+        guard let reads = scratch.pageCacheReads else { return nil }
         let device = devices[Int(location.deviceIndex)].device
         let result = reads.readCached(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes) { raw in
             Result { () throws(StorageError) -> StoredRecord in
