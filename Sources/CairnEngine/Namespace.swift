@@ -479,10 +479,11 @@ public final class Namespace: Sendable {
                                     scratch: RecordScratch? = nil) -> ReadWithoutWaiting {
         do {
             if let stored = try storage.readFromMemory(location, expecting: digest, scratch: scratch) { return .read(.success(stored)) }
-            guard let scratch, scratch.hasPageCacheReads, storage.readsThroughPageCache(location) else {
+            // The device first: an O_DIRECT device's reads take no copy of the thread's reads.
+            guard let scratch, storage.readsThroughPageCache(location), let reads = scratch.pageCacheReads else {
                 return .onlyOnDevice(pageCacheTried: false)
             }
-            guard let stored = try storage.readCached(location, expecting: digest, scratch: scratch) else {
+            guard let stored = try storage.readCached(location, expecting: digest, through: reads, scratch: scratch) else {
                 return .onlyOnDevice(pageCacheTried: true)
             }
             // A record read from the device's page cache: a device record read, as through the ring.

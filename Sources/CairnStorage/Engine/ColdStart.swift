@@ -354,38 +354,22 @@ extension NamespaceStorage {
         return ColdStartResult(report: report, firstPristineBlocks: space.firstPristine, freeBlocks: space.free)
     }
 
-    /// Rebuilds the space state of every device from `index` (cold start, and warm restart
-    /// after attaching the index): every block's live bytes (on `threadCount` threads, disjoint
-    /// partition ranges, per-thread counters merged at the end), the free blocks (no live bytes,
+    /// Rebuilds the space state of every device from `index` (`cold-start-empty`, whose index
+    /// holds only what it was given): every block's live bytes, the free blocks (no live bytes,
     /// below the first pristine block — everything on the devices is durable at startup, so they
-    /// may be reused at once) and the defrag queue (live bytes below the low-water mark).
-    /// Call before `start`, and pass the returned `firstPristine` and `free` to it. Expired
-    /// records count like any other: they keep their bytes until the expiry supervisor has
-    /// checked that no older copy could come back in their place (FORMAT.md "Tomb raider").
-    public func rebuildSpace(from index: PrimaryIndex, firstPristineBlocks: [UInt32], threadCount: Int = 1)
+    /// may be reused at once) and the defrag queue (live bytes below the low-water mark). One
+    /// thread walks the index: a cold start counts while it scans and a warm restart walks its
+    /// arena (``applySpace(liveBytes:firstPristineBlocks:)`` installs both). Call before `start`,
+    /// and pass the returned `firstPristine` and `free` to it. Expired records count like any
+    /// other: they keep their bytes until the expiry supervisor has checked that no older copy
+    /// could come back in their place (FORMAT.md "Tomb raider").
+    public func rebuildSpace(from index: PrimaryIndex, firstPristineBlocks: [UInt32])
         -> (firstPristine: [UInt32], free: [[UInt32]])
     {
         let blockSize = UInt64(options.writeBlockSizeBytes)
-        let ranges = PrimaryIndex.partitionRanges(count: max(1, min(threadCount, 64)))
-        // Each thread's live bytes per device and block.
-        let partials = ConditionLock<[[[UInt32]]]>([])
-        let group = DispatchGroup()
-        for range in ranges {
-            group.enter()
-            Thread { [self] in
-                var counts = devices.map { [UInt32](repeating: 0, count: $0.blockCount) }
-                index.forEachRecord(partitions: range) { r in
-                    counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
-                }
-                partials.withLock { $0.append(counts) }
-                group.leave()
-            }.start()
-        }
-        group.wait()
-        let all = partials.withLock { $0 }
-        var counts = all[0]
-        for p in all.dropFirst() {
-            for d in counts.indices { for b in counts[d].indices { counts[d][b] += p[d][b] } }
+        var counts = devices.map { [UInt32](repeating: 0, count: $0.blockCount) }
+        index.forEachRecord { r in
+            counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
         }
         return applySpace(liveBytes: counts, firstPristineBlocks: firstPristineBlocks)
     }

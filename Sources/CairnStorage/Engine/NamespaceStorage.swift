@@ -432,14 +432,13 @@ public final class NamespaceStorage: Sendable {
     }
 
     /// The checked record at `location` when the page cache holds all its bytes, read at once
-    /// on the calling thread through the ring reads `scratch` carries for it
-    /// (``OwnedRingReads/readCached(from:byteOffset:sizeBytes:_:)``), and decoded into `scratch`;
-    /// nil when it does not, or when `scratch` has no reads (or is not the calling thread's).
-    /// For a location ``readsThroughPageCache(_:)`` says yes to (the caller asks once; an
-    /// O_DIRECT device has no page-cache descriptor, so its read would only answer nil). Never
-    /// waits for the device, and makes no escaping closure.
-    public func readCached(_ location: RecordLocation, expecting digest: Digest, scratch: RecordScratch) throws(StorageError) -> StoredRecord? {
-        guard let reads = scratch.pageCacheReads else { return nil }
+    /// on the calling thread through `reads`, the ring reads `scratch` carries for that thread
+    /// (``RecordScratch/pageCacheReads``, which the caller took on it), and decoded into
+    /// `scratch`; nil when it does not. For a location ``readsThroughPageCache(_:)`` says yes to
+    /// (the caller asks once; an O_DIRECT device has no page-cache descriptor, so its read would
+    /// only answer nil). Never waits for the device, and makes no escaping closure.
+    public func readCached(_ location: RecordLocation, expecting digest: Digest, through reads: any OwnedRingReads,
+                           scratch: RecordScratch) throws(StorageError) -> StoredRecord? {
         let device = devices[Int(location.deviceIndex)].device
         let result = reads.readCached(from: device, byteOffset: location.byteOffset, sizeBytes: location.sizeBytes) { raw in
             Result { () throws(StorageError) -> StoredRecord in
@@ -450,7 +449,7 @@ public final class NamespaceStorage: Sendable {
     }
 
     /// Whether the record at `location` is read through the page cache (a real device with
-    /// `read-page-cache`), so ``readCached(_:expecting:scratch:)`` may serve it.
+    /// `read-page-cache`), so ``readCached(_:expecting:through:scratch:)`` may serve it.
     public func readsThroughPageCache(_ location: RecordLocation) -> Bool {
         // Borrowed for the check: an O_DIRECT device's reads pay no reference counting here.
         deviceRefs[Int(location.deviceIndex)].with { $0.device.medium == nil && $0.device.readsThroughPageCache }
@@ -460,7 +459,7 @@ public final class NamespaceStorage: Sendable {
     /// ``readFromMemory(_:expecting:scratch:)`` did not find (a block never comes back into
     /// memory once it left): `callback` gets the checked record on the thread that owns
     /// `reads`. With a `scratch` of that thread, the record is decoded into it
-    /// (``RecordScratch``). `pageCacheTried`: ``readCached(_:expecting:scratch:)`` was tried
+    /// (``RecordScratch``). `pageCacheTried`: ``readCached(_:expecting:through:scratch:)`` was tried
     /// just before, so the ring read does not try the page cache at once again.
     public func read(_ location: RecordLocation, expecting digest: Digest, through reads: any OwnedRingReads,
                      pageCacheTried: Bool, scratch: RecordScratch? = nil,

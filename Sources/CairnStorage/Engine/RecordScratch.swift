@@ -22,7 +22,7 @@ public final class RecordScratch: @unchecked Sendable {
     private var recordBins: [StoredBin] = []
 
     /// The owner thread's ring reads, when it has them: a record that memory does not hold is
-    /// then tried in the page cache at once (``NamespaceStorage/readCached(_:expecting:scratch:)``).
+    /// then tried in the page cache at once (``NamespaceStorage/readCached(_:expecting:through:scratch:)``).
     @exclusivity(unchecked)
     private var ownerReads: (any OwnedRingReads)?
 
@@ -30,9 +30,6 @@ public final class RecordScratch: @unchecked Sendable {
     public init() {
         ownerThread = pthread_self()
     }
-
-    /// Whether ``pageCacheReads`` is set (on the owner thread), without copying it out.
-    public var hasPageCacheReads: Bool { isOnOwnerThread && ownerReads != nil }
 
     /// The owner thread's ring reads (set by that thread), nil on any other thread.
     public var pageCacheReads: (any OwnedRingReads)? {
