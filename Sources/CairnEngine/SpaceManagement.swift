@@ -15,6 +15,14 @@ public struct SpaceStatistics: Sendable, Equatable {
     public var defragBytesRewritten: UInt64
     /// Bytes the flushers wrote to the devices (partial flushes included).
     public var deviceBytesWritten: UInt64
+    /// Write blocks the flushers wrote whole (sealed full, or at a stop).
+    public var deviceBlockWrites: Int
+    /// Partial flushes of an open write block: a `commit-to-device` group commit, or a
+    /// `flush-max-ms` flush of a block not yet full.
+    public var devicePartialWrites: Int
+    /// `commit-to-device` writes answered once their bytes were durable (the records the
+    /// group commits carried; ÷ `devicePartialWrites` is about the group size).
+    public var commitWaitsServed: Int
     /// Record bytes appended for clients (writes and tombstones) and by defrag.
     public var clientBytesAppended: UInt64
     public var defragBytesAppended: UInt64
@@ -120,6 +128,9 @@ extension Namespace {
             recordsRewritten: devices.reduce(0) { $0 + $1.defrag.recordsRewritten },
             defragBytesRewritten: devices.reduce(0) { $0 + $1.defrag.bytesRewritten },
             deviceBytesWritten: devices.reduce(0) { $0 + $1.writer.bytesWritten },
+            deviceBlockWrites: devices.reduce(0) { $0 + $1.writer.fullWrites },
+            devicePartialWrites: devices.reduce(0) { $0 + $1.writer.partialWrites },
+            commitWaitsServed: devices.reduce(0) { $0 + $1.writer.commitWaitersServed },
             clientBytesAppended: storage.appended.clientBytes, defragBytesAppended: storage.appended.defragBytes,
             blocksReused: devices.reduce(0) { $0 + $1.writer.blocksReused },
             blocksFreed: devices.reduce(0) { $0 + $1.writer.blocksFreed },

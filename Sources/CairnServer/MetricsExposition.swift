@@ -90,6 +90,12 @@ final class MetricsExposition: Sendable {
             counter("cairn_defrag_bytes_rewritten_total", space.defragBytesRewritten, labels: labels,
                     help: "Bytes moved by defragmentation.")
             counter("cairn_device_bytes_written_total", space.deviceBytesWritten, labels: labels, help: "Bytes written to the devices.")
+            counter("cairn_device_block_writes_total", UInt64(space.deviceBlockWrites), labels: labels,
+                    help: "Write blocks written whole.")
+            counter("cairn_device_partial_writes_total", UInt64(space.devicePartialWrites), labels: labels,
+                    help: "Partial flushes of an open write block (commit-to-device group commits, flush-max-ms).")
+            counter("cairn_commit_waits_served_total", UInt64(space.commitWaitsServed), labels: labels,
+                    help: "commit-to-device writes answered once durable.")
             counter("cairn_device_reads_total", statistics.deviceReads, labels: labels,
                     help: "Record reads that went to a device (not served from memory).")
             let hits = UInt64(space.postWriteCacheHits)

@@ -362,7 +362,8 @@ def test_metrics_scraped_under_load(metrics_daemon):
     assert 0 <= value(last, "cairn_cache_hit_ratio", namespace="test") <= 1
     assert 0 <= value(last, "cairn_device_available_pct", namespace="test") <= 100
     for name in ("cairn_defrag_queue", "cairn_defrag_blocks_total", "cairn_device_bytes_written_total",
-                 "cairn_cold_start_records", "cairn_client_connections"):
+                 "cairn_device_block_writes_total", "cairn_device_partial_writes_total",
+                 "cairn_commit_waits_served_total", "cairn_cold_start_records", "cairn_client_connections"):
         assert any(n == name for n, _, _ in last), name
     # The latencies: histograms count the same transactions.
     lat = parse_latencies(info(d.port, "latencies:"))
@@ -420,6 +421,27 @@ def test_namespace_client_statistics(daemon):
         assert after[name] == "0"
     assert 0 <= int(after["cache_read_pct"]) <= 100
     assert 0 <= int(after["device_free_pct"]) <= 100
+
+
+def test_flusher_write_statistics(tmp_path):
+    """device_partial_writes, device_block_writes and commit_waits_served: with commit-to-device
+    every acknowledged write was served by a durable partial flush (a group commit), so the
+    waits served grow by the writes and the partial flushes by at least one and at most that."""
+    d = Daemon(str(tmp_path), free_port(), commit_to_device=True)
+    for _ in serve(d):
+        before = pairs(info(d.port, "namespace/test"))
+        c = connect(d)
+        try:
+            for i in range(20):
+                c.put(("test", "flushes", i), {"v": "x" * 3000})
+        finally:
+            c.close()
+        after = pairs(info(d.port, "namespace/test"))
+        moved = {n: int(after[n]) - int(before[n])
+                 for n in ("device_partial_writes", "device_block_writes", "commit_waits_served")}
+        assert moved["commit_waits_served"] == 20, moved
+        assert 1 <= moved["device_partial_writes"] <= 20, moved
+        assert moved["device_block_writes"] == 0, moved
 
 
 def test_partition_info_as_asadm_reads_it(daemon):
