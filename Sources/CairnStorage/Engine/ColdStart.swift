@@ -354,8 +354,8 @@ extension NamespaceStorage {
         return ColdStartResult(report: report, firstPristineBlocks: space.firstPristine, freeBlocks: space.free)
     }
 
-    /// Rebuilds the space state of every device from `index` (`cold-start-empty`, whose index
-    /// holds only what it was given): every block's live bytes, the free blocks (no live bytes,
+    /// Rebuilds the space state of every device from `index` (for `cold-start-empty`, which
+    /// reads no device into it): every block's live bytes, the free blocks (no live bytes,
     /// below the first pristine block — everything on the devices is durable at startup, so they
     /// may be reused at once) and the defrag queue (live bytes below the low-water mark). One
     /// thread walks the index: a cold start counts while it scans and a warm restart walks its
