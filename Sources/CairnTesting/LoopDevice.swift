@@ -20,6 +20,19 @@ public final class LoopDevice: @unchecked Sendable {
         self.backingFile = backingFile
     }
 
+    /// A loop device for a test over `backingFile`, or nil where none can be had here: then the
+    /// reason is printed as `LOOP DEVICE UNAVAILABLE: … — <test> could not run here`, so a run's
+    /// output says what did not run, and the test cancels itself (`guard let … else { try
+    /// Test.cancel(…) }`).
+    public static func forTest(backingFile: String, sizeBytes: UInt64, test: String = #function) -> LoopDevice? {
+        do {
+            return try LoopDevice(backingFile: backingFile, sizeBytes: sizeBytes)
+        } catch {
+            print("LOOP DEVICE UNAVAILABLE: \(error) — \(test) could not run here")
+            return nil
+        }
+    }
+
     public func detach() throws {
         guard !detached else { return }
         let result = try Shell.run(Shell.repositoryRoot + "/hack/loopdev", ["detach", path])

@@ -86,12 +86,8 @@ func writeThenVerify(device: BlockDevice, blockCount: Int, blockSizeBytes: Int, 
         let seed = SplitMix64.seedFromEnvironment()
         print("writesAndReadsBackThousandsOfBlocksOnALoopDevice seed=\(seed) (replay: CAIRN_TEST_SEED=\(seed))")
         let dir = try TemporaryDirectory()
-        let loop: LoopDevice
-        do {
-            loop = try LoopDevice(backingFile: dir.file("loop.img"), sizeBytes: 64 << 20)
-        } catch {
-            print("LOOP DEVICE UNAVAILABLE: \(error) — this test could not run here")
-            try Test.cancel("loop device unavailable: \(error)")
+        guard let loop = LoopDevice.forTest(backingFile: dir.file("loop.img"), sizeBytes: 64 << 20) else {
+            try Test.cancel("loop device unavailable")
         }
         defer { #expect(throws: Never.self) { try loop.detach() } }
         let device = try BlockDevice.open(path: loop.path)
@@ -248,11 +244,8 @@ func writeThenVerify(device: BlockDevice, blockCount: Int, blockSizeBytes: Int, 
 
     @Test func onALoopDevice() throws {
         let dir = try TemporaryDirectory()
-        let loop: LoopDevice
-        do {
-            loop = try LoopDevice(backingFile: dir.file("loop.img"), sizeBytes: 16 << 20)
-        } catch {
-            try Test.cancel("loop device unavailable: \(error)")
+        guard let loop = LoopDevice.forTest(backingFile: dir.file("loop.img"), sizeBytes: 16 << 20) else {
+            try Test.cancel("loop device unavailable")
         }
         defer { #expect(throws: Never.self) { try loop.detach() } }
         try exercise(try BlockDevice.open(path: loop.path, options: .init(readPageCache: true)))
