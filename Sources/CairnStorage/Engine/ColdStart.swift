@@ -173,6 +173,23 @@ extension NamespaceStorage {
         let freeLists = devices.map { d in
             ConditionLock((0..<buffersPerDevice).map { _ in AlignedBuffer(countBytes: blockSize, alignmentBytes: d.device.alignmentBytes) })
         }
+        // Set with the first failure (``fail``), for a reader waiting on its free list, whose lock
+        // is not `shared`'s.
+        let failed = Atomic<Bool>(false)
+        /// Records the scan's first failure and wakes every thread that waits: the parsers stop,
+        /// and so does a reader waiting for a buffer that no parser will now hand back (the
+        /// failing parser hands back one, of one device; a reader used to wait for ever). Each
+        /// free list's lock is taken before its broadcast, so a reader between its look at
+        /// `failed` and its wait still wakes.
+        @Sendable func fail(_ error: any Error) {
+            shared.withLock { s in if s.failure == nil { s.failure = error } }
+            failed.store(true, ordering: .releasing)
+            shared.broadcast()
+            for list in freeLists {
+                list.withLock { _ in }
+                list.broadcast()
+            }
+        }
 
         // Readers: one thread per device, whole blocks, `depth` in flight.
         for d in devices {
@@ -190,7 +207,7 @@ extension NamespaceStorage {
                             let buffer: AlignedBuffer? = free.withLockedScope { scope in
                                 while true {
                                     if let b = scope.access({ $0.popLast() }) { return b }
-                                    if queue.inFlightCount > 0 { return nil }
+                                    if queue.inFlightCount > 0 || failed.load(ordering: .acquiring) { return nil }
                                     scope.wait()
                                 }
                             }
@@ -198,6 +215,7 @@ extension NamespaceStorage {
                             try queue.enqueue(.read(into: buffer, at: self.geometry.byteOffset(ofBlock: next), tag: UInt64(next)))
                             next += 1
                         }
+                        if failed.load(ordering: .acquiring) { break }  // the reads in flight drain below
                         completions.removeAll(keepingCapacity: true)
                         try queue.submit()
                         try queue.reap(minimum: 1, into: &completions)
@@ -215,7 +233,7 @@ extension NamespaceStorage {
                     var rest: [IOCompletion] = []
                     try queue.drain(into: &rest)
                 } catch {
-                    shared.withLock { s in if s.failure == nil { s.failure = error } }
+                    fail(error)
                 }
                 shared.withLock { $0.readersRunning -= 1 }
                 shared.broadcast()
@@ -251,8 +269,7 @@ extension NamespaceStorage {
                             highest = max(highest, scanned.sequence)
                         }
                     } catch {
-                        shared.withLock { s in if s.failure == nil { s.failure = error } }
-                        shared.broadcast()
+                        fail(error)
                     }
                     freeLists[item.device].withLock { $0.append(item.buffer) }
                     freeLists[item.device].signal()
@@ -266,8 +283,7 @@ extension NamespaceStorage {
                         do {
                             try evictor.merge(&delta, scanned: scannedSoFar)
                         } catch {
-                            shared.withLock { s in if s.failure == nil { s.failure = error } }
-                            shared.broadcast()
+                            fail(error)
                         }
                     }
                 }
@@ -299,13 +315,15 @@ extension NamespaceStorage {
             }
         }
 
-        // Wait, reporting progress.
+        // Wait, reporting progress, until every parser and every reader has stopped (after a
+        // failure too: no thread of the scan outlives it).
         let intervalNs = UInt64(max(100, context.progressIntervalMs)) * 1_000_000
         var lastReportNs = start
         while true {
             let (done, bytes, records) = shared.withLockedScope { scope in
-                if scope.access({ $0.parsersRunning > 0 }) { scope.wait(timeoutNs: intervalNs / 4) }
-                return scope.access { s in (s.parsersRunning == 0, s.bytesRead, s.records) }
+                let running = { (s: inout Shared) in s.parsersRunning > 0 || s.readersRunning > 0 }
+                if scope.access(running) { scope.wait(timeoutNs: intervalNs / 4) }
+                return scope.access { s in (!running(&s), s.bytesRead, s.records) }
             }
             if done { break }
             let now = MonotonicClock.nowNs()
