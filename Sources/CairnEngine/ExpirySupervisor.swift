@@ -81,7 +81,7 @@ final class ExpirySupervisor: Sendable {
         let now = nowVoidTime()
         var candidates = [[Digest: IndexRecord]](repeating: [:], count: storage.devices.count)
         index.forEachRecord { r in
-            if r.isTombstone || (r.voidTimeSeconds != 0 && r.voidTimeSeconds < now) || isEvicted(r) {
+            if r.isTombstone || r.hasExpired(at: now) || isEvicted(r) {
                 candidates[Int(r.location.deviceIndex)][r.digest] = r
             }
         }
@@ -131,7 +131,7 @@ final class ExpirySupervisor: Sendable {
                 if removed {
                     if c.isTombstone {
                         pass.tombstonesDropped += 1
-                    } else if c.voidTimeSeconds != 0 && c.voidTimeSeconds < now {
+                    } else if c.hasExpired(at: now) {
                         pass.expiredRemoved += 1
                     } else {
                         pass.evictedRemoved += 1

@@ -69,7 +69,7 @@ extension Namespace {
                 summary.tombstones += 1
                 return
             }
-            if record.voidTimeSeconds != 0 && record.voidTimeSeconds < nowVoidTime { return }
+            if record.hasExpired(at: nowVoidTime) { return }
             if isEvictedRecord(record) { return }
             let lut: UInt64
             if let cached = truncateLutMs[record.setID] {

@@ -1,4 +1,5 @@
 import CairnIndex
+import CairnModel
 
 extension Namespace {
     /// What a read asks of read-touch (the read request's `record_ttl`, PROTOCOL.md §6.5).
@@ -59,7 +60,7 @@ extension Namespace {
         let now = nowVoidTime
         // Aerospike's window: the last `ttl × percent / 100` whole seconds of the record's life,
         // its void-time second included (it is still live then).
-        guard now <= voidTime else { return false }
+        guard !Expiry.hasExpired(voidTime: voidTime, now: now) else { return false }
         let remaining = UInt64(voidTime - now)
         guard remaining <= UInt64(ttl) * UInt64(percent) / 100 else { return false }
         var options = WriteOptions()

@@ -336,7 +336,7 @@ public final class Namespace: Sendable {
     @inline(__always)
     func isVisible(_ r: IndexRecord, nowVoidTime: UInt32) -> Bool {
         if r.isTombstone { return false }
-        if r.voidTimeSeconds != 0 && r.voidTimeSeconds < nowVoidTime { return false }
+        if r.hasExpired(at: nowVoidTime) { return false }
         if isEvicted(r) { return false }
         return r.lastUpdateTimeMs > truncateLutMs(setID: r.setID)
     }

@@ -220,7 +220,7 @@ extension Namespace {
         var counts: [UInt16: Int] = [:]
         index.forEachRecord { record in
             guard let lut = truncateLutMs[record.setID], !record.flags.contains(.tombstone) else { return }
-            if record.voidTimeSeconds != 0 && record.voidTimeSeconds < nowVoidTime { return }
+            if record.hasExpired(at: nowVoidTime) { return }
             if isEvicted(record) { return }
             if record.lastUpdateTimeMs > lut { counts[record.setID, default: 0] += 1 }
         }

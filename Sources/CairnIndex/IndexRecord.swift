@@ -1,3 +1,5 @@
+import CairnModel
+
 /// Where a record's bytes are on a device, in the 16-byte units records are aligned to.
 ///
 /// A plain value. The index stores `offsetUnits` in 40 bits and `sizeUnits` in 20 bits (see
@@ -91,6 +93,9 @@ public struct IndexRecord: Sendable, Hashable {
 
     /// Whether this record is a tombstone.
     public var isTombstone: Bool { flags.contains(.tombstone) }
+    /// Whether this record's void time has passed at `nowVoidTime` (``Expiry``).
+    @inlinable @inline(__always)
+    public func hasExpired(at nowVoidTime: UInt32) -> Bool { Expiry.hasExpired(voidTime: voidTimeSeconds, now: nowVoidTime) }
     /// Whether a new copy written over this one must keep a durable delete's barrier: this is a
     /// tombstone, or a copy that already carries the barrier.
     public var passesOnBarrier: Bool { !flags.isDisjoint(with: [.tombstone, .barrier]) }

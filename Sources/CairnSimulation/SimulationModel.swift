@@ -1,4 +1,5 @@
 @_spi(EngineInternals) import CairnEngine
+import CairnModel
 
 /// What the simulator acknowledged, key by key, and what each key may hold after a restart.
 ///
@@ -109,7 +110,7 @@ struct SimulationModel {
     func visible(_ key: Int, _ e: Event, nowVoidTime: UInt32, mark: Mark? = nil) -> Set<UInt32?> {
         switch e.kind {
         case .put(let v, let vt), .observed(let v?, let vt):
-            if vt != 0 && vt < nowVoidTime { return [nil] }
+            if Expiry.hasExpired(voidTime: vt, now: nowVoidTime) { return [nil] }
             switch isEvicted(key, voidTime: vt, lut: e.lut, under: mark) {
             case true?: return [nil]
             case false?: return [v]
@@ -156,7 +157,7 @@ struct SimulationModel {
         var allowed: Set<UInt32?> = []
         for e in events[start...] { allowed.formUnion(visible(key, e, nowVoidTime: nowVoidTime, mark: mark)) }
         if keys[key].plainDeleted {
-            for (v, copy) in keys[key].resurrectable where copy.voidTime == 0 || copy.voidTime >= nowVoidTime {
+            for (v, copy) in keys[key].resurrectable where !Expiry.hasExpired(voidTime: copy.voidTime, now: nowVoidTime) {
                 // An older copy the mark hides stays hidden, whatever a plain delete lets return.
                 if isEvicted(key, voidTime: copy.voidTime, lut: copy.lut, under: mark) != true { allowed.insert(v) }
             }

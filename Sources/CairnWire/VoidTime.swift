@@ -1,3 +1,5 @@
+import CairnModel
+
 /// The Citrusleaf epoch, 2010-01-01T00:00:00Z, origin of every void time (PROTOCOL.md §6.6).
 public enum CitrusleafEpoch {
     /// Unix seconds at the Citrusleaf epoch [COM cf_clock.h `CITRUSLEAF_EPOCH`].
@@ -105,7 +107,7 @@ public enum VoidTime {
     /// Whether a record with this void time has expired: void time ≠ 0 and < now. A record stays
     /// live through its void-time second, as in Aerospike (`as_record_is_expired`).
     public static func isExpired(_ voidTime: UInt32, nowUnixSeconds: UInt64) -> Bool {
-        voidTime != never && voidTime < CitrusleafEpoch.seconds(fromUnixSeconds: nowUnixSeconds)
+        Expiry.hasExpired(voidTime: voidTime, now: CitrusleafEpoch.seconds(fromUnixSeconds: nowUnixSeconds))
     }
 
     /// The TTL a client derives from a reply's void time: 0 → 0xFFFFFFFF ("never"), else

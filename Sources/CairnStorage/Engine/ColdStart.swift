@@ -612,7 +612,7 @@ struct ScanTally {
     @inline(__always)
     mutating func note(_ r: IndexRecord, sign: Int32, blockSizeBytes: UInt64, now: UInt32) {
         live[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSizeBytes)] += sign * Int32(r.location.sizeBytes)
-        if r.voidTimeSeconds != 0 && r.voidTimeSeconds < now { expired += Int(sign) }
+        if r.hasExpired(at: now) { expired += Int(sign) }
     }
 
     mutating func add(_ o: ScanTally) {

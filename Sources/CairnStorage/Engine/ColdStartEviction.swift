@@ -145,7 +145,7 @@ public final class ColdStartEvictor: Sendable {
     @inline(__always)
     func slot(of r: IndexRecord, _ delta: inout Delta) -> Int {
         if r.isTombstone || r.voidTimeSeconds == 0 { return Self.fixed }
-        if r.voidTimeSeconds < now { return Self.hidden }
+        if r.hasExpired(at: now) { return Self.hidden }
         if r.lastUpdateTimeMs > markLutMs { return Self.fixed }
         if policy.hasSetPolicies && r.setID != 0 {
             let evictable: Bool
