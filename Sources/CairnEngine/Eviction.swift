@@ -309,7 +309,7 @@ extension Namespace {
 }
 
 /// Eviction during a cold start's scan (`disable-cold-start-eviction` turns it off; nil: off).
-func coldStartEvictionPolicy(_ options: NamespaceOptions, storage: NamespaceStorage, sets: SetRegistry)
+func coldStartEvictionPolicy(_ options: NamespaceOptions, storage: NamespaceStorage, sets: NameRegistry)
     -> ColdStartEvictionPolicy?
 {
     let o = options.eviction

@@ -19,7 +19,9 @@ public final class Namespace: Sendable {
     // and the record operations); tests, tools and the simulator import this SPI.
     @_spi(EngineInternals) public let index: PrimaryIndex
     @_spi(EngineInternals) public let storage: NamespaceStorage
-    @_spi(EngineInternals) public let sets: SetRegistry
+    @_spi(EngineInternals) public let sets: NameRegistry
+    /// The bin names the index entries' ``BinNameIDs`` refer to (kept across a warm restart).
+    @_spi(EngineInternals) public let binNames: NameRegistry
     /// `stop-writes-count` of the sets that have one (SetLimits.swift).
     public let setLimits = SetLimits()
     /// Secondary-index definitions (`sindex-*` info commands; queries walk the primary index).
@@ -54,6 +56,8 @@ public final class Namespace: Sendable {
     let deviceReadsAtOnce = Atomic<UInt64>(0)
     /// Touches started by reads (`readTouch`).
     let readTouches = Atomic<UInt64>(0)
+    /// Updates that set every bin of their record and so did not read its old copy.
+    let updatesWithoutRead = Atomic<UInt64>(0)
     /// How the nsup thread reaches this namespace (set when space management starts).
     let nsupLink = Mutex<NamespaceLink?>(nil)
 
@@ -131,13 +135,15 @@ public final class Namespace: Sendable {
             var report = StartReport(mode: .fresh, reason: "", priorShutdownClean: storage.openReport.priorShutdownClean,
                                      notCleanDevices: storage.openReport.notCleanDevices, coldStart: nil, seconds: 0)
             let index: PrimaryIndex
-            let sets: SetRegistry
+            let sets: NameRegistry
+            let binNames: NameRegistry
             if let (attached, state, mirrors) = warm {
                 report.mode = .warm
                 report.reason = "clean shutdown, shared memory \(layout!.directory)/\(layout!.name) matches the devices"
                 options.onStartDecision(.warm, report.reason)
                 index = attached
-                sets = SetRegistry(names: state.setNames)
+                sets = NameRegistry(capacity: NameRegistry.setCountMax, names: state.setNames)
+                binNames = NameRegistry(capacity: NameRegistry.binNameCountMax, names: state.binNames)
                 // From here a crash must force a cold start: the index is in use, the devices
                 // not clean (open), and the state file that completed the pair is gone.
                 try WarmState.remove(path: layout!.statePath)
@@ -151,7 +157,9 @@ public final class Namespace: Sendable {
                 index = try PrimaryIndex(
                     configuration: indexConfiguration,
                     backing: layout.map { .sharedFiles(directory: $0.directory, name: $0.name) } ?? .anonymous)
-                sets = SetRegistry()
+                sets = NameRegistry(capacity: NameRegistry.setCountMax)
+                // A cold start leaves every entry's bin names unknown.
+                binNames = NameRegistry(capacity: NameRegistry.binNameCountMax)
                 var firstPristine: [UInt32]?
                 var free: [[UInt32]]?
                 if storage.needsColdStart {
@@ -182,7 +190,7 @@ public final class Namespace: Sendable {
             report.recordDataReads = reads.count - min(reads.count, headerReads)
             report.recordDataBytesRead = reads.bytes - min(reads.bytes, headerReads * UInt64(DeviceHeaderFormat.regionSizeBytes))
             report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
-            let ns = Namespace(options: options, index: index, storage: storage, sets: sets, report: report,
+            let ns = Namespace(options: options, index: index, storage: storage, sets: sets, binNames: binNames, report: report,
                                layout: layout, priorCleanStopSequence: priorCleanStopSequence)
             if let evicted = report.coldStart?.evicted, evicted > 0 {
                 // What the cold start evicted counts as this run's evictions (`evicted_objects`).
@@ -243,7 +251,7 @@ public final class Namespace: Sendable {
 
     /// The cold start: every device scanned into `index`.
     private static func coldStart(_ options: NamespaceOptions, storage: NamespaceStorage, index: PrimaryIndex,
-                                  sets: SetRegistry) throws -> ColdStartResult {
+                                  sets: NameRegistry) throws -> ColdStartResult {
         let truncation = storage.truncation
         let setTruncations = Mutex<[UInt16: UInt64]>([:])
         var context = ColdStartContext(
@@ -265,16 +273,17 @@ public final class Namespace: Sendable {
         return try storage.coldStart(into: index, context: context)
     }
 
-    private init(options: NamespaceOptions, index: PrimaryIndex, storage: NamespaceStorage, sets: SetRegistry,
-                 report: StartReport, layout: SharedMemoryLayout?, priorCleanStopSequence: UInt64) {
+    private init(options: NamespaceOptions, index: PrimaryIndex, storage: NamespaceStorage, sets: NameRegistry,
+                 binNames: NameRegistry, report: StartReport, layout: SharedMemoryLayout?, priorCleanStopSequence: UInt64) {
         self.layout = layout
         self.priorCleanStopSequence = priorCleanStopSequence
         self.options = options
         self.index = index
         self.storage = storage
         self.sets = sets
+        self.binNames = binNames
         startReport = report
-        truncationLuts = TruncationLuts(setCountMax: SetRegistry.setCountMax, table: { storage.truncation },
+        truncationLuts = TruncationLuts(setCountMax: NameRegistry.setCountMax, table: { storage.truncation },
                                         setName: { sets.name(for: $0) })
         evictionMark = EvictionMark(storage.truncation)
         defragger = Defragger(index: index, storage: storage)
@@ -308,7 +317,7 @@ public final class Namespace: Sendable {
         let state = WarmState(
             sprigsPerPartition: options.storage.partitionTreeSprigs, identity: identity,
             namespaceInstanceId: storage.instanceId, nextPristineBlocks: storage.devices.map { $0.writer.nextPristineBlock },
-            mirrored: mirrored, setNames: sets.all.map(\.name))
+            mirrored: mirrored, setNames: sets.all.map(\.name), binNames: binNames.all.map(\.name))
         index.markCleanShutdown()
         try state.write(to: layout.statePath)
     }
@@ -757,6 +766,9 @@ public final class Namespace: Sendable {
         else {
             return commitStep(r, current: current, visible: visible, existing: nil, attempt: attempt)
         }
+        if !replaces && setsEveryBin(r, of: visible) {
+            return commitStep(r, current: current, visible: visible, existing: nil, attempt: attempt)
+        }
         switch readWithoutWaiting(visible.location, digest: digest, scratch: r.scratch) {
         case .onlyOnDevice(let pageCacheTried):
             return .pending(PendingOperate(wait: .existing(r, current: current, visible: visible, attempt: attempt,
@@ -884,6 +896,12 @@ public final class Namespace: Sendable {
             }
         }
         if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }
+        let unread = !replaces && existing == nil && visible != nil
+        if unread, let visible {
+            // An update that set every bin without reading them (`setsEveryBin`): keep the
+            // record's bin order, as a merge would (its bins first, where they were; new ones after).
+            keepStoredOrder(&bins, of: visible.binNameIDs, scratch: r.scratch)
+        }
         if bins.isEmpty {
             // A write that leaves no bins deletes the record (Aerospike semantics).
             guard let visible, let current else {
@@ -908,7 +926,7 @@ public final class Namespace: Sendable {
         let setID: UInt16
         if let effectiveSet {
             guard let id = sets.id(for: effectiveSet) else {
-                throw EngineError(.parameterError, "too many sets (\(SetRegistry.setCountMax) at most)")
+                throw EngineError(.parameterError, "too many sets (\(NameRegistry.setCountMax) at most)")
             }
             setID = id
         } else {
@@ -944,9 +962,72 @@ public final class Namespace: Sendable {
         // The record is a temporary: once committed, `bins` is again its caller's alone.
         let record = StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration, voidTime: voidTime,
                                   setName: effectiveSet, userKey: key, bins: bins, barrier: barrier)
-        guard let location = try commit(record, digest: digest, expected: current, setID: setID) else { return .retry }
+        let names = bins.count <= BinNameIDs.laneCount ? binNameIDs(of: bins, scratch: r.scratch) : .unknown
+        guard let location = try commit(record, digest: digest, expected: current, setID: setID, binNameIDs: names) else {
+            return .retry
+        }
+        if unread { updatesWithoutRead.add(1, ordering: .relaxed) }
         let result = OperateResult(generation: newGeneration, voidTime: voidTime, bins: results)
         return .done(result, durableAt: options.storage.commitToDevice ? location : nil)
+    }
+
+    /// Whether an update leaves nothing of the old copy but its metadata, which the index holds:
+    /// every operation is a plain bin write, the index knows the record's bin names and the
+    /// writes set each of them, the record keeps no user key, and its set is named by the request
+    /// (or it has none). The write then commits without reading the old copy, and the index's
+    /// compare-and-set on `visible` still refuses it if the record changed meanwhile.
+    private func setsEveryBin(_ r: WriteRequest, of visible: IndexRecord) -> Bool {
+        guard visible.binNameIDs.isKnown, !visible.flags.contains(.keyStored), r.setName != nil || visible.setID == 0,
+              r.options.filter == nil, r.options.predicate == nil, r.transform == nil, !r.operations.isEmpty
+        else { return false }
+        for op in r.operations {
+            guard case .write = op else { return false }
+        }
+        // Each of the record's bins is among the written ones (a record has at most four here).
+        for lane in 0..<BinNameIDs.laneCount {
+            let id = visible.binNameIDs.id(inLane: lane)
+            if id == 0 { break }
+            var written = false
+            for case .write(let bin) in r.operations where binNameID(bin.name, scratch: r.scratch) == id {
+                written = true
+                break
+            }
+            if !written { return false }
+        }
+        return true
+    }
+
+    /// Moves the bins named in `stored` (in the record's order: ``binNameIDs(of:scratch:)`` fills
+    /// the lanes in bin order) to the front, in that order; the others keep theirs after them.
+    private func keepStoredOrder(_ bins: inout [StoredBin], of stored: BinNameIDs, scratch: RecordScratch?) {
+        var position = 0
+        for lane in 0..<BinNameIDs.laneCount {
+            let id = stored.id(inLane: lane)
+            if id == 0 || position >= bins.count { return }
+            guard let at = bins[position...].firstIndex(where: { binNameID($0.name, scratch: scratch) == id }) else { continue }
+            if at != position { bins.insert(bins.remove(at: at), at: position) }
+            position += 1
+        }
+    }
+
+    /// The ids of `bins`' names (at most ``BinNameIDs/laneCount``), or unknown when the table is full.
+    private func binNameIDs(of bins: [StoredBin], scratch: RecordScratch?) -> BinNameIDs {
+        var ids = BinNameIDs.unknown
+        for bin in bins {
+            guard let id = binNameID(bin.name, scratch: scratch), ids.insert(id) else { return .unknown }
+        }
+        return ids
+    }
+
+    /// The id of bin name `name`, assigned if new, from the thread's cache when it has it; nil
+    /// when the table is full.
+    @inline(__always)
+    private func binNameID(_ name: String, scratch: RecordScratch?) -> UInt16? {
+        let table = binNames.serial
+        if let id = scratch?.withNameIDs({ $0.id(table: table, name: name) }) ?? nil { return id }
+        guard let id = binNames.id(for: name) else { return nil }
+        scratch?.withNameIDs { $0.remember(table: table, name: name, id: id) }
+        return id
     }
 
     private func defaultVoidTime(_ nowVT: UInt32, set: String?, setID: UInt16) -> UInt32 {
@@ -959,7 +1040,8 @@ public final class Namespace: Sendable {
     /// The record is borrowed all the way to its encoding: a copy of it cost a retain and a
     /// release of each of its arrays and strings per write. Only the rare write below an nsup
     /// cycle's fence is copied, to raise its last-update time.
-    private func commit(_ record: borrowing StoredRecord, digest: Digest, expected: IndexRecord?, setID: UInt16) throws -> RecordLocation? {
+    private func commit(_ record: borrowing StoredRecord, digest: Digest, expected: IndexRecord?, setID: UInt16,
+                        binNameIDs: BinNameIDs = .unknown) throws -> RecordLocation? {
         let device = storage.deviceIndex(for: digest)
         return try index.withRecord(digest) { entry -> RecordLocation? in
             guard entry == expected else { return nil }
@@ -982,7 +1064,8 @@ public final class Namespace: Sendable {
             if record.userKey != nil { flags.insert(.keyStored) }
             if record.barrier { flags.insert(.barrier) }
             entry = IndexRecord(digest: digest, generation: record.generation, lastUpdateTimeMs: lastUpdateMs,
-                                voidTimeSeconds: record.voidTime, setID: setID, location: location, flags: flags)
+                                voidTimeSeconds: record.voidTime, setID: setID, location: location, flags: flags,
+                                binNameIDs: binNameIDs)
             if let old = expected { storage.release(old.location) }
             return location
         }
@@ -1091,6 +1174,9 @@ public final class Namespace: Sendable {
         public var deviceReadsAtOnce: UInt64 = 0
         /// Touches started by reads within the read-touch window.
         public var readTouches: UInt64 = 0
+        /// Updates that set every bin their record had (its bin names were in the index), and
+        /// so committed without reading the old copy.
+        public var updatesWithoutRead: UInt64 = 0
     }
 
     public var statistics: Statistics {
@@ -1104,7 +1190,8 @@ public final class Namespace: Sendable {
                           deviceTotalBytes: storage.devices.reduce(0) { $0 + $1.device.sizeBytes },
                           startMode: startReport.mode, startReason: startReport.reason, startSeconds: startReport.seconds,
                           space: spaceStatistics, deviceReads: deviceReads, deviceReadsAtOnce: atOnce,
-                          readTouches: readTouches.load(ordering: .relaxed))
+                          readTouches: readTouches.load(ordering: .relaxed),
+                          updatesWithoutRead: updatesWithoutRead.load(ordering: .relaxed))
     }
 }
 

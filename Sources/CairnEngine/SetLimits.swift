@@ -21,7 +21,7 @@ public struct SetPolicy: Sendable, Equatable {
 }
 
 /// The set parameters an operator changed while the namespace runs (`set-config` with `set=`),
-/// by set id: one slot per possible set (1...``SetRegistry/setCountMax``) and parameter. Shared
+/// by set id: one slot per possible set (1...``NameRegistry/setCountMax``) and parameter. Shared
 /// by every copy of one namespace's ``NamespaceOptions`` (a class held by the struct). Readers
 /// pay one relaxed atomic load; nothing waits, nothing allocates.
 public final class SetTunables: Sendable {
@@ -35,7 +35,7 @@ public final class SetTunables: Sendable {
 
     /// `Int.min`: not overridden (the configured value applies).
     static let unset = Int.min
-    static let slots = SetRegistry.setCountMax + 1
+    static let slots = NameRegistry.setCountMax + 1
     private let defaultTTL: InlineArray<1024, Atomic<Int>>
     private let stopWrites: InlineArray<1024, Atomic<Int>>
     private let noEviction: InlineArray<1024, Atomic<Int>>

@@ -88,7 +88,9 @@ struct SharedMemoryLayout: Sendable {
 /// Layout (little-endian): magic u64 "CAIRNWST", version u32, partition-tree-sprigs u32, index
 /// instance id u64, clean-stop sequence u64, namespace instance id u64, device count u32,
 /// flags u32 (bit 0: devices mirrored in memory), next pristine block u32 × device count, set
-/// count u32, per set (u16 length, UTF-8 bytes), CRC32C u32 of everything before it.
+/// count u32, per set (u16 length, UTF-8 bytes), bin-name count u32, per bin name (u16 length,
+/// UTF-8 bytes), CRC32C u32 of everything before it. Version 1 (before the bin names) is still
+/// read: its index entries were written with unknown bin names, so its table is empty.
 public struct WarmState: Sendable, Equatable {
     public var sprigsPerPartition: Int
     public var identity: SharedIndexIdentity
@@ -97,19 +99,24 @@ public struct WarmState: Sendable, Equatable {
     public var mirrored: Bool
     /// Set names in id order (id 1 first).
     public var setNames: [String]
+    /// Bin names in id order (id 1 first): what the index entries' ``BinNameIDs`` mean.
+    public var binNames: [String]
 
     public init(sprigsPerPartition: Int, identity: SharedIndexIdentity, namespaceInstanceId: UInt64,
-                nextPristineBlocks: [UInt32], mirrored: Bool, setNames: [String]) {
+                nextPristineBlocks: [UInt32], mirrored: Bool, setNames: [String], binNames: [String] = []) {
         self.sprigsPerPartition = sprigsPerPartition
         self.identity = identity
         self.namespaceInstanceId = namespaceInstanceId
         self.nextPristineBlocks = nextPristineBlocks
         self.mirrored = mirrored
         self.setNames = setNames
+        self.binNames = binNames
     }
 
     static let magic: UInt64 = 0x4341_4952_4E57_5354  // "CAIRNWST"
-    static let version: UInt32 = 1
+    static let version: UInt32 = 2
+    /// The version before the bin-name table, still read.
+    static let versionWithoutBinNames: UInt32 = 1
     static let sizeBytesMax = 1 << 20
 
     public func encoded() -> [UInt8] {
@@ -124,11 +131,13 @@ public struct WarmState: Sendable, Equatable {
         put(UInt32(nextPristineBlocks.count))
         put(UInt32(mirrored ? 1 : 0))
         for b in nextPristineBlocks { put(b) }
-        put(UInt32(setNames.count))
-        for name in setNames {
-            let bytes = Array(name.utf8)
-            put(UInt16(bytes.count))
-            out.append(contentsOf: bytes)
+        for table in [setNames, binNames] {
+            put(UInt32(table.count))
+            for name in table {
+                let bytes = Array(name.utf8)
+                put(UInt16(bytes.count))
+                out.append(contentsOf: bytes)
+            }
         }
         put(CRC32C.checksum(out))
         return out
@@ -157,7 +166,9 @@ public struct WarmState: Sendable, Equatable {
         }
         guard try get(UInt64.self) == magic else { at = 0; throw fail("bad magic") }
         let version = try get(UInt32.self)
-        guard version == WarmState.version else { throw fail("version \(version), expected \(WarmState.version)") }
+        guard version == WarmState.version || version == WarmState.versionWithoutBinNames else {
+            throw fail("version \(version), expected \(WarmState.version)")
+        }
         let sprigs = Int(try get(UInt32.self))
         let identity = SharedIndexIdentity(instanceId: try get(UInt64.self), cleanStopSequence: try get(UInt64.self))
         let namespaceInstance = try get(UInt64.self)
@@ -166,21 +177,29 @@ public struct WarmState: Sendable, Equatable {
         let flags = try get(UInt32.self)
         var pristine: [UInt32] = []
         for _ in 0..<deviceCount { pristine.append(try get(UInt32.self)) }
-        let setCount = Int(try get(UInt32.self))
-        guard setCount <= Int(SetRegistry.setCountMax) else { throw fail("set count \(setCount)") }
-        var names: [String] = []
-        for _ in 0..<setCount {
-            let length = Int(try get(UInt16.self))
-            guard at + length <= bytes.count - 4 else { throw fail("set name of \(length) bytes runs past the end") }
-            guard let name = String(validating: bytes[at..<(at + length)], as: UTF8.self) else {
-                throw fail("set name is not UTF-8")
+        func table(of what: String, countMax: Int) throws -> [String] {
+            let count = Int(try get(UInt32.self))
+            guard count <= countMax else { throw fail("\(what) count \(count) above \(countMax)") }
+            var names: [String] = []
+            var seen = Set<String>()
+            for _ in 0..<count {
+                let length = Int(try get(UInt16.self))
+                guard at + length <= bytes.count - 4 else { throw fail("\(what) of \(length) bytes runs past the end") }
+                guard let name = String(validating: bytes[at..<(at + length)], as: UTF8.self) else {
+                    throw fail("\(what) is not UTF-8")
+                }
+                guard seen.insert(name).inserted else { throw fail("\(what) '\(name)' twice") }
+                names.append(name)
+                at += length
             }
-            names.append(name)
-            at += length
+            return names
         }
+        let setNames = try table(of: "set name", countMax: NameRegistry.setCountMax)
+        let binNames = version == WarmState.versionWithoutBinNames
+            ? [] : try table(of: "bin name", countMax: NameRegistry.binNameCountMax)
         guard at == bytes.count - 4 else { throw fail("\(bytes.count - 4 - at) unexpected bytes before the CRC") }
         return WarmState(sprigsPerPartition: sprigs, identity: identity, namespaceInstanceId: namespaceInstance,
-                         nextPristineBlocks: pristine, mirrored: flags & 1 != 0, setNames: names)
+                         nextPristineBlocks: pristine, mirrored: flags & 1 != 0, setNames: setNames, binNames: binNames)
     }
 
     /// Writes the file atomically (temporary file, fsync, rename).

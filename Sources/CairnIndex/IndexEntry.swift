@@ -22,7 +22,7 @@
 ///  50     1    8    deviceIndex
 ///  51     1    8    state              EntryState: unused (0), live, free
 ///  52     4   32    priority           treap heap priority (see SprigTree)
-///  56     8   64    (reserved)         zero; room for e.g. a multi-record-transaction link
+///  56     8   64    binNameIDs         BinNameIDs: four 16-bit bin-name ids, 0 = unknown
 /// ```
 ///
 /// Owner: the arena that holds it; read and written only under the lock of the sprig whose tree
@@ -40,7 +40,7 @@ struct IndexEntry {
     var deviceIndex: UInt8
     var state: UInt8
     var priority: UInt32
-    var reserved: UInt64
+    var binNameIDs: UInt64
 
     /// Byte offsets of the link fields, used to take a pointer to a link (pinned by a test).
     static let leftHandleOffset = 20
@@ -74,7 +74,8 @@ struct IndexEntry {
                 sizeUnits: UInt32(truncatingIfNeeded: locationAndFlags >> IndexEntry.sizeUnitsShift)
                     & RecordLocation.sizeUnitsMax  // 20 bits
             ),
-            flags: flags
+            flags: flags,
+            binNameIDs: BinNameIDs(uncheckedRawValue: binNameIDs)
         )
     }
 
@@ -98,6 +99,7 @@ struct IndexEntry {
         voidTimeSeconds = record.voidTimeSeconds
         setID = record.setID
         deviceIndex = record.location.deviceIndex
+        binNameIDs = record.binNameIDs.rawValue
     }
 
     /// A fresh live entry for `record` with no children.
@@ -114,7 +116,7 @@ struct IndexEntry {
         deviceIndex = 0
         state = EntryState.live.rawValue
         self.priority = priority
-        reserved = 0
+        binNameIDs = 0
         storeFields(of: record)
     }
 }

@@ -72,6 +72,8 @@ public struct IndexRecord: Sendable, Hashable {
     /// Where the current copy is stored.
     public var location: RecordLocation
     public var flags: Flags
+    /// The names of its bins, when the index knows them (see ``BinNameIDs``).
+    public var binNameIDs: BinNameIDs
 
     public init(
         digest: Digest,
@@ -80,7 +82,8 @@ public struct IndexRecord: Sendable, Hashable {
         voidTimeSeconds: UInt32 = 0,
         setID: UInt16 = 0,
         location: RecordLocation,
-        flags: Flags = []
+        flags: Flags = [],
+        binNameIDs: BinNameIDs = .unknown
     ) {
         self.digest = digest
         self.generation = generation
@@ -89,6 +92,7 @@ public struct IndexRecord: Sendable, Hashable {
         self.setID = setID
         self.location = location
         self.flags = flags
+        self.binNameIDs = binNameIDs
     }
 
     /// Whether this record is a tombstone.
@@ -118,6 +122,9 @@ public struct IndexRecord: Sendable, Hashable {
         if !Flags.all.isSuperset(of: flags) {
             throw .recordFieldOutOfRange(
                 field: "flags", value: UInt64(flags.rawValue), maximum: UInt64(Flags.all.rawValue))
+        }
+        if !binNameIDs.isCanonical {
+            throw .recordFieldOutOfRange(field: "binNameIDs", value: binNameIDs.rawValue, maximum: UInt64.max)
         }
     }
 }

@@ -82,8 +82,12 @@ extension PrimaryIndex {
                         guard entry.priority <= parentPriority else {
                             throw IndexInvariantViolation(description: "\(place): priority above its parent's")
                         }
-                        guard entry.reserved == 0, entry.locationAndFlags >> 63 == 0 else {
+                        guard entry.locationAndFlags >> 63 == 0 else {
                             throw IndexInvariantViolation(description: "\(place): reserved bits set")
+                        }
+                        guard BinNameIDs(uncheckedRawValue: entry.binNameIDs).isCanonical else {
+                            throw IndexInvariantViolation(
+                                description: "\(place): bin-name ids \(String(entry.binNameIDs, radix: 16)) not packed or repeated")
                         }
                         nodeCount += 1
                         if entry.isTombstone { tombstoneCount += 1 }

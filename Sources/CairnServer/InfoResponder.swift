@@ -342,6 +342,7 @@ struct InfoResponder {
             ("device_record_reads", "\(statistics.deviceReads)"),
             ("device_record_reads_at_once", "\(statistics.deviceReadsAtOnce)"),
             ("read_touch_count", "\(statistics.readTouches)"),
+            ("updates_without_read", "\(statistics.updatesWithoutRead)"),
             ("data_avail_pct", "\(space.deviceAvailablePct)"),
             ("defrag_q", "\(space.defragQueue)"),
             ("defrag_reads", "\(space.blocksDefragged)"),

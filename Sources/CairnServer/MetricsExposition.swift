@@ -98,6 +98,8 @@ final class MetricsExposition: Sendable {
                     help: "commit-to-device writes answered once durable.")
             counter("cairn_device_reads_total", statistics.deviceReads, labels: labels,
                     help: "Record reads that went to a device (not served from memory).")
+            counter("cairn_updates_without_read_total", statistics.updatesWithoutRead, labels: labels,
+                    help: "Updates that set every bin of their record, committed without reading its old copy.")
             let hits = UInt64(space.postWriteCacheHits)
             counter("cairn_post_write_cache_hits_total", hits, labels: labels, help: "Record reads served from the post-write cache.")
             let reads = hits + statistics.deviceReads

@@ -161,7 +161,7 @@ struct RuntimeControl {
             return Self.error("\(name) is not a dynamic set parameter (default-ttl, stop-writes-count, disable-eviction)")
         }
         guard let setID = namespace.setID(registering: setName) else {
-            return Self.error("namespace \(nsName) holds its \(SetRegistry.setCountMax) sets")
+            return Self.error("namespace \(nsName) holds its \(NameRegistry.setCountMax) sets")
         }
         let options = namespace.options
         let old: String

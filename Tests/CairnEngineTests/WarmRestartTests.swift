@@ -1,4 +1,5 @@
 @_spi(EngineInternals) import CairnEngine
+import CairnIO
 import CairnIndex
 import CairnStorage
 import CairnTesting
@@ -162,9 +163,25 @@ func warmOptions(_ paths: [String], shm: TemporaryDirectory, sprigs: Int = 16, m
     @Test func warmStateRoundTripsAndRefusesTruncation() throws {
         let state = WarmState(sprigsPerPartition: 256, identity: SharedIndexIdentity(instanceId: 42, cleanStopSequence: 7),
                               namespaceInstanceId: 99, nextPristineBlocks: [3, 900], mirrored: true,
-                              setNames: ["a", "bé", "set-3"])
+                              setNames: ["a", "bé", "set-3"], binNames: ["x", "y-é", "z"])
         let bytes = state.encoded()
         #expect(try WarmState.decode(bytes, path: "p") == state)
+        // Version 1, written before the bin-name table: read with none (its entries know no names).
+        var older = state
+        older.binNames = []
+        var v1 = Array(older.encoded().dropLast(8))  // the empty bin-name table and the CRC
+        v1[8] = 1
+        v1.append(contentsOf: withUnsafeBytes(of: CRC32C.checksum(v1).littleEndian, Array.init))
+        #expect(try WarmState.decode(v1, path: "p") == older)
+        // A name twice is refused, naming the file and the offset.
+        var twice = state
+        twice.binNames = ["x", "x"]
+        #expect(throws: (any Error).self) { try WarmState.decode(twice.encoded(), path: "p") }
+        do {
+            _ = try WarmState.decode(twice.encoded(), path: "/dev/shm/p.state")
+        } catch {
+            #expect("\(error)".contains("/dev/shm/p.state: bin name 'x' twice at offset"), "\(error)")
+        }
         #expect(throws: (any Error).self) { try WarmState.decode(Array(bytes.dropLast()), path: "p") }
         #expect(throws: (any Error).self) { try WarmState.decode([], path: "p") }
     }

@@ -30,7 +30,7 @@ import Testing
         #expect(MemoryLayout<E>.offset(of: \.deviceIndex) == 50)
         #expect(MemoryLayout<E>.offset(of: \.state) == 51)
         #expect(MemoryLayout<E>.offset(of: \.priority) == 52)
-        #expect(MemoryLayout<E>.offset(of: \.reserved) == 56)
+        #expect(MemoryLayout<E>.offset(of: \.binNameIDs) == 56)
     }
 
     @Test func bitFieldsHoldTheirMaxima() throws {
@@ -44,7 +44,7 @@ import Testing
         let entry = IndexEntry(record: record, priority: 7)
         #expect(entry.record == record)
         #expect(entry.locationAndFlags >> 63 == 0, "the spare bit stays zero")
-        #expect(entry.reserved == 0)
+        #expect(entry.binNameIDs == 0, "unknown bin names")
         // Each field alone, so that no field bleeds into a neighbour.
         let zero = IndexRecord(
             digest: digest, generation: 0, lastUpdateTimeMs: 0,

@@ -363,7 +363,8 @@ def test_metrics_scraped_under_load(metrics_daemon):
     assert 0 <= value(last, "cairn_device_available_pct", namespace="test") <= 100
     for name in ("cairn_defrag_queue", "cairn_defrag_blocks_total", "cairn_device_bytes_written_total",
                  "cairn_device_block_writes_total", "cairn_device_partial_writes_total",
-                 "cairn_commit_waits_served_total", "cairn_cold_start_records", "cairn_client_connections"):
+                 "cairn_commit_waits_served_total", "cairn_updates_without_read_total", "cairn_cold_start_records",
+                 "cairn_client_connections"):
         assert any(n == name for n, _, _ in last), name
     # The latencies: histograms count the same transactions.
     lat = parse_latencies(info(d.port, "latencies:"))
@@ -442,6 +443,35 @@ def test_flusher_write_statistics(tmp_path):
         assert moved["commit_waits_served"] == 20, moved
         assert 1 <= moved["device_partial_writes"] <= 20, moved
         assert moved["device_block_writes"] == 0, moved
+
+
+def test_updates_without_read(daemon):
+    """updates_without_read: an update that sets every bin its record has commits from the
+    index's metadata; one that keeps a bin, or a record's stored key, reads the old copy, and
+    nothing of it is lost either way."""
+    c = connect(daemon)
+    try:
+        def moved_by(action):
+            before = int(pairs(info(daemon.port, "namespace/test"))["updates_without_read"])
+            action()
+            return int(pairs(info(daemon.port, "namespace/test"))["updates_without_read"]) - before
+        key = ("test", "blind", 1)
+        c.put(key, {"v": 1})
+        assert moved_by(lambda: c.put(key, {"v": 2})) == 1
+        assert moved_by(lambda: c.put(key, {"w": 3})) == 0
+        assert c.get(key)[2] == {"v": 2, "w": 3}
+        assert moved_by(lambda: c.put(key, {"w": 5, "v": 4})) == 1
+        _, meta, bins = c.get(key)
+        assert bins == {"v": 4, "w": 5} and meta["gen"] == 4
+        keyed = ("test", "blind", 2)
+        c.put(keyed, {"v": 1}, policy={"key": aerospike.POLICY_KEY_SEND})
+        assert moved_by(lambda: c.put(keyed, {"v": 2})) == 0
+        assert c.get(keyed)[2] == {"v": 2}
+        # A read's reply carries no key; a scan's carries the stored one.
+        scanned = {bytes(k[3]): (k[2], b) for k, _, b in c.query("test", "blind").results()}
+        assert scanned[bytes(aerospike.calc_digest("test", "blind", 2))] == (2, {"v": 2}), scanned
+    finally:
+        c.close()
 
 
 def test_partition_info_as_asadm_reads_it(daemon):

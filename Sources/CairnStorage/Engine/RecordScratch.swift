@@ -26,6 +26,10 @@ public final class RecordScratch: @unchecked Sendable {
     @exclusivity(unchecked)
     private var ownerReads: (any OwnedRingReads)?
 
+    /// Name ids this thread looked up lately (``NameIDCache``).
+    @exclusivity(unchecked)
+    private var nameIDs = NameIDCache()
+
     /// A scratch owned by the calling thread.
     public init() {
         ownerThread = pthread_self()
@@ -41,6 +45,13 @@ public final class RecordScratch: @unchecked Sendable {
     }
 
     private var isOnOwnerThread: Bool { pthread_equal(ownerThread, pthread_self()) != 0 }
+
+    /// Runs `body` on the thread's name-id cache when called on the owner thread; nil elsewhere.
+    @inline(__always)
+    public func withNameIDs<R>(_ body: (inout NameIDCache) -> R) -> R? {
+        guard isOnOwnerThread else { return nil }
+        return body(&nameIDs)
+    }
 
     /// Runs `body` on the kept bins when called on the owner thread; nil elsewhere.
     @inline(__always)
@@ -64,5 +75,35 @@ public final class RecordScratch: @unchecked Sendable {
         guard isOnOwnerThread else { return }
         bins.removeAll(keepingCapacity: true)
         swap(&bins, &recordBins)
+    }
+}
+
+/// A few (table, name) → id pairs one thread looked up in a name table, so that a write finds
+/// the ids of its bin names without taking the table's lock. Ids never change in a table, and a
+/// table's serial is never reused, so an entry is never stale. The names are bin names (at most
+/// 15 bytes), which Swift keeps inline: a lookup compares words and counts no reference.
+public struct NameIDCache {
+    public static let capacity = 8
+    private var entries: [(table: UInt64, name: String, id: UInt16)] = []
+    private var nextVictim = 0
+
+    public init() {}
+
+    /// The id cached for `name` in table `table`.
+    @inline(__always)
+    public func id(table: UInt64, name: String) -> UInt16? {
+        for entry in entries where entry.table == table && entry.name == name { return entry.id }
+        return nil
+    }
+
+    /// Remembers `id`, replacing the oldest pair once full.
+    public mutating func remember(table: UInt64, name: String, id: UInt16) {
+        if entries.count < NameIDCache.capacity {
+            if entries.capacity == 0 { entries.reserveCapacity(NameIDCache.capacity) }
+            entries.append((table, name, id))
+        } else {
+            entries[nextVictim] = (table, name, id)
+            nextVictim = (nextVictim + 1) % NameIDCache.capacity
+        }
     }
 }
