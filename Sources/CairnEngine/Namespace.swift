@@ -761,9 +761,11 @@ public final class Namespace: Sendable {
         // The existing record, when the operations, the policy, a filter or a predicate need its bins or key.
         let replaces = o.exists == .replace || o.exists == .replaceOnly || o.exists == .createOnly
         guard let visible,
-              !replaces || r.operations.contains(where: \.needsExistingBins) || r.userKey != nil || o.filter != nil || r.transform != nil
-                || o.predicate != nil
+              !replaces || r.operations.contains(where: \.needsExistingBins) || visible.flags.contains(.keyStored)
+                || o.filter != nil || r.transform != nil || o.predicate != nil
         else {
+            // A replace takes nothing from the old copy but what the index holds (a stored
+            // key is kept, and checked against the request's, as Aerospike does: that reads it).
             return commitStep(r, current: current, visible: visible, existing: nil, attempt: attempt)
         }
         if !replaces && setsEveryBin(r, of: visible) {
@@ -896,6 +898,9 @@ public final class Namespace: Sendable {
             }
         }
         if touched && visible == nil { throw EngineError(.keyNotFound, "cannot touch missing record \(digest)") }
+        // The record's set: its copy's when read, else the index's (a request by digest alone
+        // names none, and the record stays in its set).
+        func storedSetName() -> String? { existing == nil ? visible.flatMap { sets.name(for: $0.setID) } : existing?.setName }
         let unread = !replaces && existing == nil && visible != nil
         if unread, let visible {
             // An update that set every bin without reading them (`setsEveryBin`): keep the
@@ -912,7 +917,7 @@ public final class Namespace: Sendable {
             // tombstone, or the copy the first delete hid could come back after a cold start.
             let durable = o.durableDelete || options.forceDurableDeletes || current.flags.contains(.barrier)
             guard let tombstoneAt = try commitDelete(digest, current: current, visible: visible, durable: durable, now: now,
-                                                     setName: existing?.setName ?? r.setName, userKey: existing?.userKey)
+                                                     setName: storedSetName() ?? r.setName, userKey: existing?.userKey)
             else { return .retry }
             let result = OperateResult(generation: 0, voidTime: 0, bins: results)
             return .done(result, durableAt: options.storage.commitToDevice ? tombstoneAt : nil)
@@ -922,7 +927,7 @@ public final class Namespace: Sendable {
         // truncation, so resolution and truncation never mistake a new write for an old one.
         var newGeneration = generation &+ 1
         if newGeneration == 0 { newGeneration = 1 }
-        let effectiveSet = r.setName ?? existing?.setName
+        let effectiveSet = r.setName ?? storedSetName()
         let setID: UInt16
         if let effectiveSet {
             guard let id = sets.id(for: effectiveSet) else {
@@ -973,12 +978,11 @@ public final class Namespace: Sendable {
 
     /// Whether an update leaves nothing of the old copy but its metadata, which the index holds:
     /// every operation is a plain bin write, the index knows the record's bin names and the
-    /// writes set each of them, the record keeps no user key, and its set is named by the request
-    /// (or it has none). The write then commits without reading the old copy, and the index's
+    /// writes set each of them, and the record keeps no user key (its set is in the index too).
+    /// The write then commits without reading the old copy, and the index's
     /// compare-and-set on `visible` still refuses it if the record changed meanwhile.
     private func setsEveryBin(_ r: WriteRequest, of visible: IndexRecord) -> Bool {
-        guard visible.binNameIDs.isKnown, !visible.flags.contains(.keyStored), r.setName != nil || visible.setID == 0,
-              r.options.filter == nil, r.options.predicate == nil, r.transform == nil, !r.operations.isEmpty
+        guard visible.binNameIDs.isKnown, !visible.flags.contains(.keyStored), r.options.filter == nil, r.options.predicate == nil, r.transform == nil, !r.operations.isEmpty
         else { return false }
         for op in r.operations {
             guard case .write = op else { return false }
