@@ -982,7 +982,8 @@ public final class Namespace: Sendable {
     /// The write then commits without reading the old copy, and the index's
     /// compare-and-set on `visible` still refuses it if the record changed meanwhile.
     private func setsEveryBin(_ r: WriteRequest, of visible: IndexRecord) -> Bool {
-        guard visible.binNameIDs.isKnown, !visible.flags.contains(.keyStored), r.options.filter == nil, r.options.predicate == nil, r.transform == nil, !r.operations.isEmpty
+        guard visible.binNameIDs.isKnown, !visible.flags.contains(.keyStored), !r.operations.isEmpty,
+              r.options.filter == nil, r.options.predicate == nil, r.transform == nil
         else { return false }
         for op in r.operations {
             guard case .write = op else { return false }

@@ -117,7 +117,9 @@ public struct WarmState: Sendable, Equatable {
     static let version: UInt32 = 2
     /// The version before the bin-name table, still read.
     static let versionWithoutBinNames: UInt32 = 1
-    static let sizeBytesMax = 1 << 20
+    /// Larger than the fullest state: 1,023 set names of 63 bytes and 65,535 bin names of 15
+    /// bytes, each with its length, come to about 1.2 MB.
+    static let sizeBytesMax = 4 << 20
 
     public func encoded() -> [UInt8] {
         var out: [UInt8] = []

@@ -186,6 +186,20 @@ func warmOptions(_ paths: [String], shm: TemporaryDirectory, sprigs: Int = 16, m
         #expect(throws: (any Error).self) { try WarmState.decode([], path: "p") }
     }
 
+    @Test func theFullestWarmStateIsWrittenAndReadBack() throws {
+        // Every set name at its longest (63 bytes) and every bin name the table holds at 15.
+        func names(_ count: Int, bytes: Int) -> [String] {
+            (0..<count).map { i in String(repeating: "n", count: bytes - 5) + String(format: "%05d", i) }
+        }
+        let state = WarmState(sprigsPerPartition: 256, identity: SharedIndexIdentity(instanceId: 1, cleanStopSequence: 2),
+                              namespaceInstanceId: 3, nextPristineBlocks: [4], mirrored: false,
+                              setNames: names(NameRegistry.setCountMax, bytes: 63),
+                              binNames: names(NameRegistry.binNameCountMax, bytes: 15))
+        let dir = try TemporaryDirectory()
+        try state.write(to: dir.file("full.state"))
+        #expect(try WarmState.read(path: dir.file("full.state")) == state)
+    }
+
     @Test func persistedMemoryNamespaceIsWarmAfterStopAndColdAfterKill() throws {
         let dir = try TemporaryDirectory()
         let shm = try sharedMemoryDirectory()
