@@ -902,10 +902,14 @@ public final class Namespace: Sendable {
         // names none, and the record stays in its set).
         func storedSetName() -> String? { existing == nil ? visible.flatMap { sets.name(for: $0.setID) } : existing?.setName }
         let unread = !replaces && existing == nil && visible != nil
+        // The new copy's bin names, when already known: an update that set exactly the bins it
+        // had, without reading them, has the names it had.
+        var knownNames: BinNameIDs?
         if unread, let visible {
             // An update that set every bin without reading them (`setsEveryBin`): keep the
             // record's bin order, as a merge would (its bins first, where they were; new ones after).
-            keepStoredOrder(&bins, of: visible.binNameIDs, scratch: r.scratch)
+            let placed = keepStoredOrder(&bins, of: visible.binNameIDs, scratch: r.scratch)
+            if placed == bins.count && placed == visible.binNameIDs.count { knownNames = visible.binNameIDs }
         }
         if bins.isEmpty {
             // A write that leaves no bins deletes the record (Aerospike semantics).
@@ -967,7 +971,7 @@ public final class Namespace: Sendable {
         // The record is a temporary: once committed, `bins` is again its caller's alone.
         let record = StoredRecord(digest: digest, lastUpdateMs: lut, generation: newGeneration, voidTime: voidTime,
                                   setName: effectiveSet, userKey: key, bins: bins, barrier: barrier)
-        let names = bins.count <= BinNameIDs.laneCount ? binNameIDs(of: bins, scratch: r.scratch) : .unknown
+        let names = knownNames ?? (bins.count <= BinNameIDs.laneCount ? binNameIDs(of: bins, scratch: r.scratch) : .unknown)
         guard let location = try commit(record, digest: digest, expected: current, setID: setID, binNameIDs: names) else {
             return .retry
         }
@@ -1004,15 +1008,17 @@ public final class Namespace: Sendable {
 
     /// Moves the bins named in `stored` (in the record's order: ``binNameIDs(of:scratch:)`` fills
     /// the lanes in bin order) to the front, in that order; the others keep theirs after them.
-    private func keepStoredOrder(_ bins: inout [StoredBin], of stored: BinNameIDs, scratch: RecordScratch?) {
+    /// Returns how many bins it placed (the stored ones among `bins`).
+    private func keepStoredOrder(_ bins: inout [StoredBin], of stored: BinNameIDs, scratch: RecordScratch?) -> Int {
         var position = 0
         for lane in 0..<BinNameIDs.laneCount {
             let id = stored.id(inLane: lane)
-            if id == 0 || position >= bins.count { return }
+            if id == 0 || position >= bins.count { return position }
             guard let at = bins[position...].firstIndex(where: { binNameID($0.name, scratch: scratch) == id }) else { continue }
             if at != position { bins.insert(bins.remove(at: at), at: position) }
             position += 1
         }
+        return position
     }
 
     /// The ids of `bins`' names (at most ``BinNameIDs/laneCount``), or unknown when the table is full.

@@ -21,7 +21,11 @@ public struct BinNameIDs: Sendable, Hashable {
     @inlinable public var isKnown: Bool { rawValue != 0 }
 
     /// How many ids there are (0 when unknown).
-    public var count: Int { (0..<BinNameIDs.laneCount).first { id(inLane: $0) == 0 } ?? BinNameIDs.laneCount }
+    public var count: Int {
+        var n = 0
+        while n < BinNameIDs.laneCount && id(inLane: n) != 0 { n += 1 }
+        return n
+    }
 
     /// The id in `lane` (0 past the last id).
     @inlinable public func id(inLane lane: Int) -> UInt16 {

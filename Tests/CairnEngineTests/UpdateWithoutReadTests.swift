@@ -38,9 +38,11 @@ import Testing
         try ns.put(d, setName: "s", bins: [intBin("b", 3)])
         #expect(skipped(ns) == 1)
         #expect(try bins(ns, d) == ["a": intBin("a", 2), "b": intBin("b", 3)])
-        // Both set, in either order: no read.
+        // Both set, in either order: no read, and the names stay as they were.
+        let names = try #require(ns.index.lookup(d)?.binNameIDs)
         r = try ns.put(d, setName: "s", bins: [intBin("b", 4), intBin("a", 5)])
         #expect(skipped(ns) == 2)
+        #expect(ns.index.lookup(d)?.binNameIDs == names && names.count == 2)
         #expect(r.generation == 4)
         #expect(try bins(ns, d) == ["a": intBin("a", 5), "b": intBin("b", 4)])
         // In the record's order, as a merge leaves them, with a new bin after them.
