@@ -1,4 +1,5 @@
-"""What the Python scripts in hack/ share: one info request, and waiting for a server they spawned.
+"""What the Python scripts in hack/ share: a free loopback port, one info request, a namespace's
+statistics, and waiting for a server they spawned.
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import hacklib
@@ -21,6 +22,20 @@ def info(host, port, command, timeout=5.0):
             return None if reply is None else reply.decode(errors="replace")
     except OSError:
         return None
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def namespace_statistics(host, port, namespace):
+    """`namespace/<namespace>` as a dict of name → value text; empty when the server cannot be
+    reached or does not know the namespace."""
+    text = info(host, port, f"namespace/{namespace}") or ""
+    return dict(kv.split("=", 1) for kv in text.strip().split(";") if "=" in kv)
 
 
 def _read_exactly(s, size):
