@@ -203,15 +203,26 @@ import Testing
     @Test func anUncachedReadGoesToTheRing() throws {
         let dir = try TemporaryDirectory()
         let cachedDevice = try patterned(dir, "miss.dat", sizeBytes: 1 << 20, readPageCache: true)
-        try cache(cachedDevice, false)
         let (ring, reads) = try rig(slots: 2, inline: true)
-        let results = try readAll(reads, ring, cachedDevice, [(500_000, 1000)])
-        #expect(try results[0].get() == expected(500_000, 1000, within: cachedDevice))
-        #expect(reads.inlineReadCount == 0 && reads.inlineMissCount == 1)
+        // The kernel may serve a just-dropped page to the attempt at once when its read-ahead
+        // lands fast (see `attemptsPauseWhenMostMiss`), so a few tries are allowed for a miss.
+        var missedAt: UInt64?
+        for attempt in 0..<5 where missedAt == nil {
+            try cache(cachedDevice, false)
+            let offset = UInt64(500_000 + attempt * 100_003)
+            let result = Mutex<Result<[UInt8], IOError>?>(nil)
+            let missesBefore = reads.inlineMissCount
+            reads.read(from: cachedDevice, byteOffset: offset, sizeBytes: 1000) { r in result.withLock { $0 = r.map { Array($0) } } }
+            try drain(reads, ring)
+            #expect(try result.withLock { $0 }?.get() == expected(offset, 1000, within: cachedDevice))
+            if reads.inlineMissCount > missesBefore { missedAt = offset }
+        }
+        #expect(missedAt != nil, "five reads of dropped pages were all served at once")
+        let attemptsBefore = reads.inlineReadCount + reads.inlineMissCount
         let direct = try patterned(dir, "direct.dat", sizeBytes: 1 << 20)
         let directResults = try readAll(reads, ring, direct, [(77, 3000)])
         #expect(try directResults[0].get() == expected(77, 3000, within: direct))
-        #expect(reads.inlineReadCount == 0 && reads.inlineMissCount == 1)
+        #expect(reads.inlineReadCount + reads.inlineMissCount == attemptsBefore, "the O_DIRECT read was tried at once")
     }
 
     /// When most attempts miss (a file larger than memory), the attempts pause: after a window
