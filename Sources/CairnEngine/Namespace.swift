@@ -158,7 +158,7 @@ public final class Namespace: Sendable {
                     configuration: indexConfiguration,
                     backing: layout.map { .sharedFiles(directory: $0.directory, name: $0.name) } ?? .anonymous)
                 sets = NameRegistry(capacity: NameRegistry.setCountMax)
-                // A cold start leaves every entry's bin names unknown.
+                // The cold start fills it with the names of the records whose entries learn them.
                 binNames = NameRegistry(capacity: NameRegistry.binNameCountMax)
                 var firstPristine: [UInt32]?
                 var free: [[UInt32]]?
@@ -166,7 +166,7 @@ public final class Namespace: Sendable {
                     report.mode = .cold
                     let result = options.coldStartEmpty
                         ? try emptyColdStart(options, storage: storage, index: index)
-                        : try coldStart(options, storage: storage, index: index, sets: sets)
+                        : try coldStart(options, storage: storage, index: index, sets: sets, binNames: binNames)
                     if result.report.evicted > 0 || result.report.evictionRaises > 0 {
                         storage.options.log("cold start: namespace \(options.name): evicted \(result.report.evicted) records "
                             + "during the scan (\(result.report.evictionRaises) raises of the eviction mark), evict void time "
@@ -251,7 +251,7 @@ public final class Namespace: Sendable {
 
     /// The cold start: every device scanned into `index`.
     private static func coldStart(_ options: NamespaceOptions, storage: NamespaceStorage, index: PrimaryIndex,
-                                  sets: NameRegistry) throws -> ColdStartResult {
+                                  sets: NameRegistry, binNames: NameRegistry) throws -> ColdStartResult {
         let truncation = storage.truncation
         let setTruncations = Mutex<[UInt16: UInt64]>([:])
         var context = ColdStartContext(
@@ -270,6 +270,7 @@ public final class Namespace: Sendable {
             nowVoidTimeSeconds: UInt32(truncatingIfNeeded: options.clockMs() / 1000),
             progressIntervalMs: options.progressIntervalMs, progress: options.onColdStartProgress)
         context.eviction = coldStartEvictionPolicy(options, storage: storage, sets: sets)
+        context.binNameID = { binNames.id(for: $0) }
         return try storage.coldStart(into: index, context: context)
     }
 

@@ -122,11 +122,19 @@ import Testing
         #expect(try bins(ns, wide) == Dictionary(uniqueKeysWithValues: (0..<4).map { ("w\($0)", intBin("w\($0)", 20)) }))
     }
 
-    @Test func theBinNamesSurviveAWarmRestartAndACrashForgetsThem() throws {
+    /// The names of `digest`'s record as its index entry has them, in lane order.
+    private func entryNames(_ ns: Namespace, _ digest: Digest) throws -> [String]? {
+        let ids = try #require(ns.index.lookup(digest)).binNameIDs
+        guard ids.isKnown else { return nil }
+        return (0..<ids.count).map { ns.binNames.name(for: ids.id(inLane: $0)) ?? "?" }
+    }
+
+    @Test func theBinNamesSurviveAWarmRestartAndACrash() throws {
         let dir = try TemporaryDirectory()
         let shm = try sharedMemoryDirectory()
         let options = warmOptions([dir.file("a.dat")], shm: shm)
         let count = 200
+        let keyed = testDigest(10_000), wide = testDigest(10_001), deleted = testDigest(10_002)
         do {
             let ns = try Namespace.open(options)
             // Names in an order that gives each record other ids than its neighbour's.
@@ -143,20 +151,56 @@ import Testing
             for i in 0..<count { try ns.put(testDigest(i), bins: [intBin("y", 3), intBin("x\((i + 1) % 7)", 3)]) }
             #expect(skipped(ns) == UInt64(count))
             for i in 0..<count { #expect(try bins(ns, testDigest(i)).count == 3) }
+            try ns.put(keyed, userKey: StoredKey(particleType: .string, bytes: Array("k".utf8)), bins: [intBin("y", 1)], options: WriteOptions(storeKey: true))
+            try ns.put(wide, bins: (0..<5).map { intBin("w\($0)", 1) })
+            try ns.put(deleted, bins: [intBin("y", 1)])
+            try ns.delete(deleted, options: WriteOptions(durableDelete: true))
             try ns.closeWithoutCleanShutdown()
         }
         let ns = try Namespace.open(options)
         defer { try? ns.close() }
         #expect(ns.startReport.mode == .cold)
-        #expect(ns.binNames.all.isEmpty)
-        #expect(ns.index.lookup(testDigest(0))?.binNameIDs == .unknown)
+        // The scan finds each record's older copies too; each entry has its winner's names, in
+        // the record's bin order.
+        for i in 0..<count {
+            let d = testDigest(i)
+            let names = try #require(try entryNames(ns, d), "record \(i)'s names are unknown after the cold start")
+            #expect(names == (try ns.get(d)?.bins.map(\.name)) && names.count == 3)
+        }
+        #expect(try entryNames(ns, keyed) == nil, "a record with a stored key is read on update: no names")
+        #expect(try entryNames(ns, wide) == nil, "five bins do not fit the lanes")
+        #expect(ns.index.lookup(deleted)?.binNameIDs == .unknown)
+        #expect(Set(ns.binNames.all.map(\.name)) == Set((0..<7).map { "x\($0)" } + ["y"]))
         let d = testDigest(0)
         let three = try bins(ns, d).keys.sorted()
         try ns.put(d, bins: three.map { intBin($0, 4) })
-        #expect(skipped(ns) == 0, "the first update after a cold start reads")
-        try ns.put(d, bins: three.map { intBin($0, 5) })
+        #expect(skipped(ns) == 1, "the first update after a cold start skips its read")
+        #expect(try bins(ns, d) == Dictionary(uniqueKeysWithValues: three.map { ($0, intBin($0, 4)) }))
+        try ns.put(keyed, bins: [intBin("y", 2)])
         #expect(skipped(ns) == 1)
-        #expect(try bins(ns, d) == Dictionary(uniqueKeysWithValues: three.map { ($0, intBin($0, 5)) }))
+        try ns.index.verifyInvariants()
+    }
+
+    /// More names than a cold-start parser's memo has slots (names sharing a slot replace each
+    /// other), the longest name and the empty one: each entry still gets its own record's names.
+    @Test func aColdStartLearnsManyNames() throws {
+        let dir = try TemporaryDirectory()
+        let options = namespaceOptions([dir.file("a.dat")])
+        let count = 1500
+        func names(_ i: Int) -> [String] { i == 0 ? ["", "fifteen-bytes-1"] : ["n\(i)", "m\(i % 3)", "fifteen-bytes-\(i % 10)"] }
+        do {
+            let ns = try Namespace.open(options)
+            for i in 0..<count { try ns.put(testDigest(i), bins: names(i).map { intBin($0, Int64(i)) }) }
+            try ns.closeWithoutCleanShutdown()
+        }
+        let ns = try Namespace.open(options)
+        defer { try? ns.close() }
+        #expect(ns.startReport.mode == .cold)
+        #expect(ns.binNames.all.count == (count - 1) + 3 + 10 + 1)
+        for i in 0..<count { #expect(try entryNames(ns, testDigest(i)) == names(i), "record \(i)") }
+        for i in 0..<count { try ns.put(testDigest(i), bins: names(i).reversed().map { intBin($0, Int64(-i)) }) }
+        #expect(skipped(ns) == UInt64(count))
+        for i in 0..<count { #expect(try ns.get(testDigest(i))?.bins == names(i).map { intBin($0, Int64(-i)) }) }
         try ns.index.verifyInvariants()
     }
 

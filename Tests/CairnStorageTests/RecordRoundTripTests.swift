@@ -24,6 +24,17 @@ import Testing
         #expect(summary.sizeBytes == bytes.count, sourceLocation: sourceLocation)
         let setBytes = summary.setNameRange.map { Array(bytes[$0]) }
         #expect(setBytes == record.setName.map { Array($0.utf8) }, sourceLocation: sourceLocation)
+        // The bin names in place, as the cold start reads them; a body that stops ends the walk.
+        var names: [String] = []
+        let complete = bytes.withUnsafeBytes { buffer in
+            RecordFormat.forEachBinName(of: summary, in: buffer) { names.append(String(decoding: $0, as: UTF8.self)); return true }
+        }
+        #expect(complete && names == record.bins.map(\.name), sourceLocation: sourceLocation)
+        if !record.bins.isEmpty {
+            var visited = 0
+            let stopped = bytes.withUnsafeBytes { buffer in RecordFormat.forEachBinName(of: summary, in: buffer) { _ in visited += 1; return false } }
+            #expect(!stopped && visited == 1, sourceLocation: sourceLocation)
+        }
     }
 
     @Test(arguments: ParticleType.allCases.filter(\.isStorable))
@@ -58,6 +69,30 @@ import Testing
         let crc = bytes.withUnsafeBytes { CRC32CForTests.checksum($0[0..<(bytes.count - 4)]) }
         withUnsafeBytes(of: crc.littleEndian) { bytes.replaceSubrange((bytes.count - 4)..., with: $0) }
         #expect(throws: FormatDecodingError.self) { try RecordFormat.decode(recordUntrusted: bytes) }
+    }
+
+    /// The cold start's bin-name memo packs a name by loading 16 bytes and masking them: the
+    /// same two words as copying only the name's bytes, whatever follows the name, and no two
+    /// names (lengths 0 ... 15, a trailing zero byte included) pack alike.
+    @Test func binNamesPackAloneWhateverFollowsThem() {
+        var generator = SeededGenerator(seed: 7)
+        var seen: [String: [UInt8]] = [:]
+        for count in 0...FormatLimits.binNameBytesMax {
+            for variant in 0..<3 {
+                var name = generator.bytes(count)
+                if variant == 1, count > 0 { name[count - 1] = 0 }
+                let bytes = name + generator.bytes(16)
+                bytes.withUnsafeBytes { buffer in
+                    let slice = UnsafeRawBufferPointer(rebasing: buffer[0..<count])
+                    let loaded = NamespaceStorage.BinNameMemo.packed(slice, blockEnd: buffer.baseAddress! + buffer.count)
+                    let copied = NamespaceStorage.BinNameMemo.packed(slice, blockEnd: buffer.baseAddress! + count)
+                    #expect(loaded == copied, "\(count) bytes")
+                    let key = "\(loaded.0),\(loaded.1)"
+                    #expect(seen[key] == nil || seen[key] == name, "\(name) packs like \(seen[key] ?? [])")
+                    seen[key] = name
+                }
+            }
+        }
     }
 
     @Test func tombstonesRoundTrip() throws {

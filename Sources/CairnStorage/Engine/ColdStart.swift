@@ -79,6 +79,10 @@ public struct ColdStartContext: Sendable {
     public var progress: @Sendable (ColdStartProgress) -> Void
     /// Eviction during the scan (nil, or no threshold: none; `disable-cold-start-eviction`).
     public var eviction: ColdStartEvictionPolicy?
+    /// The id of a bin name, assigned if new (nil when the table is full): when set, each entry
+    /// of a record of up to four bins and no stored key learns its bin names (``BinNameIDs``), so
+    /// the first update after the cold start can skip its read as after a warm restart.
+    public var binNameID: (@Sendable (String) -> UInt16?)?
 
     public init(setID: @escaping @Sendable (UnsafeRawBufferPointer) -> UInt16,
                 truncateLutMs: @escaping @Sendable (UInt16) -> UInt64, nowVoidTimeSeconds: UInt32,
@@ -248,7 +252,7 @@ extension NamespaceStorage {
                 var records = 0
                 var maxBlock = Array(repeating: UInt32(0), count: devices.count)
                 var highest: UInt64 = 0
-                var cache = SetCache()
+                var cache = ParserNameCache()
                 var delta = ColdStartEvictor.Delta()
                 var tally = ScanTally(blockCounts: self.devices.map(\.blockCount))
                 while true {
@@ -418,9 +422,10 @@ extension NamespaceStorage {
 
     private struct ScannedBlock { var records: Int; var sequence: UInt64 }
 
-    /// A parser thread's own memo of set names → (set id, truncate LUT), so resolving a record
-    /// takes no shared lock and allocates nothing once its set was seen.
-    struct SetCache {
+    /// A parser thread's own memo of set names → (set id, truncate LUT), and of bin names → ids,
+    /// so resolving a record takes no shared lock and allocates nothing once its names were seen.
+    struct ParserNameCache {
+        var binNames = BinNameMemo()
         var names: [[UInt8]] = []
         var ids: [UInt16] = []
         var truncateLuts: [UInt64] = []
@@ -459,9 +464,75 @@ extension NamespaceStorage {
         }
     }
 
+    /// Bin names → ids, in 256 slots addressed by a hash of the name. A bin name is at most 15
+    /// bytes, so a slot holds it inline in two words (the length in the last byte): a hit is a
+    /// hash and two compares, and a name that shares its slot with another replaces it.
+    struct BinNameMemo {
+        static let slotCount = 256
+        private var words = [UInt64](repeating: 0, count: 2 * slotCount)
+        /// 0: an empty slot (ids start at 1).
+        private var ids = [UInt16](repeating: 0, count: slotCount)
+
+        /// The names of the record `summary` describes when it has one to
+        /// ``BinNameIDs/laneCount`` bins and no stored key (the only records whose updates may
+        /// skip their read), else unknown; unknown too when a name is not valid or the table
+        /// (`lookup`, nil when full) refuses it.
+        mutating func names(of summary: RecordSummary, in block: UnsafeRawBufferPointer,
+                            lookup: (String) -> UInt16?) -> BinNameIDs {
+            guard !summary.isTombstone, !summary.hasKey, summary.binCount <= BinNameIDs.laneCount else { return .unknown }
+            var ids = BinNameIDs.unknown
+            let blockEnd = block.baseAddress! + block.count
+            let complete = RecordFormat.forEachBinName(of: summary, in: block) { name in
+                guard let id = id(of: name, blockEnd: blockEnd, lookup: lookup) else { return false }
+                return ids.insert(id)
+            }
+            return complete ? ids : .unknown
+        }
+
+        /// `name` (at most 15 bytes) as two little-endian words, the length in the top byte.
+        /// Loads 16 bytes and masks them when the block has them (every name but one at the very
+        /// end of a block), rather than copying a variable count.
+        @inline(__always)
+        static func packed(_ name: UnsafeRawBufferPointer, blockEnd: UnsafeRawPointer) -> (UInt64, UInt64) {
+            let count = name.count
+            guard count > 0 else { return (0, 0) }
+            var words: (UInt64, UInt64)
+            let start = name.baseAddress!
+            if blockEnd - start >= 16 {
+                // The 16 bytes lie inside the block (checked just above), past the name's end.
+                words = (UInt64(littleEndian: start.loadUnaligned(fromByteOffset: 0, as: UInt64.self)),
+                         UInt64(littleEndian: start.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+                if count < 8 {
+                    words = (words.0 & ((1 << (8 * UInt64(count))) - 1), 0)
+                } else {
+                    words.1 &= (1 << (8 * UInt64(count - 8))) - 1
+                }
+            } else {
+                words = (0, 0)
+                withUnsafeMutableBytes(of: &words) { $0.copyMemory(from: name) }
+                words = (UInt64(littleEndian: words.0), UInt64(littleEndian: words.1))
+            }
+            return (words.0, words.1 | UInt64(count) << 56)
+        }
+
+        @inline(__always)
+        private mutating func id(of name: UnsafeRawBufferPointer, blockEnd: UnsafeRawPointer,
+                                 lookup: (String) -> UInt16?) -> UInt16? {
+            guard name.count <= FormatLimits.binNameBytesMax else { return nil }
+            let packed = Self.packed(name, blockEnd: blockEnd)
+            let slot = Int(((packed.0 ^ (packed.1 &* 0xff51_afd7_ed55_8ccd)) &* 0x9e37_79b9_7f4a_7c15) >> 56)
+            if ids[slot] != 0, words[2 * slot] == packed.0, words[2 * slot + 1] == packed.1 { return ids[slot] }
+            // Checked as a full decode checks a bin name, so the id is for the name a read decodes.
+            guard case .success(let decoded) = decodeName(name, bytesMax: FormatLimits.binNameBytesMax, allowsEmpty: true),
+                  let id = lookup(decoded), id != 0 else { return nil }
+            (words[2 * slot], words[2 * slot + 1], ids[slot]) = (packed.0, packed.1, id)
+            return id
+        }
+    }
+
     private func scanBlock(_ item: (device: Int, block: UInt32, buffer: AlignedBuffer), instance: UInt64, index: PrimaryIndex,
                            sequences: BlockSequenceTable, context: ColdStartContext,
-                           report: inout ColdStartReport, cache: inout SetCache, evictor: ColdStartEvictor?,
+                           report: inout ColdStartReport, cache: inout ParserNameCache, evictor: ColdStartEvictor?,
                            delta: inout ColdStartEvictor.Delta, tally: inout ScanTally) throws -> ScannedBlock {
         let expectation = BlockScanExpectation(namespaceInstanceId: instance, deviceIndex: UInt16(item.device),
                                                blockIndex: item.block, writeBlockSizeBytes: options.writeBlockSizeBytes)
@@ -537,7 +608,7 @@ extension NamespaceStorage {
     @inline(__always)
     private func resolve(_ summary: RecordSummary, block: UnsafeRawBufferPointer, location: RecordLocation, sequence: UInt64,
                          index: PrimaryIndex, sequences: BlockSequenceTable, context: ColdStartContext,
-                         report: inout ColdStartReport, cache: inout SetCache, evictor: ColdStartEvictor?,
+                         report: inout ColdStartReport, cache: inout ParserNameCache, evictor: ColdStartEvictor?,
                          delta: inout ColdStartEvictor.Delta, tally: inout ScanTally) throws {
         var setID: UInt16 = 0
         var truncateLut: UInt64
@@ -556,8 +627,12 @@ extension NamespaceStorage {
         if summary.isTombstone { flags.insert(.tombstone) }
         if summary.hasKey { flags.insert(.keyStored) }
         if summary.hasBarrier { flags.insert(.barrier) }
+        var names = BinNameIDs.unknown
+        // Unwrapped, not through `Optional.map`, whose reabstraction allocated twice per record.
+        if let lookup = context.binNameID { names = cache.binNames.names(of: summary, in: block, lookup: lookup) }
         let candidate = IndexRecord(digest: digest, generation: summary.generation, lastUpdateTimeMs: summary.lastUpdateMs,
-                                    voidTimeSeconds: summary.voidTime, setID: setID, location: location, flags: flags)
+                                    voidTimeSeconds: summary.voidTime, setID: setID, location: location, flags: flags,
+                                    binNameIDs: names)
         let (outcome, previous): (Int, IndexRecord?) = try index.withRecord(digest) { current in
             guard let c = current else {
                 current = candidate

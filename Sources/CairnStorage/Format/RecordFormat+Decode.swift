@@ -158,6 +158,32 @@ extension RecordFormat {
         return DecodedRecord(record: record, sizeBytes: summary.sizeBytes, blockSequenceTag: summary.blockSequenceTag)
     }
 
+    /// Calls `body` with the bytes of each bin name of the record `summary` describes (decoded
+    /// from `buffer`), in bin order, stepping over the key and the values without decoding them.
+    /// Returns false, having visited only the bins before it, when a name or value would run past
+    /// the record, or when `body` returns false; true once every bin was visited. The names are
+    /// not checked: a full decode checks them (a caller that needs them valid checks each).
+    public static func forEachBinName(of summary: RecordSummary, in buffer: UnsafeRawBufferPointer,
+                                      _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        precondition(summary.endOffset <= buffer.count, "a summary of another buffer")
+        var reader = ByteReader(buffer, cursor: summary.cursorAfterSet, end: summary.endOffset - checksumSizeBytes)
+        do throws(FormatDecodingError) {
+            if summary.hasKey {
+                _ = try reader.read(UInt8.self, field: "keyType")
+                _ = try reader.take(Int(try reader.read(UInt32.self, field: "keyLength")), field: "key")
+            }
+            for _ in 0..<Int(summary.binCount) {
+                let name = try reader.take(Int(try reader.read(UInt8.self, field: "binNameLength")), field: "binName")
+                guard body(buffer.slice(name)) else { return false }
+                _ = try reader.read(UInt8.self, field: "particleType")
+                _ = try reader.take(Int(try reader.read(UInt32.self, field: "valueLength")), field: "value")
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// Decodes a record at the start of `bytes` (for tests, tools and cold paths).
     public static func decode(recordUntrusted bytes: [UInt8]) throws(FormatDecodingError) -> DecodedRecord {
         let result = bytes.withUnsafeBytes { buffer in
