@@ -27,13 +27,17 @@ public struct SimulationOptions: Sendable {
     /// every nsup cycle checked (docs/simulation.md, "Eviction"). Off: the seed's run is the
     /// one it always was.
     public var eviction: Bool
+    /// Every record has the one bin "v", as before the runs had several: a seed replays the run
+    /// it gave then (the regression seeds found with one bin).
+    public var oneBin: Bool
     public var log: @Sendable (String) -> Void
 
     public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
                 destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil, eviction: Bool = false,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                oneBin: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.eviction = eviction
+        self.oneBin = oneBin
         self.seed = seed
         self.operations = operations
         self.deviceCount = deviceCount
@@ -173,9 +177,12 @@ public final class Simulator {
         func take() -> [Entry] { entries.withLock { e in defer { e.removeAll() }; return e } }
     }
     static let setNames: [String?] = [nil, "a", "b"]
+    /// ``binNames(_:)`` of every key.
+    let binNamesByKey: [[String]]
 
     public init(_ options: SimulationOptions) {
         self.options = options
+        binNamesByKey = (0..<options.keyCount).map { options.oneBin ? ["v"] : Self.binNames($0) }
         // Hashed: nearby seeds (1, 2, 3...) give unrelated runs.
         var seeder = SplitMix64(seed: options.seed)
         var rng = SplitMix64(seed: seeder.next())
@@ -337,29 +344,79 @@ public final class Simulator {
 
     static func setName(_ key: Int) -> String? { setNames[key % setNames.count] }
 
-    /// The value of `version` for `key`: its identity and a length the version picks.
-    static func value(key: Int, version: UInt32) -> [UInt8] {
+    /// The bins of `key`'s records: "v" (its version) and `key % 6` more, from a pool in an order
+    /// the key picks. Records of one to four bins, whose updates of every bin skip their read
+    /// once the index knows the names, and of five or six, whose updates always read.
+    static func binNames(_ key: Int) -> [String] {
+        var g = SplitMix64(seed: UInt64(key) &* 0xA24B_AED4_963E_E407 ^ 0xB1)
+        var pool = ["a", "b", "c", "d", "e", "f", "g"]
+        var names = ["v"]
+        for _ in 0..<(key % 6) { names.append(pool.remove(at: Int(g.next() % UInt64(pool.count)))) }
+        return names
+    }
+
+    /// The value of bin "v" written by `version` for `key`: its identity, the mask of the key's
+    /// other bins (``binNames(_:)``, bit i for the i-th) that the same write set, and a length
+    /// the version picks. With ``SimulationOptions/oneBin``, the value one-bin runs wrote: no
+    /// mask byte.
+    func value(key: Int, version: UInt32, mask: UInt8) -> [UInt8] {
         var g = SplitMix64(seed: UInt64(version) &* 0x9E37_79B9_7F4A_7C15)
-        let length = 8 + Int(g.next() % 900)
-        var bytes = [UInt8](repeating: 0, count: length)
-        withUnsafeBytes(of: UInt32(key).bigEndian) { for i in 0..<4 { bytes[i] = $0[i] } }
-        withUnsafeBytes(of: version.bigEndian) { for i in 0..<4 { bytes[4 + i] = $0[i] } }
-        for i in 8..<length { bytes[i] = UInt8(truncatingIfNeeded: g.next()) }
+        if options.oneBin { return Self.identity(key: key, version: version, length: 8 + Int(g.next() % 900), body: 8, &g) }
+        var bytes = Self.identity(key: key, version: version, length: 9 + Int(g.next() % 900), body: 9, &g)
+        bytes[8] = mask
         return bytes
     }
 
-    /// The version a read returned, checked to be a value this simulator wrote for that key.
+    /// The value of the key's `bin`-th bin (1 ...) written by `version`: short, and its own.
+    static func value(key: Int, version: UInt32, bin: Int) -> [UInt8] {
+        var g = SplitMix64(seed: UInt64(version) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(bin) &* 0xC2B2_AE3D_27D4_EB4F)
+        var bytes = identity(key: key, version: version, length: 9 + Int(g.next() % 40), body: 9, &g)
+        bytes[8] = UInt8(bin)
+        return bytes
+    }
+
+    /// `length` bytes: the key and the version, then from `body` on bytes of `g`.
+    private static func identity(key: Int, version: UInt32, length: Int, body: Int, _ g: inout SplitMix64) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: length)
+        withUnsafeBytes(of: UInt32(key).bigEndian) { for i in 0..<4 { bytes[i] = $0[i] } }
+        withUnsafeBytes(of: version.bigEndian) { for i in 0..<4 { bytes[4 + i] = $0[i] } }
+        for i in body..<length { bytes[i] = UInt8(truncatingIfNeeded: g.next()) }
+        return bytes
+    }
+
+    /// The key and version a value names.
+    private func identity(of bytes: [UInt8]) -> (key: UInt32, version: UInt32)? {
+        guard bytes.count >= (options.oneBin ? 8 : 9) else { return nil }
+        return (bytes[0..<4].reduce(0) { $0 << 8 | UInt32($1) }, bytes[4..<8].reduce(0) { $0 << 8 | UInt32($1) })
+    }
+
+    /// The version a read returned (that of bin "v"), checked to be a value this simulator wrote
+    /// for that key, with exactly the key's bins: those the same write set hold its version, the
+    /// others an older one of theirs (an update that set only some bins merged them with the
+    /// copy it read; one that set every bin may not have read it).
     private func version(of record: EngineRecord?, key: Int) -> UInt32?? {
         guard let record else { return .some(nil) }
-        guard record.bins.count == 1, let bin = record.bins.first, bin.name == "v", bin.bytes.count >= 8 else {
-            fail("key \(key): record with bins \(record.bins.map(\.name)) was never written")
+        let names = binNamesByKey[key]
+        guard record.bins.count == names.count, Set(record.bins.map(\.name)) == Set(names),
+              let bin = record.bins.first(where: { $0.name == "v" }) else {
+            fail("key \(key): record with bins \(record.bins.map(\.name)), but its writes set \(names)")
             return nil
         }
-        let k = bin.bytes[0..<4].reduce(0) { $0 << 8 | UInt32($1) }
-        let v = bin.bytes[4..<8].reduce(0) { $0 << 8 | UInt32($1) }
-        guard k == UInt32(key), v > 0, v < nextVersion, bin.bytes == Self.value(key: key, version: v) else {
-            fail("key \(key): value (key \(k), version \(v), \(bin.bytes.count) bytes) was never written for it")
+        let mask = options.oneBin || bin.bytes.count < 9 ? 0 : bin.bytes[8]
+        guard let (k, v) = identity(of: bin.bytes), k == UInt32(key), v > 0, v < nextVersion,
+              bin.bytes == value(key: key, version: v, mask: mask) else {
+            fail("key \(key): value of bin v (\(bin.bytes.prefix(9)), \(bin.bytes.count) bytes) was never written for it")
             return nil
+        }
+        for i in 1..<names.count {
+            let other = record.bins.first { $0.name == names[i] }!
+            let written = mask & (1 << i) != 0
+            guard let (ko, w) = identity(of: other.bytes), ko == UInt32(key), w > 0,
+                  written ? w == v : w < v, other.bytes == Self.value(key: key, version: w, bin: i) else {
+                fail("key \(key): bin \(names[i]) holds \(other.bytes.prefix(9)) beside version \(v) of bin v, whose write "
+                     + (written ? "set it" : "left it as an older write set it"))
+                return nil
+            }
         }
         return .some(v)
     }
@@ -374,9 +431,21 @@ public final class Simulator {
         } else {
             o.ttl = roll(3) == 0 ? .seconds(UInt32(1 + roll(30))) : .never
         }
+        // Every bin, or (once the record surely exists, so the write cannot create it) "v" and
+        // some of the others, merged with the stored ones; in an order of their own.
+        let names = binNamesByKey[key]
+        var mask = UInt8(truncatingIfNeeded: (1 << names.count) - 2)
+        if names.count > 1, roll(2) == 0, !model.allowedWhileRunning(key, nowVoidTime: clock.voidTime).contains(nil) {
+            mask &= UInt8(truncatingIfNeeded: roll(1 << names.count))
+        }
+        var operations: [BinOperation] = [.write(StoredBin(name: "v", particleType: .blob,
+                                                           bytes: value(key: key, version: version, mask: mask)))]
+        for i in 1..<names.count where mask & (1 << i) != 0 {
+            let bin = StoredBin(name: names[i], particleType: .blob, bytes: Self.value(key: key, version: version, bin: i))
+            operations.insert(.write(bin), at: roll(operations.count + 1))
+        }
         let position = model.issue(key, .put(version: version, voidTime: 0), nowNs: clock.nowNs)
-        let bin = StoredBin(name: "v", particleType: .blob, bytes: Self.value(key: key, version: version))
-        submitWrite(ns, key: key, position: position, operations: [.write(bin)], options: o)
+        submitWrite(ns, key: key, position: position, operations: operations, options: o)
     }
 
     private func touch(_ ns: Namespace, key: Int) {
@@ -820,7 +889,7 @@ public final class Simulator {
             // With destructive faults (a misdirected write can put an old block's records
             // anywhere) only "never a value that was not written for this key" holds.
             if key == traceKey, let v = ProcessInfo.processInfo.environment["CAIRN_SIM_TRACE_VERSION"].flatMap({ UInt32($0) }) {
-                let needle = Array(Self.value(key: key, version: v).prefix(16))
+                let needle = Array(value(key: key, version: v, mask: 0).prefix(8))  // key and version
                 trace(key, "copies of v\(v): " + devices.enumerated().map { "device \($0.offset) at \($0.element.offsets(of: needle))" }.joined(separator: "; "))
                 for (di, d) in devices.enumerated() {
                     for at in d.offsets(of: needle) {

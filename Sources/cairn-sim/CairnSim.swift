@@ -26,7 +26,7 @@ struct CairnSim: ParsableCommand {
     @Option(help: "Operations per run.")
     var operations: Int = 600
 
-    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark, volatile-sequence-renewal or lost-delete-barrier.")
+    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark, volatile-sequence-renewal, lost-delete-barrier or cold-start-drops-bin-names.")
     var bug: [String] = []
 
     @Option(help: "Force commit-to-device: on or off (default: the seed picks).")
@@ -37,6 +37,9 @@ struct CairnSim: ParsableCommand {
 
     @Flag(help: "Eviction runs: small devices, eviction thresholds the seed picks, every nsup cycle checked.")
     var eviction = false
+
+    @Flag(help: "Records of one bin, as runs had before they had several: replays a seed found then.")
+    var oneBin = false
 
     @Flag(help: "Do not shrink a failing run.")
     var noShrink = false
@@ -71,11 +74,12 @@ struct CairnSim: ParsableCommand {
         let commitSetting = commit
         let stopAtFailure = expectFailure
         let evictionRuns = eviction
+        let oneBinRuns = oneBin
         DispatchQueue.concurrentPerform(iterations: jobCount) { _ in
             while let i = results.claim() {
                 if budget > 0 && Date().timeIntervalSince(start) > budget { break }
                 let options = SimulationOptions(seed: seedList[i], operations: ops0, bugs: bugSet, commitToDevice: commitSetting,
-                                                eviction: evictionRuns)
+                                                eviction: evictionRuns, oneBin: oneBinRuns)
                 results.store(i, Simulator(options).run())
                 if stopAtFailure && results.anyFailure { break }
             }
@@ -83,7 +87,7 @@ struct CairnSim: ParsableCommand {
         for (i, s) in list.enumerated() {
             guard let r = results.result(i) else { continue }
             let options = SimulationOptions(seed: s, operations: operations, bugs: bugs, commitToDevice: commit,
-                                            eviction: eviction)
+                                            eviction: eviction, oneBin: oneBin)
             runs += 1
             ops += r.operations
             crashes += r.crashes
@@ -101,7 +105,8 @@ struct CairnSim: ParsableCommand {
                 if !noShrink {
                     let shrunk = SimulationCampaign.shrink(options, failing: r)
                     print("  shrunk: cairn-sim --seed \(s) --operations \(shrunk.operations)"
-                          + bug.map { " --bug \($0)" }.joined() + (eviction ? " --eviction" : "") + ": \(shrunk.failure ?? "")")
+                          + bug.map { " --bug \($0)" }.joined() + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "")
+                          + ": \(shrunk.failure ?? "")")
                 }
                 if expectFailure { break }
             } else if seed != nil {

@@ -253,6 +253,7 @@ extension NamespaceStorage {
                 var maxBlock = Array(repeating: UInt32(0), count: devices.count)
                 var highest: UInt64 = 0
                 var cache = ParserNameCache()
+                cache.binNames.dropsNames = options.simulation?.bugs.contains(.coldStartDropsBinNames) ?? false
                 var delta = ColdStartEvictor.Delta()
                 var tally = ScanTally(blockCounts: self.devices.map(\.blockCount))
                 while true {
@@ -472,6 +473,8 @@ extension NamespaceStorage {
         private var words = [UInt64](repeating: 0, count: 2 * slotCount)
         /// 0: an empty slot (ids start at 1).
         private var ids = [UInt16](repeating: 0, count: slotCount)
+        /// ``ReintroducedBugs/coldStartDropsBinNames`` (simulation only).
+        var dropsNames = false
 
         /// The names of the record `summary` describes when it has one to
         /// ``BinNameIDs/laneCount`` bins and no stored key (the only records whose updates may
@@ -484,6 +487,7 @@ extension NamespaceStorage {
             let blockEnd = block.baseAddress! + block.count
             let complete = RecordFormat.forEachBinName(of: summary, in: block) { name in
                 guard let id = id(of: name, blockEnd: blockEnd, lookup: lookup) else { return false }
+                if dropsNames && ids.count == 2 { return true }
                 return ids.insert(id)
             }
             return complete ? ids : .unknown

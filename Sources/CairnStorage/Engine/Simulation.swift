@@ -51,6 +51,9 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// writes no tombstone: once the blocks of the tombstone and of that copy are reused, a cold
     /// start brings back the version the durable delete hid.
     public static let lostDeleteBarrier = ReintroducedBugs(rawValue: 1 << 5)
+    /// A cold start gives an entry the names of its record's first two bins only: an update
+    /// that sets those two skips its read and drops the others.
+    public static let coldStartDropsBinNames = ReintroducedBugs(rawValue: 1 << 6)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
@@ -59,5 +62,6 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
         ("volatile-eviction-mark", .volatileEvictionMark),
         ("volatile-sequence-renewal", .volatileSequenceRenewal),
         ("lost-delete-barrier", .lostDeleteBarrier),
+        ("cold-start-drops-bin-names", .coldStartDropsBinNames),
     ]
 }
