@@ -4,8 +4,8 @@
 ///
 /// Four 16-bit lanes of one `UInt64`: the ids (1...65535) fill the lanes from the lowest, and
 /// the lanes after the last id are zero. Zero in all four lanes is ``unknown``: a record of more
-/// than four bins, one written before the index kept the names (a cold start rebuilds every
-/// entry as unknown), or one with a name the table could not hold. Unknown only costs the read.
+/// than four bins or with a stored key when the cold start scanned it, one written before the
+/// index kept the names, or one with a name the table could not hold. Unknown only costs the read.
 ///
 /// What an id means is the namespace's business (its table survives a warm restart with the
 /// index); the index stores and checks only the shape.
