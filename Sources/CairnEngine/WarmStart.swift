@@ -169,7 +169,8 @@ public struct WarmState: Sendable, Equatable {
         guard try get(UInt64.self) == magic else { at = 0; throw fail("bad magic") }
         let version = try get(UInt32.self)
         guard version == WarmState.version || version == WarmState.versionWithoutBinNames else {
-            throw fail("version \(version), expected \(WarmState.version)")
+            at -= 4
+            throw fail("unsupported version \(version) (this build reads \(WarmState.versionWithoutBinNames) and \(WarmState.version))")
         }
         let sprigs = Int(try get(UInt32.self))
         let identity = SharedIndexIdentity(instanceId: try get(UInt64.self), cleanStopSequence: try get(UInt64.self))

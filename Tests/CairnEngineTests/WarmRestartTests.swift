@@ -173,6 +173,16 @@ func warmOptions(_ paths: [String], shm: TemporaryDirectory, sprigs: Int = 16, m
         v1[8] = 1
         v1.append(contentsOf: withUnsafeBytes(of: CRC32C.checksum(v1).littleEndian, Array.init))
         #expect(try WarmState.decode(v1, path: "p") == older)
+        // A version this build does not know is refused, naming both it knows and the version's offset.
+        var v3 = Array(bytes.dropLast(4))
+        v3[8] = 3
+        v3.append(contentsOf: withUnsafeBytes(of: CRC32C.checksum(v3).littleEndian, Array.init))
+        do {
+            _ = try WarmState.decode(v3, path: "p")
+            Issue.record("version 3 was read")
+        } catch {
+            #expect("\(error)" == "p: unsupported version 3 (this build reads 1 and 2) at offset 8", "\(error)")
+        }
         // A name twice is refused, naming the file and the offset.
         var twice = state
         twice.binNames = ["x", "x"]
