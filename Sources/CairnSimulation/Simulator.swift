@@ -30,13 +30,17 @@ public struct SimulationOptions: Sendable {
     /// Every record has the one bin "v", as before the runs had several: a seed replays the run
     /// it gave then (the regression seeds found with one bin).
     public var oneBin: Bool
+    /// A swarm run: the seed leaves some kinds of step out, weighs the others, and narrows the
+    /// keys (docs/simulation.md, "Swarm runs"). Off: the seed's run is the one it always was.
+    public var swarm: Bool
     public var log: @Sendable (String) -> Void
 
     public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
                 destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil, eviction: Bool = false,
-                oneBin: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
+                oneBin: Bool = false, swarm: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.eviction = eviction
+        self.swarm = swarm
         self.oneBin = oneBin
         self.seed = seed
         self.operations = operations
@@ -68,6 +72,8 @@ public struct SimulationResult: Sendable {
     public var coldStartEvicted = 0
     /// The eviction settings the seed picked (nil: not an eviction run).
     public var evictionSettings: EvictionSettings?
+    /// The step mix and keys the seed picked (nil: not a swarm run).
+    public var swarmSettings: SwarmSettings?
     public var commitToDevice = false
     public var destructiveFaults = false
     /// The device header's step for this run (nil: the production 64).
@@ -109,6 +115,80 @@ public struct EvictionSettings: Sendable, CustomStringConvertible {
         "evict-used-pct \(usedPct), evict-indexes-memory-pct \(indexesMemoryPct), evict-sys-memory-pct \(sysMemoryPct), "
             + "evict-tenths-pct \(tenthsPct), evict-hist-buckets \(histBuckets), disable-cold-start-eviction "
             + "\(disableColdStartEviction), disable-eviction set \(exemptSet ?? "none")"
+    }
+}
+
+/// The kinds of step a run takes.
+enum Step: Int, CaseIterable {
+    case put, touch, delete, durableDelete, read, batchRead, scan, truncate, truncatePair, defragment, supervise,
+         sweeps, time, passTime, crash, powerLoss, cleanRestart
+}
+
+/// What a swarm run's seed picks (swarm testing, Groce et al., ISSTA 2012): each kind of step
+/// but the put is left out one time in four, and the others weigh half to four times their
+/// share of the usual mix; the client steps pick from the first 4, 12, 40 or all of the keys.
+/// A uniform mix rarely builds a sequence that needs several steps of a kind on one key and
+/// none of another in between (a durable delete, a put and a plain delete of one key, then the
+/// blocks of all three reused before a cold start); some swarm mixes build it often.
+public struct SwarmSettings: Sendable, CustomStringConvertible {
+    /// Per thousand steps, as the usual mix has them (eviction runs: more puts and nsup cycles,
+    /// fewer truncations).
+    static func usualWeights(eviction: Bool) -> [Int] {
+        Step.allCases.map { step in
+            switch step {
+            case .put: eviction ? 345 : 330
+            case .touch: 70
+            case .delete: 50
+            case .durableDelete: 60
+            case .read: 170
+            case .batchRead: 40
+            case .scan: 10
+            case .truncate: eviction ? 3 : 10
+            case .truncatePair: eviction ? 0 : 8
+            case .defragment: 52
+            case .supervise: eviction ? 45 : 30
+            case .sweeps: eviction ? 15 : 30
+            case .time: 100
+            case .passTime: 3
+            case .crash: 15
+            case .powerLoss: 12
+            case .cleanRestart: 10
+            }
+        }
+    }
+
+    /// Weight per `Step`, by raw value; at least the put's is above zero.
+    let weights: [Int]
+    let total: Int
+    public let keys: Int
+    /// Kinds of step the run never takes.
+    public var stepsLeftOut: Int { weights.filter { $0 == 0 }.count }
+
+    init(_ rng: inout SplitMix64, eviction: Bool, keyCount: Int) {
+        var w = Self.usualWeights(eviction: eviction)
+        for i in w.indices {
+            let left = rng.next() % 4 == 0 && Step(rawValue: i) != .put
+            w[i] = left ? 0 : w[i] * [1, 2, 4, 8][Int(rng.next() % 4)] / 2
+        }
+        // Never a run with no crash at all before its last step (the final crash is always there).
+        if w[Step.crash.rawValue] == 0 && w[Step.powerLoss.rawValue] == 0 { w[Step.crash.rawValue] = 15 }
+        weights = w
+        total = w.reduce(0, +)
+        keys = min(keyCount, [4, 12, 40, keyCount][Int(rng.next() % 4)])
+    }
+
+    func step(at r: Int) -> Step {
+        var left = r
+        for (i, w) in weights.enumerated() {
+            if left < w { return Step(rawValue: i)! }
+            left -= w
+        }
+        preconditionFailure("roll \(r) beyond the swarm's total \(total)")
+    }
+
+    public var description: String {
+        let parts = Step.allCases.map { "\($0) \(weights[$0.rawValue])" }
+        return "swarm: keys \(keys), per \(total): " + parts.joined(separator: ", ")
     }
 }
 
@@ -164,6 +244,10 @@ public final class Simulator {
     var resume = Resume.inline
     /// Eviction runs only.
     let eviction: EvictionSettings?
+    /// Swarm runs only.
+    let swarm: SwarmSettings?
+    /// The keys the client steps pick from: all of them, or a swarm run's first few.
+    let keySpace: Int
     let memory = SimulatedMemory()
     /// The eviction mark may have gone up unseen since the model last took the engine's: an nsup
     /// cycle failed to write it (it may have reached some header copies), or a cold start that
@@ -213,11 +297,15 @@ public final class Simulator {
         // Drawn after everything else, so a run without eviction is the one its seed always gave.
         let eviction = options.eviction ? EvictionSettings(&self.rng) : nil
         self.eviction = eviction
+        // Drawn last for the same reason.
+        swarm = options.swarm ? SwarmSettings(&self.rng, eviction: options.eviction, keyCount: options.keyCount) : nil
+        keySpace = swarm?.keys ?? options.keyCount
         model = SimulationModel(keyCount: options.keyCount) { key in
             eviction?.exemptSet == nil || Self.setName(key) != eviction?.exemptSet
         }
         result = SimulationResult(seed: options.seed)
         result.evictionSettings = eviction
+        result.swarmSettings = swarm
         result.commitToDevice = commitToDevice
         result.headerStep = headerStep
         result.destructiveFaults = destructive
@@ -267,27 +355,52 @@ public final class Simulator {
     /// One seeded step: a client operation, background work, time, or a crash.
     private func step(_ op: Int) {
         guard let ns = namespace else { return }
+        if let swarm { return perform(swarm.step(at: roll(swarm.total)), ns) }
         let r = roll(1000)
+        let kind: Step
         switch r {
-        case 0..<330: put(ns, key: roll(options.keyCount))
-        case 330..<400: touch(ns, key: roll(options.keyCount))
-        case 400..<450: delete(ns, key: roll(options.keyCount), durable: false)
-        case 450..<510: delete(ns, key: roll(options.keyCount), durable: true)
-        case 510..<680: read(ns, key: roll(options.keyCount))
-        case 680..<720: batchRead(ns)
-        case 720..<730: scan(ns)
-        case 733..<748 where eviction != nil: put(ns, key: roll(options.keyCount))  // a cache fills; truncations are rarer
-        case 730..<740: truncate(ns, sets: [Self.setNames[roll(Self.setNames.count)]])
-        case 740..<748: truncatePair(ns)
-        case 748..<800: ns.defragmentOnce()
-        case 800..<830: if eviction != nil { evictionCycle(ns) } else { ns.superviseOnce() }
-        case 830..<845 where eviction != nil: evictionCycle(ns)  // eviction runs: nsup cycles twice as often
-        case 830..<860: ns.runDeferredSweeps()
-        case 860..<960: clock.advance(ns: UInt64(roll(40)) * 1_000_000)
-        case 960..<963: passTime(ms: 1000 * (1 + roll(20)))  // TTLs run out
-        case 963..<978: crashAndRestart(powerLoss: false)
-        case 978..<990: crashAndRestart(powerLoss: true)
-        default: cleanRestart()
+        case 0..<330: kind = .put
+        case 330..<400: kind = .touch
+        case 400..<450: kind = .delete
+        case 450..<510: kind = .durableDelete
+        case 510..<680: kind = .read
+        case 680..<720: kind = .batchRead
+        case 720..<730: kind = .scan
+        case 733..<748 where eviction != nil: kind = .put  // a cache fills; truncations are rarer
+        case 730..<740: kind = .truncate
+        case 740..<748: kind = .truncatePair
+        case 748..<800: kind = .defragment
+        case 800..<830: kind = .supervise
+        case 830..<845 where eviction != nil: kind = .supervise  // eviction runs: nsup cycles twice as often
+        case 830..<860: kind = .sweeps
+        case 860..<960: kind = .time
+        case 960..<963: kind = .passTime
+        case 963..<978: kind = .crash
+        case 978..<990: kind = .powerLoss
+        default: kind = .cleanRestart
+        }
+        perform(kind, ns)
+    }
+
+    private func perform(_ kind: Step, _ ns: Namespace) {
+        switch kind {
+        case .put: put(ns, key: roll(keySpace))
+        case .touch: touch(ns, key: roll(keySpace))
+        case .delete: delete(ns, key: roll(keySpace), durable: false)
+        case .durableDelete: delete(ns, key: roll(keySpace), durable: true)
+        case .read: read(ns, key: roll(keySpace))
+        case .batchRead: batchRead(ns)
+        case .scan: scan(ns)
+        case .truncate: truncate(ns, sets: [Self.setNames[roll(Self.setNames.count)]])
+        case .truncatePair: truncatePair(ns)
+        case .defragment: ns.defragmentOnce()
+        case .supervise: if eviction != nil { evictionCycle(ns) } else { ns.superviseOnce() }
+        case .sweeps: ns.runDeferredSweeps()
+        case .time: clock.advance(ns: UInt64(roll(40)) * 1_000_000)
+        case .passTime: passTime(ms: 1000 * (1 + roll(20)))  // TTLs run out
+        case .crash: crashAndRestart(powerLoss: false)
+        case .powerLoss: crashAndRestart(powerLoss: true)
+        case .cleanRestart: cleanRestart()
         }
         tick()
     }
@@ -631,7 +744,7 @@ public final class Simulator {
     }
 
     private func batchRead(_ ns: Namespace) {
-        for _ in 0..<(2 + roll(8)) { read(ns, key: roll(options.keyCount)) }
+        for _ in 0..<(2 + roll(8)) { read(ns, key: roll(keySpace)) }
     }
 
     /// A scan: every live index entry read back and checked against the model.

@@ -41,6 +41,9 @@ struct CairnSim: ParsableCommand {
     @Flag(help: "Records of one bin, as runs had before they had several: replays a seed found then.")
     var oneBin = false
 
+    @Flag(help: "Swarm runs: each seed leaves some kinds of step out, weighs the others, and narrows the keys.")
+    var swarm = false
+
     @Flag(help: "Do not shrink a failing run.")
     var noShrink = false
 
@@ -75,11 +78,12 @@ struct CairnSim: ParsableCommand {
         let stopAtFailure = expectFailure
         let evictionRuns = eviction
         let oneBinRuns = oneBin
+        let swarmRuns = swarm
         DispatchQueue.concurrentPerform(iterations: jobCount) { _ in
             while let i = results.claim() {
                 if budget > 0 && Date().timeIntervalSince(start) > budget { break }
                 let options = SimulationOptions(seed: seedList[i], operations: ops0, bugs: bugSet, commitToDevice: commitSetting,
-                                                eviction: evictionRuns, oneBin: oneBinRuns)
+                                                eviction: evictionRuns, oneBin: oneBinRuns, swarm: swarmRuns)
                 results.store(i, Simulator(options).run())
                 if stopAtFailure && results.anyFailure { break }
             }
@@ -87,7 +91,7 @@ struct CairnSim: ParsableCommand {
         for (i, s) in list.enumerated() {
             guard let r = results.result(i) else { continue }
             let options = SimulationOptions(seed: s, operations: operations, bugs: bugs, commitToDevice: commit,
-                                            eviction: eviction, oneBin: oneBin)
+                                            eviction: eviction, oneBin: oneBin, swarm: swarm)
             runs += 1
             ops += r.operations
             crashes += r.crashes
@@ -100,12 +104,14 @@ struct CairnSim: ParsableCommand {
                 print("FAIL seed \(s) at operation \(r.failedAtOperation ?? -1) (commit-to-device \(r.commitToDevice), "
                       + "destructive faults \(r.destructiveFaults)"
                       + (r.headerStep.map { ", header step \($0)" } ?? "")
-                      + (r.evictionSettings.map { ", \($0)" } ?? "") + "): \(failure)")
+                      + (r.evictionSettings.map { ", \($0)" } ?? "") + (r.swarmSettings.map { ", \($0)" } ?? "")
+                      + "): \(failure)")
                 failures.append(r)
                 if !noShrink {
                     let shrunk = SimulationCampaign.shrink(options, failing: r)
                     print("  shrunk: cairn-sim --seed \(s) --operations \(shrunk.operations)"
                           + bug.map { " --bug \($0)" }.joined() + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "")
+                          + (swarm ? " --swarm" : "")
                           + ": \(shrunk.failure ?? "")")
                 }
                 if expectFailure { break }
@@ -113,7 +119,8 @@ struct CairnSim: ParsableCommand {
                 print("seed \(s): ok (\(r.operations) operations, \(r.crashes) crashes, \(r.coldRestarts) cold and "
                       + "\(r.warmRestarts) warm restarts, commit-to-device \(r.commitToDevice), device \(r.device))"
                       + (r.evictionSettings.map { "; eviction: \($0); \(r.evictingCycles) evicting cycles, \(r.evicted) "
-                          + "records evicted, \(r.coldStartEvicted) by cold starts" } ?? ""))
+                          + "records evicted, \(r.coldStartEvicted) by cold starts" } ?? "")
+                      + (r.swarmSettings.map { "; \($0)" } ?? ""))
             }
         }
         let seconds = max(0.001, Date().timeIntervalSince(start))

@@ -96,7 +96,8 @@ import Testing
         (ReintroducedBugs.unserialisedHeaderWrites, UInt64(4), 600, false),
         // Key 18: v284, a durable delete, v370, a plain delete; once the blocks of the tombstone
         // and of v370 were reused, a cold start brought v284 back.
-        // Found with one-bin records; 300 seeds of 3,000 operations with several bins did not.
+        // Found with one-bin records; 300 seeds of 3,000 operations with several bins did not,
+        // and swarm runs do (`swarmFindsALostDeleteBarrier`).
         (ReintroducedBugs.lostDeleteBarrier, UInt64(5326), 1251, true),
         // Key 140 (bins v, c, b): after a cold start its entry named v and c only, and an update
         // setting those two dropped b.
@@ -107,6 +108,35 @@ import Testing
         #expect(withBug.failure != nil, "seed \(seed) no longer finds \(bug)")
         let without = Simulator(SimulationOptions(seed: seed, operations: operations, oneBin: oneBin)).run()
         #expect(without.failure == nil, "seed \(seed) fails without the bug: \(without.failure ?? "")")
+    }
+
+    /// Swarm runs (`cairn-sim --swarm`): a fixed slice passes, and its seeds pick different
+    /// mixes, some with kinds of step left out and keys narrowed.
+    @Test func swarmSlicePasses() {
+        var leftOut = 0, narrowed = 0, crashes = 0
+        var mixes = Set<String>()
+        for seed in SimulationCampaign.seeds(first: 1, count: 8) {
+            let r = Simulator(SimulationOptions(seed: seed, operations: 400, swarm: true)).run()
+            let settings = r.swarmSettings.map { "\($0)" } ?? "no swarm settings"
+            #expect(r.failure == nil, "seed \(seed) (replay: cairn-sim --swarm --seed \(seed) --operations 400; \(settings)): \(r.failure ?? "")")
+            leftOut += (r.swarmSettings?.stepsLeftOut ?? 0) > 0 ? 1 : 0
+            narrowed += (r.swarmSettings?.keys ?? 160) < 160 ? 1 : 0
+            crashes += r.crashes
+            mixes.insert(settings)
+        }
+        #expect(mixes.count == 8 && leftOut > 0 && narrowed > 0 && crashes > 20,
+                "\(mixes.count) mixes, \(leftOut) leaving a step out, \(narrowed) with fewer keys, \(crashes) crashes")
+    }
+
+    /// Swarm runs find what the usual mix did not: `lost-delete-barrier` with several bins (0 of
+    /// 700 seeds at 1,500 and 3,000 operations without a swarm) at seed 95, whose mix has 12 keys,
+    /// twice the plain deletes and no defragmentation; shrunk to 492 operations. Without the
+    /// bug the seed passes.
+    @Test func swarmFindsALostDeleteBarrier() {
+        let withBug = Simulator(SimulationOptions(seed: 95, operations: 492, bugs: .lostDeleteBarrier, swarm: true)).run()
+        #expect(withBug.failure?.contains("after restart: found v101") == true, "\(withBug.failure ?? "no failure")")
+        let without = Simulator(SimulationOptions(seed: 95, operations: 492, swarm: true)).run()
+        #expect(without.failure == nil, "seed 95 fails without the bug: \(without.failure ?? "")")
     }
 
     @Test func aFailureShrinksToAShorterPrefix() {
