@@ -161,6 +161,9 @@ public struct SwarmSettings: Sendable, CustomStringConvertible {
     let weights: [Int]
     let total: Int
     public let keys: Int
+    /// The device header's step (nil: the production 64): half the swarm runs renew the
+    /// block-sequence reservation every 2-8 sequences, so renewals meet crashes and power losses.
+    public let headerStep: Int?
     /// Kinds of step the run never takes.
     public var stepsLeftOut: Int { weights.filter { $0 == 0 }.count }
 
@@ -175,6 +178,7 @@ public struct SwarmSettings: Sendable, CustomStringConvertible {
         weights = w
         total = w.reduce(0, +)
         keys = min(keyCount, [4, 12, 40, keyCount][Int(rng.next() % 4)])
+        headerStep = rng.next() % 2 == 0 ? Int(2 + rng.next() % 7) : nil
     }
 
     func step(at r: Int) -> Step {
@@ -188,7 +192,8 @@ public struct SwarmSettings: Sendable, CustomStringConvertible {
 
     public var description: String {
         let parts = Step.allCases.map { "\($0) \(weights[$0.rawValue])" }
-        return "swarm: keys \(keys), per \(total): " + parts.joined(separator: ", ")
+        return "swarm: keys \(keys), header step \(headerStep.map(String.init) ?? "64"), per \(total): "
+            + parts.joined(separator: ", ")
     }
 }
 
@@ -272,7 +277,7 @@ public final class Simulator {
         var rng = SplitMix64(seed: seeder.next())
         let commitRoll = rng.next() % 2 == 0
         commitToDevice = options.commitToDevice ?? commitRoll
-        headerStep = [2, 3, 5].contains(options.seed % 7) ? Int(2 + (options.seed / 7) % 7) : nil
+        let residueHeaderStep = [2, 3, 5].contains(options.seed % 7) ? Int(2 + (options.seed / 7) % 7) : nil
         flushMaxMs = [10, 50, 100, 250][Int(rng.next() % 4)]
         let destructiveRoll = rng.next() % 4 == 0
         let destructive = options.destructiveFaults ?? destructiveRoll
@@ -300,6 +305,7 @@ public final class Simulator {
         // Drawn last for the same reason.
         swarm = options.swarm ? SwarmSettings(&self.rng, eviction: options.eviction, keyCount: options.keyCount) : nil
         keySpace = swarm?.keys ?? options.keyCount
+        headerStep = swarm.map { $0.headerStep } ?? residueHeaderStep
         model = SimulationModel(keyCount: options.keyCount) { key in
             eviction?.exemptSet == nil || Self.setName(key) != eviction?.exemptSet
         }
@@ -562,7 +568,9 @@ public final class Simulator {
     }
 
     private func touch(_ ns: Namespace, key: Int) {
-        guard case .put(let v, _)? = model.keys[key].events.last?.kind ?? nil else { return }
+        // The version the touch rewrites: the last write's that did not fail (a failed put left
+        // the record as it was: seed 265 of the first `--eviction --swarm` campaign).
+        guard case .put(let v, _)? = model.keys[key].events.last(where: { $0.status != .failed })?.kind else { return }
         var o = WriteOptions()
         o.exists = .updateOnly
         o.ttl = roll(2) == 0 ? .seconds(UInt32(1 + roll(eviction != nil ? 300 : 30))) : .never
