@@ -35,6 +35,19 @@ import Testing
             let stopped = bytes.withUnsafeBytes { buffer in RecordFormat.forEachBinName(of: summary, in: buffer) { _ in visited += 1; return false } }
             #expect(!stopped && visited == 1, sourceLocation: sourceLocation)
         }
+        // Defrag's verbatim copy into a block of another sequence: the same record, the new
+        // tag, a CRC that verifies, and every other byte unchanged.
+        let moved = blockSequence &+ 0x1_0000_0007
+        var copy = [UInt8](repeating: 0xEE, count: bytes.count)
+        bytes.withUnsafeBytes { source in
+            copy.withUnsafeMutableBytes { RecordFormat.copy(record: source, blockSequence: moved, into: $0) }
+        }
+        let copied = try decodeResult(copy).get()
+        #expect(copied.record == record && copied.sizeBytes == bytes.count, sourceLocation: sourceLocation)
+        #expect(copied.blockSequenceTag == RecordFormat.blockSequenceTag(moved), sourceLocation: sourceLocation)
+        let changed = bytes.indices.filter { bytes[$0] != copy[$0] }
+        #expect(changed.allSatisfy { (40..<44).contains($0) || $0 >= bytes.count - 4 }, "\(changed)", sourceLocation: sourceLocation)
+        #expect(changed.contains { (40..<44).contains($0) }, sourceLocation: sourceLocation)
     }
 
     @Test(arguments: ParticleType.allCases.filter(\.isStorable))

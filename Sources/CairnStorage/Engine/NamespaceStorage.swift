@@ -310,6 +310,28 @@ public final class NamespaceStorage: Sendable {
         return location
     }
 
+    /// Appends a verbatim copy of a stored record (defrag): `record`, a whole record the block
+    /// scanner verified, with the tag of its new block and a new CRC (`RecordFormat.copy`).
+    /// Returns where it went and counts its bytes live in that block.
+    public func appendCopy(of record: UnsafeRawBufferPointer, deviceIndex: Int,
+                           purpose: DeviceWriter.Purpose = .defrag) throws -> RecordLocation {
+        let size = record.count
+        guard size <= geometry.recordSizeBytesMax else {
+            throw StorageError.recordTooBig(sizeBytes: size, maxBytes: geometry.recordSizeBytesMax)
+        }
+        let location = try deviceRefs[deviceIndex].with { device in
+            let location = try device.withWriter { writer in
+                try writer.append(sizeBytes: size, purpose: purpose) { raw, sequence in
+                    RecordFormat.copy(record: record, blockSequence: sequence, into: raw)
+                }
+            }
+            device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
+            return location
+        }
+        appended.count(UInt64(size), defrag: purpose == .defrag)
+        return location
+    }
+
     /// Releases the bytes of a record copy the index no longer points at.
     /// A block left with no live bytes goes the free-block way (reused once what replaced its
     /// records is durable); one left below the defrag low-water mark is queued for defrag.

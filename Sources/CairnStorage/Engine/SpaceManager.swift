@@ -192,17 +192,4 @@ extension NamespaceStorage {
         guard case .scanned(let header) = report.outcome else { return nil }
         return (header.sequence, records)
     }
-
-    /// Decodes the record at `offset` of a block read by `readStoredBlock`.
-    public func decodeStoredRecord(in buffer: AlignedBuffer, at offset: Int, location: RecordLocation) throws -> StoredRecord {
-        let result = buffer.withUnsafeBytes { raw in
-            Result { () throws(FormatDecodingError) -> DecodedRecord in try RecordFormat.decode(recordUntrusted: raw, at: offset) }
-        }
-        switch result {
-        case .success(let decoded): return decoded.record
-        case .failure(let error):
-            throw StorageError.corruptRecord(location: location, path: devices[Int(location.deviceIndex)].device.path,
-                                             reason: error.description)
-        }
-    }
 }

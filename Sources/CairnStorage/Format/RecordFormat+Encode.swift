@@ -61,6 +61,27 @@ extension RecordFormat {
         return bytes
     }
 
+    /// Copies a stored record verbatim into `buffer` (of exactly its size), as a write into a
+    /// block of sequence `blockSequence` would have encoded it: only the block-sequence tag and
+    /// the CRC change. Defrag moves records this way, with nothing decoded or allocated.
+    ///
+    /// `record` must be a whole record whose magic, size and CRC32C verified (the block
+    /// scanner's); a slice of any other size is a programmer error and traps.
+    public static func copy(record: UnsafeRawBufferPointer, blockSequence: UInt64, into buffer: UnsafeMutableRawBufferPointer) {
+        let size = record.count
+        precondition(buffer.count == size, "a copy of \(size) bytes into \(buffer.count)")
+        precondition(size >= recordSizeBytesMin && size % FormatLimits.recordAlignmentBytes == 0,
+                     "a record of \(size) bytes")
+        precondition(record.loadLittleEndian(at: magicOffset, as: UInt32.self) == magic
+                     && Int(record.loadLittleEndian(at: sizeOffset, as: UInt32.self)) == size,
+                     "the copied bytes are not a record of \(size) bytes")
+        buffer.copyMemory(from: record)
+        buffer.storeLittleEndian(blockSequenceTag(blockSequence), at: blockSequenceTagOffset)
+        let checksum = CRC32C.checksum(UnsafeRawBufferPointer(buffer).slice(0..<(size - checksumSizeBytes)))
+        buffer.storeLittleEndian(checksum, at: size - checksumSizeBytes)
+        assert(verifiesAfterEncode(buffer, offset: 0, sizeBytes: size), "copied record does not decode")
+    }
+
     /// Writes a record whose inputs `encodedSize` has accepted and whose size is `sizeBytes`.
     private static func encodeChecked(
         _ record: StoredRecord,
