@@ -297,17 +297,9 @@ public final class NamespaceStorage: Sendable {
             if case .recordTooLarge(let s, let m) = error { throw StorageError.recordTooBig(sizeBytes: s, maxBytes: m) }
             throw error
         }
-        let location = try deviceRefs[deviceIndex].with { device in
-            let location = try device.withWriter { writer in
-                try writer.append(sizeBytes: size, purpose: purpose) { raw, sequence in
-                    RecordFormat.encode(record, sizeBytes: size, blockSequence: sequence, into: raw)
-                }
-            }
-            device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
-            return location
+        return try append(sizeBytes: size, deviceIndex: deviceIndex, purpose: purpose) { raw, sequence in
+            RecordFormat.encode(record, sizeBytes: size, blockSequence: sequence, into: raw)
         }
-        appended.count(UInt64(size), defrag: purpose == .defrag)
-        return location
     }
 
     /// Appends a verbatim copy of a stored record (defrag): `record`, a whole record the block
@@ -319,12 +311,17 @@ public final class NamespaceStorage: Sendable {
         guard size <= geometry.recordSizeBytesMax else {
             throw StorageError.recordTooBig(sizeBytes: size, maxBytes: geometry.recordSizeBytesMax)
         }
+        return try append(sizeBytes: size, deviceIndex: deviceIndex, purpose: purpose) { raw, sequence in
+            RecordFormat.copy(record: record, blockSequence: sequence, into: raw)
+        }
+    }
+
+    /// Reserves `sizeBytes` in the current buffer of `deviceIndex`, lets `fill` write the record
+    /// there, and counts its bytes live in that block.
+    private func append(sizeBytes size: Int, deviceIndex: Int, purpose: DeviceWriter.Purpose,
+                        fill: DeviceWriter.Encoder) throws -> RecordLocation {
         let location = try deviceRefs[deviceIndex].with { device in
-            let location = try device.withWriter { writer in
-                try writer.append(sizeBytes: size, purpose: purpose) { raw, sequence in
-                    RecordFormat.copy(record: record, blockSequence: sequence, into: raw)
-                }
-            }
+            let location = try device.withWriter { writer in try writer.append(sizeBytes: size, purpose: purpose, encode: fill) }
             device.usage.add(block: location.blockIndex(writeBlockSizeBytes: options.writeBlockSizeBytes), bytes: size)
             return location
         }
