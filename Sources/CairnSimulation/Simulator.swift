@@ -124,6 +124,48 @@ enum Step: Int, CaseIterable {
          sweeps, time, passTime, crash, powerLoss, cleanRestart
 }
 
+/// How a run picks its steps: segments in roll order, a roll in `0..<total` taking the step of
+/// the segment it falls in.
+struct StepMix: Sendable {
+    let segments: [(step: Step, weight: Int)]
+    let total: Int
+
+    init(_ segments: [(step: Step, weight: Int)]) {
+        self.segments = segments
+        total = segments.reduce(0) { $0 + $1.weight }
+    }
+
+    func step(at roll: Int) -> Step {
+        var left = roll
+        for s in segments {
+            if left < s.weight { return s.step }
+            left -= s.weight
+        }
+        preconditionFailure("roll \(roll) beyond the mix's total \(total)")
+    }
+
+    /// Each step's share (by `Step` raw value).
+    var weights: [Int] {
+        var w = [Int](repeating: 0, count: Step.allCases.count)
+        for s in segments { w[s.step.rawValue] += s.weight }
+        return w
+    }
+
+    /// The usual mix, per thousand steps.
+    static let usual = StepMix([
+        (.put, 330), (.touch, 70), (.delete, 50), (.durableDelete, 60), (.read, 170), (.batchRead, 40), (.scan, 10),
+        (.truncate, 10), (.truncatePair, 8), (.defragment, 52), (.supervise, 30), (.sweeps, 30), (.time, 100),
+        (.passTime, 3), (.crash, 15), (.powerLoss, 12), (.cleanRestart, 10),
+    ])
+    /// Eviction runs: a cache fills (puts take most of the truncations' share) and nsup cycles
+    /// come half as often again (taken from the sweeps').
+    static let usualEviction = StepMix([
+        (.put, 330), (.touch, 70), (.delete, 50), (.durableDelete, 60), (.read, 170), (.batchRead, 40), (.scan, 10),
+        (.truncate, 3), (.put, 15), (.defragment, 52), (.supervise, 45), (.sweeps, 15), (.time, 100),
+        (.passTime, 3), (.crash, 15), (.powerLoss, 12), (.cleanRestart, 10),
+    ])
+}
+
 /// What a swarm run's seed picks (swarm testing, Groce et al., ISSTA 2012): each kind of step
 /// but the put is left out one time in four, and the others weigh half to four times their
 /// share of the usual mix; the client steps pick from the first 4, 12, 40 or all of the keys.
@@ -131,68 +173,31 @@ enum Step: Int, CaseIterable {
 /// none of another in between (a durable delete, a put and a plain delete of one key, then the
 /// blocks of all three reused before a cold start); some swarm mixes build it often.
 public struct SwarmSettings: Sendable, CustomStringConvertible {
-    /// Per thousand steps, as the usual mix has them (eviction runs: more puts and nsup cycles,
-    /// fewer truncations).
-    static func usualWeights(eviction: Bool) -> [Int] {
-        Step.allCases.map { step in
-            switch step {
-            case .put: eviction ? 345 : 330
-            case .touch: 70
-            case .delete: 50
-            case .durableDelete: 60
-            case .read: 170
-            case .batchRead: 40
-            case .scan: 10
-            case .truncate: eviction ? 3 : 10
-            case .truncatePair: eviction ? 0 : 8
-            case .defragment: 52
-            case .supervise: eviction ? 45 : 30
-            case .sweeps: eviction ? 15 : 30
-            case .time: 100
-            case .passTime: 3
-            case .crash: 15
-            case .powerLoss: 12
-            case .cleanRestart: 10
-            }
-        }
-    }
-
-    /// Weight per `Step`, by raw value; at least the put's is above zero.
-    let weights: [Int]
-    let total: Int
+    /// One segment per `Step`, in `Step` order; at least the put's weight is above zero.
+    let mix: StepMix
     public let keys: Int
     /// The device header's step (nil: the production 64): half the swarm runs renew the
     /// block-sequence reservation every 2-8 sequences, so renewals meet crashes and power losses.
     public let headerStep: Int?
     /// Kinds of step the run never takes.
-    public var stepsLeftOut: Int { weights.filter { $0 == 0 }.count }
+    public var stepsLeftOut: Int { mix.weights.filter { $0 == 0 }.count }
 
     init(_ rng: inout SplitMix64, eviction: Bool, keyCount: Int) {
-        var w = Self.usualWeights(eviction: eviction)
+        var w = (eviction ? StepMix.usualEviction : StepMix.usual).weights
         for i in w.indices {
             let left = rng.next() % 4 == 0 && Step(rawValue: i) != .put
             w[i] = left ? 0 : w[i] * [1, 2, 4, 8][Int(rng.next() % 4)] / 2
         }
         // Never a run with no crash at all before its last step (the final crash is always there).
         if w[Step.crash.rawValue] == 0 && w[Step.powerLoss.rawValue] == 0 { w[Step.crash.rawValue] = 15 }
-        weights = w
-        total = w.reduce(0, +)
+        mix = StepMix(Step.allCases.map { ($0, w[$0.rawValue]) })
         keys = min(keyCount, [4, 12, 40, keyCount][Int(rng.next() % 4)])
         headerStep = rng.next() % 2 == 0 ? Int(2 + rng.next() % 7) : nil
     }
 
-    func step(at r: Int) -> Step {
-        var left = r
-        for (i, w) in weights.enumerated() {
-            if left < w { return Step(rawValue: i)! }
-            left -= w
-        }
-        preconditionFailure("roll \(r) beyond the swarm's total \(total)")
-    }
-
     public var description: String {
-        let parts = Step.allCases.map { "\($0) \(weights[$0.rawValue])" }
-        return "swarm: keys \(keys), header step \(headerStep.map(String.init) ?? "64"), per \(total): "
+        let parts = mix.segments.map { "\($0.step) \($0.weight)" }
+        return "swarm: keys \(keys), header step \(headerStep.map(String.init) ?? "64"), per \(mix.total): "
             + parts.joined(separator: ", ")
     }
 }
@@ -253,6 +258,8 @@ public final class Simulator {
     let swarm: SwarmSettings?
     /// The keys the client steps pick from: all of them, or a swarm run's first few.
     let keySpace: Int
+    /// How the run picks its steps: a swarm run's mix, or the usual one.
+    let mix: StepMix
     let memory = SimulatedMemory()
     /// The eviction mark may have gone up unseen since the model last took the engine's: an nsup
     /// cycle failed to write it (it may have reached some header copies), or a cold start that
@@ -305,6 +312,7 @@ public final class Simulator {
         // Drawn last for the same reason.
         swarm = options.swarm ? SwarmSettings(&self.rng, eviction: options.eviction, keyCount: options.keyCount) : nil
         keySpace = swarm?.keys ?? options.keyCount
+        mix = swarm?.mix ?? (options.eviction ? .usualEviction : .usual)
         headerStep = swarm.map { $0.headerStep } ?? residueHeaderStep
         model = SimulationModel(keyCount: options.keyCount) { key in
             eviction?.exemptSet == nil || Self.setName(key) != eviction?.exemptSet
@@ -361,31 +369,7 @@ public final class Simulator {
     /// One seeded step: a client operation, background work, time, or a crash.
     private func step(_ op: Int) {
         guard let ns = namespace else { return }
-        if let swarm { return perform(swarm.step(at: roll(swarm.total)), ns) }
-        let r = roll(1000)
-        let kind: Step
-        switch r {
-        case 0..<330: kind = .put
-        case 330..<400: kind = .touch
-        case 400..<450: kind = .delete
-        case 450..<510: kind = .durableDelete
-        case 510..<680: kind = .read
-        case 680..<720: kind = .batchRead
-        case 720..<730: kind = .scan
-        case 733..<748 where eviction != nil: kind = .put  // a cache fills; truncations are rarer
-        case 730..<740: kind = .truncate
-        case 740..<748: kind = .truncatePair
-        case 748..<800: kind = .defragment
-        case 800..<830: kind = .supervise
-        case 830..<845 where eviction != nil: kind = .supervise  // eviction runs: nsup cycles twice as often
-        case 830..<860: kind = .sweeps
-        case 860..<960: kind = .time
-        case 960..<963: kind = .passTime
-        case 963..<978: kind = .crash
-        case 978..<990: kind = .powerLoss
-        default: kind = .cleanRestart
-        }
-        perform(kind, ns)
+        perform(mix.step(at: roll(mix.total)), ns)
     }
 
     private func perform(_ kind: Step, _ ns: Namespace) {
