@@ -304,14 +304,11 @@ public final class NamespaceStorage: Sendable {
 
     /// Appends a verbatim copy of a stored record (defrag): `record`, a whole record the block
     /// scanner verified, with the tag of its new block and a new CRC (`RecordFormat.copy`).
-    /// Returns where it went and counts its bytes live in that block.
+    /// Returns where it went and counts its bytes live in that block. (A record that came from a
+    /// block fits one; the writer refuses any that does not.)
     public func appendCopy(of record: UnsafeRawBufferPointer, deviceIndex: Int,
                            purpose: DeviceWriter.Purpose = .defrag) throws -> RecordLocation {
-        let size = record.count
-        guard size <= geometry.recordSizeBytesMax else {
-            throw StorageError.recordTooBig(sizeBytes: size, maxBytes: geometry.recordSizeBytesMax)
-        }
-        return try append(sizeBytes: size, deviceIndex: deviceIndex, purpose: purpose) { raw, sequence in
+        try append(sizeBytes: record.count, deviceIndex: deviceIndex, purpose: purpose) { raw, sequence in
             RecordFormat.copy(record: record, blockSequence: sequence, into: raw)
         }
     }
