@@ -156,7 +156,8 @@ public final class Namespace: Sendable {
                 if let layout { try layout.removeSegments(deviceCount: storage.devices.count) }
                 index = try PrimaryIndex(
                     configuration: indexConfiguration,
-                    backing: layout.map { .sharedFiles(directory: $0.directory, name: $0.name) } ?? .anonymous)
+                    backing: layout.map { .sharedFiles(directory: $0.directory, name: $0.name) } ?? .anonymous,
+                    random: options.storage.simulation?.random)
                 sets = NameRegistry(capacity: NameRegistry.setCountMax)
                 // The cold start fills it with the names of the records whose entries learn them.
                 binNames = NameRegistry(capacity: NameRegistry.binNameCountMax)

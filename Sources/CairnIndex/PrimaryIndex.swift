@@ -58,19 +58,26 @@ public final class PrimaryIndex: Sendable {
 
     /// Creates an empty index. With `.sharedFiles`, the files must not exist yet (see
     /// `removeSharedFiles`); they are created and left in place when the index goes away.
+    /// `random` (a simulator's seeded source) picks the treap seed and instance id in place of
+    /// the system's generator.
     public convenience init(
-        configuration: IndexConfiguration = IndexConfiguration(), backing: IndexBacking = .anonymous
+        configuration: IndexConfiguration = IndexConfiguration(), backing: IndexBacking = .anonymous,
+        random: (() -> UInt64)? = nil
     ) throws(IndexError) {
         var generator = SystemRandomNumberGenerator()
-        try self.init(configuration: configuration, backing: backing, prioritySeed: generator.next())
+        let prioritySeed = random?() ?? generator.next()
+        try self.init(configuration: configuration, backing: backing, prioritySeed: prioritySeed,
+                      instanceID: random?() ?? generator.next())
     }
 
     /// Creates an empty index with a chosen treap seed (tests use it to replay a shape).
-    convenience init(configuration: IndexConfiguration, backing: IndexBacking, prioritySeed: UInt64) throws(IndexError) {
+    convenience init(
+        configuration: IndexConfiguration, backing: IndexBacking, prioritySeed: UInt64, instanceID: UInt64? = nil
+    ) throws(IndexError) {
         try configuration.validate()
         try backing.validate()
         var generator = SystemRandomNumberGenerator()
-        let instanceID: UInt64 = generator.next()
+        let instanceID: UInt64 = instanceID ?? generator.next()
         if let headerPath = backing.headerPath, MemoryRegion.fileExists(path: headerPath) {
             // Never overwrite an index another process may still want to attach.
             throw .openFailed(path: headerPath, errno: EEXIST)

@@ -82,6 +82,22 @@ public struct SimulationResult: Sendable {
     /// The operation (0-based) after which the failure was found.
     public var failedAtOperation: Int?
     public var device = SimulatedDeviceCounters()
+    /// Each device's ``SimulatedDevice/contentHash`` at the end of the run.
+    public var deviceContentHashes: [UInt64] = []
+
+    /// What two replays of one seed must agree on (`cairn-sim --check-replay`): every count, the
+    /// failure, and every device's bytes.
+    public var replayFingerprint: [(name: String, value: String)] {
+        [("operations", "\(operations)"), ("crashes", "\(crashes)"), ("power losses", "\(powerLosses)"),
+         ("cold restarts", "\(coldRestarts)"), ("warm restarts", "\(warmRestarts)"),
+         ("failed restarts", "\(failedRestarts)"), ("evicting cycles", "\(evictingCycles)"), ("evicted", "\(evicted)"),
+         ("evicted by cold starts", "\(coldStartEvicted)"), ("failure", failure ?? "none"),
+         ("device reads", "\(device.reads)"), ("read errors", "\(device.readErrors)"),
+         ("short transfers", "\(device.shortTransfers)"), ("device writes", "\(device.writes)"), ("device syncs", "\(device.syncs)"), ("torn writes", "\(device.tornWrites)"),
+         ("write errors", "\(device.writeErrors)"), ("corrupted sectors", "\(device.corruptedSectors)"),
+         ("misdirected writes", "\(device.misdirectedWrites)"),
+         ("device bytes", deviceContentHashes.map { String($0, radix: 16) }.joined(separator: ","))]
+    }
 }
 
 /// What an eviction run's seed picks: the thresholds (at least one on), the cycle's limit and
@@ -261,10 +277,19 @@ public final class Simulator {
     /// How the run picks its steps: a swarm run's mix, or the usual one.
     let mix: StepMix
     let memory = SimulatedMemory()
+    /// The namespace's random numbers (instance ids, treap seed): its own generator, so that
+    /// drawing them changes no other choice of the run.
+    let namespaceRandom: SeededRandom
     /// The eviction mark may have gone up unseen since the model last took the engine's: an nsup
     /// cycle failed to write it (it may have reached some header copies), or a cold start that
     /// raised it failed later (an injected read error) and was tried again.
     var markUncertain = false
+
+    final class SeededRandom: Sendable {
+        private let generator: Mutex<SplitMix64>
+        init(seed: UInt64) { generator = Mutex(SplitMix64(seed: seed)) }
+        func next() -> UInt64 { generator.withLock { $0.next() } }
+    }
 
     final class CompletionInbox: Sendable {
         typealias Entry = (key: Int, position: Int, status: SimulationModel.Status, voidTime: UInt32?)
@@ -299,6 +324,7 @@ public final class Simulator {
         }
         faults = f
         self.rng = rng
+        namespaceRandom = SeededRandom(seed: options.seed ^ 0x4E53_5241_4E44_4F4D)
         let seed = options.seed
         let size = options.eviction ? EvictionSettings.deviceSizeBytes : options.deviceSizeBytes
         let deviceRoll = 1 + Int(rng.next() % 2)
@@ -357,6 +383,7 @@ public final class Simulator {
     private func finish() -> SimulationResult {
         namespace = nil
         result.device = devices.reduce(SimulatedDeviceCounters()) { $0 + $1.counters }
+        result.deviceContentHashes = devices.map(\.contentHash)
         return result
     }
 
@@ -904,7 +931,9 @@ public final class Simulator {
             return BlockDevice.simulated(path: spec.path, medium: devices[i])
         }
         let clock = self.clock
-        storage.simulation = StorageSimulation(clockNs: { clock.nowNs }, bugs: options.bugs, headerStep: headerStep)
+        let random = namespaceRandom
+        storage.simulation = StorageSimulation(clockNs: { clock.nowNs }, bugs: options.bugs, headerStep: headerStep,
+                                               random: { random.next() })
         storage.defragSleepUs = 0
         var o = NamespaceOptions(storage: storage, indexEntryCountMax: 1 << 16,
                                  clockMs: { clock.wallMs },

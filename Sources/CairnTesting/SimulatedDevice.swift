@@ -114,12 +114,27 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
         }
     }
 
+    /// A hash of the device's bytes, durable and current (two replays of one seed must agree).
+    public var contentHash: UInt64 {
+        state.withLock { s in
+            var h: UInt64 = 0xCBF2_9CE4_8422_2325
+            for bytes in [s.durable, s.current] {
+                bytes.withUnsafeBytes { raw in
+                    for at in stride(from: 0, to: raw.count, by: 8) {
+                        h = (h ^ raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) &* 0x0000_0100_0000_01B3
+                    }
+                }
+            }
+            return h
+        }
+    }
+
     /// Sets (or clears) the hook run after each synchronous header-region write.
     public func setHeaderWriteHook(_ hook: (@Sendable () -> Void)?) { headerHook.withLock { $0 = hook } }
 
-    /// Restarts the fault generator at `epoch` of this device's seed. Work spread over several
-    /// threads (a cold start's readers, one of which may stop the others early) draws a
-    /// timing-dependent count of values; reseeding after it keeps the rest of a run replayable.
+    /// Restarts the fault generator at `epoch` of this device's seed. The simulator reseeds after
+    /// every open, so that what an open drew (its scan's reads, stopped early by a failure)
+    /// never shifts the choices of the steps after it.
     public func reseed(epoch: UInt64) {
         state.withLock { s in
             var g = SplitMix64(seed: baseSeed ^ (epoch &* 0xD6E8_FEB8_6659_FD93))

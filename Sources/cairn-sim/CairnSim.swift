@@ -44,6 +44,9 @@ struct CairnSim: ParsableCommand {
     @Flag(help: "Swarm runs: each seed leaves some kinds of step out, weighs the others, and narrows the keys.")
     var swarm = false
 
+    @Flag(help: "Run every seed twice and fail a seed whose two runs differ (counts, failure or device bytes).")
+    var checkReplay = false
+
     @Flag(help: "Do not shrink a failing run.")
     var noShrink = false
 
@@ -68,30 +71,26 @@ struct CairnSim: ParsableCommand {
         let start = Date()
         var runs = 0, ops = 0, crashes = 0, cold = 0, warm = 0, evictingCycles = 0, evicted = 0, coldStartEvicted = 0
         var failures: [SimulationResult] = []
-        print("cairn-sim: \(list.count) run(s) of \(operations) operations" + (bugs.isEmpty ? "" : ", bugs: \(bug.joined(separator: ","))"))
-        // Runs go in parallel (--jobs); their reports are taken in seed order.
-        let results = RunResults(count: list.count)
-        let budget = timeBudget, ops0 = operations, jobCount = max(1, min(jobs, list.count))
+        var replayMismatches = 0
+        print("cairn-sim: \(list.count) run(s) of \(operations) operations" + (bugs.isEmpty ? "" : ", bugs: \(bug.joined(separator: ","))")
+              + (checkReplay ? ", each run twice" : ""))
+        // Runs go in parallel (--jobs); their reports are taken in seed order. With
+        // --check-replay each seed runs twice, as neighbours, so the two often run at once.
+        let copies = checkReplay ? 2 : 1
+        let results = RunResults(count: list.count * copies)
+        let budget = timeBudget, jobCount = max(1, min(jobs, list.count * copies))
         let seedList = list
-        let bugSet = bugs
-        let commitSetting = commit
+        let makeOptions = optionsMaker(bugs: bugs, commitToDevice: commit)
         let stopAtFailure = expectFailure
-        let evictionRuns = eviction
-        let oneBinRuns = oneBin
-        let swarmRuns = swarm
         DispatchQueue.concurrentPerform(iterations: jobCount) { _ in
             while let i = results.claim() {
                 if budget > 0 && Date().timeIntervalSince(start) > budget { break }
-                let options = SimulationOptions(seed: seedList[i], operations: ops0, bugs: bugSet, commitToDevice: commitSetting,
-                                                eviction: evictionRuns, oneBin: oneBinRuns, swarm: swarmRuns)
-                results.store(i, Simulator(options).run())
+                results.store(i, Simulator(makeOptions(seedList[i / copies])).run())
                 if stopAtFailure && results.anyFailure { break }
             }
         }
         for (i, s) in list.enumerated() {
-            guard let r = results.result(i) else { continue }
-            let options = SimulationOptions(seed: s, operations: operations, bugs: bugs, commitToDevice: commit,
-                                            eviction: eviction, oneBin: oneBin, swarm: swarm)
+            guard let r = results.result(i * copies) else { continue }
             runs += 1
             ops += r.operations
             crashes += r.crashes
@@ -100,6 +99,14 @@ struct CairnSim: ParsableCommand {
             evictingCycles += r.evictingCycles
             evicted += r.evicted
             coldStartEvicted += r.coldStartEvicted
+            if copies == 2, let again = results.result(i * copies + 1) {
+                let differing = zip(r.replayFingerprint, again.replayFingerprint).filter { $0.0.value != $0.1.value }
+                if !differing.isEmpty {
+                    replayMismatches += 1
+                    print("REPLAY DIFFERS seed \(s): " + differing.map { "\($0.0.name) \($0.0.value) then \($0.1.value)" }
+                        .joined(separator: "; "))
+                }
+            }
             if let failure = r.failure {
                 print("FAIL seed \(s) at operation \(r.failedAtOperation ?? -1) (commit-to-device \(r.commitToDevice), "
                       + "destructive faults \(r.destructiveFaults)"
@@ -108,11 +115,8 @@ struct CairnSim: ParsableCommand {
                       + "): \(failure)")
                 failures.append(r)
                 if !noShrink {
-                    let shrunk = SimulationCampaign.shrink(options, failing: r)
-                    print("  shrunk: cairn-sim --seed \(s) --operations \(shrunk.operations)"
-                          + bug.map { " --bug \($0)" }.joined() + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "")
-                          + (swarm ? " --swarm" : "")
-                          + ": \(shrunk.failure ?? "")")
+                    let shrunk = SimulationCampaign.shrink(makeOptions(s), failing: r)
+                    print("  shrunk: cairn-sim --seed \(s) --operations \(shrunk.operations)\(runFlags): \(shrunk.failure ?? "")")
                 }
                 if expectFailure { break }
             } else if seed != nil {
@@ -128,6 +132,7 @@ struct CairnSim: ParsableCommand {
                      + "%.0f crashes/min, %.0f operations/min; %d failing",
                      runs, ops, crashes, cold, warm, seconds, Double(crashes) * 60 / seconds, Double(ops) * 60 / seconds,
                      failures.count))
+        if checkReplay { print("cairn-sim: \(replayMismatches) of \(runs) seeds replayed differently") }
         if eviction {
             print("cairn-sim: eviction: \(evictingCycles) evicting nsup cycles, \(evicted) records evicted by them, "
                   + "\(coldStartEvicted) by cold starts")
@@ -136,7 +141,22 @@ struct CairnSim: ParsableCommand {
             if failures.isEmpty { throw ExitCode(1) }
             return
         }
-        if !failures.isEmpty { throw ExitCode(1) }
+        if !failures.isEmpty || replayMismatches > 0 { throw ExitCode(1) }
+    }
+
+    /// The options of one run of this campaign (its seed's), the same for the run and its shrink.
+    func optionsMaker(bugs: ReintroducedBugs, commitToDevice: Bool?) -> @Sendable (UInt64) -> SimulationOptions {
+        let operations = operations, eviction = eviction, oneBin = oneBin, swarm = swarm
+        return { seed in
+            SimulationOptions(seed: seed, operations: operations, bugs: bugs, commitToDevice: commitToDevice,
+                              eviction: eviction, oneBin: oneBin, swarm: swarm)
+        }
+    }
+
+    /// The flags a replay of one failing run needs besides its seed and length.
+    var runFlags: String {
+        bug.map { " --bug \($0)" }.joined() + (commitToDevice.map { " --commit-to-device \($0)" } ?? "")
+            + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "") + (swarm ? " --swarm" : "")
     }
 
     /// Swift seeds its hash tables per process, so a Dictionary's order (which the engine's

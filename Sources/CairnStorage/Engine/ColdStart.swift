@@ -132,7 +132,8 @@ final class BlockSequenceTable: @unchecked Sendable {
 
 extension NamespaceStorage {
     /// Rebuilds `index` by reading every block of every device with `scanQueueDepth` reads in
-    /// flight per device, parsing and inserting on `scanThreadCount` threads at once.
+    /// flight per device, parsing and inserting on `scanThreadCount` threads at once (under a
+    /// ``StorageSimulation``, serially: see `serial`).
     ///
     /// Resolution of two copies of one digest: higher LUT, then higher generation, then higher
     /// block sequence, then (same block) the later one. Records at or below their truncate LUT
@@ -153,7 +154,12 @@ extension NamespaceStorage {
                 [self] voidTime, lutMs in try self.raiseEvictionMark(voidTime: voidTime, lutMs: lutMs)
             }
         }
-        let parserCount = options.scanThreadCount > 0 ? options.scanThreadCount : max(1, ProcessInfo.processInfo.activeProcessorCount)
+        // Under a simulator the scan is serial, so that a seed replays: one device's reader after
+        // another's, each with one buffer, and one parser, which takes the blocks in the order
+        // they were read (the device's fault generator draws for them in that order too).
+        let serial = options.simulation != nil
+        let parserCount = serial ? 1
+            : options.scanThreadCount > 0 ? options.scanThreadCount : max(1, ProcessInfo.processInfo.activeProcessorCount)
 
         struct Work { let device: Int; let block: UInt32; let buffer: AlignedBuffer }
         struct Shared {
@@ -173,7 +179,7 @@ extension NamespaceStorage {
         let depth = options.scanQueueDepth
         // Buffers per device: the reads in flight plus as many again and more waiting for a parser,
         // so a slow parse does not stall the reads (at most 256 MiB per device).
-        let buffersPerDevice = max(2 * depth, min(4 * depth, (256 << 20) / blockSize))
+        let buffersPerDevice = serial ? 1 : max(2 * depth, min(4 * depth, (256 << 20) / blockSize))
         let freeLists = devices.map { d in
             ConditionLock((0..<buffersPerDevice).map { _ in AlignedBuffer(countBytes: blockSize, alignmentBytes: d.device.alignmentBytes) })
         }
@@ -199,6 +205,10 @@ extension NamespaceStorage {
         for d in devices {
             NamedThread.start("cairn-scan-\(d.index)") { [self] in
                 let free = freeLists[d.index]
+                if serial {
+                    let before = devices.count - d.index
+                    shared.wait(until: { $0.readersRunning == before }) { _ in }
+                }
                 do {
                     let queue = try d.device.makeQueue(depth: depth)
                     var next = UInt32(DeviceGeometry.firstDataBlockIndex)
@@ -239,6 +249,9 @@ extension NamespaceStorage {
                 } catch {
                     fail(error)
                 }
+                if serial {  // the next device's reader starts once this device's last block is parsed
+                    free.wait(until: { $0.count == buffersPerDevice || failed.load(ordering: .acquiring) }) { _ in }
+                }
                 shared.withLock { $0.readersRunning -= 1 }
                 shared.broadcast()
             }
@@ -246,6 +259,10 @@ extension NamespaceStorage {
 
         // Parsers: scan blocks and resolve every record into the index.
         let instance = instanceId
+        @Sendable func giveBack(_ item: Work) {
+            freeLists[item.device].withLock { $0.append(item.buffer) }
+            freeLists[item.device].signal()
+        }
         for _ in 0..<parserCount {
             NamedThread.start("cairn-parse") { [self] in
                 var local = ColdStartReport()
@@ -276,8 +293,9 @@ extension NamespaceStorage {
                     } catch {
                         fail(error)
                     }
-                    freeLists[item.device].withLock { $0.append(item.buffer) }
-                    freeLists[item.device].signal()
+                    // Handed back before the merge, so the reader need not wait for it; under a
+                    // simulator after it, so the next read follows the merge's header writes.
+                    if !serial { giveBack(item) }
                     var scannedSoFar = 0
                     if records > 0 {  // per block: progress counts records as they are found
                         let n = records
@@ -291,6 +309,7 @@ extension NamespaceStorage {
                             fail(error)
                         }
                     }
+                    if serial { giveBack(item) }
                 }
                 shared.withLock { s in
                     s.records += records

@@ -162,7 +162,7 @@ public final class NamespaceStorage: Sendable {
             }
         }
         if report.fresh { report.priorShutdownClean = true }
-        let id = instanceId ?? newInstanceId()
+        let id = instanceId ?? newInstanceId(options.simulation?.random)
         var devices: [StorageDevice] = []
         for (position, f) in found.enumerated() {
             let header = DeviceHeader(
@@ -197,10 +197,10 @@ public final class NamespaceStorage: Sendable {
                                 highestSequence: highestSequence, truncation: truncation, report: report)
     }
 
-    private static func newInstanceId() -> UInt64 {
+    private static func newInstanceId(_ random: (@Sendable () -> UInt64)?) -> UInt64 {
         var g = SystemRandomNumberGenerator()
         var id: UInt64 = 0
-        while id == 0 { id = g.next() }
+        while id == 0 { id = random?() ?? g.next() }
         return id
     }
 

@@ -15,12 +15,17 @@ public struct StorageSimulation: Sendable {
     /// small step makes a short run cross many reservations and blocks-written marks, so their
     /// header writes, ahead of need by the flusher or by an opening block, meet crashes.
     public var headerStep: Int?
+    /// The random numbers a namespace draws (its instance id, the index's instance id and treap
+    /// seed): seeded, so that two replays of one seed write the same bytes.
+    public var random: @Sendable () -> UInt64
 
-    public init(clockNs: @escaping @Sendable () -> UInt64, bugs: ReintroducedBugs = [], headerStep: Int? = nil) {
+    public init(clockNs: @escaping @Sendable () -> UInt64, bugs: ReintroducedBugs = [], headerStep: Int? = nil,
+                random: @escaping @Sendable () -> UInt64) {
         precondition(headerStep.map { $0 >= 1 } ?? true, "header step \(headerStep!) below 1")
         self.clockNs = clockNs
         self.bugs = bugs
         self.headerStep = headerStep
+        self.random = random
     }
 }
 
