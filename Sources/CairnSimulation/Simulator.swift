@@ -33,14 +33,19 @@ public struct SimulationOptions: Sendable {
     /// A swarm run: the seed leaves some kinds of step out, weighs the others, and narrows the
     /// keys (docs/simulation.md, "Swarm runs"). Off: the seed's run is the one it always was.
     public var swarm: Bool
+    /// The seed also picks each fault's rate, from none to four or ten times the usual
+    /// (docs/simulation.md, "Fault swarms"), from a generator of its own. Off: the seed's run is the one it always was.
+    public var swarmFaults: Bool
     public var log: @Sendable (String) -> Void
 
     public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
                 destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil, eviction: Bool = false,
-                oneBin: Bool = false, swarm: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
+                oneBin: Bool = false, swarm: Bool = false, swarmFaults: Bool = false,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.eviction = eviction
         self.swarm = swarm
+        self.swarmFaults = swarmFaults
         self.oneBin = oneBin
         self.seed = seed
         self.operations = operations
@@ -78,6 +83,8 @@ public struct SimulationResult: Sendable {
     public var destructiveFaults = false
     /// The device header's step for this run (nil: the production 64).
     public var headerStep: Int?
+    /// The faults' rates, when the seed picked them (`swarmFaults`).
+    public var swarmedFaults: SimulatedFaults?
     public var failure: String?
     /// The operation (0-based) after which the failure was found.
     public var failedAtOperation: Int?
@@ -322,6 +329,7 @@ public final class Simulator {
             f.corruptSectorPPM = 5_000
             f.misdirectedWritePPM = 2_000
         }
+        if options.swarmFaults { f = Self.swarm(f, seed: options.seed) }
         faults = f
         self.rng = rng
         namespaceRandom = SeededRandom(seed: options.seed ^ 0x4E53_5241_4E44_4F4D)
@@ -349,8 +357,32 @@ public final class Simulator {
         result.commitToDevice = commitToDevice
         result.headerStep = headerStep
         result.destructiveFaults = destructive
+        if options.swarmFaults { result.swarmedFaults = f }
         shmDirectory = options.sharedMemoryDirectory
             ?? NSTemporaryDirectory() + "cairn-sim-\(getpid())-\(options.seed)-\(UInt64.random(in: 0...UInt64.max))"
+    }
+
+    /// A fault swarm: each fault's rate from none to four or ten times the usual one, so that
+    /// some runs meet many more read errors, failed or short writes or late completions than the
+    /// usual rates give in 600 steps, others none of a kind, and one in four loses its writes in
+    /// flight at a crash whole instead of tearing them. Data-destroying faults stay
+    /// off where the seed left them off (the model then expects every acknowledged write back).
+    /// Drawn from a generator of the seed's own, so the run's other choices are the usual ones.
+    static func swarm(_ usual: SimulatedFaults, seed: UInt64) -> SimulatedFaults {
+        var g = SplitMix64(seed: seed ^ 0xFA07_5AA2_3C1B_D00D)
+        func pick<T>(_ choices: [T]) -> T { choices[Int(g.next() % UInt64(choices.count))] }
+        var f = usual
+        f.readErrorPPM = pick([0, 0, 2_000, 8_000])  // at most 8,000: one error fails a cold start's scan
+        f.writeErrorPPM = pick([0, 0, 1_000, 10_000])
+        f.shortTransferPPM = pick([0, 20_000, 200_000])
+        f.latencyStepsMax = pick([0, 1, 3, 8])
+        f.tearWritesInFlight = g.next() % 4 != 0
+        if usual.destroysWrittenData {
+            let scale = pick([1, 10])
+            f.corruptSectorPPM = usual.corruptSectorPPM * scale
+            f.misdirectedWritePPM = usual.misdirectedWritePPM * scale
+        }
+        return f
     }
 
     deinit {

@@ -3,7 +3,7 @@ import Synchronization
 
 /// Faults a ``SimulatedDevice`` injects, each chosen by its seed. Rates are per million
 /// requests.
-public struct SimulatedFaults: Sendable, Equatable {
+public struct SimulatedFaults: Sendable, Equatable, CustomStringConvertible {
     /// A read fails with EIO.
     public var readErrorPPM = 0
     /// A write fails with EIO or ENOSPC (nothing of it reaches the media).
@@ -26,6 +26,12 @@ public struct SimulatedFaults: Sendable, Equatable {
     /// Faults that destroy data the engine already wrote (a checker must tolerate the loss
     /// of what they hit, never a wrong value).
     public var destroysWrittenData: Bool { corruptSectorPPM > 0 || misdirectedWritePPM > 0 }
+
+    public var description: String {
+        "faults per million: read errors \(readErrorPPM), write errors \(writeErrorPPM), short transfers "
+            + "\(shortTransferPPM), corrupt sectors \(corruptSectorPPM), misdirected writes \(misdirectedWritePPM); "
+            + "latency up to \(latencyStepsMax) steps; writes in flight at a crash \(tearWritesInFlight ? "torn" : "lost")"
+    }
 }
 
 /// A simulated block device for the deterministic simulator: durable and volatile bytes kept

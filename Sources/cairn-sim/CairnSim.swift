@@ -44,6 +44,9 @@ struct CairnSim: ParsableCommand {
     @Flag(help: "Swarm runs: each seed leaves some kinds of step out, weighs the others, and narrows the keys.")
     var swarm = false
 
+    @Flag(help: "The seed also picks each fault's rate (none to four or ten times the usual); combines with --swarm.")
+    var swarmFaults = false
+
     @Flag(help: "Run every seed twice and fail a seed whose two runs differ (counts, failure or device bytes).")
     var checkReplay = false
 
@@ -112,7 +115,7 @@ struct CairnSim: ParsableCommand {
                       + "destructive faults \(r.destructiveFaults)"
                       + (r.headerStep.map { ", header step \($0)" } ?? "")
                       + (r.evictionSettings.map { ", \($0)" } ?? "") + (r.swarmSettings.map { ", \($0)" } ?? "")
-                      + "): \(failure)")
+                      + (r.swarmedFaults.map { ", \($0)" } ?? "") + "): \(failure)")
                 failures.append(r)
                 if !noShrink {
                     let shrunk = SimulationCampaign.shrink(makeOptions(s), failing: r)
@@ -124,7 +127,7 @@ struct CairnSim: ParsableCommand {
                       + "\(r.warmRestarts) warm restarts, commit-to-device \(r.commitToDevice), device \(r.device))"
                       + (r.evictionSettings.map { "; eviction: \($0); \(r.evictingCycles) evicting cycles, \(r.evicted) "
                           + "records evicted, \(r.coldStartEvicted) by cold starts" } ?? "")
-                      + (r.swarmSettings.map { "; \($0)" } ?? ""))
+                      + (r.swarmSettings.map { "; \($0)" } ?? "") + (r.swarmedFaults.map { "; \($0)" } ?? ""))
             }
         }
         let seconds = max(0.001, Date().timeIntervalSince(start))
@@ -146,10 +149,10 @@ struct CairnSim: ParsableCommand {
 
     /// The options of one run of this campaign (its seed's), the same for the run and its shrink.
     func optionsMaker(bugs: ReintroducedBugs, commitToDevice: Bool?) -> @Sendable (UInt64) -> SimulationOptions {
-        let operations = operations, eviction = eviction, oneBin = oneBin, swarm = swarm
+        let operations = operations, eviction = eviction, oneBin = oneBin, swarm = swarm, swarmFaults = swarmFaults
         return { seed in
             SimulationOptions(seed: seed, operations: operations, bugs: bugs, commitToDevice: commitToDevice,
-                              eviction: eviction, oneBin: oneBin, swarm: swarm)
+                              eviction: eviction, oneBin: oneBin, swarm: swarm, swarmFaults: swarmFaults)
         }
     }
 
@@ -157,6 +160,7 @@ struct CairnSim: ParsableCommand {
     var runFlags: String {
         bug.map { " --bug \($0)" }.joined() + (commitToDevice.map { " --commit-to-device \($0)" } ?? "")
             + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "") + (swarm ? " --swarm" : "")
+            + (swarmFaults ? " --swarm-faults" : "")
     }
 
     /// Swift seeds its hash tables per process, so a Dictionary's order (which the engine's

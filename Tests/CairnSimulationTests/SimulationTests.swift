@@ -149,6 +149,25 @@ import Testing
                 "\(mixes.count) mixes, \(leftOut) leaving a step out, \(narrowed) with fewer keys, \(crashes) crashes")
     }
 
+    /// Fault swarms (`cairn-sim --swarm-faults`): a fixed slice passes, its seeds pick different
+    /// rates, some of them far above the usual, and the seed's other choices are the usual
+    /// run's (the rates come from a generator of the seed's own).
+    @Test func faultSwarmSlicePasses() {
+        var rates = Set<String>()
+        var heavy = 0
+        for seed in SimulationCampaign.seeds(first: 1, count: 6) {
+            let r = Simulator(SimulationOptions(seed: seed, operations: 400, swarmFaults: true)).run()
+            let faults = r.swarmedFaults.map { "\($0)" } ?? "no fault settings"
+            #expect(r.failure == nil, "seed \(seed) (replay: cairn-sim --swarm-faults --seed \(seed) --operations 400; \(faults)): \(r.failure ?? "")")
+            rates.insert(faults)
+            if let f = r.swarmedFaults, f.readErrorPPM > 2_000 || f.writeErrorPPM > 1_000 || f.shortTransferPPM > 20_000 { heavy += 1 }
+            let usual = Simulator(SimulationOptions(seed: seed, operations: 400)).run()
+            #expect(r.commitToDevice == usual.commitToDevice && r.destructiveFaults == usual.destructiveFaults
+                    && r.headerStep == usual.headerStep, "seed \(seed): the fault swarm changed the run's other settings")
+        }
+        #expect(rates.count == 6 && heavy > 0, "\(rates.count) fault settings, \(heavy) with a rate above the usual")
+    }
+
     /// Swarm runs find what the usual mix did not: `lost-delete-barrier` with several bins (0 of
     /// 700 seeds at 1,500 and 3,000 operations without a swarm) at seed 95, whose mix has 12 keys,
     /// twice the plain deletes and no defragmentation; shrunk to 491 operations. Without the
