@@ -120,18 +120,11 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
         }
     }
 
-    /// A hash of the device's bytes, durable and current (two replays of one seed must agree).
+    /// A checksum of the device's bytes, durable then current (two replays of one seed must agree).
     public var contentHash: UInt64 {
         state.withLock { s in
-            var h: UInt64 = 0xCBF2_9CE4_8422_2325
-            for bytes in [s.durable, s.current] {
-                bytes.withUnsafeBytes { raw in
-                    for at in stride(from: 0, to: raw.count, by: 8) {
-                        h = (h ^ raw.loadUnaligned(fromByteOffset: at, as: UInt64.self)) &* 0x0000_0100_0000_01B3
-                    }
-                }
-            }
-            return h
+            let durable = s.durable.withUnsafeBytes { CRC32C.checksum($0) }
+            return UInt64(durable) << 32 | UInt64(s.current.withUnsafeBytes { CRC32C.checksum($0) })
         }
     }
 
