@@ -28,6 +28,8 @@ public struct SpaceStatistics: Sendable, Equatable {
     public var defragBytesAppended: UInt64
     public var blocksReused: Int
     public var blocksFreed: Int
+    /// Device syncs issued so that emptied blocks could be reused (without commit-to-device).
+    public var reuseSyncs: Int
     public var postWriteCacheHits: Int
     public var expiredRemoved: Int
     public var tombstonesDropped: Int
@@ -134,6 +136,7 @@ extension Namespace {
             clientBytesAppended: storage.appended.clientBytes, defragBytesAppended: storage.appended.defragBytes,
             blocksReused: devices.reduce(0) { $0 + $1.writer.blocksReused },
             blocksFreed: devices.reduce(0) { $0 + $1.writer.blocksFreed },
+            reuseSyncs: devices.reduce(0) { $0 + $1.writer.reuseSyncs },
             postWriteCacheHits: devices.reduce(0) { $0 + $1.writer.postWriteCacheHits },
             expiredRemoved: sup.expiredRemoved, tombstonesDropped: sup.tombstonesDropped)
     }

@@ -34,16 +34,29 @@ public struct SimulationOptions: Sendable {
     /// keys (docs/simulation.md, "Swarm runs"). Off: the seed's run is the one it always was.
     public var swarm: Bool
     /// The seed also picks each fault's rate, from none to four or ten times the usual
-    /// (docs/simulation.md, "Fault swarms"), from a generator of its own. Off: the seed's run is the one it always was.
+    /// (docs/simulation.md, "Fault swarms"), from a generator of its own. Off: the seed's run is
+    /// the one it always was.
     public var swarmFaults: Bool
+    /// A device whose volatile cache keeps any of its unsynced pages at a power loss, each one
+    /// or not (docs/simulation.md, "SimulatedDevice"). nil: a fault swarm's seed picks it, one
+    /// run in two; else off.
+    public var unsyncedPagesInAnyOrder: Bool?
+    /// Turnover runs: records of up to 24 KiB and crashes, power losses and clean stops a tenth
+    /// as often, so that blocks fill, empty and are reused within one process's life, as they
+    /// do in production (docs/simulation.md, "Turnover runs"). Off: the seed's run is the one it
+    /// always was.
+    public var turnover: Bool
     public var log: @Sendable (String) -> Void
 
     public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
                 destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil, eviction: Bool = false,
                 oneBin: Bool = false, swarm: Bool = false, swarmFaults: Bool = false,
+                unsyncedPagesInAnyOrder: Bool? = nil, turnover: Bool = false,
                 log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.eviction = eviction
+        self.unsyncedPagesInAnyOrder = unsyncedPagesInAnyOrder
+        self.turnover = turnover
         self.swarm = swarm
         self.swarmFaults = swarmFaults
         self.oneBin = oneBin
@@ -100,7 +113,8 @@ public struct SimulationResult: Sendable {
          ("failed restarts", "\(failedRestarts)"), ("evicting cycles", "\(evictingCycles)"), ("evicted", "\(evicted)"),
          ("evicted by cold starts", "\(coldStartEvicted)"), ("failure", failure ?? "none"),
          ("device reads", "\(device.reads)"), ("read errors", "\(device.readErrors)"),
-         ("short transfers", "\(device.shortTransfers)"), ("device writes", "\(device.writes)"), ("device syncs", "\(device.syncs)"), ("torn writes", "\(device.tornWrites)"),
+         ("short transfers", "\(device.shortTransfers)"), ("device writes", "\(device.writes)"),
+         ("device syncs", "\(device.syncs)"), ("torn writes", "\(device.tornWrites)"),
          ("write errors", "\(device.writeErrors)"), ("corrupted sectors", "\(device.corruptedSectors)"),
          ("misdirected writes", "\(device.misdirectedWrites)"),
          ("device bytes", deviceContentHashes.map { String($0, radix: 16) }.joined(separator: ","))]
@@ -165,6 +179,14 @@ struct StepMix: Sendable {
             left -= s.weight
         }
         preconditionFailure("roll \(roll) beyond the mix's total \(total)")
+    }
+
+    /// A turnover run's mix: crashes, power losses and clean stops a tenth as often (at least
+    /// one per thousand steps where the mix had any), the rest as it was.
+    var turnover: StepMix {
+        StepMix(segments.map { s in
+            [.crash, .powerLoss, .cleanRestart].contains(s.step) && s.weight > 0 ? (s.step, max(1, s.weight / 10)) : s
+        })
     }
 
     /// Each step's share (by `Step` raw value).
@@ -330,6 +352,7 @@ public final class Simulator {
             f.misdirectedWritePPM = 2_000
         }
         if options.swarmFaults { f = Self.swarm(f, seed: options.seed) }
+        if let anyOrder = options.unsyncedPagesInAnyOrder { f.unsyncedPagesInAnyOrder = anyOrder }
         faults = f
         self.rng = rng
         namespaceRandom = SeededRandom(seed: options.seed ^ 0x4E53_5241_4E44_4F4D)
@@ -346,7 +369,8 @@ public final class Simulator {
         // Drawn last for the same reason.
         swarm = options.swarm ? SwarmSettings(&self.rng, eviction: options.eviction, keyCount: options.keyCount) : nil
         keySpace = swarm?.keys ?? options.keyCount
-        mix = swarm?.mix ?? (options.eviction ? .usualEviction : .usual)
+        let usualMix: StepMix = options.eviction ? .usualEviction : .usual
+        mix = options.turnover ? (swarm?.mix ?? usualMix).turnover : swarm?.mix ?? usualMix
         headerStep = swarm.map { $0.headerStep } ?? residueHeaderStep
         model = SimulationModel(keyCount: options.keyCount) { key in
             eviction?.exemptSet == nil || Self.setName(key) != eviction?.exemptSet
@@ -382,6 +406,8 @@ public final class Simulator {
             f.corruptSectorPPM = usual.corruptSectorPPM * scale
             f.misdirectedWritePPM = usual.misdirectedWritePPM * scale
         }
+        // Drawn last: the rates above are the ones each seed picked before it existed.
+        f.unsyncedPagesInAnyOrder = g.next() % 2 == 0
         return f
     }
 
@@ -523,8 +549,9 @@ public final class Simulator {
     /// mask byte.
     func value(key: Int, version: UInt32, mask: UInt8) -> [UInt8] {
         var g = SplitMix64(seed: UInt64(version) &* 0x9E37_79B9_7F4A_7C15)
-        if options.oneBin { return Self.identity(key: key, version: version, length: 8 + Int(g.next() % 900), body: 8, &g) }
-        var bytes = Self.identity(key: key, version: version, length: 9 + Int(g.next() % 900), body: 9, &g)
+        let spread: UInt64 = options.turnover ? 24_000 : 900
+        if options.oneBin { return Self.identity(key: key, version: version, length: 8 + Int(g.next() % spread), body: 8, &g) }
+        var bytes = Self.identity(key: key, version: version, length: 9 + Int(g.next() % spread), body: 9, &g)
         bytes[8] = mask
         return bytes
     }

@@ -20,6 +20,10 @@ public struct SimulatedFaults: Sendable, Equatable, CustomStringConvertible {
     /// At a crash, each write in flight is torn at a random sector (the sectors before it
     /// reach the media, the torn one holds garbage) instead of being lost whole.
     public var tearWritesInFlight = true
+    /// At a power loss, the device's volatile cache kept any of the pages it had not made
+    /// durable, each one or not, in no order (a device without power-loss protection); else it
+    /// lost all of them. A write torn in flight then keeps any of its pages, not a prefix.
+    public var unsyncedPagesInAnyOrder = false
 
     public init() {}
 
@@ -31,6 +35,7 @@ public struct SimulatedFaults: Sendable, Equatable, CustomStringConvertible {
         "faults per million: read errors \(readErrorPPM), write errors \(writeErrorPPM), short transfers "
             + "\(shortTransferPPM), corrupt sectors \(corruptSectorPPM), misdirected writes \(misdirectedWritePPM); "
             + "latency up to \(latencyStepsMax) steps; writes in flight at a crash \(tearWritesInFlight ? "torn" : "lost")"
+            + (unsyncedPagesInAnyOrder ? "; unsynced pages at a power loss kept in any order" : "")
     }
 }
 
@@ -154,7 +159,16 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
             for ticket in s.inFlight.keys.sorted() {
                 let f = s.inFlight[ticket]!
                 guard f.request.kind == .write else { continue }
-                if faults.tearWritesInFlight && s.rng.next() % 2 == 0 {
+                if powerLoss && faults.unsyncedPagesInAnyOrder && faults.tearWritesInFlight {
+                    // Any of its pages reached the media, in no order.
+                    torn += 1
+                    let pages = (f.request.lengthBytes - f.doneBytes + alignmentBytes - 1) / alignmentBytes
+                    for page in 0..<pages where s.rng.next() % 2 == 0 {
+                        let from = f.doneBytes + page * alignmentBytes
+                        let length = min(alignmentBytes, f.request.lengthBytes - from)
+                        apply(f.request, from: from, length: length, durable: true, &s)
+                    }
+                } else if faults.tearWritesInFlight && s.rng.next() % 2 == 0 {
                     torn += 1
                     let sectors = (f.request.lengthBytes - f.doneBytes) / Self.sectorBytes
                     let keep = Int(s.rng.next() % UInt64(sectors + 1))
@@ -170,7 +184,11 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
             }
             s.inFlight.removeAll()
             s.nextQueueID += 1 << 20  // queues of before the crash are dead
-            if !powerLoss { sync(&s) }
+            if !powerLoss {
+                sync(&s)
+            } else if faults.unsyncedPagesInAnyOrder {
+                keepSomeUnsyncedPages(&s)
+            }
             for sector in s.dirtySectors {
                 let at = sector * Self.sectorBytes
                 for i in at..<(at + Self.sectorBytes) { s.current[i] = s.durable[i] }
@@ -356,6 +374,20 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
             for sector in first..<end { s.dirtySectors.insert(sector) }
         }
         s.counters.writes += 1
+    }
+
+    /// A power loss on a device that persists its cache in any order: each page holding
+    /// unsynced sectors keeps them (they become durable) or loses them, by the seed.
+    private func keepSomeUnsyncedPages(_ s: inout State) {
+        let sectorsPerPage = alignmentBytes / Self.sectorBytes
+        var kept: Set<Int> = []
+        for page in Set(s.dirtySectors.map { $0 / sectorsPerPage }).sorted() where s.rng.next() % 2 == 0 {
+            kept.insert(page)
+        }
+        for sector in s.dirtySectors where kept.contains(sector / sectorsPerPage) {
+            let at = sector * Self.sectorBytes
+            for i in at..<(at + Self.sectorBytes) { s.durable[i] = s.current[i] }
+        }
     }
 
     private func sync(_ s: inout State) {

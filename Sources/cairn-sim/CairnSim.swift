@@ -26,7 +26,7 @@ struct CairnSim: ParsableCommand {
     @Option(help: "Operations per run.")
     var operations: Int = 600
 
-    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark, volatile-sequence-renewal, lost-delete-barrier or cold-start-drops-bin-names.")
+    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark, volatile-sequence-renewal, lost-delete-barrier, cold-start-drops-bin-names or reuse-before-sync.")
     var bug: [String] = []
 
     @Option(help: "Force commit-to-device: on or off (default: the seed picks).")
@@ -46,6 +46,12 @@ struct CairnSim: ParsableCommand {
 
     @Flag(help: "The seed also picks each fault's rate (none to four or ten times the usual); combines with --swarm.")
     var swarmFaults = false
+
+    @Flag(help: "Power losses keep any of a device's unsynced pages, each one or not (default: --swarm-faults picks it in half the seeds, else off).")
+    var anyOrder = false
+
+    @Flag(help: "Turnover runs: records up to 24 KiB and a tenth of the crashes, so blocks fill, empty and are reused within one process's life.")
+    var turnover = false
 
     @Flag(help: "Run every seed twice and fail a seed whose two runs differ (counts, failure or device bytes).")
     var checkReplay = false
@@ -150,9 +156,11 @@ struct CairnSim: ParsableCommand {
     /// The options of one run of this campaign (its seed's), the same for the run and its shrink.
     func optionsMaker(bugs: ReintroducedBugs, commitToDevice: Bool?) -> @Sendable (UInt64) -> SimulationOptions {
         let operations = operations, eviction = eviction, oneBin = oneBin, swarm = swarm, swarmFaults = swarmFaults
+        let anyOrder: Bool? = anyOrder ? true : nil, turnover = turnover
         return { seed in
             SimulationOptions(seed: seed, operations: operations, bugs: bugs, commitToDevice: commitToDevice,
-                              eviction: eviction, oneBin: oneBin, swarm: swarm, swarmFaults: swarmFaults)
+                              eviction: eviction, oneBin: oneBin, swarm: swarm, swarmFaults: swarmFaults,
+                              unsyncedPagesInAnyOrder: anyOrder, turnover: turnover)
         }
     }
 
@@ -160,7 +168,7 @@ struct CairnSim: ParsableCommand {
     var runFlags: String {
         bug.map { " --bug \($0)" }.joined() + (commitToDevice.map { " --commit-to-device \($0)" } ?? "")
             + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "") + (swarm ? " --swarm" : "")
-            + (swarmFaults ? " --swarm-faults" : "")
+            + (swarmFaults ? " --swarm-faults" : "") + (anyOrder ? " --any-order" : "") + (turnover ? " --turnover" : "")
     }
 
     /// Swift seeds its hash tables per process, so a Dictionary's order (which the engine's

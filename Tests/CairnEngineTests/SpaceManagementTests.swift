@@ -368,12 +368,34 @@ import Testing
     static let blockSize = 128 << 10
 
     /// One 8 MiB file of 128 KiB blocks; flush-max-ms so long that only seals and commits write.
-    static func openStorage(_ dir: TemporaryDirectory) throws -> NamespaceStorage {
+    static func openStorage(_ dir: TemporaryDirectory, commitToDevice: Bool = false) throws -> NamespaceStorage {
         let options = StorageOptions(namespaceName: "test", devices: [.init(path: dir.file("r.dat"), fileSizeBytes: 8 << 20)],
-                                     writeBlockSizeBytes: blockSize, partitionTreeSprigs: 16, flushMaxMs: 600_000)
+                                     writeBlockSizeBytes: blockSize, partitionTreeSprigs: 16, flushMaxMs: 600_000,
+                                     commitToDevice: commitToDevice)
         let storage = try NamespaceStorage.open(options)
         storage.start()
         return storage
+    }
+
+    /// Waits (up to 5 s) until the writer freed `count` blocks: without commit-to-device an
+    /// emptied block is free only once the flusher's sync after its replacements' writes is done.
+    static func waitFreed(_ writer: DeviceWriter, _ count: Int) {
+        for _ in 0..<500 where writer.statistics.blocksFreed < count { usleep(10_000) }
+    }
+
+    /// Fills block b1 with records 0..<n (returned) and goes on into the next block: the first
+    /// record there (key n, returned as the next free key) stays live.
+    static func fillOneBlock(_ storage: NamespaceStorage) throws -> (records: [RecordLocation], nextKey: Int) {
+        var first: [RecordLocation] = []
+        var key = 0
+        while true {
+            let l = try storage.append(record(key, 1), deviceIndex: 0)
+            if let b1 = first.first?.blockIndex(writeBlockSizeBytes: blockSize), l.blockIndex(writeBlockSizeBytes: blockSize) != b1 {
+                return (first, key)
+            }
+            first.append(l)
+            key += 1
+        }
     }
 
     /// Key `key` at `version`: about 1 KiB, so a block holds about 120.
@@ -388,17 +410,7 @@ import Testing
         let storage = try Self.openStorage(dir)
         let writer = storage.devices[0].writer
         let record = Self.record
-        // Fill block b1 with records 0..<n, then go on into the next block.
-        var first: [RecordLocation] = []
-        var key = 0
-        while true {
-            let l = try storage.append(record(key, 1), deviceIndex: 0)
-            if let b1 = first.first?.blockIndex(writeBlockSizeBytes: blockSize), l.blockIndex(writeBlockSizeBytes: blockSize) != b1 {
-                break  // the first record of the next block (stays live)
-            }
-            first.append(l)
-            key += 1
-        }
+        var (first, key) = try Self.fillOneBlock(storage)
         let b1 = first[0].blockIndex(writeBlockSizeBytes: blockSize)
         for _ in 0..<500 where writer.isBuffered(b1) { usleep(10_000) }
         #expect(!writer.isBuffered(b1), "block \(b1) was never written whole")
@@ -412,9 +424,12 @@ import Testing
         #expect(storage.devices[0].usage.liveBytes(block: b1) == 0)
         #expect(writer.statistics.blocksFreed == 0, "block freed while its replacements were only in memory")
         #expect(writer.pendingFreeCount == 1)
-        // Make the replacements durable: then b1 is free.
+        // Write the replacements: b1 is free after the sync that follows (they may still be
+        // in the device's volatile cache until then).
         try storage.waitDurable(replacements.last!)
+        Self.waitFreed(writer, 1)
         #expect(writer.statistics.blocksFreed == 1)
+        #expect(writer.statistics.reuseSyncs >= 1, "block freed without a sync after its replacements' writes")
         // The next block opened is b1, with a sequence above b2's.
         var reused: RecordLocation?
         while reused == nil {
@@ -429,6 +444,27 @@ import Testing
         let seq1 = try #require(try storage.readStoredBlock(deviceIndex: 0, block: b1, into: buffer)).sequence
         let seq2 = try #require(try storage.readStoredBlock(deviceIndex: 0, block: b2, into: buffer)).sequence
         #expect(seq1 > seq2)
+        try storage.close(clean: true)
+    }
+
+    /// With commit-to-device every write is durable when it completes (RWF_DSYNC): an emptied
+    /// block is free as soon as its replacements are written, with no sync of its own.
+    @Test func emptiedBlockNeedsNoSyncUnderCommitToDevice() throws {
+        let dir = try TemporaryDirectory()
+        let storage = try Self.openStorage(dir, commitToDevice: true)
+        let writer = storage.devices[0].writer
+        let (first, _) = try Self.fillOneBlock(storage)
+        let b1 = first[0].blockIndex(writeBlockSizeBytes: Self.blockSize)
+        for _ in 0..<500 where writer.isBuffered(b1) { usleep(10_000) }
+        var last: RecordLocation?
+        for (k, old) in first.enumerated() {
+            last = try storage.append(Self.record(k, 2), deviceIndex: 0)
+            storage.release(old)
+        }
+        try storage.waitDurable(try #require(last))
+        Self.waitFreed(writer, 1)
+        #expect(writer.statistics.blocksFreed == 1)
+        #expect(writer.statistics.reuseSyncs == 0)
         try storage.close(clean: true)
     }
 
@@ -469,6 +505,7 @@ import Testing
         #expect(writer.statistics.blocksFreed == 0, "block freed while its replacements were only in memory")
         #expect(writer.pendingFreeCount == 1, "one pending entry for block \(b)")
         try storage.waitDurable(replacements.last!)
+        Self.waitFreed(writer, 1)
         #expect(writer.statistics.blocksFreed == 1)
         #expect(writer.freeBlockList.filter { $0 == b }.count == 1, "block \(b) on the free list \(writer.freeBlockList)")
         try storage.close(clean: true)

@@ -50,13 +50,13 @@ import Testing
         try ns.put(d, setName: "s", bins: [intBin("c", 1), intBin("b", 4), intBin("a", 5)])
         #expect(skipped(ns) == 3)
         #expect(try ns.get(d)?.bins.map(\.name) == ["a", "b", "c"])
-        try ns.operate(d, setName: "s", operations: [.deleteBin("c")])
+        _ = try ns.operate(d, setName: "s", operations: [.deleteBin("c")])
         // The request does not name the record's set (by digest alone): it stays in the index's.
         try ns.put(d, bins: [intBin("a", 6), intBin("b", 7)])
         #expect(skipped(ns) == 4)
         #expect(try ns.get(d)?.setName == "s")
         // An increment needs the old value.
-        try ns.operate(d, setName: "s", operations: [.incrementInteger("a", 1), .write(intBin("b", 8))])
+        _ = try ns.operate(d, setName: "s", operations: [.incrementInteger("a", 1), .write(intBin("b", 8))])
         #expect(skipped(ns) == 4)
         #expect(try bins(ns, d) == ["a": intBin("a", 7), "b": intBin("b", 8)])
         // A generation check is answered from the index.
@@ -115,7 +115,7 @@ import Testing
         #expect(skipped(ns) == 0)
         #expect(try bins(ns, wide).count == 5)
         // Down to four: known again.
-        try ns.operate(wide, operations: [.deleteBin("w4")])
+        _ = try ns.operate(wide, operations: [.deleteBin("w4")])
         #expect(ns.index.lookup(wide)?.binNameIDs.count == 4)
         try ns.put(wide, bins: (0..<4).map { intBin("w\($0)", 20) })
         #expect(skipped(ns) == 1)

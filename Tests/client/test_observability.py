@@ -445,6 +445,32 @@ def test_flusher_write_statistics(tmp_path):
         assert moved["device_block_writes"] == 0, moved
 
 
+def test_emptied_blocks_are_reused_after_a_sync(tmp_path):
+    """device_reuse_syncs: without commit-to-device, a write block whose records were all
+    replaced is reused only after a device sync that follows the replacements' writes (they may
+    sit in the device's volatile cache until then); every record reads back afterwards."""
+    d = Daemon(str(tmp_path), free_port())
+    for _ in serve(d):
+        c = connect(d)
+        try:
+            keys = [("test", "reuse", i) for i in range(1500)]  # 1,500 KiB: more than one 1 MiB block
+            for version in (1, 2):
+                for k in keys:
+                    c.put(k, {"v": bytes([version]) * 1000})
+            deadline = time.time() + 10
+            while int(pairs(info(d.port, "namespace/test"))["device_reuse_syncs"]) == 0 and time.time() < deadline:
+                time.sleep(0.05)
+            stats = pairs(info(d.port, "namespace/test"))
+            assert int(stats["device_reuse_syncs"]) >= 1, stats
+            # The next blocks opened take the freed ones (free blocks go before never-written ones).
+            for k in keys:
+                c.put(k, {"v": bytes([3]) * 1000})
+            for k in keys:
+                assert c.get(k)[2]["v"] == bytes([3]) * 1000
+        finally:
+            c.close()
+
+
 def test_updates_without_read(daemon):
     """updates_without_read: an update that sets every bin its record has commits from the
     index's metadata; one that keeps a bin, or a record's stored key, reads the old copy, and

@@ -156,6 +156,11 @@ public final class DeviceWriter: Sendable {
         /// (FIFO: marks only grow). See FORMAT.md "Block reuse".
         var pendingFree: [(block: UInt32, mark: DurableMark)] = []
         var pendingFreeHead = 0
+        /// Emptied blocks whose replacements are written but, without commit-to-device, may still
+        /// sit in the device's volatile cache: free after the next sync completes (FIFO).
+        var awaitingSync: [UInt32] = []
+        /// The blocks the sync in flight makes reusable (nil: no sync in flight).
+        var syncing: [UInt32]?
         /// Blocks that emptied while still buffered: considered again when their full write completes.
         var emptiedWhileBuffered: Set<UInt32> = []
         /// Sequence of the last block this device opened.
@@ -220,6 +225,8 @@ public final class DeviceWriter: Sendable {
         /// Blocks that became free at runtime (emptied, and their replacements durable).
         public var blocksFreed = 0
         public var postWriteCacheHits = 0
+        /// Device syncs issued so that emptied blocks could be reused (buffered writes only).
+        public var reuseSyncs = 0
     }
 
     public let device: BlockDevice
@@ -527,8 +534,12 @@ public final class DeviceWriter: Sendable {
     /// Data blocks of the device (all but the header block).
     public var dataBlockCount: Int { Int(blockCount) - Int(DeviceGeometry.firstDataBlockIndex) }
 
-    /// Blocks emptied but not yet free (waiting for durability).
-    public var pendingFreeCount: Int { state.withLock { $0.pendingFree.count - $0.pendingFreeHead + $0.emptiedWhileBuffered.count } }
+    /// Blocks emptied but not yet free (waiting for their replacements' writes, or the sync after).
+    public var pendingFreeCount: Int {
+        state.withLock { s in
+            s.pendingFree.count - s.pendingFreeHead + s.emptiedWhileBuffered.count + s.awaitingSync.count + (s.syncing?.count ?? 0)
+        }
+    }
 
     /// Blocks held in memory (being filled, or waiting for / in their full write).
     public func isBuffered(_ block: UInt32) -> Bool { state.withLock { $0.buffersByBlock[block] != nil } }
@@ -565,18 +576,20 @@ public final class DeviceWriter: Sendable {
         return true
     }
 
-    /// Moves pending blocks whose mark is satisfied to the free list; true when any moved.
+    /// Moves pending blocks whose mark is satisfied to the free list, or, when the writes that
+    /// satisfied it may still be in the device's volatile cache (no commit-to-device), to the
+    /// blocks the flusher's next sync frees. True when any moved (the flusher must look).
     private func promotePending(_ s: inout State) -> Bool {
         var moved = false
         while s.pendingFreeHead < s.pendingFree.count {
             let p = s.pendingFree[s.pendingFreeHead]
             guard markSatisfied(p.mark, s) else { break }
             s.pendingFreeHead += 1
-            if s.defragHeld[p.block] != nil {
-                s.freedWhileHeld.insert(p.block)  // freed when defrag lets it go
-            } else if s.buffersByBlock[p.block] == nil && isBlockEmpty(p.block) {
-                s.freeBlocks.append(p.block)
-                s.stats.blocksFreed += 1
+            if configuration.commitToDevice || configuration.has(.reuseBeforeSync) {
+                // RWF_DSYNC: the replacements were durable when their writes completed.
+                if freeIfStillEmpty(p.block, &s) { moved = true }
+            } else {
+                s.awaitingSync.append(p.block)
                 moved = true
             }
         }
@@ -585,6 +598,19 @@ public final class DeviceWriter: Sendable {
             s.pendingFreeHead = 0
         }
         return moved
+    }
+
+    /// Frees an emptied block whose replacements are durable, unless defrag holds it (freed
+    /// when defrag lets it go), it is buffered again or it holds a live record again.
+    private func freeIfStillEmpty(_ block: UInt32, _ s: inout State) -> Bool {
+        if s.defragHeld[block] != nil {
+            s.freedWhileHeld.insert(block)
+            return false
+        }
+        guard s.buffersByBlock[block] == nil && isBlockEmpty(block) else { return false }
+        s.freeBlocks.append(block)
+        s.stats.blocksFreed += 1
+        return true
     }
 
     private func openBlock(_ s: inout State, purpose: Purpose) throws {
@@ -675,6 +701,9 @@ public final class DeviceWriter: Sendable {
     // MARK: - flusher
 
     private enum Work {
+        /// An fdatasync: what completed before it leaves the device's volatile cache, and the
+        /// blocks in ``State/syncing`` become free.
+        case sync
         case full(WriteBuffer, fromBytes: Int)
         /// `records` of the buffer go to the staging buffer's start (copied in `submit`, outside
         /// the lock: no append writes below `usedBytes` once its encoders are out, and the buffer
@@ -806,7 +835,8 @@ public final class DeviceWriter: Sendable {
             if s.stopped { return true }
             upkeepFrom = takeUpkeep(&s)
             // Asleep without a deadline: only a seal, a commit, a stop or a completion wakes it.
-            if s.flusherIdle && s.sealed.isEmpty && !s.commitRequested && !s.stopping && s.inFlightWrites == 0 {
+            if s.flusherIdle && s.sealed.isEmpty && !s.commitRequested && !s.stopping && s.inFlightWrites == 0
+                && s.awaitingSync.isEmpty {
                 return false
             }
             s.flusherIdle = false
@@ -856,6 +886,14 @@ public final class DeviceWriter: Sendable {
     private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
         guard s.failure == nil else { return }
         var slots = queueDepth - s.inFlightWrites
+        if slots > 0 && s.syncing == nil && !s.awaitingSync.isEmpty {
+            // Submitted after the writes that emptied these blocks completed, so it covers them.
+            s.syncing = s.awaitingSync
+            s.awaitingSync.removeAll(keepingCapacity: true)
+            s.inFlightWrites += 1
+            slots -= 1
+            work.append(.sync)
+        }
         var i = 0
         while slots > 0 && i < s.sealed.count {
             let b = s.sealed[i]
@@ -903,6 +941,8 @@ public final class DeviceWriter: Sendable {
         let durable = configuration.commitToDevice
         let request: IORequest
         switch w {
+        case .sync:
+            request = .dataSync()
         case .full(let b, let fromBytes):
             // Only what no partial flush wrote: flushed sectors are never written again.
             let blockOffset = UInt64(b.blockIndex) * UInt64(configuration.writeBlockSizeBytes)
@@ -927,6 +967,7 @@ public final class DeviceWriter: Sendable {
     }
 
     private func complete(_ c: IOCompletion) {
+        if c.request.kind == .dataSync { return completeSync(c) }
         let isPartial = c.request.tag & (1 << 63) != 0
         let block = UInt32(truncatingIfNeeded: c.request.tag)
         let endBytes = isPartial ? Int((c.request.tag >> 32) & 0x7FFF_FFFF) : configuration.writeBlockSizeBytes
@@ -993,6 +1034,27 @@ public final class DeviceWriter: Sendable {
         while let w = ready.popLast() { w.call(nil) }
         for w in failed { w.call(.io(c.error!)) }
         swap(&ready, &flusherLocal.readyWaiters)
+        state.broadcast()
+    }
+
+    /// A reuse sync finished: the blocks it covered are free (those still empty and not held).
+    /// A failed sync fails the writer, as a failed write does: what it covered may be lost.
+    private func completeSync(_ c: IOCompletion) {
+        var failed: [Waiter] = []
+        state.withLock { s in
+            s.inFlightWrites -= 1
+            let blocks = s.syncing ?? []
+            s.syncing = nil
+            if let error = c.error {
+                if s.failure == nil { s.failure = error }
+                failed = s.waiters
+                s.waiters.removeAll()
+                return
+            }
+            s.stats.reuseSyncs += 1
+            for b in blocks { _ = freeIfStillEmpty(b, &s) }
+        }
+        for w in failed { w.call(.io(c.error!)) }
         state.broadcast()
     }
 

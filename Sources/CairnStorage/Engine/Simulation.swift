@@ -59,6 +59,10 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// A cold start gives an entry the names of its record's first two bins only: an update
     /// that sets those two skips its read and drops the others.
     public static let coldStartDropsBinNames = ReintroducedBugs(rawValue: 1 << 6)
+    /// An emptied block is reused once the writes of the copies that replaced its records
+    /// completed, without a sync: a power loss on a device that keeps its cache in any order can
+    /// keep the reused block's new data and lose those copies (a record nobody touched is gone).
+    public static let reuseBeforeSync = ReintroducedBugs(rawValue: 1 << 7)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
@@ -68,5 +72,6 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
         ("volatile-sequence-renewal", .volatileSequenceRenewal),
         ("lost-delete-barrier", .lostDeleteBarrier),
         ("cold-start-drops-bin-names", .coldStartDropsBinNames),
+        ("reuse-before-sync", .reuseBeforeSync),
     ]
 }
