@@ -989,9 +989,7 @@ public final class DeviceWriter: Sendable {
             guard let b = s.buffersByBlock[block] else { preconditionFailure("completion for unbuffered block \(block)") }
             b.writeInFlight = false
             if let error = c.error {
-                if s.failure == nil { s.failure = error }
-                failed = s.waiters
-                s.waiters.removeAll()
+                failed = takeWaitersFailing(error, &s)
                 return
             }
             b.durableBytes = max(b.durableBytes, endBytes)
@@ -1046,9 +1044,7 @@ public final class DeviceWriter: Sendable {
             let blocks = s.syncing ?? []
             s.syncing = nil
             if let error = c.error {
-                if s.failure == nil { s.failure = error }
-                failed = s.waiters
-                s.waiters.removeAll()
+                failed = takeWaitersFailing(error, &s)
                 return
             }
             s.stats.reuseSyncs += 1
@@ -1060,14 +1056,17 @@ public final class DeviceWriter: Sendable {
 
     private func failAll(_ error: any Error) {
         let ioError = (error as? IOError) ?? IOError(.invalidArgument("\(error)"), operation: .write, path: device.path)
-        let failed: [Waiter] = state.withLock { s in
-            if s.failure == nil { s.failure = ioError }
-            let w = s.waiters
-            s.waiters.removeAll()
-            return w
-        }
+        let failed: [Waiter] = state.withLock { s in takeWaitersFailing(ioError, &s) }
         for w in failed { w.call(.io(ioError)) }
         state.broadcast()
+    }
+
+    /// The writer fails (the first error is kept: nothing is written again) and hands back its
+    /// commit waiters, to be called with the error outside the lock.
+    private func takeWaitersFailing(_ error: IOError, _ s: inout State) -> [Waiter] {
+        if s.failure == nil { s.failure = error }
+        defer { s.waiters.removeAll() }
+        return s.waiters
     }
 }
 
