@@ -29,9 +29,13 @@ struct SimulationModel {
         var versionFloor: UInt32 = 0
         /// The LUT the engine gave the write (nil: not known, the write may not have been applied).
         var lut: UInt64? = nil
+        /// A put's copy among its version's ``Key/resurrectable`` copies.
+        var copyIndex = 0
     }
 
-    /// One version's copy that may come back after a plain delete: its void time and LUT.
+    /// A copy of a version that may come back after a plain delete: its void time and LUT. A
+    /// touch writes the version again with another void time and LUT; the copies before it stay
+    /// on the device until their blocks are reused, and any of them may come back.
     struct Copy {
         var voidTime: UInt32
         var lut: UInt64?
@@ -49,9 +53,15 @@ struct SimulationModel {
     struct Key {
         var events: [Event] = [.init(kind: .observed(version: nil, voidTime: 0), status: .acked, issuedNs: 0)]
         /// Versions a plain delete may let come back (every version since the last truncation).
-        var resurrectable: [UInt32: Copy] = [:]
+        var resurrectable: [UInt32: [Copy]] = [:]
         /// A plain delete happened since the last barrier: older versions may come back.
         var plainDeleted = false
+
+        /// Sets a copy `issue` recorded (kept when a truncation emptied the list meanwhile).
+        mutating func setCopy(of version: UInt32, _ index: Int, _ copy: Copy) {
+            guard let count = resurrectable[version]?.count, index < count else { return }
+            resurrectable[version]![index] = copy
+        }
     }
 
     var keys: [Key]
@@ -66,8 +76,12 @@ struct SimulationModel {
 
     /// Appends an event; returns its position for the completion.
     mutating func issue(_ key: Int, _ kind: Kind, nowNs: UInt64, status: Status = .pending, versionFloor: UInt32 = 0) -> Int {
-        keys[key].events.append(Event(kind: kind, status: status, issuedNs: nowNs, versionFloor: versionFloor))
-        if case .put(let v, let vt) = kind { keys[key].resurrectable[v] = Copy(voidTime: vt, lut: nil) }
+        var event = Event(kind: kind, status: status, issuedNs: nowNs, versionFloor: versionFloor)
+        if case .put(let v, let vt) = kind {
+            event.copyIndex = keys[key].resurrectable[v, default: []].count
+            keys[key].resurrectable[v, default: []].append(Copy(voidTime: vt, lut: nil))
+        }
+        keys[key].events.append(event)
         if kind == .delete(durable: false) { keys[key].plainDeleted = true }
         if kind == .truncated && status == .acked {
             keys[key].resurrectable.removeAll()
@@ -81,7 +95,7 @@ struct SimulationModel {
         keys[key].events[position].status = status
         if let voidTime, case .put(let v, _) = keys[key].events[position].kind {
             keys[key].events[position].kind = .put(version: v, voidTime: voidTime)
-            keys[key].resurrectable[v] = Copy(voidTime: voidTime, lut: keys[key].events[position].lut)
+            keys[key].setCopy(of: v, keys[key].events[position].copyIndex, Copy(voidTime: voidTime, lut: keys[key].events[position].lut))
         }
     }
 
@@ -92,7 +106,7 @@ struct SimulationModel {
         keys[key].events[position].lut = lut
         if case .put(let v, _) = keys[key].events[position].kind {
             keys[key].events[position].kind = .put(version: v, voidTime: voidTime)
-            keys[key].resurrectable[v] = Copy(voidTime: voidTime, lut: lut)
+            keys[key].setCopy(of: v, keys[key].events[position].copyIndex, Copy(voidTime: voidTime, lut: lut))
         }
     }
 
@@ -157,9 +171,12 @@ struct SimulationModel {
         var allowed: Set<UInt32?> = []
         for e in events[start...] { allowed.formUnion(visible(key, e, nowVoidTime: nowVoidTime, mark: mark)) }
         if keys[key].plainDeleted {
-            for (v, copy) in keys[key].resurrectable where !Expiry.hasExpired(voidTime: copy.voidTime, now: nowVoidTime) {
+            for (v, copies) in keys[key].resurrectable {
                 // An older copy the mark hides stays hidden, whatever a plain delete lets return.
-                if isEvicted(key, voidTime: copy.voidTime, lut: copy.lut, under: mark) != true { allowed.insert(v) }
+                if copies.contains(where: { copy in
+                    !Expiry.hasExpired(voidTime: copy.voidTime, now: nowVoidTime)
+                        && isEvicted(key, voidTime: copy.voidTime, lut: copy.lut, under: mark) != true
+                }) { allowed.insert(v) }
             }
         }
         return allowed

@@ -205,6 +205,18 @@ import Testing
         #expect(r.failure == nil, "seed 265 (cairn-sim --eviction --swarm --seed 265 --operations 113): \(r.failure ?? "")")
     }
 
+    /// The model's own mistake, found by seed 30203 of `--turnover --eviction --swarm --any-order`:
+    /// key 30's v374 was written with no TTL, then touched (a copy with a TTL the eviction mark
+    /// later covered). After plain deletes and a power loss the first copy came back, as a plain
+    /// delete allows; the model had kept only the touched copy's void time and took v374 for
+    /// evicted. It now keeps every copy of a version.
+    @Test func everyCopyOfAVersionMayReturnAfterAPlainDelete() {
+        let options = SimulationOptions(seed: 30203, operations: 1833, eviction: true, swarm: true,
+                                        unsyncedPagesInAnyOrder: true, turnover: true)
+        let r = Simulator(options).run()
+        #expect(r.failure == nil, "seed 30203 (cairn-sim --seed 30203 --operations 1833 --eviction --swarm --any-order --turnover): \(r.failure ?? "")")
+    }
+
     @Test func aFailureShrinksToAShorterPrefix() {
         let options = SimulationOptions(seed: 10, operations: 600, bugs: .idleFlusherSkipsPartialFlush)
         let failing = Simulator(options).run()
