@@ -151,7 +151,8 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
 
     /// A crash: writes in flight are torn or lost and queues die. A power loss also drops the
     /// volatile bytes (completed writes never synced); a process crash (kill -9) keeps them, as
-    /// the kernel and device finish what the process handed them. Returns the torn writes.
+    /// the kernel and device finish what the process handed them, still volatile until a sync.
+    /// Returns the torn writes.
     @discardableResult
     public func crash(powerLoss: Bool = true) -> Int {
         state.withLock { s in
@@ -184,16 +185,17 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
             }
             s.inFlight.removeAll()
             s.nextQueueID += 1 << 20  // queues of before the crash are dead
-            if !powerLoss {
-                sync(&s)
-            } else if faults.unsyncedPagesInAnyOrder {
-                keepSomeUnsyncedPages(&s)
+            // A process crash leaves completed writes where they were: read back, and still
+            // volatile (a power loss before the next sync loses them; a start's durable header
+            // write syncs them).
+            if powerLoss {
+                if faults.unsyncedPagesInAnyOrder { keepSomeUnsyncedPages(&s) }
+                for sector in s.dirtySectors {
+                    let at = sector * Self.sectorBytes
+                    for i in at..<(at + Self.sectorBytes) { s.current[i] = s.durable[i] }
+                }
+                s.dirtySectors.removeAll()
             }
-            for sector in s.dirtySectors {
-                let at = sector * Self.sectorBytes
-                for i in at..<(at + Self.sectorBytes) { s.current[i] = s.durable[i] }
-            }
-            s.dirtySectors.removeAll()
             s.counters.crashes += 1
             s.counters.tornWrites += torn
             return torn

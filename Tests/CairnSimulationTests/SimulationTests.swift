@@ -261,6 +261,15 @@ import Testing
         try device.writeSync(from: buffer(4), at: 16384)
         medium.crash(powerLoss: false)
         #expect(try read(device, at: 16384).allSatisfy { $0 == 4 })
+        // Still in the device's cache: a power loss before a sync loses it ...
+        medium.crash(powerLoss: true)
+        #expect(try read(device, at: 16384).allSatisfy { $0 == 0 })
+        // ... and a sync after the process crash (a start's durable header write) keeps it.
+        try device.writeSync(from: buffer(5), at: 16384)
+        medium.crash(powerLoss: false)
+        try device.writeSync(from: buffer(6), at: 8192, durable: true)
+        medium.crash(powerLoss: true)
+        #expect(try read(device, at: 16384).allSatisfy { $0 == 5 })
     }
 
     /// A device that keeps its cache in any order (`unsyncedPagesInAnyOrder`): at a power loss
