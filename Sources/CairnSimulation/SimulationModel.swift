@@ -57,7 +57,7 @@ struct SimulationModel {
         /// A plain delete happened since the last barrier: older versions may come back.
         var plainDeleted = false
 
-        /// Sets a copy `issue` recorded (kept when a truncation emptied the list meanwhile).
+        /// Sets the copy `issue` recorded at `index` (nothing when a truncation emptied the list since).
         mutating func setCopy(of version: UInt32, _ index: Int, _ copy: Copy) {
             guard let count = resurrectable[version]?.count, index < count else { return }
             resurrectable[version]![index] = copy
