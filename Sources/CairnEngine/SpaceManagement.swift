@@ -28,8 +28,9 @@ public struct SpaceStatistics: Sendable, Equatable {
     public var defragBytesAppended: UInt64
     public var blocksReused: Int
     public var blocksFreed: Int
-    /// Device syncs issued so that emptied blocks could be reused (without commit-to-device).
-    public var reuseSyncs: Int
+    /// Device syncs (fdatasync) the flushers issued without commit-to-device: within
+    /// flush-max-ms after data writes, and before emptied blocks are reused.
+    public var deviceSyncs: Int
     public var postWriteCacheHits: Int
     public var expiredRemoved: Int
     public var tombstonesDropped: Int
@@ -136,7 +137,7 @@ extension Namespace {
             clientBytesAppended: storage.appended.clientBytes, defragBytesAppended: storage.appended.defragBytes,
             blocksReused: devices.reduce(0) { $0 + $1.writer.blocksReused },
             blocksFreed: devices.reduce(0) { $0 + $1.writer.blocksFreed },
-            reuseSyncs: devices.reduce(0) { $0 + $1.writer.reuseSyncs },
+            deviceSyncs: devices.reduce(0) { $0 + $1.writer.syncs },
             postWriteCacheHits: devices.reduce(0) { $0 + $1.writer.postWriteCacheHits },
             expiredRemoved: sup.expiredRemoved, tombstonesDropped: sup.tombstonesDropped)
     }

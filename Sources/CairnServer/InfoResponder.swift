@@ -352,7 +352,7 @@ struct InfoResponder {
             ("device_block_writes", "\(space.deviceBlockWrites)"),
             ("device_partial_writes", "\(space.devicePartialWrites)"),
             ("commit_waits_served", "\(space.commitWaitsServed)"),
-            ("device_reuse_syncs", "\(space.reuseSyncs)"),
+            ("device_syncs", "\(space.deviceSyncs)"),
             ("free_wblocks", "\(space.freeBlocks)"),
             ("pending_free_wblocks", "\(space.pendingFreeBlocks)"),
             ("post_write_cache_hits", "\(space.postWriteCacheHits)"),

@@ -96,8 +96,8 @@ final class MetricsExposition: Sendable {
                     help: "Partial flushes of an open write block (commit-to-device group commits, flush-max-ms).")
             counter("cairn_commit_waits_served_total", UInt64(space.commitWaitsServed), labels: labels,
                     help: "commit-to-device writes answered once durable.")
-            counter("cairn_device_reuse_syncs_total", UInt64(space.reuseSyncs), labels: labels,
-                    help: "Device syncs after which emptied write blocks could be reused.")
+            counter("cairn_device_syncs_total", UInt64(space.deviceSyncs), labels: labels,
+                    help: "Device syncs (fdatasync) the flushers issued without commit-to-device.")
             counter("cairn_device_reads_total", statistics.deviceReads, labels: labels,
                     help: "Record reads that went to a device (not served from memory).")
             counter("cairn_updates_without_read_total", statistics.updatesWithoutRead, labels: labels,

@@ -429,7 +429,7 @@ import Testing
         try storage.waitDurable(replacements.last!)
         Self.waitFreed(writer, 1)
         #expect(writer.statistics.blocksFreed == 1)
-        #expect(writer.statistics.reuseSyncs >= 1, "block freed without a sync after its replacements' writes")
+        #expect(writer.statistics.syncs >= 1, "block freed without a sync after its replacements' writes")
         // The next block opened is b1, with a sequence above b2's.
         var reused: RecordLocation?
         while reused == nil {
@@ -464,7 +464,7 @@ import Testing
         try storage.waitDurable(try #require(last))
         Self.waitFreed(writer, 1)
         #expect(writer.statistics.blocksFreed == 1)
-        #expect(writer.statistics.reuseSyncs == 0)
+        #expect(writer.statistics.syncs == 0)
         try storage.close(clean: true)
     }
 

@@ -439,32 +439,39 @@ def test_flusher_write_statistics(tmp_path):
             c.close()
         after = pairs(info(d.port, "namespace/test"))
         moved = {n: int(after[n]) - int(before[n])
-                 for n in ("device_partial_writes", "device_block_writes", "commit_waits_served")}
+                 for n in ("device_partial_writes", "device_block_writes", "commit_waits_served", "device_syncs")}
         assert moved["commit_waits_served"] == 20, moved
+        assert moved["device_syncs"] == 0, moved  # every write was durable when it completed
         assert 1 <= moved["device_partial_writes"] <= 20, moved
         assert moved["device_block_writes"] == 0, moved
 
 
-def test_emptied_blocks_are_reused_after_a_sync(tmp_path):
-    """device_reuse_syncs: without commit-to-device, a write block whose records were all
-    replaced is reused only after a device sync that follows the replacements' writes (they may
-    sit in the device's volatile cache until then); every record reads back afterwards."""
+def test_device_syncs(tmp_path):
+    """device_syncs: without commit-to-device (where a completed write may still sit in the
+    device's volatile cache) a flusher syncs its device within flush-max-ms (100 ms here) after
+    it writes, and before it reuses a block whose records were all replaced; every record reads
+    back after blocks were emptied and reused."""
     d = Daemon(str(tmp_path), free_port())
     for _ in serve(d):
+        def syncs():
+            return int(pairs(info(d.port, "namespace/test"))["device_syncs"])
         c = connect(d)
         try:
+            before = syncs()
+            c.put(("test", "syncs", "one"), {"v": 1})
+            deadline = time.time() + 5
+            while syncs() == before and time.time() < deadline:
+                time.sleep(0.02)
+            assert syncs() > before, "no sync after a write"
+            # An idle flusher stops syncing once everything written is synced.
+            time.sleep(0.5)
+            idle = syncs()
+            time.sleep(0.5)
+            assert syncs() == idle
             keys = [("test", "reuse", i) for i in range(1500)]  # 1,500 KiB: more than one 1 MiB block
-            for version in (1, 2):
+            for version in (1, 2, 3):
                 for k in keys:
                     c.put(k, {"v": bytes([version]) * 1000})
-            deadline = time.time() + 10
-            while int(pairs(info(d.port, "namespace/test"))["device_reuse_syncs"]) == 0 and time.time() < deadline:
-                time.sleep(0.05)
-            stats = pairs(info(d.port, "namespace/test"))
-            assert int(stats["device_reuse_syncs"]) >= 1, stats
-            # The next blocks opened take the freed ones (free blocks go before never-written ones).
-            for k in keys:
-                c.put(k, {"v": bytes([3]) * 1000})
             for k in keys:
                 assert c.get(k)[2]["v"] == bytes([3]) * 1000
         finally:

@@ -161,6 +161,11 @@ public final class DeviceWriter: Sendable {
         var awaitingSync: [UInt32] = []
         /// The blocks the sync in flight makes reusable (nil: no sync in flight).
         var syncing: [UInt32]?
+        /// Without commit-to-device: a data write completed since the last sync was submitted
+        /// (it may still be in the device's volatile cache). A sync follows within flush-max-ms.
+        var unsyncedWrites = false
+        /// When the last sync was submitted (the flusher's clock).
+        var lastSyncNs: UInt64 = 0
         /// Blocks that emptied while still buffered: considered again when their full write completes.
         var emptiedWhileBuffered: Set<UInt32> = []
         /// Sequence of the last block this device opened.
@@ -225,8 +230,9 @@ public final class DeviceWriter: Sendable {
         /// Blocks that became free at runtime (emptied, and their replacements durable).
         public var blocksFreed = 0
         public var postWriteCacheHits = 0
-        /// Device syncs issued so that emptied blocks could be reused (buffered writes only).
-        public var reuseSyncs = 0
+        /// Device syncs (fdatasync) the flusher issued without commit-to-device: every
+        /// flush-max-ms after data writes, and before emptied blocks are reused.
+        public var syncs = 0
     }
 
     public let device: BlockDevice
@@ -743,10 +749,13 @@ public final class DeviceWriter: Sendable {
                         // Failed: nothing will be written again; sleep until stopped (never spin
                         // on a dirty buffer while holding the lock).
                         if s.failure != nil { return .sleep(nil) }
-                        // Idle: sleep until signalled or until the current buffer is due for a flush.
-                        if let cur = s.current, cur.usedBytes > cur.durableBytes {
+                        // Idle: sleep until signalled, or until the current buffer is due for a
+                        // flush or the writes since the last sync are due for one.
+                        var due: UInt64?
+                        if let cur = s.current, cur.usedBytes > cur.durableBytes { due = s.lastFlushNs + flushIntervalNs }
+                        if s.unsyncedWrites { due = min(due ?? .max, s.lastSyncNs + flushIntervalNs) }
+                        if let due {
                             let now = configuration.nowNs()
-                            let due = s.lastFlushNs + flushIntervalNs
                             return .sleep(now < due ? due - now : 0)
                         }
                         s.flusherIdle = true
@@ -836,7 +845,7 @@ public final class DeviceWriter: Sendable {
             upkeepFrom = takeUpkeep(&s)
             // Asleep without a deadline: only a seal, a commit, a stop or a completion wakes it.
             if s.flusherIdle && s.sealed.isEmpty && !s.commitRequested && !s.stopping && s.inFlightWrites == 0
-                && s.awaitingSync.isEmpty {
+                && s.awaitingSync.isEmpty && !s.unsyncedWrites {
                 return false
             }
             s.flusherIdle = false
@@ -846,7 +855,9 @@ public final class DeviceWriter: Sendable {
                     s.stopped = true
                     return true
                 }
-                if s.failure == nil, !(s.current.map { $0.usedBytes > $0.durableBytes } ?? false) { s.flusherIdle = true }
+                if s.failure == nil, !s.unsyncedWrites, !(s.current.map { $0.usedBytes > $0.durableBytes } ?? false) {
+                    s.flusherIdle = true
+                }
             }
             return false
         }
@@ -886,10 +897,15 @@ public final class DeviceWriter: Sendable {
     private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
         guard s.failure == nil else { return }
         var slots = queueDepth - s.inFlightWrites
-        if slots > 0 && s.syncing == nil && !s.awaitingSync.isEmpty {
-            // Submitted after the writes that emptied these blocks completed, so it covers them.
+        if slots > 0 && s.syncing == nil
+            && (!s.awaitingSync.isEmpty || s.unsyncedWrites && configuration.nowNs() >= s.lastSyncNs + flushIntervalNs)
+        {
+            // Submitted after the writes that emptied these blocks completed, so it covers them,
+            // and every other write completed so far.
             s.syncing = s.awaitingSync
             s.awaitingSync.removeAll(keepingCapacity: true)
+            s.unsyncedWrites = false
+            s.lastSyncNs = configuration.nowNs()
             s.inFlightWrites += 1
             slots -= 1
             work.append(.sync)
@@ -993,6 +1009,7 @@ public final class DeviceWriter: Sendable {
                 return
             }
             b.durableBytes = max(b.durableBytes, endBytes)
+            if !configuration.commitToDevice { s.unsyncedWrites = true }
             s.stats.bytesWritten += UInt64(c.request.lengthBytes)
             if isPartial { s.stats.partialWrites += 1 } else { s.stats.fullWrites += 1 }
             if !isPartial {
@@ -1047,7 +1064,7 @@ public final class DeviceWriter: Sendable {
                 failed = takeWaitersFailing(error, &s)
                 return
             }
-            s.stats.reuseSyncs += 1
+            s.stats.syncs += 1
             for b in blocks { _ = freeIfStillEmpty(b, &s) }
         }
         for w in failed { w.call(.io(c.error!)) }
