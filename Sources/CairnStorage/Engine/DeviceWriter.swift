@@ -897,15 +897,16 @@ public final class DeviceWriter: Sendable {
     private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
         guard s.failure == nil else { return }
         var slots = queueDepth - s.inFlightWrites
+        let now = configuration.nowNs()  // one clock read serves the sync and the partial flush
         if slots > 0 && s.syncing == nil
-            && (!s.awaitingSync.isEmpty || s.unsyncedWrites && configuration.nowNs() >= s.lastSyncNs + flushIntervalNs)
+            && (!s.awaitingSync.isEmpty || s.unsyncedWrites && now >= s.lastSyncNs + flushIntervalNs)
         {
             // Submitted after the writes that emptied these blocks completed, so it covers them,
             // and every other write completed so far.
             s.syncing = s.awaitingSync
             s.awaitingSync.removeAll(keepingCapacity: true)
             s.unsyncedWrites = false
-            s.lastSyncNs = configuration.nowNs()
+            s.lastSyncNs = now
             s.inFlightWrites += 1
             slots -= 1
             work.append(.sync)
@@ -928,7 +929,6 @@ public final class DeviceWriter: Sendable {
         }
         // Partial flush of the current buffer: for commit waiters at once, else every flush-max-ms.
         guard slots > 0, let cur = s.current, !cur.writeInFlight, cur.usedBytes > cur.durableBytes else { return }
-        let now = configuration.nowNs()
         let due = s.commitRequested || s.stopping || now >= s.lastFlushNs + flushIntervalNs
         guard due else { return }
         if stillEncoding(cur) { return }  // a snapshot now would catch half-encoded records
