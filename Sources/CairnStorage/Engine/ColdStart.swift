@@ -218,10 +218,14 @@ extension NamespaceStorage {
                         if shared.withLock({ $0.failure != nil }) { break }
                         while queue.inFlightCount < depth && Int(next) < end {
                             // With reads in flight, go reap instead of waiting for a free buffer.
+                            // A failed scan reads no further block, even if a buffer came back
+                            // meanwhile (a parser that failed hands its buffer back after saying so;
+                            // taking it first read one block more in some runs of a seed).
                             let buffer: AlignedBuffer? = free.withLockedScope { scope in
                                 while true {
+                                    if failed.load(ordering: .acquiring) { return nil }
                                     if let b = scope.access({ $0.popLast() }) { return b }
-                                    if queue.inFlightCount > 0 || failed.load(ordering: .acquiring) { return nil }
+                                    if queue.inFlightCount > 0 { return nil }
                                     scope.wait()
                                 }
                             }
