@@ -369,8 +369,8 @@ public final class Simulator {
         // Drawn last for the same reason.
         swarm = options.swarm ? SwarmSettings(&self.rng, eviction: options.eviction, keyCount: options.keyCount) : nil
         keySpace = swarm?.keys ?? options.keyCount
-        let usualMix: StepMix = options.eviction ? .usualEviction : .usual
-        mix = options.turnover ? (swarm?.mix ?? usualMix).turnover : swarm?.mix ?? usualMix
+        let baseMix = swarm?.mix ?? (options.eviction ? .usualEviction : .usual)
+        mix = options.turnover ? baseMix.turnover : baseMix
         headerStep = swarm.map { $0.headerStep } ?? residueHeaderStep
         model = SimulationModel(keyCount: options.keyCount) { key in
             eviction?.exemptSet == nil || Self.setName(key) != eviction?.exemptSet
