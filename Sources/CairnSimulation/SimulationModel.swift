@@ -31,6 +31,9 @@ struct SimulationModel {
         var lut: UInt64? = nil
         /// A put's copy among its version's ``Key/resurrectable`` copies.
         var copyIndex = 0
+        /// The key's ``Key/truncations`` when the put was issued: a truncation since empties the
+        /// copies, and `copyIndex` may then name a later put's copy.
+        var copyEpoch = 0
     }
 
     /// A copy of a version that may come back after a plain delete: its void time and LUT. A
@@ -56,11 +59,15 @@ struct SimulationModel {
         var resurrectable: [UInt32: [Copy]] = [:]
         /// A plain delete happened since the last barrier: older versions may come back.
         var plainDeleted = false
+        /// Truncations that emptied ``resurrectable``.
+        var truncations = 0
 
-        /// Sets the copy `issue` recorded at `index` (nothing when a truncation emptied the list since).
-        mutating func setCopy(of version: UInt32, _ index: Int, _ copy: Copy) {
-            guard let count = resurrectable[version]?.count, index < count else { return }
-            resurrectable[version]![index] = copy
+        /// Sets the copy `event`'s put recorded (nothing when a truncation emptied the list since:
+        /// its index may name another put's copy by now).
+        mutating func setCopy(of version: UInt32, for event: Event, _ copy: Copy) {
+            guard event.copyEpoch == truncations, let count = resurrectable[version]?.count, event.copyIndex < count
+            else { return }
+            resurrectable[version]![event.copyIndex] = copy
         }
     }
 
@@ -79,12 +86,14 @@ struct SimulationModel {
         var event = Event(kind: kind, status: status, issuedNs: nowNs, versionFloor: versionFloor)
         if case .put(let v, let vt) = kind {
             event.copyIndex = keys[key].resurrectable[v, default: []].count
+            event.copyEpoch = keys[key].truncations
             keys[key].resurrectable[v, default: []].append(Copy(voidTime: vt, lut: nil))
         }
         keys[key].events.append(event)
         if kind == .delete(durable: false) { keys[key].plainDeleted = true }
         if kind == .truncated && status == .acked {
             keys[key].resurrectable.removeAll()
+            keys[key].truncations += 1
             keys[key].plainDeleted = false
         }
         return keys[key].events.count - 1
@@ -95,7 +104,7 @@ struct SimulationModel {
         keys[key].events[position].status = status
         if let voidTime, case .put(let v, _) = keys[key].events[position].kind {
             keys[key].events[position].kind = .put(version: v, voidTime: voidTime)
-            keys[key].setCopy(of: v, keys[key].events[position].copyIndex, Copy(voidTime: voidTime, lut: keys[key].events[position].lut))
+            keys[key].setCopy(of: v, for: keys[key].events[position], Copy(voidTime: voidTime, lut: keys[key].events[position].lut))
         }
     }
 
@@ -106,7 +115,7 @@ struct SimulationModel {
         keys[key].events[position].lut = lut
         if case .put(let v, _) = keys[key].events[position].kind {
             keys[key].events[position].kind = .put(version: v, voidTime: voidTime)
-            keys[key].setCopy(of: v, keys[key].events[position].copyIndex, Copy(voidTime: voidTime, lut: lut))
+            keys[key].setCopy(of: v, for: keys[key].events[position], Copy(voidTime: voidTime, lut: lut))
         }
     }
 
