@@ -215,7 +215,7 @@ extension NamespaceStorage {
                     var completions: [IOCompletion] = []
                     let end = scanEnds[d.index]
                     while Int(next) < end || queue.inFlightCount > 0 {
-                        if shared.withLock({ $0.failure != nil }) { break }
+                        if failed.load(ordering: .acquiring) { break }
                         while queue.inFlightCount < depth && Int(next) < end {
                             // With reads in flight, go reap instead of waiting for a free buffer.
                             // A failed scan reads no further block, even if a buffer came back

@@ -749,12 +749,8 @@ public final class DeviceWriter: Sendable {
                         // Failed: nothing will be written again; sleep until stopped (never spin
                         // on a dirty buffer while holding the lock).
                         if s.failure != nil { return .sleep(nil) }
-                        // Idle: sleep until signalled, or until the current buffer is due for a
-                        // flush or the writes since the last sync are due for one.
-                        var due: UInt64?
-                        if let cur = s.current, cur.usedBytes > cur.durableBytes { due = s.lastFlushNs + flushIntervalNs }
-                        if s.unsyncedWrites { due = min(due ?? .max, s.lastSyncNs + flushIntervalNs) }
-                        if let due {
+                        // Idle: sleep until signalled, or until timed work is due.
+                        if let due = timedWorkDue(s, flushIntervalNs: flushIntervalNs) {
                             let now = configuration.nowNs()
                             return .sleep(now < due ? due - now : 0)
                         }
@@ -855,9 +851,7 @@ public final class DeviceWriter: Sendable {
                     s.stopped = true
                     return true
                 }
-                if s.failure == nil, !s.unsyncedWrites, !(s.current.map { $0.usedBytes > $0.durableBytes } ?? false) {
-                    s.flusherIdle = true
-                }
+                if s.failure == nil, timedWorkDue(s, flushIntervalNs: flushIntervalNs) == nil { s.flusherIdle = true }
             }
             return false
         }
@@ -894,6 +888,17 @@ public final class DeviceWriter: Sendable {
     }
 
     /// Picks sealed buffers and, when due, a partial flush of the current buffer.
+    /// When the flusher's timed work falls due (nil: it has none): the current buffer's partial
+    /// flush, flush-max-ms after the last flush, and, without commit-to-device, the sync of the
+    /// writes completed since the last one, flush-max-ms after that sync. Both the flusher
+    /// thread's sleep and the simulator's idle flusher ask this.
+    private func timedWorkDue(_ s: State, flushIntervalNs: UInt64) -> UInt64? {
+        var due: UInt64?
+        if let cur = s.current, cur.usedBytes > cur.durableBytes { due = s.lastFlushNs + flushIntervalNs }
+        if s.unsyncedWrites { due = min(due ?? .max, s.lastSyncNs + flushIntervalNs) }
+        return due
+    }
+
     private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
         guard s.failure == nil else { return }
         var slots = queueDepth - s.inFlightWrites
