@@ -46,17 +46,28 @@ public struct SimulationOptions: Sendable {
     /// do in production (docs/simulation.md, "Turnover runs"). Off: the seed's run is the one it
     /// always was.
     public var turnover: Bool
+    /// Forces the device header's step (sequences reserved and blocks covered per header write)
+    /// for every seed; nil: three seeds in seven (or a swarm seed) pick 2-8, the others 64.
+    public var headerStep: Int?
+    /// Crashes near block openings: after a step that opened a block, one time in two a crash
+    /// (a power loss or not, even odds) follows within 1-8 steps, so that a block's first
+    /// writes, its header among them, meet crashes far more often than crashes spread over the
+    /// run give (docs/simulation.md, "Crashes near block openings"). Off: the seed's run is the
+    /// one it always was.
+    public var crashNearOpenings: Bool
     public var log: @Sendable (String) -> Void
 
     public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
                 destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil, eviction: Bool = false,
                 oneBin: Bool = false, swarm: Bool = false, swarmFaults: Bool = false,
-                unsyncedPagesInAnyOrder: Bool? = nil, turnover: Bool = false,
-                log: @escaping @Sendable (String) -> Void = { _ in }) {
+                unsyncedPagesInAnyOrder: Bool? = nil, turnover: Bool = false, headerStep: Int? = nil,
+                crashNearOpenings: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.eviction = eviction
         self.unsyncedPagesInAnyOrder = unsyncedPagesInAnyOrder
         self.turnover = turnover
+        self.headerStep = headerStep
+        self.crashNearOpenings = crashNearOpenings
         self.swarm = swarm
         self.swarmFaults = swarmFaults
         self.oneBin = oneBin
@@ -371,7 +382,7 @@ public final class Simulator {
         keySpace = swarm?.keys ?? options.keyCount
         let baseMix = swarm?.mix ?? (options.eviction ? .usualEviction : .usual)
         mix = options.turnover ? baseMix.turnover : baseMix
-        headerStep = swarm.map { $0.headerStep } ?? residueHeaderStep
+        headerStep = options.headerStep ?? swarm.map { $0.headerStep } ?? residueHeaderStep
         model = SimulationModel(keyCount: options.keyCount) { key in
             eviction?.exemptSet == nil || Self.setName(key) != eviction?.exemptSet
         }
@@ -454,7 +465,32 @@ public final class Simulator {
     /// One seeded step: a client operation, background work, time, or a crash.
     private func step(_ op: Int) {
         guard let ns = namespace else { return }
+        if options.crashNearOpenings, let crash = crashNearOpening(ns) {
+            crashAndRestart(powerLoss: crash == .powerLoss)
+            return
+        }
         perform(mix.step(at: roll(mix.total)), ns)
+    }
+
+    /// `crashNearOpenings`: blocks opened so far by this process (every device), and the steps
+    /// left before the crash that follows the last opening (nil: none pending).
+    var blocksOpenedSeen = 0
+    var crashCountdown: (steps: Int, kind: Step)?
+
+    /// The crash due now, if one is: arms a countdown when the last step opened a block.
+    private func crashNearOpening(_ ns: Namespace) -> Step? {
+        let opened = ns.storage.devices.reduce(0) { $0 + $1.writer.statistics.blocksOpened }
+        defer { blocksOpenedSeen = opened }
+        if crashCountdown == nil, opened > blocksOpenedSeen, roll(2) == 0 {
+            crashCountdown = (1 + roll(8), roll(2) == 0 ? .powerLoss : .crash)
+        }
+        guard let due = crashCountdown else { return nil }
+        if due.steps > 1 {
+            crashCountdown = (due.steps - 1, due.kind)
+            return nil
+        }
+        crashCountdown = nil
+        return due.kind
     }
 
     private func perform(_ kind: Step, _ ns: Namespace) {
@@ -979,6 +1015,8 @@ public final class Simulator {
     }
 
     private func reopen(clean: Bool, firstOpen: Bool = false) -> Bool {
+        blocksOpenedSeen = 0  // a new process's writers count from zero
+        crashCountdown = nil
         var storage = StorageOptions(
             namespaceName: "sim", devices: (0..<devices.count).map { .init(path: "sim\($0)", fileSizeBytes: nil) },
             writeBlockSizeBytes: 128 << 10, partitionTreeSprigs: 16, flushMaxMs: flushMaxMs,

@@ -53,6 +53,15 @@ struct CairnSim: ParsableCommand {
     @Flag(help: "Turnover runs: records up to 24 KiB and a tenth of the crashes, so blocks fill, empty and are reused within one process's life.")
     var turnover = false
 
+    @Option(help: "The device header's step for every seed: sequences reserved and blocks covered per header write (default: three seeds in seven pick 2-8, the others 64).")
+    var headerStep: Int?
+
+    @Option(help: "Devices per namespace for every seed, 1 or 2 (default: the seed picks).")
+    var devices: Int?
+
+    @Flag(help: "After a step that opens a block, one time in two a crash or power loss follows within 1-8 steps.")
+    var crashNearOpenings = false
+
     @Flag(help: "Run every seed twice and fail a seed whose two runs differ (counts, failure or device bytes).")
     var checkReplay = false
 
@@ -71,6 +80,8 @@ struct CairnSim: ParsableCommand {
             }
             bugs.insert(b.bug)
         }
+        if let h = headerStep, h < 1 { throw ValidationError("--header-step takes 1 or more, not \(h)") }
+        if let d = devices, !(1...2).contains(d) { throw ValidationError("--devices takes 1 or 2, not \(d)") }
         var commit: Bool?
         if let c = commitToDevice {
             guard c == "on" || c == "off" else { throw ValidationError("--commit-to-device takes on or off") }
@@ -156,11 +167,13 @@ struct CairnSim: ParsableCommand {
     /// The options of one run of this campaign (its seed's), the same for the run and its shrink.
     func optionsMaker(bugs: ReintroducedBugs, commitToDevice: Bool?) -> @Sendable (UInt64) -> SimulationOptions {
         let operations = operations, eviction = eviction, oneBin = oneBin, swarm = swarm, swarmFaults = swarmFaults
-        let anyOrder: Bool? = anyOrder ? true : nil, turnover = turnover
+        let anyOrder: Bool? = anyOrder ? true : nil, turnover = turnover, headerStep = headerStep, devices = devices
+        let crashNearOpenings = crashNearOpenings
         return { seed in
-            SimulationOptions(seed: seed, operations: operations, bugs: bugs, commitToDevice: commitToDevice,
-                              eviction: eviction, oneBin: oneBin, swarm: swarm, swarmFaults: swarmFaults,
-                              unsyncedPagesInAnyOrder: anyOrder, turnover: turnover)
+            SimulationOptions(seed: seed, operations: operations, deviceCount: devices, bugs: bugs,
+                              commitToDevice: commitToDevice, eviction: eviction, oneBin: oneBin, swarm: swarm,
+                              swarmFaults: swarmFaults, unsyncedPagesInAnyOrder: anyOrder, turnover: turnover,
+                              headerStep: headerStep, crashNearOpenings: crashNearOpenings)
         }
     }
 
@@ -169,6 +182,8 @@ struct CairnSim: ParsableCommand {
         bug.map { " --bug \($0)" }.joined() + (commitToDevice.map { " --commit-to-device \($0)" } ?? "")
             + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "") + (swarm ? " --swarm" : "")
             + (swarmFaults ? " --swarm-faults" : "") + (anyOrder ? " --any-order" : "") + (turnover ? " --turnover" : "")
+            + (headerStep.map { " --header-step \($0)" } ?? "") + (devices.map { " --devices \($0)" } ?? "")
+            + (crashNearOpenings ? " --crash-near-openings" : "")
     }
 
     /// Swift seeds its hash tables per process, so a Dictionary's order (which the engine's

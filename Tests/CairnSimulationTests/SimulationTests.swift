@@ -125,6 +125,23 @@ import Testing
         }
     }
 
+    /// The flusher's renewal of the block-sequence reservation kept in memory only
+    /// (`volatile-sequence-renewal`) is found by a turnover run with crashes near block openings:
+    /// a power loss kept a later page of block 1's newest use (sequence 39, holding key 16's v104)
+    /// but not its header; the restart handed out 39 again, since the durable reservation had not
+    /// grown, and gave it to block 1; a process crash soon after, and the cold start took v104 (its
+    /// tag matched) for a live record, where the model had seen key 16 absent since the power loss.
+    /// The same run without the bug passes.
+    @Test func volatileSequenceRenewalIsFound() {
+        func run(_ bugs: ReintroducedBugs) -> SimulationResult {
+            Simulator(SimulationOptions(seed: 27, operations: 311, deviceCount: 1, bugs: bugs, unsyncedPagesInAnyOrder: true,
+                                        turnover: true, headerStep: 2, crashNearOpenings: true)).run()
+        }
+        #expect(run(.volatileSequenceRenewal).failure != nil, "seed 27 no longer finds volatile-sequence-renewal")
+        let r = run([])
+        #expect(r.failure == nil, "seed 27: \(r.failure ?? "")")
+    }
+
     @Test(arguments: [
         (ReintroducedBugs.idleFlusherSkipsPartialFlush, UInt64(4), 600, true),
         (ReintroducedBugs.idleFlusherSkipsPartialFlush, UInt64(5), 600, false),
