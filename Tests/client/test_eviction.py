@@ -1,5 +1,5 @@
 """A cache workload on a small device with eviction (issue 16): records with random TTLs, written
-to about four times the device's size over two to three minutes. No write fails with
+to about twice the device's size over a minute or two. No write fails with
 OUT_OF_SPACE (8); usage stays near the threshold; each round, the records written before the
 mark's last raise are gone at or below it and kept above it (soonest void times first); records
 without a TTL all survive; after kill -9 and a cold start no evicted record comes back."""
@@ -57,7 +57,7 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
         usage_after_first_eviction = []
         violations = []
         checked = 0
-        for round_ in range(60):  # 60 x 1000 records of 9 KiB: about 4 times the device, 2-3 minutes
+        for round_ in range(30):  # 30 x 1000 records of 9 KiB: about twice the device, 1-2 minutes
             for i in range(1000):
                 key = f"r{written}"
                 ttl = rng.randint(3600, 36000)
@@ -90,12 +90,12 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
                                               "free_wblocks", "defrag_q", "evict_void_time", "nsup_cycle_duration")},
                   len(failures))
         assert not violations, violations[:5]
-        assert checked > 5000, f"only {checked} records checked against the mark"
+        assert checked > 3000, f"only {checked} records checked against the mark"
         # Usage stays near the threshold (40 %) once eviction has begun: a round writes about 7 %
         # of the device between cycles, and a cycle evicts to just under the threshold.
         print(f"usage after the first eviction: min {min(usage_after_first_eviction):.2f}, "
               f"max {max(usage_after_first_eviction):.2f} over {len(usage_after_first_eviction)} rounds")
-        assert len(usage_after_first_eviction) >= 40, usage_after_first_eviction
+        assert len(usage_after_first_eviction) >= 20, usage_after_first_eviction
         assert 0.25 <= min(usage_after_first_eviction) and max(usage_after_first_eviction) <= 0.60, usage_after_first_eviction
         ns = run.namespace()
         assert 8 not in failures, f"{failures.count(8)} writes failed with OUT_OF_SPACE; {ns}"
