@@ -887,7 +887,6 @@ public final class DeviceWriter: Sendable {
         s.stopping && (s.failure != nil || (s.sealed.isEmpty && s.current == nil))
     }
 
-    /// Picks sealed buffers and, when due, a partial flush of the current buffer.
     /// When the flusher's timed work falls due (nil: it has none): the current buffer's partial
     /// flush, flush-max-ms after the last flush, and, without commit-to-device, the sync of the
     /// writes completed since the last one, flush-max-ms after that sync. Both the flusher
@@ -899,6 +898,7 @@ public final class DeviceWriter: Sendable {
         return due
     }
 
+    /// Picks sealed buffers and, when due, a partial flush of the current buffer.
     private func collectWork(_ s: inout State, into work: inout [Work], queueDepth: Int, flushIntervalNs: UInt64) {
         guard s.failure == nil else { return }
         var slots = queueDepth - s.inFlightWrites
