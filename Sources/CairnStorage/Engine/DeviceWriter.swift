@@ -894,8 +894,15 @@ public final class DeviceWriter: Sendable {
     private func timedWorkDue(_ s: State, flushIntervalNs: UInt64) -> UInt64? {
         var due: UInt64?
         if let cur = s.current, cur.usedBytes > cur.durableBytes { due = s.lastFlushNs + flushIntervalNs }
-        if s.unsyncedWrites { due = min(due ?? .max, s.lastSyncNs + flushIntervalNs) }
+        if let sync = syncDue(s, flushIntervalNs: flushIntervalNs) { due = min(due ?? .max, sync) }
         return due
+    }
+
+    /// When the timed sync falls due (nil: no write completed since the last sync): without
+    /// commit-to-device, flush-max-ms after the last sync. ``timedWorkDue`` sleeps until it,
+    /// ``collectWork`` submits it once it has passed.
+    private func syncDue(_ s: State, flushIntervalNs: UInt64) -> UInt64? {
+        s.unsyncedWrites ? s.lastSyncNs + flushIntervalNs : nil
     }
 
     /// Picks sealed buffers and, when due, a partial flush of the current buffer.
@@ -904,7 +911,7 @@ public final class DeviceWriter: Sendable {
         var slots = queueDepth - s.inFlightWrites
         let now = configuration.nowNs()  // one clock read serves the sync and the partial flush
         if slots > 0 && s.syncing == nil
-            && (!s.awaitingSync.isEmpty || s.unsyncedWrites && now >= s.lastSyncNs + flushIntervalNs)
+            && (!s.awaitingSync.isEmpty || syncDue(s, flushIntervalNs: flushIntervalNs).map { now >= $0 } ?? false)
         {
             // Submitted after the writes that emptied these blocks completed, so it covers them,
             // and every other write completed so far.
