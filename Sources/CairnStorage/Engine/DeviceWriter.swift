@@ -892,10 +892,17 @@ public final class DeviceWriter: Sendable {
     /// writes completed since the last one, flush-max-ms after that sync. Both the flusher
     /// thread's sleep and the simulator's idle flusher ask this.
     private func timedWorkDue(_ s: State, flushIntervalNs: UInt64) -> UInt64? {
-        var due: UInt64?
-        if let cur = s.current, cur.usedBytes > cur.durableBytes { due = s.lastFlushNs + flushIntervalNs }
-        if let sync = syncDue(s, flushIntervalNs: flushIntervalNs) { due = min(due ?? .max, sync) }
-        return due
+        let flush = partialFlushDue(s, flushIntervalNs: flushIntervalNs)
+        guard let sync = syncDue(s, flushIntervalNs: flushIntervalNs) else { return flush }
+        return min(flush ?? .max, sync)
+    }
+
+    /// When the current buffer's timed partial flush falls due (nil: it holds no unflushed
+    /// bytes): flush-max-ms after the last flush. ``timedWorkDue`` sleeps until it,
+    /// ``collectWork`` submits it once it has passed (or at once for a commit or a stop).
+    private func partialFlushDue(_ s: State, flushIntervalNs: UInt64) -> UInt64? {
+        guard let cur = s.current, cur.usedBytes > cur.durableBytes else { return nil }
+        return s.lastFlushNs + flushIntervalNs
     }
 
     /// When the timed sync falls due (nil: no write completed since the last sync): without
@@ -940,9 +947,9 @@ public final class DeviceWriter: Sendable {
             work.append(.full(b, fromBytes: b.durableBytes / device.alignmentBytes * device.alignmentBytes))
         }
         // Partial flush of the current buffer: for commit waiters at once, else every flush-max-ms.
-        guard slots > 0, let cur = s.current, !cur.writeInFlight, cur.usedBytes > cur.durableBytes else { return }
-        let due = s.commitRequested || s.stopping || now >= s.lastFlushNs + flushIntervalNs
-        guard due else { return }
+        guard slots > 0, let cur = s.current, !cur.writeInFlight,
+              let timedDue = partialFlushDue(s, flushIntervalNs: flushIntervalNs) else { return }
+        guard s.commitRequested || s.stopping || now >= timedDue else { return }
         if stillEncoding(cur) { return }  // a snapshot now would catch half-encoded records
         let alignment = device.alignmentBytes
         let start = cur.durableBytes / alignment * alignment
