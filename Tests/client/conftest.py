@@ -6,6 +6,7 @@ metrics daemon) run as the unprivileged user `nobody`, in directories of their o
 runs cairnd under a service account; CAIRN_TEST_AS_ROOT=1 keeps them root. Run as any other user,
 they run as that user, which is just as unprivileged. The header of the test output says which,
 and why when it could not switch."""
+import contextlib
 import glob
 import os
 import pwd
@@ -208,16 +209,31 @@ class Daemon:
             return f.read()
 
 
-def serve(d):
-    """Starts `d`, yields it, then stops it and checks the stop was clean (for fixtures)."""
+@contextlib.contextmanager
+def serving(d):
+    """Starts `d` for the body of a `with`, then stops it. When the body passed, checks the stop
+    was clean; when it raised, still stops the daemon and removes its shared-memory directory
+    (a failing test must not leave a daemon running), and lets the body's error through."""
     d.start()
-    yield d
+    try:
+        yield d
+    except BaseException:
+        d.stop()
+        d.cleanup()
+        raise
     code = d.stop()
     d.cleanup()
     assert code == 0, d.log_text()[-2000:]
     assert "finished clean shutdown" in d.log_text()
     if d.run_as:  # a directory of its own under /tmp (kept when the stop was not clean)
         shutil.rmtree(d.directory, ignore_errors=True)
+
+
+def serve(d):
+    """Starts `d`, yields it, then stops it as `serving` does (for fixtures: pytest resumes a
+    fixture's generator after its tests, whether they passed or failed)."""
+    with serving(d):
+        yield d
 
 
 def shared_daemon_directory(tmp_path_factory, name):

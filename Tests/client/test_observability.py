@@ -14,7 +14,7 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import ROOT, UNPRIVILEGED, Daemon, connect, free_port, serve, shared_daemon_directory
+from conftest import ROOT, UNPRIVILEGED, Daemon, connect, free_port, serve, serving, shared_daemon_directory
 from test_parameters import info, pairs
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
@@ -426,10 +426,12 @@ def test_namespace_client_statistics(daemon):
 
 def test_flusher_write_statistics(tmp_path):
     """device_partial_writes, device_block_writes and commit_waits_served: with commit-to-device
-    every acknowledged write was served by a durable partial flush (a group commit), so the
-    waits served grow by the writes and the partial flushes by at least one and at most that."""
+    every acknowledged write was made durable by a partial flush (a group commit), so the
+    partial flushes grow by at least one and at most the writes. The waits served grow by at
+    least one and at most the writes: a write whose bytes an earlier group commit already made
+    durable when it asked is acknowledged at once, without a wait."""
     d = Daemon(str(tmp_path), free_port(), commit_to_device=True)
-    for _ in serve(d):
+    with serving(d):
         before = pairs(info(d.port, "namespace/test"))
         c = connect(d)
         try:
@@ -440,7 +442,7 @@ def test_flusher_write_statistics(tmp_path):
         after = pairs(info(d.port, "namespace/test"))
         moved = {n: int(after[n]) - int(before[n])
                  for n in ("device_partial_writes", "device_block_writes", "commit_waits_served", "device_syncs")}
-        assert moved["commit_waits_served"] == 20, moved
+        assert 1 <= moved["commit_waits_served"] <= 20, moved
         assert moved["device_syncs"] == 0, moved  # every write was durable when it completed
         assert 1 <= moved["device_partial_writes"] <= 20, moved
         assert moved["device_block_writes"] == 0, moved
@@ -452,7 +454,7 @@ def test_device_syncs(tmp_path):
     it writes, and before it reuses a block whose records were all replaced; every record reads
     back after blocks were emptied and reused."""
     d = Daemon(str(tmp_path), free_port())
-    for _ in serve(d):
+    with serving(d):
         def syncs():
             return int(pairs(info(d.port, "namespace/test"))["device_syncs"])
         c = connect(d)

@@ -223,6 +223,8 @@ public final class DeviceWriter: Sendable {
         public var fullWrites = 0
         public var partialWrites = 0
         public var bytesWritten: UInt64 = 0
+        /// `whenDurable` callers that waited for a durable write and were then answered; not
+        /// those answered at once because their bytes were durable already.
         public var commitWaitersServed = 0
         public var blocksOpened = 0
         /// Blocks opened from the free list (reused) rather than never-written space.
