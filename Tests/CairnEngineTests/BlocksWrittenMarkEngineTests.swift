@@ -43,11 +43,9 @@ import Testing
         let highest = ns.storage.sequencer.highest
         #expect(next > 40, "the puts opened \(next) blocks")
         var header = device.header
-        let deadline = ContinuousClock.now + .seconds(5)
-        while (header.blocksWrittenMark < next + 32 || header.highestBlockSequence < highest + 32)
-            && ContinuousClock.now < deadline {
-            usleep(2_000)
+        waitUntil {
             header = device.header
+            return header.blocksWrittenMark >= next + 32 && header.highestBlockSequence >= highest + 32
         }
         #expect(header.blocksWrittenMark >= next + 32, "mark \(header.blocksWrittenMark), next new block \(next)")
         #expect(header.highestBlockSequence >= highest + 32,

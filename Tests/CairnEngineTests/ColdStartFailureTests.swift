@@ -41,9 +41,9 @@ import Testing
         // Nothing of the failed start holds the devices once it has returned (a stranded reader
         // held one; a moment's grace all the same).
         var open = Self.openDescriptors(on: paths)
-        for _ in 0..<50 where open > 0 {
-            usleep(100_000)
+        waitUntil {
             open = Self.openDescriptors(on: paths)
+            return open == 0
         }
         #expect(open == 0, "\(open) descriptor(s) of the devices stay open after the failed cold start")
         // The devices are free again: a start that fits opens them.

@@ -37,7 +37,7 @@ import Testing
             k += 1
         }
         let original = try keysInB.map { try location($0) }
-        for _ in 0..<500 where writer.isBuffered(b) { usleep(10_000) }
+        waitUntil { !writer.isBuffered(b) }
         #expect(!writer.isBuffered(b), "block \(b) was never written whole")
 
         // The defragger picks b and reads it (as its thread does), holding it until it is done.
@@ -52,7 +52,7 @@ import Testing
         for key in keysInB { try ns.put(testDigest(key), bins: bins(2)) }
         try ns.storage.waitDurable(try location(keysInB.last!))
         #expect(device.usage.liveBytes(block: b) == 0)
-        for _ in 0..<500 where writer.pendingFreeCount > 0 { usleep(10_000) }
+        waitUntil { writer.pendingFreeCount == 0 }
         #expect(writer.pendingFreeCount == 0, "the sync after the version-2 writes never came")
         #expect(!writer.freeBlockList.contains(b), "block \(b) freed while defrag holds it")
 

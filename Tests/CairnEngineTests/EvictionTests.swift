@@ -190,8 +190,7 @@ import Testing
             let record = try #require(try ns.get(testDigest(k)))
             _ = ns.readTouch(record, digest: testDigest(k), request: .percent(100), resume: .inline)
         }
-        let deadline = Date().addingTimeInterval(10)
-        while (0..<100).contains(where: { ns.exists(testDigest($0))?.generation != 2 }) && Date() < deadline { usleep(10_000) }
+        waitUntil(seconds: 10) { (0..<100).allSatisfy { ns.exists(testDigest($0))?.generation == 2 } }
         #expect((0..<100).allSatisfy { ns.exists(testDigest($0))?.generation == 2 }, "the reads did not touch")
         ns.superviseOnce()
         var evicted: [Int] = []

@@ -320,7 +320,7 @@ import Testing
         let ns = try Namespace.open(options)
         for k in 0..<2000 { try ns.put(testDigest(k), bins: value(k, round: 1, size: 300)) }
         // Wait (bounded) until the first blocks are written whole.
-        for _ in 0..<500 where ns.storage.devices[0].writer.statistics.fullWrites < 3 { usleep(10_000) }
+        waitUntil { ns.storage.devices[0].writer.statistics.fullWrites >= 3 }
         #expect(ns.storage.devices[0].writer.statistics.fullWrites >= 3)
         let before = ns.spaceStatistics.postWriteCacheHits
         for k in 0..<100 { #expect(roundOf(try ns.get(testDigest(k))) == 1) }
@@ -380,7 +380,7 @@ import Testing
     /// Waits (up to 5 s) until the writer freed `count` blocks: without commit-to-device an
     /// emptied block is free only once the flusher's sync after its replacements' writes is done.
     static func waitFreed(_ writer: DeviceWriter, _ count: Int) {
-        for _ in 0..<500 where writer.statistics.blocksFreed < count { usleep(10_000) }
+        waitUntil { writer.statistics.blocksFreed >= count }
     }
 
     /// Fills block b1 with records 0..<n (returned) and goes on into the next block: the first
@@ -412,7 +412,7 @@ import Testing
         let record = Self.record
         var (first, key) = try Self.fillOneBlock(storage)
         let b1 = first[0].blockIndex(writeBlockSizeBytes: blockSize)
-        for _ in 0..<500 where writer.isBuffered(b1) { usleep(10_000) }
+        waitUntil { !writer.isBuffered(b1) }
         #expect(!writer.isBuffered(b1), "block \(b1) was never written whole")
         // Replace every record of b1 (the replacements stay in memory: flush-max-ms is long).
         var replacements: [RecordLocation] = []
@@ -455,7 +455,7 @@ import Testing
         let writer = storage.devices[0].writer
         let (first, _) = try Self.fillOneBlock(storage)
         let b1 = first[0].blockIndex(writeBlockSizeBytes: Self.blockSize)
-        for _ in 0..<500 where writer.isBuffered(b1) { usleep(10_000) }
+        waitUntil { !writer.isBuffered(b1) }
         var last: RecordLocation?
         for (k, old) in first.enumerated() {
             last = try storage.append(Self.record(k, 2), deviceIndex: 0)
@@ -493,7 +493,7 @@ import Testing
             if l.blockIndex(writeBlockSizeBytes: blockSize) != b { break }
             refill.append(l)
         }
-        for _ in 0..<500 where writer.isBuffered(b) { usleep(10_000) }
+        waitUntil { !writer.isBuffered(b) }
         #expect(!writer.isBuffered(b), "block \(b) was never written whole")
         #expect(storage.devices[0].usage.liveBytes(block: b) > 0)
         // Its records are replaced (in memory only): b empties for good.

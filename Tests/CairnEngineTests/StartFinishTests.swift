@@ -15,7 +15,7 @@ import Testing
         for k in 0..<count {
             try ns.put(testDigest(k), bins: [intBin("k", Int64(k)), blobBin("p", [UInt8](repeating: UInt8(k & 0xFF), count: 1000))])
         }
-        for _ in 0..<500 where ns.storage.devices[0].writer.statistics.fullWrites < 2 { usleep(10_000) }
+        waitUntil { ns.storage.devices[0].writer.statistics.fullWrites >= 2 }
         #expect(ns.storage.devices[0].writer.statistics.fullWrites >= 2)
     }
 

@@ -95,10 +95,7 @@ import Testing
         for _ in 0..<24 {
             _ = try writer.append(sizeBytes: 100_000) { raw, _ in raw.initializeMemory(as: UInt8.self, repeating: 1) }
             let next = writer.nextPristineBlock
-            let deadline = Date().addingTimeInterval(5)
-            while model.state.withLock({ $0.upkeepCalls.last?.nextPristine ?? 0 }) < next && Date() < deadline {
-                usleep(1_000)
-            }
+            waitUntil { model.state.withLock({ $0.upkeepCalls.last?.nextPristine ?? 0 }) >= next }
         }
         try writer.close()
         let s = model.state.withLock { $0 }
