@@ -19,6 +19,16 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
+        // The digests and the fill that cairn-bench-coldstart and cairn-bench-restart share.
+        .target(
+            name: "CairnBenchSupport",
+            dependencies: [
+                .product(name: "CairnEngine", package: "Cairn"),
+                .product(name: "CairnStorage", package: "Cairn"),
+                .product(name: "CairnIndex", package: "Cairn"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .executableTarget(
             name: "cairn-bench-io",
             dependencies: [.product(name: "CairnIO", package: "Cairn")],
@@ -28,6 +38,7 @@ let package = Package(
         .executableTarget(
             name: "cairn-bench-coldstart",
             dependencies: [
+                "CairnBenchSupport",
                 .product(name: "CairnEngine", package: "Cairn"),
                 .product(name: "CairnStorage", package: "Cairn"),
                 .product(name: "CairnIndex", package: "Cairn"),
@@ -38,6 +49,7 @@ let package = Package(
         .executableTarget(
             name: "cairn-bench-restart",
             dependencies: [
+                "CairnBenchSupport",
                 .product(name: "CairnEngine", package: "Cairn"),
                 .product(name: "CairnStorage", package: "Cairn"),
                 .product(name: "CairnIndex", package: "Cairn"),

@@ -6,6 +6,7 @@
 //
 // Each prints one `key=value` line; `scan` prints the cold-start report.
 @_spi(EngineInternals) import CairnEngine
+import CairnBenchSupport
 import CairnIndex
 import CairnStorage
 import Foundation
@@ -61,40 +62,12 @@ let options = NamespaceOptions(storage: storage, indexEntryCountMax: max(1 << 20
                                                p.fraction * 100, p.records, p.recordsPerSecond, p.bytesPerSecond / 1e6, p.etaSeconds).utf8))
 })
 
-@Sendable func digest(_ n: Int) -> Digest {
-    var x = UInt64(n) &+ 0x1234_5678
-    var bytes = [UInt8](repeating: 0, count: 20)
-    for k in 0..<20 {
-        x = x &* 6364136223846793005 &+ 1442695040888963407
-        bytes[k] = UInt8(truncatingIfNeeded: x >> 33)
-    }
-    return Digest(bytes: bytes)!
-}
-
 do {
     switch mode {
     case "fill":
         let ns = try Namespace.open(options)
-        let start = Date()
-        let group = DispatchGroup()
-        let payload = [UInt8](repeating: 0x5C, count: 400)
-        for t in 0..<threads {
-            group.enter()
-            Thread {
-                do {
-                    for n in stride(from: t, to: records, by: threads) {
-                        try ns.put(digest(n), setName: "bench", bins: [
-                            StoredBin(name: "id", particleType: .integer, bytes: (0..<8).map { UInt8(truncatingIfNeeded: n >> (56 - 8 * $0)) }),
-                            StoredBin(name: "payload", particleType: .blob, bytes: payload),
-                        ])
-                    }
-                } catch {
-                    fail("fill: \(error)")
-                }
-                group.leave()
-            }.start()
-        }
-        group.wait()
+        let start = Date()  // the puts and the close that flushes them
+        fillBench(ns, records: records, threads: threads, payloadBytes: 400, fail: { fail($0) })
         try ns.close()
         let seconds = Date().timeIntervalSince(start)
         let stats = ns.statistics

@@ -7,6 +7,7 @@
 // Each run is its own process, like a daemon restart. `start` prints one line:
 //   start mode=<warm|cold> ms=<time to ready> records=<objects> record_data_reads=<n> reason=<why>
 @_spi(EngineInternals) import CairnEngine
+import CairnBenchSupport
 import CairnIndex
 import CairnStorage
 import Foundation
@@ -53,40 +54,12 @@ let storage = StorageOptions(namespaceName: "bench", devices: [.init(path: file,
 let options = NamespaceOptions(storage: storage, indexEntryCountMax: 1 << 26, coldStart: coldStart, progressIntervalMs: 5000,
                                sharedMemory: SharedMemoryOptions(directory: shm, name: "cairn-bench-restart"))
 
-@Sendable func digest(_ n: Int) -> Digest {
-    var x = UInt64(n) &+ 0x1234_5678
-    var bytes = [UInt8](repeating: 0, count: 20)
-    for k in 0..<20 {
-        x = x &* 6364136223846793005 &+ 1442695040888963407
-        bytes[k] = UInt8(truncatingIfNeeded: x >> 33)
-    }
-    return Digest(bytes: bytes)!
-}
-
 do {
     let ns = try Namespace.open(options)
     switch mode {
     case "fill":
-        let start = Date()
-        let group = DispatchGroup()
-        let payload = [UInt8](repeating: 0x5C, count: 100)
-        for t in 0..<threads {
-            group.enter()
-            Thread {
-                do {
-                    for n in stride(from: t, to: records, by: threads) {
-                        try ns.put(digest(n), setName: "bench", bins: [
-                            StoredBin(name: "id", particleType: .integer, bytes: (0..<8).map { UInt8(truncatingIfNeeded: n >> (56 - 8 * $0)) }),
-                            StoredBin(name: "payload", particleType: .blob, bytes: payload),
-                        ])
-                    }
-                } catch {
-                    fail("fill: \(error)")
-                }
-                group.leave()
-            }.start()
-        }
-        group.wait()
+        let start = Date()  // the puts and the close that flushes them
+        fillBench(ns, records: records, threads: threads, payloadBytes: 100, fail: { fail($0) })
         try ns.close()
         let seconds = Date().timeIntervalSince(start)
         print("fill records=\(records) seconds=\(String(format: "%.2f", seconds)) puts_per_s=\(Int(Double(records) / seconds)) live_bytes=\(ns.statistics.liveBytes)")
@@ -94,7 +67,7 @@ do {
         let report = ns.startReport
         let objects = ns.statistics.objects
         // Spot check: a few records read back.
-        for n in stride(from: 0, to: max(objects, 1), by: max(1, objects / 100)) where try ns.get(digest(n)) == nil {
+        for n in stride(from: 0, to: max(objects, 1), by: max(1, objects / 100)) where try ns.get(benchDigest(n)) == nil {
             fail("record \(n) missing after a \(report.mode) start")
         }
         try ns.close()
