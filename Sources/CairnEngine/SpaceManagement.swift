@@ -118,6 +118,10 @@ extension Namespace {
         return pass
     }
 
+    /// Each device's space and traffic, in the namespace's device order (the per-device
+    /// `storage-engine.file[i]` / `storage-engine.device[i]` statistics).
+    public var deviceSpace: [DeviceSpace] { storage.space }
+
     public var spaceStatistics: SpaceStatistics {
         let devices = storage.space
         let sup = supervisor.statistics

@@ -213,9 +213,10 @@ class Daemon:
 def serving(d):
     """Starts `d` for the body of a `with`, then stops it. When the body passed, checks the stop
     was clean; when it raised, still stops the daemon and removes its shared-memory directory
-    (a failing test must not leave a daemon running), and lets the body's error through."""
-    d.start()
+    (a failing test must not leave a daemon running), and lets the body's error through. A
+    start that fails cleans up the same way."""
     try:
+        d.start()
         yield d
     except BaseException:
         d.stop()

@@ -14,7 +14,7 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import ROOT, UNPRIVILEGED, Daemon, connect, free_port, serve, serving, shared_daemon_directory
+from conftest import ROOT, UNPRIVILEGED, Daemon, connect, device_storage, free_port, serve, serving, shared_daemon_directory
 from test_parameters import info, pairs
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
@@ -446,6 +446,38 @@ def test_flusher_write_statistics(tmp_path):
         assert moved["device_syncs"] == 0, moved  # every write was durable when it completed
         assert 1 <= moved["device_partial_writes"] <= 20, moved
         assert moved["device_block_writes"] == 0, moved
+
+
+def test_per_device_statistics(tmp_path):
+    """storage-engine.file[i].*: each device's figures under Aerospike's names, one set per
+    file in configuration order, adding up to the namespace's own figures."""
+    files = [f"{tmp_path}/a.dat", f"{tmp_path}/b.dat"]
+    storage = device_storage("\n        ".join(f"file {f}" for f in files) + "\n        filesize 128M", False)
+    d = Daemon(str(tmp_path), free_port(), storage=storage)
+    with serving(d):
+        c = connect(d)
+        try:
+            for i in range(400):
+                c.put(("test", "per-device", i), {"v": "x" * 2000})
+        finally:
+            c.close()
+        stats = pairs(info(d.port, "namespace/test"))
+        names = ("used_bytes", "free_wblocks", "write_q", "writes", "partial_writes", "defrag_q", "defrag_reads")
+        per_device = [{n: int(stats[f"storage-engine.file[{i}].{n}"]) for n in names} for i in range(len(files))]
+        assert "storage-engine.file[2].used_bytes" not in stats
+        assert not any(k.startswith("storage-engine.device[") for k in stats), "files are not block devices"
+        assert all(dev["used_bytes"] > 0 for dev in per_device), per_device  # the digests spread over both
+        assert sum(dev["used_bytes"] for dev in per_device) == int(stats["device_used_bytes"])
+        assert sum(dev["free_wblocks"] for dev in per_device) == int(stats["free_wblocks"])
+        assert sum(dev["defrag_q"] for dev in per_device) == int(stats["defrag_q"])
+        assert sum(dev["defrag_reads"] for dev in per_device) == int(stats["defrag_reads"])
+        assert all(dev["write_q"] >= 0 for dev in per_device)
+        # A flusher may still be writing: one answer reads the namespace's counters before the
+        # devices', so the devices' sums lie between that answer's and the next one's.
+        later = pairs(info(d.port, "namespace/test"))
+        for device_name, namespace_name in (("writes", "device_block_writes"), ("partial_writes", "device_partial_writes")):
+            total = sum(dev[device_name] for dev in per_device)
+            assert int(stats[namespace_name]) <= total <= int(later[namespace_name]), (device_name, total, stats[namespace_name])
 
 
 def test_device_syncs(tmp_path):

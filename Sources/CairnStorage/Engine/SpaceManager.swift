@@ -41,6 +41,8 @@ public struct DeviceSpace: Sendable, Equatable {
     public var availablePct: Int
     public var stopWrites: Bool
     public var defragQueue: Int
+    /// Full write blocks waiting for the flusher to write them (Aerospike's `write_q`).
+    public var writeQueue: Int
     public var liveBytes: UInt64
     public var writer: DeviceWriter.Statistics
     public var defrag: DefragStatistics
@@ -109,7 +111,7 @@ extension NamespaceStorage {
                 dataBlocks: w.dataBlockCount, availableBlocks: available, pendingFreeBlocks: w.pendingFreeCount,
                 availablePct: w.dataBlockCount > 0 ? available * 100 / w.dataBlockCount : 0,
                 stopWrites: stopWrites(d, writer: w, available: available), defragQueue: d.defragQueue.count,
-                liveBytes: d.usage.totalLiveBytes, writer: w.statistics, defrag: d.defragQueue.statistics)
+                writeQueue: w.waitingBytes / options.writeBlockSizeBytes, liveBytes: d.usage.totalLiveBytes, writer: w.statistics, defrag: d.defragQueue.statistics)
         }
     }
 }
