@@ -84,6 +84,13 @@ final class MetricsExposition: Sendable {
             gauge("cairn_stop_writes", space.stopWrites ? 1 : 0, labels: labels, help: "1 while client writes are refused for space.")
             gauge("cairn_free_blocks", Double(space.freeBlocks), labels: labels, help: "Write blocks free.")
             gauge("cairn_defrag_queue", Double(space.defragQueue), labels: labels, help: "Blocks waiting for defragmentation.")
+            for (path, device) in zip(namespace.options.storage.devices, namespace.deviceSpace) {
+                let deviceLabels = labels + [("device", path.path)]
+                gauge("cairn_device_write_queue_blocks", Double(device.writeQueue), labels: deviceLabels,
+                      help: "Full write blocks waiting for the device's flusher (Aerospike's storage-engine.file[i].write_q).")
+                gauge("cairn_device_live_bytes", Double(device.liveBytes), labels: deviceLabels,
+                      help: "Bytes of live records on the device (Aerospike's storage-engine.file[i].used_bytes).")
+            }
             counter("cairn_defrag_blocks_total", UInt64(space.blocksDefragged), labels: labels, help: "Blocks defragmented.")
             counter("cairn_defrag_records_rewritten_total", UInt64(space.recordsRewritten), labels: labels,
                     help: "Records moved by defragmentation.")

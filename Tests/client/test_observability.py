@@ -357,6 +357,12 @@ def test_metrics_scraped_under_load(metrics_daemon):
         value(first, "cairn_client_transactions_total", namespace="test", type="read", result="success") > 0
     assert value(last, "cairn_client_transactions_total", namespace="test", type="write", result="error") == 0
     assert value(last, "cairn_device_total_bytes", namespace="test") == 256 << 20
+    # Per device (the fixture's one file): its live bytes are the namespace's.
+    devices = [labels["device"] for n, labels, _ in last if n == "cairn_device_live_bytes"]
+    assert len(devices) == 1 and devices[0].endswith("/test.dat"), devices
+    assert value(last, "cairn_device_live_bytes", namespace="test", device=devices[0]) == \
+        value(last, "cairn_device_used_bytes", namespace="test")
+    assert value(last, "cairn_device_write_queue_blocks", namespace="test", device=devices[0]) >= 0
     assert value(last, "cairn_objects", namespace="test") >= 1
     assert value(last, "cairn_index_entries", namespace="test") >= value(last, "cairn_objects", namespace="test")
     assert 0 <= value(last, "cairn_cache_hit_ratio", namespace="test") <= 1
