@@ -10,6 +10,13 @@
 // checkout directory.
 import PackageDescription
 
+/// What the targets that drive the engine directly depend on.
+let engineProducts: [Target.Dependency] = [
+    .product(name: "CairnEngine", package: "Cairn"),
+    .product(name: "CairnStorage", package: "Cairn"),
+    .product(name: "CairnIndex", package: "Cairn"),
+]
+
 let package = Package(
     name: "CairnBenchmarks",
     platforms: [.macOS(.v15)],
@@ -22,11 +29,7 @@ let package = Package(
         // The digests and the fill that cairn-bench-coldstart and cairn-bench-restart share.
         .target(
             name: "CairnBenchSupport",
-            dependencies: [
-                .product(name: "CairnEngine", package: "Cairn"),
-                .product(name: "CairnStorage", package: "Cairn"),
-                .product(name: "CairnIndex", package: "Cairn"),
-            ],
+            dependencies: engineProducts,
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
@@ -37,50 +40,33 @@ let package = Package(
         // Fills a device through the engine, then times a cold start (hack/bench-coldstart).
         .executableTarget(
             name: "cairn-bench-coldstart",
-            dependencies: [
-                "CairnBenchSupport",
-                .product(name: "CairnEngine", package: "Cairn"),
-                .product(name: "CairnStorage", package: "Cairn"),
-                .product(name: "CairnIndex", package: "Cairn"),
-            ],
+            dependencies: ["CairnBenchSupport"] + engineProducts,
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Fills a file with a shared-memory index, then times warm and cold starts (hack/bench-restart).
         .executableTarget(
             name: "cairn-bench-restart",
-            dependencies: [
-                "CairnBenchSupport",
-                .product(name: "CairnEngine", package: "Cairn"),
-                .product(name: "CairnStorage", package: "Cairn"),
-                .product(name: "CairnIndex", package: "Cairn"),
-            ],
+            dependencies: ["CairnBenchSupport"] + engineProducts,
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Steady-state overwrite with defrag: throughput, write amplification (hack/bench-defrag).
         .executableTarget(
             name: "cairn-bench-defrag",
-            dependencies: [
-                .product(name: "CairnEngine", package: "Cairn"),
-                .product(name: "CairnStorage", package: "Cairn"),
-                .product(name: "CairnIndex", package: "Cairn"),
-            ],
+            dependencies: engineProducts,
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Micro benchmarks of the storage hot paths: record format, block scan, primary index,
         // the engine's put and memory get (hack/bench-micro).
         .executableTarget(
             name: "cairn-bench-micro",
-            dependencies: [
-                .product(name: "CairnEngine", package: "Cairn"),
-                .product(name: "CairnStorage", package: "Cairn"),
-                .product(name: "CairnIndex", package: "Cairn"),
+            dependencies: engineProducts + [
                 .product(name: "CairnIO", package: "Cairn"),
                 .product(name: "CairnTesting", package: "Cairn"),
                 .product(name: "Benchmark", package: "swift-benchmark"),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-            // An asbench-like load generator over the wire (hack/bench-load): N connections, key space,
+        // An asbench-like load generator over the wire (hack/bench-load): N connections, key space,
         // record size, read/update mix, duration; throughput and latency percentiles.
         .executableTarget(
             name: "cairn-bench-load",
