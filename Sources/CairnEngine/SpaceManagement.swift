@@ -34,6 +34,9 @@ public struct SpaceStatistics: Sendable, Equatable {
     public var postWriteCacheHits: Int
     public var expiredRemoved: Int
     public var tombstonesDropped: Int
+    /// Each device's figures, in the namespace's device order: the totals above are summed from
+    /// this one reading, so the two always agree.
+    public var devices: [DeviceSpace]
 }
 
 /// How the nsup thread reaches its namespace without a weak reference. A weak reference would
@@ -118,10 +121,6 @@ extension Namespace {
         return pass
     }
 
-    /// Each device's space and traffic, in the namespace's device order (the per-device
-    /// `storage-engine.file[i]` / `storage-engine.device[i]` statistics).
-    public var deviceSpace: [DeviceSpace] { storage.space }
-
     public var spaceStatistics: SpaceStatistics {
         let devices = storage.space
         let sup = supervisor.statistics
@@ -143,6 +142,6 @@ extension Namespace {
             blocksFreed: devices.reduce(0) { $0 + $1.writer.blocksFreed },
             deviceSyncs: devices.reduce(0) { $0 + $1.writer.syncs },
             postWriteCacheHits: devices.reduce(0) { $0 + $1.writer.postWriteCacheHits },
-            expiredRemoved: sup.expiredRemoved, tombstonesDropped: sup.tombstonesDropped)
+            expiredRemoved: sup.expiredRemoved, tombstonesDropped: sup.tombstonesDropped, devices: devices)
     }
 }

@@ -394,38 +394,31 @@ struct InfoResponder {
             ("sindex-type", "shmem"),
             ("sindex_used_bytes", "0"),
             ("set_index_used_bytes", "0"),
-        ] + Self.deviceStatistics(namespace) + clientStatistics(name) + Self.absentFeatureStatistics + Self.migrationStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name, opsBackground: background.ops.pi, udfBackground: background.udf.pi) + context.latencies.siQueryStatistics(namespace: name, opsBackground: background.ops.si, udfBackground: background.udf.si)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
+        ] + Self.deviceStatistics(namespace, space) + clientStatistics(name) + Self.absentFeatureStatistics + Self.migrationStatistics + (context.latencies.batchSubOutcomes(namespace: name) + context.latencies.piQueryStatistics(namespace: name, opsBackground: background.ops.pi, udfBackground: background.udf.pi) + context.latencies.siQueryStatistics(namespace: name, opsBackground: background.ops.si, udfBackground: background.udf.si)).map { ($0.0, "\($0.1)") } + Self.namespaceConfiguration(namespace, latencies: context.latencies))
     }
 
     /// Each device's statistics under Aerospike's names: `storage-engine.file[i].<name>` for a
-    /// file, `storage-engine.device[i].<name>` for a block device, `i` counting the namespace's
-    /// devices of that kind in configuration order. `used_bytes` is the live record bytes,
-    /// `free_wblocks` the free and never-written blocks, `write_q` the full blocks waiting for
+    /// namespace of files, `storage-engine.device[i].<name>` for one of block devices (a
+    /// namespace has one kind), `i` the device's place in configuration order, from the same
+    /// reading as the namespace's totals. `used_bytes` is the live record bytes, `free_wblocks` the free and never-written blocks, `write_q` the full blocks waiting for
     /// the flusher, `writes` and `partial_writes` the blocks written whole and the partial
     /// flushes, `defrag_q` the blocks queued for defrag and `defrag_reads` those it emptied.
     /// Aerospike's `read_errors`, `defrag_writes`, `defrag_partial_writes` and `age` are not
     /// given: Cairn does not count the first per device, its defrag writes share the clients'
     /// write blocks, and it does not read NVMe wear.
-    static func deviceStatistics(_ namespace: Namespace) -> [(String, String)] {
+    static func deviceStatistics(_ namespace: Namespace, _ space: SpaceStatistics) -> [(String, String)] {
+        let kind = namespace.options.storage.devices.first?.fileSizeBytes != nil ? "file" : "device"
         var pairs: [(String, String)] = []
-        var files = 0, blockDevices = 0
-        for (path, space) in zip(namespace.options.storage.devices, namespace.deviceSpace) {
-            let tag: String
-            if path.fileSizeBytes != nil {
-                tag = "storage-engine.file[\(files)]"
-                files += 1
-            } else {
-                tag = "storage-engine.device[\(blockDevices)]"
-                blockDevices += 1
-            }
+        for (i, device) in space.devices.enumerated() {
+            let tag = "storage-engine.\(kind)[\(i)]"
             pairs += [
-                ("\(tag).used_bytes", "\(space.liveBytes)"),
-                ("\(tag).free_wblocks", "\(space.availableBlocks)"),
-                ("\(tag).write_q", "\(space.writeQueue)"),
-                ("\(tag).writes", "\(space.writer.fullWrites)"),
-                ("\(tag).partial_writes", "\(space.writer.partialWrites)"),
-                ("\(tag).defrag_q", "\(space.defragQueue)"),
-                ("\(tag).defrag_reads", "\(space.defrag.blocksDefragged)"),
+                ("\(tag).used_bytes", "\(device.liveBytes)"),
+                ("\(tag).free_wblocks", "\(device.availableBlocks)"),
+                ("\(tag).write_q", "\(device.writeQueue)"),
+                ("\(tag).writes", "\(device.writer.fullWrites)"),
+                ("\(tag).partial_writes", "\(device.writer.partialWrites)"),
+                ("\(tag).defrag_q", "\(device.defragQueue)"),
+                ("\(tag).defrag_reads", "\(device.defrag.blocksDefragged)"),
             ]
         }
         return pairs

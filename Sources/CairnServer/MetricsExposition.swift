@@ -84,7 +84,7 @@ final class MetricsExposition: Sendable {
             gauge("cairn_stop_writes", space.stopWrites ? 1 : 0, labels: labels, help: "1 while client writes are refused for space.")
             gauge("cairn_free_blocks", Double(space.freeBlocks), labels: labels, help: "Write blocks free.")
             gauge("cairn_defrag_queue", Double(space.defragQueue), labels: labels, help: "Blocks waiting for defragmentation.")
-            for (path, device) in zip(namespace.options.storage.devices, namespace.deviceSpace) {
+            for (path, device) in zip(namespace.options.storage.devices, space.devices) {
                 let deviceLabels = labels + [("device", path.path)]
                 gauge("cairn_device_write_queue_blocks", Double(device.writeQueue), labels: deviceLabels,
                       help: "Full write blocks waiting for the device's flusher (Aerospike's storage-engine.file[i].write_q).")

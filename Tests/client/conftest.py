@@ -258,6 +258,17 @@ def connect(daemon):
     return aerospike.client(client_config(daemon.port)).connect()
 
 
+def put_records(daemon, set_name, count, value):
+    """Puts keys 0..<count of `set_name` in namespace `test`, each with bin `v` = `value`, over
+    one connection."""
+    c = connect(daemon)
+    try:
+        for i in range(count):
+            c.put(("test", set_name, i), {"v": value})
+    finally:
+        c.close()
+
+
 @pytest.fixture()
 def client(daemon):
     c = connect(daemon)

@@ -563,8 +563,8 @@ public final class DeviceWriter: Sendable {
     /// Write buffers allocated so far, and the most there can ever be (memory stays bounded).
     public var buffersAllocated: (count: Int, capacity: Int) { (pool.allocatedCount, pool.capacity) }
 
-    /// Bytes of blocks waiting to be written (sealed, not yet written).
-    public var waitingBytes: Int { state.withLock { $0.sealed.count * configuration.writeBlockSizeBytes } }
+    /// Full blocks waiting to be written (sealed, not yet written): Aerospike's `write_q`.
+    public var sealedBlockCount: Int { state.withLock { $0.sealed.count } }
 
     /// The next never-written block (persisted in headers so a restart continues after it).
     public var nextPristineBlock: UInt32 { state.withLock { $0.nextPristineBlock } }

@@ -111,7 +111,8 @@ extension NamespaceStorage {
                 dataBlocks: w.dataBlockCount, availableBlocks: available, pendingFreeBlocks: w.pendingFreeCount,
                 availablePct: w.dataBlockCount > 0 ? available * 100 / w.dataBlockCount : 0,
                 stopWrites: stopWrites(d, writer: w, available: available), defragQueue: d.defragQueue.count,
-                writeQueue: w.waitingBytes / options.writeBlockSizeBytes, liveBytes: d.usage.totalLiveBytes, writer: w.statistics, defrag: d.defragQueue.statistics)
+                writeQueue: w.sealedBlockCount, liveBytes: d.usage.totalLiveBytes, writer: w.statistics,
+                defrag: d.defragQueue.statistics)
         }
     }
 }
