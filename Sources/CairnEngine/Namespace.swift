@@ -423,10 +423,18 @@ public final class Namespace: Sendable {
                     getAttempt(digest, binNames: pending.binNames, attempt: pending.attempt + 1, resume: resume,
                                completion: completion)
                 } else {
-                    completion(.failure(EngineError.from(error)))
+                    completion(.failure(readFailure(error, at: current.location)))
                 }
             }
         }
+    }
+
+    /// A read of `location` that failed for good (the index still points at it, so it is not
+    /// a record that moved under the read): counted as its device's read error
+    /// (`storage-engine.file[i].read_errors`), and the error the transaction ends with.
+    private func readFailure(_ error: StorageError, at location: RecordLocation) -> EngineError {
+        storage.countReadError(location, error)
+        return EngineError.from(error)
     }
 
     private func getAttempt(_ digest: Digest, binNames: [String]?, attempt: Int, resume: Resume,
@@ -459,7 +467,7 @@ public final class Namespace: Sendable {
                 return .finished(.success(engineRecord(stored, current: current, binNames: binNames)))
             case .failure(let error):
                 // Moved meanwhile (defrag, an overwrite and block reuse): look it up again.
-                guard index.lookup(digest) != current else { return .finished(.failure(EngineError.from(error))) }
+                guard index.lookup(digest) != current else { return .finished(.failure(readFailure(error, at: current.location))) }
                 attempt += 1
             }
         }
@@ -633,7 +641,7 @@ public final class Namespace: Sendable {
                     if index.lookup(r.digest) != current {
                         continueOperate(writeStep(r, attempt: attempt + 1), resume: resume, completion: completion)
                     } else {
-                        completion(.failure(EngineError.from(error)))
+                        completion(.failure(readFailure(error, at: visible.location)))
                     }
                 }
             }
@@ -780,7 +788,7 @@ public final class Namespace: Sendable {
         case .read(.success(let existing)):
             return commitStep(r, current: current, visible: visible, existing: existing, attempt: attempt)
         case .read(.failure(let error)):
-            guard index.lookup(digest) != current else { return .finished(.failure(EngineError.from(error))) }
+            guard index.lookup(digest) != current else { return .finished(.failure(readFailure(error, at: visible.location))) }
             return writeStep(r, attempt: attempt + 1)
         }
     }

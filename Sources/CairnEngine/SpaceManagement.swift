@@ -31,6 +31,9 @@ public struct SpaceStatistics: Sendable, Equatable {
     /// Device syncs (fdatasync) the flushers issued without commit-to-device: within
     /// flush-max-ms after data writes, and before emptied blocks are reused.
     public var deviceSyncs: Int
+    /// Bytes appended to the write buffers whose write has not completed: what a `kill -9` now
+    /// would lose without commit-to-device (0 once the flushers caught up).
+    public var deviceUnflushedBytes: Int
     public var postWriteCacheHits: Int
     public var expiredRemoved: Int
     public var tombstonesDropped: Int
@@ -141,6 +144,7 @@ extension Namespace {
             blocksReused: devices.reduce(0) { $0 + $1.writer.blocksReused },
             blocksFreed: devices.reduce(0) { $0 + $1.writer.blocksFreed },
             deviceSyncs: devices.reduce(0) { $0 + $1.writer.syncs },
+            deviceUnflushedBytes: devices.reduce(0) { $0 + $1.unflushedBytes },
             postWriteCacheHits: devices.reduce(0) { $0 + $1.writer.postWriteCacheHits },
             expiredRemoved: sup.expiredRemoved, tombstonesDropped: sup.tombstonesDropped, devices: devices)
     }

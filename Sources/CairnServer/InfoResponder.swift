@@ -353,6 +353,7 @@ struct InfoResponder {
             ("device_partial_writes", "\(space.devicePartialWrites)"),
             ("commit_waits_served", "\(space.commitWaitsServed)"),
             ("device_syncs", "\(space.deviceSyncs)"),
+            ("device_unflushed_bytes", "\(space.deviceUnflushedBytes)"),
             ("free_wblocks", "\(space.freeBlocks)"),
             ("pending_free_wblocks", "\(space.pendingFreeBlocks)"),
             ("post_write_cache_hits", "\(space.postWriteCacheHits)"),
@@ -400,12 +401,13 @@ struct InfoResponder {
     /// Each device's statistics under Aerospike's names: `storage-engine.file[i].<name>` for a
     /// namespace of files, `storage-engine.device[i].<name>` for one of block devices (a
     /// namespace has one kind), `i` the device's place in configuration order, from the same
-    /// reading as the namespace's totals. `used_bytes` is the live record bytes, `free_wblocks` the free and never-written blocks, `write_q` the full blocks waiting for
-    /// the flusher, `writes` and `partial_writes` the blocks written whole and the partial
-    /// flushes, `defrag_q` the blocks queued for defrag and `defrag_reads` those it emptied.
-    /// Aerospike's `read_errors`, `defrag_writes`, `defrag_partial_writes` and `age` are not
-    /// given: Cairn does not count the first per device, its defrag writes share the clients'
-    /// write blocks, and it does not read NVMe wear.
+    /// reading as the namespace's totals. `used_bytes` is the live record bytes, `free_wblocks`
+    /// the free and never-written blocks, `write_q` the full blocks waiting for the flusher,
+    /// `writes` and `partial_writes` the blocks written whole and the partial flushes,
+    /// `defrag_q` the blocks queued for defrag and `defrag_reads` those it emptied, and
+    /// `read_errors` the record reads that failed for good (an I/O error, or a copy that fails
+    /// its checks). Aerospike's `defrag_writes`, `defrag_partial_writes` and `age` are not
+    /// given: defrag's writes share the clients' write blocks, and NVMe wear is not read.
     static func deviceStatistics(_ namespace: Namespace, _ space: SpaceStatistics) -> [(String, String)] {
         let kind = namespace.options.storage.devices.first?.fileSizeBytes != nil ? "file" : "device"
         var pairs: [(String, String)] = []
@@ -419,6 +421,7 @@ struct InfoResponder {
                 ("\(tag).partial_writes", "\(device.writer.partialWrites)"),
                 ("\(tag).defrag_q", "\(device.defragQueue)"),
                 ("\(tag).defrag_reads", "\(device.defrag.blocksDefragged)"),
+                ("\(tag).read_errors", "\(device.readErrors)"),
             ]
         }
         return pairs

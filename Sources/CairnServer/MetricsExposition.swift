@@ -90,6 +90,20 @@ final class MetricsExposition: Sendable {
                       help: "Full write blocks waiting for the device's flusher (Aerospike's storage-engine.file[i].write_q).")
                 gauge("cairn_device_live_bytes", Double(device.liveBytes), labels: deviceLabels,
                       help: "Bytes of live records on the device (Aerospike's storage-engine.file[i].used_bytes).")
+                gauge("cairn_device_unflushed_bytes", Double(device.unflushedBytes), labels: deviceLabels,
+                      help: "Bytes appended to the device's write buffers whose write has not completed.")
+                gauge("cairn_device_free_blocks", Double(device.availableBlocks), labels: deviceLabels,
+                      help: "Free and never-written write blocks of the device (Aerospike's storage-engine.file[i].free_wblocks).")
+                gauge("cairn_device_defrag_queue_blocks", Double(device.defragQueue), labels: deviceLabels,
+                      help: "Blocks of the device waiting for defragmentation (Aerospike's storage-engine.file[i].defrag_q).")
+                counter("cairn_device_full_writes_total", UInt64(device.writer.fullWrites), labels: deviceLabels,
+                        help: "Write blocks the device's flusher wrote whole (Aerospike's storage-engine.file[i].writes).")
+                counter("cairn_device_partial_flushes_total", UInt64(device.writer.partialWrites), labels: deviceLabels,
+                        help: "Partial flushes of the device's open write block (Aerospike's storage-engine.file[i].partial_writes).")
+                counter("cairn_device_defragged_blocks_total", UInt64(device.defrag.blocksDefragged), labels: deviceLabels,
+                        help: "Blocks of the device defragmentation emptied (Aerospike's storage-engine.file[i].defrag_reads).")
+                counter("cairn_device_read_errors_total", device.readErrors, labels: deviceLabels,
+                        help: "Record reads of the device that failed: an I/O error or a corrupt copy (Aerospike's storage-engine.file[i].read_errors).")
             }
             counter("cairn_defrag_blocks_total", UInt64(space.blocksDefragged), labels: labels, help: "Blocks defragmented.")
             counter("cairn_defrag_records_rewritten_total", UInt64(space.recordsRewritten), labels: labels,

@@ -39,7 +39,9 @@ func scribble(_ path: String, at offset: UInt64, count: Int, byte: UInt8 = 0x5A)
         #expect(try ns.get(testDigest(250)) == nil)
         for i in 0..<500 where i != 250 { #expect(try ns.get(testDigest(i))?.bins.first == intBin("v", Int64(i))) }
 
-        // Corrupt another record while the namespace runs: the read fails, it never returns other data.
+        // Corrupt another record while the namespace runs: the read fails, it never returns other
+        // data, and each failed read counts as its device's read error.
+        #expect(ns.spaceStatistics.devices[0].readErrors == 0)
         let other = try #require(ns.index.lookup(testDigest(100))?.location)
         try scribble(path, at: other.offsetBytes + 60, count: 4, byte: 0x11)
         #expect(throws: EngineError.self) { _ = try ns.get(testDigest(100)) }
@@ -47,6 +49,9 @@ func scribble(_ path: String, at offset: UInt64, count: Int, byte: UInt8 = 0x5A)
             #expect(error.result == .serverError)
             #expect(error.message.contains(path))
         }
+        // An update must read the old copy too (it keeps the other bin), and fails the same way.
+        #expect(throws: EngineError.self) { try ns.put(testDigest(100), bins: [intBin("v", -1)]) }
+        #expect(ns.spaceStatistics.devices[0].readErrors == 3)
         try ns.close()
     }
 

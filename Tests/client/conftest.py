@@ -35,22 +35,55 @@ def free_port():
         return s.getsockname()[1]
 
 
+def info(port, command, host="127.0.0.1", timeout=10):
+    """One info request over the wire (as asinfo does); the value of `command` ("" when the
+    answer has none). Raises OSError when the connection fails or closes early."""
+    body = (command + "\n").encode()
+    with socket.create_connection((host, port), timeout=timeout) as s:
+        s.sendall(((2 << 56) | (1 << 48) | len(body)).to_bytes(8, "big") + body)
+
+        def receive(count):
+            data = b""
+            while len(data) < count:
+                chunk = s.recv(count - len(data))
+                if not chunk:
+                    raise ConnectionError(f"info {command!r}: connection closed after {len(data)} of {count} bytes")
+                data += chunk
+            return data
+
+        length = int.from_bytes(receive(8), "big") & 0xFFFFFFFFFFFF
+        data = receive(length)
+    for line in data.decode().split("\n"):
+        if line.startswith(command + "\t"):
+            return line[len(command) + 1:]
+    return ""
+
+
+def pairs(text, separator=";"):
+    return dict(item.split("=", 1) for item in text.strip(separator).split(separator) if "=" in item)
+
+
 def ready(port, host="127.0.0.1"):
     """True once cairnd answers info `status` with `ok` (while namespaces open, the port already
     listens and answers `starting`)."""
     try:
-        with socket.create_connection((host, port), timeout=2) as s:
-            body = b"status\n"
-            s.sendall(((2 << 56) | (1 << 48) | len(body)).to_bytes(8, "big") + body)
-            data = b""
-            while len(data) < 8 or len(data) < 8 + (int.from_bytes(data[:8], "big") & 0xFFFFFFFFFFFF):
-                chunk = s.recv(4096)
-                if not chunk:
-                    return False
-                data += chunk
-            return b"status\tok\n" in data[8:]
+        return info(port, "status", host=host, timeout=2) == "ok"
     except OSError:
         return False
+
+
+def wait_flushed(port, namespace="test", seconds=10):
+    """Waits until the namespace's flushers have written every byte appended so far
+    (`device_unflushed_bytes` 0), so that a kill -9 then loses nothing even without
+    commit-to-device. Fails naming the bytes still unwritten after `seconds`."""
+    deadline = time.time() + seconds
+    while True:
+        unflushed = int(pairs(info(port, f"namespace/{namespace}"))["device_unflushed_bytes"])
+        if unflushed == 0:
+            return
+        if time.time() > deadline:
+            raise AssertionError(f"namespace {namespace}: {unflushed} bytes still unflushed after {seconds} s")
+        time.sleep(0.02)
 
 
 def _unprivileged_plan():

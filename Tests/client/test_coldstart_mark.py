@@ -7,8 +7,7 @@ import re
 import subprocess
 import time
 
-from conftest import CAIRND, Daemon, connect, device_storage, free_port, ready
-from test_parameters import info
+from conftest import CAIRND, Daemon, connect, device_storage, free_port, info, ready
 
 
 def test_cold_start_of_a_big_nearly_empty_file_reads_only_what_was_written(tmp_path):

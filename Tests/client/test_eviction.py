@@ -9,7 +9,8 @@ import time
 import aerospike
 import pytest
 
-from test_parameters import Run, info, pairs
+from conftest import info, pairs, wait_flushed
+from test_parameters import Run
 
 CITRUSLEAF_EPOCH = 1262304000
 
@@ -120,7 +121,7 @@ def test_cache_workload_evicts_soonest_and_nothing_evicted_returns(tmp_path):
         client.close()
 
         # kill -9, then a cold start: nothing evicted comes back.
-        time.sleep(2)  # flush-max-ms: every acknowledged write is on the device
+        wait_flushed(run.port)  # every acknowledged write is on the device
         run.process.kill()
         run.process.wait()
         run.start()

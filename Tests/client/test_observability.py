@@ -14,9 +14,8 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import (ROOT, UNPRIVILEGED, Daemon, connect, device_storage, free_port, put_records, serve, serving,
-                      shared_daemon_directory)
-from test_parameters import info, pairs
+from conftest import (ROOT, UNPRIVILEGED, Daemon, connect, device_storage, free_port, info, pairs, put_records, serve,
+                      serving, shared_daemon_directory, wait_flushed)
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
 # entries split on ';', each `<name>:<data>`; data split on ','; entries of two fields or fewer are
@@ -364,6 +363,15 @@ def test_metrics_scraped_under_load(metrics_daemon):
     assert value(last, "cairn_device_live_bytes", namespace="test", device=devices[0]) == \
         value(last, "cairn_device_used_bytes", namespace="test")
     assert value(last, "cairn_device_write_queue_blocks", namespace="test", device=devices[0]) >= 0
+    assert value(last, "cairn_device_unflushed_bytes", namespace="test", device=devices[0]) >= 0
+    assert value(last, "cairn_device_read_errors_total", namespace="test", device=devices[0]) == 0
+    # The device's other figures are the namespace's (one device, one reading per scrape).
+    for per_device, total in (("cairn_device_free_blocks", "cairn_free_blocks"),
+                              ("cairn_device_defrag_queue_blocks", "cairn_defrag_queue"),
+                              ("cairn_device_full_writes_total", "cairn_device_block_writes_total"),
+                              ("cairn_device_partial_flushes_total", "cairn_device_partial_writes_total"),
+                              ("cairn_device_defragged_blocks_total", "cairn_defrag_blocks_total")):
+        assert value(last, per_device, namespace="test", device=devices[0]) == value(last, total, namespace="test"), per_device
     assert value(last, "cairn_objects", namespace="test") >= 1
     assert value(last, "cairn_index_entries", namespace="test") >= value(last, "cairn_objects", namespace="test")
     assert 0 <= value(last, "cairn_cache_hit_ratio", namespace="test") <= 1
@@ -460,7 +468,8 @@ def test_per_device_statistics(tmp_path):
     with serving(d):
         put_records(d, "per-device", 400, "x" * 2000)
         stats = pairs(info(d.port, "namespace/test"))
-        names = ("used_bytes", "free_wblocks", "write_q", "writes", "partial_writes", "defrag_q", "defrag_reads")
+        names = ("used_bytes", "free_wblocks", "write_q", "writes", "partial_writes", "defrag_q", "defrag_reads",
+                 "read_errors")
         per_device = [{n: int(stats[f"storage-engine.file[{i}].{n}"]) for n in names} for i in range(len(files))]
         assert "storage-engine.file[2].used_bytes" not in stats
         assert not any(k.startswith("storage-engine.device[") for k in stats), "files are not block devices"
@@ -470,8 +479,48 @@ def test_per_device_statistics(tmp_path):
         assert sum(dev["defrag_q"] for dev in per_device) == int(stats["defrag_q"])
         assert sum(dev["defrag_reads"] for dev in per_device) == int(stats["defrag_reads"])
         assert all(dev["write_q"] >= 0 for dev in per_device)
+        assert all(dev["read_errors"] == 0 for dev in per_device), per_device
         assert sum(dev["writes"] for dev in per_device) == int(stats["device_block_writes"])
         assert sum(dev["partial_writes"] for dev in per_device) == int(stats["device_partial_writes"])
+        assert int(stats["device_unflushed_bytes"]) >= 0
+
+
+def test_read_errors_per_device(tmp_path):
+    """storage-engine.file[0].read_errors: a record whose copy on the file was damaged behind
+    cairnd's back fails its read with a server error (logged with the file and offset), never
+    with other data, and the device counts the read error; a new write replaces the copy."""
+    path = f"{tmp_path}/test.dat"
+    storage = device_storage(f"file {path}\n        filesize 128M", False).replace(
+        "flush-max-ms 100", "flush-max-ms 100\n        post-write-cache 0")
+    d = Daemon(str(tmp_path), free_port(), storage=storage)
+    marker = b"read-errors-probe:" * 10_000  # 180 KB, found once in the file
+    with serving(d):
+        c = connect(d)
+        try:
+            key = ("test", "read-errors", "victim")
+            c.put(key, {"b": marker})
+            for f in range(4):  # fill the 1 MiB block: sealed, written whole, and out of memory
+                c.put(("test", "read-errors", f"fill-{f}"), {"b": b"f" * 300_000})
+            wait_flushed(d.port)
+            with open(path, "r+b") as f:
+                data = f.read()
+                at = data.find(marker)
+                assert at >= 0 and data.find(marker, at + 1) < 0, at
+                f.seek(at + len(marker) // 2)
+                f.write(b"\xee" * 64)
+                f.flush()
+                os.fsync(f.fileno())
+            with pytest.raises(aerospike.exception.ServerError):
+                c.get(key)
+            # The reply carries only the result code; the log names the file and the offset.
+            assert f"{path}: corrupt record at device 0 offset " in d.log_text(), d.log_text()[-2000:]
+            stats = pairs(info(d.port, "namespace/test"))
+            assert stats["storage-engine.file[0].read_errors"] == "1", stats
+            c.put(key, {"b": b"new"})
+            assert c.get(key)[2] == {"b": b"new"}
+            assert pairs(info(d.port, "namespace/test"))["storage-engine.file[0].read_errors"] == "1"
+        finally:
+            c.close()
 
 
 def test_device_syncs(tmp_path):

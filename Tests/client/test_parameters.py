@@ -10,7 +10,6 @@ import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import tempfile
 import time
@@ -19,31 +18,9 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import CAIRND, ROOT, client_config, free_port, ready
+from conftest import CAIRND, ROOT, client_config, free_port, info, pairs, ready, wait_flushed
 
 CAIRNCTL = os.path.join(os.path.dirname(CAIRND), "cairnctl")
-
-
-def info(port, command):
-    """One info request over the wire (as asinfo does); the value of `command`."""
-    body = (command + "\n").encode()
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        s.sendall(struct.pack(">Q", (2 << 56) | (1 << 48) | len(body)) + body)
-        header = b""
-        while len(header) < 8:
-            header += s.recv(8 - len(header))
-        length = struct.unpack(">Q", header)[0] & 0xFFFFFFFFFFFF
-        data = b""
-        while len(data) < length:
-            data += s.recv(length - len(data))
-    for line in data.decode().split("\n"):
-        if line.startswith(command + "\t"):
-            return line[len(command) + 1:]
-    return ""
-
-
-def pairs(text, separator=";"):
-    return dict(item.split("=", 1) for item in text.strip(separator).split(separator) if "=" in item)
 
 
 class Run:
@@ -543,7 +520,7 @@ def check_record_reads(run, through_page_cache):
             # post-write cache, no longer in memory: the read below must go to the device.
             for f in range(4):
                 c.put(("test", "s", f"fill-{v}-{f}"), {"pad": b"y" * 300_000})
-            time.sleep(1.2)  # flushed
+            wait_flushed(run.port)  # the sealed block written whole, so out of memory
             # The O_DIRECT write dropped the record's cached pages; the read below brings them
             # back through the buffered descriptor (the service threads' reads once ignored it),
             # or, O_DIRECT, leaves them out.
@@ -580,7 +557,7 @@ def check_cold_start_empty(run, tmp):
     c = run.client()
     c.put(("test", "s", "old"), {"v": 1})
     c.close()
-    time.sleep(1.5)  # flush-max-ms: the record is on the device
+    wait_flushed(run.port)  # the record is on the device
     run.process.kill()  # not clean: the next start is cold
     run.process.wait()
     run.start()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import Daemon, connect, free_port
+from conftest import Daemon, connect, free_port, wait_flushed
 
 NS = "test"
 # 30k through the client keeps the suite inside its time budget; the engine test warm-restarts
@@ -91,7 +91,7 @@ def test_warm_after_clean_stop_cold_after_kill_flag_sprigs_and_missing_segments(
     c = connect(node)
     c.remove((NS, "r", COUNT - 1), policy={"durable_delete": True})
     c.close()
-    time.sleep(0.5)  # flush-max-ms 100: the writes are on the file before the kill
+    wait_flushed(node.port)  # the writes are on the file before the kill
     node.kill()
     text = start_and_read_log(node)
     assert "{test} cold start begins: prior shutdown not clean" in text, text[-3000:]
@@ -139,7 +139,7 @@ def test_memory_namespace_with_persistence(tmp_path):
         assert objects == 20000 and reads == 0
         check(d, 20000)
         load(d, 1000, value=lambda i: -i)
-        time.sleep(2.5)  # flush-max-ms 1000 (default): written before the kill
+        wait_flushed(d.port)  # written before the kill
         d.kill()
         text = start_and_read_log(d)
         assert "{test} cold start begins: prior shutdown not clean" in text, text[-3000:]

@@ -543,10 +543,10 @@ public final class DeviceWriter: Sendable {
     public var dataBlockCount: Int { Int(blockCount) - Int(DeviceGeometry.firstDataBlockIndex) }
 
     /// Blocks emptied but not yet free (waiting for their replacements' writes, or the sync after).
-    public var pendingFreeCount: Int {
-        state.withLock { s in
-            s.pendingFree.count - s.pendingFreeHead + s.emptiedWhileBuffered.count + s.awaitingSync.count + (s.syncing?.count ?? 0)
-        }
+    public var pendingFreeCount: Int { state.withLock { pendingFreeCount($0) } }
+
+    private func pendingFreeCount(_ s: State) -> Int {
+        s.pendingFree.count - s.pendingFreeHead + s.emptiedWhileBuffered.count + s.awaitingSync.count + (s.syncing?.count ?? 0)
     }
 
     /// Blocks held in memory (being filled, or waiting for / in their full write).
@@ -563,8 +563,27 @@ public final class DeviceWriter: Sendable {
     /// Write buffers allocated so far, and the most there can ever be (memory stays bounded).
     public var buffersAllocated: (count: Int, capacity: Int) { (pool.allocatedCount, pool.capacity) }
 
-    /// Full blocks waiting to be written (sealed, not yet written): Aerospike's `write_q`.
-    public var sealedBlockCount: Int { state.withLock { $0.sealed.count } }
+    /// What the writer holds in memory and has not yet written, read under one hold of its
+    /// lock together with its counters (the statistics' per-device figures).
+    public struct BufferReading: Sendable, Equatable {
+        /// Full blocks waiting to be written (sealed, not yet written): Aerospike's `write_q`.
+        public var sealedBlocks: Int
+        /// Bytes appended to the write buffers (block headers included) whose write has not yet
+        /// completed: what a `kill -9` now would lose without commit-to-device. 0 once the
+        /// flusher has written everything appended so far.
+        public var unflushedBytes: Int
+        /// Blocks emptied but not yet free (``pendingFreeCount``).
+        public var pendingFreeBlocks: Int
+        public var statistics: Statistics
+    }
+
+    public var bufferReading: BufferReading {
+        state.withLock { s in
+            BufferReading(sealedBlocks: s.sealed.count,
+                          unflushedBytes: s.buffersByBlock.values.reduce(0) { $0 + max(0, $1.usedBytes - $1.durableBytes) },
+                          pendingFreeBlocks: pendingFreeCount(s), statistics: s.stats)
+        }
+    }
 
     /// The next never-written block (persisted in headers so a restart continues after it).
     public var nextPristineBlock: UInt32 { state.withLock { $0.nextPristineBlock } }

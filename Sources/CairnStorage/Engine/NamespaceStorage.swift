@@ -530,6 +530,18 @@ public final class NamespaceStorage: Sendable {
         return decoded.record
     }
 
+    /// Counts a record read of `location` that failed for good (the device's error, or a copy
+    /// that fails its checks while the index still points at it), not one that failed because
+    /// the record moved meanwhile and is read again: Aerospike's per-device `read_errors`.
+    public func countReadError(_ location: RecordLocation, _ error: StorageError) {
+        switch error {
+        case .io, .corruptRecord:
+            deviceRefs[Int(location.deviceIndex)].with { _ = $0.readErrors.add(1, ordering: .relaxed) }
+        case .deviceFull, .overloaded, .recordTooBig, .closed, .refused:
+            break
+        }
+    }
+
     /// Reads issued on every device since open (headers included) and their bytes.
     public var deviceReads: (count: UInt64, bytes: UInt64) {
         devices.reduce((UInt64(0), UInt64(0))) { ($0.0 + $1.device.readCount, $0.1 + $1.device.readBytes) }

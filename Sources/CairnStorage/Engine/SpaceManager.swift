@@ -43,7 +43,11 @@ public struct DeviceSpace: Sendable, Equatable {
     public var defragQueue: Int
     /// Full write blocks waiting for the flusher to write them (Aerospike's `write_q`).
     public var writeQueue: Int
+    /// Bytes appended whose write has not completed (``DeviceWriter/BufferReading/unflushedBytes``).
+    public var unflushedBytes: Int
     public var liveBytes: UInt64
+    /// Record reads that failed for good (``NamespaceStorage/countReadError(_:_:)``).
+    public var readErrors: UInt64
     public var writer: DeviceWriter.Statistics
     public var defrag: DefragStatistics
 }
@@ -107,12 +111,13 @@ extension NamespaceStorage {
         devices.map { d in
             let w = d.writer
             let available = w.availableBlocks
+            let buffers = w.bufferReading
             return DeviceSpace(
-                dataBlocks: w.dataBlockCount, availableBlocks: available, pendingFreeBlocks: w.pendingFreeCount,
+                dataBlocks: w.dataBlockCount, availableBlocks: available, pendingFreeBlocks: buffers.pendingFreeBlocks,
                 availablePct: w.dataBlockCount > 0 ? available * 100 / w.dataBlockCount : 0,
                 stopWrites: stopWrites(d, writer: w, available: available), defragQueue: d.defragQueue.count,
-                writeQueue: w.sealedBlockCount, liveBytes: d.usage.totalLiveBytes, writer: w.statistics,
-                defrag: d.defragQueue.statistics)
+                writeQueue: buffers.sealedBlocks, unflushedBytes: buffers.unflushedBytes, liveBytes: d.usage.totalLiveBytes,
+                readErrors: d.readErrors.load(ordering: .relaxed), writer: buffers.statistics, defrag: d.defragQueue.statistics)
         }
     }
 }

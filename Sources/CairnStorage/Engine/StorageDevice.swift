@@ -12,6 +12,8 @@ public final class StorageDevice: Sendable {
     public let defragQueue = DefragQueue()
     /// Last stop-writes state (to log changes only).
     let stopWritesFlag = Atomic<Bool>(false)
+    /// Record reads of this device that failed for good (``NamespaceStorage/countReadError(_:)``).
+    let readErrors = Atomic<UInt64>(0)
     /// Header as last written, and where the next header write goes.
     let headerState: Mutex<HeaderState>
     /// Set once the device is running (after a cold start determined the first pristine block).
