@@ -523,6 +523,28 @@ def test_read_errors_per_device(tmp_path):
             c.close()
 
 
+def test_device_unflushed_bytes(tmp_path):
+    """device_unflushed_bytes: the bytes appended that the flushers have not yet written, what a
+    kill -9 would lose without commit-to-device. An idle flusher writes a new record at once;
+    the records that follow within flush-max-ms (1500 ms here) wait for the next partial flush,
+    and are counted meanwhile; then nothing is unflushed."""
+    storage = device_storage(f"file {tmp_path}/test.dat\n        filesize 128M", False).replace(
+        "flush-max-ms 100", "flush-max-ms 1500")
+    d = Daemon(str(tmp_path), free_port(), storage=storage)
+    with serving(d):
+        def stats():
+            return pairs(info(d.port, "namespace/test"))
+        before = stats()
+        assert before["device_unflushed_bytes"] == "0", before
+        put_records(d, "unflushed", 4, "x" * 1000)
+        waiting = int(stats()["device_unflushed_bytes"])
+        # At least the last three records (about 1 KiB each), not yet written.
+        assert waiting > 3000, f"{waiting} bytes unflushed right after the writes"
+        wait_flushed(d.port, seconds=10)
+        after = stats()
+        assert int(after["device_partial_writes"]) - int(before["device_partial_writes"]) == 2, (before, after)
+
+
 def test_device_syncs(tmp_path):
     """device_syncs: without commit-to-device (where a completed write may still sit in the
     device's volatile cache) a flusher syncs its device within flush-max-ms (100 ms here) after
