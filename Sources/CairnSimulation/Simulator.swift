@@ -727,11 +727,20 @@ public final class Simulator {
 
     /// A read checked against the model; the record read (nil inside: absent), or nil when the
     /// read failed (an injected fault) or broke the model.
+    /// A read that fails counts one read error of its device, and one that succeeds none
+    /// (one thread: the record cannot move under the read).
     private func checkedRead(_ ns: Namespace, key: Int) -> EngineRecord?? {
         let record: EngineRecord?
+        let readErrors = ns.storage.readErrorCount
         do { record = try get(ns, Self.digest(key)) } catch {
             if !tolerableReadError(error) { fail("key \(key): read failed: \(error)") }
+            if ns.storage.readErrorCount != readErrors + 1 {
+                fail("key \(key): a failed read counted \(ns.storage.readErrorCount - readErrors) read errors, not 1: \(error)")
+            }
             return nil
+        }
+        if ns.storage.readErrorCount != readErrors {
+            fail("key \(key): a read that succeeded counted \(ns.storage.readErrorCount - readErrors) read errors")
         }
         guard let seen = version(of: record, key: key) else { return nil }
         let allowed = model.allowedWhileRunning(key, nowVoidTime: clock.voidTime)

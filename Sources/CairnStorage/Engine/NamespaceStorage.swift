@@ -542,6 +542,9 @@ public final class NamespaceStorage: Sendable {
         }
     }
 
+    /// Record reads that failed for good on every device since open (``countReadError(_:_:)``).
+    public var readErrorCount: UInt64 { devices.reduce(0) { $0 + $1.readErrors.load(ordering: .relaxed) } }
+
     /// Reads issued on every device since open (headers included) and their bytes.
     public var deviceReads: (count: UInt64, bytes: UInt64) {
         devices.reduce((UInt64(0), UInt64(0))) { ($0.0 + $1.device.readCount, $0.1 + $1.device.readBytes) }
