@@ -86,24 +86,30 @@ final class MetricsExposition: Sendable {
             gauge("cairn_defrag_queue", Double(space.defragQueue), labels: labels, help: "Blocks waiting for defragmentation.")
             for (path, device) in zip(namespace.options.storage.devices, space.devices) {
                 let deviceLabels = labels + [("device", path.path)]
-                gauge("cairn_device_write_queue_blocks", Double(device.writeQueue), labels: deviceLabels,
-                      help: "Full write blocks waiting for the device's flusher (Aerospike's storage-engine.file[i].write_q).")
-                gauge("cairn_device_live_bytes", Double(device.liveBytes), labels: deviceLabels,
-                      help: "Bytes of live records on the device (Aerospike's storage-engine.file[i].used_bytes).")
-                gauge("cairn_device_unflushed_bytes", Double(device.unflushedBytes), labels: deviceLabels,
-                      help: "Bytes appended to the device's write buffers whose write has not completed.")
-                gauge("cairn_device_free_blocks", Double(device.availableBlocks), labels: deviceLabels,
-                      help: "Free and never-written write blocks of the device (Aerospike's storage-engine.file[i].free_wblocks).")
-                gauge("cairn_device_defrag_queue_blocks", Double(device.defragQueue), labels: deviceLabels,
-                      help: "Blocks of the device waiting for defragmentation (Aerospike's storage-engine.file[i].defrag_q).")
-                counter("cairn_device_full_writes_total", UInt64(device.writer.fullWrites), labels: deviceLabels,
-                        help: "Write blocks the device's flusher wrote whole (Aerospike's storage-engine.file[i].writes).")
-                counter("cairn_device_partial_flushes_total", UInt64(device.writer.partialWrites), labels: deviceLabels,
-                        help: "Partial flushes of the device's open write block (Aerospike's storage-engine.file[i].partial_writes).")
-                counter("cairn_device_defragged_blocks_total", UInt64(device.defrag.blocksDefragged), labels: deviceLabels,
-                        help: "Blocks of the device defragmentation emptied (Aerospike's storage-engine.file[i].defrag_reads).")
-                counter("cairn_device_read_errors_total", device.readErrors, labels: deviceLabels,
-                        help: "Record reads of the device that failed: an I/O error or a corrupt copy (Aerospike's storage-engine.file[i].read_errors).")
+                let gauges: [(String, Int, String)] = [
+                    ("cairn_device_write_queue_blocks", device.writeQueue,
+                     "Full write blocks waiting for the device's flusher (Aerospike's storage-engine.file[i].write_q)."),
+                    ("cairn_device_live_bytes", Int(device.liveBytes),
+                     "Bytes of live records on the device (Aerospike's storage-engine.file[i].used_bytes)."),
+                    ("cairn_device_unflushed_bytes", device.unflushedBytes,
+                     "Bytes appended to the device's write buffers whose write has not completed."),
+                    ("cairn_device_free_blocks", device.availableBlocks,
+                     "Free and never-written write blocks of the device (Aerospike's storage-engine.file[i].free_wblocks)."),
+                    ("cairn_device_defrag_queue_blocks", device.defragQueue,
+                     "Blocks of the device waiting for defragmentation (Aerospike's storage-engine.file[i].defrag_q)."),
+                ]
+                for (name, value, help) in gauges { gauge(name, Double(value), labels: deviceLabels, help: help) }
+                let counters: [(String, UInt64, String)] = [
+                    ("cairn_device_full_writes_total", UInt64(device.writer.fullWrites),
+                     "Write blocks the device's flusher wrote whole (Aerospike's storage-engine.file[i].writes)."),
+                    ("cairn_device_partial_flushes_total", UInt64(device.writer.partialWrites),
+                     "Partial flushes of the device's open write block (Aerospike's storage-engine.file[i].partial_writes)."),
+                    ("cairn_device_defragged_blocks_total", UInt64(device.defrag.blocksDefragged),
+                     "Blocks of the device defragmentation emptied (Aerospike's storage-engine.file[i].defrag_reads)."),
+                    ("cairn_device_read_errors_total", device.readErrors,
+                     "Record reads of the device that failed: an I/O error or a corrupt copy (Aerospike's storage-engine.file[i].read_errors)."),
+                ]
+                for (name, value, help) in counters { counter(name, value, labels: deviceLabels, help: help) }
             }
             counter("cairn_defrag_blocks_total", UInt64(space.blocksDefragged), labels: labels, help: "Blocks defragmented.")
             counter("cairn_defrag_records_rewritten_total", UInt64(space.recordsRewritten), labels: labels,
