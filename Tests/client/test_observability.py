@@ -536,9 +536,12 @@ def test_device_unflushed_bytes(tmp_path):
             return pairs(info(d.port, "namespace/test"))
         before = stats()
         assert before["device_unflushed_bytes"] == "0", before
-        put_records(d, "unflushed", 4, "x" * 1000)
+        put_records(d, "unflushed-first", 1, "x" * 1000)
+        wait_flushed(d.port)  # written at once by the idle flusher
+        put_records(d, "unflushed", 3, "x" * 1000)
         waiting = int(stats()["device_unflushed_bytes"])
-        # At least the last three records (about 1 KiB each), not yet written.
+        # The three records (about 1 KiB each), not yet written: the next partial flush comes
+        # flush-max-ms after the first.
         assert waiting > 3000, f"{waiting} bytes unflushed right after the writes"
         wait_flushed(d.port, seconds=10)
         after = stats()
