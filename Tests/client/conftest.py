@@ -127,13 +127,15 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(CLIENT_LUA_PATH, ignore_errors=True)
 
 
-def device_storage(backing, commit_to_device=False):
-    """A `storage-engine device` stanza over `backing` (`file PATH\n filesize N` or `device PATH`)."""
+def device_storage(backing, commit_to_device=False, flush_max_ms=100, extra=""):
+    """A `storage-engine device` stanza over `backing` (`file PATH\n filesize N` or `device PATH`),
+    with `extra` lines (e.g. `post-write-cache 0`)."""
     return f"""storage-engine device {{
         {backing}
         write-block-size 1M
-        flush-max-ms 100
+        flush-max-ms {flush_max_ms}
         commit-to-device {"true" if commit_to_device else "false"}
+        {extra}
     }}"""
 
 

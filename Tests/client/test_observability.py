@@ -490,8 +490,7 @@ def test_read_errors_per_device(tmp_path):
     cairnd's back fails its read with a server error (logged with the file and offset), never
     with other data, and the device counts the read error; a new write replaces the copy."""
     path = f"{tmp_path}/test.dat"
-    storage = device_storage(f"file {path}\n        filesize 128M", False).replace(
-        "flush-max-ms 100", "flush-max-ms 100\n        post-write-cache 0")
+    storage = device_storage(f"file {path}\n        filesize 128M", extra="post-write-cache 0")
     d = Daemon(str(tmp_path), free_port(), storage=storage)
     marker = b"read-errors-probe:" * 10_000  # 180 KB, found once in the file
     with serving(d):
@@ -528,8 +527,7 @@ def test_device_unflushed_bytes(tmp_path):
     kill -9 would lose without commit-to-device. An idle flusher writes a new record at once;
     the records that follow within flush-max-ms (1500 ms here) wait for the next partial flush,
     and are counted meanwhile; then nothing is unflushed."""
-    storage = device_storage(f"file {tmp_path}/test.dat\n        filesize 128M", False).replace(
-        "flush-max-ms 100", "flush-max-ms 1500")
+    storage = device_storage(f"file {tmp_path}/test.dat\n        filesize 128M", flush_max_ms=1500)
     d = Daemon(str(tmp_path), free_port(), storage=storage)
     with serving(d):
         def stats():
