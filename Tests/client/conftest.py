@@ -72,18 +72,24 @@ def ready(port, host="127.0.0.1"):
         return False
 
 
+def wait_until(condition, seconds=5):
+    """Polls `condition` every 20 ms until it holds or `seconds` pass; whether it held."""
+    deadline = time.time() + seconds
+    while not condition():
+        if time.time() > deadline:
+            return condition()
+        time.sleep(0.02)
+    return True
+
+
 def wait_flushed(port, namespace="test", seconds=10):
     """Waits until the namespace's flushers have written every byte appended so far
     (`device_unflushed_bytes` 0), so that a kill -9 then loses nothing even without
     commit-to-device. Fails naming the bytes still unwritten after `seconds`."""
-    deadline = time.time() + seconds
-    while True:
-        unflushed = int(pairs(info(port, f"namespace/{namespace}"))["device_unflushed_bytes"])
-        if unflushed == 0:
-            return
-        if time.time() > deadline:
-            raise AssertionError(f"namespace {namespace}: {unflushed} bytes still unflushed after {seconds} s")
-        time.sleep(0.02)
+    def unflushed():
+        return int(pairs(info(port, f"namespace/{namespace}"))["device_unflushed_bytes"])
+    if not wait_until(lambda: unflushed() == 0, seconds):
+        raise AssertionError(f"namespace {namespace}: {unflushed()} bytes still unflushed after {seconds} s")
 
 
 def _unprivileged_plan():

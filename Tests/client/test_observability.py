@@ -15,7 +15,7 @@ import aerospike
 import pytest
 
 from conftest import (ROOT, UNPRIVILEGED, Daemon, connect, device_storage, free_port, info, pairs, put_records, serve,
-                      serving, shared_daemon_directory, wait_flushed)
+                      serving, shared_daemon_directory, wait_flushed, wait_until)
 
 # asadm's reading of a `latencies:` answer (lib/live_cluster/client/node.py, info_latencies):
 # entries split on ';', each `<name>:<data>`; data split on ','; entries of two fields or fewer are
@@ -559,10 +559,7 @@ def test_device_syncs(tmp_path):
         try:
             before = syncs()
             c.put(("test", "syncs", "one"), {"v": 1})
-            deadline = time.time() + 5
-            while syncs() == before and time.time() < deadline:
-                time.sleep(0.02)
-            assert syncs() > before, "no sync after a write"
+            assert wait_until(lambda: syncs() > before), "no sync after a write"
             # An idle flusher stops syncing once everything written is synced.
             time.sleep(0.5)
             idle = syncs()
