@@ -136,12 +136,12 @@ def pytest_sessionfinish(session, exitstatus):
 def device_storage(backing, commit_to_device=False, flush_max_ms=100, extra=""):
     """A `storage-engine device` stanza over `backing` (`file PATH\n filesize N` or `device PATH`),
     with `extra` lines (e.g. `post-write-cache 0`)."""
+    extra_lines = f"\n        {extra}" if extra else ""  # none: the stanza other tests edit stays as it was
     return f"""storage-engine device {{
         {backing}
         write-block-size 1M
         flush-max-ms {flush_max_ms}
-        commit-to-device {"true" if commit_to_device else "false"}
-        {extra}
+        commit-to-device {"true" if commit_to_device else "false"}{extra_lines}
     }}"""
 
 
