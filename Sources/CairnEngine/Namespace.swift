@@ -1143,12 +1143,14 @@ public final class Namespace: Sendable {
     }
 
     /// Runs the truncation sweeps waiting since `truncate` (the simulator interleaves them with
-    /// client work instead of sweep threads). Returns how many ran.
+    /// client work instead of sweep threads), in the order of their LUTs and sets, not of the
+    /// truncations' returns: two truncations on two threads return in either order, and the
+    /// order of the sweeps' releases decides which blocks are reused first. Returns how many ran.
     @discardableResult
     public func runDeferredSweeps() -> Int {
         let sweeps = deferredSweeps.withLock { s in
             defer { s.removeAll() }
-            return s
+            return s.sorted { ($0.lutMs, $0.setID ?? 0) < ($1.lutMs, $1.setID ?? 0) }
         }
         for sweep in sweeps { sweepTruncated(setID: sweep.setID, lutMs: sweep.lutMs) }
         return sweeps.count

@@ -56,6 +56,9 @@ public struct SimulationOptions: Sendable {
     /// one it always was.
     public var crashNearOpenings: Bool
     public var log: @Sendable (String) -> Void
+    /// Keep what ``SimulationResult/replayDifferences(_:)`` compares beyond the fingerprint: each
+    /// operation's step and I/O counts, and each device page's checksum (`--check-replay`).
+    public var recordsReplayTrace = false
 
     public init(seed: UInt64, operations: Int = 600, deviceCount: Int? = nil, deviceSizeBytes: UInt64 = 8 << 20,
                 keyCount: Int = 160, bugs: ReintroducedBugs = [], commitToDevice: Bool? = nil,
@@ -115,6 +118,13 @@ public struct SimulationResult: Sendable {
     public var device = SimulatedDeviceCounters()
     /// Each device's ``SimulatedDevice/contentHash`` at the end of the run.
     public var deviceContentHashes: [UInt64] = []
+    /// Each device's 4 KiB pages' checksums at the end of the run (``SimulationOptions/recordsReplayTrace``).
+    public var devicePageHashes: [[UInt32]] = []
+    /// Each operation's step and the devices' I/O counts after it (``SimulationOptions/recordsReplayTrace``).
+    public var trace: [StepTrace] = []
+    /// Every restart's mode and reason, in order, with the operation it followed: where two
+    /// replays of one seed part (`cairn-sim --check-replay` names the first that differs).
+    public var starts: [String] = []
 
     /// What two replays of one seed must agree on (`cairn-sim --check-replay`): every count, the
     /// failure, and every device's bytes.
@@ -129,6 +139,30 @@ public struct SimulationResult: Sendable {
          ("write errors", "\(device.writeErrors)"), ("corrupted sectors", "\(device.corruptedSectors)"),
          ("misdirected writes", "\(device.misdirectedWrites)"),
          ("device bytes", deviceContentHashes.map { String($0, radix: 16) }.joined(separator: ","))]
+    }
+
+    /// How a replay of this run's seed differs from it, one line each, empty when it does not:
+    /// the fingerprint's differing values, then where the two parted (the first operation whose
+    /// step or I/O counts differ, the first restart that differs, the device pages that differ).
+    public func replayDifferences(_ again: SimulationResult) -> [String] {
+        let differing = zip(replayFingerprint, again.replayFingerprint).filter { $0.0.value != $0.1.value }
+        guard !differing.isEmpty else { return [] }
+        var lines = [differing.map { "\($0.0.name) \($0.0.value) then \($0.1.value)" }.joined(separator: "; ")]
+        if let i = trace.indices.first(where: { $0 < again.trace.count && trace[$0] != again.trace[$0] }) {
+            lines.append("operation \(i) differs: \(trace[i]), then \(again.trace[i])"
+                         + (i > 0 ? " (operation \(i - 1): \(trace[i - 1]))" : ""))
+        }
+        let a = starts, b = again.starts
+        if let i = (0..<max(a.count, b.count)).first(where: { $0 >= a.count || $0 >= b.count || a[$0] != b[$0] }) {
+            lines.append("restart \(i + 1) differs: \(i < a.count ? a[i] : "none"), then \(i < b.count ? b[i] : "none")")
+        }
+        for (d, (x, y)) in zip(devicePageHashes, again.devicePageHashes).enumerated() {
+            let pages = zip(x, y).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+            guard !pages.isEmpty else { continue }
+            lines.append("device \(d): \(pages.count) pages of 4 KiB differ, at offsets "
+                         + pages.prefix(12).map { "\($0 * 4096)" }.joined(separator: ", ") + (pages.count > 12 ? ", …" : ""))
+        }
+        return lines
     }
 }
 
@@ -163,6 +197,27 @@ public struct EvictionSettings: Sendable, CustomStringConvertible {
         "evict-used-pct \(usedPct), evict-indexes-memory-pct \(indexesMemoryPct), evict-sys-memory-pct \(sysMemoryPct), "
             + "evict-tenths-pct \(tenthsPct), evict-hist-buckets \(histBuckets), disable-cold-start-eviction "
             + "\(disableColdStartEviction), disable-eviction set \(exemptSet ?? "none")"
+    }
+}
+
+/// One operation of a run: its step and the devices' I/O counts after it (two replays of a
+/// seed that part show here first).
+public struct StepTrace: Equatable, Sendable, CustomStringConvertible {
+    var step: Int8
+    var reads: UInt32
+    var writes: UInt32
+    var syncs: UInt32
+
+    init(step: Step?, devices: [SimulatedDevice]) {
+        self.step = Int8(step?.rawValue ?? -1)
+        let c = devices.reduce(SimulatedDeviceCounters()) { $0 + $1.counters }
+        reads = UInt32(truncatingIfNeeded: c.reads)
+        writes = UInt32(truncatingIfNeeded: c.writes)
+        syncs = UInt32(truncatingIfNeeded: c.syncs)
+    }
+
+    public var description: String {
+        "\(Step(rawValue: Int(step)).map { "\($0)" } ?? "no namespace"), then \(reads) reads, \(writes) writes, \(syncs) syncs"
     }
 }
 
@@ -437,7 +492,8 @@ public final class Simulator {
         guard reopen(clean: true, firstOpen: true) else { return finish() }
         for op in 0..<options.operations {
             result.operations = op + 1
-            step(op)
+            let taken = step(op)
+            if options.recordsReplayTrace { result.trace.append(StepTrace(step: taken, devices: devices)) }
             if result.failure != nil {
                 result.failedAtOperation = op
                 return finish()
@@ -453,6 +509,7 @@ public final class Simulator {
         namespace = nil
         result.device = devices.reduce(SimulatedDeviceCounters()) { $0 + $1.counters }
         result.deviceContentHashes = devices.map(\.contentHash)
+        if options.recordsReplayTrace { result.devicePageHashes = devices.map { $0.pageHashes() } }
         return result
     }
 
@@ -463,13 +520,17 @@ public final class Simulator {
     private func roll(_ n: Int) -> Int { Int(rng.next() % UInt64(n)) }
 
     /// One seeded step: a client operation, background work, time, or a crash.
-    private func step(_ op: Int) {
-        guard let ns = namespace else { return }
+    /// Returns the step taken (nil: none, the namespace is gone).
+    @discardableResult
+    private func step(_ op: Int) -> Step? {
+        guard let ns = namespace else { return nil }
         if options.crashNearOpenings, let crash = crashNearOpening(ns) {
             crashAndRestart(powerLoss: crash == .powerLoss)
-            return
+            return crash
         }
-        perform(mix.step(at: roll(mix.total)), ns)
+        let kind = mix.step(at: roll(mix.total))
+        perform(kind, ns)
+        return kind
     }
 
     /// `crashNearOpenings`: blocks opened so far by this process (every device), and the steps
@@ -909,6 +970,7 @@ public final class Simulator {
         let first = Self.setNames[1 + roll(2)]
         let second = first == "a" ? "b" : "a"
         let device = devices[0]
+        let storage = ns.storage.devices[0]
         let armed = Atomic<Bool>(true)
         let secondDone = ConditionLock(false)
         let secondFailed = Atomic<Bool>(false)
@@ -921,10 +983,10 @@ public final class Simulator {
                 secondDone.broadcast()
             }
             t.start()
-            // The second either finishes (no lock held it back) or is waiting for the lock.
-            secondDone.withLockedScope { scope in
-                if !scope.access({ $0 }) { scope.wait(timeoutNs: 50_000_000) }
-            }
+            // The second either finishes (no lock held it back) or queues for the lock. Waited
+            // for as such, not for a while: a second that had not yet reached the lock when a
+            // timeout ran out (a loaded machine) made the run differ from its replay.
+            while !secondDone.withLock({ $0 }) && storage.headerWritersQueuedCount < 2 { usleep(100) }
         }
         defer { device.setHeaderWriteHook(nil) }
         var status = SimulationModel.Status.acked
@@ -1070,6 +1132,8 @@ public final class Simulator {
             }
             do {
                 let ns = try Namespace.open(o)
+                result.starts.append("after operation \(result.operations): \(ns.startReport.mode) ("
+                                     + ns.startReport.reason.replacingOccurrences(of: shmDirectory, with: "<run's directory>") + ")")
                 if !firstOpen {
                     if ns.startReport.mode == .warm { result.warmRestarts += 1 } else { result.coldRestarts += 1 }
                     if clean && ns.startReport.mode != .warm && !faults.destroysWrittenData && faults.writeErrorPPM == 0
@@ -1080,6 +1144,7 @@ public final class Simulator {
                 namespace = ns
                 return true
             } catch {
+                result.starts.append("after operation \(result.operations): failed (\(error))")
                 result.failedRestarts += 1
                 markUncertain = true
                 // Only injected faults may fail a start (and then only for a while).

@@ -133,6 +133,17 @@ public final class SimulatedDevice: SimulatedMedium, @unchecked Sendable {
         }
     }
 
+    /// A checksum of each `pageBytes` of the current bytes: where two replays' devices differ.
+    public func pageHashes(pageBytes: Int = 4096) -> [UInt32] {
+        state.withLock { s in
+            s.current.withUnsafeBytes { raw in
+                stride(from: 0, to: raw.count, by: pageBytes).map { at in
+                    CRC32C.checksum(UnsafeRawBufferPointer(rebasing: raw[at..<min(raw.count, at + pageBytes)]))
+                }
+            }
+        }
+    }
+
     /// Sets (or clears) the hook run after each synchronous header-region write.
     public func setHeaderWriteHook(_ hook: (@Sendable () -> Void)?) { headerHook.withLock { $0 = hook } }
 

@@ -120,11 +120,10 @@ struct CairnSim: ParsableCommand {
             evicted += r.evicted
             coldStartEvicted += r.coldStartEvicted
             if copies == 2, let again = results.result(i * copies + 1) {
-                let differing = zip(r.replayFingerprint, again.replayFingerprint).filter { $0.0.value != $0.1.value }
-                if !differing.isEmpty {
+                let differences = r.replayDifferences(again)
+                if !differences.isEmpty {
                     replayMismatches += 1
-                    print("REPLAY DIFFERS seed \(s): " + differing.map { "\($0.0.name) \($0.0.value) then \($0.1.value)" }
-                        .joined(separator: "; "))
+                    print("REPLAY DIFFERS seed \(s): " + differences.joined(separator: "\n  "))
                 }
             }
             if let failure = r.failure {
@@ -141,7 +140,8 @@ struct CairnSim: ParsableCommand {
                 if expectFailure { break }
             } else if seed != nil {
                 print("seed \(s): ok (\(r.operations) operations, \(r.crashes) crashes, \(r.coldRestarts) cold and "
-                      + "\(r.warmRestarts) warm restarts, commit-to-device \(r.commitToDevice), device \(r.device))"
+                      + "\(r.warmRestarts) warm restarts, commit-to-device \(r.commitToDevice), device \(r.device), device bytes "
+                      + r.deviceContentHashes.map { String($0, radix: 16) }.joined(separator: ",") + ")"
                       + (r.evictionSettings.map { "; eviction: \($0); \(r.evictingCycles) evicting cycles, \(r.evicted) "
                           + "records evicted, \(r.coldStartEvicted) by cold starts" } ?? "")
                       + (r.swarmSettings.map { "; \($0)" } ?? "") + (r.swarmedFaults.map { "; \($0)" } ?? ""))
@@ -168,12 +168,14 @@ struct CairnSim: ParsableCommand {
     func optionsMaker(bugs: ReintroducedBugs, commitToDevice: Bool?) -> @Sendable (UInt64) -> SimulationOptions {
         let operations = operations, eviction = eviction, oneBin = oneBin, swarm = swarm, swarmFaults = swarmFaults
         let anyOrder: Bool? = anyOrder ? true : nil, turnover = turnover, headerStep = headerStep, devices = devices
-        let crashNearOpenings = crashNearOpenings
+        let crashNearOpenings = crashNearOpenings, checkReplay = checkReplay
         return { seed in
-            SimulationOptions(seed: seed, operations: operations, deviceCount: devices, bugs: bugs,
-                              commitToDevice: commitToDevice, eviction: eviction, oneBin: oneBin, swarm: swarm,
-                              swarmFaults: swarmFaults, unsyncedPagesInAnyOrder: anyOrder, turnover: turnover,
-                              headerStep: headerStep, crashNearOpenings: crashNearOpenings)
+            var o = SimulationOptions(seed: seed, operations: operations, deviceCount: devices, bugs: bugs,
+                                      commitToDevice: commitToDevice, eviction: eviction, oneBin: oneBin, swarm: swarm,
+                                      swarmFaults: swarmFaults, unsyncedPagesInAnyOrder: anyOrder, turnover: turnover,
+                                      headerStep: headerStep, crashNearOpenings: crashNearOpenings)
+            o.recordsReplayTrace = checkReplay
+            return o
         }
     }
 

@@ -22,6 +22,11 @@ public final class StorageDevice: Sendable {
     /// Held across a whole header write, so two writers (two truncates at once, a truncate and
     /// a close) can never pick the same slot and land out of order.
     private let headerWrites = Mutex<Void>(())
+    /// Header writers holding or waiting for `headerWrites`: a simulator waits until a second
+    /// writer has queued behind the first, so that a run replays whatever the threads' speed.
+    private let headerWritersQueued = Atomic<Int>(0)
+    /// Header writers holding or waiting for the header-write lock (simulation and tests).
+    public var headerWritersQueuedCount: Int { headerWritersQueued.load(ordering: .acquiring) }
     /// The simulator's reintroduced bugs (`unserialisedHeaderWrites` drops the lock above).
     let bugs: ReintroducedBugs
 
@@ -124,6 +129,8 @@ public final class StorageDevice: Sendable {
             if bothCopies { try writeNextCopy { _ in } }
             return
         }
+        headerWritersQueued.add(1, ordering: .releasing)
+        defer { headerWritersQueued.subtract(1, ordering: .releasing) }
         try headerWrites.withLock { _ in
             try writeNextCopy(update)
             if bothCopies { try writeNextCopy { _ in } }
