@@ -9,7 +9,7 @@ import time
 import aerospike
 import pytest
 
-from conftest import info, pairs, wait_flushed
+from conftest import info, pairs, wait_flushed, wait_until
 from test_parameters import Run
 
 CITRUSLEAF_EPOCH = 1262304000
@@ -198,9 +198,7 @@ def test_set_config_changes_eviction_parameters(tmp_path):
         c.close()
         assert info(run.port, "set-config:context=namespace;id=test;nsup-period=1") == "ok"
         assert info(run.port, "set-config:context=namespace;id=test;evict-used-pct=1") == "ok"
-        deadline = time.time() + 20
-        while time.time() < deadline and int(run.namespace()["evicted_objects"]) == 0:
-            time.sleep(0.3)
+        wait_until(lambda: int(run.namespace()["evicted_objects"]) > 0, seconds=20)
         assert int(run.namespace()["evicted_objects"]) > 0, run.namespace()
         run.stop()
     finally:

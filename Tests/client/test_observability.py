@@ -167,11 +167,7 @@ def test_set_config_nsup_period_takes_effect(daemon):
     assert set_config(daemon.port, "nsup-period", "1") == "ok"
     try:
         assert ns_config(daemon.port)["nsup-period"] == "1"
-        deadline = time.time() + 15
-        while time.time() < deadline:
-            if int(pairs(info(daemon.port, "namespace/test"))["expired_objects"]) >= before + 20:
-                break
-            time.sleep(0.5)
+        wait_until(lambda: int(pairs(info(daemon.port, "namespace/test"))["expired_objects"]) >= before + 20, seconds=15)
         assert int(pairs(info(daemon.port, "namespace/test"))["expired_objects"]) >= before + 20
     finally:
         assert set_config(daemon.port, "nsup-period", "120") == "ok"
@@ -218,9 +214,7 @@ def test_log_commands(daemon):
         with socket.create_connection(("127.0.0.1", daemon.port), timeout=10) as s:
             s.sendall(struct.pack(">Q", (2 << 56) | (3 << 48) | 5) + b"\0" * 5)
             s.recv(64)
-        deadline = time.time() + 5
-        while "malformed message" not in daemon.log_text() and time.time() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: "malformed message" in daemon.log_text())
         assert "malformed message" in daemon.log_text()
     finally:
         assert info(daemon.port, "log-set:id=0;any=info") == "ok"

@@ -18,7 +18,7 @@ import urllib.request
 import aerospike
 import pytest
 
-from conftest import CAIRND, ROOT, client_config, free_port, info, pairs, ready, wait_flushed
+from conftest import CAIRND, ROOT, client_config, free_port, info, pairs, ready, wait_flushed, wait_until
 
 CAIRNCTL = os.path.join(os.path.dirname(CAIRND), "cairnctl")
 
@@ -142,11 +142,8 @@ def check_read_touch_ttl_pct(run, tmp):
         # 3 s after the write, 7 of 10 s are left: inside the 80% window, so this read touches.
         time.sleep(3)
         c.get(key)
-        deadline = time.time() + 5
+        wait_until(lambda: c.exists(key)[1]["gen"] != 1)
         meta = c.exists(key)[1]
-        while meta["gen"] == 1 and time.time() < deadline:
-            time.sleep(0.05)
-            meta = c.exists(key)[1]
         assert meta["gen"] == 2 and meta["ttl"] >= 9, meta
         # A client's -1 never touches.
         c.put(key, {"v": 2}, meta={"ttl": 10})
@@ -294,9 +291,7 @@ def check_nsup_period(run, tmp):
     for i in range(3):
         c.put(("test", "s", f"fill{i}"), {"b": b"x" * 900_000})
     c.close()
-    deadline = time.time() + 15
-    while time.time() < deadline and int(run.namespace()["expired_objects"]) < 1:
-        time.sleep(0.5)
+    wait_until(lambda: int(run.namespace()["expired_objects"]) >= 1, seconds=15)
     assert int(run.namespace()["expired_objects"]) >= 1, run.namespace()
 
 
@@ -439,9 +434,7 @@ def check_evicts(run, tmp, keep_set=None):
             c.put(("test", "s", f"n{i}"), {"v": i}, meta={"ttl": -1})
             if keep_set:
                 c.put(("test", keep_set, f"k{i}"), {"v": i}, meta={"ttl": 100})
-        deadline = time.time() + 20
-        while time.time() < deadline and int(run.namespace()["evicted_objects"]) < 1:
-            time.sleep(0.3)
+        wait_until(lambda: int(run.namespace()["evicted_objects"]) >= 1, seconds=20)
         ns = run.namespace()
         assert int(ns["evicted_objects"]) >= 1, ns
         assert int(ns["evict_void_time"]) > 0 and "nsup_cycle_duration" in ns and "nsup_cycle_deleted_pct" in ns, ns
