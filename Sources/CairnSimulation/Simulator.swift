@@ -974,10 +974,23 @@ public final class Simulator {
         let armed = Atomic<Bool>(true)
         let secondDone = ConditionLock(false)
         let secondFailed = Atomic<Bool>(false)
+        let secondThread = Atomic<UInt>(0)
+        let firstLetGo = Atomic<Bool>(false)  // the first's hook returned: it no longer waits for the second
+        let firstReturned = Atomic<Bool>(false)
         device.setHeaderWriteHook { [clock] in
-            guard armed.exchange(false, ordering: .relaxed) else { return }
+            guard armed.exchange(false, ordering: .relaxed) else {
+                // The second's own header writes here, once the first let go of the lock: they
+                // wait until the first has returned, so the first's writes to its other devices
+                // come before the second's, whatever the threads' speed (they draw each device's
+                // faults in that order: which of the two an injected error fails must replay).
+                if secondThread.load(ordering: .acquiring) == UInt(pthread_self()) && firstLetGo.load(ordering: .acquiring) {
+                    while !firstReturned.load(ordering: .acquiring) { usleep(100) }
+                }
+                return
+            }
             _ = clock
             let t = Thread {
+                secondThread.store(UInt(pthread_self()), ordering: .releasing)
                 do { try ns.truncate(setName: second) } catch { secondFailed.store(true, ordering: .relaxed) }
                 secondDone.withLock { $0 = true }
                 secondDone.broadcast()
@@ -987,11 +1000,15 @@ public final class Simulator {
             // for as such, not for a while: a second that had not yet reached the lock when a
             // timeout ran out (a loaded machine) made the run differ from its replay.
             while !secondDone.withLock({ $0 }) && storage.headerWritersQueuedCount < 2 { usleep(100) }
+            firstLetGo.store(true, ordering: .releasing)
         }
         defer { device.setHeaderWriteHook(nil) }
         var status = SimulationModel.Status.acked
-        do { try ns.truncate(setName: first) } catch {
-            guard faults.writeErrorPPM > 0 else { return fail("truncate \(first ?? "") failed: \(error)") }
+        var firstError: (any Error)?
+        do { try ns.truncate(setName: first) } catch { firstError = error }
+        firstReturned.store(true, ordering: .releasing)
+        if let firstError {
+            guard faults.writeErrorPPM > 0 else { return fail("truncate \(first ?? "") failed: \(firstError)") }
             status = .failed
         }
         secondDone.wait(until: { $0 || armed.load(ordering: .relaxed) }) { _ in }
