@@ -210,7 +210,7 @@ public struct StepTrace: Equatable, Sendable, CustomStringConvertible {
 
     init(step: Step?, devices: [SimulatedDevice]) {
         self.step = Int8(step?.rawValue ?? -1)
-        let c = devices.reduce(SimulatedDeviceCounters()) { $0 + $1.counters }
+        let c = devices.totalCounters
         reads = UInt32(truncatingIfNeeded: c.reads)
         writes = UInt32(truncatingIfNeeded: c.writes)
         syncs = UInt32(truncatingIfNeeded: c.syncs)
@@ -507,7 +507,7 @@ public final class Simulator {
 
     private func finish() -> SimulationResult {
         namespace = nil
-        result.device = devices.reduce(SimulatedDeviceCounters()) { $0 + $1.counters }
+        result.device = devices.totalCounters
         result.deviceContentHashes = devices.map(\.contentHash)
         if options.recordsReplayTrace { result.devicePageHashes = devices.map { $0.pageHashes() } }
         return result
@@ -1274,4 +1274,9 @@ public final class Simulator {
             }
         }
     }
+}
+
+extension [SimulatedDevice] {
+    /// The I/O counters of all the devices, summed.
+    var totalCounters: SimulatedDeviceCounters { reduce(SimulatedDeviceCounters()) { $0 + $1.counters } }
 }
