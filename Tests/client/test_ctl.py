@@ -10,12 +10,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import time
 
 import aerospike
 import pytest
 
-from conftest import CAIRND, ROOT, config_text, device_storage, free_port
+from conftest import CAIRND, ROOT, config_text, device_storage, free_port, wait_until
 
 CAIRNCTL = os.environ.get("CAIRNCTL", os.path.join(os.path.dirname(CAIRND), "cairnctl"))
 NS = "test"
@@ -69,10 +68,7 @@ class Node:
         if pid is None or not alive(pid):
             return
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 60
-        while alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert not alive(pid), f"cairnd {pid} did not stop on SIGTERM"
+        assert wait_until(lambda: not alive(pid), 60), f"cairnd {pid} did not stop on SIGTERM"
 
 
 def alive(pid):
@@ -152,9 +148,7 @@ def test_lifecycle_start_stop_kill_coldstart_restart(node):
     # (commit-to-device true).
     pid = node.pid()
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 30
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not alive(pid), 30)
     expect(node.ctl("status"), 1, "dead but pid file", str(pid))
     mark = len(node.log_text())
     expect(node.ctl("coldstart"), 0, "cold start", "ready")
@@ -229,10 +223,7 @@ def test_sighup_reopens_the_log_file(node):
     rotated = node.log + ".1"
     os.rename(node.log, rotated)
     os.kill(node.pid(), signal.SIGHUP)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(node.log) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert os.path.exists(node.log), "SIGHUP did not create a new log file"
+    assert wait_until(lambda: os.path.exists(node.log), 30), "SIGHUP did not create a new log file"
     expect(node.ctl("stop"), 0, "finished clean shutdown")
     fresh = node.log_text()
     assert "log files reopened" in fresh and "finished clean shutdown" in fresh

@@ -4,8 +4,8 @@ the new file with its log lines; `cairnctl stop` confirms a clean stop whatever 
 cairnctl refuses to start rather than silently create /opt/cairn/cairnd.log."""
 import os
 import signal
-import time
 
+from conftest import wait_until
 from test_ctl import Node, expect
 
 
@@ -20,12 +20,8 @@ def rotate_and_check(node):
     rotated = node.log + ".1"
     os.rename(node.log, rotated)
     os.kill(pid, signal.SIGHUP)
-    deadline = time.monotonic() + 30
-    while not os.path.exists(node.log) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    deadline = time.monotonic() + 10
-    while (fd_target(pid, 1) != node.log or fd_target(pid, 2) != node.log) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: os.path.exists(node.log), 30)
+    wait_until(lambda: fd_target(pid, 1) == node.log and fd_target(pid, 2) == node.log, 10)
     assert fd_target(pid, 1) == node.log, fd_target(pid, 1)
     assert fd_target(pid, 2) == node.log, fd_target(pid, 2)
     expect(node.ctl("stop"), 0, "clean shutdown")
