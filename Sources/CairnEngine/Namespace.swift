@@ -37,7 +37,10 @@ public final class Namespace: Sendable {
     /// millisecond, or written just after a truncation, gets its old LUT + 1). A truncation
     /// "now" covers at least this, so every write acknowledged before it is truncated (the
     /// simulator found a same-millisecond overwrite surviving a truncation). Written only when
-    /// a LUT runs ahead, so the common write does not touch it.
+    /// a LUT runs ahead, so the common write does not touch it. A start raises it to the newest
+    /// LUT among the records it found: a write just ahead of the clock before a crash or a stop
+    /// must be covered by a truncation right after the restart too (the simulator found that
+    /// one, seed 900263 of an eviction swarm).
     private let lutAheadOfClock = Atomic<UInt64>(0)
     /// Truncation sweeps waiting for `runDeferredSweeps` (`options.deferTruncationSweeps`).
     private let deferredSweeps = Mutex<[(setID: UInt16?, lutMs: UInt64)]>([])
@@ -137,6 +140,8 @@ public final class Namespace: Sendable {
             let index: PrimaryIndex
             let sets: NameRegistry
             let binNames: NameRegistry
+            // The newest last-update time among the records found (see `lutAheadOfClock`).
+            var newestLastUpdateMs: UInt64 = 0
             if let (attached, state, mirrors) = warm {
                 report.mode = .warm
                 report.reason = "clean shutdown, shared memory \(layout!.directory)/\(layout!.name) matches the devices"
@@ -148,6 +153,7 @@ public final class Namespace: Sendable {
                 // not clean (open), and the state file that completed the pair is gone.
                 try WarmState.remove(path: layout!.statePath)
                 let space = WarmStart.rebuildSpace(storage: storage, index: index, state: state)
+                newestLastUpdateMs = space.newestLastUpdateMs
                 storage.start(firstPristineBlocks: space.firstPristine, freeBlocks: space.free, mirrors: mirrors)
             } else {
                 guard case .cold(let reason) = decision else { preconditionFailure("warm decision without an index") }
@@ -174,6 +180,7 @@ public final class Namespace: Sendable {
                             + "\(storage.truncation.evictVoidTime)")
                     }
                     report.coldStart = result.report
+                    newestLastUpdateMs = result.report.newestLastUpdateMs
                     firstPristine = result.firstPristineBlocks
                     free = result.freeBlocks
                 }
@@ -193,6 +200,12 @@ public final class Namespace: Sendable {
             report.seconds = Double(MonotonicClock.nowNs() - startNs) / 1e9
             let ns = Namespace(options: options, index: index, storage: storage, sets: sets, binNames: binNames, report: report,
                                layout: layout, priorCleanStopSequence: priorCleanStopSequence)
+            // A record may have committed ahead of the clock before this start, and the clock
+            // may not have passed it yet (a quick restart, a clock stepped back): a truncation
+            // from now on must still cover it.
+            if options.storage.simulation?.bugs.contains(.restartForgetsLutAhead) != true {
+                ns.lutAheadOfClock.raise(to: newestLastUpdateMs)
+            }
             if let evicted = report.coldStart?.evicted, evicted > 0 {
                 // What the cold start evicted counts as this run's evictions (`evicted_objects`).
                 ns.evictionTotals.withLock { $0.evictedObjects = UInt64(evicted) }

@@ -311,32 +311,38 @@ enum WarmStart {
     /// (`forEachRecordInArenaOrder`): the digest-ordered walk costs a cache miss per record,
     /// ~1 µs, which would make a warm start of 10 million records take seconds. Expired records
     /// are left to the expiry supervisor (they are invisible already).
+    ///
+    /// Also returns the newest last-update time in the index (see
+    /// `ColdStartReport.newestLastUpdateMs`), found in the same walk.
     static func rebuildSpace(storage: NamespaceStorage, index: PrimaryIndex, state: WarmState)
-        -> (firstPristine: [UInt32], free: [[UInt32]])
+        -> (firstPristine: [UInt32], free: [[UInt32]], newestLastUpdateMs: UInt64)
     {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let blockSize = UInt64(storage.options.writeBlockSizeBytes)
         let blockCounts = storage.devices.map(\.blockCount)
-        let partials = Mutex<[[[UInt32]]]>([])
+        let partials = Mutex<[(counts: [[UInt32]], newestLastUpdateMs: UInt64)]>([])
         let group = DispatchGroup()
         for part in 0..<threads {
             group.enter()
             Thread {
                 var counts = blockCounts.map { [UInt32](repeating: 0, count: $0) }
+                var newest: UInt64 = 0
                 index.forEachRecordInArenaOrder(part: part, of: threads) { r in
                     counts[Int(r.location.deviceIndex)][Int(r.location.offsetBytes / blockSize)] += UInt32(r.location.sizeBytes)
+                    newest = max(newest, r.lastUpdateTimeMs)
                 }
-                partials.withLock { $0.append(counts) }
+                partials.withLock { $0.append((counts, newest)) }
                 group.leave()
             }.start()
         }
         group.wait()
         let all = partials.withLock { $0 }
-        var counts = all[0]
+        var counts = all[0].counts
         for p in all.dropFirst() {
-            for d in counts.indices { for b in counts[d].indices { counts[d][b] += p[d][b] } }
+            for d in counts.indices { for b in counts[d].indices { counts[d][b] += p.counts[d][b] } }
         }
         // Usage, free blocks and the defrag queue, as a cold start derives them.
-        return storage.applySpace(liveBytes: counts, firstPristineBlocks: state.nextPristineBlocks)
+        let space = storage.applySpace(liveBytes: counts, firstPristineBlocks: state.nextPristineBlocks)
+        return (space.firstPristine, space.free, all.map(\.newestLastUpdateMs).max() ?? 0)
     }
 }

@@ -26,7 +26,7 @@ struct CairnSim: ParsableCommand {
     @Option(help: "Operations per run.")
     var operations: Int = 600
 
-    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark, volatile-sequence-renewal, lost-delete-barrier, cold-start-drops-bin-names or reuse-before-sync.")
+    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark, volatile-sequence-renewal, lost-delete-barrier, cold-start-drops-bin-names, reuse-before-sync or restart-forgets-lut-ahead.")
     var bug: [String] = []
 
     @Option(help: "Force commit-to-device: on or off (default: the seed picks).")

@@ -37,6 +37,10 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
     public var scanSeconds: Double = 0
     /// Records left in the index (tombstones included) after the scan.
     public var indexedRecords = 0
+    /// The newest last-update time (ms) of any record the scan read, truncated, older and
+    /// tombstones included. A write can commit a little ahead of the clock (above a truncation
+    /// or the eviction mark); a truncation after the start must still cover it.
+    public var newestLastUpdateMs: UInt64 = 0
 
     public init() {}
 
@@ -47,6 +51,7 @@ public struct ColdStartReport: Sendable, Equatable, CustomStringConvertible {
         unique += o.unique; replaced += o.replaced; older += o.older; expired += o.expired
         truncated += o.truncated; tombstones += o.tombstones; unparsable += o.unparsable; stale += o.stale
         badBlocks += o.badBlocks; blocksScanned += o.blocksScanned
+        newestLastUpdateMs = max(newestLastUpdateMs, o.newestLastUpdateMs)
     }
 
     public var description: String {
@@ -637,6 +642,7 @@ extension NamespaceStorage {
                          index: PrimaryIndex, sequences: BlockSequenceTable, context: ColdStartContext,
                          report: inout ColdStartReport, cache: inout ParserNameCache, evictor: ColdStartEvictor?,
                          delta: inout ColdStartEvictor.Delta, tally: inout ScanTally) throws {
+        report.newestLastUpdateMs = max(report.newestLastUpdateMs, summary.lastUpdateMs)
         var setID: UInt16 = 0
         var truncateLut: UInt64
         if let range = summary.setNameRange {

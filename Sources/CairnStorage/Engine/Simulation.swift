@@ -63,6 +63,10 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// completed, without a sync: a power loss on a device that keeps its cache in any order can
     /// keep the reused block's new data and lose those copies (a record nobody touched is gone).
     public static let reuseBeforeSync = ReintroducedBugs(rawValue: 1 << 7)
+    /// A start does not learn the newest last-update time among the records it found: a write
+    /// that committed just ahead of the clock before a crash survives a truncation issued
+    /// right after the restart, before the clock passes it.
+    public static let restartForgetsLutAhead = ReintroducedBugs(rawValue: 1 << 8)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
@@ -73,5 +77,6 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
         ("lost-delete-barrier", .lostDeleteBarrier),
         ("cold-start-drops-bin-names", .coldStartDropsBinNames),
         ("reuse-before-sync", .reuseBeforeSync),
+        ("restart-forgets-lut-ahead", .restartForgetsLutAhead),
     ]
 }
