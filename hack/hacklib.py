@@ -48,6 +48,12 @@ def _read_exactly(s, size):
     return data
 
 
+def answers_ok(port, host="127.0.0.1", timeout=2):
+    """Whether the server answers info `status` with `ok` (cairnd binds its port before its
+    namespaces open and answers `starting` meanwhile)."""
+    return (info(host, port, "status", timeout=timeout) or "").startswith("status\tok")
+
+
 def wait_ready(proc, port, log_path, seconds, what, host="127.0.0.1", status=True):
     """Waits until `proc` serves on `port`: with `status`, until info `status` answers `ok`
     (cairnd binds its port before its namespaces open and answers `starting` meanwhile);
@@ -58,7 +64,7 @@ def wait_ready(proc, port, log_path, seconds, what, host="127.0.0.1", status=Tru
         if proc.poll() is not None:
             raise SystemExit(f"{what} exited with {proc.returncode} during startup:\n{_tail(log_path)}")
         if status:
-            if (info(host, port, "status", timeout=2) or "").startswith("status\tok"):
+            if answers_ok(port, host):
                 return
         else:
             try:

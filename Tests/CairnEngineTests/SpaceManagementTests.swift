@@ -85,11 +85,7 @@ import Testing
             // loaded CI host), the device may reach stop-writes; then every refused write must
             // have gone through once defrag caught up (above), and the space it freed must
             // have left the device out of stop-writes.
-            if refusals == 0 {
-                #expect(lowest > 5, "the device came close to full: \(lowest)% available")
-            } else {
-                print("overwrite: defrag fell behind the writer (a busy host): \(refusals) refusals, all retried")
-            }
+            #expect(refusals > 0 || lowest > 5, "the device came close to full: \(lowest)% available")
         }
         let ns = try Namespace.open(options)
         let report = try #require(ns.startReport.coldStart)
