@@ -33,8 +33,9 @@ public final class Namespace: Sendable {
     /// Truncate sweeps still running; `close` waits for them (the index must not change after
     /// it is marked clean).
     private let runningSweeps = ConditionLock(0)
-    /// The highest LUT given to a record ahead of the clock (a record overwritten within one
-    /// millisecond, or written just after a truncation, gets its old LUT + 1). A truncation
+    /// The highest LUT given to a record ahead of the clock (a record written just after a
+    /// truncation or above the eviction mark, or one whose generation cannot order it above the
+    /// copy it replaces, gets a LUT 1 ms past theirs: `successorLut`). A truncation
     /// "now" covers at least this, so every write acknowledged before it is truncated (the
     /// simulator found a same-millisecond overwrite surviving a truncation). Written only when
     /// a LUT runs ahead, so the common write does not touch it. A start raises it to the newest
@@ -950,8 +951,9 @@ public final class Namespace: Sendable {
             return .done(result, durableAt: options.storage.commitToDevice ? tombstoneAt : nil)
         }
 
-        // Metadata of the new copy. The LUT only grows per digest, and stays above any
-        // truncation, so resolution and truncation never mistake a new write for an old one.
+        // Metadata of the new copy. Its (LUT, generation) is above the old copy's and its LUT
+        // above any truncation, so resolution and truncation never mistake a new write for an
+        // old one (`successorLut`).
         var newGeneration = generation &+ 1
         if newGeneration == 0 { newGeneration = 1 }
         let effectiveSet = r.setName ?? storedSetName()
@@ -966,9 +968,8 @@ public final class Namespace: Sendable {
         }
         // Above the eviction mark's LUT too (checked again as it commits, against a running nsup
         // cycle's fence): a new copy is never hidden by an eviction that did not count it.
-        var lut = max(now, truncateLutMs(setID: setID) + 1, evictionMark.lutMs + 1)
-        if let current { lut = max(lut, current.lastUpdateTimeMs + 1) }
-        if lut > now { lutAheadOfClock.raise(to: lut) }
+        let lut = successorLut(now: now, floor: max(truncateLutMs(setID: setID), evictionMark.lutMs) + 1,
+                               replacing: current, generation: newGeneration)
         let voidTime: UInt32
         switch ttlRequest {
         case .never: voidTime = 0
@@ -1107,13 +1108,34 @@ public final class Namespace: Sendable {
 
     /// Deletes: a tombstone (durable) or just the index entry. Nil when the record changed;
     /// else the tombstone's location (nil for a plain delete).
+    /// The last-update time of a new copy of a record whose index entry is `current`, to be
+    /// written with `generation`: the clock, at least `floor` (above a truncation or the eviction
+    /// mark), and ordered above `current`. A cold start orders a record's copies by LUT, then by
+    /// generation, so an overwrite keeps the old LUT when the clock has not passed it and its
+    /// generation is the higher; only when it is not (a record written over a tombstone or an
+    /// expired copy starts again at generation 1, and the generation wraps after 65,535) does the
+    /// LUT go 1 ms past the old one. As in Aerospike, a record written many times within one
+    /// millisecond keeps that millisecond: a hot key's LUT does not run ahead of the clock.
+    /// A LUT given ahead of the clock raises `lutAheadOfClock`.
+    @inline(__always)
+    private func successorLut(now: UInt64, floor: UInt64, replacing current: IndexRecord?, generation: UInt16) -> UInt64 {
+        var lut = max(now, floor)
+        if let current {
+            let generationOrders = generation > current.generation
+                || options.storage.simulation?.bugs.contains(.lutTieWithoutGenerationOrder) == true
+            lut = max(lut, generationOrders ? current.lastUpdateTimeMs : current.lastUpdateTimeMs + 1)
+        }
+        if lut > now { lutAheadOfClock.raise(to: lut) }
+        return lut
+    }
+
     private func commitDelete(_ digest: Digest, current: IndexRecord, visible: IndexRecord, durable: Bool, now: UInt64,
                               setName: String?, userKey: StoredKey?) throws -> RecordLocation?? {
         if durable {
             var generation = visible.generation &+ 1
             if generation == 0 { generation = 1 }
-            let lut = max(now, current.lastUpdateTimeMs + 1, truncateLutMs(setID: visible.setID) + 1)
-            if lut > now { lutAheadOfClock.raise(to: lut) }
+            let lut = successorLut(now: now, floor: truncateLutMs(setID: visible.setID) + 1, replacing: current,
+                                   generation: generation)
             let tombstone = StoredRecord.tombstone(digest: digest, lastUpdateMs: lut, generation: generation,
                                                    setName: setName, userKey: userKey)
             guard let location = try commit(tombstone, digest: digest, expected: current, setID: visible.setID) else {

@@ -86,7 +86,7 @@ import Testing
     @Test(arguments: [
         // Block sequences reused after a power loss made lost records valid again.
         UInt64(1044), 1047,
-        // A record overwritten within one millisecond (LUT old + 1, ahead of the clock)
+        // A record overwritten within one millisecond (then LUT old + 1, ahead of the clock)
         // survived a truncation issued after its acknowledgement.
         988,
         // The model's own mistakes, kept so they stay fixed: a failed truncation taken as
@@ -159,6 +159,22 @@ import Testing
         #expect(run(.restartForgetsLutAhead).failure != nil, "seed 900263 no longer finds restart-forgets-lut-ahead")
         let r = run([])
         #expect(r.failure == nil, "seed 900263: \(r.failure ?? "")")
+    }
+
+    /// An overwrite that keeps the old copy's LUT although its generation is not the higher
+    /// (`lut-tie-without-generation-order`) is found by seed 42 of a swarm turnover run: key 73
+    /// was deleted durably and written again in the tombstone's millisecond; the new record
+    /// (generation 1) tied the tombstone's LUT, and the cold start after a crash took the
+    /// tombstone, losing the acknowledged v158. The same run without the bug passes.
+    @Test func lutTieWithoutGenerationOrderIsFound() {
+        func run(_ bugs: ReintroducedBugs) -> SimulationResult {
+            Simulator(SimulationOptions(seed: 42, operations: 265, bugs: bugs, swarm: true, unsyncedPagesInAnyOrder: true,
+                                        turnover: true)).run()
+        }
+        let found = run(.lutTieWithoutGenerationOrder)
+        #expect(found.failure?.contains("found absent") == true, "seed 42: \(found.failure ?? "no failure")")
+        let r = run([])
+        #expect(r.failure == nil, "seed 42: \(r.failure ?? "")")
     }
 
     @Test(arguments: [

@@ -67,6 +67,10 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// that committed just ahead of the clock before a crash survives a truncation issued
     /// right after the restart, before the clock passes it.
     public static let restartForgetsLutAhead = ReintroducedBugs(rawValue: 1 << 8)
+    /// An overwrite within the old copy's millisecond keeps its LUT even when its generation is
+    /// not the higher (a record written over a tombstone starts again at generation 1): a cold
+    /// start takes the older copy.
+    public static let lutTieWithoutGenerationOrder = ReintroducedBugs(rawValue: 1 << 9)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
@@ -78,5 +82,6 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
         ("cold-start-drops-bin-names", .coldStartDropsBinNames),
         ("reuse-before-sync", .reuseBeforeSync),
         ("restart-forgets-lut-ahead", .restartForgetsLutAhead),
+        ("lut-tie-without-generation-order", .lutTieWithoutGenerationOrder),
     ]
 }
