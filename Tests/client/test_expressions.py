@@ -187,6 +187,23 @@ def test_metadata(client, record):
     client.remove(k)
 
 
+def test_a_hot_keys_last_update_time_stays_on_the_clock(client):
+    """Overwrites within one millisecond keep it (Aerospike's rule): 5,000 increments of one key
+    leave its last_update within a second of the client's clock, where each taking the old LUT + 1
+    once ran a hot key's LUT a minute ahead."""
+    import time
+    from aerospike_helpers.operations import expression_operations as eo
+    k = key("hot")
+    client.put(k, {"n": 0})
+    for _ in range(5000):
+        client.operate(k, [ops.increment("n", 1)])
+    _, meta, bins = client.operate(k, [eo.expression_read("lut", exp.LastUpdateTime().compile())])
+    ahead_ms = (bins["lut"] - time.time_ns()) / 1e6
+    assert meta["gen"] == 5001
+    assert -1000 < ahead_ms < 1000, f"last_update {ahead_ms:.0f} ms from the clock after 5,000 increments"
+    client.remove(k)
+
+
 def test_expression_read_and_write_ops(client, record):
     from aerospike_helpers.operations import expression_operations as eo
     add10 = exp.Add(exp.IntBin("i"), 10).compile()
