@@ -1,5 +1,5 @@
 """What the Python scripts in hack/ share: a free loopback port, one info request, a namespace's
-statistics, and waiting for a server they spawned.
+statistics, waiting for a server they spawned, and a workload list.
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import hacklib
@@ -83,3 +83,16 @@ def _tail(path, size=3000):
             return f.read()[-size:]
     except OSError:
         return "(no log)"
+
+
+def workload_list(text):
+    """`I,RU,50,RU,95` -> ["I", "RU,50", "RU,95"]."""
+    parts, out, i = text.split(","), [], 0
+    while i < len(parts):
+        if parts[i] == "RU" and i + 1 < len(parts):
+            out.append(f"RU,{parts[i + 1]}")
+            i += 2
+        else:
+            out.append(parts[i])
+            i += 1
+    return out
