@@ -1106,8 +1106,6 @@ public final class Namespace: Sendable {
         }
     }
 
-    /// Deletes: a tombstone (durable) or just the index entry. Nil when the record changed;
-    /// else the tombstone's location (nil for a plain delete).
     /// The last-update time of a new copy of a record whose index entry is `current`, to be
     /// written with `generation`: the clock, at least `floor` (above a truncation or the eviction
     /// mark), and ordered above `current`. A cold start orders a record's copies by LUT, then by
@@ -1129,6 +1127,8 @@ public final class Namespace: Sendable {
         return lut
     }
 
+    /// Deletes: a tombstone (durable) or just the index entry. Nil when the record changed;
+    /// else the tombstone's location (nil for a plain delete).
     private func commitDelete(_ digest: Digest, current: IndexRecord, visible: IndexRecord, durable: Bool, now: UInt64,
                               setName: String?, userKey: StoredKey?) throws -> RecordLocation?? {
         if durable {
