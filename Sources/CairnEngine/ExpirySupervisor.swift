@@ -30,6 +30,8 @@ public struct SupervisorPass: Sendable, Equatable {
 final class ExpirySupervisor: Sendable {
     private let index: PrimaryIndex
     private let storage: NamespaceStorage
+    /// Raised for each entry dropped while its copy stays on the device.
+    private let removedCopyLuts: RemovedCopyLuts
     private let nowVoidTime: @Sendable () -> UInt32
     private let periodSeconds: Int
     /// The period now (set-config's nsup-period); read before each wait. 0 pauses the passes.
@@ -37,10 +39,11 @@ final class ExpirySupervisor: Sendable {
     private let worker = StoppableThread(name: "cairn-nsup")
     private let totals = ConditionLock(SupervisorPass())
 
-    init(index: PrimaryIndex, storage: NamespaceStorage, periodSeconds: Int,
+    init(index: PrimaryIndex, storage: NamespaceStorage, removedCopyLuts: RemovedCopyLuts, periodSeconds: Int,
          currentPeriodSeconds: (@Sendable () -> Int)? = nil, nowVoidTime: @escaping @Sendable () -> UInt32) {
         self.index = index
         self.storage = storage
+        self.removedCopyLuts = removedCopyLuts
         self.periodSeconds = periodSeconds
         self.currentPeriodSeconds = currentPeriodSeconds ?? { periodSeconds }
         self.nowVoidTime = nowVoidTime
@@ -121,6 +124,8 @@ final class ExpirySupervisor: Sendable {
                 do {
                     removed = try index.withRecord(digest) { entry in
                         guard entry == c else { return false }
+                        // Its own copy stays on the device until its block is reused.
+                        removedCopyLuts.removed(digest, lutMs: c.lastUpdateTimeMs)
                         entry = nil
                         storage.release(c.location)
                         return true

@@ -43,6 +43,9 @@ public final class Namespace: Sendable {
     /// must be covered by a truncation right after the restart too (the simulator found that
     /// one, seed 900263 of an eviction swarm).
     private let lutAheadOfClock = Atomic<UInt64>(0)
+    /// LUTs of copies left on the device when their index entries went (plain deletes, the tomb
+    /// raider): a record created again commits above them.
+    let removedCopyLuts: RemovedCopyLuts
     /// Truncation sweeps waiting for `runDeferredSweeps` (`options.deferTruncationSweeps`).
     private let deferredSweeps = Mutex<[(setID: UInt16?, lutMs: UInt64)]>([])
     private let priorCleanStopSequence: UInt64
@@ -143,6 +146,8 @@ public final class Namespace: Sendable {
             let binNames: NameRegistry
             // The newest last-update time among the records found (see `lutAheadOfClock`).
             var newestLastUpdateMs: UInt64 = 0
+            // The newest LUT of a copy whose entry was removed before a clean stop.
+            var removedCopyLutMs: UInt64 = 0
             if let (attached, state, mirrors) = warm {
                 report.mode = .warm
                 report.reason = "clean shutdown, shared memory \(layout!.directory)/\(layout!.name) matches the devices"
@@ -155,6 +160,7 @@ public final class Namespace: Sendable {
                 try WarmState.remove(path: layout!.statePath)
                 let space = WarmStart.rebuildSpace(storage: storage, index: index, state: state)
                 newestLastUpdateMs = space.newestLastUpdateMs
+                removedCopyLutMs = state.removedCopyLutMs
                 storage.start(firstPristineBlocks: space.firstPristine, freeBlocks: space.free, mirrors: mirrors)
             } else {
                 guard case .cold(let reason) = decision else { preconditionFailure("warm decision without an index") }
@@ -206,6 +212,11 @@ public final class Namespace: Sendable {
             // from now on must still cover it.
             if options.storage.simulation?.bugs.contains(.restartForgetsLutAhead) != true {
                 ns.lutAheadOfClock.raise(to: newestLastUpdateMs)
+            }
+            // Copies deleted before a warm restart are still on the device, and the clock may
+            // not have passed their LUTs (a quick restart, a LUT ahead of the clock).
+            if options.storage.simulation?.bugs.contains(.warmRestartForgetsRemovedCopies) != true {
+                ns.removedCopyLuts.raiseAll(to: removedCopyLutMs)
             }
             if let evicted = report.coldStart?.evicted, evicted > 0 {
                 // What the cold start evicted counts as this run's evictions (`evicted_objects`).
@@ -303,8 +314,11 @@ public final class Namespace: Sendable {
                                         setName: { sets.name(for: $0) })
         evictionMark = EvictionMark(storage.truncation)
         defragger = Defragger(index: index, storage: storage)
+        let removed = RemovedCopyLuts()
+        removedCopyLuts = removed
         let clock = options.clockMs
-        supervisor = ExpirySupervisor(index: index, storage: storage, periodSeconds: options.nsupPeriodSeconds,
+        supervisor = ExpirySupervisor(index: index, storage: storage, removedCopyLuts: removed,
+                                      periodSeconds: options.nsupPeriodSeconds,
                                       currentPeriodSeconds: { [options] in options.currentNsupPeriodSeconds },
                                       nowVoidTime: { UInt32(truncatingIfNeeded: clock() / 1000) })
     }
@@ -333,7 +347,8 @@ public final class Namespace: Sendable {
         let state = WarmState(
             sprigsPerPartition: options.storage.partitionTreeSprigs, identity: identity,
             namespaceInstanceId: storage.instanceId, nextPristineBlocks: storage.devices.map { $0.writer.nextPristineBlock },
-            mirrored: mirrored, setNames: sets.all.map(\.name), binNames: binNames.all.map(\.name))
+            mirrored: mirrored, setNames: sets.all.map(\.name), binNames: binNames.all.map(\.name),
+            removedCopyLutMs: removedCopyLuts.maximum)
         index.markCleanShutdown()
         try state.write(to: layout.statePath)
     }
@@ -1087,6 +1102,15 @@ public final class Namespace: Sendable {
             // its fence, so its raise cannot hide a record it did not count.
             if record.voidTime != 0, case let floor = evictionMark.lutFloorMs, lastUpdateMs <= floor {
                 lastUpdateMs = floor + 1
+            }
+            // A create (generation 1) goes above a removed copy of the digest that may still be
+            // on the device (`RemovedCopyLuts`). Read here, under the stripe, so that a delete
+            // of this digest between the write's index read and now is seen.
+            if expected == nil, case let removed = removedCopyLuts.lutMs(digest), lastUpdateMs <= removed,
+               options.storage.simulation?.bugs.contains(.removedCopyLutIgnored) != true {
+                lastUpdateMs = removed + 1
+            }
+            if lastUpdateMs != record.lastUpdateMs {
                 lutAheadOfClock.raise(to: lastUpdateMs)
                 var raised = copy record
                 raised.lastUpdateMs = lastUpdateMs
@@ -1145,6 +1169,7 @@ public final class Namespace: Sendable {
         }
         return try index.withRecord(digest) { entry -> RecordLocation?? in
             guard entry == current else { return nil }
+            removedCopyLuts.removed(digest, lutMs: current.lastUpdateTimeMs)
             entry = nil
             storage.release(current.location)
             return .some(nil)

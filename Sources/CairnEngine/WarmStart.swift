@@ -89,8 +89,9 @@ struct SharedMemoryLayout: Sendable {
 /// instance id u64, clean-stop sequence u64, namespace instance id u64, device count u32,
 /// flags u32 (bit 0: devices mirrored in memory), next pristine block u32 × device count, set
 /// count u32, per set (u16 length, UTF-8 bytes), bin-name count u32, per bin name (u16 length,
-/// UTF-8 bytes), CRC32C u32 of everything before it. Version 1 (before the bin names) is still
-/// read: its index entries were written with unknown bin names, so its table is empty.
+/// UTF-8 bytes), removed-copy LUT u64 (ms), CRC32C u32 of everything before it. Versions 1
+/// (before the bin names: its index entries were written with unknown bin names, so its table
+/// is empty) and 2 (before the removed-copy LUT: 0) are still read.
 public struct WarmState: Sendable, Equatable {
     public var sprigsPerPartition: Int
     public var identity: SharedIndexIdentity
@@ -101,9 +102,14 @@ public struct WarmState: Sendable, Equatable {
     public var setNames: [String]
     /// Bin names in id order (id 1 first): what the index entries' ``BinNameIDs`` mean.
     public var binNames: [String]
+    /// The newest LUT of a copy left on the device when its index entry went (a plain delete,
+    /// the tomb raider): a record created again after the restart commits above it, as before
+    /// (`RemovedCopyLuts`; the digests are not kept, so every create is held to it).
+    public var removedCopyLutMs: UInt64
 
     public init(sprigsPerPartition: Int, identity: SharedIndexIdentity, namespaceInstanceId: UInt64,
-                nextPristineBlocks: [UInt32], mirrored: Bool, setNames: [String], binNames: [String] = []) {
+                nextPristineBlocks: [UInt32], mirrored: Bool, setNames: [String], binNames: [String] = [],
+                removedCopyLutMs: UInt64 = 0) {
         self.sprigsPerPartition = sprigsPerPartition
         self.identity = identity
         self.namespaceInstanceId = namespaceInstanceId
@@ -111,12 +117,15 @@ public struct WarmState: Sendable, Equatable {
         self.mirrored = mirrored
         self.setNames = setNames
         self.binNames = binNames
+        self.removedCopyLutMs = removedCopyLutMs
     }
 
     static let magic: UInt64 = 0x4341_4952_4E57_5354  // "CAIRNWST"
-    static let version: UInt32 = 2
+    static let version: UInt32 = 3
     /// The version before the bin-name table, still read.
     static let versionWithoutBinNames: UInt32 = 1
+    /// The version before the removed-copy LUT, still read.
+    static let versionWithoutRemovedCopyLut: UInt32 = 2
     /// Larger than the fullest state: 1,023 set names of 63 bytes and 65,535 bin names of 15
     /// bytes, each with its length, come to about 1.2 MB.
     static let sizeBytesMax = 4 << 20
@@ -141,6 +150,7 @@ public struct WarmState: Sendable, Equatable {
                 out.append(contentsOf: bytes)
             }
         }
+        put(removedCopyLutMs)
         put(CRC32C.checksum(out))
         return out
     }
@@ -168,9 +178,9 @@ public struct WarmState: Sendable, Equatable {
         }
         guard try get(UInt64.self) == magic else { at = 0; throw fail("bad magic") }
         let version = try get(UInt32.self)
-        guard version == WarmState.version || version == WarmState.versionWithoutBinNames else {
+        guard (WarmState.versionWithoutBinNames...WarmState.version).contains(version) else {
             at -= 4
-            throw fail("unsupported version \(version) (this build reads \(WarmState.versionWithoutBinNames) and \(WarmState.version))")
+            throw fail("unsupported version \(version) (this build reads \(WarmState.versionWithoutBinNames) to \(WarmState.version))")
         }
         let sprigs = Int(try get(UInt32.self))
         let identity = SharedIndexIdentity(instanceId: try get(UInt64.self), cleanStopSequence: try get(UInt64.self))
@@ -200,9 +210,11 @@ public struct WarmState: Sendable, Equatable {
         let setNames = try table(of: "set name", countMax: NameRegistry.setCountMax)
         let binNames = version == WarmState.versionWithoutBinNames
             ? [] : try table(of: "bin name", countMax: NameRegistry.binNameCountMax)
+        let removedCopyLutMs = version >= WarmState.version ? try get(UInt64.self) : 0
         guard at == bytes.count - 4 else { throw fail("\(bytes.count - 4 - at) unexpected bytes before the CRC") }
         return WarmState(sprigsPerPartition: sprigs, identity: identity, namespaceInstanceId: namespaceInstance,
-                         nextPristineBlocks: pristine, mirrored: flags & 1 != 0, setNames: setNames, binNames: binNames)
+                         nextPristineBlocks: pristine, mirrored: flags & 1 != 0, setNames: setNames, binNames: binNames,
+                         removedCopyLutMs: removedCopyLutMs)
     }
 
     /// Writes the file atomically (temporary file, fsync, rename).

@@ -74,4 +74,49 @@ import Testing
             #expect(try ns.put(testDigest(1), bins: [intBin("v", 7)]).generation == 1)
         }
     }
+    /// A plain delete leaves the old copy on the device, and a record created again in its
+    /// millisecond starts at generation 1, below it: the new copy takes the old one's LUT + 1,
+    /// or a cold start would take the deleted copy (the higher generation) for the newest and
+    /// lose the acknowledged write.
+    @Test func aRecordCreatedAgainAfterAPlainDeleteInItsMillisecondSurvivesAColdStart() throws {
+        try coldStart(value: 7, generation: 1, lutAhead: 1) { ns, _ in
+            for i in 0..<3 { try ns.put(testDigest(1), bins: [intBin("v", Int64(i))]) }
+            try ns.delete(testDigest(1))
+            #expect(try ns.get(testDigest(1)) == nil)
+            #expect(try ns.put(testDigest(1), bins: [intBin("v", 7)]).generation == 1)
+        }
+    }
+    /// The same after a warm restart between the delete and the create: the removed copy's LUT
+    /// is kept in the warm-restart state (the slots are not), so the create still goes 1 ms
+    /// past it while the clock has not passed it.
+    @Test func aRecordCreatedAgainAfterAPlainDeleteAndAWarmRestartSurvivesAColdStart() throws {
+        let dir = try TemporaryDirectory()
+        let shm = try sharedMemoryDirectory()
+        let clock = TestClock()
+        var options = warmOptions([dir.file("lut.dat")], shm: shm)
+        options.clockMs = { clock.now() }
+        do {
+            let ns = try Namespace.open(options)
+            for i in 0..<3 { try ns.put(testDigest(1), bins: [intBin("v", Int64(i))]) }
+            // A live record keeps the deleted copies' block from being free (and reused) after
+            // the warm restart.
+            try ns.put(testDigest(2), bins: [intBin("v", 0)])
+            try ns.delete(testDigest(1))
+            try ns.close()
+        }
+        do {
+            let ns = try Namespace.open(options)
+            #expect(ns.startReport.mode == .warm)
+            #expect(try ns.get(testDigest(1)) == nil)
+            #expect(try ns.put(testDigest(1), bins: [intBin("v", 7)]).generation == 1)
+            #expect(try ns.get(testDigest(1))?.lastUpdateMs == clock.now() + 1)
+            try ns.closeWithoutCleanShutdown()
+        }
+        let ns = try Namespace.open(options)
+        #expect(ns.startReport.mode == .cold)
+        let got = try #require(try ns.get(testDigest(1)))
+        #expect(got.bins == [intBin("v", 7)])
+        #expect(got.generation == 1)
+        try ns.close()
+    }
 }

@@ -163,25 +163,31 @@ func warmOptions(_ paths: [String], shm: TemporaryDirectory, sprigs: Int = 16, m
     @Test func warmStateRoundTripsAndRefusesTruncation() throws {
         let state = WarmState(sprigsPerPartition: 256, identity: SharedIndexIdentity(instanceId: 42, cleanStopSequence: 7),
                               namespaceInstanceId: 99, nextPristineBlocks: [3, 900], mirrored: true,
-                              setNames: ["a", "bé", "set-3"], binNames: ["x", "y-é", "z"])
+                              setNames: ["a", "bé", "set-3"], binNames: ["x", "y-é", "z"], removedCopyLutMs: 1_234_567)
         let bytes = state.encoded()
         #expect(try WarmState.decode(bytes, path: "p") == state)
+        /// `bytes` without its last `drop` bytes, stamped `version`, with a new CRC.
+        func older(_ bytes: [UInt8], dropping drop: Int, version: UInt8) -> [UInt8] {
+            var v = Array(bytes.dropLast(drop))
+            v[8] = version
+            v.append(contentsOf: withUnsafeBytes(of: CRC32C.checksum(v).littleEndian, Array.init))
+            return v
+        }
+        // Version 2, written before the removed-copy LUT: read as 0.
+        var v2State = state
+        v2State.removedCopyLutMs = 0
+        #expect(try WarmState.decode(older(bytes, dropping: 12, version: 2), path: "p") == v2State)
         // Version 1, written before the bin-name table: read with none (its entries know no names).
-        var older = state
-        older.binNames = []
-        var v1 = Array(older.encoded().dropLast(8))  // the empty bin-name table and the CRC
-        v1[8] = 1
-        v1.append(contentsOf: withUnsafeBytes(of: CRC32C.checksum(v1).littleEndian, Array.init))
-        #expect(try WarmState.decode(v1, path: "p") == older)
-        // A version this build does not know is refused, naming both it knows and the version's offset.
-        var v3 = Array(bytes.dropLast(4))
-        v3[8] = 3
-        v3.append(contentsOf: withUnsafeBytes(of: CRC32C.checksum(v3).littleEndian, Array.init))
+        var v1State = v2State
+        v1State.binNames = []
+        // The empty bin-name table, the removed-copy LUT and the CRC.
+        #expect(try WarmState.decode(older(v1State.encoded(), dropping: 16, version: 1), path: "p") == v1State)
+        // A version this build does not know is refused, naming those it knows and the version's offset.
         do {
-            _ = try WarmState.decode(v3, path: "p")
-            Issue.record("version 3 was read")
+            _ = try WarmState.decode(older(bytes, dropping: 4, version: 4), path: "p")
+            Issue.record("version 4 was read")
         } catch {
-            #expect("\(error)" == "p: unsupported version 3 (this build reads 1 and 2) at offset 8", "\(error)")
+            #expect("\(error)" == "p: unsupported version 4 (this build reads 1 to 3) at offset 8", "\(error)")
         }
         // A name twice is refused, naming the file and the offset.
         var twice = state

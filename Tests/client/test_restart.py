@@ -173,3 +173,35 @@ def test_memory_namespace_without_persistence(tmp_path):
         if d.process is not None:
             d.stop()
         d.cleanup()
+
+
+def test_records_created_again_after_plain_deletes_survive_a_crash(tmp_path):
+    """Write each key three times, delete it (plainly) and create it again, as fast as the client
+    goes: many re-creates land in the millisecond of the copy the delete left on the file, and
+    start again at generation 1 below it. With commit-to-device every final write is acknowledged
+    durable; after a kill -9 and a cold start each key must hold it, not the deleted copy (until
+    2026-12-07 the cold start took the deleted copy's higher generation when the LUTs tied)."""
+    d = Daemon(str(tmp_path), free_port(), commit_to_device=True)
+    try:
+        start_and_read_log(d)
+        c = connect(d)
+        count = 2000
+        for i in range(count):
+            for v in range(3):
+                c.put((NS, "again", i), {"v": v})
+            c.remove((NS, "again", i))
+            c.put((NS, "again", i), {"v": 100 + i})
+        c.close()
+        d.kill()
+        text = start_and_read_log(d)
+        assert "{test} cold start finished" in text, text[-3000:]
+        check(d, count, s="again", value=lambda i: 100 + i)
+        c = connect(d)
+        gens = [c.get((NS, "again", i))[1]["gen"] for i in range(0, count, 97)]
+        c.close()
+        assert gens == [1] * len(gens), gens
+        assert d.stop() == 0
+    finally:
+        if d.process is not None:
+            d.kill()
+        d.cleanup()

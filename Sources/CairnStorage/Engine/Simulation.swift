@@ -71,6 +71,14 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
     /// not the higher (a record written over a tombstone starts again at generation 1): a cold
     /// start takes the older copy.
     public static let lutTieWithoutGenerationOrder = ReintroducedBugs(rawValue: 1 << 9)
+    /// A record created again after a plain delete (or after the tomb raider dropped its entry)
+    /// takes the clock's millisecond even when the removed copy, still on the device, has it: the
+    /// two tie on LUT, and a cold start takes the removed copy's higher generation.
+    public static let removedCopyLutIgnored = ReintroducedBugs(rawValue: 1 << 10)
+    /// A warm restart does not learn the newest LUT of the copies whose entries were removed
+    /// before the clean stop: a record created again after it, within that millisecond, ties
+    /// the deleted copy and loses it at the next cold start.
+    public static let warmRestartForgetsRemovedCopies = ReintroducedBugs(rawValue: 1 << 11)
 
     public static let all: [(name: String, bug: ReintroducedBugs)] = [
         ("idle-flusher", .idleFlusherSkipsPartialFlush),
@@ -83,5 +91,7 @@ public struct ReintroducedBugs: OptionSet, Sendable, Hashable {
         ("reuse-before-sync", .reuseBeforeSync),
         ("restart-forgets-lut-ahead", .restartForgetsLutAhead),
         ("lut-tie-without-generation-order", .lutTieWithoutGenerationOrder),
+        ("removed-copy-lut-ignored", .removedCopyLutIgnored),
+        ("warm-restart-forgets-removed-copies", .warmRestartForgetsRemovedCopies),
     ]
 }
