@@ -158,7 +158,8 @@ struct SimulationModel {
     /// What a key may hold after a restart: the state of its last guaranteed event or of any
     /// later one; with a plain delete since the last guaranteed durable delete, any version since
     /// that delete or the last truncation (a plain delete promises nothing across a restart, but
-    /// a durable delete's barrier holds). `guaranteed` says which events had to
+    /// a durable delete's barrier holds), unless the last guaranteed event is a put (or a found
+    /// copy) that no plain delete followed: nothing older than it comes back. `guaranteed` says which events had to
     /// survive (commit-to-device: acknowledged; else acknowledged and older than the flush
     /// window; a clean stop: every event that did not fail).
     mutating func allowedAfterRestart(_ key: Int, nowVoidTime: UInt32, mark: Mark? = nil,
@@ -179,7 +180,16 @@ struct SimulationModel {
         }
         var allowed: Set<UInt32?> = []
         for e in events[start...] { allowed.formUnion(visible(key, e, nowVoidTime: nowVoidTime, mark: mark)) }
-        if keys[key].plainDeleted {
+        // A copy that had to survive (a put, or what the last restart found) is the newest of
+        // its key's copies on the device: a record created again after a plain delete is
+        // ordered above the deleted copies even within their millisecond (`RemovedCopyLuts`),
+        // so they come back only after a plain delete of that copy.
+        let newestSurvives: Bool
+        switch events[start].kind {
+        case .put, .observed(_?, _): newestSurvives = !events[(start + 1)...].contains { $0.kind == .delete(durable: false) }
+        case .observed(nil, _), .delete, .truncated: newestSurvives = false
+        }
+        if keys[key].plainDeleted && !newestSurvives {
             for (v, copies) in keys[key].resurrectable {
                 // An older copy the mark hides stays hidden, whatever a plain delete lets return.
                 if copies.contains(where: { copy in

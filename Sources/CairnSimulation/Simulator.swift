@@ -55,6 +55,12 @@ public struct SimulationOptions: Sendable {
     /// run give (docs/simulation.md, "Crashes near block openings"). Off: the seed's run is the
     /// one it always was.
     public var crashNearOpenings: Bool
+    /// Same-millisecond bursts: one step in 16 becomes 3-8 writes, deletes (plain and durable),
+    /// touches and reads of one key with no time passing between them, so that the copies of a
+    /// key that a cold start must order share a last-update time far more often than steps
+    /// 0-4 ms apart give (docs/simulation.md, "Same-millisecond bursts"). Drawn from a
+    /// generator of the seed's own; off: the seed's run is the one it always was.
+    public var bursts: Bool
     public var log: @Sendable (String) -> Void
     /// Keep what ``SimulationResult/replayDifferences(_:)`` compares beyond the fingerprint: each
     /// operation's step and I/O counts, and each device page's checksum (`--check-replay`).
@@ -65,8 +71,10 @@ public struct SimulationOptions: Sendable {
                 destructiveFaults: Bool? = nil, sharedMemoryDirectory: String? = nil, eviction: Bool = false,
                 oneBin: Bool = false, swarm: Bool = false, swarmFaults: Bool = false,
                 unsyncedPagesInAnyOrder: Bool? = nil, turnover: Bool = false, headerStep: Int? = nil,
-                crashNearOpenings: Bool = false, log: @escaping @Sendable (String) -> Void = { _ in }) {
+                crashNearOpenings: Bool = false, bursts: Bool = false,
+                log: @escaping @Sendable (String) -> Void = { _ in }) {
         self.eviction = eviction
+        self.bursts = bursts
         self.unsyncedPagesInAnyOrder = unsyncedPagesInAnyOrder
         self.turnover = turnover
         self.headerStep = headerStep
@@ -528,9 +536,42 @@ public final class Simulator {
             crashAndRestart(powerLoss: crash == .powerLoss)
             return crash
         }
+        if let last = burst() { return last }
         let kind = mix.step(at: roll(mix.total))
         perform(kind, ns)
         return kind
+    }
+
+    /// `bursts`: the generator that starts and shapes them (not the run's: a run without bursts
+    /// is the one its seed always gave).
+    lazy var burstRandom = SplitMix64(seed: options.seed ^ 0xB0B5_7A11_5A3E_0001)
+
+    /// A same-millisecond burst on one key, if the burst generator starts one here: 3-8 steps
+    /// with no tick between them (the clock stands still), then one tick. Most are client steps
+    /// on the key; one in sixteen is a clean stop and warm restart, and one a crash, as a restart
+    /// within the millisecond of the writes before it (a quick one, or a clock behind their
+    /// LUTs). Returns the last step it took.
+    private func burst() -> Step? {
+        guard options.bursts, burstRandom.next() % 16 == 0 else { return nil }
+        let key = Int(burstRandom.next() % UInt64(keySpace))
+        let kinds: [Step] = [.put, .put, .put, .put, .put, .put, .touch, .touch, .delete, .delete, .delete,
+                             .durableDelete, .durableDelete, .read, .cleanRestart, .crash]
+        var last = Step.put
+        for _ in 0..<(3 + Int(burstRandom.next() % 6)) {
+            guard let ns = namespace, result.failure == nil else { break }
+            last = kinds[Int(burstRandom.next() % UInt64(kinds.count))]
+            switch last {
+            case .put: put(ns, key: key)
+            case .touch: touch(ns, key: key)
+            case .delete: delete(ns, key: key, durable: false)
+            case .durableDelete: delete(ns, key: key, durable: true)
+            case .cleanRestart: cleanRestart()
+            case .crash: crashAndRestart(powerLoss: false)
+            default: read(ns, key: key)
+            }
+        }
+        tick()
+        return last
     }
 
     /// `crashNearOpenings`: blocks opened so far by this process (every device), and the steps

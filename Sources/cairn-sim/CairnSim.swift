@@ -26,7 +26,7 @@ struct CairnSim: ParsableCommand {
     @Option(help: "Operations per run.")
     var operations: Int = 600
 
-    @Option(help: "Reintroduce a fixed bug: idle-flusher, partial-flush-rewrite, header-race, volatile-eviction-mark, volatile-sequence-renewal, lost-delete-barrier, cold-start-drops-bin-names, reuse-before-sync or restart-forgets-lut-ahead.")
+    @Option(help: "Reintroduce a fixed bug (repeatable): \(ReintroducedBugs.all.map(\.name).joined(separator: ", ")).")
     var bug: [String] = []
 
     @Option(help: "Force commit-to-device: on or off (default: the seed picks).")
@@ -61,6 +61,9 @@ struct CairnSim: ParsableCommand {
 
     @Flag(help: "After a step that opens a block, one time in two a crash or power loss follows within 1-8 steps.")
     var crashNearOpenings = false
+
+    @Flag(help: "One step in 16 becomes 3-8 writes, deletes, touches and reads of one key within one millisecond.")
+    var bursts = false
 
     @Flag(help: "Run every seed twice and fail a seed whose two runs differ (counts, failure or device bytes).")
     var checkReplay = false
@@ -168,12 +171,12 @@ struct CairnSim: ParsableCommand {
     func optionsMaker(bugs: ReintroducedBugs, commitToDevice: Bool?) -> @Sendable (UInt64) -> SimulationOptions {
         let operations = operations, eviction = eviction, oneBin = oneBin, swarm = swarm, swarmFaults = swarmFaults
         let anyOrder: Bool? = anyOrder ? true : nil, turnover = turnover, headerStep = headerStep, devices = devices
-        let crashNearOpenings = crashNearOpenings, checkReplay = checkReplay
+        let crashNearOpenings = crashNearOpenings, checkReplay = checkReplay, bursts = bursts
         return { seed in
             var o = SimulationOptions(seed: seed, operations: operations, deviceCount: devices, bugs: bugs,
                                       commitToDevice: commitToDevice, eviction: eviction, oneBin: oneBin, swarm: swarm,
                                       swarmFaults: swarmFaults, unsyncedPagesInAnyOrder: anyOrder, turnover: turnover,
-                                      headerStep: headerStep, crashNearOpenings: crashNearOpenings)
+                                      headerStep: headerStep, crashNearOpenings: crashNearOpenings, bursts: bursts)
             o.recordsReplayTrace = checkReplay
             return o
         }
@@ -185,7 +188,7 @@ struct CairnSim: ParsableCommand {
             + (eviction ? " --eviction" : "") + (oneBin ? " --one-bin" : "") + (swarm ? " --swarm" : "")
             + (swarmFaults ? " --swarm-faults" : "") + (anyOrder ? " --any-order" : "") + (turnover ? " --turnover" : "")
             + (headerStep.map { " --header-step \($0)" } ?? "") + (devices.map { " --devices \($0)" } ?? "")
-            + (crashNearOpenings ? " --crash-near-openings" : "")
+            + (crashNearOpenings ? " --crash-near-openings" : "") + (bursts ? " --bursts" : "")
     }
 
     /// Swift seeds its hash tables per process, so a Dictionary's order (which the engine's

@@ -177,6 +177,30 @@ import Testing
         #expect(r.failure == nil, "seed 42: \(r.failure ?? "")")
     }
 
+    /// A record created again in the millisecond of a plain delete, with its removed copy's LUT
+    /// ignored (`removed-copy-lut-ignored`), is found by seed 14 of a burst run: key 42 was
+    /// written three times, deleted and created again (v27) within 1170 ms; the crash's cold
+    /// start took v26's copy (same LUT, generation 3 against 1). A record created after a warm
+    /// restart within the millisecond of a plain delete before it
+    /// (`warm-restart-forgets-removed-copies`) is found by seed 7: key 37 held v68, and the next
+    /// cold start brought back v67. Both runs pass without their bug. Burst runs find both
+    /// often (over half and 7% of 200 seeds of 1,500 operations); runs without bursts, whose
+    /// steps are 0-4 ms apart, found `removed-copy-lut-ignored` in none of 200 seeds of 1,500
+    /// operations in each of four mixes.
+    @Test(arguments: [
+        (ReintroducedBugs.removedCopyLutIgnored, UInt64(14), 70),
+        (ReintroducedBugs.warmRestartForgetsRemovedCopies, UInt64(7), 157),
+    ])
+    func aSameMillisecondBurstFinds(bug: ReintroducedBugs, seed: UInt64, operations: Int) {
+        func run(_ bugs: ReintroducedBugs) -> SimulationResult {
+            Simulator(SimulationOptions(seed: seed, operations: operations, bugs: bugs, bursts: true)).run()
+        }
+        let found = run(bug)
+        #expect(found.failure?.contains("after restart: found v") == true, "seed \(seed): \(found.failure ?? "no failure")")
+        let r = run([])
+        #expect(r.failure == nil, "seed \(seed): \(r.failure ?? "")")
+    }
+
     @Test(arguments: [
         (ReintroducedBugs.idleFlusherSkipsPartialFlush, UInt64(4), 600, true),
         (ReintroducedBugs.idleFlusherSkipsPartialFlush, UInt64(5), 600, false),
