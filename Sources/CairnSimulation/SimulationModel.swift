@@ -159,9 +159,9 @@ struct SimulationModel {
     /// later one; with a plain delete since the last guaranteed durable delete, any version since
     /// that delete or the last truncation (a plain delete promises nothing across a restart, but
     /// a durable delete's barrier holds), unless the last guaranteed event is a put (or a found
-    /// copy) that no plain delete followed: nothing older than it comes back. `guaranteed` says which events had to
-    /// survive (commit-to-device: acknowledged; else acknowledged and older than the flush
-    /// window; a clean stop: every event that did not fail).
+    /// copy) that no plain delete followed: nothing older than it comes back. `guaranteed` says
+    /// which events had to survive (commit-to-device: acknowledged; else acknowledged and older
+    /// than the flush window; a clean stop: every event that did not fail).
     mutating func allowedAfterRestart(_ key: Int, nowVoidTime: UInt32, mark: Mark? = nil,
                                       guaranteed: (Event) -> Bool) -> Set<UInt32?> {
         let events = keys[key].events
