@@ -14,6 +14,9 @@ import Synchronization
 /// index stripe, where a concurrent delete of the same digest raises the slot before it lets go
 /// of the entry).
 ///
+/// A truncation's sweep does not raise the slots: every write already commits above the
+/// truncate LUT, so above every copy the sweep removes.
+///
 /// Digests that share a slot only cost each other 1 ms of LUT when one is created in the
 /// millisecond the other was removed. One relaxed load per create; a removal is an atomic raise.
 final class RemovedCopyLuts: Sendable {
