@@ -90,7 +90,7 @@ let package = Package(
         .executableTarget(
             name: "cairnd",
             dependencies: [
-                "CairnServer", "CairnConfig", "CairnEngine", "CairnLua",
+                "CairnServer", "CairnConfig", "CairnEngine", "CairnLua", "CairnIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

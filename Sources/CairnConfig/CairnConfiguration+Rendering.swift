@@ -55,6 +55,7 @@ extension CairnConfiguration {
             writer.parameter("service-threads", String(serviceThreads))
         }
         writer.parameter("network-io-model", service.networkIOModel.rawValue)
+        writer.parameter("auto-pin", service.autoPin.rawValue)
         writer.close()
     }
 

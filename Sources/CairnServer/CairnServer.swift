@@ -1,4 +1,5 @@
 import CairnEngine
+import CairnIO
 import CairnLua
 import Foundation
 import Logging
@@ -127,6 +128,13 @@ public final class CairnServer: Sendable {
             return ready(port: service.port, Running(group: group, threadPool: threadPool, serverChannel: nil, uring: service, metricsChannel: nil))
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoopCount)
+        do {
+            try await Self.pin(group, configuration)
+        } catch {
+            await shutDown(group: group, threadPool: threadPool)
+            state.withLock { $0 = .stopped }
+            throw error
+        }
         let bindHost = configuration.host == "any" ? "::" : configuration.host
         let serverChannel: any Channel
         do {
@@ -141,6 +149,26 @@ public final class CairnServer: Sendable {
         return ready(port: port, Running(group: group, threadPool: threadPool, serverChannel: serverChannel, uring: nil, metricsChannel: nil))
     }
 
+    /// `auto-pin cpu` for the epoll model: event loop i runs only on its CPU, as service thread
+    /// i does under io_uring.
+    private static func pin(_ group: MultiThreadedEventLoopGroup, _ configuration: ServerConfiguration) async throws {
+        var index = 0
+        for loop in group.makeIterator() {
+            if let cpu = configuration.pinnedCPU(forServiceThread: index) {
+                let result = try await loop.submit { () -> CPUAffinity.AffinityError? in
+                    do throws(CPUAffinity.AffinityError) { try CPUAffinity.pinCurrentThread(to: cpu) } catch { return error }
+                    return nil
+                }.get()
+                if let result {
+                    throw CairnServerError.invalidConfiguration([
+                        "auto-pin cpu: event loop \(index) \(result); set `auto-pin none` in the service stanza to leave "
+                            + "the service threads to the scheduler"])
+                }
+            }
+            index += 1
+        }
+    }
+
     private func ready(port: Int, _ running: Running) -> Int {
         let configuration = context.configuration
         context.setBoundPort(port)
@@ -152,6 +180,7 @@ public final class CairnServer: Sendable {
                 "host": "\(configuration.host)", "port": "\(port)", "node": "\(configuration.nodeName)",
                 "namespaces": "\(context.namespaceNames.joined(separator: ","))",
                 "network-io-model": "\(configuration.ioModel.rawValue)", "service-threads": "\(configuration.eventLoopCount)",
+                "auto-pin": "\(configuration.pinnedCPUs.map { "cpu \($0.map(String.init).joined(separator: ","))" } ?? "none")",
             ])
         return port
     }

@@ -665,6 +665,7 @@ struct InfoResponder {
                 ("proto-fd-max", "\(configuration.connectionCountMax)"),
                 ("service-threads", "\(configuration.eventLoopCount)"),
                 ("network-io-model", configuration.ioModel.rawValue),
+                ("auto-pin", configuration.pinnedCPUs == nil ? "none" : "cpu"),
                 // Nothing migrates (one node owns every partition): no migration threads, as
                 // Aerospike's `migrate-threads 0`. The cluster is this node: `min-cluster-size 1`.
                 ("migrate-threads", "0"),

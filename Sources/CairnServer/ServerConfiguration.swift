@@ -30,6 +30,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var threadPoolSize: Int
     /// Event loop threads that accept connections and parse frames (default: one per core).
     public var eventLoopCount: Int
+    /// The CPUs the service threads are pinned to (`auto-pin cpu`): thread i runs only on
+    /// `pinnedCPUs[i % pinnedCPUs.count]`. Nil (`auto-pin none`) leaves them to the scheduler.
+    public var pinnedCPUs: [Int]? = nil
     /// How client sockets are served: SwiftNIO event loops (epoll) or Cairn's own service
     /// threads on io_uring. Both run single-record transactions on the thread that read them.
     public var ioModel: IOModel
@@ -110,6 +113,12 @@ public struct ServerConfiguration: Sendable, Equatable {
         case ioUring = "io_uring"
     }
 
+    /// The CPU service thread `index` is pinned to, or nil when they are not pinned.
+    public func pinnedCPU(forServiceThread index: Int) -> Int? {
+        guard let pinnedCPUs, !pinnedCPUs.isEmpty else { return nil }
+        return pinnedCPUs[index % pinnedCPUs.count]
+    }
+
     /// The node name clients see: the node id in upper-case hex (SRV prints `%lX`).
     public var nodeName: String { String(nodeID, radix: 16, uppercase: true) }
 
@@ -132,6 +141,9 @@ public struct ServerConfiguration: Sendable, Equatable {
         }
         if threadPoolSize < 1 { problems.append("thread pool size must be at least 1") }
         if eventLoopCount < 1 { problems.append("event loop count must be at least 1") }
+        if let pinnedCPUs, pinnedCPUs.isEmpty || pinnedCPUs.contains(where: { $0 < 0 }) {
+            problems.append("pinned CPUs \(pinnedCPUs) must be a non-empty list of CPU numbers")
+        }
         if connectionCountMax < 1 { problems.append("connection limit must be at least 1") }
         if pipelinedRequestCountMax < 1 { problems.append("pipelined request limit must be at least 1") }
         if streamFrameBytesTarget < 1024 { problems.append("stream frame target must be at least 1024 bytes") }

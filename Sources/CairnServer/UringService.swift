@@ -300,14 +300,23 @@ final class UringLoop: @unchecked Sendable {
         guard eventFD >= 0 else {
             throw CairnServerError.invalidConfiguration(["eventfd: \(String(cString: strerror(-eventFD)))"])
         }
-        let setup = ConditionLock<Result<Void, CairnIO.IOError>?>(nil)
+        let setup = ConditionLock<Result<Void, SetupError>?>(nil)
         finished.withLock { $0 = false }
         let name = "cairn-svc-\(index)"
+        let cpu = context.configuration.pinnedCPU(forServiceThread: index)
         let thread = Thread { [self] in
             // Named for ps/top/perf (Foundation's name does not reach the kernel's comm).
             cairn_set_thread_name(name)
-            do throws(CairnIO.IOError) {
-                ring = try Ring(entries: Self.ringEntries, flags: Self.ringFlags)
+            do throws(SetupError) {
+                // Pinned before the ring is made, so its memory is allocated from this CPU.
+                if let cpu {
+                    do throws(CPUAffinity.AffinityError) { try CPUAffinity.pinCurrentThread(to: cpu) } catch {
+                        throw .pin(error)
+                    }
+                }
+                do throws(CairnIO.IOError) { ring = try Ring(entries: Self.ringEntries, flags: Self.ringFlags) } catch {
+                    throw .ring(error)
+                }
                 setup.withLock { $0 = .success(()) }
                 setup.broadcast()
             } catch {
@@ -326,11 +335,23 @@ final class UringLoop: @unchecked Sendable {
         thread.name = name
         thread.start()
         let outcome = setup.wait(until: { $0 != nil }) { $0! }
-        if case .failure(let error) = outcome {
+        switch outcome {
+        case .success: break
+        case .failure(.ring(let error)):
             throw CairnServerError.invalidConfiguration([
                 "network-io-model io_uring: cannot set up a ring for service thread \(index): \(error); "
                     + "set `network-io-model epoll` in the service stanza to serve sockets with epoll"])
+        case .failure(.pin(let error)):
+            throw CairnServerError.invalidConfiguration([
+                "auto-pin cpu: service thread \(index) \(error); set `auto-pin none` in the service stanza to leave "
+                    + "the service threads to the scheduler"])
         }
+    }
+
+    /// Why a service thread could not start.
+    private enum SetupError: Error {
+        case pin(CPUAffinity.AffinityError)
+        case ring(CairnIO.IOError)
     }
 
     /// Whether this loop has accepted what was in the listen backlog when the stop came.

@@ -1,5 +1,6 @@
 import CairnConfig
 import CairnEngine
+import CairnIO
 import CairnLua
 import CairnServer
 import Foundation
@@ -102,6 +103,13 @@ final class Daemon: Sendable {
             connectionCountMax: config.service.protoFDCountMax,
             ioModel: config.service.networkIOModel == .epoll ? .epoll : .ioUring)
         serverConfiguration.enabledBenchmarks = NamespaceMapping.enabledBenchmarks(config.namespaces)
+        if config.service.autoPin == .cpu {
+            do {
+                serverConfiguration.pinnedCPUs = try CPUAffinity.allowedCPUs()
+            } catch {
+                throw CairnServerError.invalidConfiguration(["auto-pin cpu: \(error); set `auto-pin none` in the service stanza"])
+            }
+        }
         let server = CairnServer(configuration: serverConfiguration, namespaces: namespaces, logger: logger, logControl: sinks,
                                  udf: LuaPool(modules: udfModules))
         let service = ServerService(server: server, namespaces: namespaces, metrics: config.metrics, logger: logger)

@@ -320,6 +320,17 @@ let errorCases: [ErrorCase] = [
         text: "service {\n    network-io-model kqueue\n}\n",
         expected: "aerospike.conf:2: bad value 'kqueue' for 'network-io-model' in service: expected epoll or io_uring"
     ),
+    ErrorCase(
+        name: "auto-pin numa",
+        text: "service {\n    auto-pin numa\n}\n",
+        expected: "aerospike.conf:2: bad value 'numa' for 'auto-pin' in service: expected cpu or none "
+            + "(Cairn pins service threads per CPU; it has no 'numa' placement)"
+    ),
+    ErrorCase(
+        name: "auto-pin unknown",
+        text: "service {\n    auto-pin yes\n}\n",
+        expected: "aerospike.conf:2: bad value 'yes' for 'auto-pin' in service: expected cpu or none"
+    ),
 
     // MARK: Braces
     ErrorCase(

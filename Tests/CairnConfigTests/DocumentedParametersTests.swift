@@ -54,6 +54,7 @@ import Testing
         Sample(section: "service", name: "shm-directory", text: config(service: "shm-directory /dev/shm/cairn")),
         Sample(section: "service", name: "service-threads", text: config(service: "service-threads 4")),
         Sample(section: "service", name: "network-io-model", text: config(service: "network-io-model epoll")),
+        Sample(section: "service", name: "auto-pin", text: config(service: "auto-pin cpu")),
         Sample(section: "logging", name: "console", text: config(logging: "console {\ncontext any debug\n}")),
         Sample(section: "logging", name: "file", text: config(logging: "file /var/log/cairn.log {\ncontext any info\n}")),
         Sample(section: "logging", name: "context", text: config(logging: "console {\ncontext any warning\n}")),

@@ -14,6 +14,7 @@ let realisticConfigText = """
         proto-fd-max 20000
         service-threads 6
         network-io-model epoll
+        auto-pin cpu
 
         shm-directory /dev/shm/cairn
     }
@@ -88,7 +89,8 @@ let realisticConfigValue = CairnConfiguration(
         protoFDCountMax: 20_000,
         shmDirectory: "/dev/shm/cairn",
         serviceThreads: 6,
-        networkIOModel: .epoll
+        networkIOModel: .epoll,
+        autoPin: .cpu
     ),
     logging: LoggingConfig(sinks: [
         LogSink(destination: .file("/var/log/cairn/cairn.log"), level: .info),
@@ -180,6 +182,7 @@ let realisticConfigValue = CairnConfiguration(
         #expect(parsed.service.protoFDCountMax == 15_000)
         #expect(parsed.service.serviceThreads == nil)
         #expect(parsed.service.networkIOModel == .ioUring)
+        #expect(parsed.service.autoPin == .none)
         #expect(parsed.service.pidFile == nil)
         #expect(parsed.logging.sinks == [LogSink(destination: .console, level: .info)])
         #expect(parsed.network.service == NetworkEndpoint(address: "any", port: 3000))

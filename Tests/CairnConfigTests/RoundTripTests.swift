@@ -62,7 +62,8 @@ struct RandomConfigurations {
             protoFDCountMax: Int.random(in: ConfigLimits.protoFDCountMaxRange, using: &random),
             shmDirectory: chance() ? "/dev/shm" : "/dev/shm/cairn",
             serviceThreads: chance() ? Int.random(in: ConfigLimits.serviceThreadsRange, using: &random) : nil,
-            networkIOModel: chance() ? .ioUring : .epoll
+            networkIOModel: chance() ? .ioUring : .epoll,
+            autoPin: chance() ? .none : .cpu
         )
     }
 

@@ -211,6 +211,67 @@ def check_network_io_model(run, tmp):
     assert info(run.port, "status") == "ok"
 
 
+def thread_cpus(pid, prefix):
+    """{thread name: its allowed CPU list} of the threads whose name starts with prefix."""
+    found = {}
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/comm") as f:
+            name = f.read().strip()
+        if name.startswith(prefix):
+            with open(f"/proc/{pid}/task/{task}/status") as f:
+                found[name] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("Cpus_allowed_list"))
+    return found
+
+
+def check_auto_pin(run, tmp):
+    assert pairs(info(run.port, "get-config:context=service"))["auto-pin"] == "cpu"
+    allowed = sorted(os.sched_getaffinity(0))
+    pinned = thread_cpus(run.process.pid, "cairn-svc-")
+    # One service thread per allowed CPU by default: thread i on the i-th CPU.
+    assert pinned == {f"cairn-svc-{i}": str(cpu) for i, cpu in enumerate(allowed)}, pinned
+    # The other threads stay where the process may run.
+    assert set(thread_cpus(run.process.pid, "cairn-flush").values()) == {cpu_list_text(allowed)}
+    c = run.client()
+    try:
+        for i in range(200):
+            c.put(("test", "s", i), {"v": i})
+        assert all(c.get(("test", "s", i))[2] == {"v": i} for i in range(200))
+    finally:
+        c.close()
+
+
+def check_auto_pin_epoll(run, tmp):
+    allowed = sorted(os.sched_getaffinity(0))
+    loops = thread_cpus(run.process.pid, "NIO-ELT-")
+    # Event loop i on the i-th allowed CPU (any other NIO loop stays unpinned).
+    pinned = sorted(v for v in loops.values() if v in {str(cpu) for cpu in allowed})
+    assert pinned == sorted(str(cpu) for cpu in allowed), loops
+    c = run.client()
+    try:
+        c.put(("test", "s", 1), {"v": 1})
+        assert c.get(("test", "s", 1))[2] == {"v": 1}
+    finally:
+        c.close()
+
+
+def check_auto_pin_none(run, tmp):
+    assert pairs(info(run.port, "get-config:context=service"))["auto-pin"] == "none"
+    allowed = sorted(os.sched_getaffinity(0))
+    for name, cpus in thread_cpus(run.process.pid, "cairn-svc-").items():
+        assert cpus == cpu_list_text(allowed), (name, cpus)
+
+
+def cpu_list_text(cpus):
+    """The kernel's list form (0-3,6) of a sorted list of CPUs."""
+    ranges = []
+    for cpu in cpus:
+        if ranges and ranges[-1][1] == cpu - 1:
+            ranges[-1][1] = cpu
+        else:
+            ranges.append([cpu, cpu])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
 def check_shm_directory(run, tmp):
     run.stop()
     assert any(name.startswith("cairn-test-") and name.endswith(".state") for name in os.listdir(os.path.join(tmp, "shm")))
@@ -583,6 +644,11 @@ ROWS = [
     ("service", "network-io-model", dict(service="network-io-model epoll"), check_network_io_model, False),
     ("service", "network-io-model (refused)", dict(service="network-io-model kqueue"),
      refused(r"cairn\.conf:\d+: .*network-io-model.*epoll or io_uring"), True),
+    ("service", "auto-pin", dict(service="auto-pin cpu"), check_auto_pin, False),
+    ("service", "auto-pin none", dict(service="auto-pin none"), check_auto_pin_none, False),
+    ("service", "auto-pin epoll", dict(service="auto-pin cpu\n    network-io-model epoll"), check_auto_pin_epoll, False),
+    ("service", "auto-pin (refused)", dict(service="auto-pin numa"),
+     refused(r"cairn\.conf:\d+: bad value 'numa' for 'auto-pin' in service: expected cpu or none"), True),
     ("logging", "console", dict(logging="console {{\n context any debug\n }}"), check_console, False),
     ("logging", "file", dict(logging="file {tmp}/file.log {{\n context any info\n }}"), check_file_sink, False),
     ("logging", "context", dict(logging="console {{\n context any warning\n }}"), check_context, False),

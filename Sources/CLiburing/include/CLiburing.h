@@ -111,6 +111,11 @@ int cairn_uring_register_ring_fd(cairn_uring *ring);
 int cairn_accept_now(int fd);
 /// Names the calling thread for ps, top and perf (prctl PR_SET_NAME; at most 15 bytes kept).
 void cairn_set_thread_name(const char *name);
+/// The CPUs the calling thread may run on (sched_getaffinity), in ascending order: writes at most
+/// `max` of them to `out` and returns how many there are (which may exceed `max`), or -errno.
+int cairn_allowed_cpus(int *out, int max);
+/// Pins the calling thread to one CPU (sched_setaffinity of its own tid): 0 or -errno.
+int cairn_pin_current_thread(int cpu);
 /// eventfd(0, EFD_CLOEXEC): a counter a ring can watch with a read. The fd or -errno.
 int cairn_eventfd_create(void);
 

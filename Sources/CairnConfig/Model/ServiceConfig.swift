@@ -10,6 +10,7 @@
 ///     shm-directory /dev/shm            # default /dev/shm
 ///     service-threads 4                 # default: one per core, range 1..256
 ///     network-io-model io_uring         # Cairn's own: io_uring (default) or epoll
+///     auto-pin none                     # none (default) or cpu
 /// }
 /// ```
 ///
@@ -36,6 +37,20 @@ public struct ServiceConfig: Sendable, Equatable {
     /// `network-io-model` (Cairn's own parameter): how client sockets are served.
     public var networkIOModel: NetworkIOModel
 
+    /// `auto-pin`: whether each service thread is pinned to one CPU.
+    public var autoPin: AutoPin
+
+    /// `auto-pin`'s values. Aerospike's `numa` and `adq` are refused: Cairn has no per-node or
+    /// per-queue placement.
+    public enum AutoPin: String, Sendable, Equatable {
+        /// Service thread i runs only on the i-th CPU (modulo their count) of those cairnd was
+        /// started on, so two service threads never queue on one CPU while another idles.
+        case cpu
+        /// The scheduler places the service threads (Aerospike's default, and Cairn's: pinning
+        /// showed no steady gain on a 2-core host shared with the load, `docs/architecture.md`).
+        case none
+    }
+
     /// How the service threads serve client sockets.
     public enum NetworkIOModel: String, Sendable, Equatable {
         /// One io_uring ring per service thread: sends and receives batched per wake-up.
@@ -53,10 +68,12 @@ public struct ServiceConfig: Sendable, Equatable {
         protoFDCountMax: Int = ConfigLimits.protoFDCountMaxDefault,
         shmDirectory: String = ConfigLimits.shmDirectoryDefault,
         serviceThreads: Int? = nil,
-        networkIOModel: NetworkIOModel = .ioUring
+        networkIOModel: NetworkIOModel = .ioUring,
+        autoPin: AutoPin = .none
     ) {
         self.serviceThreads = serviceThreads
         self.networkIOModel = networkIOModel
+        self.autoPin = autoPin
         self.workDirectory = workDirectory
         self.pidFile = pidFile
         self.clusterName = clusterName

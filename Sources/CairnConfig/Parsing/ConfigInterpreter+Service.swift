@@ -5,7 +5,7 @@ extension ConfigInterpreter {
             fileName: fileName,
             place: "in service",
             knownNames: ["work-directory", "pidfile", "cluster-name", "node-id", "proto-fd-max", "shm-directory",
-                         "service-threads", "network-io-model"],
+                         "service-threads", "network-io-model", "auto-pin"],
             unsupported: UnsupportedNames.service
         )
         var service = ServiceConfig()
@@ -49,6 +49,15 @@ extension ConfigInterpreter {
                     throw reader.badValue(node, text, expected: "epoll or io_uring")
                 }
                 service.networkIOModel = model
+            case "auto-pin":
+                try reader.noteOnce(node)
+                let text = try reader.word(node)
+                guard let pin = ServiceConfig.AutoPin(rawValue: text) else {
+                    let why = text == "numa" || text == "adq"
+                        ? "cpu or none (Cairn pins service threads per CPU; it has no '\(text)' placement)" : "cpu or none"
+                    throw reader.badValue(node, text, expected: why)
+                }
+                service.autoPin = pin
             default:
                 throw reader.unknown(node)
             }
