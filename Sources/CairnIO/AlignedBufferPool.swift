@@ -18,7 +18,11 @@ public final class AlignedBufferPool: Sendable {
 
     private let state: Mutex<State>
 
-    public init(bufferSizeBytes: Int, alignmentBytes: Int, capacity: Int) {
+    /// Whether buffers are allocated in mappings of their own (``AlignedBuffer/init(mappedCountBytes:alignmentBytes:)``).
+    public let mapped: Bool
+
+    public init(bufferSizeBytes: Int, alignmentBytes: Int, capacity: Int, mapped: Bool = false) {
+        self.mapped = mapped
         precondition(capacity > 0, "pool capacity must be positive")
         precondition(alignmentBytes >= 512 && alignmentBytes & (alignmentBytes - 1) == 0, "bad alignment")
         precondition(bufferSizeBytes > 0 && bufferSizeBytes % alignmentBytes == 0, "size must be a multiple of alignment")
@@ -45,7 +49,9 @@ public final class AlignedBufferPool: Sendable {
         }
         switch taken {
         case .some(.some(let b)): return b
-        case .some(.none): return AlignedBuffer(countBytes: bufferSizeBytes, alignmentBytes: alignmentBytes)
+        case .some(.none):
+            return mapped ? AlignedBuffer(mappedCountBytes: bufferSizeBytes, alignmentBytes: alignmentBytes)
+                : AlignedBuffer(countBytes: bufferSizeBytes, alignmentBytes: alignmentBytes)
         case .none: throw IOError(.poolExhausted(capacity: capacity), operation: .allocate, path: "(buffer pool)")
         }
     }

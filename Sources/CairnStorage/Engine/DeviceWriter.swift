@@ -302,8 +302,9 @@ public final class DeviceWriter: Sendable {
         let cacheBlocks = configuration.postWriteCacheBytes / configuration.writeBlockSizeBytes
         let buffersMax = max(4, configuration.maxWriteCacheBytes / configuration.writeBlockSizeBytes + configuration.queueDepth + 2)
             + cacheBlocks
+        // Mapped: a fresh buffer is not zeroed by anyone, its pages fault in as records land.
         pool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes, alignmentBytes: device.alignmentBytes,
-                                 capacity: buffersMax)
+                                 capacity: buffersMax, mapped: device.alignmentBytes <= AlignedBuffer.mappedAlignmentBytesMax)
         stagingPool = AlignedBufferPool(bufferSizeBytes: configuration.writeBlockSizeBytes,
                                         alignmentBytes: device.alignmentBytes, capacity: configuration.queueDepth)
         available = AvailableBlocks(blockCount: blockCount)
@@ -672,9 +673,9 @@ public final class DeviceWriter: Sendable {
         let buffer: AlignedBuffer
         if let spare = s.spare {
             s.spare = nil
-            buffer = spare  // zeroed by the flusher, outside this lock
+            buffer = spare  // zeroed by the flusher, outside this lock (or never used)
         } else if let fresh = takeBuffer(&s) {
-            fresh.zero()
+            if !fresh.takeFreshZeroes() { fresh.zero() }
             buffer = fresh
         } else {
             // Give the block back: nothing was written to it.
@@ -820,7 +821,7 @@ public final class DeviceWriter: Sendable {
     private func prepareSpare() {
         let taken = state.withLock { s in s.spare == nil && !s.stopping && s.failure == nil ? takeBuffer(&s) : nil }
         guard let buffer = taken else { return }
-        buffer.zero()
+        if !buffer.takeFreshZeroes() { buffer.zero() }
         let unused = state.withLock { s -> AlignedBuffer? in
             guard s.spare == nil, !s.stopping else { return buffer }
             s.spare = buffer
