@@ -21,6 +21,12 @@ public enum CairnServerError: Error, Sendable, Equatable, CustomStringConvertibl
     /// `startMetrics` was called on a server that is not running.
     case notRunning
 
+    /// `auto-pin cpu` could not pin `thread` (a service thread or an event loop).
+    static func pinFailed(_ thread: String, _ error: CPUAffinity.AffinityError) -> CairnServerError {
+        .invalidConfiguration(["auto-pin cpu: \(thread) \(error); set `auto-pin none` in the service stanza to leave "
+                                + "the service threads to the scheduler"])
+    }
+
     public var description: String {
         switch self {
         case .invalidConfiguration(let problems): "invalid server configuration: " + problems.joined(separator: "; ")
@@ -159,11 +165,7 @@ public final class CairnServer: Sendable {
                     do throws(CPUAffinity.AffinityError) { try CPUAffinity.pinCurrentThread(to: cpu) } catch { return error }
                     return nil
                 }.get()
-                if let result {
-                    throw CairnServerError.invalidConfiguration([
-                        "auto-pin cpu: event loop \(index) \(result); set `auto-pin none` in the service stanza to leave "
-                            + "the service threads to the scheduler"])
-                }
+                if let result { throw CairnServerError.pinFailed("event loop \(index)", result) }
             }
             index += 1
         }

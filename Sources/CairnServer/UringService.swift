@@ -342,9 +342,7 @@ final class UringLoop: @unchecked Sendable {
                 "network-io-model io_uring: cannot set up a ring for service thread \(index): \(error); "
                     + "set `network-io-model epoll` in the service stanza to serve sockets with epoll"])
         case .failure(.pin(let error)):
-            throw CairnServerError.invalidConfiguration([
-                "auto-pin cpu: service thread \(index) \(error); set `auto-pin none` in the service stanza to leave "
-                    + "the service threads to the scheduler"])
+            throw CairnServerError.pinFailed("service thread \(index)", error)
         }
     }
 

@@ -189,12 +189,15 @@ def check_proto_fd_max(run, tmp):
     assert pairs(info(run.port, "get-config:context=service"))["proto-fd-max"] == "64"
 
 
-def service_thread_names(pid):
-    names = []
+def threads(pid):
+    """(task id, name) of each thread of process pid."""
     for task in os.listdir(f"/proc/{pid}/task"):
         with open(f"/proc/{pid}/task/{task}/comm") as f:
-            names.append(f.read().strip())
-    return names
+            yield task, f.read().strip()
+
+
+def service_thread_names(pid):
+    return [name for _, name in threads(pid)]
 
 
 def check_service_threads(run, tmp):
@@ -214,9 +217,7 @@ def check_network_io_model(run, tmp):
 def thread_cpus(pid, prefix):
     """{thread name: its allowed CPU list} of the threads whose name starts with prefix."""
     found = {}
-    for task in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{task}/comm") as f:
-            name = f.read().strip()
+    for task, name in threads(pid):
         if name.startswith(prefix):
             with open(f"/proc/{pid}/task/{task}/status") as f:
                 found[name] = next(line.split(":", 1)[1].strip() for line in f if line.startswith("Cpus_allowed_list"))
