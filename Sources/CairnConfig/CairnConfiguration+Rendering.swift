@@ -122,6 +122,9 @@ extension CairnConfiguration {
             if let readPageCache = device.readPageCacheSetting {
                 writer.parameter("read-page-cache", ConfigValue.formatBoolean(readPageCache))
             }
+            if let fillPageCache = device.fillPageCacheSetting {
+                writer.parameter("fill-page-cache", ConfigValue.formatBoolean(fillPageCache))
+            }
             writer.close()
         case .memory(let memory):
             writer.open("storage-engine", "memory")

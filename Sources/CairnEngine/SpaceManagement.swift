@@ -35,6 +35,8 @@ public struct SpaceStatistics: Sendable, Equatable {
     /// would lose without commit-to-device (0 once the flushers caught up).
     public var deviceUnflushedBytes: Int
     public var postWriteCacheHits: Int
+    /// Blocks read into the page cache as they left the post-write cache (`fill-page-cache`).
+    public var pageCacheFills: Int
     public var expiredRemoved: Int
     public var tombstonesDropped: Int
     /// Each device's figures, in the namespace's device order: the totals above are summed from
@@ -146,6 +148,7 @@ extension Namespace {
             deviceSyncs: devices.reduce(0) { $0 + $1.writer.syncs },
             deviceUnflushedBytes: devices.reduce(0) { $0 + $1.unflushedBytes },
             postWriteCacheHits: devices.reduce(0) { $0 + $1.writer.postWriteCacheHits },
+            pageCacheFills: devices.reduce(0) { $0 + $1.writer.pageCacheFills },
             expiredRemoved: sup.expiredRemoved, tombstonesDropped: sup.tombstonesDropped, devices: devices)
     }
 }

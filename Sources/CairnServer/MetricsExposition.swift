@@ -131,6 +131,8 @@ final class MetricsExposition: Sendable {
                     help: "Updates that set every bin of their record, committed without reading its old copy.")
             let hits = UInt64(space.postWriteCacheHits)
             counter("cairn_post_write_cache_hits_total", hits, labels: labels, help: "Record reads served from the post-write cache.")
+            counter("cairn_page_cache_fills_total", UInt64(space.pageCacheFills), labels: labels,
+                    help: "Blocks read into the page cache as they left the post-write cache (fill-page-cache).")
             let reads = hits + statistics.deviceReads
             gauge("cairn_cache_hit_ratio", reads == 0 ? 0 : Double(hits) / Double(reads), labels: labels,
                   help: "Post-write cache hits over reads that needed a device copy, since start.")

@@ -131,8 +131,11 @@ final class Daemon: Sendable {
             if ColdStartLogPacer.shared.due(name) { logger.info("\(StartupProgress.logLine(name, p))") }
         }
         options.storage.log = { [logger] line in logger.warning("{\(name)} \(line)") }  // stop-writes, defrag trouble
-        let reads = options.storage.devices.contains { $0.readPageCache }
-            ? "record reads through the page cache (read-page-cache true)" : "record reads O_DIRECT (read-page-cache false)"
+        let reads = !options.storage.devices.contains { $0.readPageCache }
+            ? "record reads O_DIRECT (read-page-cache false)"
+            : options.storage.fillPageCache
+            ? "record reads through the page cache (read-page-cache true), filled with each block that leaves the post-write cache (fill-page-cache true)"
+            : "record reads through the page cache (read-page-cache true), not filled with written blocks (fill-page-cache false)"
         logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", ")); \(reads)")
         options.onStartDecision = { mode, reason in
             switch mode {

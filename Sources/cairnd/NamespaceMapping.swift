@@ -65,6 +65,8 @@ enum NamespaceMapping {
         storage.defragLWMPct = space.defragLWMPct
         storage.defragSleepUs = space.defragSleepUs
         storage.postWriteCacheBytes = space.postWriteCacheBytes
+        // Only a device stanza reads through the page cache (a memory namespace's files do not).
+        if case .device(let device) = config.storage { storage.fillPageCache = device.fillPageCache }
         storage.stopWritesAvailPct = space.stopWritesAvailPct
         var options = NamespaceOptions(
             storage: storage, defaultTTLSeconds: UInt32(clamping: config.defaultTTLSeconds),

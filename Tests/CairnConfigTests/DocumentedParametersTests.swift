@@ -100,6 +100,7 @@ import Testing
         Sample(section: "storage-engine device", name: "stop-writes-avail-pct", text: config(device: "stop-writes-avail-pct 10")),
         Sample(section: "storage-engine device", name: "cold-start-empty", text: config(device: "cold-start-empty true")),
         Sample(section: "storage-engine device", name: "read-page-cache", text: config(device: "read-page-cache true")),
+        Sample(section: "storage-engine device", name: "fill-page-cache", text: config(device: "fill-page-cache false")),
         Sample(section: "storage-engine device", name: "post-write-queue", text: config(device: "post-write-queue 8")),
         Sample(section: "storage-engine device", name: "evict-used-pct", text: config(device: "evict-used-pct 60")),
         Sample(section: "storage-engine memory", name: "evict-used-pct",

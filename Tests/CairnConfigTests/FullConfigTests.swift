@@ -234,6 +234,46 @@ let realisticConfigValue = CairnConfiguration(
         #expect(try CairnConfiguration.parse(text: defaulted.rendered(), fileName: "rendered.conf") == defaulted)
     }
 
+    /// `fill-page-cache` follows `read-page-cache` unless set, and is refused, naming its line
+    /// and the reason, where nothing reads through the page cache.
+    @Test func fillPageCacheFollowsReadPageCacheAndNeedsIt() throws {
+        func parse(_ lines: String) throws -> CairnConfiguration {
+            let text = "network {\n service {\n port 3000\n }\n}\nnamespace test {\n storage-engine device {\n\(lines)\n }\n}\n"
+            return try CairnConfiguration.parse(text: text, fileName: "fpc.conf")
+        }
+        func device(_ lines: String) throws -> DeviceStorageConfig {
+            guard case .device(let device) = try #require(try parse(lines).namespace(named: "test")).storage else {
+                throw ConfigError(file: "fpc.conf", line: 0, message: "not a device storage engine")
+            }
+            return device
+        }
+        #expect(try device("file /d/a.dat\n filesize 1G").fillPageCache == true)
+        #expect(try device("file /d/a.dat\n filesize 1G\n read-page-cache false").fillPageCache == false)
+        #expect(try device("file /d/a.dat\n filesize 1G\n fill-page-cache false").fillPageCache == false)
+        #expect(try device("device /dev/nvme0n1").fillPageCache == false)
+        #expect(try device("device /dev/nvme0n1\n read-page-cache true").fillPageCache == true)
+        #expect(try device("device /dev/nvme0n1\n read-page-cache true\n fill-page-cache false").fillPageCache == false)
+        #expect(try device("read-page-cache false\n file /d/a.dat\n filesize 1G\n fill-page-cache false").fillPageCache == false)
+        // The stanza's own lines start at line 8 of the text.
+        let refusals = [
+            ("file /d/a.dat\n filesize 1G\n read-page-cache false\n fill-page-cache true", 11, "'read-page-cache false' on line 10"),
+            ("device /dev/nvme0n1\n fill-page-cache true", 9, "raw devices read O_DIRECT"),
+        ]
+        for (lines, line, reason) in refusals {
+            do {
+                _ = try parse(lines)
+                Issue.record("accepted: \(lines)")
+            } catch let error as ConfigError {
+                #expect(error.line == line, "\(error)")
+                #expect(error.message.contains("fill-page-cache true") && error.message.contains(reason), "\(error)")
+            }
+        }
+        let set = try parse("file /d/a.dat\n filesize 1G\n fill-page-cache false")
+        #expect(set.rendered().contains("fill-page-cache false"))
+        #expect(try CairnConfiguration.parse(text: set.rendered(), fileName: "rendered.conf") == set)
+        #expect(!(try parse("file /d/a.dat\n filesize 1G")).rendered().contains("fill-page-cache"))
+    }
+
     @Test func emptyLoggingStanzaMeansNoSinks() throws {
         let text = """
             logging {

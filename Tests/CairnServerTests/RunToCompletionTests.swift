@@ -1,6 +1,7 @@
 @_spi(EngineInternals) import CairnEngine
 import CairnServer
 import CairnStorage
+import CairnTesting
 import CairnWire
 import Testing
 
@@ -139,6 +140,46 @@ import Testing
             #expect(afterSecond.resumed == afterFirst.resumed)
             #expect(afterSecond.offThread == before.offThread)
             #expect(afterSecond.poolJobs == before.poolJobs)
+        }
+    }
+
+    /// `fill-page-cache` (with `read-page-cache`, a file's default): a block that left the
+    /// post-write cache was read into the page cache by the flusher, so the first read of each
+    /// of its records is served at once and completes inline, where without it the first pass
+    /// over such records waits for the device (the test above).
+    @Test func filledBlocksAreReadAtOnceTheFirstTime() async throws {
+        var path = ""
+        var blockBytes = 0
+        try await withTestServer(configuration: ServerConfiguration(port: 0, ioModel: .ioUring), adjustStorage: { storage in
+            storage.postWriteCacheBytes = storage.writeBlockSizeBytes  // one block: the older ones leave it
+            for i in storage.devices.indices { storage.devices[i].readPageCache = true }
+            storage.fillPageCache = true
+            path = storage.devices[0].path
+            blockBytes = storage.writeBlockSizeBytes
+        }) { server in
+            let client = try server.connect()
+            try putPatterned(client, count: 600)
+            // The first 100 records fill the first data block, which is written whole and then
+            // pushed out of the post-write cache: wait until its fill has landed.
+            let first = Int(DeviceGeometry.firstDataBlockIndex) * blockBytes
+            let landed = waitUntil(seconds: 10) {
+                residentPageCount(path: path, offsetBytes: first, lengthBytes: blockBytes) == blockBytes / 4096
+            }
+            #expect(landed, "\(residentPageCount(path: path, offsetBytes: first, lengthBytes: blockBytes)) pages of the first block cached")
+            let before = try Probe.read(client)
+            for i in 0..<100 {
+                let reply = try client.get(key: testKey(i))
+                #expect(reply.header.resultCode == .ok)
+                #expect(reply.ops.first?.value == [UInt8](repeating: UInt8(truncatingIfNeeded: i), count: 1024))
+            }
+            let after = try Probe.read(client)
+            #expect(after.deviceReads - before.deviceReads == 100)
+            #expect(after.deviceReadsAtOnce - before.deviceReadsAtOnce == 100)
+            #expect(after.inline - before.inline == 100)
+            #expect(after.resumed == before.resumed)
+            #expect(after.poolJobs == before.poolJobs)
+            let fills = try client.info("namespace/test").split(separator: ";").first { $0.hasPrefix("page_cache_fills=") }
+            #expect((fills.flatMap { Int($0.dropFirst("page_cache_fills=".count)) } ?? 0) >= 1, "\(String(describing: fills))")
         }
     }
 

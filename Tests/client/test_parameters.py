@@ -599,10 +599,66 @@ def check_read_page_cache_off(run, tmp):
 def test_a_file_reads_through_the_page_cache_by_default(tmp_path):
     """Without a `read-page-cache` line a file namespace reads records through the page cache,
     as an Aerospike server reads files (no `direct-files`)."""
-    run = Run(str(tmp_path), device="post-write-cache 0")
+    # Without the fill, which would have the blocks cached before the reads below.
+    run = Run(str(tmp_path), device="post-write-cache 0\n fill-page-cache false")
     try:
         run.start()
         check_record_reads(run, through_page_cache=True)
+        run.stop()
+    finally:
+        run.cleanup()
+
+
+def data_file(run):
+    """The path of the namespace's data file, from the daemon's open descriptors."""
+    for fd in os.listdir(f"/proc/{run.process.pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{run.process.pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.endswith(".dat"):
+            return target
+    raise AssertionError(f"no .dat file open in cairnd {run.process.pid}")
+
+
+def check_page_cache_fills(run, filled):
+    """Blocks written whole and pushed out of a one-block post-write cache are read into the
+    page cache by the flusher (`fill-page-cache`), or, without it, left uncached: written
+    O_DIRECT and read by no one. Their records read back right either way."""
+    assert run.namespace()["storage-engine.fill-page-cache"] == str(filled).lower()
+    path = data_file(run)
+    c = run.client()
+    try:
+        # 60 KB records in 128 KiB blocks: two a block, ten blocks, the first nine out of the
+        # post-write cache once written.
+        for k in range(20):
+            c.put(("test", "s", f"f{k}"), {"k": k, "pad": bytes([k]) * 60_000})
+        wait_flushed(run.port)
+        if filled:
+            assert wait_until(lambda: int(run.namespace()["page_cache_fills"]) >= 8, 10), run.namespace()["page_cache_fills"]
+            # Readahead returns once submitted: wait for the reads to land.
+            assert wait_until(lambda: resident_bytes(path) >= 8 * (128 << 10), 10), resident_bytes(path)
+        else:
+            time.sleep(0.3)
+            assert int(run.namespace()["page_cache_fills"]) == 0
+            assert resident_bytes(path) == 0, f"{resident_bytes(path)} bytes of {path} cached with no read"
+        for k in range(20):
+            assert c.get(("test", "s", f"f{k}"))[2]["pad"] == bytes([k]) * 60_000
+    finally:
+        c.close()
+
+
+def check_fill_page_cache_off(run, tmp):
+    check_page_cache_fills(run, filled=False)
+
+
+def test_a_file_fills_the_page_cache_by_default(tmp_path):
+    """Without a `fill-page-cache` line a file namespace (which reads through the page cache)
+    reads each written block into the page cache as it leaves the post-write cache."""
+    run = Run(str(tmp_path), device="write-block-size 128K\n post-write-cache 128K")
+    try:
+        run.start()
+        check_page_cache_fills(run, filled=True)
         run.stop()
     finally:
         run.cleanup()
@@ -720,6 +776,9 @@ ROWS = [
     # A file reads through the page cache by default (test_a_file_reads_through_the_page_cache_by_default).
     ("storage-engine device", "read-page-cache", dict(device="read-page-cache false\n post-write-cache 0"),
      check_read_page_cache_off, False),
+    # A file fills the page cache by default (test_a_file_fills_the_page_cache_by_default).
+    ("storage-engine device", "fill-page-cache",
+     dict(device="write-block-size 128K\n post-write-cache 128K\n fill-page-cache false"), check_fill_page_cache_off, False),
     ("storage-engine device", "post-write-queue", dict(device="write-block-size 128K\n post-write-queue 8"),
      namespace_value("storage-engine.post-write-cache", str(8 * 128 << 10)), False),
     ("storage-engine device", "evict-used-pct", dict(namespace="nsup-period 1", device="evict-used-pct 1"),

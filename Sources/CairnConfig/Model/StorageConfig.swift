@@ -95,6 +95,16 @@ public struct DeviceStorageConfig: Sendable, Equatable {
         get { readPageCacheSetting ?? backing.isFiles }
         set { readPageCacheSetting = newValue }
     }
+    /// The `fill-page-cache` line, if the section has one.
+    public var fillPageCacheSetting: Bool?
+    /// `fill-page-cache`: a written block that leaves the post-write cache (at once without one)
+    /// is read into the page cache (the kernel's readahead, asked for by the flusher), so its records stay in memory as
+    /// those of a server that writes through the page cache would. Without the line, it follows
+    /// `read-page-cache`; it needs `read-page-cache true` (nothing else would read those pages).
+    public var fillPageCache: Bool {
+        get { fillPageCacheSetting ?? readPageCache }
+        set { fillPageCacheSetting = newValue }
+    }
 
     /// Makes a device storage section; every argument but `backing` defaults as documented in
     /// `ConfigLimits`.

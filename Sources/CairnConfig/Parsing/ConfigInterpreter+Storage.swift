@@ -36,7 +36,7 @@ extension ConfigInterpreter {
             knownNames: [
                 "device", "file", "filesize", "write-block-size", "flush-max-ms", "commit-to-device",
                 "defrag-lwm-pct", "defrag-sleep", "max-write-cache", "post-write-cache", "stop-writes-avail-pct",
-                "evict-used-pct", "post-write-queue", "cold-start-empty", "read-page-cache",
+                "evict-used-pct", "post-write-queue", "cold-start-empty", "read-page-cache", "fill-page-cache",
             ],
             unsupported: UnsupportedNames.deviceStorage
         )
@@ -45,6 +45,8 @@ extension ConfigInterpreter {
         var config = DeviceStorageConfig(backing: .devices([]))
         var postWriteQueue: (blocks: Int, line: Int)?
         var postWriteCacheLine: Int?
+        var fillPageCacheLine: Int?
+        var readPageCacheLine: Int?
         for node in stanza.children {
             if try backing.take(node, reader: &reader, namespace: namespace, registry: &storagePaths) {
                 continue
@@ -82,6 +84,11 @@ extension ConfigInterpreter {
             case "read-page-cache":
                 try reader.noteOnce(node)
                 config.readPageCache = try reader.boolean(node)
+                readPageCacheLine = node.line
+            case "fill-page-cache":
+                try reader.noteOnce(node)
+                config.fillPageCache = try reader.boolean(node)
+                fillPageCacheLine = node.line
             case "post-write-queue":
                 try reader.noteOnce(node)
                 postWriteQueue = (try reader.integer(node, range: ConfigLimits.postWriteQueueBlocksRange), node.line)
@@ -114,6 +121,15 @@ extension ConfigInterpreter {
             )
         }
         config.backing = resolved
+        if let fillPageCacheLine, config.fillPageCache, !config.readPageCache {
+            let why = readPageCacheLine.map { "'read-page-cache false' on line \($0)" }
+                ?? "raw devices read O_DIRECT unless 'read-page-cache true'"
+            throw reader.error(
+                fillPageCacheLine,
+                "'fill-page-cache true' \(reader.place) fills the page cache for reads that do not use it (\(why)): "
+                    + "add 'read-page-cache true' or drop the line"
+            )
+        }
         return config
     }
 

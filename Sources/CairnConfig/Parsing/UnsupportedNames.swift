@@ -116,7 +116,7 @@ enum UnsupportedNames {
         let deviceOnly = [
             "write-block-size", "flush-max-ms", "commit-to-device", "defrag-lwm-pct", "defrag-sleep",
             "max-write-cache", "post-write-cache", "post-write-queue", "stop-writes-avail-pct", "cold-start-empty",
-            "read-page-cache",
+            "read-page-cache", "fill-page-cache",
         ]
         for name in deviceOnly {
             names[name] = "in Cairn '\(name)' applies to 'storage-engine device' only"

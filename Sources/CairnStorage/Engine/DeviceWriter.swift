@@ -43,6 +43,10 @@ public final class DeviceWriter: Sendable {
         /// Blocks only defrag may open (client writes stop before them, deletes at half of them),
         /// so a full device can always be defragmented as data is deleted.
         public var defragReserveBlocks: Int
+        /// `fill-page-cache`: a block that leaves the post-write cache (at once without one) is
+        /// read into the page cache (when the device reads through it), so its records stay in
+        /// memory.
+        public var fillPageCache = false
         /// Overrides of flush-max-ms and post-write-cache made while running (set-config).
         public var tunables: RuntimeTunables?
         /// Set when a simulator drives this writer (no flusher thread; its clock; its bugs).
@@ -170,6 +174,12 @@ public final class DeviceWriter: Sendable {
         var emptiedWhileBuffered: Set<UInt32> = []
         /// Sequence of the last block this device opened.
         var lastOpenedSequence: UInt64 = 0
+        /// Blocks that left the post-write cache, to be read into the page cache
+        /// (`fill-page-cache`). The flusher takes them with the work it collects and asks for
+        /// them before it submits that work, so a block's fill is always asked for before any
+        /// later write to the block is submitted: that write's invalidation then drops what the
+        /// fill brought in (the kernel waits for the fill's pages first).
+        var fillPending: [UInt32] = []
         /// Post-write cache: fully written blocks, oldest first.
         var cached: [UInt32: AlignedBuffer] = [:]
         var cacheOrder: [UInt32] = []
@@ -232,6 +242,9 @@ public final class DeviceWriter: Sendable {
         /// Blocks that became free at runtime (emptied, and their replacements durable).
         public var blocksFreed = 0
         public var postWriteCacheHits = 0
+        /// Blocks that left the post-write cache and were read into the page cache
+        /// (`fill-page-cache`).
+        public var pageCacheFills = 0
         /// Device syncs (fdatasync) the flusher issued without commit-to-device: every
         /// flush-max-ms after data writes, and before emptied blocks are reused.
         public var syncs = 0
@@ -714,9 +727,29 @@ public final class DeviceWriter: Sendable {
                 s.cacheOrder.removeFirst(s.cacheOrderHead)
                 s.cacheOrderHead = 0
             }
-            if let b = s.cached.removeValue(forKey: block) { return b }
+            if let b = s.cached.removeValue(forKey: block) {
+                if fillsPageCache { s.fillPending.append(block) }
+                return b
+            }
         }
         return nil
+    }
+
+    /// Whether blocks leaving the post-write cache are read into the page cache: asked for
+    /// (`fill-page-cache`) and the device's record reads go through it.
+    private var fillsPageCache: Bool { configuration.fillPageCache && device.readsThroughPageCache }
+
+    /// Reads `blocks` into the page cache (the kernel's readahead: it returns once the reads are
+    /// submitted), outside the lock, on the flusher's thread. Counts those asked for.
+    private func fillPageCache(_ blocks: inout [UInt32]) {
+        guard !blocks.isEmpty else { return }
+        var asked = 0
+        for block in blocks {
+            let offset = UInt64(block) * UInt64(configuration.writeBlockSizeBytes)
+            if device.adviseWillNeed(offset: offset, lengthBytes: configuration.writeBlockSizeBytes) { asked += 1 }
+        }
+        blocks.removeAll(keepingCapacity: true)
+        state.withLock { $0.stats.pageCacheFills += asked }
     }
 
     private func seal(_ buffer: WriteBuffer, _ s: inout State) {
@@ -749,6 +782,7 @@ public final class DeviceWriter: Sendable {
         }
         var completions: [IOCompletion] = []
         var work: [Work] = []
+        var fills: [UInt32] = []
         var upkeepFrom: UInt32?
         while true {
             prepareSpare()
@@ -762,8 +796,10 @@ public final class DeviceWriter: Sendable {
                     let next: Next = scope.access { s in
                         if let from = takeUpkeep(&s) { upkeepFrom = from }
                         collectWork(&s, into: &work, queueDepth: queue.depth, flushIntervalNs: flushIntervalNs)
+                        // With the work: fills asked for before it is submitted (State.fillPending).
+                        if !s.fillPending.isEmpty { fills.append(contentsOf: s.fillPending); s.fillPending.removeAll(keepingCapacity: true) }
                         // Submit, write the header ahead, or go reap.
-                        if !work.isEmpty || s.inFlightWrites > 0 || upkeepFrom != nil { return .work }
+                        if !work.isEmpty || s.inFlightWrites > 0 || upkeepFrom != nil || !fills.isEmpty { return .work }
                         if mayStop(s) {
                             s.stopped = true
                             return .exit
@@ -790,6 +826,7 @@ public final class DeviceWriter: Sendable {
                 }
             }
             if exit { break }
+            fillPageCache(&fills)
             for w in work { submit(w, to: queue) }
             do { try queue.submit() } catch { failAll(error) }
             // Outside the lock, after the data writes are on their way (it does not delay them).
@@ -1062,6 +1099,7 @@ public final class DeviceWriter: Sendable {
                     if s.cached.count > cacheBlocks { recycle = evictCached(&s) }
                 } else {
                     recycle = b.buffer
+                    if fillsPageCache { s.fillPending.append(block) }  // it leaves memory at once
                 }
                 // Emptied while buffered and still empty: pending from now. Refilled since (it
                 // was still the current block): not pending; its last emptying will make it so,

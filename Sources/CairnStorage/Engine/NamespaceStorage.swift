@@ -242,6 +242,7 @@ public final class NamespaceStorage: Sendable {
                 defragReserveBlocks: NamespaceStorage.defragReserveBlocks(dataBlocks: d.blockCount - Int(DeviceGeometry.firstDataBlockIndex)))
             config.tunables = options.tunables
             config.simulation = options.simulation
+            config.fillPageCache = options.fillPageCache
             let deviceIndex = UInt16(d.index)
             let usage = d.usage
             let writer = DeviceWriter(

@@ -41,6 +41,9 @@ public struct StorageOptions: Sendable {
     public var defragSleepUs: Int = 1000
     /// Bytes of recently written blocks per device kept in memory for reads.
     public var postWriteCacheBytes: Int = 0
+    /// `fill-page-cache`: blocks leaving the post-write cache are read into the page cache (on
+    /// devices whose record reads go through it, `DevicePath.readPageCache`).
+    public var fillPageCache = false
     /// Client writes get OUT_OF_SPACE when less than this share of a device's blocks is available.
     public var stopWritesAvailPct: Int = 5
     /// Space state changes (stop-writes on/off) for the log.
