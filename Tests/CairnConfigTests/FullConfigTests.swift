@@ -144,6 +144,22 @@ let realisticConfigValue = CairnConfiguration(
     ]
 )
 
+/// A config whose one namespace has a `storage-engine device` stanza of the given lines (the
+/// stanza's own lines start at line 8 of the text).
+enum DeviceStanza {
+    static func parse(_ lines: String) throws -> CairnConfiguration {
+        let text = "network {\n service {\n port 3000\n }\n}\nnamespace test {\n storage-engine device {\n\(lines)\n }\n}\n"
+        return try CairnConfiguration.parse(text: text, fileName: "stanza.conf")
+    }
+
+    static func device(_ lines: String) throws -> DeviceStorageConfig {
+        guard case .device(let device) = try #require(try parse(lines).namespace(named: "test")).storage else {
+            throw ConfigError(file: "stanza.conf", line: 0, message: "not a device storage engine")
+        }
+        return device
+    }
+}
+
 @Suite struct FullConfigTests {
     @Test func realisticConfigParsesToTheExpectedValue() throws {
         let parsed = try CairnConfiguration.parse(text: realisticConfigText, fileName: "cairn.conf")
@@ -214,16 +230,7 @@ let realisticConfigValue = CairnConfiguration(
     /// an Aerospike server reads files without `direct-files`), raw devices with O_DIRECT; a
     /// line sets either way, wherever it stands in the section.
     @Test func readPageCacheDefaultsByBackingAndALineOverrides() throws {
-        func parse(_ lines: String) throws -> CairnConfiguration {
-            let text = "network {\n service {\n port 3000\n }\n}\nnamespace test {\n storage-engine device {\n\(lines)\n }\n}\n"
-            return try CairnConfiguration.parse(text: text, fileName: "rpc.conf")
-        }
-        func device(_ lines: String) throws -> DeviceStorageConfig {
-            guard case .device(let device) = try #require(try parse(lines).namespace(named: "test")).storage else {
-                throw ConfigError(file: "rpc.conf", line: 0, message: "not a device storage engine")
-            }
-            return device
-        }
+        let parse = DeviceStanza.parse, device = DeviceStanza.device
         #expect(try device("file /d/a.dat\n filesize 1G").readPageCache == true)
         #expect(try device("read-page-cache false\n file /d/a.dat\n filesize 1G").readPageCache == false)
         #expect(try device("device /dev/nvme0n1").readPageCache == false)
@@ -237,16 +244,7 @@ let realisticConfigValue = CairnConfiguration(
     /// `fill-page-cache` follows `read-page-cache` unless set, and is refused, naming its line
     /// and the reason, where nothing reads through the page cache.
     @Test func fillPageCacheFollowsReadPageCacheAndNeedsIt() throws {
-        func parse(_ lines: String) throws -> CairnConfiguration {
-            let text = "network {\n service {\n port 3000\n }\n}\nnamespace test {\n storage-engine device {\n\(lines)\n }\n}\n"
-            return try CairnConfiguration.parse(text: text, fileName: "fpc.conf")
-        }
-        func device(_ lines: String) throws -> DeviceStorageConfig {
-            guard case .device(let device) = try #require(try parse(lines).namespace(named: "test")).storage else {
-                throw ConfigError(file: "fpc.conf", line: 0, message: "not a device storage engine")
-            }
-            return device
-        }
+        let parse = DeviceStanza.parse, device = DeviceStanza.device
         #expect(try device("file /d/a.dat\n filesize 1G").fillPageCache == true)
         #expect(try device("file /d/a.dat\n filesize 1G\n read-page-cache false").fillPageCache == false)
         #expect(try device("file /d/a.dat\n filesize 1G\n fill-page-cache false").fillPageCache == false)

@@ -551,17 +551,9 @@ def check_record_reads(run, through_page_cache):
     (O_DIRECT only, nothing of the file cached by a read); writes are O_DIRECT either way."""
     assert run.namespace()["storage-engine.read-page-cache"] == str(through_page_cache).lower()
     O_DIRECT, O_ACCMODE = 0o40000, 0o3
-    flags = []
-    path = None
-    for fd in os.listdir(f"/proc/{run.process.pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{run.process.pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.endswith(".dat"):
-            path = target
-            with open(f"/proc/{run.process.pid}/fdinfo/{fd}") as f:
-                flags.append(int(f.read().split("flags:")[1].split()[0], 8))
+    descriptors = data_file_descriptors(run)
+    path = descriptors[0][0]
+    flags = [f for _, f in descriptors]
     assert any(f & O_DIRECT for f in flags), flags
     # Buffered and read-only: the owner lock's descriptor always, and the reads' with the page cache.
     buffered = [f for f in flags if not f & O_DIRECT]
@@ -596,29 +588,38 @@ def check_read_page_cache_off(run, tmp):
     check_record_reads(run, through_page_cache=False)
 
 
-def test_a_file_reads_through_the_page_cache_by_default(tmp_path):
-    """Without a `read-page-cache` line a file namespace reads records through the page cache,
-    as an Aerospike server reads files (no `direct-files`)."""
-    # Without the fill, which would have the blocks cached before the reads below.
-    run = Run(str(tmp_path), device="post-write-cache 0\n fill-page-cache false")
+def run_once(tmp_path, device, check):
+    """Starts cairnd with `device` lines added to the base config, runs `check(run)`, stops it."""
+    run = Run(str(tmp_path), device=device)
     try:
         run.start()
-        check_record_reads(run, through_page_cache=True)
+        check(run)
         run.stop()
     finally:
         run.cleanup()
 
 
-def data_file(run):
-    """The path of the namespace's data file, from the daemon's open descriptors."""
+def test_a_file_reads_through_the_page_cache_by_default(tmp_path):
+    """Without a `read-page-cache` line a file namespace reads records through the page cache,
+    as an Aerospike server reads files (no `direct-files`)."""
+    # Without the fill, which would have the blocks cached before the reads below.
+    run_once(tmp_path, "post-write-cache 0\n fill-page-cache false",
+             lambda run: check_record_reads(run, through_page_cache=True))
+
+
+def data_file_descriptors(run):
+    """(path, open flags) of each descriptor the daemon holds on the namespace's data file."""
+    found = []
     for fd in os.listdir(f"/proc/{run.process.pid}/fd"):
         try:
             target = os.readlink(f"/proc/{run.process.pid}/fd/{fd}")
         except OSError:
             continue
         if target.endswith(".dat"):
-            return target
-    raise AssertionError(f"no .dat file open in cairnd {run.process.pid}")
+            with open(f"/proc/{run.process.pid}/fdinfo/{fd}") as f:
+                found.append((target, int(f.read().split("flags:")[1].split()[0], 8)))
+    assert found, f"no .dat file open in cairnd {run.process.pid}"
+    return found
 
 
 def check_page_cache_fills(run, filled):
@@ -626,7 +627,7 @@ def check_page_cache_fills(run, filled):
     page cache by the flusher (`fill-page-cache`), or, without it, left uncached: written
     O_DIRECT and read by no one. Their records read back right either way."""
     assert run.namespace()["storage-engine.fill-page-cache"] == str(filled).lower()
-    path = data_file(run)
+    path = data_file_descriptors(run)[0][0]
     c = run.client()
     try:
         # 60 KB records in 128 KiB blocks: two a block, ten blocks, the first nine out of the
@@ -655,13 +656,7 @@ def check_fill_page_cache_off(run, tmp):
 def test_a_file_fills_the_page_cache_by_default(tmp_path):
     """Without a `fill-page-cache` line a file namespace (which reads through the page cache)
     reads each written block into the page cache as it leaves the post-write cache."""
-    run = Run(str(tmp_path), device="write-block-size 128K\n post-write-cache 128K")
-    try:
-        run.start()
-        check_page_cache_fills(run, filled=True)
-        run.stop()
-    finally:
-        run.cleanup()
+    run_once(tmp_path, "write-block-size 128K\n post-write-cache 128K", lambda run: check_page_cache_fills(run, filled=True))
 
 
 def check_cold_start_empty(run, tmp):
