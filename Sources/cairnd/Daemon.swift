@@ -3,6 +3,7 @@ import CairnEngine
 import CairnIO
 import CairnLua
 import CairnServer
+import CairnStorage
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -119,6 +120,26 @@ final class Daemon: Sendable {
         logger.info("finished clean shutdown")
     }
 
+    /// The machine's memory (0 when unknown).
+    static func physicalMemoryBytes() -> UInt64 {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageBytes = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && pageBytes > 0 ? UInt64(pages) * UInt64(pageBytes) : 0
+    }
+
+    /// Why reading `storage`'s files through the page cache will mostly miss, when they hold more
+    /// than the machine's memory: `read-page-cache` (a file's default) then pays a page-cache fill
+    /// on top of most device reads, and `fill-page-cache` reads back blocks the cache cannot keep.
+    static func pageCacheWarning(_ storage: StorageOptions, memoryBytes: UInt64) -> String? {
+        let cachedFiles = storage.devices.filter { $0.readPageCache && $0.fileSizeBytes != nil }
+        let fileBytes = cachedFiles.reduce(UInt64(0)) { $0 + ($1.fileSizeBytes ?? 0) }
+        guard memoryBytes > 0, fileBytes > memoryBytes else { return nil }
+        func gib(_ bytes: UInt64) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
+        let filled = storage.fillPageCache ? " and reads back every written block (fill-page-cache)" : ""
+        return "its files (\(gib(fileBytes))) are larger than this machine's memory (\(gib(memoryBytes))): it reads records "
+            + "through the page cache (read-page-cache)\(filled), which pays when the records read fit in memory; "
+            + "set 'read-page-cache false' in its storage-engine stanza to read O_DIRECT if they do not"
+    }
+
     private func openNamespace(_ ns: NamespaceConfig, nodeID: UInt64, progress: StartupProgress) throws -> Namespace {
         let logger = self.logger
         let name = ns.name
@@ -137,6 +158,9 @@ final class Daemon: Sendable {
             ? "record reads through the page cache (read-page-cache true), filled with each block that leaves the post-write cache (fill-page-cache true)"
             : "record reads through the page cache (read-page-cache true), not filled with written blocks (fill-page-cache false)"
         logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", ")); \(reads)")
+        if let warning = Self.pageCacheWarning(options.storage, memoryBytes: Self.physicalMemoryBytes()) {
+            logger.warning("{\(name)} \(warning)")
+        }
         options.onStartDecision = { mode, reason in
             switch mode {
             case .warm: logger.info("{\(name)} warm restart: \(reason)")

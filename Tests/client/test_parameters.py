@@ -627,6 +627,7 @@ def check_page_cache_fills(run, filled):
     page cache by the flusher (`fill-page-cache`), or, without it, left uncached: written
     O_DIRECT and read by no one. Their records read back right either way."""
     assert run.namespace()["storage-engine.fill-page-cache"] == str(filled).lower()
+    assert "larger than this machine's memory" not in run.output()
     path = data_file_descriptors(run)[0][0]
     c = run.client()
     try:
@@ -657,6 +658,34 @@ def test_a_file_fills_the_page_cache_by_default(tmp_path):
     """Without a `fill-page-cache` line a file namespace (which reads through the page cache)
     reads each written block into the page cache as it leaves the post-write cache."""
     run_once(tmp_path, "write-block-size 128K\n post-write-cache 128K", lambda run: check_page_cache_fills(run, filled=True))
+
+
+def test_a_file_larger_than_memory_is_warned_about(tmp_path):
+    """A namespace whose files (sparse here) are larger than the machine's memory starts with a
+    warning: its reads through the page cache will mostly miss, and `read-page-cache false`
+    reads O_DIRECT. The namespace still starts and serves."""
+    memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    size_g = memory // (1 << 30) * 2 + 2
+    storage = "storage-engine device {\n file %s/big.dat\n filesize %dG\n }" % (tmp_path, size_g)
+
+    def check(run):
+        log = run.output()
+        assert "larger than this machine's memory" in log and "read-page-cache false" in log, log[-2000:]
+        assert "fill-page-cache" in log, log[-2000:]
+        c = run.client()
+        try:
+            c.put(("test", "s", "k"), {"v": 1})
+            assert c.get(("test", "s", "k"))[2]["v"] == 1
+        finally:
+            c.close()
+
+    run = Run(str(tmp_path), storage=storage)
+    try:
+        run.start()
+        check(run)
+        run.stop()
+    finally:
+        run.cleanup()
 
 
 def check_cold_start_empty(run, tmp):
