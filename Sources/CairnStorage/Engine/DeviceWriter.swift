@@ -245,6 +245,8 @@ public final class DeviceWriter: Sendable {
         /// Blocks that left the post-write cache and were read into the page cache
         /// (`fill-page-cache`).
         public var pageCacheFills = 0
+        /// Blocks that left the post-write cache with no live record, so were not filled.
+        public var pageCacheFillsSkipped = 0
         /// Device syncs (fdatasync) the flusher issued without commit-to-device: every
         /// flush-max-ms after data writes, and before emptied blocks are reused.
         public var syncs = 0
@@ -728,7 +730,7 @@ public final class DeviceWriter: Sendable {
                 s.cacheOrderHead = 0
             }
             if let b = s.cached.removeValue(forKey: block) {
-                if fillsPageCache { s.fillPending.append(block) }
+                noteLeftMemory(block, &s)
                 return b
             }
         }
@@ -738,6 +740,17 @@ public final class DeviceWriter: Sendable {
     /// Whether blocks leaving the post-write cache are read into the page cache: asked for
     /// (`fill-page-cache`) and the device's record reads go through it.
     private var fillsPageCache: Bool { configuration.fillPageCache && device.readsThroughPageCache }
+
+    /// A written block is no longer in memory: it is due for a fill, unless no record of it is
+    /// live any more (its records were all replaced while it was cached; nothing will read it).
+    private func noteLeftMemory(_ block: UInt32, _ s: inout State) {
+        guard fillsPageCache else { return }
+        if isBlockEmpty(block) {
+            s.stats.pageCacheFillsSkipped += 1
+        } else {
+            s.fillPending.append(block)
+        }
+    }
 
     /// Reads `blocks` into the page cache (the kernel's readahead: it returns once the reads are
     /// submitted), outside the lock, on the flusher's thread. Counts those asked for.
@@ -1099,7 +1112,7 @@ public final class DeviceWriter: Sendable {
                     if s.cached.count > cacheBlocks { recycle = evictCached(&s) }
                 } else {
                     recycle = b.buffer
-                    if fillsPageCache { s.fillPending.append(block) }  // it leaves memory at once
+                    noteLeftMemory(block, &s)  // at once, with no post-write cache
                 }
                 // Emptied while buffered and still empty: pending from now. Refilled since (it
                 // was still the current block): not pending; its last emptying will make it so,
