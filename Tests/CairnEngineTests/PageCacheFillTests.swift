@@ -56,28 +56,6 @@ import Testing
         try ns.close()
     }
 
-    /// A block whose records were all replaced while it was in the post-write cache is not
-    /// filled: nothing will read it.
-    @Test func blocksWithNoLiveRecordAreNotFilled() throws {
-        let dir = try TemporaryDirectory()
-        let ns = try Namespace.open(options(dir, fill: true))
-        let writer = ns.storage.devices[0].writer
-        // The same 100 keys, 60 times: about four rounds a block, so by the time a block leaves
-        // the one-block cache the rounds after it have replaced most or all of its records.
-        for round in 1...60 {
-            for k in 0..<100 { try ns.put(testDigest(k), bins: value(k, round: round)) }
-        }
-        #expect(waitUntil { writer.statistics.fullWrites >= 12 }, "blocks written whole: \(writer.statistics.fullWrites)")
-        // (A block freed and reused while still cached leaves the cache by its reuse, neither
-        // filled nor skipped.)
-        let skipped = waitUntil { writer.statistics.pageCacheFillsSkipped >= 5 }
-        let s = writer.statistics
-        #expect(skipped, "\(s)")
-        #expect(s.pageCacheFillsSkipped > s.pageCacheFills, "skipped \(s.pageCacheFillsSkipped), filled \(s.pageCacheFills)")
-        for k in 0..<100 { #expect(roundOf(try ns.get(testDigest(k))) == 60, "key \(k)") }
-        try ns.close()
-    }
-
     /// Overwrites that empty blocks, defrag and block reuse, with every evicted block filled:
     /// a fill is asked for before the block's next write is submitted, and that write drops
     /// what the fill brought in, so every read, through the page cache, sees the last round. On
