@@ -588,9 +588,10 @@ def check_read_page_cache_off(run, tmp):
     check_record_reads(run, through_page_cache=False)
 
 
-def run_once(tmp_path, device, check):
-    """Starts cairnd with `device` lines added to the base config, runs `check(run)`, stops it."""
-    run = Run(str(tmp_path), device=device)
+def run_once(tmp_path, check, **changes):
+    """Starts cairnd on the base config with `changes` (Run's keywords: device lines, a storage
+    stanza, ...), runs `check(run)`, and stops it."""
+    run = Run(str(tmp_path), **changes)
     try:
         run.start()
         check(run)
@@ -603,8 +604,8 @@ def test_a_file_reads_through_the_page_cache_by_default(tmp_path):
     """Without a `read-page-cache` line a file namespace reads records through the page cache,
     as an Aerospike server reads files (no `direct-files`)."""
     # Without the fill, which would have the blocks cached before the reads below.
-    run_once(tmp_path, "post-write-cache 0\n fill-page-cache false",
-             lambda run: check_record_reads(run, through_page_cache=True))
+    run_once(tmp_path, lambda run: check_record_reads(run, through_page_cache=True),
+             device="post-write-cache 0\n fill-page-cache false")
 
 
 def data_file_descriptors(run):
@@ -657,7 +658,7 @@ def check_fill_page_cache_off(run, tmp):
 def test_a_file_fills_the_page_cache_by_default(tmp_path):
     """Without a `fill-page-cache` line a file namespace (which reads through the page cache)
     reads each written block into the page cache as it leaves the post-write cache."""
-    run_once(tmp_path, "write-block-size 128K\n post-write-cache 128K", lambda run: check_page_cache_fills(run, filled=True))
+    run_once(tmp_path, lambda run: check_page_cache_fills(run, filled=True), device="write-block-size 128K\n post-write-cache 128K")
 
 
 def test_a_file_larger_than_memory_is_warned_about(tmp_path):
@@ -679,13 +680,7 @@ def test_a_file_larger_than_memory_is_warned_about(tmp_path):
         finally:
             c.close()
 
-    run = Run(str(tmp_path), storage=storage)
-    try:
-        run.start()
-        check(run)
-        run.stop()
-    finally:
-        run.cleanup()
+    run_once(tmp_path, check, storage=storage)
 
 
 def check_cold_start_empty(run, tmp):
