@@ -501,7 +501,7 @@ struct InfoResponder {
             ("storage-engine.evict-used-pct", "\(options.currentEvictUsedPct)"),
             ("storage-engine.cold-start-empty", "\(options.coldStartEmpty)"),
             ("storage-engine.read-page-cache", "\(storage.devices.contains { $0.readPageCache })"),
-            ("storage-engine.fill-page-cache", "\(storage.fillPageCache && storage.devices.contains { $0.readPageCache })"),
+            ("storage-engine.fill-page-cache", "\(storage.fillsPageCache)"),
             ("evict-indexes-memory-pct", "\(options.currentEvictIndexesMemoryPct)"),
             ("evict-sys-memory-pct", "\(options.currentEvictSysMemoryPct)"),
             ("evict-tenths-pct", "\(options.currentEvictTenthsPct)"),

@@ -134,7 +134,7 @@ final class Daemon: Sendable {
         let fileBytes = cachedFiles.reduce(UInt64(0)) { $0 + ($1.fileSizeBytes ?? 0) }
         guard memoryBytes > 0, fileBytes > memoryBytes else { return nil }
         func gib(_ bytes: UInt64) -> String { String(format: "%.1f GiB", Double(bytes) / Double(1 << 30)) }
-        let filled = storage.fillPageCache ? " and reads back every written block (fill-page-cache)" : ""
+        let filled = storage.fillsPageCache ? " and reads back every written block (fill-page-cache)" : ""
         return "its files (\(gib(fileBytes))) are larger than this machine's memory (\(gib(memoryBytes))): it reads records "
             + "through the page cache (read-page-cache)\(filled), which pays when the records read fit in memory; "
             + "set 'read-page-cache false' in its storage-engine stanza to read O_DIRECT if they do not"
@@ -154,7 +154,7 @@ final class Daemon: Sendable {
         options.storage.log = { [logger] line in logger.warning("{\(name)} \(line)") }  // stop-writes, defrag trouble
         let reads = !options.storage.devices.contains { $0.readPageCache }
             ? "record reads O_DIRECT (read-page-cache false)"
-            : options.storage.fillPageCache
+            : options.storage.fillsPageCache
             ? "record reads through the page cache (read-page-cache true), filled with each block that leaves the post-write cache (fill-page-cache true)"
             : "record reads through the page cache (read-page-cache true), not filled with written blocks (fill-page-cache false)"
         logger.info("{\(name)} opening \(options.storage.devices.count) device(s): \(options.storage.devices.map(\.path).joined(separator: ", ")); \(reads)")

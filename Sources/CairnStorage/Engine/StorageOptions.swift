@@ -44,6 +44,9 @@ public struct StorageOptions: Sendable {
     /// `fill-page-cache`: blocks leaving the post-write cache are read into the page cache (on
     /// devices whose record reads go through it, `DevicePath.readPageCache`).
     public var fillPageCache = false
+    /// Whether written blocks are filled into the page cache: asked for, and some device's
+    /// record reads go through it (the writer of a device that reads O_DIRECT never fills).
+    public var fillsPageCache: Bool { fillPageCache && devices.contains { $0.readPageCache } }
     /// Client writes get OUT_OF_SPACE when less than this share of a device's blocks is available.
     public var stopWritesAvailPct: Int = 5
     /// Space state changes (stop-writes on/off) for the log.
