@@ -181,16 +181,24 @@ func writeThenVerify(device: BlockDevice, blockCount: Int, blockSizeBytes: Int, 
                     "pages cached after an O_DIRECT write (round \(round))")
             for queue in [reader, direct] {
                 var wrong: [UInt64] = []
+                var uncached: [UInt64] = []
                 try queue.execute((0..<blocks).lazy.map { b -> IORequest in
                     .read(into: AlignedBuffer(countBytes: blockSize, alignmentBytes: device.alignmentBytes), at: UInt64(b * blockSize))
                 }) { c in
                     try c.get()
                     if !matchesPattern(c.request.buffer!, offset: c.request.offset, seed: round) { wrong.append(c.request.offset) }
+                    // The buffered reads go through the page cache: each block's pages are there
+                    // when its completion arrives. (Checked at once, per block: this VM's DAMON
+                    // pageout scheme and a loaded host can evict pages before a later whole-range
+                    // check; CI saw 237 of 256 once.)
+                    if queue === reader,
+                       residentPages(fd: device.pageCacheFD, offset: Int(c.request.offset), length: blockSize) != blockSize / 4096 {
+                        uncached.append(c.request.offset)
+                    }
                 }
                 #expect(wrong.isEmpty, "stale or wrong blocks at \(wrong) in round \(round)")
+                #expect(uncached.isEmpty, "blocks read through the page cache but not in it at \(uncached) in round \(round)")
             }
-            // The buffered reads went through the page cache.
-            #expect(residentPages(fd: device.pageCacheFD, offset: 0, length: blocks * blockSize) == blocks * blockSize / 4096)
         }
     }
 

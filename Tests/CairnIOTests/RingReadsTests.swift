@@ -260,15 +260,29 @@ import Testing
         let dir = try TemporaryDirectory()
         let device = try patterned(dir, "cached.dat", sizeBytes: 1 << 20, readPageCache: true)
         let (ring, reads) = try rig(slots: 1, inline: true)
-        try cache(device, false)
-        #expect(reads.readCached(from: device, byteOffset: 70_000, sizeBytes: 900) { Array($0) } == nil)
-        #expect(reads.inlineMissCount == 1 && reads.registeredReadCount == 0)
+        // A miss answers nil. RWF_NOWAIT still starts readahead for an uncached page, and when
+        // that I/O completes before the kernel looks again (a loaded host, as in CI once), the
+        // "miss" is served: then the bytes must be right, and the drop and the attempt repeat.
+        var racedHits = 0
+        var missed = false
+        for _ in 0..<20 where !missed {
+            try cache(device, false)
+            if let got = reads.readCached(from: device, byteOffset: 70_000, sizeBytes: 900, { Array($0) }) {
+                #expect(got == expected(70_000, 900, within: device))
+                racedHits += 1
+            } else {
+                missed = true
+            }
+        }
+        #expect(missed, "20 reads of dropped pages were all served at once")
+        #expect(reads.inlineMissCount == 1 && reads.inlineReadCount == racedHits)
+        #expect(reads.registeredReadCount == racedHits)
         try cache(device, true)
         let before = device.readCount
         #expect(reads.readCached(from: device, byteOffset: 70_000, sizeBytes: 900) { Array($0) } == expected(70_000, 900, within: device))
         #expect(reads.readCached(from: device, byteOffset: 1, sizeBytes: 40_000) { Array($0) } == expected(1, 40_000, within: device))
         #expect(device.readCount - before == 2)
-        #expect(reads.inlineReadCount == 2 && reads.registeredReadCount == 1 && reads.unregisteredReadCount == 1)
+        #expect(reads.inlineReadCount == racedHits + 2 && reads.registeredReadCount == racedHits + 1 && reads.unregisteredReadCount == 1)
         #expect(reads.readCached(from: device, byteOffset: (1 << 20) - 10, sizeBytes: 100) { Array($0) } == nil)
         let direct = try patterned(dir, "direct.dat", sizeBytes: 1 << 20)
         #expect(reads.readCached(from: direct, byteOffset: 0, sizeBytes: 100) { Array($0) } == nil)
@@ -280,6 +294,6 @@ import Testing
         #expect(reads.inFlightCount == 1 && got.withLock { $0 } == nil)
         try drain(reads, ring)
         #expect(got.withLock { $0 } == expected(5000, 700, within: device))
-        #expect(reads.inlineReadCount == 2)
+        #expect(reads.inlineReadCount == racedHits + 2)
     }
 }
